@@ -1,0 +1,145 @@
+//! Listings: the connector's own `all_pages` option, which follows the page
+//! tokens (`NextToken` or `PaginationToken`, whichever the operation uses)
+//! and returns every item, up to a bound so a runaway listing stops.
+
+use serde_json::{Map, Value, json};
+
+use crate::connector::api::types::Error;
+use crate::shapes::{Operation, Pagination};
+
+/// Input key that asks for every page.
+pub const ALL_PAGES: &str = "all_pages";
+/// Input key that bounds the number of pages `all_pages` fetches.
+pub const MAX_PAGES: &str = "max_pages";
+/// Pages fetched at most when the input does not say.
+pub const DEFAULT_MAX_PAGES: u64 = 100;
+/// Highest `max_pages` accepted.
+pub const MAX_PAGES_LIMIT: u64 = 10_000;
+
+/// What the user asked of a listing.
+pub struct PageRequest {
+    pub all_pages: bool,
+    pub max_pages: u64,
+}
+
+/// Takes the connector's own paging keys out of `input` (an object), so the
+/// rest can be checked against the API shape.
+pub fn take_options(op: &Operation, input: &mut Value) -> Result<PageRequest, String> {
+    let mut request = PageRequest { all_pages: false, max_pages: DEFAULT_MAX_PAGES };
+    let (Some(_), Some(fields)) = (&op.pagination, input.as_object_mut()) else {
+        return Ok(request);
+    };
+    match fields.remove(ALL_PAGES) {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => request.all_pages = b,
+        Some(other) => return Err(format!("{ALL_PAGES}: expected true or false, got {other}")),
+    }
+    match fields.remove(MAX_PAGES) {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=MAX_PAGES_LIMIT).contains(&n) => request.max_pages = n,
+            _ => return Err(format!("{MAX_PAGES}: expected an integer from 1 to {MAX_PAGES_LIMIT}, got {v}")),
+        },
+    }
+    Ok(request)
+}
+
+/// Adds the paging options to a listing's input schema.
+pub fn extend_schema(pagination: &Pagination, schema: &mut Value) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    properties.insert(
+        ALL_PAGES.into(),
+        json!({
+            "type": "boolean",
+            "default": false,
+            "description": match pagination.limit {
+                Some(limit) => format!(
+                    "Connector option: follow {} until the listing ends and return every item in {}, \
+                     fetching pages of {} items.",
+                    pagination.output_token, pagination.items, limit
+                ),
+                None => format!(
+                    "Connector option: follow {} until the listing ends and return every item in {}.",
+                    pagination.output_token, pagination.items
+                ),
+            },
+        }),
+    );
+    properties.insert(
+        MAX_PAGES.into(),
+        json!({
+            "type": "integer", "minimum": 1, "maximum": MAX_PAGES_LIMIT, "default": DEFAULT_MAX_PAGES,
+            "description": "Connector option: with all_pages, fail rather than fetch more than this many pages.",
+        }),
+    );
+}
+
+/// Calls `fetch` for each page, starting from `body`, and returns the items
+/// of every page under the listing's item key.
+pub fn fetch_all(
+    pagination: &Pagination,
+    mut body: Value,
+    max_pages: u64,
+    mut fetch: impl FnMut(&Value) -> Result<Value, Error>,
+) -> Result<Value, Error> {
+    let mut items = Vec::new();
+    for _ in 0..max_pages {
+        let mut page = fetch(&body)?;
+        if let Some(Value::Array(page_items)) = page.get_mut(pagination.items).map(Value::take) {
+            items.extend(page_items);
+        }
+        match page.get(pagination.output_token).and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => {
+                body[pagination.input_token] = Value::String(token.to_owned());
+            }
+            _ => {
+                let mut out = Map::new();
+                out.insert(pagination.items.to_owned(), Value::Array(items));
+                return Ok(Value::Object(out));
+            }
+        }
+    }
+    Err(Error::Internal(format!(
+        "the listing did not end within {max_pages} pages ({} items so far); \
+         raise {MAX_PAGES} or narrow the listing",
+        items.len()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERS: Pagination =
+        Pagination { input_token: "PaginationToken", output_token: "PaginationToken", limit: Some("limit"), items: "Users" };
+
+    #[test]
+    fn follows_tokens_and_collects_items() {
+        let mut seen = Vec::new();
+        let out = fetch_all(&USERS, json!({"UserPoolId": "p"}), 10, |body| {
+            seen.push(body.clone());
+            Ok(match body.get("PaginationToken").and_then(Value::as_str) {
+                None => json!({"Users": [1, 2], "PaginationToken": "t1"}),
+                Some("t1") => json!({"Users": [3], "PaginationToken": "t2"}),
+                _ => json!({"Users": [4]}),
+            })
+        })
+        .unwrap();
+        assert_eq!(out, json!({"Users": [1, 2, 3, 4]}));
+        assert_eq!(seen[2], json!({"UserPoolId": "p", "PaginationToken": "t2"}));
+    }
+
+    #[test]
+    fn stops_at_the_page_bound() {
+        let mut calls = 0;
+        let err = fetch_all(&USERS, json!({}), 3, |_| {
+            calls += 1;
+            Ok(json!({"Users": [calls], "PaginationToken": "again"}))
+        })
+        .unwrap_err();
+        assert_eq!(calls, 3);
+        assert!(matches!(err, Error::Internal(m) if m.contains("within 3 pages (3 items so far)")));
+    }
+}
