@@ -25,7 +25,10 @@ pub struct PageRequest {
 /// Takes the connector's own paging keys out of `input` (an object), so the
 /// rest can be checked against the API shape.
 pub fn take_options(op: &Operation, input: &mut Value) -> Result<PageRequest, String> {
-    let mut request = PageRequest { all_pages: false, max_pages: DEFAULT_MAX_PAGES };
+    let mut request = PageRequest {
+        all_pages: false,
+        max_pages: DEFAULT_MAX_PAGES,
+    };
     let (Some(_), Some(fields)) = (&op.pagination, input.as_object_mut()) else {
         return Ok(request);
     };
@@ -38,7 +41,11 @@ pub fn take_options(op: &Operation, input: &mut Value) -> Result<PageRequest, St
         None | Some(Value::Null) => {}
         Some(v) => match v.as_u64() {
             Some(n) if (1..=MAX_PAGES_LIMIT).contains(&n) => request.max_pages = n,
-            _ => return Err(format!("{MAX_PAGES}: expected an integer from 1 to {MAX_PAGES_LIMIT}, got {v}")),
+            _ => {
+                return Err(format!(
+                    "{MAX_PAGES}: expected an integer from 1 to {MAX_PAGES_LIMIT}, got {v}"
+                ));
+            }
         },
     }
     Ok(request)
@@ -112,8 +119,12 @@ pub fn fetch_all(
 mod tests {
     use super::*;
 
-    const USERS: Pagination =
-        Pagination { input_token: "PaginationToken", output_token: "PaginationToken", limit: Some("limit"), items: "Users" };
+    const USERS: Pagination = Pagination {
+        input_token: "PaginationToken",
+        output_token: "PaginationToken",
+        limit: Some("limit"),
+        items: "Users",
+    };
 
     #[test]
     fn follows_tokens_and_collects_items() {

@@ -29,8 +29,14 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
         method: "POST".to_owned(),
         path: "/".to_owned(),
         headers: vec![
-            ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
-            ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}.{}", op.api_name)),
+            (
+                "content-type".to_owned(),
+                "application/x-amz-json-1.1".to_owned(),
+            ),
+            (
+                "x-amz-target".to_owned(),
+                format!("{TARGET_PREFIX}.{}", op.api_name),
+            ),
         ],
         body: serde_json::to_vec(body).expect("a JSON value serializes"),
         sign: op.signed,
@@ -41,10 +47,17 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
             return Ok(Value::Object(Default::default()));
         }
         return serde_json::from_slice(&response.body).map_err(|e| {
-            Error::Internal(format!("{} returned a body that is not JSON: {e}", op.api_name))
+            Error::Internal(format!(
+                "{} returned a body that is not JSON: {e}",
+                op.api_name
+            ))
         });
     }
-    Err(Error::Service(service_error(response.status, &response.headers, &response.body)))
+    Err(Error::Service(service_error(
+        response.status,
+        &response.headers,
+        &response.body,
+    )))
 }
 
 /// Reads an AWS JSON error: the code from `X-Amzn-ErrorType` or `__type`
@@ -70,10 +83,19 @@ pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> 
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            if text.is_empty() { format!("HTTP status {status}") } else { text.chars().take(500).collect() }
+            if text.is_empty() {
+                format!("HTTP status {status}")
+            } else {
+                text.chars().take(500).collect()
+            }
         });
     let retryable = status >= 500 || status == 429 || RETRYABLE_CODES.contains(&code.as_str());
-    ServiceError { code, message, status, retryable }
+    ServiceError {
+        code,
+        message,
+        status,
+        retryable,
+    }
 }
 
 fn clean_code(raw: &str) -> &str {
@@ -101,14 +123,23 @@ mod tests {
             &[],
             br#"{"__type":"com.amazonaws.cognito#UserNotFoundException","message":"User does not exist."}"#,
         );
-        assert_eq!((e.code.as_str(), e.message.as_str(), e.retryable), ("UserNotFoundException", "User does not exist.", false));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), e.retryable),
+            ("UserNotFoundException", "User does not exist.", false)
+        );
     }
 
     #[test]
     fn error_code_from_header_wins_and_loses_its_suffix() {
-        let headers = [("X-Amzn-ErrorType".to_owned(), "TooManyRequestsException:http://internal/".to_owned())];
+        let headers = [(
+            "X-Amzn-ErrorType".to_owned(),
+            "TooManyRequestsException:http://internal/".to_owned(),
+        )];
         let e = service_error(400, &headers, br#"{"Message":"Rate exceeded"}"#);
-        assert_eq!((e.code.as_str(), e.message.as_str(), e.retryable), ("TooManyRequestsException", "Rate exceeded", true));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), e.retryable),
+            ("TooManyRequestsException", "Rate exceeded", true)
+        );
     }
 
     #[test]

@@ -48,11 +48,18 @@ pub struct Shape {
 #[derive(Debug)]
 pub enum Kind {
     Structure(&'static [Member]),
-    List { item: u16 },
+    List {
+        item: u16,
+    },
     /// A free-form map: its keys are data and pass through untouched.
-    Map { key: u16, value: u16 },
+    Map {
+        key: u16,
+        value: u16,
+    },
     /// A string, limited to `values` when that is not empty.
-    String { values: &'static [&'static str] },
+    String {
+        values: &'static [&'static str],
+    },
     Integer,
     // The current model has no floating-point or timestamp input, but the
     // generator maps them and the checks handle them.

@@ -1,0 +1,36 @@
+//! A host for WebAssembly connectors.
+//!
+//! A connector is a component (`wasm32-wasip2`) implementing the
+//! `connector:api` WIT contract: it lists its operations with JSON Schemas
+//! and runs one when asked. Connectors run sandboxed, with no files,
+//! environment or sockets; their only way out is the host's signed-HTTP
+//! capability, which sends requests to the AWS services they were granted,
+//! signed with SigV4 using credentials only the host holds.
+//!
+//! Start with [`ConnectorHost`].
+
+mod bindings;
+pub mod cli;
+mod credentials;
+mod endpoint;
+mod engine;
+mod error;
+mod guest_output;
+mod host;
+mod invoke;
+mod plugin;
+mod policy;
+mod signed_http;
+pub mod workflow;
+
+pub use credentials::CredentialsConfig;
+pub use endpoint::{Endpoint, Endpoints};
+pub use engine::SandboxLimits;
+pub use error::InvokeError;
+pub use host::{ConnectorHost, HostConfig};
+pub use plugin::{Connector, Grants, Manifest, OperationInfo};
+pub use policy::Grant;
+pub use signed_http::HttpLimits;
+
+/// AWS credentials type accepted by [`CredentialsConfig::Static`].
+pub use aws_credential_types::Credentials;

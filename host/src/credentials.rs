@@ -1,0 +1,146 @@
+//! AWS credentials and region, resolved by aws-config (environment, shared
+//! profiles, SSO, web identity, container and instance metadata) and held by
+//! the host only.
+//!
+//! Guards against leaking a secret: credentials never leave this module
+//! except into the SigV4 signer; `aws_credential_types::Credentials` redacts
+//! its keys in `Debug`, and our errors carry the provider's message, never a
+//! key. Credentials are resolved on first use, cached, and refreshed five
+//! minutes before they expire.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use tokio::sync::Mutex;
+
+use crate::error::error_chain;
+
+/// How early cached credentials are refreshed before they expire.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Where the host's AWS credentials come from.
+#[derive(Clone, Debug, Default)]
+pub enum CredentialsConfig {
+    /// The AWS SDK's default chain, optionally with a named profile.
+    #[default]
+    DefaultChain,
+    /// The default chain with this profile (`--profile`, `AWS_PROFILE`).
+    Profile(String),
+    /// Fixed credentials, for tests and embedders that manage their own.
+    Static(Credentials),
+}
+
+/// Loads the SDK configuration: region and credentials provider.
+pub async fn load_sdk_config(credentials: &CredentialsConfig, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_owned()));
+    }
+    match credentials {
+        CredentialsConfig::DefaultChain => {}
+        CredentialsConfig::Profile(name) => loader = loader.profile_name(name),
+        CredentialsConfig::Static(creds) => loader = loader.credentials_provider(creds.clone()),
+    }
+    loader.load().await
+}
+
+/// Cached credentials from one provider.
+pub struct CredentialCache {
+    provider: Option<SharedCredentialsProvider>,
+    cached: Mutex<Option<Credentials>>,
+}
+
+impl CredentialCache {
+    /// Caches what `provider` gives; `None` when no provider is configured.
+    pub fn new(provider: Option<SharedCredentialsProvider>) -> Self {
+        CredentialCache {
+            provider,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Current credentials, resolved on first use and refreshed before they
+    /// expire. Concurrent callers wait for one resolution.
+    pub async fn get(&self) -> anyhow::Result<Credentials> {
+        let mut cached = self.cached.lock().await;
+        if let Some(creds) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(creds.clone());
+        }
+        let provider = self.provider.as_ref().context(
+            "no AWS credentials provider is configured; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             or use --profile",
+        )?;
+        let creds = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| anyhow::anyhow!("could not load AWS credentials: {}", error_chain(&e)))?;
+        *cached = Some(creds.clone());
+        Ok(creds)
+    }
+}
+
+fn fresh(creds: &Credentials) -> bool {
+    creds
+        .expiry()
+        .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn static_credentials_are_cached() {
+        let creds = Credentials::from_keys(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+        );
+        let cache = CredentialCache::new(Some(SharedCredentialsProvider::new(creds)));
+        assert_eq!(cache.get().await.unwrap().access_key_id(), "AKIDEXAMPLE");
+        assert!(cache.cached.lock().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn missing_provider_is_a_clear_error() {
+        let err = CredentialCache::new(None).get().await.unwrap_err();
+        assert!(err.to_string().contains("no AWS credentials provider"));
+    }
+
+    #[test]
+    fn expiring_credentials_are_not_fresh() {
+        let soon = Credentials::new(
+            "a",
+            "b",
+            None,
+            Some(SystemTime::now() + Duration::from_secs(60)),
+            "test",
+        );
+        let later = Credentials::new(
+            "a",
+            "b",
+            None,
+            Some(SystemTime::now() + Duration::from_secs(3600)),
+            "test",
+        );
+        assert!(!fresh(&soon));
+        assert!(fresh(&later));
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let creds = Credentials::from_keys(
+            "AKIDEXAMPLE",
+            "super-secret-value",
+            Some("session-token-value".into()),
+        );
+        let debug = format!("{creds:?}");
+        assert!(
+            !debug.contains("super-secret-value") && !debug.contains("session-token-value"),
+            "{debug}"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! The wasmtime engine every connector runs in: component model, async host
+//! calls, the pooling instance allocator sized to the sandbox limits, and
+//! epoch interruption driven by a ticker thread.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; deadlines are measured in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits every invocation runs under.
+#[derive(Debug, Clone)]
+pub struct SandboxLimits {
+    /// Largest linear memory a connector may grow to.
+    pub memory_bytes: u64,
+    /// Wall-clock deadline of one invocation, host calls included.
+    pub timeout: Duration,
+    /// Largest output (JSON text) an invocation may return.
+    pub max_output_bytes: usize,
+    /// Connector stdout and stderr kept for the log per invocation.
+    pub max_log_bytes: usize,
+    /// Invocations that can run at once (the instance pool's size).
+    pub max_concurrent_invocations: u32,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            memory_bytes: 64 * 1024 * 1024,
+            timeout: Duration::from_secs(60),
+            max_output_bytes: 16 * 1024 * 1024,
+            max_log_bytes: 64 * 1024,
+            max_concurrent_invocations: 1000,
+        }
+    }
+}
+
+/// Builds the engine for `limits` and starts its epoch ticker, which stops
+/// when the engine is dropped.
+pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Each instance gets a slot reserved up front; sizing the reservation to
+    // the memory cap (instead of the 4 GiB default) keeps a pool of a
+    // thousand slots to a few hundred GiB of address space, not terabytes.
+    config.memory_reservation(limits.memory_bytes);
+    config.memory_reservation_for_growth(0);
+    let slots = limits.max_concurrent_invocations;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(4))
+        .total_memories(slots)
+        .total_tables(slots.saturating_mul(2))
+        .total_stacks(slots)
+        .max_memories_per_component(1)
+        .max_memory_size(limits.memory_bytes as usize);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("could not create the wasmtime engine")?;
+    start_epoch_ticker(&engine)?;
+    Ok(engine)
+}
+
+/// The epoch deadline, in ticks, for `timeout`.
+pub fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+}
+
+fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .context("could not start the epoch ticker thread")?;
+    Ok(())
+}

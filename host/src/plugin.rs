@@ -1,0 +1,298 @@
+//! Loading connectors: compile a component from a path, check it implements
+//! a compatible version of the connector world, pre-link it once
+//! (`InstancePre`), read and check its manifest once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
+
+use crate::bindings::{PluginPre, contract};
+use crate::invoke::InvocationState;
+use crate::policy::Grant;
+
+/// What a connector is and offers, as its component described itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub name: String,
+    pub title: String,
+    pub version: String,
+    /// AWS services the connector declares it needs.
+    pub services: Vec<String>,
+    pub operations: Vec<OperationInfo>,
+}
+
+/// One operation of a connector.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationInfo {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// JSON Schema of the input.
+    pub input_schema: serde_json::Value,
+}
+
+impl Manifest {
+    /// The operation called `name`.
+    pub fn operation(&self, name: &str) -> Option<&OperationInfo> {
+        self.operations.iter().find(|op| op.name == name)
+    }
+}
+
+/// A loaded connector, ready to invoke. Cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    pub(crate) inner: Arc<ConnectorInner>,
+}
+
+pub(crate) struct ConnectorInner {
+    pub(crate) path: PathBuf,
+    pub(crate) manifest: Manifest,
+    pub(crate) name: Arc<str>,
+    pub(crate) grant: Arc<Grant>,
+    pub(crate) pre: PluginPre<InvocationState>,
+}
+
+impl Connector {
+    /// The connector's manifest, read once at load.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The connector's name from its manifest.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The services it may call.
+    pub fn grant(&self) -> &Grant {
+        &self.inner.grant
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("name", &self.inner.name)
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// Reads and compiles the component at `path` and checks its contract.
+pub(crate) async fn compile(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .with_context(|| format!("could not read {}", path.display()))?;
+    check_is_component(&bytes).with_context(|| format!("{} is not a connector", path.display()))?;
+    let engine = engine.clone();
+    let component = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
+        .await
+        .context("the compiler task failed")?
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
+    check_contract(component.engine(), &component)
+        .with_context(|| format!("{} is not a compatible connector", path.display()))?;
+    Ok(component)
+}
+
+/// Tells a component from a core module or from bytes that are not
+/// WebAssembly at all, before the compiler's less readable errors.
+fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        bail!("the file is not WebAssembly (no `\\0asm` header)");
+    }
+    match bytes[4..8] {
+        [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        [0x01, 0x00, 0x00, 0x00] => bail!(
+            "the file is a core WebAssembly module, not a component; build the connector for the \
+             wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+        ),
+        _ => bail!("the file has an unsupported WebAssembly version or layer"),
+    }
+}
+
+/// Checks that the component exports a compatible `connector` interface and
+/// imports nothing but `signed-http` and WASI.
+fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let export = exports
+        .iter()
+        .find(|name| unversioned(name) == contract::EXPORT);
+    match export {
+        None => bail!(
+            "it does not export `{}@{}` (its exports: {})",
+            contract::EXPORT,
+            contract::VERSION,
+            if exports.is_empty() {
+                "none".to_owned()
+            } else {
+                exports.join(", ")
+            }
+        ),
+        Some(name) => check_version(name)?,
+    }
+    for (name, item) in ty.imports(engine) {
+        if contract::IMPORTS.contains(&unversioned(name)) {
+            check_version(name)?;
+        } else if !name.starts_with("wasi:") {
+            bail!(
+                "it imports `{name}`, which this host does not provide (only {} and WASI)",
+                contract::IMPORTS
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        } else if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            bail!("it imports `{name}` as something other than an interface");
+        }
+    }
+    Ok(())
+}
+
+fn unversioned(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
+}
+
+/// Accepts the versions semver-compatible with ours: 0.1.x for 0.1.0.
+fn check_version(name: &str) -> anyhow::Result<()> {
+    let Some((_, version)) = name.split_once('@') else {
+        bail!(
+            "`{name}` has no version; this host implements {}@{}",
+            contract::PACKAGE,
+            contract::VERSION
+        );
+    };
+    let ours: Vec<&str> = contract::VERSION.split('.').collect();
+    let theirs: Vec<&str> = version.split(['.', '-', '+']).collect();
+    let compatible = if ours[0] == "0" {
+        theirs.len() >= 2 && theirs[..2] == ours[..2]
+    } else {
+        theirs[0] == ours[0]
+    };
+    if !compatible {
+        bail!(
+            "it was built for contract version {version} (`{name}`); this host implements {}@{} and accepts {}",
+            contract::PACKAGE,
+            contract::VERSION,
+            if ours[0] == "0" {
+                format!("{}.{}.x", ours[0], ours[1])
+            } else {
+                format!("{}.x", ours[0])
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Pre-links a checked component.
+pub(crate) fn prelink(
+    linker: &Linker<InvocationState>,
+    component: &Component,
+) -> anyhow::Result<PluginPre<InvocationState>> {
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(anyhow::Error::from)
+        .context("could not link the component")?;
+    PluginPre::new(instance_pre)
+        .map_err(anyhow::Error::from)
+        .context("the component does not match the connector world")
+}
+
+/// Checks what a connector says of itself: a name, unique operation names,
+/// schemas that are JSON objects.
+pub(crate) fn check_manifest(
+    raw: crate::bindings::connector::api::types::Manifest,
+) -> anyhow::Result<Manifest> {
+    if raw.name.trim().is_empty() {
+        bail!("its manifest has an empty name");
+    }
+    let mut seen = BTreeSet::new();
+    let mut operations = Vec::with_capacity(raw.operations.len());
+    for op in raw.operations {
+        if op.name.is_empty() || !seen.insert(op.name.clone()) {
+            bail!(
+                "its manifest lists operation `{}` twice or with an empty name",
+                op.name
+            );
+        }
+        let input_schema: serde_json::Value = serde_json::from_str(&op.input_schema)
+            .with_context(|| format!("the input schema of operation `{}` is not JSON", op.name))?;
+        if !input_schema.is_object() {
+            bail!(
+                "the input schema of operation `{}` is not a JSON object",
+                op.name
+            );
+        }
+        operations.push(OperationInfo {
+            name: op.name,
+            title: op.title,
+            description: op.description,
+            input_schema,
+        });
+    }
+    Ok(Manifest {
+        name: raw.name,
+        title: raw.title,
+        version: raw.version,
+        services: raw.services,
+        operations,
+    })
+}
+
+/// The services the operator allows, by connector name; a connector with no
+/// entry gets what it declares.
+pub type Grants = BTreeMap<String, BTreeSet<String>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_modules_and_garbage_from_components() {
+        assert!(check_is_component(b"\0asm\x0d\0\x01\0rest").is_ok());
+        assert!(
+            check_is_component(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .to_string()
+                .contains("core WebAssembly module")
+        );
+        assert!(
+            check_is_component(b"hello world!")
+                .unwrap_err()
+                .to_string()
+                .contains("not WebAssembly")
+        );
+        assert!(check_is_component(b"").is_err());
+    }
+
+    #[test]
+    fn accepts_semver_compatible_contracts() {
+        assert!(check_version("connector:api/connector@0.1.0").is_ok());
+        assert!(check_version("connector:api/connector@0.1.7").is_ok());
+        let err = check_version("connector:api/connector@0.2.0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("built for contract version 0.2.0") && err.contains("accepts 0.1.x"),
+            "{err}"
+        );
+        assert!(check_version("connector:api/connector").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! Capability policy for the signed-HTTP door: which services a connector may
+//! call and what a connector may put in a request.
+//!
+//! Guards against a connector that:
+//! - calls an AWS service it was not granted (the grant is the services its
+//!   manifest declares, narrowed by the operator);
+//! - sets headers the host owns: `Authorization`, `Host`, `X-Amz-Date`,
+//!   `X-Amz-Security-Token`, `X-Amz-Content-Sha256` (so it cannot forge or
+//!   replace a signature, or redirect a request by `Host`), or transport
+//!   headers (`Content-Length`, `Transfer-Encoding`, `Connection`, ...) that
+//!   could smuggle a second request;
+//! - smuggles an endpoint through the path: absolute URLs, `//authority`,
+//!   CR/LF or other control characters are refused, so the host alone picks
+//!   where a request goes.
+//!
+//! A refused request is never sent and never silently rewritten.
+
+use std::collections::BTreeSet;
+
+/// The services one connector may call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    services: BTreeSet<String>,
+}
+
+impl Grant {
+    /// Grants exactly `services`.
+    ///
+    /// ```
+    /// use connector_host::Grant;
+    /// let grant = Grant::new(["cognito-idp"]);
+    /// assert!(grant.check("cognito-idp").is_ok());
+    /// assert!(grant.check("s3").is_err());
+    /// ```
+    pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
+        Grant {
+            services: services.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The services a connector declares, narrowed to `allowed` when the
+    /// operator restricts them.
+    pub fn for_connector(declared: &[String], allowed: Option<&BTreeSet<String>>) -> Self {
+        let services = declared
+            .iter()
+            .filter(|s| allowed.is_none_or(|a| a.contains(*s)))
+            .cloned()
+            .collect();
+        Grant { services }
+    }
+
+    /// The granted services.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(String::as_str)
+    }
+
+    /// Ok when `service` is granted; otherwise the reason it is denied.
+    pub fn check(&self, service: &str) -> Result<(), String> {
+        if self.services.contains(service) {
+            return Ok(());
+        }
+        let granted = if self.services.is_empty() {
+            "none".to_owned()
+        } else {
+            self.services.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        Err(format!(
+            "service `{service}` is not granted to this connector (granted: {granted})"
+        ))
+    }
+}
+
+/// Headers only the host sets: the signature and what it covers.
+const HOST_OWNED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// Headers of the HTTP transport itself, which the client sets from the body.
+const TRANSPORT_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+/// Checks one guest-set header: a valid name and value, and not one the host
+/// or the transport owns.
+pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if HOST_OWNED_HEADERS.contains(&lower.as_str()) {
+        return Err(format!(
+            "header `{name}` is set by the host; a connector may not set it"
+        ));
+    }
+    if TRANSPORT_HEADERS.contains(&lower.as_str()) {
+        return Err(format!(
+            "header `{name}` is set by the HTTP transport; a connector may not set it"
+        ));
+    }
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
+    http::HeaderValue::from_str(value).map_err(|_| {
+        format!("the value of header `{name}` has characters not allowed in a header")
+    })?;
+    Ok(())
+}
+
+/// Checks a guest-given path (with optional query): it must be an
+/// origin-form path, so that it cannot change where the request goes.
+pub fn check_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "path `{}` must start with `/` (a path, not a URL)",
+            path.escape_debug()
+        ));
+    }
+    if path.starts_with("//") {
+        return Err(format!(
+            "path `{}` starts with `//`, which names a host",
+            path.escape_debug()
+        ));
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|c| c.is_control() || *c == ' ' || *c == '#' || *c == '\\')
+    {
+        return Err(format!(
+            "path `{}` contains the character {:?}, which is not allowed",
+            path.escape_debug(),
+            c
+        ));
+    }
+    // What the HTTP stack will send must still be this path on our authority.
+    match path.parse::<http::uri::PathAndQuery>() {
+        Ok(parsed) if parsed.as_str() == path => Ok(()),
+        _ => Err(format!(
+            "path `{}` is not a valid request path",
+            path.escape_debug()
+        )),
+    }
+}
+
+/// Checks an HTTP method name.
+pub fn check_method(method: &str) -> Result<http::Method, String> {
+    const ALLOWED: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    if ALLOWED.contains(&method) {
+        Ok(method.parse().expect("a known method parses"))
+    } else {
+        Err(format!(
+            "method `{}` is not allowed (use one of {})",
+            method.escape_debug(),
+            ALLOWED.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_is_declared_narrowed_by_operator() {
+        let declared = vec!["cognito-idp".to_owned(), "s3".to_owned()];
+        let all = Grant::for_connector(&declared, None);
+        assert!(all.check("s3").is_ok());
+        let allowed: BTreeSet<String> = ["cognito-idp".to_owned(), "sqs".to_owned()].into();
+        let narrowed = Grant::for_connector(&declared, Some(&allowed));
+        assert!(narrowed.check("cognito-idp").is_ok());
+        assert!(
+            narrowed
+                .check("sqs")
+                .unwrap_err()
+                .contains("`sqs` is not granted")
+        );
+        assert!(narrowed.check("s3").is_err());
+    }
+
+    #[test]
+    fn host_owned_headers_are_refused_in_any_case() {
+        for name in [
+            "Authorization",
+            "HOST",
+            "x-amz-date",
+            "X-Amz-Security-Token",
+            "x-amz-content-sha256",
+        ] {
+            assert!(
+                check_header(name, "x")
+                    .unwrap_err()
+                    .contains("set by the host"),
+                "{name}"
+            );
+        }
+        for name in ["Content-Length", "transfer-encoding", "Connection"] {
+            assert!(
+                check_header(name, "1")
+                    .unwrap_err()
+                    .contains("HTTP transport"),
+                "{name}"
+            );
+        }
+        assert!(
+            check_header(
+                "x-amz-target",
+                "AWSCognitoIdentityProviderService.ListUsers"
+            )
+            .is_ok()
+        );
+        assert!(check_header("x-evil", "a\r\nHost: attacker").is_err());
+        assert!(check_header("bad name", "v").is_err());
+    }
+
+    #[test]
+    fn paths_cannot_name_a_host() {
+        assert!(check_path("/").is_ok());
+        assert!(check_path("/2015-03-31/functions?x=1&y=%20").is_ok());
+        for bad in [
+            "https://attacker.example/",
+            "//attacker.example/",
+            "attacker.example/",
+            "",
+            "/a\r\nHost: x",
+            "/a b",
+            "/a\0",
+            "/a#frag",
+            "/a\\b",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn methods_are_limited() {
+        assert_eq!(check_method("POST").unwrap(), http::Method::POST);
+        assert!(check_method("CONNECT").is_err());
+        assert!(check_method("post").is_err());
+    }
+}

@@ -1,0 +1,310 @@
+//! The signed-HTTP capability: a connector's only way out of its sandbox.
+//!
+//! For each request a connector hands over, this module checks it against
+//! the connector's [`Grant`] and the [`policy`](crate::policy) rules, picks
+//! the endpoint for the named service ([`Endpoints`]), signs it with SigV4
+//! using credentials only the host holds, sends it over a pooled keep-alive
+//! client, and returns the response within the configured size limits.
+//! It knows nothing of WebAssembly; `invoke` adapts it to the WIT interface.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+
+use crate::credentials::CredentialCache;
+use crate::endpoint::Endpoints;
+use crate::error::error_chain;
+use crate::policy::{self, Grant};
+
+/// A request as a connector hands it over.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// AWS signing name of the service (`cognito-idp`).
+    pub service: String,
+    pub method: String,
+    /// Path and query, origin form (`/`).
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Sign with SigV4; false sends the request without credentials.
+    pub sign: bool,
+}
+
+/// The service's answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request got no answer from the service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// Limits on what one invocation may do through the capability.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest request body a connector may send.
+    pub max_request_bytes: usize,
+    /// Largest response body returned to a connector; a larger one fails.
+    pub max_response_bytes: usize,
+    /// Most requests one invocation may send.
+    pub max_calls_per_invocation: u32,
+    /// Time allowed for one request, from connecting to the end of the body.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_request_bytes: 1024 * 1024,
+            max_response_bytes: 8 * 1024 * 1024,
+            max_calls_per_invocation: 1000,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The capability, shared by every connector of one host.
+pub struct SignedHttp {
+    client: reqwest::Client,
+    credentials: CredentialCache,
+    endpoints: Endpoints,
+    region: Option<String>,
+    limits: HttpLimits,
+}
+
+impl SignedHttp {
+    /// A capability that signs with `credentials` for `region` and sends to
+    /// `endpoints`.
+    pub fn new(
+        credentials: CredentialCache,
+        endpoints: Endpoints,
+        region: Option<String>,
+        limits: HttpLimits,
+    ) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(limits.request_timeout)
+            // A redirect would send the request somewhere the host did not pick.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("could not build the HTTP client")?;
+        Ok(SignedHttp {
+            client,
+            credentials,
+            endpoints,
+            region,
+            limits,
+        })
+    }
+
+    /// The region requests are signed for, when one is configured.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Checks, signs and sends one request for `connector`.
+    pub async fn send(
+        &self,
+        connector: &str,
+        grant: &Grant,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, SendError> {
+        let started = Instant::now();
+        let service = request.service.clone();
+        let result = self.send_checked(grant, request).await;
+        match &result {
+            Ok(response) => tracing::debug!(
+                connector,
+                service,
+                status = response.status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "signed-http request answered"
+            ),
+            Err(error) => tracing::warn!(connector, service, %error, "signed-http request failed"),
+        }
+        result
+    }
+
+    async fn send_checked(
+        &self,
+        grant: &Grant,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, SendError> {
+        grant.check(&request.service).map_err(SendError::Denied)?;
+        let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
+        policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
+        for (name, value) in &request.headers {
+            policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
+        }
+        if request.body.len() > self.limits.max_request_bytes {
+            return Err(SendError::LimitExceeded(format!(
+                "request body of {} bytes is over the {} byte limit",
+                request.body.len(),
+                self.limits.max_request_bytes
+            )));
+        }
+        let region = self.region.as_deref().ok_or_else(|| {
+            SendError::Transport(
+                "no AWS region is configured; pass --region or set AWS_REGION".into(),
+            )
+        })?;
+        let endpoint = self
+            .endpoints
+            .resolve(&request.service, region)
+            .map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
+        let url = format!("{}{}", endpoint.base, request.path);
+
+        let mut http_request = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .body(request.body)
+            .map_err(|e| SendError::InvalidRequest(format!("could not build the request: {e}")))?;
+        for (name, value) in &request.headers {
+            // Both were checked by `policy::check_header`.
+            let name = http::HeaderName::from_bytes(name.as_bytes()).expect("checked header name");
+            let value = http::HeaderValue::from_str(value).expect("checked header value");
+            http_request.headers_mut().append(name, value);
+        }
+        if request.sign {
+            self.sign(&mut http_request, &request.service, region)
+                .await?;
+        }
+        let http_request: reqwest::Request =
+            http_request.try_into().map_err(|e: reqwest::Error| {
+                SendError::InvalidRequest(format!("could not build the request: {e}"))
+            })?;
+        let response = self
+            .client
+            .execute(http_request)
+            .await
+            .map_err(|e| SendError::Transport(error_chain(&e)))?;
+        self.read_response(response).await
+    }
+
+    async fn sign(
+        &self,
+        request: &mut http::Request<Vec<u8>>,
+        service: &str,
+        region: &str,
+    ) -> Result<(), SendError> {
+        let credentials = self
+            .credentials
+            .get()
+            .await
+            .map_err(|e| SendError::Transport(format!("{e:#}")))?;
+        let identity = credentials.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
+            .into();
+        let uri = request.uri().to_string();
+        let headers = request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            uri.as_str(),
+            headers,
+            SignableBody::Bytes(request.body()),
+        )
+        .map_err(|e| SendError::InvalidRequest(format!("could not sign the request: {e}")))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
+            .into_parts();
+        instructions.apply_to_request_http1x(request);
+        Ok(())
+    }
+
+    async fn read_response(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<HttpResponse, SendError> {
+        let limit = self.limits.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(too_large(limit));
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| SendError::Transport(error_chain(&e)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn too_large(limit: usize) -> SendError {
+    SendError::LimitExceeded(format!("response body is over the {limit} byte limit"))
+}
+
+/// One invocation's use of the capability: which connector, what it was
+/// granted, and how many calls it has made.
+pub struct CapabilitySession {
+    http: Arc<SignedHttp>,
+    connector: Arc<str>,
+    grant: Arc<Grant>,
+    calls: u32,
+}
+
+impl CapabilitySession {
+    pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>) -> Self {
+        CapabilitySession {
+            http,
+            connector,
+            grant,
+            calls: 0,
+        }
+    }
+
+    /// Sends `request` if the invocation still has calls left.
+    pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, SendError> {
+        let max = self.http.limits.max_calls_per_invocation;
+        if self.calls >= max {
+            return Err(SendError::LimitExceeded(format!(
+                "more than {max} requests in one invocation"
+            )));
+        }
+        self.calls += 1;
+        self.http.send(&self.connector, &self.grant, request).await
+    }
+}

@@ -1,0 +1,453 @@
+//! Workflows: ordered steps, each running one operation of a connector, where
+//! a step's input can use earlier steps' inputs and outputs.
+//!
+//! A workflow is a JSON file:
+//!
+//! ```json
+//! {
+//!   "name": "Marketing Department",
+//!   "connectors": { "cognito": "../target/wasm32-wasip2/release/guest_cognito.wasm" },
+//!   "steps": [
+//!     { "id": "pool", "connector": "cognito", "operation": "create_user_pool",
+//!       "input": { "pool_name": "Marketing Department" } },
+//!     { "id": "user", "connector": "cognito", "operation": "admin_create_user",
+//!       "input": { "user_pool_id": "{{steps.pool.output.UserPool.Id}}", "username": "exampleUsername" } }
+//!   ]
+//! }
+//! ```
+//!
+//! A string that is exactly one `{{reference}}` is replaced by the value it
+//! names, whatever its type; references inside a longer string are replaced
+//! by their text. A reference is `steps.<id>.input` or `steps.<id>.output`
+//! followed by `.Member` and `[index]` parts. Component paths are relative
+//! to the workflow file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::host::ConnectorHost;
+use crate::plugin::Connector;
+
+/// A parsed, checked workflow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// What the workflow does.
+    #[serde(default)]
+    pub name: String,
+    /// Component path by connector alias, relative to the workflow file.
+    pub connectors: BTreeMap<String, PathBuf>,
+    pub steps: Vec<Step>,
+}
+
+/// One step: an operation of a connector with an input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Name later steps use to refer to this one.
+    pub id: String,
+    /// Alias from the workflow's `connectors`.
+    pub connector: String,
+    pub operation: String,
+    /// The input, possibly with `{{references}}`.
+    #[serde(default = "empty_object")]
+    pub input: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub connector: String,
+    pub operation: String,
+    /// The input after references were resolved.
+    pub input: Value,
+    /// The operation's output, or the error as `{"kind", "message", ...}`.
+    #[serde(flatten)]
+    pub outcome: StepOutcome,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Output(Value),
+    Error(Value),
+}
+
+impl Workflow {
+    /// Reads and checks the workflow at `path`; component paths become
+    /// relative to the current directory.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let mut workflow: Workflow = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for component in workflow.connectors.values_mut() {
+            *component = base.join(&*component);
+        }
+        workflow
+            .check()
+            .with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        Ok(workflow)
+    }
+
+    /// Checks step ids, connector aliases and that every reference names an
+    /// earlier step.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.steps.is_empty() {
+            bail!("it has no steps");
+        }
+        let mut earlier: Vec<&str> = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = || format!("step {} (`{}`)", i + 1, step.id);
+            if step.id.is_empty()
+                || !step
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                bail!("{}: the id must be letters, digits, `_` or `-`", at());
+            }
+            if earlier.contains(&step.id.as_str()) {
+                bail!("{}: another step has the same id", at());
+            }
+            if !self.connectors.contains_key(&step.connector) {
+                bail!(
+                    "{}: connector `{}` is not in the workflow's `connectors`",
+                    at(),
+                    step.connector
+                );
+            }
+            for reference in references(&step.input) {
+                let parsed = Reference::parse(&reference).with_context(at)?;
+                if !earlier.contains(&parsed.step.as_str()) {
+                    bail!(
+                        "{}: `{{{{{reference}}}}}` refers to step `{}`, which does not run before it",
+                        at(),
+                        parsed.step
+                    );
+                }
+            }
+            earlier.push(&step.id);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `workflow` step by step, calling `on_step` after each. Stops at the
+/// first failing step, whose report carries the error.
+///
+/// `components` overrides component paths by connector alias.
+pub async fn run(
+    host: &ConnectorHost,
+    workflow: &Workflow,
+    components: &BTreeMap<String, PathBuf>,
+    mut on_step: impl FnMut(usize, &StepReport),
+) -> anyhow::Result<Vec<StepReport>> {
+    let mut loaded: HashMap<&str, Connector> = HashMap::new();
+    for (alias, path) in &workflow.connectors {
+        let path = components.get(alias).unwrap_or(path);
+        let connector = host
+            .load(path)
+            .await
+            .with_context(|| format!("connector `{alias}`"))?;
+        loaded.insert(alias.as_str(), connector);
+    }
+    let mut reports: Vec<StepReport> = Vec::new();
+    for (i, step) in workflow.steps.iter().enumerate() {
+        let connector = &loaded[step.connector.as_str()];
+        let input = resolve(&step.input, &reports)
+            .with_context(|| format!("step {} (`{}`)", i + 1, step.id))?;
+        let outcome = match host.invoke(connector, &step.operation, &input).await {
+            Ok(output) => StepOutcome::Output(output),
+            Err(error) => StepOutcome::Error(error.to_json()),
+        };
+        let report = StepReport {
+            id: step.id.clone(),
+            connector: connector.name().to_owned(),
+            operation: step.operation.clone(),
+            input,
+            outcome,
+        };
+        on_step(i, &report);
+        let failed = matches!(report.outcome, StepOutcome::Error(_));
+        reports.push(report);
+        if failed {
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// The `{{...}}` references in every string of `value`.
+fn references(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_strings(value, &mut |s| {
+        let mut rest = s;
+        while let Some(start) = rest.find("{{") {
+            let Some(len) = rest[start + 2..].find("}}") else {
+                break;
+            };
+            out.push(rest[start + 2..start + 2 + len].trim().to_owned());
+            rest = &rest[start + 2 + len + 2..];
+        }
+    });
+    out
+}
+
+fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| walk_strings(v, f)),
+        Value::Object(fields) => fields.values().for_each(|v| walk_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// `value` with its references replaced from the earlier steps' reports.
+fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
+    Ok(match value {
+        Value::String(s) => resolve_string(s, reports)?,
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolve(v, reports))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), resolve(v, reports)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn resolve_string(s: &str, reports: &[StepReport]) -> anyhow::Result<Value> {
+    let trimmed = s.trim();
+    if trimmed.starts_with("{{") && trimmed.ends_with("}}") && trimmed.matches("{{").count() == 1 {
+        return lookup(trimmed[2..trimmed.len() - 2].trim(), reports).cloned();
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let reference = rest[start + 2..start + 2 + len].trim();
+        match lookup(reference, reports)? {
+            Value::String(text) => out.push_str(text),
+            Value::Array(_) | Value::Object(_) => {
+                bail!(
+                    "`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string"
+                )
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(Value::String(out))
+}
+
+fn lookup<'a>(reference: &str, reports: &'a [StepReport]) -> anyhow::Result<&'a Value> {
+    let parsed = Reference::parse(reference)?;
+    let report = reports
+        .iter()
+        .find(|r| r.id == parsed.step)
+        .with_context(|| format!("`{{{{{reference}}}}}`: step `{}` has not run", parsed.step))?;
+    let mut value = match (&report.outcome, parsed.output) {
+        (_, false) => &report.input,
+        (StepOutcome::Output(output), true) => output,
+        (StepOutcome::Error(_), true) => {
+            bail!("`{{{{{reference}}}}}`: step `{}` failed", parsed.step)
+        }
+    };
+    let mut walked = format!(
+        "steps.{}.{}",
+        parsed.step,
+        if parsed.output { "output" } else { "input" }
+    );
+    for part in &parsed.path {
+        let next = match part {
+            PathPart::Key(key) => value.get(key.as_str()),
+            PathPart::Index(i) => value.get(*i),
+        };
+        let Some(next) = next else {
+            bail!("`{{{{{reference}}}}}`: {walked} has no {part}");
+        };
+        walked.push_str(&part.to_string());
+        value = next;
+    }
+    Ok(value)
+}
+
+/// A parsed `steps.<id>.(input|output)<path>` reference.
+struct Reference {
+    step: String,
+    output: bool,
+    path: Vec<PathPart>,
+}
+
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+impl std::fmt::Display for PathPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathPart::Key(k) => write!(f, ".{k}"),
+            PathPart::Index(i) => write!(f, "[{i}]"),
+        }
+    }
+}
+
+impl Reference {
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let usage =
+            "a reference is steps.<id>.output or steps.<id>.input, then .Member and [index] parts";
+        let mut parts = split_path(text)
+            .with_context(|| format!("`{{{{{text}}}}}` is not a valid reference: {usage}"))?
+            .into_iter();
+        let bad = || anyhow::anyhow!("`{{{{{text}}}}}` is not a valid reference: {usage}");
+        match parts.next() {
+            Some(PathPart::Key(k)) if k == "steps" => {}
+            _ => return Err(bad()),
+        }
+        let Some(PathPart::Key(step)) = parts.next() else {
+            return Err(bad());
+        };
+        let output = match parts.next() {
+            Some(PathPart::Key(k)) if k == "output" => true,
+            Some(PathPart::Key(k)) if k == "input" => false,
+            _ => return Err(bad()),
+        };
+        Ok(Reference {
+            step,
+            output,
+            path: parts.collect(),
+        })
+    }
+}
+
+fn split_path(text: &str) -> anyhow::Result<Vec<PathPart>> {
+    let mut parts = Vec::new();
+    for segment in text.split('.') {
+        let (key, mut indices) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if key.is_empty() {
+            bail!("empty member name");
+        }
+        parts.push(PathPart::Key(key.to_owned()));
+        while !indices.is_empty() {
+            let close = indices.find(']').context("unclosed `[`")?;
+            let index = indices[1..close]
+                .parse()
+                .context("an index must be a number")?;
+            parts.push(PathPart::Index(index));
+            indices = &indices[close + 1..];
+            if !indices.is_empty() && !indices.starts_with('[') {
+                bail!("unexpected text after `]`");
+            }
+        }
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(id: &str, output: Value) -> StepReport {
+        StepReport {
+            id: id.into(),
+            connector: "c".into(),
+            operation: "op".into(),
+            input: json!({"pool_name": "Marketing Department"}),
+            outcome: StepOutcome::Output(output),
+        }
+    }
+
+    #[test]
+    fn whole_string_references_keep_their_type() {
+        let reports = [report(
+            "pool",
+            json!({"UserPool": {"Id": "us-east-1_abc", "Schema": [{"Name": "email"}], "Count": 3}}),
+        )];
+        let input = json!({
+            "user_pool_id": "{{steps.pool.output.UserPool.Id}}",
+            "count": "{{ steps.pool.output.UserPool.Count }}",
+            "first": "{{steps.pool.output.UserPool.Schema[0].Name}}",
+            "note": "pool {{steps.pool.input.pool_name}} has {{steps.pool.output.UserPool.Count}} users",
+        });
+        assert_eq!(
+            resolve(&input, &reports).unwrap(),
+            json!({"user_pool_id": "us-east-1_abc", "count": 3, "first": "email",
+                   "note": "pool Marketing Department has 3 users"})
+        );
+    }
+
+    #[test]
+    fn bad_references_are_named() {
+        let reports = [report("pool", json!({"UserPool": {"Id": "x"}}))];
+        let err = resolve(
+            &json!({"a": "{{steps.pool.output.UserPool.Name}}"}),
+            &reports,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name"
+        );
+        assert!(
+            resolve(&json!("{{steps.nope.output}}"), &reports)
+                .unwrap_err()
+                .to_string()
+                .contains("has not run")
+        );
+        assert!(Reference::parse("pool.output.Id").is_err());
+    }
+
+    #[test]
+    fn check_rejects_forward_references_and_unknown_connectors() {
+        let workflow: Workflow = serde_json::from_value(json!({
+            "connectors": {"c": "x.wasm"},
+            "steps": [
+                {"id": "a", "connector": "c", "operation": "op", "input": {"x": "{{steps.b.output.Id}}"}},
+                {"id": "b", "connector": "c", "operation": "op"}
+            ]
+        }))
+        .unwrap();
+        assert!(
+            format!("{:#}", workflow.check().unwrap_err())
+                .contains("refers to step `b`, which does not run before it")
+        );
+        let unknown: Workflow = serde_json::from_value(json!({
+            "connectors": {}, "steps": [{"id": "a", "connector": "c", "operation": "op"}]
+        }))
+        .unwrap();
+        assert!(
+            unknown
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("connector `c` is not in the workflow")
+        );
+    }
+}
