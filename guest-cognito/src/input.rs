@@ -36,16 +36,9 @@ pub fn to_api(shape: u16, input: &Value) -> Result<Value, InputError> {
 }
 
 fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, InputError> {
-    let fail = |path: &str, problem: String| {
-        Err(InputError {
-            path: path.to_owned(),
-            problem,
-        })
-    };
+    let fail = |path: &str, problem: String| Err(InputError { path: path.to_owned(), problem });
     match (&shape.kind, value) {
-        (Kind::Structure(members), Value::Object(fields)) => {
-            convert_structure(members, fields, path)
-        }
+        (Kind::Structure(members), Value::Object(fields)) => convert_structure(members, fields, path),
         (Kind::List { item }, Value::Array(items)) => {
             check_bounds(shape, items.len(), "items", path)?;
             let item_shape = &SHAPES[*item as usize];
@@ -58,23 +51,15 @@ fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, Inp
             }
             Ok(Value::Array(out))
         }
-        (
-            Kind::Map {
-                key,
-                value: value_shape,
-            },
-            Value::Object(entries),
-        ) => {
+        (Kind::Map { key, value: value_shape }, Value::Object(entries)) => {
             check_bounds(shape, entries.len(), "entries", path)?;
             let (key_shape, value_shape) = (&SHAPES[*key as usize], &SHAPES[*value_shape as usize]);
             let mut out = Map::with_capacity(entries.len());
             for (k, v) in entries {
                 let len = path.len();
                 push_key(path, k);
-                check_string(key_shape, k, path).map_err(|e| InputError {
-                    problem: format!("invalid key: {}", e.problem),
-                    ..e
-                })?;
+                check_string(key_shape, k, path)
+                    .map_err(|e| InputError { problem: format!("invalid key: {}", e.problem), ..e })?;
                 out.insert(k.clone(), convert(value_shape, v, path)?);
                 path.truncate(len);
             }
@@ -84,9 +69,7 @@ fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, Inp
             check_string(shape, s, path)?;
             Ok(value.clone())
         }
-        (Kind::Blob, Value::String(_)) | (Kind::Boolean, Value::Bool(_)) | (Kind::Document, _) => {
-            Ok(value.clone())
-        }
+        (Kind::Blob, Value::String(_)) | (Kind::Boolean, Value::Bool(_)) | (Kind::Document, _) => Ok(value.clone()),
         (Kind::Integer, Value::Number(n)) => match n.as_i64() {
             Some(i) => {
                 check_range(shape, i, path)?;
@@ -95,41 +78,27 @@ fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, Inp
             None => fail(path, format!("expected an integer, got {n}")),
         },
         (Kind::Number | Kind::Timestamp, Value::Number(_)) => Ok(value.clone()),
-        (kind, other) => fail(
-            path,
-            format!("expected {}, got {}", expected(kind), describe(other)),
-        ),
+        (kind, other) => fail(path, format!("expected {}, got {}", expected(kind), describe(other))),
     }
 }
 
-fn convert_structure(
-    members: &[Member],
-    fields: &Map<String, Value>,
-    path: &mut String,
-) -> Result<Value, InputError> {
+fn convert_structure(members: &[Member], fields: &Map<String, Value>, path: &mut String) -> Result<Value, InputError> {
     let mut out = Map::with_capacity(fields.len());
     for (key, value) in fields {
         let len = path.len();
         push_field(path, key);
         let Some(member) = members.iter().find(|m| m.name == key) else {
-            let hint = match members
-                .iter()
-                .find(|m| m.api_name == key || m.name.replace('_', "") == key.to_ascii_lowercase())
-            {
-                Some(m) => format!("; did you mean `{}`?", m.name),
-                None => format!("; expected one of: {}", names(members)),
-            };
-            return Err(InputError {
-                path: path.clone(),
-                problem: format!("unknown field{hint}"),
-            });
+            let hint =
+                match members.iter().find(|m| m.api_name == key || m.name.replace('_', "") == key.to_ascii_lowercase())
+                {
+                    Some(m) => format!("; did you mean `{}`?", m.name),
+                    None => format!("; expected one of: {}", names(members)),
+                };
+            return Err(InputError { path: path.clone(), problem: format!("unknown field{hint}") });
         };
         // An explicit null is the same as leaving the member out.
         if !value.is_null() {
-            out.insert(
-                member.api_name.to_owned(),
-                convert(&SHAPES[member.shape as usize], value, path)?,
-            );
+            out.insert(member.api_name.to_owned(), convert(&SHAPES[member.shape as usize], value, path)?);
         }
         path.truncate(len);
     }
@@ -137,10 +106,7 @@ fn convert_structure(
         if !out.contains_key(member.api_name) {
             let len = path.len();
             push_field(path, member.name);
-            let err = InputError {
-                path: path.clone(),
-                problem: "required field is missing".into(),
-            };
+            let err = InputError { path: path.clone(), problem: "required field is missing".into() };
             path.truncate(len);
             return Err(err);
         }
@@ -168,10 +134,7 @@ fn check_bounds(shape: &Shape, len: usize, unit: &str, path: &str) -> Result<(),
         (_, Some(max)) if len > max => format!("has {len} {unit}, at most {max} allowed"),
         _ => return Ok(()),
     };
-    Err(InputError {
-        path: path.to_owned(),
-        problem,
-    })
+    Err(InputError { path: path.to_owned(), problem })
 }
 
 fn check_range(shape: &Shape, n: i64, path: &str) -> Result<(), InputError> {
@@ -180,10 +143,7 @@ fn check_range(shape: &Shape, n: i64, path: &str) -> Result<(), InputError> {
         (_, Some(max)) if n > max => format!("{n} is above the maximum {max}"),
         _ => return Ok(()),
     };
-    Err(InputError {
-        path: path.to_owned(),
-        problem,
-    })
+    Err(InputError { path: path.to_owned(), problem })
 }
 
 fn push_field(path: &mut String, name: &str) {
@@ -200,11 +160,7 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn names(members: &[Member]) -> String {
-    members
-        .iter()
-        .map(|m| m.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    members.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
 fn expected(kind: &Kind) -> &'static str {
@@ -286,51 +242,28 @@ mod tests {
             json!({"user_pool_id": "p", "username": "u", "client_metadata": {"some_key": "v", "OtherKey": "w"}}),
         )
         .unwrap();
-        assert_eq!(
-            out["ClientMetadata"],
-            json!({"some_key": "v", "OtherKey": "w"})
-        );
+        assert_eq!(out["ClientMetadata"], json!({"some_key": "v", "OtherKey": "w"}));
     }
 
     #[test]
     fn rejections_name_the_field() {
         let cases = [
             (json!({}), "pool_name", "required field is missing"),
-            (
-                json!({"pool_name": 5}),
-                "pool_name",
-                "expected a string, got the number 5",
-            ),
-            (
-                json!({"pool_name": "x", "bogus": 1}),
-                "bogus",
-                "unknown field",
-            ),
-            (
-                json!({"PoolName": "x"}),
-                "PoolName",
-                "did you mean `pool_name`?",
-            ),
+            (json!({"pool_name": 5}), "pool_name", "expected a string, got the number 5"),
+            (json!({"pool_name": "x", "bogus": 1}), "bogus", "unknown field"),
+            (json!({"PoolName": "x"}), "PoolName", "did you mean `pool_name`?"),
             (
                 json!({"pool_name": "x", "schema": [{"name": "a"}, {"name": "b", "attribute_data_type": "Text"}]}),
                 "schema[1].attribute_data_type",
                 "`Text` is not one of: String, Number, DateTime, Boolean",
             ),
-            (
-                json!({"pool_name": ""}),
-                "pool_name",
-                "has 0 characters, at least 1 needed",
-            ),
+            (json!({"pool_name": ""}), "pool_name", "has 0 characters, at least 1 needed"),
             (
                 json!({"pool_name": "x", "policies": {"password_policy": {"minimum_length": 2}}}),
                 "policies.password_policy.minimum_length",
                 "2 is below the minimum 6",
             ),
-            (
-                json!({"pool_name": "x", "alias_attributes": "email"}),
-                "alias_attributes",
-                "expected an array",
-            ),
+            (json!({"pool_name": "x", "alias_attributes": "email"}), "alias_attributes", "expected an array"),
         ];
         for (input, path, problem) in cases {
             let err = convert_for("create_user_pool", input.clone()).unwrap_err();

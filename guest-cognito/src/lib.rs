@@ -50,22 +50,17 @@ impl Guest for Cognito {
     }
 
     fn invoke(operation_name: String, input: String) -> Result<String, Error> {
-        let op = operation(&operation_name)
-            .ok_or_else(|| Error::UnknownOperation(unknown(&operation_name)))?;
+        let op = operation(&operation_name).ok_or_else(|| Error::UnknownOperation(unknown(&operation_name)))?;
         let mut input: Value = if input.trim().is_empty() {
             Value::Object(Default::default())
         } else {
-            serde_json::from_str(&input)
-                .map_err(|e| Error::InvalidInput(format!("input is not valid JSON: {e}")))?
+            serde_json::from_str(&input).map_err(|e| Error::InvalidInput(format!("input is not valid JSON: {e}")))?
         };
         let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
-        let body =
-            input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let output = match &op.pagination {
             Some(pagination) if paging.all_pages => {
-                pages::fetch_all(pagination, body, paging.max_pages, |page| {
-                    protocol::call(op, page)
-                })?
+                pages::fetch_all(pagination, body, paging.max_pages, |page| protocol::call(op, page))?
             }
             _ => protocol::call(op, &body)?,
         };
@@ -75,20 +70,14 @@ impl Guest for Cognito {
 
 /// The operation called `name` (snake_case, as in the manifest).
 fn operation(name: &str) -> Option<&'static shapes::Operation> {
-    model::OPERATIONS
-        .binary_search_by(|op| op.name.cmp(name))
-        .ok()
-        .map(|i| &model::OPERATIONS[i])
+    model::OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &model::OPERATIONS[i])
 }
 
 fn unknown(name: &str) -> String {
     let by_api_name = model::OPERATIONS.iter().find(|op| op.api_name == name);
     match by_api_name {
         Some(op) => format!("no operation `{name}`; did you mean `{}`?", op.name),
-        None => format!(
-            "no operation `{name}` in {NAME} (the manifest lists all {})",
-            model::OPERATIONS.len()
-        ),
+        None => format!("no operation `{name}` in {NAME} (the manifest lists all {})", model::OPERATIONS.len()),
     }
 }
 
@@ -112,19 +101,9 @@ mod tests {
 
     #[test]
     fn unsigned_operations_match_the_api() {
-        let unsigned: Vec<_> = model::OPERATIONS
-            .iter()
-            .filter(|op| !op.signed)
-            .map(|op| op.api_name)
-            .collect();
+        let unsigned: Vec<_> = model::OPERATIONS.iter().filter(|op| !op.signed).map(|op| op.api_name).collect();
         assert_eq!(unsigned.len(), 32);
-        for name in [
-            "SignUp",
-            "InitiateAuth",
-            "GetUser",
-            "ChangePassword",
-            "RevokeToken",
-        ] {
+        for name in ["SignUp", "InitiateAuth", "GetUser", "ChangePassword", "RevokeToken"] {
             assert!(unsigned.contains(&name), "{name}");
         }
         assert!(operation("admin_create_user").unwrap().signed);

@@ -1284,57 +1284,25 @@ pub static OPERATIONS: &[Operation] = &[
 /// `Kind` indices point into this table.
 pub static SHAPES: &[Shape] = &[
     // 0: UserPoolIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
     // 1: CustomAttributeNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(20),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(20), sensitive: false },
     // 2: AttributeDataType
     Shape {
-        kind: Kind::String {
-            values: &["String", "Number", "DateTime", "Boolean"],
-        },
+        kind: Kind::String { values: &["String", "Number", "DateTime", "Boolean"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 3: BooleanType
-    Shape {
-        kind: Kind::Boolean,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
     // 4: StringType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(131072),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false },
     // 5: NumberAttributeConstraintsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "min_value",
-                api_name: "MinValue",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "max_value",
-                api_name: "MaxValue",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "min_value", api_name: "MinValue", shape: 4, required: false },
+            Member { name: "max_value", api_name: "MaxValue", shape: 4, required: false },
         ]),
         min: None,
         max: None,
@@ -1343,18 +1311,8 @@ pub static SHAPES: &[Shape] = &[
     // 6: StringAttributeConstraintsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "min_length",
-                api_name: "MinLength",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "max_length",
-                api_name: "MaxLength",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "min_length", api_name: "MinLength", shape: 4, required: false },
+            Member { name: "max_length", api_name: "MaxLength", shape: 4, required: false },
         ]),
         min: None,
         max: None,
@@ -1363,36 +1321,11 @@ pub static SHAPES: &[Shape] = &[
     // 7: SchemaAttributeType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "name",
-                api_name: "Name",
-                shape: 1,
-                required: false,
-            },
-            Member {
-                name: "attribute_data_type",
-                api_name: "AttributeDataType",
-                shape: 2,
-                required: false,
-            },
-            Member {
-                name: "developer_only_attribute",
-                api_name: "DeveloperOnlyAttribute",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "mutable",
-                api_name: "Mutable",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "required",
-                api_name: "Required",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "name", api_name: "Name", shape: 1, required: false },
+            Member { name: "attribute_data_type", api_name: "AttributeDataType", shape: 2, required: false },
+            Member { name: "developer_only_attribute", api_name: "DeveloperOnlyAttribute", shape: 3, required: false },
+            Member { name: "mutable", api_name: "Mutable", shape: 3, required: false },
+            Member { name: "required", api_name: "Required", shape: 3, required: false },
             Member {
                 name: "number_attribute_constraints",
                 api_name: "NumberAttributeConstraints",
@@ -1411,282 +1344,98 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 8: CustomAttributesListType
-    Shape {
-        kind: Kind::List { item: 7 },
-        min: Some(1),
-        max: Some(25),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(25), sensitive: false },
     // 9: AddCustomAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "custom_attributes",
-                api_name: "CustomAttributes",
-                shape: 8,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "custom_attributes", api_name: "CustomAttributes", shape: 8, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 10: ClientIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
     // 11: ClientSecretType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(24),
-        max: Some(64),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(24), max: Some(64), sensitive: true },
     // 12: AddUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "client_secret",
-                api_name: "ClientSecret",
-                shape: 11,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 13: UsernameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
     // 14: GroupNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 15: AdminAddUserToGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 16: ClientMetadataType
-    Shape {
-        kind: Kind::Map { key: 4, value: 4 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
     // 17: AdminConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 18: AttributeNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
     // 19: AttributeValueType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(2048),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: true },
     // 20: AttributeType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "name",
-                api_name: "Name",
-                shape: 18,
-                required: true,
-            },
-            Member {
-                name: "value",
-                api_name: "Value",
-                shape: 19,
-                required: false,
-            },
+            Member { name: "name", api_name: "Name", shape: 18, required: true },
+            Member { name: "value", api_name: "Value", shape: 19, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 21: AttributeListType
-    Shape {
-        kind: Kind::List { item: 20 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 20 }, min: None, max: None, sensitive: false },
     // 22: PasswordType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(256),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: true },
     // 23: ForceAliasCreation
-    Shape {
-        kind: Kind::Boolean,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
     // 24: MessageActionType
-    Shape {
-        kind: Kind::String {
-            values: &["RESEND", "SUPPRESS"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["RESEND", "SUPPRESS"] }, min: None, max: None, sensitive: false },
     // 25: DeliveryMediumType
-    Shape {
-        kind: Kind::String {
-            values: &["SMS", "EMAIL"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["SMS", "EMAIL"] }, min: None, max: None, sensitive: false },
     // 26: DeliveryMediumListType
-    Shape {
-        kind: Kind::List { item: 25 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 25 }, min: None, max: None, sensitive: false },
     // 27: AdminCreateUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "user_attributes",
-                api_name: "UserAttributes",
-                shape: 21,
-                required: false,
-            },
-            Member {
-                name: "validation_data",
-                api_name: "ValidationData",
-                shape: 21,
-                required: false,
-            },
-            Member {
-                name: "temporary_password",
-                api_name: "TemporaryPassword",
-                shape: 22,
-                required: false,
-            },
-            Member {
-                name: "force_alias_creation",
-                api_name: "ForceAliasCreation",
-                shape: 23,
-                required: false,
-            },
-            Member {
-                name: "message_action",
-                api_name: "MessageAction",
-                shape: 24,
-                required: false,
-            },
-            Member {
-                name: "desired_delivery_mediums",
-                api_name: "DesiredDeliveryMediums",
-                shape: 26,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 21, required: false },
+            Member { name: "temporary_password", api_name: "TemporaryPassword", shape: 22, required: false },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 23, required: false },
+            Member { name: "message_action", api_name: "MessageAction", shape: 24, required: false },
+            Member { name: "desired_delivery_mediums", api_name: "DesiredDeliveryMediums", shape: 26, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -1695,18 +1444,8 @@ pub static SHAPES: &[Shape] = &[
     // 28: AdminDeleteSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
@@ -1715,84 +1454,34 @@ pub static SHAPES: &[Shape] = &[
     // 29: AdminDeleteUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 30: AttributeNameListType
-    Shape {
-        kind: Kind::List { item: 18 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 18 }, min: None, max: None, sensitive: false },
     // 31: AdminDeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "user_attribute_names",
-                api_name: "UserAttributeNames",
-                shape: 30,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 30, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 32: ProviderNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
     // 33: ProviderUserIdentifierType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "provider_name",
-                api_name: "ProviderName",
-                shape: 32,
-                required: false,
-            },
-            Member {
-                name: "provider_attribute_name",
-                api_name: "ProviderAttributeName",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "provider_attribute_value",
-                api_name: "ProviderAttributeValue",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: false },
+            Member { name: "provider_attribute_name", api_name: "ProviderAttributeName", shape: 4, required: false },
+            Member { name: "provider_attribute_value", api_name: "ProviderAttributeValue", shape: 4, required: false },
         ]),
         min: None,
         max: None,
@@ -1801,18 +1490,8 @@ pub static SHAPES: &[Shape] = &[
     // 34: AdminDisableProviderForUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 4,
-                required: true,
-            },
-            Member {
-                name: "user",
-                api_name: "User",
-                shape: 33,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
+            Member { name: "user", api_name: "User", shape: 33, required: true },
         ]),
         min: None,
         max: None,
@@ -1821,18 +1500,8 @@ pub static SHAPES: &[Shape] = &[
     // 35: AdminDisableUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
@@ -1841,51 +1510,21 @@ pub static SHAPES: &[Shape] = &[
     // 36: AdminEnableUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 37: DeviceKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
     // 38: AdminForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
         ]),
         min: None,
         max: None,
@@ -1894,24 +1533,9 @@ pub static SHAPES: &[Shape] = &[
     // 39: AdminGetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
@@ -1920,18 +1544,8 @@ pub static SHAPES: &[Shape] = &[
     // 40: AdminGetUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
@@ -1940,18 +1554,8 @@ pub static SHAPES: &[Shape] = &[
     // 41: AdminGetUserAuthFactorsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
@@ -1976,12 +1580,7 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 43: AuthParametersType
-    Shape {
-        kind: Kind::Map { key: 4, value: 4 },
-        min: None,
-        max: None,
-        sensitive: true,
-    },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true },
     // 44: AnalyticsMetadataType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -1997,126 +1596,41 @@ pub static SHAPES: &[Shape] = &[
     // 45: HttpHeader
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "header_name",
-                api_name: "headerName",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "header_value",
-                api_name: "headerValue",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "header_name", api_name: "headerName", shape: 4, required: false },
+            Member { name: "header_value", api_name: "headerValue", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 46: HttpHeaderList
-    Shape {
-        kind: Kind::List { item: 45 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false },
     // 47: ContextDataType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "ip_address",
-                api_name: "IpAddress",
-                shape: 4,
-                required: true,
-            },
-            Member {
-                name: "server_name",
-                api_name: "ServerName",
-                shape: 4,
-                required: true,
-            },
-            Member {
-                name: "server_path",
-                api_name: "ServerPath",
-                shape: 4,
-                required: true,
-            },
-            Member {
-                name: "http_headers",
-                api_name: "HttpHeaders",
-                shape: 46,
-                required: true,
-            },
-            Member {
-                name: "encoded_data",
-                api_name: "EncodedData",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: true },
+            Member { name: "server_name", api_name: "ServerName", shape: 4, required: true },
+            Member { name: "server_path", api_name: "ServerPath", shape: 4, required: true },
+            Member { name: "http_headers", api_name: "HttpHeaders", shape: 46, required: true },
+            Member { name: "encoded_data", api_name: "EncodedData", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 48: SessionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(4096),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(4096), sensitive: true },
     // 49: AdminInitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "auth_flow",
-                api_name: "AuthFlow",
-                shape: 42,
-                required: true,
-            },
-            Member {
-                name: "auth_parameters",
-                api_name: "AuthParameters",
-                shape: 43,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "context_data",
-                api_name: "ContextData",
-                shape: 47,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 42, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 43, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 47, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
         ]),
         min: None,
         max: None,
@@ -2125,109 +1639,39 @@ pub static SHAPES: &[Shape] = &[
     // 50: AdminLinkProviderForUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 4,
-                required: true,
-            },
-            Member {
-                name: "destination_user",
-                api_name: "DestinationUser",
-                shape: 33,
-                required: true,
-            },
-            Member {
-                name: "source_user",
-                api_name: "SourceUser",
-                shape: 33,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
+            Member { name: "destination_user", api_name: "DestinationUser", shape: 33, required: true },
+            Member { name: "source_user", api_name: "SourceUser", shape: 33, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 51: QueryLimitType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
     // 52: SearchPaginationTokenType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
     // 53: AdminListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "pagination_token",
-                api_name: "PaginationToken",
-                shape: 52,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 54: PaginationKey
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(131072),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(131072), sensitive: false },
     // 55: AdminListGroupsForUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
@@ -2236,30 +1680,10 @@ pub static SHAPES: &[Shape] = &[
     // 56: AdminListUserAuthEventsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 51, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
@@ -2268,24 +1692,9 @@ pub static SHAPES: &[Shape] = &[
     // 57: AdminRemoveUserFromGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
         ]),
         min: None,
         max: None,
@@ -2294,24 +1703,9 @@ pub static SHAPES: &[Shape] = &[
     // 58: AdminResetUserPasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -2344,63 +1738,18 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 60: ChallengeResponsesType
-    Shape {
-        kind: Kind::Map { key: 4, value: 4 },
-        min: None,
-        max: None,
-        sensitive: true,
-    },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true },
     // 61: AdminRespondToAuthChallengeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "challenge_name",
-                api_name: "ChallengeName",
-                shape: 59,
-                required: true,
-            },
-            Member {
-                name: "challenge_responses",
-                api_name: "ChallengeResponses",
-                shape: 60,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "context_data",
-                api_name: "ContextData",
-                shape: 47,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 59, required: true },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 60, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 47, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -2409,18 +1758,8 @@ pub static SHAPES: &[Shape] = &[
     // 62: SMSMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "enabled",
-                api_name: "Enabled",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "preferred_mfa",
-                api_name: "PreferredMfa",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
+            Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -2429,18 +1768,8 @@ pub static SHAPES: &[Shape] = &[
     // 63: SoftwareTokenMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "enabled",
-                api_name: "Enabled",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "preferred_mfa",
-                api_name: "PreferredMfa",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
+            Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -2449,18 +1778,8 @@ pub static SHAPES: &[Shape] = &[
     // 64: EmailMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "enabled",
-                api_name: "Enabled",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "preferred_mfa",
-                api_name: "PreferredMfa",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
+            Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -2468,12 +1787,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 65: WebAuthnMfaSettingsType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "enabled",
-            api_name: "Enabled",
-            shape: 3,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
         min: None,
         max: None,
         sensitive: false,
@@ -2481,42 +1795,17 @@ pub static SHAPES: &[Shape] = &[
     // 66: AdminSetUserMFAPreferenceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "sms_mfa_settings",
-                api_name: "SMSMfaSettings",
-                shape: 62,
-                required: false,
-            },
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 62, required: false },
             Member {
                 name: "software_token_mfa_settings",
                 api_name: "SoftwareTokenMfaSettings",
                 shape: 63,
                 required: false,
             },
-            Member {
-                name: "email_mfa_settings",
-                api_name: "EmailMfaSettings",
-                shape: 64,
-                required: false,
-            },
-            Member {
-                name: "web_authn_mfa_settings",
-                api_name: "WebAuthnMfaSettings",
-                shape: 65,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 64, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 65, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -2525,30 +1814,10 @@ pub static SHAPES: &[Shape] = &[
     // 67: AdminSetUserPasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "password",
-                api_name: "Password",
-                shape: 22,
-                required: true,
-            },
-            Member {
-                name: "permanent",
-                api_name: "Permanent",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "password", api_name: "Password", shape: 22, required: true },
+            Member { name: "permanent", api_name: "Permanent", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -2557,140 +1826,51 @@ pub static SHAPES: &[Shape] = &[
     // 68: MFAOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "delivery_medium",
-                api_name: "DeliveryMedium",
-                shape: 25,
-                required: false,
-            },
-            Member {
-                name: "attribute_name",
-                api_name: "AttributeName",
-                shape: 18,
-                required: false,
-            },
+            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 25, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 69: MFAOptionListType
-    Shape {
-        kind: Kind::List { item: 68 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false },
     // 70: AdminSetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "mfa_options",
-                api_name: "MFAOptions",
-                shape: 69,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 69, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 71: EventIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(50),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(50), sensitive: false },
     // 72: FeedbackValueType
-    Shape {
-        kind: Kind::String {
-            values: &["Valid", "Invalid"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["Valid", "Invalid"] }, min: None, max: None, sensitive: false },
     // 73: AdminUpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "event_id",
-                api_name: "EventId",
-                shape: 71,
-                required: true,
-            },
-            Member {
-                name: "feedback_value",
-                api_name: "FeedbackValue",
-                shape: 72,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 71, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 72, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 74: DeviceRememberedStatusType
-    Shape {
-        kind: Kind::String {
-            values: &["remembered", "not_remembered"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["remembered", "not_remembered"] }, min: None, max: None, sensitive: false },
     // 75: AdminUpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
-            Member {
-                name: "device_remembered_status",
-                api_name: "DeviceRememberedStatus",
-                shape: 74,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "device_remembered_status", api_name: "DeviceRememberedStatus", shape: 74, required: false },
         ]),
         min: None,
         max: None,
@@ -2699,30 +1879,10 @@ pub static SHAPES: &[Shape] = &[
     // 76: AdminUpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "user_attributes",
-                api_name: "UserAttributes",
-                shape: 21,
-                required: true,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -2731,45 +1891,20 @@ pub static SHAPES: &[Shape] = &[
     // 77: AdminUserGlobalSignOutRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 78: TokenModelType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true },
     // 79: AssociateSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
         ]),
         min: None,
         max: None,
@@ -2778,51 +1913,21 @@ pub static SHAPES: &[Shape] = &[
     // 80: ChangePasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "previous_password",
-                api_name: "PreviousPassword",
-                shape: 22,
-                required: false,
-            },
-            Member {
-                name: "proposed_password",
-                api_name: "ProposedPassword",
-                shape: 22,
-                required: true,
-            },
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
+            Member { name: "previous_password", api_name: "PreviousPassword", shape: 22, required: false },
+            Member { name: "proposed_password", api_name: "ProposedPassword", shape: 22, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 81: Document
-    Shape {
-        kind: Kind::Document,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Document, min: None, max: None, sensitive: false },
     // 82: CompleteWebAuthnRegistrationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "credential",
-                api_name: "Credential",
-                shape: 81,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "credential", api_name: "Credential", shape: 81, required: true },
         ]),
         min: None,
         max: None,
@@ -2831,91 +1936,41 @@ pub static SHAPES: &[Shape] = &[
     // 83: DeviceSecretVerifierConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "password_verifier",
-                api_name: "PasswordVerifier",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "salt",
-                api_name: "Salt",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "password_verifier", api_name: "PasswordVerifier", shape: 4, required: false },
+            Member { name: "salt", api_name: "Salt", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 84: DeviceNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
     // 85: ConfirmDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
             Member {
                 name: "device_secret_verifier_config",
                 api_name: "DeviceSecretVerifierConfig",
                 shape: 83,
                 required: false,
             },
-            Member {
-                name: "device_name",
-                api_name: "DeviceName",
-                shape: 84,
-                required: false,
-            },
+            Member { name: "device_name", api_name: "DeviceName", shape: 84, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 86: SecretHashType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
     // 87: ConfirmationCodeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false },
     // 88: UserContextDataType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "ip_address",
-                api_name: "IpAddress",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "encoded_data",
-                api_name: "EncodedData",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: false },
+            Member { name: "encoded_data", api_name: "EncodedData", shape: 4, required: false },
         ]),
         min: None,
         max: None,
@@ -2924,54 +1979,14 @@ pub static SHAPES: &[Shape] = &[
     // 89: ConfirmForgotPasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret_hash",
-                api_name: "SecretHash",
-                shape: 86,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "confirmation_code",
-                api_name: "ConfirmationCode",
-                shape: 87,
-                required: true,
-            },
-            Member {
-                name: "password",
-                api_name: "Password",
-                shape: 22,
-                required: true,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 87, required: true },
+            Member { name: "password", api_name: "Password", shape: 22, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -2980,251 +1995,74 @@ pub static SHAPES: &[Shape] = &[
     // 90: ConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret_hash",
-                api_name: "SecretHash",
-                shape: 86,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "confirmation_code",
-                api_name: "ConfirmationCode",
-                shape: 87,
-                required: true,
-            },
-            Member {
-                name: "force_alias_creation",
-                api_name: "ForceAliasCreation",
-                shape: 23,
-                required: false,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 87, required: true },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 23, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 91: DescriptionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: false },
     // 92: ArnType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false },
     // 93: PrecedenceType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false },
     // 94: CreateGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "description",
-                api_name: "Description",
-                shape: 91,
-                required: false,
-            },
-            Member {
-                name: "role_arn",
-                api_name: "RoleArn",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "precedence",
-                api_name: "Precedence",
-                shape: 93,
-                required: false,
-            },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "description", api_name: "Description", shape: 91, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 93, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 95: ProviderNameTypeV2
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
     // 96: IdentityProviderTypeType
     Shape {
-        kind: Kind::String {
-            values: &[
-                "SAML",
-                "Facebook",
-                "Google",
-                "LoginWithAmazon",
-                "SignInWithApple",
-                "OIDC",
-            ],
-        },
+        kind: Kind::String { values: &["SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 97: ProviderDetailsType
-    Shape {
-        kind: Kind::Map { key: 4, value: 4 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
     // 98: AttributeMappingKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
     // 99: AttributeMappingType
-    Shape {
-        kind: Kind::Map { key: 98, value: 4 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 98, value: 4 }, min: None, max: None, sensitive: false },
     // 100: IdpIdentifierType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(40),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false },
     // 101: IdpIdentifiersListType
-    Shape {
-        kind: Kind::List { item: 100 },
-        min: Some(0),
-        max: Some(50),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 100 }, min: Some(0), max: Some(50), sensitive: false },
     // 102: AcrMappingKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 103: AcrValueType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false },
     // 104: AcrMappingType
-    Shape {
-        kind: Kind::Map {
-            key: 102,
-            value: 103,
-        },
-        min: Some(0),
-        max: Some(4),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 102, value: 103 }, min: Some(0), max: Some(4), sensitive: false },
     // 105: CreateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "provider_name",
-                api_name: "ProviderName",
-                shape: 95,
-                required: true,
-            },
-            Member {
-                name: "provider_type",
-                api_name: "ProviderType",
-                shape: 96,
-                required: true,
-            },
-            Member {
-                name: "provider_details",
-                api_name: "ProviderDetails",
-                shape: 97,
-                required: true,
-            },
-            Member {
-                name: "attribute_mapping",
-                api_name: "AttributeMapping",
-                shape: 99,
-                required: false,
-            },
-            Member {
-                name: "idp_identifiers",
-                api_name: "IdpIdentifiers",
-                shape: 101,
-                required: false,
-            },
-            Member {
-                name: "acr_mapping",
-                api_name: "AcrMapping",
-                shape: 104,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 95, required: true },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 96, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 97, required: true },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 99, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 101, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 104, required: false },
         ]),
         min: None,
         max: None,
@@ -3256,308 +2094,114 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 107: ColorSchemeModeType
-    Shape {
-        kind: Kind::String {
-            values: &["LIGHT", "DARK", "DYNAMIC"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["LIGHT", "DARK", "DYNAMIC"] }, min: None, max: None, sensitive: false },
     // 108: AssetExtensionType
     Shape {
-        kind: Kind::String {
-            values: &["ICO", "JPEG", "PNG", "SVG", "WEBP"],
-        },
+        kind: Kind::String { values: &["ICO", "JPEG", "PNG", "SVG", "WEBP"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 109: AssetBytesType
-    Shape {
-        kind: Kind::Blob,
-        min: None,
-        max: Some(1000000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Blob, min: None, max: Some(1000000), sensitive: false },
     // 110: ResourceIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(40),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false },
     // 111: AssetType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "category",
-                api_name: "Category",
-                shape: 106,
-                required: true,
-            },
-            Member {
-                name: "color_mode",
-                api_name: "ColorMode",
-                shape: 107,
-                required: true,
-            },
-            Member {
-                name: "extension",
-                api_name: "Extension",
-                shape: 108,
-                required: true,
-            },
-            Member {
-                name: "bytes",
-                api_name: "Bytes",
-                shape: 109,
-                required: false,
-            },
-            Member {
-                name: "resource_id",
-                api_name: "ResourceId",
-                shape: 110,
-                required: false,
-            },
+            Member { name: "category", api_name: "Category", shape: 106, required: true },
+            Member { name: "color_mode", api_name: "ColorMode", shape: 107, required: true },
+            Member { name: "extension", api_name: "Extension", shape: 108, required: true },
+            Member { name: "bytes", api_name: "Bytes", shape: 109, required: false },
+            Member { name: "resource_id", api_name: "ResourceId", shape: 110, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 112: AssetListType
-    Shape {
-        kind: Kind::List { item: 111 },
-        min: Some(0),
-        max: Some(40),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 111 }, min: Some(0), max: Some(40), sensitive: false },
     // 113: CreateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
             Member {
                 name: "use_cognito_provided_values",
                 api_name: "UseCognitoProvidedValues",
                 shape: 3,
                 required: false,
             },
-            Member {
-                name: "settings",
-                api_name: "Settings",
-                shape: 81,
-                required: false,
-            },
-            Member {
-                name: "assets",
-                api_name: "Assets",
-                shape: 112,
-                required: false,
-            },
+            Member { name: "settings", api_name: "Settings", shape: 81, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 112, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 114: ResourceServerIdentifierType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
     // 115: ResourceServerNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
     // 116: ResourceServerScopeNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
     // 117: ResourceServerScopeDescriptionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
     // 118: ResourceServerScopeType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "scope_name",
-                api_name: "ScopeName",
-                shape: 116,
-                required: true,
-            },
-            Member {
-                name: "scope_description",
-                api_name: "ScopeDescription",
-                shape: 117,
-                required: true,
-            },
+            Member { name: "scope_name", api_name: "ScopeName", shape: 116, required: true },
+            Member { name: "scope_description", api_name: "ScopeDescription", shape: 117, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 119: ResourceServerScopeListType
-    Shape {
-        kind: Kind::List { item: 118 },
-        min: None,
-        max: Some(100),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 118 }, min: None, max: Some(100), sensitive: false },
     // 120: CreateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "identifier",
-                api_name: "Identifier",
-                shape: 114,
-                required: true,
-            },
-            Member {
-                name: "name",
-                api_name: "Name",
-                shape: 115,
-                required: true,
-            },
-            Member {
-                name: "scopes",
-                api_name: "Scopes",
-                shape: 119,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
+            Member { name: "name", api_name: "Name", shape: 115, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 119, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 121: TermsNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 122: TermsSourceType
-    Shape {
-        kind: Kind::String { values: &["LINK"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["LINK"] }, min: None, max: None, sensitive: false },
     // 123: TermsEnforcementType
-    Shape {
-        kind: Kind::String { values: &["NONE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["NONE"] }, min: None, max: None, sensitive: false },
     // 124: LanguageIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 125: LinkUrlType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
     // 126: LinksType
-    Shape {
-        kind: Kind::Map {
-            key: 124,
-            value: 125,
-        },
-        min: Some(1),
-        max: Some(13),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 124, value: 125 }, min: Some(1), max: Some(13), sensitive: false },
     // 127: CreateTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "terms_name",
-                api_name: "TermsName",
-                shape: 121,
-                required: true,
-            },
-            Member {
-                name: "terms_source",
-                api_name: "TermsSource",
-                shape: 122,
-                required: true,
-            },
-            Member {
-                name: "enforcement",
-                api_name: "Enforcement",
-                shape: 123,
-                required: true,
-            },
-            Member {
-                name: "links",
-                api_name: "Links",
-                shape: 126,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: true },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 122, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 123, required: true },
+            Member { name: "links", api_name: "Links", shape: 126, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 128: UserImportJobNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 129: PasswordHashingAlgorithmType
     Shape {
-        kind: Kind::String {
-            values: &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"],
-        },
+        kind: Kind::String { values: &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"] },
         min: None,
         max: None,
         sensitive: false,
@@ -3565,24 +2209,9 @@ pub static SHAPES: &[Shape] = &[
     // 130: CreateUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "job_name",
-                api_name: "JobName",
-                shape: 128,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "cloud_watch_logs_role_arn",
-                api_name: "CloudWatchLogsRoleArn",
-                shape: 92,
-                required: true,
-            },
+            Member { name: "job_name", api_name: "JobName", shape: 128, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 92, required: true },
             Member {
                 name: "password_hashing_algorithm",
                 api_name: "PasswordHashingAlgorithm",
@@ -3595,72 +2224,22 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 131: UserPoolNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 132: PasswordPolicyMinLengthType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(6),
-        max: Some(99),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false },
     // 133: PasswordHistorySizeType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(24),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false },
     // 134: TemporaryPasswordValidityDaysType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(365),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false },
     // 135: PasswordPolicyType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "minimum_length",
-                api_name: "MinimumLength",
-                shape: 132,
-                required: false,
-            },
-            Member {
-                name: "require_uppercase",
-                api_name: "RequireUppercase",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "require_lowercase",
-                api_name: "RequireLowercase",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "require_numbers",
-                api_name: "RequireNumbers",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "require_symbols",
-                api_name: "RequireSymbols",
-                shape: 3,
-                required: false,
-            },
-            Member {
-                name: "password_history_size",
-                api_name: "PasswordHistorySize",
-                shape: 133,
-                required: false,
-            },
+            Member { name: "minimum_length", api_name: "MinimumLength", shape: 132, required: false },
+            Member { name: "require_uppercase", api_name: "RequireUppercase", shape: 3, required: false },
+            Member { name: "require_lowercase", api_name: "RequireLowercase", shape: 3, required: false },
+            Member { name: "require_numbers", api_name: "RequireNumbers", shape: 3, required: false },
+            Member { name: "require_symbols", api_name: "RequireSymbols", shape: 3, required: false },
+            Member { name: "password_history_size", api_name: "PasswordHistorySize", shape: 133, required: false },
             Member {
                 name: "temporary_password_validity_days",
                 api_name: "TemporaryPasswordValidityDays",
@@ -3674,26 +2253,13 @@ pub static SHAPES: &[Shape] = &[
     },
     // 136: AuthFactorType
     Shape {
-        kind: Kind::String {
-            values: &[
-                "PASSWORD",
-                "EMAIL_OTP",
-                "SMS_OTP",
-                "WEB_AUTHN",
-                "SOFTWARE_TOKEN",
-            ],
-        },
+        kind: Kind::String { values: &["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN", "SOFTWARE_TOKEN"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 137: AllowedFirstAuthFactorsListType
-    Shape {
-        kind: Kind::List { item: 136 },
-        min: Some(1),
-        max: Some(5),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 136 }, min: Some(1), max: Some(5), sensitive: false },
     // 138: SignInPolicyType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -3709,137 +2275,58 @@ pub static SHAPES: &[Shape] = &[
     // 139: UserPoolPolicyType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "password_policy",
-                api_name: "PasswordPolicy",
-                shape: 135,
-                required: false,
-            },
-            Member {
-                name: "sign_in_policy",
-                api_name: "SignInPolicy",
-                shape: 138,
-                required: false,
-            },
+            Member { name: "password_policy", api_name: "PasswordPolicy", shape: 135, required: false },
+            Member { name: "sign_in_policy", api_name: "SignInPolicy", shape: 138, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 140: DeletionProtectionType
-    Shape {
-        kind: Kind::String {
-            values: &["ACTIVE", "INACTIVE"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["ACTIVE", "INACTIVE"] }, min: None, max: None, sensitive: false },
     // 141: PreTokenGenerationLambdaVersionType
-    Shape {
-        kind: Kind::String {
-            values: &["V1_0", "V2_0", "V3_0"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["V1_0", "V2_0", "V3_0"] }, min: None, max: None, sensitive: false },
     // 142: PreTokenGenerationVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "lambda_version",
-                api_name: "LambdaVersion",
-                shape: 141,
-                required: true,
-            },
-            Member {
-                name: "lambda_arn",
-                api_name: "LambdaArn",
-                shape: 92,
-                required: true,
-            },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 141, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 143: CustomSMSSenderLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
     // 144: CustomSMSLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "lambda_version",
-                api_name: "LambdaVersion",
-                shape: 143,
-                required: true,
-            },
-            Member {
-                name: "lambda_arn",
-                api_name: "LambdaArn",
-                shape: 92,
-                required: true,
-            },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 143, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 145: CustomEmailSenderLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
     // 146: CustomEmailLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "lambda_version",
-                api_name: "LambdaVersion",
-                shape: 145,
-                required: true,
-            },
-            Member {
-                name: "lambda_arn",
-                api_name: "LambdaArn",
-                shape: 92,
-                required: true,
-            },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 145, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 147: InboundFederationLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
     // 148: InboundFederationLambdaType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "lambda_version",
-                api_name: "LambdaVersion",
-                shape: 147,
-                required: true,
-            },
-            Member {
-                name: "lambda_arn",
-                api_name: "LambdaArn",
-                shape: 92,
-                required: true,
-            },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 147, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
         ]),
         min: None,
         max: None,
@@ -3848,189 +2335,66 @@ pub static SHAPES: &[Shape] = &[
     // 149: LambdaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "pre_sign_up",
-                api_name: "PreSignUp",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "custom_message",
-                api_name: "CustomMessage",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "post_confirmation",
-                api_name: "PostConfirmation",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "pre_authentication",
-                api_name: "PreAuthentication",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "post_authentication",
-                api_name: "PostAuthentication",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "define_auth_challenge",
-                api_name: "DefineAuthChallenge",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "create_auth_challenge",
-                api_name: "CreateAuthChallenge",
-                shape: 92,
-                required: false,
-            },
+            Member { name: "pre_sign_up", api_name: "PreSignUp", shape: 92, required: false },
+            Member { name: "custom_message", api_name: "CustomMessage", shape: 92, required: false },
+            Member { name: "post_confirmation", api_name: "PostConfirmation", shape: 92, required: false },
+            Member { name: "pre_authentication", api_name: "PreAuthentication", shape: 92, required: false },
+            Member { name: "post_authentication", api_name: "PostAuthentication", shape: 92, required: false },
+            Member { name: "define_auth_challenge", api_name: "DefineAuthChallenge", shape: 92, required: false },
+            Member { name: "create_auth_challenge", api_name: "CreateAuthChallenge", shape: 92, required: false },
             Member {
                 name: "verify_auth_challenge_response",
                 api_name: "VerifyAuthChallengeResponse",
                 shape: 92,
                 required: false,
             },
-            Member {
-                name: "pre_token_generation",
-                api_name: "PreTokenGeneration",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "user_migration",
-                api_name: "UserMigration",
-                shape: 92,
-                required: false,
-            },
+            Member { name: "pre_token_generation", api_name: "PreTokenGeneration", shape: 92, required: false },
+            Member { name: "user_migration", api_name: "UserMigration", shape: 92, required: false },
             Member {
                 name: "pre_token_generation_config",
                 api_name: "PreTokenGenerationConfig",
                 shape: 142,
                 required: false,
             },
-            Member {
-                name: "custom_sms_sender",
-                api_name: "CustomSMSSender",
-                shape: 144,
-                required: false,
-            },
-            Member {
-                name: "custom_email_sender",
-                api_name: "CustomEmailSender",
-                shape: 146,
-                required: false,
-            },
-            Member {
-                name: "kms_key_id",
-                api_name: "KMSKeyID",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "inbound_federation",
-                api_name: "InboundFederation",
-                shape: 148,
-                required: false,
-            },
+            Member { name: "custom_sms_sender", api_name: "CustomSMSSender", shape: 144, required: false },
+            Member { name: "custom_email_sender", api_name: "CustomEmailSender", shape: 146, required: false },
+            Member { name: "kms_key_id", api_name: "KMSKeyID", shape: 92, required: false },
+            Member { name: "inbound_federation", api_name: "InboundFederation", shape: 148, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 150: VerifiedAttributeType
-    Shape {
-        kind: Kind::String {
-            values: &["phone_number", "email"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["phone_number", "email"] }, min: None, max: None, sensitive: false },
     // 151: VerifiedAttributesListType
-    Shape {
-        kind: Kind::List { item: 150 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 150 }, min: None, max: None, sensitive: false },
     // 152: AliasAttributeType
     Shape {
-        kind: Kind::String {
-            values: &["phone_number", "email", "preferred_username"],
-        },
+        kind: Kind::String { values: &["phone_number", "email", "preferred_username"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 153: AliasAttributesListType
-    Shape {
-        kind: Kind::List { item: 152 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 152 }, min: None, max: None, sensitive: false },
     // 154: UsernameAttributeType
-    Shape {
-        kind: Kind::String {
-            values: &["phone_number", "email"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["phone_number", "email"] }, min: None, max: None, sensitive: false },
     // 155: UsernameAttributesListType
-    Shape {
-        kind: Kind::List { item: 154 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 154 }, min: None, max: None, sensitive: false },
     // 156: SmsVerificationMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(140),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false },
     // 157: EmailVerificationMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
     // 158: EmailVerificationSubjectType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
     // 159: EmailVerificationMessageByLinkType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
     // 160: EmailVerificationSubjectByLinkType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
     // 161: DefaultEmailOptionType
     Shape {
-        kind: Kind::String {
-            values: &["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"],
-        },
+        kind: Kind::String { values: &["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"] },
         min: None,
         max: None,
         sensitive: false,
@@ -4038,63 +2402,21 @@ pub static SHAPES: &[Shape] = &[
     // 162: VerificationMessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "sms_message",
-                api_name: "SmsMessage",
-                shape: 156,
-                required: false,
-            },
-            Member {
-                name: "email_message",
-                api_name: "EmailMessage",
-                shape: 157,
-                required: false,
-            },
-            Member {
-                name: "email_subject",
-                api_name: "EmailSubject",
-                shape: 158,
-                required: false,
-            },
-            Member {
-                name: "email_message_by_link",
-                api_name: "EmailMessageByLink",
-                shape: 159,
-                required: false,
-            },
-            Member {
-                name: "email_subject_by_link",
-                api_name: "EmailSubjectByLink",
-                shape: 160,
-                required: false,
-            },
-            Member {
-                name: "default_email_option",
-                api_name: "DefaultEmailOption",
-                shape: 161,
-                required: false,
-            },
+            Member { name: "sms_message", api_name: "SmsMessage", shape: 156, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 157, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 158, required: false },
+            Member { name: "email_message_by_link", api_name: "EmailMessageByLink", shape: 159, required: false },
+            Member { name: "email_subject_by_link", api_name: "EmailSubjectByLink", shape: 160, required: false },
+            Member { name: "default_email_option", api_name: "DefaultEmailOption", shape: 161, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 163: UserPoolMfaType
-    Shape {
-        kind: Kind::String {
-            values: &["OFF", "ON", "OPTIONAL"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["OFF", "ON", "OPTIONAL"] }, min: None, max: None, sensitive: false },
     // 164: AttributesRequireVerificationBeforeUpdateType
-    Shape {
-        kind: Kind::List { item: 150 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 150 }, min: None, max: None, sensitive: false },
     // 165: UserAttributeUpdateSettingsType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -4128,125 +2450,38 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 167: EmailAddressType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 168: EmailSendingAccountType
-    Shape {
-        kind: Kind::String {
-            values: &["COGNITO_DEFAULT", "DEVELOPER"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["COGNITO_DEFAULT", "DEVELOPER"] }, min: None, max: None, sensitive: false },
     // 169: SESConfigurationSet
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false },
     // 170: EmailConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "source_arn",
-                api_name: "SourceArn",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "reply_to_email_address",
-                api_name: "ReplyToEmailAddress",
-                shape: 167,
-                required: false,
-            },
-            Member {
-                name: "email_sending_account",
-                api_name: "EmailSendingAccount",
-                shape: 168,
-                required: false,
-            },
-            Member {
-                name: "from",
-                api_name: "From",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "configuration_set",
-                api_name: "ConfigurationSet",
-                shape: 169,
-                required: false,
-            },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 92, required: false },
+            Member { name: "reply_to_email_address", api_name: "ReplyToEmailAddress", shape: 167, required: false },
+            Member { name: "email_sending_account", api_name: "EmailSendingAccount", shape: 168, required: false },
+            Member { name: "from", api_name: "From", shape: 4, required: false },
+            Member { name: "configuration_set", api_name: "ConfigurationSet", shape: 169, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 171: OptionalArnType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false },
     // 172: RegionCodeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(5),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false },
     // 173: EumsSmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "caller_arn",
-                api_name: "CallerArn",
-                shape: 92,
-                required: true,
-            },
-            Member {
-                name: "external_id",
-                api_name: "ExternalId",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "origination_identity",
-                api_name: "OriginationIdentity",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "configuration_set_name",
-                api_name: "ConfigurationSetName",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "in_entity_id",
-                api_name: "InEntityId",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "in_template_id",
-                api_name: "InTemplateId",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "region",
-                api_name: "Region",
-                shape: 172,
-                required: false,
-            },
+            Member { name: "caller_arn", api_name: "CallerArn", shape: 92, required: true },
+            Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
+            Member { name: "origination_identity", api_name: "OriginationIdentity", shape: 4, required: false },
+            Member { name: "configuration_set_name", api_name: "ConfigurationSetName", shape: 4, required: false },
+            Member { name: "in_entity_id", api_name: "InEntityId", shape: 4, required: false },
+            Member { name: "in_template_id", api_name: "InTemplateId", shape: 4, required: false },
+            Member { name: "region", api_name: "Region", shape: 172, required: false },
         ]),
         min: None,
         max: None,
@@ -4255,101 +2490,33 @@ pub static SHAPES: &[Shape] = &[
     // 174: SmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "sns_caller_arn",
-                api_name: "SnsCallerArn",
-                shape: 171,
-                required: false,
-            },
-            Member {
-                name: "external_id",
-                api_name: "ExternalId",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "sns_region",
-                api_name: "SnsRegion",
-                shape: 172,
-                required: false,
-            },
-            Member {
-                name: "eums_sms",
-                api_name: "EumsSms",
-                shape: 173,
-                required: false,
-            },
+            Member { name: "sns_caller_arn", api_name: "SnsCallerArn", shape: 171, required: false },
+            Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
+            Member { name: "sns_region", api_name: "SnsRegion", shape: 172, required: false },
+            Member { name: "eums_sms", api_name: "EumsSms", shape: 173, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 175: TagKeysType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 176: TagValueType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false },
     // 177: UserPoolTagsType
-    Shape {
-        kind: Kind::Map {
-            key: 175,
-            value: 176,
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 175, value: 176 }, min: None, max: None, sensitive: false },
     // 178: AdminCreateUserUnusedAccountValidityDaysType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(365),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false },
     // 179: SmsInviteMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(140),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false },
     // 180: EmailInviteMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
     // 181: MessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "sms_message",
-                api_name: "SMSMessage",
-                shape: 179,
-                required: false,
-            },
-            Member {
-                name: "email_message",
-                api_name: "EmailMessage",
-                shape: 180,
-                required: false,
-            },
-            Member {
-                name: "email_subject",
-                api_name: "EmailSubject",
-                shape: 158,
-                required: false,
-            },
+            Member { name: "sms_message", api_name: "SMSMessage", shape: 179, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 180, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 158, required: false },
         ]),
         min: None,
         max: None,
@@ -4370,42 +2537,18 @@ pub static SHAPES: &[Shape] = &[
                 shape: 178,
                 required: false,
             },
-            Member {
-                name: "invite_message_template",
-                api_name: "InviteMessageTemplate",
-                shape: 181,
-                required: false,
-            },
+            Member { name: "invite_message_template", api_name: "InviteMessageTemplate", shape: 181, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 183: SchemaAttributesListType
-    Shape {
-        kind: Kind::List { item: 7 },
-        min: Some(1),
-        max: Some(50),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(50), sensitive: false },
     // 184: AdvancedSecurityModeType
-    Shape {
-        kind: Kind::String {
-            values: &["OFF", "AUDIT", "ENFORCED"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["OFF", "AUDIT", "ENFORCED"] }, min: None, max: None, sensitive: false },
     // 185: AdvancedSecurityEnabledModeType
-    Shape {
-        kind: Kind::String {
-            values: &["AUDIT", "ENFORCED"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["AUDIT", "ENFORCED"] }, min: None, max: None, sensitive: false },
     // 186: AdvancedSecurityAdditionalFlowsType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -4421,12 +2564,7 @@ pub static SHAPES: &[Shape] = &[
     // 187: UserPoolAddOnsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "advanced_security_mode",
-                api_name: "AdvancedSecurityMode",
-                shape: 184,
-                required: true,
-            },
+            Member { name: "advanced_security_mode", api_name: "AdvancedSecurityMode", shape: 184, required: true },
             Member {
                 name: "advanced_security_additional_flows",
                 api_name: "AdvancedSecurityAdditionalFlows",
@@ -4439,12 +2577,7 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 188: WrappedBooleanType
-    Shape {
-        kind: Kind::Boolean,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
     // 189: UsernameConfigurationType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -4458,17 +2591,10 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 190: PriorityType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(2),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false },
     // 191: RecoveryOptionNameType
     Shape {
-        kind: Kind::String {
-            values: &["verified_email", "verified_phone_number", "admin_only"],
-        },
+        kind: Kind::String { values: &["verified_email", "verified_phone_number", "admin_only"] },
         min: None,
         max: None,
         sensitive: false,
@@ -4476,30 +2602,15 @@ pub static SHAPES: &[Shape] = &[
     // 192: RecoveryOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "priority",
-                api_name: "Priority",
-                shape: 190,
-                required: true,
-            },
-            Member {
-                name: "name",
-                api_name: "Name",
-                shape: 191,
-                required: true,
-            },
+            Member { name: "priority", api_name: "Priority", shape: 190, required: true },
+            Member { name: "name", api_name: "Name", shape: 191, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 193: RecoveryMechanismsType
-    Shape {
-        kind: Kind::List { item: 192 },
-        min: Some(1),
-        max: Some(2),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 192 }, min: Some(1), max: Some(2), sensitive: false },
     // 194: AccountRecoverySettingType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -4513,145 +2624,61 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 195: UserPoolTierType
-    Shape {
-        kind: Kind::String {
-            values: &["LITE", "ESSENTIALS", "PLUS"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["LITE", "ESSENTIALS", "PLUS"] }, min: None, max: None, sensitive: false },
     // 196: EncryptionKeyType
     Shape {
-        kind: Kind::String {
-            values: &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"],
-        },
+        kind: Kind::String { values: &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 197: EncryptionKeyArnType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false },
     // 198: KeyConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "key_type",
-                api_name: "KeyType",
-                shape: 196,
-                required: false,
-            },
-            Member {
-                name: "kms_key_arn",
-                api_name: "KmsKeyArn",
-                shape: 197,
-                required: false,
-            },
+            Member { name: "key_type", api_name: "KeyType", shape: 196, required: false },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 197, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 199: IssuerType
-    Shape {
-        kind: Kind::String {
-            values: &["ORIGINAL", "UPDATED"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["ORIGINAL", "UPDATED"] }, min: None, max: None, sensitive: false },
     // 200: IssuerConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "type",
-            api_name: "Type",
-            shape: 199,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 199, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 201: AcrLevelKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 202: AcrLevelConfigType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "acr_value",
-            api_name: "AcrValue",
-            shape: 103,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 103, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 203: AcrConfigurationType
-    Shape {
-        kind: Kind::Map {
-            key: 201,
-            value: 202,
-        },
-        min: Some(0),
-        max: Some(4),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 201, value: 202 }, min: Some(0), max: Some(4), sensitive: false },
     // 204: CreateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "pool_name",
-                api_name: "PoolName",
-                shape: 131,
-                required: true,
-            },
-            Member {
-                name: "policies",
-                api_name: "Policies",
-                shape: 139,
-                required: false,
-            },
-            Member {
-                name: "deletion_protection",
-                api_name: "DeletionProtection",
-                shape: 140,
-                required: false,
-            },
-            Member {
-                name: "lambda_config",
-                api_name: "LambdaConfig",
-                shape: 149,
-                required: false,
-            },
+            Member { name: "pool_name", api_name: "PoolName", shape: 131, required: true },
+            Member { name: "policies", api_name: "Policies", shape: 139, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 140, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 149, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
                 shape: 151,
                 required: false,
             },
-            Member {
-                name: "alias_attributes",
-                api_name: "AliasAttributes",
-                shape: 153,
-                required: false,
-            },
-            Member {
-                name: "username_attributes",
-                api_name: "UsernameAttributes",
-                shape: 155,
-                required: false,
-            },
+            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 153, required: false },
+            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 155, required: false },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
@@ -4682,141 +2709,49 @@ pub static SHAPES: &[Shape] = &[
                 shape: 156,
                 required: false,
             },
-            Member {
-                name: "mfa_configuration",
-                api_name: "MfaConfiguration",
-                shape: 163,
-                required: false,
-            },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
                 shape: 165,
                 required: false,
             },
-            Member {
-                name: "device_configuration",
-                api_name: "DeviceConfiguration",
-                shape: 166,
-                required: false,
-            },
-            Member {
-                name: "email_configuration",
-                api_name: "EmailConfiguration",
-                shape: 170,
-                required: false,
-            },
-            Member {
-                name: "sms_configuration",
-                api_name: "SmsConfiguration",
-                shape: 174,
-                required: false,
-            },
-            Member {
-                name: "user_pool_tags",
-                api_name: "UserPoolTags",
-                shape: 177,
-                required: false,
-            },
-            Member {
-                name: "admin_create_user_config",
-                api_name: "AdminCreateUserConfig",
-                shape: 182,
-                required: false,
-            },
-            Member {
-                name: "schema",
-                api_name: "Schema",
-                shape: 183,
-                required: false,
-            },
-            Member {
-                name: "user_pool_add_ons",
-                api_name: "UserPoolAddOns",
-                shape: 187,
-                required: false,
-            },
-            Member {
-                name: "username_configuration",
-                api_name: "UsernameConfiguration",
-                shape: 189,
-                required: false,
-            },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 166, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 170, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 182, required: false },
+            Member { name: "schema", api_name: "Schema", shape: 183, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 187, required: false },
+            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 189, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
                 shape: 194,
                 required: false,
             },
-            Member {
-                name: "user_pool_tier",
-                api_name: "UserPoolTier",
-                shape: 195,
-                required: false,
-            },
-            Member {
-                name: "key_configuration",
-                api_name: "KeyConfiguration",
-                shape: 198,
-                required: false,
-            },
-            Member {
-                name: "issuer_configuration",
-                api_name: "IssuerConfiguration",
-                shape: 200,
-                required: false,
-            },
-            Member {
-                name: "acr_configuration",
-                api_name: "AcrConfiguration",
-                shape: 203,
-                required: false,
-            },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 195, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 198, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 200, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 203, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 205: ClientNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 206: GenerateSecret
-    Shape {
-        kind: Kind::Boolean,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
     // 207: RefreshTokenValidityType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(315360000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false },
     // 208: AccessTokenValidityType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(86400),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false },
     // 209: IdTokenValidityType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(86400),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false },
     // 210: TimeUnitsType
     Shape {
-        kind: Kind::String {
-            values: &["seconds", "minutes", "hours", "days"],
-        },
+        kind: Kind::String { values: &["seconds", "minutes", "hours", "days"] },
         min: None,
         max: None,
         sensitive: false,
@@ -4824,43 +2759,18 @@ pub static SHAPES: &[Shape] = &[
     // 211: TokenValidityUnitsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 210,
-                required: false,
-            },
-            Member {
-                name: "id_token",
-                api_name: "IdToken",
-                shape: 210,
-                required: false,
-            },
-            Member {
-                name: "refresh_token",
-                api_name: "RefreshToken",
-                shape: 210,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 210, required: false },
+            Member { name: "id_token", api_name: "IdToken", shape: 210, required: false },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 210, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 212: ClientPermissionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false },
     // 213: ClientPermissionListType
-    Shape {
-        kind: Kind::List { item: 212 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 212 }, min: None, max: None, sensitive: false },
     // 214: ExplicitAuthFlowsType
     Shape {
         kind: Kind::String {
@@ -4881,156 +2791,55 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 215: ExplicitAuthFlowsListType
-    Shape {
-        kind: Kind::List { item: 214 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 214 }, min: None, max: None, sensitive: false },
     // 216: SupportedIdentityProvidersListType
-    Shape {
-        kind: Kind::List { item: 32 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false },
     // 217: RedirectUrlType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
     // 218: CallbackURLsListType
-    Shape {
-        kind: Kind::List { item: 217 },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 217 }, min: Some(0), max: Some(100), sensitive: false },
     // 219: LogoutURLsListType
-    Shape {
-        kind: Kind::List { item: 217 },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 217 }, min: Some(0), max: Some(100), sensitive: false },
     // 220: OAuthFlowType
     Shape {
-        kind: Kind::String {
-            values: &["code", "implicit", "client_credentials"],
-        },
+        kind: Kind::String { values: &["code", "implicit", "client_credentials"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 221: OAuthFlowsType
-    Shape {
-        kind: Kind::List { item: 220 },
-        min: Some(0),
-        max: Some(3),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 220 }, min: Some(0), max: Some(3), sensitive: false },
     // 222: ScopeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
     // 223: ScopeListType
-    Shape {
-        kind: Kind::List { item: 222 },
-        min: None,
-        max: Some(50),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 222 }, min: None, max: Some(50), sensitive: false },
     // 224: HexStringType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 225: AnalyticsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "application_id",
-                api_name: "ApplicationId",
-                shape: 224,
-                required: false,
-            },
-            Member {
-                name: "application_arn",
-                api_name: "ApplicationArn",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "role_arn",
-                api_name: "RoleArn",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "external_id",
-                api_name: "ExternalId",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "user_data_shared",
-                api_name: "UserDataShared",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "application_id", api_name: "ApplicationId", shape: 224, required: false },
+            Member { name: "application_arn", api_name: "ApplicationArn", shape: 92, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
+            Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
+            Member { name: "user_data_shared", api_name: "UserDataShared", shape: 3, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 226: PreventUserExistenceErrorTypes
-    Shape {
-        kind: Kind::String {
-            values: &["LEGACY", "ENABLED"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["LEGACY", "ENABLED"] }, min: None, max: None, sensitive: false },
     // 227: AuthSessionValidityType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(3),
-        max: Some(15),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false },
     // 228: FeatureType
-    Shape {
-        kind: Kind::String {
-            values: &["ENABLED", "DISABLED"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["ENABLED", "DISABLED"] }, min: None, max: None, sensitive: false },
     // 229: RetryGracePeriodSecondsType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
     // 230: RefreshTokenRotationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "feature",
-                api_name: "Feature",
-                shape: 228,
-                required: true,
-            },
+            Member { name: "feature", api_name: "Feature", shape: 228, required: true },
             Member {
                 name: "retry_grace_period_seconds",
                 api_name: "RetryGracePeriodSeconds",
@@ -5045,174 +2854,62 @@ pub static SHAPES: &[Shape] = &[
     // 231: CreateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_name",
-                api_name: "ClientName",
-                shape: 205,
-                required: true,
-            },
-            Member {
-                name: "generate_secret",
-                api_name: "GenerateSecret",
-                shape: 206,
-                required: false,
-            },
-            Member {
-                name: "client_secret",
-                api_name: "ClientSecret",
-                shape: 11,
-                required: false,
-            },
-            Member {
-                name: "refresh_token_validity",
-                api_name: "RefreshTokenValidity",
-                shape: 207,
-                required: false,
-            },
-            Member {
-                name: "access_token_validity",
-                api_name: "AccessTokenValidity",
-                shape: 208,
-                required: false,
-            },
-            Member {
-                name: "id_token_validity",
-                api_name: "IdTokenValidity",
-                shape: 209,
-                required: false,
-            },
-            Member {
-                name: "token_validity_units",
-                api_name: "TokenValidityUnits",
-                shape: 211,
-                required: false,
-            },
-            Member {
-                name: "read_attributes",
-                api_name: "ReadAttributes",
-                shape: 213,
-                required: false,
-            },
-            Member {
-                name: "write_attributes",
-                api_name: "WriteAttributes",
-                shape: 213,
-                required: false,
-            },
-            Member {
-                name: "explicit_auth_flows",
-                api_name: "ExplicitAuthFlows",
-                shape: 215,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_name", api_name: "ClientName", shape: 205, required: true },
+            Member { name: "generate_secret", api_name: "GenerateSecret", shape: 206, required: false },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 207, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 208, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 209, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 211, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 213, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 213, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 215, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
                 shape: 216,
                 required: false,
             },
-            Member {
-                name: "callback_urls",
-                api_name: "CallbackURLs",
-                shape: 218,
-                required: false,
-            },
-            Member {
-                name: "logout_urls",
-                api_name: "LogoutURLs",
-                shape: 219,
-                required: false,
-            },
-            Member {
-                name: "default_redirect_uri",
-                api_name: "DefaultRedirectURI",
-                shape: 217,
-                required: false,
-            },
-            Member {
-                name: "allowed_o_auth_flows",
-                api_name: "AllowedOAuthFlows",
-                shape: 221,
-                required: false,
-            },
-            Member {
-                name: "allowed_o_auth_scopes",
-                api_name: "AllowedOAuthScopes",
-                shape: 223,
-                required: false,
-            },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 218, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 219, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 217, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 221, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 223, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member {
-                name: "analytics_configuration",
-                api_name: "AnalyticsConfiguration",
-                shape: 225,
-                required: false,
-            },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 225, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
                 shape: 226,
                 required: false,
             },
-            Member {
-                name: "enable_token_revocation",
-                api_name: "EnableTokenRevocation",
-                shape: 188,
-                required: false,
-            },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 188, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
                 shape: 188,
                 required: false,
             },
-            Member {
-                name: "auth_session_validity",
-                api_name: "AuthSessionValidity",
-                shape: 227,
-                required: false,
-            },
-            Member {
-                name: "refresh_token_rotation",
-                api_name: "RefreshTokenRotation",
-                shape: 230,
-                required: false,
-            },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 227, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 230, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 232: DomainType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(63),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(63), sensitive: false },
     // 233: WrappedIntegerType
-    Shape {
-        kind: Kind::Integer,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
     // 234: SecurityPolicyType
     Shape {
-        kind: Kind::String {
-            values: &["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"],
-        },
+        kind: Kind::String { values: &["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"] },
         min: None,
         max: None,
         sensitive: false,
@@ -5220,46 +2917,21 @@ pub static SHAPES: &[Shape] = &[
     // 235: CustomDomainConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "certificate_arn",
-                api_name: "CertificateArn",
-                shape: 92,
-                required: true,
-            },
-            Member {
-                name: "security_policy",
-                api_name: "SecurityPolicy",
-                shape: 234,
-                required: false,
-            },
+            Member { name: "certificate_arn", api_name: "CertificateArn", shape: 92, required: true },
+            Member { name: "security_policy", api_name: "SecurityPolicy", shape: 234, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 236: RegionNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(5),
-        max: Some(32),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false },
     // 237: HealthCheckIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(64),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(64), sensitive: false },
     // 238: FailoverType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "secondary_region",
-                api_name: "SecondaryRegion",
-                shape: 236,
-                required: true,
-            },
+            Member { name: "secondary_region", api_name: "SecondaryRegion", shape: 236, required: true },
             Member {
                 name: "primary_route53_health_check_id",
                 api_name: "PrimaryRoute53HealthCheckId",
@@ -5273,12 +2945,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 239: RoutingType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "failover",
-            api_name: "Failover",
-            shape: 238,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "failover", api_name: "Failover", shape: 238, required: false }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5286,36 +2953,11 @@ pub static SHAPES: &[Shape] = &[
     // 240: CreateUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "domain",
-                api_name: "Domain",
-                shape: 232,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "managed_login_version",
-                api_name: "ManagedLoginVersion",
-                shape: 233,
-                required: false,
-            },
-            Member {
-                name: "custom_domain_config",
-                api_name: "CustomDomainConfig",
-                shape: 235,
-                required: false,
-            },
-            Member {
-                name: "routing",
-                api_name: "Routing",
-                shape: 239,
-                required: false,
-            },
+            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 233, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 235, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
         ]),
         min: None,
         max: None,
@@ -5324,24 +2966,9 @@ pub static SHAPES: &[Shape] = &[
     // 241: CreateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "region_name",
-                api_name: "RegionName",
-                shape: 236,
-                required: true,
-            },
-            Member {
-                name: "user_pool_tags",
-                api_name: "UserPoolTags",
-                shape: 177,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
         ]),
         min: None,
         max: None,
@@ -5350,18 +2977,8 @@ pub static SHAPES: &[Shape] = &[
     // 242: DeleteGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5370,30 +2987,15 @@ pub static SHAPES: &[Shape] = &[
     // 243: DeleteIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "provider_name",
-                api_name: "ProviderName",
-                shape: 32,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 244: ManagedLoginBrandingIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 245: DeleteManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5403,12 +3005,7 @@ pub static SHAPES: &[Shape] = &[
                 shape: 244,
                 required: true,
             },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5417,45 +3014,20 @@ pub static SHAPES: &[Shape] = &[
     // 246: DeleteResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "identifier",
-                api_name: "Identifier",
-                shape: 114,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 247: TermsIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 248: DeleteTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "terms_id",
-                api_name: "TermsId",
-                shape: 247,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5463,12 +3035,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 249: DeleteUserRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "access_token",
-            api_name: "AccessToken",
-            shape: 78,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5476,18 +3043,8 @@ pub static SHAPES: &[Shape] = &[
     // 250: DeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_attribute_names",
-                api_name: "UserAttributeNames",
-                shape: 30,
-                required: true,
-            },
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 30, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
         ]),
         min: None,
         max: None,
@@ -5495,12 +3052,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 251: DeleteUserPoolRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5508,51 +3060,21 @@ pub static SHAPES: &[Shape] = &[
     // 252: DeleteUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 253: ClientSecretIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
     // 254: DeleteUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "client_secret_id",
-                api_name: "ClientSecretId",
-                shape: 253,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_secret_id", api_name: "ClientSecretId", shape: 253, required: true },
         ]),
         min: None,
         max: None,
@@ -5561,18 +3083,8 @@ pub static SHAPES: &[Shape] = &[
     // 255: DeleteUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "domain",
-                api_name: "Domain",
-                shape: 232,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5581,18 +3093,8 @@ pub static SHAPES: &[Shape] = &[
     // 256: DeleteUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "region_name",
-                api_name: "RegionName",
-                shape: 236,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
         ]),
         min: None,
         max: None,
@@ -5601,18 +3103,8 @@ pub static SHAPES: &[Shape] = &[
     // 257: DeleteWebAuthnCredentialRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "credential_id",
-                api_name: "CredentialId",
-                shape: 4,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "credential_id", api_name: "CredentialId", shape: 4, required: true },
         ]),
         min: None,
         max: None,
@@ -5621,18 +3113,8 @@ pub static SHAPES: &[Shape] = &[
     // 258: DescribeIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "provider_name",
-                api_name: "ProviderName",
-                shape: 32,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
         ]),
         min: None,
         max: None,
@@ -5641,24 +3123,14 @@ pub static SHAPES: &[Shape] = &[
     // 259: DescribeManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
                 shape: 244,
                 required: true,
             },
-            Member {
-                name: "return_merged_resources",
-                api_name: "ReturnMergedResources",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -5667,24 +3139,9 @@ pub static SHAPES: &[Shape] = &[
     // 260: DescribeManagedLoginBrandingByClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "return_merged_resources",
-                api_name: "ReturnMergedResources",
-                shape: 3,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
         ]),
         min: None,
         max: None,
@@ -5693,18 +3150,8 @@ pub static SHAPES: &[Shape] = &[
     // 261: DescribeResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "identifier",
-                api_name: "Identifier",
-                shape: 114,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
         ]),
         min: None,
         max: None,
@@ -5713,18 +3160,8 @@ pub static SHAPES: &[Shape] = &[
     // 262: DescribeRiskConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
         ]),
         min: None,
         max: None,
@@ -5733,18 +3170,8 @@ pub static SHAPES: &[Shape] = &[
     // 263: DescribeTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "terms_id",
-                api_name: "TermsId",
-                shape: 247,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5753,51 +3180,21 @@ pub static SHAPES: &[Shape] = &[
     // 264: DescribeTermsByClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "terms_name",
-                api_name: "TermsName",
-                shape: 121,
-                required: true,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 265: UserImportJobIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
     // 266: DescribeUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "job_id",
-                api_name: "JobId",
-                shape: 265,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
         ]),
         min: None,
         max: None,
@@ -5805,12 +3202,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 267: DescribeUserPoolRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5818,18 +3210,8 @@ pub static SHAPES: &[Shape] = &[
     // 268: DescribeUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
         ]),
         min: None,
         max: None,
@@ -5837,12 +3219,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 269: DescribeUserPoolDomainRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "domain",
-            api_name: "Domain",
-            shape: 232,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "domain", api_name: "Domain", shape: 232, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5850,18 +3227,8 @@ pub static SHAPES: &[Shape] = &[
     // 270: ForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: false,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
         ]),
         min: None,
         max: None,
@@ -5870,42 +3237,12 @@ pub static SHAPES: &[Shape] = &[
     // 271: ForgotPasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret_hash",
-                api_name: "SecretHash",
-                shape: 86,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -5914,30 +3251,10 @@ pub static SHAPES: &[Shape] = &[
     // 272: GetClientTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret",
-                api_name: "Secret",
-                shape: 11,
-                required: true,
-            },
-            Member {
-                name: "scopes",
-                api_name: "Scopes",
-                shape: 223,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret", api_name: "Secret", shape: 11, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 223, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -5945,12 +3262,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 273: GetCSVHeaderRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -5958,18 +3270,8 @@ pub static SHAPES: &[Shape] = &[
     // 274: GetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: false,
-            },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
         ]),
         min: None,
         max: None,
@@ -5978,18 +3280,8 @@ pub static SHAPES: &[Shape] = &[
     // 275: GetGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
@@ -5998,18 +3290,8 @@ pub static SHAPES: &[Shape] = &[
     // 276: GetIdentityProviderByIdentifierRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "idp_identifier",
-                api_name: "IdpIdentifier",
-                shape: 100,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "idp_identifier", api_name: "IdpIdentifier", shape: 100, required: true },
         ]),
         min: None,
         max: None,
@@ -6017,47 +3299,20 @@ pub static SHAPES: &[Shape] = &[
     },
     // 277: GetLogDeliveryConfigurationRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 278: LimitClass
-    Shape {
-        kind: Kind::String {
-            values: &["API_CATEGORY"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["API_CATEGORY"] }, min: None, max: None, sensitive: false },
     // 279: StringToStringMapType
-    Shape {
-        kind: Kind::Map { key: 4, value: 4 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
     // 280: LimitDefinitionType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "limit_class",
-                api_name: "LimitClass",
-                shape: 278,
-                required: true,
-            },
-            Member {
-                name: "attributes",
-                api_name: "Attributes",
-                shape: 279,
-                required: true,
-            },
+            Member { name: "limit_class", api_name: "LimitClass", shape: 278, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 279, required: true },
         ]),
         min: None,
         max: None,
@@ -6077,12 +3332,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 282: GetSigningCertificateRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -6090,36 +3340,11 @@ pub static SHAPES: &[Shape] = &[
     // 283: GetTokensFromRefreshTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "refresh_token",
-                api_name: "RefreshToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "client_secret",
-                api_name: "ClientSecret",
-                shape: 11,
-                required: false,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 78, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -6128,18 +3353,8 @@ pub static SHAPES: &[Shape] = &[
     // 284: GetUICustomizationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
         ]),
         min: None,
         max: None,
@@ -6147,12 +3362,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 285: GetUserRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "access_token",
-            api_name: "AccessToken",
-            shape: 78,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -6160,24 +3370,9 @@ pub static SHAPES: &[Shape] = &[
     // 286: GetUserAttributeVerificationCodeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "attribute_name",
-                api_name: "AttributeName",
-                shape: 18,
-                required: true,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -6185,36 +3380,21 @@ pub static SHAPES: &[Shape] = &[
     },
     // 287: GetUserAuthFactorsRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "access_token",
-            api_name: "AccessToken",
-            shape: 78,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 288: GetUserPoolMfaConfigRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_id",
-            api_name: "UserPoolId",
-            shape: 0,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 289: GlobalSignOutRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "access_token",
-            api_name: "AccessToken",
-            shape: 78,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -6222,48 +3402,13 @@ pub static SHAPES: &[Shape] = &[
     // 290: InitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "auth_flow",
-                api_name: "AuthFlow",
-                shape: 42,
-                required: true,
-            },
-            Member {
-                name: "auth_parameters",
-                api_name: "AuthParameters",
-                shape: 43,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 42, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 43, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
         ]),
         min: None,
         max: None,
@@ -6272,24 +3417,9 @@ pub static SHAPES: &[Shape] = &[
     // 291: ListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "pagination_token",
-                api_name: "PaginationToken",
-                shape: 52,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
         ]),
         min: None,
         max: None,
@@ -6298,97 +3428,37 @@ pub static SHAPES: &[Shape] = &[
     // 292: ListGroupsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 293: ListProvidersLimitType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
     // 294: PaginationKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
     // 295: ListIdentityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 293,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 294,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 293, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 296: ListResourceServersLimitType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(50),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false },
     // 297: ListResourceServersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 296,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 294,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 296, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
         ]),
         min: None,
         max: None,
@@ -6396,77 +3466,32 @@ pub static SHAPES: &[Shape] = &[
     },
     // 298: ListTagsForResourceRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "resource_arn",
-            api_name: "ResourceArn",
-            shape: 92,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 299: ListTermsRequestMaxResultsInteger
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
     // 300: ListTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 299,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 299, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 301: PoolQueryLimitType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
     // 302: ListUserImportJobsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 301,
-                required: true,
-            },
-            Member {
-                name: "pagination_token",
-                api_name: "PaginationToken",
-                shape: 294,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 301, required: true },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 294, required: false },
         ]),
         min: None,
         max: None,
@@ -6475,57 +3500,22 @@ pub static SHAPES: &[Shape] = &[
     // 303: ListUserPoolClientSecretsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 304: QueryLimit
-    Shape {
-        kind: Kind::Integer,
-        min: Some(1),
-        max: Some(60),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
     // 305: ListUserPoolClientsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 304,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 304, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
@@ -6534,18 +3524,8 @@ pub static SHAPES: &[Shape] = &[
     // 306: ListUserPoolReplicasRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 294,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
         ]),
         min: None,
         max: None,
@@ -6554,70 +3534,25 @@ pub static SHAPES: &[Shape] = &[
     // 307: ListUserPoolsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 294,
-                required: false,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 301,
-                required: true,
-            },
+            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 301, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 308: SearchedAttributeNamesListType
-    Shape {
-        kind: Kind::List { item: 18 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 18 }, min: None, max: None, sensitive: false },
     // 309: UserFilterType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(256),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: false },
     // 310: ListUsersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "attributes_to_get",
-                api_name: "AttributesToGet",
-                shape: 308,
-                required: false,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "pagination_token",
-                api_name: "PaginationToken",
-                shape: 52,
-                required: false,
-            },
-            Member {
-                name: "filter",
-                api_name: "Filter",
-                shape: 309,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 308, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
+            Member { name: "filter", api_name: "Filter", shape: 309, required: false },
         ]),
         min: None,
         max: None,
@@ -6626,63 +3561,23 @@ pub static SHAPES: &[Shape] = &[
     // 311: ListUsersInGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
-            Member {
-                name: "limit",
-                api_name: "Limit",
-                shape: 51,
-                required: false,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 312: WebAuthnCredentialsQueryLimitType
-    Shape {
-        kind: Kind::Integer,
-        min: Some(0),
-        max: Some(20),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false },
     // 313: ListWebAuthnCredentialsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "next_token",
-                api_name: "NextToken",
-                shape: 54,
-                required: false,
-            },
-            Member {
-                name: "max_results",
-                api_name: "MaxResults",
-                shape: 312,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 312, required: false },
         ]),
         min: None,
         max: None,
@@ -6691,42 +3586,12 @@ pub static SHAPES: &[Shape] = &[
     // 314: ResendConfirmationCodeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret_hash",
-                api_name: "SecretHash",
-                shape: 86,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -6735,48 +3600,13 @@ pub static SHAPES: &[Shape] = &[
     // 315: RespondToAuthChallengeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "challenge_name",
-                api_name: "ChallengeName",
-                shape: 59,
-                required: true,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
-            Member {
-                name: "challenge_responses",
-                api_name: "ChallengeResponses",
-                shape: 60,
-                required: false,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 59, required: true },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 60, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -6785,86 +3615,42 @@ pub static SHAPES: &[Shape] = &[
     // 316: RevokeTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "token",
-                api_name: "Token",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "client_secret",
-                api_name: "ClientSecret",
-                shape: 11,
-                required: false,
-            },
+            Member { name: "token", api_name: "Token", shape: 78, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 317: LogLevel
-    Shape {
-        kind: Kind::String {
-            values: &["ERROR", "INFO"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["ERROR", "INFO"] }, min: None, max: None, sensitive: false },
     // 318: EventSourceName
     Shape {
-        kind: Kind::String {
-            values: &["userNotification", "userAuthEvents"],
-        },
+        kind: Kind::String { values: &["userNotification", "userAuthEvents"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 319: CloudWatchLogsConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "log_group_arn",
-            api_name: "LogGroupArn",
-            shape: 92,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "log_group_arn", api_name: "LogGroupArn", shape: 92, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 320: S3ArnType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(1024),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false },
     // 321: S3ConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "bucket_arn",
-            api_name: "BucketArn",
-            shape: 320,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 320, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 322: FirehoseConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "stream_arn",
-            api_name: "StreamArn",
-            shape: 92,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "stream_arn", api_name: "StreamArn", shape: 92, required: false }]),
         min: None,
         max: None,
         sensitive: false,
@@ -6872,63 +3658,28 @@ pub static SHAPES: &[Shape] = &[
     // 323: LogConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "log_level",
-                api_name: "LogLevel",
-                shape: 317,
-                required: true,
-            },
-            Member {
-                name: "event_source",
-                api_name: "EventSource",
-                shape: 318,
-                required: true,
-            },
+            Member { name: "log_level", api_name: "LogLevel", shape: 317, required: true },
+            Member { name: "event_source", api_name: "EventSource", shape: 318, required: true },
             Member {
                 name: "cloud_watch_logs_configuration",
                 api_name: "CloudWatchLogsConfiguration",
                 shape: 319,
                 required: false,
             },
-            Member {
-                name: "s3_configuration",
-                api_name: "S3Configuration",
-                shape: 321,
-                required: false,
-            },
-            Member {
-                name: "firehose_configuration",
-                api_name: "FirehoseConfiguration",
-                shape: 322,
-                required: false,
-            },
+            Member { name: "s3_configuration", api_name: "S3Configuration", shape: 321, required: false },
+            Member { name: "firehose_configuration", api_name: "FirehoseConfiguration", shape: 322, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 324: LogConfigurationListType
-    Shape {
-        kind: Kind::List { item: 323 },
-        min: Some(0),
-        max: Some(2),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 323 }, min: Some(0), max: Some(2), sensitive: false },
     // 325: SetLogDeliveryConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "log_configurations",
-                api_name: "LogConfigurations",
-                shape: 324,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 324, required: true },
         ]),
         min: None,
         max: None,
@@ -6936,37 +3687,18 @@ pub static SHAPES: &[Shape] = &[
     },
     // 326: EventFilterType
     Shape {
-        kind: Kind::String {
-            values: &["SIGN_IN", "PASSWORD_CHANGE", "SIGN_UP"],
-        },
+        kind: Kind::String { values: &["SIGN_IN", "PASSWORD_CHANGE", "SIGN_UP"] },
         min: None,
         max: None,
         sensitive: false,
     },
     // 327: EventFiltersType
-    Shape {
-        kind: Kind::List { item: 326 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 326 }, min: None, max: None, sensitive: false },
     // 328: CompromisedCredentialsEventActionType
-    Shape {
-        kind: Kind::String {
-            values: &["BLOCK", "NO_ACTION"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["BLOCK", "NO_ACTION"] }, min: None, max: None, sensitive: false },
     // 329: CompromisedCredentialsActionsType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "event_action",
-            api_name: "EventAction",
-            shape: 328,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "event_action", api_name: "EventAction", shape: 328, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -6974,58 +3706,23 @@ pub static SHAPES: &[Shape] = &[
     // 330: CompromisedCredentialsRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "event_filter",
-                api_name: "EventFilter",
-                shape: 327,
-                required: false,
-            },
-            Member {
-                name: "actions",
-                api_name: "Actions",
-                shape: 329,
-                required: true,
-            },
+            Member { name: "event_filter", api_name: "EventFilter", shape: 327, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 329, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 331: EmailNotificationSubjectType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
     // 332: EmailNotificationBodyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
     // 333: NotifyEmailType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "subject",
-                api_name: "Subject",
-                shape: 331,
-                required: true,
-            },
-            Member {
-                name: "html_body",
-                api_name: "HtmlBody",
-                shape: 332,
-                required: false,
-            },
-            Member {
-                name: "text_body",
-                api_name: "TextBody",
-                shape: 332,
-                required: false,
-            },
+            Member { name: "subject", api_name: "Subject", shape: 331, required: true },
+            Member { name: "html_body", api_name: "HtmlBody", shape: 332, required: false },
+            Member { name: "text_body", api_name: "TextBody", shape: 332, required: false },
         ]),
         min: None,
         max: None,
@@ -7034,59 +3731,22 @@ pub static SHAPES: &[Shape] = &[
     // 334: NotifyConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "from",
-                api_name: "From",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "reply_to",
-                api_name: "ReplyTo",
-                shape: 4,
-                required: false,
-            },
-            Member {
-                name: "source_arn",
-                api_name: "SourceArn",
-                shape: 92,
-                required: true,
-            },
-            Member {
-                name: "block_email",
-                api_name: "BlockEmail",
-                shape: 333,
-                required: false,
-            },
-            Member {
-                name: "no_action_email",
-                api_name: "NoActionEmail",
-                shape: 333,
-                required: false,
-            },
-            Member {
-                name: "mfa_email",
-                api_name: "MfaEmail",
-                shape: 333,
-                required: false,
-            },
+            Member { name: "from", api_name: "From", shape: 4, required: false },
+            Member { name: "reply_to", api_name: "ReplyTo", shape: 4, required: false },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 92, required: true },
+            Member { name: "block_email", api_name: "BlockEmail", shape: 333, required: false },
+            Member { name: "no_action_email", api_name: "NoActionEmail", shape: 333, required: false },
+            Member { name: "mfa_email", api_name: "MfaEmail", shape: 333, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 335: AccountTakeoverActionNotifyType
-    Shape {
-        kind: Kind::Boolean,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
     // 336: AccountTakeoverEventActionType
     Shape {
-        kind: Kind::String {
-            values: &["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"],
-        },
+        kind: Kind::String { values: &["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"] },
         min: None,
         max: None,
         sensitive: false,
@@ -7094,18 +3754,8 @@ pub static SHAPES: &[Shape] = &[
     // 337: AccountTakeoverActionType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "notify",
-                api_name: "Notify",
-                shape: 335,
-                required: true,
-            },
-            Member {
-                name: "event_action",
-                api_name: "EventAction",
-                shape: 336,
-                required: true,
-            },
+            Member { name: "notify", api_name: "Notify", shape: 335, required: true },
+            Member { name: "event_action", api_name: "EventAction", shape: 336, required: true },
         ]),
         min: None,
         max: None,
@@ -7114,24 +3764,9 @@ pub static SHAPES: &[Shape] = &[
     // 338: AccountTakeoverActionsType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "low_action",
-                api_name: "LowAction",
-                shape: 337,
-                required: false,
-            },
-            Member {
-                name: "medium_action",
-                api_name: "MediumAction",
-                shape: 337,
-                required: false,
-            },
-            Member {
-                name: "high_action",
-                api_name: "HighAction",
-                shape: 337,
-                required: false,
-            },
+            Member { name: "low_action", api_name: "LowAction", shape: 337, required: false },
+            Member { name: "medium_action", api_name: "MediumAction", shape: 337, required: false },
+            Member { name: "high_action", api_name: "HighAction", shape: 337, required: false },
         ]),
         min: None,
         max: None,
@@ -7140,52 +3775,22 @@ pub static SHAPES: &[Shape] = &[
     // 339: AccountTakeoverRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "notify_configuration",
-                api_name: "NotifyConfiguration",
-                shape: 334,
-                required: false,
-            },
-            Member {
-                name: "actions",
-                api_name: "Actions",
-                shape: 338,
-                required: true,
-            },
+            Member { name: "notify_configuration", api_name: "NotifyConfiguration", shape: 334, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 338, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 340: BlockedIPRangeListType
-    Shape {
-        kind: Kind::List { item: 4 },
-        min: None,
-        max: Some(200),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false },
     // 341: SkippedIPRangeListType
-    Shape {
-        kind: Kind::List { item: 4 },
-        min: None,
-        max: Some(200),
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false },
     // 342: RiskExceptionConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "blocked_ip_range_list",
-                api_name: "BlockedIPRangeList",
-                shape: 340,
-                required: false,
-            },
-            Member {
-                name: "skipped_ip_range_list",
-                api_name: "SkippedIPRangeList",
-                shape: 341,
-                required: false,
-            },
+            Member { name: "blocked_ip_range_list", api_name: "BlockedIPRangeList", shape: 340, required: false },
+            Member { name: "skipped_ip_range_list", api_name: "SkippedIPRangeList", shape: 341, required: false },
         ]),
         min: None,
         max: None,
@@ -7194,18 +3799,8 @@ pub static SHAPES: &[Shape] = &[
     // 343: SetRiskConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
             Member {
                 name: "compromised_credentials_risk_configuration",
                 api_name: "CompromisedCredentialsRiskConfiguration",
@@ -7230,46 +3825,16 @@ pub static SHAPES: &[Shape] = &[
         sensitive: false,
     },
     // 344: CSSType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(131072),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false },
     // 345: ImageFileType
-    Shape {
-        kind: Kind::Blob,
-        min: Some(0),
-        max: Some(131072),
-        sensitive: false,
-    },
+    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false },
     // 346: SetUICustomizationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: false,
-            },
-            Member {
-                name: "css",
-                api_name: "CSS",
-                shape: 344,
-                required: false,
-            },
-            Member {
-                name: "image_file",
-                api_name: "ImageFile",
-                shape: 345,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
+            Member { name: "css", api_name: "CSS", shape: 344, required: false },
+            Member { name: "image_file", api_name: "ImageFile", shape: 345, required: false },
         ]),
         min: None,
         max: None,
@@ -7278,36 +3843,16 @@ pub static SHAPES: &[Shape] = &[
     // 347: SetUserMFAPreferenceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "sms_mfa_settings",
-                api_name: "SMSMfaSettings",
-                shape: 62,
-                required: false,
-            },
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 62, required: false },
             Member {
                 name: "software_token_mfa_settings",
                 api_name: "SoftwareTokenMfaSettings",
                 shape: 63,
                 required: false,
             },
-            Member {
-                name: "email_mfa_settings",
-                api_name: "EmailMfaSettings",
-                shape: 64,
-                required: false,
-            },
-            Member {
-                name: "web_authn_mfa_settings",
-                api_name: "WebAuthnMfaSettings",
-                shape: 65,
-                required: false,
-            },
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 64, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 65, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
         ]),
         min: None,
         max: None,
@@ -7322,12 +3867,7 @@ pub static SHAPES: &[Shape] = &[
                 shape: 156,
                 required: false,
             },
-            Member {
-                name: "sms_configuration",
-                api_name: "SmsConfiguration",
-                shape: 174,
-                required: false,
-            },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
         ]),
         min: None,
         max: None,
@@ -7335,71 +3875,32 @@ pub static SHAPES: &[Shape] = &[
     },
     // 349: SoftwareTokenMfaConfigType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "enabled",
-            api_name: "Enabled",
-            shape: 3,
-            required: false,
-        }]),
+        kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 350: EmailMfaMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
     // 351: EmailMfaSubjectType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
     // 352: EmailMfaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "message",
-                api_name: "Message",
-                shape: 350,
-                required: false,
-            },
-            Member {
-                name: "subject",
-                api_name: "Subject",
-                shape: 351,
-                required: false,
-            },
+            Member { name: "message", api_name: "Message", shape: 350, required: false },
+            Member { name: "subject", api_name: "Subject", shape: 351, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 353: RelyingPartyIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(127),
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(127), sensitive: false },
     // 354: UserVerificationType
-    Shape {
-        kind: Kind::String {
-            values: &["required", "preferred"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["required", "preferred"] }, min: None, max: None, sensitive: false },
     // 355: WebAuthnFactorConfigurationType
     Shape {
-        kind: Kind::String {
-            values: &["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"],
-        },
+        kind: Kind::String { values: &["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"] },
         min: None,
         max: None,
         sensitive: false,
@@ -7407,24 +3908,9 @@ pub static SHAPES: &[Shape] = &[
     // 356: WebAuthnConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "relying_party_id",
-                api_name: "RelyingPartyId",
-                shape: 353,
-                required: false,
-            },
-            Member {
-                name: "user_verification",
-                api_name: "UserVerification",
-                shape: 354,
-                required: false,
-            },
-            Member {
-                name: "factor_configuration",
-                api_name: "FactorConfiguration",
-                shape: 355,
-                required: false,
-            },
+            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 353, required: false },
+            Member { name: "user_verification", api_name: "UserVerification", shape: 354, required: false },
+            Member { name: "factor_configuration", api_name: "FactorConfiguration", shape: 355, required: false },
         ]),
         min: None,
         max: None,
@@ -7433,42 +3919,17 @@ pub static SHAPES: &[Shape] = &[
     // 357: SetUserPoolMfaConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "sms_mfa_configuration",
-                api_name: "SmsMfaConfiguration",
-                shape: 348,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 348, required: false },
             Member {
                 name: "software_token_mfa_configuration",
                 api_name: "SoftwareTokenMfaConfiguration",
                 shape: 349,
                 required: false,
             },
-            Member {
-                name: "email_mfa_configuration",
-                api_name: "EmailMfaConfiguration",
-                shape: 352,
-                required: false,
-            },
-            Member {
-                name: "mfa_configuration",
-                api_name: "MfaConfiguration",
-                shape: 163,
-                required: false,
-            },
-            Member {
-                name: "web_authn_configuration",
-                api_name: "WebAuthnConfiguration",
-                shape: 356,
-                required: false,
-            },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 352, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 356, required: false },
         ]),
         min: None,
         max: None,
@@ -7477,18 +3938,8 @@ pub static SHAPES: &[Shape] = &[
     // 358: SetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "mfa_options",
-                api_name: "MFAOptions",
-                shape: 69,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 69, required: true },
         ]),
         min: None,
         max: None,
@@ -7497,60 +3948,15 @@ pub static SHAPES: &[Shape] = &[
     // 359: SignUpRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "secret_hash",
-                api_name: "SecretHash",
-                shape: 86,
-                required: false,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "password",
-                api_name: "Password",
-                shape: 22,
-                required: false,
-            },
-            Member {
-                name: "user_attributes",
-                api_name: "UserAttributes",
-                shape: 21,
-                required: false,
-            },
-            Member {
-                name: "validation_data",
-                api_name: "ValidationData",
-                shape: 21,
-                required: false,
-            },
-            Member {
-                name: "analytics_metadata",
-                api_name: "AnalyticsMetadata",
-                shape: 44,
-                required: false,
-            },
-            Member {
-                name: "user_context_data",
-                api_name: "UserContextData",
-                shape: 88,
-                required: false,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "password", api_name: "Password", shape: 22, required: false },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 21, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -7559,18 +3965,8 @@ pub static SHAPES: &[Shape] = &[
     // 360: StartUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "job_id",
-                api_name: "JobId",
-                shape: 265,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
         ]),
         min: None,
         max: None,
@@ -7578,12 +3974,7 @@ pub static SHAPES: &[Shape] = &[
     },
     // 361: StartWebAuthnRegistrationRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "access_token",
-            api_name: "AccessToken",
-            shape: 78,
-            required: true,
-        }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
         min: None,
         max: None,
         sensitive: false,
@@ -7591,18 +3982,8 @@ pub static SHAPES: &[Shape] = &[
     // 362: StopUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "job_id",
-                api_name: "JobId",
-                shape: 265,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
         ]),
         min: None,
         max: None,
@@ -7611,45 +3992,20 @@ pub static SHAPES: &[Shape] = &[
     // 363: TagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "resource_arn",
-                api_name: "ResourceArn",
-                shape: 92,
-                required: true,
-            },
-            Member {
-                name: "tags",
-                api_name: "Tags",
-                shape: 177,
-                required: true,
-            },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 177, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 364: UserPoolTagsListType
-    Shape {
-        kind: Kind::List { item: 175 },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::List { item: 175 }, min: None, max: None, sensitive: false },
     // 365: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "resource_arn",
-                api_name: "ResourceArn",
-                shape: 92,
-                required: true,
-            },
-            Member {
-                name: "tag_keys",
-                api_name: "TagKeys",
-                shape: 364,
-                required: true,
-            },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 364, required: true },
         ]),
         min: None,
         max: None,
@@ -7658,36 +4014,11 @@ pub static SHAPES: &[Shape] = &[
     // 366: UpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "username",
-                api_name: "Username",
-                shape: 13,
-                required: true,
-            },
-            Member {
-                name: "event_id",
-                api_name: "EventId",
-                shape: 71,
-                required: true,
-            },
-            Member {
-                name: "feedback_token",
-                api_name: "FeedbackToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "feedback_value",
-                api_name: "FeedbackValue",
-                shape: 72,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 71, required: true },
+            Member { name: "feedback_token", api_name: "FeedbackToken", shape: 78, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 72, required: true },
         ]),
         min: None,
         max: None,
@@ -7696,24 +4027,9 @@ pub static SHAPES: &[Shape] = &[
     // 367: UpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "device_key",
-                api_name: "DeviceKey",
-                shape: 37,
-                required: true,
-            },
-            Member {
-                name: "device_remembered_status",
-                api_name: "DeviceRememberedStatus",
-                shape: 74,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "device_remembered_status", api_name: "DeviceRememberedStatus", shape: 74, required: false },
         ]),
         min: None,
         max: None,
@@ -7722,36 +4038,11 @@ pub static SHAPES: &[Shape] = &[
     // 368: UpdateGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "group_name",
-                api_name: "GroupName",
-                shape: 14,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "description",
-                api_name: "Description",
-                shape: 91,
-                required: false,
-            },
-            Member {
-                name: "role_arn",
-                api_name: "RoleArn",
-                shape: 92,
-                required: false,
-            },
-            Member {
-                name: "precedence",
-                api_name: "Precedence",
-                shape: 93,
-                required: false,
-            },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "description", api_name: "Description", shape: 91, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 93, required: false },
         ]),
         min: None,
         max: None,
@@ -7760,42 +4051,12 @@ pub static SHAPES: &[Shape] = &[
     // 369: UpdateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "provider_name",
-                api_name: "ProviderName",
-                shape: 32,
-                required: true,
-            },
-            Member {
-                name: "provider_details",
-                api_name: "ProviderDetails",
-                shape: 97,
-                required: false,
-            },
-            Member {
-                name: "attribute_mapping",
-                api_name: "AttributeMapping",
-                shape: 99,
-                required: false,
-            },
-            Member {
-                name: "idp_identifiers",
-                api_name: "IdpIdentifiers",
-                shape: 101,
-                required: false,
-            },
-            Member {
-                name: "acr_mapping",
-                api_name: "AcrMapping",
-                shape: 104,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 97, required: false },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 99, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 101, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 104, required: false },
         ]),
         min: None,
         max: None,
@@ -7804,12 +4065,7 @@ pub static SHAPES: &[Shape] = &[
     // 370: UpdateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
@@ -7822,45 +4078,20 @@ pub static SHAPES: &[Shape] = &[
                 shape: 3,
                 required: false,
             },
-            Member {
-                name: "settings",
-                api_name: "Settings",
-                shape: 81,
-                required: false,
-            },
-            Member {
-                name: "assets",
-                api_name: "Assets",
-                shape: 112,
-                required: false,
-            },
+            Member { name: "settings", api_name: "Settings", shape: 81, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 112, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 371: IntegerType
-    Shape {
-        kind: Kind::Integer,
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
     // 372: UpdateProvisionedLimitRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "limit_definition",
-                api_name: "LimitDefinition",
-                shape: 280,
-                required: true,
-            },
-            Member {
-                name: "requested_limit_value",
-                api_name: "RequestedLimitValue",
-                shape: 371,
-                required: true,
-            },
+            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 280, required: true },
+            Member { name: "requested_limit_value", api_name: "RequestedLimitValue", shape: 371, required: true },
         ]),
         min: None,
         max: None,
@@ -7869,30 +4100,10 @@ pub static SHAPES: &[Shape] = &[
     // 373: UpdateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "identifier",
-                api_name: "Identifier",
-                shape: 114,
-                required: true,
-            },
-            Member {
-                name: "name",
-                api_name: "Name",
-                shape: 115,
-                required: true,
-            },
-            Member {
-                name: "scopes",
-                api_name: "Scopes",
-                shape: 119,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
+            Member { name: "name", api_name: "Name", shape: 115, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 119, required: false },
         ]),
         min: None,
         max: None,
@@ -7901,42 +4112,12 @@ pub static SHAPES: &[Shape] = &[
     // 374: UpdateTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "terms_id",
-                api_name: "TermsId",
-                shape: 247,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "terms_name",
-                api_name: "TermsName",
-                shape: 121,
-                required: false,
-            },
-            Member {
-                name: "terms_source",
-                api_name: "TermsSource",
-                shape: 122,
-                required: false,
-            },
-            Member {
-                name: "enforcement",
-                api_name: "Enforcement",
-                shape: 123,
-                required: false,
-            },
-            Member {
-                name: "links",
-                api_name: "Links",
-                shape: 126,
-                required: false,
-            },
+            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: false },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 122, required: false },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 123, required: false },
+            Member { name: "links", api_name: "Links", shape: 126, required: false },
         ]),
         min: None,
         max: None,
@@ -7945,24 +4126,9 @@ pub static SHAPES: &[Shape] = &[
     // 375: UpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_attributes",
-                api_name: "UserAttributes",
-                shape: 21,
-                required: true,
-            },
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "client_metadata",
-                api_name: "ClientMetadata",
-                shape: 16,
-                required: false,
-            },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
         ]),
         min: None,
         max: None,
@@ -7971,30 +4137,10 @@ pub static SHAPES: &[Shape] = &[
     // 376: UpdateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "policies",
-                api_name: "Policies",
-                shape: 139,
-                required: false,
-            },
-            Member {
-                name: "deletion_protection",
-                api_name: "DeletionProtection",
-                shape: 140,
-                required: false,
-            },
-            Member {
-                name: "lambda_config",
-                api_name: "LambdaConfig",
-                shape: 149,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "policies", api_name: "Policies", shape: 139, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 140, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 149, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
@@ -8037,84 +4183,24 @@ pub static SHAPES: &[Shape] = &[
                 shape: 165,
                 required: false,
             },
-            Member {
-                name: "mfa_configuration",
-                api_name: "MfaConfiguration",
-                shape: 163,
-                required: false,
-            },
-            Member {
-                name: "device_configuration",
-                api_name: "DeviceConfiguration",
-                shape: 166,
-                required: false,
-            },
-            Member {
-                name: "email_configuration",
-                api_name: "EmailConfiguration",
-                shape: 170,
-                required: false,
-            },
-            Member {
-                name: "sms_configuration",
-                api_name: "SmsConfiguration",
-                shape: 174,
-                required: false,
-            },
-            Member {
-                name: "user_pool_tags",
-                api_name: "UserPoolTags",
-                shape: 177,
-                required: false,
-            },
-            Member {
-                name: "admin_create_user_config",
-                api_name: "AdminCreateUserConfig",
-                shape: 182,
-                required: false,
-            },
-            Member {
-                name: "user_pool_add_ons",
-                api_name: "UserPoolAddOns",
-                shape: 187,
-                required: false,
-            },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 166, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 170, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 182, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 187, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
                 shape: 194,
                 required: false,
             },
-            Member {
-                name: "pool_name",
-                api_name: "PoolName",
-                shape: 131,
-                required: false,
-            },
-            Member {
-                name: "user_pool_tier",
-                api_name: "UserPoolTier",
-                shape: 195,
-                required: false,
-            },
-            Member {
-                name: "key_configuration",
-                api_name: "KeyConfiguration",
-                shape: 198,
-                required: false,
-            },
-            Member {
-                name: "issuer_configuration",
-                api_name: "IssuerConfiguration",
-                shape: 200,
-                required: false,
-            },
-            Member {
-                name: "acr_configuration",
-                api_name: "AcrConfiguration",
-                shape: 203,
-                required: false,
-            },
+            Member { name: "pool_name", api_name: "PoolName", shape: 131, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 195, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 198, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 200, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 203, required: false },
         ]),
         min: None,
         max: None,
@@ -8123,144 +4209,49 @@ pub static SHAPES: &[Shape] = &[
     // 377: UpdateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "client_id",
-                api_name: "ClientId",
-                shape: 10,
-                required: true,
-            },
-            Member {
-                name: "client_name",
-                api_name: "ClientName",
-                shape: 205,
-                required: false,
-            },
-            Member {
-                name: "refresh_token_validity",
-                api_name: "RefreshTokenValidity",
-                shape: 207,
-                required: false,
-            },
-            Member {
-                name: "access_token_validity",
-                api_name: "AccessTokenValidity",
-                shape: 208,
-                required: false,
-            },
-            Member {
-                name: "id_token_validity",
-                api_name: "IdTokenValidity",
-                shape: 209,
-                required: false,
-            },
-            Member {
-                name: "token_validity_units",
-                api_name: "TokenValidityUnits",
-                shape: 211,
-                required: false,
-            },
-            Member {
-                name: "read_attributes",
-                api_name: "ReadAttributes",
-                shape: 213,
-                required: false,
-            },
-            Member {
-                name: "write_attributes",
-                api_name: "WriteAttributes",
-                shape: 213,
-                required: false,
-            },
-            Member {
-                name: "explicit_auth_flows",
-                api_name: "ExplicitAuthFlows",
-                shape: 215,
-                required: false,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_name", api_name: "ClientName", shape: 205, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 207, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 208, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 209, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 211, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 213, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 213, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 215, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
                 shape: 216,
                 required: false,
             },
-            Member {
-                name: "callback_urls",
-                api_name: "CallbackURLs",
-                shape: 218,
-                required: false,
-            },
-            Member {
-                name: "logout_urls",
-                api_name: "LogoutURLs",
-                shape: 219,
-                required: false,
-            },
-            Member {
-                name: "default_redirect_uri",
-                api_name: "DefaultRedirectURI",
-                shape: 217,
-                required: false,
-            },
-            Member {
-                name: "allowed_o_auth_flows",
-                api_name: "AllowedOAuthFlows",
-                shape: 221,
-                required: false,
-            },
-            Member {
-                name: "allowed_o_auth_scopes",
-                api_name: "AllowedOAuthScopes",
-                shape: 223,
-                required: false,
-            },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 218, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 219, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 217, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 221, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 223, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member {
-                name: "analytics_configuration",
-                api_name: "AnalyticsConfiguration",
-                shape: 225,
-                required: false,
-            },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 225, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
                 shape: 226,
                 required: false,
             },
-            Member {
-                name: "enable_token_revocation",
-                api_name: "EnableTokenRevocation",
-                shape: 188,
-                required: false,
-            },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 188, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
                 shape: 188,
                 required: false,
             },
-            Member {
-                name: "auth_session_validity",
-                api_name: "AuthSessionValidity",
-                shape: 227,
-                required: false,
-            },
-            Member {
-                name: "refresh_token_rotation",
-                api_name: "RefreshTokenRotation",
-                shape: 230,
-                required: false,
-            },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 227, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 230, required: false },
         ]),
         min: None,
         max: None,
@@ -8269,110 +4260,38 @@ pub static SHAPES: &[Shape] = &[
     // 378: UpdateUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "domain",
-                api_name: "Domain",
-                shape: 232,
-                required: true,
-            },
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "managed_login_version",
-                api_name: "ManagedLoginVersion",
-                shape: 233,
-                required: false,
-            },
-            Member {
-                name: "custom_domain_config",
-                api_name: "CustomDomainConfig",
-                shape: 235,
-                required: false,
-            },
-            Member {
-                name: "routing",
-                api_name: "Routing",
-                shape: 239,
-                required: false,
-            },
+            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 233, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 235, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 379: UpdateReplicaStatusType
-    Shape {
-        kind: Kind::String {
-            values: &["ACTIVE", "INACTIVE"],
-        },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
+    Shape { kind: Kind::String { values: &["ACTIVE", "INACTIVE"] }, min: None, max: None, sensitive: false },
     // 380: UpdateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "user_pool_id",
-                api_name: "UserPoolId",
-                shape: 0,
-                required: true,
-            },
-            Member {
-                name: "region_name",
-                api_name: "RegionName",
-                shape: 236,
-                required: true,
-            },
-            Member {
-                name: "status",
-                api_name: "Status",
-                shape: 379,
-                required: true,
-            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
+            Member { name: "status", api_name: "Status", shape: 379, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
     // 381: SoftwareTokenMFAUserCodeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(6),
-        sensitive: true,
-    },
+    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(6), sensitive: true },
     // 382: VerifySoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: false,
-            },
-            Member {
-                name: "session",
-                api_name: "Session",
-                shape: 48,
-                required: false,
-            },
-            Member {
-                name: "user_code",
-                api_name: "UserCode",
-                shape: 381,
-                required: true,
-            },
-            Member {
-                name: "friendly_device_name",
-                api_name: "FriendlyDeviceName",
-                shape: 4,
-                required: false,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
+            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "user_code", api_name: "UserCode", shape: 381, required: true },
+            Member { name: "friendly_device_name", api_name: "FriendlyDeviceName", shape: 4, required: false },
         ]),
         min: None,
         max: None,
@@ -8381,24 +4300,9 @@ pub static SHAPES: &[Shape] = &[
     // 383: VerifyUserAttributeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member {
-                name: "access_token",
-                api_name: "AccessToken",
-                shape: 78,
-                required: true,
-            },
-            Member {
-                name: "attribute_name",
-                api_name: "AttributeName",
-                shape: 18,
-                required: true,
-            },
-            Member {
-                name: "code",
-                api_name: "Code",
-                shape: 87,
-                required: true,
-            },
+            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: true },
+            Member { name: "code", api_name: "Code", shape: 87, required: true },
         ]),
         min: None,
         max: None,

@@ -25,10 +25,7 @@ pub struct PageRequest {
 /// Takes the connector's own paging keys out of `input` (an object), so the
 /// rest can be checked against the API shape.
 pub fn take_options(op: &Operation, input: &mut Value) -> Result<PageRequest, String> {
-    let mut request = PageRequest {
-        all_pages: false,
-        max_pages: DEFAULT_MAX_PAGES,
-    };
+    let mut request = PageRequest { all_pages: false, max_pages: DEFAULT_MAX_PAGES };
     let (Some(_), Some(fields)) = (&op.pagination, input.as_object_mut()) else {
         return Ok(request);
     };
@@ -42,9 +39,7 @@ pub fn take_options(op: &Operation, input: &mut Value) -> Result<PageRequest, St
         Some(v) => match v.as_u64() {
             Some(n) if (1..=MAX_PAGES_LIMIT).contains(&n) => request.max_pages = n,
             _ => {
-                return Err(format!(
-                    "{MAX_PAGES}: expected an integer from 1 to {MAX_PAGES_LIMIT}, got {v}"
-                ));
+                return Err(format!("{MAX_PAGES}: expected an integer from 1 to {MAX_PAGES_LIMIT}, got {v}"));
             }
         },
     }

@@ -29,14 +29,8 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
         method: "POST".to_owned(),
         path: "/".to_owned(),
         headers: vec![
-            (
-                "content-type".to_owned(),
-                "application/x-amz-json-1.1".to_owned(),
-            ),
-            (
-                "x-amz-target".to_owned(),
-                format!("{TARGET_PREFIX}.{}", op.api_name),
-            ),
+            ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
+            ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}.{}", op.api_name)),
         ],
         body: serde_json::to_vec(body).expect("a JSON value serializes"),
         sign: op.signed,
@@ -46,18 +40,10 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
         if response.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Object(Default::default()));
         }
-        return serde_json::from_slice(&response.body).map_err(|e| {
-            Error::Internal(format!(
-                "{} returned a body that is not JSON: {e}",
-                op.api_name
-            ))
-        });
+        return serde_json::from_slice(&response.body)
+            .map_err(|e| Error::Internal(format!("{} returned a body that is not JSON: {e}", op.api_name)));
     }
-    Err(Error::Service(service_error(
-        response.status,
-        &response.headers,
-        &response.body,
-    )))
+    Err(Error::Service(service_error(response.status, &response.headers, &response.body)))
 }
 
 /// Reads an AWS JSON error: the code from `X-Amzn-ErrorType` or `__type`
@@ -65,10 +51,8 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
 /// `message` or `Message`.
 pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> ServiceError {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let header_code = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-errortype"))
-        .map(|(_, value)| value.as_str());
+    let header_code =
+        headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-errortype")).map(|(_, value)| value.as_str());
     let raw_code = header_code
         .or_else(|| json.get("__type").and_then(Value::as_str))
         .or_else(|| json.get("code").and_then(Value::as_str));
@@ -83,19 +67,10 @@ pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> 
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            if text.is_empty() {
-                format!("HTTP status {status}")
-            } else {
-                text.chars().take(500).collect()
-            }
+            if text.is_empty() { format!("HTTP status {status}") } else { text.chars().take(500).collect() }
         });
     let retryable = status >= 500 || status == 429 || RETRYABLE_CODES.contains(&code.as_str());
-    ServiceError {
-        code,
-        message,
-        status,
-        retryable,
-    }
+    ServiceError { code, message, status, retryable }
 }
 
 fn clean_code(raw: &str) -> &str {
@@ -131,10 +106,7 @@ mod tests {
 
     #[test]
     fn error_code_from_header_wins_and_loses_its_suffix() {
-        let headers = [(
-            "X-Amzn-ErrorType".to_owned(),
-            "TooManyRequestsException:http://internal/".to_owned(),
-        )];
+        let headers = [("X-Amzn-ErrorType".to_owned(), "TooManyRequestsException:http://internal/".to_owned())];
         let e = service_error(400, &headers, br#"{"Message":"Rate exceeded"}"#);
         assert_eq!(
             (e.code.as_str(), e.message.as_str(), e.retryable),

@@ -9,13 +9,8 @@ use crate::shapes::{Kind, Shape};
 /// The input schema of the structure shape `shape`.
 pub fn input_schema(shape: u16, title: &str) -> Value {
     let mut schema = shape_schema(&SHAPES[shape as usize]);
-    let object = schema
-        .as_object_mut()
-        .expect("operation inputs are structures");
-    object.insert(
-        "$schema".into(),
-        json!("https://json-schema.org/draft/2020-12/schema"),
-    );
+    let object = schema.as_object_mut().expect("operation inputs are structures");
+    object.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
     object.insert("title".into(), json!(title));
     schema
 }
@@ -25,16 +20,10 @@ fn shape_schema(shape: &Shape) -> Value {
     match &shape.kind {
         Kind::Structure(members) => {
             s.insert("type".into(), json!("object"));
-            let properties: Map<String, Value> = members
-                .iter()
-                .map(|m| (m.name.to_owned(), shape_schema(&SHAPES[m.shape as usize])))
-                .collect();
+            let properties: Map<String, Value> =
+                members.iter().map(|m| (m.name.to_owned(), shape_schema(&SHAPES[m.shape as usize]))).collect();
             s.insert("properties".into(), Value::Object(properties));
-            let required: Vec<&str> = members
-                .iter()
-                .filter(|m| m.required)
-                .map(|m| m.name)
-                .collect();
+            let required: Vec<&str> = members.iter().filter(|m| m.required).map(|m| m.name).collect();
             if !required.is_empty() {
                 s.insert("required".into(), json!(required));
             }
@@ -48,10 +37,7 @@ fn shape_schema(shape: &Shape) -> Value {
         Kind::Map { key, value } => {
             s.insert("type".into(), json!("object"));
             s.insert("propertyNames".into(), shape_schema(&SHAPES[*key as usize]));
-            s.insert(
-                "additionalProperties".into(),
-                shape_schema(&SHAPES[*value as usize]),
-            );
+            s.insert("additionalProperties".into(), shape_schema(&SHAPES[*value as usize]));
             bounds(&mut s, shape, "minProperties", "maxProperties");
         }
         Kind::String { values } => {
@@ -75,10 +61,7 @@ fn shape_schema(shape: &Shape) -> Value {
         }
         Kind::Timestamp => {
             s.insert("type".into(), json!("number"));
-            s.insert(
-                "description".into(),
-                json!("Seconds since 1970-01-01T00:00:00Z"),
-            );
+            s.insert("description".into(), json!("Seconds since 1970-01-01T00:00:00Z"));
         }
         Kind::Boolean => {
             s.insert("type".into(), json!("boolean"));
@@ -120,9 +103,6 @@ mod tests {
             attribute["properties"]["attribute_data_type"]["enum"],
             json!(["String", "Number", "DateTime", "Boolean"])
         );
-        assert_eq!(
-            schema["properties"]["user_pool_tags"]["additionalProperties"]["type"],
-            "string"
-        );
+        assert_eq!(schema["properties"]["user_pool_tags"]["additionalProperties"]["type"], "string");
     }
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::artifact_cache::ArtifactCache;
 use crate::credentials::CredentialsConfig;
 use crate::endpoint::Endpoints;
 use crate::host::{ConnectorHost, HostConfig};
@@ -81,9 +82,7 @@ pub enum Command {
 }
 
 /// Parses `args` and runs the command; what `main` does.
-pub async fn main_with_args(
-    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-) -> ExitCode {
+pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -104,9 +103,7 @@ pub async fn main_with_args(
 /// The host configuration the global options describe, reading the AWS
 /// SDK's environment variables for endpoints.
 pub fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
-    let endpoints = Endpoints::from_env(global.endpoint_url.as_deref(), |name| {
-        std::env::var(name).ok()
-    })?;
+    let endpoints = Endpoints::from_env(global.endpoint_url.as_deref(), |name| std::env::var(name).ok())?;
     let credentials = match &global.profile {
         Some(profile) => CredentialsConfig::Profile(profile.clone()),
         None => CredentialsConfig::DefaultChain,
@@ -115,6 +112,7 @@ pub fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         region: global.region.clone(),
         credentials,
         endpoints,
+        cache_dir: ArtifactCache::default_dir(),
         ..HostConfig::default()
     })
 }
@@ -132,11 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Invoke {
-            component,
-            operation,
-            input,
-        } => {
+        Command::Invoke { component, operation, input } => {
             let input = read_input(&input)?;
             let connector = host.load(&component).await?;
             match host.invoke_json(&connector, &operation, &input).await {
@@ -150,11 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Run {
-            workflow: path,
-            connectors,
-            json,
-        } => {
+        Command::Run { workflow: path, connectors, json } => {
             let workflow = Workflow::from_file(&path)?;
             let overrides = parse_overrides(&connectors)?;
             let total = workflow.steps.len();
@@ -167,20 +157,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 emit(&serde_json::to_string_pretty(&reports)?);
             }
-            let failed = reports
-                .iter()
-                .any(|r| matches!(r.outcome, StepOutcome::Error(_)));
+            let failed = reports.iter().any(|r| matches!(r.outcome, StepOutcome::Error(_)));
             if failed {
-                eprintln!(
-                    "error: workflow stopped at step {} of {total}",
-                    reports.len()
-                );
+                eprintln!("error: workflow stopped at step {} of {total}", reports.len());
             }
-            Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
     }
 }
@@ -188,13 +169,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn read_input(arg: &str) -> anyhow::Result<String> {
     let text = if arg == "-" {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("could not read the input from stdin")?;
+        std::io::stdin().read_to_string(&mut text).context("could not read the input from stdin")?;
         text
     } else if let Some(file) = arg.strip_prefix('@') {
-        std::fs::read_to_string(file)
-            .with_context(|| format!("could not read the input file {file}"))?
+        std::fs::read_to_string(file).with_context(|| format!("could not read the input file {file}"))?
     } else {
         arg.to_owned()
     };
@@ -230,12 +208,7 @@ fn format_manifest(manifest: &crate::plugin::Manifest) -> String {
         manifest.services.join(", "),
         manifest.operations.len()
     );
-    let width = manifest
-        .operations
-        .iter()
-        .map(|op| op.name.len())
-        .max()
-        .unwrap_or(0);
+    let width = manifest.operations.iter().map(|op| op.name.len()).max().unwrap_or(0);
     for op in &manifest.operations {
         text.push_str(&format!("  {:width$}  {}\n", op.name, op.title));
     }
@@ -244,8 +217,7 @@ fn format_manifest(manifest: &crate::plugin::Manifest) -> String {
 
 /// One step as the debug view shows it: header, input, then output or error.
 pub fn format_step(i: usize, total: usize, report: &StepReport) -> String {
-    let pretty =
-        |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
     let (label, body) = match &report.outcome {
         StepOutcome::Output(output) => ("Output", pretty(output)),
         StepOutcome::Error(error) => ("Error", pretty(error)),
@@ -264,8 +236,7 @@ fn init_logging(filter: Option<&str>) {
     use tracing_subscriber::EnvFilter;
     let filter = match filter {
         Some(f) => EnvFilter::new(f),
-        None => EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("warn,connectors=info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,connectors=info")),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

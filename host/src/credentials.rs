@@ -56,10 +56,7 @@ pub struct CredentialCache {
 impl CredentialCache {
     /// Caches what `provider` gives; `None` when no provider is configured.
     pub fn new(provider: Option<SharedCredentialsProvider>) -> Self {
-        CredentialCache {
-            provider,
-            cached: Mutex::new(None),
-        }
+        CredentialCache { provider, cached: Mutex::new(None) }
     }
 
     /// Current credentials, resolved on first use and refreshed before they
@@ -83,9 +80,7 @@ impl CredentialCache {
 }
 
 fn fresh(creds: &Credentials) -> bool {
-    creds
-        .expiry()
-        .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
+    creds.expiry().is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
 }
 
 #[cfg(test)]
@@ -94,11 +89,7 @@ mod tests {
 
     #[tokio::test]
     async fn static_credentials_are_cached() {
-        let creds = Credentials::from_keys(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            None,
-        );
+        let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test");
         let cache = CredentialCache::new(Some(SharedCredentialsProvider::new(creds)));
         assert_eq!(cache.get().await.unwrap().access_key_id(), "AKIDEXAMPLE");
         assert!(cache.cached.lock().await.is_some());
@@ -112,35 +103,17 @@ mod tests {
 
     #[test]
     fn expiring_credentials_are_not_fresh() {
-        let soon = Credentials::new(
-            "a",
-            "b",
-            None,
-            Some(SystemTime::now() + Duration::from_secs(60)),
-            "test",
-        );
-        let later = Credentials::new(
-            "a",
-            "b",
-            None,
-            Some(SystemTime::now() + Duration::from_secs(3600)),
-            "test",
-        );
+        let soon = Credentials::new("a", "b", None, Some(SystemTime::now() + Duration::from_secs(60)), "test");
+        let later = Credentials::new("a", "b", None, Some(SystemTime::now() + Duration::from_secs(3600)), "test");
         assert!(!fresh(&soon));
         assert!(fresh(&later));
     }
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let creds = Credentials::from_keys(
-            "AKIDEXAMPLE",
-            "super-secret-value",
-            Some("session-token-value".into()),
-        );
+        let creds =
+            Credentials::new("AKIDEXAMPLE", "super-secret-value", Some("session-token-value".into()), None, "test");
         let debug = format!("{creds:?}");
-        assert!(
-            !debug.contains("super-secret-value") && !debug.contains("session-token-value"),
-            "{debug}"
-        );
+        assert!(!debug.contains("super-secret-value") && !debug.contains("session-token-value"), "{debug}");
     }
 }

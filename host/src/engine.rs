@@ -58,9 +58,7 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
         .max_memories_per_component(1)
         .max_memory_size(limits.memory_bytes as usize);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    let engine = Engine::new(&config)
-        .map_err(anyhow::Error::from)
-        .context("could not create the wasmtime engine")?;
+    let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")?;
     start_epoch_ticker(&engine)?;
     Ok(engine)
 }

@@ -17,12 +17,7 @@ pub enum InvokeError {
     UnknownOperation(String),
     /// The remote service answered with an error.
     #[error("service error {code} (HTTP {status}{}): {message}", if *.retryable { ", retryable" } else { "" })]
-    Service {
-        code: String,
-        message: String,
-        status: u16,
-        retryable: bool,
-    },
+    Service { code: String, message: String, status: u16, retryable: bool },
     /// The signed-HTTP capability refused or could not complete a request.
     #[error("capability error: {0}")]
     Capability(String),
@@ -72,13 +67,7 @@ impl InvokeError {
     /// `retryable` for service errors.
     pub fn to_json(&self) -> Value {
         let mut value = json!({ "kind": self.kind(), "message": self.to_string() });
-        if let InvokeError::Service {
-            code,
-            message,
-            status,
-            retryable,
-        } = self
-        {
+        if let InvokeError::Service { code, message, status, retryable } = self {
             value["code"] = json!(code);
             value["message"] = json!(message);
             value["status"] = json!(status);
@@ -116,14 +105,8 @@ mod tests {
             status: 400,
             retryable: false,
         };
-        assert_eq!(
-            e.to_string(),
-            "service error UserNotFoundException (HTTP 400): User does not exist."
-        );
+        assert_eq!(e.to_string(), "service error UserNotFoundException (HTTP 400): User does not exist.");
         assert_eq!(e.to_json()["code"], "UserNotFoundException");
-        assert_eq!(
-            InvokeError::Timeout(Duration::from_millis(1500)).kind(),
-            "timeout"
-        );
+        assert_eq!(InvokeError::Timeout(Duration::from_millis(1500)).kind(), "timeout");
     }
 }

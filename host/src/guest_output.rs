@@ -51,10 +51,7 @@ impl GuestOutput {
     pub fn panic_message(&self) -> Option<String> {
         let mut lines = self.inner.lock().expect("guest output lock");
         lines.flush_partial();
-        let start = lines
-            .last_lines
-            .iter()
-            .rposition(|l| l.contains("panicked at"))?;
+        let start = lines.last_lines.iter().rposition(|l| l.contains("panicked at"))?;
         Some(lines.last_lines[start..].join(" ").trim().to_owned())
     }
 
@@ -111,11 +108,7 @@ impl StdoutStream for GuestOutput {
 }
 
 impl AsyncWrite for GuestOutput {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.write(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -138,10 +131,7 @@ mod tests {
         let out = GuestOutput::new("test".into(), "stderr", 64);
         let text = b"starting\nthread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\n";
         out.write(text);
-        assert_eq!(
-            out.panic_message().unwrap(),
-            "thread '<unnamed>' panicked at src/lib.rs:3:5: boom"
-        );
+        assert_eq!(out.panic_message().unwrap(), "thread '<unnamed>' panicked at src/lib.rs:3:5: boom");
         out.write(&[b'x'; 1000]);
         assert_eq!(out.inner.lock().unwrap().remaining, 0);
         assert_eq!(out.inner.lock().unwrap().dropped, 1000 - (64 - text.len()));

@@ -1,13 +1,14 @@
 //! [`ConnectorHost`]: the library's entry point, tying the engine, the
 //! loaded connectors and the signed-HTTP capability together.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use crate::artifact_cache::ArtifactCache;
 use crate::credentials::{self, CredentialCache, CredentialsConfig};
 use crate::endpoint::Endpoints;
 use crate::engine::{self, SandboxLimits};
@@ -35,6 +36,9 @@ pub struct HostConfig {
     pub http: HttpLimits,
     /// Limits of each invocation's sandbox.
     pub sandbox: SandboxLimits,
+    /// Directory of compiled connectors (see [`ArtifactCache::default_dir`]);
+    /// `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Loads connectors and runs their operations.
@@ -64,6 +68,7 @@ pub struct ConnectorHost {
     http: Arc<SignedHttp>,
     grants: Arc<Grants>,
     limits: SandboxLimits,
+    cache: Option<ArtifactCache>,
 }
 
 impl ConnectorHost {
@@ -72,12 +77,8 @@ impl ConnectorHost {
     pub async fn new(config: HostConfig) -> anyhow::Result<Self> {
         let sdk = credentials::load_sdk_config(&config.credentials, config.region.as_deref()).await;
         let region = sdk.region().map(|r| r.to_string());
-        let http = SignedHttp::new(
-            CredentialCache::new(sdk.credentials_provider()),
-            config.endpoints,
-            region,
-            config.http,
-        )?;
+        let http =
+            SignedHttp::new(CredentialCache::new(sdk.credentials_provider()), config.endpoints, region, config.http)?;
         let engine = engine::new_engine(&config.sandbox)?;
         let linker = invoke::new_linker(&engine)?;
         Ok(ConnectorHost {
@@ -86,6 +87,7 @@ impl ConnectorHost {
             http: Arc::new(http),
             grants: Arc::new(config.grants),
             limits: config.sandbox,
+            cache: config.cache_dir.map(ArtifactCache::new),
         })
     }
 
@@ -98,9 +100,9 @@ impl ConnectorHost {
     /// implements a compatible connector contract, and reads its manifest.
     pub async fn load(&self, path: impl AsRef<Path>) -> anyhow::Result<Connector> {
         let path = path.as_ref();
-        let component = plugin::compile(&self.engine, path).await?;
-        let pre = plugin::prelink(&self.linker, &component)
-            .with_context(|| format!("could not load {}", path.display()))?;
+        let component = plugin::compile(&self.engine, self.cache.as_ref(), path).await?;
+        let pre =
+            plugin::prelink(&self.linker, &component).with_context(|| format!("could not load {}", path.display()))?;
         // The manifest is read in a sandbox of its own, before the
         // connector's name and grant are known: it gets no services.
         let probe = Connector {
@@ -118,17 +120,13 @@ impl ConnectorHost {
                 pre: pre.clone(),
             }),
         };
-        let raw = invoke::with_instance(
-            &self.engine,
-            &probe,
-            &self.http,
-            &self.limits,
-            async |guest, store| guest.call_describe(store).await,
-        )
+        let raw = invoke::with_instance(&self.engine, &probe, &self.http, &self.limits, async |guest, store| {
+            guest.call_describe(store).await
+        })
         .await
         .with_context(|| format!("{}: describing itself failed", path.display()))?;
-        let manifest = plugin::check_manifest(raw)
-            .with_context(|| format!("{} is not a valid connector", path.display()))?;
+        let manifest =
+            plugin::check_manifest(raw).with_context(|| format!("{} is not a valid connector", path.display()))?;
         let grant = Grant::for_connector(&manifest.services, self.grants.get(&manifest.name));
         tracing::info!(connector = %manifest.name, version = %manifest.version, path = %path.display(),
             operations = manifest.operations.len(), granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
@@ -150,8 +148,7 @@ impl ConnectorHost {
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, InvokeError> {
-        self.invoke_json(connector, operation, &input.to_string())
-            .await
+        self.invoke_json(connector, operation, &input.to_string()).await
     }
 
     /// Like [`invoke`](Self::invoke), with the input as JSON text.
@@ -161,14 +158,6 @@ impl ConnectorHost {
         operation: &str,
         input: &str,
     ) -> Result<serde_json::Value, InvokeError> {
-        invoke::invoke(
-            &self.engine,
-            connector,
-            &self.http,
-            &self.limits,
-            operation,
-            input,
-        )
-        .await
+        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input).await
     }
 }

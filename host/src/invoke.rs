@@ -46,20 +46,13 @@ fn new_store(
     // No arguments, environment, preopened directories or network: the
     // builder's defaults grant none of them.
     let wasi = WasiCtxBuilder::new()
-        .stdout(GuestOutput::new(
-            name.clone(),
-            "stdout",
-            limits.max_log_bytes,
-        ))
+        .stdout(GuestOutput::new(name.clone(), "stdout", limits.max_log_bytes))
         .stderr(stderr.clone())
         .build();
     let state = InvocationState {
         wasi,
         table: ResourceTable::new(),
-        memory: MemoryCap {
-            limit: limits.memory_bytes,
-            hit: false,
-        },
+        memory: MemoryCap { limit: limits.memory_bytes, hit: false },
         capability: CapabilitySession::new(http.clone(), name, connector.inner.grant.clone()),
     };
     let mut store = Store::new(engine, state);
@@ -76,10 +69,7 @@ pub(crate) async fn with_instance<T>(
     connector: &Connector,
     http: &Arc<SignedHttp>,
     limits: &SandboxLimits,
-    call: impl AsyncFnOnce(
-        &exports::connector::api::connector::Guest,
-        &mut Store<InvocationState>,
-    ) -> wasmtime::Result<T>,
+    call: impl AsyncFnOnce(&exports::connector::api::connector::Guest, &mut Store<InvocationState>) -> wasmtime::Result<T>,
 ) -> Result<T, InvokeError> {
     let (mut store, stderr) = new_store(engine, connector, http, limits);
     let run = async {
@@ -117,10 +107,7 @@ pub(crate) async fn invoke(
     .await?;
     let output = result.map_err(from_guest_error)?;
     if output.len() > limits.max_output_bytes {
-        return Err(InvokeError::OutputTooLarge {
-            size: output.len(),
-            limit: limits.max_output_bytes,
-        });
+        return Err(InvokeError::OutputTooLarge { size: output.len(), limit: limits.max_output_bytes });
     }
     serde_json::from_str(&output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
 }
@@ -129,12 +116,9 @@ fn from_guest_error(error: types::Error) -> InvokeError {
     match error {
         types::Error::InvalidInput(m) => InvokeError::InvalidInput(m),
         types::Error::UnknownOperation(m) => InvokeError::UnknownOperation(m),
-        types::Error::Service(e) => InvokeError::Service {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-            retryable: e.retryable,
-        },
+        types::Error::Service(e) => {
+            InvokeError::Service { code: e.code, message: e.message, status: e.status, retryable: e.retryable }
+        }
         types::Error::Host(m) => InvokeError::Capability(m),
         types::Error::Internal(m) => InvokeError::Connector(m),
     }
@@ -175,12 +159,7 @@ struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit {
             self.hit = true;
             return Ok(false);
@@ -188,22 +167,14 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
 
 impl WasiView for InvocationState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -223,11 +194,9 @@ impl signed_http::Host for InvocationState {
             sign: request.sign,
         };
         Ok(match self.capability.send(request).await {
-            Ok(response) => Ok(signed_http::Response {
-                status: response.status,
-                headers: response.headers,
-                body: response.body,
-            }),
+            Ok(response) => {
+                Ok(signed_http::Response { status: response.status, headers: response.headers, body: response.body })
+            }
             Err(SendError::Denied(m)) => Err(signed_http::SendError::Denied(m)),
             Err(SendError::InvalidRequest(m)) => Err(signed_http::SendError::InvalidRequest(m)),
             Err(SendError::LimitExceeded(m)) => Err(signed_http::SendError::LimitExceeded(m)),

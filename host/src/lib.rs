@@ -9,6 +9,7 @@
 //!
 //! Start with [`ConnectorHost`].
 
+mod artifact_cache;
 mod bindings;
 pub mod cli;
 mod credentials;
@@ -23,6 +24,7 @@ mod policy;
 mod signed_http;
 pub mod workflow;
 
+pub use artifact_cache::ArtifactCache;
 pub use credentials::CredentialsConfig;
 pub use endpoint::{Endpoint, Endpoints};
 pub use engine::SandboxLimits;

@@ -12,6 +12,7 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
+use crate::artifact_cache::ArtifactCache;
 use crate::bindings::{PluginPre, contract};
 use crate::invoke::InvocationState;
 use crate::policy::Grant;
@@ -82,25 +83,25 @@ impl Connector {
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector")
-            .field("name", &self.inner.name)
-            .field("path", &self.inner.path)
-            .finish()
+        f.debug_struct("Connector").field("name", &self.inner.name).field("path", &self.inner.path).finish()
     }
 }
 
-/// Reads and compiles the component at `path` and checks its contract.
-pub(crate) async fn compile(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .with_context(|| format!("could not read {}", path.display()))?;
+/// Reads and compiles the component at `path` (through `cache` when there
+/// is one) and checks its contract.
+pub(crate) async fn compile(engine: &Engine, cache: Option<&ArtifactCache>, path: &Path) -> anyhow::Result<Component> {
+    let bytes = tokio::fs::read(path).await.with_context(|| format!("could not read {}", path.display()))?;
     check_is_component(&bytes).with_context(|| format!("{} is not a connector", path.display()))?;
-    let engine = engine.clone();
-    let component = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
-        .await
-        .context("the compiler task failed")?
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
+    let compiled = match cache {
+        Some(cache) => cache.load_or_compile(engine, bytes).await,
+        None => {
+            let engine = engine.clone();
+            tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes).map_err(anyhow::Error::from))
+                .await
+                .context("the compiler task failed")?
+        }
+    };
+    let component = compiled.with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
     check_contract(component.engine(), &component)
         .with_context(|| format!("{} is not a compatible connector", path.display()))?;
     Ok(component)
@@ -127,23 +128,14 @@ fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
 /// imports nothing but `signed-http` and WASI.
 fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_owned())
-        .collect();
-    let export = exports
-        .iter()
-        .find(|name| unversioned(name) == contract::EXPORT);
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let export = exports.iter().find(|name| unversioned(name) == contract::EXPORT);
     match export {
         None => bail!(
             "it does not export `{}@{}` (its exports: {})",
             contract::EXPORT,
             contract::VERSION,
-            if exports.is_empty() {
-                "none".to_owned()
-            } else {
-                exports.join(", ")
-            }
+            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
         ),
         Some(name) => check_version(name)?,
     }
@@ -153,11 +145,7 @@ fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> 
         } else if !name.starts_with("wasi:") {
             bail!(
                 "it imports `{name}`, which this host does not provide (only {} and WASI)",
-                contract::IMPORTS
-                    .iter()
-                    .map(|i| format!("`{i}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                contract::IMPORTS.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
             );
         } else if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
             bail!("it imports `{name}` as something other than an interface");
@@ -173,29 +161,17 @@ fn unversioned(name: &str) -> &str {
 /// Accepts the versions semver-compatible with ours: 0.1.x for 0.1.0.
 fn check_version(name: &str) -> anyhow::Result<()> {
     let Some((_, version)) = name.split_once('@') else {
-        bail!(
-            "`{name}` has no version; this host implements {}@{}",
-            contract::PACKAGE,
-            contract::VERSION
-        );
+        bail!("`{name}` has no version; this host implements {}@{}", contract::PACKAGE, contract::VERSION);
     };
     let ours: Vec<&str> = contract::VERSION.split('.').collect();
     let theirs: Vec<&str> = version.split(['.', '-', '+']).collect();
-    let compatible = if ours[0] == "0" {
-        theirs.len() >= 2 && theirs[..2] == ours[..2]
-    } else {
-        theirs[0] == ours[0]
-    };
+    let compatible = if ours[0] == "0" { theirs.len() >= 2 && theirs[..2] == ours[..2] } else { theirs[0] == ours[0] };
     if !compatible {
         bail!(
             "it was built for contract version {version} (`{name}`); this host implements {}@{} and accepts {}",
             contract::PACKAGE,
             contract::VERSION,
-            if ours[0] == "0" {
-                format!("{}.{}.x", ours[0], ours[1])
-            } else {
-                format!("{}.x", ours[0])
-            }
+            if ours[0] == "0" { format!("{}.{}.x", ours[0], ours[1]) } else { format!("{}.x", ours[0]) }
         );
     }
     Ok(())
@@ -206,10 +182,8 @@ pub(crate) fn prelink(
     linker: &Linker<InvocationState>,
     component: &Component,
 ) -> anyhow::Result<PluginPre<InvocationState>> {
-    let instance_pre = linker
-        .instantiate_pre(component)
-        .map_err(anyhow::Error::from)
-        .context("could not link the component")?;
+    let instance_pre =
+        linker.instantiate_pre(component).map_err(anyhow::Error::from).context("could not link the component")?;
     PluginPre::new(instance_pre)
         .map_err(anyhow::Error::from)
         .context("the component does not match the connector world")
@@ -217,9 +191,7 @@ pub(crate) fn prelink(
 
 /// Checks what a connector says of itself: a name, unique operation names,
 /// schemas that are JSON objects.
-pub(crate) fn check_manifest(
-    raw: crate::bindings::connector::api::types::Manifest,
-) -> anyhow::Result<Manifest> {
+pub(crate) fn check_manifest(raw: crate::bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
     if raw.name.trim().is_empty() {
         bail!("its manifest has an empty name");
     }
@@ -227,33 +199,16 @@ pub(crate) fn check_manifest(
     let mut operations = Vec::with_capacity(raw.operations.len());
     for op in raw.operations {
         if op.name.is_empty() || !seen.insert(op.name.clone()) {
-            bail!(
-                "its manifest lists operation `{}` twice or with an empty name",
-                op.name
-            );
+            bail!("its manifest lists operation `{}` twice or with an empty name", op.name);
         }
         let input_schema: serde_json::Value = serde_json::from_str(&op.input_schema)
             .with_context(|| format!("the input schema of operation `{}` is not JSON", op.name))?;
         if !input_schema.is_object() {
-            bail!(
-                "the input schema of operation `{}` is not a JSON object",
-                op.name
-            );
+            bail!("the input schema of operation `{}` is not a JSON object", op.name);
         }
-        operations.push(OperationInfo {
-            name: op.name,
-            title: op.title,
-            description: op.description,
-            input_schema,
-        });
+        operations.push(OperationInfo { name: op.name, title: op.title, description: op.description, input_schema });
     }
-    Ok(Manifest {
-        name: raw.name,
-        title: raw.title,
-        version: raw.version,
-        services: raw.services,
-        operations,
-    })
+    Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services: raw.services, operations })
 }
 
 /// The services the operator allows, by connector name; a connector with no
@@ -267,18 +222,8 @@ mod tests {
     #[test]
     fn tells_modules_and_garbage_from_components() {
         assert!(check_is_component(b"\0asm\x0d\0\x01\0rest").is_ok());
-        assert!(
-            check_is_component(b"\0asm\x01\0\0\0")
-                .unwrap_err()
-                .to_string()
-                .contains("core WebAssembly module")
-        );
-        assert!(
-            check_is_component(b"hello world!")
-                .unwrap_err()
-                .to_string()
-                .contains("not WebAssembly")
-        );
+        assert!(check_is_component(b"\0asm\x01\0\0\0").unwrap_err().to_string().contains("core WebAssembly module"));
+        assert!(check_is_component(b"hello world!").unwrap_err().to_string().contains("not WebAssembly"));
         assert!(check_is_component(b"").is_err());
     }
 
@@ -286,13 +231,8 @@ mod tests {
     fn accepts_semver_compatible_contracts() {
         assert!(check_version("connector:api/connector@0.1.0").is_ok());
         assert!(check_version("connector:api/connector@0.1.7").is_ok());
-        let err = check_version("connector:api/connector@0.2.0")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("built for contract version 0.2.0") && err.contains("accepts 0.1.x"),
-            "{err}"
-        );
+        let err = check_version("connector:api/connector@0.2.0").unwrap_err().to_string();
+        assert!(err.contains("built for contract version 0.2.0") && err.contains("accepts 0.1.x"), "{err}");
         assert!(check_version("connector:api/connector").is_err());
     }
 }

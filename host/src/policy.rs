@@ -33,19 +33,13 @@ impl Grant {
     /// assert!(grant.check("s3").is_err());
     /// ```
     pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
-        Grant {
-            services: services.into_iter().map(Into::into).collect(),
-        }
+        Grant { services: services.into_iter().map(Into::into).collect() }
     }
 
     /// The services a connector declares, narrowed to `allowed` when the
     /// operator restricts them.
     pub fn for_connector(declared: &[String], allowed: Option<&BTreeSet<String>>) -> Self {
-        let services = declared
-            .iter()
-            .filter(|s| allowed.is_none_or(|a| a.contains(*s)))
-            .cloned()
-            .collect();
+        let services = declared.iter().filter(|s| allowed.is_none_or(|a| a.contains(*s))).cloned().collect();
         Grant { services }
     }
 
@@ -64,20 +58,13 @@ impl Grant {
         } else {
             self.services.iter().cloned().collect::<Vec<_>>().join(", ")
         };
-        Err(format!(
-            "service `{service}` is not granted to this connector (granted: {granted})"
-        ))
+        Err(format!("service `{service}` is not granted to this connector (granted: {granted})"))
     }
 }
 
 /// Headers only the host sets: the signature and what it covers.
-const HOST_OWNED_HEADERS: &[&str] = &[
-    "authorization",
-    "host",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-];
+const HOST_OWNED_HEADERS: &[&str] =
+    &["authorization", "host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 
 /// Headers of the HTTP transport itself, which the client sets from the body.
 const TRANSPORT_HEADERS: &[&str] = &[
@@ -98,20 +85,15 @@ const TRANSPORT_HEADERS: &[&str] = &[
 pub fn check_header(name: &str, value: &str) -> Result<(), String> {
     let lower = name.to_ascii_lowercase();
     if HOST_OWNED_HEADERS.contains(&lower.as_str()) {
-        return Err(format!(
-            "header `{name}` is set by the host; a connector may not set it"
-        ));
+        return Err(format!("header `{name}` is set by the host; a connector may not set it"));
     }
     if TRANSPORT_HEADERS.contains(&lower.as_str()) {
-        return Err(format!(
-            "header `{name}` is set by the HTTP transport; a connector may not set it"
-        ));
+        return Err(format!("header `{name}` is set by the HTTP transport; a connector may not set it"));
     }
     http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
-    http::HeaderValue::from_str(value).map_err(|_| {
-        format!("the value of header `{name}` has characters not allowed in a header")
-    })?;
+    http::HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of header `{name}` has characters not allowed in a header"))?;
     Ok(())
 }
 
@@ -119,34 +101,18 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
 /// origin-form path, so that it cannot change where the request goes.
 pub fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
-        return Err(format!(
-            "path `{}` must start with `/` (a path, not a URL)",
-            path.escape_debug()
-        ));
+        return Err(format!("path `{}` must start with `/` (a path, not a URL)", path.escape_debug()));
     }
     if path.starts_with("//") {
-        return Err(format!(
-            "path `{}` starts with `//`, which names a host",
-            path.escape_debug()
-        ));
+        return Err(format!("path `{}` starts with `//`, which names a host", path.escape_debug()));
     }
-    if let Some(c) = path
-        .chars()
-        .find(|c| c.is_control() || *c == ' ' || *c == '#' || *c == '\\')
-    {
-        return Err(format!(
-            "path `{}` contains the character {:?}, which is not allowed",
-            path.escape_debug(),
-            c
-        ));
+    if let Some(c) = path.chars().find(|c| c.is_control() || *c == ' ' || *c == '#' || *c == '\\') {
+        return Err(format!("path `{}` contains the character {:?}, which is not allowed", path.escape_debug(), c));
     }
     // What the HTTP stack will send must still be this path on our authority.
     match path.parse::<http::uri::PathAndQuery>() {
         Ok(parsed) if parsed.as_str() == path => Ok(()),
-        _ => Err(format!(
-            "path `{}` is not a valid request path",
-            path.escape_debug()
-        )),
+        _ => Err(format!("path `{}` is not a valid request path", path.escape_debug())),
     }
 }
 
@@ -156,11 +122,7 @@ pub fn check_method(method: &str) -> Result<http::Method, String> {
     if ALLOWED.contains(&method) {
         Ok(method.parse().expect("a known method parses"))
     } else {
-        Err(format!(
-            "method `{}` is not allowed (use one of {})",
-            method.escape_debug(),
-            ALLOWED.join(", ")
-        ))
+        Err(format!("method `{}` is not allowed (use one of {})", method.escape_debug(), ALLOWED.join(", ")))
     }
 }
 
@@ -176,46 +138,19 @@ mod tests {
         let allowed: BTreeSet<String> = ["cognito-idp".to_owned(), "sqs".to_owned()].into();
         let narrowed = Grant::for_connector(&declared, Some(&allowed));
         assert!(narrowed.check("cognito-idp").is_ok());
-        assert!(
-            narrowed
-                .check("sqs")
-                .unwrap_err()
-                .contains("`sqs` is not granted")
-        );
+        assert!(narrowed.check("sqs").unwrap_err().contains("`sqs` is not granted"));
         assert!(narrowed.check("s3").is_err());
     }
 
     #[test]
     fn host_owned_headers_are_refused_in_any_case() {
-        for name in [
-            "Authorization",
-            "HOST",
-            "x-amz-date",
-            "X-Amz-Security-Token",
-            "x-amz-content-sha256",
-        ] {
-            assert!(
-                check_header(name, "x")
-                    .unwrap_err()
-                    .contains("set by the host"),
-                "{name}"
-            );
+        for name in ["Authorization", "HOST", "x-amz-date", "X-Amz-Security-Token", "x-amz-content-sha256"] {
+            assert!(check_header(name, "x").unwrap_err().contains("set by the host"), "{name}");
         }
         for name in ["Content-Length", "transfer-encoding", "Connection"] {
-            assert!(
-                check_header(name, "1")
-                    .unwrap_err()
-                    .contains("HTTP transport"),
-                "{name}"
-            );
+            assert!(check_header(name, "1").unwrap_err().contains("HTTP transport"), "{name}");
         }
-        assert!(
-            check_header(
-                "x-amz-target",
-                "AWSCognitoIdentityProviderService.ListUsers"
-            )
-            .is_ok()
-        );
+        assert!(check_header("x-amz-target", "AWSCognitoIdentityProviderService.ListUsers").is_ok());
         assert!(check_header("x-evil", "a\r\nHost: attacker").is_err());
         assert!(check_header("bad name", "v").is_err());
     }

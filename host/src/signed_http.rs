@@ -104,13 +104,7 @@ impl SignedHttp {
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("could not build the HTTP client")?;
-        Ok(SignedHttp {
-            client,
-            credentials,
-            endpoints,
-            region,
-            limits,
-        })
+        Ok(SignedHttp { client, credentials, endpoints, region, limits })
     }
 
     /// The region requests are signed for, when one is configured.
@@ -119,12 +113,7 @@ impl SignedHttp {
     }
 
     /// Checks, signs and sends one request for `connector`.
-    pub async fn send(
-        &self,
-        connector: &str,
-        grant: &Grant,
-        request: HttpRequest,
-    ) -> Result<HttpResponse, SendError> {
+    pub async fn send(&self, connector: &str, grant: &Grant, request: HttpRequest) -> Result<HttpResponse, SendError> {
         let started = Instant::now();
         let service = request.service.clone();
         let result = self.send_checked(grant, request).await;
@@ -141,11 +130,7 @@ impl SignedHttp {
         result
     }
 
-    async fn send_checked(
-        &self,
-        grant: &Grant,
-        request: HttpRequest,
-    ) -> Result<HttpResponse, SendError> {
+    async fn send_checked(&self, grant: &Grant, request: HttpRequest) -> Result<HttpResponse, SendError> {
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
@@ -160,9 +145,7 @@ impl SignedHttp {
             )));
         }
         let region = self.region.as_deref().ok_or_else(|| {
-            SendError::Transport(
-                "no AWS region is configured; pass --region or set AWS_REGION".into(),
-            )
+            SendError::Transport("no AWS region is configured; pass --region or set AWS_REGION".into())
         })?;
         let endpoint = self
             .endpoints
@@ -182,32 +165,17 @@ impl SignedHttp {
             http_request.headers_mut().append(name, value);
         }
         if request.sign {
-            self.sign(&mut http_request, &request.service, region)
-                .await?;
+            self.sign(&mut http_request, &request.service, region).await?;
         }
-        let http_request: reqwest::Request =
-            http_request.try_into().map_err(|e: reqwest::Error| {
-                SendError::InvalidRequest(format!("could not build the request: {e}"))
-            })?;
-        let response = self
-            .client
-            .execute(http_request)
-            .await
-            .map_err(|e| SendError::Transport(error_chain(&e)))?;
+        let http_request: reqwest::Request = http_request
+            .try_into()
+            .map_err(|e: reqwest::Error| SendError::InvalidRequest(format!("could not build the request: {e}")))?;
+        let response = self.client.execute(http_request).await.map_err(|e| SendError::Transport(error_chain(&e)))?;
         self.read_response(response).await
     }
 
-    async fn sign(
-        &self,
-        request: &mut http::Request<Vec<u8>>,
-        service: &str,
-        region: &str,
-    ) -> Result<(), SendError> {
-        let credentials = self
-            .credentials
-            .get()
-            .await
-            .map_err(|e| SendError::Transport(format!("{e:#}")))?;
+    async fn sign(&self, request: &mut http::Request<Vec<u8>>, service: &str, region: &str) -> Result<(), SendError> {
+        let credentials = self.credentials.get().await.map_err(|e| SendError::Transport(format!("{e:#}")))?;
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
@@ -219,17 +187,10 @@ impl SignedHttp {
             .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
             .into();
         let uri = request.uri().to_string();
-        let headers = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
-        let signable = SignableRequest::new(
-            request.method().as_str(),
-            uri.as_str(),
-            headers,
-            SignableBody::Bytes(request.body()),
-        )
-        .map_err(|e| SendError::InvalidRequest(format!("could not sign the request: {e}")))?;
+        let headers = request.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
+        let signable =
+            SignableRequest::new(request.method().as_str(), uri.as_str(), headers, SignableBody::Bytes(request.body()))
+                .map_err(|e| SendError::InvalidRequest(format!("could not sign the request: {e}")))?;
         let (instructions, _signature) = sign(signable, &params)
             .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
             .into_parts();
@@ -237,15 +198,9 @@ impl SignedHttp {
         Ok(())
     }
 
-    async fn read_response(
-        &self,
-        mut response: reqwest::Response,
-    ) -> Result<HttpResponse, SendError> {
+    async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, SendError> {
         let limit = self.limits.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
+        if response.content_length().is_some_and(|len| len > limit as u64) {
             return Err(too_large(limit));
         }
         let status = response.status().as_u16();
@@ -255,21 +210,13 @@ impl SignedHttp {
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| SendError::Transport(error_chain(&e)))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| SendError::Transport(error_chain(&e)))? {
             if body.len() + chunk.len() > limit {
                 return Err(too_large(limit));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(HttpResponse { status, headers, body })
     }
 }
 
@@ -288,21 +235,14 @@ pub struct CapabilitySession {
 
 impl CapabilitySession {
     pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>) -> Self {
-        CapabilitySession {
-            http,
-            connector,
-            grant,
-            calls: 0,
-        }
+        CapabilitySession { http, connector, grant, calls: 0 }
     }
 
     /// Sends `request` if the invocation still has calls left.
     pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, SendError> {
         let max = self.http.limits.max_calls_per_invocation;
         if self.calls >= max {
-            return Err(SendError::LimitExceeded(format!(
-                "more than {max} requests in one invocation"
-            )));
+            return Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")));
         }
         self.calls += 1;
         self.http.send(&self.connector, &self.grant, request).await

@@ -87,17 +87,14 @@ impl Workflow {
     /// Reads and checks the workflow at `path`; component paths become
     /// relative to the current directory.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("could not read {}", path.display()))?;
-        let mut workflow: Workflow = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+        let mut workflow: Workflow =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
         for component in workflow.connectors.values_mut() {
             *component = base.join(&*component);
         }
-        workflow
-            .check()
-            .with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        workflow.check().with_context(|| format!("{} is not a valid workflow", path.display()))?;
         Ok(workflow)
     }
 
@@ -110,23 +107,14 @@ impl Workflow {
         let mut earlier: Vec<&str> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let at = || format!("step {} (`{}`)", i + 1, step.id);
-            if step.id.is_empty()
-                || !step
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
+            if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
                 bail!("{}: the id must be letters, digits, `_` or `-`", at());
             }
             if earlier.contains(&step.id.as_str()) {
                 bail!("{}: another step has the same id", at());
             }
             if !self.connectors.contains_key(&step.connector) {
-                bail!(
-                    "{}: connector `{}` is not in the workflow's `connectors`",
-                    at(),
-                    step.connector
-                );
+                bail!("{}: connector `{}` is not in the workflow's `connectors`", at(), step.connector);
             }
             for reference in references(&step.input) {
                 let parsed = Reference::parse(&reference).with_context(at)?;
@@ -157,17 +145,13 @@ pub async fn run(
     let mut loaded: HashMap<&str, Connector> = HashMap::new();
     for (alias, path) in &workflow.connectors {
         let path = components.get(alias).unwrap_or(path);
-        let connector = host
-            .load(path)
-            .await
-            .with_context(|| format!("connector `{alias}`"))?;
+        let connector = host.load(path).await.with_context(|| format!("connector `{alias}`"))?;
         loaded.insert(alias.as_str(), connector);
     }
     let mut reports: Vec<StepReport> = Vec::new();
     for (i, step) in workflow.steps.iter().enumerate() {
         let connector = &loaded[step.connector.as_str()];
-        let input = resolve(&step.input, &reports)
-            .with_context(|| format!("step {} (`{}`)", i + 1, step.id))?;
+        let input = resolve(&step.input, &reports).with_context(|| format!("step {} (`{}`)", i + 1, step.id))?;
         let outcome = match host.invoke(connector, &step.operation, &input).await {
             Ok(output) => StepOutcome::Output(output),
             Err(error) => StepOutcome::Error(error.to_json()),
@@ -218,17 +202,9 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
 fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
     Ok(match value {
         Value::String(s) => resolve_string(s, reports)?,
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolve(v, reports))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, reports)).collect::<Result<_, _>>()?),
         Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), resolve(v, reports)?)))
-                .collect::<anyhow::Result<_>>()?,
+            fields.iter().map(|(k, v)| Ok((k.clone(), resolve(v, reports)?))).collect::<anyhow::Result<_>>()?,
         ),
         other => other.clone(),
     })
@@ -250,9 +226,7 @@ fn resolve_string(s: &str, reports: &[StepReport]) -> anyhow::Result<Value> {
         match lookup(reference, reports)? {
             Value::String(text) => out.push_str(text),
             Value::Array(_) | Value::Object(_) => {
-                bail!(
-                    "`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string"
-                )
+                bail!("`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string")
             }
             scalar => out.push_str(&scalar.to_string()),
         }
@@ -275,11 +249,7 @@ fn lookup<'a>(reference: &str, reports: &'a [StepReport]) -> anyhow::Result<&'a 
             bail!("`{{{{{reference}}}}}`: step `{}` failed", parsed.step)
         }
     };
-    let mut walked = format!(
-        "steps.{}.{}",
-        parsed.step,
-        if parsed.output { "output" } else { "input" }
-    );
+    let mut walked = format!("steps.{}.{}", parsed.step, if parsed.output { "output" } else { "input" });
     for part in &parsed.path {
         let next = match part {
             PathPart::Key(key) => value.get(key.as_str()),
@@ -317,8 +287,7 @@ impl std::fmt::Display for PathPart {
 
 impl Reference {
     fn parse(text: &str) -> anyhow::Result<Self> {
-        let usage =
-            "a reference is steps.<id>.output or steps.<id>.input, then .Member and [index] parts";
+        let usage = "a reference is steps.<id>.output or steps.<id>.input, then .Member and [index] parts";
         let mut parts = split_path(text)
             .with_context(|| format!("`{{{{{text}}}}}` is not a valid reference: {usage}"))?
             .into_iter();
@@ -335,11 +304,7 @@ impl Reference {
             Some(PathPart::Key(k)) if k == "input" => false,
             _ => return Err(bad()),
         };
-        Ok(Reference {
-            step,
-            output,
-            path: parts.collect(),
-        })
+        Ok(Reference { step, output, path: parts.collect() })
     }
 }
 
@@ -356,9 +321,7 @@ fn split_path(text: &str) -> anyhow::Result<Vec<PathPart>> {
         parts.push(PathPart::Key(key.to_owned()));
         while !indices.is_empty() {
             let close = indices.find(']').context("unclosed `[`")?;
-            let index = indices[1..close]
-                .parse()
-                .context("an index must be a number")?;
+            let index = indices[1..close].parse().context("an index must be a number")?;
             parts.push(PathPart::Index(index));
             indices = &indices[close + 1..];
             if !indices.is_empty() && !indices.starts_with('[') {
@@ -386,10 +349,8 @@ mod tests {
 
     #[test]
     fn whole_string_references_keep_their_type() {
-        let reports = [report(
-            "pool",
-            json!({"UserPool": {"Id": "us-east-1_abc", "Schema": [{"Name": "email"}], "Count": 3}}),
-        )];
+        let reports =
+            [report("pool", json!({"UserPool": {"Id": "us-east-1_abc", "Schema": [{"Name": "email"}], "Count": 3}}))];
         let input = json!({
             "user_pool_id": "{{steps.pool.output.UserPool.Id}}",
             "count": "{{ steps.pool.output.UserPool.Count }}",
@@ -406,21 +367,9 @@ mod tests {
     #[test]
     fn bad_references_are_named() {
         let reports = [report("pool", json!({"UserPool": {"Id": "x"}}))];
-        let err = resolve(
-            &json!({"a": "{{steps.pool.output.UserPool.Name}}"}),
-            &reports,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name"
-        );
-        assert!(
-            resolve(&json!("{{steps.nope.output}}"), &reports)
-                .unwrap_err()
-                .to_string()
-                .contains("has not run")
-        );
+        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports).unwrap_err();
+        assert_eq!(err.to_string(), "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name");
+        assert!(resolve(&json!("{{steps.nope.output}}"), &reports).unwrap_err().to_string().contains("has not run"));
         assert!(Reference::parse("pool.output.Id").is_err());
     }
 
@@ -435,19 +384,12 @@ mod tests {
         }))
         .unwrap();
         assert!(
-            format!("{:#}", workflow.check().unwrap_err())
-                .contains("refers to step `b`, which does not run before it")
+            format!("{:#}", workflow.check().unwrap_err()).contains("refers to step `b`, which does not run before it")
         );
         let unknown: Workflow = serde_json::from_value(json!({
             "connectors": {}, "steps": [{"id": "a", "connector": "c", "operation": "op"}]
         }))
         .unwrap();
-        assert!(
-            unknown
-                .check()
-                .unwrap_err()
-                .to_string()
-                .contains("connector `c` is not in the workflow")
-        );
+        assert!(unknown.check().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
     }
 }

@@ -1,0 +1,130 @@
+//! Third-party Cognito emulators (moto, ministack), pinned in
+//! `tests/emulators/requirements.lock`, run on a free loopback port for one
+//! test and stopped when dropped.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Which emulator to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// moto's server; does not check signatures.
+    Moto,
+    /// ministack with Cognito only; `auth` makes it check SigV4 against IAM
+    /// keys created in it.
+    Ministack { auth: bool },
+}
+
+/// Root credentials ministack accepts with `auth`, for creating IAM users.
+pub const MINISTACK_ROOT: (&str, &str) = ("test", "test");
+
+/// A running emulator. Dropping it stops the process.
+pub struct Emulator {
+    child: Child,
+    addr: SocketAddr,
+    kind: Kind,
+}
+
+impl Emulator {
+    /// Starts `kind` on a free loopback port and waits until it answers.
+    pub fn start(kind: Kind) -> Emulator {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            match Self::try_start(kind, port) {
+                Ok(emulator) => return emulator,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("could not start {kind:?}: {last_error}");
+    }
+
+    fn try_start(kind: Kind, port: u16) -> Result<Emulator, String> {
+        let venv = venv();
+        let mut command = match kind {
+            Kind::Moto => {
+                let mut c = Command::new(venv.join("bin/moto_server"));
+                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                c
+            }
+            Kind::Ministack { auth } => {
+                let mut c = Command::new(venv.join("bin/ministack"));
+                c.env("GATEWAY_PORT", port.to_string())
+                    .env("BIND_HOST", "127.0.0.1")
+                    .env("SERVICES", if auth { "cognito-idp,iam,sts" } else { "cognito-idp" })
+                    .env("AUTH", if auth { "true" } else { "false" })
+                    .env("AWS_ACCESS_KEY_ID", MINISTACK_ROOT.0)
+                    .env("AWS_SECRET_ACCESS_KEY", MINISTACK_ROOT.1);
+                c
+            }
+        };
+        let log =
+            std::env::temp_dir().join(format!("connector-tests-{kind:?}-{port}.log").replace([' ', '{', '}', ':'], ""));
+        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        command.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| e.to_string())?).stderr(log_file);
+        let child = command.spawn().map_err(|e| format!("could not run {command:?}: {e}"))?;
+        let mut emulator = Emulator { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), kind };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                let output = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!("it exited with {status}:\n{output}"));
+            }
+            if emulator.ready() {
+                return Ok(emulator);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("it did not answer within 30 s (log: {})", log.display()))
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn ready(&self) -> bool {
+        let path = match self.kind {
+            Kind::Moto => "/moto-api/data.json",
+            Kind::Ministack { .. } => "/_ministack/health",
+        };
+        http_get(self.addr, path).is_some_and(|status| status == 200)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The venv with the pinned emulators, made once per test process.
+pub fn venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("emulators/ensure-venv");
+        let output = Command::new(&script).stderr(Stdio::inherit()).output().expect("could not run ensure-venv");
+        assert!(output.status.success(), "{} failed", script.display());
+        PathBuf::from(String::from_utf8(output.stdout).expect("utf-8 path").trim())
+    })
+    .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+}
+
+/// Status of a plain HTTP GET, or None when nothing answers.
+fn http_get(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
