@@ -7,10 +7,11 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Packages to build and the constant naming each component's path.
-const COMPONENTS: &[(&str, &str, &str)] = &[
-    // (manifest dir relative to the workspace, package, constant)
-    ("guest-cognito", "guest-cognito", "GUEST_COGNITO"),
+/// Components to build: (workspace manifest relative to the repository,
+/// package, output file stem, constant naming its path).
+const COMPONENTS: &[(&str, &str, &str, &str)] = &[
+    ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
+    ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
 ];
 
 fn main() {
@@ -19,17 +20,35 @@ fn main() {
     let target_dir = workspace.join("target").join("guests");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 
-    for watched in ["wit", "guest-cognito/src", "guest-cognito/Cargo.toml", "Cargo.lock", "Cargo.toml"] {
+    for watched in ["wit", "guest-cognito/src", "guest-cognito/Cargo.toml", "Cargo.lock", "Cargo.toml", "tests/guests"]
+    {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(&workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    for (_, package, _) in COMPONENTS {
+    let mut constants = String::new();
+    let mut manifests: Vec<&str> = COMPONENTS.iter().map(|c| c.0).collect();
+    manifests.dedup();
+    for manifest in manifests {
+        let packages = COMPONENTS.iter().filter(|c| c.0 == manifest).map(|c| c.1);
+        build(&cargo, &workspace.join(manifest), packages, &target_dir);
+    }
+    for (_, package, stem, constant) in COMPONENTS {
+        let file = target_dir.join("wasm32-wasip2/release").join(format!("{stem}.wasm"));
+        assert!(file.exists(), "{} was not built", file.display());
+        constants.push_str(&format!(
+            "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
+            file.display().to_string()
+        ));
+    }
+    let out = Path::new(&env::var_os("OUT_DIR").unwrap()).join("components.rs");
+    std::fs::write(out, constants).unwrap();
+}
+
+fn build<'a>(cargo: &str, manifest: &Path, packages: impl Iterator<Item = &'a str>, target_dir: &Path) {
+    let mut command = Command::new(cargo);
+    command.current_dir(manifest.parent().unwrap()).args(["build", "--release", "--target", "wasm32-wasip2"]);
+    command.arg("--manifest-path").arg(manifest).arg("--target-dir").arg(target_dir);
+    for package in packages {
         command.args(["-p", package]);
     }
     // The outer build's flags and wrappers (clippy, coverage) are for the
@@ -46,17 +65,5 @@ fn main() {
         command.env_remove(var);
     }
     let status = command.status().expect("could not run cargo to build the guest components");
-    assert!(status.success(), "building the guest components failed ({status}); see the output above");
-
-    let mut constants = String::new();
-    for (_, package, constant) in COMPONENTS {
-        let file = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
-        assert!(file.exists(), "{} was not built", file.display());
-        constants.push_str(&format!(
-            "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
-            file.display().to_string()
-        ));
-    }
-    let out = Path::new(&env::var_os("OUT_DIR").unwrap()).join("components.rs");
-    std::fs::write(out, constants).unwrap();
+    assert!(status.success(), "building {} failed ({status}); see the output above", manifest.display());
 }

@@ -1,0 +1,71 @@
+//! The seed workflow shipped in host/workflows: a user pool, then a user in
+//! it, the second step taking the pool id from the first step's output.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use connector_host::workflow::{self, StepOutcome, Workflow};
+use connector_tests::emulator::{Emulator, Kind};
+use connector_tests::{components, host_for, sdk_client, test_credentials};
+
+fn seed_workflow() -> Workflow {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
+    Workflow::from_file(&path).expect("the seed workflow parses")
+}
+
+async fn run_seed(kind: Kind) {
+    let emulator = Emulator::start(kind);
+    let host = host_for(&emulator.endpoint()).await;
+    let components = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
+    let mut seen = Vec::new();
+    let reports = workflow::run(&host, &seed_workflow(), &components, |i, report| seen.push((i, report.id.clone())))
+        .await
+        .expect("the workflow runs");
+    assert_eq!(seen, [(0, "create_user_pool".to_owned()), (1, "create_user".to_owned())]);
+
+    let StepOutcome::Output(pool) = &reports[0].outcome else { panic!("step 1 failed: {:?}", reports[0].outcome) };
+    let StepOutcome::Output(user) = &reports[1].outcome else { panic!("step 2 failed: {:?}", reports[1].outcome) };
+    let pool_id = pool["UserPool"]["Id"].as_str().expect("UserPool.Id");
+    assert_eq!(reports[0].input["pool_name"], "Marketing Department");
+    assert_eq!(reports[1].input["user_pool_id"], pool_id, "step 2's input carries step 1's pool id");
+    assert_eq!(user["User"]["Username"], "exampleUsername");
+
+    let sdk = sdk_client(&emulator.endpoint(), test_credentials());
+    let described = sdk.describe_user_pool().user_pool_id(pool_id).send().await.unwrap();
+    assert_eq!(described.user_pool().unwrap().name(), Some("Marketing Department"));
+    let fetched = sdk.admin_get_user().user_pool_id(pool_id).username("exampleUsername").send().await.unwrap();
+    assert_eq!(fetched.username(), "exampleUsername");
+    let email = fetched.user_attributes().iter().find(|a| a.name() == "email").and_then(|a| a.value());
+    assert_eq!(email, Some("example@example.com"));
+}
+
+#[tokio::test]
+async fn seed_workflow_on_moto() {
+    run_seed(Kind::Moto).await;
+}
+
+#[tokio::test]
+async fn seed_workflow_on_ministack() {
+    run_seed(Kind::Ministack { auth: false }).await;
+}
+
+#[tokio::test]
+async fn a_failing_step_stops_the_workflow_with_its_error() {
+    let emulator = Emulator::start(Kind::Moto);
+    let host = host_for(&emulator.endpoint()).await;
+    let mut workflow = seed_workflow();
+    workflow.steps.insert(
+        0,
+        serde_json::from_value(serde_json::json!({
+            "id": "missing", "connector": "cognito", "operation": "describe_user_pool",
+            "input": {"user_pool_id": "us-east-1_doesnotexist"}
+        }))
+        .unwrap(),
+    );
+    let components = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
+    let reports = workflow::run(&host, &workflow, &components, |_, _| {}).await.unwrap();
+    assert_eq!(reports.len(), 1, "later steps do not run");
+    let StepOutcome::Error(error) = &reports[0].outcome else { panic!("expected an error") };
+    assert_eq!(error["kind"], "service");
+    assert_eq!(error["code"], "ResourceNotFoundException");
+}
