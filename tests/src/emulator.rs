@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use connector_host::Credentials;
+
 /// Which emulator to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -85,6 +87,40 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Creates an IAM user allowed `cognito-idp:*` in a ministack started
+    /// with `auth`, and returns its access key, and temporary credentials
+    /// for it from STS (with a session token).
+    pub fn create_cognito_identity(&self) -> (Credentials, Credentials) {
+        assert_eq!(self.kind, Kind::Ministack { auth: true }, "IAM identities need ministack with auth");
+        let script = r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1")
+iam = boto3.client("iam", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], **kw)
+iam.create_user(UserName="connector")
+iam.put_user_policy(UserName="connector", PolicyName="cognito", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="connector")["AccessKey"]
+sts = boto3.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], **kw)
+session = sts.get_session_token()["Credentials"]
+print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"],
+                  session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]]))
+"#;
+        let output = Command::new(venv().join("bin/python"))
+            .args(["-c", script, &self.endpoint(), MINISTACK_ROOT.0, MINISTACK_ROOT.1])
+            .output()
+            .expect("the venv's python runs");
+        assert!(
+            output.status.success(),
+            "creating the IAM identity failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let v: Vec<String> = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        (
+            Credentials::new(&v[0], &v[1], None, None, "ministack-iam"),
+            Credentials::new(&v[2], &v[3], Some(v[4].clone()), None, "ministack-sts"),
+        )
     }
 
     fn ready(&self) -> bool {
