@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Generates guest-cognito/src/model.rs from the Cognito user pools API model.
+"""Generates guest-cognito/src/model.rs (the connector's operation and shape
+table) and tests/tests/wire_cases/mod.rs (one representative input per
+operation, for the wire test against the SDK) from the Cognito user pools API
+model.
 
 The model is botocore's `cognito-idp` 2016-04-18 JSON, botocore pinned in
 requirements.lock beside this script to the version whose model matches the
@@ -9,7 +12,7 @@ are carried over: titles and descriptions are ours, from descriptions.json.
     python3 guest-cognito/codegen/generate.py [--model PATH] [--check]
 
 Without --model the model comes from a cached venv made by
-tests/emulators/ensure-venv from requirements.lock. --check exits 1 when model.rs is out of date.
+tests/emulators/ensure-venv from requirements.lock. --check exits 1 when a generated file is out of date.
 """
 
 import argparse
@@ -247,6 +250,113 @@ class Generator:
                 f"sensitive: {'true' if shape.get('sensitive') else 'false'} }}")
 
 
+WIRE_OUTPUT = os.path.join(ROOT, "tests", "tests", "wire_cases", "mod.rs")
+
+
+def pascal(name):
+    return "".join(w[:1].upper() + w[1:] for w in split_words(name))
+
+
+class WireCases:
+    """Renders, for every operation, one representative input twice: as the
+    connector's snake_case JSON and as the official SDK's builder calls, so
+    a test can compare what both send."""
+
+    def __init__(self, model):
+        self.model = model
+        self.shapes = model["shapes"]
+
+    def sample(self, shape_name, member):
+        """(snake_case JSON text, Rust SDK expression) for one value."""
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        if kind == "structure" and shape.get("document"):
+            return ('{"sample_key": "value"}',
+                    "aws_smithy_types::Document::Object(std::collections::HashMap::from([(\"sample_key\".to_owned(), "
+                    "aws_smithy_types::Document::String(\"value\".to_owned()))]))")
+        if kind == "structure":
+            json_parts, setters = [], []
+            for api, spec in shape["members"].items():
+                j, r = self.sample(spec["shape"], api)
+                json_parts.append(f"{rust_str(snake(api))}: {j}")
+                setters.append(f".set_{snake(api)}(Some({r}))")
+            # smithy-rs builders fail on a missing required member, except
+            # for members that are structures, which stay optional.
+            fallible = any(self.shapes[shape["members"][m]["shape"]]["type"] != "structure"
+                           for m in shape.get("required", []))
+            build = ".build().expect(\"the sample has every member\")" if fallible else ".build()"
+            return ("{" + ", ".join(json_parts) + "}",
+                    f"types::{pascal(shape_name)}::builder(){''.join(setters)}{build}")
+        if kind == "list":
+            j, r = self.sample(shape["member"]["shape"], member)
+            count = max(1, shape.get("min", 1))
+            return "[" + ", ".join([j] * count) + "]", "vec![" + ", ".join([r] * count) + "]"
+        if kind == "map":
+            key_shape = self.shapes[shape["key"]["shape"]]
+            key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
+            j, r = self.sample(shape["value"]["shape"], member)
+            return (f"{{{rust_str(key)}: {j}}}",
+                    f"std::collections::HashMap::from([({rust_str(key)}.to_owned(), {r})])")
+        if kind == "string":
+            if "enum" in shape:
+                value = shape["enum"][0]
+                return rust_str(value), f"types::{pascal(shape_name)}::from({rust_str(value)})"
+            value = f"{member}-value"
+            value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
+            value = value[:shape.get("max", len(value))]
+            return rust_str(value), f"{rust_str(value)}.to_owned()"
+        if kind in ("integer", "long"):
+            value = max(shape.get("min", 3), min(shape.get("max", 3), 3))
+            return str(value), f"{value}"
+        if kind == "boolean":
+            return "true", "true"
+        if kind == "blob":
+            return rust_str("YmxvYg=="), "aws_smithy_types::Blob::new(b\"blob\".to_vec())"
+        raise SystemExit(f"no wire sample for {shape_name} ({kind})")
+
+    def render(self):
+        ops = sorted(self.model["operations"], key=snake)
+        inputs, sends = [], []
+        for api_name in ops:
+            op = self.model["operations"][api_name]
+            j, _ = self.sample(op["input"]["shape"], api_name)
+            members = self.shapes[op["input"]["shape"]]["members"]
+            setters = "".join(f".set_{snake(m)}(Some({self.sample(spec['shape'], m)[1]}))"
+                              for m, spec in members.items())
+            inputs.append(f"        {rust_str(snake(api_name))} => json!({j}),")
+            sends.append(f"        {rust_str(snake(api_name))} => {{ let _ = client.{snake(api_name)}(){setters}.send().await; }}")
+        return "\n".join([
+            "// @generated by guest-cognito/codegen/generate.py from the cognito-idp API model. Do not edit.",
+            "//! One representative input per operation, as the connector's JSON and as",
+            "//! the official SDK's builder calls for the same logical value.",
+            "",
+            "#![allow(clippy::all)]",
+            "",
+            "use aws_sdk_cognitoidentityprovider::{Client, types};",
+            "use serde_json::{Value, json};",
+            "",
+            "/// Every operation of the model, by its snake_case name.",
+            "pub const OPERATIONS: &[&str] = &[" + ", ".join(rust_str(snake(o)) for o in ops) + "];",
+            "",
+            "/// The connector input for `operation`.",
+            "pub fn input(operation: &str) -> Value {",
+            "    match operation {",
+            *inputs,
+            "        other => panic!(\"no wire case for {other}\"),",
+            "    }",
+            "}",
+            "",
+            "/// Sends the same input through the SDK (the response is ignored).",
+            "pub async fn send_with_sdk(client: &Client, operation: &str) {",
+            "    match operation {",
+            *sends,
+            "        other => panic!(\"no wire case for {other}\"),",
+            "    }",
+            "}",
+            "",
+        ])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="service-2.json(.gz) of cognito-idp 2016-04-18")
@@ -257,17 +367,26 @@ def main():
     paginators = load_json(os.path.join(os.path.dirname(model_path), "paginators-1.json"))
     with open(DESCRIPTIONS, encoding="utf-8") as f:
         descriptions = json.load(f)
-    text = Generator(model, paginators, descriptions).render()
-    text = subprocess.run(["rustfmt", "--edition", "2024"], input=text, capture_output=True, text=True, check=True).stdout
-    if args.check:
-        with open(OUTPUT, encoding="utf-8") as f:
-            if f.read() != text:
-                print(f"{OUTPUT} is out of date: run {sys.argv[0]}", file=sys.stderr)
-                sys.exit(1)
-        return
-    with open(OUTPUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {OUTPUT}: {len(model['operations'])} operations")
+    outputs = {
+        OUTPUT: Generator(model, paginators, descriptions).render(),
+        WIRE_OUTPUT: WireCases(model).render(),
+    }
+    stale = []
+    for path, text in outputs.items():
+        text = subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
+                              capture_output=True, text=True, check=True).stdout
+        if args.check:
+            with open(path, encoding="utf-8") as f:
+                if f.read() != text:
+                    stale.append(path)
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"wrote {path}: {len(model['operations'])} operations")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run {sys.argv[0]}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ mod pages;
 mod protocol;
 mod schema;
 mod shapes;
+mod universal;
 
 use serde_json::Value;
 
@@ -45,16 +46,29 @@ impl Guest for Cognito {
                         input_schema: input_schema.to_string(),
                     }
                 })
+                .chain(std::iter::once(ManifestOperation {
+                    name: universal::NAME.to_owned(),
+                    title: universal::TITLE.to_owned(),
+                    description: universal::DESCRIPTION.to_owned(),
+                    input_schema: universal::input_schema().to_string(),
+                }))
                 .collect(),
         }
     }
 
     fn invoke(operation_name: String, input: String) -> Result<String, Error> {
-        let op = operation(&operation_name).ok_or_else(|| Error::UnknownOperation(unknown(&operation_name)))?;
+        let op = match operation_name.as_str() {
+            universal::NAME => None,
+            name => Some(operation(name).ok_or_else(|| Error::UnknownOperation(unknown(name)))?),
+        };
         let mut input: Value = if input.trim().is_empty() {
             Value::Object(Default::default())
         } else {
             serde_json::from_str(&input).map_err(|e| Error::InvalidInput(format!("input is not valid JSON: {e}")))?
+        };
+        let Some(op) = op else {
+            let call = universal::parse(input)?;
+            return Ok(protocol::call_action(&call.action, call.signed, &call.body)?.to_string());
         };
         let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
         let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;

@@ -24,16 +24,21 @@ const RETRYABLE_CODES: &[&str] = &[
 
 /// Sends `body` (the operation's API JSON) and returns Cognito's output JSON.
 pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
+    call_action(op.api_name, op.signed, body)
+}
+
+/// Sends `body` as the API action `action`, signed or not.
+pub fn call_action(action: &str, signed: bool, body: &Value) -> Result<Value, Error> {
     let request = Request {
         service: SIGNING_NAME.to_owned(),
         method: "POST".to_owned(),
         path: "/".to_owned(),
         headers: vec![
             ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
-            ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}.{}", op.api_name)),
+            ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}.{action}")),
         ],
         body: serde_json::to_vec(body).expect("a JSON value serializes"),
-        sign: op.signed,
+        sign: signed,
     };
     let response = signed_http::send(&request).map_err(|e| Error::Host(send_error_text(e)))?;
     if (200..300).contains(&response.status) {
@@ -41,7 +46,7 @@ pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {
             return Ok(Value::Object(Default::default()));
         }
         return serde_json::from_slice(&response.body)
-            .map_err(|e| Error::Internal(format!("{} returned a body that is not JSON: {e}", op.api_name)));
+            .map_err(|e| Error::Internal(format!("{action} returned a body that is not JSON: {e}")));
     }
     Err(Error::Service(service_error(response.status, &response.headers, &response.body)))
 }

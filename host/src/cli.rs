@@ -39,8 +39,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// Named profile from the AWS config and credentials files.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "no_sign_request")]
     pub profile: Option<String>,
+    /// Load no AWS credentials and send requests unsigned: only operations
+    /// that need no credentials (sign_up, initiate_auth, ...) succeed.
+    #[arg(long, global = true)]
+    pub no_sign_request: bool,
     /// Log filter for stderr, e.g. `info` or `connector_host=debug`
     /// (overrides RUST_LOG).
     #[arg(long, global = true, value_name = "FILTER")]
@@ -104,9 +108,10 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
 /// SDK's environment variables for endpoints.
 pub fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
     let endpoints = Endpoints::from_env(global.endpoint_url.as_deref(), |name| std::env::var(name).ok())?;
-    let credentials = match &global.profile {
-        Some(profile) => CredentialsConfig::Profile(profile.clone()),
-        None => CredentialsConfig::DefaultChain,
+    let credentials = match (&global.profile, global.no_sign_request) {
+        (_, true) => CredentialsConfig::None,
+        (Some(profile), false) => CredentialsConfig::Profile(profile.clone()),
+        (None, false) => CredentialsConfig::DefaultChain,
     };
     Ok(HostConfig {
         region: global.region.clone(),

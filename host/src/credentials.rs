@@ -31,6 +31,9 @@ pub enum CredentialsConfig {
     Profile(String),
     /// Fixed credentials, for tests and embedders that manage their own.
     Static(Credentials),
+    /// No credentials at all: only requests a connector sends unsigned (the
+    /// operations a service allows without AWS credentials) can succeed.
+    None,
 }
 
 /// Loads the SDK configuration: region and credentials provider.
@@ -43,6 +46,7 @@ pub async fn load_sdk_config(credentials: &CredentialsConfig, region: Option<&st
         CredentialsConfig::DefaultChain => {}
         CredentialsConfig::Profile(name) => loader = loader.profile_name(name),
         CredentialsConfig::Static(creds) => loader = loader.credentials_provider(creds.clone()),
+        CredentialsConfig::None => loader = loader.no_credentials(),
     }
     loader.load().await
 }
@@ -67,8 +71,8 @@ impl CredentialCache {
             return Ok(creds.clone());
         }
         let provider = self.provider.as_ref().context(
-            "no AWS credentials provider is configured; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             or use --profile",
+            "this request must be signed, but the host runs without AWS credentials \
+             (configure credentials, or use only operations that need none)",
         )?;
         let creds = provider
             .provide_credentials()
@@ -98,7 +102,7 @@ mod tests {
     #[tokio::test]
     async fn missing_provider_is_a_clear_error() {
         let err = CredentialCache::new(None).get().await.unwrap_err();
-        assert!(err.to_string().contains("no AWS credentials provider"));
+        assert!(err.to_string().contains("runs without AWS credentials"));
     }
 
     #[test]

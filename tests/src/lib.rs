@@ -2,6 +2,7 @@
 //! emulators on loopback, and clients (our host and the official SDK)
 //! pointed at them.
 
+pub mod capture;
 pub mod emulator;
 
 use aws_sdk_cognitoidentityprovider as cognito;
