@@ -1,7 +1,9 @@
 //! Wire conformance: for every operation, the request the connector sends
 //! (X-Amz-Target, JSON body, signed or not) equals the one the official
 //! aws-sdk-cognitoidentityprovider serializes for the same logical input.
-//! This is the check for the operations no emulator implements.
+//! This is the check for the operations no emulator implements. Each
+//! operation's full response shape (every output member) is also returned
+//! verbatim by the connector and parsed by the SDK.
 
 mod wire_cases;
 
@@ -11,8 +13,13 @@ use connector_tests::capture::CaptureServer;
 use connector_tests::{REGION, components, host_for, test_credentials};
 use serde_json::Value;
 
-fn sdk_capturing() -> (sdk::Client, aws_smithy_http_client::test_util::CaptureRequestReceiver) {
-    let (http_client, receiver) = capture_request(None);
+fn sdk_capturing(response: &Value) -> (sdk::Client, aws_smithy_http_client::test_util::CaptureRequestReceiver) {
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(aws_smithy_types::body::SdkBody::from(response.to_string()))
+        .unwrap();
+    let (http_client, receiver) = capture_request(Some(response));
     let config = sdk::Config::builder()
         .behavior_version(sdk::config::BehaviorVersion::latest())
         .region(sdk::config::Region::new(REGION))
@@ -48,14 +55,22 @@ async fn compare_all() {
     let mut mismatches = Vec::new();
     for &operation in wire_cases::OPERATIONS {
         let input = wire_cases::input(operation);
-        if let Err(e) = host.invoke(&cognito, operation, &input).await {
-            mismatches.push(format!("{operation}: the connector refused the sample input: {e}"));
-            continue;
+        let response = wire_cases::output(operation);
+        server.respond_with(200, response.to_string().as_bytes());
+        match host.invoke(&cognito, operation, &input).await {
+            Ok(output) if output == response => {}
+            Ok(output) => mismatches.push(format!("{operation}: output changed on the way:\n  {output}\n  {response}")),
+            Err(e) => {
+                mismatches.push(format!("{operation}: the connector refused the sample input: {e}"));
+                continue;
+            }
         }
         let ours = server.take().pop().expect("the connector sent a request");
 
-        let (client, receiver) = sdk_capturing();
-        wire_cases::send_with_sdk(&client, operation).await;
+        let (client, receiver) = sdk_capturing(&response);
+        if let Err(e) = wire_cases::send_with_sdk(&client, operation).await {
+            mismatches.push(format!("{operation}: the SDK could not parse the full response shape: {e}"));
+        }
         let theirs = receiver.expect_request();
 
         let their_target = theirs.headers().get("x-amz-target").unwrap_or_default();
