@@ -2,6 +2,7 @@
 //! emulators on loopback, and clients (our host and the official SDK)
 //! pointed at them.
 
+pub mod api;
 pub mod capture;
 pub mod emulator;
 

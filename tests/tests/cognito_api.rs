@@ -3,76 +3,10 @@
 //! providers, resource servers, MFA configuration and pagination, each
 //! result read back through the official SDK.
 
-use connector_host::{ConnectorHost, CredentialsConfig, InvokeError};
-use connector_tests::emulator::{Emulator, Kind};
-use connector_tests::{components, host_config, sdk_client, test_credentials};
-use serde_json::{Value, json};
-
-struct Api {
-    kind: Kind,
-    emulator: Emulator,
-    signed: (ConnectorHost, connector_host::Connector),
-    anonymous: (ConnectorHost, connector_host::Connector),
-}
-
-/// Operations an emulator does not implement (seen on the pinned versions):
-/// the tests check that those calls fail as service errors instead.
-fn implements(kind: Kind, operation: &str) -> bool {
-    let missing: &[&str] = match kind {
-        Kind::Moto => &["delete_resource_server"],
-        Kind::Ministack { .. } => &["update_group", "admin_delete_user_attributes"],
-    };
-    !missing.contains(&operation)
-}
-
-impl Api {
-    /// Runs `operation` where the emulator implements it; elsewhere checks
-    /// that it fails as a service error. Returns whether it ran.
-    async fn ok_where_implemented(&self, operation: &str, input: Value) -> bool {
-        if implements(self.kind, operation) {
-            self.ok(operation, input).await;
-            return true;
-        }
-        match self.call(operation, input).await {
-            Err(InvokeError::Service { .. }) => false,
-            other => panic!("{operation} is not implemented by {:?}, yet it gave {other:?}", self.kind),
-        }
-    }
-
-    async fn start(kind: Kind) -> Api {
-        let emulator = Emulator::start(kind);
-        let signed = ConnectorHost::new(host_config(&emulator.endpoint(), test_credentials())).await.unwrap();
-        let mut config = host_config(&emulator.endpoint(), test_credentials());
-        config.credentials = CredentialsConfig::None;
-        let anonymous = ConnectorHost::new(config).await.unwrap();
-        let signed_cognito = signed.load(components::GUEST_COGNITO).await.unwrap();
-        let anonymous_cognito = anonymous.load(components::GUEST_COGNITO).await.unwrap();
-        Api { kind, emulator, signed: (signed, signed_cognito), anonymous: (anonymous, anonymous_cognito) }
-    }
-
-    async fn call(&self, operation: &str, input: Value) -> Result<Value, InvokeError> {
-        self.signed.0.invoke(&self.signed.1, operation, &input).await
-    }
-
-    async fn ok(&self, operation: &str, input: Value) -> Value {
-        self.call(operation, input).await.unwrap_or_else(|e| panic!("{operation}: {e}"))
-    }
-
-    /// Calls through a host that holds no AWS credentials at all.
-    async fn anonymous(&self, operation: &str, input: Value) -> Value {
-        let (host, cognito) = &self.anonymous;
-        host.invoke(cognito, operation, &input).await.unwrap_or_else(|e| panic!("{operation} (no credentials): {e}"))
-    }
-
-    fn sdk(&self) -> aws_sdk_cognitoidentityprovider::Client {
-        sdk_client(&self.emulator.endpoint(), test_credentials())
-    }
-
-    async fn pool(&self, name: &str) -> String {
-        let created = self.ok("create_user_pool", json!({"pool_name": name})).await;
-        created["UserPool"]["Id"].as_str().unwrap().to_owned()
-    }
-}
+use connector_host::InvokeError;
+use connector_tests::api::Api;
+use connector_tests::emulator::Kind;
+use serde_json::json;
 
 async fn sign_up_and_sign_in(kind: Kind) {
     let api = Api::start(kind).await;
