@@ -16,6 +16,7 @@ use crate::error::InvokeError;
 use crate::invoke::{self, InvocationState};
 use crate::plugin::{self, Connector, ConnectorInner, Grants};
 use crate::policy::Grant;
+use crate::retry::RetryPolicy;
 use crate::signed_http::{HttpLimits, SignedHttp};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
@@ -34,6 +35,8 @@ pub struct HostConfig {
     pub grants: Grants,
     /// Limits of the signed-HTTP capability.
     pub http: HttpLimits,
+    /// Retries of failed signed-HTTP requests.
+    pub retry: RetryPolicy,
     /// Limits of each invocation's sandbox.
     pub sandbox: SandboxLimits,
     /// Directory of compiled connectors (see [`ArtifactCache::default_dir`]);
@@ -77,8 +80,13 @@ impl ConnectorHost {
     pub async fn new(config: HostConfig) -> anyhow::Result<Self> {
         let sdk = credentials::load_sdk_config(&config.credentials, config.region.as_deref()).await;
         let region = sdk.region().map(|r| r.to_string());
-        let http =
-            SignedHttp::new(CredentialCache::new(sdk.credentials_provider()), config.endpoints, region, config.http)?;
+        let http = SignedHttp::new(
+            CredentialCache::new(sdk.credentials_provider()),
+            config.endpoints,
+            region,
+            config.http,
+            config.retry,
+        )?;
         let engine = engine::new_engine(&config.sandbox)?;
         let linker = invoke::new_linker(&engine)?;
         Ok(ConnectorHost {

@@ -21,6 +21,7 @@ mod host;
 mod invoke;
 mod plugin;
 mod policy;
+mod retry;
 mod signed_http;
 pub mod workflow;
 
@@ -32,6 +33,7 @@ pub use error::InvokeError;
 pub use host::{ConnectorHost, HostConfig};
 pub use plugin::{Connector, Grants, Manifest, OperationInfo};
 pub use policy::Grant;
+pub use retry::RetryPolicy;
 pub use signed_http::HttpLimits;
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].

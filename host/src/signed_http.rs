@@ -4,7 +4,8 @@
 //! the connector's [`Grant`] and the [`policy`](crate::policy) rules, picks
 //! the endpoint for the named service ([`Endpoints`]), signs it with SigV4
 //! using credentials only the host holds, sends it over a pooled keep-alive
-//! client, and returns the response within the configured size limits.
+//! client, retries what may pass ([`RetryPolicy`]), and returns the response
+//! within the configured size limits.
 //! It knows nothing of WebAssembly; `invoke` adapts it to the WIT interface.
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::credentials::CredentialCache;
 use crate::endpoint::Endpoints;
 use crate::error::error_chain;
 use crate::policy::{self, Grant};
+use crate::retry::{self, RetryPolicy};
 
 /// A request as a connector hands it over.
 #[derive(Debug, Clone)]
@@ -86,6 +88,7 @@ pub struct SignedHttp {
     endpoints: Endpoints,
     region: Option<String>,
     limits: HttpLimits,
+    retry: RetryPolicy,
 }
 
 impl SignedHttp {
@@ -96,6 +99,7 @@ impl SignedHttp {
         endpoints: Endpoints,
         region: Option<String>,
         limits: HttpLimits,
+        retry: RetryPolicy,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(limits.request_timeout)
@@ -104,7 +108,7 @@ impl SignedHttp {
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("could not build the HTTP client")?;
-        Ok(SignedHttp { client, credentials, endpoints, region, limits })
+        Ok(SignedHttp { client, credentials, endpoints, region, limits, retry })
     }
 
     /// The region requests are signed for, when one is configured.
@@ -153,11 +157,42 @@ impl SignedHttp {
             .map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
         let url = format!("{}{}", endpoint.base, request.path);
 
+        let mut failed = 0;
+        loop {
+            let outcome = self.attempt(&method, &url, &request, region).await;
+            let retry_reason = match &outcome {
+                Ok(response) => retry::retryable_response(response.status, &response.headers, &response.body),
+                Err(Failure::Retryable(error)) => Some(error.to_string()),
+                Err(Failure::Final(_)) => None,
+            };
+            failed += 1;
+            match retry_reason {
+                Some(reason) if failed < self.retry.max_attempts => {
+                    let wait = self.retry.backoff(failed);
+                    tracing::info!(service = %request.service, attempt = failed, %reason, wait_ms = wait.as_millis() as u64,
+                        "retrying signed-http request");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
+                }
+            }
+        }
+    }
+
+    /// One attempt: build, sign (afresh, for the current time), send, read.
+    async fn attempt(
+        &self,
+        method: &http::Method,
+        url: &str,
+        request: &HttpRequest,
+        region: &str,
+    ) -> Result<HttpResponse, Failure> {
         let mut http_request = http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .body(request.body)
-            .map_err(|e| SendError::InvalidRequest(format!("could not build the request: {e}")))?;
+            .method(method.clone())
+            .uri(url)
+            .body(request.body.clone())
+            .map_err(|e| Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}"))))?;
         for (name, value) in &request.headers {
             // Both were checked by `policy::check_header`.
             let name = http::HeaderName::from_bytes(name.as_bytes()).expect("checked header name");
@@ -165,12 +200,16 @@ impl SignedHttp {
             http_request.headers_mut().append(name, value);
         }
         if request.sign {
-            self.sign(&mut http_request, &request.service, region).await?;
+            self.sign(&mut http_request, &request.service, region).await.map_err(Failure::Final)?;
         }
-        let http_request: reqwest::Request = http_request
-            .try_into()
-            .map_err(|e: reqwest::Error| SendError::InvalidRequest(format!("could not build the request: {e}")))?;
-        let response = self.client.execute(http_request).await.map_err(|e| SendError::Transport(error_chain(&e)))?;
+        let http_request: reqwest::Request = http_request.try_into().map_err(|e: reqwest::Error| {
+            Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}")))
+        })?;
+        let response = self
+            .client
+            .execute(http_request)
+            .await
+            .map_err(|e| Failure::Retryable(SendError::Transport(error_chain(&e))))?;
         self.read_response(response).await
     }
 
@@ -198,10 +237,10 @@ impl SignedHttp {
         Ok(())
     }
 
-    async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, SendError> {
+    async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, Failure> {
         let limit = self.limits.max_response_bytes;
         if response.content_length().is_some_and(|len| len > limit as u64) {
-            return Err(too_large(limit));
+            return Err(Failure::Final(too_large(limit)));
         }
         let status = response.status().as_u16();
         let headers = response
@@ -210,14 +249,23 @@ impl SignedHttp {
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| SendError::Transport(error_chain(&e)))? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| Failure::Retryable(SendError::Transport(error_chain(&e))))?
+        {
             if body.len() + chunk.len() > limit {
-                return Err(too_large(limit));
+                return Err(Failure::Final(too_large(limit)));
             }
             body.extend_from_slice(&chunk);
         }
         Ok(HttpResponse { status, headers, body })
     }
+}
+
+/// An attempt's failure: worth another attempt (a broken connection, a
+/// timeout) or final (a limit, a request we cannot sign).
+enum Failure {
+    Retryable(SendError),
+    Final(SendError),
 }
 
 fn too_large(limit: usize) -> SendError {

@@ -1,0 +1,116 @@
+//! When to try an AWS request again and how long to wait first, in the
+//! spirit of the AWS SDKs' standard retry mode: a bounded number of
+//! attempts, exponential backoff with full jitter, and retries only for
+//! failures that may pass (throttling, server faults, broken connections),
+//! never for errors such as `UserNotFoundException`.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+/// How many times and how patiently to retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included; 1 disables retries.
+    pub max_attempts: u32,
+    /// Upper bound of the first wait; each later one doubles it.
+    pub initial_backoff: Duration,
+    /// Upper bound of any wait.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// The AWS SDKs' standard mode: 3 attempts, waits up to 1 s, 2 s, ...
+    /// capped at 20 s.
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(20) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `failed`-th failed attempt: a random duration up to
+    /// `initial_backoff * 2^(failed-1)`, capped at `max_backoff`.
+    pub fn backoff(&self, failed: u32) -> Duration {
+        let exponent = failed.saturating_sub(1).min(30);
+        let ceiling = self.initial_backoff.saturating_mul(1 << exponent).min(self.max_backoff);
+        let fraction = (RandomState::new().hash_one(failed) >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(fraction)
+    }
+}
+
+/// AWS error codes that mean "slow down" or "try again", whatever the status.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Why a response is worth retrying, or `None` when it is final.
+pub fn retryable_response(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<String> {
+    if status >= 500 || status == 429 {
+        return Some(format!("HTTP {status}"));
+    }
+    if status < 400 {
+        return None;
+    }
+    let code = error_code(headers, body)?;
+    RETRYABLE_CODES.contains(&code.as_str()).then(|| format!("{code} (HTTP {status})"))
+}
+
+/// The AWS error code of an error response: the `x-amzn-errortype` header,
+/// else the body's `__type` or `code`, without namespace or suffix.
+fn error_code(headers: &[(String, String)], body: &[u8]) -> Option<String> {
+    let from_header = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype")).map(|(_, v)| v.clone());
+    let raw = from_header.or_else(|| {
+        let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+        json.get("__type").or_else(|| json.get("code")).and_then(|v| v.as_str()).map(str::to_owned)
+    })?;
+    let code = raw.rsplit('#').next().unwrap_or(&raw);
+    Some(code.split(':').next().unwrap_or(code).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_like_the_sdk() {
+        assert_eq!(retryable_response(500, &[], b"").as_deref(), Some("HTTP 500"));
+        assert_eq!(retryable_response(429, &[], b"").as_deref(), Some("HTTP 429"));
+        let throttled = br#"{"__type":"com.amazon#ThrottlingException","message":"Rate exceeded"}"#;
+        assert_eq!(retryable_response(400, &[], throttled).as_deref(), Some("ThrottlingException (HTTP 400)"));
+        let header = [("X-Amzn-ErrorType".to_owned(), "TooManyRequestsException:http://x".to_owned())];
+        assert!(retryable_response(400, &header, b"{}").is_some());
+        assert_eq!(retryable_response(400, &[], br#"{"__type":"UserNotFoundException"}"#), None);
+        assert_eq!(retryable_response(400, &[], br#"{"__type":"InvalidParameterException"}"#), None);
+        assert_eq!(retryable_response(200, &[], b"{}"), None);
+        assert_eq!(retryable_response(400, &[], b"not json"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+        };
+        for _ in 0..100 {
+            assert!(policy.backoff(1) <= Duration::from_millis(100));
+            assert!(policy.backoff(2) <= Duration::from_millis(200));
+            assert!(policy.backoff(10) <= Duration::from_millis(250));
+        }
+        let waits: std::collections::HashSet<_> = (0..20).map(|_| policy.backoff(3)).collect();
+        assert!(waits.len() > 1, "waits are jittered");
+    }
+}
