@@ -12,6 +12,7 @@ use std::process::Command;
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
+    ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
 ];
 
 fn main() {

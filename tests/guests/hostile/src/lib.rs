@@ -1,0 +1,182 @@
+//! A hostile connector: each operation misbehaves in one way, so the tests
+//! can check that the host stops or refuses it with the right error while
+//! other invocations go on.
+
+use std::hint::black_box;
+
+use connector::api::signed_http::{self, Request};
+use connector::api::types::{Error, Manifest, Operation};
+use exports::connector::api::connector::Guest;
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "plugin",
+});
+
+/// Every operation, with what it does.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("loop_forever", "Spins without end."),
+    ("allocate_forever", "Allocates memory without end."),
+    ("recurse_forever", "Recurses until the stack overflows."),
+    ("panic", "Panics with a message."),
+    ("huge_output", "Returns an output of `bytes` bytes."),
+    ("invalid_json", "Returns output that is not JSON."),
+    ("call_service", "Sends a request for `service` and reports what came back."),
+    ("set_header", "Sends a request setting header `name`."),
+    ("use_path", "Sends a request with `path`."),
+    ("call_many", "Calls the capability `times` times."),
+    ("read_environment", "Reports the environment, arguments and files it can see."),
+    ("open_socket", "Tries to open a TCP connection."),
+    ("echo", "Returns its input."),
+];
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn describe() -> Manifest {
+        Manifest {
+            name: "hostile".into(),
+            title: "Hostile test connector".into(),
+            version: "0.1.0".into(),
+            services: vec!["cognito-idp".into()],
+            operations: OPERATIONS
+                .iter()
+                .map(|(name, description)| Operation {
+                    name: (*name).into(),
+                    title: (*name).into(),
+                    description: (*description).into(),
+                    input_schema: r#"{"type":"object"}"#.into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn invoke(operation: String, input: String) -> Result<String, Error> {
+        let arg = |key: &str| field(&input, key);
+        match operation.as_str() {
+            "loop_forever" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "allocate_forever" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "recurse_forever" => Ok(recurse(black_box(1)).to_string()),
+            "panic" => panic!("the hostile connector panics on purpose"),
+            "huge_output" => {
+                let bytes: usize = arg("bytes").parse().unwrap_or(1 << 20);
+                Ok(format!("\"{}\"", "x".repeat(bytes)))
+            }
+            "invalid_json" => Ok("this is not JSON {".into()),
+            "call_service" => Ok(report(send(&arg("service"), "/", vec![]))),
+            "set_header" => Ok(report(send("cognito-idp", "/", vec![(arg("name"), "attacker-value".into())]))),
+            "use_path" => Ok(report(send("cognito-idp", &arg("path"), vec![]))),
+            "call_many" => {
+                let times: u32 = arg("times").parse().unwrap_or(10_000);
+                for i in 0..times {
+                    if let Err(e) = signed_http::send(&request("cognito-idp", "/", vec![])) {
+                        return Err(Error::Host(format!("call {}: {e:?}", i + 1)));
+                    }
+                }
+                Ok(format!("{times}"))
+            }
+            "read_environment" => {
+                let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+                let args: Vec<String> = std::env::args().collect();
+                let files: Vec<String> = ["/", ".", "/etc/passwd", "/proc/self/environ"]
+                    .iter()
+                    .map(|p| match std::fs::read(p) {
+                        Ok(bytes) => format!("{p}: read {} bytes", bytes.len()),
+                        Err(e) => format!("{p}: {e}"),
+                    })
+                    .collect();
+                let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+                Ok(format!(
+                    "{{\"env\": {}, \"args\": {}, \"files\": {}, \"cwd\": {}}}",
+                    json_list(&env),
+                    json_list(&args),
+                    json_list(&files),
+                    json_string(&cwd)
+                ))
+            }
+            "open_socket" => Ok(match std::net::TcpStream::connect("127.0.0.1:22") {
+                Ok(_) => "\"connected\"".into(),
+                Err(e) => json_string(&format!("refused: {e}")),
+            }),
+            "echo" => Ok(input),
+            other => Err(Error::UnknownOperation(other.into())),
+        }
+    }
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 4]);
+    recurse(black_box(frame[0] + 1)) + frame[3]
+}
+
+fn request(service: &str, path: &str, headers: Vec<(String, String)>) -> Request {
+    Request {
+        service: service.into(),
+        method: "POST".into(),
+        path: path.into(),
+        headers,
+        body: b"{}".to_vec(),
+        sign: true,
+    }
+}
+
+fn send(service: &str, path: &str, headers: Vec<(String, String)>) -> Result<signed_http::Response, String> {
+    signed_http::send(&request(service, path, headers)).map_err(|e| format!("{e:?}"))
+}
+
+/// What the capability answered, as JSON the host passes back.
+fn report(result: Result<signed_http::Response, String>) -> String {
+    match result {
+        Ok(response) => format!(
+            "{{\"status\": {}, \"headers\": {}, \"body\": {}}}",
+            response.status,
+            json_list(&response.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>()),
+            json_string(&String::from_utf8_lossy(&response.body))
+        ),
+        Err(error) => format!("{{\"error\": {}}}", json_string(&error)),
+    }
+}
+
+/// A top-level string or number field of a flat JSON object, crudely: the
+/// guest stays free of dependencies besides wit-bindgen.
+fn field(input: &str, key: &str) -> String {
+    let needle = format!("\"{key}\"");
+    let Some(start) = input.find(&needle) else { return String::new() };
+    let rest = input[start + needle.len()..].trim_start().trim_start_matches(':').trim_start();
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find('"').unwrap_or(quoted.len());
+        quoted[..end].replace("\\r", "\r").replace("\\n", "\n")
+    } else {
+        rest.chars().take_while(|c| c.is_ascii_digit()).collect()
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out + "\""
+}
+
+fn json_list(items: &[String]) -> String {
+    format!("[{}]", items.iter().map(|s| json_string(s)).collect::<Vec<_>>().join(", "))
+}
+
+export!(Hostile);
