@@ -10,10 +10,16 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+use std::time::Duration;
+
 use crate::artifact_cache::ArtifactCache;
 use crate::credentials::CredentialsConfig;
 use crate::endpoint::Endpoints;
+use crate::engine::SandboxLimits;
 use crate::host::{ConnectorHost, HostConfig};
+use crate::plugin::Grants;
+use crate::retry::RetryPolicy;
+use crate::signed_http::HttpLimits;
 use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Loads WebAssembly connectors and runs their operations, sending their
@@ -49,6 +55,35 @@ pub struct GlobalArgs {
     /// (overrides RUST_LOG).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Services a connector may call, as CONNECTOR=SERVICE[,SERVICE...]
+    /// (repeatable). A connector without a --grant gets the services its
+    /// manifest declares; `CONNECTOR=` grants it none.
+    #[arg(long = "grant", global = true, value_name = "CONNECTOR=SERVICES")]
+    pub grants: Vec<String>,
+    /// Deadline of one invocation, in milliseconds, host calls included.
+    #[arg(long, global = true, value_name = "MS", default_value_t = SandboxLimits::default().timeout.as_millis() as u64)]
+    pub timeout_ms: u64,
+    /// Linear memory a connector may grow to, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = SandboxLimits::default().memory_bytes >> 20)]
+    pub memory_mib: u64,
+    /// Largest output an invocation may return, in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = SandboxLimits::default().max_output_bytes)]
+    pub max_output_bytes: usize,
+    /// Most signed-HTTP requests one invocation may send.
+    #[arg(long, global = true, value_name = "N", default_value_t = HttpLimits::default().max_calls_per_invocation)]
+    pub max_calls: u32,
+    /// Largest response body a connector may receive, in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = HttpLimits::default().max_response_bytes)]
+    pub max_response_bytes: usize,
+    /// Time allowed for one HTTP request, in milliseconds.
+    #[arg(long, global = true, value_name = "MS",
+          default_value_t = HttpLimits::default().request_timeout.as_millis() as u64)]
+    pub request_timeout_ms: u64,
+    /// Attempts per request, the first included, for throttling, server
+    /// errors and broken connections (1 disables retries).
+    #[arg(long, global = true, value_name = "N", default_value_t = RetryPolicy::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,12 +148,36 @@ pub fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         (Some(profile), false) => CredentialsConfig::Profile(profile.clone()),
         (None, false) => CredentialsConfig::DefaultChain,
     };
+    let mut grants = Grants::new();
+    for arg in &global.grants {
+        let Some((connector, services)) = arg.split_once('=') else {
+            bail!("--grant `{arg}` must be CONNECTOR=SERVICE[,SERVICE...]");
+        };
+        let services = services.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        grants.entry(connector.to_owned()).or_default().extend(services);
+    }
+    if global.memory_mib == 0 || global.timeout_ms == 0 {
+        bail!("--memory-mib and --timeout-ms must be above 0");
+    }
     Ok(HostConfig {
         region: global.region.clone(),
         credentials,
         endpoints,
+        grants,
+        http: HttpLimits {
+            max_calls_per_invocation: global.max_calls,
+            max_response_bytes: global.max_response_bytes,
+            request_timeout: Duration::from_millis(global.request_timeout_ms),
+            ..HttpLimits::default()
+        },
+        retry: RetryPolicy { max_attempts: global.max_attempts, ..RetryPolicy::default() },
+        sandbox: SandboxLimits {
+            memory_bytes: global.memory_mib << 20,
+            timeout: Duration::from_millis(global.timeout_ms),
+            max_output_bytes: global.max_output_bytes,
+            ..SandboxLimits::default()
+        },
         cache_dir: ArtifactCache::default_dir(),
-        ..HostConfig::default()
     })
 }
 

@@ -64,6 +64,18 @@ impl Endpoints {
         Ok(endpoints)
     }
 
+    /// Host names of the configured endpoints, in lower case: the egress
+    /// policy trusts these as the operator chose them.
+    pub fn configured_hosts(&self) -> std::collections::BTreeSet<String> {
+        self.all
+            .iter()
+            .chain(self.by_service.values())
+            .filter_map(|url| {
+                url.parse::<http::Uri>().ok()?.host().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            })
+            .collect()
+    }
+
     /// The endpoint for `service` in `region`.
     pub fn resolve(&self, service: &str, region: &str) -> anyhow::Result<Endpoint> {
         if let Some(base) = self.by_service.get(service).or(self.all.as_ref()) {

@@ -13,6 +13,7 @@ mod artifact_cache;
 mod bindings;
 pub mod cli;
 mod credentials;
+mod egress;
 mod endpoint;
 mod engine;
 mod error;

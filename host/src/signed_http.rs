@@ -16,6 +16,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 
 use crate::credentials::CredentialCache;
+use crate::egress::EgressResolver;
 use crate::endpoint::Endpoints;
 use crate::error::error_chain;
 use crate::policy::{self, Grant};
@@ -106,6 +107,7 @@ impl SignedHttp {
             // A redirect would send the request somewhere the host did not pick.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(EgressResolver::new(endpoints.configured_hosts()))
             .build()
             .context("could not build the HTTP client")?;
         Ok(SignedHttp { client, credentials, endpoints, region, limits, retry })

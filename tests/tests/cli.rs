@@ -149,3 +149,43 @@ fn run_prints_each_step_with_the_pool_id_threaded_through() {
     assert_eq!(json.as_array().unwrap().len(), 2);
     assert_eq!(json[1]["output"]["User"]["Username"], "exampleUsername");
 }
+
+#[test]
+fn operator_grants_and_limits_apply() {
+    let emulator = Emulator::start(Kind::Moto);
+    let endpoint = emulator.endpoint();
+    let base = ["invoke", components::GUEST_COGNITO, "list_user_pools", "-i", r#"{"max_results": 5}"#];
+    let base = [&base[..], &["--endpoint-url", &endpoint, "--region", REGION]].concat();
+
+    let denied = cli(&[&base[..], &["--grant", "aws-cognito="]].concat(), &[]);
+    assert_eq!(denied.status.code(), Some(1));
+    let err = stderr(&denied);
+    assert!(err.contains("[capability]") && err.contains("`cognito-idp` is not granted"), "{err}");
+
+    let limited = cli(
+        &[
+            &base[..],
+            &[
+                "--grant",
+                "aws-cognito=cognito-idp",
+                "--timeout-ms",
+                "5000",
+                "--memory-mib",
+                "32",
+                "--max-attempts",
+                "1",
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(stdout_json(&limited)["UserPools"].is_array());
+
+    let help = String::from_utf8(cli(&["--help"], &[]).stdout).unwrap();
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for default in ["[default: 60000]", "[default: 64]", "[default: 3]", "[default: 1000]"] {
+        assert!(help.contains(default), "--help shows {default}: {help}");
+    }
+    let bad = cli(&[&base[..], &["--grant", "no-equals-sign"]].concat(), &[]);
+    assert!(stderr(&bad).contains("--grant `no-equals-sign` must be CONNECTOR=SERVICE"), "{}", stderr(&bad));
+}
