@@ -13,6 +13,7 @@ const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
+    ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),
 ];
 
 fn main() {

@@ -19,7 +19,25 @@ pub struct Api {
 /// the tests check that those calls fail as service errors instead.
 pub fn implements(kind: Kind, operation: &str) -> bool {
     let missing: &[&str] = match kind {
-        Kind::Moto => &["delete_resource_server"],
+        Kind::Moto => &[
+            "admin_disable_provider_for_user",
+            "admin_link_provider_for_user",
+            "admin_list_user_auth_events",
+            "admin_update_auth_event_feedback",
+            "delete_resource_server",
+            "delete_user",
+            "get_identity_provider_by_identifier",
+            "get_tokens_from_refresh_token",
+            "get_ui_customization",
+            "list_tags_for_resource",
+            "resend_confirmation_code",
+            "revoke_token",
+            "set_ui_customization",
+            "tag_resource",
+            "untag_resource",
+            "update_auth_event_feedback",
+            "update_resource_server",
+        ],
         Kind::Ministack { .. } => &["update_group", "admin_delete_user_attributes"],
     };
     !missing.contains(&operation)

@@ -18,6 +18,13 @@ async fn a_component_without_the_connector_export_is_refused() {
 }
 
 #[tokio::test]
+async fn an_incompatible_contract_version_is_refused_by_name() {
+    let err = load_error(components::FUTURE_CONTRACT.as_ref()).await;
+    assert!(err.contains("built for contract version 0.2.0"), "{err}");
+    assert!(err.contains("this host implements connector:api@0.1.0 and accepts 0.1.x"), "{err}");
+}
+
+#[tokio::test]
 async fn random_bytes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("random.wasm");
