@@ -1,17 +1,55 @@
-//! Capability policy for the signed-HTTP door: which services a connector may
-//! call and what a connector may put in a request.
+//! Capability policy for the signed-HTTP door, and the host's threat model.
+//!
+//! # Threat model
+//!
+//! Connectors are code nobody here wrote. The host assumes a connector may
+//! try anything its WebAssembly can express, and guards:
+//!
+//! - **Secrets.** AWS credentials live in the host only (`credentials`);
+//!   a connector hands over an unsigned request and gets a response back,
+//!   never a key, a token or a signature. The WASI context is empty: no
+//!   environment variables, arguments, preopened directories or sockets.
+//!   Credentials redact themselves in `Debug`; errors carry provider
+//!   messages, not keys. A test scans trace-level logs, outputs, errors and
+//!   everything a hostile connector can read for a known fake secret.
+//! - **Where requests go.** A connector names a service, never a host; the
+//!   host picks the endpoint (`endpoint`). The path must be a path
+//!   ([`check_path`]), and DNS answers for default AWS endpoints that point
+//!   at loopback, link-local or the instance metadata service are refused
+//!   (`egress`). Redirects are not followed.
+//! - **What requests say.** Headers the signature covers or the host owns
+//!   (`Authorization`, `Host`, `X-Amz-Date`, `X-Amz-Security-Token`,
+//!   `X-Amz-Content-Sha256`) and transport headers that could smuggle a
+//!   second request are refused, not overridden ([`check_header`]).
+//! - **Which services.** A connector may call the services its manifest
+//!   declares, narrowed by the operator's grants ([`Grant`]); anything else
+//!   is denied and logged.
+//! - **Resources.** Each invocation runs in a fresh Store from a pooled
+//!   instance slot, with a linear-memory cap, an epoch deadline backed by a
+//!   wall-clock timeout, caps on output, logged stdout/stderr, request and
+//!   response bodies and the number of capability calls (`engine`,
+//!   `invoke`, `signed_http`). A trap, a deadline or a full pool fails that
+//!   invocation only; nothing of one call is visible to the next.
+//!
+//! Not guarded:
+//!
+//! - What a connector does *with a granted service*: a connector granted
+//!   `cognito-idp` may call any Cognito action the host's credentials
+//!   allow. Scope the credentials (IAM policy) to what connectors should do.
+//! - Endpoints the operator configures are trusted as configured, loopback
+//!   included.
+//! - Data a connector receives from a granted service is its to return.
+//! - The compiled-component cache is trusted like the host binary (see
+//!   `artifact_cache`).
+//! - Side channels (timing, Spectre-style) beyond what wasmtime mitigates.
+//!
+//! # This module
 //!
 //! Guards against a connector that:
-//! - calls an AWS service it was not granted (the grant is the services its
-//!   manifest declares, narrowed by the operator);
-//! - sets headers the host owns: `Authorization`, `Host`, `X-Amz-Date`,
-//!   `X-Amz-Security-Token`, `X-Amz-Content-Sha256` (so it cannot forge or
-//!   replace a signature, or redirect a request by `Host`), or transport
-//!   headers (`Content-Length`, `Transfer-Encoding`, `Connection`, ...) that
-//!   could smuggle a second request;
-//! - smuggles an endpoint through the path: absolute URLs, `//authority`,
-//!   CR/LF or other control characters are refused, so the host alone picks
-//!   where a request goes.
+//! - calls an AWS service it was not granted;
+//! - sets headers the host or the transport owns;
+//! - smuggles an endpoint through the path (absolute URLs, `//authority`,
+//!   CR/LF or other control characters).
 //!
 //! A refused request is never sent and never silently rewritten.
 
