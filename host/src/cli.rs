@@ -37,8 +37,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Send every service's requests to this URL instead of AWS (like `aws
-    /// --endpoint-url`). Without it, AWS_ENDPOINT_URL_<SERVICE> and
-    /// AWS_ENDPOINT_URL apply.
+    /// --endpoint-url`). Without it, `AWS_ENDPOINT_URL_<SERVICE>` and
+    /// `AWS_ENDPOINT_URL` apply.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (default: AWS_REGION or the profile's region).
