@@ -82,6 +82,14 @@ impl Guest for Cognito {
     }
 }
 
+/// Checks `input` (snake_case) against `operation`'s input shape and converts
+/// it to the API's JSON: what an invocation does before it sends anything.
+/// Public for native benchmarks.
+pub fn api_input(operation: &str, input: &Value) -> Result<Value, String> {
+    let op = self::operation(operation).ok_or_else(|| unknown(operation))?;
+    input::to_api(op.input, input).map_err(|e| e.to_string())
+}
+
 /// The operation called `name` (snake_case, as in the manifest).
 fn operation(name: &str) -> Option<&'static shapes::Operation> {
     model::OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &model::OPERATIONS[i])

@@ -149,6 +149,12 @@ impl ConnectorHost {
         })
     }
 
+    /// Instantiates `connector` in a fresh sandbox and drops it, calling
+    /// nothing: a readiness check, and the fixed cost of every invocation.
+    pub async fn instantiate(&self, connector: &Connector) -> Result<(), InvokeError> {
+        invoke::with_instance(&self.engine, connector, &self.http, &self.limits, async |_, _| Ok(())).await
+    }
+
     /// Runs `operation` of `connector` with `input` and returns its output.
     pub async fn invoke(
         &self,

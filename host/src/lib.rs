@@ -24,6 +24,7 @@ mod plugin;
 mod policy;
 mod retry;
 mod signed_http;
+pub mod sigv4;
 pub mod workflow;
 
 pub use artifact_cache::ArtifactCache;

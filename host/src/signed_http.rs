@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 
 use crate::credentials::CredentialCache;
 use crate::egress::EgressResolver;
@@ -21,6 +19,7 @@ use crate::endpoint::Endpoints;
 use crate::error::error_chain;
 use crate::policy::{self, Grant};
 use crate::retry::{self, RetryPolicy};
+use crate::sigv4;
 
 /// A request as a connector hands it over.
 #[derive(Debug, Clone)]
@@ -217,26 +216,7 @@ impl SignedHttp {
 
     async fn sign(&self, request: &mut http::Request<Vec<u8>>, service: &str, region: &str) -> Result<(), SendError> {
         let credentials = self.credentials.get().await.map_err(|e| SendError::Transport(format!("{e:#}")))?;
-        let identity = credentials.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(region)
-            .name(service)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
-            .into();
-        let uri = request.uri().to_string();
-        let headers = request.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
-        let signable =
-            SignableRequest::new(request.method().as_str(), uri.as_str(), headers, SignableBody::Bytes(request.body()))
-                .map_err(|e| SendError::InvalidRequest(format!("could not sign the request: {e}")))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| SendError::Transport(format!("could not sign the request: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(request);
-        Ok(())
+        sigv4::sign_request(request, &credentials, service, region, SystemTime::now()).map_err(SendError::Transport)
     }
 
     async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, Failure> {

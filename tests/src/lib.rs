@@ -3,6 +3,7 @@
 //! pointed at them.
 
 pub mod api;
+pub mod bench;
 pub mod capture;
 pub mod emulator;
 

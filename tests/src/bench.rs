@@ -1,0 +1,200 @@
+//! The end-to-end benchmark driver: `admin_get_user` through the host and
+//! the Cognito connector, and through the official SDK in-process, against
+//! the same fixed-response HTTP server on loopback. The server returns a
+//! canned AdminGetUser body to any request: it measures our overhead, it is
+//! not a test double of Cognito.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::{components, host_for, sdk_client, test_credentials};
+
+/// What the server answers to every request.
+pub const ADMIN_GET_USER: &str = r#"{"Username":"exampleUsername","UserAttributes":[{"Name":"sub","Value":"4c6f849c-bc22-4f2b-b003-9818b90b33d9"},{"Name":"email","Value":"example@example.com"},{"Name":"email_verified","Value":"true"}],"UserCreateDate":1.700000000E9,"UserLastModifiedDate":1.700000000E9,"Enabled":true,"UserStatus":"CONFIRMED"}"#;
+
+/// One scenario's figures, as the driver prints them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub scenario: String,
+    pub concurrency: usize,
+    pub calls: usize,
+    pub calls_per_sec: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+/// Starts the fixed-response server (HTTP/1.1 keep-alive) on loopback and
+/// returns its endpoint. `delay` holds every answer back that long.
+pub async fn start_fixed_server(delay: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let response = Arc::new(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: 00000000-0000-0000-0000-000000000000\r\ncontent-length: {}\r\n\r\n{ADMIN_GET_USER}",
+            ADMIN_GET_USER.len()
+        )
+        .into_bytes(),
+    );
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let _ = stream.set_nodelay(true);
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    // Request line and headers.
+                    loop {
+                        line.clear();
+                        match stream.read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let trimmed = line.trim_end();
+                        if trimmed.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = trimmed.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if stream.get_mut().write_all(&response).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    endpoint
+}
+
+/// Runs `calls` calls of `call` with `concurrency` in flight and returns
+/// the figures.
+pub async fn measure<F, Fut>(scenario: &str, calls: usize, concurrency: usize, call: F) -> Figures
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let per_worker = calls.div_ceil(concurrency);
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let call = call.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_worker);
+            for _ in 0..per_worker {
+                let t = Instant::now();
+                call().await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(per_worker * concurrency);
+    for worker in workers {
+        latencies.extend(worker.await.expect("a benchmark worker panicked"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)].as_micros() as u64;
+    Figures {
+        scenario: scenario.to_owned(),
+        concurrency,
+        calls: latencies.len(),
+        calls_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_us: at(0.50),
+        p99_us: at(0.99),
+    }
+}
+
+/// The end-to-end comparison: for each concurrency, host+wasm then native
+/// SDK, each after a warm-up. Returns the figures in that order.
+pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
+    let endpoint = start_fixed_server(Duration::ZERO).await;
+    let host = host_for(&endpoint).await;
+    let cognito = host.load(components::GUEST_COGNITO).await.expect("the connector loads");
+    let sdk = sdk_client(&endpoint, test_credentials());
+    let input = json!({"user_pool_id": "us-east-1_bench", "username": "exampleUsername"});
+
+    let via_host = {
+        let (host, cognito, input) = (host.clone(), cognito.clone(), input.clone());
+        move || {
+            let (host, cognito, input) = (host.clone(), cognito.clone(), input.clone());
+            async move {
+                let output =
+                    host.invoke(&cognito, "admin_get_user", &input).await.expect("admin_get_user via the host");
+                assert_eq!(output["Username"], "exampleUsername");
+            }
+        }
+    };
+    let native = {
+        let sdk = sdk.clone();
+        move || {
+            let sdk = sdk.clone();
+            async move {
+                let output = sdk
+                    .admin_get_user()
+                    .user_pool_id("us-east-1_bench")
+                    .username("exampleUsername")
+                    .send()
+                    .await
+                    .expect("admin_get_user via the SDK");
+                assert_eq!(output.username(), "exampleUsername");
+            }
+        }
+    };
+    let mut figures = Vec::new();
+    for &concurrency in concurrencies {
+        let warm_up = (calls / 10).max(concurrency);
+        measure("warm-up", warm_up, concurrency, via_host.clone()).await;
+        figures.push(measure("host_wasm", calls, concurrency, via_host.clone()).await);
+        measure("warm-up", warm_up, concurrency, native.clone()).await;
+        figures.push(measure("native_sdk", calls, concurrency, native.clone()).await);
+    }
+    figures
+}
+
+/// host/native ratios of calls/s and p50, by concurrency, from
+/// [`end_to_end`]'s figures.
+pub fn ratios(figures: &[Figures]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for pair in figures.chunks(2) {
+        let [host, native] = pair else { continue };
+        out.insert(
+            format!("concurrency_{}", host.concurrency),
+            json!({
+                "calls_per_sec_host_over_native": round(host.calls_per_sec / native.calls_per_sec),
+                "p50_host_over_native": round(host.p50_us as f64 / native.p50_us.max(1) as f64),
+                "p50_overhead_us": host.p50_us as i64 - native.p50_us as i64,
+            }),
+        );
+    }
+    json!({ "ratios": out })
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Resident memory of this process, in bytes (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
