@@ -303,7 +303,10 @@ async fn identity_providers_and_linking(kind: Kind) {
             .unwrap();
         assert_eq!(sdk_found.identity_provider().unwrap().provider_name(), Some("Corp"));
         let missing = api
-            .call("get_identity_provider_by_identifier", json!({"user_pool_id": pool, "idp_identifier": "corp.example.com"}))
+            .call(
+                "get_identity_provider_by_identifier",
+                json!({"user_pool_id": pool, "idp_identifier": "corp.example.com"}),
+            )
             .await;
         assert_eq!(service_code("get_identity_provider_by_identifier", missing), "ResourceNotFoundException");
     }
@@ -319,7 +322,9 @@ async fn identity_providers_and_linking(kind: Kind) {
         assert_eq!(identities[0]["userId"], "corp-123");
         assert_eq!(identities[0]["providerName"], "Corp");
     }
-    if api.ok_where_implemented("admin_disable_provider_for_user", json!({"user_pool_id": pool, "user": corp_user})).await
+    if api
+        .ok_where_implemented("admin_disable_provider_for_user", json!({"user_pool_id": pool, "user": corp_user}))
+        .await
     {
         assert_eq!(attribute(&api, &pool, "dana", "identities").await, None);
         // Nothing is linked any more.
@@ -427,15 +432,21 @@ async fn password_and_sign_up(kind: Kind) {
     )
     .await;
     assert_eq!(user_status(&api, &pool, "erin").await, "UNCONFIRMED");
-    if let Some(resent) =
-        anonymous_where_implemented(&api, "resend_confirmation_code", json!({"client_id": client_id, "username": "erin"}))
-            .await
+    if let Some(resent) = anonymous_where_implemented(
+        &api,
+        "resend_confirmation_code",
+        json!({"client_id": client_id, "username": "erin"}),
+    )
+    .await
     {
         assert_eq!(resent["CodeDeliveryDetails"]["DeliveryMedium"], "EMAIL");
         assert_eq!(resent["CodeDeliveryDetails"]["AttributeName"], "email");
     }
-    api.anonymous("confirm_sign_up", json!({"client_id": client_id, "username": "erin", "confirmation_code": "123456"}))
-        .await;
+    api.anonymous(
+        "confirm_sign_up",
+        json!({"client_id": client_id, "username": "erin", "confirmation_code": "123456"}),
+    )
+    .await;
     assert_eq!(user_status(&api, &pool, "erin").await, "CONFIRMED");
 
     let forgot = api.anonymous("forgot_password", json!({"client_id": client_id, "username": "erin"})).await;
