@@ -8,6 +8,7 @@
 //! key. Credentials are resolved on first use, cached, and refreshed five
 //! minutes before they expire.
 
+use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -54,21 +55,31 @@ pub async fn load_sdk_config(credentials: &CredentialsConfig, region: Option<&st
 /// Cached credentials from one provider.
 pub struct CredentialCache {
     provider: Option<SharedCredentialsProvider>,
-    cached: Mutex<Option<Credentials>>,
+    /// The current credentials: read without waiting on every signed call.
+    current: RwLock<Option<Credentials>>,
+    /// Held while resolving, so concurrent callers wait for one resolution.
+    refreshing: Mutex<()>,
 }
 
 impl CredentialCache {
     /// Caches what `provider` gives; `None` when no provider is configured.
     pub fn new(provider: Option<SharedCredentialsProvider>) -> Self {
-        CredentialCache { provider, cached: Mutex::new(None) }
+        CredentialCache { provider, current: RwLock::new(None), refreshing: Mutex::new(()) }
+    }
+
+    fn fresh_current(&self) -> Option<Credentials> {
+        self.current.read().expect("credentials lock").as_ref().filter(|c| fresh(c)).cloned()
     }
 
     /// Current credentials, resolved on first use and refreshed before they
     /// expire. Concurrent callers wait for one resolution.
     pub async fn get(&self) -> anyhow::Result<Credentials> {
-        let mut cached = self.cached.lock().await;
-        if let Some(creds) = cached.as_ref().filter(|c| fresh(c)) {
-            return Ok(creds.clone());
+        if let Some(creds) = self.fresh_current() {
+            return Ok(creds);
+        }
+        let _refreshing = self.refreshing.lock().await;
+        if let Some(creds) = self.fresh_current() {
+            return Ok(creds);
         }
         let provider = self.provider.as_ref().context(
             "this request must be signed, but the host runs without AWS credentials \
@@ -78,7 +89,7 @@ impl CredentialCache {
             .provide_credentials()
             .await
             .map_err(|e| anyhow::anyhow!("could not load AWS credentials: {}", error_chain(&e)))?;
-        *cached = Some(creds.clone());
+        *self.current.write().expect("credentials lock") = Some(creds.clone());
         Ok(creds)
     }
 }
@@ -96,7 +107,7 @@ mod tests {
         let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test");
         let cache = CredentialCache::new(Some(SharedCredentialsProvider::new(creds)));
         assert_eq!(cache.get().await.unwrap().access_key_id(), "AKIDEXAMPLE");
-        assert!(cache.cached.lock().await.is_some());
+        assert!(cache.fresh_current().is_some());
     }
 
     #[tokio::test]

@@ -1,37 +1,10 @@
 //! The Cognito connector end to end against real emulators: each operation
 //! of the slice, with the result read back through the official SDK client.
 
-use connector_host::{ConnectorHost, InvokeError};
-use connector_tests::emulator::{Emulator, Kind};
-use connector_tests::{components, host_for, sdk_client, test_credentials};
+use connector_host::InvokeError;
+use connector_tests::api::Api;
+use connector_tests::emulator::Kind;
 use serde_json::{Value, json};
-
-struct Setup {
-    emulator: Emulator,
-    host: ConnectorHost,
-    cognito: connector_host::Connector,
-}
-
-async fn setup(kind: Kind) -> Setup {
-    let emulator = Emulator::start(kind);
-    let host = host_for(&emulator.endpoint()).await;
-    let cognito = host.load(components::GUEST_COGNITO).await.expect("the Cognito connector loads");
-    Setup { emulator, host, cognito }
-}
-
-impl Setup {
-    async fn call(&self, operation: &str, input: Value) -> Result<Value, InvokeError> {
-        self.host.invoke(&self.cognito, operation, &input).await
-    }
-
-    async fn ok(&self, operation: &str, input: Value) -> Value {
-        self.call(operation, input).await.unwrap_or_else(|e| panic!("{operation} failed: {e}"))
-    }
-
-    fn sdk(&self) -> aws_sdk_cognitoidentityprovider::Client {
-        sdk_client(&self.emulator.endpoint(), test_credentials())
-    }
-}
 
 fn full_create_user_pool_input(name: &str) -> Value {
     json!({
@@ -51,7 +24,7 @@ fn full_create_user_pool_input(name: &str) -> Value {
 }
 
 async fn pool_lifecycle(kind: Kind) {
-    let s = setup(kind).await;
+    let s = Api::start(kind).await;
     let created = s.ok("create_user_pool", full_create_user_pool_input("Lifecycle Pool")).await;
     let id = created["UserPool"]["Id"].as_str().expect("the output carries UserPool.Id").to_owned();
     assert_eq!(created["UserPool"]["Name"], "Lifecycle Pool");
@@ -76,7 +49,7 @@ async fn pool_lifecycle(kind: Kind) {
 }
 
 async fn user_lifecycle(kind: Kind) {
-    let s = setup(kind).await;
+    let s = Api::start(kind).await;
     let sdk = s.sdk();
     let pool = sdk.create_user_pool().pool_name("Users Pool").send().await.unwrap();
     let pool_id = pool.user_pool().unwrap().id().unwrap().to_owned();
