@@ -17,7 +17,7 @@ use crate::credentials::CredentialsConfig;
 use crate::endpoint::Endpoints;
 use crate::engine::SandboxLimits;
 use crate::host::{ConnectorHost, HostConfig};
-use crate::plugin::Grants;
+use crate::policy::Grants;
 use crate::retry::RetryPolicy;
 use crate::signed_http::HttpLimits;
 use crate::workflow::{self, StepOutcome, StepReport, Workflow};

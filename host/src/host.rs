@@ -14,8 +14,8 @@ use crate::endpoint::Endpoints;
 use crate::engine::{self, SandboxLimits};
 use crate::error::InvokeError;
 use crate::invoke::{self, InvocationState};
-use crate::plugin::{self, Connector, ConnectorInner, Grants};
-use crate::policy::Grant;
+use crate::plugin::{self, Connector, ConnectorInner};
+use crate::policy::{Grant, Grants};
 use crate::retry::RetryPolicy;
 use crate::signed_http::{HttpLimits, SignedHttp};
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::connector::api::{signed_http, types};
@@ -140,14 +140,11 @@ fn classify_trap(
             let detail = stderr.panic_message().unwrap_or_else(|| trap.to_string());
             InvokeError::Trap(detail)
         }
-        None => {
-            let text = format!("{error:?}");
-            if text.contains("concurrent") && text.contains("limit") {
-                InvokeError::Host(anyhow::anyhow!("no free instance slot: {text}"))
-            } else {
-                InvokeError::Trap(stderr.panic_message().unwrap_or(text))
-            }
-        }
+        None if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => InvokeError::Host(anyhow::anyhow!(
+            "no free instance slot: {} invocations are already running (raise the pool size)",
+            limits.max_concurrent_invocations
+        )),
+        None => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| format!("{error:#}"))),
     }
 }
 

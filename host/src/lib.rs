@@ -33,8 +33,8 @@ pub use endpoint::{Endpoint, Endpoints};
 pub use engine::SandboxLimits;
 pub use error::InvokeError;
 pub use host::{ConnectorHost, HostConfig};
-pub use plugin::{Connector, Grants, Manifest, OperationInfo};
-pub use policy::Grant;
+pub use plugin::{Connector, Manifest, OperationInfo};
+pub use policy::{Grant, Grants};
 pub use retry::RetryPolicy;
 pub use signed_http::HttpLimits;
 

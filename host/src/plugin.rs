@@ -2,7 +2,7 @@
 //! a compatible version of the connector world, pre-link it once
 //! (`InstancePre`), read and check its manifest once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -210,10 +210,6 @@ pub(crate) fn check_manifest(raw: crate::bindings::connector::api::types::Manife
     }
     Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services: raw.services, operations })
 }
-
-/// The services the operator allows, by connector name; a connector with no
-/// entry gets what it declares.
-pub type Grants = BTreeMap<String, BTreeSet<String>>;
 
 #[cfg(test)]
 mod tests {

@@ -55,6 +55,10 @@
 
 use std::collections::BTreeSet;
 
+/// The services the operator allows, by connector name; a connector with no
+/// entry gets what it declares.
+pub type Grants = std::collections::BTreeMap<String, BTreeSet<String>>;
+
 /// The services one connector may call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

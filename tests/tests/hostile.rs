@@ -187,3 +187,27 @@ async fn the_host_keeps_serving_after_every_failure() {
         assert_eq!(echo, json!({"still": "alive"}), "a fresh instance after {operation}");
     }
 }
+
+#[tokio::test]
+async fn a_full_instance_pool_fails_only_the_extra_invocation() {
+    let server = CaptureServer::start();
+    let slow = connector_tests::capture::Reply::SlowBody { delay: Duration::from_millis(800), body: b"{}".to_vec() };
+    server.script([slow.clone(), slow]);
+    let mut config = host_config(&server.endpoint(), test_credentials());
+    config.sandbox = SandboxLimits { max_concurrent_invocations: 2, ..SandboxLimits::default() };
+    let host = ConnectorHost::new(config).await.unwrap();
+    let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
+    let input = json!({"max_results": 1});
+    let held = || host.invoke(&cognito, "list_user_pools", &input);
+    let extra = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        host.invoke(&cognito, "list_user_pools", &input).await
+    };
+    let (first, second, third) = tokio::join!(held(), held(), extra);
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    match third {
+        Err(InvokeError::Host(e)) => assert!(e.to_string().contains("no free instance slot"), "{e}"),
+        other => panic!("expected a full pool, got {other:?}"),
+    }
+    assert!(host.invoke(&cognito, "list_user_pools", &input).await.is_ok(), "slots come back");
+}
