@@ -116,15 +116,9 @@ impl ConnectorHost {
         let probe = Connector {
             inner: Arc::new(ConnectorInner {
                 path: path.to_owned(),
-                manifest: plugin::Manifest {
-                    name: String::new(),
-                    title: String::new(),
-                    version: String::new(),
-                    services: Vec::new(),
-                    operations: Vec::new(),
-                },
+                manifest: plugin::Manifest::default(),
                 name: Arc::from(path.display().to_string()),
-                grant: Arc::new(Grant::new(Vec::<String>::new())),
+                grant: Arc::new(Grant::default()),
                 pre: pre.clone(),
             }),
         };

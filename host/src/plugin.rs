@@ -18,7 +18,7 @@ use crate::invoke::InvocationState;
 use crate::policy::Grant;
 
 /// What a connector is and offers, as its component described itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Manifest {
     pub name: String,
     pub title: String,

@@ -59,8 +59,8 @@ use std::collections::BTreeSet;
 /// entry gets what it declares.
 pub type Grants = std::collections::BTreeMap<String, BTreeSet<String>>;
 
-/// The services one connector may call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The services one connector may call; `Default` grants none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     services: BTreeSet<String>,
 }
