@@ -144,8 +144,10 @@ mod tests {
         let from_env = Endpoints::from_env(None, &env).unwrap();
         assert_eq!(from_env.resolve("cognito-idp", "us-east-1").unwrap().base, "http://127.0.0.1:2");
         assert_eq!(from_env.resolve("sqs", "us-east-1").unwrap().base, "http://127.0.0.1:1");
-        let explicit = Endpoints::from_env(Some("http://localhost:3"), &env).unwrap();
-        assert_eq!(explicit.resolve("cognito-idp", "us-east-1").unwrap().base, "http://localhost:3");
+        assert_eq!(from_env.configured_hosts(), ["127.0.0.1".to_owned()].into());
+        let explicit = Endpoints::from_env(Some("http://LocalHost:3"), &env).unwrap();
+        assert_eq!(explicit.configured_hosts(), ["localhost".to_owned()].into());
+        assert_eq!(explicit.resolve("cognito-idp", "us-east-1").unwrap().base, "http://LocalHost:3");
         let ignored =
             env_of(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]);
         assert!(!Endpoints::from_env(None, ignored).unwrap().resolve("sqs", "us-east-1").unwrap().configured);

@@ -107,6 +107,12 @@ async fn secrets_never_reach_logs_outputs_errors_or_guests() {
     assert!(logs.contains("AKIDSECRETSCAN"), "the signer's trace names the (public) access key id");
     assert!(logs.contains("retrying signed-http request"), "the scan covers retries");
     assert!(logs.contains("panics on purpose"), "the scan covers connector stderr");
+    assert!(
+        logs.lines().any(|l| l.contains("panics on purpose")
+            && l.contains("connector=hostile")
+            && l.contains("stream=\"stderr\"")),
+        "connector stderr is logged tagged with the connector's name"
+    );
     assert!(seen.iter().any(|s| s.contains("exampleUsername")), "the scan covers workflow output");
     for secret in [SECRET, TOKEN] {
         assert!(!logs.contains(secret), "a log line holds a secret:\n{}", line_with(&logs, secret));
