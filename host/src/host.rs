@@ -156,7 +156,7 @@ impl ConnectorHost {
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, InvokeError> {
-        self.invoke_json(connector, operation, &input.to_string()).await
+        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input.to_string()).await
     }
 
     /// Like [`invoke`](Self::invoke), with the input as JSON text.
@@ -166,6 +166,6 @@ impl ConnectorHost {
         operation: &str,
         input: &str,
     ) -> Result<serde_json::Value, InvokeError> {
-        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input).await
+        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input.to_owned()).await
     }
 }

@@ -86,13 +86,14 @@ pub(crate) async fn with_instance<T>(
 }
 
 /// Runs `operation` with `input` (JSON text) and returns the output JSON.
+/// `input` is owned because the WIT `json` alias binds as `&String`.
 pub(crate) async fn invoke(
     engine: &Engine,
     connector: &Connector,
     http: &Arc<SignedHttp>,
     limits: &SandboxLimits,
     operation: &str,
-    input: &str,
+    input: String,
 ) -> Result<serde_json::Value, InvokeError> {
     if connector.manifest().operation(operation).is_none() {
         return Err(InvokeError::UnknownOperation(format!(
@@ -100,9 +101,8 @@ pub(crate) async fn invoke(
             connector.name()
         )));
     }
-    let (operation, input) = (operation.to_owned(), input.to_owned());
     let result = with_instance(engine, connector, http, limits, async |guest, store| {
-        guest.call_invoke(store, &operation, &input).await
+        guest.call_invoke(store, operation, &input).await
     })
     .await?;
     let output = result.map_err(from_guest_error)?;
