@@ -123,8 +123,8 @@ const TRANSPORT_HEADERS: &[&str] = &[
 ];
 
 /// Checks one guest-set header: a valid name and value, and not one the host
-/// or the transport owns.
-pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+/// or the transport owns. Returns it parsed, ready to send.
+pub fn check_header(name: &str, value: &str) -> Result<(http::HeaderName, http::HeaderValue), String> {
     let lower = name.to_ascii_lowercase();
     if HOST_OWNED_HEADERS.contains(&lower.as_str()) {
         return Err(format!("header `{name}` is set by the host; a connector may not set it"));
@@ -132,11 +132,11 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
     if TRANSPORT_HEADERS.contains(&lower.as_str()) {
         return Err(format!("header `{name}` is set by the HTTP transport; a connector may not set it"));
     }
-    http::HeaderName::from_bytes(name.as_bytes())
+    let parsed_name = http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
-    http::HeaderValue::from_str(value)
+    let parsed_value = http::HeaderValue::from_str(value)
         .map_err(|_| format!("the value of header `{name}` has characters not allowed in a header"))?;
-    Ok(())
+    Ok((parsed_name, parsed_value))
 }
 
 /// Checks a guest-given path (with optional query): it must be an

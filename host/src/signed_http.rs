@@ -139,8 +139,10 @@ impl SignedHttp {
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
+        let mut headers = http::HeaderMap::with_capacity(request.headers.len());
         for (name, value) in &request.headers {
-            policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
+            let (name, value) = policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
+            headers.append(name, value);
         }
         if request.body.len() > self.limits.max_request_bytes {
             return Err(SendError::LimitExceeded(format!(
@@ -160,7 +162,7 @@ impl SignedHttp {
 
         let mut failed = 0;
         loop {
-            let outcome = self.attempt(&method, &url, &request, region).await;
+            let outcome = self.attempt(&method, &url, &headers, &request, region).await;
             let retry_reason = match &outcome {
                 Ok(response) => retry::retryable_response(response.status, &response.headers, &response.body),
                 Err(Failure::Retryable(error)) => Some(error.to_string()),
@@ -186,6 +188,7 @@ impl SignedHttp {
         &self,
         method: &http::Method,
         url: &str,
+        headers: &http::HeaderMap,
         request: &HttpRequest,
         region: &str,
     ) -> Result<HttpResponse, Failure> {
@@ -194,12 +197,7 @@ impl SignedHttp {
             .uri(url)
             .body(request.body.clone())
             .map_err(|e| Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}"))))?;
-        for (name, value) in &request.headers {
-            // Both were checked by `policy::check_header`.
-            let name = http::HeaderName::from_bytes(name.as_bytes()).expect("checked header name");
-            let value = http::HeaderValue::from_str(value).expect("checked header value");
-            http_request.headers_mut().append(name, value);
-        }
+        *http_request.headers_mut() = headers.clone();
         if request.sign {
             self.sign(&mut http_request, &request.service, region).await.map_err(Failure::Final)?;
         }
