@@ -177,15 +177,35 @@ pub async fn run(
 fn references(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk_strings(value, &mut |s| {
-        let mut rest = s;
-        while let Some(start) = rest.find("{{") {
-            let Some(len) = rest[start + 2..].find("}}") else {
-                break;
-            };
-            out.push(rest[start + 2..start + 2 + len].trim().to_owned());
-            rest = &rest[start + 2 + len + 2..];
-        }
+        out.extend(pieces(s).into_iter().filter_map(|piece| match piece {
+            Piece::Reference(reference) => Some(reference.to_owned()),
+            Piece::Text(_) => None,
+        }))
     });
+    out
+}
+
+/// A part of a string: literal text, or the inside of a `{{...}}`.
+enum Piece<'a> {
+    Text(&'a str),
+    Reference(&'a str),
+}
+
+/// Splits `s` at its `{{...}}` references; an unclosed `{{` is text.
+fn pieces(s: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else { break };
+        if start > 0 {
+            out.push(Piece::Text(&rest[..start]));
+        }
+        out.push(Piece::Reference(rest[start + 2..start + 2 + len].trim()));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
     out
 }
 
@@ -211,28 +231,24 @@ fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
 }
 
 fn resolve_string(s: &str, reports: &[StepReport]) -> anyhow::Result<Value> {
-    let trimmed = s.trim();
-    if trimmed.starts_with("{{") && trimmed.ends_with("}}") && trimmed.matches("{{").count() == 1 {
-        return lookup(trimmed[2..trimmed.len() - 2].trim(), reports).cloned();
+    let trimmed = pieces(s.trim());
+    // A string that is one reference takes the referenced value's type.
+    if let [Piece::Reference(reference)] = trimmed.as_slice() {
+        return lookup(reference, reports).cloned();
     }
     let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        let reference = rest[start + 2..start + 2 + len].trim();
-        match lookup(reference, reports)? {
-            Value::String(text) => out.push_str(text),
-            Value::Array(_) | Value::Object(_) => {
-                bail!("`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string")
-            }
-            scalar => out.push_str(&scalar.to_string()),
+    for piece in pieces(s) {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Reference(reference) => match lookup(reference, reports)? {
+                Value::String(text) => out.push_str(text),
+                Value::Array(_) | Value::Object(_) => {
+                    bail!("`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string")
+                }
+                scalar => out.push_str(&scalar.to_string()),
+            },
         }
-        rest = &rest[start + 2 + len + 2..];
     }
-    out.push_str(rest);
     Ok(Value::String(out))
 }
 
