@@ -29,6 +29,8 @@ pub struct Emulator {
     child: Child,
     addr: SocketAddr,
     kind: Kind,
+    /// The emulator's output; removed when it stops, kept if a test failed.
+    log: PathBuf,
 }
 
 impl Emulator {
@@ -69,19 +71,18 @@ impl Emulator {
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         command.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| e.to_string())?).stderr(log_file);
         let child = command.spawn().map_err(|e| format!("could not run {command:?}: {e}"))?;
-        let mut emulator = Emulator { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), kind };
+        let mut emulator = Emulator { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), kind, log: log.clone() };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = emulator.child.try_wait() {
-                let output = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!("it exited with {status}:\n{output}"));
+                return Err(format!("it exited with {status}:\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
             }
             if emulator.ready() {
                 return Ok(emulator);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Err(format!("it did not answer within 30 s (log: {})", log.display()))
+        Err(format!("it did not answer within 30 s:\n{}", std::fs::read_to_string(&log).unwrap_or_default()))
     }
 
     /// `http://127.0.0.1:PORT`
@@ -136,6 +137,11 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("{:?} log kept at {}", self.kind, self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
