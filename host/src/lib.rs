@@ -8,35 +8,25 @@
 //! signed with SigV4 using credentials only the host holds.
 //!
 //! Start with [`ConnectorHost`].
+//!
+//! The crate is layered: `sandbox` runs guests (wasmtime), `capability` is
+//! the signed-HTTP door (AWS), `identity` holds credentials, `runtime` ties
+//! them into loaded connectors, `workflow` runs steps over them, and `cli`
+//! is a thin shell over all of it.
 
-mod artifact_cache;
-mod bindings;
+mod capability;
 pub mod cli;
-mod credentials;
-mod egress;
-mod endpoint;
-mod engine;
 mod error;
-mod guest_output;
-mod host;
-mod invoke;
-mod plugin;
-mod policy;
-mod retry;
-mod signed_http;
-pub mod sigv4;
+mod identity;
+mod runtime;
+mod sandbox;
 pub mod workflow;
 
-pub use artifact_cache::ArtifactCache;
-pub use credentials::CredentialsConfig;
-pub use endpoint::{Endpoint, Endpoints};
-pub use engine::SandboxLimits;
+pub use capability::{Endpoint, Endpoints, Grant, Grants, HttpLimits, RetryPolicy, SendError, sigv4};
 pub use error::InvokeError;
-pub use host::{ConnectorHost, HostConfig};
-pub use plugin::{Connector, Manifest, OperationInfo};
-pub use policy::{Grant, Grants};
-pub use retry::RetryPolicy;
-pub use signed_http::HttpLimits;
+pub use identity::CredentialsConfig;
+pub use runtime::{Connector, ConnectorHost, HostConfig, Manifest, OperationInfo};
+pub use sandbox::{ArtifactCache, SandboxLimits};
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].
 pub use aws_credential_types::Credentials;

@@ -5,19 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use wasmtime::Engine;
-use wasmtime::component::Linker;
 
-use crate::artifact_cache::ArtifactCache;
-use crate::credentials::{self, CredentialCache, CredentialsConfig};
-use crate::endpoint::Endpoints;
-use crate::engine::{self, SandboxLimits};
+use crate::capability::{Endpoints, Grant, Grants, HttpLimits, RetryPolicy, SignedHttp};
 use crate::error::InvokeError;
-use crate::invoke::{self, InvocationState};
-use crate::plugin::{self, Connector, ConnectorInner};
-use crate::policy::{Grant, Grants};
-use crate::retry::RetryPolicy;
-use crate::signed_http::{HttpLimits, SignedHttp};
+use crate::identity::{self, CredentialCache, CredentialsConfig};
+use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest};
+use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
 /// credentials from the default chain, AWS endpoints.
@@ -66,19 +59,15 @@ pub struct HostConfig {
 /// ```
 #[derive(Clone)]
 pub struct ConnectorHost {
-    engine: Engine,
-    linker: Arc<Linker<InvocationState>>,
-    http: Arc<SignedHttp>,
+    sandbox: Arc<Sandbox>,
     grants: Arc<Grants>,
-    limits: SandboxLimits,
-    cache: Option<ArtifactCache>,
 }
 
 impl ConnectorHost {
     /// Builds the engine and the capability. Credentials are resolved on the
     /// first signed request, not here.
     pub async fn new(config: HostConfig) -> anyhow::Result<Self> {
-        let sdk = credentials::load_sdk_config(&config.credentials, config.region.as_deref()).await;
+        let sdk = identity::load_sdk_config(&config.credentials, config.region.as_deref()).await;
         let region = sdk.region().map(|r| r.to_string());
         let http = SignedHttp::new(
             CredentialCache::new(sdk.credentials_provider()),
@@ -87,66 +76,50 @@ impl ConnectorHost {
             config.http,
             config.retry,
         )?;
-        let engine = engine::new_engine(&config.sandbox)?;
-        let linker = invoke::new_linker(&engine)?;
-        Ok(ConnectorHost {
-            engine,
-            linker: Arc::new(linker),
-            http: Arc::new(http),
-            grants: Arc::new(config.grants),
-            limits: config.sandbox,
-            cache: config.cache_dir.map(ArtifactCache::new),
-        })
+        let sandbox = Sandbox::new(config.sandbox, Arc::new(http), config.cache_dir.map(ArtifactCache::new))?;
+        Ok(ConnectorHost { sandbox: Arc::new(sandbox), grants: Arc::new(config.grants) })
     }
 
     /// The region requests are signed for, if one was found.
     pub fn region(&self) -> Option<&str> {
-        self.http.region()
+        self.sandbox.http().region()
     }
 
     /// Loads the connector component at `path`: compiles it, checks that it
     /// implements a compatible connector contract, and reads its manifest.
     pub async fn load(&self, path: impl AsRef<Path>) -> anyhow::Result<Connector> {
         let path = path.as_ref();
-        let component = plugin::compile(&self.engine, self.cache.as_ref(), path).await?;
-        let pre =
-            plugin::prelink(&self.linker, &component).with_context(|| format!("could not load {}", path.display()))?;
+        let bytes = tokio::fs::read(path).await.with_context(|| format!("could not read {}", path.display()))?;
+        connector::check_is_component(&bytes).with_context(|| format!("{} is not a connector", path.display()))?;
+        let component = self
+            .sandbox
+            .compile(bytes)
+            .await
+            .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
+        connector::check_contract(self.sandbox.engine(), &component)
+            .with_context(|| format!("{} is not a compatible connector", path.display()))?;
+        let pre = self.sandbox.prelink(&component).with_context(|| format!("could not load {}", path.display()))?;
         // The manifest is read in a sandbox of its own, before the
         // connector's name and grant are known: it gets no services.
-        let probe = Connector {
-            inner: Arc::new(ConnectorInner {
-                path: path.to_owned(),
-                manifest: plugin::Manifest::default(),
-                name: Arc::from(path.display().to_string()),
-                grant: Arc::new(Grant::default()),
-                pre: pre.clone(),
-            }),
-        };
-        let raw = invoke::with_instance(&self.engine, &probe, &self.http, &self.limits, async |guest, store| {
-            guest.call_describe(store).await
-        })
-        .await
-        .with_context(|| format!("{}: describing itself failed", path.display()))?;
-        let manifest =
-            plugin::check_manifest(raw).with_context(|| format!("{} is not a valid connector", path.display()))?;
+        let probe = Guest { pre, name: Arc::from(path.display().to_string()), grant: Arc::new(Grant::default()) };
+        let raw = self
+            .sandbox
+            .describe(&probe)
+            .await
+            .with_context(|| format!("{}: describing itself failed", path.display()))?;
+        let manifest: Manifest =
+            connector::check_manifest(raw).with_context(|| format!("{} is not a valid connector", path.display()))?;
         let grant = Grant::for_connector(&manifest.services, self.grants.get(&manifest.name));
         tracing::info!(connector = %manifest.name, version = %manifest.version, path = %path.display(),
             operations = manifest.operations.len(), granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
-        Ok(Connector {
-            inner: Arc::new(ConnectorInner {
-                path: path.to_owned(),
-                name: Arc::from(manifest.name.as_str()),
-                manifest,
-                grant: Arc::new(grant),
-                pre,
-            }),
-        })
+        let guest = Guest { pre: probe.pre, name: Arc::from(manifest.name.as_str()), grant: Arc::new(grant) };
+        Ok(Connector { inner: Arc::new(ConnectorInner { path: path.to_owned(), manifest, guest }) })
     }
 
     /// Instantiates `connector` in a fresh sandbox and drops it, calling
     /// nothing: a readiness check, and the fixed cost of every invocation.
     pub async fn instantiate(&self, connector: &Connector) -> Result<(), InvokeError> {
-        invoke::with_instance(&self.engine, connector, &self.http, &self.limits, async |_, _| Ok(())).await
+        self.sandbox.instantiate(&connector.inner.guest).await
     }
 
     /// Runs `operation` of `connector` with `input` and returns its output.
@@ -156,7 +129,7 @@ impl ConnectorHost {
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, InvokeError> {
-        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input.to_string()).await
+        self.invoke_text(connector, operation, input.to_string()).await
     }
 
     /// Like [`invoke`](Self::invoke), with the input as JSON text.
@@ -166,6 +139,21 @@ impl ConnectorHost {
         operation: &str,
         input: &str,
     ) -> Result<serde_json::Value, InvokeError> {
-        invoke::invoke(&self.engine, connector, &self.http, &self.limits, operation, input.to_owned()).await
+        self.invoke_text(connector, operation, input.to_owned()).await
+    }
+
+    async fn invoke_text(
+        &self,
+        connector: &Connector,
+        operation: &str,
+        input: String,
+    ) -> Result<serde_json::Value, InvokeError> {
+        if connector.manifest().operation(operation).is_none() {
+            return Err(InvokeError::UnknownOperation(format!(
+                "`{operation}` is not an operation of {} (see `describe`)",
+                connector.name()
+            )));
+        }
+        self.sandbox.invoke(&connector.inner.guest, operation, input).await
     }
 }

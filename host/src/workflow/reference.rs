@@ -1,180 +1,13 @@
-//! Workflows: ordered steps, each running one operation of a connector, where
-//! a step's input can use earlier steps' inputs and outputs.
-//!
-//! A workflow is a JSON file:
-//!
-//! ```json
-//! {
-//!   "name": "Marketing Department",
-//!   "connectors": { "cognito": "../target/wasm32-wasip2/release/guest_cognito.wasm" },
-//!   "steps": [
-//!     { "id": "pool", "connector": "cognito", "operation": "create_user_pool",
-//!       "input": { "pool_name": "Marketing Department" } },
-//!     { "id": "user", "connector": "cognito", "operation": "admin_create_user",
-//!       "input": { "user_pool_id": "{{steps.pool.output.UserPool.Id}}", "username": "exampleUsername" } }
-//!   ]
-//! }
-//! ```
-//!
-//! A string that is exactly one `{{reference}}` is replaced by the value it
-//! names, whatever its type; references inside a longer string are replaced
-//! by their text. A reference is `steps.<id>.input` or `steps.<id>.output`
-//! followed by `.Member` and `[index]` parts. Component paths are relative
-//! to the workflow file.
-
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+//! `{{reference}}`s in step inputs: finding them (to check a workflow
+//! before it runs) and replacing them with earlier steps' values.
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::host::ConnectorHost;
-use crate::plugin::Connector;
-
-/// A parsed, checked workflow.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Workflow {
-    /// What the workflow does.
-    #[serde(default)]
-    pub name: String,
-    /// Component path by connector alias, relative to the workflow file.
-    pub connectors: BTreeMap<String, PathBuf>,
-    pub steps: Vec<Step>,
-}
-
-/// One step: an operation of a connector with an input.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// Name later steps use to refer to this one.
-    pub id: String,
-    /// Alias from the workflow's `connectors`.
-    pub connector: String,
-    pub operation: String,
-    /// The input, possibly with `{{references}}`.
-    #[serde(default = "empty_object")]
-    pub input: Value,
-}
-
-fn empty_object() -> Value {
-    Value::Object(Default::default())
-}
-
-/// What one step did.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepReport {
-    pub id: String,
-    pub connector: String,
-    pub operation: String,
-    /// The input after references were resolved.
-    pub input: Value,
-    /// The operation's output, or the error as `{"kind", "message", ...}`.
-    #[serde(flatten)]
-    pub outcome: StepOutcome,
-}
-
-/// How a step ended.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepOutcome {
-    Output(Value),
-    Error(Value),
-}
-
-impl Workflow {
-    /// Reads and checks the workflow at `path`; component paths become
-    /// relative to the current directory.
-    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
-        let mut workflow: Workflow =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        for component in workflow.connectors.values_mut() {
-            *component = base.join(&*component);
-        }
-        workflow.check().with_context(|| format!("{} is not a valid workflow", path.display()))?;
-        Ok(workflow)
-    }
-
-    /// Checks step ids, connector aliases and that every reference names an
-    /// earlier step.
-    pub fn check(&self) -> anyhow::Result<()> {
-        if self.steps.is_empty() {
-            bail!("it has no steps");
-        }
-        let mut earlier: Vec<&str> = Vec::new();
-        for (i, step) in self.steps.iter().enumerate() {
-            let at = || format!("step {} (`{}`)", i + 1, step.id);
-            if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                bail!("{}: the id must be letters, digits, `_` or `-`", at());
-            }
-            if earlier.contains(&step.id.as_str()) {
-                bail!("{}: another step has the same id", at());
-            }
-            if !self.connectors.contains_key(&step.connector) {
-                bail!("{}: connector `{}` is not in the workflow's `connectors`", at(), step.connector);
-            }
-            for reference in references(&step.input) {
-                let parsed = Reference::parse(&reference).with_context(at)?;
-                if !earlier.contains(&parsed.step.as_str()) {
-                    bail!(
-                        "{}: `{{{{{reference}}}}}` refers to step `{}`, which does not run before it",
-                        at(),
-                        parsed.step
-                    );
-                }
-            }
-            earlier.push(&step.id);
-        }
-        Ok(())
-    }
-}
-
-/// Runs `workflow` step by step, calling `on_step` after each. Stops at the
-/// first failing step, whose report carries the error.
-///
-/// `components` overrides component paths by connector alias.
-pub async fn run(
-    host: &ConnectorHost,
-    workflow: &Workflow,
-    components: &BTreeMap<String, PathBuf>,
-    mut on_step: impl FnMut(usize, &StepReport),
-) -> anyhow::Result<Vec<StepReport>> {
-    let mut loaded: HashMap<&str, Connector> = HashMap::new();
-    for (alias, path) in &workflow.connectors {
-        let path = components.get(alias).unwrap_or(path);
-        let connector = host.load(path).await.with_context(|| format!("connector `{alias}`"))?;
-        loaded.insert(alias.as_str(), connector);
-    }
-    let mut reports: Vec<StepReport> = Vec::new();
-    for (i, step) in workflow.steps.iter().enumerate() {
-        let connector = &loaded[step.connector.as_str()];
-        let input = resolve(&step.input, &reports).with_context(|| format!("step {} (`{}`)", i + 1, step.id))?;
-        let outcome = match host.invoke(connector, &step.operation, &input).await {
-            Ok(output) => StepOutcome::Output(output),
-            Err(error) => StepOutcome::Error(error.to_json()),
-        };
-        let report = StepReport {
-            id: step.id.clone(),
-            connector: connector.name().to_owned(),
-            operation: step.operation.clone(),
-            input,
-            outcome,
-        };
-        on_step(i, &report);
-        let failed = matches!(report.outcome, StepOutcome::Error(_));
-        reports.push(report);
-        if failed {
-            break;
-        }
-    }
-    Ok(reports)
-}
+use crate::workflow::{StepOutcome, StepReport};
 
 /// The `{{...}}` references in every string of `value`.
-fn references(value: &Value) -> Vec<String> {
+pub(super) fn references(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk_strings(value, &mut |s| {
         out.extend(pieces(s).into_iter().filter_map(|piece| match piece {
@@ -219,7 +52,7 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
 }
 
 /// `value` with its references replaced from the earlier steps' reports.
-fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
+pub(super) fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
     Ok(match value {
         Value::String(s) => resolve_string(s, reports)?,
         Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, reports)).collect::<Result<_, _>>()?),
@@ -281,8 +114,8 @@ fn lookup<'a>(reference: &str, reports: &'a [StepReport]) -> anyhow::Result<&'a 
 }
 
 /// A parsed `steps.<id>.(input|output)<path>` reference.
-struct Reference {
-    step: String,
+pub(super) struct Reference {
+    pub(super) step: String,
     output: bool,
     path: Vec<PathPart>,
 }
@@ -302,7 +135,7 @@ impl std::fmt::Display for PathPart {
 }
 
 impl Reference {
-    fn parse(text: &str) -> anyhow::Result<Self> {
+    pub(super) fn parse(text: &str) -> anyhow::Result<Self> {
         let usage = "a reference is steps.<id>.output or steps.<id>.input, then .Member and [index] parts";
         let mut parts = split_path(text)
             .with_context(|| format!("`{{{{{text}}}}}` is not a valid reference: {usage}"))?
@@ -387,25 +220,5 @@ mod tests {
         assert_eq!(err.to_string(), "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name");
         assert!(resolve(&json!("{{steps.nope.output}}"), &reports).unwrap_err().to_string().contains("has not run"));
         assert!(Reference::parse("pool.output.Id").is_err());
-    }
-
-    #[test]
-    fn check_rejects_forward_references_and_unknown_connectors() {
-        let workflow: Workflow = serde_json::from_value(json!({
-            "connectors": {"c": "x.wasm"},
-            "steps": [
-                {"id": "a", "connector": "c", "operation": "op", "input": {"x": "{{steps.b.output.Id}}"}},
-                {"id": "b", "connector": "c", "operation": "op"}
-            ]
-        }))
-        .unwrap();
-        assert!(
-            format!("{:#}", workflow.check().unwrap_err()).contains("refers to step `b`, which does not run before it")
-        );
-        let unknown: Workflow = serde_json::from_value(json!({
-            "connectors": {}, "steps": [{"id": "a", "connector": "c", "operation": "op"}]
-        }))
-        .unwrap();
-        assert!(unknown.check().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
     }
 }

@@ -1,6 +1,6 @@
-//! Loading connectors: compile a component from a path, check it implements
-//! a compatible version of the connector world, pre-link it once
-//! (`InstancePre`), read and check its manifest once.
+//! What a loaded connector is: its manifest, checked once at load, and the
+//! checks a component passes before it becomes one (a component, not a
+//! module; a compatible contract version; a well-formed manifest).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,13 +9,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
 
-use crate::artifact_cache::ArtifactCache;
-use crate::bindings::{PluginPre, contract};
-use crate::invoke::InvocationState;
-use crate::policy::Grant;
+use crate::capability::Grant;
+use crate::sandbox::bindings::contract;
+use crate::sandbox::{Guest, bindings};
 
 /// What a connector is and offers, as its component described itself.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -54,9 +53,7 @@ pub struct Connector {
 pub(crate) struct ConnectorInner {
     pub(crate) path: PathBuf,
     pub(crate) manifest: Manifest,
-    pub(crate) name: Arc<str>,
-    pub(crate) grant: Arc<Grant>,
-    pub(crate) pre: PluginPre<InvocationState>,
+    pub(crate) guest: Guest,
 }
 
 impl Connector {
@@ -67,7 +64,7 @@ impl Connector {
 
     /// The connector's name from its manifest.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.guest.name
     }
 
     /// The file it was loaded from.
@@ -77,39 +74,19 @@ impl Connector {
 
     /// The services it may call.
     pub fn grant(&self) -> &Grant {
-        &self.inner.grant
+        &self.inner.guest.grant
     }
 }
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector").field("name", &self.inner.name).field("path", &self.inner.path).finish()
+        f.debug_struct("Connector").field("name", &self.name()).field("path", &self.inner.path).finish()
     }
-}
-
-/// Reads and compiles the component at `path` (through `cache` when there
-/// is one) and checks its contract.
-pub(crate) async fn compile(engine: &Engine, cache: Option<&ArtifactCache>, path: &Path) -> anyhow::Result<Component> {
-    let bytes = tokio::fs::read(path).await.with_context(|| format!("could not read {}", path.display()))?;
-    check_is_component(&bytes).with_context(|| format!("{} is not a connector", path.display()))?;
-    let compiled = match cache {
-        Some(cache) => cache.load_or_compile(engine, bytes).await,
-        None => {
-            let engine = engine.clone();
-            tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes).map_err(anyhow::Error::from))
-                .await
-                .context("the compiler task failed")?
-        }
-    };
-    let component = compiled.with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
-    check_contract(component.engine(), &component)
-        .with_context(|| format!("{} is not a compatible connector", path.display()))?;
-    Ok(component)
 }
 
 /// Tells a component from a core module or from bytes that are not
 /// WebAssembly at all, before the compiler's less readable errors.
-fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
     const MAGIC: &[u8] = b"\0asm";
     if bytes.len() < 8 || &bytes[..4] != MAGIC {
         bail!("the file is not WebAssembly (no `\\0asm` header)");
@@ -126,7 +103,7 @@ fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Checks that the component exports a compatible `connector` interface and
 /// imports nothing but `signed-http` and WASI.
-fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> {
+pub(crate) fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
     let export = exports.iter().find(|name| unversioned(name) == contract::EXPORT);
@@ -177,21 +154,9 @@ fn check_version(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pre-links a checked component.
-pub(crate) fn prelink(
-    linker: &Linker<InvocationState>,
-    component: &Component,
-) -> anyhow::Result<PluginPre<InvocationState>> {
-    let instance_pre =
-        linker.instantiate_pre(component).map_err(anyhow::Error::from).context("could not link the component")?;
-    PluginPre::new(instance_pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not match the connector world")
-}
-
 /// Checks what a connector says of itself: a name, unique operation names,
 /// schemas that are JSON objects.
-pub(crate) fn check_manifest(raw: crate::bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
+pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
     if raw.name.trim().is_empty() {
         bail!("its manifest has an empty name");
     }

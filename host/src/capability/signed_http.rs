@@ -1,7 +1,7 @@
 //! The signed-HTTP capability: a connector's only way out of its sandbox.
 //!
 //! For each request a connector hands over, this module checks it against
-//! the connector's [`Grant`] and the [`policy`](crate::policy) rules, picks
+//! the connector's [`Grant`] and the [`policy`](super::policy) rules, picks
 //! the endpoint for the named service ([`Endpoints`]), signs it with SigV4
 //! using credentials only the host holds, sends it over a pooled keep-alive
 //! client, retries what may pass ([`RetryPolicy`]), and returns the response
@@ -13,13 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
-use crate::credentials::CredentialCache;
-use crate::egress::EgressResolver;
-use crate::endpoint::Endpoints;
+use crate::capability::egress::EgressResolver;
+use crate::capability::endpoint::Endpoints;
+use crate::capability::policy::{self, Grant};
+use crate::capability::retry::{self, RetryPolicy};
+use crate::capability::sigv4;
 use crate::error::error_chain;
-use crate::policy::{self, Grant};
-use crate::retry::{self, RetryPolicy};
-use crate::sigv4;
+use crate::identity::CredentialCache;
 
 /// A request as a connector hands it over.
 #[derive(Debug, Clone)]

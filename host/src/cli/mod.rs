@@ -12,14 +12,10 @@ use clap::{Args, Parser, Subcommand};
 
 use std::time::Duration;
 
-use crate::artifact_cache::ArtifactCache;
-use crate::credentials::CredentialsConfig;
-use crate::endpoint::Endpoints;
-use crate::engine::SandboxLimits;
-use crate::host::{ConnectorHost, HostConfig};
-use crate::policy::Grants;
-use crate::retry::RetryPolicy;
-use crate::signed_http::HttpLimits;
+use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
+use crate::identity::CredentialsConfig;
+use crate::runtime::{ConnectorHost, HostConfig};
+use crate::sandbox::{ArtifactCache, SandboxLimits};
 use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Loads WebAssembly connectors and runs their operations, sending their
@@ -263,7 +259,7 @@ fn emit(text: &str) {
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
-fn format_manifest(manifest: &crate::plugin::Manifest) -> String {
+fn format_manifest(manifest: &crate::runtime::Manifest) -> String {
     let mut text = format!(
         "{} ({}) {}\nservices: {}\n{} operations:\n",
         manifest.title,

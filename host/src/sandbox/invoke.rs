@@ -1,0 +1,204 @@
+//! Running a guest: a fresh Store per invocation from the component's
+//! `InstancePre`, with its memory cap, epoch deadline and wall-clock
+//! timeout, an empty WASI context, and the signed-HTTP capability as the
+//! only import that reaches outside. Every way a call can end is mapped to
+//! an [`InvokeError`] kind.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::capability::{CapabilitySession, Grant, SignedHttp};
+use crate::error::InvokeError;
+use crate::sandbox::artifact_cache::ArtifactCache;
+use crate::sandbox::bindings::connector::api::types;
+use crate::sandbox::bindings::{Plugin, PluginPre, exports};
+use crate::sandbox::engine::{self, SandboxLimits, deadline_ticks};
+use crate::sandbox::guest_output::GuestOutput;
+use crate::sandbox::state::{InvocationState, MemoryCap};
+
+/// The engine, the linker with the host's imports, and the limits every
+/// invocation runs under.
+pub(crate) struct Sandbox {
+    engine: Engine,
+    linker: Linker<InvocationState>,
+    http: Arc<SignedHttp>,
+    limits: SandboxLimits,
+    cache: Option<ArtifactCache>,
+}
+
+/// A component pre-linked in a [`Sandbox`], with the name its output is
+/// logged under and the services it may call.
+#[derive(Clone)]
+pub(crate) struct Guest {
+    pub(crate) pre: PluginPre<InvocationState>,
+    pub(crate) name: Arc<str>,
+    pub(crate) grant: Arc<Grant>,
+}
+
+impl Sandbox {
+    /// Builds the engine for `limits` and links WASI and `http` as the
+    /// guests' imports.
+    pub(crate) fn new(
+        limits: SandboxLimits,
+        http: Arc<SignedHttp>,
+        cache: Option<ArtifactCache>,
+    ) -> anyhow::Result<Self> {
+        let engine = engine::new_engine(&limits)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Plugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
+        Ok(Sandbox { engine, linker, http, limits, cache })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn http(&self) -> &SignedHttp {
+        &self.http
+    }
+
+    /// Compiles `bytes` (through the cache when there is one) on a blocking
+    /// thread.
+    pub(crate) async fn compile(&self, bytes: Vec<u8>) -> anyhow::Result<Component> {
+        match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, bytes).await,
+            None => {
+                let engine = self.engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    Component::from_binary(&engine, &bytes).map_err(anyhow::Error::from)
+                })
+                .await
+                .context("the compiler task failed")?
+            }
+        }
+    }
+
+    /// Pre-links a checked component.
+    pub(crate) fn prelink(&self, component: &Component) -> anyhow::Result<PluginPre<InvocationState>> {
+        let instance_pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("could not link the component")?;
+        PluginPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not match the connector world")
+    }
+
+    /// Asks `guest` for its manifest.
+    pub(crate) async fn describe(&self, guest: &Guest) -> Result<types::Manifest, InvokeError> {
+        self.with_instance(guest, async |exports, store| exports.call_describe(store).await).await
+    }
+
+    /// Runs `operation` of `guest` with `input` (JSON text) and returns the
+    /// output JSON. `input` is owned because the WIT `json` alias binds as
+    /// `&String`.
+    pub(crate) async fn invoke(
+        &self,
+        guest: &Guest,
+        operation: &str,
+        input: String,
+    ) -> Result<serde_json::Value, InvokeError> {
+        let result = self
+            .with_instance(guest, async |exports, store| exports.call_invoke(store, operation, &input).await)
+            .await?;
+        let output = result.map_err(from_guest_error)?;
+        if output.len() > self.limits.max_output_bytes {
+            return Err(InvokeError::OutputTooLarge { size: output.len(), limit: self.limits.max_output_bytes });
+        }
+        serde_json::from_str(&output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
+    }
+
+    /// Instantiates `guest` and drops it, calling nothing.
+    pub(crate) async fn instantiate(&self, guest: &Guest) -> Result<(), InvokeError> {
+        self.with_instance(guest, async |_, _| Ok(())).await
+    }
+
+    /// A fresh Store for one invocation of `guest`.
+    fn new_store(&self, guest: &Guest) -> (Store<InvocationState>, GuestOutput) {
+        let limits = &self.limits;
+        let stderr = GuestOutput::new(guest.name.clone(), "stderr", limits.max_log_bytes);
+        // No arguments, environment, preopened directories or network: the
+        // builder's defaults grant none of them.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(GuestOutput::new(guest.name.clone(), "stdout", limits.max_log_bytes))
+            .stderr(stderr.clone())
+            .build();
+        let state = InvocationState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap { limit: limits.memory_bytes, hit: false },
+            capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone()),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        store.epoch_deadline_trap();
+        (store, stderr)
+    }
+
+    /// Instantiates `guest` in a fresh Store and runs `call` on it, with the
+    /// deadline and limits applied and failures mapped to [`InvokeError`].
+    async fn with_instance<T>(
+        &self,
+        guest: &Guest,
+        call: impl AsyncFnOnce(
+            &exports::connector::api::connector::Guest,
+            &mut Store<InvocationState>,
+        ) -> wasmtime::Result<T>,
+    ) -> Result<T, InvokeError> {
+        let (mut store, stderr) = self.new_store(guest);
+        let run = async {
+            let instance = guest.pre.instantiate_async(&mut store).await?;
+            call(instance.connector_api_connector(), &mut store).await
+        };
+        // Epochs do not fire while the guest waits in a host call (an HTTP
+        // request), so the wall-clock timeout backs the epoch deadline.
+        let result = match tokio::time::timeout(self.limits.timeout, run).await {
+            Err(_elapsed) => return Err(InvokeError::Timeout(self.limits.timeout)),
+            Ok(result) => result,
+        };
+        result.map_err(|error| classify_trap(error, store.data().memory.hit, &self.limits, &stderr))
+    }
+}
+
+fn from_guest_error(error: types::Error) -> InvokeError {
+    match error {
+        types::Error::InvalidInput(m) => InvokeError::InvalidInput(m),
+        types::Error::UnknownOperation(m) => InvokeError::UnknownOperation(m),
+        types::Error::Service(e) => {
+            InvokeError::Service { code: e.code, message: e.message, status: e.status, retryable: e.retryable }
+        }
+        types::Error::Host(m) => InvokeError::Capability(m),
+        types::Error::Internal(m) => InvokeError::Connector(m),
+    }
+}
+
+fn classify_trap(
+    error: wasmtime::Error,
+    memory_hit: bool,
+    limits: &SandboxLimits,
+    stderr: &GuestOutput,
+) -> InvokeError {
+    if memory_hit {
+        return InvokeError::MemoryLimit(limits.memory_bytes);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => InvokeError::Timeout(limits.timeout),
+        Some(Trap::StackOverflow) => InvokeError::Trap("stack overflow".into()),
+        Some(trap) => {
+            let detail = stderr.panic_message().unwrap_or_else(|| trap.to_string());
+            InvokeError::Trap(detail)
+        }
+        None if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => InvokeError::Host(anyhow::anyhow!(
+            "no free instance slot: {} invocations are already running (raise the pool size)",
+            limits.max_concurrent_invocations
+        )),
+        None => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| format!("{error:#}"))),
+    }
+}

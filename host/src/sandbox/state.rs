@@ -1,0 +1,72 @@
+//! What one invocation's Store holds, and how the guest's imports reach the
+//! host: an empty WASI context, the memory cap, and the signed-HTTP
+//! capability adapted from its WIT types.
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::capability::{CapabilitySession, HttpRequest, SendError};
+use crate::sandbox::bindings::connector::api::{signed_http, types};
+
+/// Everything one invocation's Store holds.
+pub struct InvocationState {
+    pub(super) wasi: WasiCtx,
+    pub(super) table: ResourceTable,
+    pub(super) memory: MemoryCap,
+    pub(super) capability: CapabilitySession,
+}
+
+/// Caps linear memory and remembers when the cap was hit, since a refused
+/// `memory.grow` surfaces as whatever trap the guest's allocator raises.
+pub(super) struct MemoryCap {
+    pub(super) limit: u64,
+    pub(super) hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl WasiView for InvocationState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl types::Host for InvocationState {}
+
+impl signed_http::Host for InvocationState {
+    async fn send(
+        &mut self,
+        request: signed_http::Request,
+    ) -> wasmtime::Result<Result<signed_http::Response, signed_http::SendError>> {
+        let request = HttpRequest {
+            service: request.service,
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+            sign: request.sign,
+        };
+        Ok(match self.capability.send(request).await {
+            Ok(response) => {
+                Ok(signed_http::Response { status: response.status, headers: response.headers, body: response.body })
+            }
+            Err(SendError::Denied(m)) => Err(signed_http::SendError::Denied(m)),
+            Err(SendError::InvalidRequest(m)) => Err(signed_http::SendError::InvalidRequest(m)),
+            Err(SendError::LimitExceeded(m)) => Err(signed_http::SendError::LimitExceeded(m)),
+            Err(SendError::Transport(m)) => Err(signed_http::SendError::Transport(m)),
+        })
+    }
+}

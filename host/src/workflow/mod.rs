@@ -1,0 +1,168 @@
+//! Workflows: ordered steps, each running one operation of a connector, where
+//! a step's input can use earlier steps' inputs and outputs.
+//!
+//! A workflow is a JSON file:
+//!
+//! ```json
+//! {
+//!   "name": "Marketing Department",
+//!   "connectors": { "cognito": "../target/wasm32-wasip2/release/guest_cognito.wasm" },
+//!   "steps": [
+//!     { "id": "pool", "connector": "cognito", "operation": "create_user_pool",
+//!       "input": { "pool_name": "Marketing Department" } },
+//!     { "id": "user", "connector": "cognito", "operation": "admin_create_user",
+//!       "input": { "user_pool_id": "{{steps.pool.output.UserPool.Id}}", "username": "exampleUsername" } }
+//!   ]
+//! }
+//! ```
+//!
+//! A string that is exactly one `{{reference}}` is replaced by the value it
+//! names, whatever its type; references inside a longer string are replaced
+//! by their text. A reference is `steps.<id>.input` or `steps.<id>.output`
+//! followed by `.Member` and `[index]` parts. Component paths are relative
+//! to the workflow file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+mod reference;
+mod run;
+
+pub use run::run;
+
+use reference::{Reference, references};
+
+/// A parsed, checked workflow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// What the workflow does.
+    #[serde(default)]
+    pub name: String,
+    /// Component path by connector alias, relative to the workflow file.
+    pub connectors: BTreeMap<String, PathBuf>,
+    pub steps: Vec<Step>,
+}
+
+/// One step: an operation of a connector with an input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Name later steps use to refer to this one.
+    pub id: String,
+    /// Alias from the workflow's `connectors`.
+    pub connector: String,
+    pub operation: String,
+    /// The input, possibly with `{{references}}`.
+    #[serde(default = "empty_object")]
+    pub input: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub connector: String,
+    pub operation: String,
+    /// The input after references were resolved.
+    pub input: Value,
+    /// The operation's output, or the error as `{"kind", "message", ...}`.
+    #[serde(flatten)]
+    pub outcome: StepOutcome,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Output(Value),
+    Error(Value),
+}
+
+impl Workflow {
+    /// Reads and checks the workflow at `path`; component paths become
+    /// relative to the current directory.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+        let mut workflow: Workflow =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for component in workflow.connectors.values_mut() {
+            *component = base.join(&*component);
+        }
+        workflow.check().with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        Ok(workflow)
+    }
+
+    /// Checks step ids, connector aliases and that every reference names an
+    /// earlier step.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.steps.is_empty() {
+            bail!("it has no steps");
+        }
+        let mut earlier: Vec<&str> = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = || format!("step {} (`{}`)", i + 1, step.id);
+            if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                bail!("{}: the id must be letters, digits, `_` or `-`", at());
+            }
+            if earlier.contains(&step.id.as_str()) {
+                bail!("{}: another step has the same id", at());
+            }
+            if !self.connectors.contains_key(&step.connector) {
+                bail!("{}: connector `{}` is not in the workflow's `connectors`", at(), step.connector);
+            }
+            for reference in references(&step.input) {
+                let parsed = Reference::parse(&reference).with_context(at)?;
+                if !earlier.contains(&parsed.step.as_str()) {
+                    bail!(
+                        "{}: `{{{{{reference}}}}}` refers to step `{}`, which does not run before it",
+                        at(),
+                        parsed.step
+                    );
+                }
+            }
+            earlier.push(&step.id);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `workflow` step by step, calling `on_step` after each. Stops at the
+/// first failing step, whose report carries the error.
+///
+/// `components` overrides component paths by connector alias.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn check_rejects_forward_references_and_unknown_connectors() {
+        let workflow: Workflow = serde_json::from_value(json!({
+            "connectors": {"c": "x.wasm"},
+            "steps": [
+                {"id": "a", "connector": "c", "operation": "op", "input": {"x": "{{steps.b.output.Id}}"}},
+                {"id": "b", "connector": "c", "operation": "op"}
+            ]
+        }))
+        .unwrap();
+        assert!(
+            format!("{:#}", workflow.check().unwrap_err()).contains("refers to step `b`, which does not run before it")
+        );
+        let unknown: Workflow = serde_json::from_value(json!({
+            "connectors": {}, "steps": [{"id": "a", "connector": "c", "operation": "op"}]
+        }))
+        .unwrap();
+        assert!(unknown.check().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
+    }
+}
