@@ -24,7 +24,9 @@ fn main() {
 
     // The whole guest crate: its sources, manifest and build script (link
     // settings) all change the component.
-    for watched in ["wit", "guest-cognito", "Cargo.lock", "Cargo.toml", "tests/guests"] {
+    for watched in
+        ["wit", "guest-cognito", "Cargo.lock", "Cargo.toml", "tests/guests", "host/src/capability/retryable_codes.in"]
+    {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 

@@ -9,18 +9,10 @@ use crate::connector::api::types::{Error, ServiceError};
 use crate::model::{SIGNING_NAME, TARGET_PREFIX};
 use crate::shapes::Operation;
 
-/// Error codes worth retrying later even though Cognito answers them with 400.
-const RETRYABLE_CODES: &[&str] = &[
-    "TooManyRequestsException",
-    "LimitExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "InternalErrorException",
-    "ServiceUnavailable",
-];
+/// Error codes worth retrying later even though the service answers them
+/// with a 4xx status: the host's list, so that what the connector calls
+/// retryable is what the host retries.
+const RETRYABLE_CODES: &[&str] = &include!("../../host/src/capability/retryable_codes.in");
 
 /// Sends `body` (the operation's API JSON) and returns Cognito's output JSON.
 pub fn call(op: &Operation, body: &Value) -> Result<Value, Error> {

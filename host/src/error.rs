@@ -1,13 +1,20 @@
-//! Errors of invoking a connector, one kind per way an invocation can fail,
-//! so callers can tell a bad input from a service error from a misbehaving
-//! connector.
+//! Errors of loading and invoking connectors, one kind per way a load or an
+//! invocation can fail, so callers can tell a bad input from a service
+//! error from a misbehaving connector from a busy host.
+//!
+//! Text inside these errors may come from a connector: escape it
+//! ([`escape_untrusted`](crate::escape_untrusted)) before it reaches a
+//! terminal or a log.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::capability::SendError;
+
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvokeError {
     /// The input does not fit the operation's schema; the text names the field.
     #[error("invalid input: {0}")]
@@ -18,9 +25,11 @@ pub enum InvokeError {
     /// The remote service answered with an error.
     #[error("service error {code} (HTTP {status}{}): {message}", if *.retryable { ", retryable" } else { "" })]
     Service { code: String, message: String, status: u16, retryable: bool },
-    /// The signed-HTTP capability refused or could not complete a request.
+    /// The signed-HTTP capability refused or could not complete a request of
+    /// this invocation. This is the host's own account of the failure, not
+    /// the connector's, so a connector cannot forge one.
     #[error("capability error: {0}")]
-    Capability(String),
+    Capability(SendError),
     /// The connector reported a failure of its own.
     #[error("connector error: {0}")]
     Connector(String),
@@ -37,10 +46,18 @@ pub enum InvokeError {
     /// The connector's output is larger than the limit.
     #[error("connector output of {size} bytes is over the {limit} byte limit")]
     OutputTooLarge { size: usize, limit: usize },
+    /// The connector handed the host more data in one call (a request, its
+    /// output, its manifest) than the host copies out of a sandbox.
+    #[error("connector passed more than {limit} bytes to the host in one call")]
+    TransferLimit { limit: usize },
     /// The connector's output is not valid JSON.
     #[error("connector output is not valid JSON: {0}")]
     InvalidOutput(String),
-    /// The host itself failed (instantiation, a full instance pool).
+    /// Every instance slot is taken by a running invocation; the call may
+    /// succeed later.
+    #[error("no free instance slot: {slots} invocations are already running")]
+    Busy { slots: u32 },
+    /// The host itself failed.
     #[error("host error: {0:#}")]
     Host(anyhow::Error),
 }
@@ -58,22 +75,79 @@ impl InvokeError {
             InvokeError::Timeout(_) => "timeout",
             InvokeError::MemoryLimit(_) => "memory-limit",
             InvokeError::OutputTooLarge { .. } => "output-too-large",
+            InvokeError::TransferLimit { .. } => "transfer-limit",
             InvokeError::InvalidOutput(_) => "invalid-output",
+            InvokeError::Busy { .. } => "busy",
             InvokeError::Host(_) => "host",
         }
     }
 
     /// The error as JSON: `{"kind", "message"}`, plus `code`, `status` and
-    /// `retryable` for service errors.
+    /// `retryable` for service errors and `reason` (the capability's own
+    /// kind: `denied`, `invalid-request`, ...) for capability errors.
     pub fn to_json(&self) -> Value {
         let mut value = json!({ "kind": self.kind(), "message": self.to_string() });
-        if let InvokeError::Service { code, message, status, retryable } = self {
-            value["code"] = json!(code);
-            value["message"] = json!(message);
-            value["status"] = json!(status);
-            value["retryable"] = json!(retryable);
+        match self {
+            InvokeError::Service { code, message, status, retryable } => {
+                value["code"] = json!(code);
+                value["message"] = json!(message);
+                value["status"] = json!(status);
+                value["retryable"] = json!(retryable);
+            }
+            InvokeError::Capability(error) => value["reason"] = json!(error.kind()),
+            _ => {}
         }
         value
+    }
+}
+
+/// Why a component could not be loaded as a connector.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read, is not a regular file, or is too large.
+    #[error("could not read {origin}: {reason}")]
+    Unreadable { origin: String, reason: String },
+    /// The bytes are not a WebAssembly component.
+    #[error("{origin} is not a connector: {reason}")]
+    NotAComponent { origin: String, reason: String },
+    /// The component does not validate or compile.
+    #[error("{origin} is not a valid WebAssembly component: {reason}")]
+    InvalidComponent { origin: String, reason: String },
+    /// The component does not implement a compatible connector contract.
+    #[error("{origin} is not a compatible connector: {reason}")]
+    Incompatible { origin: String, reason: String },
+    /// Asking the component for its manifest failed.
+    #[error("{origin}: describing itself failed: {error}")]
+    DescribeFailed { origin: String, error: InvokeError },
+    /// The manifest breaks the contract's rules.
+    #[error("{origin} is not a valid connector: {reason}")]
+    InvalidManifest { origin: String, reason: String },
+}
+
+impl LoadError {
+    /// A stable, kebab-case name of the kind (`not-a-component`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Unreadable { .. } => "unreadable",
+            LoadError::NotAComponent { .. } => "not-a-component",
+            LoadError::InvalidComponent { .. } => "invalid-component",
+            LoadError::Incompatible { .. } => "incompatible",
+            LoadError::DescribeFailed { .. } => "describe-failed",
+            LoadError::InvalidManifest { .. } => "invalid-manifest",
+        }
+    }
+
+    /// What was being loaded: a path, or a digest for bytes.
+    pub fn origin(&self) -> &str {
+        match self {
+            LoadError::Unreadable { origin, .. }
+            | LoadError::NotAComponent { origin, .. }
+            | LoadError::InvalidComponent { origin, .. }
+            | LoadError::Incompatible { origin, .. }
+            | LoadError::DescribeFailed { origin, .. }
+            | LoadError::InvalidManifest { origin, .. } => origin,
+        }
     }
 }
 
@@ -108,5 +182,15 @@ mod tests {
         assert_eq!(e.to_string(), "service error UserNotFoundException (HTTP 400): User does not exist.");
         assert_eq!(e.to_json()["code"], "UserNotFoundException");
         assert_eq!(InvokeError::Timeout(Duration::from_millis(1500)).kind(), "timeout");
+    }
+
+    #[test]
+    fn capability_errors_carry_the_hosts_reason() {
+        let e = InvokeError::Capability(SendError::Denied("service `s3` is not granted".into()));
+        assert_eq!(
+            e.to_json(),
+            json!({"kind": "capability", "reason": "denied",
+            "message": "capability error: denied: service `s3` is not granted"})
+        );
     }
 }

@@ -17,15 +17,21 @@
 mod capability;
 pub mod cli;
 mod error;
+mod escape;
+mod files;
 mod identity;
 mod runtime;
 mod sandbox;
 pub mod workflow;
 
-pub use capability::{Endpoint, Endpoints, Grant, Grants, HttpLimits, RetryPolicy, SendError, sigv4};
-pub use error::InvokeError;
+pub use capability::{
+    ConnectorIdentity, ConnectorSelector, Endpoint, Endpoints, Grant, GrantRule, Grants, HttpLimits, RetryPolicy,
+    SendError, sigv4,
+};
+pub use error::{InvokeError, LoadError};
+pub use escape::{Untrusted, escape_untrusted, truncate_chars};
 pub use identity::CredentialsConfig;
-pub use runtime::{Connector, ConnectorHost, HostConfig, Manifest, OperationInfo};
+pub use runtime::{Connector, ConnectorHost, HostConfig, LoadOptions, Manifest, OperationInfo};
 pub use sandbox::{ArtifactCache, SandboxLimits};
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].

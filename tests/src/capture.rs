@@ -55,6 +55,8 @@ impl Reply {
 pub struct CaptureServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<CapturedRequest>>>,
+    /// Requests received in all, never reset.
+    received: Arc<std::sync::atomic::AtomicUsize>,
     script: Arc<Mutex<(VecDeque<Reply>, Reply)>>,
 }
 
@@ -64,11 +66,12 @@ impl CaptureServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let script = Arc::new(Mutex::new((VecDeque::new(), Reply::json(200, "{}"))));
-        let (seen, replies) = (requests.clone(), script.clone());
+        let (seen, replies, count) = (requests.clone(), script.clone(), received.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (seen, replies) = (seen.clone(), replies.clone());
+                let (seen, replies, count) = (seen.clone(), replies.clone(), count.clone());
                 // One thread per connection, so a slow answer does not hold
                 // back the next attempt.
                 std::thread::spawn(move || {
@@ -77,6 +80,7 @@ impl CaptureServer {
                         let reply = {
                             let mut script = replies.lock().unwrap();
                             seen.lock().unwrap().push(request);
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let fallback = script.1.clone();
                             script.0.pop_front().unwrap_or(fallback)
                         };
@@ -85,7 +89,7 @@ impl CaptureServer {
                 });
             }
         });
-        CaptureServer { addr, requests, script }
+        CaptureServer { addr, requests, received, script }
     }
 
     pub fn endpoint(&self) -> String {
@@ -100,6 +104,16 @@ impl CaptureServer {
     /// Answers the next requests with `replies`, in order, then as before.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.script.lock().unwrap().0.extend(replies);
+    }
+
+    /// Waits until `n` requests have been received in all (answered or
+    /// still being answered); panics after `timeout`.
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.received.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(tokio::time::Instant::now() < deadline, "{n} requests did not arrive within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// The requests received since the last call.

@@ -15,6 +15,21 @@ pub mod components {
     include!(concat!(env!("OUT_DIR"), "/components.rs"));
 }
 
+/// A copy of the hostile test component in `dir` whose manifest is of
+/// `mode` (see `MANIFEST_MODE` in tests/guests/hostile): the same code in
+/// different bytes.
+pub fn hostile_variant(mode: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    const MARKER: &[u8] = b"HOSTILE_MANIFEST_MODE=normal____________";
+    assert!(mode.len() <= 18, "mode `{mode}` is too long for the marker");
+    let mut bytes = std::fs::read(components::HOSTILE).expect("the hostile component is built");
+    let at = bytes.windows(MARKER.len()).position(|w| w == MARKER).expect("the marker is in the component");
+    let replacement = format!("HOSTILE_MANIFEST_MODE={mode:_<18}");
+    bytes[at..at + MARKER.len()].copy_from_slice(replacement.as_bytes());
+    let path = dir.join(format!("hostile-{mode}.wasm"));
+    std::fs::write(&path, bytes).expect("write the variant");
+    path
+}
+
 /// Region every test signs for; the emulators keep state per region.
 pub const REGION: &str = "us-east-1";
 
@@ -42,6 +57,18 @@ pub fn host_config(endpoint: &str, credentials: Credentials) -> HostConfig {
 /// A host sending to `endpoint` with the test credentials.
 pub async fn host_for(endpoint: &str) -> ConnectorHost {
     ConnectorHost::new(host_config(endpoint, test_credentials())).await.expect("host starts")
+}
+
+/// Loads `workflow`'s connectors (component paths by alias from
+/// `components`, else the workflow's own) and runs it.
+pub async fn run_workflow(
+    host: &ConnectorHost,
+    workflow: &connector_host::workflow::Workflow,
+    components: &std::collections::BTreeMap<String, std::path::PathBuf>,
+    on_step: impl FnMut(usize, &connector_host::workflow::StepReport),
+) -> anyhow::Result<Vec<connector_host::workflow::StepReport>> {
+    let connectors = connector_host::workflow::load_connectors(host, workflow, components).await?;
+    connector_host::workflow::run(host, workflow, &connectors, on_step).await
 }
 
 /// The official Cognito SDK client against `endpoint`: the independent

@@ -2,6 +2,7 @@
 
 use std::process::{Command, Output};
 
+use connector_tests::capture::CaptureServer;
 use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{REGION, components};
 use serde_json::Value;
@@ -150,42 +151,196 @@ fn run_prints_each_step_with_the_pool_id_threaded_through() {
     assert_eq!(json[1]["output"]["User"]["Username"], "exampleUsername");
 }
 
+/// `--grant` selects by what the operator controls: the component path
+/// here (the connector's self-chosen name selects nothing, and saying so is
+/// an error rather than a silent no-op).
 #[test]
-fn operator_grants_and_limits_apply() {
+fn operator_grants_select_by_path_and_unmatched_grants_are_errors() {
     let emulator = Emulator::start(Kind::Moto);
     let endpoint = emulator.endpoint();
     let base = ["invoke", components::GUEST_COGNITO, "list_user_pools", "-i", r#"{"max_results": 5}"#];
     let base = [&base[..], &["--endpoint-url", &endpoint, "--region", REGION]].concat();
 
-    let denied = cli(&[&base[..], &["--grant", "aws-cognito="]].concat(), &[]);
+    let by_path = format!("{}=", components::GUEST_COGNITO);
+    let denied = cli(&[&base[..], &["--grant", &by_path]].concat(), &[]);
     assert_eq!(denied.status.code(), Some(1));
     let err = stderr(&denied);
     assert!(err.contains("[capability]") && err.contains("`cognito-idp` is not granted"), "{err}");
 
-    let limited = cli(
-        &[
-            &base[..],
-            &[
-                "--grant",
-                "aws-cognito=cognito-idp",
-                "--timeout-ms",
-                "5000",
-                "--memory-mib",
-                "32",
-                "--max-attempts",
-                "1",
-            ],
-        ]
-        .concat(),
-        &[],
-    );
-    assert!(stdout_json(&limited)["UserPools"].is_array());
+    let by_name = cli(&[&base[..], &["--grant", "aws-cognito="]].concat(), &[]);
+    assert_eq!(by_name.status.code(), Some(1));
+    let err = stderr(&by_name);
+    assert!(err.contains("--grant for alias `aws-cognito` selects no loaded connector"), "{err}");
+
+    let allowed = cli(&[&base[..], &["--grant", &format!("{}=cognito-idp", components::GUEST_COGNITO)]].concat(), &[]);
+    assert!(stdout_json(&allowed)["UserPools"].is_array());
+
+    let bad = cli(&[&base[..], &["--grant", "no-equals-sign"]].concat(), &[]);
+    assert!(stderr(&bad).contains("--grant `no-equals-sign` must be CONNECTOR=SERVICE"), "{}", stderr(&bad));
+    let upper = cli(&[&base[..], &["--grant", &format!("{}=Cognito-IDP", components::GUEST_COGNITO)]].concat(), &[]);
+    assert!(stderr(&upper).contains("`Cognito-IDP` is not a valid service name"), "{}", stderr(&upper));
+}
+
+/// In a workflow, the alias is what a grant selects; before, `--grant
+/// mine=` did not restrict a connector whose manifest said another name.
+#[test]
+fn workflow_grants_select_the_alias() {
+    let server = CaptureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = dir.path().join("workflow.json");
+    std::fs::write(
+        &workflow,
+        serde_json::json!({
+            "connectors": {"mine": components::HOSTILE},
+            "steps": [{"id": "call", "connector": "mine", "operation": "call_service", "input": {"service": "cognito-idp"}}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let base = ["run", workflow.to_str().unwrap(), "--json", "--endpoint-url", &server.endpoint(), "--region", REGION];
+    let narrowed = stdout_json(&cli(&[&base[..], &["--grant", "mine="]].concat(), &[]));
+    let error = narrowed[0]["output"]["error"].as_str().unwrap();
+    assert!(error.contains("`cognito-idp` is not granted to this connector (granted: none)"), "{error}");
+    assert!(server.take().is_empty());
+
+    let open = stdout_json(&cli(&base, &[]));
+    assert_eq!(open[0]["output"]["status"], 200, "{open}");
+}
+
+/// Each limit flag is hit, not just parsed.
+#[test]
+fn limit_flags_are_enforced() {
+    let server = CaptureServer::start();
+    let endpoint = server.endpoint();
+    let hostile = |operation: &str, input: &str, flags: &[&str]| {
+        let args =
+            [&["invoke", components::HOSTILE, operation, "-i", input, "--endpoint-url", &endpoint][..], flags].concat();
+        let output = cli(&args, &[]);
+        (output.status.code(), stderr(&output), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, err, _) = hostile("loop_forever", "{}", &["--timeout-ms", "300"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("[timeout]") && err.contains("300 ms deadline"), "{err}");
+    let (_, err, _) = hostile("allocate_forever", "{}", &["--memory-mib", "16"]);
+    assert!(err.contains("[memory-limit]") && err.contains("16 MiB"), "{err}");
+    let (_, err, _) = hostile("huge_output", r#"{"bytes": 5000}"#, &["--max-output-bytes", "1000"]);
+    assert!(err.contains("[output-too-large]") && err.contains("1000 byte limit"), "{err}");
+    let (_, err, _) = hostile("call_many", r#"{"times": 10}"#, &["--max-calls", "3", "--region", REGION]);
+    assert!(err.contains("[capability]") && err.contains("more than 3 requests in one invocation"), "{err}");
+    let (_, _, out) = hostile("many_headers", r#"{"count": 6}"#, &["--max-request-headers", "5", "--region", REGION]);
+    assert!(out.contains("6 request headers are over the limit of 5"), "{out}");
+    server.respond_with(200, &[b'x'; 100]);
+    let (_, _, out) =
+        hostile("call_service", r#"{"service": "cognito-idp"}"#, &["--max-response-bytes", "10", "--region", REGION]);
+    assert!(out.contains("response body is over the 10 byte limit"), "{out}");
+    let (_, err, _) = hostile("echo", r#"{"a": "long enough"}"#, &["--max-input-bytes", "10"]);
+    assert!(err.contains("[invalid-input]") && err.contains("over the limit of 10 bytes"), "{err}");
 
     let help = String::from_utf8(cli(&["--help"], &[]).stdout).unwrap();
     let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
-    for default in ["[default: 60000]", "[default: 64]", "[default: 3]", "[default: 1000]"] {
+    for default in ["[default: 60000]", "[default: 64]", "[default: 3]", "[default: 1000]", "[default: 16384]"] {
         assert!(help.contains(default), "--help shows {default}: {help}");
     }
-    let bad = cli(&[&base[..], &["--grant", "no-equals-sign"]].concat(), &[]);
-    assert!(stderr(&bad).contains("--grant `no-equals-sign` must be CONNECTOR=SERVICE"), "{}", stderr(&bad));
+    // Out-of-range values are refused, not wrapped: 2^44 MiB once became 0.
+    for (flag, value) in [("--memory-mib", "17592186044416"), ("--memory-mib", "0"), ("--timeout-ms", "0")] {
+        let out = cli(&["describe", components::HOSTILE, flag, value], &[]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&out).contains(&format!("invalid value '{value}' for '{flag}")), "{}", stderr(&out));
+    }
+}
+
+/// Text a connector supplies is escaped before it reaches a terminal, and
+/// `describe` stays linear in the manifest.
+#[test]
+fn connector_text_is_escaped_on_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let escaped =
+        cli(&["describe", connector_tests::hostile_variant("escape-title", dir.path()).to_str().unwrap()], &[]);
+    assert!(escaped.status.success(), "{}", stderr(&escaped));
+    let text = String::from_utf8(escaped.stdout).unwrap();
+    assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\x07'), "{text:?}");
+    assert!(text.starts_with(r"\u{1b}[2J\u{1b}]0;pwned\u{7}Cleared\u{d}forged (hostile)"), "{text}");
+    assert!(text.contains(r"\u{1b}[31mred\u{1b}[0m\u{a}WARN forged line"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("WARN")), "{text}");
+
+    let long = cli(&["describe", connector_tests::hostile_variant("long-name", dir.path()).to_str().unwrap()], &[]);
+    assert_eq!(long.status.code(), Some(1));
+    let err = stderr(&long);
+    assert!(err.contains("is not a machine name") && err.len() < 1000, "{err}");
+
+    let server = CaptureServer::start();
+    let failed = cli(&["invoke", components::HOSTILE, "escape_error", "--endpoint-url", &server.endpoint()], &[]);
+    let err = stderr(&failed);
+    assert!(err.contains(r"[connector]: connector error: \u{1b}[2J\u{1b}]0;pwned\u{7}boom"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}
+
+/// Files the CLI reads are regular files within a size cap: `/dev/zero`
+/// was read until memory ran out, and a FIFO blocked forever.
+#[test]
+fn only_regular_files_within_limits_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.wasm");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let fifo = fifo.to_str().unwrap();
+    let input_fifo = format!("@{fifo}");
+    let workflow = dir.path().join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &workflow).unwrap();
+    for (args, expected) in [
+        (vec!["describe", "/dev/zero"], "the component /dev/zero is not a regular file (it is a device)"),
+        (vec!["describe", fifo], "is not a regular file (it is a FIFO)"),
+        (
+            vec!["invoke", components::HOSTILE, "echo", "--input", "@/dev/zero"],
+            "the input file /dev/zero is not a regular file",
+        ),
+        (vec!["invoke", components::HOSTILE, "echo", "--input", &input_fifo], "(it is a FIFO)"),
+        (vec!["run", workflow.to_str().unwrap()], "is not a regular file (it is a device)"),
+    ] {
+        let started = std::time::Instant::now();
+        let output = cli(&args, &[]);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{args:?} answered at once");
+    }
+    let big = dir.path().join("big.wasm");
+    std::fs::File::create(&big).unwrap().set_len(1 << 40).unwrap();
+    let output = cli(&["describe", big.to_str().unwrap()], &[]);
+    assert!(
+        stderr(&output)
+            .contains("is 1099511627776 bytes, over the limit of 134217728 (--max-component-bytes raises it)"),
+        "{}",
+        stderr(&output)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host-test-cli"))
+        .args(["invoke", components::HOSTILE, "echo", "--input", "-", "--max-input-bytes", "5"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), br#"{"far": "too long"}"#).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(stderr(&output).contains("the input on stdin is over the limit of 5 bytes"), "{}", stderr(&output));
+}
+
+/// Proxy variables are ignored, so they cannot divert signed requests past
+/// the egress filter; `--proxy` opts in explicitly.
+#[test]
+fn proxies_are_used_only_when_given_explicitly() {
+    let (endpoint, proxy) = (CaptureServer::start(), CaptureServer::start());
+    let args =
+        ["invoke", components::HOSTILE, "call_service", "-i", r#"{"service": "cognito-idp"}"#, "--region", REGION];
+    let direct = cli(
+        &[&args[..], &["--endpoint-url", &endpoint.endpoint()]].concat(),
+        &[("HTTP_PROXY", &proxy.endpoint()), ("HTTPS_PROXY", &proxy.endpoint()), ("ALL_PROXY", &proxy.endpoint())],
+    );
+    assert_eq!(stdout_json(&direct)["status"], 200);
+    assert_eq!((endpoint.take().len(), proxy.take().len()), (1, 0), "the environment's proxy is ignored");
+
+    let proxied =
+        cli(&[&args[..], &["--endpoint-url", &endpoint.endpoint(), "--proxy", &proxy.endpoint()]].concat(), &[]);
+    assert_eq!(stdout_json(&proxied)["status"], 200);
+    let through = proxy.take();
+    assert_eq!(through.len(), 1, "--proxy is used");
+    assert_eq!(through[0].path, format!("{}/", endpoint.endpoint()), "an absolute-form proxy request");
+    assert!(endpoint.take().is_empty());
 }

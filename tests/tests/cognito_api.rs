@@ -3,8 +3,8 @@
 //! providers, resource servers, MFA configuration and pagination, each
 //! result read back through the official SDK.
 
-use connector_host::InvokeError;
-use connector_tests::api::Api;
+use connector_host::{InvokeError, SendError};
+use connector_tests::api::{Api, sdk_code};
 use connector_tests::emulator::Kind;
 use serde_json::json;
 
@@ -52,7 +52,9 @@ async fn sign_up_and_sign_in(kind: Kind) {
     // Signed operations need credentials the anonymous host does not have.
     let (host, cognito) = &api.anonymous;
     match host.invoke(cognito, "admin_get_user", &json!({"user_pool_id": pool, "username": "alice"})).await {
-        Err(InvokeError::Capability(message)) => assert!(message.contains("without AWS credentials"), "{message}"),
+        Err(InvokeError::Capability(SendError::Transport(message))) => {
+            assert!(message.contains("without AWS credentials"), "{message}")
+        }
         other => panic!("a signed call without credentials must fail in the host, got {other:?}"),
     }
 }
@@ -108,7 +110,8 @@ async fn groups_and_membership(kind: Kind) {
     let members = sdk.list_users_in_group().user_pool_id(&pool).group_name("editors").send().await.unwrap();
     assert!(members.users().is_empty());
     api.ok("delete_group", json!({"user_pool_id": pool, "group_name": "editors"})).await;
-    assert!(sdk.get_group().user_pool_id(&pool).group_name("editors").send().await.is_err());
+    let gone = sdk.get_group().user_pool_id(&pool).group_name("editors").send().await.unwrap_err();
+    assert_eq!(sdk_code(gone), "ResourceNotFoundException");
 }
 
 #[tokio::test]
@@ -203,7 +206,8 @@ async fn domains_providers_and_resource_servers(kind: Kind) {
     let listed = api.ok("list_identity_providers", json!({"user_pool_id": pool})).await;
     assert_eq!(listed["Providers"][0]["ProviderName"], "Corp");
     api.ok("delete_identity_provider", json!({"user_pool_id": pool, "provider_name": "Corp"})).await;
-    assert!(sdk.describe_identity_provider().user_pool_id(&pool).provider_name("Corp").send().await.is_err());
+    let gone = sdk.describe_identity_provider().user_pool_id(&pool).provider_name("Corp").send().await.unwrap_err();
+    assert_eq!(sdk_code(gone), "ResourceNotFoundException");
 
     api.ok(
         "create_resource_server",

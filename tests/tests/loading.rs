@@ -1,17 +1,24 @@
 //! Loading refuses whatever is not a compatible connector, with an error
 //! that says what the file is.
 
-use connector_tests::{components, host_for};
+use connector_host::{ConnectorHost, LoadError};
+use connector_tests::{components, host_config, host_for, test_credentials};
+
+/// The load error's kind and text.
+async fn load_error_of_kind(path: &std::path::Path) -> (&'static str, String) {
+    let host = host_for("http://127.0.0.1:9").await;
+    let err: LoadError = host.load(path).await.expect_err("loading must fail");
+    (err.kind(), format!("{err:#}"))
+}
 
 async fn load_error(path: &std::path::Path) -> String {
-    let host = host_for("http://127.0.0.1:9").await;
-    let err = host.load(path).await.expect_err("loading must fail");
-    format!("{err:#}")
+    load_error_of_kind(path).await.1
 }
 
 #[tokio::test]
 async fn a_component_without_the_connector_export_is_refused() {
-    let err = load_error(components::NO_EXPORT.as_ref()).await;
+    let (kind, err) = load_error_of_kind(components::NO_EXPORT.as_ref()).await;
+    assert_eq!(kind, "incompatible");
     assert!(err.contains("is not a compatible connector"), "{err}");
     assert!(err.contains("does not export `connector:api/connector@0.1.0`"), "{err}");
     assert!(err.contains("wasi:cli/run"), "names what it does export: {err}");
@@ -30,7 +37,8 @@ async fn random_bytes_are_refused() {
     let path = dir.path().join("random.wasm");
     let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(&path, bytes).unwrap();
-    let err = load_error(&path).await;
+    let (kind, err) = load_error_of_kind(&path).await;
+    assert_eq!(kind, "not-a-component");
     assert!(err.contains("is not a connector: the file is not WebAssembly"), "{err}");
 }
 
@@ -49,12 +57,42 @@ async fn a_truncated_component_is_refused() {
     let path = dir.path().join("truncated.wasm");
     let bytes = std::fs::read(components::GUEST_COGNITO).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let err = load_error(&path).await;
+    let (kind, err) = load_error_of_kind(&path).await;
+    assert_eq!(kind, "invalid-component");
     assert!(err.contains("is not a valid WebAssembly component"), "{err}");
 }
 
 #[tokio::test]
 async fn a_missing_file_is_named() {
-    let err = load_error("/nonexistent/connector.wasm".as_ref()).await;
+    let (kind, err) = load_error_of_kind("/nonexistent/connector.wasm".as_ref()).await;
+    assert_eq!(kind, "unreadable");
     assert!(err.contains("could not read /nonexistent/connector.wasm"), "{err}");
+}
+
+/// Cold loads of one component at once, into an empty compiled cache: each
+/// writer uses its own temporary file, so all succeed and one whole entry
+/// remains (the temporary file was once named by process id alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cold_loads_share_the_compiled_cache_safely() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut config = host_config("http://127.0.0.1:9", test_credentials());
+    config.cache_dir = Some(cache.path().to_owned());
+    let host = ConnectorHost::new(config.clone()).await.unwrap();
+    let loads: Vec<_> = (0..6)
+        .map(|_| {
+            let host = host.clone();
+            tokio::spawn(async move { host.load(components::HOSTILE).await.map(|c| c.digest().to_owned()) })
+        })
+        .collect();
+    for load in loads {
+        load.await.unwrap().expect("every concurrent load succeeds");
+    }
+    let entries: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry and no temporary files: {entries:?}");
+    assert!(entries[0].ends_with(".cwasm"), "{entries:?}");
+    let reloaded = ConnectorHost::new(config).await.unwrap().load(components::HOSTILE).await.unwrap();
+    assert_eq!(reloaded.name(), "hostile", "the entry loads");
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use connector_host::workflow::{self, Workflow};
+use connector_host::workflow::Workflow;
 use connector_host::{ConnectorHost, Credentials, RetryPolicy};
 use connector_tests::capture::{CaptureServer, Reply};
 use connector_tests::emulator::{Emulator, Kind};
@@ -53,9 +53,14 @@ async fn secrets_never_reach_logs_outputs_errors_or_guests() {
     let host = ConnectorHost::new(host_config(&emulator.endpoint(), credentials())).await.unwrap();
     let workflow_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
     let components_by_alias = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
-    let reports = workflow::run(&host, &Workflow::from_file(&workflow_path).unwrap(), &components_by_alias, |_, _| {})
-        .await
-        .unwrap();
+    let reports = connector_tests::run_workflow(
+        &host,
+        &Workflow::from_file(&workflow_path).unwrap(),
+        &components_by_alias,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
     seen.push(serde_json::to_string(&reports).unwrap());
     let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
     for (operation, input) in [

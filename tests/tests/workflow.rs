@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use connector_host::workflow::{self, StepOutcome, Workflow};
+use connector_host::workflow::{StepOutcome, Workflow};
 use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for, sdk_client, test_credentials};
 
@@ -18,9 +18,11 @@ async fn run_seed(kind: Kind) {
     let host = host_for(&emulator.endpoint()).await;
     let components = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
     let mut seen = Vec::new();
-    let reports = workflow::run(&host, &seed_workflow(), &components, |i, report| seen.push((i, report.id.clone())))
-        .await
-        .expect("the workflow runs");
+    let reports = connector_tests::run_workflow(&host, &seed_workflow(), &components, |i, report| {
+        seen.push((i, report.id.clone()))
+    })
+    .await
+    .expect("the workflow runs");
     assert_eq!(seen, [(0, "create_user_pool".to_owned()), (1, "create_user".to_owned())]);
 
     let StepOutcome::Output(pool) = &reports[0].outcome else { panic!("step 1 failed: {:?}", reports[0].outcome) };
@@ -63,7 +65,7 @@ async fn a_failing_step_stops_the_workflow_with_its_error() {
         .unwrap(),
     );
     let components = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
-    let reports = workflow::run(&host, &workflow, &components, |_, _| {}).await.unwrap();
+    let reports = connector_tests::run_workflow(&host, &workflow, &components, |_, _| {}).await.unwrap();
     assert_eq!(reports.len(), 1, "later steps do not run");
     let StepOutcome::Error(error) = &reports[0].outcome else { panic!("expected an error") };
     assert_eq!(error["kind"], "service");

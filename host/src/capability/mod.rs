@@ -5,13 +5,15 @@
 
 mod egress;
 mod endpoint;
+mod grant;
 mod policy;
 mod retry;
 mod signed_http;
 pub mod sigv4;
 
 pub use endpoint::{Endpoint, Endpoints};
-pub use policy::{Grant, Grants};
+pub use grant::{ConnectorIdentity, ConnectorSelector, Grant, GrantRule, Grants, is_alias};
+pub(crate) use policy::check_service;
 pub use retry::RetryPolicy;
 pub(crate) use signed_http::{CapabilitySession, HttpRequest, SignedHttp};
 pub use signed_http::{HttpLimits, SendError};

@@ -22,14 +22,28 @@
 //!   `X-Amz-Content-Sha256`) and transport headers that could smuggle a
 //!   second request are refused, not overridden ([`check_header`]).
 //! - **Which services.** A connector may call the services its manifest
-//!   declares, narrowed by the operator's grants ([`Grant`]); anything else
-//!   is denied and logged.
+//!   declares, narrowed by the operator's grants, which are keyed on what
+//!   the operator controls (alias, path, digest), never on the name a
+//!   connector gives itself (`grant`); anything else is denied and logged.
+//!   Service names follow one rule whatever the endpoint
+//!   ([`check_service`]).
 //! - **Resources.** Each invocation runs in a fresh Store from a pooled
 //!   instance slot, with a linear-memory cap, an epoch deadline backed by a
 //!   wall-clock timeout, caps on output, logged stdout/stderr, request and
-//!   response bodies and the number of capability calls (`engine`,
-//!   `invoke`, `signed_http`). A trap, a deadline or a full pool fails that
+//!   response bodies, request headers, the number of capability calls and
+//!   the bytes copied out of the sandbox in one call (`sandbox`,
+//!   `signed_http`). A trap, a deadline or a full pool fails that
 //!   invocation only; nothing of one call is visible to the next.
+//! - **The host's threads.** A guest that computes without end yields to
+//!   the scheduler at every epoch tick, so it cannot hold a worker thread
+//!   and stall other calls; it is stopped at its deadline.
+//! - **Terminals and logs.** Text a connector supplies (names, titles,
+//!   messages, its stdout and stderr) is escaped before it is printed or
+//!   logged (`escape`); manifest names are machine names.
+//! - **Proxies.** Proxy environment variables (`HTTPS_PROXY`, ...) are
+//!   ignored, so signed requests cannot be diverted by the environment and
+//!   always pass the egress filter; an operator may opt in to a proxy
+//!   explicitly, which then sees and routes every request.
 //!
 //! Not guarded:
 //!
@@ -46,63 +60,14 @@
 //! # This module
 //!
 //! Guards against a connector that:
-//! - calls an AWS service it was not granted;
+//! - names a service that is not a service name (`evil.com/x`, `s3/..`),
+//!   whichever endpoint it would go to;
 //! - sets headers the host or the transport owns;
 //! - smuggles an endpoint through the path (absolute URLs, `//authority`,
-//!   CR/LF or other control characters).
+//!   CR/LF or other control characters) or climbs out of the endpoint's
+//!   base path with `.` and `..` segments, plain or percent-encoded.
 //!
 //! A refused request is never sent and never silently rewritten.
-
-use std::collections::BTreeSet;
-
-/// The services the operator allows, by connector name; a connector with no
-/// entry gets what it declares.
-pub type Grants = std::collections::BTreeMap<String, BTreeSet<String>>;
-
-/// The services one connector may call; `Default` grants none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grant {
-    services: BTreeSet<String>,
-}
-
-impl Grant {
-    /// Grants exactly `services`.
-    ///
-    /// ```
-    /// use connector_host::Grant;
-    /// let grant = Grant::new(["cognito-idp"]);
-    /// assert!(grant.check("cognito-idp").is_ok());
-    /// assert!(grant.check("s3").is_err());
-    /// ```
-    pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
-        Grant { services: services.into_iter().map(Into::into).collect() }
-    }
-
-    /// The services a connector declares, narrowed to `allowed` when the
-    /// operator restricts them.
-    pub fn for_connector(declared: &[String], allowed: Option<&BTreeSet<String>>) -> Self {
-        let services = declared.iter().filter(|s| allowed.is_none_or(|a| a.contains(*s))).cloned().collect();
-        Grant { services }
-    }
-
-    /// The granted services.
-    pub fn services(&self) -> impl Iterator<Item = &str> {
-        self.services.iter().map(String::as_str)
-    }
-
-    /// Ok when `service` is granted; otherwise the reason it is denied.
-    pub fn check(&self, service: &str) -> Result<(), String> {
-        if self.services.contains(service) {
-            return Ok(());
-        }
-        let granted = if self.services.is_empty() {
-            "none".to_owned()
-        } else {
-            self.services.iter().cloned().collect::<Vec<_>>().join(", ")
-        };
-        Err(format!("service `{service}` is not granted to this connector (granted: {granted})"))
-    }
-}
 
 /// Headers only the host sets: the signature and what it covers.
 const HOST_OWNED_HEADERS: &[&str] =
@@ -139,8 +104,25 @@ pub fn check_header(name: &str, value: &str) -> Result<(http::HeaderName, http::
     Ok((parsed_name, parsed_value))
 }
 
+/// Checks an AWS service signing name: 1 to 64 lower-case ASCII letters,
+/// digits and `-`, starting with a letter (`cognito-idp`, `s3`, `sts`).
+pub fn check_service(service: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&service.len())
+        && service.starts_with(|c: char| c.is_ascii_lowercase())
+        && service.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid service name (lower-case letters, digits and `-`, like `cognito-idp`)",
+            service.escape_debug()
+        ))
+    }
+}
+
 /// Checks a guest-given path (with optional query): it must be an
-/// origin-form path, so that it cannot change where the request goes.
+/// origin-form path without dot segments, so that it cannot change where
+/// the request goes, even below an endpoint with a base path.
 pub fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("path `{}` must start with `/` (a path, not a URL)", path.escape_debug()));
@@ -153,9 +135,35 @@ pub fn check_path(path: &str) -> Result<(), String> {
     }
     // What the HTTP stack will send must still be this path on our authority.
     match path.parse::<http::uri::PathAndQuery>() {
-        Ok(parsed) if parsed.as_str() == path => Ok(()),
-        _ => Err(format!("path `{}` is not a valid request path", path.escape_debug())),
+        Ok(parsed) if parsed.as_str() == path => {}
+        _ => return Err(format!("path `{}` is not a valid request path", path.escape_debug())),
     }
+    let path_only = path.split('?').next().unwrap_or(path);
+    if path_only.split('/').any(is_dot_segment) {
+        return Err(format!(
+            "path `{}` has a `.` or `..` segment, which could leave the endpoint's base path",
+            path.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// True for `.` and `..`, also percent-encoded (`%2e`, `.%2E`, ...), which
+/// servers and proxies may normalize away.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment;
+    let mut dots = 0;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            rest = after;
+        } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("%2e") {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// Checks an HTTP method name.
@@ -171,18 +179,6 @@ pub fn check_method(method: &str) -> Result<http::Method, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grant_is_declared_narrowed_by_operator() {
-        let declared = vec!["cognito-idp".to_owned(), "s3".to_owned()];
-        let all = Grant::for_connector(&declared, None);
-        assert!(all.check("s3").is_ok());
-        let allowed: BTreeSet<String> = ["cognito-idp".to_owned(), "sqs".to_owned()].into();
-        let narrowed = Grant::for_connector(&declared, Some(&allowed));
-        assert!(narrowed.check("cognito-idp").is_ok());
-        assert!(narrowed.check("sqs").unwrap_err().contains("`sqs` is not granted"));
-        assert!(narrowed.check("s3").is_err());
-    }
 
     #[test]
     fn host_owned_headers_are_refused_in_any_case() {
@@ -211,8 +207,27 @@ mod tests {
             "/a\0",
             "/a#frag",
             "/a\\b",
+            "/../tenant-b/x",
+            "/%2e%2e/tenant-b/x",
+            "/a/%2E./b",
+            "/a/./b",
+            "/a/.",
+            "/x/..?q=1",
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");
+        }
+        for good in ["/a.b/c", "/.well-known/x", "/...", "/a?path=../x", "/%2e%2e%2e", "/key%2Fwith%2Fslashes"] {
+            assert!(check_path(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn one_rule_for_service_names() {
+        for good in ["cognito-idp", "s3", "sts", "execute-api"] {
+            assert!(check_service(good).is_ok(), "{good}");
+        }
+        for bad in ["", "evil.com/x", "cognito-idp/..", "Cognito-IDP", "ü", "-s3", "3s", &"a".repeat(65)] {
+            assert!(check_service(bad).is_err(), "{bad:?}");
         }
     }
 

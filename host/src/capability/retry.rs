@@ -30,31 +30,20 @@ impl RetryPolicy {
     /// The wait after the `failed`-th failed attempt: a random duration up to
     /// `initial_backoff * 2^(failed-1)`, capped at `max_backoff`.
     pub fn backoff(&self, failed: u32) -> Duration {
-        let exponent = failed.saturating_sub(1).min(30);
-        let ceiling = self.initial_backoff.saturating_mul(1 << exponent).min(self.max_backoff);
         let fraction = (RandomState::new().hash_one(failed) >> 11) as f64 / (1u64 << 53) as f64;
-        ceiling.mul_f64(fraction)
+        self.ceiling(failed).mul_f64(fraction)
+    }
+
+    /// The longest wait after the `failed`-th failed attempt.
+    fn ceiling(&self, failed: u32) -> Duration {
+        let exponent = failed.saturating_sub(1).min(30);
+        self.initial_backoff.saturating_mul(1 << exponent).min(self.max_backoff)
     }
 }
 
 /// AWS error codes that mean "slow down" or "try again", whatever the status.
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
+/// One list for the host and the connectors built in this repository.
+const RETRYABLE_CODES: &[&str] = &include!("retryable_codes.in");
 
 /// Why a response is worth retrying, or `None` when it is final.
 pub fn retryable_response(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<String> {
@@ -100,17 +89,18 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(250),
-        };
-        for _ in 0..100 {
-            assert!(policy.backoff(1) <= Duration::from_millis(100));
-            assert!(policy.backoff(2) <= Duration::from_millis(200));
-            assert!(policy.backoff(10) <= Duration::from_millis(250));
+        let ms = Duration::from_millis;
+        let policy = RetryPolicy { max_attempts: 5, initial_backoff: ms(100), max_backoff: ms(250) };
+        let ceilings: Vec<Duration> = (1..=4).map(|failed| policy.ceiling(failed)).collect();
+        assert_eq!(ceilings, [ms(100), ms(200), ms(250), ms(250)], "doubles, then stays at the cap");
+        assert_eq!(policy.ceiling(u32::MAX), ms(250), "no overflow");
+        for failed in 1..=4 {
+            let waits: Vec<Duration> = (0..200).map(|_| policy.backoff(failed)).collect();
+            assert!(waits.iter().all(|w| *w <= policy.ceiling(failed)), "within the ceiling");
+            // Full jitter spreads waits over the whole range: some in its
+            // upper half, some in its lower half.
+            let half = policy.ceiling(failed) / 2;
+            assert!(waits.iter().any(|w| *w > half) && waits.iter().any(|w| *w < half), "{failed}: {waits:?}");
         }
-        let waits: std::collections::HashSet<_> = (0..20).map(|_| policy.backoff(3)).collect();
-        assert!(waits.len() > 1, "waits are jittered");
     }
 }

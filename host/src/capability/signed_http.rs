@@ -15,10 +15,12 @@ use anyhow::Context;
 
 use crate::capability::egress::EgressResolver;
 use crate::capability::endpoint::Endpoints;
-use crate::capability::policy::{self, Grant};
+use crate::capability::grant::Grant;
+use crate::capability::policy;
 use crate::capability::retry::{self, RetryPolicy};
 use crate::capability::sigv4;
 use crate::error::error_chain;
+use crate::escape::Untrusted;
 use crate::identity::CredentialCache;
 
 /// A request as a connector hands it over.
@@ -46,6 +48,7 @@ pub struct HttpResponse {
 
 /// Why a request got no answer from the service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     #[error("denied: {0}")]
     Denied(String),
@@ -57,11 +60,27 @@ pub enum SendError {
     Transport(String),
 }
 
+impl SendError {
+    /// A stable, kebab-case name of the kind, as in the WIT `send-error`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SendError::Denied(_) => "denied",
+            SendError::InvalidRequest(_) => "invalid-request",
+            SendError::LimitExceeded(_) => "limit-exceeded",
+            SendError::Transport(_) => "transport",
+        }
+    }
+}
+
 /// Limits on what one invocation may do through the capability.
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
     /// Largest request body a connector may send.
     pub max_request_bytes: usize,
+    /// Most headers one request may carry.
+    pub max_request_headers: usize,
+    /// Most bytes of header names and values one request may carry.
+    pub max_request_header_bytes: usize,
     /// Largest response body returned to a connector; a larger one fails.
     pub max_response_bytes: usize,
     /// Most requests one invocation may send.
@@ -74,6 +93,8 @@ impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
             max_request_bytes: 1024 * 1024,
+            max_request_headers: 64,
+            max_request_header_bytes: 16 * 1024,
             max_response_bytes: 8 * 1024 * 1024,
             max_calls_per_invocation: 1000,
             request_timeout: Duration::from_secs(30),
@@ -93,22 +114,29 @@ pub struct SignedHttp {
 
 impl SignedHttp {
     /// A capability that signs with `credentials` for `region` and sends to
-    /// `endpoints`.
+    /// `endpoints`, through `proxy` when the operator chose one.
     pub fn new(
         credentials: CredentialCache,
         endpoints: Endpoints,
         region: Option<String>,
         limits: HttpLimits,
         retry: RetryPolicy,
+        proxy: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .timeout(limits.request_timeout)
             // A redirect would send the request somewhere the host did not pick.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(EgressResolver::new(endpoints.configured_hosts()))
-            .build()
-            .context("could not build the HTTP client")?;
+            // Proxy variables in the environment would divert signed
+            // requests past the egress filter: only an explicit proxy counts.
+            .no_proxy();
+        if let Some(proxy) = proxy {
+            let proxy = reqwest::Proxy::all(proxy).with_context(|| format!("`{proxy}` is not a valid proxy URL"))?;
+            client = client.proxy(proxy);
+        }
+        let client = client.build().context("could not build the HTTP client")?;
         Ok(SignedHttp { client, credentials, endpoints, region, limits, retry })
     }
 
@@ -124,21 +152,39 @@ impl SignedHttp {
         let result = self.send_checked(grant, request).await;
         match &result {
             Ok(response) => tracing::debug!(
-                connector,
-                service,
+                connector = %Untrusted(connector),
+                service = %Untrusted(&service),
                 status = response.status,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "signed-http request answered"
             ),
-            Err(error) => tracing::warn!(connector, service, %error, "signed-http request failed"),
+            Err(error) => {
+                tracing::warn!(connector = %Untrusted(connector), service = %Untrusted(&service), error = %Untrusted(&error.to_string()), "signed-http request failed")
+            }
         }
         result
     }
 
     async fn send_checked(&self, grant: &Grant, request: HttpRequest) -> Result<HttpResponse, SendError> {
+        policy::check_service(&request.service).map_err(SendError::InvalidRequest)?;
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
+        // Counted before any map is sized from the guest's numbers.
+        if request.headers.len() > self.limits.max_request_headers {
+            return Err(SendError::LimitExceeded(format!(
+                "{} request headers are over the limit of {}",
+                request.headers.len(),
+                self.limits.max_request_headers
+            )));
+        }
+        let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len().saturating_add(v.len())).sum();
+        if header_bytes > self.limits.max_request_header_bytes {
+            return Err(SendError::LimitExceeded(format!(
+                "request headers of {header_bytes} bytes are over the limit of {}",
+                self.limits.max_request_header_bytes
+            )));
+        }
         let mut headers = http::HeaderMap::with_capacity(request.headers.len());
         for (name, value) in &request.headers {
             let (name, value) = policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
@@ -253,26 +299,38 @@ fn too_large(limit: usize) -> SendError {
 }
 
 /// One invocation's use of the capability: which connector, what it was
-/// granted, and how many calls it has made.
+/// granted, how many calls it has made, and the last call that failed.
 pub struct CapabilitySession {
     http: Arc<SignedHttp>,
     connector: Arc<str>,
     grant: Arc<Grant>,
     calls: u32,
+    last_failure: Option<SendError>,
 }
 
 impl CapabilitySession {
     pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>) -> Self {
-        CapabilitySession { http, connector, grant, calls: 0 }
+        CapabilitySession { http, connector, grant, calls: 0, last_failure: None }
     }
 
     /// Sends `request` if the invocation still has calls left.
     pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, SendError> {
         let max = self.http.limits.max_calls_per_invocation;
-        if self.calls >= max {
-            return Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")));
+        let result = if self.calls >= max {
+            Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")))
+        } else {
+            self.calls += 1;
+            self.http.send(&self.connector, &self.grant, request).await
+        };
+        if let Err(error) = &result {
+            self.last_failure = Some(error.clone());
         }
-        self.calls += 1;
-        self.http.send(&self.connector, &self.grant, request).await
+        result
+    }
+
+    /// The host's own account of the last request that failed, if one did:
+    /// what a connector's `host` error is checked against.
+    pub fn last_failure(&self) -> Option<&SendError> {
+        self.last_failure.as_ref()
     }
 }

@@ -102,12 +102,59 @@ fn fresh(creds: &Credentials) -> bool {
 mod tests {
     use super::*;
 
+    /// A provider that counts how often it is asked, handing out
+    /// credentials that expire `lifetime` from now.
+    #[derive(Debug)]
+    struct Counting {
+        calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        lifetime: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let expiry = SystemTime::now() + self.lifetime;
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                None,
+                Some(expiry),
+                "counting",
+            )))
+        }
+    }
+
+    async fn counted(lifetime: Duration, gets: usize) -> (usize, String) {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = Counting { calls: calls.clone(), lifetime };
+        let cache = std::sync::Arc::new(CredentialCache::new(Some(SharedCredentialsProvider::new(provider))));
+        let mut last = String::new();
+        let concurrent: Vec<_> = (0..gets)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
+            })
+            .collect();
+        for task in concurrent {
+            last = task.await.unwrap();
+        }
+        for _ in 0..gets {
+            last = cache.get().await.unwrap().access_key_id().to_owned();
+        }
+        (calls.load(std::sync::atomic::Ordering::SeqCst), last)
+    }
+
     #[tokio::test]
-    async fn static_credentials_are_cached() {
-        let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test");
-        let cache = CredentialCache::new(Some(SharedCredentialsProvider::new(creds)));
-        assert_eq!(cache.get().await.unwrap().access_key_id(), "AKIDEXAMPLE");
-        assert!(cache.fresh_current().is_some());
+    async fn credentials_are_resolved_once_and_refreshed_before_expiry() {
+        // Long-lived: 20 concurrent and 20 later gets ask the provider once.
+        assert_eq!(counted(Duration::from_secs(3600), 20).await, (1, "AKID1".to_owned()));
+        // Expiring inside the refresh margin: every get refreshes.
+        let (calls, last) = counted(Duration::from_secs(60), 3).await;
+        assert_eq!(calls, 6, "refreshed on each of 6 gets");
+        assert_eq!(last, "AKID6");
     }
 
     #[tokio::test]

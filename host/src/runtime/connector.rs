@@ -3,7 +3,7 @@
 //! module; a compatible contract version; a well-formed manifest).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -12,7 +12,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use crate::capability::Grant;
+use crate::capability::{ConnectorIdentity, Grant, check_service};
 use crate::sandbox::bindings::contract;
 use crate::sandbox::{Guest, bindings};
 
@@ -44,14 +44,15 @@ impl Manifest {
     }
 }
 
-/// A loaded connector, ready to invoke. Cheap to clone.
+/// A loaded connector, ready to invoke. Cheap to clone; an invocation holds
+/// a clone, so a connector replaced or unloaded meanwhile finishes its calls.
 #[derive(Clone)]
 pub struct Connector {
     pub(crate) inner: Arc<ConnectorInner>,
 }
 
 pub(crate) struct ConnectorInner {
-    pub(crate) path: PathBuf,
+    pub(crate) identity: ConnectorIdentity,
     pub(crate) manifest: Manifest,
     pub(crate) guest: Guest,
 }
@@ -67,9 +68,19 @@ impl Connector {
         &self.inner.guest.name
     }
 
-    /// The file it was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// The file it was loaded from (canonicalized), if it came from one.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.identity.path.as_deref()
+    }
+
+    /// `sha256:<hex>` of the component's bytes.
+    pub fn digest(&self) -> &str {
+        &self.inner.identity.digest
+    }
+
+    /// The alias it was loaded under, if any.
+    pub fn alias(&self) -> Option<&str> {
+        self.inner.identity.alias.as_deref()
     }
 
     /// The services it may call.
@@ -80,7 +91,7 @@ impl Connector {
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector").field("name", &self.name()).field("path", &self.inner.path).finish()
+        f.debug_struct("Connector").field("name", &self.name()).field("identity", &self.inner.identity).finish()
     }
 }
 
@@ -154,18 +165,99 @@ fn check_version(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks what a connector says of itself: a name, unique operation names,
-/// schemas that are JSON objects.
+/// Bounds on what a manifest may say, so that listing, logging and
+/// printing a connector stay proportionate whatever it claims.
+pub(crate) mod manifest_limits {
+    /// Connector and operation names: machine names this long at most.
+    pub const NAME_CHARS: usize = 64;
+    /// Titles and versions.
+    pub const TITLE_CHARS: usize = 256;
+    /// Operation descriptions.
+    pub const DESCRIPTION_CHARS: usize = 8192;
+    pub const SERVICES: usize = 64;
+    pub const OPERATIONS: usize = 10_000;
+    /// All of a manifest's text, schemas included.
+    pub const TOTAL_BYTES: usize = 8 * 1024 * 1024;
+}
+
+/// True for a machine name: starts with a letter, then letters, digits,
+/// `_` or `-`, at most [`manifest_limits::NAME_CHARS`] long.
+fn is_machine_name(name: &str) -> bool {
+    name.len() <= manifest_limits::NAME_CHARS
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `text` quoted for an error message: escaped and cut short.
+fn quoted(text: &str) -> String {
+    format!("`{}`", crate::escape::escape_untrusted(&crate::escape::truncate_chars(text, 80)))
+}
+
+fn check_length(what: &str, text: &str, max: usize) -> anyhow::Result<()> {
+    let chars = text.chars().count();
+    if chars > max {
+        bail!("{what} is {chars} characters long, over the limit of {max}");
+    }
+    Ok(())
+}
+
+/// Checks what a connector says of itself: machine names for the connector
+/// and its operations (no duplicates), well-formed service names, schemas
+/// that are JSON objects, and every part within [`manifest_limits`].
 pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
-    if raw.name.trim().is_empty() {
-        bail!("its manifest has an empty name");
+    use manifest_limits as limits;
+    let total: usize = [&raw.name, &raw.title, &raw.version].iter().map(|s| s.len()).sum::<usize>()
+        + raw.services.iter().map(String::len).sum::<usize>()
+        + raw
+            .operations
+            .iter()
+            .map(|op| op.name.len() + op.title.len() + op.description.len() + op.input_schema.len())
+            .sum::<usize>();
+    if total > limits::TOTAL_BYTES {
+        bail!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES);
+    }
+    if !is_machine_name(&raw.name) {
+        bail!(
+            "its name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} characters)",
+            quoted(&raw.name),
+            limits::NAME_CHARS
+        );
+    }
+    check_length("its title", &raw.title, limits::TITLE_CHARS)?;
+    check_length("its version", &raw.version, limits::TITLE_CHARS)?;
+    if raw.services.len() > limits::SERVICES {
+        bail!("it declares {} services, over the limit of {}", raw.services.len(), limits::SERVICES);
+    }
+    let mut services = Vec::with_capacity(raw.services.len());
+    for service in raw.services {
+        check_service(&service).map_err(|e| anyhow::anyhow!("it declares a service that is not one: {e}"))?;
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    if raw.operations.len() > limits::OPERATIONS {
+        bail!("it lists {} operations, over the limit of {}", raw.operations.len(), limits::OPERATIONS);
     }
     let mut seen = BTreeSet::new();
     let mut operations = Vec::with_capacity(raw.operations.len());
     for op in raw.operations {
-        if op.name.is_empty() || !seen.insert(op.name.clone()) {
-            bail!("its manifest lists operation `{}` twice or with an empty name", op.name);
+        if !is_machine_name(&op.name) {
+            bail!(
+                "operation name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} \
+                 characters)",
+                quoted(&op.name),
+                limits::NAME_CHARS
+            );
         }
+        if !seen.insert(op.name.clone()) {
+            bail!("its manifest lists operation `{}` twice", op.name);
+        }
+        check_length(&format!("the title of operation `{}`", op.name), &op.title, limits::TITLE_CHARS)?;
+        check_length(
+            &format!("the description of operation `{}`", op.name),
+            &op.description,
+            limits::DESCRIPTION_CHARS,
+        )?;
         let input_schema: serde_json::Value = serde_json::from_str(&op.input_schema)
             .with_context(|| format!("the input schema of operation `{}` is not JSON", op.name))?;
         if !input_schema.is_object() {
@@ -173,7 +265,7 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
         }
         operations.push(OperationInfo { name: op.name, title: op.title, description: op.description, input_schema });
     }
-    Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services: raw.services, operations })
+    Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services, operations })
 }
 
 #[cfg(test)]
@@ -186,6 +278,50 @@ mod tests {
         assert!(check_is_component(b"\0asm\x01\0\0\0").unwrap_err().to_string().contains("core WebAssembly module"));
         assert!(check_is_component(b"hello world!").unwrap_err().to_string().contains("not WebAssembly"));
         assert!(check_is_component(b"").is_err());
+    }
+
+    fn raw_manifest(name: &str, operations: &[&str]) -> bindings::connector::api::types::Manifest {
+        use bindings::connector::api::types;
+        types::Manifest {
+            name: name.into(),
+            title: "T".into(),
+            version: "1.0.0".into(),
+            services: vec!["cognito-idp".into(), "cognito-idp".into()],
+            operations: operations
+                .iter()
+                .map(|op| types::Operation {
+                    name: (*op).into(),
+                    title: "t".into(),
+                    description: "d".into(),
+                    input_schema: "{}".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn manifests_name_machines_and_stay_bounded() {
+        let ok = check_manifest(raw_manifest("aws-cognito", &["create_user_pool", "listThings"])).unwrap();
+        assert_eq!(ok.services, ["cognito-idp"], "duplicates dropped");
+        for (name, ops, expected) in [
+            ("evil\nWARN forged", &["op"][..], "its name `evil\\u{a}WARN forged` is not a machine name"),
+            ("", &["op"][..], "its name `` is not a machine name"),
+            ("ok", &["a b"][..], "operation name `a b` is not a machine name"),
+            ("ok", &["op", "op"][..], "lists operation `op` twice"),
+        ] {
+            let err = check_manifest(raw_manifest(name, ops)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let long = "x".repeat(100_000);
+        let err = check_manifest(raw_manifest("ok", &[&long])).unwrap_err().to_string();
+        assert!(err.contains("is not a machine name") && err.len() < 300, "cut short: {err}");
+        let mut many = raw_manifest("ok", &[]);
+        many.operations = raw_manifest("ok", &["op"]).operations.into_iter().cycle().take(10_001).collect();
+        let err = check_manifest(many).unwrap_err().to_string();
+        assert!(err.contains("10001 operations, over the limit of 10000"), "{err}");
+        let mut bad_service = raw_manifest("ok", &[]);
+        bad_service.services = vec!["evil.com/x".into()];
+        assert!(check_manifest(bad_service).unwrap_err().to_string().contains("not a valid service name"));
     }
 
     #[test]

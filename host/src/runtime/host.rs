@@ -1,15 +1,19 @@
 //! [`ConnectorHost`]: the library's entry point, tying the engine, the
 //! loaded connectors and the signed-HTTP capability together.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
+use sha2::{Digest, Sha256};
 
-use crate::capability::{Endpoints, Grant, Grants, HttpLimits, RetryPolicy, SignedHttp};
-use crate::error::InvokeError;
+use crate::capability::{ConnectorIdentity, Endpoints, GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp};
+use crate::error::{InvokeError, LoadError};
+use crate::escape::{Untrusted, escape_untrusted};
+use crate::files::read_capped;
 use crate::identity::{self, CredentialCache, CredentialsConfig};
-use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest};
+use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
@@ -23,8 +27,9 @@ pub struct HostConfig {
     pub credentials: CredentialsConfig,
     /// Endpoint overrides.
     pub endpoints: Endpoints,
-    /// Services each connector may call, by connector name; connectors not
-    /// listed get the services their manifest declares.
+    /// Which services connectors may call, keyed on what the operator
+    /// controls (alias, path, digest); connectors no grant selects get the
+    /// services their manifest declares.
     pub grants: Grants,
     /// Limits of the signed-HTTP capability.
     pub http: HttpLimits,
@@ -35,6 +40,20 @@ pub struct HostConfig {
     /// Directory of compiled connectors (see [`ArtifactCache::default_dir`]);
     /// `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
+    /// Send signed requests through this proxy (`http://host:port`). Proxy
+    /// environment variables are never used.
+    pub proxy: Option<String>,
+}
+
+/// How one connector is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The alias the caller knows the connector by (a workflow's
+    /// `connectors` key); grants may select it by this alias.
+    pub alias: Option<String>,
+    /// Services the connector may call at most, narrowing further what its
+    /// manifest declares and the host's grants allow.
+    pub services: Option<BTreeSet<String>>,
 }
 
 /// Loads connectors and runs their operations.
@@ -61,6 +80,10 @@ pub struct HostConfig {
 pub struct ConnectorHost {
     sandbox: Arc<Sandbox>,
     grants: Arc<Grants>,
+    /// One flag per grant rule: has it selected a loaded connector?
+    grants_used: Arc<Vec<AtomicBool>>,
+    max_component_bytes: u64,
+    max_input_bytes: usize,
 }
 
 impl ConnectorHost {
@@ -69,15 +92,39 @@ impl ConnectorHost {
     pub async fn new(config: HostConfig) -> anyhow::Result<Self> {
         let sdk = identity::load_sdk_config(&config.credentials, config.region.as_deref()).await;
         let region = sdk.region().map(|r| r.to_string());
+        // The most a guest hands over in one call: its output, a request
+        // with its headers, or its manifest, with room for the rest.
+        let transfer_limit = config
+            .sandbox
+            .max_output_bytes
+            .max(config.http.max_request_bytes.saturating_add(config.http.max_request_header_bytes))
+            .max(manifest_limits::TOTAL_BYTES)
+            .saturating_add(1 << 20);
+        let max_component_bytes = config.sandbox.max_component_bytes;
+        let max_input_bytes = config.sandbox.max_input_bytes;
         let http = SignedHttp::new(
             CredentialCache::new(sdk.credentials_provider()),
             config.endpoints,
             region,
             config.http,
             config.retry,
+            config.proxy.as_deref(),
         )?;
-        let sandbox = Sandbox::new(config.sandbox, Arc::new(http), config.cache_dir.map(ArtifactCache::new))?;
-        Ok(ConnectorHost { sandbox: Arc::new(sandbox), grants: Arc::new(config.grants) })
+        let sandbox =
+            Sandbox::new(config.sandbox, Arc::new(http), config.cache_dir.map(ArtifactCache::new), transfer_limit)?;
+        let grants_used = config.grants.rules().iter().map(|_| AtomicBool::new(false)).collect();
+        Ok(ConnectorHost {
+            sandbox: Arc::new(sandbox),
+            grants: Arc::new(config.grants),
+            grants_used: Arc::new(grants_used),
+            max_component_bytes,
+            max_input_bytes,
+        })
+    }
+
+    /// Largest input an invocation takes, as JSON text.
+    pub fn max_input_bytes(&self) -> usize {
+        self.max_input_bytes
     }
 
     /// The region requests are signed for, if one was found.
@@ -85,35 +132,104 @@ impl ConnectorHost {
         self.sandbox.http().region()
     }
 
-    /// Loads the connector component at `path`: compiles it, checks that it
-    /// implements a compatible connector contract, and reads its manifest.
-    pub async fn load(&self, path: impl AsRef<Path>) -> anyhow::Result<Connector> {
-        let path = path.as_ref();
-        let bytes = tokio::fs::read(path).await.with_context(|| format!("could not read {}", path.display()))?;
-        connector::check_is_component(&bytes).with_context(|| format!("{} is not a connector", path.display()))?;
-        let component = self
-            .sandbox
-            .compile(bytes)
-            .await
-            .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
-        connector::check_contract(self.sandbox.engine(), &component)
-            .with_context(|| format!("{} is not a compatible connector", path.display()))?;
-        let pre = self.sandbox.prelink(&component).with_context(|| format!("could not load {}", path.display()))?;
+    /// Loads the connector component at `path`: reads it (a regular file,
+    /// within the size limit), compiles it, checks that it implements a
+    /// compatible connector contract, and reads its manifest.
+    pub async fn load(&self, path: impl AsRef<Path>) -> Result<Connector, LoadError> {
+        self.load_with(path, &LoadOptions::default()).await
+    }
+
+    /// Like [`load`](Self::load), with an alias and a narrower grant.
+    pub async fn load_with(&self, path: impl AsRef<Path>, options: &LoadOptions) -> Result<Connector, LoadError> {
+        let path = path.as_ref().to_owned();
+        let origin = escape_untrusted(&path.display().to_string()).into_owned();
+        let limit = self.max_component_bytes;
+        let read = tokio::task::spawn_blocking(move || {
+            let bytes = read_capped(&path, limit, "component", "--max-component-bytes")?;
+            let canonical = path.canonicalize().unwrap_or(path);
+            anyhow::Ok((bytes, canonical))
+        })
+        .await;
+        let (bytes, canonical) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
+            Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
+        };
+        self.load_component(bytes, origin, Some(canonical), options).await
+    }
+
+    /// Loads a connector from the bytes of its component, for embedders
+    /// that keep components elsewhere than in files.
+    pub async fn load_bytes(&self, bytes: Vec<u8>, options: &LoadOptions) -> Result<Connector, LoadError> {
+        let origin = format!("component {}", digest_text(&Sha256::digest(&bytes).into()));
+        self.load_component(bytes, origin, None, options).await
+    }
+
+    async fn load_component(
+        &self,
+        bytes: Vec<u8>,
+        origin: String,
+        path: Option<PathBuf>,
+        options: &LoadOptions,
+    ) -> Result<Connector, LoadError> {
+        if bytes.len() as u64 > self.max_component_bytes {
+            return Err(LoadError::Unreadable {
+                origin,
+                reason: format!("{} bytes are over the limit of {} bytes", bytes.len(), self.max_component_bytes),
+            });
+        }
+        if let Err(e) = connector::check_is_component(&bytes) {
+            return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
+        }
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let component = match self.sandbox.compile(digest, bytes).await {
+            Ok(component) => component,
+            Err(e) => return Err(LoadError::InvalidComponent { origin, reason: format!("{e:#}") }),
+        };
+        if let Err(e) = connector::check_contract(self.sandbox.engine(), &component) {
+            return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") });
+        }
+        let pre = match self.sandbox.prelink(&component) {
+            Ok(pre) => pre,
+            Err(e) => return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") }),
+        };
         // The manifest is read in a sandbox of its own, before the
         // connector's name and grant are known: it gets no services.
-        let probe = Guest { pre, name: Arc::from(path.display().to_string()), grant: Arc::new(Grant::default()) };
-        let raw = self
-            .sandbox
-            .describe(&probe)
-            .await
-            .with_context(|| format!("{}: describing itself failed", path.display()))?;
-        let manifest: Manifest =
-            connector::check_manifest(raw).with_context(|| format!("{} is not a valid connector", path.display()))?;
-        let grant = Grant::for_connector(&manifest.services, self.grants.get(&manifest.name));
-        tracing::info!(connector = %manifest.name, version = %manifest.version, path = %path.display(),
-            operations = manifest.operations.len(), granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
+        let probe = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
+        let raw = match self.sandbox.describe(&probe).await {
+            Ok(raw) => raw,
+            Err(error) => return Err(LoadError::DescribeFailed { origin, error }),
+        };
+        let manifest: Manifest = match connector::check_manifest(raw) {
+            Ok(manifest) => manifest,
+            Err(e) => return Err(LoadError::InvalidManifest { origin, reason: format!("{e:#}") }),
+        };
+        let identity = ConnectorIdentity { alias: options.alias.clone(), path, digest: digest_text(&digest) };
+        let matching = self.grants.matching(&identity);
+        for &i in &matching {
+            self.grants_used[i].store(true, Ordering::Relaxed);
+        }
+        let mut grant = self.grants.grant(&manifest.services, &matching);
+        if let Some(services) = &options.services {
+            grant = grant.narrowed_to(services);
+        }
+        tracing::info!(connector = %manifest.name, version = %Untrusted(&manifest.version), origin = %origin,
+            digest = %identity.digest, operations = manifest.operations.len(),
+            granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
         let guest = Guest { pre: probe.pre, name: Arc::from(manifest.name.as_str()), grant: Arc::new(grant) };
-        Ok(Connector { inner: Arc::new(ConnectorInner { path: path.to_owned(), manifest, guest }) })
+        Ok(Connector { inner: Arc::new(ConnectorInner { identity, manifest, guest }) })
+    }
+
+    /// The operator's grant rules that have selected no connector loaded so
+    /// far: after loading everything, each one is a mistake to report.
+    pub fn unused_grants(&self) -> Vec<&GrantRule> {
+        self.grants
+            .rules()
+            .iter()
+            .zip(self.grants_used.iter())
+            .filter(|(_, used)| !used.load(Ordering::Relaxed))
+            .map(|(rule, _)| rule)
+            .collect()
     }
 
     /// Instantiates `connector` in a fresh sandbox and drops it, calling
@@ -148,6 +264,13 @@ impl ConnectorHost {
         operation: &str,
         input: String,
     ) -> Result<serde_json::Value, InvokeError> {
+        if input.len() > self.max_input_bytes {
+            return Err(InvokeError::InvalidInput(format!(
+                "the input is {} bytes, over the limit of {} bytes",
+                input.len(),
+                self.max_input_bytes
+            )));
+        }
         if connector.manifest().operation(operation).is_none() {
             return Err(InvokeError::UnknownOperation(format!(
                 "`{operation}` is not an operation of {} (see `describe`)",
@@ -156,4 +279,14 @@ impl ConnectorHost {
         }
         self.sandbox.invoke(&connector.inner.guest, operation, input).await
     }
+}
+
+/// `sha256:<hex>`.
+fn digest_text(digest: &[u8; 32]) -> String {
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in digest {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
 }

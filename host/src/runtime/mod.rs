@@ -5,4 +5,4 @@ mod connector;
 mod host;
 
 pub use connector::{Connector, Manifest, OperationInfo};
-pub use host::{ConnectorHost, HostConfig};
+pub use host::{ConnectorHost, HostConfig, LoadOptions};

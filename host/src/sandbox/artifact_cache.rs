@@ -1,13 +1,13 @@
 //! On-disk cache of compiled connectors, so a component is compiled once per
 //! engine configuration instead of on every load.
 //!
-//! Entries are keyed on the SHA-256 of the component's bytes and the
+//! Entries are keyed on the SHA-256 digest of the component's bytes and the
 //! engine's precompile compatibility hash (wasmtime version, target and
 //! every setting that affects code generation), so a changed component or
 //! engine never loads a stale artifact.
 //!
-//! Guards against: a torn write (entries are written to a temporary file and
-//! renamed), and a corrupt or foreign entry (wasmtime checks the artifact's
+//! Guards against: a torn write (entries are written to a temporary file
+//! unique to the writer and renamed), and a corrupt or foreign entry (wasmtime checks the artifact's
 //! header and engine compatibility on load; on failure the entry is
 //! recompiled and replaced). Not guarded: an attacker who can write to the
 //! cache directory can make the host load native code of their choosing, as
@@ -16,6 +16,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -44,10 +45,15 @@ impl ArtifactCache {
         Some(base.join("connector-host").join("compiled"))
     }
 
-    /// The compiled form of `bytes`, from the cache or compiled now (and
-    /// then stored). Compiling runs on a blocking thread.
-    pub async fn load_or_compile(&self, engine: &Engine, bytes: Vec<u8>) -> anyhow::Result<Component> {
-        let entry = self.entry_path(engine, &bytes);
+    /// The compiled form of `bytes`, whose SHA-256 is `digest`, from the
+    /// cache or compiled now (and then stored). Runs on a blocking thread.
+    pub(crate) async fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: [u8; 32],
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Component> {
+        let entry = self.entry_path(engine, &digest);
         let engine = engine.clone();
         tokio::task::spawn_blocking(move || {
             if entry.exists() {
@@ -71,10 +77,11 @@ impl ArtifactCache {
         .context("the compiler task failed")?
     }
 
-    fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+    fn entry_path(&self, engine: &Engine, component_digest: &[u8; 32]) -> PathBuf {
         let mut engine_hash = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut engine_hash);
-        let digest = Sha256::new().chain_update(engine_hash.finish().to_le_bytes()).chain_update(bytes).finalize();
+        let digest =
+            Sha256::new().chain_update(engine_hash.finish().to_le_bytes()).chain_update(component_digest).finalize();
         let name: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
         self.dir.join(format!("{name}.cwasm"))
     }
@@ -83,7 +90,12 @@ impl ArtifactCache {
 fn store(entry: &Path, artifact: &[u8]) -> anyhow::Result<()> {
     let dir = entry.parent().expect("entries live in the cache directory");
     create_private_dir(dir)?;
-    let temp = dir.join(format!(".{}.{}.tmp", std::process::id(), entry.file_name().unwrap().to_string_lossy()));
+    // Unique per process and per write, so two loads of one component (in
+    // one process or several) never write the same temporary file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let name = entry.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{}.{write}.{name}.tmp", std::process::id()));
     std::fs::write(&temp, artifact).with_context(|| format!("could not write {}", temp.display()))?;
     std::fs::rename(&temp, entry).with_context(|| format!("could not rename {} to {}", temp.display(), entry.display()))
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; deadlines are measured in these ticks.
@@ -23,12 +23,16 @@ pub struct SandboxLimits {
     pub memory_bytes: u64,
     /// Wall-clock deadline of one invocation, host calls included.
     pub timeout: Duration,
+    /// Largest input (JSON text) an invocation takes.
+    pub max_input_bytes: usize,
     /// Largest output (JSON text) an invocation may return.
     pub max_output_bytes: usize,
     /// Connector stdout and stderr kept for the log per invocation.
     pub max_log_bytes: usize,
     /// Invocations that can run at once (the instance pool's size).
     pub max_concurrent_invocations: u32,
+    /// Largest component file the host reads.
+    pub max_component_bytes: u64,
 }
 
 impl Default for SandboxLimits {
@@ -36,16 +40,43 @@ impl Default for SandboxLimits {
         SandboxLimits {
             memory_bytes: 64 * 1024 * 1024,
             timeout: Duration::from_secs(60),
+            max_input_bytes: 16 * 1024 * 1024,
             max_output_bytes: 16 * 1024 * 1024,
             max_log_bytes: 64 * 1024,
             max_concurrent_invocations: 1000,
+            max_component_bytes: 128 * 1024 * 1024,
         }
+    }
+}
+
+impl SandboxLimits {
+    /// Largest linear memory a 32-bit WebAssembly guest can address.
+    pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+    /// Checks that every limit is usable: above zero, and memory within
+    /// what a 32-bit guest can address.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.memory_bytes < 1 << 20 || self.memory_bytes > Self::MAX_MEMORY_BYTES {
+            bail!("the memory limit must be between 1 MiB and 4096 MiB, not {} bytes", self.memory_bytes);
+        }
+        if self.timeout.is_zero() {
+            bail!("the invocation deadline must be above 0");
+        }
+        if self.max_output_bytes == 0
+            || self.max_input_bytes == 0
+            || self.max_concurrent_invocations == 0
+            || self.max_component_bytes == 0
+        {
+            bail!("the output, instance pool and component size limits must be above 0");
+        }
+        Ok(())
     }
 }
 
 /// Builds the engine for `limits` and starts its epoch ticker, which stops
 /// when the engine is dropped.
 pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
+    limits.check()?;
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -77,11 +108,6 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
     let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")?;
     start_epoch_ticker(&engine)?;
     Ok(engine)
-}
-
-/// The epoch deadline, in ticks, for `timeout`.
-pub fn deadline_ticks(timeout: Duration) -> u64 {
-    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
 }
 
 fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {

@@ -11,6 +11,8 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use crate::escape::Untrusted;
+
 /// One stream of one invocation.
 #[derive(Clone)]
 pub struct GuestOutput {
@@ -77,7 +79,8 @@ impl Lines {
         }
         let line = String::from_utf8_lossy(&self.partial).into_owned();
         self.partial.clear();
-        tracing::info!(target: "connectors", connector = %self.connector, stream = self.stream, "{line}");
+        tracing::info!(target: "connectors", connector = %Untrusted(&self.connector), stream = self.stream, "{}",
+            Untrusted(&line));
         if self.last_lines.len() == KEPT_LINES {
             self.last_lines.remove(0);
         }
@@ -89,7 +92,7 @@ impl Drop for Lines {
     fn drop(&mut self) {
         self.flush_partial();
         if self.dropped > 0 {
-            tracing::warn!(target: "connectors", connector = %self.connector, stream = self.stream,
+            tracing::warn!(target: "connectors", connector = %Untrusted(&self.connector), stream = self.stream,
                 dropped_bytes = self.dropped, "connector output over the cap was dropped");
         }
     }

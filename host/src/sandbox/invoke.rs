@@ -5,18 +5,19 @@
 //! an [`InvokeError`] kind.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::capability::{CapabilitySession, Grant, SignedHttp};
+use crate::capability::{CapabilitySession, Grant, SendError, SignedHttp};
 use crate::error::InvokeError;
 use crate::sandbox::artifact_cache::ArtifactCache;
 use crate::sandbox::bindings::connector::api::types;
 use crate::sandbox::bindings::{Plugin, PluginPre, exports};
-use crate::sandbox::engine::{self, SandboxLimits, deadline_ticks};
+use crate::sandbox::engine::{self, SandboxLimits};
 use crate::sandbox::guest_output::GuestOutput;
 use crate::sandbox::state::{InvocationState, MemoryCap};
 
@@ -28,6 +29,7 @@ pub(crate) struct Sandbox {
     http: Arc<SignedHttp>,
     limits: SandboxLimits,
     cache: Option<ArtifactCache>,
+    transfer_limit: usize,
 }
 
 /// A component pre-linked in a [`Sandbox`], with the name its output is
@@ -41,17 +43,21 @@ pub(crate) struct Guest {
 
 impl Sandbox {
     /// Builds the engine for `limits` and links WASI and `http` as the
-    /// guests' imports.
+    /// guests' imports. `transfer_limit` is the most a guest may hand the
+    /// host in one call (a request, its output, its manifest): wasmtime
+    /// copies no more out of a sandbox, however the guest's lists and
+    /// strings alias each other in its memory.
     pub(crate) fn new(
         limits: SandboxLimits,
         http: Arc<SignedHttp>,
         cache: Option<ArtifactCache>,
+        transfer_limit: usize,
     ) -> anyhow::Result<Self> {
         let engine = engine::new_engine(&limits)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Plugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
-        Ok(Sandbox { engine, linker, http, limits, cache })
+        Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit })
     }
 
     pub(crate) fn engine(&self) -> &Engine {
@@ -62,11 +68,11 @@ impl Sandbox {
         &self.http
     }
 
-    /// Compiles `bytes` (through the cache when there is one) on a blocking
-    /// thread.
-    pub(crate) async fn compile(&self, bytes: Vec<u8>) -> anyhow::Result<Component> {
+    /// Compiles `bytes`, whose SHA-256 is `digest`, through the cache when
+    /// there is one, on a blocking thread.
+    pub(crate) async fn compile(&self, digest: [u8; 32], bytes: Vec<u8>) -> anyhow::Result<Component> {
         match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, bytes).await,
+            Some(cache) => cache.load_or_compile(&self.engine, digest, bytes).await,
             None => {
                 let engine = self.engine.clone();
                 tokio::task::spawn_blocking(move || {
@@ -104,10 +110,12 @@ impl Sandbox {
         operation: &str,
         input: String,
     ) -> Result<serde_json::Value, InvokeError> {
-        let result = self
-            .with_instance(guest, async |exports, store| exports.call_invoke(store, operation, &input).await)
-            .await?;
-        let output = result.map_err(from_guest_error)?;
+        let output = self
+            .with_instance(guest, async |exports, store| {
+                let result = exports.call_invoke(&mut *store, operation, &input).await?;
+                Ok(result.map_err(|error| from_guest_error(error, store.data().capability.last_failure())))
+            })
+            .await??;
         if output.len() > self.limits.max_output_bytes {
             return Err(InvokeError::OutputTooLarge { size: output.len(), limit: self.limits.max_output_bytes });
         }
@@ -137,8 +145,19 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        store.set_epoch_deadline(deadline_ticks(limits.timeout));
-        store.epoch_deadline_trap();
+        store.set_hostcall_fuel(self.transfer_limit);
+        // At every epoch tick a running guest yields to the scheduler, so a
+        // guest that computes without end holds no worker thread (other
+        // calls, and the timeout below, keep running); at the deadline it
+        // is interrupted.
+        let deadline = Instant::now() + limits.timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+        });
         (store, stderr)
     }
 
@@ -163,42 +182,50 @@ impl Sandbox {
             Err(_elapsed) => return Err(InvokeError::Timeout(self.limits.timeout)),
             Ok(result) => result,
         };
-        result.map_err(|error| classify_trap(error, store.data().memory.hit, &self.limits, &stderr))
+        result.map_err(|error| self.classify_trap(error, store.data().memory.hit, &stderr))
+    }
+
+    fn classify_trap(&self, error: wasmtime::Error, memory_hit: bool, stderr: &GuestOutput) -> InvokeError {
+        if memory_hit {
+            return InvokeError::MemoryLimit(self.limits.memory_bytes);
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => InvokeError::Timeout(self.limits.timeout),
+            Some(Trap::StackOverflow) => InvokeError::Trap("stack overflow".into()),
+            Some(trap) => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| trap.to_string())),
+            None if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                InvokeError::Busy { slots: self.limits.max_concurrent_invocations }
+            }
+            // wasmtime's error type for this is private; its message is
+            // pinned by a test.
+            None if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) => {
+                InvokeError::TransferLimit { limit: self.transfer_limit }
+            }
+            None => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| format!("{error:#}"))),
+        }
     }
 }
 
-fn from_guest_error(error: types::Error) -> InvokeError {
+/// What wasmtime says when a guest hands the host more than its hostcall
+/// fuel in one call.
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+
+/// The guest's error as an [`InvokeError`]. A `host` error is believed only
+/// when the host itself refused or failed one of the invocation's requests,
+/// and then the host's own account replaces the guest's text.
+fn from_guest_error(error: types::Error, host_failure: Option<&SendError>) -> InvokeError {
     match error {
         types::Error::InvalidInput(m) => InvokeError::InvalidInput(m),
         types::Error::UnknownOperation(m) => InvokeError::UnknownOperation(m),
         types::Error::Service(e) => {
             InvokeError::Service { code: e.code, message: e.message, status: e.status, retryable: e.retryable }
         }
-        types::Error::Host(m) => InvokeError::Capability(m),
+        types::Error::Host(m) => match host_failure {
+            Some(failure) => InvokeError::Capability(failure.clone()),
+            None => InvokeError::Connector(format!(
+                "it reported a host error, but the host refused or failed none of its requests: {m}"
+            )),
+        },
         types::Error::Internal(m) => InvokeError::Connector(m),
-    }
-}
-
-fn classify_trap(
-    error: wasmtime::Error,
-    memory_hit: bool,
-    limits: &SandboxLimits,
-    stderr: &GuestOutput,
-) -> InvokeError {
-    if memory_hit {
-        return InvokeError::MemoryLimit(limits.memory_bytes);
-    }
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => InvokeError::Timeout(limits.timeout),
-        Some(Trap::StackOverflow) => InvokeError::Trap("stack overflow".into()),
-        Some(trap) => {
-            let detail = stderr.panic_message().unwrap_or_else(|| trap.to_string());
-            InvokeError::Trap(detail)
-        }
-        None if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => InvokeError::Host(anyhow::anyhow!(
-            "no free instance slot: {} invocations are already running (raise the pool size)",
-            limits.max_concurrent_invocations
-        )),
-        None => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| format!("{error:#}"))),
     }
 }

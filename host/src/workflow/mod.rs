@@ -32,9 +32,12 @@ use serde_json::Value;
 mod reference;
 mod run;
 
-pub use run::run;
+pub use run::{load_connectors, run};
 
 use reference::{Reference, references};
+
+use crate::capability::is_alias;
+use crate::escape::escape_untrusted;
 
 /// A parsed, checked workflow.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,13 +90,39 @@ pub enum StepOutcome {
     Error(Value),
 }
 
+impl StepReport {
+    /// The step as a debug panel shows it: a header, the input, then the
+    /// output or the error, as indented JSON. `index` counts from 0. Text
+    /// from the connector is escaped for a terminal.
+    pub fn debug_view(&self, index: usize, total: usize) -> String {
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+        let (label, body) = match &self.outcome {
+            StepOutcome::Output(output) => ("Output", pretty(output)),
+            StepOutcome::Error(error) => ("Error", pretty(error)),
+        };
+        let text = format!(
+            "── Step {}/{total}: {} ({}.{})\nInput:\n{}\n{label}:\n{body}\n",
+            index + 1,
+            self.id,
+            self.connector,
+            self.operation,
+            pretty(&self.input)
+        );
+        // Newlines are the view's own; everything else is escaped.
+        text.split('\n').map(|line| escape_untrusted(line)).collect::<Vec<_>>().join("\n")
+    }
+}
+
 impl Workflow {
+    /// Largest workflow file read.
+    pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
     /// Reads and checks the workflow at `path`; component paths become
     /// relative to the current directory.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+        let text = crate::files::read_capped(path, Self::MAX_FILE_BYTES, "workflow", "a smaller workflow")?;
         let mut workflow: Workflow =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
+            serde_json::from_slice(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
         for component in workflow.connectors.values_mut() {
             *component = base.join(&*component);
@@ -108,11 +137,14 @@ impl Workflow {
         if self.steps.is_empty() {
             bail!("it has no steps");
         }
+        if let Some(alias) = self.connectors.keys().find(|alias| !is_alias(alias)) {
+            bail!("connector alias `{alias}` must be 1 to 64 letters, digits, `_` or `-`");
+        }
         let mut earlier: Vec<&str> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let at = || format!("step {} (`{}`)", i + 1, step.id);
-            if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                bail!("{}: the id must be letters, digits, `_` or `-`", at());
+            if !is_alias(&step.id) {
+                bail!("{}: the id must be 1 to 64 letters, digits, `_` or `-`", at());
             }
             if earlier.contains(&step.id.as_str()) {
                 bail!("{}: another step has the same id", at());
@@ -135,11 +167,6 @@ impl Workflow {
         Ok(())
     }
 }
-
-/// Runs `workflow` step by step, calling `on_step` after each. Stops at the
-/// first failing step, whose report carries the error.
-///
-/// `components` overrides component paths by connector alias.
 
 #[cfg(test)]
 mod tests {

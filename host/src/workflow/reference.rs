@@ -52,33 +52,92 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
 }
 
 /// `value` with its references replaced from the earlier steps' reports.
-pub(super) fn resolve(value: &Value, reports: &[StepReport]) -> anyhow::Result<Value> {
+///
+/// Guards against a small input that references a large output many times
+/// over: the copies are counted as they are made, and resolution stops
+/// once they pass `limit` bytes (as JSON) instead of growing without bound.
+pub(super) fn resolve(value: &Value, reports: &[StepReport], limit: usize) -> anyhow::Result<Value> {
+    resolve_within(value, reports, &mut Budget { left: limit, limit })
+}
+
+/// Bytes of JSON a resolved input may still grow by.
+struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, bytes: usize) -> anyhow::Result<()> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => bail!("the resolved input would be over the {} byte limit of an input", self.limit),
+        }
+    }
+
+    /// Spends the JSON size of `value`, measured without copying it.
+    fn spend_on(&mut self, value: &Value) -> anyhow::Result<()> {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, value).context("could not measure a referenced value")?;
+        self.spend(count.0)
+    }
+}
+
+fn resolve_within(value: &Value, reports: &[StepReport], budget: &mut Budget) -> anyhow::Result<Value> {
     Ok(match value {
-        Value::String(s) => resolve_string(s, reports)?,
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, reports)).collect::<Result<_, _>>()?),
+        Value::String(s) => resolve_string(s, reports, budget)?,
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_within(v, reports, budget)).collect::<Result<_, _>>()?)
+        }
         Value::Object(fields) => Value::Object(
-            fields.iter().map(|(k, v)| Ok((k.clone(), resolve(v, reports)?))).collect::<anyhow::Result<_>>()?,
+            fields
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_within(v, reports, budget)?)))
+                .collect::<anyhow::Result<_>>()?,
         ),
         other => other.clone(),
     })
 }
 
-fn resolve_string(s: &str, reports: &[StepReport]) -> anyhow::Result<Value> {
+fn resolve_string(s: &str, reports: &[StepReport], budget: &mut Budget) -> anyhow::Result<Value> {
     let trimmed = pieces(s.trim());
     // A string that is one reference takes the referenced value's type.
     if let [Piece::Reference(reference)] = trimmed.as_slice() {
-        return lookup(reference, reports).cloned();
+        let value = lookup(reference, reports)?;
+        budget.spend_on(value)?;
+        return Ok(value.clone());
     }
     let mut out = String::new();
     for piece in pieces(s) {
         match piece {
-            Piece::Text(text) => out.push_str(text),
+            Piece::Text(text) => {
+                budget.spend(text.len())?;
+                out.push_str(text)
+            }
             Piece::Reference(reference) => match lookup(reference, reports)? {
-                Value::String(text) => out.push_str(text),
+                Value::String(text) => {
+                    budget.spend(text.len())?;
+                    out.push_str(text)
+                }
                 Value::Array(_) | Value::Object(_) => {
                     bail!("`{{{{{reference}}}}}` is not a single value, so it cannot be part of a longer string")
                 }
-                scalar => out.push_str(&scalar.to_string()),
+                scalar => {
+                    budget.spend_on(scalar)?;
+                    out.push_str(&scalar.to_string())
+                }
             },
         }
     }
@@ -207,18 +266,36 @@ mod tests {
             "note": "pool {{steps.pool.input.pool_name}} has {{steps.pool.output.UserPool.Count}} users",
         });
         assert_eq!(
-            resolve(&input, &reports).unwrap(),
+            resolve(&input, &reports, 1 << 20).unwrap(),
             json!({"user_pool_id": "us-east-1_abc", "count": 3, "first": "email",
                    "note": "pool Marketing Department has 3 users"})
         );
     }
 
     #[test]
+    fn copies_of_references_are_bounded() {
+        let big = "x".repeat(10_000);
+        let reports = [report("big", json!({"Blob": big}))];
+        let many: Vec<Value> = (0..1000).map(|_| json!("{{steps.big.output.Blob}}")).collect();
+        let err = resolve(&Value::Array(many), &reports, 1 << 20).unwrap_err().to_string();
+        assert_eq!(err, "the resolved input would be over the 1048576 byte limit of an input");
+        let err =
+            resolve(&json!("{{steps.big.output.Blob}} and {{steps.big.output.Blob}}"), &reports, 15_000).unwrap_err();
+        assert!(err.to_string().contains("over the 15000 byte limit"), "{err}");
+        assert!(resolve(&json!(["{{steps.big.output.Blob}}"]), &reports, 10_002).is_ok(), "a quoted copy fits");
+    }
+
+    #[test]
     fn bad_references_are_named() {
         let reports = [report("pool", json!({"UserPool": {"Id": "x"}}))];
-        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports).unwrap_err();
+        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports, 1 << 20).unwrap_err();
         assert_eq!(err.to_string(), "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name");
-        assert!(resolve(&json!("{{steps.nope.output}}"), &reports).unwrap_err().to_string().contains("has not run"));
+        assert!(
+            resolve(&json!("{{steps.nope.output}}"), &reports, 1 << 20)
+                .unwrap_err()
+                .to_string()
+                .contains("has not run")
+        );
         assert!(Reference::parse("pool.output.Id").is_err());
     }
 }

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use connector_host::cli::format_step;
-use connector_host::workflow::{self, StepOutcome, Workflow};
+use connector_host::workflow::{StepOutcome, Workflow};
 use connector_tests::emulator::{Emulator, Kind};
-use connector_tests::{components, host_for};
+use connector_tests::{components, host_for, run_workflow};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,7 +40,7 @@ async fn main() -> ExitCode {
     let components = BTreeMap::from([("cognito".to_owned(), PathBuf::from(components::GUEST_COGNITO))]);
     let total = workflow.steps.len();
     let result =
-        workflow::run(&host, &workflow, &components, |i, report| println!("{}", format_step(i, total, report))).await;
+        run_workflow(&host, &workflow, &components, |i, report| println!("{}", report.debug_view(i, total))).await;
     drop(emulator);
     match result {
         Ok(reports) if reports.iter().all(|r| matches!(r.outcome, StepOutcome::Output(_))) => {

@@ -28,13 +28,36 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("read_environment", "Reports the environment, arguments and files it can see."),
     ("open_socket", "Tries to open a TCP connection."),
     ("echo", "Returns its input."),
+    ("many_headers", "Sends one request with `count` headers, signed unless `unsigned` is 1."),
+    ("aliased_headers", "Sends `count` headers that all point at one string of `bytes` bytes."),
+    ("print_escapes", "Writes terminal escape sequences and a forged log line to stdout and stderr."),
+    ("forge_host_error", "Claims the host failed a request it never sent."),
+    ("escape_error", "Fails with an internal error holding terminal escape sequences."),
 ];
+
+/// Selects what `describe` returns. Tests copy the component and overwrite
+/// the mode in its bytes (same length), so each variant is the same code in
+/// different bytes: `normal`, `long-name`, `escape-title`, `many-ops`,
+/// `as-cognito` (names itself `aws-cognito`), `bad-name`, or `v<N>`
+/// (normal, versioned N).
+#[used]
+#[unsafe(no_mangle)]
+static MANIFEST_MODE: [u8; 40] = *b"HOSTILE_MANIFEST_MODE=normal____________";
+
+fn manifest_mode() -> String {
+    // SAFETY: reading an initialized static; volatile so that the compiler
+    // cannot fold the bytes the tests patch.
+    let bytes = unsafe { std::ptr::read_volatile(&raw const MANIFEST_MODE) };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    text.split_once('=').map(|(_, mode)| mode.trim_end_matches('_').to_owned()).unwrap_or_default()
+}
 
 struct Hostile;
 
 impl Guest for Hostile {
     fn describe() -> Manifest {
-        Manifest {
+        let mode = manifest_mode();
+        let mut manifest = Manifest {
             name: "hostile".into(),
             title: "Hostile test connector".into(),
             version: "0.1.0".into(),
@@ -48,7 +71,36 @@ impl Guest for Hostile {
                     input_schema: r#"{"type":"object"}"#.into(),
                 })
                 .collect(),
+        };
+        match mode.as_str() {
+            "long-name" => manifest.operations[0].name = "x".repeat(100_000),
+            "escape-title" => {
+                manifest.title = "\x1b[2J\x1b]0;pwned\x07Cleared\rforged".into();
+                manifest.operations[0].title = "\x1b[31mred\x1b[0m\nWARN forged line".into();
+            }
+            "many-ops" => {
+                // 20,000 operations whose names all alias one 65,000-byte
+                // string: 1.3 GB once copied out of the guest.
+                let shared = std::mem::ManuallyDrop::new("y".repeat(65_000));
+                manifest.operations = (0..20_000)
+                    .map(|_| Operation {
+                        // SAFETY: only read; this manifest is never dropped
+                        // by the guest (the host refuses to copy it out).
+                        name: unsafe {
+                            String::from_raw_parts(shared.as_ptr() as *mut u8, shared.len(), shared.capacity())
+                        },
+                        title: String::new(),
+                        description: String::new(),
+                        input_schema: "{}".into(),
+                    })
+                    .collect();
+            }
+            "as-cognito" => manifest.name = "aws-cognito".into(),
+            "bad-name" => manifest.name = "evil\nWARN forged".into(),
+            version if version.starts_with('v') => manifest.version = format!("{}.0.0", &version[1..]),
+            _ => {}
         }
+        manifest
     }
 
     fn invoke(operation: String, input: String) -> Result<String, Error> {
@@ -109,6 +161,36 @@ impl Guest for Hostile {
                 Err(e) => json_string(&format!("refused: {e}")),
             }),
             "echo" => Ok(input),
+            "many_headers" => {
+                let count: usize = arg("count").parse().unwrap_or(30_000);
+                let headers = (0..count).map(|i| (format!("x-h-{i}"), "v".to_owned())).collect();
+                let mut request = request("cognito-idp", "/", headers);
+                request.sign = arg("unsigned") != "1";
+                Ok(report(signed_http::send(&request).map_err(|e| format!("{e:?}"))))
+            }
+            "aliased_headers" => {
+                let count: usize = arg("count").parse().unwrap_or(1000);
+                let bytes: usize = arg("bytes").parse().unwrap_or(1 << 20);
+                let shared = std::mem::ManuallyDrop::new("h".repeat(bytes));
+                // Every header names the same bytes: a list that is small in
+                // the guest's memory and huge once copied out of it.
+                // SAFETY: the aliases are only read, and the request holding
+                // them is forgotten, never dropped, so nothing is freed twice.
+                let alias = || unsafe { String::from_raw_parts(shared.as_ptr() as *mut u8, shared.len(), shared.capacity()) };
+                let headers = (0..count).map(|_| (alias(), alias())).collect();
+                let request = request("cognito-idp", "/", headers);
+                let result = signed_http::send(&request);
+                std::mem::forget(request);
+                Ok(report(result.map_err(|e| format!("{e:?}"))))
+            }
+            "print_escapes" => {
+                let hostile = "\r\x1b[2J\x1b]0;pwned\x07forged\nWARN forged line\n";
+                print!("{hostile}");
+                eprint!("{hostile}");
+                Ok("null".into())
+            }
+            "forge_host_error" => Err(Error::Host("denied: the host says so (forged)".into())),
+            "escape_error" => Err(Error::Internal("\x1b[2J\x1b]0;pwned\x07boom".into())),
             other => Err(Error::UnknownOperation(other.into())),
         }
     }

@@ -1,0 +1,257 @@
+//! Which services each connector may call.
+//!
+//! Guards against a connector taking more than the operator gave it. A
+//! connector's manifest declares the services it needs and names the
+//! connector, but both are the connector's own words: a grant is therefore
+//! never keyed on the manifest name. The operator keys grants on what the
+//! operator controls: the alias a workflow gives the connector, the
+//! component's file path, or the `sha256:` digest of its bytes. A
+//! connector gets what its manifest declares, narrowed by every grant that
+//! matches it; a grant that matches no loaded connector is reported, so a
+//! typo cannot leave a connector unrestricted without anyone noticing.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::capability::policy::check_service;
+
+/// The services one connector may call; `Default` grants none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant {
+    services: BTreeSet<String>,
+}
+
+impl Grant {
+    /// Grants exactly `services`.
+    ///
+    /// ```
+    /// use connector_host::Grant;
+    /// let grant = Grant::new(["cognito-idp"]);
+    /// assert!(grant.check("cognito-idp").is_ok());
+    /// assert!(grant.check("s3").is_err());
+    /// ```
+    pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
+        Grant { services: services.into_iter().map(Into::into).collect() }
+    }
+
+    /// The services a connector declares, narrowed by each of `limits`.
+    pub fn narrowed<'a>(declared: &[String], limits: impl IntoIterator<Item = &'a BTreeSet<String>>) -> Self {
+        let mut services: BTreeSet<String> = declared.iter().cloned().collect();
+        for limit in limits {
+            services.retain(|s| limit.contains(s));
+        }
+        Grant { services }
+    }
+
+    /// This grant narrowed to `services`.
+    pub fn narrowed_to(&self, services: &BTreeSet<String>) -> Self {
+        Grant { services: self.services.intersection(services).cloned().collect() }
+    }
+
+    /// The granted services.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(String::as_str)
+    }
+
+    /// Ok when `service` is granted; otherwise the reason it is denied.
+    pub fn check(&self, service: &str) -> Result<(), String> {
+        if self.services.contains(service) {
+            return Ok(());
+        }
+        let granted = if self.services.is_empty() {
+            "none".to_owned()
+        } else {
+            self.services.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        Err(format!("service `{service}` is not granted to this connector (granted: {granted})"))
+    }
+}
+
+/// What the operator knows a loaded connector by: never its self-chosen
+/// manifest name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectorIdentity {
+    /// The alias a workflow (or embedder) loaded it under.
+    pub alias: Option<String>,
+    /// The component file, canonicalized, when it was loaded from one.
+    pub path: Option<PathBuf>,
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+}
+
+/// Which connectors a grant applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorSelector {
+    /// The connector a workflow calls by this alias.
+    Alias(String),
+    /// The component at this path (canonicalized).
+    Path(PathBuf),
+    /// The component whose bytes have this digest (`sha256:<hex>`).
+    Digest(String),
+}
+
+impl ConnectorSelector {
+    /// Parses what `--grant` takes before `=`: `sha256:<64 hex digits>`, a
+    /// path (anything with a `/` or ending in `.wasm`; it must exist), or a
+    /// workflow alias (letters, digits, `_` and `-`).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if let Some(hex) = text.strip_prefix("sha256:") {
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!("`{text}` is not a sha256 digest (sha256: and 64 hex digits)");
+            }
+            return Ok(ConnectorSelector::Digest(format!("sha256:{}", hex.to_ascii_lowercase())));
+        }
+        if text.contains('/') || text.ends_with(".wasm") {
+            let path = Path::new(text)
+                .canonicalize()
+                .with_context(|| format!("`{text}` names a component file that cannot be found"))?;
+            return Ok(ConnectorSelector::Path(path));
+        }
+        if is_alias(text) {
+            return Ok(ConnectorSelector::Alias(text.to_owned()));
+        }
+        bail!("`{text}` is neither an alias (letters, digits, `_`, `-`), a component path nor a sha256: digest")
+    }
+
+    fn matches(&self, identity: &ConnectorIdentity) -> bool {
+        match self {
+            ConnectorSelector::Alias(alias) => identity.alias.as_deref() == Some(alias.as_str()),
+            ConnectorSelector::Path(path) => identity.path.as_deref() == Some(path.as_path()),
+            ConnectorSelector::Digest(digest) => &identity.digest == digest,
+        }
+    }
+}
+
+impl fmt::Display for ConnectorSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectorSelector::Alias(alias) => write!(f, "alias `{alias}`"),
+            ConnectorSelector::Path(path) => write!(f, "path {}", path.display()),
+            ConnectorSelector::Digest(digest) => write!(f, "digest {digest}"),
+        }
+    }
+}
+
+/// True for a workflow alias: 1 to 64 ASCII letters, digits, `_` or `-`.
+pub fn is_alias(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// One operator grant: the connectors it selects may call at most these
+/// services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRule {
+    pub selector: ConnectorSelector,
+    pub services: BTreeSet<String>,
+}
+
+impl GrantRule {
+    /// Parses `SELECTOR=SERVICE[,SERVICE...]` (`SELECTOR=` grants none).
+    ///
+    /// ```
+    /// use connector_host::{ConnectorSelector, GrantRule};
+    /// let rule = GrantRule::parse("cognito=cognito-idp,sts").unwrap();
+    /// assert_eq!(rule.selector, ConnectorSelector::Alias("cognito".into()));
+    /// assert_eq!(rule.services.len(), 2);
+    /// assert!(GrantRule::parse("cognito=Cognito-IDP").is_err());
+    /// ```
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let Some((selector, services)) = text.split_once('=') else {
+            bail!("grant `{text}` must be CONNECTOR=SERVICE[,SERVICE...]");
+        };
+        let selector = ConnectorSelector::parse(selector).with_context(|| format!("grant `{text}`"))?;
+        let mut parsed = BTreeSet::new();
+        for service in services.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            check_service(service).map_err(|e| anyhow::anyhow!("grant `{text}`: {e}"))?;
+            parsed.insert(service.to_owned());
+        }
+        Ok(GrantRule { selector, services: parsed })
+    }
+}
+
+/// The operator's grants. A connector that no rule selects gets the
+/// services its manifest declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    rules: Vec<GrantRule>,
+}
+
+impl Grants {
+    /// No rules: every connector gets what it declares.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses each of `rules` with [`GrantRule::parse`].
+    pub fn parse<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> anyhow::Result<Self> {
+        let rules = rules.into_iter().map(|r| GrantRule::parse(r.as_ref())).collect::<anyhow::Result<_>>()?;
+        Ok(Grants { rules })
+    }
+
+    /// Adds a rule.
+    pub fn push(&mut self, rule: GrantRule) {
+        self.rules.push(rule);
+    }
+
+    pub fn rules(&self) -> &[GrantRule] {
+        &self.rules
+    }
+
+    /// The indices of the rules that select `identity`.
+    pub(crate) fn matching(&self, identity: &ConnectorIdentity) -> Vec<usize> {
+        self.rules.iter().enumerate().filter(|(_, rule)| rule.selector.matches(identity)).map(|(i, _)| i).collect()
+    }
+
+    /// The grant of a connector declaring `declared`, narrowed by the rules
+    /// at `matching` (from [`matching`](Self::matching)).
+    pub(crate) fn grant(&self, declared: &[String], matching: &[usize]) -> Grant {
+        Grant::narrowed(declared, matching.iter().map(|&i| &self.rules[i].services))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(alias: Option<&str>, digest: &str) -> ConnectorIdentity {
+        ConnectorIdentity { alias: alias.map(Into::into), path: None, digest: digest.into() }
+    }
+
+    #[test]
+    fn grants_narrow_what_is_declared_and_key_on_what_the_operator_controls() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let grants =
+            Grants::parse(["mine=", &format!("{}=cognito-idp,sqs", digest.to_uppercase().replace("SHA256", "sha256"))])
+                .unwrap();
+        let declared = vec!["cognito-idp".to_owned(), "s3".to_owned()];
+        let unselected = identity(Some("other"), "sha256:00");
+        assert!(grants.matching(&unselected).is_empty());
+        assert_eq!(grants.grant(&declared, &[]), Grant::new(["cognito-idp", "s3"]));
+        let by_alias = grants.matching(&identity(Some("mine"), "sha256:00"));
+        assert_eq!(grants.grant(&declared, &by_alias), Grant::default());
+        let by_digest = grants.matching(&identity(None, &digest));
+        let narrowed = grants.grant(&declared, &by_digest);
+        assert!(narrowed.check("cognito-idp").is_ok());
+        assert!(narrowed.check("sqs").unwrap_err().contains("`sqs` is not granted"), "never more than declared");
+        assert!(narrowed.check("s3").is_err());
+        let both = grants.matching(&identity(Some("mine"), &digest));
+        assert_eq!(grants.grant(&declared, &both), Grant::default(), "every matching rule narrows");
+    }
+
+    #[test]
+    fn selectors_and_services_are_checked() {
+        assert!(GrantRule::parse("no-equals").unwrap_err().to_string().contains("must be CONNECTOR=SERVICE"));
+        let err = format!("{:#}", GrantRule::parse("/nonexistent/x.wasm=s3").unwrap_err());
+        assert!(err.contains("cannot be found"), "{err}");
+        assert!(GrantRule::parse("sha256:abc=s3").is_err());
+        assert!(GrantRule::parse("a b=s3").is_err());
+        let err = GrantRule::parse("mine=Cognito-IDP").unwrap_err().to_string();
+        assert!(err.contains("`Cognito-IDP` is not a valid service name"), "{err}");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let rule = GrantRule::parse(&format!("{}=s3", file.path().display())).unwrap();
+        assert_eq!(rule.selector, ConnectorSelector::Path(file.path().canonicalize().unwrap()));
+    }
+}

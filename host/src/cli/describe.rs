@@ -1,0 +1,61 @@
+//! `connector-host describe`: what a connector offers, as a table or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::{GlobalArgs, emit, host_config};
+use crate::escape::{escape_untrusted, truncate_chars};
+use crate::identity::CredentialsConfig;
+use crate::runtime::{ConnectorHost, Manifest};
+
+/// Show a connector's operations.
+#[derive(Debug, Args)]
+pub(super) struct DescribeArgs {
+    /// Path of the connector component (.wasm).
+    component: PathBuf,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: DescribeArgs) -> anyhow::Result<ExitCode> {
+    // Describing needs no AWS access: no credentials, and a fixed region so
+    // that nothing probes the environment or the instance metadata service.
+    let mut config = host_config(global)?;
+    config.credentials = CredentialsConfig::None;
+    config.region.get_or_insert_with(|| "us-east-1".to_owned());
+    let host = ConnectorHost::new(config).await?;
+    let connector = host.load(&args.component).await?;
+    let manifest = connector.manifest();
+    if args.json {
+        emit(&serde_json::to_string_pretty(manifest)?);
+    } else {
+        emit(&format_manifest(manifest));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Longest title the table shows before cutting it.
+const TITLE_CHARS: usize = 100;
+
+/// The manifest as a table. Names are machine names of bounded length
+/// (checked at load) and titles are cut, so the table grows linearly with
+/// the manifest; all connector text is escaped.
+fn format_manifest(manifest: &Manifest) -> String {
+    let shown = |text: &str| escape_untrusted(&truncate_chars(text, TITLE_CHARS)).into_owned();
+    let mut text = format!(
+        "{} ({}) {}\nservices: {}\n{} operations:\n",
+        shown(&manifest.title),
+        manifest.name,
+        shown(&manifest.version),
+        manifest.services.join(", "),
+        manifest.operations.len()
+    );
+    let width = manifest.operations.iter().map(|op| op.name.len()).max().unwrap_or(0);
+    for op in &manifest.operations {
+        text.push_str(&format!("  {:width$}  {}\n", op.name, shown(&op.title)));
+    }
+    text
+}

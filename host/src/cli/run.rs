@@ -1,0 +1,59 @@
+//! `connector-host run`: run a workflow file and print each step.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::cli::{GlobalArgs, check_grants_used, emit, new_host};
+use crate::workflow::{self, StepOutcome, Workflow};
+
+/// Run a workflow file and print each step's input and output.
+#[derive(Debug, Args)]
+pub(super) struct RunArgs {
+    /// Path of the workflow (.json).
+    workflow: PathBuf,
+    /// Use this component for a connector alias instead of the workflow's
+    /// path.
+    #[arg(long = "connector", value_name = "ALIAS=PATH")]
+    connectors: Vec<String>,
+    /// Print the step reports as one JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let workflow = Workflow::from_file(&args.workflow)?;
+    let overrides = parse_overrides(&args.connectors)?;
+    let host = new_host(global).await?;
+    let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
+    check_grants_used(&host)?;
+    let total = workflow.steps.len();
+    let reports = workflow::run(&host, &workflow, &connectors, |i, report| {
+        if !args.json {
+            emit(&report.debug_view(i, total));
+        }
+    })
+    .await?;
+    if args.json {
+        emit(&serde_json::to_string_pretty(&reports)?);
+    }
+    let failed = reports.iter().any(|r| matches!(r.outcome, StepOutcome::Error(_)));
+    if failed {
+        eprintln!("error: workflow stopped at step {} of {total}", reports.len());
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn parse_overrides(args: &[String]) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut out = BTreeMap::new();
+    for arg in args {
+        let Some((alias, path)) = arg.split_once('=') else {
+            bail!("--connector `{arg}` must be ALIAS=PATH");
+        };
+        out.insert(alias.to_owned(), PathBuf::from(path));
+    }
+    Ok(out)
+}

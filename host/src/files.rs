@@ -1,0 +1,115 @@
+//! Reading the files an operator points the host at (components, inputs,
+//! workflows) with a size cap, refusing anything that is not a regular
+//! file.
+//!
+//! Guards against a path that names a device (`/dev/zero` would be read
+//! until memory runs out), a FIFO (opening it would block forever), a
+//! directory, or a file too large to be what it claims, including one that
+//! grows while it is read.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+/// Reads the regular file at `path`, at most `limit` bytes; `what` names
+/// the file in errors ("component", "input file") and `flag` the option
+/// that raises the limit.
+pub fn read_capped(path: &Path, limit: u64, what: &str, flag: &str) -> anyhow::Result<Vec<u8>> {
+    let file = open_regular(path, what)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limit {
+        bail!("the {what} {} is {size} bytes, over the limit of {limit} ({flag} raises it)", path.display());
+    }
+    read_to_limit(file, limit).with_context(|| format!("could not read the {what} {}", path.display()))?.map_or_else(
+        || {
+            bail!(
+                "the {what} {} grew past the limit of {limit} bytes while it was read ({flag} raises it)",
+                path.display()
+            )
+        },
+        Ok,
+    )
+}
+
+/// Reads everything `reader` gives, or `None` when that is more than
+/// `limit` bytes.
+pub fn read_to_limit(reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// Opens `path` for reading without blocking on a FIFO, and checks that it
+/// is a regular file.
+fn open_regular(path: &Path, what: &str) -> anyhow::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading would wait for a writer; non-blocking,
+        // it opens at once and the check below refuses it.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).with_context(|| format!("could not open the {what} {}", path.display()))?;
+    let kind = file.metadata().with_context(|| format!("could not read the {what} {}", path.display()))?.file_type();
+    if !kind.is_file() {
+        bail!("the {what} {} is not a regular file (it is {})", path.display(), describe_kind(&kind));
+    }
+    Ok(file)
+}
+
+fn describe_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() { "a directory" } else { "not a plain file" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_directories_and_fifos_are_refused_at_once() {
+        let err = read_capped(Path::new("/dev/zero"), 1 << 20, "component", "--x").unwrap_err();
+        assert!(err.to_string().contains("is not a regular file (it is a device)"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_capped(dir.path(), 1 << 20, "input file", "--x").unwrap_err();
+        assert!(err.to_string().contains("(it is a directory)"), "{err}");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let err = read_capped(&fifo, 1 << 20, "workflow", "--x").unwrap_err();
+        assert!(err.to_string().contains("(it is a FIFO)"), "{err}");
+    }
+
+    #[test]
+    fn size_is_capped_before_and_while_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.wasm");
+        std::fs::File::create(&big).unwrap().set_len(10_000_000_000).unwrap();
+        let err = read_capped(&big, 1 << 20, "component", "--max-component-bytes").unwrap_err();
+        assert!(
+            err.to_string().contains("10000000000 bytes, over the limit of 1048576 (--max-component-bytes"),
+            "{err}"
+        );
+        let small = dir.path().join("small.json");
+        std::fs::write(&small, b"{}").unwrap();
+        assert_eq!(read_capped(&small, 2, "input file", "--x").unwrap(), b"{}");
+        assert_eq!(read_to_limit(&b"abc"[..], 2).unwrap(), None);
+        assert_eq!(read_to_limit(&b"ab"[..], 2).unwrap(), Some(b"ab".to_vec()));
+    }
+}
