@@ -22,6 +22,9 @@ pub enum InvokeError {
     /// The connector has no such operation.
     #[error("unknown operation: {0}")]
     UnknownOperation(String),
+    /// No connector of that name is loaded.
+    #[error("unknown connector: {0}")]
+    UnknownConnector(String),
     /// The remote service answered with an error.
     #[error("service error {code} (HTTP {status}{}): {message}", if *.retryable { ", retryable" } else { "" })]
     Service { code: String, message: String, status: u16, retryable: bool },
@@ -68,6 +71,7 @@ impl InvokeError {
         match self {
             InvokeError::InvalidInput(_) => "invalid-input",
             InvokeError::UnknownOperation(_) => "unknown-operation",
+            InvokeError::UnknownConnector(_) => "unknown-connector",
             InvokeError::Service { .. } => "service",
             InvokeError::Capability(_) => "capability",
             InvokeError::Connector(_) => "connector",
@@ -123,6 +127,9 @@ pub enum LoadError {
     /// The manifest breaks the contract's rules.
     #[error("{origin} is not a valid connector: {reason}")]
     InvalidManifest { origin: String, reason: String },
+    /// Another source already serves a connector of this name.
+    #[error("{origin} names itself `{name}`, which {holder} already serves")]
+    NameConflict { origin: String, name: String, holder: String },
 }
 
 impl LoadError {
@@ -135,6 +142,7 @@ impl LoadError {
             LoadError::Incompatible { .. } => "incompatible",
             LoadError::DescribeFailed { .. } => "describe-failed",
             LoadError::InvalidManifest { .. } => "invalid-manifest",
+            LoadError::NameConflict { .. } => "name-conflict",
         }
     }
 
@@ -146,7 +154,8 @@ impl LoadError {
             | LoadError::InvalidComponent { origin, .. }
             | LoadError::Incompatible { origin, .. }
             | LoadError::DescribeFailed { origin, .. }
-            | LoadError::InvalidManifest { origin, .. } => origin,
+            | LoadError::InvalidManifest { origin, .. }
+            | LoadError::NameConflict { origin, .. } => origin,
         }
     }
 }

@@ -22,6 +22,7 @@ mod files;
 mod identity;
 mod runtime;
 mod sandbox;
+pub mod server;
 pub mod workflow;
 
 pub use capability::{
@@ -29,9 +30,11 @@ pub use capability::{
     SendError, sigv4,
 };
 pub use error::{InvokeError, LoadError};
-pub use escape::{Untrusted, escape_untrusted, truncate_chars};
+pub use escape::{Untrusted, escape_untrusted, escape_untrusted_json, truncate_chars};
 pub use identity::CredentialsConfig;
-pub use runtime::{Connector, ConnectorHost, HostConfig, LoadOptions, Manifest, OperationInfo};
+pub use runtime::{
+    Connector, ConnectorHost, DirectoryWatch, HostConfig, LoadOptions, Manifest, OperationInfo, Runtime, RuntimeEvent,
+};
 pub use sandbox::{ArtifactCache, SandboxLimits};
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].

@@ -148,13 +148,27 @@ impl Drop for Emulator {
 /// The venv with the pinned emulators, made once per test process.
 pub fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("emulators/ensure-venv");
-        let output = Command::new(&script).stderr(Stdio::inherit()).output().expect("could not run ensure-venv");
-        assert!(output.status.success(), "{} failed", script.display());
-        PathBuf::from(String::from_utf8(output.stdout).expect("utf-8 path").trim())
-    })
-    .clone()
+    VENV.get_or_init(|| ensure_venv("emulators/requirements.lock")).clone()
+}
+
+/// The venv with the pinned third-party clients (the MCP SDK, an OpenAPI
+/// validator), made once per test process.
+pub fn clients_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| ensure_venv("clients/requirements.lock")).clone()
+}
+
+/// Runs `emulators/ensure-venv` for `lock` (relative to the tests crate).
+fn ensure_venv(lock: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("emulators/ensure-venv");
+    let output = Command::new(&script)
+        .arg(root.join(lock))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("could not run ensure-venv");
+    assert!(output.status.success(), "{} {lock} failed", script.display());
+    PathBuf::from(String::from_utf8(output.stdout).expect("utf-8 path").trim())
 }
 
 fn free_port() -> u16 {

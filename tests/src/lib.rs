@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod capture;
 pub mod emulator;
+pub mod server;
 
 use aws_sdk_cognitoidentityprovider as cognito;
 use connector_host::{ConnectorHost, Credentials, CredentialsConfig, Endpoints, HostConfig};
@@ -65,10 +66,10 @@ pub async fn run_workflow(
     host: &ConnectorHost,
     workflow: &connector_host::workflow::Workflow,
     components: &std::collections::BTreeMap<String, std::path::PathBuf>,
-    on_step: impl FnMut(usize, &connector_host::workflow::StepReport),
+    on_step: impl FnMut(usize, &connector_host::workflow::StepReport) + Send,
 ) -> anyhow::Result<Vec<connector_host::workflow::StepReport>> {
     let connectors = connector_host::workflow::load_connectors(host, workflow, components).await?;
-    connector_host::workflow::run(host, workflow, &connectors, on_step).await
+    Ok(connector_host::workflow::run(host, workflow, &connectors, on_step).await)
 }
 
 /// The official Cognito SDK client against `endpoint`: the independent

@@ -252,15 +252,22 @@ async fn dot_segments_cannot_leave_the_endpoints_base_path() {
         config.endpoints = connector_host::Endpoints::all_services(&format!("{endpoint}/tenant-a/stage")).unwrap()
     })
     .await;
-    for path in ["/../tenant-b/x", "/%2e%2e/tenant-b/x", "/%2E./x", "/./x", "/a/.."] {
+    for path in ["/../tenant-b/x", "/%2e%2e/tenant-b/x", "/%2E./x", "/./x", "/a/..", "/%2e%2e%2fadmin", "/..;/x"] {
         let seen = arena.hostile("use_path", json!({"path": path})).await.unwrap();
         let error = refusal(&seen);
         assert!(error.contains("has a `.` or `..` segment"), "{path}: {error}");
+    }
+    // Non-ASCII bytes once made the dot-segment check slice inside a
+    // character and panic the host.
+    for path in ["/éé", "/.%2é"] {
+        let seen = arena.hostile("use_path", json!({"path": path})).await.unwrap();
+        assert_eq!(seen["status"], 200, "{path}: {seen}");
     }
     let seen = arena.hostile("use_path", json!({"path": "/x/y"})).await.unwrap();
     assert_eq!(seen["status"], 200);
     let paths: Vec<String> = arena.server.take().into_iter().map(|r| r.path).collect();
     assert!(paths.contains(&"/tenant-a/stage/x/y".to_owned()), "{paths:?}");
+    assert_eq!(paths.iter().filter(|p| !p.ends_with("/tenant-a/stage/")).count(), 3, "{paths:?}");
     assert!(paths.iter().all(|p| p.starts_with("/tenant-a/stage/")), "{paths:?}");
 }
 
@@ -431,4 +438,19 @@ async fn hostile_manifests_are_refused_at_load() {
 
     let escaped = host.load(hostile_variant("escape-title", dir.path())).await.unwrap();
     assert!(escaped.manifest().title.contains('\x1b'), "kept as data; escaped where it is shown");
+}
+
+/// A component that instantiates one tiny module many times would take the
+/// pool's core instances from every other call: refused when compiled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_cannot_take_the_pools_instances() {
+    let instances: String = (0..40).map(|i| format!("(core instance $i{i} (instantiate $m))\n")).collect();
+    let bytes = wat::parse_str(format!("(component (core module $m) {instances})")).unwrap();
+    let host = ConnectorHost::new(arena_config("http://127.0.0.1:9")).await.unwrap();
+    let refused = host.load_bytes(bytes, &LoadOptions::default()).await.unwrap_err();
+    assert_eq!(refused.kind(), "invalid-component", "{refused}");
+    assert!(
+        refused.to_string().contains("40 core module instances, which exceeds the configured maximum of 32"),
+        "{refused}"
+    );
 }

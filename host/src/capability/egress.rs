@@ -26,8 +26,9 @@ pub fn forbidden(ip: IpAddr) -> bool {
             v4.is_loopback() || v4.is_link_local() || v4.octets()[0] == 0 || v4.is_multicast() || v4.is_broadcast()
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = embedded_ipv4(v6) {
-                return forbidden(IpAddr::V4(v4));
+            let embedded = embedded_ipv4(v6);
+            if !embedded.is_empty() {
+                return embedded.into_iter().any(|v4| forbidden(IpAddr::V4(v4)));
             }
             let segments = v6.segments();
             // fd00:ec2::/32 holds EC2's IPv6 metadata, DNS and time services.
@@ -37,25 +38,36 @@ pub fn forbidden(ip: IpAddr) -> bool {
     }
 }
 
-/// The IPv4 address an IPv6 address carries, for the forms that reach it:
-/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
-/// (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002:AABB:CCDD::/48`).
-fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+/// The IPv4 addresses an IPv6 address may carry, for the forms that reach
+/// one: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), 6to4
+/// (`2002:AABB:CCDD::/48`), the well-known NAT64 prefix (`64:ff9b::/96`),
+/// and the local-use NAT64 range (`64:ff9b:1::/48`), whose prefix length is
+/// the network's choice: every RFC 6052 position is decoded there.
+fn embedded_ipv4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
     let s = v6.segments();
-    let low = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let b = v6.octets();
+    let at = |i: [usize; 4]| Ipv4Addr::new(b[i[0]], b[i[1]], b[i[2]], b[i[3]]);
     if let Some(v4) = v6.to_ipv4_mapped() {
-        return Some(v4);
+        return vec![v4];
+    }
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        return vec![at([12, 13, 14, 15])];
     }
     if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
-        return Some(low(s[6], s[7]));
-    }
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
-        return Some(low(s[6], s[7]));
+        return vec![at([12, 13, 14, 15])];
     }
     if s[0] == 0x2002 {
-        return Some(low(s[1], s[2]));
+        return vec![at([2, 3, 4, 5])];
     }
-    None
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return vec![at([12, 13, 14, 15])];
+    }
+    if s[..3] == [0x64, 0xff9b, 1] {
+        // RFC 6052: /48, /56, /64 and /96 prefixes (bits 64-71 are zero).
+        return vec![at([6, 7, 9, 10]), at([7, 9, 10, 11]), at([9, 10, 11, 12]), at([12, 13, 14, 15])];
+    }
+    Vec::new()
 }
 
 /// The addresses of `host` a connection may use: all of them for a host the
@@ -138,6 +150,9 @@ mod tests {
             "::127.0.0.1",
             "2002:a9fe:a9fe::1",
             "2002:7f00:1::",
+            "64:ff9b:1:a9fe:a9:fe00::",
+            "64:ff9b:1:0:a9:fea9:fe00:0",
+            "::ffff:0:a9fe:a9fe",
         ] {
             assert!(forbidden(ip.parse().unwrap()), "{ip}");
         }

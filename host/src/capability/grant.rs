@@ -91,13 +91,19 @@ pub enum ConnectorSelector {
     Path(PathBuf),
     /// The component whose bytes have this digest (`sha256:<hex>`).
     Digest(String),
+    /// `*`: every connector no other grant selects, for an operator who
+    /// wants nothing granted by default (`--grant '*='`).
+    Others,
 }
 
 impl ConnectorSelector {
     /// Parses what `--grant` takes before `=`: `sha256:<64 hex digits>`, a
-    /// path (anything with a `/` or ending in `.wasm`; it must exist), or a
-    /// workflow alias (letters, digits, `_` and `-`).
+    /// path (anything with a `/` or ending in `.wasm`; it must exist), a
+    /// workflow alias (letters, digits, `_` and `-`), or `*`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if text == "*" {
+            return Ok(ConnectorSelector::Others);
+        }
         if let Some(hex) = text.strip_prefix("sha256:") {
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 bail!("`{text}` is not a sha256 digest (sha256: and 64 hex digits)");
@@ -121,6 +127,7 @@ impl ConnectorSelector {
             ConnectorSelector::Alias(alias) => identity.alias.as_deref() == Some(alias.as_str()),
             ConnectorSelector::Path(path) => identity.path.as_deref() == Some(path.as_path()),
             ConnectorSelector::Digest(digest) => &identity.digest == digest,
+            ConnectorSelector::Others => false,
         }
     }
 }
@@ -131,6 +138,7 @@ impl fmt::Display for ConnectorSelector {
             ConnectorSelector::Alias(alias) => write!(f, "alias `{alias}`"),
             ConnectorSelector::Path(path) => write!(f, "path {}", path.display()),
             ConnectorSelector::Digest(digest) => write!(f, "digest {digest}"),
+            ConnectorSelector::Others => write!(f, "every other connector (`*`)"),
         }
     }
 }
@@ -173,7 +181,7 @@ impl GrantRule {
 }
 
 /// The operator's grants. A connector that no rule selects gets the
-/// services its manifest declares.
+/// services its manifest declares, unless a `*` rule narrows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     rules: Vec<GrantRule>,
@@ -200,9 +208,14 @@ impl Grants {
         &self.rules
     }
 
-    /// The indices of the rules that select `identity`.
+    /// The indices of the rules that select `identity`: those naming it,
+    /// else the `*` rules.
     pub(crate) fn matching(&self, identity: &ConnectorIdentity) -> Vec<usize> {
-        self.rules.iter().enumerate().filter(|(_, rule)| rule.selector.matches(identity)).map(|(i, _)| i).collect()
+        let selecting = |wanted: &dyn Fn(&ConnectorSelector) -> bool| -> Vec<usize> {
+            self.rules.iter().enumerate().filter(|(_, rule)| wanted(&rule.selector)).map(|(i, _)| i).collect()
+        };
+        let named = selecting(&|selector| selector.matches(identity));
+        if named.is_empty() { selecting(&|selector| *selector == ConnectorSelector::Others) } else { named }
     }
 
     /// The grant of a connector declaring `declared`, narrowed by the rules
@@ -239,6 +252,16 @@ mod tests {
         assert!(narrowed.check("s3").is_err());
         let both = grants.matching(&identity(Some("mine"), &digest));
         assert_eq!(grants.grant(&declared, &both), Grant::default(), "every matching rule narrows");
+    }
+
+    #[test]
+    fn a_star_rule_narrows_every_connector_no_other_rule_selects() {
+        let grants = Grants::parse(["*=", "cognito=cognito-idp"]).unwrap();
+        let declared = vec!["cognito-idp".to_owned(), "iam".to_owned()];
+        let other = grants.matching(&identity(Some("x"), "sha256:00"));
+        assert_eq!(grants.grant(&declared, &other), Grant::default());
+        let cognito = grants.matching(&identity(Some("cognito"), "sha256:00"));
+        assert_eq!(grants.grant(&declared, &cognito), Grant::new(["cognito-idp"]));
     }
 
     #[test]

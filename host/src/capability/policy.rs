@@ -69,6 +69,8 @@
 //!
 //! A refused request is never sent and never silently rewritten.
 
+use crate::escape::quote_untrusted;
+
 /// Headers only the host sets: the signature and what it covers.
 const HOST_OWNED_HEADERS: &[&str] =
     &["authorization", "host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
@@ -92,15 +94,18 @@ const TRANSPORT_HEADERS: &[&str] = &[
 pub fn check_header(name: &str, value: &str) -> Result<(http::HeaderName, http::HeaderValue), String> {
     let lower = name.to_ascii_lowercase();
     if HOST_OWNED_HEADERS.contains(&lower.as_str()) {
-        return Err(format!("header `{name}` is set by the host; a connector may not set it"));
+        return Err(format!("header {} is set by the host; a connector may not set it", quote_untrusted(name)));
     }
     if TRANSPORT_HEADERS.contains(&lower.as_str()) {
-        return Err(format!("header `{name}` is set by the HTTP transport; a connector may not set it"));
+        return Err(format!(
+            "header {} is set by the HTTP transport; a connector may not set it",
+            quote_untrusted(name)
+        ));
     }
     let parsed_name = http::HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
+        .map_err(|_| format!("{} is not a valid header name", quote_untrusted(name)))?;
     let parsed_value = http::HeaderValue::from_str(value)
-        .map_err(|_| format!("the value of header `{name}` has characters not allowed in a header"))?;
+        .map_err(|_| format!("the value of header {} has characters not allowed in a header", quote_untrusted(name)))?;
     Ok((parsed_name, parsed_value))
 }
 
@@ -114,8 +119,8 @@ pub fn check_service(service: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{}` is not a valid service name (lower-case letters, digits and `-`, like `cognito-idp`)",
-            service.escape_debug()
+            "{} is not a valid service name (lower-case letters, digits and `-`, like `cognito-idp`)",
+            quote_untrusted(service)
         ))
     }
 }
@@ -125,45 +130,57 @@ pub fn check_service(service: &str) -> Result<(), String> {
 /// the request goes, even below an endpoint with a base path.
 pub fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
-        return Err(format!("path `{}` must start with `/` (a path, not a URL)", path.escape_debug()));
+        return Err(format!("path {} must start with `/` (a path, not a URL)", quote_untrusted(path)));
     }
     if path.starts_with("//") {
-        return Err(format!("path `{}` starts with `//`, which names a host", path.escape_debug()));
+        return Err(format!("path {} starts with `//`, which names a host", quote_untrusted(path)));
     }
     if let Some(c) = path.chars().find(|c| c.is_control() || *c == ' ' || *c == '#' || *c == '\\') {
-        return Err(format!("path `{}` contains the character {:?}, which is not allowed", path.escape_debug(), c));
+        return Err(format!("path {} contains the character {:?}, which is not allowed", quote_untrusted(path), c));
     }
     // What the HTTP stack will send must still be this path on our authority.
     match path.parse::<http::uri::PathAndQuery>() {
         Ok(parsed) if parsed.as_str() == path => {}
-        _ => return Err(format!("path `{}` is not a valid request path", path.escape_debug())),
+        _ => return Err(format!("path {} is not a valid request path", quote_untrusted(path))),
     }
     let path_only = path.split('?').next().unwrap_or(path);
     if path_only.split('/').any(is_dot_segment) {
         return Err(format!(
-            "path `{}` has a `.` or `..` segment, which could leave the endpoint's base path",
-            path.escape_debug()
+            "path {} has a `.` or `..` segment, which could leave the endpoint's base path",
+            quote_untrusted(path)
         ));
     }
     Ok(())
 }
 
-/// True for `.` and `..`, also percent-encoded (`%2e`, `.%2E`, ...), which
-/// servers and proxies may normalize away.
+/// True for a segment that is, or once decoded holds, `.` or `..`: also
+/// percent-encoded (`%2e%2E`), or hidden behind an encoded separator
+/// (`%2e%2e%2fadmin`, `..%5cx`) or a matrix parameter (`..;x`), which some
+/// servers and proxies decode or drop before they normalize a path.
 fn is_dot_segment(segment: &str) -> bool {
-    let mut rest = segment;
-    let mut dots = 0;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
-            rest = after;
-        } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("%2e") {
-            rest = &rest[3..];
-        } else {
-            return false;
+    let decoded = percent_decode(segment);
+    decoded.split(|&b| b == b'/' || b == b'\\' || b == b';').any(|part| part == b"." || part == b"..")
+}
+
+/// `text` with every `%XX` escape decoded (once), as bytes.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
         }
-        dots += 1;
     }
-    matches!(dots, 1 | 2)
+    out
 }
 
 /// Checks an HTTP method name.
@@ -172,7 +189,7 @@ pub fn check_method(method: &str) -> Result<http::Method, String> {
     if ALLOWED.contains(&method) {
         Ok(method.parse().expect("a known method parses"))
     } else {
-        Err(format!("method `{}` is not allowed (use one of {})", method.escape_debug(), ALLOWED.join(", ")))
+        Err(format!("method {} is not allowed (use one of {})", quote_untrusted(method), ALLOWED.join(", ")))
     }
 }
 
@@ -213,10 +230,24 @@ mod tests {
             "/a/./b",
             "/a/.",
             "/x/..?q=1",
+            "/%2e%2e%2fadmin",
+            "/..;/x",
+            "/a/..%5cb",
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");
         }
-        for good in ["/a.b/c", "/.well-known/x", "/...", "/a?path=../x", "/%2e%2e%2e", "/key%2Fwith%2Fslashes"] {
+        for good in [
+            "/a.b/c",
+            "/.well-known/x",
+            "/...",
+            "/a?path=../x",
+            "/%2e%2e%2e",
+            "/key%2Fwith%2Fslashes",
+            "/éé",
+            "/.%2é",
+            "/%",
+            "/%2",
+        ] {
             assert!(check_path(good).is_ok(), "{good:?}");
         }
     }

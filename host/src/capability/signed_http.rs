@@ -89,6 +89,27 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
 }
 
+impl HttpLimits {
+    /// Most request headers a limit may allow (below what an HTTP header
+    /// map can hold).
+    pub const MAX_HEADERS: usize = 10_000;
+
+    /// Checks that the limits are usable.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.max_request_headers <= Self::MAX_HEADERS,
+            "the request header limit must be at most {}, not {}",
+            Self::MAX_HEADERS,
+            self.max_request_headers
+        );
+        anyhow::ensure!(
+            self.max_calls_per_invocation > 0 && !self.request_timeout.is_zero(),
+            "the call limit and the request timeout must be above 0"
+        );
+        Ok(())
+    }
+}
+
 impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
@@ -110,6 +131,7 @@ pub struct SignedHttp {
     region: Option<String>,
     limits: HttpLimits,
     retry: RetryPolicy,
+    retries: prometheus_client::metrics::counter::Counter,
 }
 
 impl SignedHttp {
@@ -122,7 +144,9 @@ impl SignedHttp {
         limits: HttpLimits,
         retry: RetryPolicy,
         proxy: Option<&str>,
+        retries: prometheus_client::metrics::counter::Counter,
     ) -> anyhow::Result<Self> {
+        limits.check()?;
         let mut client = reqwest::Client::builder()
             .timeout(limits.request_timeout)
             // A redirect would send the request somewhere the host did not pick.
@@ -137,7 +161,7 @@ impl SignedHttp {
             client = client.proxy(proxy);
         }
         let client = client.build().context("could not build the HTTP client")?;
-        Ok(SignedHttp { client, credentials, endpoints, region, limits, retry })
+        Ok(SignedHttp { client, credentials, endpoints, region, limits, retry, retries })
     }
 
     /// The region requests are signed for, when one is configured.
@@ -218,6 +242,7 @@ impl SignedHttp {
             match retry_reason {
                 Some(reason) if failed < self.retry.max_attempts => {
                     let wait = self.retry.backoff(failed);
+                    self.retries.inc();
                     tracing::info!(service = %request.service, attempt = failed, %reason, wait_ms = wait.as_millis() as u64,
                         "retrying signed-http request");
                     tokio::time::sleep(wait).await;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{GlobalArgs, emit, host_config};
+use crate::cli::{GlobalArgs, emit, emit_json, host_config};
 use crate::escape::{escape_untrusted, truncate_chars};
 use crate::identity::CredentialsConfig;
 use crate::runtime::{ConnectorHost, Manifest};
@@ -30,7 +30,7 @@ pub(super) async fn run(global: &GlobalArgs, args: DescribeArgs) -> anyhow::Resu
     let connector = host.load(&args.component).await?;
     let manifest = connector.manifest();
     if args.json {
-        emit(&serde_json::to_string_pretty(manifest)?);
+        emit_json(manifest)?;
     } else {
         emit(&format_manifest(manifest));
     }

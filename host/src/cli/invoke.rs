@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, check_grants_used, emit, new_host};
+use crate::cli::{GlobalArgs, check_grants_used, emit_json, new_host};
 use crate::escape::escape_untrusted;
 use crate::files::{read_capped, read_to_limit};
 
@@ -29,7 +29,7 @@ pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result
     check_grants_used(&host)?;
     match host.invoke_json(&connector, &args.operation, &input).await {
         Ok(output) => {
-            emit(&serde_json::to_string_pretty(&output)?);
+            emit_json(&output)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

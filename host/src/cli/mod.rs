@@ -4,6 +4,7 @@
 mod describe;
 mod invoke;
 mod run;
+mod serve;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 
 use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
-use crate::escape::escape_untrusted;
+use crate::escape::{escape_untrusted, escape_untrusted_json};
 use crate::identity::CredentialsConfig;
 use crate::runtime::{ConnectorHost, HostConfig};
 use crate::sandbox::{ArtifactCache, SandboxLimits};
@@ -60,10 +61,11 @@ struct GlobalArgs {
     log: Option<String>,
     /// Narrow the services a connector may call, as
     /// CONNECTOR=SERVICE[,SERVICE...] (repeatable). CONNECTOR is a workflow
-    /// alias, a component path, or the component's sha256:<hex> digest,
-    /// never the name a connector gives itself. A connector no grant
-    /// selects gets the services its manifest declares; `CONNECTOR=` grants
-    /// none; a grant that selects no connector is an error.
+    /// alias, a component path, the component's sha256:<hex> digest (never
+    /// the name a connector gives itself), or `*` for every connector no
+    /// other grant selects. A connector no grant selects gets the services
+    /// its manifest declares; `CONNECTOR=` grants none; a grant that
+    /// selects no connector is an error.
     #[arg(long = "grant", global = true, value_name = "CONNECTOR=SERVICES")]
     grants: Vec<String>,
     /// Deadline of one invocation, in milliseconds, host calls included.
@@ -86,6 +88,11 @@ struct GlobalArgs {
     #[arg(long, global = true, value_name = "BYTES", default_value_t = SandboxLimits::default().max_component_bytes,
           value_parser = clap::value_parser!(u64).range(1..=4 * GIB))]
     max_component_bytes: u64,
+    /// Invocations that may run at once (the instance pool's size); one
+    /// more fails as `busy`.
+    #[arg(long, global = true, value_name = "N", default_value_t = SandboxLimits::default().max_concurrent_invocations,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_concurrent: u32,
     /// Most signed-HTTP requests one invocation may send.
     #[arg(long, global = true, value_name = "N", default_value_t = HttpLimits::default().max_calls_per_invocation,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -124,6 +131,7 @@ enum Command {
     Describe(describe::DescribeArgs),
     Invoke(invoke::InvokeArgs),
     Run(run::RunArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Parses `args` and runs the command; what `main` does.
@@ -135,11 +143,15 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.global.log.as_deref());
+    // A server's log is its record of loads and runs; a command's is for
+    // warnings.
+    let default_filter = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn,connectors=info" };
+    init_logging(cli.global.log.as_deref(), default_filter);
     let result = match cli.command {
         Command::Describe(args) => describe::run(&cli.global, args).await,
         Command::Invoke(args) => invoke::run(&cli.global, args).await,
         Command::Run(args) => run::run(&cli.global, args).await,
+        Command::Serve(args) => serve::run(&cli.global, args).await,
     };
     match result {
         Ok(code) => code,
@@ -190,6 +202,7 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
             max_input_bytes: bytes(global.max_input_bytes),
             max_output_bytes: bytes(global.max_output_bytes),
             max_component_bytes: global.max_component_bytes,
+            max_concurrent_invocations: global.max_concurrent,
             ..SandboxLimits::default()
         },
         cache_dir: ArtifactCache::default_dir(),
@@ -212,6 +225,13 @@ fn check_grants_used(host: &ConnectorHost) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `value` as indented JSON to stdout, with characters that could
+/// act on a terminal escaped (the JSON means the same).
+fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    emit(&escape_untrusted_json(&serde_json::to_string_pretty(value)?));
+    Ok(())
+}
+
 /// Writes `text` and a newline to stdout; a closed pipe (`| head`) is not
 /// an error worth a panic.
 fn emit(text: &str) {
@@ -220,11 +240,11 @@ fn emit(text: &str) {
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
-fn init_logging(filter: Option<&str>) {
+fn init_logging(filter: Option<&str>, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = match filter {
         Some(f) => EnvFilter::new(f),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,connectors=info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, check_grants_used, emit, new_host};
-use crate::workflow::{self, StepOutcome, Workflow};
+use crate::cli::{GlobalArgs, check_grants_used, emit, emit_json, new_host};
+use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Run a workflow file and print each step's input and output.
 #[derive(Debug, Args)]
@@ -31,14 +31,14 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
     check_grants_used(&host)?;
     let total = workflow.steps.len();
-    let reports = workflow::run(&host, &workflow, &connectors, |i, report| {
+    let reports = workflow::run(&host, &workflow, &connectors, |i: usize, report: &StepReport| {
         if !args.json {
             emit(&report.debug_view(i, total));
         }
     })
-    .await?;
+    .await;
     if args.json {
-        emit(&serde_json::to_string_pretty(&reports)?);
+        emit_json(&reports)?;
     }
     let failed = reports.iter().any(|r| matches!(r.outcome, StepOutcome::Error(_)));
     if failed {

@@ -13,6 +13,7 @@ use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use crate::capability::{ConnectorIdentity, Grant, check_service};
+use crate::escape::quote_untrusted;
 use crate::sandbox::bindings::contract;
 use crate::sandbox::{Guest, bindings};
 
@@ -188,11 +189,6 @@ fn is_machine_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// `text` quoted for an error message: escaped and cut short.
-fn quoted(text: &str) -> String {
-    format!("`{}`", crate::escape::escape_untrusted(&crate::escape::truncate_chars(text, 80)))
-}
-
 fn check_length(what: &str, text: &str, max: usize) -> anyhow::Result<()> {
     let chars = text.chars().count();
     if chars > max {
@@ -219,7 +215,7 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
     if !is_machine_name(&raw.name) {
         bail!(
             "its name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} characters)",
-            quoted(&raw.name),
+            quote_untrusted(&raw.name),
             limits::NAME_CHARS
         );
     }
@@ -245,7 +241,7 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
             bail!(
                 "operation name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} \
                  characters)",
-                quoted(&op.name),
+                quote_untrusted(&op.name),
                 limits::NAME_CHARS
             );
         }

@@ -5,15 +5,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::capability::{ConnectorIdentity, Endpoints, GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp};
+use crate::capability::{
+    ConnectorIdentity, ConnectorSelector, Endpoints, GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp,
+};
 use crate::error::{InvokeError, LoadError};
-use crate::escape::{Untrusted, escape_untrusted};
+use crate::escape::{Untrusted, escape_untrusted, truncate_chars};
 use crate::files::read_capped;
 use crate::identity::{self, CredentialCache, CredentialsConfig};
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
+use crate::runtime::metrics::Metrics;
 use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
@@ -84,6 +88,7 @@ pub struct ConnectorHost {
     grants_used: Arc<Vec<AtomicBool>>,
     max_component_bytes: u64,
     max_input_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl ConnectorHost {
@@ -100,6 +105,8 @@ impl ConnectorHost {
             .max(config.http.max_request_bytes.saturating_add(config.http.max_request_header_bytes))
             .max(manifest_limits::TOTAL_BYTES)
             .saturating_add(1 << 20);
+        let retries = prometheus_client::metrics::counter::Counter::default();
+        let metrics = Arc::new(Metrics::new(retries.clone()));
         let max_component_bytes = config.sandbox.max_component_bytes;
         let max_input_bytes = config.sandbox.max_input_bytes;
         let http = SignedHttp::new(
@@ -109,6 +116,7 @@ impl ConnectorHost {
             config.http,
             config.retry,
             config.proxy.as_deref(),
+            retries.clone(),
         )?;
         let sandbox =
             Sandbox::new(config.sandbox, Arc::new(http), config.cache_dir.map(ArtifactCache::new), transfer_limit)?;
@@ -119,7 +127,22 @@ impl ConnectorHost {
             grants_used: Arc::new(grants_used),
             max_component_bytes,
             max_input_bytes,
+            metrics,
         })
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The deadline of one invocation.
+    pub fn invocation_timeout(&self) -> std::time::Duration {
+        self.sandbox.timeout()
+    }
+
+    /// The host's metrics in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.text()
     }
 
     /// Largest input an invocation takes, as JSON text.
@@ -166,6 +189,18 @@ impl ConnectorHost {
     }
 
     async fn load_component(
+        &self,
+        bytes: Vec<u8>,
+        origin: String,
+        path: Option<PathBuf>,
+        options: &LoadOptions,
+    ) -> Result<Connector, LoadError> {
+        let loaded = self.compile_and_describe(bytes, origin, path, options).await;
+        self.metrics.loaded(loaded.is_ok());
+        loaded
+    }
+
+    async fn compile_and_describe(
         &self,
         bytes: Vec<u8>,
         origin: String,
@@ -220,14 +255,15 @@ impl ConnectorHost {
         Ok(Connector { inner: Arc::new(ConnectorInner { identity, manifest, guest }) })
     }
 
-    /// The operator's grant rules that have selected no connector loaded so
-    /// far: after loading everything, each one is a mistake to report.
+    /// The operator's grant rules naming a connector (not `*`) that have
+    /// selected no connector loaded so far: after loading everything, each
+    /// one is a mistake to report.
     pub fn unused_grants(&self) -> Vec<&GrantRule> {
         self.grants
             .rules()
             .iter()
             .zip(self.grants_used.iter())
-            .filter(|(_, used)| !used.load(Ordering::Relaxed))
+            .filter(|(rule, used)| rule.selector != ConnectorSelector::Others && !used.load(Ordering::Relaxed))
             .map(|(rule, _)| rule)
             .collect()
     }
@@ -271,13 +307,20 @@ impl ConnectorHost {
                 self.max_input_bytes
             )));
         }
+        let _running = self.metrics.start();
+        let started = Instant::now();
         if connector.manifest().operation(operation).is_none() {
+            self.metrics.record(connector.name(), "-", "unknown-operation", started.elapsed().as_secs_f64());
             return Err(InvokeError::UnknownOperation(format!(
-                "`{operation}` is not an operation of {} (see `describe`)",
+                "`{}` is not an operation of {} (see `describe`)",
+                escape_untrusted(&truncate_chars(operation, 80)),
                 connector.name()
             )));
         }
-        self.sandbox.invoke(&connector.inner.guest, operation, input).await
+        let result = self.sandbox.invoke(&connector.inner.guest, operation, input).await;
+        let outcome = result.as_ref().map_or_else(InvokeError::kind, |_| "ok");
+        self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
+        result
     }
 }
 

@@ -1,8 +1,14 @@
 //! The connector runtime: loading components into connectors (checking
-//! their contract and manifest) and invoking their operations.
+//! their contract and manifest), invoking their operations, and keeping a
+//! long-lived set of named connectors that come and go while calls flow.
 
 mod connector;
 mod host;
+mod metrics;
+mod registry;
+mod watch;
 
 pub use connector::{Connector, Manifest, OperationInfo};
 pub use host::{ConnectorHost, HostConfig, LoadOptions};
+pub use registry::{Runtime, RuntimeEvent};
+pub use watch::DirectoryWatch;

@@ -16,6 +16,12 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// every invocation.
 const KEEP_RESIDENT: usize = 640 * 1024;
 
+/// Core module instances one component may create; interpreters built as
+/// components (Python, JavaScript) use a handful.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+/// Tables one component may create.
+const MAX_TABLES_PER_COMPONENT: u32 = 32;
+
 /// Limits every invocation runs under.
 #[derive(Debug, Clone)]
 pub struct SandboxLimits {
@@ -59,8 +65,8 @@ impl SandboxLimits {
         if self.memory_bytes < 1 << 20 || self.memory_bytes > Self::MAX_MEMORY_BYTES {
             bail!("the memory limit must be between 1 MiB and 4096 MiB, not {} bytes", self.memory_bytes);
         }
-        if self.timeout.is_zero() {
-            bail!("the invocation deadline must be above 0");
+        if self.timeout.is_zero() || self.timeout > Duration::from_secs(24 * 3600) {
+            bail!("the invocation deadline must be above 0 and at most 24 hours");
         }
         if self.max_output_bytes == 0
             || self.max_input_bytes == 0
@@ -90,9 +96,15 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
     pool.total_component_instances(slots)
         .total_core_instances(slots.saturating_mul(4))
         .total_memories(slots)
-        .total_tables(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
         .total_stacks(slots)
         .max_memories_per_component(1)
+        // One invocation may not take a large share of the pool's core
+        // instances or tables (a component instantiating a tiny module a
+        // thousand times would leave every other call `busy`); a component
+        // over these bounds is refused when it is compiled.
+        .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+        .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
         .max_memory_size(limits.memory_bytes as usize)
         // Reusing a slot resets what the last invocation touched. Zeroing
         // the first pages with memset instead of madvise avoids a page fault

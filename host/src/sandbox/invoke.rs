@@ -60,6 +60,10 @@ impl Sandbox {
         Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit })
     }
 
+    pub(crate) fn timeout(&self) -> std::time::Duration {
+        self.limits.timeout
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -23,16 +23,20 @@
 //! to the workflow file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod mask;
 mod reference;
 mod run;
+mod store;
 
-pub use run::{load_connectors, run};
+pub use mask::mask_write_only;
+pub use run::{RunRecord, RunStatus, StepObserver, load_connectors, run, timestamp};
+pub use store::RunStore;
 
 use reference::{Reference, references};
 
@@ -46,8 +50,11 @@ pub struct Workflow {
     /// What the workflow does.
     #[serde(default)]
     pub name: String,
-    /// Component path by connector alias, relative to the workflow file.
-    pub connectors: BTreeMap<String, PathBuf>,
+    /// What each connector alias refers to: a component path (relative to
+    /// the workflow file) for the CLI, a loaded connector's name for a
+    /// server. A server accepts steps naming loaded connectors directly.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, String>,
     pub steps: Vec<Step>,
 }
 
@@ -57,7 +64,8 @@ pub struct Workflow {
 pub struct Step {
     /// Name later steps use to refer to this one.
     pub id: String,
-    /// Alias from the workflow's `connectors`.
+    /// Alias from the workflow's `connectors` (or, on a server, a loaded
+    /// connector's name).
     pub connector: String,
     pub operation: String,
     /// The input, possibly with `{{references}}`.
@@ -69,25 +77,39 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
-/// What one step did.
-#[derive(Debug, Clone, Serialize)]
+/// What one step did, as a run record keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub id: String,
+    /// The connector's name (from its manifest).
     pub connector: String,
+    /// The connector's version and the digest of its component.
+    pub version: String,
+    pub digest: String,
     pub operation: String,
-    /// The input after references were resolved.
+    /// The input after references were resolved, with the members its
+    /// schema marks `writeOnly` (passwords, secrets) shown as `"***"`.
     pub input: Value,
     /// The operation's output, or the error as `{"kind", "message", ...}`.
     #[serde(flatten)]
     pub outcome: StepOutcome,
+    /// When the step started (RFC 3339) and how long it took.
+    pub started_at: String,
+    pub duration_ms: u64,
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepOutcome {
     Output(Value),
     Error(Value),
+}
+
+impl StepOutcome {
+    pub fn is_error(&self) -> bool {
+        matches!(self, StepOutcome::Error(_))
+    }
 }
 
 impl StepReport {
@@ -125,17 +147,24 @@ impl Workflow {
             serde_json::from_slice(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
         for component in workflow.connectors.values_mut() {
-            *component = base.join(&*component);
+            *component = base.join(&*component).display().to_string();
         }
         workflow.check().with_context(|| format!("{} is not a valid workflow", path.display()))?;
+        workflow.check_aliases().with_context(|| format!("{} is not a valid workflow", path.display()))?;
         Ok(workflow)
     }
 
-    /// Checks step ids, connector aliases and that every reference names an
+    /// Most steps a workflow may have.
+    pub const MAX_STEPS: usize = 1000;
+
+    /// Checks step ids, alias names and that every reference names an
     /// earlier step.
     pub fn check(&self) -> anyhow::Result<()> {
         if self.steps.is_empty() {
             bail!("it has no steps");
+        }
+        if self.steps.len() > Self::MAX_STEPS {
+            bail!("it has {} steps, over the limit of {}", self.steps.len(), Self::MAX_STEPS);
         }
         if let Some(alias) = self.connectors.keys().find(|alias| !is_alias(alias)) {
             bail!("connector alias `{alias}` must be 1 to 64 letters, digits, `_` or `-`");
@@ -149,9 +178,6 @@ impl Workflow {
             if earlier.contains(&step.id.as_str()) {
                 bail!("{}: another step has the same id", at());
             }
-            if !self.connectors.contains_key(&step.connector) {
-                bail!("{}: connector `{}` is not in the workflow's `connectors`", at(), step.connector);
-            }
             for reference in references(&step.input) {
                 let parsed = Reference::parse(&reference).with_context(at)?;
                 if !earlier.contains(&parsed.step.as_str()) {
@@ -163,6 +189,22 @@ impl Workflow {
                 }
             }
             earlier.push(&step.id);
+        }
+        Ok(())
+    }
+
+    /// Checks that every step's connector is an alias of `connectors`, as
+    /// a workflow file for the CLI must have it.
+    pub fn check_aliases(&self) -> anyhow::Result<()> {
+        for (i, step) in self.steps.iter().enumerate() {
+            if !self.connectors.contains_key(&step.connector) {
+                bail!(
+                    "step {} (`{}`): connector `{}` is not in the workflow's `connectors`",
+                    i + 1,
+                    step.id,
+                    step.connector
+                );
+            }
         }
         Ok(())
     }
@@ -190,6 +232,6 @@ mod tests {
             "connectors": {}, "steps": [{"id": "a", "connector": "c", "operation": "op"}]
         }))
         .unwrap();
-        assert!(unknown.check().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
+        assert!(unknown.check_aliases().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
     }
 }

@@ -56,8 +56,15 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
 /// Guards against a small input that references a large output many times
 /// over: the copies are counted as they are made, and resolution stops
 /// once they pass `limit` bytes (as JSON) instead of growing without bound.
-pub(super) fn resolve(value: &Value, reports: &[StepReport], limit: usize) -> anyhow::Result<Value> {
-    resolve_within(value, reports, &mut Budget { left: limit, limit })
+pub(super) fn resolve(value: &Value, reports: &[StepReport], inputs: &[Value], limit: usize) -> anyhow::Result<Value> {
+    resolve_within(value, &Earlier { reports, inputs }, &mut Budget { left: limit, limit })
+}
+
+/// The steps that ran before: their reports, and their real (unmasked)
+/// inputs, in the same order.
+struct Earlier<'a> {
+    reports: &'a [StepReport],
+    inputs: &'a [Value],
 }
 
 /// Bytes of JSON a resolved input may still grow by.
@@ -95,27 +102,27 @@ impl Budget {
     }
 }
 
-fn resolve_within(value: &Value, reports: &[StepReport], budget: &mut Budget) -> anyhow::Result<Value> {
+fn resolve_within(value: &Value, earlier: &Earlier<'_>, budget: &mut Budget) -> anyhow::Result<Value> {
     Ok(match value {
-        Value::String(s) => resolve_string(s, reports, budget)?,
+        Value::String(s) => resolve_string(s, earlier, budget)?,
         Value::Array(items) => {
-            Value::Array(items.iter().map(|v| resolve_within(v, reports, budget)).collect::<Result<_, _>>()?)
+            Value::Array(items.iter().map(|v| resolve_within(v, earlier, budget)).collect::<Result<_, _>>()?)
         }
         Value::Object(fields) => Value::Object(
             fields
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), resolve_within(v, reports, budget)?)))
+                .map(|(k, v)| Ok((k.clone(), resolve_within(v, earlier, budget)?)))
                 .collect::<anyhow::Result<_>>()?,
         ),
         other => other.clone(),
     })
 }
 
-fn resolve_string(s: &str, reports: &[StepReport], budget: &mut Budget) -> anyhow::Result<Value> {
+fn resolve_string(s: &str, earlier: &Earlier<'_>, budget: &mut Budget) -> anyhow::Result<Value> {
     let trimmed = pieces(s.trim());
     // A string that is one reference takes the referenced value's type.
     if let [Piece::Reference(reference)] = trimmed.as_slice() {
-        let value = lookup(reference, reports)?;
+        let value = lookup(reference, earlier)?;
         budget.spend_on(value)?;
         return Ok(value.clone());
     }
@@ -126,7 +133,7 @@ fn resolve_string(s: &str, reports: &[StepReport], budget: &mut Budget) -> anyho
                 budget.spend(text.len())?;
                 out.push_str(text)
             }
-            Piece::Reference(reference) => match lookup(reference, reports)? {
+            Piece::Reference(reference) => match lookup(reference, earlier)? {
                 Value::String(text) => {
                     budget.spend(text.len())?;
                     out.push_str(text)
@@ -144,14 +151,16 @@ fn resolve_string(s: &str, reports: &[StepReport], budget: &mut Budget) -> anyho
     Ok(Value::String(out))
 }
 
-fn lookup<'a>(reference: &str, reports: &'a [StepReport]) -> anyhow::Result<&'a Value> {
+fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Value> {
     let parsed = Reference::parse(reference)?;
-    let report = reports
+    let index = earlier
+        .reports
         .iter()
-        .find(|r| r.id == parsed.step)
+        .position(|r| r.id == parsed.step)
         .with_context(|| format!("`{{{{{reference}}}}}`: step `{}` has not run", parsed.step))?;
+    let report = &earlier.reports[index];
     let mut value = match (&report.outcome, parsed.output) {
-        (_, false) => &report.input,
+        (_, false) => earlier.inputs.get(index).unwrap_or(&report.input),
         (StepOutcome::Output(output), true) => output,
         (StepOutcome::Error(_), true) => {
             bail!("`{{{{{reference}}}}}`: step `{}` failed", parsed.step)
@@ -249,10 +258,19 @@ mod tests {
         StepReport {
             id: id.into(),
             connector: "c".into(),
+            version: "1".into(),
+            digest: "sha256:00".into(),
             operation: "op".into(),
-            input: json!({"pool_name": "Marketing Department"}),
+            input: json!({"pool_name": "***"}),
             outcome: StepOutcome::Output(output),
+            started_at: String::new(),
+            duration_ms: 0,
         }
+    }
+
+    /// The real inputs of `reports`' steps.
+    fn inputs(reports: &[StepReport]) -> Vec<Value> {
+        reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect()
     }
 
     #[test]
@@ -266,7 +284,7 @@ mod tests {
             "note": "pool {{steps.pool.input.pool_name}} has {{steps.pool.output.UserPool.Count}} users",
         });
         assert_eq!(
-            resolve(&input, &reports, 1 << 20).unwrap(),
+            resolve(&input, &reports, &inputs(&reports), 1 << 20).unwrap(),
             json!({"user_pool_id": "us-east-1_abc", "count": 3, "first": "email",
                    "note": "pool Marketing Department has 3 users"})
         );
@@ -277,21 +295,30 @@ mod tests {
         let big = "x".repeat(10_000);
         let reports = [report("big", json!({"Blob": big}))];
         let many: Vec<Value> = (0..1000).map(|_| json!("{{steps.big.output.Blob}}")).collect();
-        let err = resolve(&Value::Array(many), &reports, 1 << 20).unwrap_err().to_string();
+        let err = resolve(&Value::Array(many), &reports, &inputs(&reports), 1 << 20).unwrap_err().to_string();
         assert_eq!(err, "the resolved input would be over the 1048576 byte limit of an input");
-        let err =
-            resolve(&json!("{{steps.big.output.Blob}} and {{steps.big.output.Blob}}"), &reports, 15_000).unwrap_err();
+        let err = resolve(
+            &json!("{{steps.big.output.Blob}} and {{steps.big.output.Blob}}"),
+            &reports,
+            &inputs(&reports),
+            15_000,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("over the 15000 byte limit"), "{err}");
-        assert!(resolve(&json!(["{{steps.big.output.Blob}}"]), &reports, 10_002).is_ok(), "a quoted copy fits");
+        assert!(
+            resolve(&json!(["{{steps.big.output.Blob}}"]), &reports, &inputs(&reports), 10_002).is_ok(),
+            "a quoted copy fits"
+        );
     }
 
     #[test]
     fn bad_references_are_named() {
         let reports = [report("pool", json!({"UserPool": {"Id": "x"}}))];
-        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports, 1 << 20).unwrap_err();
+        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports, &inputs(&reports), 1 << 20)
+            .unwrap_err();
         assert_eq!(err.to_string(), "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name");
         assert!(
-            resolve(&json!("{{steps.nope.output}}"), &reports, 1 << 20)
+            resolve(&json!("{{steps.nope.output}}"), &reports, &inputs(&reports), 1 << 20)
                 .unwrap_err()
                 .to_string()
                 .contains("has not run")

@@ -1,66 +1,148 @@
 //! Running a workflow: load its connectors under their aliases, then run
 //! each step in order, with references resolved from the steps before it;
-//! stop at the first failure.
+//! stop at the first failure. Each step is reported as it ends, so a run
+//! can be recorded step by step.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::runtime::{Connector, ConnectorHost, LoadOptions};
+use crate::workflow::mask::mask_write_only;
 use crate::workflow::reference::resolve;
 use crate::workflow::{StepOutcome, StepReport, Workflow};
+
+/// A run of a workflow, as a server records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub steps: Vec<StepReport>,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// `time` as RFC 3339 with milliseconds, UTC.
+pub fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
 pub async fn load_connectors(
     host: &ConnectorHost,
     workflow: &Workflow,
-    overrides: &BTreeMap<String, PathBuf>,
+    overrides: &BTreeMap<String, std::path::PathBuf>,
 ) -> anyhow::Result<BTreeMap<String, Connector>> {
     let mut loaded = BTreeMap::new();
     for (alias, path) in &workflow.connectors {
-        let path = overrides.get(alias).unwrap_or(path);
+        let path = overrides.get(alias).cloned().unwrap_or_else(|| path.into());
         let options = LoadOptions { alias: Some(alias.clone()), ..LoadOptions::default() };
-        let connector = host.load_with(path, &options).await.with_context(|| format!("connector `{alias}`"))?;
+        let connector = host.load_with(&path, &options).await.with_context(|| format!("connector `{alias}`"))?;
         loaded.insert(alias.clone(), connector);
     }
     Ok(loaded)
 }
 
-/// Runs `workflow`'s steps with `connectors` (by alias, from
-/// [`load_connectors`]), calling `on_step` after each. Stops at the first
-/// failing step, whose report carries the error.
+/// Told about each step of a run as it ends (to print it, or to record it
+/// before the next step starts). A closure `FnMut(usize, &StepReport)` is
+/// one.
+pub trait StepObserver: Send {
+    /// Step `index` (from 0) ended as `report` says.
+    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send;
+}
+
+impl<F: FnMut(usize, &StepReport) + Send> StepObserver for F {
+    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
+        self(index, report);
+        std::future::ready(())
+    }
+}
+
+/// Runs `workflow`'s steps with `connectors` (keyed by what a step's
+/// `connector` says), telling `observer` after each. Stops at the first
+/// failing step, whose report carries the error; a reference that cannot
+/// be resolved fails its step too.
 pub async fn run(
     host: &ConnectorHost,
     workflow: &Workflow,
     connectors: &BTreeMap<String, Connector>,
-    mut on_step: impl FnMut(usize, &StepReport),
-) -> anyhow::Result<Vec<StepReport>> {
+    mut observer: impl StepObserver,
+) -> Vec<StepReport> {
     let mut reports: Vec<StepReport> = Vec::new();
+    // The real inputs, for references; the reports hold masked ones.
+    let mut inputs: Vec<Value> = Vec::new();
     for (i, step) in workflow.steps.iter().enumerate() {
-        let at = || format!("step {} (`{}`)", i + 1, step.id);
-        let connector = connectors
-            .get(&step.connector)
-            .with_context(|| format!("{}: connector `{}` is not loaded", at(), step.connector))?;
-        let input = resolve(&step.input, &reports, host.max_input_bytes()).with_context(at)?;
-        let outcome = match host.invoke(connector, &step.operation, &input).await {
-            Ok(output) => StepOutcome::Output(output),
-            Err(error) => StepOutcome::Error(error.to_json()),
+        let started_at = timestamp(SystemTime::now());
+        let started = Instant::now();
+        let connector = connectors.get(&step.connector);
+        let schema = connector.and_then(|c| c.manifest().operation(&step.operation)).map(|op| &op.input_schema);
+        let resolved = resolve(&step.input, &reports, &inputs, host.max_input_bytes());
+        let (input, outcome) = match (connector, resolved) {
+            (None, _) => (
+                step.input.clone(),
+                StepOutcome::Error(json!({"kind": "unknown-connector",
+                "message": format!("connector `{}` is not loaded", step.connector)})),
+            ),
+            (Some(_), Err(e)) => (
+                step.input.clone(),
+                StepOutcome::Error(json!({"kind": "invalid-input",
+                "message": format!("step {} (`{}`): {e:#}", i + 1, step.id)})),
+            ),
+            (Some(connector), Ok(input)) => {
+                let outcome = match host.invoke(connector, &step.operation, &input).await {
+                    Ok(output) => StepOutcome::Output(output),
+                    Err(error) => StepOutcome::Error(error.to_json()),
+                };
+                (input, outcome)
+            }
+        };
+        let shown = match schema {
+            Some(schema) => mask_write_only(schema, &input),
+            None => input.clone(),
         };
         let report = StepReport {
             id: step.id.clone(),
-            connector: connector.name().to_owned(),
+            connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
+            version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
+            digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
             operation: step.operation.clone(),
-            input,
+            input: shown,
             outcome,
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
         };
-        on_step(i, &report);
-        let failed = matches!(report.outcome, StepOutcome::Error(_));
+        observer.step_ended(i, &report).await;
+        let failed = report.outcome.is_error();
         reports.push(report);
+        inputs.push(input);
         if failed {
             break;
         }
     }
-    Ok(reports)
+    reports
 }

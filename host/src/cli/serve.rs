@@ -1,0 +1,78 @@
+//! `connector-host serve`: the long-lived host over HTTP (see `server`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use crate::cli::{GlobalArgs, new_host};
+use crate::files::read_capped;
+use crate::runtime::Runtime;
+use crate::server::{self, ServeOptions};
+
+/// Serve the connectors of a directory over HTTP, loading them as they
+/// come and go, and record every run.
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    /// Directory of connector components (`*.wasm`), watched for changes.
+    #[arg(long, value_name = "DIR")]
+    connectors: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where runs are recorded (default: $XDG_DATA_HOME/connector-host).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Runs kept; the oldest beyond this are dropped.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    keep_runs: u64,
+    /// File holding the API token every /v1 request must carry as
+    /// `Authorization: Bearer <token>` (or set CONNECTOR_HOST_API_TOKEN).
+    /// Without a token the server listens on loopback only.
+    #[arg(long, value_name = "FILE")]
+    api_token_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    max_body_bytes: u64,
+    /// Runs that may be in progress at once; more are answered 503.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_runs: u64,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let api_token = api_token(args.api_token_file.as_deref())?;
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => ServeOptions::default_data_dir().context("no data directory: pass --data-dir (HOME is not set)")?,
+    };
+    let runtime = Runtime::new(new_host(global).await?);
+    let options = ServeOptions {
+        listen: args.listen,
+        connectors: args.connectors,
+        data_dir,
+        keep_runs: args.keep_runs as usize,
+        api_token,
+        max_body_bytes: args.max_body_bytes as usize,
+        max_runs: args.max_runs as usize,
+    };
+    server::serve(runtime, options, server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The token from `--api-token-file` or `CONNECTOR_HOST_API_TOKEN`.
+fn api_token(file: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    let token = match file {
+        Some(file) => {
+            let bytes = read_capped(file, 4096, "API token file", "a shorter token")?;
+            Some(String::from_utf8(bytes).context("the API token file is not UTF-8")?.trim().to_owned())
+        }
+        None => std::env::var("CONNECTOR_HOST_API_TOKEN").ok().map(|t| t.trim().to_owned()),
+    };
+    if token.as_deref().is_some_and(str::is_empty) {
+        bail!("the API token is empty");
+    }
+    Ok(token)
+}

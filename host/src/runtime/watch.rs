@@ -1,0 +1,148 @@
+//! Serving a directory of components: every `*.wasm` in it is loaded at
+//! start and again whenever the directory changes, after the changes have
+//! settled. Other file names are ignored, so an editor's or a copier's
+//! temporary file is never loaded; a file caught half-written fails to
+//! load and the version before it keeps serving until the finished file
+//! loads. A removed file's connector is unloaded (calls in flight finish).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::error::LoadError;
+use crate::runtime::Runtime;
+
+/// How long the directory must be quiet before it is read again.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// A directory being served. Dropping it stops the watch (connectors stay
+/// loaded).
+pub struct DirectoryWatch {
+    ready: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl DirectoryWatch {
+    /// Starts serving `dir` into `runtime`: watches it at once and loads
+    /// what it holds in the background ([`is_ready`](Self::is_ready) says
+    /// when the first pass is done).
+    pub fn start(runtime: Runtime, dir: &Path) -> anyhow::Result<DirectoryWatch> {
+        let dir =
+            dir.canonicalize().with_context(|| format!("the connector directory {} cannot be found", dir.display()))?;
+        anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
+        let (changed, mut changes) = mpsc::channel::<()>(1);
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                // A full channel already holds a change to act on.
+                let _ = changed.try_send(());
+            }
+        })
+        .context("could not watch the connector directory")?;
+        watcher
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .with_context(|| format!("could not watch {}", dir.display()))?;
+        let ready = Arc::new(AtomicBool::new(false));
+        let ready_flag = ready.clone();
+        let task = tokio::spawn(async move {
+            let mut files = BTreeMap::new();
+            loop {
+                reconcile(&runtime, &dir, &mut files).await;
+                ready_flag.store(true, Ordering::Release);
+                if changes.recv().await.is_none() {
+                    return;
+                }
+                // Let a burst of changes (a copy, an editor's save) settle.
+                loop {
+                    match tokio::time::timeout(SETTLE, changes.recv()).await {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_quiet) => break,
+                    }
+                }
+            }
+        });
+        Ok(DirectoryWatch { ready, task, _watcher: watcher })
+    }
+
+    /// True once every file present at start has been tried.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for DirectoryWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What was last seen of a file: enough to tell that it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+struct FileState {
+    stamp: Stamp,
+    /// Try again even if unchanged: it lost a name to another file, which
+    /// may since have gone.
+    retry: bool,
+}
+
+/// Brings `runtime` in line with the `*.wasm` files of `dir`.
+async fn reconcile(runtime: &Runtime, dir: &Path, files: &mut BTreeMap<PathBuf, FileState>) {
+    let present = match components_in(dir) {
+        Ok(present) => present,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not read the connector directory");
+            return;
+        }
+    };
+    // Removals first, so that a renamed file's name is free again.
+    let gone: Vec<PathBuf> = files.keys().filter(|p| !present.contains_key(*p)).cloned().collect();
+    for path in gone {
+        files.remove(&path);
+        runtime.forget_path(&path);
+    }
+    for (path, stamp) in present {
+        if files.get(&path).is_some_and(|seen| seen.stamp == stamp && !seen.retry) {
+            continue;
+        }
+        let retry = matches!(runtime.load_path(&path).await, Err(LoadError::NameConflict { .. }));
+        files.insert(path, FileState { stamp, retry });
+    }
+}
+
+/// The regular `*.wasm` files of `dir` (symbolic links followed), not
+/// hidden ones.
+fn components_in(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Stamp>> {
+    let mut found = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("could not list {}", dir.display()))? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || !name.ends_with(".wasm") {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(metadata) = std::fs::metadata(&path) else { continue };
+        if !metadata.is_file() {
+            continue;
+        }
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        found.insert(path, Stamp { len: metadata.len(), modified: metadata.modified().ok(), inode });
+    }
+    Ok(found)
+}

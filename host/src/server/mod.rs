@@ -1,0 +1,162 @@
+//! `serve`: one long-lived host over HTTP. Connectors come from a watched
+//! directory and are called by name; workflows run as recorded runs; the
+//! process reports health, readiness and metrics and describes its API
+//! as OpenAPI. A thin layer over [`Runtime`] and [`RunStore`]: every
+//! behaviour here is the library's.
+//!
+//! Guards against: callers without the API token (every `/v1/*` request
+//! needs it when one is set, compared in constant time; without one the
+//! server only listens on loopback), oversized bodies, unbounded queues
+//! (a full instance pool or too many runs answer 503 at once), and losing
+//! work on shutdown (SIGTERM stops accepting and lets calls and runs
+//! finish, bounded by the invocation deadline).
+
+mod api;
+mod auth;
+mod openapi;
+mod runs;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+
+use crate::runtime::{DirectoryWatch, Runtime};
+use crate::workflow::RunStore;
+
+/// How a server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The directory of components to serve.
+    pub connectors: PathBuf,
+    /// Where the run store lives.
+    pub data_dir: PathBuf,
+    /// Runs kept in the store.
+    pub keep_runs: usize,
+    /// The bearer token `/v1/*` requires; `None` is allowed on loopback only.
+    pub api_token: Option<String>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Runs that may be in progress at once; more answer 503.
+    pub max_runs: usize,
+}
+
+impl ServeOptions {
+    /// The data directory under the XDG data home
+    /// (`$XDG_DATA_HOME/connector-host`, or `~/.local/share/connector-host`).
+    pub fn default_data_dir() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))?;
+        Some(base.join("connector-host"))
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+struct AppState {
+    runtime: Runtime,
+    store: RunStore,
+    watch: Arc<DirectoryWatch>,
+    token: Option<Arc<auth::Token>>,
+    /// One permit per run in progress.
+    runs: Arc<Semaphore>,
+    max_runs: usize,
+}
+
+/// Serves `runtime` as `options` say until `shutdown` completes, then lets
+/// calls and runs in flight finish (at most the invocation deadline) and
+/// returns.
+pub async fn serve(
+    runtime: Runtime,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if options.api_token.is_none() && !options.listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {} without an API token: set CONNECTOR_HOST_API_TOKEN or --api-token-file, \
+             or listen on a loopback address",
+            options.listen
+        );
+    }
+    if options.api_token.as_deref().is_some_and(str::is_empty) {
+        bail!("the API token is empty");
+    }
+    let store = RunStore::open(&options.data_dir, options.keep_runs)?;
+    let watch = DirectoryWatch::start(runtime.clone(), &options.connectors)?;
+    let state = AppState {
+        runtime: runtime.clone(),
+        store,
+        watch: Arc::new(watch),
+        token: options.api_token.as_deref().map(|t| Arc::new(auth::Token::new(t))),
+        runs: Arc::new(Semaphore::new(options.max_runs)),
+        max_runs: options.max_runs,
+    };
+    let v1 = Router::new()
+        .route("/connectors", get(api::list_connectors))
+        .route("/connectors/{name}", get(api::get_connector))
+        .route("/connectors/{name}/operations/{operation}", post(api::invoke))
+        .route("/runs", post(runs::start).get(runs::list))
+        .route("/runs/{id}", get(runs::get))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let app = Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(api::ready))
+        .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", options.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, connectors = %options.connectors.display(), "serving");
+    // Announced on stdout, so a supervisor (or a test) that asked for port
+    // 0 learns the port.
+    println!("listening on http://{}", listener.local_addr()?);
+
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    let server = tokio::spawn(server.into_future());
+    let mut stopping = stopping;
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+    tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
+    let grace = runtime.host().invocation_timeout() + Duration::from_secs(5);
+    let drained = async {
+        let _ = server.await;
+        // Every run gives its permit back when it ends.
+        let _ = state.runs.acquire_many(state.max_runs as u32).await;
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        tracing::warn!(grace_ms = grace.as_millis() as u64, "calls or runs still in flight after the grace period");
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

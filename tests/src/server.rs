@@ -1,0 +1,124 @@
+//! `connector-host serve` as a real process on a free loopback port, for
+//! the tests that talk to it over HTTP. Dropping it kills the process;
+//! [`Server::stop`] sends SIGTERM and waits for it to exit.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `serve`.
+pub struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Server {
+    /// Starts `binary serve --connectors DIR --data-dir DATA --listen
+    /// 127.0.0.1:0 ARGS...` and waits until it listens and has loaded DIR.
+    pub async fn start(binary: &str, connectors: &Path, data: &Path, args: &[&str], token: Option<&str>) -> Server {
+        let mut command = Command::new(binary);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--region", crate::REGION, "--log", "warn"])
+            .arg("--connectors")
+            .arg(connectors)
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIDSERVETEST")
+            .env("AWS_SECRET_ACCESS_KEY", "serve-test-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("XDG_CACHE_HOME", crate::cache_dir().join("xdg"))
+            .env_remove("CONNECTOR_HOST_API_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(token) = token {
+            command.env("CONNECTOR_HOST_API_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("serve announces where it listens");
+        let base = line.strip_prefix("listening on ").expect("the announcement").to_owned();
+        let server = Server { child, base, client: reqwest::Client::new(), token: token.map(str::to_owned) };
+        server.wait_until(Duration::from_secs(60), async || server.status("/readyz").await == 200).await;
+        server
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A request to `path` carrying the token, if the server has one.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// GET `path`: status and JSON body (or `null`).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.request(reqwest::Method::GET, path).send().await.expect("the server answers");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST `body` to `path`: status and JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self.request(reqwest::Method::POST, path).json(body).send().await.expect("the server answers");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of GET `path`.
+    pub async fn status(&self, path: &str) -> u16 {
+        match self.request(reqwest::Method::GET, path).send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Polls `condition` until it holds; panics after `timeout`.
+    pub async fn wait_until(&self, timeout: Duration, mut condition: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !condition().await {
+            assert!(Instant::now() < deadline, "the server did not reach the expected state within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits (at most `timeout`) for the process to exit.
+    pub fn stop(mut self, timeout: Duration) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for serve") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not exit within {timeout:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

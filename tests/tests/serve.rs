@@ -1,0 +1,373 @@
+//! `connector-host serve` as a process over real HTTP on loopback: runs
+//! recorded and kept across restarts, connectors swapped under load,
+//! broken ones refused, the token, back-pressure and a clean SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connector_tests::capture::{CaptureServer, Reply};
+use connector_tests::emulator::{Emulator, Kind, clients_venv};
+use connector_tests::server::Server;
+use connector_tests::{components, hostile_variant, sdk_client, test_credentials};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+
+/// A directory holding copies of `components`.
+fn connector_dir(components: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for component in components {
+        let name = Path::new(component).file_name().unwrap();
+        std::fs::copy(component, dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+/// The seed workflow with its connector alias naming the loaded connector.
+fn seed_workflow() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
+    let mut workflow: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    workflow["connectors"] = json!({"cognito": "aws-cognito"});
+    workflow
+}
+
+#[tokio::test]
+async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
+    let emulator = Emulator::start(Kind::Moto);
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = emulator.endpoint();
+    let args = ["--endpoint-url", endpoint.as_str()];
+    let server = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
+
+    // The seed, plus a step that sets a password: recorded masked, used
+    // for real.
+    let mut workflow = seed_workflow();
+    workflow["steps"].as_array_mut().unwrap().push(json!({
+        "id": "set_password", "connector": "cognito", "operation": "admin_set_user_password",
+        "input": {"user_pool_id": "{{steps.create_user_pool.output.UserPool.Id}}", "username": "exampleUsername",
+                  "password": "Corr3ct-Horse-Battery!", "permanent": true}
+    }));
+    let (status, run) = server.post("/v1/runs", &workflow).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["workflow"], "Create the Marketing Department user pool and its first user");
+    let steps = run["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    let pool_id = steps[0]["output"]["UserPool"]["Id"].as_str().unwrap();
+    assert_eq!(steps[1]["input"]["user_pool_id"], pool_id, "step 2's recorded input holds step 1's pool id");
+    assert_eq!(steps[1]["output"]["User"]["Username"], "exampleUsername");
+    assert_eq!(steps[2]["input"]["password"], "***", "writeOnly members are masked in the record");
+    for step in steps {
+        assert_eq!(step["connector"], "aws-cognito");
+        assert!(step["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert!(step["started_at"].as_str().unwrap().ends_with('Z'));
+        assert!(step["duration_ms"].is_u64());
+    }
+    let sdk = sdk_client(&endpoint, test_credentials());
+    let user = sdk.admin_get_user().user_pool_id(pool_id).username("exampleUsername").send().await.unwrap();
+    assert_eq!(user.user_status().map(|s| s.as_str()), Some("CONFIRMED"), "the real password was set");
+
+    let id = run["id"].as_str().unwrap().to_owned();
+    assert_eq!(server.get(&format!("/v1/runs/{id}")).await, (200, run.clone()));
+
+    // Without waiting: 202 and an id; the run goes on and is recorded.
+    let (status, accepted) = server.post("/v1/runs?wait=false", &seed_workflow()).await;
+    assert_eq!(status, 202, "{accepted}");
+    let second = accepted["id"].as_str().unwrap().to_owned();
+    server
+        .wait_until(Duration::from_secs(30), async || {
+            server.get(&format!("/v1/runs/{second}")).await.1["status"] == "succeeded"
+        })
+        .await;
+    let (_, listed) = server.get("/v1/runs?limit=5").await;
+    let ids: Vec<&str> = listed["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str(), id.as_str()], "newest first");
+
+    assert!(server.stop(Duration::from_secs(30)).success());
+    let restarted = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
+    assert_eq!(restarted.get(&format!("/v1/runs/{id}")).await, (200, run), "kept across a restart");
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors() {
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &["--max-body-bytes", "4096"], None).await;
+    let call = |op: &str| format!("/v1/connectors/aws-cognito/operations/{op}");
+    let (status, body) = server.post(&call("create_user_pool"), &json!({"pool_name": 7})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (400, Some("invalid-input")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("pool_name"), "{body}");
+    let (status, body) = server.post(&call("no_such_operation"), &json!({})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-operation")), "{body}");
+    let (status, body) = server.post("/v1/connectors/nobody/operations/x", &json!({})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")), "{body}");
+    let malformed = server.request(reqwest::Method::POST, &call("list_user_pools")).body("{oops").send().await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(malformed.json::<Value>().await.unwrap()["error"]["kind"], "invalid-json");
+    let huge = json!({"pool_name": "x".repeat(10_000)});
+    let (status, body) = server.post(&call("create_user_pool"), &huge).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (413, Some("body-too-large")), "{body}");
+    let (status, body) = server.post("/v1/runs", &json!({"steps": []})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (400, Some("invalid-workflow")), "{body}");
+    let unknown = json!({"steps": [{"id": "a", "connector": "nobody", "operation": "x"}]});
+    let (status, body) = server.post("/v1/runs", &unknown).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")), "{body}");
+    assert_eq!(server.get("/v1/runs/no-such-run").await.0, 404);
+
+    let (status, manifest) = server.get("/v1/connectors/aws-cognito").await;
+    assert_eq!(status, 200);
+    assert_eq!(manifest["operations"].as_array().unwrap().len(), 133);
+    assert!(manifest["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(server.status("/healthz").await, 200);
+    let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    for line in [
+        r#"connector_host_invocations_total{connector="aws-cognito",operation="create_user_pool",outcome="invalid-input"} 1"#,
+        "connector_host_connectors 1",
+        "connector_host_loads_total 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+}
+
+/// Files come and go while the server runs: a broken one is refused and
+/// listed, a second file claiming a loaded name is refused, and a removed
+/// file's connector is unloaded.
+#[tokio::test]
+async fn the_directory_is_watched() {
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &[], None).await;
+    let listing = async || server.get("/v1/connectors").await.1;
+
+    std::fs::write(dir.path().join("broken.wasm"), b"\0asm\x0d\0\x01\0not really").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+    std::fs::copy(components::GUEST_COGNITO, dir.path().join("second-cognito.wasm")).unwrap();
+    server.wait_until(Duration::from_secs(30), async || listing().await["errors"].as_array().unwrap().len() == 2).await;
+    let now = listing().await;
+    let errors = now["errors"].as_array().unwrap();
+    let broken = errors.iter().find(|e| e["file"].as_str().unwrap().ends_with("broken.wasm")).expect("listed");
+    assert!(broken["error"].as_str().unwrap().contains("is not a valid WebAssembly component"), "{broken}");
+    let second = errors.iter().find(|e| e["file"].as_str().unwrap().ends_with("second-cognito.wasm")).expect("listed");
+    assert!(second["error"].as_str().unwrap().contains("names itself `aws-cognito`, which"), "{second}");
+    assert_eq!(now["connectors"].as_array().unwrap().len(), 1, "{now}");
+    let (status, _) =
+        server.post("/v1/connectors/aws-cognito/operations/create_user_pool", &json!({"pool_name": 1})).await;
+    assert_eq!(status, 400, "the loaded connector keeps serving");
+
+    // The first file goes: its name passes to the second.
+    std::fs::remove_file(dir.path().join("guest_cognito.wasm")).unwrap();
+    std::fs::remove_file(dir.path().join("broken.wasm")).unwrap();
+    server
+        .wait_until(Duration::from_secs(30), async || {
+            let now = listing().await;
+            now["errors"].as_array().unwrap().is_empty() && now["connectors"].as_array().unwrap().len() == 1
+        })
+        .await;
+    std::fs::remove_file(dir.path().join("second-cognito.wasm")).unwrap();
+    server
+        .wait_until(Duration::from_secs(30), async || listing().await["connectors"].as_array().unwrap().is_empty())
+        .await;
+    let (status, body) = server.post("/v1/connectors/aws-cognito/operations/list_user_pools", &json!({})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")));
+}
+
+/// Sixteen callers call without pause while the component file is replaced
+/// again and again (same code, different bytes): no call fails, and the
+/// listing ends on the last version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_are_swapped_under_load_without_a_failed_call() {
+    let variants = tempfile::tempdir().unwrap();
+    let versions: Vec<PathBuf> = (1..=5).map(|v| hostile_variant(&format!("v{v}"), variants.path())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("hostile.wasm");
+    std::fs::copy(&versions[0], &live).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = Arc::new(Server::start(BINARY, dir.path(), data.path(), &[], None).await);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (calls, failures) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let callers: Vec<_> = (0..16)
+        .map(|caller| {
+            let (server, stop, calls, failures) = (server.clone(), stop.clone(), calls.clone(), failures.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let input = json!({"caller": caller});
+                    let (status, body) = server.post("/v1/connectors/hostile/operations/echo", &input).await;
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    if status != 200 || body != input {
+                        failures.lock().unwrap().push(format!("{status} {body}"));
+                    }
+                }
+            })
+        })
+        .collect();
+
+    for (round, version) in versions.iter().enumerate().skip(1) {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        if round % 2 == 0 {
+            // Written in place, so the watcher may see it half-written.
+            std::fs::write(&live, std::fs::read(version).unwrap()).unwrap();
+        } else {
+            // Copied under another name and renamed over, as deploys do.
+            let temp = dir.path().join(".hostile.wasm.partial");
+            std::fs::copy(version, &temp).unwrap();
+            std::fs::rename(&temp, &live).unwrap();
+        }
+    }
+    let last_version = json!("5.0.0");
+    server
+        .wait_until(Duration::from_secs(60), async || {
+            let (_, listing) = server.get("/v1/connectors").await;
+            listing["connectors"][0]["version"] == last_version
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    let failures = failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "{} of {} calls failed: {:?}",
+        failures.len(),
+        calls.load(Ordering::Relaxed),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(calls.load(Ordering::Relaxed) > 100, "the callers kept calling: {}", calls.load(Ordering::Relaxed));
+    let (_, listing) = server.get("/v1/connectors").await;
+    let expected = format!("sha256:{}", sha256_hex(&std::fs::read(&versions[4]).unwrap()));
+    assert_eq!(listing["connectors"][0]["digest"], expected.as_str(), "{listing}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// More CPU-bound calls than cores do not hold up an ordinary call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_connectors_do_not_delay_ordinary_calls() {
+    let dir = connector_dir(&[components::HOSTILE]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Arc::new(Server::start(BINARY, dir.path(), data.path(), &["--timeout-ms", "5000"], None).await);
+    let spinners: Vec<_> = (0..4)
+        .map(|_| {
+            let server = server.clone();
+            tokio::spawn(async move { server.post("/v1/connectors/hostile/operations/loop_forever", &json!({})).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let (status, _) = server.post("/v1/connectors/hostile/operations/echo", &json!({"quick": true})).await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(spinners.iter().all(|s| !s.is_finished()), "the spinners were still running");
+    assert!(waited < Duration::from_millis(1500), "an ordinary call beside 4 spinning ones took {waited:?}");
+    for spinner in spinners {
+        let (status, body) = spinner.await.unwrap();
+        assert_eq!((status, body["error"]["kind"].as_str()), (504, Some("timeout")), "{body}");
+    }
+}
+
+/// The token guards `/v1`; a full pool answers 503 at once; SIGTERM lets
+/// the calls in flight finish and exits 0.
+#[tokio::test]
+async fn token_back_pressure_and_a_clean_stop() {
+    let upstream = CaptureServer::start();
+    let slow = Reply::SlowBody { delay: Duration::from_millis(1500), body: br#"{"UserPools":[]}"#.to_vec() };
+    upstream.script([slow.clone(), slow]);
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = upstream.endpoint();
+    let args = ["--endpoint-url", endpoint.as_str(), "--max-concurrent", "2"];
+    let server = Arc::new(Server::start(BINARY, dir.path(), data.path(), &args, Some("open-sesame")).await);
+
+    let anonymous = reqwest::Client::new();
+    let url = format!("{}/v1/connectors", server.base());
+    assert_eq!(anonymous.get(&url).send().await.unwrap().status(), 401);
+    let wrong = anonymous.get(&url).bearer_auth("open-sesamE").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().is_empty(), "no detail");
+    assert_eq!(server.status("/v1/connectors").await, 200);
+    assert_eq!(anonymous.get(format!("{}/healthz", server.base())).send().await.unwrap().status(), 200);
+
+    let list = "/v1/connectors/aws-cognito/operations/list_user_pools";
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let server = server.clone();
+            tokio::spawn(async move { server.post(list, &json!({"max_results": 1})).await })
+        })
+        .collect();
+    upstream.wait_for_requests(2, Duration::from_secs(30)).await;
+    let busy = server.request(reqwest::Method::POST, list).json(&json!({"max_results": 1})).send().await.unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    assert_eq!(busy.json::<Value>().await.unwrap()["error"]["kind"], "busy");
+
+    // SIGTERM with both calls in flight: they complete, then the process
+    // exits 0.
+    let pid = server.pid();
+    // SAFETY: kill(2) on the server's pid.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    for call in held {
+        let (status, body) = call.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let server = Arc::try_unwrap(server).ok().expect("no other handle");
+    assert!(server.stop(Duration::from_secs(30)).success(), "exit 0 after SIGTERM");
+}
+
+#[tokio::test]
+async fn without_a_token_only_loopback_is_served() {
+    let dir = connector_dir(&[]);
+    let output = std::process::Command::new(BINARY)
+        .args(["serve", "--listen", "0.0.0.0:0", "--connectors"])
+        .arg(dir.path())
+        .env_remove("CONNECTOR_HOST_API_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0 without an API token"), "{err}");
+}
+
+/// The OpenAPI document is valid OpenAPI 3.1 for a third-party validator,
+/// with one path per operation carrying its input schema.
+#[tokio::test]
+async fn the_openapi_document_validates() {
+    let dir = connector_dir(&[components::GUEST_COGNITO, components::HOSTILE]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &[], None).await;
+    let (status, document) = server.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    let paths = document["paths"].as_object().unwrap();
+    let hostile_operations = 18;
+    assert_eq!(paths.len(), 133 + hostile_operations);
+    let create = &paths["/v1/connectors/aws-cognito/operations/create_user_pool"]["post"];
+    assert_eq!(create["operationId"], "aws-cognito__create_user_pool");
+    assert_eq!(create["requestBody"]["content"]["application/json"]["schema"]["required"], json!(["pool_name"]));
+
+    let file = data.path().join("openapi.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let clients = clients_venv();
+    let check = std::process::Command::new(clients.join("bin/python"))
+        .args([
+            "-c",
+            "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
