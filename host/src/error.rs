@@ -25,6 +25,12 @@ pub enum InvokeError {
     /// No connector of that name is loaded.
     #[error("unknown connector: {0}")]
     UnknownConnector(String),
+    /// The call names an authentication the host does not have.
+    #[error("unknown authentication: {0}")]
+    UnknownAuthentication(String),
+    /// The connector may not sign with the authentication the call names.
+    #[error("authentication denied: {0}")]
+    AuthenticationDenied(String),
     /// The remote service answered with an error.
     #[error("service error {code} (HTTP {status}{}): {message}", if *.retryable { ", retryable" } else { "" })]
     Service { code: String, message: String, status: u16, retryable: bool },
@@ -72,6 +78,8 @@ impl InvokeError {
             InvokeError::InvalidInput(_) => "invalid-input",
             InvokeError::UnknownOperation(_) => "unknown-operation",
             InvokeError::UnknownConnector(_) => "unknown-connector",
+            InvokeError::UnknownAuthentication(_) => "unknown-authentication",
+            InvokeError::AuthenticationDenied(_) => "authentication-denied",
             InvokeError::Service { .. } => "service",
             InvokeError::Capability(_) => "capability",
             InvokeError::Connector(_) => "connector",

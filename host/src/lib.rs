@@ -31,9 +31,12 @@ pub use capability::{
 };
 pub use error::{InvokeError, LoadError};
 pub use escape::{Untrusted, escape_untrusted, escape_untrusted_json, truncate_chars};
-pub use identity::CredentialsConfig;
+pub use identity::{
+    Authentication, AuthenticationKind, AuthenticationSummary, Authentications, CredentialsConfig, SecretRef,
+};
 pub use runtime::{
-    Connector, ConnectorHost, DirectoryWatch, HostConfig, LoadOptions, Manifest, OperationInfo, Runtime, RuntimeEvent,
+    CallContext, CallerIdentity, Connector, ConnectorHost, DirectoryWatch, HostConfig, LoadOptions, Manifest,
+    OperationInfo, Runtime, RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, SandboxLimits};
 

@@ -122,11 +122,41 @@ where
     }
 }
 
-/// The end-to-end comparison: for each concurrency, host+wasm then native
-/// SDK, each after a warm-up. Returns the figures in that order.
+/// `serve` in this process over `endpoint`, with the Cognito connector:
+/// its base URL. The server runs until the process ends.
+pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
+    let dir = tempfile::tempdir().expect("a temporary directory").keep();
+    std::fs::copy(components::GUEST_COGNITO, dir.join("guest_cognito.wasm")).expect("copy the connector");
+    let mut config = crate::host_config(endpoint, test_credentials());
+    config.sandbox.max_concurrent_invocations = max_concurrent;
+    let host = connector_host::ConnectorHost::new(config).await.expect("host starts");
+    let options = connector_host::server::ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        connectors: dir.clone(),
+        data_dir: dir.join("data"),
+        keep_runs: 100,
+        api_token: None,
+        max_body_bytes: 1 << 20,
+        max_runs: 16,
+    };
+    let server =
+        connector_host::server::Server::bind(connector_host::Runtime::new(host), options).await.expect("serve binds");
+    let base = format!("http://{}", server.local_addr());
+    while !server.is_ready() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::spawn(server.run(std::future::pending()));
+    base
+}
+
+/// The end-to-end comparison: for each concurrency, host+wasm, native SDK,
+/// then host+wasm through `serve` over HTTP, each after a warm-up. Returns
+/// the figures in that order.
 pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
     let endpoint = start_fixed_server(Duration::ZERO).await;
     let host = host_for(&endpoint).await;
+    let serve = start_serve(&endpoint, 1000).await;
+    let http = reqwest::Client::new();
     let cognito = host.load(components::GUEST_COGNITO).await.expect("the connector loads");
     let sdk = sdk_client(&endpoint, test_credentials());
     let input = json!({"user_pool_id": "us-east-1_bench", "username": "exampleUsername"});
@@ -158,6 +188,19 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
             }
         }
     };
+    let via_serve = {
+        let url = format!("{serve}/v1/connectors/aws-cognito/operations/admin_get_user");
+        let body = input.to_string();
+        move || {
+            let (http, url, body) = (http.clone(), url.clone(), body.clone());
+            async move {
+                let response = http.post(&url).body(body).send().await.expect("admin_get_user via serve");
+                assert_eq!(response.status(), 200);
+                let output: serde_json::Value = response.json().await.expect("JSON output");
+                assert_eq!(output["Username"], "exampleUsername");
+            }
+        }
+    };
     let mut figures = Vec::new();
     for &concurrency in concurrencies {
         let warm_up = (calls / 10).max(concurrency);
@@ -165,22 +208,25 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
         figures.push(measure("host_wasm", calls, concurrency, via_host.clone()).await);
         measure("warm-up", warm_up, concurrency, native.clone()).await;
         figures.push(measure("native_sdk", calls, concurrency, native.clone()).await);
+        measure("warm-up", warm_up, concurrency, via_serve.clone()).await;
+        figures.push(measure("serve_http", calls, concurrency, via_serve.clone()).await);
     }
     figures
 }
 
-/// host/native ratios of calls/s and p50, by concurrency, from
-/// [`end_to_end`]'s figures.
+/// host/native and serve/host ratios of calls/s and p50, by concurrency,
+/// from [`end_to_end`]'s figures.
 pub fn ratios(figures: &[Figures]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
-    for pair in figures.chunks(2) {
-        let [host, native] = pair else { continue };
+    for triple in figures.chunks(3) {
+        let [host, native, serve] = triple else { continue };
         out.insert(
             format!("concurrency_{}", host.concurrency),
             json!({
                 "calls_per_sec_host_over_native": round(host.calls_per_sec / native.calls_per_sec),
                 "p50_host_over_native": round(host.p50_us as f64 / native.p50_us.max(1) as f64),
                 "p50_overhead_us": host.p50_us as i64 - native.p50_us as i64,
+                "calls_per_sec_serve_over_host": round(serve.calls_per_sec / host.calls_per_sec),
             }),
         );
     }

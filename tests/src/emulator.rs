@@ -24,6 +24,14 @@ pub enum Kind {
 /// Root credentials ministack accepts with `auth`, for creating IAM users.
 pub const MINISTACK_ROOT: (&str, &str) = ("test", "test");
 
+/// Identities made by [`Emulator::create_tenant_identities`]: access key
+/// ids and secrets of users `a` and `b`, and the role's ARN.
+pub struct TenantIdentities {
+    pub a: (String, String),
+    pub b: (String, String),
+    pub role_arn: String,
+}
+
 /// A running emulator. Dropping it stops the process.
 pub struct Emulator {
     child: Child,
@@ -122,6 +130,43 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"],
             Credentials::new(&v[0], &v[1], None, None, "ministack-iam"),
             Credentials::new(&v[2], &v[3], Some(v[4].clone()), None, "ministack-sts"),
         )
+    }
+
+    /// Creates, in a ministack started with `auth`: user `a` allowed
+    /// `cognito-idp:*`, user `b` allowed only `sts:AssumeRole`, and role
+    /// `r` allowed `cognito-idp:*`, which `b` may assume.
+    pub fn create_tenant_identities(&self) -> TenantIdentities {
+        assert_eq!(self.kind, Kind::Ministack { auth: true }, "IAM identities need ministack with auth");
+        let script = r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1")
+iam = boto3.client("iam", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], **kw)
+def allow(action):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+keys = {}
+for name, action in [("tenant-a", "cognito-idp:*"), ("tenant-b", "sts:AssumeRole")]:
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=allow(action))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    keys[name] = [key["AccessKeyId"], key["SecretAccessKey"]]
+b_arn = iam.get_user(UserName="tenant-b")["User"]["Arn"]
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": b_arn}, "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="tenant-r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+iam.put_role_policy(RoleName="tenant-r", PolicyName="cognito", PolicyDocument=allow("cognito-idp:*"))
+print(json.dumps({"a": keys["tenant-a"], "b": keys["tenant-b"], "role": role["Arn"]}))
+"#;
+        let output = Command::new(venv().join("bin/python"))
+            .args(["-c", script, &self.endpoint(), MINISTACK_ROOT.0, MINISTACK_ROOT.1])
+            .output()
+            .expect("the venv's python runs");
+        assert!(output.status.success(), "creating IAM identities failed: {}", String::from_utf8_lossy(&output.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        let key = |k: &str, i: usize| v[k][i].as_str().unwrap().to_owned();
+        TenantIdentities {
+            a: (key("a", 0), key("a", 1)),
+            b: (key("b", 0), key("b", 1)),
+            role_arn: v["role"].as_str().unwrap().to_owned(),
+        }
     }
 
     fn ready(&self) -> bool {

@@ -60,7 +60,7 @@ async fn invalid_inputs_name_the_field_and_send_nothing() {
         }
     }
     assert!(matches!(
-        host.invoke_json(&cognito, "describe_user_pool", "{not json").await,
+        host.invoke_json(&cognito, "describe_user_pool", "{not json", &Default::default()).await,
         Err(InvokeError::InvalidInput(m)) if m.contains("not valid JSON")
     ));
     assert!(matches!(

@@ -122,6 +122,12 @@ impl ConnectorSelector {
         bail!("`{text}` is neither an alias (letters, digits, `_`, `-`), a component path nor a sha256: digest")
     }
 
+    /// Whether this selects the connector known as `identity` (`*` selects
+    /// every connector).
+    pub fn selects(&self, identity: &ConnectorIdentity) -> bool {
+        *self == ConnectorSelector::Others || self.matches(identity)
+    }
+
     fn matches(&self, identity: &ConnectorIdentity) -> bool {
         match self {
             ConnectorSelector::Alias(alias) => identity.alias.as_deref() == Some(alias.as_str()),

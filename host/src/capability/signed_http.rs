@@ -21,7 +21,7 @@ use crate::capability::retry::{self, RetryPolicy};
 use crate::capability::sigv4;
 use crate::error::error_chain;
 use crate::escape::Untrusted;
-use crate::identity::CredentialCache;
+use crate::identity::Identity;
 
 /// A request as a connector hands it over.
 #[derive(Debug, Clone)]
@@ -126,21 +126,20 @@ impl Default for HttpLimits {
 /// The capability, shared by every connector of one host.
 pub struct SignedHttp {
     client: reqwest::Client,
-    credentials: CredentialCache,
     endpoints: Endpoints,
-    region: Option<String>,
     limits: HttpLimits,
     retry: RetryPolicy,
     retries: prometheus_client::metrics::counter::Counter,
 }
 
 impl SignedHttp {
-    /// A capability that signs with `credentials` for `region` and sends to
-    /// `endpoints`, through `proxy` when the operator chose one.
+    /// A capability that sends to `endpoints` (unless the identity of a
+    /// request has its own), through `proxy` when the operator chose one.
+    /// `trusted_hosts` are further configured endpoint hosts (those of
+    /// named authentications) the egress filter lets through as given.
     pub fn new(
-        credentials: CredentialCache,
         endpoints: Endpoints,
-        region: Option<String>,
+        trusted_hosts: std::collections::BTreeSet<String>,
         limits: HttpLimits,
         retry: RetryPolicy,
         proxy: Option<&str>,
@@ -152,7 +151,7 @@ impl SignedHttp {
             // A redirect would send the request somewhere the host did not pick.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(EgressResolver::new(endpoints.configured_hosts()))
+            .dns_resolver(EgressResolver::new(endpoints.configured_hosts().into_iter().chain(trusted_hosts).collect()))
             // Proxy variables in the environment would divert signed
             // requests past the egress filter: only an explicit proxy counts.
             .no_proxy();
@@ -161,19 +160,25 @@ impl SignedHttp {
             client = client.proxy(proxy);
         }
         let client = client.build().context("could not build the HTTP client")?;
-        Ok(SignedHttp { client, credentials, endpoints, region, limits, retry, retries })
+        Ok(SignedHttp { client, endpoints, limits, retry, retries })
     }
 
-    /// The region requests are signed for, when one is configured.
-    pub fn region(&self) -> Option<&str> {
-        self.region.as_deref()
+    /// The host's endpoints.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
-    /// Checks, signs and sends one request for `connector`.
-    pub async fn send(&self, connector: &str, grant: &Grant, request: HttpRequest) -> Result<HttpResponse, SendError> {
+    /// Checks, signs (as `identity`) and sends one request for `connector`.
+    pub async fn send(
+        &self,
+        connector: &str,
+        grant: &Grant,
+        identity: &Identity,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, SendError> {
         let started = Instant::now();
         let service = request.service.clone();
-        let result = self.send_checked(grant, request).await;
+        let result = self.send_checked(grant, identity, request).await;
         match &result {
             Ok(response) => tracing::debug!(
                 connector = %Untrusted(connector),
@@ -189,7 +194,12 @@ impl SignedHttp {
         result
     }
 
-    async fn send_checked(&self, grant: &Grant, request: HttpRequest) -> Result<HttpResponse, SendError> {
+    async fn send_checked(
+        &self,
+        grant: &Grant,
+        identity: &Identity,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, SendError> {
         policy::check_service(&request.service).map_err(SendError::InvalidRequest)?;
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
@@ -221,18 +231,18 @@ impl SignedHttp {
                 self.limits.max_request_bytes
             )));
         }
-        let region = self.region.as_deref().ok_or_else(|| {
-            SendError::Transport("no AWS region is configured; pass --region or set AWS_REGION".into())
+        let region = identity.region.as_deref().ok_or_else(|| match &identity.name {
+            None => SendError::Transport("no AWS region is configured; pass --region or set AWS_REGION".into()),
+            Some(name) => SendError::Transport(format!("authentication `{name}` has no region; set `region` for it")),
         })?;
-        let endpoint = self
-            .endpoints
-            .resolve(&request.service, region)
-            .map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
+        let endpoints = identity.endpoints.as_ref().unwrap_or(&self.endpoints);
+        let endpoint =
+            endpoints.resolve(&request.service, region).map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
         let url = format!("{}{}", endpoint.base, request.path);
 
         let mut failed = 0;
         loop {
-            let outcome = self.attempt(&method, &url, &headers, &request, region).await;
+            let outcome = self.attempt(&method, &url, &headers, &request, identity, region).await;
             let retry_reason = match &outcome {
                 Ok(response) => retry::retryable_response(response.status, &response.headers, &response.body),
                 Err(Failure::Retryable(error)) => Some(error.to_string()),
@@ -261,6 +271,7 @@ impl SignedHttp {
         url: &str,
         headers: &http::HeaderMap,
         request: &HttpRequest,
+        identity: &Identity,
         region: &str,
     ) -> Result<HttpResponse, Failure> {
         let mut http_request = http::Request::builder()
@@ -270,7 +281,7 @@ impl SignedHttp {
             .map_err(|e| Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}"))))?;
         *http_request.headers_mut() = headers.clone();
         if request.sign {
-            self.sign(&mut http_request, &request.service, region).await.map_err(Failure::Final)?;
+            sign(&mut http_request, identity, &request.service, region).await.map_err(Failure::Final)?;
         }
         let http_request: reqwest::Request = http_request.try_into().map_err(|e: reqwest::Error| {
             Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}")))
@@ -281,11 +292,6 @@ impl SignedHttp {
             .await
             .map_err(|e| Failure::Retryable(SendError::Transport(error_chain(&e))))?;
         self.read_response(response).await
-    }
-
-    async fn sign(&self, request: &mut http::Request<Vec<u8>>, service: &str, region: &str) -> Result<(), SendError> {
-        let credentials = self.credentials.get().await.map_err(|e| SendError::Transport(format!("{e:#}")))?;
-        sigv4::sign_request(request, &credentials, service, region, SystemTime::now()).map_err(SendError::Transport)
     }
 
     async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, Failure> {
@@ -312,6 +318,20 @@ impl SignedHttp {
     }
 }
 
+/// Signs `request` with `identity`'s credentials.
+async fn sign(
+    request: &mut http::Request<Vec<u8>>,
+    identity: &Identity,
+    service: &str,
+    region: &str,
+) -> Result<(), SendError> {
+    let credentials = identity.credentials.get().await.map_err(|e| match &identity.name {
+        None => SendError::Transport(format!("{e:#}")),
+        Some(name) => SendError::Transport(format!("authentication `{name}`: {e:#}")),
+    })?;
+    sigv4::sign_request(request, &credentials, service, region, SystemTime::now()).map_err(SendError::Transport)
+}
+
 /// An attempt's failure: worth another attempt (a broken connection, a
 /// timeout) or final (a limit, a request we cannot sign).
 enum Failure {
@@ -329,13 +349,15 @@ pub struct CapabilitySession {
     http: Arc<SignedHttp>,
     connector: Arc<str>,
     grant: Arc<Grant>,
+    identity: Arc<Identity>,
     calls: u32,
     last_failure: Option<SendError>,
 }
 
 impl CapabilitySession {
-    pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>) -> Self {
-        CapabilitySession { http, connector, grant, calls: 0, last_failure: None }
+    /// A session for one invocation of `connector`, signing as `identity`.
+    pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>, identity: Arc<Identity>) -> Self {
+        CapabilitySession { http, connector, grant, identity, calls: 0, last_failure: None }
     }
 
     /// Sends `request` if the invocation still has calls left.
@@ -345,7 +367,7 @@ impl CapabilitySession {
             Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")))
         } else {
             self.calls += 1;
-            self.http.send(&self.connector, &self.grant, request).await
+            self.http.send(&self.connector, &self.grant, &self.identity, request).await
         };
         if let Err(error) = &result {
             self.last_failure = Some(error.clone());

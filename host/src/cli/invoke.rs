@@ -9,6 +9,7 @@ use clap::Args;
 use crate::cli::{GlobalArgs, check_grants_used, emit_json, new_host};
 use crate::escape::escape_untrusted;
 use crate::files::{read_capped, read_to_limit};
+use crate::runtime::CallContext;
 
 /// Run one operation and print its output JSON.
 #[derive(Debug, Args)]
@@ -20,6 +21,10 @@ pub(super) struct InvokeArgs {
     /// Input JSON, `@FILE` to read it from a file, or `-` for stdin.
     #[arg(long, short, default_value = "{}", value_name = "JSON|@FILE|-")]
     input: String,
+    /// Sign with this named authentication (from --authentications)
+    /// instead of the host's own credentials.
+    #[arg(long, value_name = "NAME")]
+    authentication: Option<String>,
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result<ExitCode> {
@@ -27,7 +32,8 @@ pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result
     let input = read_input(&args.input, host.max_input_bytes() as u64)?;
     let connector = host.load(&args.component).await?;
     check_grants_used(&host)?;
-    match host.invoke_json(&connector, &args.operation, &input).await {
+    let context = CallContext { authentication: args.authentication };
+    match host.invoke_json(&connector, &args.operation, &input, &context).await {
         Ok(output) => {
             emit_json(&output)?;
             Ok(ExitCode::SUCCESS)

@@ -1,12 +1,14 @@
 //! The `connector-host` command line: a thin shell over the library, one
 //! file per subcommand. Its only public item is [`main_with_args`].
 
+mod auth;
 mod describe;
 mod invoke;
 mod run;
 mod serve;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
 use crate::escape::{escape_untrusted, escape_untrusted_json};
-use crate::identity::CredentialsConfig;
+use crate::identity::{Authentications, CredentialsConfig};
 use crate::runtime::{ConnectorHost, HostConfig};
 use crate::sandbox::{ArtifactCache, SandboxLimits};
 
@@ -51,6 +53,10 @@ struct GlobalArgs {
     /// a service allows without credentials succeed.
     #[arg(long, global = true)]
     no_sign_request: bool,
+    /// TOML file of named authentications that `--authentication`, workflow
+    /// steps and server calls can pick (see the README).
+    #[arg(long, global = true, value_name = "FILE")]
+    authentications: Option<PathBuf>,
     /// Send signed requests through this HTTP proxy. Proxy environment
     /// variables (HTTPS_PROXY, ...) are ignored.
     #[arg(long, global = true, value_name = "URL")]
@@ -128,6 +134,8 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     Describe(describe::DescribeArgs),
     Invoke(invoke::InvokeArgs),
     Run(run::RunArgs),
@@ -148,6 +156,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
     let default_filter = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn,connectors=info" };
     init_logging(cli.global.log.as_deref(), default_filter);
     let result = match cli.command {
+        Command::Auth(command) => auth::run(&cli.global, command).await,
         Command::Describe(args) => describe::run(&cli.global, args).await,
         Command::Invoke(args) => invoke::run(&cli.global, args).await,
         Command::Run(args) => run::run(&cli.global, args).await,
@@ -178,6 +187,10 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         (None, false) => CredentialsConfig::DefaultChain,
     };
     let grants = Grants::parse(&global.grants).map_err(|e| anyhow::anyhow!("--{e:#}"))?;
+    let authentications = match &global.authentications {
+        Some(file) => Authentications::from_file(file)?,
+        None => Authentications::default(),
+    };
     let memory_bytes = global.memory_mib.checked_mul(MIB).filter(|&b| b <= SandboxLimits::MAX_MEMORY_BYTES);
     let Some(memory_bytes) = memory_bytes else {
         bail!("--memory-mib {} is over the 4096 MiB a WebAssembly guest can address", global.memory_mib);
@@ -207,6 +220,8 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         },
         cache_dir: ArtifactCache::default_dir(),
         proxy: global.proxy.clone(),
+        authentications,
+        endpoint_url: global.endpoint_url.clone(),
     })
 }
 

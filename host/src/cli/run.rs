@@ -22,14 +22,26 @@ pub(super) struct RunArgs {
     /// Print the step reports as one JSON array.
     #[arg(long)]
     json: bool,
+    /// Sign with this named authentication the steps that name none (it
+    /// replaces the workflow's own default).
+    #[arg(long, value_name = "NAME")]
+    authentication: Option<String>,
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let workflow = Workflow::from_file(&args.workflow)?;
+    let mut workflow = Workflow::from_file(&args.workflow)?;
+    if args.authentication.is_some() {
+        workflow.authentication = args.authentication;
+    }
     let overrides = parse_overrides(&args.connectors)?;
     let host = new_host(global).await?;
     let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
     check_grants_used(&host)?;
+    for step in &workflow.steps {
+        let authentication = workflow.authentication_of(step);
+        host.check_authentication(&connectors[&step.connector], authentication)
+            .map_err(|e| anyhow::anyhow!("step `{}`: {e}", step.id))?;
+    }
     let total = workflow.steps.len();
     let reports = workflow::run(&host, &workflow, &connectors, |i: usize, report: &StepReport| {
         if !args.json {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::capability::{
@@ -15,7 +16,7 @@ use crate::capability::{
 use crate::error::{InvokeError, LoadError};
 use crate::escape::{Untrusted, escape_untrusted, truncate_chars};
 use crate::files::read_capped;
-use crate::identity::{self, CredentialCache, CredentialsConfig};
+use crate::identity::{Authentications, CredentialsConfig, Identities};
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::runtime::metrics::Metrics;
 use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
@@ -47,6 +48,36 @@ pub struct HostConfig {
     /// Send signed requests through this proxy (`http://host:port`). Proxy
     /// environment variables are never used.
     pub proxy: Option<String>,
+    /// Named authentications a call may pick instead of the host's own
+    /// identity (see [`CallContext`]).
+    pub authentications: Authentications,
+    /// The endpoint given for every service (`--endpoint-url`), which also
+    /// applies to the STS calls of `assume_role` authentications.
+    pub endpoint_url: Option<String>,
+}
+
+/// What one call runs with, beyond its input: the authentication it signs
+/// with (none: the host's own identity). One host serves many tenants by
+/// giving each call its own context.
+///
+/// ```
+/// use connector_host::CallContext;
+/// let marketing = CallContext::default().with_authentication("marketing");
+/// assert_eq!(marketing.authentication.as_deref(), Some("marketing"));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CallContext {
+    /// The named authentication to sign with.
+    pub authentication: Option<String>,
+}
+
+impl CallContext {
+    /// This context signing with the authentication called `name`.
+    pub fn with_authentication(mut self, name: impl Into<String>) -> Self {
+        self.authentication = Some(name.into());
+        self
+    }
 }
 
 /// How one connector is loaded.
@@ -89,14 +120,25 @@ pub struct ConnectorHost {
     max_component_bytes: u64,
     max_input_bytes: usize,
     metrics: Arc<Metrics>,
+    identities: Arc<Identities>,
+    authentications: Arc<Authentications>,
 }
 
 impl ConnectorHost {
-    /// Builds the engine and the capability. Credentials are resolved on the
-    /// first signed request, not here.
+    /// Builds the engine and the capability, and resolves every
+    /// authentication (reading their secrets, so a missing one is an error
+    /// now). Credentials themselves are fetched on the first signed
+    /// request, not here.
     pub async fn new(config: HostConfig) -> anyhow::Result<Self> {
-        let sdk = identity::load_sdk_config(&config.credentials, config.region.as_deref()).await;
-        let region = sdk.region().map(|r| r.to_string());
+        let identities = Identities::resolve(
+            &config.credentials,
+            config.region.as_deref(),
+            config.endpoint_url.as_deref(),
+            &config.authentications,
+        )
+        .await?;
+        let trusted_hosts =
+            identities.named.values().filter_map(|i| i.endpoints.as_ref()).flat_map(|e| e.configured_hosts()).collect();
         // The most a guest hands over in one call: its output, a request
         // with its headers, or its manifest, with room for the rest.
         let transfer_limit = config
@@ -110,9 +152,8 @@ impl ConnectorHost {
         let max_component_bytes = config.sandbox.max_component_bytes;
         let max_input_bytes = config.sandbox.max_input_bytes;
         let http = SignedHttp::new(
-            CredentialCache::new(sdk.credentials_provider()),
             config.endpoints,
-            region,
+            trusted_hosts,
             config.http,
             config.retry,
             config.proxy.as_deref(),
@@ -128,6 +169,42 @@ impl ConnectorHost {
             max_component_bytes,
             max_input_bytes,
             metrics,
+            identities: Arc::new(identities),
+            authentications: Arc::new(config.authentications),
+        })
+    }
+
+    /// The named authentications this host signs with.
+    pub fn authentications(&self) -> &Authentications {
+        &self.authentications
+    }
+
+    /// Asks STS who `authentication` (or the host's own identity) is,
+    /// signing GetCallerIdentity itself: no connector takes part.
+    pub async fn caller_identity(&self, authentication: Option<&str>) -> anyhow::Result<CallerIdentity> {
+        let identity = self
+            .identities
+            .get(authentication)
+            .with_context(|| format!("there is no authentication called `{}`", authentication.unwrap_or_default()))?;
+        let named =
+            || authentication.map_or_else(|| "the host's own identity".to_owned(), |n| format!("authentication `{n}`"));
+        let region = identity.region.as_deref().with_context(|| format!("{} has no region", named()))?;
+        let endpoints = identity.endpoints.as_ref().unwrap_or(self.sandbox.http().endpoints());
+        let endpoint = endpoints.resolve("sts", region)?;
+        let mut config = aws_sdk_sts::config::Builder::from(&identity.sdk)
+            .credentials_provider(crate::identity::cached_provider(identity.credentials.clone()));
+        if endpoint.configured {
+            config = config.endpoint_url(endpoint.base);
+        }
+        let client = aws_sdk_sts::Client::from_conf(config.build());
+        let answer =
+            client.get_caller_identity().send().await.map_err(|e| {
+                anyhow::anyhow!("{}: GetCallerIdentity failed: {}", named(), crate::error::error_chain(&e))
+            })?;
+        Ok(CallerIdentity {
+            account: answer.account().unwrap_or_default().to_owned(),
+            arn: answer.arn().unwrap_or_default().to_owned(),
+            user_id: answer.user_id().unwrap_or_default().to_owned(),
         })
     }
 
@@ -150,9 +227,9 @@ impl ConnectorHost {
         self.max_input_bytes
     }
 
-    /// The region requests are signed for, if one was found.
+    /// The region requests are signed for by default, if one was found.
     pub fn region(&self) -> Option<&str> {
-        self.sandbox.http().region()
+        self.identities.default.region.as_deref()
     }
 
     /// Loads the connector component at `path`: reads it (a regular file,
@@ -231,7 +308,7 @@ impl ConnectorHost {
         // The manifest is read in a sandbox of its own, before the
         // connector's name and grant are known: it gets no services.
         let probe = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
-        let raw = match self.sandbox.describe(&probe).await {
+        let raw = match self.sandbox.describe(&probe, self.identities.default.clone()).await {
             Ok(raw) => raw,
             Err(error) => return Err(LoadError::DescribeFailed { origin, error }),
         };
@@ -271,27 +348,66 @@ impl ConnectorHost {
     /// Instantiates `connector` in a fresh sandbox and drops it, calling
     /// nothing: a readiness check, and the fixed cost of every invocation.
     pub async fn instantiate(&self, connector: &Connector) -> Result<(), InvokeError> {
-        self.sandbox.instantiate(&connector.inner.guest).await
+        self.sandbox.instantiate(&connector.inner.guest, self.identities.default.clone()).await
     }
 
-    /// Runs `operation` of `connector` with `input` and returns its output.
+    /// Runs `operation` of `connector` with `input` and returns its output,
+    /// signing as the host's own identity.
     pub async fn invoke(
         &self,
         connector: &Connector,
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, InvokeError> {
-        self.invoke_text(connector, operation, input.to_string()).await
+        self.invoke_text(connector, operation, input.to_string(), &CallContext::default()).await
     }
 
-    /// Like [`invoke`](Self::invoke), with the input as JSON text.
+    /// Like [`invoke`](Self::invoke), in `context` (its authentication).
+    pub async fn invoke_in(
+        &self,
+        connector: &Connector,
+        operation: &str,
+        input: &serde_json::Value,
+        context: &CallContext,
+    ) -> Result<serde_json::Value, InvokeError> {
+        self.invoke_text(connector, operation, input.to_string(), context).await
+    }
+
+    /// Like [`invoke_in`](Self::invoke_in), with the input as JSON text.
     pub async fn invoke_json(
         &self,
         connector: &Connector,
         operation: &str,
         input: &str,
+        context: &CallContext,
     ) -> Result<serde_json::Value, InvokeError> {
-        self.invoke_text(connector, operation, input.to_owned()).await
+        self.invoke_text(connector, operation, input.to_owned(), context).await
+    }
+
+    /// Checks that `connector` may sign as `authentication`.
+    pub fn check_authentication(&self, connector: &Connector, authentication: Option<&str>) -> Result<(), InvokeError> {
+        self.identity_for(connector, authentication).map(|_| ())
+    }
+
+    fn identity_for(
+        &self,
+        connector: &Connector,
+        authentication: Option<&str>,
+    ) -> Result<Arc<crate::identity::Identity>, InvokeError> {
+        let Some(identity) = self.identities.get(authentication) else {
+            return Err(InvokeError::UnknownAuthentication(format!(
+                "there is no authentication called `{}`",
+                escape_untrusted(&truncate_chars(authentication.unwrap_or_default(), 80))
+            )));
+        };
+        if !identity.allows(&connector.inner.identity) {
+            return Err(InvokeError::AuthenticationDenied(format!(
+                "connector {} may not use authentication `{}` (see its `connectors`)",
+                connector.name(),
+                authentication.unwrap_or_default()
+            )));
+        }
+        Ok(identity.clone())
     }
 
     async fn invoke_text(
@@ -299,7 +415,9 @@ impl ConnectorHost {
         connector: &Connector,
         operation: &str,
         input: String,
+        context: &CallContext,
     ) -> Result<serde_json::Value, InvokeError> {
+        let identity = self.identity_for(connector, context.authentication.as_deref())?;
         if input.len() > self.max_input_bytes {
             return Err(InvokeError::InvalidInput(format!(
                 "the input is {} bytes, over the limit of {} bytes",
@@ -317,11 +435,20 @@ impl ConnectorHost {
                 connector.name()
             )));
         }
-        let result = self.sandbox.invoke(&connector.inner.guest, operation, input).await;
+        let result = self.sandbox.invoke(&connector.inner.guest, identity, operation, input).await;
         let outcome = result.as_ref().map_or_else(InvokeError::kind, |_| "ok");
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
         result
     }
+}
+
+/// Who an identity is, as STS GetCallerIdentity says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
 }
 
 /// `sha256:<hex>`.

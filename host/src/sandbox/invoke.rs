@@ -14,6 +14,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::capability::{CapabilitySession, Grant, SendError, SignedHttp};
 use crate::error::InvokeError;
+use crate::identity::Identity;
 use crate::sandbox::artifact_cache::ArtifactCache;
 use crate::sandbox::bindings::connector::api::types;
 use crate::sandbox::bindings::{Plugin, PluginPre, exports};
@@ -100,9 +101,14 @@ impl Sandbox {
             .context("the component does not match the connector world")
     }
 
-    /// Asks `guest` for its manifest.
-    pub(crate) async fn describe(&self, guest: &Guest) -> Result<types::Manifest, InvokeError> {
-        self.with_instance(guest, async |exports, store| exports.call_describe(store).await).await
+    /// Asks `guest` for its manifest (signing as `identity`, though a
+    /// guest being described is granted no service).
+    pub(crate) async fn describe(
+        &self,
+        guest: &Guest,
+        identity: Arc<Identity>,
+    ) -> Result<types::Manifest, InvokeError> {
+        self.with_instance(guest, identity, async |exports, store| exports.call_describe(store).await).await
     }
 
     /// Runs `operation` of `guest` with `input` (JSON text) and returns the
@@ -111,11 +117,12 @@ impl Sandbox {
     pub(crate) async fn invoke(
         &self,
         guest: &Guest,
+        identity: Arc<Identity>,
         operation: &str,
         input: String,
     ) -> Result<serde_json::Value, InvokeError> {
         let output = self
-            .with_instance(guest, async |exports, store| {
+            .with_instance(guest, identity, async |exports, store| {
                 let result = exports.call_invoke(&mut *store, operation, &input).await?;
                 Ok(result.map_err(|error| from_guest_error(error, store.data().capability.last_failure())))
             })
@@ -127,12 +134,12 @@ impl Sandbox {
     }
 
     /// Instantiates `guest` and drops it, calling nothing.
-    pub(crate) async fn instantiate(&self, guest: &Guest) -> Result<(), InvokeError> {
-        self.with_instance(guest, async |_, _| Ok(())).await
+    pub(crate) async fn instantiate(&self, guest: &Guest, identity: Arc<Identity>) -> Result<(), InvokeError> {
+        self.with_instance(guest, identity, async |_, _| Ok(())).await
     }
 
-    /// A fresh Store for one invocation of `guest`.
-    fn new_store(&self, guest: &Guest) -> (Store<InvocationState>, GuestOutput) {
+    /// A fresh Store for one invocation of `guest`, signing as `identity`.
+    fn new_store(&self, guest: &Guest, identity: Arc<Identity>) -> (Store<InvocationState>, GuestOutput) {
         let limits = &self.limits;
         let stderr = GuestOutput::new(guest.name.clone(), "stderr", limits.max_log_bytes);
         // No arguments, environment, preopened directories or network: the
@@ -145,7 +152,7 @@ impl Sandbox {
             wasi,
             table: ResourceTable::new(),
             memory: MemoryCap { limit: limits.memory_bytes, hit: false },
-            capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone()),
+            capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone(), identity),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -170,12 +177,13 @@ impl Sandbox {
     async fn with_instance<T>(
         &self,
         guest: &Guest,
+        identity: Arc<Identity>,
         call: impl AsyncFnOnce(
             &exports::connector::api::connector::Guest,
             &mut Store<InvocationState>,
         ) -> wasmtime::Result<T>,
     ) -> Result<T, InvokeError> {
-        let (mut store, stderr) = self.new_store(guest);
+        let (mut store, stderr) = self.new_store(guest, identity);
         let run = async {
             let instance = guest.pre.instantiate_async(&mut store).await?;
             call(instance.connector_api_connector(), &mut store).await

@@ -6,14 +6,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::capability::SendError;
 use crate::error::InvokeError;
-use crate::runtime::Connector;
+use crate::runtime::{CallContext, Connector};
 use crate::server::AppState;
 
 /// An error answer.
@@ -54,8 +54,8 @@ impl IntoResponse for ApiError {
 ///
 /// | status | kinds |
 /// |---|---|
-/// | 400 | `invalid-input` (and `invalid-json`, a body that is not JSON) |
-/// | 403 | `capability` when the request was `denied` (not granted) |
+/// | 400 | `invalid-input` (and `invalid-json`, a body that is not JSON), `unknown-authentication` |
+/// | 403 | `capability` when the request was `denied` (not granted), `authentication-denied` |
 /// | 404 | `unknown-connector`, `unknown-operation` |
 /// | 413 | a body over the size limit |
 /// | 422 | `service` with a 4xx status: the service refused the request |
@@ -65,7 +65,8 @@ impl IntoResponse for ApiError {
 /// | 500 | the connector failed: `trap`, `memory-limit`, `output-too-large`, `transfer-limit`, `invalid-output`, `connector`, `host` |
 pub(super) fn status_of(error: &InvokeError) -> StatusCode {
     match error {
-        InvokeError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+        InvokeError::InvalidInput(_) | InvokeError::UnknownAuthentication(_) => StatusCode::BAD_REQUEST,
+        InvokeError::AuthenticationDenied(_) => StatusCode::FORBIDDEN,
         InvokeError::UnknownConnector(_) | InvokeError::UnknownOperation(_) => StatusCode::NOT_FOUND,
         InvokeError::Service { status, .. } if *status < 500 => StatusCode::UNPROCESSABLE_ENTITY,
         InvokeError::Service { .. } => StatusCode::BAD_GATEWAY,
@@ -119,14 +120,22 @@ pub(super) async fn get_connector(
     Ok(Json(manifest))
 }
 
+#[derive(serde::Deserialize)]
+pub(super) struct InvokeQuery {
+    /// The named authentication to sign with.
+    authentication: Option<String>,
+}
+
 pub(super) async fn invoke(
     State(state): State<AppState>,
     Path((name, operation)): Path<(String, String)>,
+    Query(query): Query<InvokeQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let input = json_body(body)?;
     let connector = state.runtime.get(&name).ok_or_else(|| ApiError::unknown_connector(&name))?;
-    let output = state.runtime.host().invoke(&connector, &operation, &input).await?;
+    let context = CallContext { authentication: query.authentication };
+    let output = state.runtime.host().invoke_in(&connector, &operation, &input, &context).await?;
     Ok(Json(output))
 }
 

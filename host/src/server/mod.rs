@@ -75,74 +75,113 @@ struct AppState {
 
 /// Serves `runtime` as `options` say until `shutdown` completes, then lets
 /// calls and runs in flight finish (at most the invocation deadline) and
-/// returns.
+/// returns. Announces the address it listens on, on stdout.
 pub async fn serve(
     runtime: Runtime,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    if options.api_token.is_none() && !options.listen.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {} without an API token: set CONNECTOR_HOST_API_TOKEN or --api-token-file, \
-             or listen on a loopback address",
-            options.listen
-        );
-    }
-    if options.api_token.as_deref().is_some_and(str::is_empty) {
-        bail!("the API token is empty");
-    }
-    let store = RunStore::open(&options.data_dir, options.keep_runs)?;
-    let watch = DirectoryWatch::start(runtime.clone(), &options.connectors)?;
-    let state = AppState {
-        runtime: runtime.clone(),
-        store,
-        watch: Arc::new(watch),
-        token: options.api_token.as_deref().map(|t| Arc::new(auth::Token::new(t))),
-        runs: Arc::new(Semaphore::new(options.max_runs)),
-        max_runs: options.max_runs,
-    };
-    let v1 = Router::new()
-        .route("/connectors", get(api::list_connectors))
-        .route("/connectors/{name}", get(api::get_connector))
-        .route("/connectors/{name}/operations/{operation}", post(api::invoke))
-        .route("/runs", post(runs::start).get(runs::list))
-        .route("/runs/{id}", get(runs::get))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
-    let app = Router::new()
-        .nest("/v1", v1)
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(api::ready))
-        .route("/metrics", get(api::metrics))
-        .route("/openapi.json", get(openapi::document))
-        .layer(DefaultBodyLimit::max(options.max_body_bytes))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .with_context(|| format!("could not listen on {}", options.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, connectors = %options.connectors.display(), "serving");
-    // Announced on stdout, so a supervisor (or a test) that asked for port
-    // 0 learns the port.
-    println!("listening on http://{}", listener.local_addr()?);
+    let server = Server::bind(runtime, options).await?;
+    // On stdout, so a supervisor (or a test) that asked for port 0 learns
+    // the port.
+    println!("listening on http://{}", server.local_addr());
+    server.run(shutdown).await
+}
 
-    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(true);
-    });
-    let server = tokio::spawn(server.into_future());
-    let mut stopping = stopping;
-    let _ = stopping.wait_for(|stopping| *stopping).await;
-    tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
-    let grace = runtime.host().invocation_timeout() + Duration::from_secs(5);
-    let drained = async {
-        let _ = server.await;
-        // Every run gives its permit back when it ends.
-        let _ = state.runs.acquire_many(state.max_runs as u32).await;
-    };
-    if tokio::time::timeout(grace, drained).await.is_err() {
-        tracing::warn!(grace_ms = grace.as_millis() as u64, "calls or runs still in flight after the grace period");
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: AppState,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the run store, starts watching the connector directory and
+    /// binds the listening socket.
+    pub async fn bind(runtime: Runtime, options: ServeOptions) -> anyhow::Result<Server> {
+        if options.api_token.is_none() && !options.listen.ip().is_loopback() {
+            bail!(
+                "refusing to listen on {} without an API token: set CONNECTOR_HOST_API_TOKEN or --api-token-file, \
+                 or listen on a loopback address",
+                options.listen
+            );
+        }
+        if options.api_token.as_deref().is_some_and(str::is_empty) {
+            bail!("the API token is empty");
+        }
+        let store = RunStore::open(&options.data_dir, options.keep_runs)?;
+        let watch = DirectoryWatch::start(runtime.clone(), &options.connectors)?;
+        let state = AppState {
+            runtime,
+            store,
+            watch: Arc::new(watch),
+            token: options.api_token.as_deref().map(|t| Arc::new(auth::Token::new(t))),
+            runs: Arc::new(Semaphore::new(options.max_runs)),
+            max_runs: options.max_runs,
+        };
+        let v1 = Router::new()
+            .route("/connectors", get(api::list_connectors))
+            .route("/connectors/{name}", get(api::get_connector))
+            .route("/connectors/{name}/operations/{operation}", post(api::invoke))
+            .route("/runs", post(runs::start).get(runs::list))
+            .route("/runs/{id}", get(runs::get))
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        let app = Router::new()
+            .nest("/v1", v1)
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(api::ready))
+            .route("/metrics", get(api::metrics))
+            .route("/openapi.json", get(openapi::document))
+            .layer(DefaultBodyLimit::max(options.max_body_bytes))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", options.listen))?;
+        let local_addr = listener.local_addr()?;
+        tracing::info!(listen = %local_addr, connectors = %options.connectors.display(), "serving");
+        Ok(Server { listener, app, state, local_addr })
     }
-    Ok(())
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Whether the connector directory has been loaded once.
+    pub fn is_ready(&self) -> bool {
+        self.state.watch.is_ready()
+    }
+
+    /// Serves until `shutdown` completes, then lets calls and runs in
+    /// flight finish (at most the invocation deadline).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Server { listener, app, state, .. } = self;
+        let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        });
+        let mut server = tokio::spawn(server.into_future());
+        tokio::select! {
+            ended = &mut server => {
+                // It stopped by itself: the listener failed.
+                return ended.context("the server task failed")?.context("the server stopped");
+            }
+            _ = stopping.wait_for(|stopping| *stopping) => {}
+        }
+        tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
+        let grace = state.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        let drained = async {
+            let _ = server.await;
+            // Every run gives its permit back when it ends.
+            let _ = state.runs.acquire_many(state.max_runs as u32).await;
+        };
+        if tokio::time::timeout(grace, drained).await.is_err() {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "calls or runs still in flight after the grace period");
+        }
+        Ok(())
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

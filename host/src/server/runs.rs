@@ -40,6 +40,9 @@ pub(super) async fn start(
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e:#}"))
     })?;
     let connectors = pin_connectors(&state, &workflow)?;
+    for step in &workflow.steps {
+        state.runtime.host().check_authentication(&connectors[&step.connector], workflow.authentication_of(step))?;
+    }
     let Ok(permit) = state.runs.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -55,6 +55,9 @@ pub struct Workflow {
     /// server. A server accepts steps naming loaded connectors directly.
     #[serde(default)]
     pub connectors: BTreeMap<String, String>,
+    /// The authentication steps sign with unless they name their own.
+    #[serde(default)]
+    pub authentication: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -71,6 +74,16 @@ pub struct Step {
     /// The input, possibly with `{{references}}`.
     #[serde(default = "empty_object")]
     pub input: Value,
+    /// The authentication this step signs with (default: the workflow's).
+    #[serde(default)]
+    pub authentication: Option<String>,
+}
+
+impl Workflow {
+    /// The authentication step `step` signs with, if any.
+    pub fn authentication_of<'a>(&'a self, step: &'a Step) -> Option<&'a str> {
+        step.authentication.as_deref().or(self.authentication.as_deref())
+    }
 }
 
 fn empty_object() -> Value {
@@ -87,6 +100,10 @@ pub struct StepReport {
     pub version: String,
     pub digest: String,
     pub operation: String,
+    /// The named authentication the step signed with (none: the host's own
+    /// identity). Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<String>,
     /// The input after references were resolved, with the members its
     /// schema marks `writeOnly` (passwords, secrets) shown as `"***"`.
     pub input: Value,
@@ -122,8 +139,9 @@ impl StepReport {
             StepOutcome::Output(output) => ("Output", pretty(output)),
             StepOutcome::Error(error) => ("Error", pretty(error)),
         };
+        let signed_as = self.authentication.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
         let text = format!(
-            "── Step {}/{total}: {} ({}.{})\nInput:\n{}\n{label}:\n{body}\n",
+            "── Step {}/{total}: {} ({}.{}{signed_as})\nInput:\n{}\n{label}:\n{body}\n",
             index + 1,
             self.id,
             self.connector,

@@ -261,6 +261,7 @@ mod tests {
             version: "1".into(),
             digest: "sha256:00".into(),
             operation: "op".into(),
+            authentication: None,
             input: json!({"pool_name": "***"}),
             outcome: StepOutcome::Output(output),
             started_at: String::new(),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::runtime::{Connector, ConnectorHost, LoadOptions};
+use crate::runtime::{CallContext, Connector, ConnectorHost, LoadOptions};
 use crate::workflow::mask::mask_write_only;
 use crate::workflow::reference::resolve;
 use crate::workflow::{StepOutcome, StepReport, Workflow};
@@ -114,7 +114,8 @@ pub async fn run(
                 "message": format!("step {} (`{}`): {e:#}", i + 1, step.id)})),
             ),
             (Some(connector), Ok(input)) => {
-                let outcome = match host.invoke(connector, &step.operation, &input).await {
+                let context = CallContext { authentication: workflow.authentication_of(step).map(str::to_owned) };
+                let outcome = match host.invoke_in(connector, &step.operation, &input, &context).await {
                     Ok(output) => StepOutcome::Output(output),
                     Err(error) => StepOutcome::Error(error.to_json()),
                 };
@@ -131,6 +132,7 @@ pub async fn run(
             version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
             digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
             operation: step.operation.clone(),
+            authentication: workflow.authentication_of(step).map(str::to_owned),
             input: shown,
             outcome,
             started_at,
