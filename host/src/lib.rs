@@ -36,7 +36,7 @@ pub use identity::{
 };
 pub use runtime::{
     CallContext, CallerIdentity, Connector, ConnectorHost, DirectoryWatch, HostConfig, LoadOptions, Manifest,
-    OperationInfo, Runtime, RuntimeEvent,
+    OperationHints, OperationInfo, Runtime, RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, SandboxLimits};
 

@@ -4,6 +4,7 @@
 mod auth;
 mod describe;
 mod invoke;
+mod mcp;
 mod run;
 mod serve;
 
@@ -138,6 +139,7 @@ enum Command {
     Auth(auth::AuthCommand),
     Describe(describe::DescribeArgs),
     Invoke(invoke::InvokeArgs),
+    Mcp(mcp::McpArgs),
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
 }
@@ -159,6 +161,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
         Command::Auth(command) => auth::run(&cli.global, command).await,
         Command::Describe(args) => describe::run(&cli.global, args).await,
         Command::Invoke(args) => invoke::run(&cli.global, args).await,
+        Command::Mcp(args) => mcp::run(&cli.global, args).await,
         Command::Run(args) => run::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
     };

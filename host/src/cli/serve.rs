@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::cli::mcp::McpToolArgs;
 use crate::cli::{GlobalArgs, new_host};
 use crate::files::read_capped;
 use crate::runtime::Runtime;
@@ -40,6 +41,9 @@ pub(super) struct ServeArgs {
     /// Runs that may be in progress at once; more are answered 503.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_runs: u64,
+    /// What `/mcp` offers.
+    #[command(flatten)]
+    tools: McpToolArgs,
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -57,6 +61,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         api_token,
         max_body_bytes: args.max_body_bytes as usize,
         max_runs: args.max_runs as usize,
+        mcp: args.tools.options(),
     };
     server::serve(runtime, options, server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

@@ -38,6 +38,40 @@ pub struct OperationInfo {
     pub input_schema: serde_json::Value,
 }
 
+/// What an operation does to the world, guessed from its name for clients
+/// that show or gate tools by it (MCP's `readOnlyHint` and
+/// `destructiveHint`). Hints only: a connector's names are its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationHints {
+    /// Only reads: its verb is `describe`, `get` or `list`.
+    pub read_only: bool,
+    /// Deletes or removes something: its verb is `delete`, `remove`,
+    /// `revoke`, `forget`, `untag` or `purge`.
+    pub destructive: bool,
+}
+
+impl OperationInfo {
+    /// The hints for this operation, from its verb: the first word of its
+    /// snake_case name, after an `admin_` prefix.
+    ///
+    /// ```
+    /// use connector_host::OperationHints;
+    /// # let op = |name: &str| connector_host::OperationInfo { name: name.into(), title: String::new(),
+    /// #     description: String::new(), input_schema: serde_json::json!({}) };
+    /// assert_eq!(op("admin_get_user").hints(), OperationHints { read_only: true, destructive: false });
+    /// assert_eq!(op("delete_user_pool").hints(), OperationHints { read_only: false, destructive: true });
+    /// assert_eq!(op("create_user_pool").hints(), OperationHints { read_only: false, destructive: false });
+    /// ```
+    pub fn hints(&self) -> OperationHints {
+        let name = self.name.strip_prefix("admin_").unwrap_or(&self.name);
+        let verb = name.split(['_', '-']).next().unwrap_or(name).to_ascii_lowercase();
+        OperationHints {
+            read_only: matches!(verb.as_str(), "describe" | "get" | "list"),
+            destructive: matches!(verb.as_str(), "delete" | "remove" | "revoke" | "forget" | "untag" | "purge"),
+        }
+    }
+}
+
 impl Manifest {
     /// The operation called `name`.
     pub fn operation(&self, name: &str) -> Option<&OperationInfo> {

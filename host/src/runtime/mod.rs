@@ -8,7 +8,7 @@ mod metrics;
 mod registry;
 mod watch;
 
-pub use connector::{Connector, Manifest, OperationInfo};
+pub use connector::{Connector, Manifest, OperationHints, OperationInfo};
 pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, LoadOptions};
 pub use registry::{Runtime, RuntimeEvent};
 pub use watch::DirectoryWatch;

@@ -13,6 +13,7 @@
 
 mod api;
 mod auth;
+pub mod mcp;
 mod openapi;
 mod runs;
 
@@ -47,6 +48,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Runs that may be in progress at once; more answer 503.
     pub max_runs: usize,
+    /// What `/mcp` offers.
+    pub mcp: mcp::McpOptions,
 }
 
 impl ServeOptions {
@@ -120,6 +123,25 @@ impl Server {
             runs: Arc::new(Semaphore::new(options.max_runs)),
             max_runs: options.max_runs,
         };
+        let mcp = {
+            let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone());
+            let mut config = rmcp::transport::streamable_http_server::StreamableHttpServerConfig::default();
+            if state.token.is_some() {
+                // With a token, any Host may call (the token, which a
+                // browser page cannot attach, is the guard against DNS
+                // rebinding); without one the server is on loopback and
+                // rmcp's loopback-only Host check stays.
+                config = config.disable_allowed_hosts();
+            }
+            rmcp::transport::streamable_http_server::StreamableHttpService::new(
+                move || Ok(server.clone()),
+                Arc::new(rmcp::transport::streamable_http_server::session::local::LocalSessionManager::default()),
+                config,
+            )
+        };
+        let mcp = Router::new()
+            .nest_service("/mcp", mcp)
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
         let v1 = Router::new()
             .route("/connectors", get(api::list_connectors))
             .route("/connectors/{name}", get(api::get_connector))
@@ -129,6 +151,7 @@ impl Server {
             .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
         let app = Router::new()
             .nest("/v1", v1)
+            .merge(mcp)
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(api::ready))
             .route("/metrics", get(api::metrics))
