@@ -195,7 +195,13 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
         move || {
             let (http, url, body) = (http.clone(), url.clone(), body.clone());
             async move {
-                let response = http.post(&url).body(body).send().await.expect("admin_get_user via serve");
+                let response = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("admin_get_user via serve");
                 assert_eq!(response.status(), 200);
                 let output: serde_json::Value = response.json().await.expect("JSON output");
                 assert_eq!(output["Username"], "exampleUsername");

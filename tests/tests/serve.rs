@@ -50,16 +50,27 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
         "input": {"user_pool_id": "{{steps.create_user_pool.output.UserPool.Id}}", "username": "exampleUsername",
                   "password": "Corr3ct-Horse-Battery!", "permanent": true}
     }));
+    // A reference copies the password where the schema does not call it
+    // secret: the record still hides it.
+    workflow["steps"].as_array_mut().unwrap().push(json!({
+        "id": "copy", "connector": "cognito", "operation": "create_group",
+        "input": {"user_pool_id": "{{steps.create_user_pool.output.UserPool.Id}}", "group_name": "sales",
+                  "description": "Sales {{steps.set_password.input.password}}"}
+    }));
     let (status, run) = server.post("/v1/runs", &workflow).await;
     assert_eq!(status, 200, "{run}");
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["workflow"], "Create the Marketing Department user pool and its first user");
     let steps = run["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 3);
+    assert_eq!(steps.len(), 4);
     let pool_id = steps[0]["output"]["UserPool"]["Id"].as_str().unwrap();
     assert_eq!(steps[1]["input"]["user_pool_id"], pool_id, "step 2's recorded input holds step 1's pool id");
     assert_eq!(steps[1]["output"]["User"]["Username"], "exampleUsername");
     assert_eq!(steps[2]["input"]["password"], "***", "writeOnly members are masked in the record");
+    assert_eq!(steps[3]["input"]["description"], "Sales ***", "copies are masked too");
+    for step in steps {
+        assert!(!step["input"].to_string().contains("Corr3ct-Horse-Battery!"), "no recorded input holds the password");
+    }
     for step in steps {
         assert_eq!(step["connector"], "aws-cognito");
         assert!(step["digest"].as_str().unwrap().starts_with("sha256:"));
@@ -69,6 +80,9 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
     let sdk = sdk_client(&endpoint, test_credentials());
     let user = sdk.admin_get_user().user_pool_id(pool_id).username("exampleUsername").send().await.unwrap();
     assert_eq!(user.user_status().map(|s| s.as_str()), Some("CONFIRMED"), "the real password was set");
+    let group = sdk.get_group().user_pool_id(pool_id).group_name("sales").send().await.unwrap();
+    let description = group.group().and_then(|g| g.description());
+    assert_eq!(description, Some("Sales Corr3ct-Horse-Battery!"), "the operation got the real value");
 
     let id = run["id"].as_str().unwrap().to_owned();
     assert_eq!(server.get(&format!("/v1/runs/{id}")).await, (200, run.clone()));
@@ -85,6 +99,7 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
     let (_, listed) = server.get("/v1/runs?limit=5").await;
     let ids: Vec<&str> = listed["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [second.as_str(), id.as_str()], "newest first");
+    assert_eq!(listed["runs"][1]["steps"], 4, "listings summarize: the step count");
 
     assert!(server.stop(Duration::from_secs(30)).success());
     let restarted = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
@@ -104,7 +119,13 @@ async fn bad_requests_get_clear_errors() {
     assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-operation")), "{body}");
     let (status, body) = server.post("/v1/connectors/nobody/operations/x", &json!({})).await;
     assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")), "{body}");
-    let malformed = server.request(reqwest::Method::POST, &call("list_user_pools")).body("{oops").send().await.unwrap();
+    let malformed = server
+        .request(reqwest::Method::POST, &call("list_user_pools"))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
     assert_eq!(malformed.json::<Value>().await.unwrap()["error"]["kind"], "invalid-json");
     let huge = json!({"pool_name": "x".repeat(10_000)});
@@ -156,6 +177,24 @@ async fn the_directory_is_watched() {
     let (status, _) =
         server.post("/v1/connectors/aws-cognito/operations/create_user_pool", &json!({"pool_name": 1})).await;
     assert_eq!(status, 400, "the loaded connector keeps serving");
+
+    // A rename keeps the connector: the renamed file takes the name over.
+    std::fs::rename(dir.path().join("guest_cognito.wasm"), dir.path().join("renamed.wasm")).unwrap();
+    server
+        .wait_until(Duration::from_secs(30), async || {
+            let now = listing().await;
+            now["errors"].as_array().unwrap().len() == 2
+                && now["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| !e["file"].as_str().unwrap().ends_with("renamed.wasm"))
+        })
+        .await;
+    let (status, _) =
+        server.post("/v1/connectors/aws-cognito/operations/create_user_pool", &json!({"pool_name": 1})).await;
+    assert_eq!(status, 400, "served from the renamed file");
+    std::fs::rename(dir.path().join("renamed.wasm"), dir.path().join("guest_cognito.wasm")).unwrap();
 
     // The first file goes: its name passes to the second.
     std::fs::remove_file(dir.path().join("guest_cognito.wasm")).unwrap();
@@ -370,4 +409,69 @@ async fn the_openapi_document_validates() {
         .output()
         .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+/// Without a token the server is on loopback, and web pages must not reach
+/// it: a cross-site "simple" POST and a rebound Host are refused.
+#[tokio::test]
+async fn web_pages_cannot_drive_a_server_without_a_token() {
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &[], None).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/runs", server.base());
+    let simple = client.post(&url).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    assert_eq!(simple.status(), 415);
+    let rebound =
+        client.get(format!("{}/v1/runs", server.base())).header("host", "attacker.example").send().await.unwrap();
+    assert_eq!(rebound.status(), 403);
+    let fine = client.get(format!("{}/v1/runs", server.base())).send().await.unwrap();
+    assert_eq!(fine.status(), 200);
+}
+
+/// Steps are recorded as they end; a run going on at SIGTERM finishes
+/// before the process exits; `--max-runs` answers 503 at once; grants
+/// select a directory's connector by its file name.
+#[tokio::test]
+async fn runs_in_progress_are_recorded_and_finish_at_shutdown() {
+    let upstream = CaptureServer::start();
+    let slow = Reply::SlowBody { delay: Duration::from_millis(2000), body: b"{}".to_vec() };
+    upstream.script([slow]);
+    let dir = connector_dir(&[components::HOSTILE]);
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = upstream.endpoint();
+    let args = ["--endpoint-url", endpoint.as_str(), "--max-runs", "1", "--grant", "hostile=cognito-idp"];
+    let server = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
+    let workflow = json!({"name": "slow", "steps": [
+        {"id": "quick", "connector": "hostile", "operation": "echo", "input": {"n": 1}},
+        {"id": "slow", "connector": "hostile", "operation": "call_service", "input": {"service": "cognito-idp"}}
+    ]});
+    let (status, accepted) = server.post("/v1/runs?wait=false", &workflow).await;
+    assert_eq!(status, 202);
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    upstream.wait_for_requests(1, Duration::from_secs(30)).await;
+    let (_, midway) = server.get(&format!("/v1/runs/{id}")).await;
+    assert_eq!(midway["status"], "running");
+    assert_eq!(midway["steps"].as_array().unwrap().len(), 1, "step 1 is recorded before step 2 ends: {midway}");
+    let (status, body) = server.post("/v1/runs", &workflow).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (503, Some("busy")), "{body}");
+
+    assert!(server.stop(Duration::from_secs(60)).success());
+    let restarted = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
+    let (_, finished) = restarted.get(&format!("/v1/runs/{id}")).await;
+    assert_eq!(finished["status"], "succeeded", "the run finished before the process exited: {finished}");
+    assert_eq!(finished["steps"][1]["output"]["status"], 200);
+    drop(restarted);
+
+    // A grant naming no file of the directory stops the server at start.
+    let output = std::process::Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--grant", "nobody=", "--connectors"])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--grant for alias `nobody` selects no connector of the directory"), "{err}");
 }

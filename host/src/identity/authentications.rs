@@ -377,7 +377,13 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         .connectors
         .unwrap_or_default()
         .iter()
-        .map(|c| ConnectorSelector::parse(c).context("`connectors`"))
+        .map(|c| {
+            // A relative component path is relative to the file, as its
+            // secret files are.
+            let is_path = (c.contains('/') || c.ends_with(".wasm")) && !c.starts_with("sha256:");
+            let c = if is_path && Path::new(c).is_relative() { base.join(c).display().to_string() } else { c.clone() };
+            ConnectorSelector::parse(&c).context("`connectors`")
+        })
         .collect::<anyhow::Result<_>>()?;
     Ok(Authentication {
         name: name.to_owned(),

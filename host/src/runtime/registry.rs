@@ -79,8 +79,9 @@ impl Runtime {
         self.inner.events.subscribe()
     }
 
-    /// Loads the component at `path` and serves it under its manifest name.
-    /// A connector loaded earlier from the same path (as given) is replaced; a name
+    /// Loads the component at `path` and serves it under its manifest name,
+    /// with its file name (without `.wasm`) as its alias. A connector
+    /// loaded earlier from the same path (as given) is replaced; a name
     /// held by a connector from another source is refused. On failure,
     /// whatever served before keeps serving and the error is listed by
     /// [`load_errors`](Self::load_errors) until the file loads or is
@@ -88,7 +89,12 @@ impl Runtime {
     pub async fn load_path(&self, path: &Path) -> Result<Connector, LoadError> {
         let source = path.to_owned();
         let origin = escape_untrusted(&path.display().to_string()).into_owned();
-        let loaded = self.inner.host.load_with(path, &LoadOptions::default()).await;
+        // A file's name (without `.wasm`) is its alias, for grants and
+        // authentications that select by alias.
+        let alias =
+            path.file_stem().and_then(|s| s.to_str()).filter(|s| crate::capability::is_alias(s)).map(str::to_owned);
+        let options = LoadOptions { alias, ..LoadOptions::default() };
+        let loaded = self.inner.host.load_with(path, &options).await;
         let result = loaded.and_then(|connector| self.insert(connector, Some(source), &origin));
         match &result {
             Ok(_) => {
@@ -127,7 +133,12 @@ impl Runtime {
         let mut unloaded = Vec::new();
         let replaced = {
             let mut connectors = self.inner.connectors.write().expect("connectors lock");
-            if let Some(holder) = connectors.get(&name).filter(|held| held.source != source) {
+            // A name held by another file that still exists is refused; one
+            // whose file is gone (a rename, the next version replacing the
+            // last) passes to the new file without a gap.
+            let held_elsewhere =
+                |held: &&Entry| held.source != source && held.source.as_ref().is_none_or(|p| p.exists());
+            if let Some(holder) = connectors.get(&name).filter(held_elsewhere) {
                 let holder = holder
                     .source
                     .as_ref()

@@ -15,11 +15,19 @@ use anyhow::Context;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::error::LoadError;
+use crate::error::{InvokeError, LoadError};
 use crate::runtime::Runtime;
 
 /// How long the directory must be quiet before it is read again.
 const SETTLE: Duration = Duration::from_millis(250);
+
+/// How long before a file that failed for a passing reason (a busy pool,
+/// a name held by a file that may go) is tried again.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// Passes over the directory in one reconcile, so that a file waiting for
+/// a name another file gives up in the same change gets it at once.
+const PASSES: usize = 4;
 
 /// A directory being served. Dropping it stops the watch (connectors stay
 /// loaded).
@@ -55,7 +63,18 @@ impl DirectoryWatch {
             loop {
                 reconcile(&runtime, &dir, &mut files).await;
                 ready_flag.store(true, Ordering::Release);
-                if changes.recv().await.is_none() {
+                // A file that failed for a passing reason is tried again
+                // after a while, even if nothing changes.
+                let retrying = files.values().any(|f: &FileState| f.retry);
+                let change = if retrying {
+                    match tokio::time::timeout(RETRY, changes.recv()).await {
+                        Ok(change) => change,
+                        Err(_quiet) => Some(()),
+                    }
+                } else {
+                    changes.recv().await
+                };
+                if change.is_none() {
                     return;
                 }
                 // Let a burst of changes (a copy, an editor's save) settle.
@@ -93,32 +112,47 @@ struct Stamp {
 
 struct FileState {
     stamp: Stamp,
-    /// Try again even if unchanged: it lost a name to another file, which
-    /// may since have gone.
+    /// Try again even if unchanged: it failed for a reason that may pass
+    /// (its name held by a file that may go, a busy instance pool).
     retry: bool,
 }
 
 /// Brings `runtime` in line with the `*.wasm` files of `dir`.
 async fn reconcile(runtime: &Runtime, dir: &Path, files: &mut BTreeMap<PathBuf, FileState>) {
-    let present = match components_in(dir) {
-        Ok(present) => present,
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not read the connector directory");
+    for _ in 0..PASSES {
+        let present = match components_in(dir) {
+            Ok(present) => present,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not read the connector directory");
+                return;
+            }
+        };
+        let mut changed = false;
+        // New and changed files first, so that a successor (a renamed
+        // file, the next version beside the last) loads before what it
+        // replaces is unloaded; one waiting for a name loads next pass.
+        for (path, stamp) in &present {
+            if files.get(path).is_some_and(|seen| seen.stamp == *stamp && !seen.retry) {
+                continue;
+            }
+            let loaded = runtime.load_path(path).await;
+            changed |= loaded.is_ok();
+            let retry = matches!(
+                loaded,
+                Err(LoadError::NameConflict { .. })
+                    | Err(LoadError::DescribeFailed { error: InvokeError::Busy { .. } | InvokeError::Timeout(_), .. })
+            );
+            files.insert(path.clone(), FileState { stamp: stamp.clone(), retry });
+        }
+        let gone: Vec<PathBuf> = files.keys().filter(|p| !present.contains_key(*p)).cloned().collect();
+        for path in gone {
+            files.remove(&path);
+            runtime.forget_path(&path);
+            changed = true;
+        }
+        if !changed || !files.values().any(|f| f.retry) {
             return;
         }
-    };
-    // Removals first, so that a renamed file's name is free again.
-    let gone: Vec<PathBuf> = files.keys().filter(|p| !present.contains_key(*p)).cloned().collect();
-    for path in gone {
-        files.remove(&path);
-        runtime.forget_path(&path);
-    }
-    for (path, stamp) in present {
-        if files.get(&path).is_some_and(|seen| seen.stamp == stamp && !seen.retry) {
-            continue;
-        }
-        let retry = matches!(runtime.load_path(&path).await, Err(LoadError::NameConflict { .. }));
-        files.insert(path, FileState { stamp, retry });
     }
 }
 

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -78,6 +78,13 @@ pub(super) fn status_of(error: &InvokeError) -> StatusCode {
     }
 }
 
+/// A query string as `T`, or an error answer naming what is wrong.
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", rejection.body_text()))
+}
+
 /// A JSON request body, or the error answer for a missing, oversized or
 /// malformed one.
 pub(super) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
@@ -129,9 +136,10 @@ pub(super) struct InvokeQuery {
 pub(super) async fn invoke(
     State(state): State<AppState>,
     Path((name, operation)): Path<(String, String)>,
-    Query(query): Query<InvokeQuery>,
+    params: Result<Query<InvokeQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let query = query(params)?;
     let input = json_body(body)?;
     let connector = state.runtime.get(&name).ok_or_else(|| ApiError::unknown_connector(&name))?;
     let context = CallContext { authentication: query.authentication };

@@ -37,13 +37,50 @@ pub(super) async fn require_token(State(state): State<AppState>, request: Reques
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, token)| token.trim());
         if !token.matches(offered) {
             return StatusCode::UNAUTHORIZED.into_response();
         }
     }
     next.run(request).await
+}
+
+/// Guards a server without a token, which only listens on loopback,
+/// against web pages: a page the user opens could otherwise send it a
+/// "simple" cross-site POST (no preflight) or, after DNS rebinding, read
+/// its answers. Without a token, the `Host` must be a loopback name and a
+/// request with a body must say `Content-Type: application/json`, which a
+/// page cannot send cross-site without the browser asking first.
+pub(super) async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.token.is_some() {
+        return next.run(request).await;
+    }
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !is_loopback_authority(host) {
+        return (StatusCode::FORBIDDEN, "this server answers loopback hosts only\n").into_response();
+    }
+    let sends_body = matches!(*request.method(), axum::http::Method::POST | axum::http::Method::PUT);
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if sends_body && !json && !request.uri().path().starts_with("/mcp") {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json\n")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -54,8 +91,18 @@ mod tests {
     fn only_the_token_matches() {
         let token = Token::new("s3cret-token");
         assert!(token.matches("s3cret-token"));
-        for wrong in ["", "s3cret-toke", "s3cret-token ", "S3CRET-TOKEN", "x"] {
+        for wrong in ["", "s3cret-toke", "S3CRET-TOKEN", "x"] {
             assert!(!token.matches(wrong), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        for ok in ["localhost", "localhost:8080", "127.0.0.1:1", "127.9.9.9", "[::1]:8080", "[::1]"] {
+            assert!(is_loopback_authority(ok), "{ok}");
+        }
+        for bad in ["", "example.com", "attacker.example:8080", "10.0.0.1:80", "127.0.0.1.nip.io", "[::2]:1"] {
+            assert!(!is_loopback_authority(bad), "{bad}");
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::runtime::{DirectoryWatch, Runtime};
 use crate::workflow::RunStore;
 
 /// How a server runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// Where to listen.
     pub listen: SocketAddr,
@@ -50,6 +50,21 @@ pub struct ServeOptions {
     pub max_runs: usize,
     /// What `/mcp` offers.
     pub mcp: mcp::McpOptions,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("listen", &self.listen)
+            .field("connectors", &self.connectors)
+            .field("data_dir", &self.data_dir)
+            .field("keep_runs", &self.keep_runs)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_runs", &self.max_runs)
+            .field("mcp", &self.mcp)
+            .finish()
+    }
 }
 
 impl ServeOptions {
@@ -84,7 +99,20 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let server = Server::bind(runtime, options).await?;
+    let server = Server::bind(runtime.clone(), options).await?;
+    while !server.is_ready() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A grant that selects none of the directory's connectors is a
+    // mistake: the connector it meant would run unrestricted.
+    let unused: Vec<String> = runtime.host().unused_grants().iter().map(|rule| rule.selector.to_string()).collect();
+    if !unused.is_empty() {
+        bail!(
+            "--grant for {} selects no connector of the directory (in serve, a connector's alias is its file name \
+             without .wasm)",
+            unused.join(", ")
+        );
+    }
     // On stdout, so a supervisor (or a test) that asked for port 0 learns
     // the port.
     println!("listening on http://{}", server.local_addr());
@@ -139,23 +167,21 @@ impl Server {
                 config,
             )
         };
-        let mcp = Router::new()
+        let guarded = Router::new()
             .nest_service("/mcp", mcp)
-            .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
-        let v1 = Router::new()
-            .route("/connectors", get(api::list_connectors))
-            .route("/connectors/{name}", get(api::get_connector))
-            .route("/connectors/{name}/operations/{operation}", post(api::invoke))
-            .route("/runs", post(runs::start).get(runs::list))
-            .route("/runs/{id}", get(runs::get))
-            .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
-        let app = Router::new()
-            .nest("/v1", v1)
-            .merge(mcp)
-            .route("/healthz", get(|| async { "ok\n" }))
-            .route("/readyz", get(api::ready))
+            .route("/v1/connectors", get(api::list_connectors))
+            .route("/v1/connectors/{name}", get(api::get_connector))
+            .route("/v1/connectors/{name}/operations/{operation}", post(api::invoke))
+            .route("/v1/runs", post(runs::start).get(runs::list))
+            .route("/v1/runs/{id}", get(runs::get))
             .route("/metrics", get(api::metrics))
             .route("/openapi.json", get(openapi::document))
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        let app = Router::new()
+            .merge(guarded)
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(api::ready))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), auth::check_origin))
             .layer(DefaultBodyLimit::max(options.max_body_bytes))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -186,24 +212,38 @@ impl Server {
             let _ = stopping_tx.send(true);
         });
         let mut server = tokio::spawn(server.into_future());
-        tokio::select! {
-            ended = &mut server => {
-                // It stopped by itself: the listener failed.
-                return ended.context("the server task failed")?.context("the server stopped");
-            }
-            _ = stopping.wait_for(|stopping| *stopping) => {}
+        let stopped_by_itself = tokio::select! {
+            biased;
+            _ = stopping.wait_for(|stopping| *stopping) => None,
+            ended = &mut server => Some(ended),
+        };
+        if let Some(ended) = stopped_by_itself {
+            // The listener failed; runs in flight still get their grace.
+            state.drain(None).await;
+            return ended.context("the server task failed")?.context("the server stopped");
         }
         tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
-        let grace = state.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        state.drain(Some(server)).await;
+        Ok(())
+    }
+}
+
+impl AppState {
+    /// Waits for the server's connections (when given) and every run in
+    /// progress to end, at most the invocation deadline and a little more:
+    /// a run cut short is marked failed at the next start.
+    async fn drain(&self, server: Option<tokio::task::JoinHandle<std::io::Result<()>>>) {
+        let grace = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
         let drained = async {
-            let _ = server.await;
+            if let Some(server) = server {
+                let _ = server.await;
+            }
             // Every run gives its permit back when it ends.
-            let _ = state.runs.acquire_many(state.max_runs as u32).await;
+            let _ = self.runs.acquire_many(self.max_runs as u32).await;
         };
         if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "calls or runs still in flight after the grace period");
         }
-        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::runtime::Connector;
 use crate::server::AppState;
-use crate::server::api::{ApiError, json_body};
+use crate::server::api::{ApiError, json_body, query};
 use crate::workflow::{self, RunRecord, RunStatus, RunStore, StepObserver, StepReport, Workflow, timestamp};
 
 #[derive(Deserialize)]
@@ -29,9 +29,10 @@ pub(super) struct StartQuery {
 
 pub(super) async fn start(
     State(state): State<AppState>,
-    Query(query): Query<StartQuery>,
+    params: Result<Query<StartQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let query = query(params)?;
     let body = json_body(body)?;
     let workflow: Workflow = serde_json::from_value(body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e}"))
@@ -58,7 +59,7 @@ pub(super) async fn start(
         finished_at: None,
         steps: Vec::new(),
     };
-    state.store.save(&record).await.map_err(store_error)?;
+    state.store.create(&record).await.map_err(store_error)?;
     let id = record.id.clone();
     let run = async move {
         let record = execute(&state, &workflow, &connectors, record).await;
@@ -89,19 +90,24 @@ fn pin_connectors(state: &AppState, workflow: &Workflow) -> Result<BTreeMap<Stri
     Ok(pinned)
 }
 
-/// Saves a run's record as each step ends, before the next one starts.
+/// Most bytes of JSON a record keeps of a step's input, and of its output
+/// or error; larger ones are noted, not kept.
+const MAX_RECORDED_BYTES: usize = 1024 * 1024;
+
+/// Records each step as it ends, before the next one starts.
 struct Recorder<'a> {
     store: &'a RunStore,
     record: &'a mut RunRecord,
 }
 
 impl StepObserver for Recorder<'_> {
-    fn step_ended(&mut self, _index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
-        self.record.steps.push(report.clone());
+    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
+        let report = report.bounded(MAX_RECORDED_BYTES);
         async move {
-            if let Err(e) = self.store.save(self.record).await {
+            if let Err(e) = self.store.add_step(&self.record.id, index, &report).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
             }
+            self.record.steps.push(report);
         }
     }
 }
@@ -117,8 +123,9 @@ async fn execute(
     let recorder = Recorder { store: &state.store, record: &mut record };
     let steps = workflow::run(host, workflow, connectors, recorder).await;
     record.status = if steps.iter().any(|s| s.outcome.is_error()) { RunStatus::Failed } else { RunStatus::Succeeded };
-    record.finished_at = Some(timestamp(SystemTime::now()));
-    if let Err(e) = state.store.save(&record).await {
+    let finished_at = timestamp(SystemTime::now());
+    record.finished_at = Some(finished_at.clone());
+    if let Err(e) = state.store.finish(&record.id, record.status, &finished_at).await {
         tracing::error!(run = %record.id, error = %format!("{e:#}"), "could not record the end of a run");
     }
     tracing::info!(run = %record.id, status = record.status.as_str(), steps = record.steps.len(), "run ended");

@@ -1,20 +1,28 @@
 //! Hiding the secrets of an input before it is recorded or logged: members
 //! the operation's JSON Schema marks `writeOnly` (passwords, client
-//! secrets, tokens) are shown as `"***"`. The operation itself still gets
-//! the real value.
+//! secrets, tokens) are shown as `"***"`, and so is any copy of such a
+//! value in a later step's input (a reference may carry a password into a
+//! member that is not secret, or into a longer string). The operation
+//! itself still gets the real value.
+//!
+//! Fails closed: where the schema cannot be followed (a `$ref` that points
+//! nowhere, nesting past the walk's bound), the value is masked.
 
 use serde_json::{Map, Value};
 
 /// What a masked member shows instead of its value.
 pub const MASK: &str = "***";
 
-/// How deep `$ref`s are followed before the walk stops (a schema may refer
-/// to itself).
-const MAX_REF_DEPTH: usize = 32;
+/// How deep the walk goes (`$ref`s included) before it masks what is left.
+const MAX_DEPTH: usize = 64;
+
+/// Copies of secrets shorter than this are not searched for elsewhere: too
+/// likely to match ordinary text.
+const MIN_SECRET_CHARS: usize = 4;
 
 /// `value` with every member that `schema` marks `writeOnly` replaced by
 /// `"***"`. Follows `properties`, `additionalProperties`, `items`,
-/// `prefixItems` and local `$ref`s (`#/$defs/...`).
+/// `prefixItems`, `allOf`/`anyOf`/`oneOf` and local `$ref`s.
 ///
 /// ```
 /// use connector_host::workflow::mask_write_only;
@@ -26,61 +34,127 @@ const MAX_REF_DEPTH: usize = 32;
 /// assert_eq!(masked, json!({"username": "ann", "password": "***"}));
 /// ```
 pub fn mask_write_only(schema: &Value, value: &Value) -> Value {
-    mask(schema, schema, value, 0)
+    walk(schema, &[schema], value, 0, &mut |_| {})
 }
 
-fn mask(root: &Value, schema: &Value, value: &Value, depth: usize) -> Value {
-    let Some(schema) = resolve(root, schema, depth) else { return value.clone() };
-    if schema.get("writeOnly").and_then(Value::as_bool) == Some(true) {
+/// The values (as text) at the members `schema` marks `writeOnly` in
+/// `value`: what [`redact`] should hide wherever else it turns up.
+pub fn write_only_values(schema: &Value, value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    walk(schema, &[schema], value, 0, &mut |secret| {
+        let text = match secret {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if text.chars().count() >= MIN_SECRET_CHARS {
+            found.push(text);
+        }
+    });
+    found
+}
+
+/// `value` with every occurrence of each of `secrets` inside its strings
+/// (and keys) replaced by `"***"`.
+pub fn redact(value: &Value, secrets: &[String]) -> Value {
+    if secrets.is_empty() {
+        return value.clone();
+    }
+    let hide = |text: &str| {
+        let mut text = text.to_owned();
+        for secret in secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), MASK);
+            }
+        }
+        text
+    };
+    match value {
+        Value::String(s) => Value::String(hide(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, secrets)).collect()),
+        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (hide(k), redact(v, secrets))).collect()),
+        other => {
+            let text = other.to_string();
+            if secrets.contains(&text) { Value::String(MASK.to_owned()) } else { other.clone() }
+        }
+    }
+}
+
+/// Masks `value` as the schemas `schemas` (all of which apply) say,
+/// calling `found` with each masked value.
+fn walk(root: &Value, schemas: &[&Value], value: &Value, depth: usize, found: &mut dyn FnMut(&Value)) -> Value {
+    let Some(schemas) = expand(root, schemas, depth) else {
+        found(value);
+        return Value::String(MASK.to_owned());
+    };
+    if schemas.iter().any(|s| s.get("writeOnly").and_then(Value::as_bool) == Some(true)) {
+        found(value);
+        return Value::String(MASK.to_owned());
+    }
+    if depth >= MAX_DEPTH && (value.is_object() || value.is_array()) {
+        found(value);
         return Value::String(MASK.to_owned());
     }
     match value {
         Value::Object(members) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|s| s.is_object());
             let masked: Map<String, Value> = members
                 .iter()
                 .map(|(key, member)| {
-                    let member_schema = properties.and_then(|p| p.get(key)).or(additional);
-                    let shown = match member_schema {
-                        Some(member_schema) => mask(root, member_schema, member, depth + 1),
-                        None => member.clone(),
-                    };
-                    (key.clone(), shown)
+                    let member_schemas: Vec<&Value> = schemas
+                        .iter()
+                        .filter_map(|s| {
+                            s.get("properties")
+                                .and_then(|p| p.get(key))
+                                .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()))
+                        })
+                        .collect();
+                    (key.clone(), walk(root, &member_schemas, member, depth + 1, found))
                 })
                 .collect();
             Value::Object(masked)
         }
-        Value::Array(items) => {
-            let prefix = schema.get("prefixItems").and_then(Value::as_array);
-            let rest = schema.get("items").filter(|s| s.is_object());
-            Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| match prefix.and_then(|p| p.get(i)).or(rest) {
-                        Some(item_schema) => mask(root, item_schema, item, depth + 1),
-                        None => item.clone(),
-                    })
-                    .collect(),
-            )
-        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let item_schemas: Vec<&Value> = schemas
+                        .iter()
+                        .filter_map(|s| {
+                            s.get("prefixItems")
+                                .and_then(|p| p.get(i))
+                                .or_else(|| s.get("items").filter(|items| items.is_object()))
+                        })
+                        .collect();
+                    walk(root, &item_schemas, item, depth + 1, found)
+                })
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
 
-/// `schema`, or what its local `$ref` points at.
-fn resolve<'a>(root: &'a Value, schema: &'a Value, depth: usize) -> Option<&'a Value> {
-    let mut schema = schema;
-    for _ in depth..MAX_REF_DEPTH {
-        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { return Some(schema) };
-        if schema.get("writeOnly").and_then(Value::as_bool) == Some(true) {
-            return Some(schema);
+/// `schemas` with their `$ref`s resolved and their `allOf`, `anyOf` and
+/// `oneOf` members added; `None` when a reference points nowhere or the
+/// expansion goes past the bound.
+fn expand<'a>(root: &'a Value, schemas: &[&'a Value], depth: usize) -> Option<Vec<&'a Value>> {
+    let mut out: Vec<&Value> = Vec::new();
+    let mut pending: Vec<(&Value, usize)> = schemas.iter().map(|s| (*s, depth)).collect();
+    while let Some((schema, level)) = pending.pop() {
+        if level > MAX_DEPTH || out.len() > 256 {
+            return None;
         }
-        let pointer = reference.strip_prefix('#')?;
-        schema = root.pointer(pointer)?;
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let target = reference.strip_prefix('#').and_then(|pointer| root.pointer(pointer))?;
+            pending.push((target, level + 1));
+        }
+        for combinator in ["allOf", "anyOf", "oneOf"] {
+            if let Some(members) = schema.get(combinator).and_then(Value::as_array) {
+                pending.extend(members.iter().map(|m| (m, level + 1)));
+            }
+        }
+        out.push(schema);
     }
-    None
+    Some(out)
 }
 
 #[cfg(test)]
@@ -89,13 +163,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn masks_nested_maps_lists_and_references() {
+    fn masks_nested_maps_lists_references_and_combinators() {
         let schema = json!({
             "type": "object",
             "properties": {
                 "auth_parameters": {"type": "object", "additionalProperties": {"type": "string"}, "writeOnly": true},
                 "users": {"type": "array", "items": {"$ref": "#/$defs/user"}},
-                "tags": {"type": "object", "additionalProperties": {"type": "string"}}
+                "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                "either": {"anyOf": [{"type": "string"}, {"type": "string", "writeOnly": true}]}
             },
             "$defs": {"user": {"type": "object", "properties": {
                 "name": {"type": "string"}, "secret": {"type": "string", "writeOnly": true},
@@ -105,6 +180,7 @@ mod tests {
             "auth_parameters": {"PASSWORD": "hunter2"},
             "users": [{"name": "ann", "secret": "s1", "friend": {"name": "bo", "secret": "s2"}}],
             "tags": {"team": "marketing"},
+            "either": "maybe secret",
             "unknown": "kept"
         });
         assert_eq!(
@@ -113,16 +189,32 @@ mod tests {
                 "auth_parameters": "***",
                 "users": [{"name": "ann", "secret": "***", "friend": {"name": "bo", "secret": "***"}}],
                 "tags": {"team": "marketing"},
+                "either": "***",
                 "unknown": "kept"
             })
         );
+        let found =
+            write_only_values(&schema, &json!({"auth_parameters": {"PASSWORD": "hunter2"}, "either": "maybe secret"}));
+        assert_eq!(found, [r#"{"PASSWORD":"hunter2"}"#, "maybe secret"]);
     }
 
     #[test]
-    fn self_referencing_schemas_end() {
-        let schema = json!({"$ref": "#"});
-        assert_eq!(mask_write_only(&schema, &json!({"a": 1})), json!({"a": 1}));
+    fn what_cannot_be_followed_is_masked() {
         let broken = json!({"properties": {"a": {"$ref": "#/$defs/missing"}}});
-        assert_eq!(mask_write_only(&broken, &json!({"a": "x"})), json!({"a": "x"}));
+        assert_eq!(mask_write_only(&broken, &json!({"a": "x", "b": "y"})), json!({"a": "***", "b": "y"}));
+        let endless = json!({"$ref": "#"});
+        assert_eq!(mask_write_only(&endless, &json!({"a": 1})), json!("***"));
+    }
+
+    #[test]
+    fn copies_of_secrets_are_redacted_anywhere() {
+        let secrets = vec!["Corr3ct-Horse".to_owned(), "abc".to_owned()];
+        let value = json!({"note": "password is Corr3ct-Horse!", "list": ["Corr3ct-Horse"], "short": "abc"});
+        assert_eq!(redact(&value, &secrets), json!({"note": "password is ***!", "list": ["***"], "short": "***"}));
+        assert_eq!(
+            write_only_values(&json!({"writeOnly": true}), &json!("abc")),
+            Vec::<String>::new(),
+            "too short to hunt"
+        );
     }
 }

@@ -30,13 +30,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod mask;
+mod record;
 mod reference;
 mod run;
 mod store;
 
-pub use mask::mask_write_only;
-pub use run::{RunRecord, RunStatus, StepObserver, load_connectors, run, timestamp};
-pub use store::RunStore;
+pub use mask::{mask_write_only, redact, write_only_values};
+pub use record::{RunRecord, RunStatus, timestamp};
+pub use run::{StepObserver, load_connectors, run};
+pub use store::{RunStore, RunSummary};
 
 use reference::{Reference, references};
 

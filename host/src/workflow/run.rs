@@ -7,49 +7,12 @@ use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::runtime::{CallContext, Connector, ConnectorHost, LoadOptions};
-use crate::workflow::mask::mask_write_only;
+use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::resolve;
-use crate::workflow::{StepOutcome, StepReport, Workflow};
-
-/// A run of a workflow, as a server records it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub id: String,
-    /// The workflow's name.
-    pub workflow: String,
-    pub status: RunStatus,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub steps: Vec<StepReport>,
-}
-
-/// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
-
-/// `time` as RFC 3339 with milliseconds, UTC.
-pub fn timestamp(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
-}
+use crate::workflow::{StepOutcome, StepReport, Workflow, timestamp};
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
@@ -96,6 +59,8 @@ pub async fn run(
     let mut reports: Vec<StepReport> = Vec::new();
     // The real inputs, for references; the reports hold masked ones.
     let mut inputs: Vec<Value> = Vec::new();
+    // The values of writeOnly members so far, hidden wherever they turn up.
+    let mut secrets: Vec<String> = Vec::new();
     for (i, step) in workflow.steps.iter().enumerate() {
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
@@ -123,9 +88,15 @@ pub async fn run(
             }
         };
         let shown = match schema {
-            Some(schema) => mask_write_only(schema, &input),
+            Some(schema) => {
+                secrets.extend(write_only_values(schema, &input));
+                mask_write_only(schema, &input)
+            }
             None => input.clone(),
         };
+        // A reference may have copied a secret of this or an earlier step
+        // anywhere in this input, into a longer string even.
+        let shown = redact(&shown, &secrets);
         let report = StepReport {
             id: step.id.clone(),
             connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
