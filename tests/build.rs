@@ -11,6 +11,7 @@ use std::process::Command;
 /// package, output file stem, constant naming its path).
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
+    ("Cargo.toml", "guest-iam", "guest_iam", "GUEST_IAM"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
     ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),
@@ -24,9 +25,7 @@ fn main() {
 
     // The whole guest crate: its sources, manifest and build script (link
     // settings) all change the component.
-    for watched in
-        ["wit", "guest-cognito", "Cargo.lock", "Cargo.toml", "tests/guests", "host/src/capability/retryable_codes.in"]
-    {
+    for watched in ["wit", "guest-cognito", "connector-sdk", "Cargo.lock", "Cargo.toml", "tests/guests"] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 

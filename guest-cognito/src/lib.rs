@@ -10,77 +10,60 @@ mod schema;
 mod shapes;
 mod universal;
 
+use connector_sdk::{Connector, Error, Info, Operations};
 use serde_json::Value;
-
-use crate::connector::api::types::{Error, Manifest, Operation as ManifestOperation};
-use exports::connector::api::connector::Guest;
-
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "plugin",
-});
 
 /// Machine name of the connector, as hosts and workflows refer to it.
 pub const NAME: &str = "aws-cognito";
 
 struct Cognito;
 
-impl Guest for Cognito {
-    fn describe() -> Manifest {
-        Manifest {
-            name: NAME.to_owned(),
-            title: "AWS Cognito".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            services: vec![model::SIGNING_NAME.to_owned()],
-            operations: model::OPERATIONS
-                .iter()
-                .map(|op| {
-                    let mut input_schema = schema::input_schema(op.input, op.title);
-                    if let Some(pagination) = &op.pagination {
-                        pages::extend_schema(pagination, &mut input_schema);
-                    }
-                    ManifestOperation {
-                        name: op.name.to_owned(),
-                        title: op.title.to_owned(),
-                        description: op.description.to_owned(),
-                        input_schema: input_schema.to_string(),
-                    }
-                })
-                .chain(std::iter::once(ManifestOperation {
-                    name: universal::NAME.to_owned(),
-                    title: universal::TITLE.to_owned(),
-                    description: universal::DESCRIPTION.to_owned(),
-                    input_schema: universal::input_schema().to_string(),
-                }))
-                .collect(),
-        }
+impl Connector for Cognito {
+    fn info() -> Info {
+        Info::new(NAME, "AWS Cognito", env!("CARGO_PKG_VERSION"), &[model::SIGNING_NAME])
     }
 
-    fn invoke(operation_name: String, input: String) -> Result<String, Error> {
-        let op = match operation_name.as_str() {
-            universal::NAME => None,
-            name => Some(operation(name).ok_or_else(|| Error::UnknownOperation(unknown(name)))?),
-        };
-        let mut input: Value = if input.trim().is_empty() {
-            Value::Object(Default::default())
-        } else {
-            serde_json::from_str(&input).map_err(|e| Error::InvalidInput(format!("input is not valid JSON: {e}")))?
-        };
-        let Some(op) = op else {
-            let call = universal::parse(input)?;
-            return Ok(protocol::call_action(&call.action, call.signed, &call.body)?.to_string());
-        };
-        let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
-        let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let output = match &op.pagination {
-            Some(pagination) if paging.all_pages => {
-                pages::fetch_all(pagination, body, paging.max_pages, |page| protocol::call(op, page))?
-            }
-            _ => protocol::call(op, &body)?,
-        };
-        Ok(output.to_string())
+    /// Every API operation from the generated model, each checked and
+    /// converted by the model's shapes, then `call_api`.
+    fn operations() -> Operations {
+        let mut operations = Operations::new().on_unknown(unknown);
+        for op in model::OPERATIONS {
+            let schema = move || {
+                let mut input_schema = schema::input_schema(op.input, op.title);
+                if let Some(pagination) = &op.pagination {
+                    pages::extend_schema(pagination, &mut input_schema);
+                }
+                input_schema
+            };
+            operations = operations.add_raw(op.name, op.title, op.description, schema, move |input| run(op, input));
+        }
+        operations.add_raw(
+            universal::NAME,
+            universal::TITLE,
+            universal::DESCRIPTION,
+            universal::input_schema,
+            |input| {
+                let call = universal::parse(input)?;
+                protocol::call_action(&call.action, call.signed, &call.body)
+            },
+        )
     }
 }
+
+/// Runs `op` with `input`: checks and converts it with the model, then
+/// calls Cognito, following pages when asked to.
+fn run(op: &'static shapes::Operation, mut input: Value) -> Result<Value, Error> {
+    let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
+    let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    match &op.pagination {
+        Some(pagination) if paging.all_pages => {
+            pages::fetch_all(pagination, body, paging.max_pages, |page| protocol::call(op, page))
+        }
+        _ => protocol::call(op, &body),
+    }
+}
+
+connector_sdk::connector!(Cognito);
 
 /// Checks `input` (snake_case) against `operation`'s input shape and converts
 /// it to the API's JSON: what an invocation does before it sends anything.
@@ -102,11 +85,6 @@ fn unknown(name: &str) -> String {
         None => format!("no operation `{name}` in {NAME} (the manifest lists all {})", model::OPERATIONS.len()),
     }
 }
-
-// Native builds (unit tests) leave the component exports out: their symbol
-// names are not valid in a native shared library.
-#[cfg(target_family = "wasm")]
-export!(Cognito);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::connector::api::types::Error;
 use crate::shapes::{Operation, Pagination};
+use connector_sdk::Error;
 
 /// Input key that asks for every page.
 pub const ALL_PAGES: &str = "all_pages";

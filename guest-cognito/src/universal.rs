@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::connector::api::types::Error;
 use crate::model::OPERATIONS;
+use connector_sdk::Error;
 
 /// Name of the universal operation in the manifest.
 pub const NAME: &str = "call_api";

@@ -135,6 +135,10 @@ pub enum LoadError {
     /// The manifest breaks the contract's rules.
     #[error("{origin} is not a valid connector: {reason}")]
     InvalidManifest { origin: String, reason: String },
+    /// The component needs more linear memory than invocations may have.
+    #[error("{origin} needs at least {} MiB of memory to start, over the limit of {} MiB: raise --memory-mib to {}",
+        .needed.div_ceil(1 << 20), .limit >> 20, .needed.div_ceil(1 << 20))]
+    MemoryTooSmall { origin: String, needed: u64, limit: u64 },
     /// Another source already serves a connector of this name.
     #[error("{origin} names itself `{name}`, which {holder} already serves")]
     NameConflict { origin: String, name: String, holder: String },
@@ -150,6 +154,7 @@ impl LoadError {
             LoadError::Incompatible { .. } => "incompatible",
             LoadError::DescribeFailed { .. } => "describe-failed",
             LoadError::InvalidManifest { .. } => "invalid-manifest",
+            LoadError::MemoryTooSmall { .. } => "memory-too-small",
             LoadError::NameConflict { .. } => "name-conflict",
         }
     }
@@ -163,6 +168,7 @@ impl LoadError {
             | LoadError::Incompatible { origin, .. }
             | LoadError::DescribeFailed { origin, .. }
             | LoadError::InvalidManifest { origin, .. }
+            | LoadError::MemoryTooSmall { origin, .. }
             | LoadError::NameConflict { origin, .. } => origin,
         }
     }

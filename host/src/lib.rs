@@ -35,10 +35,10 @@ pub use identity::{
     Authentication, AuthenticationKind, AuthenticationSummary, Authentications, CredentialsConfig, SecretRef,
 };
 pub use runtime::{
-    CallContext, CallerIdentity, Connector, ConnectorHost, DirectoryWatch, HostConfig, LoadOptions, Manifest,
-    OperationHints, OperationInfo, Runtime, RuntimeEvent,
+    CallContext, CallerIdentity, Connector, ConnectorHost, DirectoryWatch, HostConfig, Inspection, LoadOptions,
+    Manifest, OperationHints, OperationInfo, Runtime, RuntimeEvent,
 };
-pub use sandbox::{ArtifactCache, SandboxLimits};
+pub use sandbox::{ArtifactCache, Pruned, SandboxLimits};
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].
 pub use aws_credential_types::Credentials;

@@ -1,20 +1,27 @@
-//! The guest's generated API table matches what its generator makes from the
-//! pinned model and our descriptions.
+//! Generated tables match what their generators make from the pinned
+//! botocore data: the Cognito connector's API table (with our
+//! descriptions) and the host's table of AWS services and endpoints.
 
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn generated_model_is_up_to_date() {
+fn up_to_date(generator: &str, generated: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let output = Command::new("python3")
-        .arg(root.join("guest-cognito/codegen/generate.py"))
-        .arg("--check")
-        .output()
-        .expect("python3 runs the generator");
+    let output =
+        Command::new("python3").arg(root.join(generator)).arg("--check").output().expect("python3 runs the generator");
     assert!(
         output.status.success(),
-        "guest-cognito/src/model.rs is out of date; run guest-cognito/codegen/generate.py\n{}",
+        "{generated} is out of date; run {generator}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn generated_model_is_up_to_date() {
+    up_to_date("guest-cognito/codegen/generate.py", "guest-cognito/src/model.rs");
+}
+
+#[test]
+fn generated_service_table_is_up_to_date() {
+    up_to_date("host/codegen/services.py", "host/src/capability/services.rs");
 }

@@ -8,6 +8,7 @@ mod endpoint;
 mod grant;
 mod policy;
 mod retry;
+mod services;
 mod signed_http;
 pub mod sigv4;
 

@@ -43,7 +43,7 @@ impl RetryPolicy {
 
 /// AWS error codes that mean "slow down" or "try again", whatever the status.
 /// One list for the host and the connectors built in this repository.
-const RETRYABLE_CODES: &[&str] = &include!("retryable_codes.in");
+const RETRYABLE_CODES: &[&str] = &include!("../../../connector-sdk/src/aws/retryable_codes.in");
 
 /// Why a response is worth retrying, or `None` when it is final.
 pub fn retryable_response(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<String> {

@@ -239,6 +239,8 @@ impl SignedHttp {
         let endpoint =
             endpoints.resolve(&request.service, region).map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
         let url = format!("{}{}", endpoint.base, request.path);
+        // A global service signs for its own region, whatever the caller's.
+        let region = endpoint.signing_region.as_deref().unwrap_or(region);
 
         let mut failed = 0;
         loop {

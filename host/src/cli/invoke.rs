@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, check_grants_used, emit_json, new_host};
+use crate::cli::{GlobalArgs, check_loaded, emit_json, new_host};
 use crate::escape::escape_untrusted;
 use crate::files::{read_capped, read_to_limit};
 use crate::runtime::CallContext;
@@ -31,7 +31,7 @@ pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result
     let host = new_host(global).await?;
     let input = read_input(&args.input, host.max_input_bytes() as u64)?;
     let connector = host.load(&args.component).await?;
-    check_grants_used(&host)?;
+    check_loaded(&host, [&connector])?;
     let context = CallContext { authentication: args.authentication };
     match host.invoke_json(&connector, &args.operation, &input, &context).await {
         Ok(output) => {

@@ -2,9 +2,12 @@
 //! file per subcommand. Its only public item is [`main_with_args`].
 
 mod auth;
+mod cache;
+mod check;
 mod describe;
 mod invoke;
 mod mcp;
+mod new;
 mod run;
 mod serve;
 
@@ -13,13 +16,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
 use crate::escape::{escape_untrusted, escape_untrusted_json};
 use crate::identity::{Authentications, CredentialsConfig};
-use crate::runtime::{ConnectorHost, HostConfig};
+use crate::runtime::{Connector, ConnectorHost, HostConfig};
 use crate::sandbox::{ArtifactCache, SandboxLimits};
 
 /// Loads WebAssembly connectors and runs their operations, sending their
@@ -44,6 +47,10 @@ struct GlobalArgs {
     /// `AWS_ENDPOINT_URL` apply.
     #[arg(long, global = true, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// Send this service's requests (by signing name) to this URL, as
+    /// SERVICE=URL (repeatable); it wins over --endpoint-url.
+    #[arg(long = "endpoint", global = true, value_name = "SERVICE=URL")]
+    endpoints: Vec<String>,
     /// AWS region (default: AWS_REGION or the profile's region).
     #[arg(long, global = true)]
     region: Option<String>,
@@ -100,6 +107,10 @@ struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = SandboxLimits::default().max_concurrent_invocations,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_concurrent: u32,
+    /// Bytes the compiled-component cache may hold; past it, the entries
+    /// used longest ago are removed.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = ArtifactCache::DEFAULT_MAX_BYTES)]
+    cache_max_bytes: u64,
     /// Most signed-HTTP requests one invocation may send.
     #[arg(long, global = true, value_name = "N", default_value_t = HttpLimits::default().max_calls_per_invocation,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -137,9 +148,13 @@ struct GlobalArgs {
 enum Command {
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
+    Check(check::CheckArgs),
     Describe(describe::DescribeArgs),
     Invoke(invoke::InvokeArgs),
     Mcp(mcp::McpArgs),
+    New(new::NewArgs),
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
 }
@@ -159,9 +174,12 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
     init_logging(cli.global.log.as_deref(), default_filter);
     let result = match cli.command {
         Command::Auth(command) => auth::run(&cli.global, command).await,
+        Command::Cache(command) => cache::run(&cli.global, command),
+        Command::Check(args) => check::run(&cli.global, args).await,
         Command::Describe(args) => describe::run(&cli.global, args).await,
         Command::Invoke(args) => invoke::run(&cli.global, args).await,
         Command::Mcp(args) => mcp::run(&cli.global, args).await,
+        Command::New(args) => new::run(args),
         Command::Run(args) => run::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
     };
@@ -183,7 +201,13 @@ fn bytes(value: u64) -> usize {
 /// The host configuration the global options describe, reading the AWS
 /// SDK's environment variables for endpoints.
 fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
-    let endpoints = Endpoints::from_env(global.endpoint_url.as_deref(), |name| std::env::var(name).ok())?;
+    let mut endpoints = Endpoints::from_env(global.endpoint_url.as_deref(), std::env::vars())?;
+    for arg in &global.endpoints {
+        let Some((service, url)) = arg.split_once('=') else {
+            bail!("--endpoint `{arg}` must be SERVICE=URL (a signing name, like iam=http://localhost:5000)");
+        };
+        endpoints.set_service(service, url).with_context(|| format!("--endpoint `{arg}`"))?;
+    }
     let credentials = match (&global.profile, global.no_sign_request) {
         (_, true) => CredentialsConfig::None,
         (Some(profile), false) => CredentialsConfig::Profile(profile.clone()),
@@ -222,6 +246,7 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
             ..SandboxLimits::default()
         },
         cache_dir: ArtifactCache::default_dir(),
+        cache_max_bytes: Some(global.cache_max_bytes),
         proxy: global.proxy.clone(),
         authentications,
         endpoint_url: global.endpoint_url.clone(),
@@ -234,8 +259,10 @@ async fn new_host(global: &GlobalArgs) -> anyhow::Result<ConnectorHost> {
 }
 
 /// Fails when a `--grant` selected none of the connectors loaded: a typo
-/// would otherwise leave the connector it meant unrestricted.
-fn check_grants_used(host: &ConnectorHost) -> anyhow::Result<()> {
+/// would otherwise leave the connector it meant unrestricted. Warns about
+/// endpoint variables none of them use.
+fn check_loaded<'a>(host: &ConnectorHost, connectors: impl IntoIterator<Item = &'a Connector>) -> anyhow::Result<()> {
+    host.warn_unused_endpoint_variables(connectors);
     let unused: Vec<String> = host.unused_grants().iter().map(|rule| rule.selector.to_string()).collect();
     if !unused.is_empty() {
         bail!("--grant for {} selects no loaded connector", unused.join(", "));

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, check_grants_used, emit, emit_json, new_host};
+use crate::cli::{GlobalArgs, check_loaded, emit, emit_json, new_host};
 use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Run a workflow file and print each step's input and output.
@@ -36,7 +36,7 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     let overrides = parse_overrides(&args.connectors)?;
     let host = new_host(global).await?;
     let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
-    check_grants_used(&host)?;
+    check_loaded(&host, connectors.values())?;
     for step in &workflow.steps {
         let authentication = workflow.authentication_of(step);
         host.check_authentication(&connectors[&step.connector], authentication)

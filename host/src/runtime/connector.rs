@@ -223,19 +223,17 @@ fn is_machine_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn check_length(what: &str, text: &str, max: usize) -> anyhow::Result<()> {
+fn length_problem(what: &str, text: &str, max: usize) -> Option<String> {
     let chars = text.chars().count();
-    if chars > max {
-        bail!("{what} is {chars} characters long, over the limit of {max}");
-    }
-    Ok(())
+    (chars > max).then(|| format!("{what} is {chars} characters long, over the limit of {max}"))
 }
 
-/// Checks what a connector says of itself: machine names for the connector
-/// and its operations (no duplicates), well-formed service names, schemas
-/// that are JSON objects, and every part within [`manifest_limits`].
-pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
+/// Every rule a manifest breaks, in order; empty for a good one. Names
+/// must be machine names (unique operations), services well-formed,
+/// schemas JSON objects, and every part within [`manifest_limits`].
+pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest) -> Vec<String> {
     use manifest_limits as limits;
+    let mut problems = Vec::new();
     let total: usize = [&raw.name, &raw.title, &raw.version].iter().map(|s| s.len()).sum::<usize>()
         + raw.services.iter().map(String::len).sum::<usize>()
         + raw
@@ -244,58 +242,143 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
             .map(|op| op.name.len() + op.title.len() + op.description.len() + op.input_schema.len())
             .sum::<usize>();
     if total > limits::TOTAL_BYTES {
-        bail!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES);
+        // Too large to go through piece by piece.
+        return vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)];
     }
     if !is_machine_name(&raw.name) {
-        bail!(
+        problems.push(format!(
             "its name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} characters)",
             quote_untrusted(&raw.name),
             limits::NAME_CHARS
-        );
+        ));
     }
-    check_length("its title", &raw.title, limits::TITLE_CHARS)?;
-    check_length("its version", &raw.version, limits::TITLE_CHARS)?;
+    problems.extend(length_problem("its title", &raw.title, limits::TITLE_CHARS));
+    problems.extend(length_problem("its version", &raw.version, limits::TITLE_CHARS));
     if raw.services.len() > limits::SERVICES {
-        bail!("it declares {} services, over the limit of {}", raw.services.len(), limits::SERVICES);
+        problems.push(format!("it declares {} services, over the limit of {}", raw.services.len(), limits::SERVICES));
     }
-    let mut services = Vec::with_capacity(raw.services.len());
-    for service in raw.services {
-        check_service(&service).map_err(|e| anyhow::anyhow!("it declares a service that is not one: {e}"))?;
-        if !services.contains(&service) {
-            services.push(service);
+    for service in &raw.services {
+        if let Err(e) = check_service(service) {
+            problems.push(format!("it declares a service that is not one: {e}"));
         }
     }
     if raw.operations.len() > limits::OPERATIONS {
-        bail!("it lists {} operations, over the limit of {}", raw.operations.len(), limits::OPERATIONS);
+        problems.push(format!(
+            "it lists {} operations, over the limit of {}",
+            raw.operations.len(),
+            limits::OPERATIONS
+        ));
+        return problems;
     }
     let mut seen = BTreeSet::new();
-    let mut operations = Vec::with_capacity(raw.operations.len());
-    for op in raw.operations {
+    for op in &raw.operations {
         if !is_machine_name(&op.name) {
-            bail!(
+            problems.push(format!(
                 "operation name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} \
                  characters)",
                 quote_untrusted(&op.name),
                 limits::NAME_CHARS
-            );
+            ));
+            continue;
         }
-        if !seen.insert(op.name.clone()) {
-            bail!("its manifest lists operation `{}` twice", op.name);
+        if !seen.insert(op.name.as_str()) {
+            problems.push(format!("its manifest lists operation `{}` twice", op.name));
         }
-        check_length(&format!("the title of operation `{}`", op.name), &op.title, limits::TITLE_CHARS)?;
-        check_length(
+        problems.extend(length_problem(
+            &format!("the title of operation `{}`", op.name),
+            &op.title,
+            limits::TITLE_CHARS,
+        ));
+        problems.extend(length_problem(
             &format!("the description of operation `{}`", op.name),
             &op.description,
             limits::DESCRIPTION_CHARS,
-        )?;
-        let input_schema: serde_json::Value = serde_json::from_str(&op.input_schema)
-            .with_context(|| format!("the input schema of operation `{}` is not JSON", op.name))?;
-        if !input_schema.is_object() {
-            bail!("the input schema of operation `{}` is not a JSON object", op.name);
+        ));
+        match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
+            Ok(schema) if schema.is_object() => {}
+            Ok(_) => problems.push(format!("the input schema of operation `{}` is not a JSON object", op.name)),
+            Err(e) => problems.push(format!("the input schema of operation `{}` is not JSON: {e}", op.name)),
         }
-        operations.push(OperationInfo { name: op.name, title: op.title, description: op.description, input_schema });
     }
+    problems
+}
+
+/// Checks what a connector says of itself (see [`manifest_problems`]);
+/// the first problem is the error.
+pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
+    if let Some(problem) = manifest_problems(&raw).into_iter().next() {
+        bail!("{problem}");
+    }
+    let mut services: Vec<String> = Vec::with_capacity(raw.services.len());
+    for service in raw.services {
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    let operations = raw
+        .operations
+        .into_iter()
+        .map(|op| OperationInfo {
+            input_schema: serde_json::from_str(&op.input_schema).unwrap_or_default(),
+            name: op.name,
+            title: op.title,
+            description: op.description,
+        })
+        .collect();
     Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services, operations })
+}
+
+/// The name of the contract interface `component` exports
+/// (`connector:api/connector@0.1.0`).
+pub(crate) fn contract_export(engine: &Engine, component: &Component) -> Option<String> {
+    let ty = component.component_type();
+    let found = ty.exports(engine).map(|(name, _)| name).find(|name| unversioned(name) == contract::EXPORT);
+    found.map(str::to_owned)
+}
+
+/// What is wrong with operation `operation`'s input schema as a JSON
+/// Schema 2020-12 object schema: problems the draft's meta-schema finds,
+/// and a root that does not say `"type": "object"`.
+pub(crate) fn schema_problems(operation: &str, schema: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(error) = jsonschema::draft202012::meta::validate(schema) {
+        problems.push(format!(
+            "the input schema of operation `{operation}` is not valid JSON Schema 2020-12: {} (at {})",
+            error,
+            error.instance_path()
+        ));
+    }
+    if schema.get("type").and_then(serde_json::Value::as_str) != Some("object") {
+        problems.push(format!(
+            "the input schema of operation `{operation}` does not say `\"type\": \"object\"` at its root"
+        ));
+    }
+    problems
+}
+
+/// The linear memory a component needs before it runs: the largest initial
+/// size of the memories its core modules define or import, in bytes.
+pub(crate) fn initial_memory_bytes(bytes: &[u8]) -> anyhow::Result<u64> {
+    let mut largest_pages = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let initial = match payload.context("the component does not parse")? {
+            wasmparser::Payload::MemorySection(memories) => {
+                memories.into_iter().filter_map(Result::ok).map(|m| m.initial).max().unwrap_or(0)
+            }
+            wasmparser::Payload::ImportSection(imports) => imports
+                .into_imports()
+                .filter_map(Result::ok)
+                .filter_map(|import| match import.ty {
+                    wasmparser::TypeRef::Memory(memory) => Some(memory.initial),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        };
+        largest_pages = largest_pages.max(initial);
+    }
+    Ok(largest_pages.saturating_mul(64 * 1024))
 }
 
 #[cfg(test)]

@@ -45,6 +45,9 @@ pub struct HostConfig {
     /// Directory of compiled connectors (see [`ArtifactCache::default_dir`]);
     /// `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
+    /// Bytes the compiled-component cache may hold (default
+    /// [`ArtifactCache::DEFAULT_MAX_BYTES`]).
+    pub cache_max_bytes: Option<u64>,
     /// Send signed requests through this proxy (`http://host:port`). Proxy
     /// environment variables are never used.
     pub proxy: Option<String>,
@@ -119,6 +122,7 @@ pub struct ConnectorHost {
     grants_used: Arc<Vec<AtomicBool>>,
     max_component_bytes: u64,
     max_input_bytes: usize,
+    memory_bytes: u64,
     metrics: Arc<Metrics>,
     identities: Arc<Identities>,
     authentications: Arc<Authentications>,
@@ -151,6 +155,7 @@ impl ConnectorHost {
         let metrics = Arc::new(Metrics::new(retries.clone()));
         let max_component_bytes = config.sandbox.max_component_bytes;
         let max_input_bytes = config.sandbox.max_input_bytes;
+        let memory_bytes = config.sandbox.memory_bytes;
         let http = SignedHttp::new(
             config.endpoints,
             trusted_hosts,
@@ -159,8 +164,10 @@ impl ConnectorHost {
             config.proxy.as_deref(),
             retries.clone(),
         )?;
-        let sandbox =
-            Sandbox::new(config.sandbox, Arc::new(http), config.cache_dir.map(ArtifactCache::new), transfer_limit)?;
+        let cache = config.cache_dir.map(|dir| {
+            ArtifactCache::new(dir).with_max_bytes(config.cache_max_bytes.unwrap_or(ArtifactCache::DEFAULT_MAX_BYTES))
+        });
+        let sandbox = Sandbox::new(config.sandbox, Arc::new(http), cache, transfer_limit)?;
         let grants_used = config.grants.rules().iter().map(|_| AtomicBool::new(false)).collect();
         Ok(ConnectorHost {
             sandbox: Arc::new(sandbox),
@@ -168,6 +175,7 @@ impl ConnectorHost {
             grants_used: Arc::new(grants_used),
             max_component_bytes,
             max_input_bytes,
+            memory_bytes,
             metrics,
             identities: Arc::new(identities),
             authentications: Arc::new(config.authentications),
@@ -258,6 +266,65 @@ impl ConnectorHost {
         self.load_component(bytes, origin, Some(canonical), options).await
     }
 
+    /// Looks a component over as `connector-host check` reports it: its
+    /// size, digest, initial memory and contract version, its manifest as
+    /// it says it, and every rule that manifest breaks (names, limits,
+    /// services, input schemas that are not JSON Schema 2020-12 object
+    /// schemas). Fails only when there is no manifest to look at.
+    pub async fn inspect(&self, path: impl AsRef<Path>) -> Result<Inspection, LoadError> {
+        let path = path.as_ref().to_owned();
+        let origin = escape_untrusted(&path.display().to_string()).into_owned();
+        let limit = self.max_component_bytes;
+        let read =
+            tokio::task::spawn_blocking(move || read_capped(&path, limit, "component", "--max-component-bytes")).await;
+        let bytes = match read {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
+            Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
+        };
+        if let Err(e) = connector::check_is_component(&bytes) {
+            return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
+        }
+        let initial_memory_bytes = connector::initial_memory_bytes(&bytes)
+            .map_err(|e| LoadError::InvalidComponent { origin: origin.clone(), reason: format!("{e:#}") })?;
+        let size_bytes = bytes.len() as u64;
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let component = match self.sandbox.compile(digest, bytes).await {
+            Ok(component) => component,
+            Err(e) => return Err(LoadError::InvalidComponent { origin, reason: format!("{e:#}") }),
+        };
+        if let Err(e) = connector::check_contract(self.sandbox.engine(), &component) {
+            return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") });
+        }
+        let contract = connector::contract_export(self.sandbox.engine(), &component).unwrap_or_default();
+        let pre = match self.sandbox.prelink(&component) {
+            Ok(pre) => pre,
+            Err(e) => return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") }),
+        };
+        let probe = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
+        let raw = match self.sandbox.describe(&probe, self.identities.default.clone()).await {
+            Ok(raw) => raw,
+            Err(error) => return Err(LoadError::DescribeFailed { origin, error }),
+        };
+        let mut problems = connector::manifest_problems(&raw);
+        for op in &raw.operations {
+            if let Ok(schema) = serde_json::from_str::<serde_json::Value>(&op.input_schema) {
+                problems.extend(connector::schema_problems(&op.name, &schema));
+            }
+        }
+        let manifest = serde_json::json!({
+            "name": raw.name,
+            "title": raw.title,
+            "version": raw.version,
+            "services": raw.services,
+            "operations": raw.operations.iter().map(|op| serde_json::json!({
+                "name": op.name, "title": op.title, "description": op.description,
+                "input_schema": serde_json::from_str::<serde_json::Value>(&op.input_schema).unwrap_or_else(|_| op.input_schema.clone().into()),
+            })).collect::<Vec<_>>(),
+        });
+        Ok(Inspection { digest: digest_text(&digest), size_bytes, initial_memory_bytes, contract, manifest, problems })
+    }
+
     /// Loads a connector from the bytes of its component, for embedders
     /// that keep components elsewhere than in files.
     pub async fn load_bytes(&self, bytes: Vec<u8>, options: &LoadOptions) -> Result<Connector, LoadError> {
@@ -292,6 +359,15 @@ impl ConnectorHost {
         }
         if let Err(e) = connector::check_is_component(&bytes) {
             return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
+        }
+        // A memory cap below what the component starts with would fail
+        // inside the compiler with a less helpful message.
+        match connector::initial_memory_bytes(&bytes) {
+            Ok(needed) if needed > self.memory_bytes => {
+                return Err(LoadError::MemoryTooSmall { origin, needed, limit: self.memory_bytes });
+            }
+            Ok(_) => {}
+            Err(e) => return Err(LoadError::InvalidComponent { origin, reason: format!("{e:#}") }),
         }
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let component = match self.sandbox.compile(digest, bytes).await {
@@ -330,6 +406,18 @@ impl ConnectorHost {
             granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
         let guest = Guest { pre: probe.pre, name: Arc::from(manifest.name.as_str()), grant: Arc::new(grant) };
         Ok(Connector { inner: Arc::new(ConnectorInner { identity, manifest, guest }) })
+    }
+
+    /// Warns about each `AWS_ENDPOINT_URL_<SERVICE>` variable that names no
+    /// service `connectors` declare: such a variable is silently unused,
+    /// and the requests it was meant for go to AWS.
+    pub fn warn_unused_endpoint_variables<'a>(&self, connectors: impl IntoIterator<Item = &'a Connector>) {
+        let declared: Vec<&str> =
+            connectors.into_iter().flat_map(|c| c.manifest().services.iter().map(String::as_str)).collect();
+        for var in self.sandbox.http().endpoints().unused_env_variables(declared.iter().copied()) {
+            tracing::warn!(variable = %var, declared = ?declared,
+                "{var} names no service the loaded connectors declare; it is not used");
+        }
     }
 
     /// The operator's grant rules naming a connector (not `*`) that have
@@ -440,6 +528,22 @@ impl ConnectorHost {
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
         result
     }
+}
+
+/// What `check` reports of a component (see [`ConnectorHost::inspect`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    pub size_bytes: u64,
+    /// The linear memory it starts with: the least `--memory-mib` it runs in.
+    pub initial_memory_bytes: u64,
+    /// The contract interface it exports (`connector:api/connector@0.1.0`).
+    pub contract: String,
+    /// Its manifest as it describes itself.
+    pub manifest: serde_json::Value,
+    /// Every rule the manifest breaks; empty when it is clean.
+    pub problems: Vec<String>,
 }
 
 /// Who an identity is, as STS GetCallerIdentity says.

@@ -9,6 +9,6 @@ mod registry;
 mod watch;
 
 pub use connector::{Connector, Manifest, OperationHints, OperationInfo};
-pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, LoadOptions};
+pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, LoadOptions};
 pub use registry::{Runtime, RuntimeEvent};
 pub use watch::DirectoryWatch;

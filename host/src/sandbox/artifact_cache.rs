@@ -6,6 +6,9 @@
 //! every setting that affects code generation), so a changed component or
 //! engine never loads a stale artifact.
 //!
+//! The directory is bounded (least recently used entries go first), so
+//! interpreter components of tens of megabytes each cannot fill the disk.
+//!
 //! Guards against: a torn write (entries are written to a temporary file
 //! unique to the writer and renamed), and a corrupt or foreign entry (wasmtime checks the artifact's
 //! header and engine compatibility on load; on failure the entry is
@@ -23,16 +26,44 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// A directory of compiled components for one engine.
+/// A directory of compiled components for one engine, bounded in size:
+/// past the bound, the entries used longest ago are removed.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// What [`ArtifactCache::prune`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Pruned {
+    pub removed: usize,
+    pub freed_bytes: u64,
+    pub kept: usize,
+    pub kept_bytes: u64,
 }
 
 impl ArtifactCache {
-    /// The cache under `dir`.
+    /// Entries kept by default: an interpreter component compiles to tens
+    /// of megabytes, a Rust one to about one.
+    pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+    /// The cache under `dir`, bounded to [`DEFAULT_MAX_BYTES`](Self::DEFAULT_MAX_BYTES).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ArtifactCache { dir: dir.into() }
+        ArtifactCache { dir: dir.into(), max_bytes: Self::DEFAULT_MAX_BYTES }
+    }
+
+    /// This cache bounded to `max_bytes`.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Removes the entries used longest ago until the rest fit in
+    /// `max_bytes` (0 removes every entry), and any temporary file a
+    /// crashed writer left behind.
+    pub fn prune(&self, max_bytes: u64) -> anyhow::Result<Pruned> {
+        prune_dir(&self.dir, max_bytes, None)
     }
 
     /// The default location: `$XDG_CACHE_HOME/connector-host/compiled`, or
@@ -55,6 +86,7 @@ impl ArtifactCache {
     ) -> anyhow::Result<Component> {
         let entry = self.entry_path(engine, &digest);
         let engine = engine.clone();
+        let (dir, max_bytes) = (self.dir.clone(), self.max_bytes);
         tokio::task::spawn_blocking(move || {
             if entry.exists() {
                 // SAFETY: the entry was written by `store` from
@@ -62,13 +94,22 @@ impl ArtifactCache {
                 // compatibility hash; wasmtime still checks its header and
                 // compatibility, and a failure falls through to recompiling.
                 match unsafe { Component::deserialize_file(&engine, &entry) } {
-                    Ok(component) => return Ok(component),
+                    Ok(component) => {
+                        // Its modification time says when it was last used.
+                        let _ = std::fs::File::options()
+                            .write(true)
+                            .open(&entry)
+                            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                        return Ok(component);
+                    }
                     Err(e) => tracing::warn!(entry = %entry.display(), error = %e, "ignoring an unusable cache entry"),
                 }
             }
             let artifact = engine.precompile_component(&bytes).map_err(anyhow::Error::from)?;
             if let Err(e) = store(&entry, &artifact) {
                 tracing::warn!(entry = %entry.display(), error = %format!("{e:#}"), "could not cache the compiled component");
+            } else if let Err(e) = prune_dir(&dir, max_bytes, Some(&entry)) {
+                tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not bound the compiled cache");
             }
             // SAFETY: `artifact` was just produced by this engine.
             unsafe { Component::deserialize(&engine, &artifact) }.map_err(anyhow::Error::from)
@@ -85,6 +126,52 @@ impl ArtifactCache {
         let name: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
         self.dir.join(format!("{name}.cwasm"))
     }
+}
+
+/// Removes the `.cwasm` entries of `dir` used longest ago (oldest
+/// modification time) until the rest fit in `max_bytes`, never `keep`;
+/// also removes temporary files older than an hour.
+fn prune_dir(dir: &Path, max_bytes: u64, keep: Option<&Path>) -> anyhow::Result<Pruned> {
+    let mut entries = Vec::new();
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pruned::default()),
+        Err(e) => return Err(e).with_context(|| format!("could not list {}", dir.display())),
+    };
+    let mut pruned = Pruned::default();
+    for entry in listing.flatten() {
+        let path = entry.path();
+        let Ok(metadata) = entry.metadata() else { continue };
+        let modified = metadata.modified().unwrap_or(std::time::UNIX_EPOCH);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            let stale = modified.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600));
+            if (stale || max_bytes == 0) && std::fs::remove_file(&path).is_ok() {
+                pruned.removed += 1;
+                pruned.freed_bytes += metadata.len();
+            }
+        } else if name.ends_with(".cwasm") {
+            entries.push((modified, metadata.len(), path));
+        }
+    }
+    entries.sort();
+    let mut total: u64 = entries.iter().map(|(_, size, _)| size).sum();
+    for (_, size, path) in &entries {
+        if total <= max_bytes {
+            break;
+        }
+        if Some(path.as_path()) == keep {
+            continue;
+        }
+        if std::fs::remove_file(path).is_ok() {
+            total -= size;
+            pruned.removed += 1;
+            pruned.freed_bytes += size;
+        }
+    }
+    pruned.kept = entries.iter().filter(|(_, _, p)| p.exists()).count();
+    pruned.kept_bytes = total;
+    Ok(pruned)
 }
 
 fn store(entry: &Path, artifact: &[u8]) -> anyhow::Result<()> {
@@ -106,4 +193,30 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir).with_context(|| format!("could not create {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_removes_the_least_recently_used_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now();
+        for (i, name) in ["old", "middle", "new"].iter().enumerate() {
+            let path = dir.path().join(format!("{name}.cwasm"));
+            std::fs::write(&path, vec![0u8; 100]).unwrap();
+            let at = now - std::time::Duration::from_secs(1000 - 100 * i as u64);
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(at).unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), b"left alone").unwrap();
+        let cache = ArtifactCache::new(dir.path());
+        let pruned = cache.prune(250).unwrap();
+        assert_eq!(pruned, Pruned { removed: 1, freed_bytes: 100, kept: 2, kept_bytes: 200 });
+        assert!(!dir.path().join("old.cwasm").exists());
+        let kept = prune_dir(dir.path(), 50, Some(&dir.path().join("middle.cwasm"))).unwrap();
+        assert_eq!((kept.removed, kept.kept), (1, 1), "the entry being kept stays");
+        assert!(dir.path().join("middle.cwasm").exists() && dir.path().join("notes.txt").exists());
+        assert_eq!(cache.prune(0).unwrap().kept, 0);
+    }
 }

@@ -89,14 +89,20 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
     // Each instance gets a slot reserved up front; sizing the reservation to
     // the memory cap (instead of the 4 GiB default) keeps a pool of a
     // thousand slots to a few hundred GiB of address space, not terabytes.
-    config.memory_reservation(limits.memory_bytes);
+    // The reservation shapes the compiled code, so it is rounded up to a
+    // power of two (at least 64 MiB): caps in one bucket share compiled
+    // artifacts instead of compiling every component again per cap.
+    config.memory_reservation(reservation_for(limits.memory_bytes));
     config.memory_reservation_for_growth(0);
     let slots = limits.max_concurrent_invocations;
     let mut pool = PoolingAllocationConfig::default();
+    // Four core instances and tables a slot on average, and always enough
+    // for one component of the largest accepted size (interpreters built
+    // as components have a dozen or more), however small the pool.
     pool.total_component_instances(slots)
-        .total_core_instances(slots.saturating_mul(4))
+        .total_core_instances(slots.saturating_mul(4).max(MAX_CORE_INSTANCES_PER_COMPONENT))
         .total_memories(slots)
-        .total_tables(slots.saturating_mul(4))
+        .total_tables(slots.saturating_mul(4).max(MAX_TABLES_PER_COMPONENT))
         .total_stacks(slots)
         .max_memories_per_component(1)
         // One invocation may not take a large share of the pool's core
@@ -120,6 +126,12 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
     let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")?;
     start_epoch_ticker(&engine)?;
     Ok(engine)
+}
+
+/// The address space reserved per linear memory for a cap of
+/// `memory_bytes`.
+fn reservation_for(memory_bytes: u64) -> u64 {
+    memory_bytes.max(64 << 20).next_power_of_two().min(SandboxLimits::MAX_MEMORY_BYTES)
 }
 
 fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {

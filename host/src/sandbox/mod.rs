@@ -11,6 +11,6 @@ mod guest_output;
 mod invoke;
 mod state;
 
-pub use artifact_cache::ArtifactCache;
+pub use artifact_cache::{ArtifactCache, Pruned};
 pub use engine::SandboxLimits;
 pub(crate) use invoke::{Guest, Sandbox};

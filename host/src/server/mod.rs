@@ -103,6 +103,7 @@ pub async fn serve(
     while !server.is_ready() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    runtime.host().warn_unused_endpoint_variables(&runtime.list());
     // A grant that selects none of the directory's connectors is a
     // mistake: the connector it meant would run unrestricted.
     let unused: Vec<String> = runtime.host().unused_grants().iter().map(|rule| rule.selector.to_string()).collect();

@@ -1,0 +1,141 @@
+//! `connector-host new`: a connector project to start from, in Rust,
+//! Python or JavaScript, that builds on a fresh machine from the package
+//! registries alone (the Rust one carries a copy of connector-sdk), with a
+//! script that builds it, checks it and calls it against moto.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+use crate::cli::emit;
+
+/// Start a connector project in ./NAME.
+#[derive(Debug, Args)]
+pub(super) struct NewArgs {
+    /// The connector's name (its manifest name and directory): a letter,
+    /// then lower-case letters, digits and `-`.
+    name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum)]
+    lang: Lang,
+    /// Where to create the project directory (default: here).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Lang {
+    Rust,
+    Python,
+    Js,
+}
+
+/// A file of a template: its path in the project, its text, and whether
+/// it is a script to run.
+type File = (&'static str, &'static str, bool);
+
+const CONTRACT: File = ("wit/connector.wit", include_str!("../../../wit/connector.wit"), false);
+
+const RUST: &[File] = &[
+    ("Cargo.toml", include_str!("../../templates/rust/Cargo.toml.template"), false),
+    ("rust-toolchain.toml", include_str!("../../templates/rust/rust-toolchain.toml"), false),
+    ("src/lib.rs", include_str!("../../templates/rust/src/lib.rs.template"), false),
+    ("test.sh", include_str!("../../templates/rust/test.sh"), true),
+    ("connector-sdk/Cargo.toml", include_str!("../../templates/sdk-Cargo.toml"), false),
+    ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), false),
+    ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), false),
+    ("connector-sdk/src/schema.rs", include_str!("../../../connector-sdk/src/schema.rs"), false),
+    ("connector-sdk/src/aws/mod.rs", include_str!("../../../connector-sdk/src/aws/mod.rs"), false),
+    ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), false),
+    ("connector-sdk/src/aws/query.rs", include_str!("../../../connector-sdk/src/aws/query.rs"), false),
+    ("connector-sdk/src/aws/rest_json.rs", include_str!("../../../connector-sdk/src/aws/rest_json.rs"), false),
+    (
+        "connector-sdk/src/aws/retryable_codes.in",
+        include_str!("../../../connector-sdk/src/aws/retryable_codes.in"),
+        false,
+    ),
+    (".gitignore", "target/\n.venv/\n", false),
+];
+
+const PYTHON: &[File] = &[
+    ("app.py", include_str!("../../templates/python/app.py.template"), false),
+    ("build.sh", include_str!("../../templates/python/build.sh"), true),
+    ("test.sh", include_str!("../../templates/python/test.sh"), true),
+    (".gitignore", ".venv/\n.moto/\n*.wasm\n__pycache__/\n", false),
+];
+
+const JS: &[File] = &[
+    ("connector.js", include_str!("../../templates/js/connector.js.template"), false),
+    ("package.json", include_str!("../../templates/js/package.json.template"), false),
+    ("build.mjs", include_str!("../../templates/js/build.mjs"), false),
+    ("test.sh", include_str!("../../templates/js/test.sh"), true),
+    (".gitignore", "node_modules/\n.moto/\n*.wasm\n", false),
+];
+
+pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
+    let name = &args.name;
+    let valid = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        bail!("`{name}` is not a connector name: a letter, then lower-case letters, digits and `-` (at most 64)");
+    }
+    let project = args.dir.join(name);
+    if project.exists() {
+        bail!("{} already exists", project.display());
+    }
+    let title: String = name
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let files = match args.lang {
+        Lang::Rust => RUST,
+        Lang::Python => PYTHON,
+        Lang::Js => JS,
+    };
+    for (path, text, script) in files.iter().chain([&CONTRACT]) {
+        let text = text.replace("{{name}}", name).replace("{{title}}", &title);
+        write(&project.join(path), &text, *script)?;
+    }
+    write(&project.join("README.md"), &readme(name, args.lang), false)?;
+    emit(&format!("created {} ({:?}); next: cd {} && ./test.sh", project.display(), args.lang, project.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(path: &Path, text: &str, script: bool) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))?;
+    #[cfg(unix)]
+    if script {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("could not make {} executable", path.display()))?;
+    }
+    Ok(())
+}
+
+fn readme(name: &str, lang: Lang) -> String {
+    let (build, component) = match lang {
+        Lang::Rust => (
+            "cargo build --release --target wasm32-wasip2",
+            format!("target/wasm32-wasip2/release/{}.wasm", name.replace('-', "_")),
+        ),
+        Lang::Python => ("./build.sh   # componentize-py from PyPI, into .venv", "connector.wasm".to_owned()),
+        Lang::Js => ("npm install && npm run build   # componentize-js from npm", "connector.wasm".to_owned()),
+    };
+    format!(
+        "# {name}\n\nA connector for connector-host, implementing `wit/connector.wit`.\n\n    {build}\n    \
+         connector-host check {component}\n    connector-host invoke {component} hello --input '{{\"name\": \"you\"}}'\n\n\
+         `./test.sh` builds, checks and calls it against moto (a local AWS emulator, installed from PyPI);\n\
+         set CONNECTOR_HOST to the connector-host binary if it is not on PATH. See the authoring guide\n\
+         of connector-host (docs/authoring.md) for who checks what, errors and `retryable`, and testing.\n"
+    )
+}

@@ -1,0 +1,170 @@
+//! A third-party author's path: `connector-host new` for Rust, Python and
+//! JavaScript builds on this machine from the package registries and
+//! passes `check`; the Rust project's own test script calls it against
+//! moto. Plus the checks an author meets: memory too small, the compiled
+//! cache's bound.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+
+fn host(args: &[&str], cache: &Path) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("the CLI runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `program` in `dir`, failing with what it printed; a missing
+/// program fails with the step that installs it.
+fn run(dir: &Path, program: &str, args: &[&str], install: &str) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("CONNECTOR_HOST", BINARY)
+        // The project builds on its own, not into this build's target.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env("XDG_CACHE_HOME", connector_tests::cache_dir().join("xdg"))
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {program} ({e}); install it first: {install}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr).lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Creates a project of `lang` named `name` in a new directory.
+fn new_project(lang: &str, name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let output = host(&["new", name, "--lang", lang, "--dir", dir.path().to_str().unwrap()], dir.path());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains(&format!("created {}", dir.path().join(name).display())));
+    dir
+}
+
+fn check(component: &Path) -> String {
+    let cache = tempfile::tempdir().unwrap();
+    let output = host(&["check", component.to_str().unwrap()], cache.path());
+    assert!(output.status.success(), "check failed:\n{}{}", text(&output.stdout), text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[test]
+fn a_new_rust_connector_builds_checks_and_runs_against_moto() {
+    let dir = new_project("rust", "my-sts");
+    let project = dir.path().join("my-sts");
+    for file in ["Cargo.toml", "src/lib.rs", "test.sh", "wit/connector.wit", "connector-sdk/src/lib.rs", "README.md"] {
+        assert!(project.join(file).is_file(), "{file}");
+    }
+    // test.sh: cargo build for wasm32-wasip2, check, then invoke against moto.
+    run(&project, "./test.sh", &[], "Rust with the wasm32-wasip2 target, and Python 3 for moto");
+    let component = project.join("target/wasm32-wasip2/release/my_sts.wasm");
+    let report = check(&component);
+    assert!(report.starts_with("my-sts 0.1.0") && report.contains("no problems found"), "{report}");
+}
+
+#[test]
+fn a_new_python_connector_builds_and_checks() {
+    let dir = new_project("python", "py-sts");
+    let project = dir.path().join("py-sts");
+    run(&project, "./build.sh", &[], "Python 3.10+ with venv and pip (apt-get install python3-venv)");
+    let component = project.join("connector.wasm");
+    let report = check(&component);
+    assert!(report.contains("py-sts 0.1.0") && report.contains("no problems found"), "{report}");
+    // An interpreter component needs more memory than a tight cap: named.
+    let cache = tempfile::tempdir().unwrap();
+    let tight = host(
+        &["invoke", component.to_str().unwrap(), "hello", "--memory-mib", "4", "--region", "us-east-1"],
+        cache.path(),
+    );
+    let err = text(&tight.stderr);
+    assert!(err.contains("needs at least") && err.contains("raise --memory-mib to"), "{err}");
+    let hello = host(
+        &["invoke", component.to_str().unwrap(), "hello", "-i", r#"{"name": "py"}"#, "--region", "us-east-1"],
+        cache.path(),
+    );
+    assert!(text(&hello.stdout).contains("Hello, py!"), "{}", text(&hello.stderr));
+    let typo = host(
+        &["invoke", component.to_str().unwrap(), "hello", "-i", r#"{"nme": "py"}"#, "--region", "us-east-1"],
+        cache.path(),
+    );
+    assert!(text(&typo.stderr).contains("[invalid-input]"), "{}", text(&typo.stderr));
+}
+
+#[test]
+fn a_new_javascript_connector_builds_and_checks() {
+    let dir = new_project("js", "js-sts");
+    let project = dir.path().join("js-sts");
+    run(&project, "npm", &["install", "--no-audit", "--no-fund"], "Node.js 18+ with npm (apt-get install nodejs npm)");
+    run(&project, "npm", &["run", "build"], "Node.js 18+ with npm");
+    let report = check(&project.join("connector.wasm"));
+    assert!(report.contains("js-sts 0.1.0") && report.contains("no problems found"), "{report}");
+}
+
+#[test]
+fn new_refuses_bad_names_and_existing_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().to_str().unwrap();
+    let bad = host(&["new", "Bad Name", "--lang", "rust", "--dir", at], dir.path());
+    assert!(text(&bad.stderr).contains("is not a connector name"), "{}", text(&bad.stderr));
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    let taken = host(&["new", "taken", "--lang", "js", "--dir", at], dir.path());
+    assert!(text(&taken.stderr).contains("already exists"), "{}", text(&taken.stderr));
+}
+
+/// `check` lists every problem of a manifest and exits non-zero.
+#[test]
+fn check_lists_every_problem() {
+    let variants = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let bad = connector_tests::hostile_variant("bad-name", variants.path());
+    let output = host(&["check", bad.to_str().unwrap()], cache.path());
+    assert_eq!(output.status.code(), Some(1));
+    let report = text(&output.stdout);
+    assert!(
+        report.contains("problems:") && report.contains(r"its name `evil\u{a}WARN forged` is not a machine name"),
+        "{report}"
+    );
+    let json = host(&["check", connector_tests::components::GUEST_COGNITO, "--json"], cache.path());
+    let inspection: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(inspection["contract"], "connector:api/connector@0.1.0");
+    assert_eq!(inspection["manifest"]["operations"].as_array().unwrap().len(), 133);
+    assert_eq!(inspection["problems"], serde_json::json!([]));
+}
+
+/// Memory caps in one bucket share compiled artifacts, and the cache is
+/// pruned to its bound.
+#[test]
+fn the_compiled_cache_is_shared_and_bounded() {
+    let cache = tempfile::tempdir().unwrap();
+    let component = connector_tests::components::HOSTILE;
+    for memory in ["16", "32", "64"] {
+        let output = host(&["describe", component, "--memory-mib", memory], cache.path());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let entries = |dir: &Path| std::fs::read_dir(dir.join("connector-host/compiled")).map_or(0, |d| d.count());
+    assert_eq!(entries(cache.path()), 1, "16, 32 and 64 MiB share one compiled artifact");
+    host(&["describe", component, "--memory-mib", "100"], cache.path());
+    assert_eq!(entries(cache.path()), 2, "128 MiB is another bucket");
+    let pruned = host(&["cache", "prune", "--to", "0"], cache.path());
+    let pruned: serde_json::Value = serde_json::from_slice(&pruned.stdout).unwrap();
+    assert_eq!((pruned["removed"].as_u64(), pruned["kept"].as_u64()), (Some(2), Some(0)), "{pruned}");
+    assert_eq!(entries(cache.path()), 0);
+    // A bound smaller than one entry keeps the entry just written.
+    host(&["describe", component, "--cache-max-bytes", "1"], cache.path());
+    host(&["describe", component, "--memory-mib", "100", "--cache-max-bytes", "1"], cache.path());
+    assert_eq!(entries(cache.path()), 1, "the older entry was evicted");
+}
