@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod browser;
 pub mod capture;
 pub mod emulator;
 pub mod server;
@@ -37,6 +38,11 @@ pub const REGION: &str = "us-east-1";
 /// Credentials for emulators that do not check them.
 pub fn test_credentials() -> Credentials {
     Credentials::new("AKIDCONNECTORTEST", "connector-test-secret", None, None, "connector-tests")
+}
+
+/// The seed workflow shipped with the host: a user pool, then a user in it.
+pub fn seed_workflow_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json")
 }
 
 /// Compiled-component cache shared by the tests of this workspace.

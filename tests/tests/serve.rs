@@ -27,7 +27,7 @@ fn connector_dir(components: &[&str]) -> tempfile::TempDir {
 
 /// The seed workflow with its connector alias naming the loaded connector.
 fn seed_workflow() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
+    let path = connector_tests::seed_workflow_path();
     let mut workflow: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     workflow["connectors"] = json!({"cognito": "aws-cognito"});
     workflow

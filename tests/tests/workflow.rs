@@ -2,14 +2,14 @@
 //! it, the second step taking the pool id from the first step's output.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use connector_host::workflow::{StepOutcome, Workflow};
 use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for, sdk_client, test_credentials};
 
 fn seed_workflow() -> Workflow {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
+    let path = connector_tests::seed_workflow_path();
     Workflow::from_file(&path).expect("the seed workflow parses")
 }
 

@@ -51,8 +51,9 @@ pub(super) async fn require_token(State(state): State<AppState>, request: Reques
 /// against web pages: a page the user opens could otherwise send it a
 /// "simple" cross-site POST (no preflight) or, after DNS rebinding, read
 /// its answers. Without a token, the `Host` must be a loopback name and a
-/// request with a body must say `Content-Type: application/json`, which a
-/// page cannot send cross-site without the browser asking first.
+/// request with a body to `/v1/*` must say `Content-Type: application/json`,
+/// which a page cannot send cross-site without the browser asking first.
+/// (The console's forms carry CSRF tokens instead; `/mcp` checks its own.)
 pub(super) async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.token.is_some() {
         return next.run(request).await;
@@ -67,7 +68,7 @@ pub(super) async fn check_origin(State(state): State<AppState>, request: Request
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
-    if sends_body && !json && !request.uri().path().starts_with("/mcp") {
+    if sends_body && !json && request.uri().path().starts_with("/v1/") {
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json\n")
             .into_response();
     }

@@ -1,7 +1,7 @@
 //! `serve`: one long-lived host over HTTP. Connectors come from a watched
 //! directory and are called by name; workflows run as recorded runs; the
 //! process reports health, readiness and metrics and describes its API
-//! as OpenAPI. A thin layer over [`Runtime`] and [`RunStore`]: every
+//! as OpenAPI; people use the same through a web console. A thin layer over [`Runtime`] and [`RunStore`]: every
 //! behaviour here is the library's.
 //!
 //! Guards against: callers without the API token (every `/v1/*` request
@@ -13,6 +13,7 @@
 
 mod api;
 mod auth;
+mod console;
 pub mod mcp;
 mod openapi;
 mod runs;
@@ -89,6 +90,8 @@ struct AppState {
     /// One permit per run in progress.
     runs: Arc<Semaphore>,
     max_runs: usize,
+    /// The web console's signed-in browsers.
+    sessions: Arc<console::Sessions>,
 }
 
 /// Serves `runtime` as `options` say until `shutdown` completes, then lets
@@ -151,6 +154,7 @@ impl Server {
             token: options.api_token.as_deref().map(|t| Arc::new(auth::Token::new(t))),
             runs: Arc::new(Semaphore::new(options.max_runs)),
             max_runs: options.max_runs,
+            sessions: Arc::default(),
         };
         let mcp = {
             let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone());
@@ -180,6 +184,7 @@ impl Server {
             .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
         let app = Router::new()
             .merge(guarded)
+            .merge(console::router(state.clone()))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(api::ready))
             .layer(axum::middleware::from_fn_with_state(state.clone(), auth::check_origin))

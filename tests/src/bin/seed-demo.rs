@@ -6,7 +6,7 @@
 //!     cargo run -p connector-tests --bin seed-demo [-- --emulator moto|ministack]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use connector_host::workflow::{StepOutcome, Workflow};
@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let workflow_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json");
+    let workflow_path = connector_tests::seed_workflow_path();
     let workflow = match Workflow::from_file(&workflow_path) {
         Ok(workflow) => workflow,
         Err(e) => {

@@ -37,7 +37,8 @@ const OPERATIONS: &[(&str, &str)] = &[
 
 /// Selects what `describe` returns. Tests copy the component and overwrite
 /// the mode in its bytes (same length), so each variant is the same code in
-/// different bytes: `normal`, `long-name`, `escape-title`, `many-ops`,
+/// different bytes: `normal`, `long-name`, `escape-title`, `script-title`
+/// (markup in titles, descriptions and the schema), `many-ops`,
 /// `as-cognito` (names itself `aws-cognito`), `bad-name`, or `v<N>`
 /// (normal, versioned N).
 #[used]
@@ -94,6 +95,15 @@ impl Guest for Hostile {
                         input_schema: "{}".into(),
                     })
                     .collect();
+            }
+            "script-title" => {
+                // Markup where a web page shows text: titles, descriptions,
+                // schema member names, descriptions and enum values.
+                manifest.title = "<script>alert('title')</script>".into();
+                let first = &mut manifest.operations[0];
+                first.title = "<img src=x onerror=alert('op')>".into();
+                first.description = "</td><script>alert('description')</script>".into();
+                first.input_schema = r#"{"type":"object","properties":{"\"><script>alert('member')</script>":{"type":"string","description":"\"><script>alert('hint')</script>","enum":["</option><script>alert('enum')</script>"]}}}"#.into();
             }
             "as-cognito" => manifest.name = "aws-cognito".into(),
             "bad-name" => manifest.name = "evil\nWARN forged".into(),
