@@ -120,6 +120,10 @@ pub enum LoadError {
     /// The file could not be read, is not a regular file, or is too large.
     #[error("could not read {origin}: {reason}")]
     Unreadable { origin: String, reason: String },
+    /// The component could not be pulled from its registry, or what the
+    /// registry sent did not match its digests.
+    #[error("could not pull {origin}: {reason}")]
+    PullFailed { origin: String, reason: String },
     /// The bytes are not a WebAssembly component.
     #[error("{origin} is not a connector: {reason}")]
     NotAComponent { origin: String, reason: String },
@@ -149,6 +153,7 @@ impl LoadError {
     pub fn kind(&self) -> &'static str {
         match self {
             LoadError::Unreadable { .. } => "unreadable",
+            LoadError::PullFailed { .. } => "pull-failed",
             LoadError::NotAComponent { .. } => "not-a-component",
             LoadError::InvalidComponent { .. } => "invalid-component",
             LoadError::Incompatible { .. } => "incompatible",
@@ -159,10 +164,12 @@ impl LoadError {
         }
     }
 
-    /// What was being loaded: a path, or a digest for bytes.
+    /// What was being loaded: a path, an OCI reference, or a digest for
+    /// bytes.
     pub fn origin(&self) -> &str {
         match self {
             LoadError::Unreadable { origin, .. }
+            | LoadError::PullFailed { origin, .. }
             | LoadError::NotAComponent { origin, .. }
             | LoadError::InvalidComponent { origin, .. }
             | LoadError::Incompatible { origin, .. }

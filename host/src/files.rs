@@ -78,6 +78,32 @@ fn describe_kind(kind: &std::fs::FileType) -> &'static str {
     if kind.is_dir() { "a directory" } else { "not a plain file" }
 }
 
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so a reader never sees a torn file; the directory is
+/// created owner-only (0700) if it is missing.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = path.parent().context("a file to write has a directory")?;
+    create_private_dir(dir)?;
+    // Unique per process and per write, so two writers of one file (in one
+    // process or several) never write the same temporary file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{}.{write}.{name}.tmp", std::process::id()));
+    std::fs::write(&temp, bytes).with_context(|| format!("could not write {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("could not rename {} to {}", temp.display(), path.display()))
+}
+
+/// Creates `dir` and its parents, owner-only (0700) on Unix.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("could not create {}", dir.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,12 @@
 
 mod capability;
 pub mod cli;
+mod digest;
 mod error;
 mod escape;
 mod files;
 mod identity;
+mod oci;
 mod runtime;
 mod sandbox;
 pub mod server;
@@ -34,9 +36,10 @@ pub use escape::{Untrusted, escape_untrusted, escape_untrusted_json, truncate_ch
 pub use identity::{
     Authentication, AuthenticationKind, AuthenticationSummary, Authentications, CredentialsConfig, SecretRef,
 };
+pub use oci::{BlobStore, OciReference, Pulled, Registries, RegistryConfig};
 pub use runtime::{
-    CallContext, CallerIdentity, Connector, ConnectorHost, DirectoryWatch, HostConfig, Inspection, LoadOptions,
-    Manifest, OperationHints, OperationInfo, Runtime, RuntimeEvent,
+    CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, HostConfig, Inspection,
+    LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, Pruned, SandboxLimits};
 

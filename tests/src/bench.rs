@@ -132,7 +132,8 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
     let host = connector_host::ConnectorHost::new(config).await.expect("host starts");
     let options = connector_host::server::ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
-        connectors: dir.clone(),
+        connectors: Some(dir.clone()),
+        references: Vec::new(),
         data_dir: dir.join("data"),
         keep_runs: 100,
         api_token: None,

@@ -216,12 +216,12 @@ fn ensure_venv(lock: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(output.stdout).expect("utf-8 path").trim())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
 }
 
 /// Status of a plain HTTP GET, or None when nothing answers.
-fn http_get(addr: SocketAddr, path: &str) -> Option<u16> {
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;

@@ -6,7 +6,9 @@ pub mod api;
 pub mod bench;
 pub mod browser;
 pub mod capture;
+pub mod debian;
 pub mod emulator;
+pub mod registry;
 pub mod server;
 
 use aws_sdk_cognitoidentityprovider as cognito;
@@ -74,7 +76,8 @@ pub async fn run_workflow(
     components: &std::collections::BTreeMap<String, std::path::PathBuf>,
     on_step: impl FnMut(usize, &connector_host::workflow::StepReport) + Send,
 ) -> anyhow::Result<Vec<connector_host::workflow::StepReport>> {
-    let connectors = connector_host::workflow::load_connectors(host, workflow, components).await?;
+    let components = components.iter().map(|(alias, path)| (alias.clone(), path.clone().into())).collect();
+    let connectors = connector_host::workflow::load_connectors(host, workflow, &components).await?;
     Ok(connector_host::workflow::run(host, workflow, &connectors, on_step).await)
 }
 

@@ -21,11 +21,17 @@ impl Server {
     /// Starts `binary serve --connectors DIR --data-dir DATA --listen
     /// 127.0.0.1:0 ARGS...` and waits until it listens and has loaded DIR.
     pub async fn start(binary: &str, connectors: &Path, data: &Path, args: &[&str], token: Option<&str>) -> Server {
+        let connectors = connectors.to_str().expect("a UTF-8 path");
+        let args: Vec<&str> = ["--connectors", connectors].iter().chain(args).copied().collect();
+        Self::start_serving(binary, data, &args, token).await
+    }
+
+    /// Starts `binary serve --data-dir DATA --listen 127.0.0.1:0 ARGS...`
+    /// (ARGS say what to serve) and waits until it listens and is ready.
+    pub async fn start_serving(binary: &str, data: &Path, args: &[&str], token: Option<&str>) -> Server {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--region", crate::REGION, "--log", "warn"])
-            .arg("--connectors")
-            .arg(connectors)
             .arg("--data-dir")
             .arg(data)
             .args(args)

@@ -473,5 +473,5 @@ async fn runs_in_progress_are_recorded_and_finish_at_shutdown() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("--grant for alias `nobody` selects no connector of the directory"), "{err}");
+    assert!(err.contains("--grant for alias `nobody` selects no connector served"), "{err}");
 }

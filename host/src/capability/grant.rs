@@ -80,6 +80,12 @@ pub struct ConnectorIdentity {
     pub path: Option<PathBuf>,
     /// `sha256:<hex>` of the component's bytes.
     pub digest: String,
+    /// The OCI reference it was pulled by, pinned to its manifest's digest
+    /// (`oci://REGISTRY/REPOSITORY@sha256:<hex>`), when it came from a
+    /// registry.
+    pub reference: Option<String>,
+    /// The OCI reference as it was asked for (with its tag, if any).
+    pub requested: Option<String>,
 }
 
 /// Which connectors a grant applies to.
@@ -91,18 +97,26 @@ pub enum ConnectorSelector {
     Path(PathBuf),
     /// The component whose bytes have this digest (`sha256:<hex>`).
     Digest(String),
+    /// The component pulled by this OCI reference (as asked for, or
+    /// pinned to its manifest's digest).
+    Reference(String),
     /// `*`: every connector no other grant selects, for an operator who
     /// wants nothing granted by default (`--grant '*='`).
     Others,
 }
 
 impl ConnectorSelector {
-    /// Parses what `--grant` takes before `=`: `sha256:<64 hex digits>`, a
-    /// path (anything with a `/` or ending in `.wasm`; it must exist), a
-    /// workflow alias (letters, digits, `_` and `-`), or `*`.
+    /// Parses what `--grant` takes before `=`: `sha256:<64 hex digits>`, an
+    /// `oci://` reference, a path (anything with a `/` or ending in `.wasm`;
+    /// it must exist), a workflow alias (letters, digits, `_` and `-`), or
+    /// `*`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         if text == "*" {
             return Ok(ConnectorSelector::Others);
+        }
+        if text.starts_with(crate::oci::SCHEME) {
+            let reference: crate::oci::OciReference = text.parse()?;
+            return Ok(ConnectorSelector::Reference(reference.to_string()));
         }
         if let Some(hex) = text.strip_prefix("sha256:") {
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -133,6 +147,9 @@ impl ConnectorSelector {
             ConnectorSelector::Alias(alias) => identity.alias.as_deref() == Some(alias.as_str()),
             ConnectorSelector::Path(path) => identity.path.as_deref() == Some(path.as_path()),
             ConnectorSelector::Digest(digest) => &identity.digest == digest,
+            ConnectorSelector::Reference(reference) => {
+                identity.reference.as_ref() == Some(reference) || identity.requested.as_ref() == Some(reference)
+            }
             ConnectorSelector::Others => false,
         }
     }
@@ -144,6 +161,7 @@ impl fmt::Display for ConnectorSelector {
             ConnectorSelector::Alias(alias) => write!(f, "alias `{alias}`"),
             ConnectorSelector::Path(path) => write!(f, "path {}", path.display()),
             ConnectorSelector::Digest(digest) => write!(f, "digest {digest}"),
+            ConnectorSelector::Reference(reference) => write!(f, "{reference}"),
             ConnectorSelector::Others => write!(f, "every other connector (`*`)"),
         }
     }
@@ -236,7 +254,7 @@ mod tests {
     use super::*;
 
     fn identity(alias: Option<&str>, digest: &str) -> ConnectorIdentity {
-        ConnectorIdentity { alias: alias.map(Into::into), path: None, digest: digest.into() }
+        ConnectorIdentity { alias: alias.map(Into::into), digest: digest.into(), ..Default::default() }
     }
 
     #[test]
@@ -258,6 +276,26 @@ mod tests {
         assert!(narrowed.check("s3").is_err());
         let both = grants.matching(&identity(Some("mine"), &digest));
         assert_eq!(grants.grant(&declared, &both), Grant::default(), "every matching rule narrows");
+    }
+
+    #[test]
+    fn an_oci_reference_selects_what_was_pulled_by_it_as_asked_or_pinned() {
+        let pinned = format!("oci://127.0.0.1:5000/team/cognito@sha256:{}", "ab".repeat(32));
+        let grants = Grants::parse(["oci://127.0.0.1:5000/team/cognito:1.0=", &format!("{pinned}=iam")]).unwrap();
+        let declared = vec!["iam".to_owned()];
+        let pulled = |requested: &str| ConnectorIdentity {
+            reference: Some(pinned.clone()),
+            requested: Some(requested.to_owned()),
+            ..identity(None, "sha256:00")
+        };
+        let by_tag = grants.matching(&pulled("oci://127.0.0.1:5000/team/cognito:1.0"));
+        assert_eq!(by_tag.len(), 2, "the tag as asked and the pinned digest both select it");
+        assert_eq!(grants.grant(&declared, &by_tag), Grant::default());
+        let by_digest = grants.matching(&pulled(&pinned));
+        assert_eq!(grants.grant(&declared, &by_digest), Grant::new(["iam"]));
+        assert!(grants.matching(&identity(None, "sha256:00")).is_empty(), "a file is not selected");
+        let err = format!("{:#}", GrantRule::parse("oci://127.0.0.1:5000/Team=iam").unwrap_err());
+        assert!(err.contains("is not an OCI reference"), "{err}");
     }
 
     #[test]

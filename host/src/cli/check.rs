@@ -2,7 +2,6 @@
 //! component: its contract version, size and memory, and every problem of
 //! its manifest. Exit 0 when clean, 1 with every problem listed.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -10,14 +9,15 @@ use clap::Args;
 use crate::cli::{GlobalArgs, emit, emit_json, host_config};
 use crate::escape::escape_untrusted;
 use crate::identity::CredentialsConfig;
-use crate::runtime::ConnectorHost;
+use crate::runtime::{ComponentSource, ConnectorHost};
 use crate::sandbox::SandboxLimits;
 
 /// Check a connector component: contract, manifest, schemas, size, memory.
 #[derive(Debug, Args)]
 pub(super) struct CheckArgs {
-    /// Path of the connector component (.wasm).
-    component: PathBuf,
+    /// The connector component: a path (.wasm) or oci://REGISTRY/REPOSITORY:TAG|@sha256:DIGEST.
+    #[arg(value_parser = ComponentSource::parse)]
+    component: ComponentSource,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -36,7 +36,7 @@ pub(super) async fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<
         ..config.sandbox
     };
     let host = ConnectorHost::new(config).await?;
-    let mut inspection = host.inspect(&args.component).await?;
+    let mut inspection = host.inspect_source(&args.component).await?;
     let mib = |bytes: u64| bytes.div_ceil(1 << 20);
     if inspection.initial_memory_bytes > configured_memory {
         inspection.problems.push(format!(

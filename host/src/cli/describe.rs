@@ -1,6 +1,5 @@
 //! `connector-host describe`: what a connector offers, as a table or JSON.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -8,13 +7,14 @@ use clap::Args;
 use crate::cli::{GlobalArgs, emit, emit_json, host_config};
 use crate::escape::{escape_untrusted, truncate_chars};
 use crate::identity::CredentialsConfig;
-use crate::runtime::{ConnectorHost, Manifest};
+use crate::runtime::{ComponentSource, ConnectorHost, LoadOptions, Manifest};
 
 /// Show a connector's operations.
 #[derive(Debug, Args)]
 pub(super) struct DescribeArgs {
-    /// Path of the connector component (.wasm).
-    component: PathBuf,
+    /// The connector component: a path (.wasm) or oci://REGISTRY/REPOSITORY:TAG|@sha256:DIGEST.
+    #[arg(value_parser = ComponentSource::parse)]
+    component: ComponentSource,
     /// Print the manifest as JSON.
     #[arg(long)]
     json: bool,
@@ -27,12 +27,16 @@ pub(super) async fn run(global: &GlobalArgs, args: DescribeArgs) -> anyhow::Resu
     config.credentials = CredentialsConfig::None;
     config.region.get_or_insert_with(|| "us-east-1".to_owned());
     let host = ConnectorHost::new(config).await?;
-    let connector = host.load(&args.component).await?;
+    let connector = host.load_source(&args.component, &LoadOptions::default()).await?;
     let manifest = connector.manifest();
     if args.json {
         emit_json(manifest)?;
     } else {
-        emit(&format_manifest(manifest));
+        let mut text = format_manifest(manifest);
+        if let Some(reference) = connector.reference() {
+            text.push_str(&format!("from {reference}\n"));
+        }
+        emit(&text);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! `connector-host invoke`: run one operation and print its output.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -9,13 +9,14 @@ use clap::Args;
 use crate::cli::{GlobalArgs, check_loaded, emit_json, new_host};
 use crate::escape::escape_untrusted;
 use crate::files::{read_capped, read_to_limit};
-use crate::runtime::CallContext;
+use crate::runtime::{CallContext, ComponentSource, LoadOptions};
 
 /// Run one operation and print its output JSON.
 #[derive(Debug, Args)]
 pub(super) struct InvokeArgs {
-    /// Path of the connector component (.wasm).
-    component: PathBuf,
+    /// The connector component: a path (.wasm) or oci://REGISTRY/REPOSITORY:TAG|@sha256:DIGEST.
+    #[arg(value_parser = ComponentSource::parse)]
+    component: ComponentSource,
     /// Operation name, as `describe` lists it.
     operation: String,
     /// Input JSON, `@FILE` to read it from a file, or `-` for stdin.
@@ -30,7 +31,7 @@ pub(super) struct InvokeArgs {
 pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let host = new_host(global).await?;
     let input = read_input(&args.input, host.max_input_bytes() as u64)?;
-    let connector = host.load(&args.component).await?;
+    let connector = host.load_source(&args.component, &LoadOptions::default()).await?;
     check_loaded(&host, [&connector])?;
     let context = CallContext { authentication: args.authentication };
     match host.invoke_json(&connector, &args.operation, &input, &context).await {

@@ -8,6 +8,7 @@ mod describe;
 mod invoke;
 mod mcp;
 mod new;
+mod push;
 mod run;
 mod serve;
 
@@ -22,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
 use crate::escape::{escape_untrusted, escape_untrusted_json};
 use crate::identity::{Authentications, CredentialsConfig};
+use crate::oci::{BlobStore, RegistryConfig};
 use crate::runtime::{Connector, ConnectorHost, HostConfig};
 use crate::sandbox::{ArtifactCache, SandboxLimits};
 
@@ -75,8 +77,9 @@ struct GlobalArgs {
     log: Option<String>,
     /// Narrow the services a connector may call, as
     /// CONNECTOR=SERVICE[,SERVICE...] (repeatable). CONNECTOR is a workflow
-    /// alias, a component path, the component's sha256:<hex> digest (never
-    /// the name a connector gives itself), or `*` for every connector no
+    /// alias, a component path, an oci:// reference, the component's
+    /// sha256:<hex> digest (never the name a connector gives itself), or
+    /// `*` for every connector no
     /// other grant selects. A connector no grant selects gets the services
     /// its manifest declares; `CONNECTOR=` grants none; a grant that
     /// selects no connector is an error.
@@ -137,6 +140,10 @@ struct GlobalArgs {
           default_value_t = HttpLimits::default().request_timeout.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     request_timeout_ms: u64,
+    /// Reach this OCI registry (HOST or HOST:PORT) over plain HTTP
+    /// (repeatable); registries on loopback always may be.
+    #[arg(long = "insecure-registry", global = true, value_name = "HOST")]
+    insecure_registries: Vec<String>,
     /// Attempts per request, the first included, for throttling, server
     /// errors and broken connections (1 disables retries).
     #[arg(long, global = true, value_name = "N", default_value_t = RetryPolicy::default().max_attempts,
@@ -155,6 +162,7 @@ enum Command {
     Invoke(invoke::InvokeArgs),
     Mcp(mcp::McpArgs),
     New(new::NewArgs),
+    Push(push::PushArgs),
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
 }
@@ -180,6 +188,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
         Command::Invoke(args) => invoke::run(&cli.global, args).await,
         Command::Mcp(args) => mcp::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
+        Command::Push(args) => push::run(&cli.global, args).await,
         Command::Run(args) => run::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
     };
@@ -250,6 +259,10 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         proxy: global.proxy.clone(),
         authentications,
         endpoint_url: global.endpoint_url.clone(),
+        registries: RegistryConfig {
+            store_dir: BlobStore::default_dir(),
+            insecure_registries: global.insecure_registries.clone(),
+        },
     })
 }
 

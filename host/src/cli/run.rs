@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::cli::{GlobalArgs, check_loaded, emit, emit_json, new_host};
+use crate::runtime::ComponentSource;
 use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Run a workflow file and print each step's input and output.
@@ -15,9 +16,9 @@ use crate::workflow::{self, StepOutcome, StepReport, Workflow};
 pub(super) struct RunArgs {
     /// Path of the workflow (.json).
     workflow: PathBuf,
-    /// Use this component for a connector alias instead of the workflow's
-    /// path.
-    #[arg(long = "connector", value_name = "ALIAS=PATH")]
+    /// Use this component (a path or an oci:// reference) for a connector
+    /// alias instead of the workflow's.
+    #[arg(long = "connector", value_name = "ALIAS=COMPONENT")]
     connectors: Vec<String>,
     /// Print the step reports as one JSON array.
     #[arg(long)]
@@ -59,13 +60,16 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn parse_overrides(args: &[String]) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+fn parse_overrides(args: &[String]) -> anyhow::Result<BTreeMap<String, ComponentSource>> {
     let mut out = BTreeMap::new();
     for arg in args {
-        let Some((alias, path)) = arg.split_once('=') else {
-            bail!("--connector `{arg}` must be ALIAS=PATH");
+        let Some((alias, component)) = arg.split_once('=') else {
+            bail!("--connector `{arg}` must be ALIAS=COMPONENT (a path or an oci:// reference)");
         };
-        out.insert(alias.to_owned(), PathBuf::from(path));
+        out.insert(
+            alias.to_owned(),
+            ComponentSource::parse(component).with_context(|| format!("--connector `{arg}`"))?,
+        );
     }
     Ok(out)
 }

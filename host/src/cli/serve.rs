@@ -10,6 +10,7 @@ use clap::Args;
 use crate::cli::mcp::McpToolArgs;
 use crate::cli::{GlobalArgs, new_host};
 use crate::files::read_capped;
+use crate::oci::OciReference;
 use crate::runtime::Runtime;
 use crate::server::{self, ServeOptions};
 
@@ -18,8 +19,13 @@ use crate::server::{self, ServeOptions};
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
     /// Directory of connector components (`*.wasm`), watched for changes.
-    #[arg(long, value_name = "DIR")]
-    connectors: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "references")]
+    connectors: Option<PathBuf>,
+    /// A connector in an OCI registry, oci://REGISTRY/REPOSITORY:TAG or
+    /// @sha256:DIGEST (repeatable). A tag is resolved at start, and again
+    /// only on SIGHUP or POST /v1/connectors/reload.
+    #[arg(long = "connector", value_name = "OCI_REFERENCE")]
+    references: Vec<OciReference>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -56,6 +62,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
     let options = ServeOptions {
         listen: args.listen,
         connectors: args.connectors,
+        references: args.references,
         data_dir,
         keep_runs: args.keep_runs as usize,
         api_token,

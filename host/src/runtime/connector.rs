@@ -113,6 +113,18 @@ impl Connector {
         &self.inner.identity.digest
     }
 
+    /// The OCI reference it was pulled by, pinned to its manifest's digest,
+    /// if it came from a registry.
+    pub fn reference(&self) -> Option<&str> {
+        self.inner.identity.reference.as_deref()
+    }
+
+    /// Where it was loaded from: its pinned OCI reference, its file, or
+    /// `None` for a component added from bytes.
+    pub fn source(&self) -> Option<String> {
+        self.reference().map(str::to_owned).or_else(|| self.path().map(|p| p.display().to_string()))
+    }
+
     /// The alias it was loaded under, if any.
     pub fn alias(&self) -> Option<&str> {
         self.inner.identity.alias.as_deref()

@@ -13,10 +13,13 @@ use sha2::{Digest, Sha256};
 use crate::capability::{
     ConnectorIdentity, ConnectorSelector, Endpoints, GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp,
 };
+use crate::digest::digest_text;
 use crate::error::{InvokeError, LoadError};
 use crate::escape::{Untrusted, escape_untrusted, truncate_chars};
 use crate::files::read_capped;
 use crate::identity::{Authentications, CredentialsConfig, Identities};
+use crate::oci::{OciReference, Pulled, Registries, RegistryConfig};
+use crate::runtime::ComponentSource;
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::runtime::metrics::Metrics;
 use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
@@ -57,6 +60,8 @@ pub struct HostConfig {
     /// The endpoint given for every service (`--endpoint-url`), which also
     /// applies to the STS calls of `assume_role` authentications.
     pub endpoint_url: Option<String>,
+    /// How OCI registries are reached, and where pulled components are kept.
+    pub registries: RegistryConfig,
 }
 
 /// What one call runs with, beyond its input: the authentication it signs
@@ -126,6 +131,7 @@ pub struct ConnectorHost {
     metrics: Arc<Metrics>,
     identities: Arc<Identities>,
     authentications: Arc<Authentications>,
+    registries: Registries,
 }
 
 impl ConnectorHost {
@@ -179,6 +185,7 @@ impl ConnectorHost {
             metrics,
             identities: Arc::new(identities),
             authentications: Arc::new(config.authentications),
+            registries: Registries::new(config.registries),
         })
     }
 
@@ -263,7 +270,50 @@ impl ConnectorHost {
             Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
             Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
         };
-        self.load_component(bytes, origin, Some(canonical), options).await
+        let known_as = ConnectorIdentity { path: Some(canonical), ..ConnectorIdentity::default() };
+        self.load_component(bytes, origin, known_as, options).await
+    }
+
+    /// Loads the component `source` names: a file as
+    /// [`load_with`](Self::load_with) does, or an OCI reference, pulled (or
+    /// read from the store, when pinned and pulled before) and verified
+    /// against its digests before it is compiled.
+    pub async fn load_source(&self, source: &ComponentSource, options: &LoadOptions) -> Result<Connector, LoadError> {
+        match source {
+            ComponentSource::File(path) => self.load_with(path, options).await,
+            ComponentSource::Oci(reference) => {
+                let pulled = self.pull(reference).await?;
+                self.load_pulled(pulled, reference, options).await
+            }
+        }
+    }
+
+    /// Loads a component [`pull`](Self::pull)ed for `requested`.
+    pub async fn load_pulled(
+        &self,
+        pulled: Pulled,
+        requested: &OciReference,
+        options: &LoadOptions,
+    ) -> Result<Connector, LoadError> {
+        let known_as = ConnectorIdentity {
+            reference: Some(pulled.pinned.to_string()),
+            requested: Some(requested.to_string()),
+            ..ConnectorIdentity::default()
+        };
+        self.load_component(pulled.bytes, pulled.pinned.to_string(), known_as, options).await
+    }
+
+    /// The component `reference` names, verified (see [`Registries::pull`]).
+    pub async fn pull(&self, reference: &OciReference) -> Result<Pulled, LoadError> {
+        self.registries
+            .pull(reference, self.max_component_bytes)
+            .await
+            .map_err(|e| LoadError::PullFailed { origin: reference.to_string(), reason: format!("{e:#}") })
+    }
+
+    /// The registries this host pulls from.
+    pub fn registries(&self) -> &Registries {
+        &self.registries
     }
 
     /// Looks a component over as `connector-host check` reports it: its
@@ -272,15 +322,29 @@ impl ConnectorHost {
     /// services, input schemas that are not JSON Schema 2020-12 object
     /// schemas). Fails only when there is no manifest to look at.
     pub async fn inspect(&self, path: impl AsRef<Path>) -> Result<Inspection, LoadError> {
-        let path = path.as_ref().to_owned();
-        let origin = escape_untrusted(&path.display().to_string()).into_owned();
-        let limit = self.max_component_bytes;
-        let read =
-            tokio::task::spawn_blocking(move || read_capped(&path, limit, "component", "--max-component-bytes")).await;
-        let bytes = match read {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
-            Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
+        self.inspect_source(&ComponentSource::File(path.as_ref().to_owned())).await
+    }
+
+    /// Like [`inspect`](Self::inspect), for a file or an OCI reference.
+    pub async fn inspect_source(&self, source: &ComponentSource) -> Result<Inspection, LoadError> {
+        let (bytes, origin) = match source {
+            ComponentSource::File(path) => {
+                let origin = escape_untrusted(&path.display().to_string()).into_owned();
+                let (path, limit) = (path.clone(), self.max_component_bytes);
+                let read = tokio::task::spawn_blocking(move || {
+                    read_capped(&path, limit, "component", "--max-component-bytes")
+                })
+                .await;
+                match read {
+                    Ok(Ok(bytes)) => (bytes, origin),
+                    Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
+                    Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
+                }
+            }
+            ComponentSource::Oci(reference) => {
+                let pulled = self.pull(reference).await?;
+                (pulled.bytes, pulled.pinned.to_string())
+            }
         };
         if let Err(e) = connector::check_is_component(&bytes) {
             return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
@@ -329,17 +393,17 @@ impl ConnectorHost {
     /// that keep components elsewhere than in files.
     pub async fn load_bytes(&self, bytes: Vec<u8>, options: &LoadOptions) -> Result<Connector, LoadError> {
         let origin = format!("component {}", digest_text(&Sha256::digest(&bytes).into()));
-        self.load_component(bytes, origin, None, options).await
+        self.load_component(bytes, origin, ConnectorIdentity::default(), options).await
     }
 
     async fn load_component(
         &self,
         bytes: Vec<u8>,
         origin: String,
-        path: Option<PathBuf>,
+        known_as: ConnectorIdentity,
         options: &LoadOptions,
     ) -> Result<Connector, LoadError> {
-        let loaded = self.compile_and_describe(bytes, origin, path, options).await;
+        let loaded = self.compile_and_describe(bytes, origin, known_as, options).await;
         self.metrics.loaded(loaded.is_ok());
         loaded
     }
@@ -348,7 +412,7 @@ impl ConnectorHost {
         &self,
         bytes: Vec<u8>,
         origin: String,
-        path: Option<PathBuf>,
+        known_as: ConnectorIdentity,
         options: &LoadOptions,
     ) -> Result<Connector, LoadError> {
         if bytes.len() as u64 > self.max_component_bytes {
@@ -392,7 +456,7 @@ impl ConnectorHost {
             Ok(manifest) => manifest,
             Err(e) => return Err(LoadError::InvalidManifest { origin, reason: format!("{e:#}") }),
         };
-        let identity = ConnectorIdentity { alias: options.alias.clone(), path, digest: digest_text(&digest) };
+        let identity = ConnectorIdentity { alias: options.alias.clone(), digest: digest_text(&digest), ..known_as };
         let matching = self.grants.matching(&identity);
         for &i in &matching {
             self.grants_used[i].store(true, Ordering::Relaxed);
@@ -402,7 +466,7 @@ impl ConnectorHost {
             grant = grant.narrowed_to(services);
         }
         tracing::info!(connector = %manifest.name, version = %Untrusted(&manifest.version), origin = %origin,
-            digest = %identity.digest, operations = manifest.operations.len(),
+            digest = %identity.digest, reference = identity.reference.as_deref(), operations = manifest.operations.len(),
             granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
         let guest = Guest { pre: probe.pre, name: Arc::from(manifest.name.as_str()), grant: Arc::new(grant) };
         Ok(Connector { inner: Arc::new(ConnectorInner { identity, manifest, guest }) })
@@ -553,14 +617,4 @@ pub struct CallerIdentity {
     pub account: String,
     pub arn: String,
     pub user_id: String,
-}
-
-/// `sha256:<hex>`.
-fn digest_text(digest: &[u8; 32]) -> String {
-    let mut text = String::with_capacity(7 + 64);
-    text.push_str("sha256:");
-    for byte in digest {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
 }

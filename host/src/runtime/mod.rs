@@ -6,9 +6,11 @@ mod connector;
 mod host;
 mod metrics;
 mod registry;
+mod source;
 mod watch;
 
 pub use connector::{Connector, Manifest, OperationHints, OperationInfo};
 pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, LoadOptions};
-pub use registry::{Runtime, RuntimeEvent};
+pub use registry::{Reloaded, Runtime, RuntimeEvent};
+pub use source::ComponentSource;
 pub use watch::DirectoryWatch;

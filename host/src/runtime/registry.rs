@@ -5,7 +5,7 @@
 //! old version stays alive until its last call ends.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -13,7 +13,23 @@ use tokio::sync::broadcast;
 
 use crate::error::{InvokeError, LoadError};
 use crate::escape::{escape_untrusted, truncate_chars};
-use crate::runtime::{Connector, ConnectorHost, LoadOptions};
+use crate::oci::OciReference;
+use crate::runtime::{ComponentSource, Connector, ConnectorHost, LoadOptions};
+
+/// How errors and logs name `source`.
+fn origin_of(source: &ComponentSource) -> String {
+    escape_untrusted(&source.to_string()).into_owned()
+}
+
+/// The alias grants and authentications may select `source`'s connector
+/// by: a file's name without `.wasm`, or the last part of a repository.
+fn alias_of(source: &ComponentSource) -> Option<String> {
+    let alias = match source {
+        ComponentSource::File(path) => path.file_stem().and_then(|s| s.to_str())?,
+        ComponentSource::Oci(reference) => reference.repository().rsplit('/').next()?,
+    };
+    crate::capability::is_alias(alias).then(|| alias.to_owned())
+}
 
 /// Something that happened to the set of connectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +73,18 @@ struct Inner {
 #[derive(Clone)]
 struct Entry {
     connector: Connector,
-    /// The file it came from; `None` for connectors added from bytes.
-    source: Option<PathBuf>,
+    /// The file or reference it came from; `None` for connectors added
+    /// from bytes.
+    source: Option<ComponentSource>,
+}
+
+/// What [`Runtime::reload_reference`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The reference still names what is served.
+    Unchanged { pinned: String },
+    /// The reference now names other bytes, which now serve.
+    Changed { pinned: String, previous: Option<String> },
 }
 
 impl Runtime {
@@ -87,15 +113,54 @@ impl Runtime {
     /// [`load_errors`](Self::load_errors) until the file loads or is
     /// forgotten.
     pub async fn load_path(&self, path: &Path) -> Result<Connector, LoadError> {
-        let source = path.to_owned();
-        let origin = escape_untrusted(&path.display().to_string()).into_owned();
-        // A file's name (without `.wasm`) is its alias, for grants and
-        // authentications that select by alias.
-        let alias =
-            path.file_stem().and_then(|s| s.to_str()).filter(|s| crate::capability::is_alias(s)).map(str::to_owned);
-        let options = LoadOptions { alias, ..LoadOptions::default() };
-        let loaded = self.inner.host.load_with(path, &options).await;
-        let result = loaded.and_then(|connector| self.insert(connector, Some(source), &origin));
+        self.load_source(&ComponentSource::File(path.to_owned())).await
+    }
+
+    /// Like [`load_path`](Self::load_path), for a file or an OCI reference;
+    /// a reference's alias is the last part of its repository.
+    pub async fn load_source(&self, source: &ComponentSource) -> Result<Connector, LoadError> {
+        let options = LoadOptions { alias: alias_of(source), ..LoadOptions::default() };
+        let loaded = self.inner.host.load_source(source, &options).await;
+        self.serve_loaded(source, loaded)
+    }
+
+    /// Resolves `reference` again (a tag may have moved) and, when it now
+    /// names other bytes than the connector it serves, loads and serves
+    /// those. Nothing changes on failure.
+    pub async fn reload_reference(&self, reference: &OciReference) -> Result<Reloaded, LoadError> {
+        let source = ComponentSource::Oci(reference.clone());
+        let pulled = match self.inner.host.pull(reference).await {
+            Ok(pulled) => pulled,
+            Err(error) => {
+                self.failed(&origin_of(&source), &error);
+                return Err(error);
+            }
+        };
+        let pinned = pulled.pinned.to_string();
+        let previous = self.served_from(&source).and_then(|c| c.reference().map(str::to_owned));
+        if previous.as_deref() == Some(pinned.as_str()) {
+            return Ok(Reloaded::Unchanged { pinned });
+        }
+        let options = LoadOptions { alias: alias_of(&source), ..LoadOptions::default() };
+        let loaded = self.inner.host.load_pulled(pulled, reference, &options).await;
+        self.serve_loaded(&source, loaded)?;
+        tracing::info!(reference = %reference, pinned = %pinned, previous = previous.as_deref(), "reference reloaded");
+        Ok(Reloaded::Changed { pinned, previous })
+    }
+
+    /// The connector `source` serves, if any.
+    fn served_from(&self, source: &ComponentSource) -> Option<Connector> {
+        let connectors = self.inner.connectors.read().expect("connectors lock");
+        connectors.values().find(|e| e.source.as_ref() == Some(source)).map(|e| e.connector.clone())
+    }
+
+    fn serve_loaded(
+        &self,
+        source: &ComponentSource,
+        loaded: Result<Connector, LoadError>,
+    ) -> Result<Connector, LoadError> {
+        let origin = origin_of(source);
+        let result = loaded.and_then(|connector| self.insert(connector, Some(source.clone()), &origin));
         match &result {
             Ok(_) => {
                 self.inner.errors.write().expect("errors lock").remove(&origin);
@@ -128,21 +193,29 @@ impl Runtime {
         self.publish(RuntimeEvent::Loaded { name, digest, replaced });
     }
 
-    fn insert(&self, connector: Connector, source: Option<PathBuf>, origin: &str) -> Result<Connector, LoadError> {
+    fn insert(
+        &self,
+        connector: Connector,
+        source: Option<ComponentSource>,
+        origin: &str,
+    ) -> Result<Connector, LoadError> {
         let name = connector.name().to_owned();
         let mut unloaded = Vec::new();
         let replaced = {
             let mut connectors = self.inner.connectors.write().expect("connectors lock");
-            // A name held by another file that still exists is refused; one
-            // whose file is gone (a rename, the next version replacing the
-            // last) passes to the new file without a gap.
-            let held_elsewhere =
-                |held: &&Entry| held.source != source && held.source.as_ref().is_none_or(|p| p.exists());
+            // A name held by another source that still exists is refused;
+            // one whose file is gone (a rename, the next version replacing
+            // the last) passes to the new file without a gap.
+            let still_there = |source: &ComponentSource| match source {
+                ComponentSource::File(path) => path.exists(),
+                ComponentSource::Oci(_) => true,
+            };
+            let held_elsewhere = |held: &&Entry| held.source != source && held.source.as_ref().is_none_or(still_there);
             if let Some(holder) = connectors.get(&name).filter(held_elsewhere) {
                 let holder = holder
                     .source
                     .as_ref()
-                    .map_or_else(|| "a component added from bytes".to_owned(), |p| p.display().to_string());
+                    .map_or_else(|| "a component added from bytes".to_owned(), ComponentSource::to_string);
                 return Err(LoadError::NameConflict {
                     origin: origin.to_owned(),
                     name,
@@ -204,7 +277,7 @@ impl Runtime {
             .read()
             .expect("connectors lock")
             .iter()
-            .filter(|(_, e)| e.source.as_deref() == Some(path))
+            .filter(|(_, e)| matches!(&e.source, Some(ComponentSource::File(p)) if p == path))
             .map(|(n, _)| n.clone())
             .collect();
         for name in names {
@@ -222,7 +295,7 @@ impl Runtime {
         self.inner.connectors.read().expect("connectors lock").values().map(|e| e.connector.clone()).collect()
     }
 
-    /// The files that failed to load, with their errors.
+    /// The files and references that failed to load, with their errors.
     pub fn load_errors(&self) -> Vec<(String, String)> {
         self.inner.errors.read().expect("errors lock").iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }

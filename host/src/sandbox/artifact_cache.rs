@@ -19,11 +19,12 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
+
+use crate::files::write_atomically;
 use wasmtime::component::Component;
 
 /// A directory of compiled components for one engine, bounded in size:
@@ -106,7 +107,7 @@ impl ArtifactCache {
                 }
             }
             let artifact = engine.precompile_component(&bytes).map_err(anyhow::Error::from)?;
-            if let Err(e) = store(&entry, &artifact) {
+            if let Err(e) = write_atomically(&entry, &artifact) {
                 tracing::warn!(entry = %entry.display(), error = %format!("{e:#}"), "could not cache the compiled component");
             } else if let Err(e) = prune_dir(&dir, max_bytes, Some(&entry)) {
                 tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not bound the compiled cache");
@@ -172,27 +173,6 @@ fn prune_dir(dir: &Path, max_bytes: u64, keep: Option<&Path>) -> anyhow::Result<
     pruned.kept = entries.iter().filter(|(_, _, p)| p.exists()).count();
     pruned.kept_bytes = total;
     Ok(pruned)
-}
-
-fn store(entry: &Path, artifact: &[u8]) -> anyhow::Result<()> {
-    let dir = entry.parent().expect("entries live in the cache directory");
-    create_private_dir(dir)?;
-    // Unique per process and per write, so two loads of one component (in
-    // one process or several) never write the same temporary file.
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let write = WRITES.fetch_add(1, Ordering::Relaxed);
-    let name = entry.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{}.{write}.{name}.tmp", std::process::id()));
-    std::fs::write(&temp, artifact).with_context(|| format!("could not write {}", temp.display()))?;
-    std::fs::rename(&temp, entry).with_context(|| format!("could not rename {} to {}", temp.display(), entry.display()))
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("could not create {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn summary(connector: &Connector) -> Value {
         "title": manifest.title,
         "version": manifest.version,
         "digest": connector.digest(),
+        "source": connector.source(),
         "operations": manifest.operations.len(),
     })
 }
@@ -124,6 +125,7 @@ pub(super) async fn get_connector(
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", format!("could not serialize the manifest: {e}"))
     })?;
     manifest["digest"] = json!(connector.digest());
+    manifest["source"] = json!(connector.source());
     Ok(Json(manifest))
 }
 
@@ -148,7 +150,7 @@ pub(super) async fn invoke(
 }
 
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.watch.is_ready() { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "loading\n") }
+    if state.is_ready() { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "loading\n") }
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

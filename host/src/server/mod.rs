@@ -16,6 +16,7 @@ mod auth;
 mod console;
 pub mod mcp;
 mod openapi;
+mod references;
 mod runs;
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
+use crate::oci::OciReference;
 use crate::runtime::{DirectoryWatch, Runtime};
 use crate::workflow::RunStore;
 
@@ -37,8 +39,10 @@ use crate::workflow::RunStore;
 pub struct ServeOptions {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// The directory of components to serve.
-    pub connectors: PathBuf,
+    /// The directory of components to serve, watched for changes.
+    pub connectors: Option<PathBuf>,
+    /// Components in OCI registries to serve beside the directory's.
+    pub references: Vec<OciReference>,
     /// Where the run store lives.
     pub data_dir: PathBuf,
     /// Runs kept in the store.
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ServeOptions {
         f.debug_struct("ServeOptions")
             .field("listen", &self.listen)
             .field("connectors", &self.connectors)
+            .field("references", &self.references)
             .field("data_dir", &self.data_dir)
             .field("keep_runs", &self.keep_runs)
             .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
@@ -85,7 +90,8 @@ impl ServeOptions {
 struct AppState {
     runtime: Runtime,
     store: RunStore,
-    watch: Arc<DirectoryWatch>,
+    watch: Option<Arc<DirectoryWatch>>,
+    references: Arc<references::References>,
     token: Option<Arc<auth::Token>>,
     /// One permit per run in progress.
     runs: Arc<Semaphore>,
@@ -112,8 +118,8 @@ pub async fn serve(
     let unused: Vec<String> = runtime.host().unused_grants().iter().map(|rule| rule.selector.to_string()).collect();
     if !unused.is_empty() {
         bail!(
-            "--grant for {} selects no connector of the directory (in serve, a connector's alias is its file name \
-             without .wasm)",
+            "--grant for {} selects no connector served (in serve, a connector's alias is its file name without \
+             .wasm, or the last part of its OCI repository)",
             unused.join(", ")
         );
     }
@@ -145,12 +151,24 @@ impl Server {
         if options.api_token.as_deref().is_some_and(str::is_empty) {
             bail!("the API token is empty");
         }
+        if options.connectors.is_none() && options.references.is_empty() {
+            bail!("nothing to serve: give --connectors DIR, --connector oci://..., or both");
+        }
         let store = RunStore::open(&options.data_dir, options.keep_runs)?;
-        let watch = DirectoryWatch::start(runtime.clone(), &options.connectors)?;
+        let watch = match &options.connectors {
+            Some(dir) => Some(Arc::new(DirectoryWatch::start(runtime.clone(), dir)?)),
+            None => None,
+        };
+        let references = Arc::new(references::References::new(options.references.clone()));
+        tokio::spawn({
+            let (references, runtime) = (references.clone(), runtime.clone());
+            async move { references.load(&runtime).await }
+        });
         let state = AppState {
             runtime,
             store,
-            watch: Arc::new(watch),
+            watch,
+            references,
             token: options.api_token.as_deref().map(|t| Arc::new(auth::Token::new(t))),
             runs: Arc::new(Semaphore::new(options.max_runs)),
             max_runs: options.max_runs,
@@ -175,6 +193,7 @@ impl Server {
         let guarded = Router::new()
             .nest_service("/mcp", mcp)
             .route("/v1/connectors", get(api::list_connectors))
+            .route("/v1/connectors/reload", post(references::reload))
             .route("/v1/connectors/{name}", get(api::get_connector))
             .route("/v1/connectors/{name}/operations/{operation}", post(api::invoke))
             .route("/v1/runs", post(runs::start).get(runs::list))
@@ -194,7 +213,8 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", options.listen))?;
         let local_addr = listener.local_addr()?;
-        tracing::info!(listen = %local_addr, connectors = %options.connectors.display(), "serving");
+        tracing::info!(listen = %local_addr, connectors = ?options.connectors,
+            references = ?options.references.iter().map(ToString::to_string).collect::<Vec<_>>(), "serving");
         Ok(Server { listener, app, state, local_addr })
     }
 
@@ -203,15 +223,17 @@ impl Server {
         self.local_addr
     }
 
-    /// Whether the connector directory has been loaded once.
+    /// Whether the connector directory and references have been loaded
+    /// once.
     pub fn is_ready(&self) -> bool {
-        self.state.watch.is_ready()
+        self.state.is_ready()
     }
 
     /// Serves until `shutdown` completes, then lets calls and runs in
     /// flight finish (at most the invocation deadline).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Server { listener, app, state, .. } = self;
+        let hangups = references::reload_on_hangup(state.clone());
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
@@ -224,17 +246,23 @@ impl Server {
             ended = &mut server => Some(ended),
         };
         if let Some(ended) = stopped_by_itself {
+            hangups.abort();
             // The listener failed; runs in flight still get their grace.
             state.drain(None).await;
             return ended.context("the server task failed")?.context("the server stopped");
         }
         tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
+        hangups.abort();
         state.drain(Some(server)).await;
         Ok(())
     }
 }
 
 impl AppState {
+    fn is_ready(&self) -> bool {
+        self.watch.as_ref().is_none_or(|watch| watch.is_ready()) && self.references.is_loaded()
+    }
+
     /// Waits for the server's connections (when given) and every run in
     /// progress to end, at most the invocation deadline and a little more:
     /// a run cut short is marked failed at the next start.

@@ -53,7 +53,7 @@ pub struct Workflow {
     #[serde(default)]
     pub name: String,
     /// What each connector alias refers to: a component path (relative to
-    /// the workflow file) for the CLI, a loaded connector's name for a
+    /// the workflow file) or an `oci://` reference for the CLI, a loaded connector's name for a
     /// server. A server accepts steps naming loaded connectors directly.
     #[serde(default)]
     pub connectors: BTreeMap<String, String>,
@@ -160,13 +160,14 @@ impl Workflow {
     pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
     /// Reads and checks the workflow at `path`; component paths become
-    /// relative to the current directory.
+    /// relative to the current directory (`oci://` references stay as
+    /// they are).
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = crate::files::read_capped(path, Self::MAX_FILE_BYTES, "workflow", "a smaller workflow")?;
         let mut workflow: Workflow =
             serde_json::from_slice(&text).with_context(|| format!("{} is not a valid workflow", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for component in workflow.connectors.values_mut() {
+        for component in workflow.connectors.values_mut().filter(|c| !c.starts_with(crate::oci::SCHEME)) {
             *component = base.join(&*component).display().to_string();
         }
         workflow.check().with_context(|| format!("{} is not a valid workflow", path.display()))?;

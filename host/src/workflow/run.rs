@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::runtime::{CallContext, Connector, ConnectorHost, LoadOptions};
+use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::resolve;
 use crate::workflow::{StepOutcome, StepReport, Workflow, timestamp};
@@ -19,13 +19,16 @@ use crate::workflow::{StepOutcome, StepReport, Workflow, timestamp};
 pub async fn load_connectors(
     host: &ConnectorHost,
     workflow: &Workflow,
-    overrides: &BTreeMap<String, std::path::PathBuf>,
+    overrides: &BTreeMap<String, ComponentSource>,
 ) -> anyhow::Result<BTreeMap<String, Connector>> {
     let mut loaded = BTreeMap::new();
-    for (alias, path) in &workflow.connectors {
-        let path = overrides.get(alias).cloned().unwrap_or_else(|| path.into());
+    for (alias, component) in &workflow.connectors {
+        let source = match overrides.get(alias) {
+            Some(source) => source.clone(),
+            None => ComponentSource::parse(component).with_context(|| format!("connector `{alias}`"))?,
+        };
         let options = LoadOptions { alias: Some(alias.clone()), ..LoadOptions::default() };
-        let connector = host.load_with(&path, &options).await.with_context(|| format!("connector `{alias}`"))?;
+        let connector = host.load_source(&source, &options).await.with_context(|| format!("connector `{alias}`"))?;
         loaded.insert(alias.clone(), connector);
     }
     Ok(loaded)

@@ -55,18 +55,20 @@ pub(super) async fn connectors(State(state): State<AppState>, Extension(session)
     } else {
         body.push_str(
             "<table id=\"connectors\"><thead><tr><th>Name</th><th>Title</th><th>Version</th><th>Digest</th>\
-             <th>Operations</th></tr></thead><tbody>\n",
+             <th>Operations</th><th>Source</th></tr></thead><tbody>\n",
         );
         for connector in &connectors {
             let manifest = connector.manifest();
             body.push_str(&format!(
-                "<tr><td><a href=\"/connectors/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td><a href=\"/connectors/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td><code>{}</code></td></tr>\n",
                 esc(&manifest.name),
                 esc(&manifest.name),
                 esc(&manifest.title),
                 esc(&manifest.version),
                 short_digest(connector.digest()),
-                manifest.operations.len()
+                manifest.operations.len(),
+                esc(&connector.source().unwrap_or_default()),
             ));
         }
         body.push_str("</tbody></table>\n");
@@ -75,7 +77,7 @@ pub(super) async fn connectors(State(state): State<AppState>, Extension(session)
     errors.sort();
     if !errors.is_empty() {
         body.push_str(
-            "<h2>Load errors</h2>\n<table id=\"load-errors\"><thead><tr><th>File</th><th>Error</th></tr></thead><tbody>\n",
+            "<h2>Load errors</h2>\n<table id=\"load-errors\"><thead><tr><th>Source</th><th>Error</th></tr></thead><tbody>\n",
         );
         for (file, error) in &errors {
             body.push_str(&format!(
