@@ -103,7 +103,7 @@ pub fn describe<C: Connector>() -> bindings::connector::api::types::Manifest {
 /// Runs `operation` of `C` with `input` (JSON text); what [`connector!`]
 /// exports as `invoke`.
 pub fn invoke<C: Connector>(operation: &str, input: &str) -> Result<String, Error> {
-    C::operations().invoke(operation, input).map(|output| output.to_string())
+    operations::only_operation(operation, C::operations).invoke(operation, input).map(|output| output.to_string())
 }
 
 impl From<signed_http::SendError> for Error {

@@ -4,6 +4,11 @@
 //! (errors name the field) and parsed into the type before the handler
 //! runs. Schemas are built when asked for (`describe`, or the one
 //! operation invoked), not up front: an instance runs one invocation.
+//! For the same reason an invocation builds only the entry it runs (see
+//! [`only_operation`]): a table of a hundred operations is built on every
+//! call, since every call gets a fresh instance.
+
+use std::cell::RefCell;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -32,6 +37,30 @@ impl Info {
             services: services.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
+}
+
+thread_local! {
+    /// While an invocation builds its table, the one operation it runs.
+    static ONLY: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Builds a table with `build` keeping only `operation`'s entry: the
+/// others are skipped before anything is allocated for them.
+pub(crate) fn only_operation(operation: &str, build: impl FnOnce() -> Operations) -> Operations {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ONLY.with(|only| *only.borrow_mut() = None);
+        }
+    }
+    ONLY.with(|only| *only.borrow_mut() = Some(operation.to_owned()));
+    let _reset = Reset;
+    build()
+}
+
+/// Whether an invocation building its table skips `name`.
+fn skipped(name: &str) -> bool {
+    ONLY.with(|only| only.borrow().as_deref().is_some_and(|only| only != name))
 }
 
 type Handler = Box<dyn Fn(Value) -> Result<Value, Error>>;
@@ -67,6 +96,9 @@ impl Operations {
         O: Serialize,
         F: Fn(I) -> Result<O, Error> + 'static,
     {
+        if skipped(name) {
+            return self;
+        }
         let schema = || input_schema::<I>();
         let run = move |input: Value| {
             crate::schema::check(&input_schema::<I>(), &input).map_err(Error::InvalidInput)?;
@@ -95,6 +127,9 @@ impl Operations {
         schema: impl Fn() -> Value + 'static,
         handler: impl Fn(Value) -> Result<Value, Error> + 'static,
     ) -> Self {
+        if skipped(name) {
+            return self;
+        }
         self.entries.push(Entry {
             name: name.to_owned(),
             title: title.to_owned(),
@@ -165,6 +200,17 @@ mod tests {
         Operations::new().add("greet", "Greet", "Says hello.", |input: Greet| {
             Ok(json!({"greeting": format!("hello {}", input.name).repeat(input.times.unwrap_or(1) as usize)}))
         })
+    }
+
+    #[test]
+    fn an_invocation_builds_only_the_entry_it_runs() {
+        let two =
+            || table().add_raw("other", "Other", "Another.", || json!({"type": "object"}), |_| Ok(json!("other ran")));
+        let built = only_operation("other", two);
+        assert_eq!(built.entries.len(), 1);
+        assert_eq!(built.invoke("other", "{}").unwrap(), json!("other ran"));
+        assert!(matches!(only_operation("nothing", two).invoke("greet", "{}"), Err(Error::UnknownOperation(_))));
+        assert_eq!(two().entries.len(), 2, "outside an invocation the whole table is built");
     }
 
     #[test]
