@@ -536,6 +536,32 @@ impl ConnectorHost {
         self.invoke_text(connector, operation, input.to_owned(), context).await
     }
 
+    /// Like [`invoke_json`](Self::invoke_json), returning the output as the
+    /// connector wrote it: checked to be JSON, but never parsed into a
+    /// tree, for callers that pass it on (a server's response body).
+    ///
+    /// ```no_run
+    /// # async fn demo(host: connector_host::ConnectorHost, cognito: connector_host::Connector) -> anyhow::Result<()> {
+    /// let context = connector_host::CallContext::default();
+    /// let input = r#"{"max_results": 10}"#.to_owned();
+    /// let output = host.invoke_raw(&cognito, "list_user_pools", input, &context).await?;
+    /// println!("{}", output.get());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn invoke_raw(
+        &self,
+        connector: &Connector,
+        operation: &str,
+        input: String,
+        context: &CallContext,
+    ) -> Result<Box<serde_json::value::RawValue>, InvokeError> {
+        self.invoke_output(connector, operation, input, context, |output| {
+            serde_json::value::RawValue::from_string(output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
+        })
+        .await
+    }
+
     /// Checks that `connector` may sign as `authentication`.
     pub fn check_authentication(&self, connector: &Connector, authentication: Option<&str>) -> Result<(), InvokeError> {
         self.identity_for(connector, authentication).map(|_| ())
@@ -569,6 +595,22 @@ impl ConnectorHost {
         input: String,
         context: &CallContext,
     ) -> Result<serde_json::Value, InvokeError> {
+        self.invoke_output(connector, operation, input, context, |output| {
+            serde_json::from_str(&output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
+        })
+        .await
+    }
+
+    /// Runs the operation and reads its output with `read` (which also
+    /// checks that it is JSON); the metrics count what `read` made of it.
+    async fn invoke_output<T>(
+        &self,
+        connector: &Connector,
+        operation: &str,
+        input: String,
+        context: &CallContext,
+        read: impl FnOnce(String) -> Result<T, InvokeError>,
+    ) -> Result<T, InvokeError> {
         let identity = self.identity_for(connector, context.authentication.as_deref())?;
         if input.len() > self.max_input_bytes {
             return Err(InvokeError::InvalidInput(format!(
@@ -587,7 +629,7 @@ impl ConnectorHost {
                 connector.name()
             )));
         }
-        let result = self.sandbox.invoke(&connector.inner.guest, identity, operation, input).await;
+        let result = self.sandbox.invoke(&connector.inner.guest, identity, operation, input).await.and_then(read);
         let outcome = result.as_ref().map_or_else(InvokeError::kind, |_| "ok");
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
         result

@@ -88,13 +88,25 @@ pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, Api
 /// A JSON request body, or the error answer for a missing, oversized or
 /// malformed one.
 pub(super) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
-    let bytes = body.map_err(|rejection| {
-        let status = rejection.status();
-        let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "body-too-large" } else { "invalid-body" };
-        ApiError::new(status, kind, rejection.body_text())
-    })?;
+    let bytes = body.map_err(body_rejection)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-json", format!("the body is not valid JSON: {e}")))
+}
+
+/// The body as JSON text, checked to be JSON without building a tree.
+fn json_text_body(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+    let bytes = body.map_err(body_rejection)?;
+    let invalid = |reason: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid-json", reason);
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)
+        .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+    Ok(text)
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    let status = rejection.status();
+    let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "body-too-large" } else { "invalid-body" };
+    ApiError::new(status, kind, rejection.body_text())
 }
 
 fn summary(connector: &Connector) -> Value {
@@ -140,13 +152,16 @@ pub(super) async fn invoke(
     Path((name, operation)): Path<(String, String)>,
     params: Result<Query<InvokeQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let query = query(params)?;
-    let input = json_body(body)?;
+    let input = json_text_body(body)?;
     let connector = state.runtime.get(&name).ok_or_else(|| ApiError::unknown_connector(&name))?;
     let context = CallContext { authentication: query.authentication };
-    let output = state.runtime.host().invoke_in(&connector, &operation, &input, &context).await?;
-    Ok(Json(output))
+    // The output goes out as the connector wrote it: checked to be JSON,
+    // never parsed into a tree and printed again.
+    let output = state.runtime.host().invoke_raw(&connector, &operation, input, &context).await?;
+    let output: Box<str> = output.into();
+    Ok(([(header::CONTENT_TYPE, "application/json")], output.into_string()))
 }
 
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
