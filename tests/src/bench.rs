@@ -152,8 +152,9 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
 }
 
 /// The end-to-end comparison: for each concurrency, host+wasm, native SDK,
-/// then host+wasm through `serve` over HTTP, each after a warm-up. Returns
-/// the figures in that order.
+/// host+wasm through `serve` over HTTP, and the floor (a request signed
+/// with SigV4 and sent with a plain HTTP client, no sandbox, no SDK), each
+/// after a warm-up. Returns the figures in that order.
 pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
     let endpoint = start_fixed_server(Duration::ZERO).await;
     let host = host_for(&endpoint).await;
@@ -209,6 +210,34 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
             }
         }
     };
+    let raw_signed = {
+        let client = reqwest::Client::new();
+        let url = format!("{endpoint}/");
+        let credentials = test_credentials();
+        move || {
+            let (client, url, credentials) = (client.clone(), url.clone(), credentials.clone());
+            async move {
+                let mut request = http::Request::post(url.as_str())
+                    .header("content-type", "application/x-amz-json-1.1")
+                    .header("x-amz-target", "AWSCognitoIdentityProviderService.AdminGetUser")
+                    .body(br#"{"UserPoolId":"us-east-1_bench","Username":"exampleUsername"}"#.to_vec())
+                    .expect("a request");
+                connector_host::sigv4::sign_request(
+                    &mut request,
+                    &credentials,
+                    "cognito-idp",
+                    crate::REGION,
+                    std::time::SystemTime::now(),
+                )
+                .expect("signed");
+                let request = reqwest::Request::try_from(request).expect("a reqwest request");
+                let response = client.execute(request).await.expect("admin_get_user signed by hand");
+                let output: serde_json::Value =
+                    serde_json::from_slice(&response.bytes().await.expect("a body")).expect("JSON output");
+                assert_eq!(output["Username"], "exampleUsername");
+            }
+        }
+    };
     let mut figures = Vec::new();
     for &concurrency in concurrencies {
         let warm_up = (calls / 10).max(concurrency);
@@ -218,16 +247,18 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
         figures.push(measure("native_sdk", calls, concurrency, native.clone()).await);
         measure("warm-up", warm_up, concurrency, via_serve.clone()).await;
         figures.push(measure("serve_http", calls, concurrency, via_serve.clone()).await);
+        measure("warm-up", warm_up, concurrency, raw_signed.clone()).await;
+        figures.push(measure("raw_signed_http", calls, concurrency, raw_signed.clone()).await);
     }
     figures
 }
 
-/// host/native and serve/host ratios of calls/s and p50, by concurrency,
-/// from [`end_to_end`]'s figures.
+/// host/native and serve/host ratios of calls/s and p50, and the host's
+/// p50 over the floor, by concurrency, from [`end_to_end`]'s figures.
 pub fn ratios(figures: &[Figures]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
-    for triple in figures.chunks(3) {
-        let [host, native, serve] = triple else { continue };
+    for four in figures.chunks(4) {
+        let [host, native, serve, raw] = four else { continue };
         out.insert(
             format!("concurrency_{}", host.concurrency),
             json!({
@@ -235,6 +266,7 @@ pub fn ratios(figures: &[Figures]) -> serde_json::Value {
                 "p50_host_over_native": round(host.p50_us as f64 / native.p50_us.max(1) as f64),
                 "p50_overhead_us": host.p50_us as i64 - native.p50_us as i64,
                 "calls_per_sec_serve_over_host": round(serve.calls_per_sec / host.calls_per_sec),
+                "p50_overhead_over_raw_us": host.p50_us as i64 - raw.p50_us as i64,
             }),
         );
     }

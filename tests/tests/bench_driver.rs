@@ -13,9 +13,11 @@ async fn the_end_to_end_driver_runs() {
             ("host_wasm", 1),
             ("native_sdk", 1),
             ("serve_http", 1),
+            ("raw_signed_http", 1),
             ("host_wasm", 4),
             ("native_sdk", 4),
-            ("serve_http", 4)
+            ("serve_http", 4),
+            ("raw_signed_http", 4)
         ]
     );
     for f in &figures {
@@ -25,4 +27,5 @@ async fn the_end_to_end_driver_runs() {
     let ratios = bench::ratios(&figures);
     assert!(ratios["ratios"]["concurrency_4"]["calls_per_sec_host_over_native"].as_f64().is_some(), "{ratios}");
     assert!(ratios["ratios"]["concurrency_4"]["calls_per_sec_serve_over_host"].as_f64().is_some(), "{ratios}");
+    assert!(ratios["ratios"]["concurrency_4"]["p50_overhead_over_raw_us"].as_i64().is_some(), "{ratios}");
 }
