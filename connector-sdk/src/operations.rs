@@ -8,7 +8,7 @@
 //! [`only_operation`]): a table of a hundred operations is built on every
 //! call, since every call gets a fresh instance.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -39,12 +39,10 @@ impl Info {
     }
 }
 
-/// While an invocation builds its table, the one operation it runs (a
-/// component instance has one thread, so a plain static does).
-static ONLY: Mutex<Option<String>> = Mutex::new(None);
-
-fn only() -> std::sync::MutexGuard<'static, Option<String>> {
-    ONLY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+thread_local! {
+    /// While an invocation builds its table, the one operation it runs.
+    /// Per thread: a native test runs many tables at once.
+    static ONLY: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// Builds a table with `build` keeping only `operation`'s entry: the
@@ -53,17 +51,17 @@ pub(crate) fn only_operation(operation: &str, build: impl FnOnce() -> Operations
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
-            *only() = None;
+            ONLY.with(|only| *only.borrow_mut() = None);
         }
     }
-    *only() = Some(operation.to_owned());
+    ONLY.with(|only| *only.borrow_mut() = Some(operation.to_owned()));
     let _reset = Reset;
     build()
 }
 
 /// Whether an invocation building its table skips `name`.
 fn skipped(name: &str) -> bool {
-    only().as_deref().is_some_and(|only| only != name)
+    ONLY.with(|only| only.borrow().as_deref().is_some_and(|only| only != name))
 }
 
 type Handler = Box<dyn Fn(Value) -> Result<Value, Error>>;
