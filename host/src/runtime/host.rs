@@ -256,7 +256,15 @@ impl ConnectorHost {
 
     /// Like [`load`](Self::load), with an alias and a narrower grant.
     pub async fn load_with(&self, path: impl AsRef<Path>, options: &LoadOptions) -> Result<Connector, LoadError> {
-        let path = path.as_ref().to_owned();
+        let (bytes, origin, canonical) = self.read_file(path.as_ref()).await?;
+        let known_as = ConnectorIdentity { path: Some(canonical), ..ConnectorIdentity::default() };
+        self.load_component(bytes, origin, known_as, options).await
+    }
+
+    /// Reads the component file at `path` (a regular file, within the size
+    /// limit): its bytes, how errors name it, and its canonical path.
+    async fn read_file(&self, path: &Path) -> Result<(Vec<u8>, String, PathBuf), LoadError> {
+        let path = path.to_owned();
         let origin = escape_untrusted(&path.display().to_string()).into_owned();
         let limit = self.max_component_bytes;
         let read = tokio::task::spawn_blocking(move || {
@@ -265,13 +273,11 @@ impl ConnectorHost {
             anyhow::Ok((bytes, canonical))
         })
         .await;
-        let (bytes, canonical) = match read {
-            Ok(Ok(read)) => read,
-            Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
-            Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
-        };
-        let known_as = ConnectorIdentity { path: Some(canonical), ..ConnectorIdentity::default() };
-        self.load_component(bytes, origin, known_as, options).await
+        match read {
+            Ok(Ok((bytes, canonical))) => Ok((bytes, origin, canonical)),
+            Ok(Err(e)) => Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
+            Err(e) => Err(LoadError::Unreadable { origin, reason: e.to_string() }),
+        }
     }
 
     /// Loads the component `source` names: a file as
@@ -329,29 +335,56 @@ impl ConnectorHost {
     pub async fn inspect_source(&self, source: &ComponentSource) -> Result<Inspection, LoadError> {
         let (bytes, origin) = match source {
             ComponentSource::File(path) => {
-                let origin = escape_untrusted(&path.display().to_string()).into_owned();
-                let (path, limit) = (path.clone(), self.max_component_bytes);
-                let read = tokio::task::spawn_blocking(move || {
-                    read_capped(&path, limit, "component", "--max-component-bytes")
-                })
-                .await;
-                match read {
-                    Ok(Ok(bytes)) => (bytes, origin),
-                    Ok(Err(e)) => return Err(LoadError::Unreadable { origin, reason: format!("{e:#}") }),
-                    Err(e) => return Err(LoadError::Unreadable { origin, reason: e.to_string() }),
-                }
+                let (bytes, origin, _) = self.read_file(path).await?;
+                (bytes, origin)
             }
             ComponentSource::Oci(reference) => {
                 let pulled = self.pull(reference).await?;
                 (pulled.bytes, pulled.pinned.to_string())
             }
         };
-        if let Err(e) = connector::check_is_component(&bytes) {
-            return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
-        }
-        let initial_memory_bytes = connector::initial_memory_bytes(&bytes)
-            .map_err(|e| LoadError::InvalidComponent { origin: origin.clone(), reason: format!("{e:#}") })?;
+        let initial_memory_bytes = initial_memory(&bytes, &origin)?;
         let size_bytes = bytes.len() as u64;
+        let probed = self.probe(bytes, &origin).await?;
+        let contract = connector::contract_export(self.sandbox.engine(), &probed.component).unwrap_or_default();
+        let raw = probed.manifest;
+        let mut problems = connector::manifest_problems(&raw);
+        let mut operations = Vec::with_capacity(raw.operations.len());
+        for op in &raw.operations {
+            let input_schema = match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
+                Ok(schema) => {
+                    problems.extend(connector::schema_problems(&op.name, &schema));
+                    schema
+                }
+                Err(_) => op.input_schema.clone().into(),
+            };
+            operations.push(serde_json::json!({
+                "name": op.name, "title": op.title, "description": op.description, "input_schema": input_schema,
+            }));
+        }
+        let manifest = serde_json::json!({
+            "name": raw.name,
+            "title": raw.title,
+            "version": raw.version,
+            "services": raw.services,
+            "operations": operations,
+        });
+        Ok(Inspection {
+            digest: digest_text(&probed.digest),
+            size_bytes,
+            initial_memory_bytes,
+            contract,
+            manifest,
+            problems,
+        })
+    }
+
+    /// Compiles a component (or takes it from the cache), checks its contract, links it, and asks it for its
+    /// manifest in a sandbox of its own, before its name and grant are
+    /// known: it gets no services.
+    /// `bytes` have passed [`initial_memory`].
+    async fn probe(&self, bytes: Vec<u8>, origin: &str) -> Result<Probed, LoadError> {
+        let origin = origin.to_owned();
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let component = match self.sandbox.compile(digest, bytes).await {
             Ok(component) => component,
@@ -360,33 +393,15 @@ impl ConnectorHost {
         if let Err(e) = connector::check_contract(self.sandbox.engine(), &component) {
             return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") });
         }
-        let contract = connector::contract_export(self.sandbox.engine(), &component).unwrap_or_default();
         let pre = match self.sandbox.prelink(&component) {
             Ok(pre) => pre,
             Err(e) => return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") }),
         };
-        let probe = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
-        let raw = match self.sandbox.describe(&probe, self.identities.default.clone()).await {
-            Ok(raw) => raw,
-            Err(error) => return Err(LoadError::DescribeFailed { origin, error }),
-        };
-        let mut problems = connector::manifest_problems(&raw);
-        for op in &raw.operations {
-            if let Ok(schema) = serde_json::from_str::<serde_json::Value>(&op.input_schema) {
-                problems.extend(connector::schema_problems(&op.name, &schema));
-            }
+        let guest = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
+        match self.sandbox.describe(&guest, self.identities.default.clone()).await {
+            Ok(manifest) => Ok(Probed { digest, component, guest, manifest }),
+            Err(error) => Err(LoadError::DescribeFailed { origin, error }),
         }
-        let manifest = serde_json::json!({
-            "name": raw.name,
-            "title": raw.title,
-            "version": raw.version,
-            "services": raw.services,
-            "operations": raw.operations.iter().map(|op| serde_json::json!({
-                "name": op.name, "title": op.title, "description": op.description,
-                "input_schema": serde_json::from_str::<serde_json::Value>(&op.input_schema).unwrap_or_else(|_| op.input_schema.clone().into()),
-            })).collect::<Vec<_>>(),
-        });
-        Ok(Inspection { digest: digest_text(&digest), size_bytes, initial_memory_bytes, contract, manifest, problems })
     }
 
     /// Loads a connector from the bytes of its component, for embedders
@@ -421,37 +436,13 @@ impl ConnectorHost {
                 reason: format!("{} bytes are over the limit of {} bytes", bytes.len(), self.max_component_bytes),
             });
         }
-        if let Err(e) = connector::check_is_component(&bytes) {
-            return Err(LoadError::NotAComponent { origin, reason: format!("{e:#}") });
-        }
         // A memory cap below what the component starts with would fail
         // inside the compiler with a less helpful message.
-        match connector::initial_memory_bytes(&bytes) {
-            Ok(needed) if needed > self.memory_bytes => {
-                return Err(LoadError::MemoryTooSmall { origin, needed, limit: self.memory_bytes });
-            }
-            Ok(_) => {}
-            Err(e) => return Err(LoadError::InvalidComponent { origin, reason: format!("{e:#}") }),
+        let needed = initial_memory(&bytes, &origin)?;
+        if needed > self.memory_bytes {
+            return Err(LoadError::MemoryTooSmall { origin, needed, limit: self.memory_bytes });
         }
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        let component = match self.sandbox.compile(digest, bytes).await {
-            Ok(component) => component,
-            Err(e) => return Err(LoadError::InvalidComponent { origin, reason: format!("{e:#}") }),
-        };
-        if let Err(e) = connector::check_contract(self.sandbox.engine(), &component) {
-            return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") });
-        }
-        let pre = match self.sandbox.prelink(&component) {
-            Ok(pre) => pre,
-            Err(e) => return Err(LoadError::Incompatible { origin, reason: format!("{e:#}") }),
-        };
-        // The manifest is read in a sandbox of its own, before the
-        // connector's name and grant are known: it gets no services.
-        let probe = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
-        let raw = match self.sandbox.describe(&probe, self.identities.default.clone()).await {
-            Ok(raw) => raw,
-            Err(error) => return Err(LoadError::DescribeFailed { origin, error }),
-        };
+        let Probed { digest, guest: probe, manifest: raw, .. } = self.probe(bytes, &origin).await?;
         let manifest: Manifest = match connector::check_manifest(raw) {
             Ok(manifest) => manifest,
             Err(e) => return Err(LoadError::InvalidManifest { origin, reason: format!("{e:#}") }),
@@ -634,6 +625,24 @@ impl ConnectorHost {
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
         result
     }
+}
+
+/// Checks that `bytes` are a component (not a core module, not something
+/// else), and reads the linear memory it starts with.
+fn initial_memory(bytes: &[u8], origin: &str) -> Result<u64, LoadError> {
+    if let Err(e) = connector::check_is_component(bytes) {
+        return Err(LoadError::NotAComponent { origin: origin.to_owned(), reason: format!("{e:#}") });
+    }
+    connector::initial_memory_bytes(bytes)
+        .map_err(|e| LoadError::InvalidComponent { origin: origin.to_owned(), reason: format!("{e:#}") })
+}
+
+/// A component compiled, linked and asked for its manifest.
+struct Probed {
+    digest: [u8; 32],
+    component: wasmtime::component::Component,
+    guest: Guest,
+    manifest: crate::sandbox::bindings::connector::api::types::Manifest,
 }
 
 /// What `check` reports of a component (see [`ConnectorHost::inspect`]).
