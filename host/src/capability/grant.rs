@@ -111,6 +111,16 @@ impl ConnectorSelector {
     /// it must exist), a workflow alias (letters, digits, `_` and `-`), or
     /// `*`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Self::parse_in(text, None)
+    }
+
+    /// Like [`parse`](Self::parse), with a relative component path taken
+    /// relative to `base` (the directory of the file that names it).
+    pub fn parse_relative_to(text: &str, base: &Path) -> anyhow::Result<Self> {
+        Self::parse_in(text, Some(base))
+    }
+
+    fn parse_in(text: &str, base: Option<&Path>) -> anyhow::Result<Self> {
         if text == "*" {
             return Ok(ConnectorSelector::Others);
         }
@@ -125,9 +135,12 @@ impl ConnectorSelector {
             return Ok(ConnectorSelector::Digest(format!("sha256:{}", hex.to_ascii_lowercase())));
         }
         if text.contains('/') || text.ends_with(".wasm") {
-            let path = Path::new(text)
-                .canonicalize()
-                .with_context(|| format!("`{text}` names a component file that cannot be found"))?;
+            let path = match base {
+                Some(base) if Path::new(text).is_relative() => base.join(text),
+                _ => Path::new(text).to_owned(),
+            };
+            let path =
+                path.canonicalize().with_context(|| format!("`{text}` names a component file that cannot be found"))?;
             return Ok(ConnectorSelector::Path(path));
         }
         if is_alias(text) {

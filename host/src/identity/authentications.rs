@@ -377,13 +377,9 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         .connectors
         .unwrap_or_default()
         .iter()
-        .map(|c| {
-            // A relative component path is relative to the file, as its
-            // secret files are.
-            let is_path = (c.contains('/') || c.ends_with(".wasm")) && !c.starts_with("sha256:");
-            let c = if is_path && Path::new(c).is_relative() { base.join(c).display().to_string() } else { c.clone() };
-            ConnectorSelector::parse(&c).context("`connectors`")
-        })
+        // A relative component path is relative to the file, as its secret
+        // files are.
+        .map(|c| ConnectorSelector::parse_relative_to(c, base).context("`connectors`"))
         .collect::<anyhow::Result<_>>()?;
     Ok(Authentication {
         name: name.to_owned(),
@@ -425,7 +421,7 @@ mod tests {
             access_key_id = "AKIAEXAMPLEKEY123456"
             secret_access_key_env = "MARKETING_SECRET"
             region = "eu-west-1"
-            connectors = ["cognito"]
+            connectors = ["cognito", "oci://127.0.0.1:5000/team/cognito:1.0"]
 
             [authentications.ops]
             kind = "assume_role"
@@ -457,6 +453,9 @@ mod tests {
         let cognito = ConnectorIdentity { alias: Some("cognito".into()), ..Default::default() };
         assert!(marketing.allows(&cognito));
         assert!(!marketing.allows(&ConnectorIdentity { alias: Some("other".into()), ..Default::default() }));
+        let pulled =
+            ConnectorIdentity { requested: Some("oci://127.0.0.1:5000/team/cognito:1.0".into()), ..Default::default() };
+        assert!(marketing.allows(&pulled), "an OCI reference is a reference, not a path under the file's directory");
         assert!(auths.get("ops").unwrap().allows(&cognito), "no list: every connector");
     }
 
