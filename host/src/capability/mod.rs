@@ -12,6 +12,7 @@ mod services;
 mod signed_http;
 pub mod sigv4;
 
+pub(crate) use egress::is_loopback_authority;
 pub use endpoint::{Endpoint, Endpoints};
 pub use grant::{ConnectorIdentity, ConnectorSelector, Grant, GrantRule, Grants, is_alias};
 pub(crate) use policy::check_service;

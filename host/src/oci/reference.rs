@@ -70,9 +70,7 @@ impl OciReference {
     /// Whether the registry is on this machine (`localhost` or a loopback
     /// address), where plain HTTP is allowed.
     pub fn is_loopback(&self) -> bool {
-        let host = self.host();
-        host.eq_ignore_ascii_case("localhost")
-            || host.parse::<std::net::IpAddr>().is_ok_and(|address| address.is_loopback())
+        crate::capability::is_loopback_authority(&self.registry)
     }
 
     pub(crate) fn to_client_reference(&self) -> oci_client::Reference {
