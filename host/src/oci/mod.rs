@@ -82,11 +82,27 @@ impl Registries {
 
     /// The component `reference` names, at most `max_component_bytes`. A
     /// pinned reference already in the store is read from there; a tag is
-    /// resolved at the registry every time this is called.
+    /// resolved at the registry every time this is called, and its
+    /// component downloaded only when the store lacks it.
     pub async fn pull(&self, reference: &OciReference, max_component_bytes: u64) -> anyhow::Result<Pulled> {
-        if let Some(pulled) = self.pull_from_store(reference, max_component_bytes) {
-            return Ok(pulled);
+        let Some(store) = self.store.clone() else {
+            return self.pull_from_registry(reference, max_component_bytes, None).await;
+        };
+        let pinned = reference.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || Self::pull_from_store(&store, &pinned, max_component_bytes)).await?;
+        match stored {
+            Some(pulled) => Ok(pulled),
+            None => self.pull_from_registry(reference, max_component_bytes, self.store.clone()).await,
         }
+    }
+
+    async fn pull_from_registry(
+        &self,
+        reference: &OciReference,
+        max_component_bytes: u64,
+        store: Option<BlobStore>,
+    ) -> anyhow::Result<Pulled> {
         let client = self.client(reference)?;
         let image = reference.to_client_reference();
         let auth = self.auth(reference).await?;
@@ -102,13 +118,56 @@ impl Registries {
         }
         let layer =
             artifact::component_layer(&manifest, max_component_bytes).context("it is not a connector component")?;
+        // A tag that still names a component kept earlier needs no download.
+        let kept = match store.clone() {
+            Some(store) => {
+                let (digest, size) = (layer.digest.clone(), layer.size);
+                tokio::task::spawn_blocking(move || store.get(&digest, size)).await?
+            }
+            None => None,
+        };
+        let bytes = match kept {
+            Some(bytes) => bytes,
+            None => Self::fetch_layer(&client, &image, &layer).await?,
+        };
+        let bytes = match store {
+            Some(store) => {
+                let layer_digest = layer.digest.clone();
+                let manifest_digest = manifest_digest.clone();
+                tokio::task::spawn_blocking(move || {
+                    for (digest, blob) in [(&manifest_digest, &manifest[..]), (&layer_digest, &bytes[..])] {
+                        if let Err(e) = store.put(digest, blob) {
+                            tracing::warn!(error = %format!("{e:#}"),
+                                "could not keep a pulled blob; the next load pulls it again");
+                        }
+                    }
+                    bytes
+                })
+                .await?
+            }
+            None => bytes,
+        };
+        let pinned = reference.pinned(&manifest_digest);
+        if reference.digest().is_none() {
+            tracing::info!(reference = %reference, pinned = %pinned, "resolved a tag");
+        }
+        Ok(Pulled { bytes, pinned, from_store: false })
+    }
+
+    /// Downloads the component `layer` describes, stopping at its
+    /// announced size, and checks it against the layer's digest.
+    async fn fetch_layer(
+        client: &oci_client::Client,
+        image: &oci_client::Reference,
+        layer: &artifact::Descriptor,
+    ) -> anyhow::Result<Vec<u8>> {
         let descriptor = oci_client::manifest::OciDescriptor {
             media_type: layer.media_type.clone(),
             digest: layer.digest.clone(),
             size: i64::try_from(layer.size).unwrap_or(i64::MAX),
             ..Default::default()
         };
-        let mut stream = client.pull_blob_stream(&image, &descriptor).await.context("could not fetch its component")?;
+        let mut stream = client.pull_blob_stream(image, &descriptor).await.context("could not fetch its component")?;
         let mut bytes = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0).min(64 << 20));
         let mut hash = Sha256::new();
         while let Some(chunk) = stream.next().await {
@@ -126,22 +185,11 @@ impl Registries {
         if bytes.len() as u64 != layer.size {
             bail!("the component is {} bytes, not its manifest's {}", bytes.len(), layer.size);
         }
-        if let Some(store) = &self.store {
-            for (digest, blob) in [(&manifest_digest, &manifest[..]), (&layer.digest, &bytes[..])] {
-                if let Err(e) = store.put(digest, blob) {
-                    tracing::warn!(error = %format!("{e:#}"), "could not keep a pulled blob; the next load pulls it again");
-                }
-            }
-        }
-        let pinned = reference.pinned(&manifest_digest);
-        if reference.digest().is_none() {
-            tracing::info!(reference = %reference, pinned = %pinned, "resolved a tag");
-        }
-        Ok(Pulled { bytes, pinned, from_store: false })
+        Ok(bytes)
     }
 
-    fn pull_from_store(&self, reference: &OciReference, max_component_bytes: u64) -> Option<Pulled> {
-        let store = self.store.as_ref()?;
+    /// A pinned reference's component from the store (blocking I/O).
+    fn pull_from_store(store: &BlobStore, reference: &OciReference, max_component_bytes: u64) -> Option<Pulled> {
         let digest = reference.digest()?;
         let manifest = store.get(digest, artifact::MAX_MANIFEST_BYTES as u64)?;
         let layer = artifact::component_layer(&manifest, max_component_bytes).ok()?;
