@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{GlobalArgs, emit, emit_json, host_config};
+use crate::cli::{GlobalArgs, emit, emit_json, offline_config};
 use crate::escape::escape_untrusted;
-use crate::identity::CredentialsConfig;
 use crate::runtime::{ComponentSource, ConnectorHost};
 use crate::sandbox::SandboxLimits;
 
@@ -24,12 +23,10 @@ pub(super) struct CheckArgs {
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    // Checking needs no AWS access, and room for any component's memory:
-    // the configured cap is compared, not enforced.
-    let mut config = host_config(global)?;
+    // Checking needs room for any component's memory: the configured cap is
+    // compared, not enforced.
+    let mut config = offline_config(global)?;
     let configured_memory = config.sandbox.memory_bytes;
-    config.credentials = CredentialsConfig::None;
-    config.region.get_or_insert_with(|| "us-east-1".to_owned());
     config.sandbox = SandboxLimits {
         memory_bytes: SandboxLimits::MAX_MEMORY_BYTES,
         max_concurrent_invocations: 2,

@@ -4,9 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{GlobalArgs, emit, emit_json, host_config};
+use crate::cli::{GlobalArgs, emit, emit_json, offline_config};
 use crate::escape::{escape_untrusted, truncate_chars};
-use crate::identity::CredentialsConfig;
 use crate::runtime::{ComponentSource, ConnectorHost, LoadOptions, Manifest};
 
 /// Show a connector's operations.
@@ -21,12 +20,7 @@ pub(super) struct DescribeArgs {
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: DescribeArgs) -> anyhow::Result<ExitCode> {
-    // Describing needs no AWS access: no credentials, and a fixed region so
-    // that nothing probes the environment or the instance metadata service.
-    let mut config = host_config(global)?;
-    config.credentials = CredentialsConfig::None;
-    config.region.get_or_insert_with(|| "us-east-1".to_owned());
-    let host = ConnectorHost::new(config).await?;
+    let host = ConnectorHost::new(offline_config(global)?).await?;
     let connector = host.load_source(&args.component, &LoadOptions::default()).await?;
     let manifest = connector.manifest();
     if args.json {

@@ -266,6 +266,17 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
     })
 }
 
+/// The host configuration of a command that reads components but calls
+/// no AWS service (describe, check, push): no credentials, and a fixed
+/// region, so that nothing probes the environment or the instance
+/// metadata service.
+fn offline_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
+    let mut config = host_config(global)?;
+    config.credentials = CredentialsConfig::None;
+    config.region.get_or_insert_with(|| "us-east-1".to_owned());
+    Ok(config)
+}
+
 /// A host for `global`.
 async fn new_host(global: &GlobalArgs) -> anyhow::Result<ConnectorHost> {
     ConnectorHost::new(host_config(global)?).await

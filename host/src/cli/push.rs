@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, emit, host_config};
+use crate::cli::{GlobalArgs, emit, offline_config};
 use crate::files::read_capped;
-use crate::identity::CredentialsConfig;
 use crate::oci::OciReference;
 use crate::runtime::{ConnectorHost, LoadOptions};
 
@@ -24,10 +23,7 @@ pub(super) struct PushArgs {
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: PushArgs) -> anyhow::Result<ExitCode> {
-    let mut config = host_config(global)?;
-    config.credentials = CredentialsConfig::None;
-    config.region.get_or_insert_with(|| "us-east-1".to_owned());
-    let host = ConnectorHost::new(config).await?;
+    let host = ConnectorHost::new(offline_config(global)?).await?;
     let bytes = read_capped(&args.component, global.max_component_bytes, "component", "--max-component-bytes")?;
     // What cannot load as a connector is not worth publishing.
     host.load_bytes(bytes.clone(), &LoadOptions::default())
