@@ -47,6 +47,15 @@ pub fn seed_workflow_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/workflows/marketing-department.json")
 }
 
+/// The seed workflow as `serve` takes it: its `cognito` alias sends steps
+/// to the loaded connector called `aws-cognito`.
+pub fn served_seed_workflow() -> serde_json::Value {
+    let mut workflow: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(seed_workflow_path()).expect("the seed workflow")).expect("JSON");
+    workflow["connectors"] = serde_json::json!({"cognito": "aws-cognito"});
+    workflow
+}
+
 /// Compiled-component cache shared by the tests of this workspace.
 pub fn cache_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/connector-cache")

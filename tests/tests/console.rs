@@ -25,13 +25,6 @@ fn connectors() -> tempfile::TempDir {
     dir
 }
 
-fn seed_workflow() -> Value {
-    let mut workflow: Value =
-        serde_json::from_slice(&std::fs::read(connector_tests::seed_workflow_path()).unwrap()).unwrap();
-    workflow["connectors"] = json!({"cognito": "aws-cognito"});
-    workflow
-}
-
 /// Where the run page's screenshot is kept.
 fn screenshot_path() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console");
@@ -64,7 +57,7 @@ async fn the_console_in_a_real_browser() {
     let data = tempfile::tempdir().unwrap();
     let endpoint = emulator.endpoint();
     let server = Server::start(BINARY, dir.path(), data.path(), &["--endpoint-url", &endpoint], Some(TOKEN)).await;
-    let (status, run) = server.post("/v1/runs", &seed_workflow()).await;
+    let (status, run) = server.post("/v1/runs", &connector_tests::served_seed_workflow()).await;
     assert_eq!(status, 200, "{run}");
     let run_id = run["id"].as_str().unwrap();
     let pool_id = run["steps"][0]["output"]["UserPool"]["Id"].as_str().unwrap();

@@ -193,7 +193,7 @@ fn registry_credentials_come_from_the_docker_config_file() {
     assert!(error.contains("401") || error.contains("authentication required"), "{error}");
 
     let docker = tempfile::tempdir().unwrap();
-    let auth = base64_encode(b"tester:s3cret-registry-pass");
+    let auth = aws_smithy_types::base64::encode("tester:s3cret-registry-pass");
     std::fs::write(
         docker.path().join("config.json"),
         json!({"auths": {(registry.address()): {"auth": auth}}}).to_string(),
@@ -211,22 +211,6 @@ fn registry_credentials_come_from_the_docker_config_file() {
     assert!(error.contains("Not authorized") || error.contains("401"), "{error}");
     assert!(!error.contains("s3cret"), "no password in errors: {error}");
     assert!(pushed.contains("@sha256:"));
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut text = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                text.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                text.push('=');
-            }
-        }
-    }
-    text
 }
 
 /// The connectors `serve` lists: name to source.

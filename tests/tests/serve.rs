@@ -26,13 +26,6 @@ fn connector_dir(components: &[&str]) -> tempfile::TempDir {
 }
 
 /// The seed workflow with its connector alias naming the loaded connector.
-fn seed_workflow() -> Value {
-    let path = connector_tests::seed_workflow_path();
-    let mut workflow: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    workflow["connectors"] = json!({"cognito": "aws-cognito"});
-    workflow
-}
-
 #[tokio::test]
 async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
     let emulator = Emulator::start(Kind::Moto);
@@ -44,7 +37,7 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
 
     // The seed, plus a step that sets a password: recorded masked, used
     // for real.
-    let mut workflow = seed_workflow();
+    let mut workflow = connector_tests::served_seed_workflow();
     workflow["steps"].as_array_mut().unwrap().push(json!({
         "id": "set_password", "connector": "cognito", "operation": "admin_set_user_password",
         "input": {"user_pool_id": "{{steps.create_user_pool.output.UserPool.Id}}", "username": "exampleUsername",
@@ -88,7 +81,7 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
     assert_eq!(server.get(&format!("/v1/runs/{id}")).await, (200, run.clone()));
 
     // Without waiting: 202 and an id; the run goes on and is recorded.
-    let (status, accepted) = server.post("/v1/runs?wait=false", &seed_workflow()).await;
+    let (status, accepted) = server.post("/v1/runs?wait=false", &connector_tests::served_seed_workflow()).await;
     assert_eq!(status, 202, "{accepted}");
     let second = accepted["id"].as_str().unwrap().to_owned();
     server
