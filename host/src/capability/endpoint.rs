@@ -147,13 +147,14 @@ impl Endpoints {
 /// What botocore knows of the service signing as `service`: the entry whose
 /// endpoint prefix is its signing name, else the prefix most of its
 /// entries use (SES signs as `ses` and lives at `email`).
+/// Runs on every request to a default endpoint: the table is sorted by
+/// signing name, so this is a binary search, without allocating.
 fn service_info(service: &str) -> Option<&'static ServiceInfo> {
-    let entries: Vec<&ServiceInfo> = SERVICES.iter().filter(|s| s.signing_name == service).collect();
-    entries.iter().find(|s| s.endpoint_prefix == service).copied().or_else(|| {
-        entries
-            .iter()
-            .max_by_key(|s| entries.iter().filter(|o| o.endpoint_prefix == s.endpoint_prefix).count())
-            .copied()
+    let start = SERVICES.partition_point(|s| s.signing_name < service);
+    let count = SERVICES[start..].iter().take_while(|s| s.signing_name == service).count();
+    let entries = &SERVICES[start..start + count];
+    entries.iter().find(|s| s.endpoint_prefix == service).or_else(|| {
+        entries.iter().max_by_key(|s| entries.iter().filter(|o| o.endpoint_prefix == s.endpoint_prefix).count())
     })
 }
 
@@ -179,6 +180,14 @@ mod tests {
 
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn the_service_table_is_sorted_by_signing_name_for_binary_search() {
+        assert!(SERVICES.windows(2).all(|w| w[0].signing_name <= w[1].signing_name));
+        assert_eq!(service_info("ses").map(|s| s.endpoint_prefix), Some("email"));
+        assert_eq!(service_info("cognito-idp").map(|s| s.endpoint_prefix), Some("cognito-idp"));
+        assert!(service_info("no-such-service").is_none());
     }
 
     #[test]
