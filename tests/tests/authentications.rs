@@ -256,10 +256,10 @@ fn mistakes_are_errors_before_anything_is_sent() {
         assert!(!err.contains("plain-text-secret"), "{err}");
     }
     assert!(upstream.take().is_empty(), "nothing was sent");
-    let (_, err) = invoke(&good, &["--authentication", "env"]);
-    assert!(err.contains("the authentications file can be read by other users"), "a shared file warns: {err}");
-    // The good file works, and signs as the authentication it names.
+    // The good file works (warning that it is shared), and signs as the
+    // authentication it names.
     let (code, err) = invoke(&good, &["--authentication", "env"]);
+    assert!(err.contains("the authentications file can be read by other users"), "a shared file warns: {err}");
     assert_eq!(code, Some(0), "{err}");
     let sent = upstream.take();
     assert!(sent[0].header("authorization").unwrap().contains("Credential=AKIDGOOD/"), "{:?}", sent[0].headers);
