@@ -22,6 +22,7 @@ mod escape;
 mod files;
 mod identity;
 mod oci;
+pub mod queue;
 mod runtime;
 mod sandbox;
 pub mod server;

@@ -140,6 +140,7 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
         max_body_bytes: 1 << 20,
         max_runs: 16,
         mcp: Default::default(),
+        queue: None,
     };
     let server =
         connector_host::server::Server::bind(connector_host::Runtime::new(host), options).await.expect("serve binds");

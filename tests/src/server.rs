@@ -1,6 +1,7 @@
 //! `connector-host serve` as a real process on a free loopback port, for
-//! the tests that talk to it over HTTP. Dropping it kills the process;
-//! [`Server::stop`] sends SIGTERM and waits for it to exit.
+//! the tests that talk to it over HTTP, and `connector-host worker` as a
+//! process. Dropping either kills the process; `stop` sends SIGTERM and
+//! waits for it to exit.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -126,5 +127,73 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running `worker`, its log (stderr) kept in a file to read back.
+pub struct WorkerProcess {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts `binary worker --queue QUEUE --name NAME --data-dir DATA
+    /// --log info ARGS...`, and waits until it takes runs.
+    pub fn start(binary: &str, queue: &str, name: &str, data: &Path, args: &[&str]) -> WorkerProcess {
+        let log = data.join(format!("{name}.log"));
+        let child = Command::new(binary)
+            .args(["worker", "--queue", queue, "--name", name, "--region", crate::REGION, "--log", "info"])
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIDWORKERTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "worker-test-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("XDG_CACHE_HOME", crate::cache_dir().join("xdg"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("a worker log"))
+            .spawn()
+            .expect("the worker starts");
+        let mut worker = WorkerProcess { child, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !worker.log().contains("worker taking runs") {
+            if let Ok(Some(status)) = worker.child.try_wait() {
+                panic!("the worker exited with {status}:\n{}", worker.log());
+            }
+            assert!(Instant::now() < deadline, "the worker did not start within 60 s:\n{}", worker.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        worker
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills it with SIGKILL: no chance to settle anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits (at most `timeout`) for it to exit.
+    pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the worker") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the worker did not exit within {timeout:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -11,6 +11,7 @@ mod new;
 mod push;
 mod run;
 mod serve;
+mod worker;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -165,6 +166,7 @@ enum Command {
     Push(push::PushArgs),
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
+    Worker(worker::WorkerArgs),
 }
 
 /// Parses `args` and runs the command; what `main` does.
@@ -178,7 +180,8 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
     };
     // A server's log is its record of loads and runs; a command's is for
     // warnings.
-    let default_filter = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn,connectors=info" };
+    let default_filter =
+        if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) { "info" } else { "warn,connectors=info" };
     init_logging(cli.global.log.as_deref(), default_filter);
     let result = match cli.command {
         Command::Auth(command) => auth::run(&cli.global, command).await,
@@ -191,6 +194,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
         Command::Push(args) => push::run(&cli.global, args).await,
         Command::Run(args) => run::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::Worker(args) => worker::run(&cli.global, args).await,
     };
     match result {
         Ok(code) => code,

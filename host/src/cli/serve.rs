@@ -19,7 +19,7 @@ use crate::server::{self, ServeOptions};
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
     /// Directory of connector components (`*.wasm`), watched for changes.
-    #[arg(long, value_name = "DIR", required_unless_present = "references")]
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["references", "queue"])]
     connectors: Option<PathBuf>,
     /// A connector in an OCI registry, oci://REGISTRY/REPOSITORY:TAG or
     /// @sha256:DIGEST (repeatable). A tag is resolved at start, and again
@@ -44,7 +44,13 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     max_body_bytes: u64,
-    /// Runs that may be in progress at once; more are answered 503.
+    /// Put runs on this NATS JetStream queue (nats://HOST:PORT) for
+    /// `worker` nodes to run, and keep run records there, where every node
+    /// reads them.
+    #[arg(long, value_name = "URL")]
+    queue: Option<String>,
+    /// Runs that may be in progress at once (with --queue: waiting or
+    /// running on any worker); more are answered 503.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_runs: u64,
     /// What `/mcp` offers.
@@ -69,6 +75,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         max_body_bytes: args.max_body_bytes as usize,
         max_runs: args.max_runs as usize,
         mcp: args.tools.options(),
+        queue: args.queue,
     };
     server::serve(runtime, options, server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

@@ -237,6 +237,11 @@ impl ConnectorHost {
         self.metrics.text()
     }
 
+    /// The host's metrics and `extra`'s, in one document.
+    pub(crate) fn metrics_text_with(&self, extra: &prometheus_client::registry::Registry) -> String {
+        self.metrics.text_with(Some(extra))
+    }
+
     /// Largest input an invocation takes, as JSON text.
     pub fn max_input_bytes(&self) -> usize {
         self.max_input_bytes

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -83,9 +83,18 @@ impl Metrics {
 
     /// The metrics in the Prometheus text format.
     pub(crate) fn text(&self) -> String {
+        self.text_with(None)
+    }
+
+    /// The metrics and `extra`'s (a queue node's own), in one document.
+    pub(crate) fn text_with(&self, extra: Option<&Registry>) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail.
-        let _ = encode(&mut text, &self.registry);
+        let _ = encode_registry(&mut text, &self.registry);
+        if let Some(extra) = extra {
+            let _ = encode_registry(&mut text, extra);
+        }
+        let _ = encode_eof(&mut text);
         text
     }
 }

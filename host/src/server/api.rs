@@ -169,6 +169,10 @@ pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, &'stati
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state.runtime.host().metrics_text();
+    let host = state.runtime.host();
+    let text = match &state.queue {
+        Some(queue) => host.metrics_text_with(queue.registry()),
+        None => host.metrics_text(),
+    };
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
 }

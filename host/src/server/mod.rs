@@ -16,6 +16,7 @@ mod auth;
 mod console;
 pub mod mcp;
 mod openapi;
+mod probes;
 mod references;
 mod runs;
 
@@ -31,8 +32,11 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
 use crate::oci::OciReference;
+use crate::queue::Queue;
+
 use crate::runtime::{DirectoryWatch, Runtime};
 use crate::workflow::RunStore;
+pub use probes::serve_probes;
 
 /// How a server runs.
 #[derive(Clone)]
@@ -55,6 +59,10 @@ pub struct ServeOptions {
     pub max_runs: usize,
     /// What `/mcp` offers.
     pub mcp: mcp::McpOptions,
+    /// The queue runs go to (`nats://HOST:PORT`): with one, workers run
+    /// them and records are kept where every node reads them; without,
+    /// this server runs them and keeps records in its data directory.
+    pub queue: Option<String>,
 }
 
 impl std::fmt::Debug for ServeOptions {
@@ -69,6 +77,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_runs", &self.max_runs)
             .field("mcp", &self.mcp)
+            .field("queue", &self.queue)
             .finish()
     }
 }
@@ -98,6 +107,8 @@ struct AppState {
     max_runs: usize,
     /// The web console's signed-in browsers.
     sessions: Arc<console::Sessions>,
+    /// Where runs go, when workers run them.
+    queue: Option<Queue>,
 }
 
 /// Serves `runtime` as `options` say until `shutdown` completes, then lets
@@ -151,10 +162,17 @@ impl Server {
         if options.api_token.as_deref().is_some_and(str::is_empty) {
             bail!("the API token is empty");
         }
-        if options.connectors.is_none() && options.references.is_empty() {
-            bail!("nothing to serve: give --connectors DIR, --connector oci://..., or both");
+        if options.connectors.is_none() && options.references.is_empty() && options.queue.is_none() {
+            bail!("nothing to serve: give --connectors DIR, --connector oci://..., or both (or --queue)");
         }
-        let store = RunStore::open(&options.data_dir, options.keep_runs)?;
+        let queue = match &options.queue {
+            Some(url) => Some(Queue::connect(url, "serve", options.max_runs, true).await?),
+            None => None,
+        };
+        let store = match &queue {
+            Some(queue) => RunStore::Shared(queue.records().clone()),
+            None => RunStore::open(&options.data_dir, options.keep_runs)?,
+        };
         let watch = match &options.connectors {
             Some(dir) => Some(Arc::new(DirectoryWatch::start(runtime.clone(), dir)?)),
             None => None,
@@ -173,6 +191,7 @@ impl Server {
             runs: Arc::new(Semaphore::new(options.max_runs)),
             max_runs: options.max_runs,
             sessions: Arc::default(),
+            queue,
         };
         let mcp = {
             let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone());

@@ -16,10 +16,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::queue::{Queue, SubmitError};
 use crate::runtime::Connector;
 use crate::server::AppState;
 use crate::server::api::{ApiError, json_body, query};
-use crate::workflow::{self, RunRecord, RunStatus, RunStore, StepObserver, StepReport, Workflow, timestamp};
+use crate::workflow::{self, Recorder, RunRecord, RunStatus, Workflow, timestamp};
 
 #[derive(Deserialize)]
 pub(super) struct StartQuery {
@@ -34,13 +35,17 @@ pub(super) async fn start(
 ) -> Result<Response, ApiError> {
     let query = query(params)?;
     let body = json_body(body)?;
-    let workflow: Workflow = serde_json::from_value(body).map_err(|e| {
+    let workflow = Workflow::deserialize(&body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e}"))
     })?;
     workflow.check().map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e:#}"))
     })?;
-    let connectors = pin_connectors(&state, &workflow)?;
+    if let Some(queue) = &state.queue {
+        return submit(queue, &workflow, &body, query.wait != Some(false)).await;
+    }
+    let connectors =
+        workflow::pin_connectors(&state.runtime, &workflow).map_err(|name| ApiError::unknown_connector(&name))?;
     for step in &workflow.steps {
         state.runtime.host().check_authentication(&connectors[&step.connector], workflow.authentication_of(step))?;
     }
@@ -51,14 +56,7 @@ pub(super) async fn start(
             format!("{} runs are already in progress", state.max_runs),
         ));
     };
-    let record = RunRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        workflow: workflow.name.clone(),
-        status: RunStatus::Running,
-        started_at: timestamp(SystemTime::now()),
-        finished_at: None,
-        steps: Vec::new(),
-    };
+    let record = new_record(&workflow, RunStatus::Running);
     state.store.create(&record).await.map_err(store_error)?;
     let id = record.id.clone();
     let run = async move {
@@ -78,37 +76,40 @@ pub(super) async fn start(
     Ok(Json(record).into_response())
 }
 
-/// The loaded connector each step's `connector` means, taken now: the run
-/// uses these versions to its end, whatever is loaded meanwhile.
-fn pin_connectors(state: &AppState, workflow: &Workflow) -> Result<BTreeMap<String, Connector>, ApiError> {
-    let mut pinned = BTreeMap::new();
-    for step in &workflow.steps {
-        let name = workflow.connectors.get(&step.connector).unwrap_or(&step.connector);
-        let connector = state.runtime.get(name).ok_or_else(|| ApiError::unknown_connector(name))?;
-        pinned.insert(step.connector.clone(), connector);
+/// A record for a new run of `workflow`. Ids begin with the time (UUID
+/// v7), so they sort oldest first.
+fn new_record(workflow: &Workflow, status: RunStatus) -> RunRecord {
+    RunRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        workflow: workflow.name.clone(),
+        status,
+        started_at: timestamp(SystemTime::now()),
+        finished_at: None,
+        steps: Vec::new(),
+        error: None,
+        deliveries: None,
     }
-    Ok(pinned)
 }
 
-/// Most bytes of JSON a record keeps of a step's input, and of its output
-/// or error; larger ones are noted, not kept.
-const MAX_RECORDED_BYTES: usize = 1024 * 1024;
-
-/// Records each step as it ends, before the next one starts.
-struct Recorder<'a> {
-    store: &'a RunStore,
-    record: &'a mut RunRecord,
-}
-
-impl StepObserver for Recorder<'_> {
-    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
-        let report = report.bounded(MAX_RECORDED_BYTES);
-        async move {
-            if let Err(e) = self.store.add_step(&self.record.id, index, &report).await {
-                tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
-            }
-            self.record.steps.push(report);
+/// Puts a run of `workflow` (`body` as submitted) on the queue for a
+/// worker; answers its id at once, or its record when it ends (`wait`).
+/// The workers decide whether they have its connectors.
+async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, wait: bool) -> Result<Response, ApiError> {
+    let record = new_record(workflow, RunStatus::Queued);
+    let raw = serde_json::value::to_raw_value(body).map_err(|e| store_error(e.into()))?;
+    queue.submit(&record, &raw).await.map_err(|error| match error {
+        SubmitError::Full(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string()),
+        SubmitError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", error.to_string()),
+        SubmitError::Unavailable(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "queue-unavailable", error.to_string())
         }
+    })?;
+    if !wait {
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
+    }
+    match queue.records().wait(&record.id).await.map_err(store_error)? {
+        Some(record) => Ok(Json(record).into_response()),
+        None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", "the run's record is gone")),
     }
 }
 
@@ -120,12 +121,11 @@ async fn execute(
     mut record: RunRecord,
 ) -> RunRecord {
     let host = state.runtime.host();
-    let recorder = Recorder { store: &state.store, record: &mut record };
+    let recorder = Recorder { store: &state.store, record: &mut record, stop: None };
     let steps = workflow::run(host, workflow, connectors, recorder).await;
     record.status = if steps.iter().any(|s| s.outcome.is_error()) { RunStatus::Failed } else { RunStatus::Succeeded };
-    let finished_at = timestamp(SystemTime::now());
-    record.finished_at = Some(finished_at.clone());
-    if let Err(e) = state.store.finish(&record.id, record.status, &finished_at).await {
+    record.finished_at = Some(timestamp(SystemTime::now()));
+    if let Err(e) = state.store.finish(&record).await {
         tracing::error!(run = %record.id, error = %format!("{e:#}"), "could not record the end of a run");
     }
     tracing::info!(run = %record.id, status = record.status.as_str(), steps = record.steps.len(), "run ended");

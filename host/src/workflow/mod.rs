@@ -33,12 +33,14 @@ mod mask;
 mod record;
 mod reference;
 mod run;
+mod sqlite_store;
 mod store;
 
 pub use mask::{mask_write_only, redact, write_only_values};
 pub use record::{RunRecord, RunStatus, timestamp};
-pub use run::{StepObserver, load_connectors, run};
-pub use store::{RunStore, RunSummary};
+pub use run::{StepObserver, load_connectors, pin_connectors, resume, run};
+pub use sqlite_store::SqliteRunStore;
+pub use store::{Recorder, RunStore, RunSummary};
 
 use reference::{Reference, references};
 

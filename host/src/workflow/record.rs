@@ -18,20 +18,47 @@ pub struct RunRecord {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub steps: Vec<StepReport>,
+    /// Why the run failed when no step says so (a worker could not run
+    /// it), or, while it waits to be tried again, why the last try ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How many times a queue handed the run to a worker (absent for runs
+    /// a server ran itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<u64>,
 }
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Waiting in a queue for a worker.
+    Queued,
     Running,
     Succeeded,
     Failed,
 }
 
 impl RunStatus {
+    /// Whether the run has ended, one way or the other.
+    pub fn is_finished(self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+    }
+
+    /// The status `text` names ([`as_str`](Self::as_str)); anything else
+    /// reads as failed.
+    pub fn parse(text: &str) -> RunStatus {
+        match text {
+            "queued" => RunStatus::Queued,
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            _ => RunStatus::Failed,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Queued => "queued",
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
@@ -58,20 +85,45 @@ impl StepReport {
     }
 }
 
+impl StepReport {
+    /// Whether the output was kept whole: a step whose output was cut to
+    /// record it cannot stand in for running it again.
+    pub fn output_recorded_in_full(&self) -> bool {
+        match &self.outcome {
+            StepOutcome::Output(output) => !was_cut(output),
+            StepOutcome::Error(_) => false,
+        }
+    }
+}
+
+const TOO_LARGE: &str = "cut: too large to record";
+const TOO_DEEP: &str = "cut: nested too deep to record";
+
+/// Whether `value` holds a note [`bounded`] leaves in place of what it cut
+/// (an output that merely looks like one is run again, which is safe).
+fn was_cut(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == TOO_DEEP,
+        Value::Array(items) => items.iter().any(was_cut),
+        Value::Object(members) => {
+            members.get("recorded").and_then(Value::as_str) == Some(TOO_LARGE) || members.values().any(was_cut)
+        }
+        _ => false,
+    }
+}
+
 fn bounded(value: &Value, max_bytes: usize) -> Value {
     let value = shallow(value, 0);
     let size = serde_json::to_string(&value).map(|t| t.len()).unwrap_or(usize::MAX);
     if size <= max_bytes {
         return value;
     }
-    json!({ "recorded": "cut: too large to record", "bytes": size })
+    json!({ "recorded": TOO_LARGE, "bytes": size })
 }
 
 fn shallow(value: &Value, depth: usize) -> Value {
     match value {
-        Value::Array(_) | Value::Object(_) if depth >= MAX_RECORDED_DEPTH => {
-            Value::String("cut: nested too deep to record".to_owned())
-        }
+        Value::Array(_) | Value::Object(_) if depth >= MAX_RECORDED_DEPTH => Value::String(TOO_DEEP.to_owned()),
         Value::Array(items) => Value::Array(items.iter().map(|v| shallow(v, depth + 1)).collect()),
         Value::Object(members) => {
             Value::Object(members.iter().map(|(k, v)| (k.clone(), shallow(v, depth + 1))).collect())
@@ -102,5 +154,7 @@ mod tests {
         let large = json!({"blob": "x".repeat(10_000)});
         assert_eq!(bounded(&large, 1000), json!({"recorded": "cut: too large to record", "bytes": 10_011}));
         assert_eq!(bounded(&json!({"small": 1}), 1000), json!({"small": 1}));
+        assert!(was_cut(&cut) && was_cut(&bounded(&large, 1000)));
+        assert!(!was_cut(&json!({"small": ["cut", {"recorded": 1}]})));
     }
 }

@@ -9,10 +9,10 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions};
+use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions, Runtime};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::resolve;
-use crate::workflow::{StepOutcome, StepReport, Workflow, timestamp};
+use crate::workflow::{Step, StepOutcome, StepReport, Workflow, timestamp};
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
@@ -34,12 +34,35 @@ pub async fn load_connectors(
     Ok(loaded)
 }
 
+/// The loaded connector each step's `connector` means (a loaded
+/// connector's name, directly or through the workflow's `connectors`
+/// aliases), taken now: a run uses these versions to its end, whatever is
+/// loaded meanwhile. Fails with the first name that is not loaded.
+pub fn pin_connectors(runtime: &Runtime, workflow: &Workflow) -> Result<BTreeMap<String, Connector>, String> {
+    let mut pinned = BTreeMap::new();
+    for step in &workflow.steps {
+        let name = workflow.connectors.get(&step.connector).unwrap_or(&step.connector);
+        let connector = runtime.get(name).ok_or_else(|| name.clone())?;
+        pinned.insert(step.connector.clone(), connector);
+    }
+    Ok(pinned)
+}
+
 /// Told about each step of a run as it ends (to print it, or to record it
 /// before the next step starts). A closure `FnMut(usize, &StepReport)` is
 /// one.
 pub trait StepObserver: Send {
     /// Step `index` (from 0) ended as `report` says.
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send;
+
+    /// Step `index` (from 0) is about to run.
+    fn step_starting(&mut self, _index: usize, _step: &Step) {}
+
+    /// Whether the run should stop before its next step (a worker that is
+    /// shutting down hands the rest of the run to another).
+    fn stop_before_next(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(usize, &StepReport) + Send> StepObserver for F {
@@ -57,6 +80,22 @@ pub async fn run(
     host: &ConnectorHost,
     workflow: &Workflow,
     connectors: &BTreeMap<String, Connector>,
+    observer: impl StepObserver,
+) -> Vec<StepReport> {
+    resume(host, workflow, connectors, Vec::new(), observer).await
+}
+
+/// Runs `workflow` after the steps `done` reports ended (as a run record
+/// kept them), like [`run`] otherwise. A run picked up again after its
+/// host stopped goes on from where it was: the completed steps are not run
+/// again, and later steps refer to their recorded outputs. `done` is cut
+/// at its first failed step, or one whose input no longer resolves; the
+/// returned reports include the ones kept from `done`.
+pub async fn resume(
+    host: &ConnectorHost,
+    workflow: &Workflow,
+    connectors: &BTreeMap<String, Connector>,
+    done: Vec<StepReport>,
     mut observer: impl StepObserver,
 ) -> Vec<StepReport> {
     let mut reports: Vec<StepReport> = Vec::new();
@@ -64,7 +103,29 @@ pub async fn run(
     let mut inputs: Vec<Value> = Vec::new();
     // The values of writeOnly members so far, hidden wherever they turn up.
     let mut secrets: Vec<String> = Vec::new();
-    for (i, step) in workflow.steps.iter().enumerate() {
+    for (step, report) in workflow.steps.iter().zip(done) {
+        if report.outcome.is_error() || report.id != step.id {
+            break;
+        }
+        // The record masks secrets, so the real input is resolved again
+        // from the workflow and the steps before it, as it was the first
+        // time.
+        let Ok(input) = resolve(&step.input, &reports, &inputs, host.max_input_bytes()) else { break };
+        if let Some(schema) = connectors
+            .get(&step.connector)
+            .and_then(|c| c.manifest().operation(&step.operation))
+            .map(|op| &op.input_schema)
+        {
+            secrets.extend(write_only_values(schema, &input));
+        }
+        reports.push(report);
+        inputs.push(input);
+    }
+    for (i, step) in workflow.steps.iter().enumerate().skip(reports.len()) {
+        if observer.stop_before_next() {
+            break;
+        }
+        observer.step_starting(i, step);
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
         let connector = connectors.get(&step.connector);

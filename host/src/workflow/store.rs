@@ -1,25 +1,20 @@
-//! Where runs are recorded: an embedded SQLite database in the data
-//! directory. A run is a row, and each of its steps a row of its own,
-//! written as the step ends, so a run's steps survive a crash or a restart
-//! and recording a step costs the same however many came before. The
-//! number of runs kept is bounded, oldest first out, never one in
-//! progress. A row that cannot be read back (written by a newer version,
-//! or damaged) is skipped with a warning, never a reason to stop serving.
+//! Where a server records runs: its own SQLite database, or, when nodes
+//! share a queue, the key-value bucket every node reads. Both keep each
+//! step as it ends, before the next one starts.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::workflow::{RunRecord, RunStatus, StepReport};
+use crate::queue::SharedRunStore;
+use crate::workflow::sqlite_store::SqliteRunStore;
+use crate::workflow::{RunRecord, RunStatus, StepObserver, StepReport};
 
-/// The run store. Cheap to clone; calls run on a blocking thread.
+/// A run store. Cheap to clone.
 #[derive(Clone)]
-pub struct RunStore {
-    connection: Arc<Mutex<Connection>>,
-    keep: usize,
+pub enum RunStore {
+    /// One server's own store, in its data directory.
+    Embedded(SqliteRunStore),
+    /// The store every node of a queue shares.
+    Shared(SharedRunStore),
 }
 
 /// A run without its steps, for listings.
@@ -35,248 +30,91 @@ pub struct RunSummary {
 }
 
 impl RunStore {
-    /// Opens (or creates) `runs.sqlite3` in `dir`, keeping at most `keep`
-    /// runs. Runs left `running` by a host that stopped are marked failed.
-    pub fn open(dir: &Path, keep: usize) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("could not create the data directory {}", dir.display()))?;
-        let path = dir.join("runs.sqlite3");
-        let connection =
-            Connection::open(&path).with_context(|| format!("could not open the run store {}", path.display()))?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;
-                 CREATE TABLE IF NOT EXISTS runs (
-                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                     id TEXT NOT NULL UNIQUE,
-                     workflow TEXT NOT NULL,
-                     status TEXT NOT NULL,
-                     started_at TEXT NOT NULL,
-                     finished_at TEXT
-                 );
-                 CREATE TABLE IF NOT EXISTS steps (
-                     run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
-                     idx INTEGER NOT NULL,
-                     report TEXT NOT NULL,
-                     PRIMARY KEY (run_seq, idx)
-                 );",
-            )
-            .with_context(|| format!("could not set up the run store {}", path.display()))?;
-        let interrupted = connection
-            .execute(
-                "UPDATE runs SET status = 'failed', finished_at = COALESCE(finished_at, ?1) WHERE status = 'running'",
-                [crate::workflow::timestamp(std::time::SystemTime::now())],
-            )
-            .context("could not mark interrupted runs")?;
-        if interrupted > 0 {
-            tracing::warn!(runs = interrupted, "runs interrupted by a stop of the host are marked failed");
-        }
-        Ok(RunStore { connection: Arc::new(Mutex::new(connection)), keep: keep.max(1) })
+    /// Opens (or creates) the embedded store in `dir`, keeping at most
+    /// `keep` runs. Runs left `running` by a host that stopped are marked
+    /// failed.
+    pub fn open(dir: &std::path::Path, keep: usize) -> anyhow::Result<Self> {
+        Ok(RunStore::Embedded(SqliteRunStore::open(dir, keep)?))
     }
 
-    /// Records a new run (its steps come with [`add_step`](Self::add_step))
-    /// and trims the oldest finished runs past the bound.
+    /// Records a new run; its steps come with [`add_step`](Self::add_step).
     pub async fn create(&self, record: &RunRecord) -> anyhow::Result<()> {
-        let record = record.clone();
-        self.blocking(move |connection, keep| {
-            connection.execute(
-                "INSERT INTO runs (id, workflow, status, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![record.id, record.workflow, record.status.as_str(), record.started_at, record.finished_at],
-            )?;
-            connection.execute(
-                "DELETE FROM runs WHERE status != 'running' AND seq <= (
-                     SELECT seq FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
-                params![keep as i64],
-            )?;
-            Ok(())
-        })
-        .await
-        .context("could not record the run")
+        match self {
+            RunStore::Embedded(store) => store.create(record).await,
+            RunStore::Shared(store) => store.put(record).await,
+        }
     }
 
-    /// Records step `index` of run `id`.
+    /// `report` as this store keeps it: input, output and error each cut
+    /// to what one record may hold.
+    pub fn bounded(&self, report: &StepReport) -> StepReport {
+        match self {
+            RunStore::Embedded(_) => report.bounded(MAX_RECORDED_BYTES),
+            RunStore::Shared(_) => report.bounded(SharedRunStore::MAX_RECORDED_BYTES),
+        }
+    }
+
+    /// Records step `index` of run `id` (as [`bounded`](Self::bounded)
+    /// made it).
     pub async fn add_step(&self, id: &str, index: usize, report: &StepReport) -> anyhow::Result<()> {
-        let (id, text) = (id.to_owned(), serde_json::to_string(report)?);
-        self.blocking(move |connection, _| {
-            connection.execute(
-                "INSERT OR REPLACE INTO steps (run_seq, idx, report) SELECT seq, ?2, ?3 FROM runs WHERE id = ?1",
-                params![id, index as i64, text],
-            )?;
-            Ok(())
-        })
-        .await
-        .context("could not record the step")
+        match self {
+            RunStore::Embedded(store) => store.add_step(id, index, report).await,
+            RunStore::Shared(store) => store.add_step(id, index, report).await,
+        }
     }
 
-    /// Records how run `id` ended.
-    pub async fn finish(&self, id: &str, status: RunStatus, finished_at: &str) -> anyhow::Result<()> {
-        let (id, finished_at) = (id.to_owned(), finished_at.to_owned());
-        self.blocking(move |connection, _| {
-            connection.execute(
-                "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
-                params![id, status.as_str(), finished_at],
-            )?;
-            Ok(())
-        })
-        .await
-        .context("could not record the end of the run")
+    /// Records how `record` ended (its status and finish time).
+    pub async fn finish(&self, record: &RunRecord) -> anyhow::Result<()> {
+        let finished_at = record.finished_at.as_deref().unwrap_or_default();
+        match self {
+            RunStore::Embedded(store) => store.finish(&record.id, record.status, finished_at).await,
+            RunStore::Shared(store) => store.put(record).await,
+        }
     }
 
     /// The run `id` with its steps, if it is kept.
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
-        let id = id.to_owned();
-        self.blocking(move |connection, _| {
-            let Some((seq, summary)) = connection
-                .query_row(
-                    "SELECT seq, id, workflow, status, started_at, finished_at, 0 FROM runs WHERE id = ?1",
-                    [&id],
-                    |row| Ok((row.get::<_, i64>(0)?, summary_of(row)?)),
-                )
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let mut select = connection.prepare("SELECT idx, report FROM steps WHERE run_seq = ?1 ORDER BY idx")?;
-            let rows = select.query_map([seq], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
-            let mut steps = Vec::new();
-            for row in rows {
-                let (index, text) = row?;
-                match serde_json::from_str::<StepReport>(&text) {
-                    Ok(step) => steps.push(step),
-                    Err(e) => {
-                        tracing::warn!(run = %id, step = index, error = %e, "a recorded step cannot be read; skipped")
-                    }
-                }
-            }
-            Ok(Some(RunRecord {
-                id: summary.id,
-                workflow: summary.workflow,
-                status: summary.status,
-                started_at: summary.started_at,
-                finished_at: summary.finished_at,
-                steps,
-            }))
-        })
-        .await
+        match self {
+            RunStore::Embedded(store) => store.get(id).await,
+            RunStore::Shared(store) => store.get(id).await,
+        }
     }
 
     /// The newest `limit` runs, newest first, without their steps.
     pub async fn list(&self, limit: usize) -> anyhow::Result<Vec<RunSummary>> {
-        self.blocking(move |connection, _| {
-            let mut select = connection.prepare(
-                "SELECT seq, id, workflow, status, started_at, finished_at,
-                        (SELECT COUNT(*) FROM steps WHERE run_seq = runs.seq)
-                 FROM runs ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let rows = select.query_map([limit as i64], summary_of)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection, usize) -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let (connection, keep) = (self.connection.clone(), self.keep);
-        tokio::task::spawn_blocking(move || work(&connection.lock().expect("run store lock"), keep))
-            .await
-            .context("the run store task failed")?
+        match self {
+            RunStore::Embedded(store) => store.list(limit).await,
+            RunStore::Shared(store) => store.list(limit).await,
+        }
     }
 }
 
-/// A summary from a row of (seq, id, workflow, status, started_at,
-/// finished_at, step count).
-fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
-    let status: String = row.get(3)?;
-    Ok(RunSummary {
-        id: row.get(1)?,
-        workflow: row.get(2)?,
-        status: match status.as_str() {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            _ => RunStatus::Failed,
-        },
-        started_at: row.get(4)?,
-        finished_at: row.get(5)?,
-        steps: row.get::<_, i64>(6)? as usize,
-    })
+/// Most bytes of JSON the embedded store keeps of a step's input, and of
+/// its output or error; larger ones are noted, not kept.
+const MAX_RECORDED_BYTES: usize = 1024 * 1024;
+
+/// Records each step of `record` as it ends, before the next one starts,
+/// and keeps the reports in `record.steps`.
+pub struct Recorder<'a> {
+    pub store: &'a RunStore,
+    pub record: &'a mut RunRecord,
+    /// When set, the run stops before its next step.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::workflow::StepOutcome;
-
-    fn record(id: &str) -> RunRecord {
-        RunRecord {
-            id: id.into(),
-            workflow: "w".into(),
-            status: RunStatus::Running,
-            started_at: "2026-11-27T00:00:00.000Z".into(),
-            finished_at: None,
-            steps: Vec::new(),
+impl StepObserver for Recorder<'_> {
+    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
+        let report = self.store.bounded(report);
+        async move {
+            if let Err(e) = self.store.add_step(&self.record.id, index, &report).await {
+                tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
+            }
+            self.record.steps.truncate(index);
+            self.record.steps.push(report);
         }
     }
 
-    fn step(id: &str) -> StepReport {
-        StepReport {
-            id: id.into(),
-            connector: "c".into(),
-            version: "1".into(),
-            digest: "sha256:00".into(),
-            operation: "op".into(),
-            authentication: None,
-            input: serde_json::json!({}),
-            outcome: StepOutcome::Output(serde_json::json!({"ok": true})),
-            started_at: "2026-11-27T00:00:00.000Z".into(),
-            duration_ms: 1,
-        }
-    }
-
-    #[tokio::test]
-    async fn keeps_runs_across_reopening_and_trims_the_oldest_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RunStore::open(dir.path(), 3).unwrap();
-        store.create(&record("r0")).await.unwrap();
-        for i in 1..5 {
-            let id = format!("r{i}");
-            store.create(&record(&id)).await.unwrap();
-            store.add_step(&id, 0, &step("a")).await.unwrap();
-            store.finish(&id, RunStatus::Succeeded, "2026-11-27T00:00:01.000Z").await.unwrap();
-        }
-        store.create(&record("r5")).await.unwrap();
-        store.add_step("r5", 0, &step("a")).await.unwrap();
-        store.add_step("r5", 1, &step("b")).await.unwrap();
-        let listed = store.list(10).await.unwrap();
-        let ids: Vec<&str> = listed.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["r5", "r4", "r3", "r0"], "newest first; a run in progress is never trimmed");
-        assert_eq!(listed[0].steps, 2);
-        assert!(store.get("r1").await.unwrap().is_none());
-        drop(store);
-        let reopened = RunStore::open(dir.path(), 3).unwrap();
-        let interrupted = reopened.get("r5").await.unwrap().unwrap();
-        assert_eq!(interrupted.status, RunStatus::Failed, "left running by a stopped host");
-        assert!(interrupted.finished_at.is_some());
-        assert_eq!(interrupted.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(reopened.get("r3").await.unwrap().unwrap().status, RunStatus::Succeeded);
-    }
-
-    #[tokio::test]
-    async fn an_unreadable_step_is_skipped_not_fatal() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RunStore::open(dir.path(), 3).unwrap();
-        store.create(&record("r")).await.unwrap();
-        store.add_step("r", 0, &step("a")).await.unwrap();
-        store
-            .blocking(|c, _| {
-                Ok(c.execute("INSERT INTO steps (run_seq, idx, report) SELECT seq, 1, '{broken' FROM runs", [])?)
-            })
-            .await
-            .unwrap();
-        let run = store.get("r").await.unwrap().unwrap();
-        assert_eq!(run.steps.len(), 1);
+    fn stop_before_next(&self) -> bool {
+        self.stop.is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
     }
 }

@@ -322,7 +322,7 @@ pub(super) async fn runs(State(state): State<AppState>, Extension(session): Exte
         ));
     }
     body.push_str("</tbody></table>\n");
-    let running = runs.iter().any(|run| run.status == RunStatus::Running);
+    let running = runs.iter().any(|run| !run.status.is_finished());
     page("Runs", &body, Some(&session), running)
 }
 
@@ -336,7 +336,7 @@ pub(super) async fn run(
         Ok(None) => return not_found(&session, "No run with this id is kept."),
         Err(error) => return server_error(&session, &error),
     };
-    let running = record.status == RunStatus::Running;
+    let running = !record.status.is_finished();
     let mut body = format!(
         "<dl class=\"facts\"><dt>Run</dt><dd><code>{}</code></dd><dt>Status</dt><dd id=\"status\">{}</dd>\
          <dt>Started</dt><dd>{}</dd><dt>Finished</dt><dd>{}</dd><dt>Duration</dt><dd>{}</dd></dl>\n",
@@ -346,6 +346,9 @@ pub(super) async fn run(
         esc(record.finished_at.as_deref().unwrap_or("")),
         duration_text(&record.started_at, record.finished_at.as_deref())
     );
+    if let Some(error) = &record.error {
+        body.push_str(&format!("<p class=\"error\">{}</p>\n", esc(error)));
+    }
     if running {
         body.push_str("<p>Running: this page updates itself.</p>\n");
     }

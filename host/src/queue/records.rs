@@ -1,0 +1,248 @@
+//! Run records every node reads: two JetStream key-value buckets, one
+//! entry per run (its status and how many steps have ended) and one per
+//! step, written as the step ends. Any serve node answers
+//! `GET /v1/runs/{id}` from them, and a worker that picks up a run again
+//! reads where it was.
+//!
+//! Guards against: keys from a request (only run ids made of letters,
+//! digits and `-` are looked up), records larger than a message may be
+//! (each step is bounded to fit), and records that cannot be read back (a
+//! damaged entry reads as missing, with a warning).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::jetstream::{self, kv, stream};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport};
+
+/// The bucket of run entries.
+const RUNS_BUCKET: &str = "connector-host-runs";
+/// The bucket of step entries, keyed `<run id>.<step index>`.
+const STEPS_BUCKET: &str = "connector-host-steps";
+/// How long a run's record is kept after its last change.
+const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Run records in JetStream key-value buckets. Cheap to clone.
+#[derive(Clone)]
+pub struct SharedRunStore {
+    buckets: std::sync::Arc<Buckets>,
+}
+
+struct Buckets {
+    runs: kv::Store,
+    steps: kv::Store,
+}
+
+/// What a run's entry holds: the record without its steps.
+#[derive(Serialize, Deserialize)]
+struct RunEntry {
+    id: String,
+    workflow: String,
+    status: RunStatus,
+    started_at: String,
+    finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deliveries: Option<u64>,
+    /// How many steps are recorded.
+    steps: usize,
+}
+
+impl SharedRunStore {
+    /// Most bytes of JSON kept of a step's input, and of its output or
+    /// error, so a step's entry fits in one message (NATS takes 1 MiB by
+    /// default).
+    pub const MAX_RECORDED_BYTES: usize = 256 * 1024;
+
+    /// Opens the buckets, creating them when they do not exist.
+    pub(crate) async fn open(jetstream: &jetstream::Context) -> anyhow::Result<Self> {
+        let buckets =
+            Buckets { runs: bucket(jetstream, RUNS_BUCKET).await?, steps: bucket(jetstream, STEPS_BUCKET).await? };
+        Ok(SharedRunStore { buckets: std::sync::Arc::new(buckets) })
+    }
+
+    /// Writes `record`'s entry (not its steps: those come with
+    /// [`add_step`](Self::add_step)); its step count says how many of them
+    /// belong to the run.
+    pub async fn put(&self, record: &RunRecord) -> anyhow::Result<()> {
+        let entry = RunEntry {
+            id: record.id.clone(),
+            workflow: record.workflow.clone(),
+            status: record.status,
+            started_at: record.started_at.clone(),
+            finished_at: record.finished_at.clone(),
+            error: record.error.clone(),
+            deliveries: record.deliveries,
+            steps: record.steps.len(),
+        };
+        self.put_entry(&entry).await
+    }
+
+    async fn put_entry(&self, entry: &RunEntry) -> anyhow::Result<()> {
+        let key = run_key(&entry.id)?;
+        self.buckets.runs.put(key, serde_json::to_vec(entry)?.into()).await.context("could not record the run")?;
+        Ok(())
+    }
+
+    /// Removes run `id`'s entry (of a run that was never queued).
+    pub(crate) async fn forget(&self, id: &str) -> anyhow::Result<()> {
+        self.buckets.runs.purge(run_key(id)?).await.context("could not remove the run's record")?;
+        Ok(())
+    }
+
+    /// Records step `index` of run `id`.
+    pub async fn add_step(&self, id: &str, index: usize, report: &StepReport) -> anyhow::Result<()> {
+        let key = format!("{}.{index}", run_key(id)?);
+        self.buckets.steps.put(key, serde_json::to_vec(report)?.into()).await.context("could not record the step")?;
+        let mut entry = self.entry(id).await?.context("the run's record is gone")?;
+        if entry.steps < index + 1 {
+            entry.steps = index + 1;
+            self.put_entry(&entry).await?;
+        }
+        Ok(())
+    }
+
+    async fn entry(&self, id: &str) -> anyhow::Result<Option<RunEntry>> {
+        let Ok(key) = run_key(id) else { return Ok(None) };
+        let Some(bytes) = self.buckets.runs.get(key).await.context("could not read the run store")? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(entry) => Ok(Some(entry)),
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "a run's record cannot be read; skipped");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The run `id` with its steps, if it is kept.
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
+        let Some(entry) = self.entry(id).await? else { return Ok(None) };
+        let mut steps = Vec::with_capacity(entry.steps);
+        for index in 0..entry.steps {
+            let key = format!("{}.{index}", entry.id);
+            let bytes = self.buckets.steps.get(key).await.context("could not read the run store")?;
+            match bytes.map(|bytes| serde_json::from_slice::<StepReport>(&bytes)) {
+                Some(Ok(step)) => steps.push(step),
+                // Steps are read in order: a later one without this one
+                // would misplace them.
+                Some(Err(e)) => {
+                    tracing::warn!(run = %id, step = index, error = %e, "a recorded step cannot be read; skipped");
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(Some(RunRecord {
+            id: entry.id,
+            workflow: entry.workflow,
+            status: entry.status,
+            started_at: entry.started_at,
+            finished_at: entry.finished_at,
+            steps,
+            error: entry.error,
+            deliveries: entry.deliveries,
+        }))
+    }
+
+    /// The newest `limit` runs, newest first, without their steps. Run ids
+    /// begin with their time (UUID v7), so the newest are the greatest.
+    pub async fn list(&self, limit: usize) -> anyhow::Result<Vec<RunSummary>> {
+        let mut keys: Vec<String> = match self.buckets.runs.keys().await {
+            Ok(keys) => keys.filter_map(|key| async move { key.ok() }).collect().await,
+            Err(e) => return Err(e).context("could not list the run store"),
+        };
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        let mut runs = Vec::new();
+        for key in keys {
+            if runs.len() == limit {
+                break;
+            }
+            if let Some(entry) = self.entry(&key).await? {
+                runs.push(RunSummary {
+                    id: entry.id,
+                    workflow: entry.workflow,
+                    status: entry.status,
+                    started_at: entry.started_at,
+                    finished_at: entry.finished_at,
+                    steps: entry.steps,
+                });
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Waits until run `id` has ended and returns its record (`None` if no
+    /// such run is kept).
+    pub async fn wait(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
+        let key = run_key(id)?;
+        let mut changes = self.buckets.runs.watch_with_history(key).await.context("could not watch the run store")?;
+        while let Some(change) = changes.next().await {
+            let change = change.context("could not watch the run store")?;
+            let status = serde_json::from_slice::<RunEntry>(&change.value).map(|entry| entry.status);
+            if change.operation != kv::Operation::Put || status.is_ok_and(RunStatus::is_finished) {
+                break;
+            }
+        }
+        self.get(id).await
+    }
+}
+
+/// `id` as a key, if it is a run id (what a key-value key may hold, and
+/// nothing that reads as a subject wildcard or separator).
+fn run_key(id: &str) -> anyhow::Result<&str> {
+    anyhow::ensure!(is_run_id(id), "`{}` is not a run id", crate::escape::escape_untrusted(id));
+    Ok(id)
+}
+
+/// Whether `id` can be a run id: 1 to 64 letters, digits and `-`.
+pub(crate) fn is_run_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+async fn bucket(jetstream: &jetstream::Context, name: &str) -> anyhow::Result<kv::Store> {
+    if let Ok(store) = jetstream.get_key_value(name).await {
+        return Ok(store);
+    }
+    // The bucket's stream as the key-value convention lays it out, made
+    // here rather than by `create_key_value`, which first reads account
+    // details that JetStream servers before 2.11 (Debian's 2.9) answer in
+    // a form the client does not read.
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age: KEEP_FOR,
+        max_message_size: 1024 * 1024,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    jetstream
+        .get_or_create_stream(config)
+        .await
+        .with_context(|| format!("could not create the key-value bucket {name}"))?;
+    jetstream.get_key_value(name).await.with_context(|| format!("could not open the key-value bucket {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_run_ids_become_keys() {
+        assert!(run_key("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").is_ok());
+        for bad in ["", "a.b", "*", ">", "a b", "é", &"a".repeat(65)] {
+            assert!(run_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! A worker node: pulls runs from the queue, runs them in the local
+//! sandbox with the connectors it has loaded, records each step as it
+//! ends, and acknowledges a run only once its record is durable.
+//!
+//! Delivery is at least once per step: a run delivered again (its worker
+//! died, or stopped) resumes after its last recorded step, so only the
+//! step that was in flight may run twice. Each step is logged with its run
+//! id and step id, which connectors that can de-duplicate may use.
+//!
+//! Guards against: runs lost with a worker (unacknowledged messages are
+//! delivered again after the acknowledgement deadline, which the worker
+//! extends while a run is making progress), runs that never end (a run
+//! delivered more than `max_deliveries` times fails with the last
+//! reason), a worker taking more than it can run (it pulls only while it
+//! has a free slot), and hostile messages (an unreadable message is
+//! dropped with a warning, never a panic).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use async_nats::jetstream::consumer::{self, pull};
+use async_nats::jetstream::{AckKind, Message};
+use futures_util::StreamExt;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::queue::{CONSUMER, Queue, RunMessage};
+use crate::runtime::{Connector, Runtime};
+use crate::workflow::{
+    self, Recorder, RunRecord, RunStatus, RunStore, Step, StepObserver, StepReport, Workflow, timestamp,
+};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Runs it runs at once.
+    pub concurrency: usize,
+    /// Deliveries of one run before it fails for good.
+    pub max_deliveries: u64,
+    /// This node's name, in logs.
+    pub node: String,
+}
+
+/// A worker: pulls runs from a [`Queue`] and runs them with a [`Runtime`].
+pub struct Worker {
+    runtime: Runtime,
+    queue: Queue,
+    store: RunStore,
+    options: WorkerOptions,
+    metrics: WorkerMetrics,
+    /// Set on shutdown: runs stop before their next step.
+    stopping: AtomicBool,
+}
+
+/// What a worker counts.
+struct WorkerMetrics {
+    registry: Registry,
+    taken: Counter,
+    redelivered: Counter,
+    succeeded: Counter,
+    failed: Counter,
+    requeued: Counter,
+    in_flight: Gauge,
+}
+
+impl WorkerMetrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("connector_host_worker");
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let taken = counter("runs_taken", "Run deliveries this worker took");
+        let redelivered = counter("runs_redelivered", "Deliveries of runs that had been delivered before");
+        let succeeded = counter("runs_succeeded", "Runs this worker finished successfully");
+        let failed = counter("runs_failed", "Runs this worker ended as failed");
+        let requeued = counter("runs_requeued", "Runs handed back to the queue to be tried again");
+        let in_flight = Gauge::default();
+        registry.register("runs_in_flight", "Runs running on this worker now", in_flight.clone());
+        WorkerMetrics { registry, taken, redelivered, succeeded, failed, requeued, in_flight }
+    }
+}
+
+/// How one delivery of a run ended, for the queue.
+enum Settle {
+    /// Done for good (succeeded, or failed beyond trying again).
+    Ack,
+    /// Hand it back, to be delivered again after the delay.
+    Retry(Duration, String),
+    /// A message that is not a run: drop it.
+    Drop,
+}
+
+impl Worker {
+    pub fn new(runtime: Runtime, queue: Queue, options: WorkerOptions) -> Worker {
+        let store = RunStore::Shared(queue.records().clone());
+        Worker { runtime, queue, store, options, metrics: WorkerMetrics::new(), stopping: AtomicBool::new(false) }
+    }
+
+    /// The host's and the worker's metrics, in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.runtime.host().metrics_text_with(&self.metrics.registry)
+    }
+
+    /// Pulls and runs runs until `shutdown` completes; then stops pulling,
+    /// hands back what it took but did not start, lets each run in flight
+    /// finish its current step, records it and hands the rest back, and
+    /// returns.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        // Long enough for one step, and extended while a run makes
+        // progress: only a worker that stopped lets it lapse.
+        let ack_wait = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        let consumer: consumer::Consumer<pull::Config> = self
+            .queue
+            .stream
+            .get_or_create_consumer(
+                CONSUMER,
+                pull::Config {
+                    durable_name: Some(CONSUMER.to_owned()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait,
+                    // The worker bounds deliveries itself, so that a run
+                    // past the bound is recorded as failed, not left
+                    // waiting.
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .context("could not open the queue's consumer")?;
+        let ack_wait = consumer.cached_info().config.ack_wait;
+        let slots = Arc::new(Semaphore::new(self.options.concurrency));
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(self.options.concurrency)
+            .messages()
+            .await
+            .context("could not pull from the queue")?;
+        tracing::info!(node = %self.options.node, queue = %self.queue.url(), concurrency = self.options.concurrency,
+            ack_wait_ms = ack_wait.as_millis() as u64, "worker taking runs");
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let slot = tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => slot.expect("the slots are never closed"),
+            };
+            let message = tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                message = messages.next() => message,
+            };
+            match message {
+                Some(Ok(message)) => {
+                    let worker = self.clone();
+                    tokio::spawn(async move {
+                        worker.take(message, ack_wait).await;
+                        drop(slot);
+                    });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "pulling from the queue failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                None => {
+                    tracing::warn!("the queue's pull ended; pulling again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    messages = consumer
+                        .stream()
+                        .max_messages_per_batch(self.options.concurrency)
+                        .messages()
+                        .await
+                        .context("could not pull from the queue")?;
+                }
+            }
+        }
+        tracing::info!("stopping: no new runs; runs in flight stop after their current step");
+        self.stopping.store(true, Ordering::Relaxed);
+        // What was pulled but not started goes back at once, not after
+        // the acknowledgement deadline.
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(50), messages.next()).await {
+            let _ = message.ack_with(AckKind::Nak(None)).await;
+        }
+        drop(messages);
+        let grace = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        let drained = slots.acquire_many(self.options.concurrency as u32);
+        if tokio::time::timeout(grace, drained).await.is_err() {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "runs still in flight after the grace period");
+        }
+        Ok(())
+    }
+
+    /// Takes one delivery of a run: runs it, keeping the delivery alive
+    /// meanwhile, and settles it with the queue.
+    async fn take(&self, message: Message, ack_wait: Duration) {
+        let delivered = message.info().map(|info| info.delivered.max(1) as u64).unwrap_or(1);
+        self.metrics.taken.inc();
+        if delivered > 1 {
+            self.metrics.redelivered.inc();
+        }
+        self.metrics.in_flight.inc();
+        let settle = {
+            let keep_alive = async {
+                let mut ticks = tokio::time::interval(ack_wait / 3);
+                ticks.tick().await;
+                loop {
+                    ticks.tick().await;
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::warn!(error = %e, "could not extend a run's delivery");
+                    }
+                }
+            };
+            tokio::select! {
+                settle = self.settle(&message.payload, delivered) => settle,
+                never = keep_alive => never,
+            }
+        };
+        self.metrics.in_flight.dec();
+        let acknowledged = match settle {
+            Settle::Ack => message.double_ack().await,
+            Settle::Retry(delay, reason) => {
+                tracing::warn!(delivery = delivered, reason = %reason, "handing a run back to the queue");
+                self.metrics.requeued.inc();
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+            Settle::Drop => message.ack_with(AckKind::Term).await,
+        };
+        if let Err(e) = acknowledged {
+            // The run is recorded; a delivery again finds it finished.
+            tracing::warn!(error = %e, "could not settle a run with the queue");
+        }
+    }
+
+    /// Runs delivery `delivered` of the run in `payload` and says how to
+    /// settle it.
+    async fn settle(&self, payload: &[u8], delivered: u64) -> Settle {
+        let message: RunMessage = match serde_json::from_slice(payload) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!(error = %e, "dropped a queue message that is not a run");
+                return Settle::Drop;
+            }
+        };
+        let id = message.id.clone();
+        let span = tracing::info_span!("run", id = %crate::escape::escape_untrusted(&id), delivery = delivered);
+        tracing::Instrument::instrument(self.run_delivery(message, delivered), span).await
+    }
+
+    async fn run_delivery(&self, message: RunMessage, delivered: u64) -> Settle {
+        let records = self.queue.records();
+        let mut record = match records.get(&message.id).await {
+            Ok(Some(record)) => record,
+            // Its record expired or was never written: start one.
+            Ok(None) => match crate::queue::records::is_run_id(&message.id) {
+                true => RunRecord {
+                    id: message.id.clone(),
+                    workflow: String::new(),
+                    status: RunStatus::Queued,
+                    started_at: timestamp(SystemTime::now()),
+                    finished_at: None,
+                    steps: Vec::new(),
+                    error: None,
+                    deliveries: None,
+                },
+                false => {
+                    tracing::warn!("dropped a queue message whose run id is not one");
+                    return Settle::Drop;
+                }
+            },
+            Err(e) => return Settle::Retry(Duration::from_secs(1), format!("{e:#}")),
+        };
+        if record.status.is_finished() {
+            // Delivered again after it was recorded as finished (the
+            // acknowledgement was lost): nothing left to do.
+            return Settle::Ack;
+        }
+        record.deliveries = Some(delivered);
+        if delivered > self.options.max_deliveries {
+            let last = record.error.take().unwrap_or_else(|| "its worker stopped before it ended".to_owned());
+            let reason = format!("gave up after {} deliveries: {last}", delivered - 1);
+            return self.finish(record, RunStatus::Failed, Some(reason)).await;
+        }
+        let workflow: Workflow = match serde_json::from_str(message.workflow.get())
+            .map_err(anyhow::Error::from)
+            .and_then(|workflow: Workflow| workflow.check().map(|()| workflow))
+        {
+            Ok(workflow) => workflow,
+            Err(e) => {
+                return self.finish(record, RunStatus::Failed, Some(format!("not a valid workflow: {e:#}"))).await;
+            }
+        };
+        if record.workflow.is_empty() {
+            record.workflow = workflow.name.clone();
+        }
+        let connectors = match self.prepare(&workflow) {
+            Ok(connectors) => connectors,
+            Err(reason) => return self.try_again(record, delivered, reason).await,
+        };
+        // Resume after the steps recorded in full; any after them ran
+        // with a worker that stopped, or failed, and run again.
+        let done = record.steps.iter().take_while(|step| step.output_recorded_in_full()).count();
+        record.steps.truncate(done);
+        record.status = RunStatus::Running;
+        record.error = None;
+        if let Err(e) = records.put(&record).await {
+            return Settle::Retry(Duration::from_secs(1), format!("{e:#}"));
+        }
+        if done > 0 {
+            tracing::info!(steps_done = done, "resuming a run after its recorded steps");
+        }
+        let done_steps = record.steps.clone();
+        let observer = Logged(Recorder { store: &self.store, record: &mut record, stop: Some(&self.stopping) });
+        let reports = workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, observer).await;
+        match reports.last() {
+            Some(last) if last.outcome.is_error() => {
+                let reason = step_failure(last);
+                if is_retryable(last) {
+                    self.try_again(record, delivered, reason).await
+                } else {
+                    self.finish(record, RunStatus::Failed, None).await
+                }
+            }
+            _ if reports.len() < workflow.steps.len() => {
+                // Stopped by a shutdown: hand the rest to another worker.
+                record.status = RunStatus::Queued;
+                if let Err(e) = records.put(&record).await {
+                    tracing::warn!(error = %format!("{e:#}"), "could not record a run handed back");
+                }
+                Settle::Retry(Duration::ZERO, "this worker is stopping".to_owned())
+            }
+            _ => self.finish(record, RunStatus::Succeeded, None).await,
+        }
+    }
+
+    /// The connectors `workflow` needs, as this worker has them loaded,
+    /// or why it cannot run it.
+    fn prepare(&self, workflow: &Workflow) -> Result<BTreeMap<String, Connector>, String> {
+        let connectors = workflow::pin_connectors(&self.runtime, workflow)
+            .map_err(|name| format!("connector `{}` is not loaded on worker {}", name, self.options.node))?;
+        for step in &workflow.steps {
+            self.runtime
+                .host()
+                .check_authentication(&connectors[&step.connector], workflow.authentication_of(step))
+                .map_err(|e| format!("step `{}`: {e}", step.id))?;
+        }
+        Ok(connectors)
+    }
+
+    /// Hands the run back to be tried again after a delay growing with
+    /// each delivery, or fails it when this was the last delivery.
+    async fn try_again(&self, mut record: RunRecord, delivered: u64, reason: String) -> Settle {
+        if delivered >= self.options.max_deliveries {
+            let reason = format!("gave up after {delivered} deliveries: {reason}");
+            return self.finish(record, RunStatus::Failed, Some(reason)).await;
+        }
+        record.status = RunStatus::Queued;
+        record.error = Some(reason.clone());
+        if let Err(e) = self.queue.records().put(&record).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not record why a run is tried again");
+        }
+        let delay = Duration::from_millis(500 * (1 << delivered.min(6)));
+        Settle::Retry(delay, reason)
+    }
+
+    /// Records how the run ended; the delivery is done once that is
+    /// durable.
+    async fn finish(&self, mut record: RunRecord, status: RunStatus, error: Option<String>) -> Settle {
+        record.status = status;
+        record.error = error;
+        record.finished_at = Some(timestamp(SystemTime::now()));
+        if let Err(e) = self.store.finish(&record).await {
+            return Settle::Retry(Duration::from_secs(1), format!("could not record the end of the run: {e:#}"));
+        }
+        match status {
+            RunStatus::Succeeded => self.metrics.succeeded.inc(),
+            _ => self.metrics.failed.inc(),
+        };
+        tracing::info!(status = status.as_str(), steps = record.steps.len(), "run ended");
+        Settle::Ack
+    }
+}
+
+/// A recorder that also logs each step as it starts, with the run's id
+/// (from the span) and the step's, so a step run twice can be told.
+struct Logged<'a>(Recorder<'a>);
+
+impl StepObserver for Logged<'_> {
+    fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
+        self.0.step_ended(index, report)
+    }
+
+    fn step_starting(&mut self, index: usize, step: &Step) {
+        tracing::info!(step = %step.id, index, operation = %step.operation, "starting step");
+    }
+
+    fn stop_before_next(&self) -> bool {
+        self.0.stop_before_next()
+    }
+}
+
+/// What failed in a failed step, in one line.
+fn step_failure(report: &StepReport) -> String {
+    let error = match &report.outcome {
+        crate::workflow::StepOutcome::Error(error) => error,
+        crate::workflow::StepOutcome::Output(_) => &Value::Null,
+    };
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("failed");
+    format!("step `{}` failed: {message}", report.id)
+}
+
+/// Whether a failed step may succeed if tried again later: the service
+/// said so, the request did not get through, or the host was busy or out
+/// of time. Errors in the input or the connector fail the run at once.
+fn is_retryable(report: &StepReport) -> bool {
+    let crate::workflow::StepOutcome::Error(error) = &report.outcome else { return false };
+    match error.get("kind").and_then(Value::as_str) {
+        Some("service") => error.get("retryable").and_then(Value::as_bool) == Some(true),
+        Some("capability") => error.get("reason").and_then(Value::as_str) == Some("transport"),
+        Some("busy" | "timeout" | "host") => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,214 @@
+//! Scaling out: `serve --queue` and `worker` processes around a real
+//! nats-server with JetStream (Debian's package), against moto. Runs
+//! survive a worker killed mid-flight, each step runs at most once more
+//! than needed, every record reads back through the serve node, a worker
+//! without a connector hands runs back with the reason, and a step that
+//! keeps failing fails its run after the delivery bound.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use connector_tests::emulator::{Emulator, Kind};
+use connector_tests::nats::NatsServer;
+use connector_tests::server::{Server, WorkerProcess};
+use connector_tests::{components, sdk_client, test_credentials};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+
+/// A directory holding a copy of the Cognito connector.
+fn cognito_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let component = Path::new(components::GUEST_COGNITO);
+    std::fs::copy(component, dir.path().join(component.file_name().unwrap())).unwrap();
+    dir
+}
+
+/// Two steps: a pool named `name`, then reading it back by the id the
+/// first step returned.
+fn pool_workflow(name: &str) -> Value {
+    json!({
+        "name": name,
+        "connectors": {"cognito": "aws-cognito"},
+        "steps": [
+            {"id": "pool", "connector": "cognito", "operation": "create_user_pool", "input": {"pool_name": name}},
+            {"id": "read", "connector": "cognito", "operation": "describe_user_pool",
+             "input": {"user_pool_id": "{{steps.pool.output.UserPool.Id}}"}}
+        ]
+    })
+}
+
+/// Waits until run `id` has ended, and returns its record.
+async fn finished(server: &Server, id: &str, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (status, run) = server.get(&format!("/v1/runs/{id}")).await;
+        assert_eq!(status, 200, "{run}");
+        if run["status"] == "succeeded" || run["status"] == "failed" {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "run {id} did not end within {timeout:?}: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `starting step` lines of a worker's log, as (run id, step id).
+fn steps_started(log: &str) -> Vec<(String, String)> {
+    log.lines()
+        .filter(|line| line.contains("starting step"))
+        .map(|line| (field(line, "run{id=").to_owned(), field(line, " step=").to_owned()))
+        .collect()
+}
+
+/// The runs a worker's log says it ended.
+fn runs_ended(log: &str) -> BTreeSet<String> {
+    log.lines().filter(|line| line.contains("run ended")).map(|line| field(line, "run{id=").to_owned()).collect()
+}
+
+/// The value after `key` in a log line, up to a space or `}`.
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    let start = line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len();
+    let rest = &line[start..];
+    &rest[..rest.find([' ', '}']).unwrap_or(rest.len())]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_runs_survive_a_worker_killed_mid_flight() {
+    let nats = NatsServer::start();
+    let emulator = Emulator::start(Kind::Moto);
+    let endpoint = emulator.endpoint();
+    let dir = cognito_dir();
+    let data = tempfile::tempdir().unwrap();
+    let connectors = dir.path().to_str().unwrap();
+    // A short deadline, so the runs of the killed worker come back soon.
+    let worker_args =
+        ["--connectors", connectors, "--endpoint-url", &endpoint, "--concurrency", "4", "--timeout-ms", "4000"];
+    let server = Server::start_serving(BINARY, data.path(), &["--queue", &nats.url()], None).await;
+    let mut first = WorkerProcess::start(BINARY, &nats.url(), "w1", data.path(), &worker_args);
+    let mut second = WorkerProcess::start(BINARY, &nats.url(), "w2", data.path(), &worker_args);
+
+    // One run waited for: the record comes back when it ends.
+    let (status, run) = server.post("/v1/runs", &pool_workflow("scale-waited")).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["steps"][1]["input"]["user_pool_id"], run["steps"][0]["output"]["UserPool"]["Id"]);
+
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        let (status, accepted) = server.post("/v1/runs?wait=false", &pool_workflow(&format!("scale-{n}"))).await;
+        assert_eq!(status, 202, "{accepted}");
+        ids.push(accepted["id"].as_str().unwrap().to_owned());
+    }
+    // Kill the first worker while it is in the middle of its share.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while steps_started(&first.log()).len() < 8 {
+        assert!(Instant::now() < deadline, "the first worker took no runs:\n{}", first.log());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    first.kill();
+    let killed_log = first.log();
+    let started_on_killed: BTreeSet<String> = steps_started(&killed_log).into_iter().map(|(run, _)| run).collect();
+    let in_flight_at_kill = started_on_killed.difference(&runs_ended(&killed_log)).count();
+
+    let sdk = sdk_client(&endpoint, test_credentials());
+    for (n, id) in ids.iter().enumerate() {
+        let run = finished(&server, id, Duration::from_secs(120)).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(run["workflow"], format!("scale-{n}"));
+        let steps = run["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 2, "{run}");
+        let pool_id = steps[0]["output"]["UserPool"]["Id"].as_str().unwrap();
+        assert_eq!(steps[1]["input"]["user_pool_id"], pool_id, "{run}");
+        let pool = sdk.describe_user_pool().user_pool_id(pool_id).send().await.expect("the run's pool exists");
+        assert_eq!(pool.user_pool().unwrap().name(), Some(format!("scale-{n}").as_str()));
+    }
+    // At least once per step: only a step in flight at the kill may have
+    // run twice; a resumed run does not repeat its recorded steps.
+    let mut times_run: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for started in steps_started(&killed_log).into_iter().chain(steps_started(&second.log())) {
+        *times_run.entry(started).or_default() += 1;
+    }
+    let duplicates: usize = times_run.values().map(|n| n - 1).sum();
+    eprintln!(
+        "the killed worker started {} runs, {in_flight_at_kill} in flight at the kill; {duplicates} steps ran twice",
+        started_on_killed.len()
+    );
+    assert!(
+        duplicates <= in_flight_at_kill,
+        "{duplicates} steps ran twice, but only {in_flight_at_kill} runs were in flight at the kill"
+    );
+    for id in &ids {
+        for step in ["pool", "read"] {
+            assert!(times_run.contains_key(&(id.clone(), step.to_owned())), "step {step} of run {id} never started");
+        }
+    }
+    let (status, listed) = server.get("/v1/runs?limit=100").await;
+    assert_eq!(status, 200);
+    let listed: BTreeSet<&str> = listed["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| listed.contains(id.as_str())), "every run is listed");
+
+    // The surviving worker drains on SIGTERM and exits cleanly.
+    assert!(second.stop(Duration::from_secs(30)).success(), "{}", second.log());
+    assert!(second.log().contains("runs in flight stop after their current step"));
+    let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "connector_host_queue_runs_submitted_total 61"), "{metrics}");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reason() {
+    let nats = NatsServer::start();
+    let dir = cognito_dir();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_serving(BINARY, data.path(), &["--queue", &nats.url(), "--max-runs", "2"], None).await;
+
+    // A connector no worker has, and a step whose service never answers.
+    let mut missing = pool_workflow("missing");
+    missing["connectors"]["cognito"] = json!("aws-iam");
+    let (status, missing) = server.post("/v1/runs?wait=false", &missing).await;
+    assert_eq!(status, 202, "{missing}");
+    let (status, unreachable) = server.post("/v1/runs?wait=false", &pool_workflow("unreachable")).await;
+    assert_eq!(status, 202, "{unreachable}");
+    // Back-pressure: the queue holds two runs, and no worker takes any.
+    let (status, refused) = server.post("/v1/runs?wait=false", &pool_workflow("third")).await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(refused["error"]["kind"], "busy", "{refused}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let unreachable_endpoint = format!("http://{closed}");
+    let worker_args = [
+        "--connectors",
+        dir.path().to_str().unwrap(),
+        "--endpoint-url",
+        &unreachable_endpoint,
+        "--max-attempts",
+        "1",
+        "--max-deliveries",
+        "3",
+    ];
+    let worker = WorkerProcess::start(BINARY, &nats.url(), "w1", data.path(), &worker_args);
+
+    let run = finished(&server, missing["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["deliveries"], 3, "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.starts_with("gave up after 3 deliveries: connector `aws-iam` is not loaded on worker w1"), "{error}");
+    assert!(run["steps"].as_array().unwrap().is_empty(), "no step ran: {run}");
+
+    let run = finished(&server, unreachable["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["deliveries"], 3, "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.starts_with("gave up after 3 deliveries: step `pool` failed"), "{error}");
+    assert_eq!(run["steps"][0]["error"]["reason"], "transport", "{run}");
+
+    let log = worker.log();
+    assert!(
+        log.contains("handing a run back to the queue")
+            && log.contains("connector `aws-iam` is not loaded on worker w1"),
+        "the worker says why it hands a run back:\n{log}"
+    );
+    // Each run was tried three times, on this one worker.
+    assert_eq!(steps_started(&log).len(), 3, "{log}");
+}
