@@ -15,6 +15,7 @@ const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
     ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),
+    ("tests/guests/Cargo.toml", "contract-0-1-0", "contract_0_1_0", "CONTRACT_0_1_0"),
 ];
 
 fn main() {

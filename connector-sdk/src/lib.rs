@@ -51,8 +51,22 @@ pub mod bindings {
     });
 }
 
-pub use bindings::connector::api::signed_http;
 pub use bindings::connector::api::types::{Error, ServiceError};
+pub use bindings::connector::api::{invocation, signed_http};
+
+/// The invocation running now: the run and step it belongs to, and which
+/// try of the step it is. Steps of a queued run run at least once: when a
+/// worker stops mid-step, the step runs again with a higher `attempt`. A
+/// service that takes an idempotency token (`ClientToken`,
+/// `ClientRequestToken`) can be given one derived from `run_id` and
+/// `step_id`, so the repeat does nothing twice. Outside a run both are
+/// `None` and `attempt` is 1.
+///
+/// Needs a host implementing contract 0.1.1 or later; a connector that
+/// never calls it runs on any 0.1.x host.
+pub fn invocation() -> invocation::Context {
+    invocation::current()
+}
 
 /// A connector: what it is, and its operations.
 pub trait Connector {

@@ -20,7 +20,7 @@ async fn a_component_without_the_connector_export_is_refused() {
     let (kind, err) = load_error_of_kind(components::NO_EXPORT.as_ref()).await;
     assert_eq!(kind, "incompatible");
     assert!(err.contains("is not a compatible connector"), "{err}");
-    assert!(err.contains("does not export `connector:api/connector@0.1.0`"), "{err}");
+    assert!(err.contains("does not export `connector:api/connector@0.1.1`"), "{err}");
     assert!(err.contains("wasi:cli/run"), "names what it does export: {err}");
 }
 
@@ -28,7 +28,34 @@ async fn a_component_without_the_connector_export_is_refused() {
 async fn an_incompatible_contract_version_is_refused_by_name() {
     let err = load_error(components::FUTURE_CONTRACT.as_ref()).await;
     assert!(err.contains("built for contract version 0.2.0"), "{err}");
-    assert!(err.contains("this host implements connector:api@0.1.0 and accepts 0.1.x"), "{err}");
+    assert!(err.contains("this host implements connector:api@0.1.1 and accepts 0.1.x"), "{err}");
+}
+
+/// A connector built before `invocation` existed (contract 0.1.0) loads,
+/// and its signed requests go out: the host links its 0.1.0 imports and
+/// exports to its own 0.1.1 ones.
+#[tokio::test]
+async fn a_connector_built_against_contract_0_1_0_still_runs() {
+    let emulator = connector_tests::emulator::Emulator::start(connector_tests::emulator::Kind::Moto);
+    let host = host_for(&emulator.endpoint()).await;
+    let old = host.load(components::CONTRACT_0_1_0).await.expect("a 0.1.0 connector loads");
+    let output = host.invoke(&old, "list_user_pools", &serde_json::json!({})).await.expect("it runs");
+    assert!(output["UserPools"].is_array(), "{output}");
+    let inspection = host.inspect(components::CONTRACT_0_1_0).await.unwrap();
+    assert_eq!(inspection.contract, "connector:api/connector@0.1.0");
+}
+
+/// What a connector reads of its invocation through `invocation`: nothing
+/// of a run outside one, and the run, step and attempt inside one.
+#[tokio::test]
+async fn a_connector_reads_its_run_step_and_attempt() {
+    let host = host_for("http://127.0.0.1:9").await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let plain = host.invoke(&hostile, "invocation", &serde_json::json!({})).await.unwrap();
+    assert_eq!(plain, serde_json::json!({"run_id": null, "step_id": null, "attempt": 1}));
+    let context = connector_host::CallContext::default().with_step("run-7", "pool", 3);
+    let in_run = host.invoke_in(&hostile, "invocation", &serde_json::json!({}), &context).await.unwrap();
+    assert_eq!(in_run, serde_json::json!({"run_id": "run-7", "step_id": "pool", "attempt": 3}));
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! nats-server with JetStream (Debian's package), against moto. Runs
 //! survive a worker killed mid-flight, each step runs at most once more
 //! than needed, every record reads back through the serve node, a worker
-//! without a connector hands runs back with the reason, and a step that
-//! keeps failing fails its run after the delivery bound.
+//! without a connector hands runs back with the reason, a step that keeps
+//! failing fails its run after the delivery bound, and a step tried again
+//! tells its connector which try it is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -160,6 +161,7 @@ async fn sixty_runs_survive_a_worker_killed_mid_flight() {
 async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reason() {
     let nats = NatsServer::start();
     let dir = cognito_dir();
+    std::fs::copy(components::HOSTILE, dir.path().join("hostile.wasm")).unwrap();
     let data = tempfile::tempdir().unwrap();
     let server = Server::start_serving(BINARY, data.path(), &["--queue", &nats.url(), "--max-runs", "2"], None).await;
 
@@ -211,4 +213,14 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     );
     // Each run was tried three times, on this one worker.
     assert_eq!(steps_started(&log).len(), 3, "{log}");
+
+    // A step that fails in a way that may pass runs again, and the
+    // connector sees the run, the step and which try it is.
+    let flaky = json!({"steps": [{"id": "flaky", "connector": "hostile", "operation": "invocation",
+                                  "input": {"fail_until": "2"}}]});
+    let (status, run) = server.post("/v1/runs", &flaky).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["deliveries"], 2, "{run}");
+    assert_eq!(run["steps"][0]["output"], json!({"run_id": run["id"], "step_id": "flaky", "attempt": 2}));
 }

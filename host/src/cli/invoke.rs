@@ -33,7 +33,7 @@ pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result
     let input = read_input(&args.input, host.max_input_bytes() as u64)?;
     let connector = host.load_source(&args.component, &LoadOptions::default()).await?;
     check_loaded(&host, [&connector])?;
-    let context = CallContext { authentication: args.authentication };
+    let context = CallContext { authentication: args.authentication, ..CallContext::default() };
     match host.invoke_json(&connector, &args.operation, &input, &context).await {
         Ok(output) => {
             emit_json(&output)?;

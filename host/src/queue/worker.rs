@@ -31,7 +31,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::queue::{CONSUMER, Queue, RunMessage};
-use crate::runtime::{Connector, Runtime};
+use crate::runtime::{CallContext, Connector, Runtime};
 use crate::workflow::{
     self, Recorder, RunRecord, RunStatus, RunStore, Step, StepObserver, StepReport, Workflow, timestamp,
 };
@@ -316,8 +316,13 @@ impl Worker {
             tracing::info!(steps_done = done, "resuming a run after its recorded steps");
         }
         let done_steps = record.steps.clone();
+        // The step that was in flight when an earlier delivery ended runs
+        // again with a higher attempt.
+        let attempt = u32::try_from(delivered).unwrap_or(u32::MAX);
+        let context = CallContext { run_id: Some(record.id.clone()), attempt, ..CallContext::default() };
         let observer = Logged(Recorder { store: &self.store, record: &mut record, stop: Some(&self.stopping) });
-        let reports = workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, observer).await;
+        let reports =
+            workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, observer).await;
         match reports.last() {
             Some(last) if last.outcome.is_error() => {
                 let reason = step_failure(last);

@@ -341,7 +341,7 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
 }
 
 /// The name of the contract interface `component` exports
-/// (`connector:api/connector@0.1.0`).
+/// (`connector:api/connector@0.1.1`).
 pub(crate) fn contract_export(engine: &Engine, component: &Component) -> Option<String> {
     let ty = component.component_type();
     let found = ty.exports(engine).map(|(name, _)| name).find(|name| unversioned(name) == contract::EXPORT);

@@ -22,7 +22,7 @@ use crate::oci::{OciReference, Pulled, Registries, RegistryConfig};
 use crate::runtime::ComponentSource;
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::runtime::metrics::Metrics;
-use crate::sandbox::{ArtifactCache, Guest, Sandbox, SandboxLimits};
+use crate::sandbox::{ArtifactCache, Guest, InvocationContext, Sandbox, SandboxLimits};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
 /// credentials from the default chain, AWS endpoints.
@@ -65,25 +65,42 @@ pub struct HostConfig {
 }
 
 /// What one call runs with, beyond its input: the authentication it signs
-/// with (none: the host's own identity). One host serves many tenants by
-/// giving each call its own context.
+/// with (none: the host's own identity), and the run step it is, which the
+/// connector can read (the contract's `invocation` interface) to make a
+/// repeated step idempotent. One host serves many tenants by giving each
+/// call its own context.
 ///
 /// ```
 /// use connector_host::CallContext;
-/// let marketing = CallContext::default().with_authentication("marketing");
+/// let marketing = CallContext::default().with_authentication("marketing").with_step("run-1", "pool", 2);
 /// assert_eq!(marketing.authentication.as_deref(), Some("marketing"));
+/// assert_eq!((marketing.step_id.as_deref(), marketing.attempt), (Some("pool"), 2));
 /// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct CallContext {
     /// The named authentication to sign with.
     pub authentication: Option<String>,
+    /// The run this call is a step of, if any.
+    pub run_id: Option<String>,
+    /// The step's id within the run.
+    pub step_id: Option<String>,
+    /// Which try of the step this is, from 1 (0 reads as 1).
+    pub attempt: u32,
 }
 
 impl CallContext {
     /// This context signing with the authentication called `name`.
     pub fn with_authentication(mut self, name: impl Into<String>) -> Self {
         self.authentication = Some(name.into());
+        self
+    }
+
+    /// This context as try `attempt` of step `step_id` of run `run_id`.
+    pub fn with_step(mut self, run_id: impl Into<String>, step_id: impl Into<String>, attempt: u32) -> Self {
+        self.run_id = Some(run_id.into());
+        self.step_id = Some(step_id.into());
+        self.attempt = attempt;
         self
     }
 }
@@ -625,7 +642,13 @@ impl ConnectorHost {
                 connector.name()
             )));
         }
-        let result = self.sandbox.invoke(&connector.inner.guest, identity, operation, input).await.and_then(read);
+        let invocation = InvocationContext {
+            run_id: context.run_id.clone(),
+            step_id: context.step_id.clone(),
+            attempt: context.attempt.max(1),
+        };
+        let result =
+            self.sandbox.invoke(&connector.inner.guest, identity, invocation, operation, input).await.and_then(read);
         let outcome = result.as_ref().map_or_else(InvokeError::kind, |_| "ok");
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
         result
@@ -658,7 +681,7 @@ pub struct Inspection {
     pub size_bytes: u64,
     /// The linear memory it starts with: the least `--memory-mib` it runs in.
     pub initial_memory_bytes: u64,
-    /// The contract interface it exports (`connector:api/connector@0.1.0`).
+    /// The contract interface it exports (`connector:api/connector@0.1.1`).
     pub contract: String,
     /// Its manifest as it describes itself.
     pub manifest: serde_json::Value,

@@ -13,8 +13,9 @@ pub mod contract {
     pub const PACKAGE: &str = "connector:api";
     /// The interface a connector exports.
     pub const EXPORT: &str = "connector:api/connector";
-    /// The interfaces the host provides: the capability and the shared types.
-    pub const IMPORTS: &[&str] = &["connector:api/signed-http", "connector:api/types"];
+    /// The interfaces the host provides: the capability, the invocation's
+    /// context and the shared types.
+    pub const IMPORTS: &[&str] = &["connector:api/signed-http", "connector:api/invocation", "connector:api/types"];
     /// The contract version this host implements; it accepts any 0.1.x.
-    pub const VERSION: &str = "0.1.0";
+    pub const VERSION: &str = "0.1.1";
 }

@@ -20,7 +20,7 @@ use crate::sandbox::bindings::connector::api::types;
 use crate::sandbox::bindings::{Plugin, PluginPre, exports};
 use crate::sandbox::engine::{self, SandboxLimits};
 use crate::sandbox::guest_output::GuestOutput;
-use crate::sandbox::state::{InvocationState, MemoryCap};
+use crate::sandbox::state::{InvocationContext, InvocationState, MemoryCap};
 
 /// The engine, the linker with the host's imports, and the limits every
 /// invocation runs under.
@@ -108,22 +108,24 @@ impl Sandbox {
         guest: &Guest,
         identity: Arc<Identity>,
     ) -> Result<types::Manifest, InvokeError> {
-        self.with_instance(guest, identity, async |exports, store| exports.call_describe(store).await).await
+        let invocation = InvocationContext { run_id: None, step_id: None, attempt: 1 };
+        self.with_instance(guest, identity, invocation, async |exports, store| exports.call_describe(store).await).await
     }
 
     /// Runs `operation` of `guest` with `input` (JSON text) and returns the
     /// output as the guest gave it, within the output cap; the caller
     /// checks that it is JSON. `input` is owned because the WIT `json`
-    /// alias binds as `&String`.
+    /// alias binds as `&String`. The guest can ask for `invocation`.
     pub(crate) async fn invoke(
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
+        invocation: InvocationContext,
         operation: &str,
         input: String,
     ) -> Result<String, InvokeError> {
         let output = self
-            .with_instance(guest, identity, async |exports, store| {
+            .with_instance(guest, identity, invocation, async |exports, store| {
                 let result = exports.call_invoke(&mut *store, operation, &input).await?;
                 Ok(result.map_err(|error| from_guest_error(error, store.data().capability.last_failure())))
             })
@@ -136,11 +138,22 @@ impl Sandbox {
 
     /// Instantiates `guest` and drops it, calling nothing.
     pub(crate) async fn instantiate(&self, guest: &Guest, identity: Arc<Identity>) -> Result<(), InvokeError> {
-        self.with_instance(guest, identity, async |_, _| Ok(())).await
+        self.with_instance(
+            guest,
+            identity,
+            InvocationContext { run_id: None, step_id: None, attempt: 1 },
+            async |_, _| Ok(()),
+        )
+        .await
     }
 
     /// A fresh Store for one invocation of `guest`, signing as `identity`.
-    fn new_store(&self, guest: &Guest, identity: Arc<Identity>) -> (Store<InvocationState>, GuestOutput) {
+    fn new_store(
+        &self,
+        guest: &Guest,
+        identity: Arc<Identity>,
+        invocation: InvocationContext,
+    ) -> (Store<InvocationState>, GuestOutput) {
         let limits = &self.limits;
         let stderr = GuestOutput::new(guest.name.clone(), "stderr", limits.max_log_bytes);
         // No arguments, environment, preopened directories or network: the
@@ -154,6 +167,7 @@ impl Sandbox {
             table: ResourceTable::new(),
             memory: MemoryCap { limit: limits.memory_bytes, hit: false },
             capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone(), identity),
+            invocation,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -179,12 +193,13 @@ impl Sandbox {
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
+        invocation: InvocationContext,
         call: impl AsyncFnOnce(
             &exports::connector::api::connector::Guest,
             &mut Store<InvocationState>,
         ) -> wasmtime::Result<T>,
     ) -> Result<T, InvokeError> {
-        let (mut store, stderr) = self.new_store(guest, identity);
+        let (mut store, stderr) = self.new_store(guest, identity, invocation);
         let run = async {
             let instance = guest.pre.instantiate_async(&mut store).await?;
             call(instance.connector_api_connector(), &mut store).await

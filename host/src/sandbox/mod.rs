@@ -14,3 +14,4 @@ mod state;
 pub use artifact_cache::{ArtifactCache, Pruned};
 pub use engine::SandboxLimits;
 pub(crate) use invoke::{Guest, Sandbox};
+pub(crate) use state::InvocationContext;

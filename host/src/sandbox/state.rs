@@ -7,7 +7,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capability::{CapabilitySession, HttpRequest, SendError};
-use crate::sandbox::bindings::connector::api::{signed_http, types};
+use crate::sandbox::bindings::connector::api::{invocation, signed_http, types};
+
+/// What an invocation tells its guest about itself (run, step, attempt).
+pub(crate) use invocation::Context as InvocationContext;
 
 /// Everything one invocation's Store holds.
 pub struct InvocationState {
@@ -15,6 +18,7 @@ pub struct InvocationState {
     pub(super) table: ResourceTable,
     pub(super) memory: MemoryCap,
     pub(super) capability: CapabilitySession,
+    pub(super) invocation: InvocationContext,
 }
 
 /// Caps linear memory and remembers when the cap was hit, since a refused
@@ -45,6 +49,12 @@ impl WasiView for InvocationState {
 }
 
 impl types::Host for InvocationState {}
+
+impl invocation::Host for InvocationState {
+    async fn current(&mut self) -> wasmtime::Result<InvocationContext> {
+        Ok(self.invocation.clone())
+    }
+}
 
 impl signed_http::Host for InvocationState {
     async fn send(

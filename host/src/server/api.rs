@@ -156,7 +156,7 @@ pub(super) async fn invoke(
     let query = query(params)?;
     let input = json_text_body(body)?;
     let connector = state.runtime.get(&name).ok_or_else(|| ApiError::unknown_connector(&name))?;
-    let context = CallContext { authentication: query.authentication };
+    let context = CallContext { authentication: query.authentication, ..CallContext::default() };
     // The output goes out as the connector wrote it: checked to be JSON,
     // never parsed into a tree and printed again.
     let output = state.runtime.host().invoke_raw(&connector, &operation, input, &context).await?;

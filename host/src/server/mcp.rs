@@ -178,7 +178,7 @@ impl ServerHandler for McpServer {
             return Ok(error_result("unknown-tool", &format!("no tool called `{name}` is offered")).into());
         };
         let input = Value::Object(request.arguments.unwrap_or_default());
-        let context = CallContext { authentication: self.options.authentication.clone() };
+        let context = CallContext { authentication: self.options.authentication.clone(), ..CallContext::default() };
         let result = match self.runtime.host().invoke_in(&connector, &operation, &input, &context).await {
             Ok(output) => CallToolResult::structured(output),
             Err(error) => {

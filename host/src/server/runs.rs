@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::queue::{Queue, SubmitError};
-use crate::runtime::Connector;
+use crate::runtime::{CallContext, Connector};
 use crate::server::AppState;
 use crate::server::api::{ApiError, json_body, query};
 use crate::workflow::{self, Recorder, RunRecord, RunStatus, Workflow, timestamp};
@@ -121,8 +121,9 @@ async fn execute(
     mut record: RunRecord,
 ) -> RunRecord {
     let host = state.runtime.host();
+    let context = CallContext { run_id: Some(record.id.clone()), attempt: 1, ..CallContext::default() };
     let recorder = Recorder { store: &state.store, record: &mut record, stop: None };
-    let steps = workflow::run(host, workflow, connectors, recorder).await;
+    let steps = workflow::resume(host, workflow, connectors, Vec::new(), &context, recorder).await;
     record.status = if steps.iter().any(|s| s.outcome.is_error()) { RunStatus::Failed } else { RunStatus::Succeeded };
     record.finished_at = Some(timestamp(SystemTime::now()));
     if let Err(e) = state.store.finish(&record).await {

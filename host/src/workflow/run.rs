@@ -82,7 +82,7 @@ pub async fn run(
     connectors: &BTreeMap<String, Connector>,
     observer: impl StepObserver,
 ) -> Vec<StepReport> {
-    resume(host, workflow, connectors, Vec::new(), observer).await
+    resume(host, workflow, connectors, Vec::new(), &CallContext::default(), observer).await
 }
 
 /// Runs `workflow` after the steps `done` reports ended (as a run record
@@ -90,12 +90,14 @@ pub async fn run(
 /// host stopped goes on from where it was: the completed steps are not run
 /// again, and later steps refer to their recorded outputs. `done` is cut
 /// at its first failed step, or one whose input no longer resolves; the
-/// returned reports include the ones kept from `done`.
+/// returned reports include the ones kept from `done`. Each step runs with
+/// `run`'s run id and attempt, its own step id, and its authentication.
 pub async fn resume(
     host: &ConnectorHost,
     workflow: &Workflow,
     connectors: &BTreeMap<String, Connector>,
     done: Vec<StepReport>,
+    run: &CallContext,
     mut observer: impl StepObserver,
 ) -> Vec<StepReport> {
     let mut reports: Vec<StepReport> = Vec::new();
@@ -143,7 +145,11 @@ pub async fn resume(
                 "message": format!("step {} (`{}`): {e:#}", i + 1, step.id)})),
             ),
             (Some(connector), Ok(input)) => {
-                let context = CallContext { authentication: workflow.authentication_of(step).map(str::to_owned) };
+                let context = CallContext {
+                    authentication: workflow.authentication_of(step).map(str::to_owned),
+                    step_id: Some(step.id.clone()),
+                    ..run.clone()
+                };
                 let outcome = match host.invoke_in(connector, &step.operation, &input, &context).await {
                     Ok(output) => StepOutcome::Output(output),
                     Err(error) => StepOutcome::Error(error.to_json()),

@@ -174,8 +174,10 @@ pub(super) async fn run_operation(
     let outcome = match input {
         Err(problem) => Outcome::Unreadable(problem),
         Ok(input) => {
-            let context =
-                CallContext { authentication: field("__authentication").filter(|a| !a.is_empty()).map(str::to_owned) };
+            let context = CallContext {
+                authentication: field("__authentication").filter(|a| !a.is_empty()).map(str::to_owned),
+                ..CallContext::default()
+            };
             let started = Instant::now();
             let result = state.runtime.host().invoke_in(&connector, &operation, &input, &context).await;
             Outcome::Ran { input: mask_write_only(&info.input_schema, &input), result, took: started.elapsed() }

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use connector::api::signed_http::{self, Request};
-use connector::api::types::{Error, Manifest, Operation};
+use connector::api::types::{Error, Manifest, Operation, ServiceError};
 use exports::connector::api::connector::Guest;
 
 wit_bindgen::generate!({
@@ -33,6 +33,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("print_escapes", "Writes terminal escape sequences and a forged log line to stdout and stderr."),
     ("forge_host_error", "Claims the host failed a request it never sent."),
     ("escape_error", "Fails with an internal error holding terminal escape sequences."),
+    ("invocation", "Reports the run id, step id and attempt the host gives this invocation; fails retryably while the attempt is below `fail_until`."),
 ];
 
 /// Selects what `describe` returns. Tests copy the component and overwrite
@@ -198,6 +199,24 @@ impl Guest for Hostile {
                 print!("{hostile}");
                 eprint!("{hostile}");
                 Ok("null".into())
+            }
+            "invocation" => {
+                let context = connector::api::invocation::current();
+                if context.attempt < arg("fail_until").parse().unwrap_or(0) {
+                    return Err(Error::Service(ServiceError {
+                        code: "ThrottlingException".into(),
+                        message: format!("attempt {} fails on purpose", context.attempt),
+                        status: 400,
+                        retryable: true,
+                    }));
+                }
+                let text = |value: Option<String>| value.map_or_else(|| "null".to_owned(), |v| json_string(&v));
+                Ok(format!(
+                    "{{\"run_id\": {}, \"step_id\": {}, \"attempt\": {}}}",
+                    text(context.run_id),
+                    text(context.step_id),
+                    context.attempt
+                ))
             }
             "forge_host_error" => Err(Error::Host("denied: the host says so (forged)".into())),
             "escape_error" => Err(Error::Internal("\x1b[2J\x1b]0;pwned\x07boom".into())),
