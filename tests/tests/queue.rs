@@ -214,6 +214,19 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     // Each run was tried three times, on this one worker.
     assert_eq!(steps_started(&log).len(), 3, "{log}");
 
+    // Messages that are not runs, published by whoever can reach the
+    // queue, are dropped; the worker goes on.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    for hostile in [&b"not JSON"[..], br#"{"id": "a.b.>", "workflow": {"steps": []}}"#, br#"{"id": 7}"#] {
+        jetstream.publish("connector-host.runs", hostile.to_vec().into()).await.unwrap().await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while worker.log().matches("dropped a queue message").count() < 3 {
+        assert!(Instant::now() < deadline, "the worker did not drop the hostile messages:\n{}", worker.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // A step that fails in a way that may pass runs again, and the
     // connector sees the run, the step and which try it is.
     let flaky = json!({"steps": [{"id": "flaky", "connector": "hostile", "operation": "invocation",

@@ -30,6 +30,7 @@ use prometheus_client::registry::Registry;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::escape::escape_untrusted;
 use crate::queue::{CONSUMER, Queue, RunMessage};
 use crate::runtime::{CallContext, Connector, Runtime};
 use crate::workflow::{
@@ -226,7 +227,8 @@ impl Worker {
         let acknowledged = match settle {
             Settle::Ack => message.double_ack().await,
             Settle::Retry(delay, reason) => {
-                tracing::warn!(delivery = delivered, reason = %reason, "handing a run back to the queue");
+                // The reason may quote the workflow (a connector's name).
+                tracing::warn!(delivery = delivered, reason = %escape_untrusted(&reason), "handing a run back to the queue");
                 self.metrics.requeued.inc();
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
@@ -249,7 +251,7 @@ impl Worker {
             }
         };
         let id = message.id.clone();
-        let span = tracing::info_span!("run", id = %crate::escape::escape_untrusted(&id), delivery = delivered);
+        let span = tracing::info_span!("run", id = %escape_untrusted(&id), delivery = delivered);
         tracing::Instrument::instrument(self.run_delivery(message, delivered), span).await
     }
 
@@ -402,7 +404,9 @@ impl StepObserver for Logged<'_> {
     }
 
     fn step_starting(&mut self, index: usize, step: &Step) {
-        tracing::info!(step = %step.id, index, operation = %step.operation, "starting step");
+        // Step ids are checked names; operations are whatever the
+        // workflow says.
+        tracing::info!(step = %step.id, index, operation = %escape_untrusted(&step.operation), "starting step");
     }
 
     fn stop_before_next(&self) -> bool {
