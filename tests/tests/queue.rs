@@ -218,13 +218,24 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     // queue, are dropped; the worker goes on.
     let client = async_nats::connect(nats.url()).await.unwrap();
     let jetstream = async_nats::jetstream::new(client);
-    for hostile in [&b"not JSON"[..], br#"{"id": "a.b.>", "workflow": {"steps": []}}"#, br#"{"id": 7}"#] {
-        jetstream.publish("connector-host.runs", hostile.to_vec().into()).await.unwrap().await.unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while worker.log().matches("dropped a queue message").count() < 3 {
-        assert!(Instant::now() < deadline, "the worker did not drop the hostile messages:\n{}", worker.log());
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // One at a time: the queue holds two runs, and a message leaves it
+    // only once the worker has settled it.
+    let hostile_messages = [&b"not JSON"[..], br#"{"id": "a.b.>", "workflow": {"steps": []}}"#, br#"{"id": 7}"#];
+    for (dropped, hostile) in hostile_messages.into_iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match jetstream.publish("connector-host.runs", hostile.to_vec().into()).await.unwrap().await {
+                Ok(_) => break,
+                // Still full: the runs above are recorded before their
+                // messages are acknowledged.
+                Err(e) => assert!(Instant::now() < deadline, "the queue stays full: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while worker.log().matches("dropped a queue message").count() <= dropped {
+            assert!(Instant::now() < deadline, "the worker did not drop a hostile message:\n{}", worker.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     // A step that fails in a way that may pass runs again, and the

@@ -52,6 +52,21 @@ struct RunEntry {
     steps: usize,
 }
 
+impl RunEntry {
+    fn of(record: &RunRecord) -> RunEntry {
+        RunEntry {
+            id: record.id.clone(),
+            workflow: record.workflow.clone(),
+            status: record.status,
+            started_at: record.started_at.clone(),
+            finished_at: record.finished_at.clone(),
+            error: record.error.clone(),
+            deliveries: record.deliveries,
+            steps: record.steps.len(),
+        }
+    }
+}
+
 impl SharedRunStore {
     /// Most bytes of JSON kept of a step's input, and of its output or
     /// error, so a step's entry fits in one message (NATS takes 1 MiB by
@@ -69,17 +84,7 @@ impl SharedRunStore {
     /// [`add_step`](Self::add_step)); its step count says how many of them
     /// belong to the run.
     pub async fn put(&self, record: &RunRecord) -> anyhow::Result<()> {
-        let entry = RunEntry {
-            id: record.id.clone(),
-            workflow: record.workflow.clone(),
-            status: record.status,
-            started_at: record.started_at.clone(),
-            finished_at: record.finished_at.clone(),
-            error: record.error.clone(),
-            deliveries: record.deliveries,
-            steps: record.steps.len(),
-        };
-        self.put_entry(&entry).await
+        self.put_entry(&RunEntry::of(record)).await
     }
 
     async fn put_entry(&self, entry: &RunEntry) -> anyhow::Result<()> {
@@ -94,16 +99,14 @@ impl SharedRunStore {
         Ok(())
     }
 
-    /// Records step `index` of run `id`.
-    pub async fn add_step(&self, id: &str, index: usize, report: &StepReport) -> anyhow::Result<()> {
-        let key = format!("{}.{index}", run_key(id)?);
+    /// Records step `index` of `record`'s run, then the run's entry with
+    /// `record`'s steps so far (the step among them).
+    pub async fn add_step(&self, record: &RunRecord, index: usize, report: &StepReport) -> anyhow::Result<()> {
+        let key = format!("{}.{index}", run_key(&record.id)?);
         self.buckets.steps.put(key, serde_json::to_vec(report)?.into()).await.context("could not record the step")?;
-        let mut entry = self.entry(id).await?.context("the run's record is gone")?;
-        if entry.steps < index + 1 {
-            entry.steps = index + 1;
-            self.put_entry(&entry).await?;
-        }
-        Ok(())
+        let mut entry = RunEntry::of(record);
+        entry.steps = index + 1;
+        self.put_entry(&entry).await
     }
 
     async fn entry(&self, id: &str) -> anyhow::Result<Option<RunEntry>> {

@@ -54,12 +54,12 @@ impl RunStore {
         }
     }
 
-    /// Records step `index` of run `id` (as [`bounded`](Self::bounded)
-    /// made it).
-    pub async fn add_step(&self, id: &str, index: usize, report: &StepReport) -> anyhow::Result<()> {
+    /// Records step `index` of `record`'s run (as
+    /// [`bounded`](Self::bounded) made it).
+    pub async fn add_step(&self, record: &RunRecord, index: usize, report: &StepReport) -> anyhow::Result<()> {
         match self {
-            RunStore::Embedded(store) => store.add_step(id, index, report).await,
-            RunStore::Shared(store) => store.add_step(id, index, report).await,
+            RunStore::Embedded(store) => store.add_step(&record.id, index, report).await,
+            RunStore::Shared(store) => store.add_step(record, index, report).await,
         }
     }
 
@@ -106,7 +106,7 @@ impl StepObserver for Recorder<'_> {
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
         let report = self.store.bounded(report);
         async move {
-            if let Err(e) = self.store.add_step(&self.record.id, index, &report).await {
+            if let Err(e) = self.store.add_step(self.record, index, &report).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
             }
             self.record.steps.truncate(index);
