@@ -197,6 +197,12 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     let error = run["error"].as_str().unwrap();
     assert!(error.starts_with("gave up after 3 deliveries: connector `aws-iam` is not loaded on worker w1"), "{error}");
     assert!(run["steps"].as_array().unwrap().is_empty(), "no step ran: {run}");
+    // A late write of another delivery cannot turn the ended run back.
+    let queue = connector_host::queue::Queue::connect(&nats.url(), "test", 2, false).await.unwrap();
+    let mut record = queue.records().get(missing["id"].as_str().unwrap()).await.unwrap().unwrap();
+    record.status = connector_host::workflow::RunStatus::Running;
+    let late = queue.records().put(&record).await.unwrap_err();
+    assert!(late.is::<connector_host::queue::RunEnded>(), "{late:#}");
 
     let run = finished(&server, unreachable["id"].as_str().unwrap(), Duration::from_secs(60)).await;
     assert_eq!(run["status"], "failed", "{run}");
@@ -247,4 +253,44 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["deliveries"], 2, "{run}");
     assert_eq!(run["steps"][0]["output"], json!({"run_id": run["id"], "step_id": "flaky", "attempt": 2}));
+}
+
+/// SIGTERM while a run is in its first of three slow steps: the worker
+/// finishes that step, records it, hands the rest back and exits 0; the
+/// next worker resumes at the second step.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draining_worker_hands_the_rest_of_a_run_to_another() {
+    let nats = NatsServer::start();
+    let slow = connector_tests::bench::start_fixed_server(Duration::from_millis(1500)).await;
+    let dir = cognito_dir();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_serving(BINARY, data.path(), &["--queue", &nats.url()], None).await;
+    let args = ["--connectors", dir.path().to_str().unwrap(), "--endpoint-url", &slow];
+    let mut first = WorkerProcess::start(BINARY, &nats.url(), "w1", data.path(), &args);
+    let step = |id: &str| {
+        json!({"id": id, "connector": "aws-cognito", "operation": "admin_get_user",
+               "input": {"user_pool_id": "us-east-1_slow", "username": "exampleUsername"}})
+    };
+    let workflow = json!({"name": "slow", "steps": [step("s1"), step("s2"), step("s3")]});
+    let (status, accepted) = server.post("/v1/runs?wait=false", &workflow).await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while steps_started(&first.log()).is_empty() {
+        assert!(Instant::now() < deadline, "the first worker did not start the run:\n{}", first.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(first.stop(Duration::from_secs(30)).success(), "{}", first.log());
+    let (_, handed_back) = server.get(&format!("/v1/runs/{id}")).await;
+    assert_eq!(handed_back["status"], "queued", "{handed_back}");
+    assert_eq!(handed_back["steps"].as_array().unwrap().len(), 1, "the step in flight was finished and recorded");
+
+    let second = WorkerProcess::start(BINARY, &nats.url(), "w2", data.path(), &args);
+    let run = finished(&server, id, Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["deliveries"], 2, "{run}\n{}\n{}", first.log(), second.log());
+    assert_eq!(run["steps"].as_array().unwrap().len(), 3, "{run}");
+    let on = |log: &str| steps_started(log).into_iter().map(|(_, step)| step).collect::<Vec<_>>();
+    assert_eq!(on(&first.log()), ["s1"]);
+    assert_eq!(on(&second.log()), ["s2", "s3"], "the second worker resumed after the recorded step");
 }

@@ -22,7 +22,7 @@ use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-pub use records::SharedRunStore;
+pub use records::{RunEnded, SharedRunStore};
 pub use worker::{Worker, WorkerOptions};
 
 use crate::workflow::RunRecord;
@@ -146,31 +146,52 @@ impl Queue {
         let message = serde_json::to_vec(&RunMessage { id: record.id.clone(), workflow: workflow.to_owned() })
             .map_err(|e| SubmitError::Unavailable(e.into()))?;
         self.records.put(record).await.map_err(SubmitError::Unavailable)?;
+        // Publishing again after an unclear failure (a lost
+        // acknowledgement) stores the run once: the stream drops a second
+        // message with the same id.
         let mut headers = async_nats::HeaderMap::new();
-        // Publishing again after a lost acknowledgement stores it once.
         headers.insert("Nats-Msg-Id", record.id.as_str());
-        let published = match self.jetstream.publish_with_headers(SUBJECT, headers, message.into()).await {
-            Ok(acknowledgement) => acknowledgement.await,
-            Err(e) => Err(e),
-        };
-        let Err(error) = published else {
-            self.metrics.submitted.inc();
-            return Ok(());
-        };
-        self.metrics.refused.inc();
-        let failure = match error.kind() {
-            jetstream::context::PublishErrorKind::MaxPayloadExceeded => SubmitError::TooLarge(error.to_string()),
-            // JetStream's "maximum messages exceeded" (10077) when the
-            // stream is full and refuses new messages.
-            _ if error.to_string().contains("maximum messages") => {
-                SubmitError::Full(self.stream.cached_info().config.max_messages.max(0) as usize)
+        let mut last_error = None;
+        for _ in 0..3 {
+            let published =
+                match self.jetstream.publish_with_headers(SUBJECT, headers.clone(), message.clone().into()).await {
+                    Ok(acknowledgement) => acknowledgement.await,
+                    Err(e) => Err(e),
+                };
+            let error = match published {
+                Ok(_) => {
+                    self.metrics.submitted.inc();
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let refused = match error.kind() {
+                jetstream::context::PublishErrorKind::MaxPayloadExceeded => SubmitError::TooLarge(error.to_string()),
+                // JetStream's "maximum messages exceeded" (10077) when the
+                // stream is full and refuses new messages.
+                _ if error.to_string().contains("maximum messages") => {
+                    SubmitError::Full(self.stream.cached_info().config.max_messages.max(0) as usize)
+                }
+                _ => {
+                    last_error = Some(error);
+                    continue;
+                }
+            };
+            self.metrics.refused.inc();
+            // Refused for sure: the caller learns the run was not taken,
+            // and no record of it is kept.
+            if let Err(e) = self.records.forget(&record.id).await {
+                tracing::warn!(run = %record.id, error = %format!("{e:#}"), "could not remove a run that was not queued");
             }
-            _ => SubmitError::Unavailable(anyhow::Error::new(error)),
-        };
-        // The caller learns the run was not taken; no record of it is kept.
-        if let Err(e) = self.records.forget(&record.id).await {
-            tracing::warn!(run = %record.id, error = %format!("{e:#}"), "could not remove a run that was not queued");
+            return Err(refused);
         }
-        Err(failure)
+        self.metrics.refused.inc();
+        // Unclear: the run may be stored, so its record stays, and says
+        // `queued` until a worker takes it.
+        let error = last_error.map_or_else(|| anyhow::anyhow!("no answer"), anyhow::Error::new);
+        Err(SubmitError::Unavailable(error.context(format!(
+            "the queue did not confirm it took run {}; it may still run (see GET /v1/runs/{})",
+            record.id, record.id
+        ))))
     }
 }

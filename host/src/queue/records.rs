@@ -25,6 +25,11 @@ const STEPS_BUCKET: &str = "connector-host-steps";
 /// How long a run's record is kept after its last change.
 const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// A write to a run whose record says it has ended.
+#[derive(Debug, thiserror::Error)]
+#[error("the run has already ended")]
+pub struct RunEnded;
+
 /// Run records in JetStream key-value buckets. Cheap to clone.
 #[derive(Clone)]
 pub struct SharedRunStore {
@@ -87,10 +92,32 @@ impl SharedRunStore {
         self.put_entry(&RunEntry::of(record)).await
     }
 
+    /// Writes `entry` unless the run's entry says it has ended: two
+    /// deliveries of one run (a worker that lost its connection, and the
+    /// one that took over) must not turn a finished run back to running.
+    /// The write is conditional on the revision read, so a concurrent one
+    /// is seen.
     async fn put_entry(&self, entry: &RunEntry) -> anyhow::Result<()> {
         let key = run_key(&entry.id)?;
-        self.buckets.runs.put(key, serde_json::to_vec(entry)?.into()).await.context("could not record the run")?;
-        Ok(())
+        let value: bytes::Bytes = serde_json::to_vec(entry)?.into();
+        let runs = &self.buckets.runs;
+        for _ in 0..5 {
+            let current = runs.entry(key).await.context("could not read the run store")?;
+            let written = match current.filter(|current| current.operation == kv::Operation::Put) {
+                Some(current) => {
+                    let status = serde_json::from_slice::<RunEntry>(&current.value).map(|entry| entry.status);
+                    if status.is_ok_and(RunStatus::is_finished) {
+                        return Err(RunEnded.into());
+                    }
+                    runs.update(key, value.clone(), current.revision).await.is_ok()
+                }
+                None => runs.create(key, value.clone()).await.is_ok(),
+            };
+            if written {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("could not record the run: its record kept changing under this write")
     }
 
     /// Removes run `id`'s entry (of a run that was never queued).
@@ -126,8 +153,10 @@ impl SharedRunStore {
     /// The run `id` with its steps, if it is kept.
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
         let Some(entry) = self.entry(id).await? else { return Ok(None) };
-        let mut steps = Vec::with_capacity(entry.steps);
-        for index in 0..entry.steps {
+        // The count is read from the store: bounded before it sizes anything.
+        let count = entry.steps.min(crate::workflow::Workflow::MAX_STEPS);
+        let mut steps = Vec::with_capacity(count);
+        for index in 0..count {
             let key = format!("{}.{index}", entry.id);
             let bytes = self.buckets.steps.get(key).await.context("could not read the run store")?;
             match bytes.map(|bytes| serde_json::from_slice::<StepReport>(&bytes)) {

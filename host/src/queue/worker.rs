@@ -31,6 +31,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::escape::escape_untrusted;
+use crate::queue::records::RunEnded;
 use crate::queue::{CONSUMER, Queue, RunMessage};
 use crate::runtime::{CallContext, Connector, Runtime};
 use crate::workflow::{
@@ -115,35 +116,9 @@ impl Worker {
     /// finish its current step, records it and hands the rest back, and
     /// returns.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        // Long enough for one step, and extended while a run makes
-        // progress: only a worker that stopped lets it lapse.
-        let ack_wait = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
-        let consumer: consumer::Consumer<pull::Config> = self
-            .queue
-            .stream
-            .get_or_create_consumer(
-                CONSUMER,
-                pull::Config {
-                    durable_name: Some(CONSUMER.to_owned()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait,
-                    // The worker bounds deliveries itself, so that a run
-                    // past the bound is recorded as failed, not left
-                    // waiting.
-                    max_deliver: -1,
-                    ..Default::default()
-                },
-            )
-            .await
-            .context("could not open the queue's consumer")?;
+        let mut consumer = self.consumer().await?;
         let ack_wait = consumer.cached_info().config.ack_wait;
         let slots = Arc::new(Semaphore::new(self.options.concurrency));
-        let mut messages = consumer
-            .stream()
-            .max_messages_per_batch(self.options.concurrency)
-            .messages()
-            .await
-            .context("could not pull from the queue")?;
         tracing::info!(node = %self.options.node, queue = %self.queue.url(), concurrency = self.options.concurrency,
             ack_wait_ms = ack_wait.as_millis() as u64, "worker taking runs");
         let mut shutdown = std::pin::pin!(shutdown);
@@ -153,49 +128,64 @@ impl Worker {
                 _ = &mut shutdown => break,
                 slot = slots.clone().acquire_owned() => slot.expect("the slots are never closed"),
             };
-            let message = tokio::select! {
+            // One run per free slot, asked for when the slot is free: a
+            // run waiting in this worker's buffer would pass its deadline
+            // unextended and go to another worker too.
+            let pulled = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
-                message = messages.next() => message,
+                pulled = pull_one(&consumer) => pulled,
             };
-            match message {
-                Some(Ok(message)) => {
+            match pulled {
+                Ok(Some(message)) => {
                     let worker = self.clone();
                     tokio::spawn(async move {
                         worker.take(message, ack_wait).await;
                         drop(slot);
                     });
                 }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "pulling from the queue failed; trying again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                None => {
-                    tracing::warn!("the queue's pull ended; pulling again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    messages = consumer
-                        .stream()
-                        .max_messages_per_batch(self.options.concurrency)
-                        .messages()
-                        .await
-                        .context("could not pull from the queue")?;
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    // The consumer may have been deleted: make it again.
+                    match self.consumer().await {
+                        Ok(reopened) => consumer = reopened,
+                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not open the queue's consumer"),
+                    }
                 }
             }
         }
         tracing::info!("stopping: no new runs; runs in flight stop after their current step");
         self.stopping.store(true, Ordering::Relaxed);
-        // What was pulled but not started goes back at once, not after
-        // the acknowledgement deadline.
-        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(50), messages.next()).await {
-            let _ = message.ack_with(AckKind::Nak(None)).await;
-        }
-        drop(messages);
         let grace = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
         let drained = slots.acquire_many(self.options.concurrency as u32);
         if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "runs still in flight after the grace period");
         }
+        // Acknowledgements are queued on the connection: send them before
+        // the process ends, so handed-back runs come back at once.
+        if let Err(e) = self.queue.jetstream.client().flush().await {
+            tracing::warn!(error = %e, "could not send the last acknowledgements");
+        }
         Ok(())
+    }
+
+    /// The durable consumer every worker pulls from, made if missing.
+    async fn consumer(&self) -> anyhow::Result<consumer::Consumer<pull::Config>> {
+        // Long enough for one step, and extended while a run makes
+        // progress: only a worker that stopped lets it lapse.
+        let ack_wait = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        let config = pull::Config {
+            durable_name: Some(CONSUMER.to_owned()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait,
+            // The worker bounds deliveries itself, so that a run past the
+            // bound is recorded as failed, not left waiting.
+            max_deliver: -1,
+            ..Default::default()
+        };
+        self.queue.stream.get_or_create_consumer(CONSUMER, config).await.context("could not open the queue's consumer")
     }
 
     /// Takes one delivery of a run: runs it, keeping the delivery alive
@@ -230,7 +220,7 @@ impl Worker {
                 // The reason may quote the workflow (a connector's name).
                 tracing::warn!(delivery = delivered, reason = %escape_untrusted(&reason), "handing a run back to the queue");
                 self.metrics.requeued.inc();
-                message.ack_with(AckKind::Nak(Some(delay))).await
+                message.ack_with(AckKind::Nak((!delay.is_zero()).then_some(delay))).await
             }
             Settle::Drop => message.ack_with(AckKind::Term).await,
         };
@@ -283,6 +273,10 @@ impl Worker {
             // acknowledgement was lost): nothing left to do.
             return Settle::Ack;
         }
+        // The queue's count of deliveries does not always grow when a
+        // run is handed back (nats-server 2.9 redelivers a message handed
+        // back without delay as its first delivery); the record's does.
+        let delivered = delivered.max(record.deliveries.unwrap_or(0) + 1);
         record.deliveries = Some(delivered);
         if delivered > self.options.max_deliveries {
             let last = record.error.take().unwrap_or_else(|| "its worker stopped before it ended".to_owned());
@@ -312,7 +306,7 @@ impl Worker {
         record.status = RunStatus::Running;
         record.error = None;
         if let Err(e) = records.put(&record).await {
-            return Settle::Retry(Duration::from_secs(1), format!("{e:#}"));
+            return write_failed(e);
         }
         if done > 0 {
             tracing::info!(steps_done = done, "resuming a run after its recorded steps");
@@ -322,9 +316,14 @@ impl Worker {
         // again with a higher attempt.
         let attempt = u32::try_from(delivered).unwrap_or(u32::MAX);
         let context = CallContext { run_id: Some(record.id.clone()), attempt, ..CallContext::default() };
-        let observer = Logged(Recorder { store: &self.store, record: &mut record, stop: Some(&self.stopping) });
+        let mut observer = Logged(Recorder::new(&self.store, &mut record, Some(&self.stopping)));
         let reports =
-            workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, observer).await;
+            workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, &mut observer).await;
+        if let Some(e) = observer.0.write_error() {
+            // The record stops at the last step it holds; the next
+            // delivery resumes there.
+            return write_failed(e);
+        }
         match reports.last() {
             Some(last) if last.outcome.is_error() => {
                 let reason = step_failure(last);
@@ -338,7 +337,7 @@ impl Worker {
                 // Stopped by a shutdown: hand the rest to another worker.
                 record.status = RunStatus::Queued;
                 if let Err(e) = records.put(&record).await {
-                    tracing::warn!(error = %format!("{e:#}"), "could not record a run handed back");
+                    return write_failed(e);
                 }
                 Settle::Retry(Duration::ZERO, "this worker is stopping".to_owned())
             }
@@ -368,9 +367,9 @@ impl Worker {
             return self.finish(record, RunStatus::Failed, Some(reason)).await;
         }
         record.status = RunStatus::Queued;
-        record.error = Some(reason.clone());
+        record.error = Some(bounded_reason(&reason));
         if let Err(e) = self.queue.records().put(&record).await {
-            tracing::warn!(error = %format!("{e:#}"), "could not record why a run is tried again");
+            return write_failed(e);
         }
         let delay = Duration::from_millis(500 * (1 << delivered.min(6)));
         Settle::Retry(delay, reason)
@@ -380,10 +379,10 @@ impl Worker {
     /// durable.
     async fn finish(&self, mut record: RunRecord, status: RunStatus, error: Option<String>) -> Settle {
         record.status = status;
-        record.error = error;
+        record.error = error.as_deref().map(bounded_reason);
         record.finished_at = Some(timestamp(SystemTime::now()));
         if let Err(e) = self.store.finish(&record).await {
-            return Settle::Retry(Duration::from_secs(1), format!("could not record the end of the run: {e:#}"));
+            return write_failed(e.context("could not record the end of the run"));
         }
         match status {
             RunStatus::Succeeded => self.metrics.succeeded.inc(),
@@ -392,6 +391,25 @@ impl Worker {
         tracing::info!(status = status.as_str(), steps = record.steps.len(), "run ended");
         Settle::Ack
     }
+}
+
+/// How to settle a delivery whose record could not be written: done, if
+/// another delivery of the run has recorded its end (this one is a
+/// duplicate); else tried again, to resume from what is recorded.
+fn write_failed(error: anyhow::Error) -> Settle {
+    if error.chain().any(|cause| cause.is::<RunEnded>()) {
+        tracing::warn!("the run was finished by another delivery; this one stops");
+        return Settle::Ack;
+    }
+    Settle::Retry(Duration::from_secs(1), format!("{error:#}"))
+}
+
+/// Most characters of a reason a record keeps (a service's error message
+/// can be long; a record must fit one message).
+const MAX_REASON_CHARS: usize = 4096;
+
+fn bounded_reason(reason: &str) -> String {
+    crate::escape::truncate_chars(reason, MAX_REASON_CHARS).into_owned()
 }
 
 /// A recorder that also logs each step as it starts, with the run's id
@@ -422,6 +440,23 @@ fn step_failure(report: &StepReport) -> String {
     };
     let message = error.get("message").and_then(Value::as_str).unwrap_or("failed");
     format!("step `{}` failed: {message}", report.id)
+}
+
+/// One run from the queue, waiting a little for one to come (`None` if
+/// none came).
+async fn pull_one(consumer: &consumer::Consumer<pull::Config>) -> anyhow::Result<Option<Message>> {
+    let mut batch = consumer
+        .batch()
+        .max_messages(1)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .context("could not pull from the queue")?;
+    match batch.next().await {
+        Some(Ok(message)) => Ok(Some(message)),
+        Some(Err(e)) => Err(anyhow::anyhow!("could not pull from the queue: {e}")),
+        None => Ok(None),
+    }
 }
 
 /// Whether a failed step may succeed if tried again later: the service

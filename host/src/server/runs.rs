@@ -91,6 +91,10 @@ fn new_record(workflow: &Workflow, status: RunStatus) -> RunRecord {
     }
 }
 
+/// Longest a caller waits for a queued run; then it gets the run's id, as
+/// with `?wait=false`.
+const MAX_QUEUED_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Puts a run of `workflow` (`body` as submitted) on the queue for a
 /// worker; answers its id at once, or its record when it ends (`wait`).
 /// The workers decide whether they have its connectors.
@@ -107,7 +111,11 @@ async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, wait: bool) ->
     if !wait {
         return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
     }
-    match queue.records().wait(&record.id).await.map_err(store_error)? {
+    // Not forever: with no worker running, the caller would hang.
+    let Ok(waited) = tokio::time::timeout(MAX_QUEUED_WAIT, queue.records().wait(&record.id)).await else {
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
+    };
+    match waited.map_err(store_error)? {
         Some(record) => Ok(Json(record).into_response()),
         None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", "the run's record is gone")),
     }
@@ -122,9 +130,15 @@ async fn execute(
 ) -> RunRecord {
     let host = state.runtime.host();
     let context = CallContext { run_id: Some(record.id.clone()), attempt: 1, ..CallContext::default() };
-    let recorder = Recorder { store: &state.store, record: &mut record, stop: None };
-    let steps = workflow::resume(host, workflow, connectors, Vec::new(), &context, recorder).await;
+    let mut recorder = Recorder::new(&state.store, &mut record, None);
+    let steps = workflow::resume(host, workflow, connectors, Vec::new(), &context, &mut recorder).await;
+    let write_error = recorder.write_error();
     record.status = if steps.iter().any(|s| s.outcome.is_error()) { RunStatus::Failed } else { RunStatus::Succeeded };
+    if let Some(e) = write_error {
+        // The run stopped at the step it could not record.
+        record.status = RunStatus::Failed;
+        record.error = Some(format!("a step could not be recorded: {e:#}"));
+    }
     record.finished_at = Some(timestamp(SystemTime::now()));
     if let Err(e) = state.store.finish(&record).await {
         tracing::error!(run = %record.id, error = %format!("{e:#}"), "could not record the end of a run");

@@ -80,9 +80,9 @@ pub async fn run(
     host: &ConnectorHost,
     workflow: &Workflow,
     connectors: &BTreeMap<String, Connector>,
-    observer: impl StepObserver,
+    mut observer: impl StepObserver,
 ) -> Vec<StepReport> {
-    resume(host, workflow, connectors, Vec::new(), &CallContext::default(), observer).await
+    resume(host, workflow, connectors, Vec::new(), &CallContext::default(), &mut observer).await
 }
 
 /// Runs `workflow` after the steps `done` reports ended (as a run record
@@ -98,7 +98,7 @@ pub async fn resume(
     connectors: &BTreeMap<String, Connector>,
     done: Vec<StepReport>,
     run: &CallContext,
-    mut observer: impl StepObserver,
+    observer: &mut impl StepObserver,
 ) -> Vec<StepReport> {
     let mut reports: Vec<StepReport> = Vec::new();
     // The real inputs, for references; the reports hold masked ones.

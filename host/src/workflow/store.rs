@@ -94,12 +94,31 @@ impl RunStore {
 const MAX_RECORDED_BYTES: usize = 1024 * 1024;
 
 /// Records each step of `record` as it ends, before the next one starts,
-/// and keeps the reports in `record.steps`.
+/// and keeps the reports in `record.steps`. A step that cannot be recorded
+/// stops the run (see [`write_error`](Self::write_error)): the record
+/// would otherwise claim less than what ran.
 pub struct Recorder<'a> {
-    pub store: &'a RunStore,
-    pub record: &'a mut RunRecord,
-    /// When set, the run stops before its next step.
-    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    store: &'a RunStore,
+    record: &'a mut RunRecord,
+    stop: Option<&'a std::sync::atomic::AtomicBool>,
+    write_error: Option<anyhow::Error>,
+}
+
+impl<'a> Recorder<'a> {
+    /// Records `record`'s steps in `store`; when `stop` is set, the run
+    /// stops before its next step.
+    pub fn new(
+        store: &'a RunStore,
+        record: &'a mut RunRecord,
+        stop: Option<&'a std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        Recorder { store, record, stop, write_error: None }
+    }
+
+    /// Why a step could not be recorded, if one could not.
+    pub fn write_error(&mut self) -> Option<anyhow::Error> {
+        self.write_error.take()
+    }
 }
 
 impl StepObserver for Recorder<'_> {
@@ -108,6 +127,8 @@ impl StepObserver for Recorder<'_> {
         async move {
             if let Err(e) = self.store.add_step(self.record, index, &report).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
+                self.write_error = Some(e);
+                return;
             }
             self.record.steps.truncate(index);
             self.record.steps.push(report);
@@ -115,6 +136,6 @@ impl StepObserver for Recorder<'_> {
     }
 
     fn stop_before_next(&self) -> bool {
-        self.stop.is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
+        self.write_error.is_some() || self.stop.is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
