@@ -38,11 +38,8 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     let host = new_host(global).await?;
     let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
     check_loaded(&host, connectors.values())?;
-    for step in &workflow.steps {
-        let authentication = workflow.authentication_of(step);
-        host.check_authentication(&connectors[&step.connector], authentication)
-            .map_err(|e| anyhow::anyhow!("step `{}`: {e}", step.id))?;
-    }
+    workflow::check_authentications(&host, &workflow, &connectors)
+        .map_err(|(step, e)| anyhow::anyhow!("step `{}`: {e}", step.id))?;
     let total = workflow.steps.len();
     let reports = workflow::run(&host, &workflow, &connectors, |i: usize, report: &StepReport| {
         if !args.json {

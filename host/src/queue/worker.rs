@@ -350,12 +350,8 @@ impl Worker {
     fn prepare(&self, workflow: &Workflow) -> Result<BTreeMap<String, Connector>, String> {
         let connectors = workflow::pin_connectors(&self.runtime, workflow)
             .map_err(|name| format!("connector `{}` is not loaded on worker {}", name, self.options.node))?;
-        for step in &workflow.steps {
-            self.runtime
-                .host()
-                .check_authentication(&connectors[&step.connector], workflow.authentication_of(step))
-                .map_err(|e| format!("step `{}`: {e}", step.id))?;
-        }
+        workflow::check_authentications(self.runtime.host(), workflow, &connectors)
+            .map_err(|(step, e)| format!("step `{}`: {e}", step.id))?;
         Ok(connectors)
     }
 

@@ -46,9 +46,7 @@ pub(super) async fn start(
     }
     let connectors =
         workflow::pin_connectors(&state.runtime, &workflow).map_err(|name| ApiError::unknown_connector(&name))?;
-    for step in &workflow.steps {
-        state.runtime.host().check_authentication(&connectors[&step.connector], workflow.authentication_of(step))?;
-    }
+    workflow::check_authentications(state.runtime.host(), &workflow, &connectors).map_err(|(_, e)| e)?;
     let Ok(permit) = state.runs.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

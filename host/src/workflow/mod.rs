@@ -38,7 +38,7 @@ mod store;
 
 pub use mask::{mask_write_only, redact, write_only_values};
 pub use record::{RunRecord, RunStatus, timestamp};
-pub use run::{StepObserver, load_connectors, pin_connectors, resume, run};
+pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub use sqlite_store::SqliteRunStore;
 pub use store::{Recorder, RunStore, RunSummary};
 

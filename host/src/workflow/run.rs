@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::error::InvokeError;
 use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions, Runtime};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::resolve;
@@ -46,6 +47,21 @@ pub fn pin_connectors(runtime: &Runtime, workflow: &Workflow) -> Result<BTreeMap
         pinned.insert(step.connector.clone(), connector);
     }
     Ok(pinned)
+}
+
+/// Checks, before anything runs, that each step may sign with the
+/// authentication it names (the file's `connectors` allow-list); fails
+/// with the first step that may not.
+pub fn check_authentications<'w>(
+    host: &ConnectorHost,
+    workflow: &'w Workflow,
+    connectors: &BTreeMap<String, Connector>,
+) -> Result<(), (&'w Step, InvokeError)> {
+    for step in &workflow.steps {
+        let Some(connector) = connectors.get(&step.connector) else { continue };
+        host.check_authentication(connector, workflow.authentication_of(step)).map_err(|e| (step, e))?;
+    }
+    Ok(())
 }
 
 /// Told about each step of a run as it ends (to print it, or to record it
@@ -105,6 +121,9 @@ pub async fn resume(
     let mut inputs: Vec<Value> = Vec::new();
     // The values of writeOnly members so far, hidden wherever they turn up.
     let mut secrets: Vec<String> = Vec::new();
+    let schema_of = |step: &Step| {
+        connectors.get(&step.connector).and_then(|c| c.manifest().operation(&step.operation)).map(|op| &op.input_schema)
+    };
     for (step, report) in workflow.steps.iter().zip(done) {
         if report.outcome.is_error() || report.id != step.id {
             break;
@@ -113,11 +132,7 @@ pub async fn resume(
         // from the workflow and the steps before it, as it was the first
         // time.
         let Ok(input) = resolve(&step.input, &reports, &inputs, host.max_input_bytes()) else { break };
-        if let Some(schema) = connectors
-            .get(&step.connector)
-            .and_then(|c| c.manifest().operation(&step.operation))
-            .map(|op| &op.input_schema)
-        {
+        if let Some(schema) = schema_of(step) {
             secrets.extend(write_only_values(schema, &input));
         }
         reports.push(report);
@@ -131,7 +146,7 @@ pub async fn resume(
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
         let connector = connectors.get(&step.connector);
-        let schema = connector.and_then(|c| c.manifest().operation(&step.operation)).map(|op| &op.input_schema);
+        let schema = schema_of(step);
         let resolved = resolve(&step.input, &reports, &inputs, host.max_input_bytes());
         let (input, outcome) = match (connector, resolved) {
             (None, _) => (
