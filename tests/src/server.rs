@@ -110,16 +110,7 @@ impl Server {
 
     /// Sends SIGTERM and waits (at most `timeout`) for the process to exit.
     pub fn stop(mut self, timeout: Duration) -> ExitStatus {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for serve") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "serve did not exit within {timeout:?} of SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        terminate(&mut self.child, "serve", timeout)
     }
 }
 
@@ -179,21 +170,27 @@ impl WorkerProcess {
 
     /// Sends SIGTERM and waits (at most `timeout`) for it to exit.
     pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the worker") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the worker did not exit within {timeout:?} of SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        terminate(&mut self.child, "the worker", timeout)
     }
 }
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Sends `child` (`what`, in messages) SIGTERM and waits at most `timeout`
+/// for it to exit.
+fn terminate(child: &mut Child, what: &str, timeout: Duration) -> ExitStatus {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait for {what}: {e}")) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not exit within {timeout:?} of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
