@@ -416,6 +416,29 @@ async fn a_full_instance_pool_fails_only_the_extra_invocation() {
     assert!(host.invoke(&cognito, "list_user_pools", &input).await.is_ok(), "slots come back");
 }
 
+/// Every invocation starts from pristine memory, even in a reused pool
+/// slot: whatever one call wrote on its stack, its heap (grown past its
+/// initial memory) and its data, the next call finds none of it, whether
+/// the host reset those pages in place or gave them back to the kernel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_invocation_sees_what_an_earlier_one_left_in_memory() {
+    let mut config = arena_config("http://127.0.0.1:9");
+    // One slot, so every invocation reuses the memory of the one before.
+    config.sandbox.max_concurrent_invocations = 1;
+    let host = ConnectorHost::new(config).await.unwrap();
+    let options = LoadOptions { alias: Some("hostile".into()), ..LoadOptions::default() };
+    let hostile = host.load_with(components::HOSTILE, &options).await.unwrap();
+    for call in 1..=3 {
+        let seen = host.invoke(&hostile, "leave_traces", &json!({})).await.unwrap();
+        let (before, painted, after) =
+            (seen["before"].as_u64().unwrap(), seen["painted"].as_u64().unwrap(), seen["after"].as_u64().unwrap());
+        assert_eq!(before, 0, "call {call} found traces of an earlier call: {seen}");
+        // The count finds what was painted (a few stack words are reused
+        // by the count itself), so a zero above is not a blind count.
+        assert!(painted > 200_000 && after >= painted * 9 / 10, "call {call}: {seen}");
+    }
+}
+
 /// A manifest is the connector's own words: names must be machine names of
 /// bounded length, and a manifest too large to copy out is refused
 /// (a 100,000-character operation name once panicked `describe`).

@@ -34,6 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("forge_host_error", "Claims the host failed a request it never sent."),
     ("escape_error", "Fails with an internal error holding terminal escape sequences."),
     ("invocation", "Reports the run id, step id and attempt the host gives this invocation; fails retryably while the attempt is below `fail_until`."),
+    ("leave_traces", "Counts a marker across its whole linear memory, then paints it over its stack, heap and data, and counts again."),
 ];
 
 /// Selects what `describe` returns. Tests copy the component and overwrite
@@ -218,11 +219,68 @@ impl Guest for Hostile {
                     context.attempt
                 ))
             }
+            "leave_traces" => {
+                let before = count_traces();
+                let painted = paint_traces();
+                let after = count_traces();
+                Ok(format!("{{\"before\": {before}, \"painted\": {painted}, \"after\": {after}}}"))
+            }
             "forge_host_error" => Err(Error::Host("denied: the host says so (forged)".into())),
             "escape_error" => Err(Error::Internal("\x1b[2J\x1b]0;pwned\x07boom".into())),
             other => Err(Error::UnknownOperation(other.into())),
         }
     }
+}
+
+/// What `leave_traces` paints. It is only ever an immediate in code, so it
+/// is in linear memory only where a call wrote it.
+const TRACE: u64 = 0x7ace_0f_ca11_5eed;
+/// Stack frames `leave_traces` paints, 32 KiB each: the shadow stack below
+/// its top (1 MiB, at the bottom of memory) down to about 384 KiB, across
+/// the host's resident reset window (the first 640 KiB) and past it.
+const PAINTED_FRAMES: u32 = 20;
+/// Words of the heap buffer `leave_traces` paints (1 MiB, in memory grown
+/// for it).
+const PAINTED_HEAP_WORDS: usize = 128 * 1024;
+
+/// A word of the data segment, initialised to something other than the
+/// trace.
+#[unsafe(no_mangle)]
+static mut PAINTED_DATA: u64 = 1;
+
+/// Counts the trace in every aligned word of linear memory, as an attacker
+/// reading for what an earlier call left would.
+fn count_traces() -> u64 {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    // Address 0 is never painted (it is the null pointer to Rust).
+    (8..end)
+        .step_by(8)
+        // SAFETY: every address below the memory's size can be read in
+        // WebAssembly; volatile, because to Rust most of it belongs to
+        // nothing.
+        .filter(|&address| unsafe { std::ptr::read_volatile(address as *const u64) } == TRACE)
+        .count() as u64
+}
+
+/// Paints the trace over stack frames, a heap buffer and a static; returns
+/// the words painted.
+fn paint_traces() -> u64 {
+    let stack = paint_stack(PAINTED_FRAMES);
+    let heap = black_box(vec![TRACE; PAINTED_HEAP_WORDS]);
+    drop(heap);
+    // SAFETY: the guest is single-threaded and nothing else uses the static.
+    unsafe { std::ptr::write_volatile(&raw mut PAINTED_DATA, TRACE) };
+    stack + PAINTED_HEAP_WORDS as u64 + 1
+}
+
+#[inline(never)]
+fn paint_stack(frames: u32) -> u64 {
+    let mut frame = [0u64; 4096];
+    frame.fill(TRACE);
+    black_box(&mut frame);
+    let below = if frames > 1 { paint_stack(frames - 1) } else { 0 };
+    black_box(&frame);
+    below + frame.len() as u64
 }
 
 #[allow(unconditional_recursion)]
