@@ -1,6 +1,7 @@
 //! End-to-end benchmark driver; see BENCHMARKS.md.
 //!
 //!     cargo bench -p connector-tests --bench e2e [-- --calls N]
+//!     cargo bench -p connector-tests --bench e2e -- --only host_wasm@1 --calls N
 //!
 //! Prints one JSON object per scenario on stdout: the host+wasm, native
 //! SDK, serve and raw signed-request runs at concurrency 1, 64 and 256
@@ -21,12 +22,18 @@ const IN_FLIGHT: [usize; 3] = [1, 100, 1000];
 const CONNECTORS: [usize; 3] = [1, 10, 100];
 
 pub fn main() {
-    let calls = std::env::args()
-        .skip_while(|a| a != "--calls")
-        .nth(1)
-        .map(|n| n.parse().expect("--calls takes a number"))
-        .unwrap_or(20_000);
+    let option = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
+    let calls = option("--calls").map(|n| n.parse().expect("--calls takes a number")).unwrap_or(20_000);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let Some(only) = option("--only") {
+        // One scenario at one concurrency and nothing else, for a profiler.
+        let (scenario, concurrency) = only.split_once('@').expect("--only takes SCENARIO@CONCURRENCY");
+        let concurrency = concurrency.parse().expect("--only takes SCENARIO@CONCURRENCY");
+        assert!(bench::SCENARIOS.contains(&scenario), "--only: the scenarios are {:?}", bench::SCENARIOS);
+        let figures = runtime.block_on(bench::end_to_end_of(calls, &[concurrency], &[scenario]));
+        println!("{}", serde_json::to_string(&figures[0]).unwrap());
+        return;
+    }
     runtime.block_on(async {
         loads().await;
         connectors_loaded().await;

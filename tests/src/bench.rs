@@ -152,11 +152,20 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
     base
 }
 
+/// The scenarios [`end_to_end`] runs, in its order.
+pub const SCENARIOS: [&str; 4] = ["host_wasm", "native_sdk", "serve_http", "raw_signed_http"];
+
 /// The end-to-end comparison: for each concurrency, host+wasm, native SDK,
 /// host+wasm through `serve` over HTTP, and the floor (a request signed
 /// with SigV4 and sent with a plain HTTP client, no sandbox, no SDK), each
 /// after a warm-up. Returns the figures in that order.
 pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
+    end_to_end_of(calls, concurrencies, &SCENARIOS).await
+}
+
+/// [`end_to_end`] for the named `scenarios` only (one alone, to profile
+/// it), in [`SCENARIOS`]' order.
+pub async fn end_to_end_of(calls: usize, concurrencies: &[usize], scenarios: &[&str]) -> Vec<Figures> {
     let endpoint = start_fixed_server(Duration::ZERO).await;
     let host = host_for(&endpoint).await;
     let serve = start_serve(&endpoint, 1000).await;
@@ -242,16 +251,26 @@ pub async fn end_to_end(calls: usize, concurrencies: &[usize]) -> Vec<Figures> {
     let mut figures = Vec::new();
     for &concurrency in concurrencies {
         let warm_up = (calls / 10).max(concurrency);
-        measure("warm-up", warm_up, concurrency, via_host.clone()).await;
-        figures.push(measure("host_wasm", calls, concurrency, via_host.clone()).await);
-        measure("warm-up", warm_up, concurrency, native.clone()).await;
-        figures.push(measure("native_sdk", calls, concurrency, native.clone()).await);
-        measure("warm-up", warm_up, concurrency, via_serve.clone()).await;
-        figures.push(measure("serve_http", calls, concurrency, via_serve.clone()).await);
-        measure("warm-up", warm_up, concurrency, raw_signed.clone()).await;
-        figures.push(measure("raw_signed_http", calls, concurrency, raw_signed.clone()).await);
+        for scenario in SCENARIOS.into_iter().filter(|s| scenarios.contains(s)) {
+            let figure = match scenario {
+                "host_wasm" => warm_and_measure(scenario, warm_up, calls, concurrency, via_host.clone()).await,
+                "native_sdk" => warm_and_measure(scenario, warm_up, calls, concurrency, native.clone()).await,
+                "serve_http" => warm_and_measure(scenario, warm_up, calls, concurrency, via_serve.clone()).await,
+                _ => warm_and_measure(scenario, warm_up, calls, concurrency, raw_signed.clone()).await,
+            };
+            figures.push(figure);
+        }
     }
     figures
+}
+
+async fn warm_and_measure<F, Fut>(scenario: &str, warm_up: usize, calls: usize, concurrency: usize, call: F) -> Figures
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    measure("warm-up", warm_up, concurrency, call.clone()).await;
+    measure(scenario, calls, concurrency, call).await
 }
 
 /// host/native and serve/host ratios of calls/s and p50, and the host's
