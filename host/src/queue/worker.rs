@@ -11,8 +11,8 @@
 //! delivered again after the acknowledgement deadline, which the worker
 //! extends while a run is making progress), runs that never end (a run
 //! delivered more than `max_deliveries` times fails with the last
-//! reason), a worker taking more than it can run (it pulls only while it
-//! has a free slot), and hostile messages (an unreadable message is
+//! reason), a worker taking more than it can run (each pull asks for one
+//! run per free slot), and hostile messages (an unreadable message is
 //! dropped with a warning, never a panic).
 
 use std::collections::BTreeMap;
@@ -122,37 +122,66 @@ impl Worker {
         tracing::info!(node = %self.options.node, queue = %self.queue.url(), concurrency = self.options.concurrency,
             ack_wait_ms = ack_wait.as_millis() as u64, "worker taking runs");
         let mut shutdown = std::pin::pin!(shutdown);
-        loop {
+        let mut stopping = false;
+        while !stopping {
             let slot = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
                 slot = slots.clone().acquire_owned() => slot.expect("the slots are never closed"),
             };
-            // One run per free slot, asked for when the slot is free: a
-            // run waiting in this worker's buffer would pass its deadline
+            // One pull asks for a run for each slot free now, and no more:
+            // a run waiting in this worker's buffer would pass its deadline
             // unextended and go to another worker too.
+            let mut free = vec![slot];
+            while let Ok(slot) = slots.clone().try_acquire_owned() {
+                free.push(slot);
+            }
             let pulled = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
-                pulled = pull_one(&consumer) => pulled,
+                pulled = open_pull(&consumer, free.len()) => pulled,
             };
-            match pulled {
-                Ok(Some(message)) => {
-                    let worker = self.clone();
-                    tokio::spawn(async move {
-                        worker.take(message, ack_wait).await;
-                        drop(slot);
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    // The consumer may have been deleted: make it again.
-                    match self.consumer().await {
-                        Ok(reopened) => consumer = reopened,
-                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not open the queue's consumer"),
+            let failure = match pulled {
+                Ok(mut messages) => loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = &mut shutdown, if !stopping => {
+                            // Runs in flight stop after their current step
+                            // now, not once the pull expires.
+                            stopping = true;
+                            self.stopping.store(true, Ordering::Relaxed);
+                            continue;
+                        }
+                        next = messages.next() => next,
+                    };
+                    match next {
+                        None => break None,
+                        Some(Err(e)) => break Some(anyhow::anyhow!("could not pull from the queue: {e}")),
+                        // The pull stays open until it expires: what it
+                        // still brings after the shutdown goes back at once.
+                        Some(Ok(message)) if stopping => hand_back(&message).await,
+                        Some(Ok(message)) => match free.pop() {
+                            Some(slot) => {
+                                let worker = self.clone();
+                                tokio::spawn(async move {
+                                    worker.take(message, ack_wait).await;
+                                    drop(slot);
+                                });
+                            }
+                            // More runs than were asked for: not ours to run.
+                            None => hand_back(&message).await,
+                        },
                     }
+                },
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failure {
+                tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                // The consumer may have been deleted: make it again.
+                match self.consumer().await {
+                    Ok(reopened) => consumer = reopened,
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not open the queue's consumer"),
                 }
             }
         }
@@ -339,7 +368,9 @@ impl Worker {
                 if let Err(e) = records.put(&record).await {
                     return write_failed(e);
                 }
-                Settle::Retry(Duration::ZERO, "this worker is stopping".to_owned())
+                // Not at once: this worker's last pull may still be open
+                // and would take it straight back.
+                Settle::Retry(PULL_OPEN, "this worker is stopping".to_owned())
             }
             _ => self.finish(record, RunStatus::Succeeded, None).await,
         }
@@ -438,20 +469,21 @@ fn step_failure(report: &StepReport) -> String {
     format!("step `{}` failed: {message}", report.id)
 }
 
-/// One run from the queue, waiting a little for one to come (`None` if
-/// none came).
-async fn pull_one(consumer: &consumer::Consumer<pull::Config>) -> anyhow::Result<Option<Message>> {
-    let mut batch = consumer
-        .batch()
-        .max_messages(1)
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .context("could not pull from the queue")?;
-    match batch.next().await {
-        Some(Ok(message)) => Ok(Some(message)),
-        Some(Err(e)) => Err(anyhow::anyhow!("could not pull from the queue: {e}")),
-        None => Ok(None),
+/// How long a pull stays open for runs to come.
+const PULL_OPEN: Duration = Duration::from_secs(2);
+
+/// A pull of at most `runs` runs from the queue, open for [`PULL_OPEN`]:
+/// the runs as they come.
+async fn open_pull(consumer: &consumer::Consumer<pull::Config>, runs: usize) -> anyhow::Result<pull::Batch> {
+    consumer.batch().max_messages(runs).expires(PULL_OPEN).messages().await.context("could not pull from the queue")
+}
+
+/// Hands a run this worker will not start back to the queue, for another
+/// delivery once this worker's open pull has expired (it would otherwise
+/// take the run straight back).
+async fn hand_back(message: &Message) {
+    if let Err(e) = message.ack_with(AckKind::Nak(Some(PULL_OPEN))).await {
+        tracing::warn!(error = %e, "could not hand a run back to the queue");
     }
 }
 
