@@ -20,6 +20,10 @@ pub mod components {
     include!(concat!(env!("OUT_DIR"), "/components.rs"));
 }
 
+/// Operations the hostile test component lists (`OPERATIONS` in
+/// tests/guests/hostile).
+pub const HOSTILE_OPERATIONS: usize = 20;
+
 /// A copy of the hostile test component in `dir` whose manifest is of
 /// `mode` (see `MANIFEST_MODE` in tests/guests/hostile): the same code in
 /// different bytes.

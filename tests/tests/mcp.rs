@@ -77,7 +77,11 @@ async fn check_report(report: &Value, endpoint: &str) {
 
     assert_eq!(report["list_changed"], true);
     let after = report["tools_after"].as_array().unwrap();
-    assert_eq!(after.len(), 133 + 19, "the hostile connector's operations joined the list");
+    assert_eq!(
+        after.len(),
+        133 + connector_tests::HOSTILE_OPERATIONS,
+        "the hostile connector's operations joined the list"
+    );
     assert!(after.iter().any(|t| t == "hostile__echo"));
 }
 
