@@ -13,7 +13,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of each linear memory reset in place (copied back from the image or
 /// zeroed), not with madvise, on reuse: enough for a small connector's whole
 /// initial memory (the Cognito connector starts with 640 KiB). Where the
-/// kernel has `PAGEMAP_SCAN`, only the pages the last call wrote count
+/// kernel has `PAGEMAP_SCAN` and no swap, only the pages the last call wrote count
 /// towards it; elsewhere the whole window is zeroed on every invocation.
 const KEEP_RESIDENT: usize = 640 * 1024;
 
@@ -121,9 +121,10 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
         .linear_memory_keep_resident(KEEP_RESIDENT)
         // Resets only the pages an invocation wrote (Linux 6.7 and later,
         // else the whole window): a call that touches 100 KiB of a 640 KiB
-        // window no longer pays for zeroing all of it. Halved the cost of an
-        // instantiation and drop (BENCHMARKS.md).
-        .pagemap_scan(wasmtime::Enabled::Auto)
+        // window no longer pays for zeroing all of it, which cut an
+        // instantiation and drop from 29 to 7 µs (BENCHMARKS.md). Not with
+        // swap: see `page_scan`.
+        .pagemap_scan(page_scan())
         .table_keep_resident(64 * 1024)
         .async_stack_keep_resident(64 * 1024)
         // Batch the decommits that remain, one madvise per batch.
@@ -132,6 +133,27 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
     let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")?;
     start_epoch_ticker(&engine)?;
     Ok(engine)
+}
+
+/// Whether to reset memory by scanning for written pages. The scan finds
+/// only pages present in memory: a written page the kernel had swapped out
+/// would be neither reset nor released, and the next invocation in that
+/// slot would read what the last one left. So where swap is on, or this
+/// cannot tell, every reset zeroes the whole resident window instead.
+/// Swap turned on after the host started is not seen: restart the host.
+fn page_scan() -> wasmtime::Enabled {
+    match std::fs::read_to_string("/proc/swaps") {
+        Ok(swaps) if !lists_swap(&swaps) => wasmtime::Enabled::Auto,
+        _ => {
+            tracing::info!("swap is on (or /proc/swaps unreadable): every memory reset zeroes the whole window");
+            wasmtime::Enabled::No
+        }
+    }
+}
+
+/// Whether `/proc/swaps` text lists a swap area below its header.
+fn lists_swap(swaps: &str) -> bool {
+    swaps.lines().skip(1).any(|line| !line.trim().is_empty())
 }
 
 /// The address space reserved per linear memory for a cap of
@@ -153,4 +175,17 @@ fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
         })
         .context("could not start the epoch ticker thread")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lists_swap;
+
+    #[test]
+    fn swap_is_seen_only_when_an_area_is_listed() {
+        let header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+        assert!(!lists_swap(header));
+        assert!(!lists_swap(""));
+        assert!(lists_swap(&format!("{header}/dev/zram0 partition\t8388604\t0\t100\n")));
+    }
 }
