@@ -417,9 +417,10 @@ async fn a_full_instance_pool_fails_only_the_extra_invocation() {
 }
 
 /// Every invocation starts from pristine memory, even in a reused pool
-/// slot: whatever one call wrote on its stack, its heap (grown past its
-/// initial memory) and its data, the next call finds none of it, whether
-/// the host reset those pages in place or gave them back to the kernel.
+/// slot: whatever one call wrote on its stack, in the pages it grew past
+/// its initial memory and in its data, the next call (which grows the same
+/// pages before it looks) finds none of it, whether the host reset those
+/// pages in place or gave them back to the kernel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_invocation_sees_what_an_earlier_one_left_in_memory() {
     let mut config = arena_config("http://127.0.0.1:9");

@@ -34,7 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("forge_host_error", "Claims the host failed a request it never sent."),
     ("escape_error", "Fails with an internal error holding terminal escape sequences."),
     ("invocation", "Reports the run id, step id and attempt the host gives this invocation; fails retryably while the attempt is below `fail_until`."),
-    ("leave_traces", "Counts a marker across its whole linear memory, then paints it over its stack, heap and data, and counts again."),
+    ("leave_traces", "Grows its memory, counts a marker across all of it, then paints it over its stack, the grown pages and its data, and counts again."),
 ];
 
 /// Selects what `describe` returns. Tests copy the component and overwrite
@@ -220,8 +220,14 @@ impl Guest for Hostile {
                 ))
             }
             "leave_traces" => {
+                // Grown first, as an attacker would, so that the count also
+                // reads the pages an earlier call grew and painted.
+                let grown = core::arch::wasm32::memory_grow(0, GROWN_PAGES);
+                if grown == usize::MAX {
+                    return Err(Error::Internal("could not grow memory".into()));
+                }
                 let before = count_traces();
-                let painted = paint_traces();
+                let painted = paint_traces(grown * WASM_PAGE);
                 let after = count_traces();
                 Ok(format!("{{\"before\": {before}, \"painted\": {painted}, \"after\": {after}}}"))
             }
@@ -239,9 +245,11 @@ const TRACE: u64 = 0x7ace_0f_ca11_5eed;
 /// its top (1 MiB, at the bottom of memory) down to about 384 KiB, across
 /// the host's resident reset window (the first 640 KiB) and past it.
 const PAINTED_FRAMES: u32 = 20;
-/// Words of the heap buffer `leave_traces` paints (1 MiB, in memory grown
-/// for it).
-const PAINTED_HEAP_WORDS: usize = 128 * 1024;
+/// Pages `leave_traces` grows its memory by and paints (1 MiB, past the
+/// memory an instance starts with). A fresh instance grows to the same
+/// address every time.
+const GROWN_PAGES: usize = 16;
+const WASM_PAGE: usize = 65536;
 
 /// A word of the data segment, initialised to something other than the
 /// trace.
@@ -262,15 +270,19 @@ fn count_traces() -> u64 {
         .count() as u64
 }
 
-/// Paints the trace over stack frames, a heap buffer and a static; returns
-/// the words painted.
-fn paint_traces() -> u64 {
+/// Paints the trace over stack frames, the pages grown at `grown` and a
+/// static; returns the words painted.
+fn paint_traces(grown: usize) -> u64 {
     let stack = paint_stack(PAINTED_FRAMES);
-    let heap = black_box(vec![TRACE; PAINTED_HEAP_WORDS]);
-    drop(heap);
+    let words = GROWN_PAGES * WASM_PAGE / 8;
+    for word in 0..words {
+        // SAFETY: these pages were just grown by this call and nothing
+        // else (the allocator included) uses them.
+        unsafe { std::ptr::write_volatile((grown + word * 8) as *mut u64, TRACE) };
+    }
     // SAFETY: the guest is single-threaded and nothing else uses the static.
     unsafe { std::ptr::write_volatile(&raw mut PAINTED_DATA, TRACE) };
-    stack + PAINTED_HEAP_WORDS as u64 + 1
+    stack + words as u64 + 1
 }
 
 #[inline(never)]
