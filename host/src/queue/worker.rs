@@ -158,7 +158,8 @@ impl Worker {
                         None => break None,
                         Some(Err(e)) => break Some(anyhow::anyhow!("could not pull from the queue: {e}")),
                         // The pull stays open until it expires: what it
-                        // still brings after the shutdown goes back at once.
+                        // still brings after the shutdown goes back
+                        // unstarted, for another worker.
                         Some(Ok(message)) if stopping => hand_back(&message).await,
                         Some(Ok(message)) => match free.pop() {
                             Some(slot) => {
@@ -175,7 +176,9 @@ impl Worker {
                 },
                 Err(e) => Some(e),
             };
-            if let Some(e) = failure {
+            if let Some(e) = failure
+                && !stopping
+            {
                 tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 // The consumer may have been deleted: make it again.
@@ -469,8 +472,9 @@ fn step_failure(report: &StepReport) -> String {
     format!("step `{}` failed: {message}", report.id)
 }
 
-/// How long a pull stays open for runs to come.
-const PULL_OPEN: Duration = Duration::from_secs(2);
+/// How long a pull stays open for runs to come. Slots that free up
+/// meanwhile wait for the next pull, so it is short.
+const PULL_OPEN: Duration = Duration::from_secs(1);
 
 /// A pull of at most `runs` runs from the queue, open for [`PULL_OPEN`]:
 /// the runs as they come.
