@@ -11,7 +11,8 @@ import json
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -59,9 +60,29 @@ def wait_for(driver, css):
 
 def submit(driver, button_id):
     """Clicks a submit button and waits for the next page."""
+    click_through(driver, driver.find_element(By.ID, button_id))
+
+
+def click_through(driver, button):
+    """Clicks `button` and waits for the page it leads to."""
     old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    button.click()
+    WebDriverWait(driver, 60).until(lambda _: is_stale(old))
+
+
+def is_stale(element):
+    """Whether `element` left the page. Chrome sometimes reports a node
+    taken away mid-check as an inspector error rather than a stale
+    reference (selenium's `staleness_of` then fails the wait)."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
 
 
 def visible_rows(driver, table):
@@ -166,9 +187,7 @@ def scenario(driver):
     report["hostile_form_alert"] = alert_shown(driver)
 
     # Signing out ends the session.
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    click_through(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button"))
     report["after_logout"] = path_of(driver)
     driver.get(f"{base}/connectors")
     report["after_logout_visit"] = path_of(driver)
