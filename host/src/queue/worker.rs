@@ -28,7 +28,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::escape::escape_untrusted;
 use crate::queue::records::RunEnded;
@@ -122,8 +122,7 @@ impl Worker {
         tracing::info!(node = %self.options.node, queue = %self.queue.url(), concurrency = self.options.concurrency,
             ack_wait_ms = ack_wait.as_millis() as u64, "worker taking runs");
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut stopping = false;
-        while !stopping {
+        while !self.is_stopping() {
             let slot = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -142,42 +141,11 @@ impl Worker {
                 pulled = open_pull(&consumer, free.len()) => pulled,
             };
             let failure = match pulled {
-                Ok(mut messages) => loop {
-                    let next = tokio::select! {
-                        biased;
-                        _ = &mut shutdown, if !stopping => {
-                            // Runs in flight stop after their current step
-                            // now, not once the pull expires.
-                            stopping = true;
-                            self.stopping.store(true, Ordering::Relaxed);
-                            continue;
-                        }
-                        next = messages.next() => next,
-                    };
-                    match next {
-                        None => break None,
-                        Some(Err(e)) => break Some(anyhow::anyhow!("could not pull from the queue: {e}")),
-                        // The pull stays open until it expires: what it
-                        // still brings after the shutdown goes back
-                        // unstarted, for another worker.
-                        Some(Ok(message)) if stopping => hand_back(&message).await,
-                        Some(Ok(message)) => match free.pop() {
-                            Some(slot) => {
-                                let worker = self.clone();
-                                tokio::spawn(async move {
-                                    worker.take(message, ack_wait).await;
-                                    drop(slot);
-                                });
-                            }
-                            // More runs than were asked for: not ours to run.
-                            None => hand_back(&message).await,
-                        },
-                    }
-                },
+                Ok(pull) => self.start_pulled(pull, free, shutdown.as_mut(), ack_wait).await,
                 Err(e) => Some(e),
             };
             if let Some(e) = failure
-                && !stopping
+                && !self.is_stopping()
             {
                 tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -196,11 +164,57 @@ impl Worker {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "runs still in flight after the grace period");
         }
         // Acknowledgements are queued on the connection: send them before
-        // the process ends, so handed-back runs come back at once.
+        // the process ends, so handed-back runs do not wait for the
+        // acknowledgement deadline.
         if let Err(e) = self.queue.jetstream.client().flush().await {
             tracing::warn!(error = %e, "could not send the last acknowledgements");
         }
         Ok(())
+    }
+
+    /// Starts each run `pull` brings on one of the `free` slots until the
+    /// pull ends. Once `shutdown` completes, runs in flight stop after
+    /// their current step at once, and what the pull still brings goes
+    /// back unstarted, for another worker. Says why the pull failed, if it
+    /// did.
+    async fn start_pulled(
+        self: &Arc<Self>,
+        mut pull: pull::Batch,
+        mut free: Vec<OwnedSemaphorePermit>,
+        mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+        ack_wait: Duration,
+    ) -> Option<anyhow::Error> {
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = shutdown.as_mut(), if !self.is_stopping() => {
+                    self.stopping.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                next = pull.next() => next,
+            };
+            let message = match next {
+                None => return None,
+                Some(Err(e)) => return Some(anyhow::anyhow!("could not pull from the queue: {e}")),
+                Some(Ok(message)) => message,
+            };
+            // No slot: the worker is stopping (or the server sent more runs
+            // than were asked for).
+            match free.pop().filter(|_| !self.is_stopping()) {
+                Some(slot) => {
+                    let worker = self.clone();
+                    tokio::spawn(async move {
+                        worker.take(message, ack_wait).await;
+                        drop(slot);
+                    });
+                }
+                None => hand_back(&message).await,
+            }
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// The durable consumer every worker pulls from, made if missing.
@@ -252,7 +266,7 @@ impl Worker {
                 // The reason may quote the workflow (a connector's name).
                 tracing::warn!(delivery = delivered, reason = %escape_untrusted(&reason), "handing a run back to the queue");
                 self.metrics.requeued.inc();
-                message.ack_with(AckKind::Nak((!delay.is_zero()).then_some(delay))).await
+                message.ack_with(AckKind::Nak(Some(delay))).await
             }
             Settle::Drop => message.ack_with(AckKind::Term).await,
         };
