@@ -207,6 +207,13 @@ async fn forms_need_the_session_token_and_the_same_origin() {
             .unwrap();
     assert_eq!(ours.status(), 400);
     assert!(ours.text().await.unwrap().contains("pool_nme: unknown field"));
+    // A field name nested 200,000 levels (a 400 KB form) once aborted the
+    // whole server on a stack overflow.
+    let deep: &'static str = Box::leak(vec!["a"; 200_000].join(".").into_boxed_str());
+    let nested = post(vec![("__csrf", csrf.clone()), (deep, "x".into())], None).await.unwrap();
+    assert_eq!(nested.status(), 400);
+    assert!(nested.text().await.unwrap().contains("is nested more than 10 levels deep"));
+    assert_eq!(server.status("/healthz").await, 200, "the server is still there");
 
     // Signing out ends the session on the server too.
     let out = client

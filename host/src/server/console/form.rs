@@ -15,6 +15,10 @@ use crate::server::console::html::esc;
 /// How deep the form follows nested objects before it offers JSON.
 const MAX_DEPTH: usize = 8;
 
+/// Most dot-separated segments a submitted field name may have: as many
+/// levels as [`build`] reads (array items count as levels).
+const MAX_SEGMENTS: usize = MAX_DEPTH + 2;
+
 /// The form fields for `schema`'s members.
 pub(super) fn fields(schema: &Value) -> String {
     let mut out = String::new();
@@ -176,6 +180,17 @@ pub(super) fn input(schema: &Value, pairs: &[(String, String)]) -> Result<Value,
         if path.starts_with("__") || value.trim().is_empty() {
             continue;
         }
+        // The tree is only as deep as a form can nest; a name with more
+        // segments than that is not one this form sent. Checked before
+        // the tree grows: a field name of 200,000 segments built a tree
+        // whose (recursive) drop overflowed the stack and took the server
+        // down.
+        if path.split('.').nth(MAX_SEGMENTS).is_some() {
+            return Err(format!(
+                "field `{}` is nested more than {MAX_SEGMENTS} levels deep",
+                crate::escape::truncate_chars(path, 80)
+            ));
+        }
         let mut node = &mut tree;
         for segment in path.split('.') {
             node = node.children.entry(segment.to_owned()).or_default();
@@ -298,6 +313,21 @@ mod tests {
         assert_eq!(
             input(&schema(), &bad).unwrap_err(),
             "policies.password_policy.minimum_length: `twelve` is not a whole number"
+        );
+    }
+
+    /// A field name of 200,000 segments (a 400 KB post) once built a tree
+    /// whose drop overflowed the stack and aborted the server.
+    #[test]
+    fn field_names_nested_past_the_form_are_refused_before_the_tree_grows() {
+        let deep = vec![(vec!["a"; 200_000].join("."), "x".to_owned())];
+        let error = input(&schema(), &deep).unwrap_err();
+        assert!(error.starts_with("field `a.a.a.") && error.ends_with("is nested more than 10 levels deep"), "{error}");
+        assert!(error.len() < 200, "{error}");
+        let deepest_read = vec!["a"; MAX_SEGMENTS].join(".");
+        assert_eq!(
+            input(&schema(), &[(deepest_read, "1".to_owned())]).unwrap(),
+            json!({"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 1}}}}}}}}}})
         );
     }
 }
