@@ -462,6 +462,21 @@ async fn hostile_manifests_are_refused_at_load() {
 
     let escaped = host.load(hostile_variant("escape-title", dir.path())).await.unwrap();
     assert!(escaped.manifest().title.contains('\x1b'), "kept as data; escaped where it is shown");
+
+    // References that double at every level: 2^30 schemas once followed.
+    let started = Instant::now();
+    let bomb = host.load(hostile_variant("schema-bomb", dir.path())).await.unwrap_err();
+    assert_eq!(bomb.kind(), "invalid-manifest", "{bomb}");
+    assert!(
+        bomb.to_string().contains("the input schema of operation `allocate_forever` expands to more than 50000 values"),
+        "{bomb}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "refused without expanding it");
+    // Members that each are the root again: recursion, kept as a reference
+    // that nothing downstream unrolls.
+    let to_root = host.load(hostile_variant("schema-to-root", dir.path())).await.unwrap();
+    let schema = &to_root.manifest().operation("loop_forever").unwrap().input_schema;
+    assert_eq!(schema["properties"]["m19"], serde_json::json!({"$ref": "#"}));
 }
 
 /// A component that instantiates one tiny module many times would take the

@@ -146,6 +146,32 @@ async fn bad_requests_get_clear_errors() {
     }
 }
 
+/// A connector's schemas cannot make the server expand them without end:
+/// one whose references double at every level is refused when it loads,
+/// and one whose members each refer back to the root loads, with a form
+/// and an OpenAPI document that stay small.
+#[tokio::test]
+async fn schemas_that_expand_without_end_cannot_hold_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    hostile_variant("schema-bomb", dir.path());
+    hostile_variant("schema-to-root", dir.path());
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &[], None).await;
+    let (_, listed) = server.get("/v1/connectors").await;
+    let errors = listed["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{listed}");
+    assert!(errors[0]["file"].as_str().unwrap().ends_with("hostile-schema-bomb.wasm"), "{listed}");
+    assert!(errors[0]["error"].as_str().unwrap().contains("expands to more than 50000 values"), "{listed}");
+
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let form = client.get(format!("{}/connectors/hostile/operations/loop_forever", server.base())).send().await;
+    let form = form.expect("the form page answers").text().await.unwrap();
+    assert_eq!(form.matches("data-json=\"1\"").count(), 20, "each member back to the root is a JSON field");
+    let openapi = client.get(format!("{}/openapi.json", server.base())).send().await.expect("the document answers");
+    assert!(openapi.text().await.unwrap().len() < 1 << 20);
+    assert_eq!(server.status("/healthz").await, 200);
+}
+
 /// Files come and go while the server runs: a broken one is refused and
 /// listed, a second file claiming a loaded name is refused, and a removed
 /// file's connector is unloaded.

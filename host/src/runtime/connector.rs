@@ -14,6 +14,7 @@ use wasmtime::component::types::ComponentItem;
 
 use crate::capability::{ConnectorIdentity, Grant, check_service};
 use crate::escape::quote_untrusted;
+use crate::runtime::schema::{SchemaBudget, resolve_references};
 use crate::sandbox::bindings::contract;
 use crate::sandbox::{Guest, bindings};
 
@@ -34,7 +35,8 @@ pub struct OperationInfo {
     pub name: String,
     pub title: String,
     pub description: String,
-    /// JSON Schema of the input.
+    /// JSON Schema of the input, with its local `$ref`s resolved when the
+    /// connector loaded: only recursive references are left.
     pub input_schema: serde_json::Value,
 }
 
@@ -242,8 +244,17 @@ fn length_problem(what: &str, text: &str, max: usize) -> Option<String> {
 
 /// Every rule a manifest breaks, in order; empty for a good one. Names
 /// must be machine names (unique operations), services well-formed,
-/// schemas JSON objects, and every part within [`manifest_limits`].
+/// schemas JSON objects whose references resolve within
+/// [`schema_limits`](crate::runtime::schema::schema_limits), and every
+/// part within [`manifest_limits`].
 pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest) -> Vec<String> {
+    examine(raw).0
+}
+
+/// The problems of `raw` (see [`manifest_problems`]) and each operation's
+/// input schema with its references resolved (`Null` where it has a
+/// problem).
+fn examine(raw: &bindings::connector::api::types::Manifest) -> (Vec<String>, Vec<serde_json::Value>) {
     use manifest_limits as limits;
     let mut problems = Vec::new();
     let total: usize = [&raw.name, &raw.title, &raw.version].iter().map(|s| s.len()).sum::<usize>()
@@ -255,7 +266,7 @@ pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest)
             .sum::<usize>();
     if total > limits::TOTAL_BYTES {
         // Too large to go through piece by piece.
-        return vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)];
+        return (vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)], Vec::new());
     }
     if !is_machine_name(&raw.name) {
         problems.push(format!(
@@ -280,9 +291,11 @@ pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest)
             raw.operations.len(),
             limits::OPERATIONS
         ));
-        return problems;
+        return (problems, Vec::new());
     }
     let mut seen = BTreeSet::new();
+    let mut budget = SchemaBudget::default();
+    let mut schemas = Vec::with_capacity(raw.operations.len());
     for op in &raw.operations {
         if !is_machine_name(&op.name) {
             problems.push(format!(
@@ -291,6 +304,7 @@ pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest)
                 quote_untrusted(&op.name),
                 limits::NAME_CHARS
             ));
+            schemas.push(serde_json::Value::Null);
             continue;
         }
         if !seen.insert(op.name.as_str()) {
@@ -306,19 +320,29 @@ pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest)
             &op.description,
             limits::DESCRIPTION_CHARS,
         ));
-        match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
-            Ok(schema) if schema.is_object() => {}
-            Ok(_) => problems.push(format!("the input schema of operation `{}` is not a JSON object", op.name)),
-            Err(e) => problems.push(format!("the input schema of operation `{}` is not JSON: {e}", op.name)),
+        let schema = match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
+            Ok(schema) if schema.is_object() => resolve_references(&schema, &mut budget)
+                .map_err(|e| format!("the input schema of operation `{}` {e}", op.name)),
+            Ok(_) => Err(format!("the input schema of operation `{}` is not a JSON object", op.name)),
+            Err(e) => Err(format!("the input schema of operation `{}` is not JSON: {e}", op.name)),
+        };
+        match schema {
+            Ok(schema) => schemas.push(schema),
+            Err(problem) => {
+                problems.push(problem);
+                schemas.push(serde_json::Value::Null);
+            }
         }
     }
-    problems
+    (problems, schemas)
 }
 
 /// Checks what a connector says of itself (see [`manifest_problems`]);
-/// the first problem is the error.
+/// the first problem is the error. The manifest keeps each input schema
+/// with its references resolved.
 pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
-    if let Some(problem) = manifest_problems(&raw).into_iter().next() {
+    let (problems, schemas) = examine(&raw);
+    if let Some(problem) = problems.into_iter().next() {
         bail!("{problem}");
     }
     let mut services: Vec<String> = Vec::with_capacity(raw.services.len());
@@ -330,8 +354,9 @@ pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> 
     let operations = raw
         .operations
         .into_iter()
-        .map(|op| OperationInfo {
-            input_schema: serde_json::from_str(&op.input_schema).unwrap_or_default(),
+        .zip(schemas)
+        .map(|(op, input_schema)| OperationInfo {
+            input_schema,
             name: op.name,
             title: op.title,
             description: op.description,

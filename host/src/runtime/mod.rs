@@ -6,6 +6,7 @@ mod connector;
 mod host;
 mod metrics;
 mod registry;
+pub(crate) mod schema;
 mod source;
 mod watch;
 

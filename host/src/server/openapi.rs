@@ -1,8 +1,9 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 document of the API, generated from
 //! the loaded connectors' manifests: one path per operation, its request
-//! body the operation's input schema. Local `$defs` of an input schema are
-//! moved to `components.schemas` (names prefixed by connector and
-//! operation) so their `$ref`s resolve inside the document.
+//! body the operation's input schema. Schemas come with their references
+//! resolved at load; one that still holds a (recursive) `$ref` goes to
+//! `components.schemas` under the operation's id, with its references
+//! rewritten to point there, so they resolve inside the document.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +25,7 @@ pub(super) fn build(connectors: &[Connector], secured: bool) -> Value {
         let manifest = connector.manifest();
         for op in &manifest.operations {
             let id = format!("{}__{}", manifest.name, op.name);
-            let schema = hoist_defs(&op.input_schema, &id, &mut schemas);
+            let schema = placed(&op.input_schema, &id, &mut schemas);
             let mut operation = json!({
                 "operationId": id,
                 "summary": op.title,
@@ -83,39 +84,41 @@ fn error_schema() -> Value {
     })
 }
 
-/// `schema` without its `$defs`, which go to `schemas` as `{prefix}__{name}`,
-/// with every `#/$defs/` reference rewritten to match.
-fn hoist_defs(schema: &Value, prefix: &str, schemas: &mut Map<String, Value>) -> Value {
+/// `schema` as the document holds it: as it is, or, when it refers to
+/// itself, a reference to `components.schemas[id]`, where it goes with
+/// every `#...` reference made relative to that place.
+fn placed(schema: &Value, id: &str, schemas: &mut Map<String, Value>) -> Value {
     let mut schema = schema.clone();
-    let defs = schema.as_object_mut().and_then(|s| s.remove("$defs"));
-    let rewrite = |value: &mut Value| rewrite_refs(value, prefix);
-    if let Some(Value::Object(defs)) = defs {
-        for (name, mut def) in defs {
-            rewrite(&mut def);
-            schemas.insert(format!("{prefix}__{name}"), def);
-        }
+    if !rewrite_refs(&mut schema, &format!("#/components/schemas/{id}")) {
+        return schema;
     }
-    rewrite_refs(&mut schema, prefix);
-    schema
+    schemas.insert(id.to_owned(), schema);
+    json!({"$ref": format!("#/components/schemas/{id}")})
 }
 
-fn rewrite_refs(value: &mut Value, prefix: &str) {
-    match value {
-        Value::Object(members) => {
-            for (key, member) in members.iter_mut() {
-                match (key.as_str(), member) {
-                    ("$ref", Value::String(reference)) => {
-                        if let Some(name) = reference.strip_prefix("#/$defs/") {
-                            *reference = format!("#/components/schemas/{prefix}__{name}");
+/// Prefixes every local `$ref` in `value` with `base`; true if there was
+/// one.
+fn rewrite_refs(value: &mut Value, base: &str) -> bool {
+    let mut found = false;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(members) => {
+                for (key, member) in members.iter_mut() {
+                    match (key.as_str(), member) {
+                        ("$ref", Value::String(reference)) if reference.starts_with('#') => {
+                            *reference = format!("{base}{}", &reference[1..]);
+                            found = true;
                         }
+                        (_, member) => pending.push(member),
                     }
-                    (_, member) => rewrite_refs(member, prefix),
                 }
             }
+            Value::Array(items) => pending.extend(items.iter_mut()),
+            _ => {}
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| rewrite_refs(item, prefix)),
-        _ => {}
     }
+    found
 }
 
 #[cfg(test)]
@@ -123,15 +126,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defs_move_to_components_and_refs_follow() {
+    fn recursive_schemas_move_to_components_and_refs_follow() {
         let mut schemas = Map::new();
-        let schema = json!({"type": "object", "properties": {"u": {"$ref": "#/$defs/User"}},
+        let flat = json!({"type": "object", "properties": {"u": {"type": "string"}}});
+        assert_eq!(placed(&flat, "c__op", &mut schemas), flat);
+        assert!(schemas.is_empty());
+        let recursive = json!({"type": "object", "properties": {"again": {"$ref": "#"}, "u": {"$ref": "#/$defs/User"}},
             "$defs": {"User": {"type": "object", "properties": {"f": {"$ref": "#/$defs/User"}}}}});
-        let hoisted = hoist_defs(&schema, "c__op", &mut schemas);
-        assert_eq!(
-            hoisted,
-            json!({"type": "object", "properties": {"u": {"$ref": "#/components/schemas/c__op__User"}}})
-        );
-        assert_eq!(schemas["c__op__User"]["properties"]["f"]["$ref"], "#/components/schemas/c__op__User");
+        assert_eq!(placed(&recursive, "c__op", &mut schemas), json!({"$ref": "#/components/schemas/c__op"}));
+        let placed = &schemas["c__op"];
+        assert_eq!(placed["properties"]["again"]["$ref"], "#/components/schemas/c__op");
+        assert_eq!(placed["$defs"]["User"]["properties"]["f"]["$ref"], "#/components/schemas/c__op/$defs/User");
     }
 }

@@ -22,11 +22,10 @@ const MAX_SEGMENTS: usize = MAX_DEPTH + 2;
 /// The form fields for `schema`'s members.
 pub(super) fn fields(schema: &Value) -> String {
     let mut out = String::new();
-    let root = resolve(schema, schema);
-    let required = required_of(root);
-    if let Some(properties) = root.get("properties").and_then(Value::as_object) {
+    let required = required_of(schema);
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
         for (name, member) in properties {
-            out.push_str(&field(schema, member, name, name, required.contains(&name.as_str()), true, 0));
+            out.push_str(&field(member, name, name, required.contains(&name.as_str()), true, 0));
         }
     }
     out
@@ -38,19 +37,6 @@ fn required_of(schema: &Value) -> Vec<&str> {
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
-}
-
-/// `schema` or what its local `$ref` names.
-fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    let mut schema = schema;
-    for _ in 0..16 {
-        match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| root.pointer(p))
-        {
-            Some(target) => schema = target,
-            None => break,
-        }
-    }
-    schema
 }
 
 /// The schema's single type, ignoring `null` in a type list.
@@ -66,8 +52,7 @@ fn type_of(schema: &Value) -> Option<&str> {
     }
 }
 
-fn field(root: &Value, schema: &Value, path: &str, label: &str, required: bool, top: bool, depth: usize) -> String {
-    let schema = resolve(root, schema);
+fn field(schema: &Value, path: &str, label: &str, required: bool, top: bool, depth: usize) -> String {
     let id = format!("f-{path}");
     let mark = if required { " <span class=\"required\" title=\"required\">*</span>" } else { "" };
     let hint =
@@ -81,7 +66,7 @@ fn field(root: &Value, schema: &Value, path: &str, label: &str, required: bool, 
             esc(path)
         )
     };
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || schema.get("$ref").is_some() {
         return json_area();
     }
     match type_of(schema) {
@@ -94,7 +79,6 @@ fn field(root: &Value, schema: &Value, path: &str, label: &str, required: bool, 
                 .iter()
                 .map(|(name, member)| {
                     field(
-                        root,
                         member,
                         &format!("{path}.{name}"),
                         name,
@@ -108,7 +92,7 @@ fn field(root: &Value, schema: &Value, path: &str, label: &str, required: bool, 
         }
         Some("array") => {
             let items = schema.get("items").unwrap_or(&Value::Null);
-            let item = field(root, items, &format!("{path}.0"), &format!("{label} 1"), false, false, depth + 1);
+            let item = field(items, &format!("{path}.0"), &format!("{label} 1"), false, false, depth + 1);
             format!(
                 "<fieldset class=\"repeat\" data-path=\"{}\"><legend>{}{mark}</legend>\n<div class=\"item\">\n{item}</div>\n\
                  <button type=\"button\" class=\"add\" data-path=\"{}\">Add</button></fieldset>\n",
@@ -197,11 +181,12 @@ pub(super) fn input(schema: &Value, pairs: &[(String, String)]) -> Result<Value,
         }
         node.value = Some(value.clone());
     }
-    build(schema, schema, &tree, "", 0)
+    build(schema, &tree, "", 0)
 }
 
-fn build(root: &Value, schema: &Value, node: &Node, path: &str, depth: usize) -> Result<Value, String> {
-    let schema = resolve(root, schema);
+/// The value of `node` as `schema` types it; a recursive `$ref` has no
+/// type, so what is under it is read as JSON.
+fn build(schema: &Value, node: &Node, path: &str, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH + 2 {
         return Err(format!("{path}: nested too deep"));
     }
@@ -219,7 +204,7 @@ fn build(root: &Value, schema: &Value, node: &Node, path: &str, depth: usize) ->
         indexed.sort_by_key(|(i, _)| *i);
         let values = indexed
             .into_iter()
-            .map(|(i, child)| build(root, items, child, &child_path(&i.to_string()), depth + 1))
+            .map(|(i, child)| build(items, child, &child_path(&i.to_string()), depth + 1))
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(Value::Array(values));
     }
@@ -227,7 +212,7 @@ fn build(root: &Value, schema: &Value, node: &Node, path: &str, depth: usize) ->
     let mut object = Map::new();
     for (key, child) in &node.children {
         let member = properties.and_then(|p| p.get(key)).unwrap_or(&Value::Null);
-        object.insert(key.clone(), build(root, member, child, &child_path(key), depth + 1)?);
+        object.insert(key.clone(), build(member, child, &child_path(key), depth + 1)?);
     }
     Ok(Value::Object(object))
 }
@@ -324,7 +309,7 @@ mod tests {
         let error = input(&schema(), &deep).unwrap_err();
         assert!(error.starts_with("field `a.a.a.") && error.ends_with("is nested more than 10 levels deep"), "{error}");
         assert!(error.len() < 200, "{error}");
-        let deepest_read = vec!["a"; MAX_SEGMENTS].join(".");
+        let deepest_read = ["a"; MAX_SEGMENTS].join(".");
         assert_eq!(
             input(&schema(), &[(deepest_read, "1".to_owned())]).unwrap(),
             json!({"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 1}}}}}}}}}})

@@ -41,6 +41,8 @@ const OPERATIONS: &[(&str, &str)] = &[
 /// the mode in its bytes (same length), so each variant is the same code in
 /// different bytes: `normal`, `long-name`, `escape-title`, `script-title`
 /// (markup in titles, descriptions and the schema), `many-ops`,
+/// `schema-to-root` (members that refer back to the root), `schema-bomb`
+/// (references that double at every level),
 /// `as-cognito` (names itself `aws-cognito`), `bad-name`, or `v<N>`
 /// (normal, versioned N).
 #[used]
@@ -106,6 +108,27 @@ impl Guest for Hostile {
                 first.title = "<img src=x onerror=alert('op')>".into();
                 first.description = "</td><script>alert('description')</script>".into();
                 first.input_schema = r#"{"type":"object","properties":{"\"><script>alert('member')</script>":{"type":"string","description":"\"><script>alert('hint')</script>","enum":["</option><script>alert('enum')</script>"]}}}"#.into();
+            }
+            "schema-to-root" => {
+                // Twenty members that each are the whole schema again: a
+                // form that follows them opens 20^depth fields.
+                let members: Vec<String> = (0..20).map(|i| format!(r##""m{i}":{{"$ref":"#"}}"##)).collect();
+                manifest.operations[0].input_schema =
+                    format!(r#"{{"type":"object","properties":{{{}}}}}"#, members.join(","));
+            }
+            "schema-bomb" => {
+                // Each definition holds the next one twice: 2^30 schemas
+                // once its references are followed, in 2 KB of text.
+                let defs: Vec<String> = (0..30)
+                    .map(|i| {
+                        let next = format!(r##"{{"$ref":"#/$defs/d{}"}}"##, i + 1);
+                        format!(r#""d{i}":{{"type":"object","properties":{{"a":{next},"b":{next}}}}}"#)
+                    })
+                    .collect();
+                manifest.operations[1].input_schema = format!(
+                    r##"{{"type":"object","properties":{{"root":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{},"d30":{{"type":"string"}}}}}}"##,
+                    defs.join(",")
+                );
             }
             "as-cognito" => manifest.name = "aws-cognito".into(),
             "bad-name" => manifest.name = "evil\nWARN forged".into(),
