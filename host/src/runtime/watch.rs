@@ -47,7 +47,7 @@ impl DirectoryWatch {
         anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
         let (changed, mut changes) = mpsc::channel::<()>(1);
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            if event.is_ok_and(|event| changes_files(&event.kind)) {
                 // A full channel already holds a change to act on.
                 let _ = changed.try_send(());
             }
@@ -65,7 +65,7 @@ impl DirectoryWatch {
                 ready_flag.store(true, Ordering::Release);
                 // A file that failed for a passing reason is tried again
                 // after a while, even if nothing changes.
-                let retrying = files.values().any(|f: &FileState| f.retry);
+                let retrying = files.values().any(|f: &FileState| f.retry == Retry::Later);
                 let change = if retrying {
                     match tokio::time::timeout(RETRY, changes.recv()).await {
                         Ok(change) => change,
@@ -112,9 +112,33 @@ struct Stamp {
 
 struct FileState {
     stamp: Stamp,
-    /// Try again even if unchanged: it failed for a reason that may pass
-    /// (its name held by a file that may go, a busy instance pool).
-    retry: bool,
+    /// Whether to try again even if unchanged.
+    retry: Retry,
+}
+
+/// When a file whose bytes did not change is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Not until it changes.
+    Never,
+    /// At the directory's next change: its connector's name is held by
+    /// another file, which a change may remove or rename.
+    OnChange,
+    /// After a while, change or not: the instance pool was busy.
+    Later,
+}
+
+/// Whether an event can change what the directory serves. Opening or
+/// reading a file cannot: the watch reads every file it loads, and taking
+/// those reads for changes made it load a file refused for its name again
+/// and again, several times a second.
+fn changes_files(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
 }
 
 /// Brings `runtime` in line with the `*.wasm` files of `dir`.
@@ -132,16 +156,18 @@ async fn reconcile(runtime: &Runtime, dir: &Path, files: &mut BTreeMap<PathBuf, 
         // file, the next version beside the last) loads before what it
         // replaces is unloaded; one waiting for a name loads next pass.
         for (path, stamp) in &present {
-            if files.get(path).is_some_and(|seen| seen.stamp == *stamp && !seen.retry) {
+            if files.get(path).is_some_and(|seen| seen.stamp == *stamp && seen.retry == Retry::Never) {
                 continue;
             }
             let loaded = runtime.load_path(path).await;
             changed |= loaded.is_ok();
-            let retry = matches!(
-                loaded,
-                Err(LoadError::NameConflict { .. })
-                    | Err(LoadError::DescribeFailed { error: InvokeError::Busy { .. } | InvokeError::Timeout(_), .. })
-            );
+            let retry = match loaded {
+                Err(LoadError::NameConflict { .. }) => Retry::OnChange,
+                Err(LoadError::DescribeFailed {
+                    error: InvokeError::Busy { .. } | InvokeError::Timeout(_), ..
+                }) => Retry::Later,
+                _ => Retry::Never,
+            };
             files.insert(path.clone(), FileState { stamp: stamp.clone(), retry });
         }
         let gone: Vec<PathBuf> = files.keys().filter(|p| !present.contains_key(*p)).cloned().collect();
@@ -150,7 +176,7 @@ async fn reconcile(runtime: &Runtime, dir: &Path, files: &mut BTreeMap<PathBuf, 
             runtime.forget_path(&path);
             changed = true;
         }
-        if !changed || !files.values().any(|f| f.retry) {
+        if !changed || files.values().all(|f| f.retry == Retry::Never) {
             return;
         }
     }
