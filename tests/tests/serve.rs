@@ -130,6 +130,12 @@ async fn bad_requests_get_clear_errors() {
     let (status, body) = server.post("/v1/runs", &unknown).await;
     assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")), "{body}");
     assert_eq!(server.get("/v1/runs/no-such-run").await.0, 404);
+    let bad_limit = server.request(reqwest::Method::GET, "/v1/runs?limit=many").send().await.unwrap();
+    assert_eq!(bad_limit.status(), 400);
+    assert_eq!(bad_limit.headers()["content-type"], "application/json");
+    let body: Value = bad_limit.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "invalid-query", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"), "{body}");
 
     let (status, manifest) = server.get("/v1/connectors/aws-cognito").await;
     assert_eq!(status, 200);
@@ -196,6 +202,19 @@ async fn the_directory_is_watched() {
     let (status, _) =
         server.post("/v1/connectors/aws-cognito/operations/create_user_pool", &json!({"pool_name": 1})).await;
     assert_eq!(status, 400, "the loaded connector keeps serving");
+    // The file refused for its name waits for a change: reading it to load
+    // it is not one (it once reloaded several times a second).
+    let attempts = async || {
+        let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+        let count = |name: &str| {
+            let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).expect("the metric");
+            line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+        };
+        count("connector_host_loads_total") + count("connector_host_load_failures_total")
+    };
+    let before = attempts().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(attempts().await, before, "no load without a change");
 
     // A rename keeps the connector: the renamed file takes the name over.
     std::fs::rename(dir.path().join("guest_cognito.wasm"), dir.path().join("renamed.wasm")).unwrap();

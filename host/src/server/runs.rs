@@ -166,8 +166,9 @@ const MAX_LIST: usize = 1000;
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    params: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let query = query(params)?;
     let limit = query.limit.unwrap_or(50).min(MAX_LIST);
     let runs = state.store.list(limit).await.map_err(store_error)?;
     Ok(Json(json!({ "runs": runs })))
