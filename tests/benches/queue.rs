@@ -119,7 +119,7 @@ async fn start_queued_serve(queue: &str) -> String {
         data_dir: dir.join("data"),
         keep_runs: 100,
         api_token: None,
-        max_body_bytes: 1 << 20,
+        connections: connector_host::server::ConnectionLimits { max_body_bytes: 1 << 20, ..Default::default() },
         max_runs: 100_000,
         mcp: Default::default(),
         queue: Some(queue.to_owned()),

@@ -137,7 +137,7 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
         data_dir: dir.join("data"),
         keep_runs: 100,
         api_token: None,
-        max_body_bytes: 1 << 20,
+        connections: connector_host::server::ConnectionLimits { max_body_bytes: 1 << 20, ..Default::default() },
         max_runs: 16,
         mcp: Default::default(),
         queue: None,

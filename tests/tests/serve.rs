@@ -178,6 +178,68 @@ async fn schemas_that_expand_without_end_cannot_hold_the_server() {
     assert_eq!(server.status("/healthz").await, 200);
 }
 
+/// Clients that open connections and never finish a request, or send a
+/// body without end, cannot hold the server: heads and bodies have
+/// deadlines, connections a cap, and `/mcp` the body cap too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let args = ["--max-connections", "8", "--header-timeout", "1s", "--body-timeout", "1s", "--max-body-bytes", "4096"];
+    let server = Server::start(BINARY, dir.path(), data.path(), &args, None).await;
+    let address = server.base().strip_prefix("http://").unwrap().to_owned();
+    let stalled: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream.write_all(b"GET /healthz HT").unwrap();
+            stream
+        })
+        .collect();
+    // Every slot is taken: a ninth client waits in the backlog.
+    let quick = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap();
+    assert!(quick.get(format!("{}/healthz", server.base())).send().await.is_err(), "the ninth waits");
+    // Half a request line is dropped at the header deadline, which frees
+    // the slots.
+    for mut stream in stalled {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buffer = [0u8; 64];
+        let read = stream.read(&mut buffer);
+        let closed = match &read {
+            Ok(0) => true,
+            Ok(_) => buffer.starts_with(b"HTTP/1.1 408"),
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(closed, "closed by the server, not still open: {read:?}");
+    }
+    assert_eq!(server.status("/healthz").await, 200);
+
+    // A body that stops halfway is answered 408 at the body deadline.
+    let mut slow = TcpStream::connect(&address).unwrap();
+    slow.write_all(
+        b"POST /v1/connectors/aws-cognito/operations/list_user_pools HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"max_",
+    )
+    .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"kind\":\"body-timeout\""), "{answer}");
+
+    // `/mcp` takes no more than the body cap either.
+    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"pad": "x".repeat(8192)}});
+    let mcp = server
+        .request(reqwest::Method::POST, "/mcp")
+        .header("accept", "application/json, text/event-stream")
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mcp.status(), 413);
+}
+
 /// Files come and go while the server runs: a broken one is refused and
 /// listed, a second file claiming a loaded name is refused, and a removed
 /// file's connector is unloaded.

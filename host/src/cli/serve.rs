@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -12,7 +13,7 @@ use crate::cli::{GlobalArgs, new_host};
 use crate::files::read_capped;
 use crate::oci::OciReference;
 use crate::runtime::Runtime;
-use crate::server::{self, ServeOptions};
+use crate::server::{self, ConnectionLimits, ServeOptions};
 
 /// Serve the connectors of a directory over HTTP, loading them as they
 /// come and go, and record every run.
@@ -44,6 +45,17 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     max_body_bytes: u64,
+    /// Connections open at once; more wait to be accepted (lowered to fit
+    /// the open-file limit).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Longest a client may take to send a request's head, and longest a
+    /// kept-alive connection stays idle (`15s`, `1m`).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// Longest a client may take to send a request's body.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    body_timeout: Duration,
     /// Put runs on this NATS JetStream queue (nats://HOST:PORT) for
     /// `worker` nodes to run, and keep run records there, where every node
     /// reads them.
@@ -72,13 +84,26 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         data_dir,
         keep_runs: args.keep_runs as usize,
         api_token,
-        max_body_bytes: args.max_body_bytes as usize,
+        connections: ConnectionLimits {
+            max_connections: args.max_connections as usize,
+            header_timeout: positive(args.header_timeout, "--header-timeout")?,
+            body_timeout: positive(args.body_timeout, "--body-timeout")?,
+            max_body_bytes: args.max_body_bytes as usize,
+        },
         max_runs: args.max_runs as usize,
         mcp: args.tools.options(),
         queue: args.queue,
     };
     server::serve(runtime, options, server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `duration` if it is above zero; `flag` names it in the error.
+fn positive(duration: Duration, flag: &str) -> anyhow::Result<Duration> {
+    if duration.is_zero() {
+        bail!("{flag} must be above zero");
+    }
+    Ok(duration)
 }
 
 /// The token from `--api-token-file` or `CONNECTOR_HOST_API_TOKEN`.

@@ -6,14 +6,16 @@
 //!
 //! Guards against: callers without the API token (every `/v1/*` request
 //! needs it when one is set, compared in constant time; without one the
-//! server only listens on loopback), oversized bodies, unbounded queues
-//! (a full instance pool or too many runs answer 503 at once), and losing
-//! work on shutdown (SIGTERM stops accepting and lets calls and runs
-//! finish, bounded by the invocation deadline).
+//! server only listens on loopback), clients that hold connections or send
+//! bodies without end (`listener`), unbounded queues (a full instance pool
+//! or too many runs answer 503 at once), and losing work on shutdown
+//! (SIGTERM stops accepting and lets calls and runs finish, bounded by the
+//! invocation deadline).
 
 mod api;
 mod auth;
 mod console;
+mod listener;
 pub mod mcp;
 mod openapi;
 mod probes;
@@ -28,6 +30,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
@@ -36,6 +39,7 @@ use crate::queue::Queue;
 
 use crate::runtime::{DirectoryWatch, Runtime};
 use crate::workflow::RunStore;
+pub use listener::ConnectionLimits;
 pub use probes::serve_probes;
 
 /// How a server runs.
@@ -53,8 +57,9 @@ pub struct ServeOptions {
     pub keep_runs: usize,
     /// The bearer token `/v1/*` requires; `None` is allowed on loopback only.
     pub api_token: Option<String>,
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
+    /// What clients may hold: connections, and time and bytes for a
+    /// request.
+    pub connections: ConnectionLimits,
     /// Runs that may be in progress at once; more answer 503.
     pub max_runs: usize,
     /// What `/mcp` offers.
@@ -74,7 +79,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("data_dir", &self.data_dir)
             .field("keep_runs", &self.keep_runs)
             .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("connections", &self.connections)
             .field("max_runs", &self.max_runs)
             .field("mcp", &self.mcp)
             .field("queue", &self.queue)
@@ -158,6 +163,7 @@ pub struct Server {
     app: Router,
     state: AppState,
     local_addr: SocketAddr,
+    connections: ConnectionLimits,
 }
 
 impl Server {
@@ -237,16 +243,17 @@ impl Server {
             .merge(console::router(state.clone()))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(api::ready))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), auth::check_origin))
-            .layer(DefaultBodyLimit::max(options.max_body_bytes))
-            .with_state(state.clone());
+            .layer(from_fn_with_state(state.clone(), auth::check_origin))
+            .layer(DefaultBodyLimit::max(options.connections.max_body_bytes))
+            .with_state(state.clone())
+            .layer(from_fn_with_state(Arc::new(options.connections.clone()), listener::read_body_in_time));
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("could not listen on {}", options.listen))?;
         let local_addr = listener.local_addr()?;
         tracing::info!(listen = %local_addr, connectors = ?options.connectors,
             references = ?options.references.iter().map(ToString::to_string).collect::<Vec<_>>(), "serving");
-        Ok(Server { listener, app, state, local_addr })
+        Ok(Server { listener, app, state, local_addr, connections: options.connections })
     }
 
     /// The address it listens on.
@@ -263,14 +270,16 @@ impl Server {
     /// Serves until `shutdown` completes, then lets calls and runs in
     /// flight finish (at most the invocation deadline).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Server { listener, app, state, .. } = self;
+        let Server { listener, app, state, connections, .. } = self;
         let hangups = references::reload_on_hangup(state.clone());
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(true);
+        let mut server = tokio::spawn(async move {
+            let shutdown = async move {
+                shutdown.await;
+                let _ = stopping_tx.send(true);
+            };
+            listener::serve_connections(listener, app, &connections, shutdown).await;
         });
-        let mut server = tokio::spawn(server.into_future());
         let stopped_by_itself = tokio::select! {
             biased;
             _ = stopping.wait_for(|stopping| *stopping) => None,
@@ -278,9 +287,10 @@ impl Server {
         };
         if let Some(ended) = stopped_by_itself {
             hangups.abort();
-            // The listener failed; runs in flight still get their grace.
+            // The server task failed; runs in flight still get their grace.
             state.drain(None).await;
-            return ended.context("the server task failed")?.context("the server stopped");
+            ended.context("the server task failed")?;
+            bail!("the server stopped accepting connections");
         }
         tracing::info!("stopping: no new requests; letting calls and runs in flight finish");
         hangups.abort();
@@ -297,7 +307,7 @@ impl Shared {
     /// Waits for the server's connections (when given) and every run in
     /// progress to end, at most the invocation deadline and a little more:
     /// a run cut short is marked failed at the next start.
-    async fn drain(&self, server: Option<tokio::task::JoinHandle<std::io::Result<()>>>) {
+    async fn drain(&self, server: Option<tokio::task::JoinHandle<()>>) {
         let grace = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
         let drained = async {
             if let Some(server) = server {
