@@ -78,16 +78,19 @@ async def main(config):
             report["misspelt"] = result(await client.call_tool("aws-cognito__create_user_pool", {"pool_nme": "Typo"}))
         report["unknown"] = result(await client.call_tool("nobody__nothing", {}))
         if "add" in config:
+            notified = False
             try:
                 async with client.listen(tools_list_changed=True) as subscription:
                     shutil.copy(config["add"]["src"], config["add"]["dst"])
                     async for _event in subscription:
+                        notified = True
                         break
             except Exception as error:  # a handshake-era session: the notification comes as a message
                 report["listen"] = type(error).__name__
                 shutil.copy(config["add"]["src"], config["add"]["dst"])
                 await asyncio.wait_for(changed.wait(), 60)
-            report["list_changed"] = True
+                notified = changed.is_set()
+            report["list_changed"] = notified
             tools, _ = await all_tools(client)
             report["tools_after"] = [tool.name for tool in tools]
     print(json.dumps(report))

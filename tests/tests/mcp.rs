@@ -109,6 +109,43 @@ async fn tools_over_http_on_serve_behind_the_token() {
     check_report(&report, &endpoint).await;
 }
 
+/// Sessions on `/mcp` are bounded: past `--max-mcp-sessions`, the least
+/// recently used one is closed (its client gets 404 and starts again).
+#[tokio::test]
+async fn sessions_on_serve_are_bounded() {
+    let (dir, _) = connectors();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &["--max-mcp-sessions", "3"], None).await;
+    let post = |session: Option<&str>, body: Value| {
+        let mut request = server
+            .request(reqwest::Method::POST, "/mcp")
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        request.send()
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        let response = post(None, initialize.clone()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        sessions.push(response.headers()["mcp-session-id"].to_str().unwrap().to_owned());
+        let _ = response.text().await;
+    }
+    let ping = |id: u32| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    for (i, session) in sessions.iter().enumerate() {
+        let status = post(Some(session), initialized.clone()).await.unwrap().status().as_u16();
+        let expected = if i < 2 { 404 } else { 202 };
+        assert_eq!(status, expected, "session {i} of 5, 3 kept");
+    }
+    let alive = post(Some(&sessions[4]), ping(2)).await.unwrap();
+    assert_eq!(alive.status(), 200);
+}
+
 /// `--tools` limits what is listed and what can be called.
 #[tokio::test]
 async fn tool_patterns_limit_what_is_offered() {

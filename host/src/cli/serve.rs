@@ -56,6 +56,10 @@ pub(super) struct ServeArgs {
     /// Longest a client may take to send a request's body.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
     body_timeout: Duration,
+    /// MCP sessions kept at once on /mcp; a new one past it closes the
+    /// least recently used.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_mcp_sessions: u64,
     /// Put runs on this NATS JetStream queue (nats://HOST:PORT) for
     /// `worker` nodes to run, and keep run records there, where every node
     /// reads them.
@@ -89,6 +93,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             header_timeout: positive(args.header_timeout, "--header-timeout")?,
             body_timeout: positive(args.body_timeout, "--body-timeout")?,
             max_body_bytes: args.max_body_bytes as usize,
+            max_mcp_sessions: args.max_mcp_sessions as usize,
         },
         max_runs: args.max_runs as usize,
         mcp: args.tools.options(),

@@ -43,6 +43,9 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     /// Largest request body accepted, on every route.
     pub max_body_bytes: usize,
+    /// MCP sessions kept at once on `/mcp`; a new one past it closes the
+    /// least recently used.
+    pub max_mcp_sessions: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -52,6 +55,7 @@ impl Default for ConnectionLimits {
             header_timeout: Duration::from_secs(15),
             body_timeout: Duration::from_secs(60),
             max_body_bytes: 16 * 1024 * 1024,
+            max_mcp_sessions: 256,
         }
     }
 }

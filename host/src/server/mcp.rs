@@ -29,6 +29,10 @@ use crate::runtime::{CallContext, Connector, Runtime, RuntimeEvent};
 /// Tools listed per page of `tools/list`.
 const PAGE: usize = 100;
 
+/// How often a session's notification task looks whether its session is
+/// still there.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Which tools an MCP server offers, and as whom its calls sign.
 #[derive(Debug, Clone, Default)]
 pub struct McpOptions {
@@ -192,12 +196,23 @@ impl ServerHandler for McpServer {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         // Sessions of the handshake protocols get list changes pushed on
-        // their peer, for as long as it is there.
+        // their peer, for as long as it is there: the task ends with the
+        // session (checked now and then, as no event may come for days),
+        // and missed events (a lagging receiver) still count as a change.
         let peer = context.peer.clone();
         let mut events = self.runtime.subscribe();
         tokio::spawn(async move {
-            while let Ok(event) = events.recv().await {
-                if changes_tools(&event) && peer.notify_tool_list_changed().await.is_err() {
+            let mut check = tokio::time::interval(SESSION_CHECK);
+            loop {
+                let changed = tokio::select! {
+                    event = events.recv() => match event {
+                        Ok(event) => changes_tools(&event),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                    _ = check.tick() => false,
+                };
+                if peer.is_transport_closed() || (changed && peer.notify_tool_list_changed().await.is_err()) {
                     return;
                 }
             }
@@ -216,12 +231,12 @@ impl ServerHandler for McpServer {
             tokio::select! {
                 _ = context.cancelled() => return Ok(()),
                 event = events.recv() => match event {
-                    Ok(event) if changes_tools(&event) => {
+                    Ok(event) if !changes_tools(&event) => {}
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         if context.sink().notify_tool_list_changed().await.is_err() {
                             return Ok(());
                         }
                     }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                 },
             }

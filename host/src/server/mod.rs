@@ -17,6 +17,7 @@ mod auth;
 mod console;
 mod listener;
 pub mod mcp;
+mod mcp_sessions;
 mod openapi;
 mod probes;
 mod references;
@@ -221,9 +222,11 @@ impl Server {
                 // rmcp's loopback-only Host check stays.
                 config = config.disable_allowed_hosts();
             }
+            let max_sessions = std::num::NonZeroUsize::new(options.connections.max_mcp_sessions)
+                .context("--max-mcp-sessions must be at least 1")?;
             rmcp::transport::streamable_http_server::StreamableHttpService::new(
                 move || Ok(server.clone()),
-                Arc::new(rmcp::transport::streamable_http_server::session::local::LocalSessionManager::default()),
+                Arc::new(mcp_sessions::BoundedSessions::new(max_sessions)),
                 config,
             )
         };
