@@ -7,14 +7,15 @@
 //! form on the user's behalf (each POST must carry the session's CSRF token
 //! and, when the browser says where it comes from, the server's own
 //! origin), guessing session ids (244 random bits from the OS), and an
-//! unbounded session table (at most [`MAX_SESSIONS`], oldest dropped
-//! first).
+//! unbounded session table (at most [`MAX_SESSIONS`]: a new one past it
+//! drops the least recently used, in constant time).
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use lru::LruCache;
 
 /// The session cookie's name.
 const COOKIE: &str = "connector_host_session";
@@ -39,37 +40,36 @@ struct Entry {
     expires: Instant,
 }
 
-/// The sessions of one server.
-#[derive(Default)]
+/// The sessions of one server, least recently used first out.
 pub(in crate::server) struct Sessions {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<LruCache<String, Entry>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        let bound = NonZeroUsize::new(MAX_SESSIONS).expect("the bound is above zero");
+        Sessions { entries: Mutex::new(LruCache::new(bound)) }
+    }
 }
 
 impl Sessions {
-    /// A new session: its id (for the cookie) and its CSRF token.
+    /// A new session: its id (for the cookie) and its CSRF token. At the
+    /// bound, the least recently used session makes room.
     pub(super) fn create(&self) -> (String, String) {
         let (id, csrf) = (random_token(), random_token());
-        let now = Instant::now();
-        let mut entries = self.entries.lock().expect("sessions lock");
-        if entries.len() >= MAX_SESSIONS {
-            entries.retain(|_, entry| entry.expires > now);
-        }
-        if entries.len() >= MAX_SESSIONS
-            && let Some(oldest) = entries.iter().min_by_key(|(_, entry)| entry.expires).map(|(id, _)| id.clone())
-        {
-            entries.remove(&oldest);
-        }
-        entries.insert(id.clone(), Entry { csrf: csrf.clone(), expires: now + LIFETIME });
+        let entry = Entry { csrf: csrf.clone(), expires: Instant::now() + LIFETIME };
+        self.entries.lock().expect("sessions lock").push(id.clone(), entry);
         (id, csrf)
     }
 
-    /// The CSRF token of session `id`, if it exists and has not expired.
+    /// The CSRF token of session `id`, if it exists and has not expired;
+    /// marks it used.
     pub(super) fn csrf_of(&self, id: &str) -> Option<String> {
         let mut entries = self.entries.lock().expect("sessions lock");
         match entries.get(id) {
             Some(entry) if entry.expires > Instant::now() => Some(entry.csrf.clone()),
             Some(_) => {
-                entries.remove(id);
+                entries.pop(id);
                 None
             }
             None => None,
@@ -77,7 +77,7 @@ impl Sessions {
     }
 
     pub(super) fn remove(&self, id: &str) {
-        self.entries.lock().expect("sessions lock").remove(id);
+        self.entries.lock().expect("sessions lock").pop(id);
     }
 }
 
@@ -152,14 +152,20 @@ mod tests {
     }
 
     #[test]
-    fn the_table_is_bounded() {
+    fn the_table_is_bounded_and_keeps_the_sessions_in_use() {
         let sessions = Sessions::default();
-        let (first, _) = sessions.create();
-        for _ in 0..MAX_SESSIONS {
+        let (used, _) = sessions.create();
+        let (idle, _) = sessions.create();
+        for _ in 0..MAX_SESSIONS - 2 {
+            sessions.create();
+        }
+        assert!(sessions.csrf_of(&used).is_some());
+        for _ in 0..MAX_SESSIONS - 1 {
             sessions.create();
         }
         assert_eq!(sessions.entries.lock().unwrap().len(), MAX_SESSIONS);
-        assert_eq!(sessions.csrf_of(&first), None, "the oldest went first");
+        assert_eq!(sessions.csrf_of(&idle), None, "the least recently used went first");
+        assert!(sessions.csrf_of(&used).is_some(), "a session in use stays");
     }
 
     #[test]
