@@ -17,6 +17,7 @@
 mod capability;
 pub mod cli;
 mod digest;
+mod disk_cache;
 mod error;
 mod escape;
 mod files;
@@ -32,6 +33,7 @@ pub use capability::{
     ConnectorIdentity, ConnectorSelector, Endpoint, Endpoints, Grant, GrantRule, Grants, HttpLimits, RetryPolicy,
     SendError, sigv4,
 };
+pub use disk_cache::Pruned;
 pub use error::{InvokeError, LoadError};
 pub use escape::{Untrusted, escape_untrusted, escape_untrusted_json, truncate_chars};
 pub use identity::{
@@ -42,7 +44,7 @@ pub use runtime::{
     CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, HostConfig, Inspection,
     LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
 };
-pub use sandbox::{ArtifactCache, Pruned, SandboxLimits};
+pub use sandbox::{ArtifactCache, SandboxLimits};
 
 /// AWS credentials type accepted by [`CredentialsConfig::Static`].
 pub use aws_credential_types::Credentials;

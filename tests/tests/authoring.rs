@@ -161,7 +161,9 @@ fn the_compiled_cache_is_shared_and_bounded() {
     assert_eq!(entries(cache.path()), 2, "128 MiB is another bucket");
     let pruned = host(&["cache", "prune", "--to", "0"], cache.path());
     let pruned: serde_json::Value = serde_json::from_slice(&pruned.stdout).unwrap();
-    assert_eq!((pruned["removed"].as_u64(), pruned["kept"].as_u64()), (Some(2), Some(0)), "{pruned}");
+    let compiled = &pruned["compiled"];
+    assert_eq!((compiled["removed"].as_u64(), compiled["kept"].as_u64()), (Some(2), Some(0)), "{pruned}");
+    assert_eq!(pruned["oci"]["kept"], 0, "{pruned}");
     assert_eq!(entries(cache.path()), 0);
     // A bound smaller than one entry keeps the entry just written.
     host(&["describe", component, "--cache-max-bytes", "1"], cache.path());

@@ -111,8 +111,9 @@ struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = SandboxLimits::default().max_concurrent_invocations,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_concurrent: u32,
-    /// Bytes the compiled-component cache may hold; past it, the entries
-    /// used longest ago are removed.
+    /// Bytes the compiled-component cache may hold, and so may the store
+    /// of pulled OCI blobs; past it, the entries used longest ago are
+    /// removed.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = ArtifactCache::DEFAULT_MAX_BYTES)]
     cache_max_bytes: u64,
     /// Most signed-HTTP requests one invocation may send.
@@ -265,6 +266,7 @@ fn host_config(global: &GlobalArgs) -> anyhow::Result<HostConfig> {
         endpoint_url: global.endpoint_url.clone(),
         registries: RegistryConfig {
             store_dir: BlobStore::default_dir(),
+            store_max_bytes: Some(global.cache_max_bytes),
             insecure_registries: global.insecure_registries.clone(),
         },
     })

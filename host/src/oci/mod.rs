@@ -38,6 +38,8 @@ pub struct RegistryConfig {
     /// [`BlobStore::default_dir`]); `None` keeps nothing, so every load
     /// pulls.
     pub store_dir: Option<std::path::PathBuf>,
+    /// The most the store keeps (default [`BlobStore::DEFAULT_MAX_BYTES`]).
+    pub store_max_bytes: Option<u64>,
     /// Registries (`HOST` or `HOST:PORT`) reached over plain HTTP although
     /// they are not on loopback.
     pub insecure_registries: Vec<String>,
@@ -76,7 +78,9 @@ pub struct Registries {
 impl Registries {
     /// Registries reached as `config` says.
     pub fn new(config: RegistryConfig) -> Self {
-        let store = config.store_dir.clone().map(BlobStore::new);
+        let store = config.store_dir.clone().map(|dir| {
+            BlobStore::new(dir).with_max_bytes(config.store_max_bytes.unwrap_or(BlobStore::DEFAULT_MAX_BYTES))
+        });
         Registries { config, store }
     }
 

@@ -18,12 +18,13 @@
 //! and should stay private to the host's user.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 
+use crate::disk_cache::{Pruned, cache_home, prune_least_recently_used, touch};
 use crate::files::write_atomically;
 use wasmtime::component::Component;
 
@@ -33,15 +34,6 @@ use wasmtime::component::Component;
 pub struct ArtifactCache {
     dir: PathBuf,
     max_bytes: u64,
-}
-
-/// What [`ArtifactCache::prune`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Pruned {
-    pub removed: usize,
-    pub freed_bytes: u64,
-    pub kept: usize,
-    pub kept_bytes: u64,
 }
 
 impl ArtifactCache {
@@ -64,17 +56,13 @@ impl ArtifactCache {
     /// `max_bytes` (0 removes every entry), and any temporary file a
     /// crashed writer left behind.
     pub fn prune(&self, max_bytes: u64) -> anyhow::Result<Pruned> {
-        prune_dir(&self.dir, max_bytes, None)
+        prune_least_recently_used(&self.dir, max_bytes, None, is_entry)
     }
 
     /// The default location: `$XDG_CACHE_HOME/connector-host/compiled`, or
     /// `~/.cache/connector-host/compiled`.
     pub fn default_dir() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
-        Some(base.join("connector-host").join("compiled"))
+        Some(cache_home()?.join("compiled"))
     }
 
     /// The compiled form of `bytes`, whose SHA-256 is `digest`, from the
@@ -96,11 +84,7 @@ impl ArtifactCache {
                 // compatibility, and a failure falls through to recompiling.
                 match unsafe { Component::deserialize_file(&engine, &entry) } {
                     Ok(component) => {
-                        // Its modification time says when it was last used.
-                        let _ = std::fs::File::options()
-                            .write(true)
-                            .open(&entry)
-                            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                        touch(&entry);
                         return Ok(component);
                     }
                     Err(e) => tracing::warn!(entry = %entry.display(), error = %e, "ignoring an unusable cache entry"),
@@ -109,7 +93,7 @@ impl ArtifactCache {
             let artifact = engine.precompile_component(&bytes).map_err(anyhow::Error::from)?;
             if let Err(e) = write_atomically(&entry, &artifact) {
                 tracing::warn!(entry = %entry.display(), error = %format!("{e:#}"), "could not cache the compiled component");
-            } else if let Err(e) = prune_dir(&dir, max_bytes, Some(&entry)) {
+            } else if let Err(e) = prune_least_recently_used(&dir, max_bytes, Some(&entry), is_entry) {
                 tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "could not bound the compiled cache");
             }
             // SAFETY: `artifact` was just produced by this engine.
@@ -129,74 +113,7 @@ impl ArtifactCache {
     }
 }
 
-/// Removes the `.cwasm` entries of `dir` used longest ago (oldest
-/// modification time) until the rest fit in `max_bytes`, never `keep`;
-/// also removes temporary files older than an hour.
-fn prune_dir(dir: &Path, max_bytes: u64, keep: Option<&Path>) -> anyhow::Result<Pruned> {
-    let mut entries = Vec::new();
-    let listing = match std::fs::read_dir(dir) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pruned::default()),
-        Err(e) => return Err(e).with_context(|| format!("could not list {}", dir.display())),
-    };
-    let mut pruned = Pruned::default();
-    for entry in listing.flatten() {
-        let path = entry.path();
-        let Ok(metadata) = entry.metadata() else { continue };
-        let modified = metadata.modified().unwrap_or(std::time::UNIX_EPOCH);
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".tmp") {
-            let stale = modified.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600));
-            if (stale || max_bytes == 0) && std::fs::remove_file(&path).is_ok() {
-                pruned.removed += 1;
-                pruned.freed_bytes += metadata.len();
-            }
-        } else if name.ends_with(".cwasm") {
-            entries.push((modified, metadata.len(), path));
-        }
-    }
-    entries.sort();
-    let mut total: u64 = entries.iter().map(|(_, size, _)| size).sum();
-    for (_, size, path) in &entries {
-        if total <= max_bytes {
-            break;
-        }
-        if Some(path.as_path()) == keep {
-            continue;
-        }
-        if std::fs::remove_file(path).is_ok() {
-            total -= size;
-            pruned.removed += 1;
-            pruned.freed_bytes += size;
-        }
-    }
-    pruned.kept = entries.iter().filter(|(_, _, p)| p.exists()).count();
-    pruned.kept_bytes = total;
-    Ok(pruned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pruning_removes_the_least_recently_used_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = std::time::SystemTime::now();
-        for (i, name) in ["old", "middle", "new"].iter().enumerate() {
-            let path = dir.path().join(format!("{name}.cwasm"));
-            std::fs::write(&path, vec![0u8; 100]).unwrap();
-            let at = now - std::time::Duration::from_secs(1000 - 100 * i as u64);
-            std::fs::File::options().write(true).open(&path).unwrap().set_modified(at).unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), b"left alone").unwrap();
-        let cache = ArtifactCache::new(dir.path());
-        let pruned = cache.prune(250).unwrap();
-        assert_eq!(pruned, Pruned { removed: 1, freed_bytes: 100, kept: 2, kept_bytes: 200 });
-        assert!(!dir.path().join("old.cwasm").exists());
-        let kept = prune_dir(dir.path(), 50, Some(&dir.path().join("middle.cwasm"))).unwrap();
-        assert_eq!((kept.removed, kept.kept), (1, 1), "the entry being kept stays");
-        assert!(dir.path().join("middle.cwasm").exists() && dir.path().join("notes.txt").exists());
-        assert_eq!(cache.prune(0).unwrap().kept, 0);
-    }
+/// Whether a file of the cache's directory is one of its entries.
+fn is_entry(name: &str) -> bool {
+    name.ends_with(".cwasm")
 }

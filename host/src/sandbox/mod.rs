@@ -11,7 +11,7 @@ mod guest_output;
 mod invoke;
 mod state;
 
-pub use artifact_cache::{ArtifactCache, Pruned};
+pub use artifact_cache::ArtifactCache;
 pub use engine::SandboxLimits;
 pub(crate) use invoke::{Guest, Sandbox};
 pub(crate) use state::InvocationContext;
