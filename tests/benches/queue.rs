@@ -117,7 +117,7 @@ async fn start_queued_serve(queue: &str) -> String {
         connectors: None,
         references: Vec::new(),
         data_dir: dir.join("data"),
-        keep_runs: 100,
+        store: connector_host::workflow::StoreLimits { keep_runs: 100, ..Default::default() },
         api_token: None,
         connections: connector_host::server::ConnectionLimits { max_body_bytes: 1 << 20, ..Default::default() },
         max_runs: 100_000,
@@ -137,7 +137,14 @@ async fn start_worker(queue: &str, endpoint: &str, name: &str) -> Arc<Worker> {
     config.sandbox.max_concurrent_invocations = 1000;
     let runtime = Runtime::new(ConnectorHost::new(config).await.unwrap());
     runtime.load_path(components::GUEST_COGNITO.as_ref()).await.expect("the connector loads");
-    let queue = Queue::connect(queue, name, 100_000, false).await.expect("the queue");
+    let queue = Queue::connect(
+        queue,
+        name,
+        connector_host::queue::QueueBounds { max_pending: 100_000, ..Default::default() },
+        connector_host::queue::ExistingBounds::Keep,
+    )
+    .await
+    .expect("the queue");
     let options = WorkerOptions { concurrency: 64, max_deliveries: 5, node: name.to_owned() };
     let worker = Arc::new(Worker::new(runtime, queue, options));
     tokio::spawn(worker.clone().run(std::future::pending()));

@@ -135,7 +135,7 @@ pub async fn start_serve(endpoint: &str, max_concurrent: u32) -> String {
         connectors: Some(dir.clone()),
         references: Vec::new(),
         data_dir: dir.join("data"),
-        keep_runs: 100,
+        store: connector_host::workflow::StoreLimits { keep_runs: 100, ..Default::default() },
         api_token: None,
         connections: connector_host::server::ConnectionLimits { max_body_bytes: 1 << 20, ..Default::default() },
         max_runs: 16,

@@ -198,7 +198,14 @@ async fn runs_a_worker_cannot_finish_fail_after_the_delivery_bound_with_the_reas
     assert!(error.starts_with("gave up after 3 deliveries: connector `aws-iam` is not loaded on worker w1"), "{error}");
     assert!(run["steps"].as_array().unwrap().is_empty(), "no step ran: {run}");
     // A late write of another delivery cannot turn the ended run back.
-    let queue = connector_host::queue::Queue::connect(&nats.url(), "test", 2, false).await.unwrap();
+    let queue = connector_host::queue::Queue::connect(
+        &nats.url(),
+        "test",
+        connector_host::queue::QueueBounds { max_pending: 2, ..Default::default() },
+        connector_host::queue::ExistingBounds::Keep,
+    )
+    .await
+    .unwrap();
     let mut record = queue.records().get(missing["id"].as_str().unwrap()).await.unwrap().unwrap();
     record.status = connector_host::workflow::RunStatus::Running;
     let late = queue.records().put(&record).await.unwrap_err();
@@ -293,4 +300,34 @@ async fn a_draining_worker_hands_the_rest_of_a_run_to_another() {
     let on = |log: &str| steps_started(log).into_iter().map(|(_, step)| step).collect::<Vec<_>>();
     assert_eq!(on(&first.log()), ["s1"]);
     assert_eq!(on(&second.log()), ["s2", "s3"], "the second worker resumed after the recorded step");
+}
+
+/// The shared run records are bounded in runs (and steps in bytes): past
+/// `--keep-runs`, the oldest runs go; a `serve` node sets the bounds of
+/// buckets that exist.
+#[tokio::test]
+async fn shared_run_records_are_bounded() {
+    use connector_host::queue::{ExistingBounds, Queue, QueueBounds};
+    use connector_host::workflow::{RunRecord, RunStatus, StoreLimits};
+    let nats = NatsServer::start();
+    let worker_side = Queue::connect(&nats.url(), "w", QueueBounds::default(), ExistingBounds::Keep).await.unwrap();
+    let records = StoreLimits { keep_runs: 3, ..StoreLimits::default() };
+    let bounds = QueueBounds { max_pending: 10, records };
+    let queue = Queue::connect(&nats.url(), "serve", bounds, ExistingBounds::Replace).await.unwrap();
+    for i in 0..5 {
+        let record = RunRecord {
+            id: format!("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5{i}"),
+            workflow: "w".into(),
+            status: RunStatus::Succeeded,
+            started_at: "2026-12-04T00:00:00.000Z".into(),
+            finished_at: Some("2026-12-04T00:00:01.000Z".into()),
+            steps: Vec::new(),
+            error: None,
+            deliveries: None,
+        };
+        queue.records().put(&record).await.unwrap();
+    }
+    let kept: Vec<String> = worker_side.records().list(10).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(kept[0].ends_with("a54") && kept[2].ends_with("a52"), "the newest stay: {kept:?}");
 }

@@ -240,6 +240,34 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
     assert_eq!(mcp.status(), 413);
 }
 
+/// A run's record is bounded in bytes: twenty steps that each copy one
+/// large value forward once grew the store by twenty times that value.
+/// Past `--max-run-bytes`, steps keep notes in place of their values.
+#[tokio::test]
+async fn a_run_record_is_bounded_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    hostile_variant("normal", dir.path());
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &["--max-run-bytes", "300000"], None).await;
+    let mut steps = vec![json!({"id": "s0", "connector": "hostile", "operation": "echo",
+        "input": {"blob": "x".repeat(60_000)}})];
+    for i in 1..20 {
+        steps.push(json!({"id": format!("s{i}"), "connector": "hostile", "operation": "echo",
+            "input": {"blob": "{{steps.s0.output.blob}}"}}));
+    }
+    let (status, run) = server.post("/v1/runs", &json!({"name": "copies", "steps": steps})).await;
+    assert_eq!((status, run["status"].as_str()), (200, Some("succeeded")), "{run}");
+    let (_, kept) = server.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
+    let steps = kept["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 20);
+    assert_eq!(steps[0]["output"]["blob"].as_str().map(str::len), Some(60_000), "the first steps are whole");
+    let note = json!({"recorded": "cut: the run's record is full", "run_bytes": 300_000});
+    assert_eq!(steps[19]["input"], note);
+    assert_eq!(steps[19]["output"], note);
+    let recorded: usize = steps.iter().map(|s| s.to_string().len()).sum();
+    assert!(recorded <= 300_000 + 20 * 200, "{recorded} bytes recorded");
+}
+
 /// Files come and go while the server runs: a broken one is refused and
 /// listed, a second file claiming a loaded name is refused, and a removed
 /// file's connector is unloaded.

@@ -27,6 +27,7 @@ use crate::identity::{Authentications, CredentialsConfig};
 use crate::oci::{BlobStore, RegistryConfig};
 use crate::runtime::{Connector, ConnectorHost, HostConfig};
 use crate::sandbox::{ArtifactCache, SandboxLimits};
+use crate::workflow::StoreLimits;
 
 /// Loads WebAssembly connectors and runs their operations, sending their
 /// AWS requests signed with the host's credentials.
@@ -203,6 +204,36 @@ pub async fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> +
             // Errors may quote a connector (its trap message, its name).
             eprintln!("error: {}", escape_untrusted(&format!("{e:#}")));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a run store keeps: `serve`'s own, or the queue's that workers
+/// record into.
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Runs kept; the oldest finished ones beyond this are dropped.
+    #[arg(long, value_name = "N", default_value_t = StoreLimits::default().keep_runs as u64,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    keep_runs: u64,
+    /// Bytes of step records one run may keep; steps past it are recorded
+    /// with notes in place of their input and output.
+    #[arg(long, value_name = "BYTES", default_value_t = StoreLimits::default().max_run_bytes as u64,
+          value_parser = clap::value_parser!(u64).range(4096..=4 * GIB))]
+    max_run_bytes: u64,
+    /// Bytes of step records kept in all; the oldest finished runs beyond
+    /// this are dropped.
+    #[arg(long, value_name = "BYTES", default_value_t = StoreLimits::default().max_store_bytes,
+          value_parser = clap::value_parser!(u64).range(1 << 20..))]
+    max_store_bytes: u64,
+}
+
+impl StoreArgs {
+    fn limits(&self) -> StoreLimits {
+        StoreLimits {
+            keep_runs: self.keep_runs as usize,
+            max_run_bytes: bytes(self.max_run_bytes),
+            max_store_bytes: self.max_store_bytes,
         }
     }
 }

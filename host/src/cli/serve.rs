@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::cli::mcp::McpToolArgs;
-use crate::cli::{GlobalArgs, new_host};
+use crate::cli::{GlobalArgs, StoreArgs, new_host};
 use crate::files::read_capped;
 use crate::oci::OciReference;
 use crate::runtime::Runtime;
@@ -33,9 +33,9 @@ pub(super) struct ServeArgs {
     /// Where runs are recorded (default: $XDG_DATA_HOME/connector-host).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Runs kept; the oldest beyond this are dropped.
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
-    keep_runs: u64,
+    /// What the run store keeps.
+    #[command(flatten)]
+    store: StoreArgs,
     /// File holding the API token every /v1 request must carry as
     /// `Authorization: Bearer <token>` (or set CONNECTOR_HOST_API_TOKEN).
     /// Without a token the server listens on loopback only.
@@ -86,7 +86,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         connectors: args.connectors,
         references: args.references,
         data_dir,
-        keep_runs: args.keep_runs as usize,
+        store: args.store.limits(),
         api_token,
         connections: ConnectionLimits {
             max_connections: args.max_connections as usize,

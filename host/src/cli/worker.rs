@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::{GlobalArgs, new_host};
+use crate::cli::{GlobalArgs, StoreArgs, new_host};
 use crate::oci::OciReference;
-use crate::queue::{DEFAULT_MAX_PENDING, Queue, Worker, WorkerOptions};
+use crate::queue::{ExistingBounds, Queue, QueueBounds, Worker, WorkerOptions};
 use crate::runtime::{ComponentSource, DirectoryWatch, Runtime};
 
 /// Take runs from a queue and run them with the connectors of a directory
@@ -47,6 +47,10 @@ pub(super) struct WorkerArgs {
     /// Serve /healthz, /readyz and /metrics on this address.
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// What the queue's run records keep (a worker that creates them sets
+    /// their bounds; `serve --queue` sets its own over them).
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<ExitCode> {
@@ -76,7 +80,8 @@ pub(super) async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     runtime.host().warn_unused_endpoint_variables(&runtime.list());
-    let queue = Queue::connect(&args.queue, &name, DEFAULT_MAX_PENDING, false).await?;
+    let bounds = QueueBounds { records: args.store.limits(), ..QueueBounds::default() };
+    let queue = Queue::connect(&args.queue, &name, bounds, ExistingBounds::Keep).await?;
     let options =
         WorkerOptions { concurrency: args.concurrency as usize, max_deliveries: args.max_deliveries, node: name };
     let worker = Arc::new(Worker::new(runtime, queue, options));

@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 pub use records::{RunEnded, SharedRunStore};
 pub use worker::{Worker, WorkerOptions};
 
-use crate::workflow::RunRecord;
+use crate::workflow::{RunRecord, StoreLimits};
 
 /// The stream runs wait in.
 const STREAM: &str = "CONNECTOR_HOST_RUNS";
@@ -36,6 +36,30 @@ const CONSUMER: &str = "connector-host-workers";
 
 /// Runs the stream holds (waiting or running) when no node says otherwise.
 pub const DEFAULT_MAX_PENDING: usize = 10_000;
+
+/// What a queue holds: runs waiting or running, and run records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueBounds {
+    /// Runs the stream holds, waiting or running; more are refused.
+    pub max_pending: usize,
+    /// What the shared run records keep.
+    pub records: StoreLimits,
+}
+
+impl Default for QueueBounds {
+    fn default() -> Self {
+        QueueBounds { max_pending: DEFAULT_MAX_PENDING, records: StoreLimits::default() }
+    }
+}
+
+/// Whether a node that connects sets the bounds of a queue that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistingBounds {
+    /// Keep them: this node takes the queue as it is (a worker).
+    Keep,
+    /// Set them to this node's (the `serve` node the operator configures).
+    Replace,
+}
 
 /// What a run's message carries: the run's id and the workflow as
 /// submitted.
@@ -92,10 +116,15 @@ pub enum SubmitError {
 
 impl Queue {
     /// Connects to the NATS server at `url` (`nats://HOST:PORT`) as `node`,
-    /// and opens the stream (holding at most `max_pending` runs; an
-    /// existing stream keeps its bound unless `set_bound`) and the run
-    /// records, creating them when they do not exist.
-    pub async fn connect(url: &str, node: &str, max_pending: usize, set_bound: bool) -> anyhow::Result<Queue> {
+    /// and opens the stream and the run records within `bounds`, creating
+    /// them when they do not exist; `existing` says whether this node sets
+    /// the bounds of ones that do.
+    pub async fn connect(
+        url: &str,
+        node: &str,
+        bounds: QueueBounds,
+        existing: ExistingBounds,
+    ) -> anyhow::Result<Queue> {
         let client = async_nats::ConnectOptions::new()
             .name(format!("connector-host {node}"))
             .connect(url)
@@ -107,7 +136,7 @@ impl Queue {
             subjects: vec![SUBJECT.to_owned()],
             retention: stream::RetentionPolicy::WorkQueue,
             discard: stream::DiscardPolicy::New,
-            max_messages: max_pending as i64,
+            max_messages: bounds.max_pending as i64,
             storage: stream::StorageType::File,
             ..Default::default()
         };
@@ -115,13 +144,13 @@ impl Queue {
             .get_or_create_stream(config.clone())
             .await
             .with_context(|| format!("could not open the stream {STREAM} at {url} (is JetStream on?)"))?;
-        if set_bound && stream.cached_info().config.max_messages != config.max_messages {
+        if existing == ExistingBounds::Replace && stream.cached_info().config.max_messages != config.max_messages {
             let mut updated = stream.cached_info().config.clone();
             updated.max_messages = config.max_messages;
             jetstream.update_stream(updated).await.context("could not set the queue's bound")?;
             stream = jetstream.get_stream(STREAM).await.context("could not open the queue's stream")?;
         }
-        let records = SharedRunStore::open(&jetstream).await?;
+        let records = SharedRunStore::open(&jetstream, bounds.records, existing).await?;
         Ok(Queue { url: url.to_owned(), jetstream, stream, records, metrics: Arc::new(SubmitMetrics::new()) })
     }
 

@@ -6,8 +6,10 @@
 //!
 //! Guards against: keys from a request (only run ids made of letters,
 //! digits and `-` are looked up), records larger than a message may be
-//! (each step is bounded to fit), and records that cannot be read back (a
-//! damaged entry reads as missing, with a warning).
+//! (each step is bounded to fit), records without end (the buckets hold at
+//! most `keep_runs` runs and `max_store_bytes` of steps, the oldest going
+//! first, and nothing past seven days), and records that cannot be read
+//! back (a damaged entry reads as missing, with a warning).
 
 use std::time::Duration;
 
@@ -16,7 +18,8 @@ use async_nats::jetstream::{self, kv, stream};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport};
+use crate::queue::ExistingBounds;
+use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StoreLimits};
 
 /// The bucket of run entries.
 const RUNS_BUCKET: &str = "connector-host-runs";
@@ -34,6 +37,7 @@ pub struct RunEnded;
 #[derive(Clone)]
 pub struct SharedRunStore {
     buckets: std::sync::Arc<Buckets>,
+    limits: StoreLimits,
 }
 
 struct Buckets {
@@ -78,11 +82,26 @@ impl SharedRunStore {
     /// default).
     pub const MAX_RECORDED_BYTES: usize = 256 * 1024;
 
-    /// Opens the buckets, creating them when they do not exist.
-    pub(crate) async fn open(jetstream: &jetstream::Context) -> anyhow::Result<Self> {
-        let buckets =
-            Buckets { runs: bucket(jetstream, RUNS_BUCKET).await?, steps: bucket(jetstream, STEPS_BUCKET).await? };
-        Ok(SharedRunStore { buckets: std::sync::Arc::new(buckets) })
+    /// Opens the buckets, creating them within `limits` when they do not
+    /// exist; `existing` says whether to set the bounds of ones that do.
+    pub(crate) async fn open(
+        jetstream: &jetstream::Context,
+        limits: StoreLimits,
+        existing: ExistingBounds,
+    ) -> anyhow::Result<Self> {
+        let runs = Bound { max_messages: limits.keep_runs as i64, max_bytes: -1 };
+        let steps = Bound { max_messages: -1, max_bytes: limits.max_store_bytes.min(i64::MAX as u64) as i64 };
+        let buckets = Buckets {
+            runs: bucket(jetstream, RUNS_BUCKET, runs, existing).await?,
+            steps: bucket(jetstream, STEPS_BUCKET, steps, existing).await?,
+        };
+        Ok(SharedRunStore { buckets: std::sync::Arc::new(buckets), limits })
+    }
+
+    /// What this store keeps (as this node was told; the buckets keep the
+    /// bounds of whoever made them, unless a `serve` node set its own).
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
     }
 
     /// Writes `record`'s entry (not its steps: those come with
@@ -237,8 +256,24 @@ pub(crate) fn is_run_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-async fn bucket(jetstream: &jetstream::Context, name: &str) -> anyhow::Result<kv::Store> {
+/// How much a bucket's stream holds (-1: no bound), the oldest entries
+/// going first past it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Bound {
+    max_messages: i64,
+    max_bytes: i64,
+}
+
+async fn bucket(
+    jetstream: &jetstream::Context,
+    name: &str,
+    bound: Bound,
+    existing: ExistingBounds,
+) -> anyhow::Result<kv::Store> {
     if let Ok(store) = jetstream.get_key_value(name).await {
+        if existing == ExistingBounds::Replace {
+            set_bound(jetstream, name, bound).await?;
+        }
         return Ok(store);
     }
     // The bucket's stream as the key-value convention lays it out, made
@@ -249,13 +284,16 @@ async fn bucket(jetstream: &jetstream::Context, name: &str) -> anyhow::Result<kv
         name: format!("KV_{name}"),
         subjects: vec![format!("$KV.{name}.>")],
         max_messages_per_subject: 1,
+        max_messages: bound.max_messages,
+        max_bytes: bound.max_bytes,
         max_age: KEEP_FOR,
         max_message_size: 1024 * 1024,
         storage: stream::StorageType::File,
         allow_rollup: true,
         deny_delete: true,
         allow_direct: true,
-        discard: stream::DiscardPolicy::New,
+        // Past a bound the oldest records go, not the newest writes.
+        discard: stream::DiscardPolicy::Old,
         num_replicas: 1,
         ..Default::default()
     };
@@ -264,6 +302,26 @@ async fn bucket(jetstream: &jetstream::Context, name: &str) -> anyhow::Result<kv
         .await
         .with_context(|| format!("could not create the key-value bucket {name}"))?;
     jetstream.get_key_value(name).await.with_context(|| format!("could not open the key-value bucket {name}"))
+}
+
+/// Sets the bounds of the existing bucket `name` to `bound`, oldest
+/// entries first out.
+async fn set_bound(jetstream: &jetstream::Context, name: &str, bound: Bound) -> anyhow::Result<()> {
+    let mut stream = jetstream
+        .get_stream(format!("KV_{name}"))
+        .await
+        .with_context(|| format!("could not open the key-value bucket {name}"))?;
+    let config = &stream.info().await.with_context(|| format!("could not read the bucket {name}"))?.config;
+    let current = (config.max_messages, config.max_bytes, config.discard == stream::DiscardPolicy::Old);
+    if current == (bound.max_messages, bound.max_bytes, true) {
+        return Ok(());
+    }
+    let mut updated = config.clone();
+    updated.max_messages = bound.max_messages;
+    updated.max_bytes = bound.max_bytes;
+    updated.discard = stream::DiscardPolicy::Old;
+    jetstream.update_stream(updated).await.with_context(|| format!("could not bound the bucket {name}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

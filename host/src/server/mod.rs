@@ -36,10 +36,10 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
 use crate::oci::OciReference;
-use crate::queue::Queue;
+use crate::queue::{ExistingBounds, Queue, QueueBounds};
 
 use crate::runtime::{DirectoryWatch, Runtime};
-use crate::workflow::RunStore;
+use crate::workflow::{RunStore, StoreLimits};
 pub use listener::ConnectionLimits;
 pub use probes::serve_probes;
 
@@ -54,8 +54,8 @@ pub struct ServeOptions {
     pub references: Vec<OciReference>,
     /// Where the run store lives.
     pub data_dir: PathBuf,
-    /// Runs kept in the store.
-    pub keep_runs: usize,
+    /// What the run store keeps.
+    pub store: StoreLimits,
     /// The bearer token `/v1/*` requires; `None` is allowed on loopback only.
     pub api_token: Option<String>,
     /// What clients may hold: connections, and time and bytes for a
@@ -78,7 +78,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("connectors", &self.connectors)
             .field("references", &self.references)
             .field("data_dir", &self.data_dir)
-            .field("keep_runs", &self.keep_runs)
+            .field("store", &self.store)
             .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
             .field("connections", &self.connections)
             .field("max_runs", &self.max_runs)
@@ -185,12 +185,15 @@ impl Server {
             bail!("nothing to serve: give --connectors DIR, --connector oci://..., or both (or --queue)");
         }
         let queue = match &options.queue {
-            Some(url) => Some(Queue::connect(url, "serve", options.max_runs, true).await?),
+            Some(url) => {
+                let bounds = QueueBounds { max_pending: options.max_runs, records: options.store };
+                Some(Queue::connect(url, "serve", bounds, ExistingBounds::Replace).await?)
+            }
             None => None,
         };
         let store = match &queue {
             Some(queue) => RunStore::Shared(queue.records().clone()),
-            None => RunStore::open(&options.data_dir, options.keep_runs)?,
+            None => RunStore::open(&options.data_dir, options.store)?,
         };
         let watch = match &options.connectors {
             Some(dir) => Some(Arc::new(DirectoryWatch::start(runtime.clone(), dir)?)),

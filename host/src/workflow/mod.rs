@@ -40,7 +40,7 @@ pub use mask::{mask_write_only, redact, write_only_values};
 pub use record::{RunRecord, RunStatus, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub use sqlite_store::SqliteRunStore;
-pub use store::{Recorder, RunStore, RunSummary};
+pub use store::{Recorder, RunStore, RunSummary, StoreLimits};
 
 use reference::{Reference, references};
 

@@ -98,15 +98,43 @@ impl StepReport {
 
 const TOO_LARGE: &str = "cut: too large to record";
 const TOO_DEEP: &str = "cut: nested too deep to record";
+const RUN_FULL: &str = "cut: the run's record is full";
 
-/// Whether `value` holds a note [`bounded`] leaves in place of what it cut
-/// (an output that merely looks like one is run again, which is safe).
+impl StepReport {
+    /// This report with notes in place of its input and its output or
+    /// error: what a record keeps of a step once its run has recorded
+    /// `run_bytes` bytes, its bound.
+    pub(crate) fn cut_for_room(&self, run_bytes: usize) -> StepReport {
+        let note = json!({ "recorded": RUN_FULL, "run_bytes": run_bytes });
+        let mut report = self.clone();
+        report.input = note.clone();
+        report.outcome = match &self.outcome {
+            StepOutcome::Output(_) => StepOutcome::Output(note),
+            StepOutcome::Error(error) => {
+                // The error's kind stays: it says how the step ended.
+                let kind = error.get("kind").cloned().unwrap_or(Value::Null);
+                StepOutcome::Error(json!({ "kind": kind, "message": RUN_FULL }))
+            }
+        };
+        report
+    }
+
+    /// Bytes of JSON this report takes in a record.
+    pub(crate) fn recorded_bytes(&self) -> usize {
+        serde_json::to_string(self).map_or(0, |text| text.len())
+    }
+}
+
+/// Whether `value` holds a note [`bounded`] or
+/// [`cut_for_room`](StepReport::cut_for_room) leaves in place of what it
+/// cut (an output that merely looks like one is run again, which is safe).
 fn was_cut(value: &Value) -> bool {
     match value {
         Value::String(text) => text == TOO_DEEP,
         Value::Array(items) => items.iter().any(was_cut),
         Value::Object(members) => {
-            members.get("recorded").and_then(Value::as_str) == Some(TOO_LARGE) || members.values().any(was_cut)
+            matches!(members.get("recorded").and_then(Value::as_str), Some(TOO_LARGE | RUN_FULL))
+                || members.values().any(was_cut)
         }
         _ => false,
     }
@@ -156,5 +184,28 @@ mod tests {
         assert_eq!(bounded(&json!({"small": 1}), 1000), json!({"small": 1}));
         assert!(was_cut(&cut) && was_cut(&bounded(&large, 1000)));
         assert!(!was_cut(&json!({"small": ["cut", {"recorded": 1}]})));
+    }
+
+    #[test]
+    fn a_step_cut_for_room_keeps_how_it_ended_and_is_run_again() {
+        let report = StepReport {
+            id: "a".into(),
+            connector: "c".into(),
+            version: "1".into(),
+            digest: "sha256:00".into(),
+            operation: "op".into(),
+            authentication: None,
+            input: json!({"big": "x".repeat(1000)}),
+            outcome: StepOutcome::Output(json!({"big": "y".repeat(1000)})),
+            started_at: "2026-12-04T00:00:00.000Z".into(),
+            duration_ms: 1,
+        };
+        let cut = report.cut_for_room(4096);
+        assert!(cut.recorded_bytes() < 500);
+        assert!(!cut.output_recorded_in_full(), "a resume runs it again");
+        let mut failed = report.clone();
+        failed.outcome = StepOutcome::Error(json!({"kind": "service", "message": "m".repeat(1000)}));
+        let StepOutcome::Error(error) = failed.cut_for_room(4096).outcome else { panic!("an error stays one") };
+        assert_eq!(error["kind"], "service");
     }
 }

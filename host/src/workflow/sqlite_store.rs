@@ -2,8 +2,8 @@
 //! directory. A run is a row, and each of its steps a row of its own,
 //! written as the step ends, so a run's steps survive a crash or a restart
 //! and recording a step costs the same however many came before. The
-//! number of runs kept is bounded, oldest first out, never one in
-//! progress. A row that cannot be read back (written by a newer version,
+//! runs kept are bounded in number and in bytes of steps, oldest first
+//! out, never one in progress. A row that cannot be read back (written by a newer version,
 //! or damaged) is skipped with a warning, never a reason to stop serving.
 
 use std::path::Path;
@@ -12,19 +12,19 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport};
+use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StoreLimits};
 
 /// The SQLite run store. Cheap to clone; calls run on a blocking thread.
 #[derive(Clone)]
 pub struct SqliteRunStore {
     connection: Arc<Mutex<Connection>>,
-    keep: usize,
+    limits: StoreLimits,
 }
 
 impl SqliteRunStore {
-    /// Opens (or creates) `runs.sqlite3` in `dir`, keeping at most `keep`
-    /// runs. Runs left `running` by a host that stopped are marked failed.
-    pub fn open(dir: &Path, keep: usize) -> anyhow::Result<Self> {
+    /// Opens (or creates) `runs.sqlite3` in `dir`, keeping what `limits`
+    /// allow. Runs left `running` by a host that stopped are marked failed.
+    pub fn open(dir: &Path, limits: StoreLimits) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("could not create the data directory {}", dir.display()))?;
         let path = dir.join("runs.sqlite3");
@@ -51,6 +51,7 @@ impl SqliteRunStore {
                  );",
             )
             .with_context(|| format!("could not set up the run store {}", path.display()))?;
+        add_bytes_column(&connection).with_context(|| format!("could not update the run store {}", path.display()))?;
         let interrupted = connection
             .execute(
                 "UPDATE runs SET status = 'failed', finished_at = COALESCE(finished_at, ?1) WHERE status = 'running'",
@@ -60,14 +61,21 @@ impl SqliteRunStore {
         if interrupted > 0 {
             tracing::warn!(runs = interrupted, "runs interrupted by a stop of the host are marked failed");
         }
-        Ok(SqliteRunStore { connection: Arc::new(Mutex::new(connection)), keep: keep.max(1) })
+        let limits = StoreLimits { keep_runs: limits.keep_runs.max(1), ..limits };
+        Ok(SqliteRunStore { connection: Arc::new(Mutex::new(connection)), limits })
+    }
+
+    /// What this store keeps.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
     }
 
     /// Records a new run (its steps come with [`add_step`](Self::add_step))
-    /// and trims the oldest finished runs past the bound.
+    /// and trims the oldest finished runs past the bounds: the number of
+    /// runs, then the bytes of their steps.
     pub async fn create(&self, record: &RunRecord) -> anyhow::Result<()> {
         let record = record.clone();
-        self.blocking(move |connection, keep| {
+        self.blocking(move |connection, limits| {
             connection.execute(
                 "INSERT INTO runs (id, workflow, status, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![record.id, record.workflow, record.status.as_str(), record.started_at, record.finished_at],
@@ -75,7 +83,17 @@ impl SqliteRunStore {
             connection.execute(
                 "DELETE FROM runs WHERE status != 'running' AND seq <= (
                      SELECT seq FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
-                params![keep as i64],
+                params![limits.keep_runs as i64],
+            )?;
+            // Finished runs, newest first, as long as all of them together
+            // fit; the rest go.
+            connection.execute(
+                "DELETE FROM runs WHERE seq IN (
+                     SELECT seq FROM (
+                         SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS newer
+                         FROM runs WHERE status != 'running')
+                     WHERE newer > ?1)",
+                params![limits.max_store_bytes.min(i64::MAX as u64) as i64],
             )?;
             Ok(())
         })
@@ -83,13 +101,18 @@ impl SqliteRunStore {
         .context("could not record the run")
     }
 
-    /// Records step `index` of run `id`.
+    /// Records step `index` of run `id`, and the bytes its steps take now.
     pub async fn add_step(&self, id: &str, index: usize, report: &StepReport) -> anyhow::Result<()> {
         let (id, text) = (id.to_owned(), serde_json::to_string(report)?);
         self.blocking(move |connection, _| {
             connection.execute(
                 "INSERT OR REPLACE INTO steps (run_seq, idx, report) SELECT seq, ?2, ?3 FROM runs WHERE id = ?1",
                 params![id, index as i64, text],
+            )?;
+            connection.execute(
+                "UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(report)), 0) FROM steps WHERE run_seq = runs.seq)
+                 WHERE id = ?1",
+                [id],
             )?;
             Ok(())
         })
@@ -167,13 +190,26 @@ impl SqliteRunStore {
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection, usize) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&Connection, StoreLimits) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let (connection, keep) = (self.connection.clone(), self.keep);
-        tokio::task::spawn_blocking(move || work(&connection.lock().expect("run store lock"), keep))
+        let (connection, limits) = (self.connection.clone(), self.limits);
+        tokio::task::spawn_blocking(move || work(&connection.lock().expect("run store lock"), limits))
             .await
             .context("the run store task failed")?
     }
+}
+
+/// Adds `runs.bytes` (the bytes of a run's steps) to a store made before
+/// it existed, counted from the steps it holds.
+fn add_bytes_column(connection: &Connection) -> rusqlite::Result<()> {
+    let present = connection.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'bytes'")?.exists([])?;
+    if !present {
+        connection.execute_batch(
+            "ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+             UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(report)), 0) FROM steps WHERE run_seq = runs.seq);",
+        )?;
+    }
+    Ok(())
 }
 
 /// A summary from a row of (seq, id, workflow, status, started_at,
@@ -208,6 +244,10 @@ mod tests {
         }
     }
 
+    fn keep(runs: usize) -> StoreLimits {
+        StoreLimits { keep_runs: runs, ..StoreLimits::default() }
+    }
+
     fn step(id: &str) -> StepReport {
         StepReport {
             id: id.into(),
@@ -226,7 +266,7 @@ mod tests {
     #[tokio::test]
     async fn keeps_runs_across_reopening_and_trims_the_oldest_finished() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteRunStore::open(dir.path(), 3).unwrap();
+        let store = SqliteRunStore::open(dir.path(), keep(3)).unwrap();
         store.create(&record("r0")).await.unwrap();
         for i in 1..5 {
             let id = format!("r{i}");
@@ -243,7 +283,7 @@ mod tests {
         assert_eq!(listed[0].steps, 2);
         assert!(store.get("r1").await.unwrap().is_none());
         drop(store);
-        let reopened = SqliteRunStore::open(dir.path(), 3).unwrap();
+        let reopened = SqliteRunStore::open(dir.path(), keep(3)).unwrap();
         let interrupted = reopened.get("r5").await.unwrap().unwrap();
         assert_eq!(interrupted.status, RunStatus::Failed, "left running by a stopped host");
         assert!(interrupted.finished_at.is_some());
@@ -252,9 +292,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_bytes_kept_are_bounded_oldest_finished_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = step("a").recorded_bytes() as u64;
+        let limits = StoreLimits { max_store_bytes: 3 * size, ..StoreLimits::default() };
+        let store = SqliteRunStore::open(dir.path(), limits).unwrap();
+        store.create(&record("running")).await.unwrap();
+        store.add_step("running", 0, &step("a")).await.unwrap();
+        store.add_step("running", 0, &step("a")).await.unwrap();
+        for i in 0..4 {
+            let id = format!("r{i}");
+            store.create(&record(&id)).await.unwrap();
+            store.add_step(&id, 0, &step("a")).await.unwrap();
+            store.finish(&id, RunStatus::Succeeded, "2026-12-04T00:00:01.000Z").await.unwrap();
+        }
+        store.create(&record("last")).await.unwrap();
+        let ids: Vec<String> = store.list(10).await.unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["last", "r3", "r2", "r1", "running"], "three finished runs fit; one in progress stays");
+    }
+
+    #[tokio::test]
+    async fn a_store_from_before_the_byte_count_is_counted_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteRunStore::open(dir.path(), StoreLimits::default()).unwrap();
+        store.create(&record("old")).await.unwrap();
+        store.add_step("old", 0, &step("a")).await.unwrap();
+        store.blocking(|c, _| Ok(c.execute_batch("ALTER TABLE runs DROP COLUMN bytes")?)).await.unwrap();
+        drop(store);
+        let reopened = SqliteRunStore::open(dir.path(), StoreLimits::default()).unwrap();
+        let bytes: i64 =
+            reopened.blocking(|c, _| Ok(c.query_row("SELECT bytes FROM runs", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(bytes as usize, step("a").recorded_bytes());
+    }
+
+    #[tokio::test]
     async fn an_unreadable_step_is_skipped_not_fatal() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteRunStore::open(dir.path(), 3).unwrap();
+        let store = SqliteRunStore::open(dir.path(), keep(3)).unwrap();
         store.create(&record("r")).await.unwrap();
         store.add_step("r", 0, &step("a")).await.unwrap();
         store

@@ -17,6 +17,26 @@ pub enum RunStore {
     Shared(SharedRunStore),
 }
 
+/// How much a run store keeps. Past a bound, the oldest finished runs go
+/// first; a run in progress is never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Runs kept.
+    pub keep_runs: usize,
+    /// Bytes of step records one run may take; steps past it are recorded
+    /// with notes in place of their input and output (and run again when a
+    /// queued run resumes).
+    pub max_run_bytes: usize,
+    /// Bytes of step records the whole store keeps.
+    pub max_store_bytes: u64,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits { keep_runs: 10_000, max_run_bytes: 16 << 20, max_store_bytes: 1 << 30 }
+    }
+}
+
 /// A run without its steps, for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
@@ -30,11 +50,19 @@ pub struct RunSummary {
 }
 
 impl RunStore {
-    /// Opens (or creates) the embedded store in `dir`, keeping at most
-    /// `keep` runs. Runs left `running` by a host that stopped are marked
-    /// failed.
-    pub fn open(dir: &std::path::Path, keep: usize) -> anyhow::Result<Self> {
-        Ok(RunStore::Embedded(SqliteRunStore::open(dir, keep)?))
+    /// Opens (or creates) the embedded store in `dir`, keeping what
+    /// `limits` allow. Runs left `running` by a host that stopped are
+    /// marked failed.
+    pub fn open(dir: &std::path::Path, limits: StoreLimits) -> anyhow::Result<Self> {
+        Ok(RunStore::Embedded(SqliteRunStore::open(dir, limits)?))
+    }
+
+    /// What this store keeps.
+    pub fn limits(&self) -> StoreLimits {
+        match self {
+            RunStore::Embedded(store) => store.limits(),
+            RunStore::Shared(store) => store.limits(),
+        }
     }
 
     /// Records a new run; its steps come with [`add_step`](Self::add_step).
@@ -94,14 +122,17 @@ impl RunStore {
 const MAX_RECORDED_BYTES: usize = 1024 * 1024;
 
 /// Records each step of `record` as it ends, before the next one starts,
-/// and keeps the reports in `record.steps`. A step that cannot be recorded
-/// stops the run (see [`write_error`](Self::write_error)): the record
-/// would otherwise claim less than what ran.
+/// and keeps the reports in `record.steps`, within the store's bound on a
+/// run's bytes. A step that cannot be recorded stops the run (see
+/// [`write_error`](Self::write_error)): the record would otherwise claim
+/// less than what ran.
 pub struct Recorder<'a> {
     store: &'a RunStore,
     record: &'a mut RunRecord,
     stop: Option<&'a std::sync::atomic::AtomicBool>,
     write_error: Option<anyhow::Error>,
+    /// Bytes the run's steps take in the record so far.
+    recorded_bytes: usize,
 }
 
 impl<'a> Recorder<'a> {
@@ -112,7 +143,8 @@ impl<'a> Recorder<'a> {
         record: &'a mut RunRecord,
         stop: Option<&'a std::sync::atomic::AtomicBool>,
     ) -> Self {
-        Recorder { store, record, stop, write_error: None }
+        let recorded_bytes = record.steps.iter().map(StepReport::recorded_bytes).sum();
+        Recorder { store, record, stop, write_error: None, recorded_bytes }
     }
 
     /// Why a step could not be recorded, if one could not.
@@ -123,7 +155,12 @@ impl<'a> Recorder<'a> {
 
 impl StepObserver for Recorder<'_> {
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
-        let report = self.store.bounded(report);
+        let mut report = self.store.bounded(report);
+        let max_run_bytes = self.store.limits().max_run_bytes;
+        if self.recorded_bytes + report.recorded_bytes() > max_run_bytes {
+            report = report.cut_for_room(max_run_bytes);
+        }
+        self.recorded_bytes += report.recorded_bytes();
         async move {
             if let Err(e) = self.store.add_step(self.record, index, &report).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
