@@ -35,6 +35,7 @@
 
 pub mod aws;
 mod operations;
+pub mod outputs;
 mod schema;
 
 pub use operations::{Info, Operations};
@@ -44,7 +45,7 @@ pub use schema::check as check_input;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "plugin",
+        world: "described-plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "connector_sdk::bindings",
@@ -53,6 +54,7 @@ pub mod bindings {
 
 pub use bindings::connector::api::types::{Error, ServiceError};
 pub use bindings::connector::api::{invocation, signed_http};
+pub use bindings::exports::connector::api::details::Effect;
 
 /// The invocation running now: the run and step it belongs to, and which
 /// try of the step it is. Steps of a queued run run at least once: when a
@@ -77,7 +79,8 @@ pub trait Connector {
 }
 
 /// Exports `$connector` (a type implementing [`Connector`]) as the
-/// component's `connector` interface.
+/// component's `connector` interface, and its operations' output schemas
+/// and effects as `details` (contract 0.1.2; hosts before it ignore them).
 #[macro_export]
 macro_rules! connector {
     ($connector:ty) => {
@@ -90,6 +93,12 @@ macro_rules! connector {
 
             fn invoke(operation: String, input: String) -> Result<String, $crate::Error> {
                 $crate::invoke::<$connector>(&operation, &input)
+            }
+        }
+
+        impl $crate::bindings::exports::connector::api::details::Guest for __ConnectorExport {
+            fn operations() -> Vec<$crate::bindings::exports::connector::api::details::OperationDetails> {
+                $crate::details::<$connector>()
             }
         }
 
@@ -112,6 +121,12 @@ pub fn describe<C: Connector>() -> bindings::connector::api::types::Manifest {
         services: info.services,
         operations: C::operations().manifest(),
     }
+}
+
+/// The details of `C`'s operations that say more than the manifest (an
+/// output schema, an effect); what [`connector!`] exports as `details`.
+pub fn details<C: Connector>() -> Vec<bindings::exports::connector::api::details::OperationDetails> {
+    C::operations().details()
 }
 
 /// Runs `operation` of `C` with `input` (JSON text); what [`connector!`]

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::bindings::connector::api::types::Operation;
+use crate::bindings::exports::connector::api::details::{Effect, OperationDetails};
 
 /// What a connector is.
 #[derive(Debug, Clone)]
@@ -74,6 +75,8 @@ struct Entry {
     description: String,
     schema: SchemaFn,
     handler: Handler,
+    output_schema: Option<SchemaFn>,
+    effect: Option<Effect>,
 }
 
 /// A connector's operations.
@@ -81,6 +84,9 @@ struct Entry {
 pub struct Operations {
     entries: Vec<Entry>,
     unknown: Option<UnknownFn>,
+    /// Whether the last `add` kept its entry (an invocation builds only the
+    /// one it runs), so what follows it describes that entry.
+    last_kept: bool,
 }
 
 impl Operations {
@@ -98,6 +104,7 @@ impl Operations {
         F: Fn(I) -> Result<O, Error> + 'static,
     {
         if skipped(name) {
+            self.last_kept = false;
             return self;
         }
         let schema = || input_schema::<I>();
@@ -107,14 +114,15 @@ impl Operations {
             let output = handler(input)?;
             serde_json::to_value(output).map_err(|e| Error::Internal(format!("the output does not serialize: {e}")))
         };
-        self.entries.push(Entry {
+        self.push(Entry {
             name: name.to_owned(),
             title: title.to_owned(),
             description: description.to_owned(),
             schema: Box::new(schema),
             handler: Box::new(run),
-        });
-        self
+            output_schema: None,
+            effect: None,
+        })
     }
 
     /// Adds an operation with a schema of its own and a handler that takes
@@ -129,15 +137,54 @@ impl Operations {
         handler: impl Fn(Value) -> Result<Value, Error> + 'static,
     ) -> Self {
         if skipped(name) {
+            self.last_kept = false;
             return self;
         }
-        self.entries.push(Entry {
+        self.push(Entry {
             name: name.to_owned(),
             title: title.to_owned(),
             description: description.to_owned(),
             schema: Box::new(schema),
             handler: Box::new(handler),
-        });
+            output_schema: None,
+            effect: None,
+        })
+    }
+
+    fn push(mut self, entry: Entry) -> Self {
+        self.entries.push(entry);
+        self.last_kept = true;
+        self
+    }
+
+    /// The operation added last, unless an invocation skipped it.
+    fn last(&mut self) -> Option<&mut Entry> {
+        if self.last_kept { self.entries.last_mut() } else { None }
+    }
+
+    /// Declares the output of the operation added last as `O`'s JSON
+    /// Schema. Members it marks `writeOnly` (`#[schemars(extend("writeOnly" =
+    /// true))]`) are secrets the host hides where it records runs.
+    pub fn output<O: JsonSchema + 'static>(self) -> Self {
+        self.output_schema(input_schema::<O>)
+    }
+
+    /// Declares the JSON Schema of the output of the operation added last.
+    pub fn output_schema(mut self, schema: impl Fn() -> Value + 'static) -> Self {
+        if let Some(entry) = self.last() {
+            entry.output_schema = Some(Box::new(schema));
+        }
+        self
+    }
+
+    /// Declares what the operation added last may do, when its name does
+    /// not say it (an operation that can call any other is
+    /// [`Effect::Destructive`]). Hosts never show it as safer than its
+    /// name suggests.
+    pub fn effect(mut self, effect: Effect) -> Self {
+        if let Some(entry) = self.last() {
+            entry.effect = Some(effect);
+        }
         self
     }
 
@@ -161,6 +208,20 @@ impl Operations {
             .collect()
     }
 
+    /// The operations that declare an output schema or an effect, as the
+    /// contract's `details` lists them.
+    pub fn details(&self) -> Vec<OperationDetails> {
+        self.entries
+            .iter()
+            .filter(|entry| entry.output_schema.is_some() || entry.effect.is_some())
+            .map(|entry| OperationDetails {
+                name: entry.name.clone(),
+                output_schema: entry.output_schema.as_ref().map(|schema| schema().to_string()),
+                effect: entry.effect,
+            })
+            .collect()
+    }
+
     /// Runs `operation` with `input` (JSON text; empty means `{}`).
     pub fn invoke(&self, operation: &str, input: &str) -> Result<Value, Error> {
         let Some(entry) = self.entries.iter().find(|e| e.name == operation) else {
@@ -178,9 +239,9 @@ impl Operations {
     }
 }
 
-/// `I`'s JSON Schema (draft 2020-12), as schemars derives it.
-pub fn input_schema<I: JsonSchema>() -> Value {
-    serde_json::to_value(schemars::schema_for!(I)).unwrap_or(Value::Object(Default::default()))
+/// `T`'s JSON Schema (draft 2020-12), as schemars derives it.
+pub fn input_schema<T: JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Object(Default::default()))
 }
 
 #[cfg(test)]
@@ -233,5 +294,32 @@ mod tests {
         let manifest = ops.manifest();
         let schema: Value = serde_json::from_str(&manifest[0].input_schema).unwrap();
         assert_eq!(schema["required"], json!(["name"]));
+    }
+
+    #[derive(serde::Serialize, JsonSchema)]
+    struct Token {
+        #[schemars(extend("writeOnly" = true))]
+        access_token: String,
+    }
+
+    #[test]
+    fn details_follow_the_operation_they_are_added_after() {
+        let build = || {
+            table()
+                .output::<Token>()
+                .add_raw("any", "Any", "Calls anything.", || json!({"type": "object"}), |_| Ok(json!({})))
+                .effect(Effect::Destructive)
+                .add_raw("plain", "Plain", "Says nothing more.", || json!({"type": "object"}), |_| Ok(json!({})))
+        };
+        let details = build().details();
+        assert_eq!(details.len(), 2);
+        assert_eq!(details[0].name, "greet");
+        let output: Value = serde_json::from_str(details[0].output_schema.as_deref().unwrap()).unwrap();
+        assert_eq!(output["properties"]["access_token"]["writeOnly"], json!(true));
+        assert_eq!((details[1].name.as_str(), details[1].effect), ("any", Some(Effect::Destructive)));
+        // An invocation of `plain` skips the others: what follows them
+        // does not land on `plain`.
+        let only = only_operation("plain", build);
+        assert!(only.details().is_empty());
     }
 }

@@ -171,6 +171,7 @@ class Generator:
         for api_name in sorted(ops, key=snake):
             op = ops[api_name]
             input_shape = self.shape_id(op["input"]["shape"])
+            output_src = f"Some({self.shape_id(op['output']['shape'])})" if "output" in op else "None"
             unsigned = op.get("authtype") == "none" or op.get("auth") == ["smithy.api#noAuth"]
             page = self.pagination(op)
             text = self.descriptions[api_name]
@@ -184,7 +185,8 @@ class Generator:
             op_rows.append(
                 f"    Operation {{ name: {rust_str(snake(api_name))}, api_name: {rust_str(api_name)}, "
                 f"title: {rust_str(text['title'])}, description: {rust_str(text['description'])}, "
-                f"input: {input_shape}, signed: {'false' if unsigned else 'true'}, pagination: {page_src} }},")
+                f"input: {input_shape}, output: {output_src}, signed: {'false' if unsigned else 'true'}, "
+                f"pagination: {page_src} }},")
 
         shape_rows = []
         for name in self.order:
@@ -206,8 +208,8 @@ class Generator:
             *op_rows,
             "];",
             "",
-            "/// Every shape an operation input reaches; `Member::shape` and the",
-            "/// `Kind` indices point into this table.",
+            "/// Every shape an operation's input or output reaches; `Member::shape`",
+            "/// and the `Kind` indices point into this table.",
             "pub static SHAPES: &[Shape] = &[",
             *shape_rows,
             "];",

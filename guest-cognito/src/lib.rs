@@ -10,7 +10,7 @@ mod schema;
 mod shapes;
 mod universal;
 
-use connector_sdk::{Connector, Error, Info, Operations};
+use connector_sdk::{Connector, Effect, Error, Info, Operations};
 use serde_json::Value;
 
 /// Machine name of the connector, as hosts and workflows refer to it.
@@ -24,7 +24,8 @@ impl Connector for Cognito {
     }
 
     /// Every API operation from the generated model, each checked and
-    /// converted by the model's shapes, then `call_api`.
+    /// converted by the model's shapes, with its output's schema; then
+    /// `call_api`, which can do what any of them does.
     fn operations() -> Operations {
         let mut operations = Operations::new().on_unknown(unknown);
         for op in model::OPERATIONS {
@@ -36,17 +37,17 @@ impl Connector for Cognito {
                 input_schema
             };
             operations = operations.add_raw(op.name, op.title, op.description, schema, move |input| run(op, input));
+            if let Some(output) = op.output {
+                operations = operations.output_schema(move || schema::output_schema(output));
+            }
         }
-        operations.add_raw(
-            universal::NAME,
-            universal::TITLE,
-            universal::DESCRIPTION,
-            universal::input_schema,
-            |input| {
+        operations
+            .add_raw(universal::NAME, universal::TITLE, universal::DESCRIPTION, universal::input_schema, |input| {
                 let call = universal::parse(input)?;
                 protocol::call_action(&call.action, call.signed, &call.body)
-            },
-        )
+            })
+            .output_schema(universal::output_schema)
+            .effect(Effect::Destructive)
     }
 }
 

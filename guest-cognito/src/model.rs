@@ -16,6 +16,7 @@ pub static OPERATIONS: &[Operation] = &[
         title: "Add custom attributes",
         description: "Adds new custom attribute definitions to a user pool schema. Existing attributes cannot be removed or renamed afterward.",
         input: 9,
+        output: Some(10),
         signed: true,
         pagination: None,
     },
@@ -24,7 +25,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AddUserPoolClientSecret",
         title: "Add app client secret",
         description: "Generates an extra secret for a confidential app client so you can rotate credentials without downtime. An app client can hold at most two secrets.",
-        input: 12,
+        input: 13,
+        output: Some(17),
         signed: true,
         pagination: None,
     },
@@ -33,7 +35,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminAddUserToGroup",
         title: "Admin add user to group",
         description: "Puts a user into a group in the user pool. Runs as an administrator using AWS credentials.",
-        input: 15,
+        input: 20,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -42,7 +45,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminConfirmSignUp",
         title: "Admin confirm sign-up",
         description: "Marks a self-registered user as confirmed without needing their verification code. Runs as an administrator using AWS credentials.",
-        input: 17,
+        input: 22,
+        output: Some(23),
         signed: true,
         pagination: None,
     },
@@ -51,7 +55,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminCreateUser",
         title: "Admin create user",
         description: "Creates a user account directly in the pool, optionally with a temporary password and an invitation message. Runs as an administrator.",
-        input: 27,
+        input: 33,
+        output: Some(38),
         signed: true,
         pagination: None,
     },
@@ -60,7 +65,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteSoftwareToken",
         title: "Admin delete software token",
         description: "Removes a user's registered authenticator app (TOTP) MFA device. Runs as an administrator using AWS credentials.",
-        input: 28,
+        input: 39,
+        output: Some(40),
         signed: true,
         pagination: None,
     },
@@ -69,7 +75,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteUser",
         title: "Admin delete user",
         description: "Permanently removes a user account from the pool by username. Runs as an administrator using AWS credentials.",
-        input: 29,
+        input: 41,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -78,7 +85,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteUserAttributes",
         title: "Admin delete user attributes",
         description: "Clears the named attributes from a user's profile. Runs as an administrator using AWS credentials.",
-        input: 31,
+        input: 43,
+        output: Some(44),
         signed: true,
         pagination: None,
     },
@@ -87,7 +95,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminDisableProviderForUser",
         title: "Admin disable provider for user",
         description: "Unlinks a federated identity (such as a social or SAML login) from a user and blocks that external login. Runs as an administrator.",
-        input: 34,
+        input: 47,
+        output: Some(48),
         signed: true,
         pagination: None,
     },
@@ -96,7 +105,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminDisableUser",
         title: "Admin disable user",
         description: "Turns off a user account so it can no longer sign in, and invalidates its tokens. Runs as an administrator using AWS credentials.",
-        input: 35,
+        input: 49,
+        output: Some(50),
         signed: true,
         pagination: None,
     },
@@ -105,7 +115,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminEnableUser",
         title: "Admin enable user",
         description: "Reactivates a previously disabled user account so the person can sign in again. Runs as an administrator using AWS credentials.",
-        input: 36,
+        input: 51,
+        output: Some(52),
         signed: true,
         pagination: None,
     },
@@ -114,7 +125,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminForgetDevice",
         title: "Admin forget device",
         description: "Removes a remembered device from a user's list of tracked devices. Runs as an administrator using AWS credentials.",
-        input: 38,
+        input: 54,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -123,7 +135,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetDevice",
         title: "Admin get device",
         description: "Fetches details about one of a user's remembered devices by its device key. Runs as an administrator using AWS credentials.",
-        input: 39,
+        input: 55,
+        output: Some(57),
         signed: true,
         pagination: None,
     },
@@ -132,7 +145,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetUser",
         title: "Admin get user",
         description: "Looks up a user by username and returns their attributes, status and MFA settings. Runs as an administrator using AWS credentials.",
-        input: 40,
+        input: 58,
+        output: Some(60),
         signed: true,
         pagination: None,
     },
@@ -141,7 +155,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetUserAuthFactors",
         title: "Admin get user auth factors",
         description: "Shows which sign-in methods and MFA options are available to a given user. Runs as an administrator using AWS credentials.",
-        input: 41,
+        input: 61,
+        output: Some(64),
         signed: true,
         pagination: None,
     },
@@ -150,7 +165,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminInitiateAuth",
         title: "Admin initiate auth",
         description: "Begins a server-side sign-in for a user and returns tokens or the next challenge to answer. Runs as an administrator using AWS credentials.",
-        input: 49,
+        input: 72,
+        output: Some(80),
         signed: true,
         pagination: None,
     },
@@ -159,7 +175,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminLinkProviderForUser",
         title: "Admin link provider for user",
         description: "Connects an external identity provider login to an existing local user so both sign in to one profile. Runs as an administrator.",
-        input: 50,
+        input: 81,
+        output: Some(82),
         signed: true,
         pagination: None,
     },
@@ -168,7 +185,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminListDevices",
         title: "Admin list devices",
         description: "Returns the remembered devices registered for a user, with paging. Runs as an administrator using AWS credentials.",
-        input: 53,
+        input: 85,
+        output: Some(87),
         signed: true,
         pagination: Some(Pagination {
             input_token: "PaginationToken",
@@ -182,7 +200,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminListGroupsForUser",
         title: "Admin list groups for user",
         description: "Returns the groups a given user belongs to, with paging. Runs as an administrator using AWS credentials.",
-        input: 55,
+        input: 89,
+        output: Some(95),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -196,7 +215,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminListUserAuthEvents",
         title: "Admin list user auth events",
         description: "Returns a user's recent sign-in and security events with their risk assessment. Requires threat protection on the pool; runs as an administrator.",
-        input: 56,
+        input: 96,
+        output: Some(112),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -210,7 +230,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminRemoveUserFromGroup",
         title: "Admin remove user from group",
         description: "Takes a user out of a group in the user pool. Runs as an administrator using AWS credentials.",
-        input: 57,
+        input: 113,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -219,7 +240,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminResetUserPassword",
         title: "Admin reset user password",
         description: "Invalidates a user's current password and forces a reset, sending them a code if a verified contact exists. Runs as an administrator.",
-        input: 58,
+        input: 114,
+        output: Some(115),
         signed: true,
         pagination: None,
     },
@@ -228,7 +250,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminRespondToAuthChallenge",
         title: "Admin respond to auth challenge",
         description: "Supplies the answer to a sign-in challenge (for example an MFA code or new password) in a server-side flow. Runs as an administrator.",
-        input: 61,
+        input: 117,
+        output: Some(118),
         signed: true,
         pagination: None,
     },
@@ -237,7 +260,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserMFAPreference",
         title: "Admin set user MFA preference",
         description: "Turns MFA methods on or off for a user and picks the preferred one. Runs as an administrator using AWS credentials.",
-        input: 66,
+        input: 123,
+        output: Some(124),
         signed: true,
         pagination: None,
     },
@@ -246,7 +270,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserPassword",
         title: "Admin set user password",
         description: "Assigns a new password to a user, either permanent or temporary so they must change it at next sign-in. Runs as an administrator.",
-        input: 67,
+        input: 125,
+        output: Some(126),
         signed: true,
         pagination: None,
     },
@@ -255,7 +280,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserSettings",
         title: "Admin set user settings",
         description: "Legacy call that sets a user's SMS MFA options; prefer the MFA preference operation instead. Runs as an administrator.",
-        input: 70,
+        input: 127,
+        output: Some(128),
         signed: true,
         pagination: None,
     },
@@ -264,7 +290,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateAuthEventFeedback",
         title: "Admin update auth event feedback",
         description: "Marks a recorded sign-in event as valid or invalid to train threat protection risk scoring. Runs as an administrator using AWS credentials.",
-        input: 73,
+        input: 130,
+        output: Some(131),
         signed: true,
         pagination: None,
     },
@@ -273,7 +300,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateDeviceStatus",
         title: "Admin update device status",
         description: "Changes whether a user's device is remembered or not remembered. Runs as an administrator using AWS credentials.",
-        input: 75,
+        input: 133,
+        output: Some(134),
         signed: true,
         pagination: None,
     },
@@ -282,7 +310,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateUserAttributes",
         title: "Admin update user attributes",
         description: "Changes attribute values on a user's profile, such as email or custom fields. Runs as an administrator using AWS credentials.",
-        input: 76,
+        input: 135,
+        output: Some(136),
         signed: true,
         pagination: None,
     },
@@ -291,7 +320,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AdminUserGlobalSignOut",
         title: "Admin user global sign-out",
         description: "Signs a user out everywhere by revoking all of their refresh tokens. Runs as an administrator using AWS credentials.",
-        input: 77,
+        input: 137,
+        output: Some(138),
         signed: true,
         pagination: None,
     },
@@ -300,7 +330,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "AssociateSoftwareToken",
         title: "Associate software token",
         description: "Starts setup of an authenticator app (TOTP) for MFA and returns the shared secret key. Uses an access token or sign-in session; no AWS credentials required.",
-        input: 79,
+        input: 139,
+        output: Some(141),
         signed: false,
         pagination: None,
     },
@@ -309,7 +340,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ChangePassword",
         title: "Change password",
         description: "Lets a signed-in user replace their current password with a new one. Needs the user's access token; no AWS credentials required.",
-        input: 80,
+        input: 142,
+        output: Some(143),
         signed: false,
         pagination: None,
     },
@@ -318,7 +350,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CompleteWebAuthnRegistration",
         title: "Complete WebAuthn registration",
         description: "Finishes adding a passkey or security key for the signed-in user using the browser's registration response. Needs the user's access token; no AWS credentials required.",
-        input: 82,
+        input: 145,
+        output: Some(146),
         signed: false,
         pagination: None,
     },
@@ -327,7 +360,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmDevice",
         title: "Confirm device",
         description: "Registers a new device for the signed-in user so it can be tracked and remembered. Needs the user's access token; no AWS credentials required.",
-        input: 85,
+        input: 149,
+        output: Some(150),
         signed: false,
         pagination: None,
     },
@@ -336,7 +370,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmForgotPassword",
         title: "Confirm forgot password",
         description: "Completes a password reset by submitting the emailed or texted code together with the new password. No AWS credentials required.",
-        input: 89,
+        input: 154,
+        output: Some(155),
         signed: false,
         pagination: None,
     },
@@ -345,7 +380,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmSignUp",
         title: "Confirm sign-up",
         description: "Verifies a newly registered user with the confirmation code they received, activating the account. No AWS credentials required.",
-        input: 90,
+        input: 156,
+        output: Some(157),
         signed: false,
         pagination: None,
     },
@@ -354,7 +390,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateGroup",
         title: "Create group",
         description: "Adds a new group to a user pool, optionally with an IAM role and a precedence value.",
-        input: 94,
+        input: 158,
+        output: Some(159),
         signed: true,
         pagination: None,
     },
@@ -363,7 +400,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateIdentityProvider",
         title: "Create identity provider",
         description: "Sets up an external login source for the pool, such as SAML, OIDC, Google, Facebook, Amazon or Apple.",
-        input: 105,
+        input: 170,
+        output: Some(172),
         signed: true,
         pagination: None,
     },
@@ -372,7 +410,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateManagedLoginBranding",
         title: "Create managed login branding",
         description: "Defines a visual style (colors, images, layout settings) for the hosted managed login pages of an app client.",
-        input: 113,
+        input: 180,
+        output: Some(183),
         signed: true,
         pagination: None,
     },
@@ -381,7 +420,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateResourceServer",
         title: "Create resource server",
         description: "Registers an API as a resource server in the pool and defines the custom OAuth scopes it accepts.",
-        input: 120,
+        input: 190,
+        output: Some(192),
         signed: true,
         pagination: None,
     },
@@ -390,7 +430,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateTerms",
         title: "Create terms",
         description: "Attaches terms of use or privacy policy links to an app client, shown on the managed login sign-up page, with per-language URLs.",
-        input: 127,
+        input: 199,
+        output: Some(202),
         signed: true,
         pagination: None,
     },
@@ -399,7 +440,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserImportJob",
         title: "Create user import job",
         description: "Prepares a bulk import job that loads users from a CSV file; returns an upload URL for the file.",
-        input: 130,
+        input: 205,
+        output: Some(212),
         signed: true,
         pagination: None,
     },
@@ -408,7 +450,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPool",
         title: "Create user pool",
         description: "Makes a new user pool with the given name and settings, such as password rules, MFA and sign-in attributes.",
-        input: 204,
+        input: 284,
+        output: Some(288),
         signed: true,
         pagination: None,
     },
@@ -417,7 +460,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolClient",
         title: "Create user pool client",
         description: "Adds an app client to a user pool, defining its auth flows, OAuth settings, token lifetimes and optional secret.",
-        input: 231,
+        input: 315,
+        output: Some(317),
         signed: true,
         pagination: None,
     },
@@ -426,7 +470,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolDomain",
         title: "Create user pool domain",
         description: "Assigns a prefix domain or your own custom domain to the pool for hosted login and OAuth endpoints.",
-        input: 240,
+        input: 325,
+        output: Some(326),
         signed: true,
         pagination: None,
     },
@@ -435,7 +480,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolReplica",
         title: "Create user pool replica",
         description: "Copies a user pool into another AWS Region for multi-Region resilience and failover.",
-        input: 241,
+        input: 327,
+        output: Some(331),
         signed: true,
         pagination: None,
     },
@@ -444,7 +490,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteGroup",
         title: "Delete group",
         description: "Removes a group from a user pool. Users in it stay in the pool but lose that membership.",
-        input: 242,
+        input: 332,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -453,7 +500,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteIdentityProvider",
         title: "Delete identity provider",
         description: "Removes an external identity provider configuration from the user pool.",
-        input: 243,
+        input: 333,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -462,7 +510,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteManagedLoginBranding",
         title: "Delete managed login branding",
         description: "Removes a managed login branding style by its ID, reverting the client to default styling.",
-        input: 245,
+        input: 334,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -471,7 +520,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteResourceServer",
         title: "Delete resource server",
         description: "Removes a resource server and its custom scopes from the user pool.",
-        input: 246,
+        input: 335,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -480,7 +530,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteTerms",
         title: "Delete terms",
         description: "Removes a terms document configuration from an app client by its terms ID.",
-        input: 248,
+        input: 336,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -489,7 +540,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUser",
         title: "Delete user",
         description: "Lets a signed-in user remove their own account from the pool. Needs the user's access token; no AWS credentials required.",
-        input: 249,
+        input: 337,
+        output: None,
         signed: false,
         pagination: None,
     },
@@ -498,7 +550,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserAttributes",
         title: "Delete user attributes",
         description: "Lets a signed-in user clear the named attributes from their own profile. Needs the user's access token; no AWS credentials required.",
-        input: 250,
+        input: 338,
+        output: Some(339),
         signed: false,
         pagination: None,
     },
@@ -507,7 +560,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPool",
         title: "Delete user pool",
         description: "Permanently removes a user pool along with all of its users and settings.",
-        input: 251,
+        input: 340,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -516,7 +570,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolClient",
         title: "Delete user pool client",
         description: "Removes an app client from the user pool; apps using its client ID can no longer sign in.",
-        input: 252,
+        input: 341,
+        output: None,
         signed: true,
         pagination: None,
     },
@@ -525,7 +580,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolClientSecret",
         title: "Delete app client secret",
         description: "Removes one secret from an app client by its secret ID. The last remaining secret cannot be removed.",
-        input: 254,
+        input: 342,
+        output: Some(343),
         signed: true,
         pagination: None,
     },
@@ -534,7 +590,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolDomain",
         title: "Delete user pool domain",
         description: "Detaches a prefix or custom domain from the user pool.",
-        input: 255,
+        input: 344,
+        output: Some(345),
         signed: true,
         pagination: None,
     },
@@ -543,7 +600,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolReplica",
         title: "Delete user pool replica",
         description: "Removes an inactive secondary replica of a user pool. Must be called in the primary Region.",
-        input: 256,
+        input: 346,
+        output: Some(347),
         signed: true,
         pagination: None,
     },
@@ -552,7 +610,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DeleteWebAuthnCredential",
         title: "Delete WebAuthn credential",
         description: "Removes one of the signed-in user's registered passkeys by credential ID. Needs the user's access token; no AWS credentials required.",
-        input: 257,
+        input: 348,
+        output: Some(349),
         signed: false,
         pagination: None,
     },
@@ -561,7 +620,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeIdentityProvider",
         title: "Describe identity provider",
         description: "Returns the configuration of one external identity provider in the pool by provider name.",
-        input: 258,
+        input: 350,
+        output: Some(351),
         signed: true,
         pagination: None,
     },
@@ -570,7 +630,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeManagedLoginBranding",
         title: "Describe managed login branding",
         description: "Returns the settings and assets of a managed login branding style by its ID.",
-        input: 259,
+        input: 352,
+        output: Some(353),
         signed: true,
         pagination: None,
     },
@@ -579,7 +640,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeManagedLoginBrandingByClient",
         title: "Describe managed login branding by client",
         description: "Returns the managed login branding style assigned to a given app client.",
-        input: 260,
+        input: 354,
+        output: Some(355),
         signed: true,
         pagination: None,
     },
@@ -588,7 +650,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeResourceServer",
         title: "Describe resource server",
         description: "Returns the name and custom scopes of a resource server by its identifier.",
-        input: 261,
+        input: 356,
+        output: Some(357),
         signed: true,
         pagination: None,
     },
@@ -597,7 +660,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeRiskConfiguration",
         title: "Describe risk configuration",
         description: "Returns the threat protection settings for the pool or a specific app client, such as compromised credential and adaptive auth actions.",
-        input: 262,
+        input: 358,
+        output: Some(377),
         signed: true,
         pagination: None,
     },
@@ -606,7 +670,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTerms",
         title: "Describe terms",
         description: "Returns the details of a terms document configuration by its terms ID.",
-        input: 263,
+        input: 378,
+        output: Some(379),
         signed: true,
         pagination: None,
     },
@@ -615,7 +680,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTermsByClient",
         title: "Describe terms by client",
         description: "Looks up a terms document configuration using the app client ID and terms name.",
-        input: 264,
+        input: 380,
+        output: Some(381),
         signed: true,
         pagination: None,
     },
@@ -624,7 +690,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserImportJob",
         title: "Describe user import job",
         description: "Returns the status and counts of a bulk user import job.",
-        input: 266,
+        input: 382,
+        output: Some(383),
         signed: true,
         pagination: None,
     },
@@ -633,7 +700,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPool",
         title: "Describe user pool",
         description: "Returns the full configuration of a user pool by its ID.",
-        input: 267,
+        input: 384,
+        output: Some(385),
         signed: true,
         pagination: None,
     },
@@ -642,7 +710,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPoolClient",
         title: "Describe user pool client",
         description: "Returns the settings of an app client, including its secret if it has one.",
-        input: 268,
+        input: 386,
+        output: Some(387),
         signed: true,
         pagination: None,
     },
@@ -651,7 +720,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPoolDomain",
         title: "Describe user pool domain",
         description: "Returns details about a prefix or custom domain, such as its status and linked user pool.",
-        input: 269,
+        input: 388,
+        output: Some(394),
         signed: true,
         pagination: None,
     },
@@ -660,7 +730,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ForgetDevice",
         title: "Forget device",
         description: "Removes a remembered device from the signed-in user's device list. Needs the user's access token; no AWS credentials required.",
-        input: 270,
+        input: 395,
+        output: None,
         signed: false,
         pagination: None,
     },
@@ -669,7 +740,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ForgotPassword",
         title: "Forgot password",
         description: "Starts a password reset by sending the user a code by email or SMS. No AWS credentials required.",
-        input: 271,
+        input: 396,
+        output: Some(398),
         signed: false,
         pagination: None,
     },
@@ -678,7 +750,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetClientToken",
         title: "Get client token",
         description: "Exchanges an app client ID and secret for an access token for machine-to-machine calls, like the OAuth client-credentials grant.",
-        input: 272,
+        input: 399,
+        output: Some(401),
         signed: true,
         pagination: None,
     },
@@ -687,7 +760,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetCSVHeader",
         title: "Get CSV header",
         description: "Returns the column headings to use in a CSV file for importing users into this pool.",
-        input: 273,
+        input: 402,
+        output: Some(404),
         signed: true,
         pagination: None,
     },
@@ -696,7 +770,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetDevice",
         title: "Get device",
         description: "Returns details of one of the signed-in user's remembered devices. Needs the user's access token; no AWS credentials required.",
-        input: 274,
+        input: 405,
+        output: Some(406),
         signed: false,
         pagination: None,
     },
@@ -705,7 +780,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetGroup",
         title: "Get group",
         description: "Returns the details of a group in the user pool by name.",
-        input: 275,
+        input: 407,
+        output: Some(408),
         signed: true,
         pagination: None,
     },
@@ -714,7 +790,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetIdentityProviderByIdentifier",
         title: "Get identity provider by identifier",
         description: "Finds an external identity provider in the pool using one of its configured identifiers.",
-        input: 276,
+        input: 409,
+        output: Some(410),
         signed: true,
         pagination: None,
     },
@@ -723,7 +800,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetLogDeliveryConfiguration",
         title: "Get log delivery configuration",
         description: "Returns where the pool sends its user activity and message delivery logs.",
-        input: 277,
+        input: 411,
+        output: Some(421),
         signed: true,
         pagination: None,
     },
@@ -732,7 +810,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetProvisionedLimit",
         title: "Get provisioned limit",
         description: "Returns the current provisioned request rate limit for an API category.",
-        input: 281,
+        input: 425,
+        output: Some(427),
         signed: true,
         pagination: None,
     },
@@ -741,7 +820,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetSigningCertificate",
         title: "Get signing certificate",
         description: "Returns the certificate the pool uses to sign SAML requests to identity providers.",
-        input: 282,
+        input: 428,
+        output: Some(429),
         signed: true,
         pagination: None,
     },
@@ -750,7 +830,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetTokensFromRefreshToken",
         title: "Get tokens from refresh token",
         description: "Trades a refresh token for fresh ID and access tokens, plus a new refresh token when rotation is on. No AWS credentials required.",
-        input: 283,
+        input: 430,
+        output: Some(431),
         signed: false,
         pagination: None,
     },
@@ -759,7 +840,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetUICustomization",
         title: "Get UI customization",
         description: "Returns the classic hosted UI styling (CSS and logo) for the pool or a specific app client.",
-        input: 284,
+        input: 432,
+        output: Some(437),
         signed: true,
         pagination: None,
     },
@@ -768,7 +850,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetUser",
         title: "Get user",
         description: "Returns the signed-in user's own profile attributes and MFA settings. Needs the user's access token; no AWS credentials required.",
-        input: 285,
+        input: 438,
+        output: Some(439),
         signed: false,
         pagination: None,
     },
@@ -777,7 +860,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetUserAttributeVerificationCode",
         title: "Get user attribute verification code",
         description: "Sends the signed-in user a code to verify an attribute such as email or phone. Needs the user's access token; no AWS credentials required.",
-        input: 286,
+        input: 440,
+        output: Some(441),
         signed: false,
         pagination: None,
     },
@@ -786,7 +870,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetUserAuthFactors",
         title: "Get user auth factors",
         description: "Shows which sign-in methods and MFA options the signed-in user can use. Needs the user's access token; no AWS credentials required.",
-        input: 287,
+        input: 442,
+        output: Some(443),
         signed: false,
         pagination: None,
     },
@@ -795,7 +880,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GetUserPoolMfaConfig",
         title: "Get user pool MFA config",
         description: "Returns the pool's MFA setting and which factors (SMS, email, TOTP, WebAuthn) are configured.",
-        input: 288,
+        input: 444,
+        output: Some(454),
         signed: true,
         pagination: None,
     },
@@ -804,7 +890,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "GlobalSignOut",
         title: "Global sign-out",
         description: "Signs the current user out on all devices by revoking their refresh tokens. Needs the user's access token; no AWS credentials required.",
-        input: 289,
+        input: 455,
+        output: Some(456),
         signed: false,
         pagination: None,
     },
@@ -813,7 +900,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "InitiateAuth",
         title: "Initiate auth",
         description: "Begins a client-side sign-in and returns tokens or the next challenge to answer. No AWS credentials required.",
-        input: 290,
+        input: 457,
+        output: Some(458),
         signed: false,
         pagination: None,
     },
@@ -822,7 +910,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListDevices",
         title: "List devices",
         description: "Returns the signed-in user's remembered devices, with paging. Needs the user's access token; no AWS credentials required.",
-        input: 291,
+        input: 459,
+        output: Some(460),
         signed: false,
         pagination: Some(Pagination {
             input_token: "PaginationToken",
@@ -836,7 +925,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListGroups",
         title: "List groups",
         description: "Returns the groups in a user pool, with paging.",
-        input: 292,
+        input: 461,
+        output: Some(462),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -850,7 +940,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListIdentityProviders",
         title: "List identity providers",
         description: "Returns the external identity providers set up in a user pool, with paging.",
-        input: 295,
+        input: 465,
+        output: Some(468),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -864,7 +955,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListResourceServers",
         title: "List resource servers",
         description: "Returns the resource servers defined in a user pool, with paging.",
-        input: 297,
+        input: 470,
+        output: Some(472),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -878,7 +970,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListTagsForResource",
         title: "List tags for resource",
         description: "Returns the tags attached to a user pool, given its ARN.",
-        input: 298,
+        input: 473,
+        output: Some(474),
         signed: true,
         pagination: None,
     },
@@ -887,7 +980,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListTerms",
         title: "List terms",
         description: "Returns the terms document configurations in a user pool, with paging.",
-        input: 300,
+        input: 476,
+        output: Some(479),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -901,7 +995,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUserImportJobs",
         title: "List user import jobs",
         description: "Returns the bulk user import jobs for a pool, with paging.",
-        input: 302,
+        input: 481,
+        output: Some(483),
         signed: true,
         pagination: Some(Pagination {
             input_token: "PaginationToken",
@@ -915,7 +1010,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolClientSecrets",
         title: "List app client secrets",
         description: "Returns metadata about an app client's secrets, such as IDs and creation dates; secret values are never shown.",
-        input: 303,
+        input: 484,
+        output: Some(486),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -929,7 +1025,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolClients",
         title: "List user pool clients",
         description: "Returns the app clients in a user pool, with paging.",
-        input: 305,
+        input: 488,
+        output: Some(491),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -943,7 +1040,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolReplicas",
         title: "List user pool replicas",
         description: "Returns the primary and secondary Regional replicas of a user pool, with paging.",
-        input: 306,
+        input: 492,
+        output: Some(494),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -957,7 +1055,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPools",
         title: "List user pools",
         description: "Returns the user pools in the account and Region, with paging.",
-        input: 307,
+        input: 495,
+        output: Some(499),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -971,7 +1070,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUsers",
         title: "List users",
         description: "Returns users in a pool, with paging and an optional filter on an attribute such as email.",
-        input: 310,
+        input: 502,
+        output: Some(504),
         signed: true,
         pagination: Some(Pagination {
             input_token: "PaginationToken",
@@ -985,7 +1085,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListUsersInGroup",
         title: "List users in group",
         description: "Returns the members of a group in the user pool, with paging.",
-        input: 311,
+        input: 505,
+        output: Some(506),
         signed: true,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -999,7 +1100,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ListWebAuthnCredentials",
         title: "List WebAuthn credentials",
         description: "Returns the passkeys registered by the signed-in user. Needs the user's access token; no AWS credentials required.",
-        input: 313,
+        input: 508,
+        output: Some(514),
         signed: false,
         pagination: Some(Pagination {
             input_token: "NextToken",
@@ -1013,7 +1115,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "ResendConfirmationCode",
         title: "Resend confirmation code",
         description: "Sends a new sign-up confirmation code to a user who has not confirmed yet. No AWS credentials required.",
-        input: 314,
+        input: 515,
+        output: Some(516),
         signed: false,
         pagination: None,
     },
@@ -1022,7 +1125,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "RespondToAuthChallenge",
         title: "Respond to auth challenge",
         description: "Supplies the answer to a sign-in challenge, such as an MFA code or new password, in a client-side flow. No AWS credentials required.",
-        input: 315,
+        input: 517,
+        output: Some(518),
         signed: false,
         pagination: None,
     },
@@ -1031,7 +1135,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "RevokeToken",
         title: "Revoke token",
         description: "Invalidates a refresh token and the access tokens issued from it. No AWS credentials required.",
-        input: 316,
+        input: 519,
+        output: Some(520),
         signed: false,
         pagination: None,
     },
@@ -1040,7 +1145,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetLogDeliveryConfiguration",
         title: "Set log delivery configuration",
         description: "Chooses where the pool sends activity and message delivery logs, such as CloudWatch Logs, S3 or Firehose.",
-        input: 325,
+        input: 521,
+        output: Some(522),
         signed: true,
         pagination: None,
     },
@@ -1049,7 +1155,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetRiskConfiguration",
         title: "Set risk configuration",
         description: "Configures threat protection for the pool or an app client, including responses to risky or compromised sign-ins.",
-        input: 343,
+        input: 523,
+        output: Some(524),
         signed: true,
         pagination: None,
     },
@@ -1058,7 +1165,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetUICustomization",
         title: "Set UI customization",
         description: "Applies classic hosted UI styling (CSS and logo) to the pool or a specific app client.",
-        input: 346,
+        input: 526,
+        output: Some(527),
         signed: true,
         pagination: None,
     },
@@ -1067,7 +1175,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetUserMFAPreference",
         title: "Set user MFA preference",
         description: "Lets the signed-in user turn MFA methods on or off and pick a preferred one. Needs the user's access token; no AWS credentials required.",
-        input: 347,
+        input: 528,
+        output: Some(529),
         signed: false,
         pagination: None,
     },
@@ -1076,7 +1185,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetUserPoolMfaConfig",
         title: "Set user pool MFA config",
         description: "Sets whether MFA is off, optional or required for the pool and configures SMS, email, TOTP and WebAuthn factors.",
-        input: 357,
+        input: 530,
+        output: Some(531),
         signed: true,
         pagination: None,
     },
@@ -1085,7 +1195,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SetUserSettings",
         title: "Set user settings",
         description: "Legacy call that lets the signed-in user set SMS MFA options; prefer the MFA preference call. Needs the user's access token; no AWS credentials required.",
-        input: 358,
+        input: 532,
+        output: Some(533),
         signed: false,
         pagination: None,
     },
@@ -1094,7 +1205,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "SignUp",
         title: "Sign up",
         description: "Registers a new user in the pool with a username, password and attributes. No AWS credentials required.",
-        input: 359,
+        input: 534,
+        output: Some(535),
         signed: false,
         pagination: None,
     },
@@ -1103,7 +1215,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "StartUserImportJob",
         title: "Start user import job",
         description: "Begins processing a prepared bulk user import job after the CSV has been uploaded.",
-        input: 360,
+        input: 536,
+        output: Some(537),
         signed: true,
         pagination: None,
     },
@@ -1112,7 +1225,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "StartWebAuthnRegistration",
         title: "Start WebAuthn registration",
         description: "Gets the options a browser needs to create a new passkey for the signed-in user. Needs the user's access token; no AWS credentials required.",
-        input: 361,
+        input: 538,
+        output: Some(539),
         signed: false,
         pagination: None,
     },
@@ -1121,7 +1235,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "StopUserImportJob",
         title: "Stop user import job",
         description: "Halts a bulk user import job that is still running.",
-        input: 362,
+        input: 540,
+        output: Some(541),
         signed: true,
         pagination: None,
     },
@@ -1130,7 +1245,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or overwrites tags on a user pool for cost tracking or access control.",
-        input: 363,
+        input: 542,
+        output: Some(543),
         signed: true,
         pagination: None,
     },
@@ -1139,7 +1255,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes the given tag keys from a user pool.",
-        input: 365,
+        input: 545,
+        output: Some(546),
         signed: true,
         pagination: None,
     },
@@ -1148,7 +1265,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateAuthEventFeedback",
         title: "Update auth event feedback",
         description: "Lets a user mark a sign-in event as valid or invalid using the feedback token from a security notice. No AWS credentials required.",
-        input: 366,
+        input: 547,
+        output: Some(548),
         signed: false,
         pagination: None,
     },
@@ -1157,7 +1275,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateDeviceStatus",
         title: "Update device status",
         description: "Sets one of the signed-in user's devices to remembered or not remembered. Needs the user's access token; no AWS credentials required.",
-        input: 367,
+        input: 549,
+        output: Some(550),
         signed: false,
         pagination: None,
     },
@@ -1166,7 +1285,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateGroup",
         title: "Update group",
         description: "Changes a group's description, IAM role or precedence.",
-        input: 368,
+        input: 551,
+        output: Some(552),
         signed: true,
         pagination: None,
     },
@@ -1175,7 +1295,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateIdentityProvider",
         title: "Update identity provider",
         description: "Changes the settings or attribute mapping of an external identity provider in the pool.",
-        input: 369,
+        input: 553,
+        output: Some(554),
         signed: true,
         pagination: None,
     },
@@ -1184,7 +1305,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateManagedLoginBranding",
         title: "Update managed login branding",
         description: "Changes the settings and assets of an existing managed login branding style.",
-        input: 370,
+        input: 555,
+        output: Some(556),
         signed: true,
         pagination: None,
     },
@@ -1193,7 +1315,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateProvisionedLimit",
         title: "Update provisioned limit",
         description: "Adjusts the provisioned request rate limit for an API category, within your Service Quotas maximum.",
-        input: 372,
+        input: 557,
+        output: Some(558),
         signed: true,
         pagination: None,
     },
@@ -1202,7 +1325,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateResourceServer",
         title: "Update resource server",
         description: "Changes the name or custom scopes of a resource server. Omitted fields are reset to defaults.",
-        input: 373,
+        input: 559,
+        output: Some(560),
         signed: true,
         pagination: None,
     },
@@ -1211,7 +1335,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateTerms",
         title: "Update terms",
         description: "Changes the links, name or enforcement of an existing terms document configuration.",
-        input: 374,
+        input: 561,
+        output: Some(562),
         signed: true,
         pagination: None,
     },
@@ -1220,7 +1345,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserAttributes",
         title: "Update user attributes",
         description: "Lets the signed-in user change their own profile attributes; changed email or phone may need verifying. Needs the user's access token; no AWS credentials required.",
-        input: 375,
+        input: 563,
+        output: Some(565),
         signed: false,
         pagination: None,
     },
@@ -1229,7 +1355,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPool",
         title: "Update user pool",
         description: "Changes a user pool's configuration. Settings you leave out revert to their defaults.",
-        input: 376,
+        input: 566,
+        output: Some(567),
         signed: true,
         pagination: None,
     },
@@ -1238,7 +1365,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolClient",
         title: "Update user pool client",
         description: "Changes an app client's configuration. Settings you leave out revert to their defaults.",
-        input: 377,
+        input: 568,
+        output: Some(569),
         signed: true,
         pagination: None,
     },
@@ -1247,7 +1375,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolDomain",
         title: "Update user pool domain",
         description: "Changes a domain's certificate, routing or managed login version for the user pool.",
-        input: 378,
+        input: 570,
+        output: Some(571),
         signed: true,
         pagination: None,
     },
@@ -1256,7 +1385,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolReplica",
         title: "Update user pool replica",
         description: "Activates or deactivates a Regional replica of a user pool.",
-        input: 380,
+        input: 573,
+        output: Some(574),
         signed: true,
         pagination: None,
     },
@@ -1265,7 +1395,8 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "VerifySoftwareToken",
         title: "Verify software token",
         description: "Confirms authenticator app (TOTP) setup by checking a code from the app. Uses an access token or sign-in session; no AWS credentials required.",
-        input: 382,
+        input: 576,
+        output: Some(578),
         signed: false,
         pagination: None,
     },
@@ -1274,14 +1405,15 @@ pub static OPERATIONS: &[Operation] = &[
         api_name: "VerifyUserAttribute",
         title: "Verify user attribute",
         description: "Confirms the signed-in user's email or phone using the code they were sent. Needs the user's access token; no AWS credentials required.",
-        input: 383,
+        input: 579,
+        output: Some(580),
         signed: false,
         pagination: None,
     },
 ];
 
-/// Every shape an operation input reaches; `Member::shape` and the
-/// `Kind` indices point into this table.
+/// Every shape an operation's input or output reaches; `Member::shape`
+/// and the `Kind` indices point into this table.
 pub static SHAPES: &[Shape] = &[
     // 0: UserPoolIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
@@ -1355,131 +1487,223 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 10: ClientIdType
+    // 10: AddCustomAttributesResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 11: ClientIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
-    // 11: ClientSecretType
+    // 12: ClientSecretType
     Shape { kind: Kind::String { values: &[] }, min: Some(24), max: Some(64), sensitive: true },
-    // 12: AddUserPoolClientSecretRequest
+    // 13: AddUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 13: UsernameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
-    // 14: GroupNameType
+    // 14: ClientSecretIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 15: AdminAddUserToGroupRequest
+    // 15: DateType
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false },
+    // 16: ClientSecretDescriptorType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "client_secret_id", api_name: "ClientSecretId", shape: 14, required: false },
+            Member { name: "client_secret_value", api_name: "ClientSecretValue", shape: 12, required: false },
+            Member {
+                name: "client_secret_create_date",
+                api_name: "ClientSecretCreateDate",
+                shape: 15,
+                required: false,
+            },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 16: ClientMetadataType
+    // 17: AddUserPoolClientSecretResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "client_secret_descriptor",
+            api_name: "ClientSecretDescriptor",
+            shape: 16,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 18: UsernameType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
+    // 19: GroupNameType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
+    // 20: AdminAddUserToGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 21: ClientMetadataType
     Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
-    // 17: AdminConfirmSignUpRequest
+    // 22: AdminConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 18: AttributeNameType
+    // 23: AdminConfirmSignUpResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 24: AttributeNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
-    // 19: AttributeValueType
+    // 25: AttributeValueType
     Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: true },
-    // 20: AttributeType
+    // 26: AttributeType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 18, required: true },
-            Member { name: "value", api_name: "Value", shape: 19, required: false },
+            Member { name: "name", api_name: "Name", shape: 24, required: true },
+            Member { name: "value", api_name: "Value", shape: 25, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 21: AttributeListType
-    Shape { kind: Kind::List { item: 20 }, min: None, max: None, sensitive: false },
-    // 22: PasswordType
+    // 27: AttributeListType
+    Shape { kind: Kind::List { item: 26 }, min: None, max: None, sensitive: false },
+    // 28: PasswordType
     Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: true },
-    // 23: ForceAliasCreation
+    // 29: ForceAliasCreation
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
-    // 24: MessageActionType
+    // 30: MessageActionType
     Shape { kind: Kind::String { values: &["RESEND", "SUPPRESS"] }, min: None, max: None, sensitive: false },
-    // 25: DeliveryMediumType
+    // 31: DeliveryMediumType
     Shape { kind: Kind::String { values: &["SMS", "EMAIL"] }, min: None, max: None, sensitive: false },
-    // 26: DeliveryMediumListType
-    Shape { kind: Kind::List { item: 25 }, min: None, max: None, sensitive: false },
-    // 27: AdminCreateUserRequest
+    // 32: DeliveryMediumListType
+    Shape { kind: Kind::List { item: 31 }, min: None, max: None, sensitive: false },
+    // 33: AdminCreateUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: false },
-            Member { name: "validation_data", api_name: "ValidationData", shape: 21, required: false },
-            Member { name: "temporary_password", api_name: "TemporaryPassword", shape: 22, required: false },
-            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 23, required: false },
-            Member { name: "message_action", api_name: "MessageAction", shape: 24, required: false },
-            Member { name: "desired_delivery_mediums", api_name: "DesiredDeliveryMediums", shape: 26, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 27, required: false },
+            Member { name: "temporary_password", api_name: "TemporaryPassword", shape: 28, required: false },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 29, required: false },
+            Member { name: "message_action", api_name: "MessageAction", shape: 30, required: false },
+            Member { name: "desired_delivery_mediums", api_name: "DesiredDeliveryMediums", shape: 32, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 28: AdminDeleteSoftwareTokenRequest
+    // 34: UserStatusType
+    Shape {
+        kind: Kind::String {
+            values: &[
+                "UNCONFIRMED",
+                "CONFIRMED",
+                "ARCHIVED",
+                "COMPROMISED",
+                "UNKNOWN",
+                "RESET_REQUIRED",
+                "FORCE_CHANGE_PASSWORD",
+                "EXTERNAL_PROVIDER",
+            ],
+        },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 35: MFAOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 31, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 29: AdminDeleteUserRequest
+    // 36: MFAOptionListType
+    Shape { kind: Kind::List { item: 35 }, min: None, max: None, sensitive: false },
+    // 37: UserType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 27, required: false },
+            Member { name: "user_create_date", api_name: "UserCreateDate", shape: 15, required: false },
+            Member { name: "user_last_modified_date", api_name: "UserLastModifiedDate", shape: 15, required: false },
+            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
+            Member { name: "user_status", api_name: "UserStatus", shape: 34, required: false },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 30: AttributeNameListType
-    Shape { kind: Kind::List { item: 18 }, min: None, max: None, sensitive: false },
-    // 31: AdminDeleteUserAttributesRequest
+    // 38: AdminCreateUserResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user", api_name: "User", shape: 37, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 39: AdminDeleteSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 30, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 32: ProviderNameType
+    // 40: AdminDeleteSoftwareTokenResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 41: AdminDeleteUserRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 42: AttributeNameListType
+    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false },
+    // 43: AdminDeleteUserAttributesRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 42, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 44: AdminDeleteUserAttributesResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 45: ProviderNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
-    // 33: ProviderUserIdentifierType
+    // 46: ProviderUserIdentifierType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
             Member { name: "provider_attribute_name", api_name: "ProviderAttributeName", shape: 4, required: false },
             Member { name: "provider_attribute_value", api_name: "ProviderAttributeValue", shape: 4, required: false },
         ]),
@@ -1487,81 +1711,162 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 34: AdminDisableProviderForUserRequest
+    // 47: AdminDisableProviderForUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
-            Member { name: "user", api_name: "User", shape: 33, required: true },
+            Member { name: "user", api_name: "User", shape: 46, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 35: AdminDisableUserRequest
+    // 48: AdminDisableProviderForUserResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 49: AdminDisableUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 36: AdminEnableUserRequest
+    // 50: AdminDisableUserResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 51: AdminEnableUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 37: DeviceKeyType
+    // 52: AdminEnableUserResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 53: DeviceKeyType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
-    // 38: AdminForgetDeviceRequest
+    // 54: AdminForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 39: AdminGetDeviceRequest
+    // 55: AdminGetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 40: AdminGetUserRequest
+    // 56: DeviceType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
+            Member { name: "device_attributes", api_name: "DeviceAttributes", shape: 27, required: false },
+            Member { name: "device_create_date", api_name: "DeviceCreateDate", shape: 15, required: false },
+            Member {
+                name: "device_last_modified_date",
+                api_name: "DeviceLastModifiedDate",
+                shape: 15,
+                required: false,
+            },
+            Member {
+                name: "device_last_authenticated_date",
+                api_name: "DeviceLastAuthenticatedDate",
+                shape: 15,
+                required: false,
+            },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 41: AdminGetUserAuthFactorsRequest
+    // 57: AdminGetDeviceResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "device", api_name: "Device", shape: 56, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 58: AdminGetUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 42: AuthFlowType
+    // 59: UserMFASettingListType
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false },
+    // 60: AdminGetUserResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
+            Member { name: "user_create_date", api_name: "UserCreateDate", shape: 15, required: false },
+            Member { name: "user_last_modified_date", api_name: "UserLastModifiedDate", shape: 15, required: false },
+            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
+            Member { name: "user_status", api_name: "UserStatus", shape: 34, required: false },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
+            Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 61: AdminGetUserAuthFactorsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 62: AuthFactorType
+    Shape {
+        kind: Kind::String { values: &["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN", "SOFTWARE_TOKEN"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 63: ConfiguredUserAuthFactorsListType
+    Shape { kind: Kind::List { item: 62 }, min: Some(0), max: Some(8), sensitive: false },
+    // 64: AdminGetUserAuthFactorsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+            Member {
+                name: "configured_user_auth_factors",
+                api_name: "ConfiguredUserAuthFactors",
+                shape: 63,
+                required: false,
+            },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 65: AuthFlowType
     Shape {
         kind: Kind::String {
             values: &[
@@ -1579,9 +1884,9 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 43: AuthParametersType
+    // 66: AuthParametersType
     Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true },
-    // 44: AnalyticsMetadataType
+    // 67: AnalyticsMetadataType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "analytics_endpoint_id",
@@ -1593,7 +1898,7 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 45: HttpHeader
+    // 68: HttpHeader
     Shape {
         kind: Kind::Structure(&[
             Member { name: "header_name", api_name: "headerName", shape: 4, required: false },
@@ -1603,115 +1908,40 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 46: HttpHeaderList
-    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false },
-    // 47: ContextDataType
+    // 69: HttpHeaderList
+    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false },
+    // 70: ContextDataType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: true },
             Member { name: "server_name", api_name: "ServerName", shape: 4, required: true },
             Member { name: "server_path", api_name: "ServerPath", shape: 4, required: true },
-            Member { name: "http_headers", api_name: "HttpHeaders", shape: 46, required: true },
+            Member { name: "http_headers", api_name: "HttpHeaders", shape: 69, required: true },
             Member { name: "encoded_data", api_name: "EncodedData", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 48: SessionType
+    // 71: SessionType
     Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(4096), sensitive: true },
-    // 49: AdminInitiateAuthRequest
+    // 72: AdminInitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "auth_flow", api_name: "AuthFlow", shape: 42, required: true },
-            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 43, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "context_data", api_name: "ContextData", shape: 47, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 65, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 66, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 70, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 50: AdminLinkProviderForUserRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
-            Member { name: "destination_user", api_name: "DestinationUser", shape: 33, required: true },
-            Member { name: "source_user", api_name: "SourceUser", shape: 33, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 51: QueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
-    // 52: SearchPaginationTokenType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
-    // 53: AdminListDevicesRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 54: PaginationKey
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(131072), sensitive: false },
-    // 55: AdminListGroupsForUserRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 56: AdminListUserAuthEventsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 51, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 57: AdminRemoveUserFromGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 58: AdminResetUserPasswordRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 59: ChallengeNameType
+    // 73: ChallengeNameType
     Shape {
         kind: Kind::String {
             values: &[
@@ -1737,25 +1967,313 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 60: ChallengeResponsesType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true },
-    // 61: AdminRespondToAuthChallengeRequest
+    // 74: ChallengeParametersType
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
+    // 75: TokenModelType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true },
+    // 76: IntegerType
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
+    // 77: NewDeviceMetadataType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
+            Member { name: "device_group_key", api_name: "DeviceGroupKey", shape: 4, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 78: AuthenticationResultType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "expires_in", api_name: "ExpiresIn", shape: 76, required: false },
+            Member { name: "token_type", api_name: "TokenType", shape: 4, required: false },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 75, required: false },
+            Member { name: "id_token", api_name: "IdToken", shape: 75, required: false },
+            Member { name: "new_device_metadata", api_name: "NewDeviceMetadata", shape: 77, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 79: AvailableChallengeListType
+    Shape { kind: Kind::List { item: 73 }, min: None, max: None, sensitive: false },
+    // 80: AdminInitiateAuthResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
+            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
+            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 81: AdminLinkProviderForUserRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
+            Member { name: "destination_user", api_name: "DestinationUser", shape: 46, required: true },
+            Member { name: "source_user", api_name: "SourceUser", shape: 46, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 82: AdminLinkProviderForUserResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 83: QueryLimitType
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
+    // 84: SearchPaginationTokenType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
+    // 85: AdminListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 59, required: true },
-            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 60, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "context_data", api_name: "ContextData", shape: 47, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 62: SMSMfaSettingsType
+    // 86: DeviceListType
+    Shape { kind: Kind::List { item: 56 }, min: None, max: None, sensitive: false },
+    // 87: AdminListDevicesResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "devices", api_name: "Devices", shape: 86, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 88: PaginationKey
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(131072), sensitive: false },
+    // 89: AdminListGroupsForUserRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 90: DescriptionType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: false },
+    // 91: ArnType
+    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false },
+    // 92: PrecedenceType
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false },
+    // 93: GroupType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: false },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "description", api_name: "Description", shape: 90, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 94: GroupListType
+    Shape { kind: Kind::List { item: 93 }, min: None, max: None, sensitive: false },
+    // 95: AdminListGroupsForUserResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "groups", api_name: "Groups", shape: 94, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 96: AdminListUserAuthEventsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 83, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 97: EventType
+    Shape {
+        kind: Kind::String { values: &["SignIn", "SignUp", "ForgotPassword", "PasswordChange", "ResendCode"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 98: EventResponseType
+    Shape { kind: Kind::String { values: &["Pass", "Fail", "InProgress"] }, min: None, max: None, sensitive: false },
+    // 99: RiskDecisionType
+    Shape {
+        kind: Kind::String { values: &["NoRisk", "AccountTakeover", "Block"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 100: RiskLevelType
+    Shape { kind: Kind::String { values: &["Low", "Medium", "High"] }, min: None, max: None, sensitive: false },
+    // 101: WrappedBooleanType
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
+    // 102: EventRiskType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "risk_decision", api_name: "RiskDecision", shape: 99, required: false },
+            Member { name: "risk_level", api_name: "RiskLevel", shape: 100, required: false },
+            Member {
+                name: "compromised_credentials_detected",
+                api_name: "CompromisedCredentialsDetected",
+                shape: 101,
+                required: false,
+            },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 103: ChallengeName
+    Shape { kind: Kind::String { values: &["Password", "Mfa"] }, min: None, max: None, sensitive: false },
+    // 104: ChallengeResponse
+    Shape { kind: Kind::String { values: &["Success", "Failure"] }, min: None, max: None, sensitive: false },
+    // 105: ChallengeResponseType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 103, required: false },
+            Member { name: "challenge_response", api_name: "ChallengeResponse", shape: 104, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 106: ChallengeResponseListType
+    Shape { kind: Kind::List { item: 105 }, min: None, max: None, sensitive: false },
+    // 107: EventContextDataType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: false },
+            Member { name: "device_name", api_name: "DeviceName", shape: 4, required: false },
+            Member { name: "timezone", api_name: "Timezone", shape: 4, required: false },
+            Member { name: "city", api_name: "City", shape: 4, required: false },
+            Member { name: "country", api_name: "Country", shape: 4, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 108: FeedbackValueType
+    Shape { kind: Kind::String { values: &["Valid", "Invalid"] }, min: None, max: None, sensitive: false },
+    // 109: EventFeedbackType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
+            Member { name: "provider", api_name: "Provider", shape: 4, required: true },
+            Member { name: "feedback_date", api_name: "FeedbackDate", shape: 15, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 110: AuthEventType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "event_id", api_name: "EventId", shape: 4, required: false },
+            Member { name: "event_type", api_name: "EventType", shape: 97, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "event_response", api_name: "EventResponse", shape: 98, required: false },
+            Member { name: "event_risk", api_name: "EventRisk", shape: 102, required: false },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 106, required: false },
+            Member { name: "event_context_data", api_name: "EventContextData", shape: 107, required: false },
+            Member { name: "event_feedback", api_name: "EventFeedback", shape: 109, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 111: AuthEventsType
+    Shape { kind: Kind::List { item: 110 }, min: None, max: None, sensitive: false },
+    // 112: AdminListUserAuthEventsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "auth_events", api_name: "AuthEvents", shape: 111, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 113: AdminRemoveUserFromGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 114: AdminResetUserPasswordRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 115: AdminResetUserPasswordResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 116: ChallengeResponsesType
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true },
+    // 117: AdminRespondToAuthChallengeRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: true },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 116, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 70, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 118: AdminRespondToAuthChallengeResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
+            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
+            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 119: SMSMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
@@ -1765,7 +2283,7 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 63: SoftwareTokenMfaSettingsType
+    // 120: SoftwareTokenMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
@@ -1775,7 +2293,7 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 64: EmailMfaSettingsType
+    // 121: EmailMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
@@ -1785,155 +2303,174 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 65: WebAuthnMfaSettingsType
+    // 122: WebAuthnMfaSettingsType
     Shape {
         kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 66: AdminSetUserMFAPreferenceRequest
+    // 123: AdminSetUserMFAPreferenceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 62, required: false },
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 119, required: false },
             Member {
                 name: "software_token_mfa_settings",
                 api_name: "SoftwareTokenMfaSettings",
-                shape: 63,
+                shape: 120,
                 required: false,
             },
-            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 64, required: false },
-            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 65, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 121, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 122, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 67: AdminSetUserPasswordRequest
+    // 124: AdminSetUserMFAPreferenceResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 125: AdminSetUserPasswordRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "password", api_name: "Password", shape: 22, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "password", api_name: "Password", shape: 28, required: true },
             Member { name: "permanent", api_name: "Permanent", shape: 3, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 68: MFAOptionType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 25, required: false },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 69: MFAOptionListType
-    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false },
-    // 70: AdminSetUserSettingsRequest
+    // 126: AdminSetUserPasswordResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 127: AdminSetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 69, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 71: EventIdType
+    // 128: AdminSetUserSettingsResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 129: EventIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(50), sensitive: false },
-    // 72: FeedbackValueType
-    Shape { kind: Kind::String { values: &["Valid", "Invalid"] }, min: None, max: None, sensitive: false },
-    // 73: AdminUpdateAuthEventFeedbackRequest
+    // 130: AdminUpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "event_id", api_name: "EventId", shape: 71, required: true },
-            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 72, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 129, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 74: DeviceRememberedStatusType
+    // 131: AdminUpdateAuthEventFeedbackResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 132: DeviceRememberedStatusType
     Shape { kind: Kind::String { values: &["remembered", "not_remembered"] }, min: None, max: None, sensitive: false },
-    // 75: AdminUpdateDeviceStatusRequest
+    // 133: AdminUpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
-            Member { name: "device_remembered_status", api_name: "DeviceRememberedStatus", shape: 74, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member {
+                name: "device_remembered_status",
+                api_name: "DeviceRememberedStatus",
+                shape: 132,
+                required: false,
+            },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 76: AdminUpdateUserAttributesRequest
+    // 134: AdminUpdateDeviceStatusResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 135: AdminUpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 77: AdminUserGlobalSignOutRequest
+    // 136: AdminUpdateUserAttributesResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 137: AdminUserGlobalSignOutRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 78: TokenModelType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true },
-    // 79: AssociateSoftwareTokenRequest
+    // 138: AdminUserGlobalSignOutResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 139: AssociateSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 80: ChangePasswordRequest
+    // 140: SecretCodeType
+    Shape { kind: Kind::String { values: &[] }, min: Some(16), max: None, sensitive: true },
+    // 141: AssociateSoftwareTokenResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "previous_password", api_name: "PreviousPassword", shape: 22, required: false },
-            Member { name: "proposed_password", api_name: "ProposedPassword", shape: 22, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "secret_code", api_name: "SecretCode", shape: 140, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 81: Document
+    // 142: ChangePasswordRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "previous_password", api_name: "PreviousPassword", shape: 28, required: false },
+            Member { name: "proposed_password", api_name: "ProposedPassword", shape: 28, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 143: ChangePasswordResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 144: Document
     Shape { kind: Kind::Document, min: None, max: None, sensitive: false },
-    // 82: CompleteWebAuthnRegistrationRequest
+    // 145: CompleteWebAuthnRegistrationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "credential", api_name: "Credential", shape: 81, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "credential", api_name: "Credential", shape: 144, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 83: DeviceSecretVerifierConfigType
+    // 146: CompleteWebAuthnRegistrationResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 147: DeviceSecretVerifierConfigType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "password_verifier", api_name: "PasswordVerifier", shape: 4, required: false },
@@ -1943,30 +2480,42 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 84: DeviceNameType
+    // 148: DeviceNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
-    // 85: ConfirmDeviceRequest
+    // 149: ConfirmDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
             Member {
                 name: "device_secret_verifier_config",
                 api_name: "DeviceSecretVerifierConfig",
-                shape: 83,
+                shape: 147,
                 required: false,
             },
-            Member { name: "device_name", api_name: "DeviceName", shape: 84, required: false },
+            Member { name: "device_name", api_name: "DeviceName", shape: 148, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 86: SecretHashType
+    // 150: ConfirmDeviceResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_confirmation_necessary",
+            api_name: "UserConfirmationNecessary",
+            shape: 3,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 151: SecretHashType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true },
-    // 87: ConfirmationCodeType
+    // 152: ConfirmationCodeType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false },
-    // 88: UserContextDataType
+    // 153: UserContextDataType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: false },
@@ -1976,99 +2525,138 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: true,
     },
-    // 89: ConfirmForgotPasswordRequest
+    // 154: ConfirmForgotPasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 87, required: true },
-            Member { name: "password", api_name: "Password", shape: 22, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 152, required: true },
+            Member { name: "password", api_name: "Password", shape: 28, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 90: ConfirmSignUpRequest
+    // 155: ConfirmForgotPasswordResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 156: ConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 87, required: true },
-            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 23, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 152, required: true },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 29, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 91: DescriptionType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: false },
-    // 92: ArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false },
-    // 93: PrecedenceType
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false },
-    // 94: CreateGroupRequest
+    // 157: ConfirmSignUpResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "session", api_name: "Session", shape: 71, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 158: CreateGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "description", api_name: "Description", shape: 91, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
-            Member { name: "precedence", api_name: "Precedence", shape: 93, required: false },
+            Member { name: "description", api_name: "Description", shape: 90, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 95: ProviderNameTypeV2
+    // 159: CreateGroupResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 160: ProviderNameTypeV2
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
-    // 96: IdentityProviderTypeType
+    // 161: IdentityProviderTypeType
     Shape {
         kind: Kind::String { values: &["SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 97: ProviderDetailsType
+    // 162: ProviderDetailsType
     Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
-    // 98: AttributeMappingKeyType
+    // 163: AttributeMappingKeyType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false },
-    // 99: AttributeMappingType
-    Shape { kind: Kind::Map { key: 98, value: 4 }, min: None, max: None, sensitive: false },
-    // 100: IdpIdentifierType
+    // 164: AttributeMappingType
+    Shape { kind: Kind::Map { key: 163, value: 4 }, min: None, max: None, sensitive: false },
+    // 165: IdpIdentifierType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false },
-    // 101: IdpIdentifiersListType
-    Shape { kind: Kind::List { item: 100 }, min: Some(0), max: Some(50), sensitive: false },
-    // 102: AcrMappingKeyType
+    // 166: IdpIdentifiersListType
+    Shape { kind: Kind::List { item: 165 }, min: Some(0), max: Some(50), sensitive: false },
+    // 167: AcrMappingKeyType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 103: AcrValueType
+    // 168: AcrValueType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false },
-    // 104: AcrMappingType
-    Shape { kind: Kind::Map { key: 102, value: 103 }, min: Some(0), max: Some(4), sensitive: false },
-    // 105: CreateIdentityProviderRequest
+    // 169: AcrMappingType
+    Shape { kind: Kind::Map { key: 167, value: 168 }, min: Some(0), max: Some(4), sensitive: false },
+    // 170: CreateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 95, required: true },
-            Member { name: "provider_type", api_name: "ProviderType", shape: 96, required: true },
-            Member { name: "provider_details", api_name: "ProviderDetails", shape: 97, required: true },
-            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 99, required: false },
-            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 101, required: false },
-            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 104, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 160, required: true },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: true },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 106: AssetCategoryType
+    // 171: IdentityProviderType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: false },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: false },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 172: CreateIdentityProviderResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "identity_provider",
+            api_name: "IdentityProvider",
+            shape: 171,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 173: AssetCategoryType
     Shape {
         kind: Kind::String {
             values: &[
@@ -2093,129 +2681,218 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 107: ColorSchemeModeType
+    // 174: ColorSchemeModeType
     Shape { kind: Kind::String { values: &["LIGHT", "DARK", "DYNAMIC"] }, min: None, max: None, sensitive: false },
-    // 108: AssetExtensionType
+    // 175: AssetExtensionType
     Shape {
         kind: Kind::String { values: &["ICO", "JPEG", "PNG", "SVG", "WEBP"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 109: AssetBytesType
+    // 176: AssetBytesType
     Shape { kind: Kind::Blob, min: None, max: Some(1000000), sensitive: false },
-    // 110: ResourceIdType
+    // 177: ResourceIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false },
-    // 111: AssetType
+    // 178: AssetType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "category", api_name: "Category", shape: 106, required: true },
-            Member { name: "color_mode", api_name: "ColorMode", shape: 107, required: true },
-            Member { name: "extension", api_name: "Extension", shape: 108, required: true },
-            Member { name: "bytes", api_name: "Bytes", shape: 109, required: false },
-            Member { name: "resource_id", api_name: "ResourceId", shape: 110, required: false },
+            Member { name: "category", api_name: "Category", shape: 173, required: true },
+            Member { name: "color_mode", api_name: "ColorMode", shape: 174, required: true },
+            Member { name: "extension", api_name: "Extension", shape: 175, required: true },
+            Member { name: "bytes", api_name: "Bytes", shape: 176, required: false },
+            Member { name: "resource_id", api_name: "ResourceId", shape: 177, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 112: AssetListType
-    Shape { kind: Kind::List { item: 111 }, min: Some(0), max: Some(40), sensitive: false },
-    // 113: CreateManagedLoginBrandingRequest
+    // 179: AssetListType
+    Shape { kind: Kind::List { item: 178 }, min: Some(0), max: Some(40), sensitive: false },
+    // 180: CreateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member {
                 name: "use_cognito_provided_values",
                 api_name: "UseCognitoProvidedValues",
                 shape: 3,
                 required: false,
             },
-            Member { name: "settings", api_name: "Settings", shape: 81, required: false },
-            Member { name: "assets", api_name: "Assets", shape: 112, required: false },
+            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 114: ResourceServerIdentifierType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
-    // 115: ResourceServerNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
-    // 116: ResourceServerScopeNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
-    // 117: ResourceServerScopeDescriptionType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
-    // 118: ResourceServerScopeType
+    // 181: ManagedLoginBrandingIdType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 182: ManagedLoginBrandingType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "scope_name", api_name: "ScopeName", shape: 116, required: true },
-            Member { name: "scope_description", api_name: "ScopeDescription", shape: 117, required: true },
+            Member {
+                name: "managed_login_branding_id",
+                api_name: "ManagedLoginBrandingId",
+                shape: 181,
+                required: false,
+            },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member {
+                name: "use_cognito_provided_values",
+                api_name: "UseCognitoProvidedValues",
+                shape: 3,
+                required: false,
+            },
+            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 119: ResourceServerScopeListType
-    Shape { kind: Kind::List { item: 118 }, min: None, max: Some(100), sensitive: false },
-    // 120: CreateResourceServerRequest
+    // 183: CreateManagedLoginBrandingResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "managed_login_branding",
+            api_name: "ManagedLoginBranding",
+            shape: 182,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 184: ResourceServerIdentifierType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
+    // 185: ResourceServerNameType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
+    // 186: ResourceServerScopeNameType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
+    // 187: ResourceServerScopeDescriptionType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
+    // 188: ResourceServerScopeType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "scope_name", api_name: "ScopeName", shape: 186, required: true },
+            Member { name: "scope_description", api_name: "ScopeDescription", shape: 187, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 189: ResourceServerScopeListType
+    Shape { kind: Kind::List { item: 188 }, min: None, max: Some(100), sensitive: false },
+    // 190: CreateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
-            Member { name: "name", api_name: "Name", shape: 115, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 119, required: false },
+            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
+            Member { name: "name", api_name: "Name", shape: 185, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 121: TermsNameType
+    // 191: ResourceServerType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "identifier", api_name: "Identifier", shape: 184, required: false },
+            Member { name: "name", api_name: "Name", shape: 185, required: false },
+            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 192: CreateResourceServerResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "resource_server",
+            api_name: "ResourceServer",
+            shape: 191,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 193: TermsNameType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 122: TermsSourceType
+    // 194: TermsSourceType
     Shape { kind: Kind::String { values: &["LINK"] }, min: None, max: None, sensitive: false },
-    // 123: TermsEnforcementType
+    // 195: TermsEnforcementType
     Shape { kind: Kind::String { values: &["NONE"] }, min: None, max: None, sensitive: false },
-    // 124: LanguageIdType
+    // 196: LanguageIdType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 125: LinkUrlType
+    // 197: LinkUrlType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
-    // 126: LinksType
-    Shape { kind: Kind::Map { key: 124, value: 125 }, min: Some(1), max: Some(13), sensitive: false },
-    // 127: CreateTermsRequest
+    // 198: LinksType
+    Shape { kind: Kind::Map { key: 196, value: 197 }, min: Some(1), max: Some(13), sensitive: false },
+    // 199: CreateTermsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: true },
-            Member { name: "terms_source", api_name: "TermsSource", shape: 122, required: true },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 123, required: true },
-            Member { name: "links", api_name: "Links", shape: 126, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
+            Member { name: "links", api_name: "Links", shape: 198, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 128: UserImportJobNameType
+    // 200: TermsIdType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 201: TermsType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
+            Member { name: "links", api_name: "Links", shape: 198, required: true },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: true },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 202: CreateTermsResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 203: UserImportJobNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 129: PasswordHashingAlgorithmType
+    // 204: PasswordHashingAlgorithmType
     Shape {
         kind: Kind::String { values: &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 130: CreateUserImportJobRequest
+    // 205: CreateUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "job_name", api_name: "JobName", shape: 128, required: true },
+            Member { name: "job_name", api_name: "JobName", shape: 203, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 92, required: true },
+            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 91, required: true },
             Member {
                 name: "password_hashing_algorithm",
                 api_name: "PasswordHashingAlgorithm",
-                shape: 129,
+                shape: 204,
                 required: false,
             },
         ]),
@@ -2223,27 +2900,43 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 131: UserPoolNameType
+    // 206: UserImportJobIdType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
+    // 207: PreSignedUrlType
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false },
+    // 208: UserImportJobStatusType
+    Shape {
+        kind: Kind::String {
+            values: &["Created", "Pending", "InProgress", "Stopping", "Expired", "Stopped", "Failed", "Succeeded"],
+        },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 209: LongType
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
+    // 210: CompletionMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 132: PasswordPolicyMinLengthType
-    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false },
-    // 133: PasswordHistorySizeType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false },
-    // 134: TemporaryPasswordValidityDaysType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false },
-    // 135: PasswordPolicyType
+    // 211: UserImportJobType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "minimum_length", api_name: "MinimumLength", shape: 132, required: false },
-            Member { name: "require_uppercase", api_name: "RequireUppercase", shape: 3, required: false },
-            Member { name: "require_lowercase", api_name: "RequireLowercase", shape: 3, required: false },
-            Member { name: "require_numbers", api_name: "RequireNumbers", shape: 3, required: false },
-            Member { name: "require_symbols", api_name: "RequireSymbols", shape: 3, required: false },
-            Member { name: "password_history_size", api_name: "PasswordHistorySize", shape: 133, required: false },
+            Member { name: "job_name", api_name: "JobName", shape: 203, required: false },
+            Member { name: "job_id", api_name: "JobId", shape: 206, required: false },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "pre_signed_url", api_name: "PreSignedUrl", shape: 207, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "start_date", api_name: "StartDate", shape: 15, required: false },
+            Member { name: "completion_date", api_name: "CompletionDate", shape: 15, required: false },
+            Member { name: "status", api_name: "Status", shape: 208, required: false },
+            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 91, required: false },
+            Member { name: "imported_users", api_name: "ImportedUsers", shape: 209, required: false },
+            Member { name: "skipped_users", api_name: "SkippedUsers", shape: 209, required: false },
+            Member { name: "failed_users", api_name: "FailedUsers", shape: 209, required: false },
+            Member { name: "completion_message", api_name: "CompletionMessage", shape: 210, required: false },
             Member {
-                name: "temporary_password_validity_days",
-                api_name: "TemporaryPasswordValidityDays",
-                shape: 134,
+                name: "password_hashing_algorithm",
+                api_name: "PasswordHashingAlgorithm",
+                shape: 204,
                 required: false,
             },
         ]),
@@ -2251,185 +2944,218 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 136: AuthFactorType
-    Shape {
-        kind: Kind::String { values: &["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN", "SOFTWARE_TOKEN"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 137: AllowedFirstAuthFactorsListType
-    Shape { kind: Kind::List { item: 136 }, min: Some(1), max: Some(5), sensitive: false },
-    // 138: SignInPolicyType
+    // 212: CreateUserImportJobResponse
     Shape {
         kind: Kind::Structure(&[Member {
-            name: "allowed_first_auth_factors",
-            api_name: "AllowedFirstAuthFactors",
-            shape: 137,
+            name: "user_import_job",
+            api_name: "UserImportJob",
+            shape: 211,
             required: false,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 139: UserPoolPolicyType
+    // 213: UserPoolNameType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
+    // 214: PasswordPolicyMinLengthType
+    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false },
+    // 215: PasswordHistorySizeType
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false },
+    // 216: TemporaryPasswordValidityDaysType
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false },
+    // 217: PasswordPolicyType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "password_policy", api_name: "PasswordPolicy", shape: 135, required: false },
-            Member { name: "sign_in_policy", api_name: "SignInPolicy", shape: 138, required: false },
+            Member { name: "minimum_length", api_name: "MinimumLength", shape: 214, required: false },
+            Member { name: "require_uppercase", api_name: "RequireUppercase", shape: 3, required: false },
+            Member { name: "require_lowercase", api_name: "RequireLowercase", shape: 3, required: false },
+            Member { name: "require_numbers", api_name: "RequireNumbers", shape: 3, required: false },
+            Member { name: "require_symbols", api_name: "RequireSymbols", shape: 3, required: false },
+            Member { name: "password_history_size", api_name: "PasswordHistorySize", shape: 215, required: false },
+            Member {
+                name: "temporary_password_validity_days",
+                api_name: "TemporaryPasswordValidityDays",
+                shape: 216,
+                required: false,
+            },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 140: DeletionProtectionType
+    // 218: AllowedFirstAuthFactorsListType
+    Shape { kind: Kind::List { item: 62 }, min: Some(1), max: Some(5), sensitive: false },
+    // 219: SignInPolicyType
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "allowed_first_auth_factors",
+            api_name: "AllowedFirstAuthFactors",
+            shape: 218,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 220: UserPoolPolicyType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "password_policy", api_name: "PasswordPolicy", shape: 217, required: false },
+            Member { name: "sign_in_policy", api_name: "SignInPolicy", shape: 219, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 221: DeletionProtectionType
     Shape { kind: Kind::String { values: &["ACTIVE", "INACTIVE"] }, min: None, max: None, sensitive: false },
-    // 141: PreTokenGenerationLambdaVersionType
+    // 222: PreTokenGenerationLambdaVersionType
     Shape { kind: Kind::String { values: &["V1_0", "V2_0", "V3_0"] }, min: None, max: None, sensitive: false },
-    // 142: PreTokenGenerationVersionConfigType
+    // 223: PreTokenGenerationVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 141, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 222, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 143: CustomSMSSenderLambdaVersionType
+    // 224: CustomSMSSenderLambdaVersionType
     Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
-    // 144: CustomSMSLambdaVersionConfigType
+    // 225: CustomSMSLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 143, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 224, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 145: CustomEmailSenderLambdaVersionType
+    // 226: CustomEmailSenderLambdaVersionType
     Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
-    // 146: CustomEmailLambdaVersionConfigType
+    // 227: CustomEmailLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 145, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 226, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 147: InboundFederationLambdaVersionType
+    // 228: InboundFederationLambdaVersionType
     Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false },
-    // 148: InboundFederationLambdaType
+    // 229: InboundFederationLambdaType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 147, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 92, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 228, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 149: LambdaConfigType
+    // 230: LambdaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "pre_sign_up", api_name: "PreSignUp", shape: 92, required: false },
-            Member { name: "custom_message", api_name: "CustomMessage", shape: 92, required: false },
-            Member { name: "post_confirmation", api_name: "PostConfirmation", shape: 92, required: false },
-            Member { name: "pre_authentication", api_name: "PreAuthentication", shape: 92, required: false },
-            Member { name: "post_authentication", api_name: "PostAuthentication", shape: 92, required: false },
-            Member { name: "define_auth_challenge", api_name: "DefineAuthChallenge", shape: 92, required: false },
-            Member { name: "create_auth_challenge", api_name: "CreateAuthChallenge", shape: 92, required: false },
+            Member { name: "pre_sign_up", api_name: "PreSignUp", shape: 91, required: false },
+            Member { name: "custom_message", api_name: "CustomMessage", shape: 91, required: false },
+            Member { name: "post_confirmation", api_name: "PostConfirmation", shape: 91, required: false },
+            Member { name: "pre_authentication", api_name: "PreAuthentication", shape: 91, required: false },
+            Member { name: "post_authentication", api_name: "PostAuthentication", shape: 91, required: false },
+            Member { name: "define_auth_challenge", api_name: "DefineAuthChallenge", shape: 91, required: false },
+            Member { name: "create_auth_challenge", api_name: "CreateAuthChallenge", shape: 91, required: false },
             Member {
                 name: "verify_auth_challenge_response",
                 api_name: "VerifyAuthChallengeResponse",
-                shape: 92,
+                shape: 91,
                 required: false,
             },
-            Member { name: "pre_token_generation", api_name: "PreTokenGeneration", shape: 92, required: false },
-            Member { name: "user_migration", api_name: "UserMigration", shape: 92, required: false },
+            Member { name: "pre_token_generation", api_name: "PreTokenGeneration", shape: 91, required: false },
+            Member { name: "user_migration", api_name: "UserMigration", shape: 91, required: false },
             Member {
                 name: "pre_token_generation_config",
                 api_name: "PreTokenGenerationConfig",
-                shape: 142,
+                shape: 223,
                 required: false,
             },
-            Member { name: "custom_sms_sender", api_name: "CustomSMSSender", shape: 144, required: false },
-            Member { name: "custom_email_sender", api_name: "CustomEmailSender", shape: 146, required: false },
-            Member { name: "kms_key_id", api_name: "KMSKeyID", shape: 92, required: false },
-            Member { name: "inbound_federation", api_name: "InboundFederation", shape: 148, required: false },
+            Member { name: "custom_sms_sender", api_name: "CustomSMSSender", shape: 225, required: false },
+            Member { name: "custom_email_sender", api_name: "CustomEmailSender", shape: 227, required: false },
+            Member { name: "kms_key_id", api_name: "KMSKeyID", shape: 91, required: false },
+            Member { name: "inbound_federation", api_name: "InboundFederation", shape: 229, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 150: VerifiedAttributeType
+    // 231: VerifiedAttributeType
     Shape { kind: Kind::String { values: &["phone_number", "email"] }, min: None, max: None, sensitive: false },
-    // 151: VerifiedAttributesListType
-    Shape { kind: Kind::List { item: 150 }, min: None, max: None, sensitive: false },
-    // 152: AliasAttributeType
+    // 232: VerifiedAttributesListType
+    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false },
+    // 233: AliasAttributeType
     Shape {
         kind: Kind::String { values: &["phone_number", "email", "preferred_username"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 153: AliasAttributesListType
-    Shape { kind: Kind::List { item: 152 }, min: None, max: None, sensitive: false },
-    // 154: UsernameAttributeType
+    // 234: AliasAttributesListType
+    Shape { kind: Kind::List { item: 233 }, min: None, max: None, sensitive: false },
+    // 235: UsernameAttributeType
     Shape { kind: Kind::String { values: &["phone_number", "email"] }, min: None, max: None, sensitive: false },
-    // 155: UsernameAttributesListType
-    Shape { kind: Kind::List { item: 154 }, min: None, max: None, sensitive: false },
-    // 156: SmsVerificationMessageType
+    // 236: UsernameAttributesListType
+    Shape { kind: Kind::List { item: 235 }, min: None, max: None, sensitive: false },
+    // 237: SmsVerificationMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false },
-    // 157: EmailVerificationMessageType
+    // 238: EmailVerificationMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
-    // 158: EmailVerificationSubjectType
+    // 239: EmailVerificationSubjectType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
-    // 159: EmailVerificationMessageByLinkType
+    // 240: EmailVerificationMessageByLinkType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
-    // 160: EmailVerificationSubjectByLinkType
+    // 241: EmailVerificationSubjectByLinkType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
-    // 161: DefaultEmailOptionType
+    // 242: DefaultEmailOptionType
     Shape {
         kind: Kind::String { values: &["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 162: VerificationMessageTemplateType
+    // 243: VerificationMessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_message", api_name: "SmsMessage", shape: 156, required: false },
-            Member { name: "email_message", api_name: "EmailMessage", shape: 157, required: false },
-            Member { name: "email_subject", api_name: "EmailSubject", shape: 158, required: false },
-            Member { name: "email_message_by_link", api_name: "EmailMessageByLink", shape: 159, required: false },
-            Member { name: "email_subject_by_link", api_name: "EmailSubjectByLink", shape: 160, required: false },
-            Member { name: "default_email_option", api_name: "DefaultEmailOption", shape: 161, required: false },
+            Member { name: "sms_message", api_name: "SmsMessage", shape: 237, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 238, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 239, required: false },
+            Member { name: "email_message_by_link", api_name: "EmailMessageByLink", shape: 240, required: false },
+            Member { name: "email_subject_by_link", api_name: "EmailSubjectByLink", shape: 241, required: false },
+            Member { name: "default_email_option", api_name: "DefaultEmailOption", shape: 242, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 163: UserPoolMfaType
+    // 244: UserPoolMfaType
     Shape { kind: Kind::String { values: &["OFF", "ON", "OPTIONAL"] }, min: None, max: None, sensitive: false },
-    // 164: AttributesRequireVerificationBeforeUpdateType
-    Shape { kind: Kind::List { item: 150 }, min: None, max: None, sensitive: false },
-    // 165: UserAttributeUpdateSettingsType
+    // 245: AttributesRequireVerificationBeforeUpdateType
+    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false },
+    // 246: UserAttributeUpdateSettingsType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "attributes_require_verification_before_update",
             api_name: "AttributesRequireVerificationBeforeUpdate",
-            shape: 164,
+            shape: 245,
             required: false,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 166: DeviceConfigurationType
+    // 247: DeviceConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member {
@@ -2449,80 +3175,80 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 167: EmailAddressType
+    // 248: EmailAddressType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 168: EmailSendingAccountType
+    // 249: EmailSendingAccountType
     Shape { kind: Kind::String { values: &["COGNITO_DEFAULT", "DEVELOPER"] }, min: None, max: None, sensitive: false },
-    // 169: SESConfigurationSet
+    // 250: SESConfigurationSet
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false },
-    // 170: EmailConfigurationType
+    // 251: EmailConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "source_arn", api_name: "SourceArn", shape: 92, required: false },
-            Member { name: "reply_to_email_address", api_name: "ReplyToEmailAddress", shape: 167, required: false },
-            Member { name: "email_sending_account", api_name: "EmailSendingAccount", shape: 168, required: false },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 91, required: false },
+            Member { name: "reply_to_email_address", api_name: "ReplyToEmailAddress", shape: 248, required: false },
+            Member { name: "email_sending_account", api_name: "EmailSendingAccount", shape: 249, required: false },
             Member { name: "from", api_name: "From", shape: 4, required: false },
-            Member { name: "configuration_set", api_name: "ConfigurationSet", shape: 169, required: false },
+            Member { name: "configuration_set", api_name: "ConfigurationSet", shape: 250, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 171: OptionalArnType
+    // 252: OptionalArnType
     Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false },
-    // 172: RegionCodeType
+    // 253: RegionCodeType
     Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false },
-    // 173: EumsSmsConfigurationType
+    // 254: EumsSmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "caller_arn", api_name: "CallerArn", shape: 92, required: true },
+            Member { name: "caller_arn", api_name: "CallerArn", shape: 91, required: true },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
             Member { name: "origination_identity", api_name: "OriginationIdentity", shape: 4, required: false },
             Member { name: "configuration_set_name", api_name: "ConfigurationSetName", shape: 4, required: false },
             Member { name: "in_entity_id", api_name: "InEntityId", shape: 4, required: false },
             Member { name: "in_template_id", api_name: "InTemplateId", shape: 4, required: false },
-            Member { name: "region", api_name: "Region", shape: 172, required: false },
+            Member { name: "region", api_name: "Region", shape: 253, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 174: SmsConfigurationType
+    // 255: SmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sns_caller_arn", api_name: "SnsCallerArn", shape: 171, required: false },
+            Member { name: "sns_caller_arn", api_name: "SnsCallerArn", shape: 252, required: false },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
-            Member { name: "sns_region", api_name: "SnsRegion", shape: 172, required: false },
-            Member { name: "eums_sms", api_name: "EumsSms", shape: 173, required: false },
+            Member { name: "sns_region", api_name: "SnsRegion", shape: 253, required: false },
+            Member { name: "eums_sms", api_name: "EumsSms", shape: 254, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 175: TagKeysType
+    // 256: TagKeysType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 176: TagValueType
+    // 257: TagValueType
     Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false },
-    // 177: UserPoolTagsType
-    Shape { kind: Kind::Map { key: 175, value: 176 }, min: None, max: None, sensitive: false },
-    // 178: AdminCreateUserUnusedAccountValidityDaysType
+    // 258: UserPoolTagsType
+    Shape { kind: Kind::Map { key: 256, value: 257 }, min: None, max: None, sensitive: false },
+    // 259: AdminCreateUserUnusedAccountValidityDaysType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false },
-    // 179: SmsInviteMessageType
+    // 260: SmsInviteMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false },
-    // 180: EmailInviteMessageType
+    // 261: EmailInviteMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
-    // 181: MessageTemplateType
+    // 262: MessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_message", api_name: "SMSMessage", shape: 179, required: false },
-            Member { name: "email_message", api_name: "EmailMessage", shape: 180, required: false },
-            Member { name: "email_subject", api_name: "EmailSubject", shape: 158, required: false },
+            Member { name: "sms_message", api_name: "SMSMessage", shape: 260, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 261, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 239, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 182: AdminCreateUserConfigType
+    // 263: AdminCreateUserConfigType
     Shape {
         kind: Kind::Structure(&[
             Member {
@@ -2534,41 +3260,41 @@ pub static SHAPES: &[Shape] = &[
             Member {
                 name: "unused_account_validity_days",
                 api_name: "UnusedAccountValidityDays",
-                shape: 178,
+                shape: 259,
                 required: false,
             },
-            Member { name: "invite_message_template", api_name: "InviteMessageTemplate", shape: 181, required: false },
+            Member { name: "invite_message_template", api_name: "InviteMessageTemplate", shape: 262, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 183: SchemaAttributesListType
+    // 264: SchemaAttributesListType
     Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(50), sensitive: false },
-    // 184: AdvancedSecurityModeType
+    // 265: AdvancedSecurityModeType
     Shape { kind: Kind::String { values: &["OFF", "AUDIT", "ENFORCED"] }, min: None, max: None, sensitive: false },
-    // 185: AdvancedSecurityEnabledModeType
+    // 266: AdvancedSecurityEnabledModeType
     Shape { kind: Kind::String { values: &["AUDIT", "ENFORCED"] }, min: None, max: None, sensitive: false },
-    // 186: AdvancedSecurityAdditionalFlowsType
+    // 267: AdvancedSecurityAdditionalFlowsType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "custom_auth_mode",
             api_name: "CustomAuthMode",
-            shape: 185,
+            shape: 266,
             required: false,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 187: UserPoolAddOnsType
+    // 268: UserPoolAddOnsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "advanced_security_mode", api_name: "AdvancedSecurityMode", shape: 184, required: true },
+            Member { name: "advanced_security_mode", api_name: "AdvancedSecurityMode", shape: 265, required: true },
             Member {
                 name: "advanced_security_additional_flows",
                 api_name: "AdvancedSecurityAdditionalFlows",
-                shape: 186,
+                shape: 267,
                 required: false,
             },
         ]),
@@ -2576,202 +3302,311 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 188: WrappedBooleanType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
-    // 189: UsernameConfigurationType
+    // 269: UsernameConfigurationType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "case_sensitive",
             api_name: "CaseSensitive",
-            shape: 188,
+            shape: 101,
             required: true,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 190: PriorityType
+    // 270: PriorityType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false },
-    // 191: RecoveryOptionNameType
+    // 271: RecoveryOptionNameType
     Shape {
         kind: Kind::String { values: &["verified_email", "verified_phone_number", "admin_only"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 192: RecoveryOptionType
+    // 272: RecoveryOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "priority", api_name: "Priority", shape: 190, required: true },
-            Member { name: "name", api_name: "Name", shape: 191, required: true },
+            Member { name: "priority", api_name: "Priority", shape: 270, required: true },
+            Member { name: "name", api_name: "Name", shape: 271, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 193: RecoveryMechanismsType
-    Shape { kind: Kind::List { item: 192 }, min: Some(1), max: Some(2), sensitive: false },
-    // 194: AccountRecoverySettingType
+    // 273: RecoveryMechanismsType
+    Shape { kind: Kind::List { item: 272 }, min: Some(1), max: Some(2), sensitive: false },
+    // 274: AccountRecoverySettingType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "recovery_mechanisms",
             api_name: "RecoveryMechanisms",
-            shape: 193,
+            shape: 273,
             required: false,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 195: UserPoolTierType
+    // 275: UserPoolTierType
     Shape { kind: Kind::String { values: &["LITE", "ESSENTIALS", "PLUS"] }, min: None, max: None, sensitive: false },
-    // 196: EncryptionKeyType
+    // 276: EncryptionKeyType
     Shape {
         kind: Kind::String { values: &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 197: EncryptionKeyArnType
+    // 277: EncryptionKeyArnType
     Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false },
-    // 198: KeyConfigurationType
+    // 278: KeyConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key_type", api_name: "KeyType", shape: 196, required: false },
-            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 197, required: false },
+            Member { name: "key_type", api_name: "KeyType", shape: 276, required: false },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 277, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 199: IssuerType
+    // 279: IssuerType
     Shape { kind: Kind::String { values: &["ORIGINAL", "UPDATED"] }, min: None, max: None, sensitive: false },
-    // 200: IssuerConfigurationType
+    // 280: IssuerConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 199, required: false }]),
+        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 279, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 201: AcrLevelKeyType
+    // 281: AcrLevelKeyType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 202: AcrLevelConfigType
+    // 282: AcrLevelConfigType
     Shape {
-        kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 103, required: true }]),
+        kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 168, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 203: AcrConfigurationType
-    Shape { kind: Kind::Map { key: 201, value: 202 }, min: Some(0), max: Some(4), sensitive: false },
-    // 204: CreateUserPoolRequest
+    // 283: AcrConfigurationType
+    Shape { kind: Kind::Map { key: 281, value: 282 }, min: Some(0), max: Some(4), sensitive: false },
+    // 284: CreateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "pool_name", api_name: "PoolName", shape: 131, required: true },
-            Member { name: "policies", api_name: "Policies", shape: 139, required: false },
-            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 140, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 149, required: false },
+            Member { name: "pool_name", api_name: "PoolName", shape: 213, required: true },
+            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
-                shape: 151,
+                shape: 232,
                 required: false,
             },
-            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 153, required: false },
-            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 155, required: false },
+            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 234, required: false },
+            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 236, required: false },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
-                shape: 156,
+                shape: 237,
                 required: false,
             },
             Member {
                 name: "email_verification_message",
                 api_name: "EmailVerificationMessage",
-                shape: 157,
+                shape: 238,
                 required: false,
             },
             Member {
                 name: "email_verification_subject",
                 api_name: "EmailVerificationSubject",
-                shape: 158,
+                shape: 239,
                 required: false,
             },
             Member {
                 name: "verification_message_template",
                 api_name: "VerificationMessageTemplate",
-                shape: 162,
+                shape: 243,
                 required: false,
             },
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 156,
+                shape: 237,
                 required: false,
             },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
-                shape: 165,
+                shape: 246,
                 required: false,
             },
-            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 166, required: false },
-            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 170, required: false },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
-            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 182, required: false },
-            Member { name: "schema", api_name: "Schema", shape: 183, required: false },
-            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 187, required: false },
-            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 189, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
+            Member { name: "schema", api_name: "Schema", shape: 264, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
+            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 269, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
-                shape: 194,
+                shape: 274,
                 required: false,
             },
-            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 195, required: false },
-            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 198, required: false },
-            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 200, required: false },
-            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 203, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 205: ClientNameType
+    // 285: StatusType
+    Shape { kind: Kind::String { values: &["Enabled", "Disabled"] }, min: None, max: None, sensitive: false },
+    // 286: DomainType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(63), sensitive: false },
+    // 287: UserPoolType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "name", api_name: "Name", shape: 213, required: false },
+            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
+            Member { name: "status", api_name: "Status", shape: 285, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "schema_attributes", api_name: "SchemaAttributes", shape: 264, required: false },
+            Member {
+                name: "auto_verified_attributes",
+                api_name: "AutoVerifiedAttributes",
+                shape: 232,
+                required: false,
+            },
+            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 234, required: false },
+            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 236, required: false },
+            Member {
+                name: "sms_verification_message",
+                api_name: "SmsVerificationMessage",
+                shape: 237,
+                required: false,
+            },
+            Member {
+                name: "email_verification_message",
+                api_name: "EmailVerificationMessage",
+                shape: 238,
+                required: false,
+            },
+            Member {
+                name: "email_verification_subject",
+                api_name: "EmailVerificationSubject",
+                shape: 239,
+                required: false,
+            },
+            Member {
+                name: "verification_message_template",
+                api_name: "VerificationMessageTemplate",
+                shape: 243,
+                required: false,
+            },
+            Member {
+                name: "sms_authentication_message",
+                api_name: "SmsAuthenticationMessage",
+                shape: 237,
+                required: false,
+            },
+            Member {
+                name: "user_attribute_update_settings",
+                api_name: "UserAttributeUpdateSettings",
+                shape: 246,
+                required: false,
+            },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
+            Member {
+                name: "estimated_number_of_users",
+                api_name: "EstimatedNumberOfUsers",
+                shape: 76,
+                required: false,
+            },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+            Member {
+                name: "sms_configuration_failure",
+                api_name: "SmsConfigurationFailure",
+                shape: 4,
+                required: false,
+            },
+            Member {
+                name: "email_configuration_failure",
+                api_name: "EmailConfigurationFailure",
+                shape: 4,
+                required: false,
+            },
+            Member { name: "domain", api_name: "Domain", shape: 286, required: false },
+            Member { name: "custom_domain", api_name: "CustomDomain", shape: 286, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
+            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 269, required: false },
+            Member { name: "arn", api_name: "Arn", shape: 91, required: false },
+            Member {
+                name: "account_recovery_setting",
+                api_name: "AccountRecoverySetting",
+                shape: 274,
+                required: false,
+            },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 288: CreateUserPoolResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool", api_name: "UserPool", shape: 287, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 289: ClientNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 206: GenerateSecret
+    // 290: GenerateSecret
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
-    // 207: RefreshTokenValidityType
+    // 291: RefreshTokenValidityType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false },
-    // 208: AccessTokenValidityType
+    // 292: AccessTokenValidityType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false },
-    // 209: IdTokenValidityType
+    // 293: IdTokenValidityType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false },
-    // 210: TimeUnitsType
+    // 294: TimeUnitsType
     Shape {
         kind: Kind::String { values: &["seconds", "minutes", "hours", "days"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 211: TokenValidityUnitsType
+    // 295: TokenValidityUnitsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 210, required: false },
-            Member { name: "id_token", api_name: "IdToken", shape: 210, required: false },
-            Member { name: "refresh_token", api_name: "RefreshToken", shape: 210, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 294, required: false },
+            Member { name: "id_token", api_name: "IdToken", shape: 294, required: false },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 294, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 212: ClientPermissionType
+    // 296: ClientPermissionType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false },
-    // 213: ClientPermissionListType
-    Shape { kind: Kind::List { item: 212 }, min: None, max: None, sensitive: false },
-    // 214: ExplicitAuthFlowsType
+    // 297: ClientPermissionListType
+    Shape { kind: Kind::List { item: 296 }, min: None, max: None, sensitive: false },
+    // 298: ExplicitAuthFlowsType
     Shape {
         kind: Kind::String {
             values: &[
@@ -2790,37 +3625,37 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 215: ExplicitAuthFlowsListType
-    Shape { kind: Kind::List { item: 214 }, min: None, max: None, sensitive: false },
-    // 216: SupportedIdentityProvidersListType
-    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false },
-    // 217: RedirectUrlType
+    // 299: ExplicitAuthFlowsListType
+    Shape { kind: Kind::List { item: 298 }, min: None, max: None, sensitive: false },
+    // 300: SupportedIdentityProvidersListType
+    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false },
+    // 301: RedirectUrlType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false },
-    // 218: CallbackURLsListType
-    Shape { kind: Kind::List { item: 217 }, min: Some(0), max: Some(100), sensitive: false },
-    // 219: LogoutURLsListType
-    Shape { kind: Kind::List { item: 217 }, min: Some(0), max: Some(100), sensitive: false },
-    // 220: OAuthFlowType
+    // 302: CallbackURLsListType
+    Shape { kind: Kind::List { item: 301 }, min: Some(0), max: Some(100), sensitive: false },
+    // 303: LogoutURLsListType
+    Shape { kind: Kind::List { item: 301 }, min: Some(0), max: Some(100), sensitive: false },
+    // 304: OAuthFlowType
     Shape {
         kind: Kind::String { values: &["code", "implicit", "client_credentials"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 221: OAuthFlowsType
-    Shape { kind: Kind::List { item: 220 }, min: Some(0), max: Some(3), sensitive: false },
-    // 222: ScopeType
+    // 305: OAuthFlowsType
+    Shape { kind: Kind::List { item: 304 }, min: Some(0), max: Some(3), sensitive: false },
+    // 306: ScopeType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false },
-    // 223: ScopeListType
-    Shape { kind: Kind::List { item: 222 }, min: None, max: Some(50), sensitive: false },
-    // 224: HexStringType
+    // 307: ScopeListType
+    Shape { kind: Kind::List { item: 306 }, min: None, max: Some(50), sensitive: false },
+    // 308: HexStringType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 225: AnalyticsConfigurationType
+    // 309: AnalyticsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "application_id", api_name: "ApplicationId", shape: 224, required: false },
-            Member { name: "application_arn", api_name: "ApplicationArn", shape: 92, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
+            Member { name: "application_id", api_name: "ApplicationId", shape: 308, required: false },
+            Member { name: "application_arn", api_name: "ApplicationArn", shape: 91, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
             Member { name: "user_data_shared", api_name: "UserDataShared", shape: 3, required: false },
         ]),
@@ -2828,22 +3663,22 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 226: PreventUserExistenceErrorTypes
+    // 310: PreventUserExistenceErrorTypes
     Shape { kind: Kind::String { values: &["LEGACY", "ENABLED"] }, min: None, max: None, sensitive: false },
-    // 227: AuthSessionValidityType
+    // 311: AuthSessionValidityType
     Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false },
-    // 228: FeatureType
+    // 312: FeatureType
     Shape { kind: Kind::String { values: &["ENABLED", "DISABLED"] }, min: None, max: None, sensitive: false },
-    // 229: RetryGracePeriodSecondsType
+    // 313: RetryGracePeriodSecondsType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
-    // 230: RefreshTokenRotationType
+    // 314: RefreshTokenRotationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "feature", api_name: "Feature", shape: 228, required: true },
+            Member { name: "feature", api_name: "Feature", shape: 312, required: true },
             Member {
                 name: "retry_grace_period_seconds",
                 api_name: "RetryGracePeriodSeconds",
-                shape: 229,
+                shape: 313,
                 required: false,
             },
         ]),
@@ -2851,91 +3686,155 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 231: CreateUserPoolClientRequest
+    // 315: CreateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_name", api_name: "ClientName", shape: 205, required: true },
-            Member { name: "generate_secret", api_name: "GenerateSecret", shape: 206, required: false },
-            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
-            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 207, required: false },
-            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 208, required: false },
-            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 209, required: false },
-            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 211, required: false },
-            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 213, required: false },
-            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 213, required: false },
-            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 215, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 289, required: true },
+            Member { name: "generate_secret", api_name: "GenerateSecret", shape: 290, required: false },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
-                shape: 216,
+                shape: 300,
                 required: false,
             },
-            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 218, required: false },
-            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 219, required: false },
-            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 217, required: false },
-            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 221, required: false },
-            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 223, required: false },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 225, required: false },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
-                shape: 226,
+                shape: 310,
                 required: false,
             },
-            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 188, required: false },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
-                shape: 188,
+                shape: 101,
                 required: false,
             },
-            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 227, required: false },
-            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 230, required: false },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 232: DomainType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(63), sensitive: false },
-    // 233: WrappedIntegerType
+    // 316: UserPoolClientType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
+            Member {
+                name: "supported_identity_providers",
+                api_name: "SupportedIdentityProviders",
+                shape: 300,
+                required: false,
+            },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
+            Member {
+                name: "allowed_o_auth_flows_user_pool_client",
+                api_name: "AllowedOAuthFlowsUserPoolClient",
+                shape: 3,
+                required: false,
+            },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
+            Member {
+                name: "prevent_user_existence_errors",
+                api_name: "PreventUserExistenceErrors",
+                shape: 310,
+                required: false,
+            },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
+            Member {
+                name: "enable_propagate_additional_user_context_data",
+                api_name: "EnablePropagateAdditionalUserContextData",
+                shape: 101,
+                required: false,
+            },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 317: CreateUserPoolClientResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_client",
+            api_name: "UserPoolClient",
+            shape: 316,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 318: WrappedIntegerType
     Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
-    // 234: SecurityPolicyType
+    // 319: SecurityPolicyType
     Shape {
         kind: Kind::String { values: &["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 235: CustomDomainConfigType
+    // 320: CustomDomainConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "certificate_arn", api_name: "CertificateArn", shape: 92, required: true },
-            Member { name: "security_policy", api_name: "SecurityPolicy", shape: 234, required: false },
+            Member { name: "certificate_arn", api_name: "CertificateArn", shape: 91, required: true },
+            Member { name: "security_policy", api_name: "SecurityPolicy", shape: 319, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 236: RegionNameType
+    // 321: RegionNameType
     Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false },
-    // 237: HealthCheckIdType
+    // 322: HealthCheckIdType
     Shape { kind: Kind::String { values: &[] }, min: None, max: Some(64), sensitive: false },
-    // 238: FailoverType
+    // 323: FailoverType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "secondary_region", api_name: "SecondaryRegion", shape: 236, required: true },
+            Member { name: "secondary_region", api_name: "SecondaryRegion", shape: 321, required: true },
             Member {
                 name: "primary_route53_health_check_id",
                 api_name: "PrimaryRoute53HealthCheckId",
-                shape: 237,
+                shape: 322,
                 required: true,
             },
         ]),
@@ -2943,66 +3842,108 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 239: RoutingType
+    // 324: RoutingType
     Shape {
-        kind: Kind::Structure(&[Member { name: "failover", api_name: "Failover", shape: 238, required: false }]),
+        kind: Kind::Structure(&[Member { name: "failover", api_name: "Failover", shape: 323, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 240: CreateUserPoolDomainRequest
+    // 325: CreateUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 233, required: false },
-            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 235, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 241: CreateUserPoolReplicaRequest
+    // 326: CreateUserPoolDomainResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
+            Member { name: "cloud_front_domain", api_name: "CloudFrontDomain", shape: 286, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 242: DeleteGroupRequest
+    // 327: CreateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 328: ReplicaStatusType
+    Shape {
+        kind: Kind::String { values: &["CREATING", "ACTIVE", "INACTIVE", "DELETING"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 329: ReplicaRoleType
+    Shape { kind: Kind::String { values: &["PRIMARY", "SECONDARY"] }, min: None, max: None, sensitive: false },
+    // 330: UserPoolReplicaType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "region_name", api_name: "RegionName", shape: 321, required: false },
+            Member { name: "status", api_name: "Status", shape: 328, required: false },
+            Member { name: "role", api_name: "Role", shape: 329, required: false },
+            Member { name: "user_pool_arn", api_name: "UserPoolArn", shape: 91, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 331: CreateUserPoolReplicaResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_replica",
+            api_name: "UserPoolReplica",
+            shape: 330,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 332: DeleteGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 243: DeleteIdentityProviderRequest
+    // 333: DeleteIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 244: ManagedLoginBrandingIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 245: DeleteManagedLoginBrandingRequest
+    // 334: DeleteManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 244,
+                shape: 181,
                 required: true,
             },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
@@ -3011,123 +3952,151 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 246: DeleteResourceServerRequest
+    // 335: DeleteResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 247: TermsIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 248: DeleteTermsRequest
+    // 336: DeleteTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
+            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 249: DeleteUserRequest
+    // 337: DeleteUserRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 250: DeleteUserAttributesRequest
+    // 338: DeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 30, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 42, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 251: DeleteUserPoolRequest
+    // 339: DeleteUserAttributesResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 340: DeleteUserPoolRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 252: DeleteUserPoolClientRequest
+    // 341: DeleteUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 253: ClientSecretIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false },
-    // 254: DeleteUserPoolClientSecretRequest
+    // 342: DeleteUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "client_secret_id", api_name: "ClientSecretId", shape: 253, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "client_secret_id", api_name: "ClientSecretId", shape: 14, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 255: DeleteUserPoolDomainRequest
+    // 343: DeleteUserPoolClientSecretResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 344: DeleteUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 256: DeleteUserPoolReplicaRequest
+    // 345: DeleteUserPoolDomainResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 346: DeleteUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 257: DeleteWebAuthnCredentialRequest
+    // 347: DeleteUserPoolReplicaResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_replica",
+            api_name: "UserPoolReplica",
+            shape: 330,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 348: DeleteWebAuthnCredentialRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
             Member { name: "credential_id", api_name: "CredentialId", shape: 4, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 258: DescribeIdentityProviderRequest
+    // 349: DeleteWebAuthnCredentialResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 350: DescribeIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 259: DescribeManagedLoginBrandingRequest
+    // 351: DescribeIdentityProviderResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "identity_provider",
+            api_name: "IdentityProvider",
+            shape: 171,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 352: DescribeManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 244,
+                shape: 181,
                 required: true,
             },
             Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
@@ -3136,940 +4105,1757 @@ pub static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
     },
-    // 260: DescribeManagedLoginBrandingByClientRequest
+    // 353: DescribeManagedLoginBrandingResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "managed_login_branding",
+            api_name: "ManagedLoginBranding",
+            shape: 182,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 354: DescribeManagedLoginBrandingByClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 261: DescribeResourceServerRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 262: DescribeRiskConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 263: DescribeTermsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 264: DescribeTermsByClientRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 265: UserImportJobIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false },
-    // 266: DescribeUserImportJobRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 267: DescribeUserPoolRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 268: DescribeUserPoolClientRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 269: DescribeUserPoolDomainRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "domain", api_name: "Domain", shape: 232, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 270: ForgetDeviceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 271: ForgotPasswordRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 272: GetClientTokenRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret", api_name: "Secret", shape: 11, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 223, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 273: GetCSVHeaderRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 274: GetDeviceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 275: GetGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 276: GetIdentityProviderByIdentifierRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "idp_identifier", api_name: "IdpIdentifier", shape: 100, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 277: GetLogDeliveryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 278: LimitClass
-    Shape { kind: Kind::String { values: &["API_CATEGORY"] }, min: None, max: None, sensitive: false },
-    // 279: StringToStringMapType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
-    // 280: LimitDefinitionType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "limit_class", api_name: "LimitClass", shape: 278, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 279, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 281: GetProvisionedLimitRequest
+    // 355: DescribeManagedLoginBrandingByClientResponse
     Shape {
         kind: Kind::Structure(&[Member {
-            name: "limit_definition",
-            api_name: "LimitDefinition",
-            shape: 280,
+            name: "managed_login_branding",
+            api_name: "ManagedLoginBranding",
+            shape: 182,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 356: DescribeResourceServerRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 357: DescribeResourceServerResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "resource_server",
+            api_name: "ResourceServer",
+            shape: 191,
             required: true,
         }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 282: GetSigningCertificateRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 283: GetTokensFromRefreshTokenRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "refresh_token", api_name: "RefreshToken", shape: 78, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 284: GetUICustomizationRequest
+    // 358: DescribeRiskConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 285: GetUserRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 286: GetUserAttributeVerificationCodeRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 287: GetUserAuthFactorsRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 288: GetUserPoolMfaConfigRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 289: GlobalSignOutRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 290: InitiateAuthRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "auth_flow", api_name: "AuthFlow", shape: 42, required: true },
-            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 43, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 291: ListDevicesRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 292: ListGroupsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 293: ListProvidersLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
-    // 294: PaginationKeyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
-    // 295: ListIdentityProvidersRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 293, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 296: ListResourceServersLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false },
-    // 297: ListResourceServersRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 296, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 298: ListTagsForResourceRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 299: ListTermsRequestMaxResultsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
-    // 300: ListTermsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 299, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 301: PoolQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
-    // 302: ListUserImportJobsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 301, required: true },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 294, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 303: ListUserPoolClientSecretsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 304: QueryLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
-    // 305: ListUserPoolClientsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 304, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 306: ListUserPoolReplicasRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 307: ListUserPoolsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "next_token", api_name: "NextToken", shape: 294, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 301, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 308: SearchedAttributeNamesListType
-    Shape { kind: Kind::List { item: 18 }, min: None, max: None, sensitive: false },
-    // 309: UserFilterType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: false },
-    // 310: ListUsersRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 308, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 52, required: false },
-            Member { name: "filter", api_name: "Filter", shape: 309, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 311: ListUsersInGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 51, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 312: WebAuthnCredentialsQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false },
-    // 313: ListWebAuthnCredentialsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 54, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 312, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 314: ResendConfirmationCodeRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 315: RespondToAuthChallengeRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 59, required: true },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
-            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 60, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 316: RevokeTokenRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "token", api_name: "Token", shape: 78, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "client_secret", api_name: "ClientSecret", shape: 11, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 317: LogLevel
-    Shape { kind: Kind::String { values: &["ERROR", "INFO"] }, min: None, max: None, sensitive: false },
-    // 318: EventSourceName
-    Shape {
-        kind: Kind::String { values: &["userNotification", "userAuthEvents"] },
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 319: CloudWatchLogsConfigurationType
-    Shape {
-        kind: Kind::Structure(&[Member { name: "log_group_arn", api_name: "LogGroupArn", shape: 92, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 320: S3ArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false },
-    // 321: S3ConfigurationType
-    Shape {
-        kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 320, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 322: FirehoseConfigurationType
-    Shape {
-        kind: Kind::Structure(&[Member { name: "stream_arn", api_name: "StreamArn", shape: 92, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 323: LogConfigurationType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "log_level", api_name: "LogLevel", shape: 317, required: true },
-            Member { name: "event_source", api_name: "EventSource", shape: 318, required: true },
-            Member {
-                name: "cloud_watch_logs_configuration",
-                api_name: "CloudWatchLogsConfiguration",
-                shape: 319,
-                required: false,
-            },
-            Member { name: "s3_configuration", api_name: "S3Configuration", shape: 321, required: false },
-            Member { name: "firehose_configuration", api_name: "FirehoseConfiguration", shape: 322, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 324: LogConfigurationListType
-    Shape { kind: Kind::List { item: 323 }, min: Some(0), max: Some(2), sensitive: false },
-    // 325: SetLogDeliveryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 324, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 326: EventFilterType
+    // 359: EventFilterType
     Shape {
         kind: Kind::String { values: &["SIGN_IN", "PASSWORD_CHANGE", "SIGN_UP"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 327: EventFiltersType
-    Shape { kind: Kind::List { item: 326 }, min: None, max: None, sensitive: false },
-    // 328: CompromisedCredentialsEventActionType
+    // 360: EventFiltersType
+    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false },
+    // 361: CompromisedCredentialsEventActionType
     Shape { kind: Kind::String { values: &["BLOCK", "NO_ACTION"] }, min: None, max: None, sensitive: false },
-    // 329: CompromisedCredentialsActionsType
+    // 362: CompromisedCredentialsActionsType
     Shape {
-        kind: Kind::Structure(&[Member { name: "event_action", api_name: "EventAction", shape: 328, required: true }]),
+        kind: Kind::Structure(&[Member { name: "event_action", api_name: "EventAction", shape: 361, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 330: CompromisedCredentialsRiskConfigurationType
+    // 363: CompromisedCredentialsRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "event_filter", api_name: "EventFilter", shape: 327, required: false },
-            Member { name: "actions", api_name: "Actions", shape: 329, required: true },
+            Member { name: "event_filter", api_name: "EventFilter", shape: 360, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 362, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 331: EmailNotificationSubjectType
+    // 364: EmailNotificationSubjectType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false },
-    // 332: EmailNotificationBodyType
+    // 365: EmailNotificationBodyType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
-    // 333: NotifyEmailType
+    // 366: NotifyEmailType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subject", api_name: "Subject", shape: 331, required: true },
-            Member { name: "html_body", api_name: "HtmlBody", shape: 332, required: false },
-            Member { name: "text_body", api_name: "TextBody", shape: 332, required: false },
+            Member { name: "subject", api_name: "Subject", shape: 364, required: true },
+            Member { name: "html_body", api_name: "HtmlBody", shape: 365, required: false },
+            Member { name: "text_body", api_name: "TextBody", shape: 365, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 334: NotifyConfigurationType
+    // 367: NotifyConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "from", api_name: "From", shape: 4, required: false },
             Member { name: "reply_to", api_name: "ReplyTo", shape: 4, required: false },
-            Member { name: "source_arn", api_name: "SourceArn", shape: 92, required: true },
-            Member { name: "block_email", api_name: "BlockEmail", shape: 333, required: false },
-            Member { name: "no_action_email", api_name: "NoActionEmail", shape: 333, required: false },
-            Member { name: "mfa_email", api_name: "MfaEmail", shape: 333, required: false },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 91, required: true },
+            Member { name: "block_email", api_name: "BlockEmail", shape: 366, required: false },
+            Member { name: "no_action_email", api_name: "NoActionEmail", shape: 366, required: false },
+            Member { name: "mfa_email", api_name: "MfaEmail", shape: 366, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 335: AccountTakeoverActionNotifyType
+    // 368: AccountTakeoverActionNotifyType
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false },
-    // 336: AccountTakeoverEventActionType
+    // 369: AccountTakeoverEventActionType
     Shape {
         kind: Kind::String { values: &["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 337: AccountTakeoverActionType
+    // 370: AccountTakeoverActionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "notify", api_name: "Notify", shape: 335, required: true },
-            Member { name: "event_action", api_name: "EventAction", shape: 336, required: true },
+            Member { name: "notify", api_name: "Notify", shape: 368, required: true },
+            Member { name: "event_action", api_name: "EventAction", shape: 369, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 338: AccountTakeoverActionsType
+    // 371: AccountTakeoverActionsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "low_action", api_name: "LowAction", shape: 337, required: false },
-            Member { name: "medium_action", api_name: "MediumAction", shape: 337, required: false },
-            Member { name: "high_action", api_name: "HighAction", shape: 337, required: false },
+            Member { name: "low_action", api_name: "LowAction", shape: 370, required: false },
+            Member { name: "medium_action", api_name: "MediumAction", shape: 370, required: false },
+            Member { name: "high_action", api_name: "HighAction", shape: 370, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 339: AccountTakeoverRiskConfigurationType
+    // 372: AccountTakeoverRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "notify_configuration", api_name: "NotifyConfiguration", shape: 334, required: false },
-            Member { name: "actions", api_name: "Actions", shape: 338, required: true },
+            Member { name: "notify_configuration", api_name: "NotifyConfiguration", shape: 367, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 371, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 340: BlockedIPRangeListType
+    // 373: BlockedIPRangeListType
     Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false },
-    // 341: SkippedIPRangeListType
+    // 374: SkippedIPRangeListType
     Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false },
-    // 342: RiskExceptionConfigurationType
+    // 375: RiskExceptionConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "blocked_ip_range_list", api_name: "BlockedIPRangeList", shape: 340, required: false },
-            Member { name: "skipped_ip_range_list", api_name: "SkippedIPRangeList", shape: 341, required: false },
+            Member { name: "blocked_ip_range_list", api_name: "BlockedIPRangeList", shape: 373, required: false },
+            Member { name: "skipped_ip_range_list", api_name: "SkippedIPRangeList", shape: 374, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 343: SetRiskConfigurationRequest
+    // 376: RiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
             Member {
                 name: "compromised_credentials_risk_configuration",
                 api_name: "CompromisedCredentialsRiskConfiguration",
-                shape: 330,
+                shape: 363,
                 required: false,
             },
             Member {
                 name: "account_takeover_risk_configuration",
                 api_name: "AccountTakeoverRiskConfiguration",
-                shape: 339,
+                shape: 372,
                 required: false,
             },
             Member {
                 name: "risk_exception_configuration",
                 api_name: "RiskExceptionConfiguration",
-                shape: 342,
+                shape: 375,
                 required: false,
             },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 344: CSSType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false },
-    // 345: ImageFileType
-    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false },
-    // 346: SetUICustomizationRequest
+    // 377: DescribeRiskConfigurationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "risk_configuration",
+            api_name: "RiskConfiguration",
+            shape: 376,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 378: DescribeTermsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 379: DescribeTermsResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 380: DescribeTermsByClientRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 381: DescribeTermsByClientResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 382: DescribeUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: false },
-            Member { name: "css", api_name: "CSS", shape: 344, required: false },
-            Member { name: "image_file", api_name: "ImageFile", shape: 345, required: false },
+            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 347: SetUserMFAPreferenceRequest
+    // 383: DescribeUserImportJobResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_import_job",
+            api_name: "UserImportJob",
+            shape: 211,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 384: DescribeUserPoolRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 385: DescribeUserPoolResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool", api_name: "UserPool", shape: 287, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 386: DescribeUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 62, required: false },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 387: DescribeUserPoolClientResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_client",
+            api_name: "UserPoolClient",
+            shape: 316,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 388: DescribeUserPoolDomainRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "domain", api_name: "Domain", shape: 286, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 389: AWSAccountIdType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(12), sensitive: false },
+    // 390: S3BucketType
+    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false },
+    // 391: DomainVersionType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(20), sensitive: false },
+    // 392: DomainStatusType
+    Shape {
+        kind: Kind::String { values: &["CREATING", "DELETING", "UPDATING", "ACTIVE", "FAILED"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 393: DomainDescriptionType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "aws_account_id", api_name: "AWSAccountId", shape: 389, required: false },
+            Member { name: "domain", api_name: "Domain", shape: 286, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 390, required: false },
+            Member { name: "cloud_front_distribution", api_name: "CloudFrontDistribution", shape: 4, required: false },
+            Member { name: "version", api_name: "Version", shape: 391, required: false },
+            Member { name: "status", api_name: "Status", shape: 392, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 394: DescribeUserPoolDomainResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "domain_description",
+            api_name: "DomainDescription",
+            shape: 393,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 395: ForgetDeviceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 396: ForgotPasswordRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 397: CodeDeliveryDetailsType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "destination", api_name: "Destination", shape: 4, required: false },
+            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 31, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 398: ForgotPasswordResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "code_delivery_details",
+            api_name: "CodeDeliveryDetails",
+            shape: 397,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 399: GetClientTokenRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret", api_name: "Secret", shape: 12, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 307, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 400: ClientAuthenticationResultType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "expires_in", api_name: "ExpiresIn", shape: 76, required: false },
+            Member { name: "token_type", api_name: "TokenType", shape: 4, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 401: GetClientTokenResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "client_authentication_result",
+            api_name: "ClientAuthenticationResult",
+            shape: 400,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 402: GetCSVHeaderRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 403: ListOfStringTypes
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false },
+    // 404: GetCSVHeaderResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "csv_header", api_name: "CSVHeader", shape: 403, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 405: GetDeviceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 406: GetDeviceResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "device", api_name: "Device", shape: 56, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 407: GetGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 408: GetGroupResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 409: GetIdentityProviderByIdentifierRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "idp_identifier", api_name: "IdpIdentifier", shape: 165, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 410: GetIdentityProviderByIdentifierResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "identity_provider",
+            api_name: "IdentityProvider",
+            shape: 171,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 411: GetLogDeliveryConfigurationRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 412: LogLevel
+    Shape { kind: Kind::String { values: &["ERROR", "INFO"] }, min: None, max: None, sensitive: false },
+    // 413: EventSourceName
+    Shape {
+        kind: Kind::String { values: &["userNotification", "userAuthEvents"] },
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 414: CloudWatchLogsConfigurationType
+    Shape {
+        kind: Kind::Structure(&[Member { name: "log_group_arn", api_name: "LogGroupArn", shape: 91, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 415: S3ArnType
+    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false },
+    // 416: S3ConfigurationType
+    Shape {
+        kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 415, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 417: FirehoseConfigurationType
+    Shape {
+        kind: Kind::Structure(&[Member { name: "stream_arn", api_name: "StreamArn", shape: 91, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 418: LogConfigurationType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "log_level", api_name: "LogLevel", shape: 412, required: true },
+            Member { name: "event_source", api_name: "EventSource", shape: 413, required: true },
             Member {
-                name: "software_token_mfa_settings",
-                api_name: "SoftwareTokenMfaSettings",
+                name: "cloud_watch_logs_configuration",
+                api_name: "CloudWatchLogsConfiguration",
+                shape: 414,
+                required: false,
+            },
+            Member { name: "s3_configuration", api_name: "S3Configuration", shape: 416, required: false },
+            Member { name: "firehose_configuration", api_name: "FirehoseConfiguration", shape: 417, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 419: LogConfigurationListType
+    Shape { kind: Kind::List { item: 418 }, min: Some(0), max: Some(2), sensitive: false },
+    // 420: LogDeliveryConfigurationType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 419, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 421: GetLogDeliveryConfigurationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "log_delivery_configuration",
+            api_name: "LogDeliveryConfiguration",
+            shape: 420,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 422: LimitClass
+    Shape { kind: Kind::String { values: &["API_CATEGORY"] }, min: None, max: None, sensitive: false },
+    // 423: StringToStringMapType
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false },
+    // 424: LimitDefinitionType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "limit_class", api_name: "LimitClass", shape: 422, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 423, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 425: GetProvisionedLimitRequest
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "limit_definition",
+            api_name: "LimitDefinition",
+            shape: 424,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 426: LimitType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 424, required: true },
+            Member { name: "provisioned_limit_value", api_name: "ProvisionedLimitValue", shape: 76, required: true },
+            Member { name: "free_limit_value", api_name: "FreeLimitValue", shape: 76, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 427: GetProvisionedLimitResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "limit", api_name: "Limit", shape: 426, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 428: GetSigningCertificateRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 429: GetSigningCertificateResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "certificate", api_name: "Certificate", shape: 4, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 430: GetTokensFromRefreshTokenRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 75, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 431: GetTokensFromRefreshTokenResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "authentication_result",
+            api_name: "AuthenticationResult",
+            shape: 78,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 432: GetUICustomizationRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 433: ImageUrlType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 434: CSSType
+    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false },
+    // 435: CSSVersionType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 436: UICustomizationType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+            Member { name: "image_url", api_name: "ImageUrl", shape: 433, required: false },
+            Member { name: "css", api_name: "CSS", shape: 434, required: false },
+            Member { name: "css_version", api_name: "CSSVersion", shape: 435, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 437: GetUICustomizationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "ui_customization",
+            api_name: "UICustomization",
+            shape: 436,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 438: GetUserRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 439: GetUserResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
+            Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 440: GetUserAttributeVerificationCodeRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 441: GetUserAttributeVerificationCodeResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "code_delivery_details",
+            api_name: "CodeDeliveryDetails",
+            shape: 397,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 442: GetUserAuthFactorsRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 443: GetUserAuthFactorsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+            Member {
+                name: "configured_user_auth_factors",
+                api_name: "ConfiguredUserAuthFactors",
                 shape: 63,
                 required: false,
             },
-            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 64, required: false },
-            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 65, required: false },
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 348: SmsMfaConfigType
+    // 444: GetUserPoolMfaConfigRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 445: SmsMfaConfigType
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 156,
+                shape: 237,
                 required: false,
             },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 349: SoftwareTokenMfaConfigType
+    // 446: SoftwareTokenMfaConfigType
     Shape {
         kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 350: EmailMfaMessageType
+    // 447: EmailMfaMessageType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false },
-    // 351: EmailMfaSubjectType
+    // 448: EmailMfaSubjectType
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
-    // 352: EmailMfaConfigType
+    // 449: EmailMfaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "message", api_name: "Message", shape: 350, required: false },
-            Member { name: "subject", api_name: "Subject", shape: 351, required: false },
+            Member { name: "message", api_name: "Message", shape: 447, required: false },
+            Member { name: "subject", api_name: "Subject", shape: 448, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 353: RelyingPartyIdType
+    // 450: RelyingPartyIdType
     Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(127), sensitive: false },
-    // 354: UserVerificationType
+    // 451: UserVerificationType
     Shape { kind: Kind::String { values: &["required", "preferred"] }, min: None, max: None, sensitive: false },
-    // 355: WebAuthnFactorConfigurationType
+    // 452: WebAuthnFactorConfigurationType
     Shape {
         kind: Kind::String { values: &["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"] },
         min: None,
         max: None,
         sensitive: false,
     },
-    // 356: WebAuthnConfigurationType
+    // 453: WebAuthnConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 353, required: false },
-            Member { name: "user_verification", api_name: "UserVerification", shape: 354, required: false },
-            Member { name: "factor_configuration", api_name: "FactorConfiguration", shape: 355, required: false },
+            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 450, required: false },
+            Member { name: "user_verification", api_name: "UserVerification", shape: 451, required: false },
+            Member { name: "factor_configuration", api_name: "FactorConfiguration", shape: 452, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 357: SetUserPoolMfaConfigRequest
+    // 454: GetUserPoolMfaConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 348, required: false },
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
             Member {
                 name: "software_token_mfa_configuration",
                 api_name: "SoftwareTokenMfaConfiguration",
-                shape: 349,
+                shape: 446,
                 required: false,
             },
-            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 352, required: false },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
-            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 356, required: false },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 358: SetUserSettingsRequest
+    // 455: GlobalSignOutRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 456: GlobalSignOutResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 457: InitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 69, required: true },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 65, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 66, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 359: SignUpRequest
+    // 458: InitiateAuthResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 86, required: false },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "password", api_name: "Password", shape: 22, required: false },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: false },
-            Member { name: "validation_data", api_name: "ValidationData", shape: 21, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 44, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 88, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
+            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
+            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 360: StartUserImportJobRequest
+    // 459: ListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 361: StartWebAuthnRegistrationRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 362: StopUserImportJobRequest
+    // 460: ListDevicesResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 265, required: true },
+            Member { name: "devices", api_name: "Devices", shape: 86, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 363: TagResourceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true },
-            Member { name: "tags", api_name: "Tags", shape: 177, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 364: UserPoolTagsListType
-    Shape { kind: Kind::List { item: 175 }, min: None, max: None, sensitive: false },
-    // 365: UntagResourceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 92, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 364, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 366: UpdateAuthEventFeedbackRequest
+    // 461: ListGroupsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 13, required: true },
-            Member { name: "event_id", api_name: "EventId", shape: 71, required: true },
-            Member { name: "feedback_token", api_name: "FeedbackToken", shape: 78, required: true },
-            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 72, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 367: UpdateDeviceStatusRequest
+    // 462: ListGroupsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 37, required: true },
-            Member { name: "device_remembered_status", api_name: "DeviceRememberedStatus", shape: 74, required: false },
+            Member { name: "groups", api_name: "Groups", shape: 94, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 368: UpdateGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "description", api_name: "Description", shape: 91, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 92, required: false },
-            Member { name: "precedence", api_name: "Precedence", shape: 93, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 369: UpdateIdentityProviderRequest
+    // 463: ListProvidersLimitType
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false },
+    // 464: PaginationKeyType
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false },
+    // 465: ListIdentityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 32, required: true },
-            Member { name: "provider_details", api_name: "ProviderDetails", shape: 97, required: false },
-            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 99, required: false },
-            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 101, required: false },
-            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 104, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 463, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 370: UpdateManagedLoginBrandingRequest
+    // 466: ProviderDescription
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 467: ProvidersListType
+    Shape { kind: Kind::List { item: 466 }, min: Some(0), max: Some(50), sensitive: false },
+    // 468: ListIdentityProvidersResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "providers", api_name: "Providers", shape: 467, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 469: ListResourceServersLimitType
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false },
+    // 470: ListResourceServersRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 469, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 471: ResourceServersListType
+    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false },
+    // 472: ListResourceServersResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "resource_servers", api_name: "ResourceServers", shape: 471, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 473: ListTagsForResourceRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 474: ListTagsForResourceResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 258, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 475: ListTermsRequestMaxResultsInteger
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
+    // 476: ListTermsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 475, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 477: TermsDescriptionType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: true },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 478: TermsDescriptionListType
+    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false },
+    // 479: ListTermsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "terms", api_name: "Terms", shape: 478, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 480: PoolQueryLimitType
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
+    // 481: ListUserImportJobsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 480, required: true },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 482: UserImportJobsListType
+    Shape { kind: Kind::List { item: 211 }, min: Some(1), max: Some(50), sensitive: false },
+    // 483: ListUserImportJobsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_import_jobs", api_name: "UserImportJobs", shape: 482, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 484: ListUserPoolClientSecretsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 485: ClientSecretDescriptorListType
+    Shape { kind: Kind::List { item: 16 }, min: None, max: None, sensitive: false },
+    // 486: ListUserPoolClientSecretsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_secrets", api_name: "ClientSecrets", shape: 485, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 487: QueryLimit
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false },
+    // 488: ListUserPoolClientsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 487, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 489: UserPoolClientDescription
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 490: UserPoolClientListType
+    Shape { kind: Kind::List { item: 489 }, min: None, max: None, sensitive: false },
+    // 491: ListUserPoolClientsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_clients", api_name: "UserPoolClients", shape: 490, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 492: ListUserPoolReplicasRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 493: UserPoolReplicaListType
+    Shape { kind: Kind::List { item: 330 }, min: None, max: None, sensitive: false },
+    // 494: ListUserPoolReplicasResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_replicas", api_name: "UserPoolReplicas", shape: 493, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 495: ListUserPoolsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 480, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 496: ReplicaRegionsType
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false },
+    // 497: UserPoolDescriptionType
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "name", api_name: "Name", shape: 213, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
+            Member { name: "status", api_name: "Status", shape: 285, required: false },
+            Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
+            Member { name: "replica_regions", api_name: "ReplicaRegions", shape: 496, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 498: UserPoolListType
+    Shape { kind: Kind::List { item: 497 }, min: None, max: None, sensitive: false },
+    // 499: ListUserPoolsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pools", api_name: "UserPools", shape: 498, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 500: SearchedAttributeNamesListType
+    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false },
+    // 501: UserFilterType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: false },
+    // 502: ListUsersRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 500, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+            Member { name: "filter", api_name: "Filter", shape: 501, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 503: UsersListType
+    Shape { kind: Kind::List { item: 37 }, min: None, max: None, sensitive: false },
+    // 504: ListUsersResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "users", api_name: "Users", shape: 503, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 505: ListUsersInGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 506: ListUsersInGroupResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "users", api_name: "Users", shape: 503, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 507: WebAuthnCredentialsQueryLimitType
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false },
+    // 508: ListWebAuthnCredentialsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 507, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 509: WebAuthnAuthenticatorAttachmentType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 510: WebAuthnAuthenticatorTransportType
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false },
+    // 511: WebAuthnAuthenticatorTransportsList
+    Shape { kind: Kind::List { item: 510 }, min: None, max: None, sensitive: false },
+    // 512: WebAuthnCredentialDescription
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "credential_id", api_name: "CredentialId", shape: 4, required: true },
+            Member { name: "friendly_credential_name", api_name: "FriendlyCredentialName", shape: 4, required: true },
+            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 4, required: true },
+            Member {
+                name: "authenticator_attachment",
+                api_name: "AuthenticatorAttachment",
+                shape: 509,
+                required: false,
+            },
+            Member {
+                name: "authenticator_transports",
+                api_name: "AuthenticatorTransports",
+                shape: 511,
+                required: true,
+            },
+            Member { name: "created_at", api_name: "CreatedAt", shape: 15, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 513: WebAuthnCredentialDescriptionListType
+    Shape { kind: Kind::List { item: 512 }, min: None, max: None, sensitive: false },
+    // 514: ListWebAuthnCredentialsResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "credentials", api_name: "Credentials", shape: 513, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 515: ResendConfirmationCodeRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 516: ResendConfirmationCodeResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "code_delivery_details",
+            api_name: "CodeDeliveryDetails",
+            shape: 397,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 517: RespondToAuthChallengeRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: true },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 116, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 518: RespondToAuthChallengeResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
+            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
+            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 519: RevokeTokenRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "token", api_name: "Token", shape: 75, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 520: RevokeTokenResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 521: SetLogDeliveryConfigurationRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 419, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 522: SetLogDeliveryConfigurationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "log_delivery_configuration",
+            api_name: "LogDeliveryConfiguration",
+            shape: 420,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 523: SetRiskConfigurationRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+            Member {
+                name: "compromised_credentials_risk_configuration",
+                api_name: "CompromisedCredentialsRiskConfiguration",
+                shape: 363,
+                required: false,
+            },
+            Member {
+                name: "account_takeover_risk_configuration",
+                api_name: "AccountTakeoverRiskConfiguration",
+                shape: 372,
+                required: false,
+            },
+            Member {
+                name: "risk_exception_configuration",
+                api_name: "RiskExceptionConfiguration",
+                shape: 375,
+                required: false,
+            },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 524: SetRiskConfigurationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "risk_configuration",
+            api_name: "RiskConfiguration",
+            shape: 376,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 525: ImageFileType
+    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false },
+    // 526: SetUICustomizationRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
+            Member { name: "css", api_name: "CSS", shape: 434, required: false },
+            Member { name: "image_file", api_name: "ImageFile", shape: 525, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 527: SetUICustomizationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "ui_customization",
+            api_name: "UICustomization",
+            shape: 436,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 528: SetUserMFAPreferenceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 119, required: false },
+            Member {
+                name: "software_token_mfa_settings",
+                api_name: "SoftwareTokenMfaSettings",
+                shape: 120,
+                required: false,
+            },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 121, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 122, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 529: SetUserMFAPreferenceResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 530: SetUserPoolMfaConfigRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
+            Member {
+                name: "software_token_mfa_configuration",
+                api_name: "SoftwareTokenMfaConfiguration",
+                shape: 446,
+                required: false,
+            },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 531: SetUserPoolMfaConfigResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
+            Member {
+                name: "software_token_mfa_configuration",
+                api_name: "SoftwareTokenMfaConfiguration",
+                shape: 446,
+                required: false,
+            },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 532: SetUserSettingsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 533: SetUserSettingsResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 534: SignUpRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "password", api_name: "Password", shape: 28, required: false },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 27, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 535: SignUpResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_confirmed", api_name: "UserConfirmed", shape: 3, required: true },
+            Member { name: "code_delivery_details", api_name: "CodeDeliveryDetails", shape: 397, required: false },
+            Member { name: "user_sub", api_name: "UserSub", shape: 4, required: true },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 536: StartUserImportJobRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 537: StartUserImportJobResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_import_job",
+            api_name: "UserImportJob",
+            shape: 211,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 538: StartWebAuthnRegistrationRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 539: StartWebAuthnRegistrationResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "credential_creation_options",
+            api_name: "CredentialCreationOptions",
+            shape: 144,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 540: StopUserImportJobRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 541: StopUserImportJobResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_import_job",
+            api_name: "UserImportJob",
+            shape: 211,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 542: TagResourceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 258, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 543: TagResourceResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 544: UserPoolTagsListType
+    Shape { kind: Kind::List { item: 256 }, min: None, max: None, sensitive: false },
+    // 545: UntagResourceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 544, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 546: UntagResourceResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 547: UpdateAuthEventFeedbackRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 129, required: true },
+            Member { name: "feedback_token", api_name: "FeedbackToken", shape: 75, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 548: UpdateAuthEventFeedbackResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 549: UpdateDeviceStatusRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member {
+                name: "device_remembered_status",
+                api_name: "DeviceRememberedStatus",
+                shape: 132,
+                required: false,
+            },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 550: UpdateDeviceStatusResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 551: UpdateGroupRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "description", api_name: "Description", shape: 90, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 552: UpdateGroupResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 553: UpdateIdentityProviderRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: false },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 554: UpdateIdentityProviderResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "identity_provider",
+            api_name: "IdentityProvider",
+            shape: 171,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 555: UpdateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 244,
+                shape: 181,
                 required: false,
             },
             Member {
@@ -4078,234 +5864,335 @@ pub static SHAPES: &[Shape] = &[
                 shape: 3,
                 required: false,
             },
-            Member { name: "settings", api_name: "Settings", shape: 81, required: false },
-            Member { name: "assets", api_name: "Assets", shape: 112, required: false },
+            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 371: IntegerType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false },
-    // 372: UpdateProvisionedLimitRequest
+    // 556: UpdateManagedLoginBrandingResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "managed_login_branding",
+            api_name: "ManagedLoginBranding",
+            shape: 182,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 557: UpdateProvisionedLimitRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 280, required: true },
-            Member { name: "requested_limit_value", api_name: "RequestedLimitValue", shape: 371, required: true },
+            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 424, required: true },
+            Member { name: "requested_limit_value", api_name: "RequestedLimitValue", shape: 76, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 373: UpdateResourceServerRequest
+    // 558: UpdateProvisionedLimitResponse
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 114, required: true },
-            Member { name: "name", api_name: "Name", shape: 115, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 119, required: false },
-        ]),
+        kind: Kind::Structure(&[Member { name: "limit", api_name: "Limit", shape: 426, required: true }]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 374: UpdateTermsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 247, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 121, required: false },
-            Member { name: "terms_source", api_name: "TermsSource", shape: 122, required: false },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 123, required: false },
-            Member { name: "links", api_name: "Links", shape: 126, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 375: UpdateUserAttributesRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 21, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 16, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-    },
-    // 376: UpdateUserPoolRequest
+    // 559: UpdateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "policies", api_name: "Policies", shape: 139, required: false },
-            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 140, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 149, required: false },
+            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
+            Member { name: "name", api_name: "Name", shape: 185, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 560: UpdateResourceServerResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "resource_server",
+            api_name: "ResourceServer",
+            shape: 191,
+            required: true,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 561: UpdateTermsRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: false },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: false },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: false },
+            Member { name: "links", api_name: "Links", shape: 198, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 562: UpdateTermsResponse
+    Shape {
+        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 563: UpdateUserAttributesRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 564: CodeDeliveryDetailsListType
+    Shape { kind: Kind::List { item: 397 }, min: None, max: None, sensitive: false },
+    // 565: UpdateUserAttributesResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "code_delivery_details_list",
+            api_name: "CodeDeliveryDetailsList",
+            shape: 564,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 566: UpdateUserPoolRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
+            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
-                shape: 151,
+                shape: 232,
                 required: false,
             },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
-                shape: 156,
+                shape: 237,
                 required: false,
             },
             Member {
                 name: "email_verification_message",
                 api_name: "EmailVerificationMessage",
-                shape: 157,
+                shape: 238,
                 required: false,
             },
             Member {
                 name: "email_verification_subject",
                 api_name: "EmailVerificationSubject",
-                shape: 158,
+                shape: 239,
                 required: false,
             },
             Member {
                 name: "verification_message_template",
                 api_name: "VerificationMessageTemplate",
-                shape: 162,
+                shape: 243,
                 required: false,
             },
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 156,
+                shape: 237,
                 required: false,
             },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
-                shape: 165,
+                shape: 246,
                 required: false,
             },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 163, required: false },
-            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 166, required: false },
-            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 170, required: false },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 174, required: false },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 177, required: false },
-            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 182, required: false },
-            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 187, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
-                shape: 194,
+                shape: 274,
                 required: false,
             },
-            Member { name: "pool_name", api_name: "PoolName", shape: 131, required: false },
-            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 195, required: false },
-            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 198, required: false },
-            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 200, required: false },
-            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 203, required: false },
+            Member { name: "pool_name", api_name: "PoolName", shape: 213, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 377: UpdateUserPoolClientRequest
+    // 567: UpdateUserPoolResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
+    // 568: UpdateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 10, required: true },
-            Member { name: "client_name", api_name: "ClientName", shape: 205, required: false },
-            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 207, required: false },
-            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 208, required: false },
-            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 209, required: false },
-            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 211, required: false },
-            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 213, required: false },
-            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 213, required: false },
-            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 215, required: false },
+            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
+            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
-                shape: 216,
+                shape: 300,
                 required: false,
             },
-            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 218, required: false },
-            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 219, required: false },
-            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 217, required: false },
-            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 221, required: false },
-            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 223, required: false },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 225, required: false },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
-                shape: 226,
+                shape: 310,
                 required: false,
             },
-            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 188, required: false },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
-                shape: 188,
+                shape: 101,
                 required: false,
             },
-            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 227, required: false },
-            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 230, required: false },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 378: UpdateUserPoolDomainRequest
+    // 569: UpdateUserPoolClientResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_client",
+            api_name: "UserPoolClient",
+            shape: 316,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 570: UpdateUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 232, required: true },
+            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 233, required: false },
-            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 235, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 379: UpdateReplicaStatusType
+    // 571: UpdateUserPoolDomainResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
+            Member { name: "cloud_front_domain", api_name: "CloudFrontDomain", shape: 286, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 572: UpdateReplicaStatusType
     Shape { kind: Kind::String { values: &["ACTIVE", "INACTIVE"] }, min: None, max: None, sensitive: false },
-    // 380: UpdateUserPoolReplicaRequest
+    // 573: UpdateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 236, required: true },
-            Member { name: "status", api_name: "Status", shape: 379, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
+            Member { name: "status", api_name: "Status", shape: 572, required: true },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 381: SoftwareTokenMFAUserCodeType
+    // 574: UpdateUserPoolReplicaResponse
+    Shape {
+        kind: Kind::Structure(&[Member {
+            name: "user_pool_replica",
+            api_name: "UserPoolReplica",
+            shape: 330,
+            required: false,
+        }]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 575: SoftwareTokenMFAUserCodeType
     Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(6), sensitive: true },
-    // 382: VerifySoftwareTokenRequest
+    // 576: VerifySoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: false },
-            Member { name: "session", api_name: "Session", shape: 48, required: false },
-            Member { name: "user_code", api_name: "UserCode", shape: 381, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "user_code", api_name: "UserCode", shape: 575, required: true },
             Member { name: "friendly_device_name", api_name: "FriendlyDeviceName", shape: 4, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
-    // 383: VerifyUserAttributeRequest
+    // 577: VerifySoftwareTokenResponseType
+    Shape { kind: Kind::String { values: &["SUCCESS", "ERROR"] }, min: None, max: None, sensitive: false },
+    // 578: VerifySoftwareTokenResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 78, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 18, required: true },
-            Member { name: "code", api_name: "Code", shape: 87, required: true },
+            Member { name: "status", api_name: "Status", shape: 577, required: false },
+            Member { name: "session", api_name: "Session", shape: 71, required: false },
         ]),
         min: None,
         max: None,
         sensitive: false,
     },
+    // 579: VerifyUserAttributeRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: true },
+            Member { name: "code", api_name: "Code", shape: 152, required: true },
+        ]),
+        min: None,
+        max: None,
+        sensitive: false,
+    },
+    // 580: VerifyUserAttributeResponse
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false },
 ];

@@ -1,5 +1,6 @@
 //! The types of the generated API table (`model.rs`): operations and the
-//! shapes of their inputs, as the Cognito API model defines them.
+//! shapes of their inputs and outputs, as the Cognito API model defines
+//! them.
 
 /// One Cognito API operation.
 #[derive(Debug)]
@@ -12,6 +13,9 @@ pub struct Operation {
     pub description: &'static str,
     /// Index of the input structure in `SHAPES`.
     pub input: u16,
+    /// Index of the output structure in `SHAPES`, if the action answers
+    /// with one.
+    pub output: Option<u16>,
     /// False for the operations Cognito accepts without SigV4 (they
     /// authenticate with a token or a secret hash in the body instead).
     pub signed: bool,
@@ -61,13 +65,12 @@ pub enum Kind {
         values: &'static [&'static str],
     },
     Integer,
-    // The current model has no floating-point or timestamp input, but the
-    // generator maps them and the checks handle them.
+    // The model has no floating-point member, but the generator maps them
+    // and the checks handle them.
     #[allow(dead_code)]
     Number,
     Boolean,
     /// Epoch seconds, as a JSON number.
-    #[allow(dead_code)]
     Timestamp,
     /// Base64 text.
     Blob,

@@ -39,6 +39,12 @@ pub fn input_schema() -> Value {
     })
 }
 
+/// Output schema of the universal operation: what any action may answer,
+/// so that every secret any of them returns is hidden in run records.
+pub fn output_schema() -> Value {
+    connector_sdk::outputs::union(OPERATIONS.iter().filter_map(|op| op.output).map(crate::schema::output_schema))
+}
+
 /// A checked universal call: the action, its body, and whether to sign.
 pub struct Call {
     pub action: String,
@@ -93,6 +99,14 @@ mod tests {
         assert!(parse(json!({"action": "AdminCreateUser"})).unwrap().signed);
         assert!(parse(json!({"action": "SomeFutureAction"})).unwrap().signed);
         assert!(!parse(json!({"action": "SomeFutureAction", "sign": false})).unwrap().signed);
+    }
+
+    #[test]
+    fn the_output_schema_hides_what_any_action_returns_secret() {
+        let schema = output_schema();
+        let tokens = &schema["properties"]["AuthenticationResult"]["properties"];
+        assert_eq!(tokens["AccessToken"]["writeOnly"], json!(true));
+        assert_eq!(schema["properties"]["UserPool"]["properties"]["Id"]["type"], json!("string"));
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub use identity::{
 };
 pub use oci::{BlobStore, OciReference, Pulled, Registries, RegistryConfig};
 pub use runtime::{
-    CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, HostConfig, Inspection,
-    LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
+    CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, Effect, HostConfig,
+    Inspection, LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, SandboxLimits};
 

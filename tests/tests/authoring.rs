@@ -140,7 +140,7 @@ fn check_lists_every_problem() {
     );
     let json = host(&["check", connector_tests::components::GUEST_COGNITO, "--json"], cache.path());
     let inspection: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(inspection["contract"], "connector:api/connector@0.1.1");
+    assert_eq!(inspection["contract"], "connector:api/connector@0.1.2");
     assert_eq!(inspection["manifest"]["operations"].as_array().unwrap().len(), 133);
     assert_eq!(inspection["problems"], serde_json::json!([]));
 }

@@ -20,7 +20,7 @@ async fn a_component_without_the_connector_export_is_refused() {
     let (kind, err) = load_error_of_kind(components::NO_EXPORT.as_ref()).await;
     assert_eq!(kind, "incompatible");
     assert!(err.contains("is not a compatible connector"), "{err}");
-    assert!(err.contains("does not export `connector:api/connector@0.1.1`"), "{err}");
+    assert!(err.contains("does not export `connector:api/connector@0.1.2`"), "{err}");
     assert!(err.contains("wasi:cli/run"), "names what it does export: {err}");
 }
 
@@ -28,12 +28,12 @@ async fn a_component_without_the_connector_export_is_refused() {
 async fn an_incompatible_contract_version_is_refused_by_name() {
     let err = load_error(components::FUTURE_CONTRACT.as_ref()).await;
     assert!(err.contains("built for contract version 0.2.0"), "{err}");
-    assert!(err.contains("this host implements connector:api@0.1.1 and accepts 0.1.x"), "{err}");
+    assert!(err.contains("this host implements connector:api@0.1.2 and accepts 0.1.x"), "{err}");
 }
 
-/// A connector built before `invocation` existed (contract 0.1.0) loads,
-/// and its signed requests go out: the host links its 0.1.0 imports and
-/// exports to its own 0.1.1 ones.
+/// A connector built before `invocation` and `details` existed (contract
+/// 0.1.0) loads, and its signed requests go out: the host links its 0.1.0
+/// imports and exports to its own 0.1.2 ones, and it has no details.
 #[tokio::test]
 async fn a_connector_built_against_contract_0_1_0_still_runs() {
     let emulator = connector_tests::emulator::Emulator::start(connector_tests::emulator::Kind::Moto);
@@ -41,8 +41,42 @@ async fn a_connector_built_against_contract_0_1_0_still_runs() {
     let old = host.load(components::CONTRACT_0_1_0).await.expect("a 0.1.0 connector loads");
     let output = host.invoke(&old, "list_user_pools", &serde_json::json!({})).await.expect("it runs");
     assert!(output["UserPools"].is_array(), "{output}");
+    assert!(old.manifest().operations.iter().all(|op| op.output_schema.is_none() && op.effect.is_none()));
     let inspection = host.inspect(components::CONTRACT_0_1_0).await.unwrap();
     assert_eq!(inspection.contract, "connector:api/connector@0.1.0");
+}
+
+/// What a connector says in `details` (contract 0.1.2) reaches its
+/// manifest: output schemas and effects; details that name an operation
+/// the manifest lacks, or an output schema that expands without end, are
+/// refused at load like any broken manifest.
+#[tokio::test]
+async fn details_come_with_the_manifest_and_are_checked() {
+    let host = host_for("http://127.0.0.1:9").await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let echo = hostile.manifest().operation("echo").unwrap();
+    assert_eq!(echo.output_schema.as_ref().unwrap()["properties"]["token"]["writeOnly"], true);
+    let forge = hostile.manifest().operation("forge_host_error").unwrap();
+    assert_eq!(forge.effect, Some(connector_host::Effect::Destructive));
+    assert!(forge.hints().destructive, "declared destructive");
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, expected) in [
+        ("details-unknown", "its details name operation `nope`, which its manifest does not list"),
+        ("output-bomb", "the output schema of operation `echo` expands to more than 50000 values"),
+    ] {
+        let refused = host.load(connector_tests::hostile_variant(mode, dir.path())).await.unwrap_err();
+        assert_eq!(refused.kind(), "invalid-manifest", "{refused}");
+        assert!(refused.to_string().contains(expected), "{refused}");
+    }
+    let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
+    let call_api = cognito.manifest().operation("call_api").unwrap();
+    let tokens = &call_api.output_schema.as_ref().unwrap()["properties"]["AuthenticationResult"]["properties"];
+    assert_eq!(tokens["AccessToken"]["writeOnly"], true, "what any action returns secret stays secret");
+    let inspection = host.inspect(components::GUEST_COGNITO).await.unwrap();
+    let listed = inspection.manifest["operations"].as_array().unwrap();
+    let call_api = listed.iter().find(|op| op["name"] == "call_api").unwrap();
+    assert_eq!(call_api["effect"], "destructive");
+    assert_eq!(inspection.problems, Vec::<String>::new());
 }
 
 /// What a connector reads of its invocation through `invocation`: nothing

@@ -46,6 +46,7 @@ const RUST: &[File] = &[
     ("connector-sdk/Cargo.toml", include_str!("../../templates/sdk-Cargo.toml"), false),
     ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), false),
     ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), false),
+    ("connector-sdk/src/outputs.rs", include_str!("../../../connector-sdk/src/outputs.rs"), false),
     ("connector-sdk/src/schema.rs", include_str!("../../../connector-sdk/src/schema.rs"), false),
     ("connector-sdk/src/aws/mod.rs", include_str!("../../../connector-sdk/src/aws/mod.rs"), false),
     ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), false),
@@ -138,4 +139,29 @@ fn readme(name: &str, lang: Lang) -> String {
          set CONNECTOR_HOST to the connector-host binary if it is not on PATH. See the authoring guide\n\
          of connector-host (docs/authoring.md) for who checks what, errors and `retryable`, and testing.\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Rust template carries a copy of connector-sdk: every source file
+    /// of it (one left out once broke every new project's build).
+    #[test]
+    fn the_rust_template_carries_every_sdk_source() {
+        let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../connector-sdk/src");
+        let mut pending = vec![sdk.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(&sdk).unwrap().display().to_string();
+                let in_template = format!("connector-sdk/src/{relative}");
+                assert!(RUST.iter().any(|(name, ..)| *name == in_template), "{in_template} is not in the template");
+            }
+        }
+    }
 }

@@ -38,11 +38,44 @@ pub struct OperationInfo {
     /// JSON Schema of the input, with its local `$ref`s resolved when the
     /// connector loaded: only recursive references are left.
     pub input_schema: serde_json::Value,
+    /// JSON Schema of the output, when the connector declares one (contract
+    /// 0.1.2 `details`), resolved as the input's. Its `writeOnly` members
+    /// are secrets, hidden where runs are recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Value>,
+    /// What the operation may do, when the connector declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
 }
 
-/// What an operation does to the world, guessed from its name for clients
-/// that show or gate tools by it (MCP's `readOnlyHint` and
-/// `destructiveHint`). Hints only: a connector's names are its own.
+/// What an operation may do, as its connector declares it (contract 0.1.2
+/// `details`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// Only reads.
+    ReadOnly,
+    /// Creates or changes things, without deleting or overwriting any.
+    Writes,
+    /// May delete or overwrite things.
+    Destructive,
+}
+
+impl From<bindings::exports::connector::api::details::Effect> for Effect {
+    fn from(declared: bindings::exports::connector::api::details::Effect) -> Self {
+        use bindings::exports::connector::api::details::Effect as Declared;
+        match declared {
+            Declared::ReadOnly => Effect::ReadOnly,
+            Declared::Writes => Effect::Writes,
+            Declared::Destructive => Effect::Destructive,
+        }
+    }
+}
+
+/// What an operation does to the world, for clients that show or gate
+/// tools by it (MCP's `readOnlyHint` and `destructiveHint`): guessed from
+/// its name, and made more cautious (never less) by what its connector
+/// declares. Hints only: a connector's names and words are its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationHints {
     /// Only reads: its verb is `describe`, `get` or `list`.
@@ -53,23 +86,36 @@ pub struct OperationHints {
 }
 
 impl OperationInfo {
-    /// The hints for this operation, from its verb: the first word of its
-    /// snake_case name, after an `admin_` prefix.
+    /// The hints for this operation. Its verb (the first word of its
+    /// snake_case name, after an `admin_` prefix) says read-only for
+    /// `describe`, `get` and `list`, destructive for `delete`, `remove`,
+    /// `revoke`, `forget`, `untag` and `purge`; a declared effect can
+    /// take read-only away or add destructive, never the reverse, so a
+    /// connector cannot make an operation look safer than its name.
     ///
     /// ```
-    /// use connector_host::OperationHints;
-    /// # let op = |name: &str| connector_host::OperationInfo { name: name.into(), title: String::new(),
-    /// #     description: String::new(), input_schema: serde_json::json!({}) };
-    /// assert_eq!(op("admin_get_user").hints(), OperationHints { read_only: true, destructive: false });
-    /// assert_eq!(op("delete_user_pool").hints(), OperationHints { read_only: false, destructive: true });
-    /// assert_eq!(op("create_user_pool").hints(), OperationHints { read_only: false, destructive: false });
+    /// use connector_host::{Effect, OperationHints};
+    /// # let op = |name: &str, effect| connector_host::OperationInfo { name: name.into(), title: String::new(),
+    /// #     description: String::new(), input_schema: serde_json::json!({}), output_schema: None, effect };
+    /// assert_eq!(op("admin_get_user", None).hints(), OperationHints { read_only: true, destructive: false });
+    /// assert_eq!(op("delete_user_pool", None).hints(), OperationHints { read_only: false, destructive: true });
+    /// assert_eq!(op("create_user_pool", None).hints(), OperationHints { read_only: false, destructive: false });
+    /// // An operation that can call any other declares what that reaches.
+    /// let universal = op("call_api", Some(Effect::Destructive));
+    /// assert_eq!(universal.hints(), OperationHints { read_only: false, destructive: true });
+    /// // A declaration never makes a deletion look safe.
+    /// let lying = op("delete_user_pool", Some(Effect::ReadOnly));
+    /// assert_eq!(lying.hints(), OperationHints { read_only: false, destructive: true });
     /// ```
     pub fn hints(&self) -> OperationHints {
         let name = self.name.strip_prefix("admin_").unwrap_or(&self.name);
         let verb = name.split(['_', '-']).next().unwrap_or(name).to_ascii_lowercase();
+        let named_read_only = matches!(verb.as_str(), "describe" | "get" | "list");
+        let named_destructive = matches!(verb.as_str(), "delete" | "remove" | "revoke" | "forget" | "untag" | "purge");
+        let destructive = named_destructive || self.effect == Some(Effect::Destructive);
         OperationHints {
-            read_only: matches!(verb.as_str(), "describe" | "get" | "list"),
-            destructive: matches!(verb.as_str(), "delete" | "remove" | "revoke" | "forget" | "untag" | "purge"),
+            read_only: named_read_only && !destructive && matches!(self.effect, None | Some(Effect::ReadOnly)),
+            destructive,
         }
     }
 }
@@ -161,8 +207,9 @@ pub(crate) fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Checks that the component exports a compatible `connector` interface and
-/// imports nothing but `signed-http` and WASI.
+/// Checks that the component exports a compatible `connector` interface
+/// (and, if it exports `details`, a compatible one) and imports nothing
+/// but the contract's interfaces and WASI.
 pub(crate) fn check_contract(engine: &Engine, component: &Component) -> anyhow::Result<()> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
@@ -175,6 +222,11 @@ pub(crate) fn check_contract(engine: &Engine, component: &Component) -> anyhow::
             if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
         ),
         Some(name) => check_version(name)?,
+    }
+    // The optional `details` export, when there, must fit the contract too:
+    // one of another version would be silently unused.
+    if let Some(details) = exports.iter().find(|name| unversioned(name) == contract::DETAILS) {
+        check_version(details)?;
     }
     for (name, item) in ty.imports(engine) {
         if contract::IMPORTS.contains(&unversioned(name)) {
@@ -247,56 +299,76 @@ fn length_problem(what: &str, text: &str, max: usize) -> Option<String> {
 /// schemas JSON objects whose references resolve within
 /// [`schema_limits`](crate::runtime::schema::schema_limits), and every
 /// part within [`manifest_limits`].
-pub(crate) fn manifest_problems(raw: &bindings::connector::api::types::Manifest) -> Vec<String> {
+pub(crate) fn manifest_problems(raw: &RawDescription) -> Vec<String> {
     examine(raw).0
 }
 
-/// The problems of `raw` (see [`manifest_problems`]) and each operation's
-/// input schema with its references resolved (`Null` where it has a
-/// problem).
-fn examine(raw: &bindings::connector::api::types::Manifest) -> (Vec<String>, Vec<serde_json::Value>) {
+/// What a component says of itself: its manifest, and its operations'
+/// details when it exports them.
+pub(crate) struct RawDescription {
+    pub(crate) manifest: bindings::connector::api::types::Manifest,
+    pub(crate) details: Vec<bindings::exports::connector::api::details::OperationDetails>,
+}
+
+/// An operation's schemas and effect, resolved and checked.
+#[derive(Default)]
+struct Checked {
+    input_schema: serde_json::Value,
+    output_schema: Option<serde_json::Value>,
+    effect: Option<Effect>,
+}
+
+/// The problems of `raw` (see [`manifest_problems`]) and what each
+/// operation's schemas resolve to (nothing where there is a problem).
+fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
     use manifest_limits as limits;
+    let (manifest, details) = (&raw.manifest, &raw.details);
     let mut problems = Vec::new();
-    let total: usize = [&raw.name, &raw.title, &raw.version].iter().map(|s| s.len()).sum::<usize>()
-        + raw.services.iter().map(String::len).sum::<usize>()
-        + raw
+    let total: usize = [&manifest.name, &manifest.title, &manifest.version].iter().map(|s| s.len()).sum::<usize>()
+        + manifest.services.iter().map(String::len).sum::<usize>()
+        + manifest
             .operations
             .iter()
             .map(|op| op.name.len() + op.title.len() + op.description.len() + op.input_schema.len())
-            .sum::<usize>();
+            .sum::<usize>()
+        + details.iter().map(|d| d.name.len() + d.output_schema.as_ref().map_or(0, String::len)).sum::<usize>();
     if total > limits::TOTAL_BYTES {
         // Too large to go through piece by piece.
         return (vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)], Vec::new());
     }
-    if !is_machine_name(&raw.name) {
+    if !is_machine_name(&manifest.name) {
         problems.push(format!(
             "its name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} characters)",
-            quote_untrusted(&raw.name),
+            quote_untrusted(&manifest.name),
             limits::NAME_CHARS
         ));
     }
-    problems.extend(length_problem("its title", &raw.title, limits::TITLE_CHARS));
-    problems.extend(length_problem("its version", &raw.version, limits::TITLE_CHARS));
-    if raw.services.len() > limits::SERVICES {
-        problems.push(format!("it declares {} services, over the limit of {}", raw.services.len(), limits::SERVICES));
+    problems.extend(length_problem("its title", &manifest.title, limits::TITLE_CHARS));
+    problems.extend(length_problem("its version", &manifest.version, limits::TITLE_CHARS));
+    if manifest.services.len() > limits::SERVICES {
+        problems.push(format!(
+            "it declares {} services, over the limit of {}",
+            manifest.services.len(),
+            limits::SERVICES
+        ));
     }
-    for service in &raw.services {
+    for service in &manifest.services {
         if let Err(e) = check_service(service) {
             problems.push(format!("it declares a service that is not one: {e}"));
         }
     }
-    if raw.operations.len() > limits::OPERATIONS {
+    if manifest.operations.len() > limits::OPERATIONS || details.len() > limits::OPERATIONS {
         problems.push(format!(
             "it lists {} operations, over the limit of {}",
-            raw.operations.len(),
+            manifest.operations.len().max(details.len()),
             limits::OPERATIONS
         ));
         return (problems, Vec::new());
     }
     let mut seen = BTreeSet::new();
     let mut budget = SchemaBudget::default();
-    let mut schemas = Vec::with_capacity(raw.operations.len());
-    for op in &raw.operations {
+    let mut checked = Vec::with_capacity(manifest.operations.len());
+    for op in &manifest.operations {
         if !is_machine_name(&op.name) {
             problems.push(format!(
                 "operation name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} \
@@ -304,7 +376,7 @@ fn examine(raw: &bindings::connector::api::types::Manifest) -> (Vec<String>, Vec
                 quote_untrusted(&op.name),
                 limits::NAME_CHARS
             ));
-            schemas.push(serde_json::Value::Null);
+            checked.push(Checked::default());
             continue;
         }
         if !seen.insert(op.name.as_str()) {
@@ -320,49 +392,78 @@ fn examine(raw: &bindings::connector::api::types::Manifest) -> (Vec<String>, Vec
             &op.description,
             limits::DESCRIPTION_CHARS,
         ));
-        let schema = match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
-            Ok(schema) if schema.is_object() => resolve_references(&schema, &mut budget)
-                .map_err(|e| format!("the input schema of operation `{}` {e}", op.name)),
-            Ok(_) => Err(format!("the input schema of operation `{}` is not a JSON object", op.name)),
-            Err(e) => Err(format!("the input schema of operation `{}` is not JSON: {e}", op.name)),
+        let input_schema =
+            resolved_schema(&op.input_schema, &format!("the input schema of operation `{}`", op.name), &mut budget)
+                .unwrap_or_else(|problem| {
+                    problems.push(problem);
+                    serde_json::Value::Null
+                });
+        checked.push(Checked { input_schema, ..Checked::default() });
+    }
+    let mut described = BTreeSet::new();
+    for detail in details {
+        let Some(at) = manifest.operations.iter().position(|op| op.name == detail.name) else {
+            problems.push(format!(
+                "its details name operation {}, which its manifest does not list",
+                quote_untrusted(&crate::escape::truncate_chars(&detail.name, 80))
+            ));
+            continue;
         };
-        match schema {
-            Ok(schema) => schemas.push(schema),
-            Err(problem) => {
-                problems.push(problem);
-                schemas.push(serde_json::Value::Null);
+        if !described.insert(detail.name.as_str()) {
+            problems.push(format!("its details describe operation `{}` twice", detail.name));
+            continue;
+        }
+        if let Some(text) = &detail.output_schema {
+            let what = format!("the output schema of operation `{}`", detail.name);
+            match resolved_schema(text, &what, &mut budget) {
+                Ok(schema) => checked[at].output_schema = Some(schema),
+                Err(problem) => problems.push(problem),
             }
         }
+        checked[at].effect = detail.effect.map(Effect::from);
     }
-    (problems, schemas)
+    (problems, checked)
+}
+
+/// The schema in `text` (`what` names it in problems): a JSON object,
+/// with its references resolved within `budget`.
+fn resolved_schema(text: &str, what: &str, budget: &mut SchemaBudget) -> Result<serde_json::Value, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(schema) if schema.is_object() => resolve_references(&schema, budget).map_err(|e| format!("{what} {e}")),
+        Ok(_) => Err(format!("{what} is not a JSON object")),
+        Err(e) => Err(format!("{what} is not JSON: {e}")),
+    }
 }
 
 /// Checks what a connector says of itself (see [`manifest_problems`]);
 /// the first problem is the error. The manifest keeps each input schema
 /// with its references resolved.
-pub(crate) fn check_manifest(raw: bindings::connector::api::types::Manifest) -> anyhow::Result<Manifest> {
-    let (problems, schemas) = examine(&raw);
+pub(crate) fn check_manifest(raw: RawDescription) -> anyhow::Result<Manifest> {
+    let (problems, checked) = examine(&raw);
     if let Some(problem) = problems.into_iter().next() {
         bail!("{problem}");
     }
-    let mut services: Vec<String> = Vec::with_capacity(raw.services.len());
-    for service in raw.services {
+    let manifest = raw.manifest;
+    let mut services: Vec<String> = Vec::with_capacity(manifest.services.len());
+    for service in manifest.services {
         if !services.contains(&service) {
             services.push(service);
         }
     }
-    let operations = raw
+    let operations = manifest
         .operations
         .into_iter()
-        .zip(schemas)
-        .map(|(op, input_schema)| OperationInfo {
-            input_schema,
+        .zip(checked)
+        .map(|(op, checked)| OperationInfo {
+            input_schema: checked.input_schema,
+            output_schema: checked.output_schema,
+            effect: checked.effect,
             name: op.name,
             title: op.title,
             description: op.description,
         })
         .collect();
-    Ok(Manifest { name: raw.name, title: raw.title, version: raw.version, services, operations })
+    Ok(Manifest { name: manifest.name, title: manifest.title, version: manifest.version, services, operations })
 }
 
 /// The name of the contract interface `component` exports
@@ -373,24 +474,15 @@ pub(crate) fn contract_export(engine: &Engine, component: &Component) -> Option<
     found.map(str::to_owned)
 }
 
-/// What is wrong with operation `operation`'s input schema as a JSON
-/// Schema 2020-12 object schema: problems the draft's meta-schema finds,
-/// and a root that does not say `"type": "object"`.
-pub(crate) fn schema_problems(operation: &str, schema: &serde_json::Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Err(error) = jsonschema::draft202012::meta::validate(schema) {
-        problems.push(format!(
-            "the input schema of operation `{operation}` is not valid JSON Schema 2020-12: {} (at {})",
-            error,
-            error.instance_path()
-        ));
+/// What the meta-schema of JSON Schema 2020-12 finds wrong with `schema`
+/// (`what` names it: "the input schema of operation `x`").
+pub(crate) fn schema_problems(what: &str, schema: &serde_json::Value) -> Vec<String> {
+    match jsonschema::draft202012::meta::validate(schema) {
+        Ok(()) => Vec::new(),
+        Err(error) => {
+            vec![format!("{what} is not valid JSON Schema 2020-12: {} (at {})", error, error.instance_path())]
+        }
     }
-    if schema.get("type").and_then(serde_json::Value::as_str) != Some("object") {
-        problems.push(format!(
-            "the input schema of operation `{operation}` does not say `\"type\": \"object\"` at its root"
-        ));
-    }
-    problems
 }
 
 /// The linear memory a component needs before it runs: the largest initial
@@ -430,9 +522,9 @@ mod tests {
         assert!(check_is_component(b"").is_err());
     }
 
-    fn raw_manifest(name: &str, operations: &[&str]) -> bindings::connector::api::types::Manifest {
+    fn raw_manifest(name: &str, operations: &[&str]) -> RawDescription {
         use bindings::connector::api::types;
-        types::Manifest {
+        let manifest = types::Manifest {
             name: name.into(),
             title: "T".into(),
             version: "1.0.0".into(),
@@ -446,7 +538,8 @@ mod tests {
                     input_schema: "{}".into(),
                 })
                 .collect(),
-        }
+        };
+        RawDescription { manifest, details: Vec::new() }
     }
 
     #[test]
@@ -466,11 +559,12 @@ mod tests {
         let err = check_manifest(raw_manifest("ok", &[&long])).unwrap_err().to_string();
         assert!(err.contains("is not a machine name") && err.len() < 300, "cut short: {err}");
         let mut many = raw_manifest("ok", &[]);
-        many.operations = raw_manifest("ok", &["op"]).operations.into_iter().cycle().take(10_001).collect();
+        many.manifest.operations =
+            raw_manifest("ok", &["op"]).manifest.operations.into_iter().cycle().take(10_001).collect();
         let err = check_manifest(many).unwrap_err().to_string();
         assert!(err.contains("10001 operations, over the limit of 10000"), "{err}");
         let mut bad_service = raw_manifest("ok", &[]);
-        bad_service.services = vec!["evil.com/x".into()];
+        bad_service.manifest.services = vec!["evil.com/x".into()];
         assert!(check_manifest(bad_service).unwrap_err().to_string().contains("not a valid service name"));
     }
 

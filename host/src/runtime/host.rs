@@ -369,26 +369,46 @@ impl ConnectorHost {
         let size_bytes = bytes.len() as u64;
         let probed = self.probe(bytes, &origin).await?;
         let contract = connector::contract_export(self.sandbox.engine(), &probed.component).unwrap_or_default();
-        let raw = probed.manifest;
+        let raw = probed.description;
         let mut problems = connector::manifest_problems(&raw);
-        let mut operations = Vec::with_capacity(raw.operations.len());
-        for op in &raw.operations {
-            let input_schema = match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
-                Ok(schema) => {
-                    problems.extend(connector::schema_problems(&op.name, &schema));
-                    schema
-                }
-                Err(_) => op.input_schema.clone().into(),
-            };
-            operations.push(serde_json::json!({
+        let mut operations = Vec::with_capacity(raw.manifest.operations.len());
+        let as_json = |text: &str, what: &str, problems: &mut Vec<String>| match serde_json::from_str(text) {
+            Ok(schema) => {
+                problems.extend(connector::schema_problems(what, &schema));
+                schema
+            }
+            Err(_) => serde_json::Value::String(text.to_owned()),
+        };
+        for op in &raw.manifest.operations {
+            let input_schema =
+                as_json(&op.input_schema, &format!("the input schema of operation `{}`", op.name), &mut problems);
+            if input_schema.is_object()
+                && input_schema.get("type").and_then(serde_json::Value::as_str) != Some("object")
+            {
+                problems.push(format!(
+                    "the input schema of operation `{}` does not say `\"type\": \"object\"` at its root",
+                    op.name
+                ));
+            }
+            let mut operation = serde_json::json!({
                 "name": op.name, "title": op.title, "description": op.description, "input_schema": input_schema,
-            }));
+            });
+            if let Some(detail) = raw.details.iter().find(|d| d.name == op.name) {
+                if let Some(text) = &detail.output_schema {
+                    let what = format!("the output schema of operation `{}`", op.name);
+                    operation["output_schema"] = as_json(text, &what, &mut problems);
+                }
+                if let Some(effect) = detail.effect {
+                    operation["effect"] = serde_json::to_value(connector::Effect::from(effect)).unwrap_or_default();
+                }
+            }
+            operations.push(operation);
         }
         let manifest = serde_json::json!({
-            "name": raw.name,
-            "title": raw.title,
-            "version": raw.version,
-            "services": raw.services,
+            "name": raw.manifest.name,
+            "title": raw.manifest.title,
+            "version": raw.manifest.version,
+            "services": raw.manifest.services,
             "operations": operations,
         });
         Ok(Inspection {
@@ -421,7 +441,9 @@ impl ConnectorHost {
         };
         let guest = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
         match self.sandbox.describe(&guest, self.identities.default.clone()).await {
-            Ok(manifest) => Ok(Probed { digest, component, guest, manifest }),
+            Ok((manifest, details)) => {
+                Ok(Probed { digest, component, guest, description: connector::RawDescription { manifest, details } })
+            }
             Err(error) => Err(LoadError::DescribeFailed { origin, error }),
         }
     }
@@ -464,7 +486,7 @@ impl ConnectorHost {
         if needed > self.memory_bytes {
             return Err(LoadError::MemoryTooSmall { origin, needed, limit: self.memory_bytes });
         }
-        let Probed { digest, guest: probe, manifest: raw, .. } = self.probe(bytes, &origin).await?;
+        let Probed { digest, guest: probe, description: raw, .. } = self.probe(bytes, &origin).await?;
         let manifest: Manifest = match connector::check_manifest(raw) {
             Ok(manifest) => manifest,
             Err(e) => return Err(LoadError::InvalidManifest { origin, reason: format!("{e:#}") }),
@@ -670,7 +692,7 @@ struct Probed {
     digest: [u8; 32],
     component: wasmtime::component::Component,
     guest: Guest,
-    manifest: crate::sandbox::bindings::connector::api::types::Manifest,
+    description: connector::RawDescription,
 }
 
 /// What `check` reports of a component (see [`ConnectorHost::inspect`]).
@@ -681,7 +703,7 @@ pub struct Inspection {
     pub size_bytes: u64,
     /// The linear memory it starts with: the least `--memory-mib` it runs in.
     pub initial_memory_bytes: u64,
-    /// The contract interface it exports (`connector:api/connector@0.1.1`).
+    /// The contract interface it exports (`connector:api/connector@0.1.2`).
     pub contract: String,
     /// Its manifest as it describes itself.
     pub manifest: serde_json::Value,

@@ -10,7 +10,7 @@ pub(crate) mod schema;
 mod source;
 mod watch;
 
-pub use connector::{Connector, Manifest, OperationHints, OperationInfo};
+pub use connector::{Connector, Effect, Manifest, OperationHints, OperationInfo};
 pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, LoadOptions};
 pub use registry::{Reloaded, Runtime, RuntimeEvent};
 pub use source::ComponentSource;

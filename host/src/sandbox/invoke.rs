@@ -17,7 +17,8 @@ use crate::error::InvokeError;
 use crate::identity::Identity;
 use crate::sandbox::artifact_cache::ArtifactCache;
 use crate::sandbox::bindings::connector::api::types;
-use crate::sandbox::bindings::{Plugin, PluginPre, exports};
+use crate::sandbox::bindings::exports::connector::api::details;
+use crate::sandbox::bindings::{ConnectorExports, ConnectorPre, DescribedPlugin};
 use crate::sandbox::engine::{self, SandboxLimits};
 use crate::sandbox::guest_output::GuestOutput;
 use crate::sandbox::state::{InvocationContext, InvocationState, MemoryCap};
@@ -37,7 +38,7 @@ pub(crate) struct Sandbox {
 /// logged under and the services it may call.
 #[derive(Clone)]
 pub(crate) struct Guest {
-    pub(crate) pre: PluginPre<InvocationState>,
+    pub(crate) pre: ConnectorPre<InvocationState>,
     pub(crate) name: Arc<str>,
     pub(crate) grant: Arc<Grant>,
 }
@@ -57,7 +58,7 @@ impl Sandbox {
         let engine = engine::new_engine(&limits)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Plugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
+        DescribedPlugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
         Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit })
     }
 
@@ -90,26 +91,35 @@ impl Sandbox {
     }
 
     /// Pre-links a checked component.
-    pub(crate) fn prelink(&self, component: &Component) -> anyhow::Result<PluginPre<InvocationState>> {
+    pub(crate) fn prelink(&self, component: &Component) -> anyhow::Result<ConnectorPre<InvocationState>> {
         let instance_pre = self
             .linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("could not link the component")?;
-        PluginPre::new(instance_pre)
+        ConnectorPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .context("the component does not match the connector world")
     }
 
-    /// Asks `guest` for its manifest (signing as `identity`, though a
-    /// guest being described is granted no service).
+    /// Asks `guest` for its manifest and, when it exports them, its
+    /// operations' details (signing as `identity`, though a guest being
+    /// described is granted no service).
     pub(crate) async fn describe(
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
-    ) -> Result<types::Manifest, InvokeError> {
+    ) -> Result<(types::Manifest, Vec<details::OperationDetails>), InvokeError> {
         let invocation = InvocationContext { run_id: None, step_id: None, attempt: 1 };
-        self.with_instance(guest, identity, invocation, async |exports, store| exports.call_describe(store).await).await
+        self.with_instance(guest, identity, invocation, async |exports, store| {
+            let manifest = exports.connector.call_describe(&mut *store).await?;
+            let details = match &exports.details {
+                Some(details) => details.call_operations(&mut *store).await?,
+                None => Vec::new(),
+            };
+            Ok((manifest, details))
+        })
+        .await
     }
 
     /// Runs `operation` of `guest` with `input` (JSON text) and returns the
@@ -126,7 +136,7 @@ impl Sandbox {
     ) -> Result<String, InvokeError> {
         let output = self
             .with_instance(guest, identity, invocation, async |exports, store| {
-                let result = exports.call_invoke(&mut *store, operation, &input).await?;
+                let result = exports.connector.call_invoke(&mut *store, operation, &input).await?;
                 Ok(result.map_err(|error| from_guest_error(error, store.data().capability.last_failure())))
             })
             .await??;
@@ -194,15 +204,12 @@ impl Sandbox {
         guest: &Guest,
         identity: Arc<Identity>,
         invocation: InvocationContext,
-        call: impl AsyncFnOnce(
-            &exports::connector::api::connector::Guest,
-            &mut Store<InvocationState>,
-        ) -> wasmtime::Result<T>,
+        call: impl AsyncFnOnce(&ConnectorExports, &mut Store<InvocationState>) -> wasmtime::Result<T>,
     ) -> Result<T, InvokeError> {
         let (mut store, stderr) = self.new_store(guest, identity, invocation);
         let run = async {
-            let instance = guest.pre.instantiate_async(&mut store).await?;
-            call(instance.connector_api_connector(), &mut store).await
+            let exports = guest.pre.instantiate_async(&mut store).await?;
+            call(&exports, &mut store).await
         };
         // Epochs do not fire while the guest waits in a host call (an HTTP
         // request), so the wall-clock timeout backs the epoch deadline.

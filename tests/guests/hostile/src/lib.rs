@@ -7,10 +7,11 @@ use std::hint::black_box;
 use connector::api::signed_http::{self, Request};
 use connector::api::types::{Error, Manifest, Operation, ServiceError};
 use exports::connector::api::connector::Guest;
+use exports::connector::api::details::{self, Effect, OperationDetails};
 
 wit_bindgen::generate!({
     path: "../../../wit",
-    world: "plugin",
+    world: "described-plugin",
 });
 
 /// Every operation, with what it does.
@@ -42,7 +43,8 @@ const OPERATIONS: &[(&str, &str)] = &[
 /// different bytes: `normal`, `long-name`, `escape-title`, `script-title`
 /// (markup in titles, descriptions and the schema), `many-ops`,
 /// `schema-to-root` (members that refer back to the root), `schema-bomb`
-/// (references that double at every level),
+/// (references that double at every level), `details-unknown` and
+/// `output-bomb` (see `details`),
 /// `as-cognito` (names itself `aws-cognito`), `bad-name`, or `v<N>`
 /// (normal, versioned N).
 #[used]
@@ -381,6 +383,41 @@ fn json_string(s: &str) -> String {
 
 fn json_list(items: &[String]) -> String {
     format!("[{}]", items.iter().map(|s| json_string(s)).collect::<Vec<_>>().join(", "))
+}
+
+/// Details: `echo`'s output marks `token` a secret, and `echo_secret`
+/// (the same operation) declares itself destructive. Modes `details-unknown`
+/// (details for an operation not in the manifest) and `output-bomb` (an
+/// output schema whose references double at every level) break the rules.
+impl details::Guest for Hostile {
+    fn operations() -> Vec<OperationDetails> {
+        let echo = OperationDetails {
+            name: "echo".into(),
+            output_schema: Some(
+                r#"{"type":"object","properties":{"token":{"type":"string","writeOnly":true},"note":{"type":"string"}}}"#
+                    .into(),
+            ),
+            effect: None,
+        };
+        let mut details = vec![echo, OperationDetails { name: "forge_host_error".into(), output_schema: None, effect: Some(Effect::Destructive) }];
+        match manifest_mode().as_str() {
+            "details-unknown" => details.push(OperationDetails { name: "nope".into(), output_schema: None, effect: None }),
+            "output-bomb" => {
+                let defs: Vec<String> = (0..30)
+                    .map(|i| {
+                        let next = format!(r##"{{"$ref":"#/$defs/d{}"}}"##, i + 1);
+                        format!(r#""d{i}":{{"type":"object","properties":{{"a":{next},"b":{next}}}}}"#)
+                    })
+                    .collect();
+                details[0].output_schema = Some(format!(
+                    r##"{{"$ref":"#/$defs/d0","$defs":{{{},"d30":{{"type":"string"}}}}}}"##,
+                    defs.join(",")
+                ));
+            }
+            _ => {}
+        }
+        details
+    }
 }
 
 export!(Hostile);
