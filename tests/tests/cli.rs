@@ -148,7 +148,11 @@ fn run_prints_each_step_with_the_pool_id_threaded_through() {
         &[],
     ));
     assert_eq!(json.as_array().unwrap().len(), 2);
-    assert_eq!(json[1]["output"]["User"]["Username"], "exampleUsername");
+    // The model calls user names sensitive: hidden in the output as in the
+    // input.
+    assert_eq!(json[1]["output"]["User"]["Username"], "***");
+    assert_eq!(json[1]["masked"], true);
+    assert_eq!(json[1]["output"]["User"]["Enabled"], true);
 }
 
 /// `--grant` selects by what the operator controls: the component path

@@ -126,7 +126,7 @@ fn pushed_by_us_pulled_by_oras_and_the_reverse_then_invoked_by_digest() {
     let seed = seed.to_str().unwrap();
     let args = ["run", seed, "--connector", &connector, "--json", "--endpoint-url", &endpoint, "--region", "us-east-1"];
     let steps: Value = serde_json::from_str(&stdout(&cli(cache.path(), &args, &[]))).unwrap();
-    assert_eq!(steps[1]["output"]["User"]["Username"], "exampleUsername", "{steps}");
+    assert_eq!(steps[1]["output"]["User"]["Enabled"], true, "{steps}");
 }
 
 #[test]
@@ -235,10 +235,18 @@ async fn serve_resolves_a_tag_at_start_and_again_only_when_asked() {
     let server = Server::start_serving(BINARY, data.path(), &["--connector", &live], None).await;
     assert_eq!(served(&server).await, vec![("aws-cognito".to_owned(), first.clone())]);
 
-    // The tag moves; the server keeps what it resolved.
+    // The tag moves; the server keeps what it resolved, and asks the
+    // registry nothing, whatever uses the connector meanwhile.
     let second = push(cache.path(), components::GUEST_IAM, &live);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tag = "/v2/team/connector/manifests/live";
+    let asked = registry.requests_for(tag);
+    assert!(asked > 0, "the access log shows the pushes' and the start's requests");
+    assert_eq!(server.get("/v1/connectors/aws-cognito").await.0, 200);
+    let (status, _) = server.post("/v1/connectors/aws-cognito/operations/create_user_pool", &json!({})).await;
+    assert_eq!(status, 400, "a call to the connector");
+    assert_eq!(reqwest::get(format!("{}/connectors/aws-cognito", server.base())).await.unwrap().status(), 200);
     assert_eq!(served(&server).await, vec![("aws-cognito".to_owned(), first.clone())], "never silently");
+    assert_eq!(registry.requests_for(tag), asked, "the tag was not resolved again");
 
     // Asked, it resolves the tag again and serves the new bytes.
     let (status, reloaded) = server.post("/v1/connectors/reload", &json!({})).await;
@@ -246,6 +254,7 @@ async fn serve_resolves_a_tag_at_start_and_again_only_when_asked() {
     assert_eq!(reloaded["references"][0]["changed"], true, "{reloaded}");
     assert_eq!(reloaded["references"][0]["pinned"], second.as_str());
     assert_eq!(served(&server).await, vec![("aws-iam".to_owned(), second.clone())]);
+    assert!(registry.requests_for(tag) > asked, "a reload asks the registry");
     let (_, again) = server.post("/v1/connectors/reload", &json!({})).await;
     assert_eq!(again["references"][0]["changed"], false, "{again}");
 

@@ -118,7 +118,7 @@ async fn secrets_never_reach_logs_outputs_errors_or_guests() {
             && l.contains("stream=\"stderr\"")),
         "connector stderr is logged tagged with the connector's name"
     );
-    assert!(seen.iter().any(|s| s.contains("exampleUsername")), "the scan covers workflow output");
+    assert!(seen.iter().any(|s| s.contains("Marketing Department")), "the scan covers workflow output");
     for secret in [SECRET, TOKEN] {
         assert!(!logs.contains(secret), "a log line holds a secret:\n{}", line_with(&logs, secret));
         for text in &seen {

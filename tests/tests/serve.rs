@@ -58,7 +58,7 @@ async fn runs_are_recorded_step_by_step_and_survive_a_restart() {
     assert_eq!(steps.len(), 4);
     let pool_id = steps[0]["output"]["UserPool"]["Id"].as_str().unwrap();
     assert_eq!(steps[1]["input"]["user_pool_id"], pool_id, "step 2's recorded input holds step 1's pool id");
-    assert_eq!(steps[1]["output"]["User"]["Username"], "exampleUsername");
+    assert_eq!(steps[1]["output"]["User"]["Username"], "***", "a user name is sensitive in the model");
     assert_eq!(steps[2]["input"]["password"], "***", "writeOnly members are masked in the record");
     assert_eq!(steps[3]["input"]["description"], "Sales ***", "copies are masked too");
     for step in steps {
@@ -434,7 +434,13 @@ async fn spinning_connectors_do_not_delay_ordinary_calls() {
             tokio::spawn(async move { server.post("/v1/connectors/hostile/operations/loop_forever", &json!({})).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Only once all four are running does the timing below mean anything.
+    server
+        .wait_until(Duration::from_secs(3), async || {
+            let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+            metrics.lines().any(|l| l == "connector_host_invocations_in_flight 4")
+        })
+        .await;
     let started = Instant::now();
     let (status, _) = server.post("/v1/connectors/hostile/operations/echo", &json!({"quick": true})).await;
     let waited = started.elapsed();

@@ -30,7 +30,9 @@ async fn run_seed(kind: Kind) {
     let pool_id = pool["UserPool"]["Id"].as_str().expect("UserPool.Id");
     assert_eq!(reports[0].input["pool_name"], "Marketing Department");
     assert_eq!(reports[1].input["user_pool_id"], pool_id, "step 2's input carries step 1's pool id");
-    assert_eq!(user["User"]["Username"], "exampleUsername");
+    // The model calls user names sensitive: the record hides it; the SDK
+    // reads the user back below.
+    assert_eq!(user["User"]["Username"], "***");
 
     let sdk = sdk_client(&emulator.endpoint(), test_credentials());
     let described = sdk.describe_user_pool().user_pool_id(pool_id).send().await.unwrap();
@@ -70,4 +72,32 @@ async fn a_failing_step_stops_the_workflow_with_its_error() {
     let StepOutcome::Error(error) = &reports[0].outcome else { panic!("expected an error") };
     assert_eq!(error["kind"], "service");
     assert_eq!(error["code"], "ResourceNotFoundException");
+}
+
+/// A run picked up again keeps the steps it recorded, but one whose
+/// recorded output had secrets hidden runs again when a later step uses
+/// its output: the record's `"***"` cannot stand in for the real value.
+#[tokio::test]
+async fn a_resumed_run_runs_again_a_masked_step_whose_output_is_used() {
+    use connector_host::CallContext;
+    use connector_host::workflow::{StepReport, resume};
+    let host = host_for("http://127.0.0.1:9").await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let connectors = BTreeMap::from([("h".to_owned(), hostile)]);
+    let workflow: Workflow = serde_json::from_value(serde_json::json!({"steps": [
+        {"id": "plain", "connector": "h", "operation": "echo", "input": {"note": "n"}},
+        {"id": "secret", "connector": "h", "operation": "echo", "input": {"token": "tok-abcdef-123"}},
+        {"id": "uses", "connector": "h", "operation": "echo", "input": {"note": "{{steps.secret.output.token}}"}}
+    ]}))
+    .unwrap();
+    let first = connector_host::workflow::run(&host, &workflow, &connectors, |_, _: &StepReport| {}).await;
+    assert_eq!((first[0].masked, first[1].masked, first[2].masked), (false, true, true));
+    let mut ran = Vec::new();
+    let mut observer = |_: usize, report: &StepReport| ran.push(report.id.clone());
+    let resumed =
+        resume(&host, &workflow, &connectors, first[..2].to_vec(), &CallContext::default(), &mut observer).await;
+    assert_eq!(ran, ["secret", "uses"], "the masked step whose output is used runs again; the plain one does not");
+    let StepOutcome::Output(last) = &resumed[2].outcome else { panic!("the last step failed: {:?}", resumed[2]) };
+    assert_eq!(last, &serde_json::json!({"note": "***"}));
+    assert!(resumed[2].masked, "the real token reached the last step");
 }

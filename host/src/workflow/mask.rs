@@ -17,8 +17,9 @@ pub const MASK: &str = "***";
 const MAX_DEPTH: usize = 64;
 
 /// Copies of secrets shorter than this are not searched for elsewhere: too
-/// likely to match ordinary text.
-const MIN_SECRET_CHARS: usize = 4;
+/// likely to match ordinary text (a sensitive attribute whose value is
+/// `true` once turned every `true` of a record into `"***"`).
+const MIN_SECRET_CHARS: usize = 6;
 
 /// `value` with every member that `schema` marks `writeOnly` replaced by
 /// `"***"`. Follows `properties`, `additionalProperties`, `items`,
@@ -72,10 +73,12 @@ pub fn redact(value: &Value, secrets: &[String]) -> Value {
         Value::String(s) => Value::String(hide(s)),
         Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, secrets)).collect()),
         Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (hide(k), redact(v, secrets))).collect()),
-        other => {
-            let text = other.to_string();
-            if secrets.contains(&text) { Value::String(MASK.to_owned()) } else { other.clone() }
+        Value::Number(number) => {
+            let text = number.to_string();
+            if secrets.contains(&text) { Value::String(MASK.to_owned()) } else { value.clone() }
         }
+        // `true`, `false` and `null` carry no secret.
+        other => other.clone(),
     }
 }
 
@@ -208,13 +211,16 @@ mod tests {
 
     #[test]
     fn copies_of_secrets_are_redacted_anywhere() {
-        let secrets = vec!["Corr3ct-Horse".to_owned(), "abc".to_owned()];
-        let value = json!({"note": "password is Corr3ct-Horse!", "list": ["Corr3ct-Horse"], "short": "abc"});
-        assert_eq!(redact(&value, &secrets), json!({"note": "password is ***!", "list": ["***"], "short": "***"}));
+        let secrets = vec!["Corr3ct-Horse".to_owned(), "abc".to_owned(), "123456".to_owned()];
+        let value = json!({"note": "password is Corr3ct-Horse!", "list": ["Corr3ct-Horse"], "short": "abc",
+                           "pin": 123456, "enabled": true});
         assert_eq!(
-            write_only_values(&json!({"writeOnly": true}), &json!("abc")),
-            Vec::<String>::new(),
-            "too short to hunt"
+            redact(&value, &secrets),
+            json!({"note": "password is ***!", "list": ["***"], "short": "***", "pin": "***", "enabled": true})
         );
+        for short in [json!("abcde"), json!(true)] {
+            let found = write_only_values(&json!({"writeOnly": true}), &short);
+            assert_eq!(found, Vec::<String>::new(), "too short to hunt: {short}");
+        }
     }
 }

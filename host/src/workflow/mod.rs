@@ -42,7 +42,7 @@ pub use run::{StepObserver, check_authentications, load_connectors, pin_connecto
 pub use sqlite_store::SqliteRunStore;
 pub use store::{Recorder, RunStore, RunSummary, StoreLimits};
 
-use reference::{Reference, references};
+use reference::{Earlier, Reference, references};
 
 use crate::capability::is_alias;
 use crate::escape::escape_untrusted;
@@ -111,9 +111,16 @@ pub struct StepReport {
     /// The input after references were resolved, with the members its
     /// schema marks `writeOnly` (passwords, secrets) shown as `"***"`.
     pub input: Value,
-    /// The operation's output, or the error as `{"kind", "message", ...}`.
+    /// The operation's output, or the error as `{"kind", "message", ...}`,
+    /// with the members its output schema marks `writeOnly` (tokens,
+    /// secrets) and copies of any secret of the run so far shown as `"***"`.
     #[serde(flatten)]
     pub outcome: StepOutcome,
+    /// Whether secrets were hidden in the output or error: the record then
+    /// differs from what the step returned, so a resumed run runs such a
+    /// step again before a later step uses its output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
     /// When the step started (RFC 3339) and how long it took.
     pub started_at: String,
     pub duration_ms: u64,

@@ -197,6 +197,7 @@ mod tests {
             authentication: None,
             input: json!({"big": "x".repeat(1000)}),
             outcome: StepOutcome::Output(json!({"big": "y".repeat(1000)})),
+            masked: false,
             started_at: "2026-12-04T00:00:00.000Z".into(),
             duration_ms: 1,
         };

@@ -56,15 +56,17 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
 /// Guards against a small input that references a large output many times
 /// over: the copies are counted as they are made, and resolution stops
 /// once they pass `limit` bytes (as JSON) instead of growing without bound.
-pub(super) fn resolve(value: &Value, reports: &[StepReport], inputs: &[Value], limit: usize) -> anyhow::Result<Value> {
-    resolve_within(value, &Earlier { reports, inputs }, &mut Budget { left: limit, limit })
+pub(super) fn resolve(value: &Value, earlier: &Earlier<'_>, limit: usize) -> anyhow::Result<Value> {
+    resolve_within(value, earlier, &mut Budget { left: limit, limit })
 }
 
 /// The steps that ran before: their reports, and their real (unmasked)
-/// inputs, in the same order.
-struct Earlier<'a> {
-    reports: &'a [StepReport],
-    inputs: &'a [Value],
+/// inputs and outputs, in the same order (an output is `Null` for a step
+/// that failed).
+pub(super) struct Earlier<'a> {
+    pub(super) reports: &'a [StepReport],
+    pub(super) inputs: &'a [Value],
+    pub(super) outputs: &'a [Value],
 }
 
 /// Bytes of JSON a resolved input may still grow by.
@@ -161,7 +163,7 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
     let report = &earlier.reports[index];
     let mut value = match (&report.outcome, parsed.output) {
         (_, false) => earlier.inputs.get(index).unwrap_or(&report.input),
-        (StepOutcome::Output(output), true) => output,
+        (StepOutcome::Output(output), true) => earlier.outputs.get(index).unwrap_or(output),
         (StepOutcome::Error(_), true) => {
             bail!("`{{{{{reference}}}}}`: step `{}` failed", parsed.step)
         }
@@ -184,7 +186,8 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
 /// A parsed `steps.<id>.(input|output)<path>` reference.
 pub(super) struct Reference {
     pub(super) step: String,
-    output: bool,
+    /// Whether it names the step's output (or its input).
+    pub(super) output: bool,
     path: Vec<PathPart>,
 }
 
@@ -264,14 +267,24 @@ mod tests {
             authentication: None,
             input: json!({"pool_name": "***"}),
             outcome: StepOutcome::Output(output),
+            masked: false,
             started_at: String::new(),
             duration_ms: 0,
         }
     }
 
-    /// The real inputs of `reports`' steps.
-    fn inputs(reports: &[StepReport]) -> Vec<Value> {
-        reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect()
+    /// `value` resolved against `reports`, whose real inputs name the pool
+    /// and whose real outputs are as recorded.
+    fn resolve(value: &Value, reports: &[StepReport], limit: usize) -> anyhow::Result<Value> {
+        let inputs: Vec<Value> = reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect();
+        let outputs: Vec<Value> = reports
+            .iter()
+            .map(|r| match &r.outcome {
+                StepOutcome::Output(output) => output.clone(),
+                StepOutcome::Error(_) => Value::Null,
+            })
+            .collect();
+        super::resolve(value, &Earlier { reports, inputs: &inputs, outputs: &outputs }, limit)
     }
 
     #[test]
@@ -285,7 +298,7 @@ mod tests {
             "note": "pool {{steps.pool.input.pool_name}} has {{steps.pool.output.UserPool.Count}} users",
         });
         assert_eq!(
-            resolve(&input, &reports, &inputs(&reports), 1 << 20).unwrap(),
+            resolve(&input, &reports, 1 << 20).unwrap(),
             json!({"user_pool_id": "us-east-1_abc", "count": 3, "first": "email",
                    "note": "pool Marketing Department has 3 users"})
         );
@@ -296,30 +309,21 @@ mod tests {
         let big = "x".repeat(10_000);
         let reports = [report("big", json!({"Blob": big}))];
         let many: Vec<Value> = (0..1000).map(|_| json!("{{steps.big.output.Blob}}")).collect();
-        let err = resolve(&Value::Array(many), &reports, &inputs(&reports), 1 << 20).unwrap_err().to_string();
+        let err = resolve(&Value::Array(many), &reports, 1 << 20).unwrap_err().to_string();
         assert_eq!(err, "the resolved input would be over the 1048576 byte limit of an input");
-        let err = resolve(
-            &json!("{{steps.big.output.Blob}} and {{steps.big.output.Blob}}"),
-            &reports,
-            &inputs(&reports),
-            15_000,
-        )
-        .unwrap_err();
+        let err =
+            resolve(&json!("{{steps.big.output.Blob}} and {{steps.big.output.Blob}}"), &reports, 15_000).unwrap_err();
         assert!(err.to_string().contains("over the 15000 byte limit"), "{err}");
-        assert!(
-            resolve(&json!(["{{steps.big.output.Blob}}"]), &reports, &inputs(&reports), 10_002).is_ok(),
-            "a quoted copy fits"
-        );
+        assert!(resolve(&json!(["{{steps.big.output.Blob}}"]), &reports, 10_002).is_ok(), "a quoted copy fits");
     }
 
     #[test]
     fn bad_references_are_named() {
         let reports = [report("pool", json!({"UserPool": {"Id": "x"}}))];
-        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports, &inputs(&reports), 1 << 20)
-            .unwrap_err();
+        let err = resolve(&json!({"a": "{{steps.pool.output.UserPool.Name}}"}), &reports, 1 << 20).unwrap_err();
         assert_eq!(err.to_string(), "`{{steps.pool.output.UserPool.Name}}`: steps.pool.output.UserPool has no .Name");
         assert!(
-            resolve(&json!("{{steps.nope.output}}"), &reports, &inputs(&reports), 1 << 20)
+            resolve(&json!("{{steps.nope.output}}"), &reports, 1 << 20)
                 .unwrap_err()
                 .to_string()
                 .contains("has not run")

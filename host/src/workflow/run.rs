@@ -3,7 +3,7 @@
 //! stop at the first failure. Each step is reported as it ends, so a run
 //! can be recorded step by step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::error::InvokeError;
 use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions, Runtime};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
-use crate::workflow::reference::resolve;
-use crate::workflow::{Step, StepOutcome, StepReport, Workflow, timestamp};
+use crate::workflow::reference::{Reference, references, resolve};
+use crate::workflow::{Earlier, Step, StepOutcome, StepReport, Workflow, timestamp};
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
@@ -117,24 +117,40 @@ pub async fn resume(
     observer: &mut impl StepObserver,
 ) -> Vec<StepReport> {
     let mut reports: Vec<StepReport> = Vec::new();
-    // The real inputs, for references; the reports hold masked ones.
+    // The real inputs and outputs, for references; the reports hold masked
+    // ones.
     let mut inputs: Vec<Value> = Vec::new();
+    let mut outputs: Vec<Value> = Vec::new();
     // The values of writeOnly members so far, hidden wherever they turn up.
     let mut secrets: Vec<String> = Vec::new();
-    let schema_of = |step: &Step| {
-        connectors.get(&step.connector).and_then(|c| c.manifest().operation(&step.operation)).map(|op| &op.input_schema)
-    };
+    let operation_of =
+        |step: &Step| connectors.get(&step.connector).and_then(|c| c.manifest().operation(&step.operation));
+    // Steps whose output a later step uses: a recorded output that had
+    // secrets hidden cannot stand in for theirs.
+    let used_outputs: BTreeSet<String> = workflow
+        .steps
+        .iter()
+        .flat_map(|step| references(&step.input))
+        .filter_map(|reference| Reference::parse(&reference).ok())
+        .filter(|reference| reference.output)
+        .map(|reference| reference.step)
+        .collect();
     for (step, report) in workflow.steps.iter().zip(done) {
-        if report.outcome.is_error() || report.id != step.id {
+        if report.outcome.is_error() || report.id != step.id || (report.masked && used_outputs.contains(&step.id)) {
             break;
         }
         // The record masks secrets, so the real input is resolved again
         // from the workflow and the steps before it, as it was the first
         // time.
-        let Ok(input) = resolve(&step.input, &reports, &inputs, host.max_input_bytes()) else { break };
-        if let Some(schema) = schema_of(step) {
-            secrets.extend(write_only_values(schema, &input));
+        let earlier = Earlier { reports: &reports, inputs: &inputs, outputs: &outputs };
+        let Ok(input) = resolve(&step.input, &earlier, host.max_input_bytes()) else { break };
+        if let Some(operation) = operation_of(step) {
+            secrets.extend(write_only_values(&operation.input_schema, &input));
         }
+        outputs.push(match &report.outcome {
+            StepOutcome::Output(output) => output.clone(),
+            StepOutcome::Error(_) => Value::Null,
+        });
         reports.push(report);
         inputs.push(input);
     }
@@ -146,8 +162,9 @@ pub async fn resume(
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
         let connector = connectors.get(&step.connector);
-        let schema = schema_of(step);
-        let resolved = resolve(&step.input, &reports, &inputs, host.max_input_bytes());
+        let operation = operation_of(step);
+        let earlier = Earlier { reports: &reports, inputs: &inputs, outputs: &outputs };
+        let resolved = resolve(&step.input, &earlier, host.max_input_bytes());
         let (input, outcome) = match (connector, resolved) {
             (None, _) => (
                 step.input.clone(),
@@ -172,16 +189,37 @@ pub async fn resume(
                 (input, outcome)
             }
         };
-        let shown = match schema {
-            Some(schema) => {
-                secrets.extend(write_only_values(schema, &input));
-                mask_write_only(schema, &input)
+        let masked_input = match operation {
+            Some(operation) => {
+                secrets.extend(write_only_values(&operation.input_schema, &input));
+                mask_write_only(&operation.input_schema, &input)
             }
             None => input.clone(),
         };
-        // A reference may have copied a secret of this or an earlier step
-        // anywhere in this input, into a longer string even.
-        let shown = redact(&shown, &secrets);
+        let (masked_outcome, real_output) = match &outcome {
+            StepOutcome::Output(output) => match operation.and_then(|op| op.output_schema.as_ref()) {
+                Some(schema) => {
+                    secrets.extend(write_only_values(schema, output));
+                    (StepOutcome::Output(mask_write_only(schema, output)), output.clone())
+                }
+                None => (outcome.clone(), output.clone()),
+            },
+            StepOutcome::Error(_) => (outcome.clone(), Value::Null),
+        };
+        // A secret of this step or an earlier one may turn up anywhere: a
+        // reference may have copied it into this input, into a longer
+        // string even, a service may echo it in its answer, and one the
+        // output marks may have been typed into this very input.
+        let shown_input = redact(&masked_input, &secrets);
+        let shown = match masked_outcome {
+            StepOutcome::Output(output) => StepOutcome::Output(redact(&output, &secrets)),
+            StepOutcome::Error(error) => StepOutcome::Error(redact(&error, &secrets)),
+        };
+        let masked = match (&shown, &outcome) {
+            (StepOutcome::Output(shown), StepOutcome::Output(real))
+            | (StepOutcome::Error(shown), StepOutcome::Error(real)) => shown != real,
+            _ => true,
+        };
         let report = StepReport {
             id: step.id.clone(),
             connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
@@ -189,8 +227,9 @@ pub async fn resume(
             digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
             operation: step.operation.clone(),
             authentication: workflow.authentication_of(step).map(str::to_owned),
-            input: shown,
-            outcome,
+            input: shown_input,
+            outcome: shown,
+            masked,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
         };
@@ -198,6 +237,7 @@ pub async fn resume(
         let failed = report.outcome.is_error();
         reports.push(report);
         inputs.push(input);
+        outputs.push(real_output);
         if failed {
             break;
         }

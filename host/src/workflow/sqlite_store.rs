@@ -258,6 +258,7 @@ mod tests {
             authentication: None,
             input: serde_json::json!({}),
             outcome: StepOutcome::Output(serde_json::json!({"ok": true})),
+            masked: false,
             started_at: "2026-11-27T00:00:00.000Z".into(),
             duration_ms: 1,
         }
