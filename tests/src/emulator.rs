@@ -36,7 +36,7 @@ pub struct TenantIdentities {
 pub struct Emulator {
     child: Child,
     addr: SocketAddr,
-    kind: Kind,
+    pub kind: Kind,
     /// The emulator's output; removed when it stops, kept if a test failed.
     log: PathBuf,
 }
@@ -167,6 +167,11 @@ print(json.dumps({"a": keys["tenant-a"], "b": keys["tenant-b"], "role": role["Ar
             b: (key("b", 0), key("b", 1)),
             role_arn: v["role"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// What the emulator has written to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn ready(&self) -> bool {

@@ -56,7 +56,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n{auth}\
+                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n{auth}\
                      http:\n  addr: {addr}\n  secret: tests\n",
                     dir.path().join("data").display()
                 ),
@@ -116,6 +116,15 @@ impl Registry {
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
         self.dir.path().join("data/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+    }
+
+    /// How many requests for `path` (`/v2/team/connector/manifests/live`)
+    /// the registry has answered, from its access log.
+    pub fn requests_for(&self, path: &str) -> usize {
+        Self::log_of(&self.dir)
+            .lines()
+            .filter(|line| ["GET", "HEAD"].iter().any(|method| line.contains(&format!("\"{method} {path} "))))
+            .count()
     }
 
     /// Stops the registry (before the test ends, to show what works

@@ -97,7 +97,12 @@ async fn spinning_guests_do_not_starve_other_calls() {
             tokio::spawn(async move { host.invoke(&hostile, "loop_forever", &json!({})).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Only once all four are running does the timing below mean anything.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !arena.host.metrics_text().lines().any(|l| l == "connector_host_invocations_in_flight 4") {
+        assert!(Instant::now() < deadline, "the spinners did not start:\n{}", arena.host.metrics_text());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let started = Instant::now();
     let echoed = arena.host.invoke(&arena.hostile, "echo", &json!({"beside": "spinners"})).await.unwrap();
     let waited = started.elapsed();
