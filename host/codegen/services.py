@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates host/src/capability/services.rs: for every AWS service botocore
+"""Generates host/src/endpoints/services.rs: for every AWS service botocore
 knows, its SigV4 signing name, endpoint prefix, the suffix of the SDKs'
 `AWS_ENDPOINT_URL_<SERVICE>` variable (from its service id), and, for
 global services, the endpoint host and signing region of the `aws`
@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUTPUT = os.path.join(ROOT, "host", "src", "capability", "services.rs")
+OUTPUT = os.path.join(ROOT, "host", "src", "endpoints", "services.rs")
 LOCK = os.path.join(ROOT, "guest-cognito", "codegen", "requirements.lock")
 
 

@@ -3,7 +3,7 @@
 //! error from a misbehaving connector from a busy host.
 //!
 //! Text inside these errors may come from a connector: escape it
-//! ([`escape_untrusted`](crate::escape_untrusted)) before it reaches a
+//! ([`escape_untrusted`](crate::escape::escape_untrusted)) before it reaches a
 //! terminal or a log.
 
 use std::time::Duration;
@@ -179,22 +179,6 @@ impl LoadError {
             | LoadError::NameConflict { origin, .. } => origin,
         }
     }
-}
-
-/// An error and its sources on one line, each source once
-/// ("error sending request: connection refused").
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ fn needs_escape(c: char) -> bool {
 /// borrowed when nothing needed escaping.
 ///
 /// ```
-/// use connector_host::escape_untrusted;
+/// use connector_host::escape::escape_untrusted;
 /// assert_eq!(escape_untrusted("pool\x1b[2J\nWARN forged"), "pool\\u{1b}[2J\\u{a}WARN forged");
 /// assert_eq!(escape_untrusted("Marketing Department"), "Marketing Department");
 /// ```
@@ -59,7 +59,7 @@ pub fn escape_untrusted(text: &str) -> Cow<'_, str> {
 /// characters only occur inside JSON strings, where the escape means them.
 ///
 /// ```
-/// use connector_host::escape_untrusted_json;
+/// use connector_host::escape::escape_untrusted_json;
 /// let text = serde_json::to_string(&"x\u{9b}31m\u{202e}").unwrap();
 /// let safe = escape_untrusted_json(&text);
 /// assert_eq!(safe, r#""x\u009b31m\u202e""#);
@@ -109,6 +109,22 @@ pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
         None => Cow::Borrowed(text),
         Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
     }
+}
+
+/// An error and its sources on one line, each source once
+/// ("error sending request: connection refused").
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
-//! The `connector-host` binary.
+//! The `connector-host` binary: the command line (`cli`), a thin shell over
+//! the library, with the allocator and process limits a server wants.
+
+mod cli;
 
 use std::process::ExitCode;
 
@@ -11,7 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     raise_open_file_limit();
-    connector_host::cli::main_with_args(std::env::args_os()).await
+    cli::main_with_args(std::env::args_os()).await
 }
 
 /// Raises the soft open-file limit to the hard one, as servers do: the

@@ -13,7 +13,7 @@ use connector_tests::server::Server;
 use connector_tests::{REGION, components, sdk_client};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 /// Writes the authentications file for `ids` into `dir`: `a` static from
 /// the environment, `b` static from a file, `r` the role assumed as `b`.

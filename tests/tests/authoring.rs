@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 fn host(args: &[&str], cache: &Path) -> Output {
     Command::new(BINARY)
@@ -16,6 +16,13 @@ fn host(args: &[&str], cache: &Path) -> Output {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("the CLI runs")
+}
+
+/// `host`, failing unless the command succeeded.
+fn host_ok(args: &[&str], cache: &Path) -> Output {
+    let output = host(args, cache);
+    assert!(output.status.success(), "connector-host {args:?} failed: {}", text(&output.stderr));
+    output
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -119,9 +126,11 @@ fn new_refuses_bad_names_and_existing_directories() {
     let dir = tempfile::tempdir().unwrap();
     let at = dir.path().to_str().unwrap();
     let bad = host(&["new", "Bad Name", "--lang", "rust", "--dir", at], dir.path());
+    assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("is not a connector name"), "{}", text(&bad.stderr));
     std::fs::create_dir(dir.path().join("taken")).unwrap();
     let taken = host(&["new", "taken", "--lang", "js", "--dir", at], dir.path());
+    assert!(!taken.status.success());
     assert!(text(&taken.stderr).contains("already exists"), "{}", text(&taken.stderr));
 }
 
@@ -138,7 +147,7 @@ fn check_lists_every_problem() {
         report.contains("problems:") && report.contains(r"its name `evil\u{a}WARN forged` is not a machine name"),
         "{report}"
     );
-    let json = host(&["check", connector_tests::components::GUEST_COGNITO, "--json"], cache.path());
+    let json = host_ok(&["check", connector_tests::components::GUEST_COGNITO, "--json"], cache.path());
     let inspection: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(inspection["contract"], "connector:api/connector@0.1.2");
     assert_eq!(inspection["manifest"]["operations"].as_array().unwrap().len(), 133);
@@ -152,21 +161,20 @@ fn the_compiled_cache_is_shared_and_bounded() {
     let cache = tempfile::tempdir().unwrap();
     let component = connector_tests::components::HOSTILE;
     for memory in ["16", "32", "64"] {
-        let output = host(&["describe", component, "--memory-mib", memory], cache.path());
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        host_ok(&["describe", component, "--memory-mib", memory], cache.path());
     }
     let entries = |dir: &Path| std::fs::read_dir(dir.join("connector-host/compiled")).map_or(0, |d| d.count());
     assert_eq!(entries(cache.path()), 1, "16, 32 and 64 MiB share one compiled artifact");
-    host(&["describe", component, "--memory-mib", "100"], cache.path());
+    host_ok(&["describe", component, "--memory-mib", "100"], cache.path());
     assert_eq!(entries(cache.path()), 2, "128 MiB is another bucket");
-    let pruned = host(&["cache", "prune", "--to", "0"], cache.path());
+    let pruned = host_ok(&["cache", "prune", "--to", "0"], cache.path());
     let pruned: serde_json::Value = serde_json::from_slice(&pruned.stdout).unwrap();
     let compiled = &pruned["compiled"];
     assert_eq!((compiled["removed"].as_u64(), compiled["kept"].as_u64()), (Some(2), Some(0)), "{pruned}");
     assert_eq!(pruned["oci"]["kept"], 0, "{pruned}");
     assert_eq!(entries(cache.path()), 0);
     // A bound smaller than one entry keeps the entry just written.
-    host(&["describe", component, "--cache-max-bytes", "1"], cache.path());
-    host(&["describe", component, "--memory-mib", "100", "--cache-max-bytes", "1"], cache.path());
+    host_ok(&["describe", component, "--cache-max-bytes", "1"], cache.path());
+    host_ok(&["describe", component, "--memory-mib", "100", "--cache-max-bytes", "1"], cache.path());
     assert_eq!(entries(cache.path()), 1, "the older entry was evicted");
 }

@@ -8,7 +8,7 @@ use connector_tests::{REGION, components};
 use serde_json::Value;
 
 fn cli(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_connector-host-test-cli"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shipped-connector-host"));
     command
         .args(args)
         .env_remove("AWS_ENDPOINT_URL")
@@ -315,7 +315,7 @@ fn only_regular_files_within_limits_are_read() {
         "{}",
         stderr(&output)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host-test-cli"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipped-connector-host"))
         .args(["invoke", components::HOSTILE, "echo", "--input", "-", "--max-input-bytes", "5"])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

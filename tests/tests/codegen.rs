@@ -23,5 +23,5 @@ fn generated_model_is_up_to_date() {
 
 #[test]
 fn generated_service_table_is_up_to_date() {
-    up_to_date("host/codegen/services.py", "host/src/capability/services.rs");
+    up_to_date("host/codegen/services.py", "host/src/endpoints/services.rs");
 }

@@ -13,7 +13,7 @@ use connector_tests::server::Server;
 use connector_tests::{components, hostile_variant, sdk_client, test_credentials};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 const TOKEN: &str = "console-test-token";
 
 /// A connector directory with Cognito and the hostile connector whose

@@ -9,7 +9,7 @@ use connector_tests::{REGION, components};
 use serde_json::Value;
 
 fn invoke(emulator: &Emulator, operation: &str, input: &str, extra_env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_connector-host-test-cli"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shipped-connector-host"));
     command
         .args(["invoke", components::GUEST_IAM, operation, "--input", input, "--region", REGION])
         .env_remove("AWS_ENDPOINT_URL")

@@ -13,7 +13,7 @@ use connector_tests::hostile_variant;
 use connector_tests::server::Server;
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 /// Every file under `dir`, read whole (the store, its journal).
 fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -10,7 +10,7 @@ use connector_tests::server::Server;
 use connector_tests::{REGION, components, sdk_client, test_credentials};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 /// Runs tests/clients/mcp_scenario.py with `config`; its JSON report.
 fn scenario(config: Value) -> Value {

@@ -16,7 +16,7 @@ use connector_tests::server::Server;
 use connector_tests::{components, sdk_client, test_credentials};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 /// The CLI with its caches (compiled components, pulled blobs) in `cache`,
 /// so what it pulled is this test's alone.

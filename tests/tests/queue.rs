@@ -16,7 +16,7 @@ use connector_tests::server::{Server, WorkerProcess};
 use connector_tests::{components, sdk_client, test_credentials};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_connector-host-test-cli");
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
 
 /// A directory holding a copy of the Cognito connector.
 fn cognito_dir() -> tempfile::TempDir {

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 
 use crate::capability::egress::EgressResolver;
-use crate::capability::endpoint::Endpoints;
 use crate::capability::grant::Grant;
 use crate::capability::policy;
 use crate::capability::retry::{self, RetryPolicy};
 use crate::capability::sigv4;
-use crate::error::error_chain;
+use crate::endpoints::{Endpoints, check_service};
 use crate::escape::Untrusted;
+use crate::escape::error_chain;
 use crate::identity::Identity;
 
 /// A request as a connector hands it over.
@@ -200,7 +200,7 @@ impl SignedHttp {
         identity: &Identity,
         request: HttpRequest,
     ) -> Result<HttpResponse, SendError> {
-        policy::check_service(&request.service).map_err(SendError::InvalidRequest)?;
+        check_service(&request.service).map_err(SendError::InvalidRequest)?;
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Subcommand;
 
-use crate::identity::Authentications;
+use connector_host::Authentications;
 
 use crate::cli::{GlobalArgs, emit_json, new_host};
 

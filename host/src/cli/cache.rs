@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::cli::{GlobalArgs, emit_json};
-use crate::oci::BlobStore;
-use crate::sandbox::ArtifactCache;
+use connector_host::ArtifactCache;
+use connector_host::BlobStore;
 
 /// The compiled-component cache (~/.cache/connector-host/compiled) and the
 /// store of pulled OCI blobs (~/.cache/connector-host/oci).

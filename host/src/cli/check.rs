@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, emit, emit_json, offline_config};
-use crate::escape::escape_untrusted;
-use crate::runtime::{ComponentSource, ConnectorHost};
-use crate::sandbox::SandboxLimits;
+use connector_host::SandboxLimits;
+use connector_host::escape::escape_untrusted;
+use connector_host::{ComponentSource, ConnectorHost};
 
 /// Check a connector component: contract, manifest, schemas, size, memory.
 #[derive(Debug, Args)]

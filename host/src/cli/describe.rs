@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, emit, emit_json, offline_config};
-use crate::escape::{escape_untrusted, truncate_chars};
-use crate::runtime::{ComponentSource, ConnectorHost, LoadOptions, Manifest};
+use connector_host::escape::{escape_untrusted, truncate_chars};
+use connector_host::{ComponentSource, ConnectorHost, LoadOptions, Manifest};
 
 /// Show a connector's operations.
 #[derive(Debug, Args)]

@@ -7,9 +7,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, check_loaded, emit_json, new_host};
-use crate::escape::escape_untrusted;
-use crate::files::{read_capped, read_to_limit};
-use crate::runtime::{CallContext, ComponentSource, LoadOptions};
+use connector_host::escape::escape_untrusted;
+use connector_host::files::{read_capped, read_to_limit};
+use connector_host::{CallContext, ComponentSource, LoadOptions};
 
 /// Run one operation and print its output JSON.
 #[derive(Debug, Args)]
@@ -33,7 +33,10 @@ pub(super) async fn run(global: &GlobalArgs, args: InvokeArgs) -> anyhow::Result
     let input = read_input(&args.input, host.max_input_bytes() as u64)?;
     let connector = host.load_source(&args.component, &LoadOptions::default()).await?;
     check_loaded(&host, [&connector])?;
-    let context = CallContext { authentication: args.authentication, ..CallContext::default() };
+    let mut context = CallContext::default();
+    if let Some(authentication) = args.authentication {
+        context = context.with_authentication(authentication);
+    }
     match host.invoke_json(&connector, &args.operation, &input, &context).await {
         Ok(output) => {
             emit_json(&output)?;

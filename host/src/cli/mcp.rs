@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, new_host};
-use crate::runtime::{DirectoryWatch, Runtime};
-use crate::server::mcp::{McpOptions, McpServer, serve_stdio};
+use connector_host::server::mcp::{McpOptions, McpServer, serve_stdio};
+use connector_host::{DirectoryWatch, Runtime};
 
 /// Serve a directory's connectors as MCP tools over stdio.
 #[derive(Debug, Args)]

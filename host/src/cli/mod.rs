@@ -21,13 +21,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::capability::{Endpoints, Grants, HttpLimits, RetryPolicy};
-use crate::escape::{escape_untrusted, escape_untrusted_json};
-use crate::identity::{Authentications, CredentialsConfig};
-use crate::oci::{BlobStore, RegistryConfig};
-use crate::runtime::{Connector, ConnectorHost, HostConfig};
-use crate::sandbox::{ArtifactCache, SandboxLimits};
-use crate::workflow::StoreLimits;
+use connector_host::escape::{escape_untrusted, escape_untrusted_json};
+use connector_host::workflow::StoreLimits;
+use connector_host::{ArtifactCache, SandboxLimits};
+use connector_host::{Authentications, CredentialsConfig};
+use connector_host::{BlobStore, RegistryConfig};
+use connector_host::{Connector, ConnectorHost, HostConfig};
+use connector_host::{Endpoints, Grants, HttpLimits, RetryPolicy};
 
 /// Loads WebAssembly connectors and runs their operations, sending their
 /// AWS requests signed with the host's credentials.

@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, emit, offline_config};
-use crate::files::read_capped;
-use crate::oci::OciReference;
-use crate::runtime::{ConnectorHost, LoadOptions};
+use connector_host::OciReference;
+use connector_host::files::read_capped;
+use connector_host::{ConnectorHost, LoadOptions};
 
 /// Publish a connector component to an OCI registry; prints the pinned
 /// reference (its manifest digest).

@@ -8,8 +8,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::cli::{GlobalArgs, check_loaded, emit, emit_json, new_host};
-use crate::runtime::ComponentSource;
-use crate::workflow::{self, StepOutcome, StepReport, Workflow};
+use connector_host::ComponentSource;
+use connector_host::workflow::{self, StepOutcome, StepReport, Workflow};
 
 /// Run a workflow file and print each step's input and output.
 #[derive(Debug, Args)]

@@ -10,10 +10,10 @@ use clap::Args;
 
 use crate::cli::mcp::McpToolArgs;
 use crate::cli::{GlobalArgs, StoreArgs, new_host};
-use crate::files::read_capped;
-use crate::oci::OciReference;
-use crate::runtime::Runtime;
-use crate::server::{self, ConnectionLimits, ServeOptions};
+use connector_host::OciReference;
+use connector_host::Runtime;
+use connector_host::files::read_capped;
+use connector_host::server::{self, ConnectionLimits, ServeOptions};
 
 /// Serve the connectors of a directory over HTTP, loading them as they
 /// come and go, and record every run.

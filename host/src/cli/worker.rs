@@ -11,9 +11,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::{GlobalArgs, StoreArgs, new_host};
-use crate::oci::OciReference;
-use crate::queue::{ExistingBounds, Queue, QueueBounds, Worker, WorkerOptions};
-use crate::runtime::{ComponentSource, DirectoryWatch, Runtime};
+use connector_host::OciReference;
+use connector_host::queue::{ExistingBounds, Queue, QueueBounds, Worker, WorkerOptions};
+use connector_host::{ComponentSource, DirectoryWatch, Runtime};
 
 /// Take runs from a queue and run them with the connectors of a directory
 /// or registry, recording each step where every node reads it.
@@ -59,7 +59,7 @@ pub(super) async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result
         None => {
             let dir = match args.data_dir {
                 Some(dir) => dir,
-                None => crate::server::ServeOptions::default_data_dir()
+                None => connector_host::server::ServeOptions::default_data_dir()
                     .context("no data directory: pass --data-dir or --name (HOME is not set)")?,
             };
             node_name(&dir)?
@@ -86,10 +86,10 @@ pub(super) async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result
         WorkerOptions { concurrency: args.concurrency as usize, max_deliveries: args.max_deliveries, node: name };
     let worker = Arc::new(Worker::new(runtime, queue, options));
     if let Some(listen) = args.listen {
-        let addr = crate::server::serve_probes(listen, worker.clone()).await?;
+        let addr = connector_host::server::serve_probes(listen, worker.clone()).await?;
         println!("listening on http://{addr}");
     }
-    worker.run(crate::server::shutdown_signal()).await?;
+    worker.run(connector_host::server::shutdown_signal()).await?;
     drop(watch);
     Ok(ExitCode::SUCCESS)
 }
@@ -100,7 +100,7 @@ fn node_name(dir: &std::path::Path) -> anyhow::Result<String> {
     let path = dir.join("node-name");
     if let Ok(name) = std::fs::read_to_string(&path) {
         let name = name.trim();
-        if crate::capability::is_alias(name) {
+        if connector_host::is_alias(name) {
             return Ok(name.to_owned());
         }
         tracing::warn!(file = %path.display(), "the node name kept here is not a name; making a new one");

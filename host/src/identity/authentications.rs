@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::capability::{ConnectorIdentity, ConnectorSelector};
 use crate::files::read_capped;
+use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
 /// Largest authentications file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -268,7 +268,7 @@ fn shorten(key_id: &str) -> String {
 }
 
 fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authentication> {
-    if !crate::capability::is_alias(name) {
+    if !crate::selector::is_alias(name) {
         bail!("the name must be 1 to 64 letters, digits, `_` or `-`");
     }
     if entry.secret_access_key.is_some() {
@@ -371,7 +371,7 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         bail!("`session_name` must be 2 to 64 characters");
     }
     if let Some(url) = &entry.endpoint_url {
-        crate::capability::Endpoints::all_services(url).context("`endpoint_url`")?;
+        crate::endpoints::Endpoints::all_services(url).context("`endpoint_url`")?;
     }
     let connectors = entry
         .connectors

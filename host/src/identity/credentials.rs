@@ -17,7 +17,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use tokio::sync::Mutex;
 
-use crate::error::error_chain;
+use crate::escape::error_chain;
 
 /// How early cached credentials are refreshed before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);

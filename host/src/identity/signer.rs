@@ -12,9 +12,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 
-use crate::capability::{ConnectorIdentity, ConnectorSelector, Endpoints};
+use crate::endpoints::Endpoints;
 use crate::identity::authentications::{Authentication, AuthenticationKind, Authentications};
 use crate::identity::credentials::{CredentialCache, CredentialsConfig, load_sdk_config};
+use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
 /// Who a request is signed as.
 pub(crate) struct Identity {

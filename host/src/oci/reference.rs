@@ -70,7 +70,7 @@ impl OciReference {
     /// Whether the registry is on this machine (`localhost` or a loopback
     /// address), where plain HTTP is allowed.
     pub fn is_loopback(&self) -> bool {
-        crate::capability::is_loopback_authority(&self.registry)
+        crate::net::is_loopback_authority(&self.registry)
     }
 
     pub(crate) fn to_client_reference(&self) -> oci_client::Reference {

@@ -1,6 +1,7 @@
 //! Scaling out over NATS JetStream: `serve` nodes publish runs to a
 //! work-queue stream, `worker` nodes pull and run them, and run records
-//! live in key-value buckets every node reads ([`SharedRunStore`]).
+//! live in key-value buckets every node reads ([`SharedRunStore`], kept by
+//! `workflow`).
 //!
 //! Guards against: losing a run when a worker dies (a run's message is
 //! acknowledged only once its record is durable, and is delivered again
@@ -10,7 +11,6 @@
 //! more, which callers see as 503), and runs that can never finish
 //! (deliveries are bounded, then the run fails with the reason).
 
-mod records;
 mod worker;
 
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-pub use records::{RunEnded, SharedRunStore};
+pub use crate::workflow::{ExistingBounds, RunEnded, SharedRunStore};
 pub use worker::{Worker, WorkerOptions};
 
 use crate::workflow::{RunRecord, StoreLimits};
@@ -50,15 +50,6 @@ impl Default for QueueBounds {
     fn default() -> Self {
         QueueBounds { max_pending: DEFAULT_MAX_PENDING, records: StoreLimits::default() }
     }
-}
-
-/// Whether a node that connects sets the bounds of a queue that exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExistingBounds {
-    /// Keep them: this node takes the queue as it is (a worker).
-    Keep,
-    /// Set them to this node's (the `serve` node the operator configures).
-    Replace,
 }
 
 /// What a run's message carries: the run's id and the workflow as

@@ -31,9 +31,9 @@ use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::escape::escape_untrusted;
-use crate::queue::records::RunEnded;
 use crate::queue::{CONSUMER, Queue, RunMessage};
 use crate::runtime::{CallContext, Connector, Runtime};
+use crate::workflow::RunEnded;
 use crate::workflow::{
     self, Recorder, RunRecord, RunStatus, RunStore, Step, StepObserver, StepReport, Workflow, timestamp,
 };
@@ -296,7 +296,7 @@ impl Worker {
         let mut record = match records.get(&message.id).await {
             Ok(Some(record)) => record,
             // Its record expired or was never written: start one.
-            Ok(None) => match crate::queue::records::is_run_id(&message.id) {
+            Ok(None) => match crate::workflow::is_run_id(&message.id) {
                 true => RunRecord {
                     id: message.id.clone(),
                     workflow: String::new(),

@@ -12,11 +12,13 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use crate::capability::{ConnectorIdentity, Grant, check_service};
+use crate::capability::Grant;
+use crate::endpoints::check_service;
 use crate::escape::quote_untrusted;
 use crate::runtime::schema::{SchemaBudget, resolve_references};
 use crate::sandbox::bindings::contract;
 use crate::sandbox::{Guest, bindings};
+use crate::selector::ConnectorIdentity;
 
 /// What a connector is and offers, as its component described itself.
 #[derive(Debug, Clone, Default, Serialize)]

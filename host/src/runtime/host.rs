@@ -10,10 +10,9 @@ use std::time::Instant;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::capability::{
-    ConnectorIdentity, ConnectorSelector, Endpoints, GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp,
-};
+use crate::capability::{GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp};
 use crate::digest::digest_text;
+use crate::endpoints::Endpoints;
 use crate::error::{InvokeError, LoadError};
 use crate::escape::{Untrusted, escape_untrusted, truncate_chars};
 use crate::files::read_capped;
@@ -23,6 +22,7 @@ use crate::runtime::ComponentSource;
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::runtime::metrics::Metrics;
 use crate::sandbox::{ArtifactCache, Guest, InvocationContext, Sandbox, SandboxLimits};
+use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
 /// credentials from the default chain, AWS endpoints.
@@ -229,10 +229,9 @@ impl ConnectorHost {
             config = config.endpoint_url(endpoint.base);
         }
         let client = aws_sdk_sts::Client::from_conf(config.build());
-        let answer =
-            client.get_caller_identity().send().await.map_err(|e| {
-                anyhow::anyhow!("{}: GetCallerIdentity failed: {}", named(), crate::error::error_chain(&e))
-            })?;
+        let answer = client.get_caller_identity().send().await.map_err(|e| {
+            anyhow::anyhow!("{}: GetCallerIdentity failed: {}", named(), crate::escape::error_chain(&e))
+        })?;
         Ok(CallerIdentity {
             account: answer.account().unwrap_or_default().to_owned(),
             arn: answer.arn().unwrap_or_default().to_owned(),

@@ -28,7 +28,7 @@ fn alias_of(source: &ComponentSource) -> Option<String> {
         ComponentSource::File(path) => path.file_stem().and_then(|s| s.to_str())?,
         ComponentSource::Oci(reference) => reference.repository().rsplit('/').next()?,
     };
-    crate::capability::is_alias(alias).then(|| alias.to_owned())
+    crate::selector::is_alias(alias).then(|| alias.to_owned())
 }
 
 /// Something that happened to the set of connectors.

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::capability::is_loopback_authority;
+use crate::net::is_loopback_authority;
 use crate::server::AppState;
 
 /// A configured token, kept as its digest.

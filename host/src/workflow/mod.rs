@@ -33,19 +33,22 @@ mod mask;
 mod record;
 mod reference;
 mod run;
+mod shared_store;
 mod sqlite_store;
 mod store;
 
 pub use mask::{mask_write_only, redact, write_only_values};
 pub use record::{RunRecord, RunStatus, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
+pub(crate) use shared_store::is_run_id;
+pub use shared_store::{ExistingBounds, RunEnded, SharedRunStore};
 pub use sqlite_store::SqliteRunStore;
 pub use store::{Recorder, RunStore, RunSummary, StoreLimits};
 
 use reference::{Earlier, Reference, references};
 
-use crate::capability::is_alias;
 use crate::escape::escape_untrusted;
+use crate::selector::is_alias;
 
 /// A parsed, checked workflow.
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::queue::SharedRunStore;
+use crate::workflow::SharedRunStore;
 use crate::workflow::sqlite_store::SqliteRunStore;
 use crate::workflow::{RunRecord, RunStatus, StepObserver, StepReport};
 

@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 
-use crate::capability::services::{REGION_DNS_SUFFIXES, SERVICES, ServiceInfo};
+use crate::escape::quote_untrusted;
+
+mod services;
+
+use services::{REGION_DNS_SUFFIXES, SERVICES, ServiceInfo};
 
 /// The base URL requests for one service are sent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +55,7 @@ impl Endpoints {
 
     /// Sends `service` (a signing name) to `url`, whatever else applies.
     pub fn set_service(&mut self, service: &str, url: &str) -> anyhow::Result<()> {
-        crate::capability::check_service(service).map_err(|e| anyhow::anyhow!(e))?;
+        check_service(service).map_err(|e| anyhow::anyhow!(e))?;
         let url = normalize(url).with_context(|| format!("invalid endpoint for `{service}`"))?;
         self.by_service.insert(service.to_owned(), url);
         Ok(())
@@ -174,9 +178,35 @@ fn normalize(url: &str) -> anyhow::Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// Checks an AWS service signing name: 1 to 64 lower-case ASCII letters,
+/// digits and `-`, starting with a letter (`cognito-idp`, `s3`, `sts`).
+pub fn check_service(service: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&service.len())
+        && service.starts_with(|c: char| c.is_ascii_lowercase())
+        && service.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a valid service name (lower-case letters, digits and `-`, like `cognito-idp`)",
+            quote_untrusted(service)
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_rule_for_service_names() {
+        for good in ["cognito-idp", "s3", "sts", "execute-api"] {
+            assert!(check_service(good).is_ok(), "{good}");
+        }
+        for bad in ["", "evil.com/x", "cognito-idp/..", "Cognito-IDP", "ü", "-s3", "3s", &"a".repeat(65)] {
+            assert!(check_service(bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()

@@ -18,8 +18,17 @@ use async_nats::jetstream::{self, kv, stream};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::queue::ExistingBounds;
 use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StoreLimits};
+
+/// Whether a node that opens the store (or a queue) sets the bounds of
+/// buckets that exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistingBounds {
+    /// Keep them: this node takes them as they are (a worker).
+    Keep,
+    /// Set them to this node's (the `serve` node the operator configures).
+    Replace,
+}
 
 /// The bucket of run entries.
 const RUNS_BUCKET: &str = "connector-host-runs";

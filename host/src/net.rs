@@ -1,0 +1,26 @@
+//! Facts about network addresses that several parts of the host decide
+//! on: whether an authority names this machine's loopback.
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+pub(crate) fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_authorities() {
+        for yes in ["localhost", "LOCALHOST:5000", "127.0.0.1", "127.9.9.9:80", "[::1]", "[::1]:8080"] {
+            assert!(is_loopback_authority(yes), "{yes}");
+        }
+        for no in ["example.com", "10.0.0.1:5000", "[fe80::1]", "localhost.example.com"] {
+            assert!(!is_loopback_authority(no), "{no}");
+        }
+    }
+}
