@@ -32,47 +32,55 @@ enum Lang {
     Js,
 }
 
-/// A file of a template: its path in the project, its text, and whether
-/// it is a script to run.
-type File = (&'static str, &'static str, bool);
+/// A file of a template: its path in the project, its text, and what
+/// kind of file it is.
+type File = (&'static str, &'static str, Kind);
 
-const CONTRACT: File = ("wit/connector.wit", include_str!("../../../wit/connector.wit"), false);
+/// What a written file is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    /// A script, made executable.
+    Script,
+}
+
+const CONTRACT: File = ("wit/connector.wit", include_str!("../../../wit/connector.wit"), Kind::Text);
 
 const RUST: &[File] = &[
-    ("Cargo.toml", include_str!("../../templates/rust/Cargo.toml.template"), false),
-    ("rust-toolchain.toml", include_str!("../../templates/rust/rust-toolchain.toml"), false),
-    ("src/lib.rs", include_str!("../../templates/rust/src/lib.rs.template"), false),
-    ("test.sh", include_str!("../../templates/rust/test.sh"), true),
-    ("connector-sdk/Cargo.toml", include_str!("../../templates/sdk-Cargo.toml"), false),
-    ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), false),
-    ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), false),
-    ("connector-sdk/src/outputs.rs", include_str!("../../../connector-sdk/src/outputs.rs"), false),
-    ("connector-sdk/src/schema.rs", include_str!("../../../connector-sdk/src/schema.rs"), false),
-    ("connector-sdk/src/aws/mod.rs", include_str!("../../../connector-sdk/src/aws/mod.rs"), false),
-    ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), false),
-    ("connector-sdk/src/aws/query.rs", include_str!("../../../connector-sdk/src/aws/query.rs"), false),
-    ("connector-sdk/src/aws/rest_json.rs", include_str!("../../../connector-sdk/src/aws/rest_json.rs"), false),
+    ("Cargo.toml", include_str!("../../templates/rust/Cargo.toml.template"), Kind::Text),
+    ("rust-toolchain.toml", include_str!("../../templates/rust/rust-toolchain.toml"), Kind::Text),
+    ("src/lib.rs", include_str!("../../templates/rust/src/lib.rs.template"), Kind::Text),
+    ("test.sh", include_str!("../../templates/rust/test.sh"), Kind::Script),
+    ("connector-sdk/Cargo.toml", include_str!("../../templates/sdk-Cargo.toml"), Kind::Text),
+    ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), Kind::Text),
+    ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), Kind::Text),
+    ("connector-sdk/src/outputs.rs", include_str!("../../../connector-sdk/src/outputs.rs"), Kind::Text),
+    ("connector-sdk/src/schema.rs", include_str!("../../../connector-sdk/src/schema.rs"), Kind::Text),
+    ("connector-sdk/src/aws/mod.rs", include_str!("../../../connector-sdk/src/aws/mod.rs"), Kind::Text),
+    ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), Kind::Text),
+    ("connector-sdk/src/aws/query.rs", include_str!("../../../connector-sdk/src/aws/query.rs"), Kind::Text),
+    ("connector-sdk/src/aws/rest_json.rs", include_str!("../../../connector-sdk/src/aws/rest_json.rs"), Kind::Text),
     (
         "connector-sdk/src/aws/retryable_codes.in",
         include_str!("../../../connector-sdk/src/aws/retryable_codes.in"),
-        false,
+        Kind::Text,
     ),
-    (".gitignore", "target/\n.venv/\n", false),
+    (".gitignore", "target/\n.venv/\n", Kind::Text),
 ];
 
 const PYTHON: &[File] = &[
-    ("app.py", include_str!("../../templates/python/app.py.template"), false),
-    ("build.sh", include_str!("../../templates/python/build.sh"), true),
-    ("test.sh", include_str!("../../templates/python/test.sh"), true),
-    (".gitignore", ".venv/\n.moto/\n*.wasm\n__pycache__/\n", false),
+    ("app.py", include_str!("../../templates/python/app.py.template"), Kind::Text),
+    ("build.sh", include_str!("../../templates/python/build.sh"), Kind::Script),
+    ("test.sh", include_str!("../../templates/python/test.sh"), Kind::Script),
+    (".gitignore", ".venv/\n.moto/\n*.wasm\n__pycache__/\n", Kind::Text),
 ];
 
 const JS: &[File] = &[
-    ("connector.js", include_str!("../../templates/js/connector.js.template"), false),
-    ("package.json", include_str!("../../templates/js/package.json.template"), false),
-    ("build.mjs", include_str!("../../templates/js/build.mjs"), false),
-    ("test.sh", include_str!("../../templates/js/test.sh"), true),
-    (".gitignore", "node_modules/\n.moto/\n*.wasm\n", false),
+    ("connector.js", include_str!("../../templates/js/connector.js.template"), Kind::Text),
+    ("package.json", include_str!("../../templates/js/package.json.template"), Kind::Text),
+    ("build.mjs", include_str!("../../templates/js/build.mjs"), Kind::Text),
+    ("test.sh", include_str!("../../templates/js/test.sh"), Kind::Script),
+    (".gitignore", "node_modules/\n.moto/\n*.wasm\n", Kind::Text),
 ];
 
 pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
@@ -100,22 +108,22 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         Lang::Python => PYTHON,
         Lang::Js => JS,
     };
-    for (path, text, script) in files.iter().chain([&CONTRACT]) {
+    for (path, text, kind) in files.iter().chain([&CONTRACT]) {
         let text = text.replace("{{name}}", name).replace("{{title}}", &title);
-        write(&project.join(path), &text, *script)?;
+        write(&project.join(path), &text, *kind)?;
     }
-    write(&project.join("README.md"), &readme(name, args.lang), false)?;
+    write(&project.join("README.md"), &readme(name, args.lang), Kind::Text)?;
     emit(&format!("created {} ({:?}); next: cd {} && ./test.sh", project.display(), args.lang, project.display()));
     Ok(ExitCode::SUCCESS)
 }
 
-fn write(path: &Path, text: &str, script: bool) -> anyhow::Result<()> {
+fn write(path: &Path, text: &str, kind: Kind) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))?;
     #[cfg(unix)]
-    if script {
+    if kind == Kind::Script {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("could not make {} executable", path.display()))?;

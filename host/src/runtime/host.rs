@@ -462,7 +462,7 @@ impl ConnectorHost {
         options: &LoadOptions,
     ) -> Result<Connector, LoadError> {
         let loaded = self.compile_and_describe(bytes, origin, known_as, options).await;
-        self.metrics.loaded(loaded.is_ok());
+        self.metrics.loaded(&loaded);
         loaded
     }
 

@@ -68,11 +68,10 @@ impl Metrics {
         self.latency.get_or_create(&vec![("connector", connector.to_owned())]).observe(seconds);
     }
 
-    pub(crate) fn loaded(&self, ok: bool) {
-        if ok {
-            self.loads.inc()
-        } else {
-            self.load_failures.inc()
+    pub(crate) fn loaded<T, E>(&self, result: &Result<T, E>) {
+        match result {
+            Ok(_) => self.loads.inc(),
+            Err(_) => self.load_failures.inc(),
         };
     }
 
@@ -122,8 +121,8 @@ mod tests {
             let _running = metrics.start();
             metrics.record("aws-cognito", "create_user_pool", "ok", 0.002);
         }
-        metrics.loaded(true);
-        metrics.loaded(false);
+        metrics.loaded(&Ok::<(), ()>(()));
+        metrics.loaded(&Err::<(), ()>(()));
         retries.inc();
         let text = metrics.text();
         for line in [

@@ -217,11 +217,11 @@ impl Sandbox {
             Err(_elapsed) => return Err(InvokeError::Timeout(self.limits.timeout)),
             Ok(result) => result,
         };
-        result.map_err(|error| self.classify_trap(error, store.data().memory.hit, &stderr))
+        result.map_err(|error| self.classify_trap(error, &store.data().memory, &stderr))
     }
 
-    fn classify_trap(&self, error: wasmtime::Error, memory_hit: bool, stderr: &GuestOutput) -> InvokeError {
-        if memory_hit {
+    fn classify_trap(&self, error: wasmtime::Error, memory: &MemoryCap, stderr: &GuestOutput) -> InvokeError {
+        if memory.hit {
             return InvokeError::MemoryLimit(self.limits.memory_bytes);
         }
         match error.downcast_ref::<Trap>() {

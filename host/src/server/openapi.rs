@@ -13,11 +13,21 @@ use crate::runtime::Connector;
 use crate::server::AppState;
 
 pub(super) async fn document(State(state): State<AppState>) -> Json<Value> {
-    Json(build(&state.runtime.list(), state.token.is_some()))
+    let access = if state.token.is_some() { Access::BearerToken } else { Access::Open };
+    Json(build(&state.runtime.list(), access))
 }
 
-/// The document for `connectors`; `secured` adds the bearer token scheme.
-pub(super) fn build(connectors: &[Connector], secured: bool) -> Value {
+/// How the documented operations are reached.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Without credentials (a server on loopback without a token).
+    Open,
+    /// With the API token as a bearer token.
+    BearerToken,
+}
+
+/// The document for `connectors`, reached as `access` says.
+pub(super) fn build(connectors: &[Connector], access: Access) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert("Error".into(), error_schema());
@@ -38,7 +48,7 @@ pub(super) fn build(connectors: &[Connector], secured: bool) -> Value {
                     "default": {"$ref": "#/components/responses/Error"}
                 }
             });
-            if secured {
+            if access == Access::BearerToken {
                 operation["security"] = json!([{"bearer": []}]);
             }
             paths
@@ -59,7 +69,7 @@ pub(super) fn build(connectors: &[Connector], secured: bool) -> Value {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
         }
     });
-    if secured {
+    if access == Access::BearerToken {
         document["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer"}});
     }
     document

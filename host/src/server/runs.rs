@@ -42,7 +42,8 @@ pub(super) async fn start(
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e:#}"))
     })?;
     if let Some(queue) = &state.queue {
-        return submit(queue, &workflow, &body, query.wait != Some(false)).await;
+        let answer = if query.wait == Some(false) { Answer::AtOnce } else { Answer::WhenEnded };
+        return submit(queue, &workflow, &body, answer).await;
     }
     let connectors =
         workflow::pin_connectors(&state.runtime, &workflow).map_err(|name| ApiError::unknown_connector(&name))?;
@@ -93,10 +94,19 @@ fn new_record(workflow: &Workflow, status: RunStatus) -> RunRecord {
 /// with `?wait=false`.
 const MAX_QUEUED_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// When a request that starts a run is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// At once, with the run's id (`?wait=false`).
+    AtOnce,
+    /// With its record, once it ends.
+    WhenEnded,
+}
+
 /// Puts a run of `workflow` (`body` as submitted) on the queue for a
-/// worker; answers its id at once, or its record when it ends (`wait`).
-/// The workers decide whether they have its connectors.
-async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, wait: bool) -> Result<Response, ApiError> {
+/// worker and answers as `answer` says. The workers decide whether they
+/// have its connectors.
+async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, answer: Answer) -> Result<Response, ApiError> {
     let record = new_record(workflow, RunStatus::Queued);
     let raw = serde_json::value::to_raw_value(body).map_err(|e| store_error(e.into()))?;
     queue.submit(&record, &raw).await.map_err(|error| match error {
@@ -106,7 +116,7 @@ async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, wait: bool) ->
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "queue-unavailable", error.to_string())
         }
     })?;
-    if !wait {
+    if answer == Answer::AtOnce {
         return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
     }
     // Not forever: with no worker running, the caller would hang.

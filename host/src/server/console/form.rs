@@ -25,7 +25,8 @@ pub(super) fn fields(schema: &Value) -> String {
     let required = required_of(schema);
     if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
         for (name, member) in properties {
-            out.push_str(&field(member, name, name, required.contains(&name.as_str()), true, 0));
+            let need = if required.contains(&name.as_str()) { Need::Required } else { Need::Optional };
+            out.push_str(&field(member, name, name, need, 0));
         }
     }
     out
@@ -52,13 +53,31 @@ fn type_of(schema: &Value) -> Option<&str> {
     }
 }
 
-fn field(schema: &Value, path: &str, label: &str, required: bool, top: bool, depth: usize) -> String {
+/// Whether a field must be filled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Optional,
+    /// Marked required, but only when its object is sent, which the
+    /// browser cannot tell: a required member of an optional object.
+    RequiredInItsObject,
+    /// Marked required, and the browser enforces it (a top-level member).
+    Required,
+}
+
+impl Need {
+    /// What a member of a nested object needs, from its `required`.
+    fn nested(required: bool) -> Need {
+        if required { Need::RequiredInItsObject } else { Need::Optional }
+    }
+}
+
+fn field(schema: &Value, path: &str, label: &str, need: Need, depth: usize) -> String {
     let id = format!("f-{path}");
-    let mark = if required { " <span class=\"required\" title=\"required\">*</span>" } else { "" };
+    let mark = if need == Need::Optional { "" } else { " <span class=\"required\" title=\"required\">*</span>" };
     let hint =
         schema.get("description").and_then(Value::as_str).map(|d| format!(" title=\"{}\"", esc(d))).unwrap_or_default();
     let head = format!("<label for=\"{}\"{hint}>{}{mark}</label>", esc(&id), esc(label));
-    let required_attr = if required && top { " required" } else { "" };
+    let required_attr = if need == Need::Required { " required" } else { "" };
     let json_area = || {
         format!(
             "<div class=\"field\">{head}<textarea id=\"{}\" name=\"{}\" data-json=\"1\" rows=\"3\" placeholder=\"JSON\"{required_attr}></textarea></div>\n",
@@ -78,21 +97,15 @@ fn field(schema: &Value, path: &str, label: &str, required: bool, top: bool, dep
             let inner: String = properties
                 .iter()
                 .map(|(name, member)| {
-                    field(
-                        member,
-                        &format!("{path}.{name}"),
-                        name,
-                        inner_required.contains(&name.as_str()),
-                        false,
-                        depth + 1,
-                    )
+                    let need = Need::nested(inner_required.contains(&name.as_str()));
+                    field(member, &format!("{path}.{name}"), name, need, depth + 1)
                 })
                 .collect();
             format!("<fieldset data-path=\"{}\"><legend>{}{mark}</legend>\n{inner}</fieldset>\n", esc(path), esc(label))
         }
         Some("array") => {
             let items = schema.get("items").unwrap_or(&Value::Null);
-            let item = field(items, &format!("{path}.0"), &format!("{label} 1"), false, false, depth + 1);
+            let item = field(items, &format!("{path}.0"), &format!("{label} 1"), Need::Optional, depth + 1);
             format!(
                 "<fieldset class=\"repeat\" data-path=\"{}\"><legend>{}{mark}</legend>\n<div class=\"item\">\n{item}</div>\n\
                  <button type=\"button\" class=\"add\" data-path=\"{}\">Add</button></fieldset>\n",

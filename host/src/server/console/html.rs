@@ -41,11 +41,29 @@ pub(super) fn csrf_field(session: &Session) -> String {
     format!("<input type=\"hidden\" name=\"__csrf\" value=\"{}\">", esc(&session.csrf))
 }
 
+/// Whether a page reloads itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refresh {
+    /// It shows what will not change.
+    Never,
+    /// It shows a run in progress: reload every two seconds.
+    WhileRunning,
+}
+
+impl Refresh {
+    /// `WhileRunning` while something shown is `running`.
+    pub(super) fn while_running(running: bool) -> Refresh {
+        if running { Refresh::WhileRunning } else { Refresh::Never }
+    }
+}
+
 /// A whole page: `title` (escaped here) and `body` (already HTML), with
-/// the navigation for `session` and, when `refresh` is set, a reload every
-/// two seconds.
-pub(super) fn page(title: &str, body: &str, session: Option<&Session>, refresh: bool) -> Response {
-    let refresh = if refresh { "<meta http-equiv=\"refresh\" content=\"2\">\n" } else { "" };
+/// the navigation for `session`, reloading itself as `refresh` says.
+pub(super) fn page(title: &str, body: &str, session: Option<&Session>, refresh: Refresh) -> Response {
+    let refresh = match refresh {
+        Refresh::WhileRunning => "<meta http-equiv=\"refresh\" content=\"2\">\n",
+        Refresh::Never => "",
+    };
     let nav = match session {
         Some(session) => {
             let sign_out = if session.can_sign_out {

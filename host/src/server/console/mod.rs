@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::server::AppState;
+use html::Refresh;
 pub(super) use session::Sessions;
 use session::{Session, same_origin, same_token, session_id};
 
@@ -81,7 +82,7 @@ async fn require_session(State(state): State<AppState>, mut request: Request, ne
 fn refused(reason: &str) -> Response {
     (
         StatusCode::FORBIDDEN,
-        html::page("Refused", &format!("<p class=\"error\">{}</p>", html::esc(reason)), None, false),
+        html::page("Refused", &format!("<p class=\"error\">{}</p>", html::esc(reason)), None, Refresh::Never),
     )
         .into_response()
 }
@@ -97,7 +98,7 @@ fn checked_form(
         Err(rejection) => {
             let body = format!("<p class=\"error\">{}</p>", html::esc(&rejection.body_text()));
             return Err(Box::new(
-                (rejection.status(), html::page("Bad form", &body, Some(session), false)).into_response(),
+                (rejection.status(), html::page("Bad form", &body, Some(session), Refresh::Never)).into_response(),
             ));
         }
     };
@@ -125,7 +126,7 @@ async fn login_page(State(state): State<AppState>) -> Response {
     if state.token.is_none() {
         return Redirect::to("/connectors").into_response();
     }
-    html::page("Sign in", &login_form(None), None, false)
+    html::page("Sign in", &login_form(None), None, Refresh::Never)
 }
 
 #[derive(Deserialize)]
@@ -148,12 +149,12 @@ async fn login(
     }
     let Ok(Form(form)) = form else {
         let body = login_form(Some("Send the API token in the `token` field."));
-        return (StatusCode::BAD_REQUEST, html::page("Sign in", &body, None, false)).into_response();
+        return (StatusCode::BAD_REQUEST, html::page("Sign in", &body, None, Refresh::Never)).into_response();
     };
     if !token.matches(&form.token) {
         tracing::warn!("a console sign-in with a wrong token");
         let body = login_form(Some("That is not the API token."));
-        return (StatusCode::UNAUTHORIZED, html::page("Sign in", &body, None, false)).into_response();
+        return (StatusCode::UNAUTHORIZED, html::page("Sign in", &body, None, Refresh::Never)).into_response();
     }
     let (id, _) = state.sessions.create();
     let mut response = Redirect::to("/").into_response();

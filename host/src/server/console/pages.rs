@@ -16,7 +16,7 @@ use crate::error::InvokeError;
 use crate::runtime::{CallContext, Connector};
 use crate::server::AppState;
 use crate::server::api::status_of;
-use crate::server::console::html::{csrf_field, esc, json_block, page};
+use crate::server::console::html::{Refresh, csrf_field, esc, json_block, page};
 use crate::server::console::session::Session;
 use crate::server::console::{checked_form, form};
 use crate::workflow::{RunStatus, StepOutcome, mask_write_only};
@@ -26,7 +26,7 @@ const RUNS_LISTED: usize = 200;
 
 fn not_found(session: &Session, what: &str) -> Response {
     let body = format!("<p class=\"error\">{}</p>", esc(what));
-    (StatusCode::NOT_FOUND, page("Not found", &body, Some(session), false)).into_response()
+    (StatusCode::NOT_FOUND, page("Not found", &body, Some(session), Refresh::Never)).into_response()
 }
 
 fn unknown_connector(session: &Session, name: &str) -> Response {
@@ -35,7 +35,7 @@ fn unknown_connector(session: &Session, name: &str) -> Response {
 
 fn server_error(session: &Session, error: &anyhow::Error) -> Response {
     let body = format!("<p class=\"error\">{}</p>", esc(&format!("{error:#}")));
-    (StatusCode::INTERNAL_SERVER_ERROR, page("Error", &body, Some(session), false)).into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, page("Error", &body, Some(session), Refresh::Never)).into_response()
 }
 
 /// `sha256:0123456789ab…`, with the whole digest on hover.
@@ -88,7 +88,7 @@ pub(super) async fn connectors(State(state): State<AppState>, Extension(session)
         }
         body.push_str("</tbody></table>\n");
     }
-    page("Connectors", &body, Some(&session), false)
+    page("Connectors", &body, Some(&session), Refresh::Never)
 }
 
 pub(super) async fn connector(
@@ -125,7 +125,16 @@ pub(super) async fn connector(
         ));
     }
     body.push_str("</tbody></table>\n");
-    page(&manifest.title, &body, Some(&session), false)
+    page(&manifest.title, &body, Some(&session), Refresh::Never)
+}
+
+/// How the input of an operation's form was given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InputMode {
+    /// In the fields generated from the schema.
+    Form,
+    /// As JSON in the raw box.
+    Raw,
 }
 
 /// What submitting an operation's form gave.
@@ -144,7 +153,7 @@ pub(super) async fn operation(
     let Some(connector) = state.runtime.get(&name) else {
         return unknown_connector(&session, &name);
     };
-    operation_page(&state, &session, &connector, &operation, None, "{}", false)
+    operation_page(&state, &session, &connector, &operation, None, "{}", InputMode::Form)
 }
 
 pub(super) async fn run_operation(
@@ -161,12 +170,12 @@ pub(super) async fn run_operation(
         return unknown_connector(&session, &name);
     };
     let Some(info) = connector.manifest().operation(&operation) else {
-        return operation_page(&state, &session, &connector, &operation, None, "{}", false);
+        return operation_page(&state, &session, &connector, &operation, None, "{}", InputMode::Form);
     };
     let field = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let raw_mode = field("__mode") == Some("raw");
+    let mode = if field("__mode") == Some("raw") { InputMode::Raw } else { InputMode::Form };
     let raw_text = field("__raw").unwrap_or("{}");
-    let input = if raw_mode {
+    let input = if mode == InputMode::Raw {
         serde_json::from_str::<Value>(raw_text).map_err(|e| format!("The raw input is not valid JSON: {e}"))
     } else {
         form::input(&info.input_schema, &pairs)
@@ -185,11 +194,11 @@ pub(super) async fn run_operation(
     };
     // The raw box keeps what was typed in it; after a form it shows the
     // input the form made (secrets masked).
-    let raw = match (&outcome, raw_mode) {
-        (Outcome::Ran { input, .. }, false) => serde_json::to_string_pretty(input).unwrap_or_default(),
+    let raw = match (&outcome, mode) {
+        (Outcome::Ran { input, .. }, InputMode::Form) => serde_json::to_string_pretty(input).unwrap_or_default(),
         _ => raw_text.to_owned(),
     };
-    operation_page(&state, &session, &connector, &operation, Some(outcome), &raw, raw_mode)
+    operation_page(&state, &session, &connector, &operation, Some(outcome), &raw, mode)
 }
 
 /// The operation's form, and below its title what the last submission
@@ -201,7 +210,7 @@ fn operation_page(
     operation: &str,
     outcome: Option<Outcome>,
     raw: &str,
-    raw_mode: bool,
+    mode: InputMode,
 ) -> Response {
     let manifest = connector.manifest();
     let Some(info) = manifest.operation(operation) else {
@@ -273,11 +282,11 @@ fn operation_page(
         esc(&manifest.name),
         esc(&info.name),
         csrf_field(session),
-        if raw_mode { " checked" } else { "" },
+        if mode == InputMode::Raw { " checked" } else { "" },
         form::fields(&info.input_schema),
         esc(raw)
     ));
-    (status, page(&info.title, &body, Some(session), false)).into_response()
+    (status, page(&info.title, &body, Some(session), Refresh::Never)).into_response()
 }
 
 /// How long a run took, or has been going.
@@ -306,7 +315,7 @@ pub(super) async fn runs(State(state): State<AppState>, Extension(session): Exte
     };
     if runs.is_empty() {
         let body = "<p>No runs yet: start one with <code>POST /v1/runs</code>.</p>";
-        return page("Runs", body, Some(&session), false);
+        return page("Runs", body, Some(&session), Refresh::Never);
     }
     let mut body = String::from(
         "<table id=\"runs\"><thead><tr><th>Started</th><th>Workflow</th><th>Status</th><th>Duration</th><th>Steps</th>\
@@ -325,7 +334,7 @@ pub(super) async fn runs(State(state): State<AppState>, Extension(session): Exte
     }
     body.push_str("</tbody></table>\n");
     let running = runs.iter().any(|run| !run.status.is_finished());
-    page("Runs", &body, Some(&session), running)
+    page("Runs", &body, Some(&session), Refresh::while_running(running))
 }
 
 pub(super) async fn run(
@@ -380,5 +389,5 @@ pub(super) async fn run(
             json_block(&step.input),
         ));
     }
-    page(&format!("Run of {}", record.workflow), &body, Some(&session), running)
+    page(&format!("Run of {}", record.workflow), &body, Some(&session), Refresh::while_running(running))
 }
