@@ -498,3 +498,35 @@ async fn a_component_cannot_take_the_pools_instances() {
         "{refused}"
     );
 }
+
+/// A call whose deadline passes while it waits inside a host call (a
+/// request to an endpoint that accepts and never answers) is dropped
+/// there: it ends as a timeout, gives its instance slot back, and the host
+/// serves the next calls, as many at once as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_dropped_at_its_deadline_inside_a_host_call_leaves_the_host_serving() {
+    // The kernel accepts connections for a listener nobody reads.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let mut config = arena_config(&endpoint);
+    config.sandbox.timeout = Duration::from_secs(1);
+    config.sandbox.max_concurrent_invocations = 2;
+    config.http.request_timeout = Duration::from_secs(60);
+    let host = ConnectorHost::new(config).await.unwrap();
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let call = |operation: &'static str, input: Value| {
+        let (host, hostile) = (host.clone(), hostile.clone());
+        tokio::spawn(async move { host.invoke(&hostile, operation, &input).await })
+    };
+    let waiting: Vec<_> = (0..2).map(|_| call("call_service", json!({"service": "cognito-idp"}))).collect();
+    for waiting in waiting {
+        let result = waiting.await.unwrap();
+        assert!(matches!(result, Err(InvokeError::Timeout(_))), "{result:?}");
+    }
+    assert!(host.metrics_text().lines().any(|l| l == "connector_host_invocations_in_flight 0"));
+    let after: Vec<_> = (0..2).map(|i| call("echo", json!({"after": i}))).collect();
+    for (i, call) in after.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap().expect("both slots are free again"), json!({"after": i}));
+    }
+    drop(silent);
+}

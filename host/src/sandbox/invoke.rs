@@ -22,6 +22,7 @@ use crate::sandbox::bindings::{ConnectorExports, ConnectorPre, DescribedPlugin};
 use crate::sandbox::engine::{self, SandboxLimits};
 use crate::sandbox::guest_output::GuestOutput;
 use crate::sandbox::state::{InvocationContext, InvocationState, MemoryCap};
+use crate::sandbox::transfer_probe::TransferLimitProbe;
 
 /// The engine, the linker with the host's imports, and the limits every
 /// invocation runs under.
@@ -32,7 +33,14 @@ pub(crate) struct Sandbox {
     limits: SandboxLimits,
     cache: Option<ArtifactCache>,
     transfer_limit: usize,
+    transfer_probe: TransferLimitProbe,
 }
+
+/// Live component-model handles (resources) one invocation may hold, and
+/// entries of its WASI resource table: a connector needs a handful (its
+/// output streams); wasmtime's defaults (100,000 and more) would let one
+/// invocation make the host keep megabytes of tables.
+const MAX_HANDLES: usize = 4096;
 
 /// A component pre-linked in a [`Sandbox`], with the name its output is
 /// logged under and the services it may call.
@@ -59,7 +67,7 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         DescribedPlugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
-        Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit })
+        Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit, transfer_probe: Default::default() })
     }
 
     pub(crate) fn timeout(&self) -> std::time::Duration {
@@ -172,16 +180,22 @@ impl Sandbox {
             .stdout(GuestOutput::new(guest.name.clone(), "stdout", limits.max_log_bytes))
             .stderr(stderr.clone())
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
         let state = InvocationState {
             wasi,
-            table: ResourceTable::new(),
+            table,
             memory: MemoryCap { limit: limits.memory_bytes, hit: false },
             capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone(), identity),
             invocation,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
+        // Each call from the guest (a request it sends, the output or
+        // manifest it returns) carries at most this much to the host,
+        // however its lists and strings alias each other in its memory.
         store.set_hostcall_fuel(self.transfer_limit);
+        store.set_max_component_handles(MAX_HANDLES);
         // At every epoch tick a running guest yields to the scheduler, so a
         // guest that computes without end holds no worker thread (other
         // calls, and the timeout below, keep running); at the deadline it
@@ -231,19 +245,13 @@ impl Sandbox {
             None if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
                 InvokeError::Busy { slots: self.limits.max_concurrent_invocations }
             }
-            // wasmtime's error type for this is private; its message is
-            // pinned by a test.
-            None if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) => {
+            None if self.transfer_probe.recognises(&self.engine, &error) => {
                 InvokeError::TransferLimit { limit: self.transfer_limit }
             }
             None => InvokeError::Trap(stderr.panic_message().unwrap_or_else(|| format!("{error:#}"))),
         }
     }
 }
-
-/// What wasmtime says when a guest hands the host more than its hostcall
-/// fuel in one call.
-const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// The guest's error as an [`InvokeError`]. A `host` error is believed only
 /// when the host itself refused or failed one of the invocation's requests,

@@ -6,10 +6,11 @@
 
 mod artifact_cache;
 pub(crate) mod bindings;
-mod engine;
+pub(crate) mod engine;
 mod guest_output;
 mod invoke;
 mod state;
+mod transfer_probe;
 
 pub use artifact_cache::ArtifactCache;
 pub use engine::SandboxLimits;
