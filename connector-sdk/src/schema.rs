@@ -286,3 +286,60 @@ mod tests {
         assert!(check(&endless, &json!(1)).unwrap_err().contains("too deep"));
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): checking any input
+/// against any schema ends and never panics.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json(words: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            proptest::sample::select(words).prop_map(|w| Value::String(w.to_owned())),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 48, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((proptest::sample::select(words), inner), 0..5).prop_map(|members| {
+                    Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    const WORDS: &[&str] = &[
+        "type",
+        "object",
+        "string",
+        "integer",
+        "array",
+        "properties",
+        "required",
+        "items",
+        "enum",
+        "const",
+        "$ref",
+        "#",
+        "#/$defs/a",
+        "$defs",
+        "a",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "minimum",
+        "maxLength",
+        "additionalProperties",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_value_against_any_schema(schema in json(WORDS), value in json(WORDS)) {
+            let _ = check(&schema, &value);
+        }
+    }
+}

@@ -30,6 +30,8 @@ mod runtime;
 mod sandbox;
 mod selector;
 pub mod server;
+#[cfg(test)]
+mod test_support;
 pub mod workflow;
 
 pub use capability::{Grant, GrantRule, Grants, HttpLimits, RetryPolicy, SendError, sigv4};

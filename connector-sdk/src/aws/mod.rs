@@ -129,3 +129,42 @@ mod tests {
         assert_eq!(percent_encode("a b/c~d=é"), "a%20b%2Fc~d%3D%C3%A9");
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): whatever a service (or
+/// something posing as one) answers, reading it never panics, and a
+/// service error always has a code.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bodies that look like AWS answers, and bodies that do not.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            any::<Vec<u8>>(),
+            "\\{\"(__type|code|message|Message)\": ?\"[a-zA-Z#:.]{0,20}\"\\}".prop_map(String::into_bytes),
+            "<(ErrorResponse|Error|Code|Message|ListResult|member)>[a-zA-Z<>/ ]{0,40}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_error_answer_reads_as_a_service_error(status in any::<u16>(), body in body(), header in "[A-Za-z#:]{0,20}") {
+            let headers = vec![("x-amzn-errortype".to_owned(), header)];
+            for error in [service_error(status, &headers, &body), query::service_error(status, &[], &body)] {
+                prop_assert!(!error.code.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_query_reply_reads_or_is_refused(xml in "(<[a-zA-Z]{1,8}>|</[a-zA-Z]{1,8}>|[a-z ]{0,5}){0,30}") {
+            let _ = query::result_of("List", &xml);
+        }
+    }
+
+    #[test]
+    fn a_reply_nested_deeply_is_refused_not_a_crash() {
+        let deep = format!("{}{}", "<ListResult>".repeat(100_000), "</ListResult>".repeat(100_000));
+        assert!(query::result_of("List", &deep).is_err());
+    }
+}

@@ -68,26 +68,40 @@ pub fn result_of(action: &str, xml: &str) -> Result<Value, Error> {
         .map_err(|e| Error::Internal(format!("{action} returned a body that is not XML: {e}")))?;
     let result_name = format!("{action}Result");
     match document.descendants().find(|n| n.has_tag_name(result_name.as_str())) {
-        Some(result) => Ok(to_json(result)),
+        Some(result) => to_json(result, 0).ok_or_else(|| {
+            Error::Internal(format!("{action} returned a reply nested more than {MAX_DEPTH} elements deep"))
+        }),
         None => Ok(Value::Object(Map::new())),
     }
 }
 
+/// How deep a reply's elements may nest: far more than any AWS reply, and
+/// far less than a stack holds (100,000 nested elements once overflowed
+/// it).
+const MAX_DEPTH: usize = 256;
+
 /// An element as JSON: text for a leaf, an array for a list of `member`s,
-/// an object otherwise.
-fn to_json(node: roxmltree::Node<'_, '_>) -> Value {
+/// an object otherwise; `None` past [`MAX_DEPTH`].
+fn to_json(node: roxmltree::Node<'_, '_>, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     let children: Vec<roxmltree::Node<'_, '_>> = node.children().filter(|n| n.is_element()).collect();
     if children.is_empty() {
-        return Value::String(node.text().unwrap_or("").trim().to_owned());
+        return Some(Value::String(node.text().unwrap_or("").trim().to_owned()));
     }
     if children.iter().all(|c| c.has_tag_name("member")) {
-        return Value::Array(children.into_iter().map(to_json).collect());
+        return children
+            .into_iter()
+            .map(|child| to_json(child, depth + 1))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
     }
     let mut object = Map::new();
     for child in children {
-        object.insert(child.tag_name().name().to_owned(), to_json(child));
+        object.insert(child.tag_name().name().to_owned(), to_json(child, depth + 1)?);
     }
-    Value::Object(object)
+    Some(Value::Object(object))
 }
 
 #[cfg(test)]

@@ -243,3 +243,42 @@ mod tests {
         assert!(check_method("post").is_err());
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): no path, header or
+/// method a connector sends panics the checks, and what they accept keeps
+/// their promises.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn accepted_paths_stay_under_the_endpoint(path in "[/.%a-zA-Z0-9?=&#@:\\\\\r\n\t ~-]{0,40}") {
+            if check_path(&path).is_ok() {
+                prop_assert!(path.starts_with('/') && !path.starts_with("//"), "{:?}", path);
+                prop_assert!(!path.chars().any(char::is_control), "{:?}", path);
+                let route = path.split(['?', '#']).next().unwrap_or("");
+                for segment in route.split('/') {
+                    let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+                    prop_assert!(decoded != "." && decoded != "..", "{:?}", path);
+                }
+            }
+        }
+
+        #[test]
+        fn headers_never_panic_and_host_headers_never_pass(name in "[A-Za-z-]{0,24}", value in any::<String>()) {
+            if check_header(&name, &value).is_ok() {
+                let lower = name.to_ascii_lowercase();
+                prop_assert!(!HOST_OWNED_HEADERS.contains(&lower.as_str()));
+                prop_assert!(!TRANSPORT_HEADERS.contains(&lower.as_str()));
+            }
+        }
+
+        #[test]
+        fn methods_and_services_never_panic(method in any::<String>(), service in any::<String>()) {
+            let _ = check_method(&method);
+            let _ = crate::endpoints::check_service(&service);
+        }
+    }
+}

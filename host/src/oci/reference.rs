@@ -279,3 +279,24 @@ mod tests {
         assert!(long.parse::<OciReference>().is_err());
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): any text parses as a
+/// reference or is refused, and a parsed reference prints as itself.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn references_parse_print_and_parse_again(
+            text in prop_oneof![any::<String>(), "oci://[a-z0-9.:-]{1,20}(/[a-z0-9._-]{1,10}){1,3}(:[A-Za-z0-9._-]{1,10})?(@sha256:[0-9a-f]{64})?"]
+        ) {
+            if let Ok(reference) = text.parse::<OciReference>() {
+                let printed = reference.to_string();
+                let again: OciReference = printed.parse().expect("a printed reference parses");
+                prop_assert_eq!(again, reference);
+            }
+        }
+    }
+}

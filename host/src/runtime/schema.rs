@@ -549,3 +549,40 @@ mod tests {
         assert!(error.contains("takes the connector's schemas past 16777216 bytes of text in all"), "{error}");
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): whatever a connector
+/// declares, resolving it ends, never panics, and stays within its bounds.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::test_support::{SCHEMA_WORDS, json};
+    use proptest::prelude::*;
+
+    /// JSON nesting of a value.
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_schema_resolves_within_the_bounds_or_is_refused(schema in json(6, SCHEMA_WORDS)) {
+            let mut budget = SchemaBudget::default();
+            if let Ok(resolved) = resolve_references(&schema, &mut budget) {
+                prop_assert!(depth(&resolved) <= schema_limits::DEPTH + 1);
+                prop_assert!(resolved.to_string().len() <= 2 * schema_limits::BYTES + 16 * schema_limits::VALUES);
+                // Resolving what is resolved changes nothing more.
+                let again = resolve_references(&resolved, &mut SchemaBudget::default());
+                prop_assert!(again.is_ok(), "{:?}", again);
+            }
+        }
+
+        #[test]
+        fn pointers_never_panic(reference in "#?[/a-z~0-9%$]{0,20}") {
+            let _ = parse_pointer(&reference);
+        }
+    }
+}

@@ -268,3 +268,38 @@ mod tests {
         assert!(unknown.check_aliases().unwrap_err().to_string().contains("connector `c` is not in the workflow"));
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): any JSON a client posts
+/// as a workflow reads and checks, or is refused, without a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::test_support::json;
+    use proptest::prelude::*;
+
+    const WORKFLOW_WORDS: &[&str] = &[
+        "name",
+        "steps",
+        "id",
+        "connector",
+        "operation",
+        "input",
+        "connectors",
+        "authentication",
+        "a",
+        "b",
+        "{{steps.a.output.Id}}",
+        "{{steps.b.input}}",
+        "{{steps.",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_json_is_a_checked_workflow_or_refused(value in json(5, WORKFLOW_WORDS)) {
+            if let Ok(workflow) = serde_json::from_value::<Workflow>(value) {
+                let _ = workflow.check();
+                let _ = workflow.check_aliases();
+            }
+        }
+    }
+}

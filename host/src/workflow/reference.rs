@@ -331,3 +331,60 @@ mod tests {
         assert!(Reference::parse("pool.output.Id").is_err());
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): references in any text
+/// parse or are refused, and resolving never panics or grows past its
+/// limit.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Text with references in it, well-formed or not.
+    fn templated() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-z ]{0,6}",
+                Just("{{".to_owned()),
+                Just("}}".to_owned()),
+                "\\{\\{ ?steps\\.[a-z]{1,3}\\.(input|output)(\\.[A-Za-z]{1,4}|\\[[0-9]{1,3}\\]){0,4} ?\\}\\}",
+            ],
+            0..8,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn references_parse_or_are_refused(text in any::<String>()) {
+            let _ = Reference::parse(&text);
+        }
+
+        #[test]
+        fn resolving_any_template_stays_within_its_limit(text in templated(), limit in 0usize..2000) {
+            let report = StepReport {
+                id: "a".into(),
+                connector: "c".into(),
+                version: "1".into(),
+                digest: "sha256:00".into(),
+                operation: "op".into(),
+                authentication: None,
+                input: json!({}),
+                outcome: StepOutcome::Output(json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})),
+                masked: false,
+                started_at: String::new(),
+                duration_ms: 0,
+            };
+            let reports = [report];
+            let inputs = [json!({"name": "n"})];
+            let outputs = [json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})];
+            let earlier = Earlier { reports: &reports, inputs: &inputs, outputs: &outputs };
+            let value = json!({"x": text.clone(), "list": [text]});
+            let _ = references(&value);
+            if let Ok(resolved) = resolve(&value, &earlier, limit) {
+                prop_assert!(resolved.to_string().len() <= value.to_string().len() + limit + 64);
+            }
+        }
+    }
+}

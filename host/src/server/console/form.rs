@@ -329,3 +329,60 @@ mod tests {
         );
     }
 }
+
+/// Property tests (`PROPTEST_CASES=N` runs more): forms from any schema,
+/// and any posted form, stay bounded and never panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::runtime::schema::{SchemaBudget, resolve_references};
+    use crate::test_support::{SCHEMA_WORDS, json};
+    use proptest::prelude::*;
+
+    /// Field names as forms (and attackers) send them: dot-separated
+    /// segments, item numbers among them.
+    fn field_name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof!["[a-z_]{0,8}", "[0-9]{1,3}", Just("__csrf".to_owned())], 1..30)
+            .prop_map(|segments| segments.join("."))
+    }
+
+    proptest! {
+        #[test]
+        fn any_post_is_read_or_refused(pairs in proptest::collection::vec((field_name(), any::<String>()), 0..40)) {
+            let _ = input(&tests_schema(), &pairs);
+        }
+
+        #[test]
+        fn any_resolved_schema_makes_a_bounded_form(schema in json(6, SCHEMA_WORDS)) {
+            if let Ok(resolved) = resolve_references(&schema, &mut SchemaBudget::default()) {
+                let html = fields(&resolved);
+                prop_assert!(html.len() <= 64 * resolved.to_string().len() + 4096);
+            }
+        }
+
+        #[test]
+        fn what_a_form_sends_reads_back(name in "[A-Za-z0-9][A-Za-z0-9 ]{0,19}", length in 6i64..99, symbols in any::<bool>()) {
+            let mut pairs = vec![
+                ("pool_name".to_owned(), name.clone()),
+                ("policies.password_policy.minimum_length".to_owned(), length.to_string()),
+            ];
+            if symbols {
+                pairs.push(("policies.password_policy.require_symbols".to_owned(), "true".to_owned()));
+            }
+            let read = input(&tests_schema(), &pairs).unwrap();
+            prop_assert_eq!(&read["pool_name"], &serde_json::json!(name));
+            prop_assert_eq!(&read["policies"]["password_policy"]["minimum_length"], &serde_json::json!(length));
+            prop_assert_eq!(read["policies"]["password_policy"].get("require_symbols").is_some(), symbols);
+        }
+    }
+
+    fn tests_schema() -> Value {
+        serde_json::json!({"type": "object", "properties": {
+            "pool_name": {"type": "string"},
+            "policies": {"type": "object", "properties": {"password_policy": {"type": "object", "properties": {
+                "minimum_length": {"type": "integer"}, "require_symbols": {"type": "boolean"}}}}},
+            "user_attributes": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "value": {"type": "string"}}}}
+        }})
+    }
+}
