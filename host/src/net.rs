@@ -16,10 +16,28 @@ mod tests {
 
     #[test]
     fn loopback_authorities() {
-        for yes in ["localhost", "LOCALHOST:5000", "127.0.0.1", "127.9.9.9:80", "[::1]", "[::1]:8080"] {
+        for yes in [
+            "localhost",
+            "LOCALHOST:5000",
+            "localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:1",
+            "127.9.9.9:80",
+            "[::1]",
+            "[::1]:8080",
+        ] {
             assert!(is_loopback_authority(yes), "{yes}");
         }
-        for no in ["example.com", "10.0.0.1:5000", "[fe80::1]", "localhost.example.com"] {
+        for no in [
+            "",
+            "example.com",
+            "attacker.example:8080",
+            "10.0.0.1:5000",
+            "127.0.0.1.nip.io",
+            "[::2]:1",
+            "[fe80::1]",
+            "localhost.example.com",
+        ] {
             assert!(!is_loopback_authority(no), "{no}");
         }
     }

@@ -88,14 +88,4 @@ mod tests {
             assert!(!token.matches(wrong), "{wrong:?}");
         }
     }
-
-    #[test]
-    fn loopback_authorities() {
-        for ok in ["localhost", "localhost:8080", "127.0.0.1:1", "127.9.9.9", "[::1]:8080", "[::1]"] {
-            assert!(is_loopback_authority(ok), "{ok}");
-        }
-        for bad in ["", "example.com", "attacker.example:8080", "10.0.0.1:80", "127.0.0.1.nip.io", "[::2]:1"] {
-            assert!(!is_loopback_authority(bad), "{bad}");
-        }
-    }
 }
