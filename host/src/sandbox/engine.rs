@@ -127,8 +127,11 @@ pub fn new_engine(limits: &SandboxLimits) -> anyhow::Result<Engine> {
         .pagemap_scan(page_scan())
         .table_keep_resident(64 * 1024)
         .async_stack_keep_resident(64 * 1024)
-        // Batch the decommits that remain, one madvise per batch.
-        .decommit_batch_size(16);
+        // Decommit what remains when a slot is freed, not in batches: a
+        // batched slot comes back only when an allocation fails and flushes
+        // the batch, and two allocations at once could both fail while one
+        // of them flushed (a call refused `busy` beside free slots).
+        .decommit_batch_size(1);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")?;
     start_epoch_ticker(&engine)?;
