@@ -166,7 +166,7 @@ impl Operations {
     /// Schema. Members it marks `writeOnly` (`#[schemars(extend("writeOnly" =
     /// true))]`) are secrets the host hides where it records runs.
     pub fn output<O: JsonSchema + 'static>(self) -> Self {
-        self.output_schema(input_schema::<O>)
+        self.output_schema(output_schema::<O>)
     }
 
     /// Declares the JSON Schema of the output of the operation added last.
@@ -237,6 +237,14 @@ impl Operations {
         };
         (entry.handler)(input)
     }
+}
+
+/// `T`'s JSON Schema (draft 2020-12) as a value serde serializes, as
+/// schemars derives it.
+pub fn output_schema<T: JsonSchema>() -> Value {
+    let schema =
+        schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator().into_root_schema_for::<T>();
+    serde_json::to_value(schema).unwrap_or(Value::Object(Default::default()))
 }
 
 /// `T`'s JSON Schema (draft 2020-12), as schemars derives it.

@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 
 /// The union of `schemas` for hiding secrets: objects hold the members of
 /// all of them (merged where names meet), arrays and maps merge their
-/// items and values, a member is `writeOnly` if it is in any, and a type
-/// stays only where all agree.
+/// items and values, definitions (`$defs`) are merged by name, the
+/// alternatives of `anyOf`, `oneOf` and `allOf` are all kept, a member is
+/// `writeOnly` if it is in any, and a type stays only where all agree.
 ///
 /// ```
 /// use serde_json::json;
@@ -46,7 +47,7 @@ fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
             ("writeOnly", _, Value::Bool(true)) => {
                 into.insert(key, Value::Bool(true));
             }
-            ("properties", Some(Value::Object(ours)), Value::Object(theirs)) => {
+            ("properties" | "$defs" | "definitions", Some(Value::Object(ours)), Value::Object(theirs)) => {
                 for (name, schema) in theirs {
                     match (ours.get_mut(&name), schema) {
                         (Some(Value::Object(mine)), Value::Object(other)) => merge(mine, other),
@@ -60,6 +61,8 @@ fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
             ("items" | "additionalProperties", Some(Value::Object(ours)), Value::Object(theirs)) => {
                 merge(ours, theirs);
             }
+            // Every alternative of either still applies somewhere.
+            ("anyOf" | "oneOf" | "allOf", Some(Value::Array(ours)), Value::Array(theirs)) => ours.extend(theirs),
             ("type", ..) => {}
             (_, None, value) => {
                 into.insert(key, value);
@@ -90,5 +93,16 @@ mod tests {
         assert_eq!(union["properties"]["Items"]["items"]["properties"]["Value"]["writeOnly"], json!(true));
         assert!(union["properties"]["Items"]["items"]["properties"]["Value"].get("type").is_none());
         assert_eq!(union["properties"]["Tags"]["additionalProperties"]["type"], json!("string"));
+    }
+
+    #[test]
+    fn definitions_and_alternatives_of_every_schema_are_kept() {
+        let a = json!({"$defs": {"A": {"type": "string"}}, "anyOf": [{"$ref": "#/$defs/A"}]});
+        let b =
+            json!({"$defs": {"A": {"writeOnly": true}, "B": {"type": "integer"}}, "anyOf": [{"$ref": "#/$defs/B"}]});
+        let union = union([a, b]);
+        assert_eq!(union["$defs"]["A"]["writeOnly"], json!(true));
+        assert_eq!(union["$defs"]["B"]["type"], json!("integer"));
+        assert_eq!(union["anyOf"].as_array().unwrap().len(), 2);
     }
 }

@@ -104,11 +104,19 @@ mod layering {
             for file in files {
                 let text = std::fs::read_to_string(&file).unwrap();
                 for (at, _) in text.match_indices("crate::") {
-                    let used: String =
-                        text[at + 7..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-                    let Some(used_level) = LAYERS.iter().position(|m| *m == used) else { continue };
-                    if used_level > level {
-                        problems.push(format!("{} uses crate::{used}", file.display()));
+                    let rest = &text[at + 7..];
+                    // `crate::x` or a group, `crate::{x::A, y}`.
+                    let names: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(group) => group.split('}').next().unwrap_or("").split(',').collect(),
+                        None => vec![rest],
+                    };
+                    for name in names {
+                        let used: String =
+                            name.trim_start().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                        let Some(used_level) = LAYERS.iter().position(|m| *m == used) else { continue };
+                        if used_level > level {
+                            problems.push(format!("{} uses crate::{used}", file.display()));
+                        }
                     }
                 }
             }

@@ -237,6 +237,21 @@ async fn aliased_data_is_not_amplified_into_the_host() {
     assert_eq!(arena.hostile_requests(), 0);
 }
 
+/// The transfer limit is told from other faults even when the host's only
+/// instance slot is the failing call's (what tells it apart once needed a
+/// free slot, and failed for good when there was none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transfer_limit_is_named_with_a_pool_of_one() {
+    let mut config = arena_config("http://127.0.0.1:9");
+    config.sandbox.max_concurrent_invocations = 1;
+    let host = ConnectorHost::new(config).await.unwrap();
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    for _ in 0..2 {
+        let result = host.invoke(&hostile, "aliased_headers", &json!({"count": 50, "bytes": 1_048_576})).await;
+        assert!(matches!(result, Err(InvokeError::TransferLimit { .. })), "{result:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_tricks_are_refused() {
     let arena = arena().await;
@@ -468,7 +483,7 @@ async fn hostile_manifests_are_refused_at_load() {
     let escaped = host.load(hostile_variant("escape-title", dir.path())).await.unwrap();
     assert!(escaped.manifest().title.contains('\x1b'), "kept as data; escaped where it is shown");
 
-    // References that double at every level: 2^30 schemas once followed.
+    // References that double at every level: 2^15 schemas once followed.
     let started = Instant::now();
     let bomb = host.load(hostile_variant("schema-bomb", dir.path())).await.unwrap_err();
     assert_eq!(bomb.kind(), "invalid-manifest", "{bomb}");

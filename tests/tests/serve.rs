@@ -268,6 +268,59 @@ async fn a_run_record_is_bounded_in_bytes() {
     assert!(recorded <= 300_000 + 20 * 200, "{recorded} bytes recorded");
 }
 
+/// A client that sends requests and never reads the answers stalls the
+/// server's writes; past the body timeout the connection closes and its
+/// slot is free again. And a request without the token is refused before
+/// its body is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_nobody_reads_free_their_connection() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = connector_dir(&[components::GUEST_COGNITO]);
+    let data = tempfile::tempdir().unwrap();
+    let args = ["--max-connections", "2", "--body-timeout", "1s", "--header-timeout", "1s"];
+    let server = Server::start(BINARY, dir.path(), data.path(), &args, Some("t0ken")).await;
+    let address = server.base().strip_prefix("http://").unwrap().to_owned();
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer t0ken\r\n\r\n";
+    let flooders: Vec<_> = (0..2)
+        .map(|_| {
+            let address = address.clone();
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(address).unwrap();
+                stream.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+                // Requests without end, answers never read: the server's
+                // writes stall once the buffers fill.
+                loop {
+                    if let Err(e) = stream.write_all(request) {
+                        // Our own write timeout means the server never
+                        // closed; a reset or a broken pipe means it did.
+                        return !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+                    }
+                }
+            })
+        })
+        .collect();
+    for flooder in flooders {
+        assert!(flooder.join().unwrap(), "the server closed the connection it could not write to");
+    }
+    let after = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let healthz = after.get(format!("{}/healthz", server.base())).send().await.expect("a slot is free again");
+    assert_eq!(healthz.status(), 200);
+
+    // Without the token, a declared body is never waited for: the answer
+    // is 401, not the 408 of a body read until its deadline.
+    drop(after);
+    let mut bare = TcpStream::connect(&address).unwrap();
+    bare.write_all(
+        b"POST /v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+    )
+    .unwrap();
+    bare.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = [0u8; 12];
+    bare.read_exact(&mut answer).expect("an answer");
+    assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 401");
+}
+
 /// Files come and go while the server runs: a broken one is refused and
 /// listed, a second file claiming a loaded name is refused, and a removed
 /// file's connector is unloaded.

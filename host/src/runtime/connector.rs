@@ -402,9 +402,11 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
                 });
         checked.push(Checked { input_schema, ..Checked::default() });
     }
+    let index: std::collections::HashMap<&str, usize> =
+        manifest.operations.iter().enumerate().map(|(at, op)| (op.name.as_str(), at)).collect();
     let mut described = BTreeSet::new();
     for detail in details {
-        let Some(at) = manifest.operations.iter().position(|op| op.name == detail.name) else {
+        let Some(&at) = index.get(detail.name.as_str()) else {
             problems.push(format!(
                 "its details name operation {}, which its manifest does not list",
                 quote_untrusted(&crate::escape::truncate_chars(&detail.name, 80))

@@ -282,6 +282,14 @@ impl Resolver<'_> {
         })?;
         let target = lookup(self.root, &pointer)
             .ok_or_else(|| format!("has `$ref` {} at {at}, which points nowhere", quoted(reference)))?;
+        // Every hop counts, against the budget and as a level: a chain of
+        // references that only name the next one (`d0` is `d1`, ..., each
+        // a few bytes) would otherwise cost nothing and recurse as deep as
+        // it is long.
+        self.charge(reference.len())?;
+        if self.frames.len() > schema_limits::DEPTH {
+            return Err(format!("has `$ref`s nested more than {} deep at {at}", schema_limits::DEPTH));
+        }
         let siblings = self.members(members.iter().filter(|(key, _)| *key != "$ref"), depth)?;
         // A reference back into what is being expanded is recursion: it
         // stays a reference, unless nothing but references lead from its
@@ -293,14 +301,13 @@ impl Resolver<'_> {
             if only_references {
                 return Err(format!("has `$ref` {} at {at}, which only leads back to itself", quoted(reference)));
             }
-            self.charge(reference.len())?;
             self.kept = true;
             let mut kept = siblings;
             kept.insert("$ref".to_owned(), Value::String(reference.to_owned()));
             return Ok(Value::Object(kept));
         }
         self.frames.push(Frame::at(pointer));
-        let resolved = self.schema(target, depth);
+        let resolved = self.schema(target, depth + 1);
         self.frames.pop();
         let resolved = resolved?;
         if siblings.is_empty() {
@@ -516,17 +523,39 @@ mod tests {
     #[test]
     fn exponential_expansion_is_refused() {
         let mut defs = Map::new();
-        for i in 0..25 {
+        for i in 0..18 {
             defs.insert(
                 format!("d{i}"),
                 json!({"type": "object", "properties": {"a": {"$ref": format!("#/$defs/d{}", i + 1)}, "b": {"$ref": format!("#/$defs/d{}", i + 1)}}}),
             );
         }
-        defs.insert("d25".into(), json!({"type": "string"}));
+        defs.insert("d18".into(), json!({"type": "string"}));
         let started = std::time::Instant::now();
         let error = refusal(resolved(json!({"$ref": "#/$defs/d0", "$defs": defs})));
         assert!(error.contains("expands to more than 50000 values"), "{error}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// A chain of definitions that each only name the next: once free and
+    /// as deep as it was long (20,000 hops overflowed the stack).
+    #[test]
+    fn a_long_chain_of_references_is_refused_quickly() {
+        let mut defs = Map::new();
+        for i in 0..20_000 {
+            defs.insert(format!("d{i}"), json!({"$ref": format!("#/$defs/d{}", i + 1)}));
+        }
+        defs.insert("d20000".into(), json!({"type": "string"}));
+        let started = std::time::Instant::now();
+        let error =
+            refusal(resolved(json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/d0"}}, "$defs": defs})));
+        assert!(error.contains("more than 64"), "{error}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let short: Map<String, Value> =
+            (0..10).map(|i| (format!("d{i}"), json!({"$ref": format!("#/$defs/d{}", i + 1)}))).collect();
+        let mut short = short;
+        short.insert("d10".into(), json!({"type": "string"}));
+        let ok = resolved(json!({"properties": {"x": {"$ref": "#/$defs/d0"}}, "$defs": short})).unwrap();
+        assert_eq!(ok["properties"]["x"], json!({"type": "string"}), "a short chain resolves");
     }
 
     #[test]
@@ -574,7 +603,8 @@ mod properties {
             if let Ok(resolved) = resolve_references(&schema, &mut budget) {
                 prop_assert!(depth(&resolved) <= schema_limits::DEPTH + 1);
                 prop_assert!(resolved.to_string().len() <= 2 * schema_limits::BYTES + 16 * schema_limits::VALUES);
-                // Resolving what is resolved changes nothing more.
+                // What is resolved resolves again (recursion left as a
+                // `$ref` unrolls once more, within the bounds).
                 let again = resolve_references(&resolved, &mut SchemaBudget::default());
                 prop_assert!(again.is_ok(), "{:?}", again);
             }

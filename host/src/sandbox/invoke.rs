@@ -67,7 +67,10 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         DescribedPlugin::add_to_linker::<InvocationState, HasSelf<InvocationState>>(&mut linker, |state| state)?;
-        Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit, transfer_probe: Default::default() })
+        // Learned now, while no invocation holds a pool slot the probe needs.
+        let transfer_probe = TransferLimitProbe::default();
+        transfer_probe.learn(&engine);
+        Ok(Sandbox { engine, linker, http, limits, cache, transfer_limit, transfer_probe })
     }
 
     pub(crate) fn timeout(&self) -> std::time::Duration {

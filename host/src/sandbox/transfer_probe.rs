@@ -49,24 +49,33 @@ const PROBE_WAT: &str = r#"(component
 )"#;
 
 /// What wasmtime says when a guest overruns the hostcall fuel, learned
-/// once per engine.
+/// once per engine: when the sandbox starts (its instance pool is empty
+/// then), or, if that failed, again when it is needed.
 #[derive(Default)]
 pub(crate) struct TransferLimitProbe {
-    said: OnceLock<Option<String>>,
+    said: OnceLock<String>,
 }
 
 impl TransferLimitProbe {
-    /// Whether `error` is wasmtime refusing a call that carried more than
-    /// the store's hostcall fuel.
-    pub(crate) fn recognises(&self, engine: &Engine, error: &wasmtime::Error) -> bool {
-        let said = self.said.get_or_init(|| match provoke(engine) {
-            Ok(text) => Some(text),
+    /// Learns what wasmtime says, if it is not known yet; a failure is
+    /// logged and not kept, so the next need tries again.
+    pub(crate) fn learn(&self, engine: &Engine) -> Option<&str> {
+        if let Some(said) = self.said.get() {
+            return Some(said);
+        }
+        match provoke(engine) {
+            Ok(text) => Some(self.said.get_or_init(|| text)),
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "could not learn how wasmtime reports the transfer limit");
                 None
             }
-        });
-        said.as_ref().is_some_and(|said| error.chain().any(|cause| cause.to_string() == *said))
+        }
+    }
+
+    /// Whether `error` is wasmtime refusing a call that carried more than
+    /// the store's hostcall fuel.
+    pub(crate) fn recognises(&self, engine: &Engine, error: &wasmtime::Error) -> bool {
+        self.learn(engine).is_some_and(|said| error.chain().any(|cause| cause.to_string() == said))
     }
 }
 

@@ -20,11 +20,13 @@ use crate::server::AppState;
 pub(super) struct ApiError {
     status: StatusCode,
     body: Value,
+    /// Whether the connection closes after the answer.
+    close_connection: bool,
 }
 
 impl ApiError {
     pub(super) fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
-        ApiError { status, body: json!({"kind": kind, "message": message.into()}) }
+        ApiError { status, body: json!({"kind": kind, "message": message.into()}), close_connection: false }
     }
 
     pub(super) fn unknown_connector(name: &str) -> Self {
@@ -35,7 +37,7 @@ impl ApiError {
 
 impl From<InvokeError> for ApiError {
     fn from(error: InvokeError) -> Self {
-        ApiError { status: status_of(&error), body: error.to_json() }
+        ApiError { status: status_of(&error), body: error.to_json(), close_connection: false }
     }
 }
 
@@ -45,6 +47,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(json!({ "error": self.body }))).into_response();
         if busy {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.close_connection {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -103,7 +108,19 @@ fn json_text_body(body: Result<Bytes, BytesRejection>) -> Result<String, ApiErro
     Ok(text)
 }
 
-fn body_rejection(rejection: BytesRejection) -> ApiError {
+/// The answer to a body that could not be read: too large (413), too slow
+/// (408, and the connection closes: the rest of the body is not read), or
+/// broken (400).
+pub(super) fn body_rejection(rejection: BytesRejection) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(error) = source {
+        if let Some(timeout) = error.downcast_ref::<crate::server::listener::BodyTimeout>() {
+            let mut answer = ApiError::new(StatusCode::REQUEST_TIMEOUT, "body-timeout", timeout.to_string());
+            answer.close_connection = true;
+            return answer;
+        }
+        source = error.source();
+    }
     let status = rejection.status();
     let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "body-too-large" } else { "invalid-body" };
     ApiError::new(status, kind, rejection.body_text())

@@ -4,9 +4,10 @@
 //! Guards against: clients that hold a connection without finishing a
 //! request (a request head not received in full within the header timeout
 //! closes the connection, and so does a kept-alive connection idle that
-//! long), bodies that never finish ([`read_body_in_time`]: the whole body
-//! within the body timeout and the size cap, for every route, `/mcp`
-//! included), and running out of file descriptors (at most
+//! long), bodies that never finish ([`bound_body`]: within the body timeout
+//! and the size cap, for every route, `/mcp` included), answers the client
+//! does not read (a write that makes no progress for the body timeout
+//! closes the connection), and running out of file descriptors (at most
 //! `max_connections` open at once, kept below the process's open-file
 //! limit; more wait in the kernel's backlog until one closes, so the run
 //! store, the directory watch and outbound requests always find one).
@@ -21,7 +22,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -39,7 +39,8 @@ pub struct ConnectionLimits {
     /// Longest a client may take to send a request's head; also how long
     /// a kept-alive connection may stay idle between requests.
     pub header_timeout: Duration,
-    /// Longest a client may take to send a request's body.
+    /// Longest a client may take to send a request's body, and longest an
+    /// answer may wait for the client to read it.
     pub body_timeout: Duration,
     /// Largest request body accepted, on every route.
     pub max_body_bytes: usize,
@@ -118,6 +119,7 @@ pub(super) async fn serve_connections(
         };
         // Requests and answers are small and interactive: send them now.
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline::new(stream, limits.body_timeout);
         let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -142,42 +144,164 @@ async fn accept_failed(error: &std::io::Error) {
     tokio::time::sleep(Duration::from_millis(250)).await;
 }
 
-/// Reads the request's body whole, within `limits`' size cap and body
-/// timeout, before any handler runs: a body that never finishes is
-/// answered 408 and its connection closed, one over the cap 413.
-pub(super) async fn read_body_in_time(
-    State(limits): State<Arc<ConnectionLimits>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    if http_body::Body::size_hint(&body).exact() == Some(0) {
-        return next.run(Request::from_parts(parts, body)).await;
+/// Bounds the request's body in size and time, for every route: a body
+/// declared larger than the cap is answered 413 before anything is read;
+/// otherwise the body is handed on as it arrives, failing once it passes
+/// the cap or the body timeout (handlers answer 413 or 408 and the
+/// connection closes). Nothing is read before the routes' own checks: a
+/// request without the token is refused without its body being read.
+pub(super) async fn bound_body(State(limits): State<Arc<ConnectionLimits>>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        return body_too_large(limits.max_body_bytes).into_response();
     }
-    let limited = http_body_util::Limited::new(body, limits.max_body_bytes);
-    match tokio::time::timeout(limits.body_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
-        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            format!("the request body is over the limit of {} bytes", limits.max_body_bytes),
-        )
-        .into_response(),
-        Ok(Err(error)) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            format!("the request body could not be read: {error}"),
-        )
-        .into_response(),
-        Err(_elapsed) => {
-            let mut response = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body-timeout",
-                format!("the request body did not arrive within {} s", limits.body_timeout.as_secs_f64()),
-            )
-            .into_response();
-            response.headers_mut().insert(axum::http::header::CONNECTION, "close".parse().expect("a header value"));
-            response
+    let (parts, body) = request.into_parts();
+    let body = Body::new(BoundedBody {
+        inner: http_body_util::Limited::new(body, limits.max_body_bytes),
+        deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
+        timeout: limits.body_timeout,
+    });
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The answer to a body over `limit` bytes.
+pub(super) fn body_too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        format!("the request body is over the limit of {limit} bytes"),
+    )
+}
+
+/// A request body that fails once it passes its size cap or its deadline.
+struct BoundedBody {
+    inner: http_body_util::Limited<Body>,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+/// A body that did not arrive within the body timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {} s", .0.as_secs_f64())]
+pub(super) struct BodyTimeout(pub(super) Duration);
+
+impl http_body::Body for BoundedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Poll::Ready(frame) = std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
         }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout(self.timeout)))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A connection whose writes must make progress: a write or flush that
+/// waits longer than its deadline (a client that stopped reading the
+/// answers) fails, which closes the connection and frees its slot.
+struct WriteDeadline<T> {
+    inner: T,
+    timeout: Duration,
+    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, timeout: Duration) -> Self {
+        WriteDeadline { inner, timeout, stalled: None }
+    }
+
+    /// `poll` of a write: ready ends the stall; pending starts or checks it.
+    fn watch<R>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        poll: std::task::Poll<std::io::Result<R>>,
+    ) -> std::task::Poll<std::io::Result<R>> {
+        use std::task::Poll;
+        match poll {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if stalled.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client read nothing of the answer for the write timeout",
+                    )));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }

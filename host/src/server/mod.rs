@@ -252,7 +252,7 @@ impl Server {
             .layer(from_fn_with_state(state.clone(), auth::check_origin))
             .layer(DefaultBodyLimit::max(options.connections.max_body_bytes))
             .with_state(state.clone())
-            .layer(from_fn_with_state(Arc::new(options.connections.clone()), listener::read_body_in_time));
+            .layer(from_fn_with_state(Arc::new(options.connections.clone()), listener::bound_body));
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("could not listen on {}", options.listen))?;

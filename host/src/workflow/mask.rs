@@ -39,45 +39,80 @@ pub fn mask_write_only(schema: &Value, value: &Value) -> Value {
 }
 
 /// The values (as text) at the members `schema` marks `writeOnly` in
-/// `value`: what [`redact`] should hide wherever else it turns up.
+/// `value`: what [`redact`] should hide wherever else it turns up. A
+/// secret object or array gives its whole text and each string and
+/// number inside it (a password inside a secret map of parameters).
 pub fn write_only_values(schema: &Value, value: &Value) -> Vec<String> {
     let mut found = Vec::new();
-    walk(schema, &[schema], value, 0, &mut |secret| {
-        let text = match secret {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+    let mut keep = |text: String| {
         if text.chars().count() >= MIN_SECRET_CHARS {
             found.push(text);
+        }
+    };
+    walk(schema, &[schema], value, 0, &mut |secret| {
+        let mut pending = vec![secret];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(text) => keep(text.clone()),
+                Value::Number(number) => keep(number.to_string()),
+                Value::Array(items) => pending.extend(items),
+                Value::Object(members) => pending.extend(members.values()),
+                Value::Bool(_) | Value::Null => {}
+            }
+        }
+        if secret.is_object() || secret.is_array() {
+            keep(secret.to_string());
         }
     });
     found
 }
 
 /// `value` with every occurrence of each of `secrets` inside its strings
-/// (and keys) replaced by `"***"`.
+/// (and keys) replaced by `"***"`, the longest first where they overlap
+/// (a password that starts with a secret user name is hidden whole), and
+/// numbers that are one of them too.
 pub fn redact(value: &Value, secrets: &[String]) -> Value {
     if secrets.is_empty() {
         return value.clone();
     }
-    let hide = |text: &str| {
-        let mut text = text.to_owned();
-        for secret in secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), MASK);
-            }
-        }
-        text
+    let mut unique: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let Ok(finder) =
+        aho_corasick::AhoCorasick::builder().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&unique)
+    else {
+        // Too many secrets for an automaton (it does not happen within
+        // the run limits): hide every string rather than none.
+        return hide_all(value);
+    };
+    redact_with(value, &finder, &unique)
+}
+
+fn redact_with(value: &Value, finder: &aho_corasick::AhoCorasick, secrets: &[&str]) -> Value {
+    let hide = |text: &str| -> String {
+        if finder.is_match(text) { finder.replace_all(text, &vec![MASK; secrets.len()]) } else { text.to_owned() }
     };
     match value {
         Value::String(s) => Value::String(hide(s)),
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, secrets)).collect()),
-        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (hide(k), redact(v, secrets))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact_with(v, finder, secrets)).collect()),
+        Value::Object(members) => {
+            Value::Object(members.iter().map(|(k, v)| (hide(k), redact_with(v, finder, secrets))).collect())
+        }
         Value::Number(number) => {
             let text = number.to_string();
-            if secrets.contains(&text) { Value::String(MASK.to_owned()) } else { value.clone() }
+            if secrets.contains(&text.as_str()) { Value::String(MASK.to_owned()) } else { value.clone() }
         }
         // `true`, `false` and `null` carry no secret.
+        other => other.clone(),
+    }
+}
+
+/// `value` with every string masked.
+fn hide_all(value: &Value) -> Value {
+    match value {
+        Value::String(_) => Value::String(MASK.to_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(hide_all).collect()),
+        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), hide_all(v))).collect()),
         other => other.clone(),
     }
 }
@@ -198,7 +233,7 @@ mod tests {
         );
         let found =
             write_only_values(&schema, &json!({"auth_parameters": {"PASSWORD": "hunter2"}, "either": "maybe secret"}));
-        assert_eq!(found, [r#"{"PASSWORD":"hunter2"}"#, "maybe secret"]);
+        assert_eq!(found, ["hunter2", r#"{"PASSWORD":"hunter2"}"#, "maybe secret"]);
     }
 
     #[test]
@@ -207,6 +242,25 @@ mod tests {
         assert_eq!(mask_write_only(&broken, &json!({"a": "x", "b": "y"})), json!({"a": "***", "b": "y"}));
         let endless = json!({"$ref": "#"});
         assert_eq!(mask_write_only(&endless, &json!({"a": 1})), json!("***"));
+    }
+
+    #[test]
+    fn secrets_inside_a_secret_map_are_hunted_one_by_one() {
+        let schema = json!({"type": "object", "properties": {
+            "auth_parameters": {"type": "object", "additionalProperties": {"type": "string"}, "writeOnly": true}}});
+        let found = write_only_values(
+            &schema,
+            &json!({"auth_parameters": {"USERNAME": "gina-user", "PASSWORD": "Corr3ct-Horse!"}}),
+        );
+        assert!(found.contains(&"gina-user".to_owned()) && found.contains(&"Corr3ct-Horse!".to_owned()), "{found:?}");
+        let copied = json!({"note": "signed in as gina-user with Corr3ct-Horse!"});
+        assert_eq!(redact(&copied, &found), json!({"note": "signed in as *** with ***"}));
+    }
+
+    #[test]
+    fn the_longest_secret_is_hidden_whole() {
+        let secrets = vec!["marketing".to_owned(), "marketing-2024!".to_owned(), "marketing".to_owned()];
+        assert_eq!(redact(&json!("pw: marketing-2024! user: marketing"), &secrets), json!("pw: *** user: ***"));
     }
 
     #[test]

@@ -141,6 +141,15 @@ impl StepOutcome {
     pub fn is_error(&self) -> bool {
         matches!(self, StepOutcome::Error(_))
     }
+
+    /// The output, or `Null` for an error: what a later step's reference
+    /// to this step's output reads.
+    pub(crate) fn output_or_null(&self) -> Value {
+        match self {
+            StepOutcome::Output(output) => output.clone(),
+            StepOutcome::Error(_) => Value::Null,
+        }
+    }
 }
 
 impl StepReport {

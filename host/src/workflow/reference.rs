@@ -277,13 +277,7 @@ mod tests {
     /// and whose real outputs are as recorded.
     fn resolve(value: &Value, reports: &[StepReport], limit: usize) -> anyhow::Result<Value> {
         let inputs: Vec<Value> = reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect();
-        let outputs: Vec<Value> = reports
-            .iter()
-            .map(|r| match &r.outcome {
-                StepOutcome::Output(output) => output.clone(),
-                StepOutcome::Error(_) => Value::Null,
-            })
-            .collect();
+        let outputs: Vec<Value> = reports.iter().map(|r| r.outcome.output_or_null()).collect();
         super::resolve(value, &Earlier { reports, inputs: &inputs, outputs: &outputs }, limit)
     }
 

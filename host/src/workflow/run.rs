@@ -147,10 +147,7 @@ pub async fn resume(
         if let Some(operation) = operation_of(step) {
             secrets.extend(write_only_values(&operation.input_schema, &input));
         }
-        outputs.push(match &report.outcome {
-            StepOutcome::Output(output) => output.clone(),
-            StepOutcome::Error(_) => Value::Null,
-        });
+        outputs.push(report.outcome.output_or_null());
         reports.push(report);
         inputs.push(input);
     }

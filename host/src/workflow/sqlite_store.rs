@@ -110,7 +110,7 @@ impl SqliteRunStore {
                 params![id, index as i64, text],
             )?;
             connection.execute(
-                "UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(report)), 0) FROM steps WHERE run_seq = runs.seq)
+                "UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(CAST(report AS BLOB))), 0) FROM steps WHERE run_seq = runs.seq)
                  WHERE id = ?1",
                 [id],
             )?;
@@ -206,7 +206,7 @@ fn add_bytes_column(connection: &Connection) -> rusqlite::Result<()> {
     if !present {
         connection.execute_batch(
             "ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
-             UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(report)), 0) FROM steps WHERE run_seq = runs.seq);",
+             UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(CAST(report AS BLOB))), 0) FROM steps WHERE run_seq = runs.seq);",
         )?;
     }
     Ok(())

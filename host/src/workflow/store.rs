@@ -17,8 +17,10 @@ pub enum RunStore {
     Shared(SharedRunStore),
 }
 
-/// How much a run store keeps. Past a bound, the oldest finished runs go
-/// first; a run in progress is never dropped.
+/// How much a run store keeps. Past a bound, the oldest runs go first. The
+/// embedded store never drops a run in progress; the queue's buckets drop
+/// their oldest entries whatever the run's state (JetStream cannot tell),
+/// so keep their bounds well above what runs at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreLimits {
     /// Runs kept.
@@ -155,6 +157,10 @@ impl<'a> Recorder<'a> {
 
 impl StepObserver for Recorder<'_> {
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
+        // A step recorded again (a resumed run running it once more)
+        // replaces what was recorded of it and of the steps after it.
+        let replaced: usize = self.record.steps.iter().skip(index).map(StepReport::recorded_bytes).sum();
+        self.recorded_bytes = self.recorded_bytes.saturating_sub(replaced);
         let mut report = self.store.bounded(report);
         let max_run_bytes = self.store.limits().max_run_bytes;
         if self.recorded_bytes + report.recorded_bytes() > max_run_bytes {

@@ -43,7 +43,7 @@ const OPERATIONS: &[(&str, &str)] = &[
 /// different bytes: `normal`, `long-name`, `escape-title`, `script-title`
 /// (markup in titles, descriptions and the schema), `many-ops`,
 /// `schema-to-root` (members that refer back to the root), `schema-bomb`
-/// (references that double at every level), `details-unknown` and
+/// (references that double at every level: `doubling_defs`), `details-unknown` and
 /// `output-bomb` (see `details`),
 /// `as-cognito` (names itself `aws-cognito`), `bad-name`, or `v<N>`
 /// (normal, versioned N).
@@ -119,18 +119,8 @@ impl Guest for Hostile {
                     format!(r#"{{"type":"object","properties":{{{}}}}}"#, members.join(","));
             }
             "schema-bomb" => {
-                // Each definition holds the next one twice: 2^30 schemas
-                // once its references are followed, in 2 KB of text.
-                let defs: Vec<String> = (0..30)
-                    .map(|i| {
-                        let next = format!(r##"{{"$ref":"#/$defs/d{}"}}"##, i + 1);
-                        format!(r#""d{i}":{{"type":"object","properties":{{"a":{next},"b":{next}}}}}"#)
-                    })
-                    .collect();
-                manifest.operations[1].input_schema = format!(
-                    r##"{{"type":"object","properties":{{"root":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{},"d30":{{"type":"string"}}}}}}"##,
-                    defs.join(",")
-                );
+                manifest.operations[1].input_schema =
+                    format!(r##"{{"type":"object","properties":{{"root":{{"$ref":"#/$defs/d0"}}}},{}}}"##, doubling_defs());
             }
             "as-cognito" => manifest.name = "aws-cognito".into(),
             "bad-name" => manifest.name = "evil\nWARN forged".into(),
@@ -385,8 +375,21 @@ fn json_list(items: &[String]) -> String {
     format!("[{}]", items.iter().map(|s| json_string(s)).collect::<Vec<_>>().join(", "))
 }
 
-/// Details: `echo`'s output marks `token` a secret, and `echo_secret`
-/// (the same operation) declares itself destructive. Modes `details-unknown`
+/// `"$defs": {...}` where each definition holds the next one twice:
+/// 2^15 schemas once the references are followed, in 1 KB of text, and
+/// shallow enough that the count, not the depth, is what runs out.
+fn doubling_defs() -> String {
+    let defs: Vec<String> = (0..15)
+        .map(|i| {
+            let next = format!(r##"{{"$ref":"#/$defs/d{}"}}"##, i + 1);
+            format!(r#""d{i}":{{"type":"object","properties":{{"a":{next},"b":{next}}}}}"#)
+        })
+        .collect();
+    format!(r#""$defs":{{{},"d15":{{"type":"string"}}}}"#, defs.join(","))
+}
+
+/// Details: `echo`'s output marks `token` a secret, and
+/// `forge_host_error` declares itself destructive. Modes `details-unknown`
 /// (details for an operation not in the manifest) and `output-bomb` (an
 /// output schema whose references double at every level) break the rules.
 impl details::Guest for Hostile {
@@ -402,18 +405,7 @@ impl details::Guest for Hostile {
         let mut details = vec![echo, OperationDetails { name: "forge_host_error".into(), output_schema: None, effect: Some(Effect::Destructive) }];
         match manifest_mode().as_str() {
             "details-unknown" => details.push(OperationDetails { name: "nope".into(), output_schema: None, effect: None }),
-            "output-bomb" => {
-                let defs: Vec<String> = (0..30)
-                    .map(|i| {
-                        let next = format!(r##"{{"$ref":"#/$defs/d{}"}}"##, i + 1);
-                        format!(r#""d{i}":{{"type":"object","properties":{{"a":{next},"b":{next}}}}}"#)
-                    })
-                    .collect();
-                details[0].output_schema = Some(format!(
-                    r##"{{"$ref":"#/$defs/d0","$defs":{{{},"d30":{{"type":"string"}}}}}}"##,
-                    defs.join(",")
-                ));
-            }
+            "output-bomb" => details[0].output_schema = Some(format!(r##"{{"$ref":"#/$defs/d0",{}}}"##, doubling_defs())),
             _ => {}
         }
         details
