@@ -163,13 +163,18 @@ impl StepReport {
             StepOutcome::Error(error) => ("Error", pretty(error)),
         };
         let signed_as = self.authentication.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
+        let input = pretty(&self.input);
+        let hidden = if input.contains("\"***\"") || body.contains("\"***\"") {
+            "(\"***\": a secret, hidden as the operation's schemas mark it)\n"
+        } else {
+            ""
+        };
         let text = format!(
-            "── Step {}/{total}: {} ({}.{}{signed_as})\nInput:\n{}\n{label}:\n{body}\n",
+            "── Step {}/{total}: {} ({}.{}{signed_as})\nInput:\n{input}\n{label}:\n{body}\n{hidden}",
             index + 1,
             self.id,
             self.connector,
             self.operation,
-            pretty(&self.input)
         );
         // Newlines are the view's own; everything else is escaped.
         text.split('\n').map(|line| escape_untrusted(line)).collect::<Vec<_>>().join("\n")
