@@ -36,6 +36,7 @@
 pub mod aws;
 mod operations;
 pub mod outputs;
+pub mod repeat;
 mod schema;
 
 pub use operations::{Info, Operations};

@@ -77,6 +77,7 @@ struct Entry {
     handler: Handler,
     output_schema: Option<SchemaFn>,
     effect: Option<Effect>,
+    idempotent: bool,
 }
 
 /// A connector's operations.
@@ -122,6 +123,7 @@ impl Operations {
             handler: Box::new(run),
             output_schema: None,
             effect: None,
+            idempotent: false,
         })
     }
 
@@ -148,6 +150,7 @@ impl Operations {
             handler: Box::new(handler),
             output_schema: None,
             effect: None,
+            idempotent: false,
         })
     }
 
@@ -173,6 +176,20 @@ impl Operations {
     pub fn output_schema(mut self, schema: impl Fn() -> Value + 'static) -> Self {
         if let Some(entry) = self.last() {
             entry.output_schema = Some(Box::new(schema));
+        }
+        self
+    }
+
+    /// Declares that the operation added last does nothing twice when a
+    /// step runs it again (the invocation's `attempt` above 1, the same
+    /// `run-id` and `step-id`): it passes [`repeat::token`](crate::repeat::token)
+    /// to a service that takes one, or finds what an earlier attempt made
+    /// (see [`crate::repeat`]). Hosts record a
+    /// step of an operation that does not say so, run again after a stop
+    /// mid-step, as possibly done twice.
+    pub fn idempotent(mut self) -> Self {
+        if let Some(entry) = self.last() {
+            entry.idempotent = true;
         }
         self
     }
@@ -208,16 +225,17 @@ impl Operations {
             .collect()
     }
 
-    /// The operations that declare an output schema or an effect, as the
-    /// contract's `details` lists them.
+    /// The operations that declare an output schema, an effect or that
+    /// they are idempotent, as the contract's `details` lists them.
     pub fn details(&self) -> Vec<OperationDetails> {
         self.entries
             .iter()
-            .filter(|entry| entry.output_schema.is_some() || entry.effect.is_some())
+            .filter(|entry| entry.output_schema.is_some() || entry.effect.is_some() || entry.idempotent)
             .map(|entry| OperationDetails {
                 name: entry.name.clone(),
                 output_schema: entry.output_schema.as_ref().map(|schema| schema().to_string()),
                 effect: entry.effect,
+                idempotent: entry.idempotent,
             })
             .collect()
     }

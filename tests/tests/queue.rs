@@ -324,6 +324,7 @@ async fn shared_run_records_are_bounded() {
             steps: Vec::new(),
             error: None,
             deliveries: None,
+            in_flight: None,
         };
         queue.records().put(&record).await.unwrap();
     }

@@ -55,6 +55,7 @@ const RUST: &[File] = &[
     ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), Kind::Text),
     ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), Kind::Text),
     ("connector-sdk/src/outputs.rs", include_str!("../../../connector-sdk/src/outputs.rs"), Kind::Text),
+    ("connector-sdk/src/repeat.rs", include_str!("../../../connector-sdk/src/repeat.rs"), Kind::Text),
     ("connector-sdk/src/schema.rs", include_str!("../../../connector-sdk/src/schema.rs"), Kind::Text),
     ("connector-sdk/src/aws/mod.rs", include_str!("../../../connector-sdk/src/aws/mod.rs"), Kind::Text),
     ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), Kind::Text),

@@ -35,7 +35,8 @@ use crate::queue::{CONSUMER, Queue, RunMessage};
 use crate::runtime::{CallContext, Connector, Runtime};
 use crate::workflow::RunEnded;
 use crate::workflow::{
-    self, Recorder, RunRecord, RunStatus, RunStore, Step, StepObserver, StepReport, Workflow, timestamp,
+    self, Recorder, RunRecord, RunStatus, RunStore, Step, StepAttempt, StepObserver, StepOutcome, StepReport, Workflow,
+    timestamp,
 };
 
 /// How a worker runs.
@@ -306,6 +307,7 @@ impl Worker {
                     steps: Vec::new(),
                     error: None,
                     deliveries: None,
+                    in_flight: None,
                 },
                 false => {
                     tracing::warn!("dropped a queue message whose run id is not one");
@@ -348,7 +350,9 @@ impl Worker {
         // Resume after the steps recorded in full; any after them ran
         // with a worker that stopped, or failed, and run again.
         let done = record.steps.iter().take_while(|step| step.output_recorded_in_full()).count();
+        let repeat = repeat_of(&record, done);
         record.steps.truncate(done);
+        record.in_flight = None;
         record.status = RunStatus::Running;
         record.error = None;
         if let Err(e) = records.put(&record).await {
@@ -358,11 +362,14 @@ impl Worker {
             tracing::info!(steps_done = done, "resuming a run after its recorded steps");
         }
         let done_steps = record.steps.clone();
-        // The step that was in flight when an earlier delivery ended runs
-        // again with a higher attempt.
-        let attempt = u32::try_from(delivered).unwrap_or(u32::MAX);
-        let context = CallContext { run_id: Some(record.id.clone()), attempt, ..CallContext::default() };
-        let mut observer = Logged(Recorder::new(&self.store, &mut record, Some(&self.stopping)));
+        let context = CallContext { run_id: Some(record.id.clone()), ..CallContext::default() };
+        // The step an earlier delivery started or tried runs again with a
+        // higher attempt.
+        let mut recorder = Recorder::new(&self.store, &mut record, Some(&self.stopping));
+        if let Some(attempt) = repeat {
+            recorder = recorder.repeating(done, attempt);
+        }
+        let mut observer = Logged(recorder);
         let reports =
             workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, &mut observer).await;
         if let Some(e) = observer.0.write_error() {
@@ -437,6 +444,32 @@ impl Worker {
     }
 }
 
+/// Which try the step an earlier delivery left unfinished (the first step
+/// after those recorded in full, `done`) is now: one more than the try
+/// recorded of it, ended (an error, or an output too large to keep) or
+/// only started. Whether that try may have taken effect: it started and
+/// never ended, it answered (an output cut to record it), or it ended in a
+/// way that does not say (a timeout, a request that may have gone through).
+fn repeat_of(record: &RunRecord, done: usize) -> Option<StepAttempt> {
+    if let Some(earlier) = record.steps.get(done) {
+        let may_have_taken_effect = match &earlier.outcome {
+            StepOutcome::Output(_) => true,
+            StepOutcome::Error(error) => {
+                let kind = error.get("kind").and_then(Value::as_str);
+                let reason = error.get("reason").and_then(Value::as_str);
+                matches!((kind, reason), (Some("timeout"), _) | (Some("capability"), Some("transport")))
+            }
+        };
+        return Some(StepAttempt { number: earlier.attempts.saturating_add(1), may_have_taken_effect });
+    }
+    match record.in_flight {
+        Some(start) if start.index == done => {
+            Some(StepAttempt { number: start.attempt.saturating_add(1), may_have_taken_effect: true })
+        }
+        _ => None,
+    }
+}
+
 /// How to settle a delivery whose record could not be written: done, if
 /// another delivery of the run has recorded its end (this one is a
 /// duplicate); else tried again, to resume from what is recorded.
@@ -465,10 +498,15 @@ impl StepObserver for Logged<'_> {
         self.0.step_ended(index, report)
     }
 
-    fn step_starting(&mut self, index: usize, step: &Step) {
-        // Step ids are checked names; operations are whatever the
-        // workflow says.
-        tracing::info!(step = %step.id, index, operation = %escape_untrusted(&step.operation), "starting step");
+    fn step_starting(&mut self, index: usize, step: &Step) -> impl Future<Output = Option<StepAttempt>> + Send {
+        async move {
+            let attempt = self.0.step_starting(index, step).await?;
+            // Step ids are checked names; operations are whatever the
+            // workflow says.
+            tracing::info!(step = %step.id, index, attempt = attempt.number,
+                operation = %escape_untrusted(&step.operation), "starting step");
+            Some(attempt)
+        }
     }
 
     fn stop_before_next(&self) -> bool {

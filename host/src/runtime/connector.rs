@@ -48,6 +48,10 @@ pub struct OperationInfo {
     /// What the operation may do, when the connector declares it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<Effect>,
+    /// The connector says that running it again for the same step does
+    /// nothing twice (see [`safe_to_repeat`](Self::safe_to_repeat)).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub idempotent: bool,
 }
 
 /// What an operation may do, as its connector declares it (contract 0.1.2
@@ -98,7 +102,8 @@ impl OperationInfo {
     /// ```
     /// use connector_host::{Effect, OperationHints};
     /// # let op = |name: &str, effect| connector_host::OperationInfo { name: name.into(), title: String::new(),
-    /// #     description: String::new(), input_schema: serde_json::json!({}), output_schema: None, effect };
+    /// #     description: String::new(), input_schema: serde_json::json!({}), output_schema: None, effect,
+    /// #     idempotent: false };
     /// assert_eq!(op("admin_get_user", None).hints(), OperationHints { read_only: true, destructive: false });
     /// assert_eq!(op("delete_user_pool", None).hints(), OperationHints { read_only: false, destructive: true });
     /// assert_eq!(op("create_user_pool", None).hints(), OperationHints { read_only: false, destructive: false });
@@ -109,6 +114,13 @@ impl OperationInfo {
     /// let lying = op("delete_user_pool", Some(Effect::ReadOnly));
     /// assert_eq!(lying.hints(), OperationHints { read_only: false, destructive: true });
     /// ```
+    /// Whether a step of this operation can run again without doing
+    /// anything twice: it only reads (by its hints), or its connector says
+    /// it recognises an earlier attempt of the same step.
+    pub fn safe_to_repeat(&self) -> bool {
+        self.idempotent || self.hints().read_only
+    }
+
     pub fn hints(&self) -> OperationHints {
         let name = self.name.strip_prefix("admin_").unwrap_or(&self.name);
         let verb = name.split(['_', '-']).next().unwrap_or(name).to_ascii_lowercase();
@@ -318,6 +330,7 @@ struct Checked {
     input_schema: serde_json::Value,
     output_schema: Option<serde_json::Value>,
     effect: Option<Effect>,
+    idempotent: bool,
 }
 
 /// The problems of `raw` (see [`manifest_problems`]) and what each
@@ -425,6 +438,7 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
             }
         }
         checked[at].effect = detail.effect.map(Effect::from);
+        checked[at].idempotent = detail.idempotent;
     }
     (problems, checked)
 }
@@ -462,6 +476,7 @@ pub(crate) fn check_manifest(raw: RawDescription) -> anyhow::Result<Manifest> {
             input_schema: checked.input_schema,
             output_schema: checked.output_schema,
             effect: checked.effect,
+            idempotent: checked.idempotent,
             name: op.name,
             title: op.title,
             description: op.description,

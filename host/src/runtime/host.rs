@@ -400,6 +400,9 @@ impl ConnectorHost {
                 if let Some(effect) = detail.effect {
                     operation["effect"] = serde_json::to_value(connector::Effect::from(effect)).unwrap_or_default();
                 }
+                if detail.idempotent {
+                    operation["idempotent"] = serde_json::Value::Bool(true);
+                }
             }
             operations.push(operation);
         }

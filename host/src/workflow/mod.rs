@@ -38,7 +38,7 @@ mod sqlite_store;
 mod store;
 
 pub use mask::{mask_write_only, redact, write_only_values};
-pub use record::{RunRecord, RunStatus, timestamp};
+pub use record::{RunRecord, RunStatus, StepAttempt, StepStart, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub(crate) use shared_store::is_run_id;
 pub use shared_store::{ExistingBounds, RunEnded, SharedRunStore};
@@ -97,6 +97,14 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
 /// What one step did, as a run record keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
@@ -124,6 +132,17 @@ pub struct StepReport {
     /// step again before a later step uses its output.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub masked: bool,
+    /// How many tries the step took, this one included (more than one when
+    /// a queued run's worker stopped mid-step, or the step failed in a way
+    /// that may pass).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    /// An earlier try may already have done what this one did, and the
+    /// operation does not say it recognises that: what it creates may
+    /// exist twice. Never set for operations that only read or that their
+    /// connector declares idempotent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_taken_effect_twice: bool,
     /// When the step started (RFC 3339) and how long it took.
     pub started_at: String,
     pub duration_ms: u64,
@@ -178,6 +197,28 @@ impl StepReport {
         );
         // Newlines are the view's own; everything else is escaped.
         text.split('\n').map(|line| escape_untrusted(line)).collect::<Vec<_>>().join("\n")
+    }
+}
+
+#[cfg(test)]
+impl StepReport {
+    /// A step `id` that took `input` and gave `output`, for tests.
+    pub(crate) fn example(id: &str, input: Value, output: Value) -> StepReport {
+        StepReport {
+            id: id.into(),
+            connector: "c".into(),
+            version: "1".into(),
+            digest: "sha256:00".into(),
+            operation: "op".into(),
+            authentication: None,
+            input,
+            outcome: StepOutcome::Output(output),
+            masked: false,
+            attempts: 1,
+            may_have_taken_effect_twice: false,
+            started_at: "2026-12-04T00:00:00.000Z".into(),
+            duration_ms: 1,
+        }
     }
 }
 

@@ -26,6 +26,36 @@ pub struct RunRecord {
     /// a server ran itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<u64>,
+    /// The step that started and has not ended yet, as a worker records it
+    /// before it calls the connector: a delivery that finds it here knows
+    /// that step may already have taken effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<StepStart>,
+}
+
+/// A step that started: which one, and which attempt of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepStart {
+    /// Its index in the workflow, from 0.
+    pub index: usize,
+    /// Which try of the step it is, from 1.
+    pub attempt: u32,
+}
+
+/// Which try of a step is about to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepAttempt {
+    /// From 1.
+    pub number: u32,
+    /// Whether an earlier try may already have done what this one does: it
+    /// started and its end was never recorded, or it ended in a way that
+    /// does not say (a timeout, a request that may have gone through).
+    pub may_have_taken_effect: bool,
+}
+
+impl StepAttempt {
+    /// The first try of a step.
+    pub const FIRST: StepAttempt = StepAttempt { number: 1, may_have_taken_effect: false };
 }
 
 /// Where a run is.
@@ -188,19 +218,7 @@ mod tests {
 
     #[test]
     fn a_step_cut_for_room_keeps_how_it_ended_and_is_run_again() {
-        let report = StepReport {
-            id: "a".into(),
-            connector: "c".into(),
-            version: "1".into(),
-            digest: "sha256:00".into(),
-            operation: "op".into(),
-            authentication: None,
-            input: json!({"big": "x".repeat(1000)}),
-            outcome: StepOutcome::Output(json!({"big": "y".repeat(1000)})),
-            masked: false,
-            started_at: "2026-12-04T00:00:00.000Z".into(),
-            duration_ms: 1,
-        };
+        let report = StepReport::example("a", json!({"big": "x".repeat(1000)}), json!({"big": "y".repeat(1000)}));
         let cut = report.cut_for_room(4096);
         assert!(cut.recorded_bytes() < 500);
         assert!(!cut.output_recorded_in_full(), "a resume runs it again");

@@ -258,19 +258,7 @@ mod tests {
     use serde_json::json;
 
     fn report(id: &str, output: Value) -> StepReport {
-        StepReport {
-            id: id.into(),
-            connector: "c".into(),
-            version: "1".into(),
-            digest: "sha256:00".into(),
-            operation: "op".into(),
-            authentication: None,
-            input: json!({"pool_name": "***"}),
-            outcome: StepOutcome::Output(output),
-            masked: false,
-            started_at: String::new(),
-            duration_ms: 0,
-        }
+        StepReport::example(id, json!({"pool_name": "***"}), output)
     }
 
     /// `value` resolved against `reports`, whose real inputs name the pool
@@ -357,19 +345,11 @@ mod properties {
 
         #[test]
         fn resolving_any_template_stays_within_its_limit(text in templated(), limit in 0usize..2000) {
-            let report = StepReport {
-                id: "a".into(),
-                connector: "c".into(),
-                version: "1".into(),
-                digest: "sha256:00".into(),
-                operation: "op".into(),
-                authentication: None,
-                input: json!({}),
-                outcome: StepOutcome::Output(json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})),
-                masked: false,
-                started_at: String::new(),
-                duration_ms: 0,
-            };
+            let report = StepReport::example(
+                "a",
+                json!({}),
+                json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"}),
+            );
             let reports = [report];
             let inputs = [json!({"name": "n"})];
             let outputs = [json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})];

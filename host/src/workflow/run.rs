@@ -13,7 +13,7 @@ use crate::error::InvokeError;
 use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions, Runtime};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::{Reference, references, resolve};
-use crate::workflow::{Earlier, Step, StepOutcome, StepReport, Workflow, timestamp};
+use crate::workflow::{Earlier, Step, StepAttempt, StepOutcome, StepReport, Workflow, timestamp};
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
@@ -71,8 +71,12 @@ pub trait StepObserver: Send {
     /// Step `index` (from 0) ended as `report` says.
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send;
 
-    /// Step `index` (from 0) is about to run.
-    fn step_starting(&mut self, _index: usize, _step: &Step) {}
+    /// Step `index` (from 0) is about to run: which try of it this is (a
+    /// recorder writes down that it started, before it runs), or `None` to
+    /// stop the run before it (the start could not be recorded).
+    fn step_starting(&mut self, _index: usize, _step: &Step) -> impl Future<Output = Option<StepAttempt>> + Send {
+        std::future::ready(Some(StepAttempt::FIRST))
+    }
 
     /// Whether the run should stop before its next step (a worker that is
     /// shutting down hands the rest of the run to another).
@@ -107,7 +111,8 @@ pub async fn run(
 /// again, and later steps refer to their recorded outputs. `done` is cut
 /// at its first failed step, or one whose input no longer resolves; the
 /// returned reports include the ones kept from `done`. Each step runs with
-/// `run`'s run id and attempt, its own step id, and its authentication.
+/// `run`'s run id, its own step id, the attempt `observer` says, and its
+/// authentication.
 pub async fn resume(
     host: &ConnectorHost,
     workflow: &Workflow,
@@ -135,8 +140,16 @@ pub async fn resume(
         .filter(|reference| reference.output)
         .map(|reference| reference.step)
         .collect();
-    for (step, report) in workflow.steps.iter().zip(done) {
-        if report.outcome.is_error() || report.id != step.id || (report.masked && used_outputs.contains(&step.id)) {
+    // A step recorded whole whose output had secrets hidden runs again
+    // when a later step uses its output: it did take effect once.
+    let mut rerun: Option<(usize, StepAttempt)> = None;
+    for (index, (step, report)) in workflow.steps.iter().zip(done).enumerate() {
+        if report.outcome.is_error() || report.id != step.id {
+            break;
+        }
+        if report.masked && used_outputs.contains(&step.id) {
+            let attempt = StepAttempt { number: report.attempts.saturating_add(1), may_have_taken_effect: true };
+            rerun = Some((index, attempt));
             break;
         }
         // The record masks secrets, so the real input is resolved again
@@ -155,7 +168,15 @@ pub async fn resume(
         if observer.stop_before_next() {
             break;
         }
-        observer.step_starting(i, step);
+        let Some(mut attempt) = observer.step_starting(i, step).await else { break };
+        if let Some((index, again)) = rerun
+            && index == i
+        {
+            attempt = StepAttempt {
+                number: attempt.number.max(again.number),
+                may_have_taken_effect: attempt.may_have_taken_effect || again.may_have_taken_effect,
+            };
+        }
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
         let connector = connectors.get(&step.connector);
@@ -177,6 +198,7 @@ pub async fn resume(
                 let context = CallContext {
                     authentication: workflow.authentication_of(step).map(str::to_owned),
                     step_id: Some(step.id.clone()),
+                    attempt: attempt.number,
                     ..run.clone()
                 };
                 let outcome = match host.invoke_in(connector, &step.operation, &input, &context).await {
@@ -227,6 +249,9 @@ pub async fn resume(
             input: shown_input,
             outcome: shown,
             masked,
+            attempts: attempt.number,
+            may_have_taken_effect_twice: attempt.may_have_taken_effect
+                && !operation.is_some_and(|op| op.safe_to_repeat()),
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
         };

@@ -18,7 +18,7 @@ use async_nats::jetstream::{self, kv, stream};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StoreLimits};
+use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StepStart, StoreLimits};
 
 /// Whether a node that opens the store (or a queue) sets the bounds of
 /// buckets that exist.
@@ -68,6 +68,9 @@ struct RunEntry {
     deliveries: Option<u64>,
     /// How many steps are recorded.
     steps: usize,
+    /// The step that started and has not ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    in_flight: Option<StepStart>,
 }
 
 impl RunEntry {
@@ -81,6 +84,7 @@ impl RunEntry {
             error: record.error.clone(),
             deliveries: record.deliveries,
             steps: record.steps.len(),
+            in_flight: record.in_flight,
         }
     }
 }
@@ -155,12 +159,22 @@ impl SharedRunStore {
     }
 
     /// Records step `index` of `record`'s run, then the run's entry with
-    /// `record`'s steps so far (the step among them).
+    /// `record`'s steps so far (the step among them) and no step in flight.
     pub async fn add_step(&self, record: &RunRecord, index: usize, report: &StepReport) -> anyhow::Result<()> {
         let key = format!("{}.{index}", run_key(&record.id)?);
         self.buckets.steps.put(key, serde_json::to_vec(report)?.into()).await.context("could not record the step")?;
         let mut entry = RunEntry::of(record);
         entry.steps = index + 1;
+        entry.in_flight = None;
+        self.put_entry(&entry).await
+    }
+
+    /// Records that step `start.index` of `record`'s run started, before
+    /// it calls anything.
+    pub async fn step_started(&self, record: &RunRecord, start: StepStart) -> anyhow::Result<()> {
+        let mut entry = RunEntry::of(record);
+        entry.steps = start.index;
+        entry.in_flight = Some(start);
         self.put_entry(&entry).await
     }
 
@@ -207,6 +221,7 @@ impl SharedRunStore {
             steps,
             error: entry.error,
             deliveries: entry.deliveries,
+            in_flight: entry.in_flight,
         }))
     }
 

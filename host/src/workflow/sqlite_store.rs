@@ -169,6 +169,7 @@ impl SqliteRunStore {
                 steps,
                 error: None,
                 deliveries: None,
+                in_flight: None,
             }))
         })
         .await
@@ -229,7 +230,6 @@ fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::StepOutcome;
 
     fn record(id: &str) -> RunRecord {
         RunRecord {
@@ -241,6 +241,7 @@ mod tests {
             steps: Vec::new(),
             error: None,
             deliveries: None,
+            in_flight: None,
         }
     }
 
@@ -249,19 +250,7 @@ mod tests {
     }
 
     fn step(id: &str) -> StepReport {
-        StepReport {
-            id: id.into(),
-            connector: "c".into(),
-            version: "1".into(),
-            digest: "sha256:00".into(),
-            operation: "op".into(),
-            authentication: None,
-            input: serde_json::json!({}),
-            outcome: StepOutcome::Output(serde_json::json!({"ok": true})),
-            masked: false,
-            started_at: "2026-11-27T00:00:00.000Z".into(),
-            duration_ms: 1,
-        }
+        StepReport::example(id, serde_json::json!({}), serde_json::json!({"ok": true}))
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::workflow::SharedRunStore;
 use crate::workflow::sqlite_store::SqliteRunStore;
-use crate::workflow::{RunRecord, RunStatus, StepObserver, StepReport};
+use crate::workflow::{RunRecord, RunStatus, Step, StepAttempt, StepObserver, StepReport, StepStart};
 
 /// A run store. Cheap to clone.
 #[derive(Clone)]
@@ -93,6 +93,17 @@ impl RunStore {
         }
     }
 
+    /// Records that `start`'s step of `record`'s run started. The shared
+    /// store keeps it, for a later delivery to know; a server's own store
+    /// does not need it (a run cut short there is marked failed, never
+    /// resumed).
+    pub async fn step_started(&self, record: &RunRecord, start: StepStart) -> anyhow::Result<()> {
+        match self {
+            RunStore::Embedded(_) => Ok(()),
+            RunStore::Shared(store) => store.step_started(record, start).await,
+        }
+    }
+
     /// Records how `record` ended (its status and finish time).
     pub async fn finish(&self, record: &RunRecord) -> anyhow::Result<()> {
         let finished_at = record.finished_at.as_deref().unwrap_or_default();
@@ -135,6 +146,8 @@ pub struct Recorder<'a> {
     write_error: Option<anyhow::Error>,
     /// Bytes the run's steps take in the record so far.
     recorded_bytes: usize,
+    /// A step that runs again, and which try of it that is.
+    repeat: Option<(usize, StepAttempt)>,
 }
 
 impl<'a> Recorder<'a> {
@@ -146,7 +159,14 @@ impl<'a> Recorder<'a> {
         stop: Option<&'a std::sync::atomic::AtomicBool>,
     ) -> Self {
         let recorded_bytes = record.steps.iter().map(StepReport::recorded_bytes).sum();
-        Recorder { store, record, stop, write_error: None, recorded_bytes }
+        Recorder { store, record, stop, write_error: None, recorded_bytes, repeat: None }
+    }
+
+    /// This recorder, for a run whose step `index` runs again as `attempt`
+    /// says.
+    pub fn repeating(mut self, index: usize, attempt: StepAttempt) -> Self {
+        self.repeat = Some((index, attempt));
+        self
     }
 
     /// Why a step could not be recorded, if one could not.
@@ -175,6 +195,24 @@ impl StepObserver for Recorder<'_> {
             }
             self.record.steps.truncate(index);
             self.record.steps.push(report);
+            self.record.in_flight = None;
+        }
+    }
+
+    fn step_starting(&mut self, index: usize, _step: &Step) -> impl Future<Output = Option<StepAttempt>> + Send {
+        let attempt = match self.repeat {
+            Some((repeated, attempt)) if repeated == index => attempt,
+            _ => StepAttempt::FIRST,
+        };
+        async move {
+            let start = StepStart { index, attempt: attempt.number };
+            if let Err(e) = self.store.step_started(self.record, start).await {
+                tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record that a step started");
+                self.write_error = Some(e);
+                return None;
+            }
+            self.record.in_flight = Some(start);
+            Some(attempt)
         }
     }
 

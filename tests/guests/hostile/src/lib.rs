@@ -388,8 +388,8 @@ fn doubling_defs() -> String {
     format!(r#""$defs":{{{},"d15":{{"type":"string"}}}}"#, defs.join(","))
 }
 
-/// Details: `echo`'s output marks `token` a secret, and
-/// `forge_host_error` declares itself destructive. Modes `details-unknown`
+/// Details: `echo`'s output marks `token` a secret (and it is idempotent),
+/// and `forge_host_error` declares itself destructive. Modes `details-unknown`
 /// (details for an operation not in the manifest) and `output-bomb` (an
 /// output schema whose references double at every level) break the rules.
 impl details::Guest for Hostile {
@@ -401,10 +401,15 @@ impl details::Guest for Hostile {
                     .into(),
             ),
             effect: None,
+            idempotent: true,
         };
-        let mut details = vec![echo, OperationDetails { name: "forge_host_error".into(), output_schema: None, effect: Some(Effect::Destructive) }];
+        let destructive =
+            OperationDetails { name: "forge_host_error".into(), output_schema: None, effect: Some(Effect::Destructive), idempotent: false };
+        let mut details = vec![echo, destructive];
         match manifest_mode().as_str() {
-            "details-unknown" => details.push(OperationDetails { name: "nope".into(), output_schema: None, effect: None }),
+            "details-unknown" => {
+                details.push(OperationDetails { name: "nope".into(), output_schema: None, effect: None, idempotent: false })
+            }
             "output-bomb" => details[0].output_schema = Some(format!(r##"{{"$ref":"#/$defs/d0",{}}}"##, doubling_defs())),
             _ => {}
         }

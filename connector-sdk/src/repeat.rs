@@ -1,0 +1,119 @@
+//! Making an operation safe to repeat. A step of a queued run runs at least
+//! once: when its worker stops mid-step, the step runs again, with the same
+//! run and step ids and a higher `attempt`. An operation that creates
+//! something can make the repeat do nothing twice:
+//!
+//! - pass [`token`] to a service that takes an idempotency token
+//!   (`ClientToken`, `ClientRequestToken`): the same on every attempt of a
+//!   step, different for every step;
+//! - or put the token on what it creates (a tag) and, on a repeated attempt,
+//!   look for it before creating again; or read back "already exists"
+//!   under the same key (a user name) as success: [`create_once`].
+//!
+//! Then declare it with [`Operations::idempotent`](crate::Operations::idempotent),
+//! and hosts do not mark its repeated steps as possibly done twice.
+
+use crate::Error;
+use crate::invocation::Context;
+
+/// The idempotency token of the step `context` runs: 32 hexadecimal
+/// characters, the same on every attempt of the step, different for any
+/// other step or run; `None` outside a run.
+///
+/// ```
+/// use connector_sdk::invocation::Context;
+/// let step = |attempt| Context { run_id: Some("run-1".into()), step_id: Some("pool".into()), attempt };
+/// let first = connector_sdk::repeat::token_of(&step(1)).unwrap();
+/// assert_eq!(first.len(), 32);
+/// assert_eq!(connector_sdk::repeat::token_of(&step(2)).unwrap(), first, "every attempt of a step");
+/// let other = Context { step_id: Some("user".into()), ..step(1) };
+/// assert_ne!(connector_sdk::repeat::token_of(&other).unwrap(), first);
+/// assert_eq!(connector_sdk::repeat::token_of(&Context { run_id: None, step_id: None, attempt: 1 }), None);
+/// ```
+pub fn token_of(context: &Context) -> Option<String> {
+    let (run, step) = (context.run_id.as_deref()?, context.step_id.as_deref()?);
+    // FNV-1a, twice with different offsets: stable across builds and
+    // hosts (unlike std's hasher), 128 bits, no dependency.
+    let hash = |offset: u64| {
+        let mut hash = offset;
+        for byte in run.bytes().chain([0]).chain(step.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash
+    };
+    Some(format!("{:016x}{:016x}", hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142)))
+}
+
+/// [`token_of`] the invocation running now.
+pub fn token() -> Option<String> {
+    token_of(&crate::invocation())
+}
+
+/// Whether `context` is a repeated attempt of a step of a run: something
+/// an earlier attempt did may already be there.
+pub fn is_repeat(context: &Context) -> bool {
+    context.run_id.is_some() && context.attempt > 1
+}
+
+/// Creates something once per step. On a repeated attempt, `find` looks
+/// for what an earlier attempt made first (by the token it carries, or by
+/// its unique key); otherwise, or if there is none, `create` makes it; and
+/// if the service answers that it exists already (`already_exists`), on a
+/// repeated attempt `find` reads it back as the answer.
+///
+/// ```
+/// use connector_sdk::{Error, invocation::Context, repeat::create_once};
+/// let again = Context { run_id: Some("r".into()), step_id: Some("s".into()), attempt: 2 };
+/// let exists = |e: &Error| matches!(e, Error::Service(s) if s.code == "AlreadyExists");
+/// let found = create_once(&again, || Ok(Some("made before")), || Ok("made now"), exists);
+/// assert_eq!(found.ok(), Some("made before"));
+/// let first = Context { attempt: 1, ..again };
+/// let made = create_once(&first, || Ok(Some("never asked")), || Ok("made now"), exists);
+/// assert_eq!(made.ok(), Some("made now"));
+/// ```
+pub fn create_once<T>(
+    context: &Context,
+    find: impl Fn() -> Result<Option<T>, Error>,
+    create: impl FnOnce() -> Result<T, Error>,
+    already_exists: impl Fn(&Error) -> bool,
+) -> Result<T, Error> {
+    let repeat = is_repeat(context);
+    if repeat && let Some(earlier) = find()? {
+        return Ok(earlier);
+    }
+    match create() {
+        Err(error) if repeat && already_exists(&error) => match find()? {
+            Some(earlier) => Ok(earlier),
+            None => Err(error),
+        },
+        created => created,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServiceError;
+
+    fn service(code: &str) -> Error {
+        Error::Service(ServiceError { code: code.into(), message: String::new(), status: 400, retryable: false })
+    }
+
+    #[test]
+    fn already_exists_on_a_repeat_reads_back_what_the_first_attempt_made() {
+        let repeat = Context { run_id: Some("r".into()), step_id: Some("s".into()), attempt: 2 };
+        let found = std::cell::Cell::new(false);
+        let find = || Ok(if found.get() { Some("the user") } else { None });
+        let create = || {
+            found.set(true);
+            Err(service("UsernameExistsException"))
+        };
+        let exists = |e: &Error| matches!(e, Error::Service(s) if s.code == "UsernameExistsException");
+        assert_eq!(create_once(&repeat, find, create, exists).ok(), Some("the user"));
+        // A first attempt that meets "exists" is a real conflict.
+        let first = Context { attempt: 1, ..repeat };
+        let conflict = create_once(&first, || Ok(Some("x")), || Err(service("UsernameExistsException")), exists);
+        assert!(matches!(conflict, Err(Error::Service(_))));
+    }
+}
