@@ -498,15 +498,13 @@ impl StepObserver for Logged<'_> {
         self.0.step_ended(index, report)
     }
 
-    fn step_starting(&mut self, index: usize, step: &Step) -> impl Future<Output = Option<StepAttempt>> + Send {
-        async move {
-            let attempt = self.0.step_starting(index, step).await?;
-            // Step ids are checked names; operations are whatever the
-            // workflow says.
-            tracing::info!(step = %step.id, index, attempt = attempt.number,
-                operation = %escape_untrusted(&step.operation), "starting step");
-            Some(attempt)
-        }
+    async fn step_starting(&mut self, index: usize, step: &Step) -> Option<StepAttempt> {
+        let attempt = self.0.step_starting(index, step).await?;
+        // Step ids are checked names; operations are whatever the workflow
+        // says.
+        tracing::info!(step = %step.id, index, attempt = attempt.number,
+            operation = %escape_untrusted(&step.operation), "starting step");
+        Some(attempt)
     }
 
     fn stop_before_next(&self) -> bool {
