@@ -6,6 +6,7 @@ mod input;
 mod model;
 mod pages;
 mod protocol;
+mod repeat;
 mod schema;
 mod shapes;
 mod universal;
@@ -40,6 +41,9 @@ impl Connector for Cognito {
             if let Some(output) = op.output {
                 operations = operations.output_schema(move || schema::output_schema(output));
             }
+            if repeat::recovery(op.name).is_some() {
+                operations = operations.idempotent();
+            }
         }
         operations
             .add_raw(universal::NAME, universal::TITLE, universal::DESCRIPTION, universal::input_schema, |input| {
@@ -52,10 +56,14 @@ impl Connector for Cognito {
 }
 
 /// Runs `op` with `input`: checks and converts it with the model, then
-/// calls Cognito, following pages when asked to.
+/// calls Cognito, following pages when asked to; a create operation runs
+/// once per step of a run, however often the step is tried.
 fn run(op: &'static shapes::Operation, mut input: Value) -> Result<Value, Error> {
     let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
     let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    if let Some(recovery) = repeat::recovery(op.name) {
+        return recovery.run(&connector_sdk::invocation(), body, |body| protocol::call(op, body));
+    }
     match &op.pagination {
         Some(pagination) if paging.all_pages => {
             pages::fetch_all(pagination, body, paging.max_pages, |page| protocol::call(op, page))

@@ -1,0 +1,219 @@
+//! Cognito's create operations made safe to repeat. When a queued run's
+//! worker stops mid-step, the step runs again (its `attempt` above 1): an
+//! operation here then finds what the earlier attempt made instead of
+//! making it twice, by a key Cognito keeps unique (a user name, a group
+//! name) or, for user pools, whose names are not unique, by a tag carrying
+//! the step's token (put on every pool a run creates).
+//!
+//! Not here, so recorded as possibly done twice when repeated: `sign_up`
+//! (its answer needs the pool, which its input does not name) and
+//! `create_user_pool_client` (client names are not unique, and clients
+//! take no tags).
+
+use connector_sdk::invocation::Context;
+use connector_sdk::repeat::{create_once, token_of};
+use connector_sdk::{Error, ServiceError};
+use serde_json::{Map, Value, json};
+
+use crate::protocol::call_action;
+
+/// The tag a user pool created in a run carries: the step's token.
+pub const STEP_TAG: &str = "connector-host:step";
+
+/// How one create operation finds what an earlier attempt made.
+pub struct Recovery {
+    /// The operation, by its snake_case name.
+    pub operation: &'static str,
+    /// Service error codes saying the thing exists already.
+    exists: &'static [&'static str],
+    /// What an earlier attempt made, as the operation would have answered,
+    /// from the request `body` (API JSON); `None` when there is none.
+    find: fn(&Value, &Context) -> Result<Option<Value>, Error>,
+}
+
+/// Every operation made safe to repeat, by name.
+pub static RECOVERIES: &[Recovery] = &[
+    Recovery { operation: "admin_create_user", exists: &["UsernameExistsException"], find: find_user },
+    Recovery { operation: "create_group", exists: &["GroupExistsException"], find: find_group },
+    Recovery {
+        operation: "create_identity_provider",
+        exists: &["DuplicateProviderException"],
+        find: find_identity_provider,
+    },
+    Recovery {
+        operation: "create_resource_server",
+        exists: &["ResourceServerExistsException", "InvalidParameterException"],
+        find: find_resource_server,
+    },
+    Recovery { operation: "create_user_pool", exists: &[], find: find_tagged_pool },
+    Recovery {
+        operation: "create_user_pool_domain",
+        exists: &["InvalidParameterException", "ResourceConflictException"],
+        find: find_domain,
+    },
+];
+
+/// The recovery of `operation`, if it has one.
+pub fn recovery(operation: &str) -> Option<&'static Recovery> {
+    RECOVERIES.iter().find(|r| r.operation == operation)
+}
+
+impl Recovery {
+    /// Sends `body` with `send`, once per step of `context`'s run.
+    pub fn run(
+        &self,
+        context: &Context,
+        mut body: Value,
+        send: impl FnOnce(&Value) -> Result<Value, Error>,
+    ) -> Result<Value, Error> {
+        if self.operation == "create_user_pool"
+            && let Some(token) = token_of(context)
+        {
+            tag_pool(&mut body, &token);
+        }
+        let exists = |error: &Error| matches!(error, Error::Service(e) if self.exists.contains(&e.code.as_str()));
+        create_once(context, || (self.find)(&body, context), || send(&body), exists)
+    }
+}
+
+/// Adds the step's token to the tags of the pool `body` creates.
+fn tag_pool(body: &mut Value, token: &str) {
+    if let Value::Object(body) = body {
+        let tags = body.entry("UserPoolTags").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(tags) = tags {
+            tags.insert(STEP_TAG.to_owned(), Value::String(token.to_owned()));
+        }
+    }
+}
+
+/// `call_action`, with "it does not exist" (one of `missing`) as `None`.
+fn lookup(action: &str, body: Value, missing: &[&str]) -> Result<Option<Value>, Error> {
+    match call_action(action, true, &body) {
+        Ok(found) => Ok(Some(found)),
+        Err(Error::Service(ServiceError { code, .. })) if missing.contains(&code.as_str()) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn field<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body.get(name).unwrap_or(&Value::Null)
+}
+
+/// The user `body` creates, as `AdminCreateUser` answers.
+fn find_user(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let request = json!({"UserPoolId": field(body, "UserPoolId"), "Username": field(body, "Username")});
+    let Some(user) = lookup("AdminGetUser", request, &["UserNotFoundException"])? else { return Ok(None) };
+    let mut created = Map::new();
+    for (from, to) in [
+        ("Username", "Username"),
+        ("UserAttributes", "Attributes"),
+        ("UserCreateDate", "UserCreateDate"),
+        ("UserLastModifiedDate", "UserLastModifiedDate"),
+        ("Enabled", "Enabled"),
+        ("UserStatus", "UserStatus"),
+        ("MFAOptions", "MFAOptions"),
+    ] {
+        if let Some(value) = user.get(from) {
+            created.insert(to.to_owned(), value.clone());
+        }
+    }
+    Ok(Some(json!({ "User": created })))
+}
+
+/// The group `body` creates, as `CreateGroup` answers (`GetGroup` answers
+/// the same).
+fn find_group(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let request = json!({"UserPoolId": field(body, "UserPoolId"), "GroupName": field(body, "GroupName")});
+    lookup("GetGroup", request, &["ResourceNotFoundException"])
+}
+
+/// The identity provider `body` creates, as `CreateIdentityProvider`
+/// answers.
+fn find_identity_provider(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let request = json!({"UserPoolId": field(body, "UserPoolId"), "ProviderName": field(body, "ProviderName")});
+    lookup("DescribeIdentityProvider", request, &["ResourceNotFoundException"])
+}
+
+/// The resource server `body` creates, as `CreateResourceServer` answers.
+fn find_resource_server(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let request = json!({"UserPoolId": field(body, "UserPoolId"), "Identifier": field(body, "Identifier")});
+    lookup("DescribeResourceServer", request, &["ResourceNotFoundException"])
+}
+
+/// The domain `body` creates for its pool, as `CreateUserPoolDomain`
+/// answers; a domain another pool holds is not it.
+fn find_domain(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let request = json!({"Domain": field(body, "Domain")});
+    let Some(found) = lookup("DescribeUserPoolDomain", request, &["ResourceNotFoundException"])? else {
+        return Ok(None);
+    };
+    let description = field(&found, "DomainDescription");
+    if description.get("UserPoolId") != Some(field(body, "UserPoolId")) {
+        return Ok(None);
+    }
+    let mut created = Map::new();
+    if let Some(cloudfront) = description.get("CloudFrontDistribution") {
+        created.insert("CloudFrontDomain".to_owned(), cloudfront.clone());
+    }
+    if let Some(version) = description.get("ManagedLoginVersion") {
+        created.insert("ManagedLoginVersion".to_owned(), version.clone());
+    }
+    Ok(Some(Value::Object(created)))
+}
+
+/// Most pools looked through for an earlier attempt's: pool names are not
+/// unique, but a name is rarely shared by many.
+const MAX_POOLS_SEARCHED: usize = 1000;
+
+/// The pool an earlier attempt of this step made: one of the pools named
+/// as `body`'s whose tags carry the step's token.
+fn find_tagged_pool(body: &Value, context: &Context) -> Result<Option<Value>, Error> {
+    let Some(token) = token_of(context) else { return Ok(None) };
+    let name = field(body, "PoolName");
+    let mut next: Option<Value> = None;
+    let mut searched = 0;
+    loop {
+        let mut request = json!({"MaxResults": 60});
+        if let Some(token) = next.take() {
+            request["NextToken"] = token;
+        }
+        let page = call_action("ListUserPools", true, &request)?;
+        for pool in field(&page, "UserPools").as_array().into_iter().flatten() {
+            searched += 1;
+            if field(pool, "Name") != name {
+                continue;
+            }
+            let described = call_action("DescribeUserPool", true, &json!({"UserPoolId": field(pool, "Id")}))?;
+            let tags = field(field(&described, "UserPool"), "UserPoolTags");
+            if tags.get(STEP_TAG).and_then(Value::as_str) == Some(token.as_str()) {
+                return Ok(Some(described));
+            }
+        }
+        next = page.get("NextToken").filter(|t| t.is_string()).cloned();
+        if next.is_none() || searched >= MAX_POOLS_SEARCHED {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_made_in_a_run_carries_its_step_token() {
+        let mut body = json!({"PoolName": "P", "UserPoolTags": {"team": "m"}});
+        tag_pool(&mut body, "abc");
+        assert_eq!(body["UserPoolTags"], json!({"team": "m", "connector-host:step": "abc"}));
+        let mut bare = json!({"PoolName": "P"});
+        tag_pool(&mut bare, "abc");
+        assert_eq!(bare["UserPoolTags"], json!({"connector-host:step": "abc"}));
+    }
+
+    #[test]
+    fn every_recovery_names_an_operation() {
+        for recovery in RECOVERIES {
+            assert!(crate::operation(recovery.operation).is_some(), "{}", recovery.operation);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Cognito's create operations, tried again for the same step of a run (a
+//! worker that stopped mid-step), find what the first try made instead of
+//! making it twice; a first try that meets an existing name is still a
+//! conflict. Against moto, read back with the SDK.
+
+use connector_host::{CallContext, InvokeError};
+use connector_tests::components;
+use connector_tests::emulator::{Emulator, Kind};
+use connector_tests::{host_for, sdk_client, test_credentials};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_repeated_create_finds_what_the_first_try_made() {
+    let emulator = Emulator::start(Kind::Moto);
+    let host = host_for(&emulator.endpoint()).await;
+    let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
+    for name in ["admin_create_user", "create_group", "create_user_pool", "create_resource_server"] {
+        assert!(cognito.manifest().operation(name).unwrap().idempotent, "{name} says it is idempotent");
+    }
+    assert!(!cognito.manifest().operation("create_user_pool_client").unwrap().idempotent);
+    let sdk = sdk_client(&emulator.endpoint(), test_credentials());
+    let call = async |operation: &str, input: Value, step: &str, attempt: u32| {
+        let context = CallContext::default().with_step("run-1", step, attempt);
+        host.invoke_in(&cognito, operation, &input, &context).await
+    };
+
+    // Two pools of one name; the repeat of the step finds its own by tag.
+    let other = call("create_user_pool", json!({"pool_name": "Twice"}), "other", 1).await.unwrap();
+    let first = call("create_user_pool", json!({"pool_name": "Twice"}), "pool", 1).await.unwrap();
+    let again = call("create_user_pool", json!({"pool_name": "Twice"}), "pool", 2).await.unwrap();
+    let pool = first["UserPool"]["Id"].as_str().unwrap().to_owned();
+    assert_eq!(again["UserPool"]["Id"], pool, "the repeat answers the first try's pool");
+    assert_ne!(other["UserPool"]["Id"], pool);
+    let pools = sdk.list_user_pools().max_results(60).send().await.unwrap();
+    assert_eq!(pools.user_pools().iter().filter(|p| p.name() == Some("Twice")).count(), 2, "no third pool");
+    let described = sdk.describe_user_pool().user_pool_id(&pool).send().await.unwrap();
+    let tags = described.user_pool().unwrap().user_pool_tags().unwrap();
+    assert_eq!(tags.get("connector-host:step").map(String::len), Some(32), "{tags:?}");
+
+    // A user: the repeat reads the first try's back.
+    let user = json!({"user_pool_id": pool, "username": "once", "message_action": "SUPPRESS",
+                      "user_attributes": [{"name": "email", "value": "once@example.com"}]});
+    let made = call("admin_create_user", user.clone(), "user", 1).await.unwrap();
+    let repeated = call("admin_create_user", user.clone(), "user", 2).await.unwrap();
+    assert_eq!(repeated["User"]["Username"], made["User"]["Username"]);
+    assert_eq!(repeated["User"]["UserStatus"], made["User"]["UserStatus"]);
+    // The first try of another step that meets the name is a conflict.
+    let conflict = call("admin_create_user", user, "another", 1).await;
+    assert!(
+        matches!(&conflict, Err(InvokeError::Service { code, .. }) if code == "UsernameExistsException"),
+        "{conflict:?}"
+    );
+
+    // A group, likewise.
+    let group = json!({"user_pool_id": pool, "group_name": "admins"});
+    call("create_group", group.clone(), "group", 1).await.unwrap();
+    let repeated = call("create_group", group, "group", 3).await.unwrap();
+    assert_eq!(repeated["Group"]["GroupName"], "admins");
+    let groups = sdk.list_groups().user_pool_id(&pool).send().await.unwrap();
+    assert_eq!(groups.groups().len(), 1);
+}
