@@ -60,6 +60,12 @@ impl NatsServer {
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+
+    /// Stops it now (a queue outage), as if it crashed.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn log_of(dir: &tempfile::TempDir) -> String {

@@ -172,6 +172,14 @@ impl WorkerProcess {
     pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
         terminate(&mut self.child, "the worker", timeout)
     }
+
+    /// Sends SIGTERM twice, and waits (at most `timeout`) for it to exit.
+    pub fn stop_at_once(&mut self, timeout: Duration) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        std::thread::sleep(Duration::from_millis(200));
+        terminate(&mut self.child, "the worker", timeout)
+    }
 }
 
 impl Drop for WorkerProcess {

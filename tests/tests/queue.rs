@@ -332,3 +332,53 @@ async fn shared_run_records_are_bounded() {
     assert_eq!(kept.len(), 3, "{kept:?}");
     assert!(kept[0].ends_with("a54") && kept[2].ends_with("a52"), "the newest stay: {kept:?}");
 }
+
+/// A worker always stops: with the queue gone it ends within the
+/// invocation deadline and a few seconds, non-zero, naming the run it
+/// could not hand back (the queue delivers it again later), and so does
+/// `serve --queue`; a second SIGTERM ends a worker at once.
+#[tokio::test]
+async fn workers_and_serve_stop_when_the_queue_is_gone() {
+    let mut nats = NatsServer::start();
+    let slow = connector_tests::bench::start_fixed_server(Duration::from_millis(1500)).await;
+    let dir = cognito_dir();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_serving(BINARY, data.path(), &["--queue", &nats.url()], None).await;
+    let args = ["--connectors", dir.path().to_str().unwrap(), "--endpoint-url", &slow, "--timeout-ms", "3000"];
+    let step = |id: &str| {
+        json!({"id": id, "connector": "aws-cognito", "operation": "admin_get_user",
+               "input": {"user_pool_id": "us-east-1_slow", "username": "exampleUsername"}})
+    };
+    let workflow = json!({"name": "slow", "steps": [step("s1"), step("s2"), step("s3"), step("s4")]});
+
+    // A second SIGTERM does not wait for the step in flight.
+    let mut impatient = WorkerProcess::start(BINARY, &nats.url(), "w0", data.path(), &args);
+    let (_, first) = server.post("/v1/runs?wait=false", &workflow).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while steps_started(&impatient.log()).is_empty() {
+        assert!(Instant::now() < deadline, "the worker did not start the run:\n{}", impatient.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    let status = impatient.stop_at_once(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{}", impatient.log());
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+
+    // The queue goes away while a run is in flight.
+    let mut worker = WorkerProcess::start(BINARY, &nats.url(), "w1", data.path(), &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while steps_started(&worker.log()).is_empty() {
+        assert!(Instant::now() < deadline, "the worker did not take the run:\n{}", worker.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nats.stop();
+    let started = Instant::now();
+    let status = worker.stop(Duration::from_secs(40));
+    let log = worker.log();
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("stopped without handing back 1 run(s)"), "{log}");
+    assert!(log.contains(first["id"].as_str().unwrap()), "names the run: {log}");
+    assert!(started.elapsed() < Duration::from_secs(3 + 5 + 5 + 5), "{:?}", started.elapsed());
+    let status = server.stop(Duration::from_secs(20));
+    assert!(status.success(), "serve --queue stops too");
+}

@@ -59,6 +59,10 @@ pub struct Worker {
     metrics: WorkerMetrics,
     /// Set on shutdown: runs stop before their next step.
     stopping: AtomicBool,
+    /// Runs taken and not yet settled with the queue, or settled by a
+    /// message the queue has not confirmed: what a stop without the queue
+    /// leaves for their acknowledgement deadline to bring back.
+    unsettled: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// What a worker counts.
@@ -104,7 +108,15 @@ enum Settle {
 impl Worker {
     pub fn new(runtime: Runtime, queue: Queue, options: WorkerOptions) -> Worker {
         let store = RunStore::Shared(queue.records().clone());
-        Worker { runtime, queue, store, options, metrics: WorkerMetrics::new(), stopping: AtomicBool::new(false) }
+        Worker {
+            runtime,
+            queue,
+            store,
+            options,
+            metrics: WorkerMetrics::new(),
+            stopping: AtomicBool::new(false),
+            unsettled: Default::default(),
+        }
     }
 
     /// The host's and the worker's metrics, in the Prometheus text format.
@@ -115,7 +127,10 @@ impl Worker {
     /// Pulls and runs runs until `shutdown` completes; then stops pulling,
     /// hands back what it took but did not start, lets each run in flight
     /// finish its current step, records it and hands the rest back, and
-    /// returns.
+    /// returns. Within the invocation deadline and a few seconds, whatever
+    /// the queue does: when it cannot be reached, the error names the runs
+    /// it could not hand back (the queue delivers them again once their
+    /// acknowledgement deadline passes).
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let mut consumer = self.consumer().await?;
         let ack_wait = consumer.cached_info().config.ack_wait;
@@ -149,11 +164,19 @@ impl Worker {
                 && !self.is_stopping()
             {
                 tracing::warn!(error = %format!("{e:#}"), "pulling from the queue failed; trying again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                // The consumer may have been deleted: make it again.
-                match self.consumer().await {
-                    Ok(reopened) => consumer = reopened,
-                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not open the queue's consumer"),
+                // The consumer may have been deleted: make it again. A
+                // queue that cannot be reached must not hold a stop.
+                let reopen = async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    self.consumer().await
+                };
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => break,
+                    reopened = reopen => match reopened {
+                        Ok(reopened) => consumer = reopened,
+                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not open the queue's consumer"),
+                    },
                 }
             }
         }
@@ -166,9 +189,20 @@ impl Worker {
         }
         // Acknowledgements are queued on the connection: send them before
         // the process ends, so handed-back runs do not wait for the
-        // acknowledgement deadline.
-        if let Err(e) = self.queue.jetstream.client().flush().await {
-            tracing::warn!(error = %e, "could not send the last acknowledgements");
+        // acknowledgement deadline; a queue that cannot be reached gets a
+        // few seconds.
+        let flushed = tokio::time::timeout(LAST_FLUSH, self.queue.jetstream.client().flush()).await;
+        if matches!(flushed, Ok(Ok(()))) {
+            self.unsettled.lock().expect("unsettled lock").clear();
+        }
+        let unsettled: Vec<String> = self.unsettled.lock().expect("unsettled lock").iter().cloned().collect();
+        if !unsettled.is_empty() {
+            anyhow::bail!(
+                "stopped without handing back {} run(s), the queue could not be reached: {}; the queue delivers \
+                 them again once their acknowledgement deadline passes",
+                unsettled.len(),
+                unsettled.join(", ")
+            );
         }
         Ok(())
     }
@@ -209,7 +243,13 @@ impl Worker {
                         drop(slot);
                     });
                 }
-                None => hand_back(&message).await,
+                None => {
+                    // Unconfirmed until the last flush of the stop.
+                    if let Ok(run) = serde_json::from_slice::<RunMessage>(&message.payload) {
+                        self.unsettled.lock().expect("unsettled lock").insert(escape_untrusted(&run.id).into_owned());
+                    }
+                    hand_back(&message).await
+                }
             }
         }
     }
@@ -239,6 +279,11 @@ impl Worker {
     /// meanwhile, and settles it with the queue.
     async fn take(&self, message: Message, ack_wait: Duration) {
         let delivered = message.info().map(|info| info.delivered.max(1) as u64).unwrap_or(1);
+        // The run's id, if the message has one, for a stop to name.
+        let id = serde_json::from_slice::<RunMessage>(&message.payload).ok().map(|run| run.id);
+        if let Some(id) = &id {
+            self.unsettled.lock().expect("unsettled lock").insert(escape_untrusted(id).into_owned());
+        }
         self.metrics.taken.inc();
         if delivered > 1 {
             self.metrics.redelivered.inc();
@@ -261,6 +306,7 @@ impl Worker {
             }
         };
         self.metrics.in_flight.dec();
+        let confirmed = matches!(settle, Settle::Ack);
         let acknowledged = match settle {
             Settle::Ack => message.double_ack().await,
             Settle::Retry(delay, reason) => {
@@ -271,9 +317,17 @@ impl Worker {
             }
             Settle::Drop => message.ack_with(AckKind::Term).await,
         };
-        if let Err(e) = acknowledged {
+        match acknowledged {
+            // Confirmed by the queue: an acknowledgement is a request.
+            Ok(()) if confirmed => {
+                if let Some(id) = &id {
+                    self.unsettled.lock().expect("unsettled lock").remove(escape_untrusted(id).as_ref());
+                }
+            }
+            // Sent, not confirmed: the last flush of a stop confirms it.
+            Ok(()) => {}
             // The run is recorded; a delivery again finds it finished.
-            tracing::warn!(error = %e, "could not settle a run with the queue");
+            Err(e) => tracing::warn!(error = %e, "could not settle a run with the queue"),
         }
     }
 
@@ -469,6 +523,9 @@ fn repeat_of(record: &RunRecord, done: usize) -> Option<StepAttempt> {
         _ => None,
     }
 }
+
+/// How long the last flush of a stop waits for the queue.
+const LAST_FLUSH: Duration = Duration::from_secs(5);
 
 /// How to settle a delivery whose record could not be written: done, if
 /// another delivery of the run has recorded its end (this one is a
