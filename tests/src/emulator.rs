@@ -98,6 +98,35 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
+    /// How many user pools whose names start with `prefix` the emulator
+    /// holds, and how many users they hold in all, as boto3 reads them.
+    pub fn census(&self, prefix: &str) -> (usize, usize) {
+        let script = r#"
+import boto3, json, sys
+client = boto3.client("cognito-idp", endpoint_url=sys.argv[1], region_name="us-east-1",
+                      aws_access_key_id="census", aws_secret_access_key="census")
+pools, users, token = 0, 0, None
+while True:
+    page = client.list_user_pools(MaxResults=60, **({"NextToken": token} if token else {}))
+    for pool in page["UserPools"]:
+        if pool["Name"].startswith(sys.argv[2]):
+            pools += 1
+            for listed in client.get_paginator("list_users").paginate(UserPoolId=pool["Id"]):
+                users += len(listed["Users"])
+    token = page.get("NextToken")
+    if not token:
+        break
+print(json.dumps([pools, users]))
+"#;
+        let output = Command::new(venv().join("bin/python"))
+            .args(["-c", script, &self.endpoint(), prefix])
+            .output()
+            .expect("the venv's python runs");
+        assert!(output.status.success(), "the census failed: {}", String::from_utf8_lossy(&output.stderr));
+        let counts: (usize, usize) = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        counts
+    }
+
     /// Creates an IAM user allowed `cognito-idp:*` in a ministack started
     /// with `auth`, and returns its access key, and temporary credentials
     /// for it from STS (with a session token).
