@@ -176,6 +176,9 @@ async fn a_step_that_cannot_tell_a_repeat_is_marked_when_it_runs_again() {
     assert_eq!(run["steps"][0]["may_have_taken_effect_twice"], true, "{run}");
     assert!(run["steps"][1].get("attempts").is_none(), "the next step ran once: {run}");
     assert!(run["steps"][1].get("may_have_taken_effect_twice").is_none(), "{run}");
+    // The console's run page says so too.
+    let page = reqwest::get(format!("{}/runs/{id}", server.base())).await.unwrap().text().await.unwrap();
+    assert!(page.contains("an earlier try may have done this already"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -372,10 +372,18 @@ pub(super) async fn run(
             StepOutcome::Output(output) => ("Output", "output", json_block(output)),
             StepOutcome::Error(error) => ("Error", "error", json_block(error)),
         };
+        let attempts = match (step.attempts, step.may_have_taken_effect_twice) {
+            (1, _) => String::new(),
+            (n, false) => format!("<dt>Attempts</dt><dd class=\"attempts\">{n}</dd>"),
+            (n, true) => format!(
+                "<dt>Attempts</dt><dd class=\"attempts error\">{n}: an earlier try may have done this already, \
+                 and the operation cannot tell; what it creates may exist twice</dd>"
+            ),
+        };
         body.push_str(&format!(
             "<section class=\"step\" id=\"step-{}\"><h2>Step {}/{total}: {}</h2>\n\
              <dl class=\"facts\"><dt>Connector</dt><dd>{} {}</dd><dt>Operation</dt><dd>{}</dd>\
-             <dt>Authentication</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd><dt>Duration</dt><dd>{} ms</dd></dl>\n\
+             <dt>Authentication</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd><dt>Duration</dt><dd>{} ms</dd>{attempts}</dl>\n\
              <h3>Input</h3>\n<div class=\"input\">{}</div>\n<h3>{label}</h3>\n<div class=\"{class}\">{shown}</div></section>\n",
             index + 1,
             index + 1,
