@@ -112,6 +112,12 @@ impl Server {
     pub fn stop(mut self, timeout: Duration) -> ExitStatus {
         terminate(&mut self.child, "serve", timeout)
     }
+
+    /// Waits (at most `timeout`) for the process to exit by itself (after
+    /// a signal sent already: a second one would end it at once).
+    pub fn wait_for_exit(mut self, timeout: Duration) -> ExitStatus {
+        wait_for(&mut self.child, "serve", timeout)
+    }
 }
 
 impl Drop for Server {
@@ -193,6 +199,11 @@ impl Drop for WorkerProcess {
 fn terminate(child: &mut Child, what: &str, timeout: Duration) -> ExitStatus {
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_for(child, what, timeout)
+}
+
+/// Waits at most `timeout` for `child` (`what`, in messages) to exit.
+fn wait_for(child: &mut Child, what: &str, timeout: Duration) -> ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait for {what}: {e}")) {

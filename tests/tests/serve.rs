@@ -551,7 +551,7 @@ async fn token_back_pressure_and_a_clean_stop() {
         assert_eq!(status, 200, "{body}");
     }
     let server = Arc::try_unwrap(server).ok().expect("no other handle");
-    assert!(server.stop(Duration::from_secs(30)).success(), "exit 0 after SIGTERM");
+    assert!(server.wait_for_exit(Duration::from_secs(30)).success(), "exit 0 after SIGTERM");
 }
 
 #[tokio::test]
