@@ -6,9 +6,10 @@
 //! - pass [`token`] to a service that takes an idempotency token
 //!   (`ClientToken`, `ClientRequestToken`): the same on every attempt of a
 //!   step, different for every step;
-//! - or put the token on what it creates (a tag) and, on a repeated attempt,
-//!   look for it before creating again; or read back "already exists"
-//!   under the same key (a user name) as success: [`create_once`].
+//! - or put the token on what it creates (a tag) and, when an earlier
+//!   attempt may have taken effect ([`earlier_effect`]), look for it before
+//!   creating again; or read back "already exists" under the same key (a
+//!   user name) as success: [`create_once`].
 //!
 //! Then declare it with [`Operations::idempotent`](crate::Operations::idempotent),
 //! and hosts do not mark its repeated steps as possibly done twice.
@@ -50,40 +51,44 @@ pub fn token() -> Option<String> {
     token_of(&crate::invocation())
 }
 
-/// Whether `context` is a repeated attempt of a step of a run: something
-/// an earlier attempt did may already be there.
-pub fn is_repeat(context: &Context) -> bool {
-    context.run_id.is_some() && context.attempt > 1
+/// Whether an earlier attempt of the step running now may already have
+/// done what this one is asked to: it sent a request its service may have
+/// carried out, or it never ended. False on a first attempt, and after
+/// attempts the service turned away (throttled) or that never reached it:
+/// then anything found by the key of what the step creates was there
+/// before, and is a real conflict.
+///
+/// Needs a host implementing contract 0.1.2 or later.
+pub fn earlier_effect() -> bool {
+    crate::invocation::earlier_effect()
 }
 
-/// Creates something once per step. On a repeated attempt, `find` looks
-/// for what an earlier attempt made first (by the token it carries, or by
-/// its unique key); otherwise, or if there is none, `create` makes it; and
-/// if the service answers that it exists already (`already_exists`), on a
-/// repeated attempt `find` reads it back as the answer.
+/// Creates something once per step. When an earlier attempt of the step
+/// may have taken effect (`earlier_effect`, from [`earlier_effect()`]),
+/// `find` looks for what it made first (by the token it carries, or by its
+/// unique key); otherwise, or if there is none, `create` makes it; and if
+/// the service answers that it exists already (`already_exists`), `find`
+/// reads it back as the answer, again only after an earlier effect.
 ///
 /// ```
-/// use connector_sdk::{Error, invocation::Context, repeat::create_once};
-/// let again = Context { run_id: Some("r".into()), step_id: Some("s".into()), attempt: 2 };
+/// use connector_sdk::{Error, repeat::create_once};
 /// let exists = |e: &Error| matches!(e, Error::Service(s) if s.code == "AlreadyExists");
-/// let found = create_once(&again, || Ok(Some("made before")), || Ok("made now"), exists);
+/// let found = create_once(true, || Ok(Some("made before")), || Ok("made now"), exists);
 /// assert_eq!(found.ok(), Some("made before"));
-/// let first = Context { attempt: 1, ..again };
-/// let made = create_once(&first, || Ok(Some("never asked")), || Ok("made now"), exists);
+/// let made = create_once(false, || Ok(Some("never asked")), || Ok("made now"), exists);
 /// assert_eq!(made.ok(), Some("made now"));
 /// ```
 pub fn create_once<T>(
-    context: &Context,
+    earlier_effect: bool,
     find: impl Fn() -> Result<Option<T>, Error>,
     create: impl FnOnce() -> Result<T, Error>,
     already_exists: impl Fn(&Error) -> bool,
 ) -> Result<T, Error> {
-    let repeat = is_repeat(context);
-    if repeat && let Some(earlier) = find()? {
+    if earlier_effect && let Some(earlier) = find()? {
         return Ok(earlier);
     }
     match create() {
-        Err(error) if repeat && already_exists(&error) => match find()? {
+        Err(error) if earlier_effect && already_exists(&error) => match find()? {
             Some(earlier) => Ok(earlier),
             None => Err(error),
         },
@@ -102,7 +107,6 @@ mod tests {
 
     #[test]
     fn already_exists_on_a_repeat_reads_back_what_the_first_attempt_made() {
-        let repeat = Context { run_id: Some("r".into()), step_id: Some("s".into()), attempt: 2 };
         let found = std::cell::Cell::new(false);
         let find = || Ok(if found.get() { Some("the user") } else { None });
         let create = || {
@@ -110,10 +114,9 @@ mod tests {
             Err(service("UsernameExistsException"))
         };
         let exists = |e: &Error| matches!(e, Error::Service(s) if s.code == "UsernameExistsException");
-        assert_eq!(create_once(&repeat, find, create, exists).ok(), Some("the user"));
-        // A first attempt that meets "exists" is a real conflict.
-        let first = Context { attempt: 1, ..repeat };
-        let conflict = create_once(&first, || Ok(Some("x")), || Err(service("UsernameExistsException")), exists);
+        assert_eq!(create_once(true, find, create, exists).ok(), Some("the user"));
+        // Without an earlier effect, "exists" is a real conflict.
+        let conflict = create_once(false, || Ok(Some("x")), || Err(service("UsernameExistsException")), exists);
         assert!(matches!(conflict, Err(Error::Service(_))));
     }
 }

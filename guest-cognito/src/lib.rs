@@ -62,7 +62,8 @@ fn run(op: &'static shapes::Operation, mut input: Value) -> Result<Value, Error>
     let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
     let body = input::to_api(op.input, &input).map_err(|e| Error::InvalidInput(e.to_string()))?;
     if let Some(recovery) = repeat::recovery(op.name) {
-        return recovery.run(&connector_sdk::invocation(), body, |body| protocol::call(op, body));
+        let earlier_effect = connector_sdk::repeat::earlier_effect();
+        return recovery.run(&connector_sdk::invocation(), earlier_effect, body, |body| protocol::call(op, body));
     }
     match &op.pagination {
         Some(pagination) if paging.all_pages => {

@@ -1,14 +1,18 @@
-//! Cognito's create operations made safe to repeat. When a queued run's
-//! worker stops mid-step, the step runs again (its `attempt` above 1): an
-//! operation here then finds what the earlier attempt made instead of
-//! making it twice, by a key Cognito keeps unique (a user name, a group
-//! name) or, for user pools, whose names are not unique, by a tag carrying
-//! the step's token (put on every pool a run creates).
+//! Cognito's create operations made safe to repeat. When a step of a run
+//! runs again after an attempt that may have taken effect (its worker
+//! stopped mid-step, or Cognito's answer was a fault or was lost), an
+//! operation here finds what the earlier attempt made instead of making
+//! it twice, by a key Cognito keeps unique (a user name, a group name) or,
+//! for user pools, whose names are not unique, by a tag carrying the
+//! step's token (put on every pool a run creates). After attempts that
+//! took no effect (throttled, say) it creates as usual, so that a thing
+//! of the same key made before the run is a conflict, not taken over.
 //!
 //! Not here, so recorded as possibly done twice when repeated: `sign_up`
 //! (its answer needs the pool, which its input does not name) and
 //! `create_user_pool_client` (client names are not unique, and clients
-//! take no tags).
+//! take no tags). `admin_create_user` with `MessageAction: RESEND` sends
+//! the invitation again on a repeat: it creates nothing.
 
 use connector_sdk::invocation::Context;
 use connector_sdk::repeat::{create_once, token_of};
@@ -59,30 +63,48 @@ pub fn recovery(operation: &str) -> Option<&'static Recovery> {
 }
 
 impl Recovery {
-    /// Sends `body` with `send`, once per step of `context`'s run.
+    /// Sends `body` with `send`, once per step of `context`'s run;
+    /// `earlier_effect` says whether an earlier attempt of the step may
+    /// have taken effect.
     pub fn run(
         &self,
         context: &Context,
+        earlier_effect: bool,
         mut body: Value,
         send: impl FnOnce(&Value) -> Result<Value, Error>,
     ) -> Result<Value, Error> {
+        if self.operation == "admin_create_user" && field(&body, "MessageAction") == "RESEND" {
+            return send(&body);
+        }
         if self.operation == "create_user_pool"
             && let Some(token) = token_of(context)
+            && !tag_pool(&mut body, &token)
+            && earlier_effect
         {
-            tag_pool(&mut body, &token);
+            return Err(Error::Internal(format!(
+                "cannot tell whether an earlier attempt of this step created the pool: its {MAX_POOL_TAGS} tags \
+                 leave no room for the tag `{STEP_TAG}` that would say so"
+            )));
         }
         let exists = |error: &Error| matches!(error, Error::Service(e) if self.exists.contains(&e.code.as_str()));
-        create_once(context, || (self.find)(&body, context), || send(&body), exists)
+        create_once(earlier_effect, || (self.find)(&body, context), || send(&body), exists)
     }
 }
 
-/// Adds the step's token to the tags of the pool `body` creates.
-fn tag_pool(body: &mut Value, token: &str) {
-    if let Value::Object(body) = body {
-        let tags = body.entry("UserPoolTags").or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(tags) = tags {
+/// Most tags a Cognito user pool takes.
+const MAX_POOL_TAGS: usize = 50;
+
+/// Adds the step's token to the tags of the pool `body` creates, if they
+/// leave room for it; says whether they did.
+fn tag_pool(body: &mut Value, token: &str) -> bool {
+    let Value::Object(body) = body else { return false };
+    let tags = body.entry("UserPoolTags").or_insert_with(|| Value::Object(Map::new()));
+    match tags {
+        Value::Object(tags) if tags.len() < MAX_POOL_TAGS || tags.contains_key(STEP_TAG) => {
             tags.insert(STEP_TAG.to_owned(), Value::String(token.to_owned()));
+            true
         }
+        _ => false,
     }
 }
 
@@ -161,39 +183,55 @@ fn find_domain(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
     Ok(Some(Value::Object(created)))
 }
 
-/// Most pools looked through for an earlier attempt's: pool names are not
-/// unique, but a name is rarely shared by many.
-const MAX_POOLS_SEARCHED: usize = 1000;
+/// Most pages of pools listed, and most pools of the step's name
+/// described, looking for an earlier attempt's: past either, the search
+/// fails rather than create a pool that may be a second one.
+const MAX_POOL_PAGES: usize = 20;
+const MAX_POOLS_DESCRIBED: usize = 20;
 
 /// The pool an earlier attempt of this step made: one of the pools named
-/// as `body`'s whose tags carry the step's token.
+/// as `body`'s whose tags carry the step's token, looked for among the
+/// newest first.
 fn find_tagged_pool(body: &Value, context: &Context) -> Result<Option<Value>, Error> {
     let Some(token) = token_of(context) else { return Ok(None) };
     let name = field(body, "PoolName");
+    let mut named: Vec<(f64, Value)> = Vec::new();
     let mut next: Option<Value> = None;
-    let mut searched = 0;
-    loop {
+    for _ in 0..MAX_POOL_PAGES {
         let mut request = json!({"MaxResults": 60});
         if let Some(token) = next.take() {
             request["NextToken"] = token;
         }
         let page = call_action("ListUserPools", true, &request)?;
         for pool in field(&page, "UserPools").as_array().into_iter().flatten() {
-            searched += 1;
-            if field(pool, "Name") != name {
-                continue;
-            }
-            let described = call_action("DescribeUserPool", true, &json!({"UserPoolId": field(pool, "Id")}))?;
-            let tags = field(field(&described, "UserPool"), "UserPoolTags");
-            if tags.get(STEP_TAG).and_then(Value::as_str) == Some(token.as_str()) {
-                return Ok(Some(described));
+            if field(pool, "Name") == name {
+                let created = field(pool, "CreationDate").as_f64().unwrap_or(0.0);
+                named.push((created, field(pool, "Id").clone()));
             }
         }
         next = page.get("NextToken").filter(|t| t.is_string()).cloned();
-        if next.is_none() || searched >= MAX_POOLS_SEARCHED {
-            return Ok(None);
+        if next.is_none() {
+            break;
         }
     }
+    let listed_all = next.is_none();
+    named.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, id) in named.iter().take(MAX_POOLS_DESCRIBED) {
+        let described = call_action("DescribeUserPool", true, &json!({"UserPoolId": id}))?;
+        let tags = field(field(&described, "UserPool"), "UserPoolTags");
+        if tags.get(STEP_TAG).and_then(Value::as_str) == Some(token.as_str()) {
+            return Ok(Some(described));
+        }
+    }
+    if !listed_all || named.len() > MAX_POOLS_DESCRIBED {
+        return Err(Error::Internal(format!(
+            "cannot tell whether an earlier attempt of this step created the pool: looked through {} pools of \
+             its name and {} pages of pools without finding it, and there are more",
+            named.len().min(MAX_POOLS_DESCRIBED),
+            MAX_POOL_PAGES
+        )));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -203,11 +241,20 @@ mod tests {
     #[test]
     fn a_pool_made_in_a_run_carries_its_step_token() {
         let mut body = json!({"PoolName": "P", "UserPoolTags": {"team": "m"}});
-        tag_pool(&mut body, "abc");
+        assert!(tag_pool(&mut body, "abc"));
         assert_eq!(body["UserPoolTags"], json!({"team": "m", "connector-host:step": "abc"}));
         let mut bare = json!({"PoolName": "P"});
-        tag_pool(&mut bare, "abc");
+        assert!(tag_pool(&mut bare, "abc"));
         assert_eq!(bare["UserPoolTags"], json!({"connector-host:step": "abc"}));
+    }
+
+    #[test]
+    fn a_pool_with_no_room_for_the_tag_is_left_as_asked() {
+        let tags: Map<String, Value> = (0..MAX_POOL_TAGS).map(|i| (format!("t{i}"), json!("v"))).collect();
+        let mut full = json!({"PoolName": "P", "UserPoolTags": tags});
+        let asked = full.clone();
+        assert!(!tag_pool(&mut full, "abc"), "Cognito would refuse a 51st tag");
+        assert_eq!(full, asked);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub mod server;
 mod test_support;
 pub mod workflow;
 
-pub use capability::{Grant, GrantRule, Grants, HttpLimits, RetryPolicy, SendError, sigv4};
+pub use capability::{CarriedOut, Grant, GrantRule, Grants, HttpLimits, RetryPolicy, SendError, sigv4};
 pub use disk_cache::Pruned;
 pub use endpoints::{Endpoint, Endpoints};
 pub use error::{InvokeError, LoadError};
@@ -44,7 +44,7 @@ pub use identity::{
 pub use oci::{BlobStore, OciReference, Pulled, Registries, RegistryConfig};
 pub use runtime::{
     CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, Effect, HostConfig,
-    Inspection, LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
+    Inspection, InvokeOutcome, LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, SandboxLimits};
 pub use selector::{ConnectorIdentity, ConnectorSelector, is_alias};

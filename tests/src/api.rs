@@ -57,7 +57,8 @@ pub fn sdk_code<E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata>
 pub fn not_implemented<T>(emulator: &Emulator, operation: &str, result: &Result<T, InvokeError>) -> bool {
     match (emulator.kind, result) {
         (Kind::Moto, Err(InvokeError::Service { status: 500, .. })) => {
-            emulator.log().contains(&format!("The {operation} action has not been implemented"))
+            let said = format!("The {operation} action has not been implemented");
+            emulator.logs_within(&said, std::time::Duration::from_secs(5))
         }
         (Kind::Ministack { .. }, Err(InvokeError::Service { code, status: 400, .. })) => code == "InvalidAction",
         _ => false,

@@ -203,6 +203,21 @@ print(json.dumps({"a": keys["tenant-a"], "b": keys["tenant-b"], "role": role["Ar
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Whether the emulator's log says `text` within `timeout`: it writes
+    /// what it logs of a request shortly after answering it.
+    pub fn logs_within(&self, text: &str, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.log().contains(text) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     fn ready(&self) -> bool {
         let path = match self.kind {
             Kind::Moto => "/moto-api/data.json",

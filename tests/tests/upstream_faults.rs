@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use connector_host::{ConnectorHost, HttpLimits, InvokeError, RetryPolicy, SendError};
+use connector_host::{CallContext, CarriedOut, ConnectorHost, HttpLimits, InvokeError, RetryPolicy, SendError};
 use connector_tests::capture::{CaptureServer, Reply};
 use connector_tests::{components, host_config, test_credentials};
 use serde_json::json;
@@ -110,6 +110,42 @@ async fn dropped_and_truncated_answers_are_retried() {
         other => panic!("expected a transport failure, got {other:?}"),
     }
     assert_eq!(attempts, 3);
+}
+
+/// A request of an operation that is not safe to repeat is not tried
+/// again once it may have been carried out (a server fault, a connection
+/// lost after sending): the call fails saying so, for a run to repeat its
+/// step knowingly. What the service turned away (throttling) is still
+/// tried again, and a call turned away throughout did nothing.
+#[tokio::test]
+async fn a_create_is_not_tried_again_once_it_may_have_been_done() {
+    let f = faulty().await;
+    let client = json!({"user_pool_id": "p_1", "client_name": "web"});
+    let created = Reply::json(200, r#"{"UserPoolClient":{"ClientId":"c1"}}"#);
+    let create = async |replies: Vec<Reply>| {
+        f.server.script(replies);
+        let outcome =
+            f.host.invoke_outcome(&f.cognito, "create_user_pool_client", &client, &CallContext::default()).await;
+        (outcome, f.server.take().len())
+    };
+    // Scripted alone: a second try would get the server's `200 {}`.
+    for fault in [Reply::aws_error(500, "InternalErrorException"), Reply::Reset] {
+        let (outcome, attempts) = create(vec![fault.clone()]).await;
+        assert!(outcome.result.is_err(), "{fault:?}: {:?}", outcome.result);
+        assert_eq!(outcome.carried_out, CarriedOut::Possibly, "{fault:?}");
+        assert_eq!(attempts, 1, "{fault:?} may have created the client: not tried again");
+    }
+    let (outcome, attempts) = create(vec![Reply::aws_error(400, "ThrottlingException"), created.clone()]).await;
+    assert_eq!(outcome.result.unwrap()["UserPoolClient"]["ClientId"], "c1");
+    assert_eq!((outcome.carried_out, attempts), (CarriedOut::Possibly, 2));
+    let (outcome, attempts) = create(vec![Reply::aws_error(400, "ThrottlingException"); 3]).await;
+    assert!(matches!(outcome.result, Err(InvokeError::Service { retryable: true, .. })), "{:?}", outcome.result);
+    assert_eq!((outcome.carried_out, attempts), (CarriedOut::No, 3), "turned away each time: nothing done");
+    // An operation that only reads is tried again after a fault.
+    let (result, attempts) =
+        f.get_user(vec![Reply::aws_error(500, "InternalErrorException"), Reply::json(200, USER)]).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(attempts, 2);
 }
 
 #[tokio::test]

@@ -11,6 +11,6 @@ mod signed_http;
 pub mod sigv4;
 
 pub use grant::{Grant, GrantRule, Grants};
-pub use retry::RetryPolicy;
+pub use retry::{CarriedOut, RetryPolicy};
 pub(crate) use signed_http::{CapabilitySession, HttpRequest, SignedHttp};
-pub use signed_http::{HttpLimits, SendError};
+pub use signed_http::{HttpLimits, OperationRepeat, SendError};

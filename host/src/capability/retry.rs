@@ -2,7 +2,9 @@
 //! spirit of the AWS SDKs' standard retry mode: a bounded number of
 //! attempts, exponential backoff with full jitter, and retries only for
 //! failures that may pass (throttling, server faults, broken connections),
-//! never for errors such as `UserNotFoundException`.
+//! never for errors such as `UserNotFoundException`; and whether a try may
+//! have been carried out, so that one whose outcome is unknown is retried
+//! only for an operation that is safe to repeat.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
@@ -57,6 +59,32 @@ pub fn retryable_response(status: u16, headers: &[(String, String)], body: &[u8]
     RETRYABLE_CODES.contains(&code.as_str()).then(|| format!("{code} (HTTP {status})"))
 }
 
+/// Whether one try of a request may have been carried out by its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum CarriedOut {
+    /// Certainly not: it never left the host, or the service turned it
+    /// away (a client error, throttling).
+    #[default]
+    No,
+    /// Perhaps: the service carried it out, failed while at it (a server
+    /// fault), or its answer was lost.
+    Possibly,
+}
+
+/// Server faults some services report with a client-error status.
+const FAULT_CODES: &[&str] = &["InternalErrorException", "InternalFailure", "InternalServerError"];
+
+/// Whether the request answered so may have been carried out: a success,
+/// a redirect, a server fault (whatever its status); not a client error.
+pub fn carried_out(status: u16, headers: &[(String, String)], body: &[u8]) -> CarriedOut {
+    match status {
+        400..=499 if !error_code(headers, body).is_some_and(|code| FAULT_CODES.contains(&code.as_str())) => {
+            CarriedOut::No
+        }
+        _ => CarriedOut::Possibly,
+    }
+}
+
 /// The AWS error code of an error response: the `x-amzn-errortype` header,
 /// else the body's `__type` or `code`, without namespace or suffix.
 fn error_code(headers: &[(String, String)], body: &[u8]) -> Option<String> {
@@ -85,6 +113,19 @@ mod tests {
         assert_eq!(retryable_response(400, &[], br#"{"__type":"InvalidParameterException"}"#), None);
         assert_eq!(retryable_response(200, &[], b"{}"), None);
         assert_eq!(retryable_response(400, &[], b"not json"), None);
+    }
+
+    #[test]
+    fn only_client_errors_say_nothing_was_done() {
+        assert_eq!(carried_out(200, &[], b"{}"), CarriedOut::Possibly);
+        assert_eq!(carried_out(500, &[], b""), CarriedOut::Possibly);
+        assert_eq!(carried_out(503, &[], b""), CarriedOut::Possibly);
+        let throttled = br#"{"__type":"ThrottlingException"}"#;
+        assert_eq!(carried_out(400, &[], throttled), CarriedOut::No);
+        assert_eq!(carried_out(429, &[], b""), CarriedOut::No);
+        assert_eq!(carried_out(400, &[], br#"{"__type":"UsernameExistsException"}"#), CarriedOut::No);
+        let fault = br#"{"__type":"com.amazon#InternalErrorException"}"#;
+        assert_eq!(carried_out(400, &[], fault), CarriedOut::Possibly);
     }
 
     #[test]

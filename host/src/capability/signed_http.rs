@@ -16,7 +16,7 @@ use anyhow::Context;
 use crate::capability::egress::EgressResolver;
 use crate::capability::grant::Grant;
 use crate::capability::policy;
-use crate::capability::retry::{self, RetryPolicy};
+use crate::capability::retry::{self, CarriedOut, RetryPolicy};
 use crate::capability::sigv4;
 use crate::endpoints::{Endpoints, check_service};
 use crate::escape::Untrusted;
@@ -168,17 +168,20 @@ impl SignedHttp {
         &self.endpoints
     }
 
-    /// Checks, signs (as `identity`) and sends one request for `connector`.
+    /// Checks, signs (as `identity`) and sends one request for `connector`
+    /// (whose operation `repeat` says if it is safe to repeat); says
+    /// whether the service may have carried it out.
     pub async fn send(
         &self,
         connector: &str,
         grant: &Grant,
         identity: &Identity,
         request: HttpRequest,
-    ) -> Result<HttpResponse, SendError> {
+        repeat: OperationRepeat,
+    ) -> (Result<HttpResponse, SendError>, CarriedOut) {
         let started = Instant::now();
         let service = request.service.clone();
-        let result = self.send_checked(grant, identity, request).await;
+        let (result, carried_out) = self.send_checked(grant, identity, request, repeat).await;
         match &result {
             Ok(response) => tracing::debug!(
                 connector = %Untrusted(connector),
@@ -191,15 +194,52 @@ impl SignedHttp {
                 tracing::warn!(connector = %Untrusted(connector), service = %Untrusted(&service), error = %Untrusted(&error.to_string()), "signed-http request failed")
             }
         }
-        result
+        (result, carried_out)
     }
 
+    /// Checks `request`, then sends it, trying again what may pass; says
+    /// whether any try may have been carried out.
     async fn send_checked(
         &self,
         grant: &Grant,
         identity: &Identity,
         request: HttpRequest,
-    ) -> Result<HttpResponse, SendError> {
+        repeat: OperationRepeat,
+    ) -> (Result<HttpResponse, SendError>, CarriedOut) {
+        let Target { method, headers, url, region } = match self.target(grant, identity, &request) {
+            Ok(target) => target,
+            Err(error) => return (Err(error), CarriedOut::No),
+        };
+        let mut failed = 0;
+        let mut carried_out = CarriedOut::No;
+        loop {
+            let (outcome, tried) = self.attempt(&method, &url, &headers, &request, identity, &region).await;
+            carried_out = carried_out.max(tried);
+            let retry_reason = match &outcome {
+                Ok(response) => retry::retryable_response(response.status, &response.headers, &response.body),
+                Err(Failure::Retryable(error)) => Some(error.to_string()),
+                Err(Failure::Final(_)) => None,
+            };
+            // A try that may have been carried out is tried again only for
+            // an operation that does nothing twice.
+            let may_retry = tried == CarriedOut::No || repeat == OperationRepeat::Safe;
+            failed += 1;
+            match retry_reason {
+                Some(reason) if may_retry && failed < self.retry.max_attempts => {
+                    let wait = self.retry.backoff(failed);
+                    self.retries.inc();
+                    tracing::info!(service = %request.service, attempt = failed, %reason, wait_ms = wait.as_millis() as u64,
+                        "retrying signed-http request");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return (outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e), carried_out),
+            }
+        }
+    }
+
+    /// What `request` goes out as, once checked against `grant`, the
+    /// policy and the limits; or why it may not go out.
+    fn target(&self, grant: &Grant, identity: &Identity, request: &HttpRequest) -> Result<Target, SendError> {
         check_service(&request.service).map_err(SendError::InvalidRequest)?;
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
@@ -240,33 +280,12 @@ impl SignedHttp {
             endpoints.resolve(&request.service, region).map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
         let url = format!("{}{}", endpoint.base, request.path);
         // A global service signs for its own region, whatever the caller's.
-        let region = endpoint.signing_region.as_deref().unwrap_or(region);
-
-        let mut failed = 0;
-        loop {
-            let outcome = self.attempt(&method, &url, &headers, &request, identity, region).await;
-            let retry_reason = match &outcome {
-                Ok(response) => retry::retryable_response(response.status, &response.headers, &response.body),
-                Err(Failure::Retryable(error)) => Some(error.to_string()),
-                Err(Failure::Final(_)) => None,
-            };
-            failed += 1;
-            match retry_reason {
-                Some(reason) if failed < self.retry.max_attempts => {
-                    let wait = self.retry.backoff(failed);
-                    self.retries.inc();
-                    tracing::info!(service = %request.service, attempt = failed, %reason, wait_ms = wait.as_millis() as u64,
-                        "retrying signed-http request");
-                    tokio::time::sleep(wait).await;
-                }
-                _ => {
-                    return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
-                }
-            }
-        }
+        let region = endpoint.signing_region.as_deref().unwrap_or(region).to_owned();
+        Ok(Target { method, headers, url, region })
     }
 
-    /// One attempt: build, sign (afresh, for the current time), send, read.
+    /// One attempt: build, sign (afresh, for the current time), send, read;
+    /// and whether the service may have carried it out.
     async fn attempt(
         &self,
         method: &http::Method,
@@ -275,48 +294,68 @@ impl SignedHttp {
         request: &HttpRequest,
         identity: &Identity,
         region: &str,
-    ) -> Result<HttpResponse, Failure> {
-        let mut http_request = http::Request::builder()
-            .method(method.clone())
-            .uri(url)
-            .body(request.body.clone())
-            .map_err(|e| Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}"))))?;
+    ) -> (Result<HttpResponse, Failure>, CarriedOut) {
+        let mut http_request = match http::Request::builder().method(method.clone()).uri(url).body(request.body.clone())
+        {
+            Ok(built) => built,
+            Err(e) => {
+                let error = SendError::InvalidRequest(format!("could not build the request: {e}"));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        };
         *http_request.headers_mut() = headers.clone();
-        if request.sign {
-            sign(&mut http_request, identity, &request.service, region).await.map_err(Failure::Final)?;
+        if request.sign
+            && let Err(e) = sign(&mut http_request, identity, &request.service, region).await
+        {
+            return (Err(Failure::Final(e)), CarriedOut::No);
         }
-        let http_request: reqwest::Request = http_request.try_into().map_err(|e: reqwest::Error| {
-            Failure::Final(SendError::InvalidRequest(format!("could not build the request: {e}")))
-        })?;
-        let response = self
-            .client
-            .execute(http_request)
-            .await
-            .map_err(|e| Failure::Retryable(SendError::Transport(error_chain(&e))))?;
-        self.read_response(response).await
+        let http_request: reqwest::Request = match http_request.try_into() {
+            Ok(built) => built,
+            Err(e) => {
+                let error = SendError::InvalidRequest(format!("could not build the request: {e}"));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        };
+        match self.client.execute(http_request).await {
+            Ok(response) => self.read_response(response).await,
+            // A connection never made carried nothing; one lost after the
+            // request went out may have carried all of it.
+            Err(e) => {
+                let carried_out = if e.is_connect() { CarriedOut::No } else { CarriedOut::Possibly };
+                (Err(Failure::Retryable(SendError::Transport(error_chain(&e)))), carried_out)
+            }
+        }
     }
 
-    async fn read_response(&self, mut response: reqwest::Response) -> Result<HttpResponse, Failure> {
+    /// Reads `response` within the size limit; whether the request it
+    /// answers may have been carried out follows from its status (and
+    /// error code), whether or not its body can be read.
+    async fn read_response(&self, mut response: reqwest::Response) -> (Result<HttpResponse, Failure>, CarriedOut) {
         let limit = self.limits.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit as u64) {
-            return Err(Failure::Final(too_large(limit)));
-        }
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) =
-            response.chunk().await.map_err(|e| Failure::Retryable(SendError::Transport(error_chain(&e))))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(Failure::Final(too_large(limit)));
-            }
-            body.extend_from_slice(&chunk);
+        // Judged from the headers until the body is read.
+        let mut carried_out = retry::carried_out(status, &headers, b"");
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return (Err(Failure::Final(too_large(limit))), carried_out);
         }
-        Ok(HttpResponse { status, headers, body })
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() > limit => {
+                    return (Err(Failure::Final(too_large(limit))), carried_out);
+                }
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return (Err(Failure::Retryable(SendError::Transport(error_chain(&e)))), carried_out),
+            }
+        }
+        carried_out = retry::carried_out(status, &headers, &body);
+        (Ok(HttpResponse { status, headers, body }), carried_out)
     }
 }
 
@@ -334,6 +373,25 @@ async fn sign(
     sigv4::sign_request(request, &credentials, service, region, SystemTime::now()).map_err(SendError::Transport)
 }
 
+/// Whether the operation an invocation runs is safe to repeat (it says
+/// it does nothing twice, or it only reads): a request whose outcome is
+/// unknown (a server fault, a connection lost after sending) is tried
+/// again only then, since a try that was carried out would be carried out
+/// twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationRepeat {
+    Safe,
+    Unsafe,
+}
+
+/// A checked request's method, headers, URL and signing region.
+struct Target {
+    method: http::Method,
+    headers: http::HeaderMap,
+    url: String,
+    region: String,
+}
+
 /// An attempt's failure: worth another attempt (a broken connection, a
 /// timeout) or final (a limit, a request we cannot sign).
 enum Failure {
@@ -346,20 +404,39 @@ fn too_large(limit: usize) -> SendError {
 }
 
 /// One invocation's use of the capability: which connector, what it was
-/// granted, how many calls it has made, and the last call that failed.
+/// granted, how many calls it has made, the last call that failed, and
+/// whether any call may have been carried out.
 pub struct CapabilitySession {
     http: Arc<SignedHttp>,
     connector: Arc<str>,
     grant: Arc<Grant>,
     identity: Arc<Identity>,
+    repeat: OperationRepeat,
     calls: u32,
     last_failure: Option<SendError>,
+    carried_out: CarriedOut,
 }
 
 impl CapabilitySession {
-    /// A session for one invocation of `connector`, signing as `identity`.
-    pub fn new(http: Arc<SignedHttp>, connector: Arc<str>, grant: Arc<Grant>, identity: Arc<Identity>) -> Self {
-        CapabilitySession { http, connector, grant, identity, calls: 0, last_failure: None }
+    /// A session for one invocation of `connector`, signing as `identity`,
+    /// running an operation `repeat` says is safe to repeat or not.
+    pub fn new(
+        http: Arc<SignedHttp>,
+        connector: Arc<str>,
+        grant: Arc<Grant>,
+        identity: Arc<Identity>,
+        repeat: OperationRepeat,
+    ) -> Self {
+        CapabilitySession {
+            http,
+            connector,
+            grant,
+            identity,
+            repeat,
+            calls: 0,
+            last_failure: None,
+            carried_out: CarriedOut::No,
+        }
     }
 
     /// Sends `request` if the invocation still has calls left.
@@ -369,12 +446,24 @@ impl CapabilitySession {
             Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")))
         } else {
             self.calls += 1;
-            self.http.send(&self.connector, &self.grant, &self.identity, request).await
+            // Possible until its outcome says otherwise: an invocation
+            // stopped at its deadline mid-request ends here.
+            let before = std::mem::replace(&mut self.carried_out, CarriedOut::Possibly);
+            let (result, carried_out) =
+                self.http.send(&self.connector, &self.grant, &self.identity, request, self.repeat).await;
+            self.carried_out = before.max(carried_out);
+            result
         };
         if let Err(error) = &result {
             self.last_failure = Some(error.clone());
         }
         result
+    }
+
+    /// Whether a request of this invocation may have been carried out (or
+    /// was cut short by the invocation's deadline).
+    pub fn carried_out(&self) -> CarriedOut {
+        self.carried_out
     }
 
     /// The host's own account of the last request that failed, if one did:

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::capability::{GrantRule, Grants, HttpLimits, RetryPolicy, SignedHttp};
+use crate::capability::{CarriedOut, GrantRule, Grants, HttpLimits, OperationRepeat, RetryPolicy, SignedHttp};
 use crate::digest::digest_text;
 use crate::endpoints::Endpoints;
 use crate::error::{InvokeError, LoadError};
@@ -21,7 +21,7 @@ use crate::oci::{OciReference, Pulled, Registries, RegistryConfig};
 use crate::runtime::ComponentSource;
 use crate::runtime::connector::{self, Connector, ConnectorInner, Manifest, manifest_limits};
 use crate::runtime::metrics::Metrics;
-use crate::sandbox::{ArtifactCache, Guest, InvocationContext, Sandbox, SandboxLimits};
+use crate::sandbox::{ArtifactCache, Guest, Invocation, InvocationContext, Sandbox, SandboxLimits};
 use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
 /// How a host is set up. `Default` is the AWS SDK's behaviour: region and
@@ -87,6 +87,9 @@ pub struct CallContext {
     pub step_id: Option<String>,
     /// Which try of the step this is, from 1 (0 reads as 1).
     pub attempt: u32,
+    /// Whether an earlier try of the step may already have taken effect
+    /// (the connector reads it to look for what that try made).
+    pub earlier_effect: bool,
 }
 
 impl CallContext {
@@ -103,6 +106,23 @@ impl CallContext {
         self.attempt = attempt;
         self
     }
+
+    /// This context after earlier tries that may (or may not) have taken
+    /// effect.
+    pub fn with_earlier_effect(mut self, earlier_effect: bool) -> Self {
+        self.earlier_effect = earlier_effect;
+        self
+    }
+}
+
+/// How one call ended, and whether it may have changed anything: a call
+/// that failed after a request of it was carried out (or lost on the way
+/// back) is not the same as one turned away, for whoever tries it again.
+#[derive(Debug)]
+pub struct InvokeOutcome {
+    pub result: Result<serde_json::Value, InvokeError>,
+    /// Whether any request the call made may have been carried out.
+    pub carried_out: CarriedOut,
 }
 
 /// How one connector is loaded.
@@ -562,6 +582,22 @@ impl ConnectorHost {
         self.invoke_text(connector, operation, input.to_string(), context).await
     }
 
+    /// Like [`invoke_in`](Self::invoke_in), saying also whether the call
+    /// may have changed anything, failed or not: what a caller that tries
+    /// a failed call again needs (a run's step). A request whose outcome
+    /// is unknown is retried within the call only when the operation is
+    /// safe to repeat.
+    pub async fn invoke_outcome(
+        &self,
+        connector: &Connector,
+        operation: &str,
+        input: &serde_json::Value,
+        context: &CallContext,
+    ) -> InvokeOutcome {
+        let (result, carried_out) = self.invoke_output(connector, operation, input.to_string(), context, parse).await;
+        InvokeOutcome { result, carried_out }
+    }
+
     /// Like [`invoke_in`](Self::invoke_in), with the input as JSON text.
     pub async fn invoke_json(
         &self,
@@ -597,6 +633,7 @@ impl ConnectorHost {
             serde_json::value::RawValue::from_string(output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
         })
         .await
+        .0
     }
 
     /// Checks that `connector` may sign as `authentication`.
@@ -632,14 +669,12 @@ impl ConnectorHost {
         input: String,
         context: &CallContext,
     ) -> Result<serde_json::Value, InvokeError> {
-        self.invoke_output(connector, operation, input, context, |output| {
-            serde_json::from_str(&output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
-        })
-        .await
+        self.invoke_output(connector, operation, input, context, parse).await.0
     }
 
     /// Runs the operation and reads its output with `read` (which also
     /// checks that it is JSON); the metrics count what `read` made of it.
+    /// Also says whether a request of it may have been carried out.
     async fn invoke_output<T>(
         &self,
         connector: &Connector,
@@ -647,36 +682,51 @@ impl ConnectorHost {
         input: String,
         context: &CallContext,
         read: impl FnOnce(String) -> Result<T, InvokeError>,
-    ) -> Result<T, InvokeError> {
-        let identity = self.identity_for(connector, context.authentication.as_deref())?;
+    ) -> (Result<T, InvokeError>, CarriedOut) {
+        let identity = match self.identity_for(connector, context.authentication.as_deref()) {
+            Ok(identity) => identity,
+            Err(error) => return (Err(error), CarriedOut::No),
+        };
         if input.len() > self.max_input_bytes {
-            return Err(InvokeError::InvalidInput(format!(
+            let error = InvokeError::InvalidInput(format!(
                 "the input is {} bytes, over the limit of {} bytes",
                 input.len(),
                 self.max_input_bytes
-            )));
+            ));
+            return (Err(error), CarriedOut::No);
         }
         let _running = self.metrics.start();
         let started = Instant::now();
-        if connector.manifest().operation(operation).is_none() {
+        let Some(details) = connector.manifest().operation(operation) else {
             self.metrics.record(connector.name(), "-", "unknown-operation", started.elapsed().as_secs_f64());
-            return Err(InvokeError::UnknownOperation(format!(
+            let error = InvokeError::UnknownOperation(format!(
                 "`{}` is not an operation of {} (see `describe`)",
                 escape_untrusted(&truncate_chars(operation, 80)),
                 connector.name()
-            )));
-        }
-        let invocation = InvocationContext {
-            run_id: context.run_id.clone(),
-            step_id: context.step_id.clone(),
-            attempt: context.attempt.max(1),
+            ));
+            return (Err(error), CarriedOut::No);
         };
-        let result =
-            self.sandbox.invoke(&connector.inner.guest, identity, invocation, operation, input).await.and_then(read);
+        let invocation = Invocation {
+            context: InvocationContext {
+                run_id: context.run_id.clone(),
+                step_id: context.step_id.clone(),
+                attempt: context.attempt.max(1),
+            },
+            earlier_effect: context.earlier_effect,
+            repeat: if details.safe_to_repeat() { OperationRepeat::Safe } else { OperationRepeat::Unsafe },
+        };
+        let (output, carried_out) =
+            self.sandbox.invoke(&connector.inner.guest, identity, invocation, operation, input).await;
+        let result = output.and_then(read);
         let outcome = result.as_ref().map_or_else(InvokeError::kind, |_| "ok");
         self.metrics.record(connector.name(), operation, outcome, started.elapsed().as_secs_f64());
-        result
+        (result, carried_out)
     }
+}
+
+/// A connector's output as a JSON tree.
+fn parse(output: String) -> Result<serde_json::Value, InvokeError> {
+    serde_json::from_str(&output).map_err(|e| InvokeError::InvalidOutput(e.to_string()))
 }
 
 /// Checks that `bytes` are a component (not a core module, not something

@@ -11,7 +11,7 @@ mod source;
 mod watch;
 
 pub use connector::{Connector, Effect, Manifest, OperationHints, OperationInfo};
-pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, LoadOptions};
+pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, InvokeOutcome, LoadOptions};
 pub use registry::{Reloaded, Runtime, RuntimeEvent};
 pub use source::ComponentSource;
 pub use watch::DirectoryWatch;

@@ -12,7 +12,7 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::capability::{CapabilitySession, Grant, SendError, SignedHttp};
+use crate::capability::{CapabilitySession, CarriedOut, Grant, SendError, SignedHttp};
 use crate::error::InvokeError;
 use crate::identity::Identity;
 use crate::sandbox::artifact_cache::ArtifactCache;
@@ -21,7 +21,7 @@ use crate::sandbox::bindings::exports::connector::api::details;
 use crate::sandbox::bindings::{ConnectorExports, ConnectorPre, DescribedPlugin};
 use crate::sandbox::engine::{self, SandboxLimits};
 use crate::sandbox::guest_output::GuestOutput;
-use crate::sandbox::state::{InvocationContext, InvocationState, MemoryCap};
+use crate::sandbox::state::{Invocation, InvocationState, MemoryCap};
 use crate::sandbox::transfer_probe::TransferLimitProbe;
 
 /// The engine, the linker with the host's imports, and the limits every
@@ -121,8 +121,7 @@ impl Sandbox {
         guest: &Guest,
         identity: Arc<Identity>,
     ) -> Result<(types::Manifest, Vec<details::OperationDetails>), InvokeError> {
-        let invocation = InvocationContext { run_id: None, step_id: None, attempt: 1 };
-        self.with_instance(guest, identity, invocation, async |exports, store| {
+        self.with_instance(guest, identity, Invocation::outside_run(), async |exports, store| {
             let manifest = exports.connector.call_describe(&mut *store).await?;
             let details = match &exports.details {
                 Some(details) => details.call_operations(&mut *store).await?,
@@ -131,41 +130,42 @@ impl Sandbox {
             Ok((manifest, details))
         })
         .await
+        .0
     }
 
     /// Runs `operation` of `guest` with `input` (JSON text) and returns the
     /// output as the guest gave it, within the output cap; the caller
     /// checks that it is JSON. `input` is owned because the WIT `json`
-    /// alias binds as `&String`. The guest can ask for `invocation`.
+    /// alias binds as `&String`. The guest can ask for what `invocation`
+    /// tells it. Also says whether a request of the invocation may have
+    /// been carried out, whether it failed or not.
     pub(crate) async fn invoke(
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
-        invocation: InvocationContext,
+        invocation: Invocation,
         operation: &str,
         input: String,
-    ) -> Result<String, InvokeError> {
-        let output = self
+    ) -> (Result<String, InvokeError>, CarriedOut) {
+        let (result, effect) = self
             .with_instance(guest, identity, invocation, async |exports, store| {
                 let result = exports.connector.call_invoke(&mut *store, operation, &input).await?;
                 Ok(result.map_err(|error| from_guest_error(error, store.data().capability.last_failure())))
             })
-            .await??;
-        if output.len() > self.limits.max_output_bytes {
-            return Err(InvokeError::OutputTooLarge { size: output.len(), limit: self.limits.max_output_bytes });
-        }
-        Ok(output)
+            .await;
+        let output = result.and_then(|output| {
+            let output = output?;
+            if output.len() > self.limits.max_output_bytes {
+                return Err(InvokeError::OutputTooLarge { size: output.len(), limit: self.limits.max_output_bytes });
+            }
+            Ok(output)
+        });
+        (output, effect)
     }
 
     /// Instantiates `guest` and drops it, calling nothing.
     pub(crate) async fn instantiate(&self, guest: &Guest, identity: Arc<Identity>) -> Result<(), InvokeError> {
-        self.with_instance(
-            guest,
-            identity,
-            InvocationContext { run_id: None, step_id: None, attempt: 1 },
-            async |_, _| Ok(()),
-        )
-        .await
+        self.with_instance(guest, identity, Invocation::outside_run(), async |_, _| Ok(())).await.0
     }
 
     /// A fresh Store for one invocation of `guest`, signing as `identity`.
@@ -173,7 +173,7 @@ impl Sandbox {
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
-        invocation: InvocationContext,
+        invocation: Invocation,
     ) -> (Store<InvocationState>, GuestOutput) {
         let limits = &self.limits;
         let stderr = GuestOutput::new(guest.name.clone(), "stderr", limits.max_log_bytes);
@@ -189,8 +189,15 @@ impl Sandbox {
             wasi,
             table,
             memory: MemoryCap { limit: limits.memory_bytes, hit: false },
-            capability: CapabilitySession::new(self.http.clone(), guest.name.clone(), guest.grant.clone(), identity),
-            invocation,
+            capability: CapabilitySession::new(
+                self.http.clone(),
+                guest.name.clone(),
+                guest.grant.clone(),
+                identity,
+                invocation.repeat,
+            ),
+            invocation: invocation.context,
+            earlier_effect: invocation.earlier_effect,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -215,14 +222,15 @@ impl Sandbox {
     }
 
     /// Instantiates `guest` in a fresh Store and runs `call` on it, with the
-    /// deadline and limits applied and failures mapped to [`InvokeError`].
+    /// deadline and limits applied and failures mapped to [`InvokeError`];
+    /// and whether a request it made may have been carried out.
     async fn with_instance<T>(
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
-        invocation: InvocationContext,
+        invocation: Invocation,
         call: impl AsyncFnOnce(&ConnectorExports, &mut Store<InvocationState>) -> wasmtime::Result<T>,
-    ) -> Result<T, InvokeError> {
+    ) -> (Result<T, InvokeError>, CarriedOut) {
         let (mut store, stderr) = self.new_store(guest, identity, invocation);
         let run = async {
             let exports = guest.pre.instantiate_async(&mut store).await?;
@@ -231,10 +239,10 @@ impl Sandbox {
         // Epochs do not fire while the guest waits in a host call (an HTTP
         // request), so the wall-clock timeout backs the epoch deadline.
         let result = match tokio::time::timeout(self.limits.timeout, run).await {
-            Err(_elapsed) => return Err(InvokeError::Timeout(self.limits.timeout)),
-            Ok(result) => result,
+            Err(_elapsed) => Err(InvokeError::Timeout(self.limits.timeout)),
+            Ok(result) => result.map_err(|error| self.classify_trap(error, &store.data().memory, &stderr)),
         };
-        result.map_err(|error| self.classify_trap(error, &store.data().memory, &stderr))
+        (result, store.data().capability.carried_out())
     }
 
     fn classify_trap(&self, error: wasmtime::Error, memory: &MemoryCap, stderr: &GuestOutput) -> InvokeError {

@@ -15,4 +15,4 @@ mod transfer_probe;
 pub use artifact_cache::ArtifactCache;
 pub use engine::SandboxLimits;
 pub(crate) use invoke::{Guest, Sandbox};
-pub(crate) use state::InvocationContext;
+pub(crate) use state::{Invocation, InvocationContext};

@@ -6,11 +6,34 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capability::{CapabilitySession, HttpRequest, SendError};
+use crate::capability::{CapabilitySession, HttpRequest, OperationRepeat, SendError};
 use crate::sandbox::bindings::connector::api::{invocation, signed_http, types};
 
 /// What an invocation tells its guest about itself (run, step, attempt).
 pub(crate) use invocation::Context as InvocationContext;
+
+/// What the host knows of an invocation before it runs: what the guest may
+/// ask about it, and whether its operation is safe to repeat.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub(crate) context: InvocationContext,
+    /// Whether an earlier attempt of the step may already have taken effect.
+    pub(crate) earlier_effect: bool,
+    pub(crate) repeat: OperationRepeat,
+}
+
+impl Invocation {
+    /// An invocation outside any run (describing a connector, checking it
+    /// starts): no request it makes is tried again after an unknown
+    /// outcome.
+    pub(crate) fn outside_run() -> Self {
+        Invocation {
+            context: InvocationContext { run_id: None, step_id: None, attempt: 1 },
+            earlier_effect: false,
+            repeat: OperationRepeat::Unsafe,
+        }
+    }
+}
 
 /// Everything one invocation's Store holds.
 pub struct InvocationState {
@@ -19,6 +42,7 @@ pub struct InvocationState {
     pub(super) memory: MemoryCap,
     pub(super) capability: CapabilitySession,
     pub(super) invocation: InvocationContext,
+    pub(super) earlier_effect: bool,
 }
 
 /// Caps linear memory and remembers when the cap was hit, since a refused
@@ -53,6 +77,10 @@ impl types::Host for InvocationState {}
 impl invocation::Host for InvocationState {
     async fn current(&mut self) -> wasmtime::Result<InvocationContext> {
         Ok(self.invocation.clone())
+    }
+
+    async fn earlier_effect(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.earlier_effect)
     }
 }
 
