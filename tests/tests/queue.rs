@@ -128,6 +128,9 @@ async fn sixty_runs_do_each_thing_once_through_three_kills() {
         }
     }
     eprintln!("{repeated} steps ran more than once across three kills");
+    // Each kill comes while the worker has steps started (their start is
+    // recorded before the log line the test waits for).
+    assert!(repeated > 0, "the kills cut steps short, which ran again");
     assert_eq!(twice, 0, "both operations find what an earlier try made");
     // Exactly once each, however often a step ran.
     assert_eq!(emulator.census("scale-"), (60, 60), "pools and users, read back with boto3");
@@ -348,7 +351,7 @@ async fn shared_run_records_are_bounded() {
             steps: Vec::new(),
             error: None,
             deliveries: None,
-            in_flight: None,
+            tries: Vec::new(),
         };
         queue.records().put(&record).await.unwrap();
     }
@@ -385,7 +388,7 @@ async fn workers_and_serve_stop_when_the_queue_is_gone() {
     }
     let started = Instant::now();
     let status = impatient.stop_at_once(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130), "{}", impatient.log());
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{}", impatient.log());
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 
     // The queue goes away while a run is in flight.
@@ -402,7 +405,7 @@ async fn workers_and_serve_stop_when_the_queue_is_gone() {
     assert!(!status.success(), "{log}");
     assert!(log.contains("stopped without handing back 1 run(s)"), "{log}");
     assert!(log.contains(first["id"].as_str().unwrap()), "names the run: {log}");
-    assert!(started.elapsed() < Duration::from_secs(3 + 5 + 5 + 5), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3 + 12 + 3), "{:?}", started.elapsed());
     let status = server.stop(Duration::from_secs(20));
     assert!(status.success(), "serve --queue stops too");
 }

@@ -11,6 +11,7 @@ mod new;
 mod push;
 mod run;
 mod serve;
+mod signals;
 mod worker;
 
 use std::ffi::OsString;

@@ -99,7 +99,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         mcp: args.tools.options(),
         queue: args.queue,
     };
-    server::serve(runtime, options, server::shutdown_signal()).await?;
+    server::serve(runtime, options, super::signals::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

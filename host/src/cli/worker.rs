@@ -89,7 +89,7 @@ pub(super) async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result
         let addr = connector_host::server::serve_probes(listen, worker.clone()).await?;
         println!("listening on http://{addr}");
     }
-    worker.run(connector_host::server::shutdown_signal()).await?;
+    worker.run(super::signals::shutdown_signal()).await?;
     drop(watch);
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@
 //! more, which callers see as 503), and runs that can never finish
 //! (deliveries are bounded, then the run fails with the reason).
 
+mod unsettled;
 mod worker;
 
 use std::sync::Arc;

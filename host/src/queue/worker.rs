@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use async_nats::jetstream::consumer::{self, pull};
@@ -31,13 +31,13 @@ use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::escape::escape_untrusted;
+use crate::queue::unsettled::Unsettled;
 use crate::queue::{CONSUMER, Queue, RunMessage};
 use crate::runtime::{CallContext, Connector, Runtime};
-use crate::workflow::RunEnded;
 use crate::workflow::{
-    self, Recorder, RunRecord, RunStatus, RunStore, Step, StepAttempt, StepObserver, StepOutcome, StepReport, Workflow,
-    timestamp,
+    self, Recorder, RunRecord, RunStatus, RunStore, Step, StepAttempt, StepObserver, StepReport, Workflow, timestamp,
 };
+use crate::workflow::{RunEnded, RunTakenOver};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub struct Worker {
     /// Runs taken and not yet settled with the queue, or settled by a
     /// message the queue has not confirmed: what a stop without the queue
     /// leaves for their acknowledgement deadline to bring back.
-    unsettled: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    unsettled: Unsettled,
 }
 
 /// What a worker counts.
@@ -103,11 +103,16 @@ enum Settle {
     Retry(Duration, String),
     /// A message that is not a run: drop it.
     Drop,
+    /// A later delivery of the run has taken it over (this one's
+    /// acknowledgement deadline passed while it ran): it is that
+    /// delivery's to settle.
+    Abandon,
 }
 
 impl Worker {
     pub fn new(runtime: Runtime, queue: Queue, options: WorkerOptions) -> Worker {
         let store = RunStore::Shared(queue.records().clone());
+        let unsettled = Unsettled::new(ack_wait(&runtime));
         Worker {
             runtime,
             queue,
@@ -115,7 +120,7 @@ impl Worker {
             options,
             metrics: WorkerMetrics::new(),
             stopping: AtomicBool::new(false),
-            unsettled: Default::default(),
+            unsettled,
         }
     }
 
@@ -127,8 +132,10 @@ impl Worker {
     /// Pulls and runs runs until `shutdown` completes; then stops pulling,
     /// hands back what it took but did not start, lets each run in flight
     /// finish its current step, records it and hands the rest back, and
-    /// returns. Within the invocation deadline and a few seconds, whatever
-    /// the queue does: when it cannot be reached, the error names the runs
+    /// returns. Within the invocation deadline and 12 s, whatever the queue
+    /// does (2 s for the last pull, 5 s past the deadline for the runs in
+    /// flight, 5 s for the last flush): when it cannot be reached, the
+    /// error names the runs
     /// it could not hand back (the queue delivers them again once their
     /// acknowledgement deadline passes).
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
@@ -187,15 +194,16 @@ impl Worker {
         if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "runs still in flight after the grace period");
         }
-        // Acknowledgements are queued on the connection: send them before
-        // the process ends, so handed-back runs do not wait for the
+        // Runs handed back are messages queued on the connection: send
+        // them before the process ends (a flush is answered once the queue
+        // has read everything before it), so they do not wait for the
         // acknowledgement deadline; a queue that cannot be reached gets a
         // few seconds.
-        let flushed = tokio::time::timeout(LAST_FLUSH, self.queue.jetstream.client().flush()).await;
-        if matches!(flushed, Ok(Ok(()))) {
-            self.unsettled.lock().expect("unsettled lock").clear();
+        let flushing = Instant::now();
+        if tokio::time::timeout(LAST_FLUSH, self.queue.jetstream.client().flush()).await.is_ok_and(|f| f.is_ok()) {
+            self.unsettled.confirmed_up_to(flushing);
         }
-        let unsettled: Vec<String> = self.unsettled.lock().expect("unsettled lock").iter().cloned().collect();
+        let unsettled = self.unsettled.names();
         if !unsettled.is_empty() {
             anyhow::bail!(
                 "stopped without handing back {} run(s), the queue could not be reached: {}; the queue delivers \
@@ -227,6 +235,10 @@ impl Worker {
                     continue;
                 }
                 next = pull.next() => next,
+                // A pull outlives its expiry only when the queue is out of
+                // reach: what it would still bring is not this worker's
+                // (the queue delivers it again after the deadline).
+                _ = tokio::time::sleep(2 * PULL_OPEN), if self.is_stopping() => None,
             };
             let message = match next {
                 None => return None,
@@ -244,11 +256,14 @@ impl Worker {
                     });
                 }
                 None => {
-                    // Unconfirmed until the last flush of the stop.
-                    if let Ok(run) = serde_json::from_slice::<RunMessage>(&message.payload) {
-                        self.unsettled.lock().expect("unsettled lock").insert(escape_untrusted(&run.id).into_owned());
+                    let run = serde_json::from_slice::<RunMessage>(&message.payload).ok();
+                    let sent = hand_back(&message).await;
+                    if let Some(run) = &run {
+                        match sent {
+                            true => self.unsettled.sent(&run.id),
+                            false => self.unsettled.failed(&run.id),
+                        }
                     }
-                    hand_back(&message).await
                 }
             }
         }
@@ -260,9 +275,7 @@ impl Worker {
 
     /// The durable consumer every worker pulls from, made if missing.
     async fn consumer(&self) -> anyhow::Result<consumer::Consumer<pull::Config>> {
-        // Long enough for one step, and extended while a run makes
-        // progress: only a worker that stopped lets it lapse.
-        let ack_wait = self.runtime.host().invocation_timeout() + Duration::from_secs(5);
+        let ack_wait = ack_wait(&self.runtime);
         let config = pull::Config {
             durable_name: Some(CONSUMER.to_owned()),
             ack_policy: consumer::AckPolicy::Explicit,
@@ -279,10 +292,9 @@ impl Worker {
     /// meanwhile, and settles it with the queue.
     async fn take(&self, message: Message, ack_wait: Duration) {
         let delivered = message.info().map(|info| info.delivered.max(1) as u64).unwrap_or(1);
-        // The run's id, if the message has one, for a stop to name.
-        let id = serde_json::from_slice::<RunMessage>(&message.payload).ok().map(|run| run.id);
-        if let Some(id) = &id {
-            self.unsettled.lock().expect("unsettled lock").insert(escape_untrusted(id).into_owned());
+        let run = serde_json::from_slice::<RunMessage>(&message.payload);
+        if let Ok(run) = &run {
+            self.unsettled.hold(&run.id);
         }
         self.metrics.taken.inc();
         if delivered > 1 {
@@ -300,53 +312,74 @@ impl Worker {
                     }
                 }
             };
+            let settle = async {
+                match run.as_ref() {
+                    Ok(run) => {
+                        let span = tracing::info_span!("run", id = %escape_untrusted(&run.id), delivery = delivered);
+                        tracing::Instrument::instrument(self.run_delivery(run, delivered), span).await
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "dropped a queue message that is not a run");
+                        Settle::Drop
+                    }
+                }
+            };
             tokio::select! {
-                settle = self.settle(&message.payload, delivered) => settle,
+                settle = settle => settle,
                 never = keep_alive => never,
             }
         };
         self.metrics.in_flight.dec();
-        let confirmed = matches!(settle, Settle::Ack);
-        let acknowledged = match settle {
-            Settle::Ack => message.double_ack().await,
+        let id = run.as_ref().ok().map(|run| run.id.as_str());
+        match settle {
+            // An acknowledgement is a request: answered once the queue has
+            // it, and with it every message this worker sent before.
+            Settle::Ack => {
+                let asked = Instant::now();
+                match message.double_ack().await {
+                    Ok(()) => {
+                        self.unsettled.confirmed_up_to(asked);
+                        id.inspect(|id| self.unsettled.settled(id));
+                    }
+                    Err(e) => {
+                        // The run is recorded as ended: a delivery again
+                        // finds it so.
+                        tracing::warn!(error = %e, "could not settle a run with the queue");
+                        id.inspect(|id| self.unsettled.failed(id));
+                    }
+                }
+            }
             Settle::Retry(delay, reason) => {
                 // The reason may quote the workflow (a connector's name).
                 tracing::warn!(delivery = delivered, reason = %escape_untrusted(&reason), "handing a run back to the queue");
                 self.metrics.requeued.inc();
-                message.ack_with(AckKind::Nak(Some(delay))).await
+                self.handed_back(id, message.ack_with(AckKind::Nak(Some(delay))).await);
             }
-            Settle::Drop => message.ack_with(AckKind::Term).await,
-        };
-        match acknowledged {
-            // Confirmed by the queue: an acknowledgement is a request.
-            Ok(()) if confirmed => {
-                if let Some(id) = &id {
-                    self.unsettled.lock().expect("unsettled lock").remove(escape_untrusted(id).as_ref());
-                }
+            Settle::Drop => self.handed_back(id, message.ack_with(AckKind::Term).await),
+            Settle::Abandon => {
+                id.inspect(|id| self.unsettled.settled(id));
             }
-            // Sent, not confirmed: the last flush of a stop confirms it.
-            Ok(()) => {}
-            // The run is recorded; a delivery again finds it finished.
-            Err(e) => tracing::warn!(error = %e, "could not settle a run with the queue"),
         }
     }
 
-    /// Runs delivery `delivered` of the run in `payload` and says how to
-    /// settle it.
-    async fn settle(&self, payload: &[u8], delivered: u64) -> Settle {
-        let message: RunMessage = match serde_json::from_slice(payload) {
-            Ok(message) => message,
+    /// Notes whether the message settling run `id` (handing it back or
+    /// dropping it, unanswered) was sent.
+    fn handed_back<E: std::fmt::Display>(&self, id: Option<&str>, sent: Result<(), E>) {
+        let Some(id) = id else { return };
+        match sent {
+            Ok(()) => self.unsettled.sent(id),
             Err(e) => {
-                tracing::warn!(error = %e, "dropped a queue message that is not a run");
-                return Settle::Drop;
+                // The record says where the run is: a delivery again
+                // resumes it.
+                tracing::warn!(error = %e, "could not settle a run with the queue");
+                self.unsettled.failed(id);
             }
-        };
-        let id = message.id.clone();
-        let span = tracing::info_span!("run", id = %escape_untrusted(&id), delivery = delivered);
-        tracing::Instrument::instrument(self.run_delivery(message, delivered), span).await
+        }
     }
 
-    async fn run_delivery(&self, message: RunMessage, delivered: u64) -> Settle {
+    /// Runs delivery `delivered` of the run `message` carries and says how
+    /// to settle it.
+    async fn run_delivery(&self, message: &RunMessage, delivered: u64) -> Settle {
         let records = self.queue.records();
         let mut record = match records.get(&message.id).await {
             Ok(Some(record)) => record,
@@ -361,7 +394,7 @@ impl Worker {
                     steps: Vec::new(),
                     error: None,
                     deliveries: None,
-                    in_flight: None,
+                    tries: Vec::new(),
                 },
                 false => {
                     tracing::warn!("dropped a queue message whose run id is not one");
@@ -402,11 +435,10 @@ impl Worker {
             Err(reason) => return self.try_again(record, delivered, reason).await,
         };
         // Resume after the steps recorded in full; any after them ran
-        // with a worker that stopped, or failed, and run again.
+        // with a worker that stopped, or failed, and run again (their
+        // tries stay in the record, to number the next ones).
         let done = record.steps.iter().take_while(|step| step.output_recorded_in_full()).count();
-        let repeat = repeat_of(&record, done);
         record.steps.truncate(done);
-        record.in_flight = None;
         record.status = RunStatus::Running;
         record.error = None;
         if let Err(e) = records.put(&record).await {
@@ -417,13 +449,7 @@ impl Worker {
         }
         let done_steps = record.steps.clone();
         let context = CallContext { run_id: Some(record.id.clone()), ..CallContext::default() };
-        // The step an earlier delivery started or tried runs again with a
-        // higher attempt.
-        let mut recorder = Recorder::new(&self.store, &mut record, Some(&self.stopping));
-        if let Some(attempt) = repeat {
-            recorder = recorder.repeating(done, attempt);
-        }
-        let mut observer = Logged(recorder);
+        let mut observer = Logged(Recorder::new(&self.store, &mut record, Some(&self.stopping)));
         let reports =
             workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, &mut observer).await;
         if let Some(e) = observer.0.write_error() {
@@ -498,34 +524,16 @@ impl Worker {
     }
 }
 
-/// Which try the step an earlier delivery left unfinished (the first step
-/// after those recorded in full, `done`) is now: one more than the try
-/// recorded of it, ended (an error, or an output too large to keep) or
-/// only started. Whether that try may have taken effect: it started and
-/// never ended, it answered (an output cut to record it), or it ended in a
-/// way that does not say (a timeout, a request that may have gone through).
-fn repeat_of(record: &RunRecord, done: usize) -> Option<StepAttempt> {
-    if let Some(earlier) = record.steps.get(done) {
-        let may_have_taken_effect = match &earlier.outcome {
-            StepOutcome::Output(_) => true,
-            StepOutcome::Error(error) => {
-                let kind = error.get("kind").and_then(Value::as_str);
-                let reason = error.get("reason").and_then(Value::as_str);
-                matches!((kind, reason), (Some("timeout"), _) | (Some("capability"), Some("transport")))
-            }
-        };
-        return Some(StepAttempt { number: earlier.attempts.saturating_add(1), may_have_taken_effect });
-    }
-    match record.in_flight {
-        Some(start) if start.index == done => {
-            Some(StepAttempt { number: start.attempt.saturating_add(1), may_have_taken_effect: true })
-        }
-        _ => None,
-    }
-}
-
-/// How long the last flush of a stop waits for the queue.
+/// How long a flush waits for the queue (to confirm a run handed back, or
+/// at the end of a stop).
 const LAST_FLUSH: Duration = Duration::from_secs(5);
+
+/// How long the queue waits for a delivery to be settled: long enough for
+/// one step, and extended while a run makes progress, so only a worker
+/// that stopped lets it lapse.
+fn ack_wait(runtime: &Runtime) -> Duration {
+    runtime.host().invocation_timeout() + Duration::from_secs(5)
+}
 
 /// How to settle a delivery whose record could not be written: done, if
 /// another delivery of the run has recorded its end (this one is a
@@ -534,6 +542,10 @@ fn write_failed(error: anyhow::Error) -> Settle {
     if error.chain().any(|cause| cause.is::<RunEnded>()) {
         tracing::warn!("the run was finished by another delivery; this one stops");
         return Settle::Ack;
+    }
+    if error.chain().any(|cause| cause.is::<RunTakenOver>()) {
+        tracing::warn!("a later delivery of the run has taken it over; this one stops");
+        return Settle::Abandon;
     }
     Settle::Retry(Duration::from_secs(1), format!("{error:#}"))
 }
@@ -591,10 +603,14 @@ async fn open_pull(consumer: &consumer::Consumer<pull::Config>, runs: usize) -> 
 
 /// Hands a run this worker will not start back to the queue, for another
 /// delivery once this worker's open pull has expired (it would otherwise
-/// take the run straight back).
-async fn hand_back(message: &Message) {
-    if let Err(e) = message.ack_with(AckKind::Nak(Some(PULL_OPEN))).await {
-        tracing::warn!(error = %e, "could not hand a run back to the queue");
+/// take the run straight back); says whether it was sent.
+async fn hand_back(message: &Message) -> bool {
+    match message.ack_with(AckKind::Nak(Some(PULL_OPEN))).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not hand a run back to the queue");
+            false
+        }
     }
 }
 

@@ -328,19 +328,9 @@ impl Shared {
     }
 }
 
-/// Completes on SIGTERM or SIGINT; a second one ends the process at once
-/// (exit code 130), for an operator who will not wait for the drain.
+/// Completes on SIGTERM or SIGINT: the `shutdown` an embedder passes to
+/// [`serve`] to stop as the command line does.
 pub async fn shutdown_signal() {
-    termination().await;
-    tokio::spawn(async {
-        termination().await;
-        eprintln!("a second signal: stopping at once, without waiting for runs in flight");
-        std::process::exit(130);
-    });
-}
-
-/// Completes on SIGTERM or SIGINT.
-async fn termination() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

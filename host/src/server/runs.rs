@@ -87,7 +87,7 @@ fn new_record(workflow: &Workflow, status: RunStatus) -> RunRecord {
         steps: Vec::new(),
         error: None,
         deliveries: None,
-        in_flight: None,
+        tries: Vec::new(),
     }
 }
 

@@ -38,10 +38,10 @@ mod sqlite_store;
 mod store;
 
 pub use mask::{mask_write_only, redact, write_only_values};
-pub use record::{RunRecord, RunStatus, StepAttempt, StepStart, timestamp};
+pub use record::{RunRecord, RunStatus, StepAttempt, StepTries, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub(crate) use shared_store::is_run_id;
-pub use shared_store::{ExistingBounds, RunEnded, SharedRunStore};
+pub use shared_store::{ExistingBounds, RunEnded, RunTakenOver, SharedRunStore};
 pub use sqlite_store::SqliteRunStore;
 pub use store::{Recorder, RunStore, RunSummary, StoreLimits};
 
@@ -122,8 +122,9 @@ pub struct StepReport {
     /// The input after references were resolved, with the members its
     /// schema marks `writeOnly` (passwords, secrets) shown as `"***"`.
     pub input: Value,
-    /// The operation's output, or the error as `{"kind", "message", ...}`,
-    /// with the members its output schema marks `writeOnly` (tokens,
+    /// The operation's output, or the error as `{"kind", "message", ...}`
+    /// (with `"may_have_taken_effect": true` when a request of the step
+    /// may have been carried out before it failed), with the members its output schema marks `writeOnly` (tokens,
     /// secrets) and copies of any secret of the run so far shown as `"***"`.
     #[serde(flatten)]
     pub outcome: StepOutcome,
@@ -148,6 +149,11 @@ pub struct StepReport {
     pub duration_ms: u64,
 }
 
+/// The member of a failed step's error saying that it may still have
+/// taken effect (a request of it may have been carried out before it
+/// failed): who runs it again should look for what it did.
+pub(crate) const MAY_HAVE_TAKEN_EFFECT: &str = "may_have_taken_effect";
+
 /// How a step ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,6 +165,30 @@ pub enum StepOutcome {
 impl StepOutcome {
     pub fn is_error(&self) -> bool {
         matches!(self, StepOutcome::Error(_))
+    }
+
+    /// This outcome, saying in an error that the step may still have taken
+    /// effect when `carried_out` says a request of it may have been
+    /// carried out.
+    pub(crate) fn with_effect(self, carried_out: crate::capability::CarriedOut) -> StepOutcome {
+        match self {
+            StepOutcome::Error(mut error) if carried_out == crate::capability::CarriedOut::Possibly => {
+                if let Value::Object(members) = &mut error {
+                    members.insert(MAY_HAVE_TAKEN_EFFECT.to_owned(), Value::Bool(true));
+                }
+                StepOutcome::Error(error)
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the step may have taken effect: it succeeded, or it failed
+    /// after a request its service may have carried out.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            StepOutcome::Output(_) => true,
+            StepOutcome::Error(error) => error.get(MAY_HAVE_TAKEN_EFFECT) == Some(&Value::Bool(true)),
+        }
     }
 
     /// The output, or `Null` for an error: what a later step's reference

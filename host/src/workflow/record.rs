@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::workflow::{StepOutcome, StepReport};
+use crate::workflow::{MAY_HAVE_TAKEN_EFFECT, StepOutcome, StepReport};
 
 /// A run of a workflow, as a server records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,20 +26,26 @@ pub struct RunRecord {
     /// a server ran itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<u64>,
-    /// The step that started and has not ended yet, as a worker records it
-    /// before it calls the connector: a delivery that finds it here knows
-    /// that step may already have taken effect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_flight: Option<StepStart>,
+    /// What the tries of each step came to so far, by step index. Kept
+    /// whatever happens to the recorded steps, so a step that runs again
+    /// (after its worker stopped, after a failure worth retrying, or to
+    /// recover an output the record masks) is numbered on from every try
+    /// before it and knows if one of them may have taken effect. The
+    /// queue's store keeps them; they are not part of the run as the API
+    /// shows it (each step says its attempts).
+    #[serde(skip)]
+    pub tries: Vec<StepTries>,
 }
 
-/// A step that started: which one, and which attempt of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepStart {
-    /// Its index in the workflow, from 0.
-    pub index: usize,
-    /// Which try of the step it is, from 1.
-    pub attempt: u32,
+/// What the tries of one step came to so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTries {
+    /// How many have started.
+    pub started: u32,
+    /// Whether one may have taken effect: it started and its end was never
+    /// recorded, it succeeded, or it failed after sending a request its
+    /// service may have carried out.
+    pub may_have_taken_effect: bool,
 }
 
 /// Which try of a step is about to run.
@@ -47,15 +53,37 @@ pub struct StepStart {
 pub struct StepAttempt {
     /// From 1.
     pub number: u32,
-    /// Whether an earlier try may already have done what this one does: it
-    /// started and its end was never recorded, or it ended in a way that
-    /// does not say (a timeout, a request that may have gone through).
-    pub may_have_taken_effect: bool,
+    /// Whether an earlier try may already have done what this one does.
+    pub earlier_effect: bool,
 }
 
 impl StepAttempt {
     /// The first try of a step.
-    pub const FIRST: StepAttempt = StepAttempt { number: 1, may_have_taken_effect: false };
+    pub const FIRST: StepAttempt = StepAttempt { number: 1, earlier_effect: false };
+}
+
+impl RunRecord {
+    /// The next try of step `index`, recorded here as started: until its
+    /// end is recorded ([`end_try`](Self::end_try)), it may have taken
+    /// effect.
+    pub(crate) fn start_try(&mut self, index: usize) -> StepAttempt {
+        if self.tries.len() <= index {
+            self.tries.resize(index + 1, StepTries::default());
+        }
+        let tries = &mut self.tries[index];
+        let attempt =
+            StepAttempt { number: tries.started.saturating_add(1), earlier_effect: tries.may_have_taken_effect };
+        *tries = StepTries { started: attempt.number, may_have_taken_effect: true };
+        attempt
+    }
+
+    /// Records how `attempt`, the try of step `index` that started last,
+    /// ended: whether it may have taken effect.
+    pub(crate) fn end_try(&mut self, index: usize, attempt: StepAttempt, may_have_taken_effect: bool) {
+        if let Some(tries) = self.tries.get_mut(index) {
+            tries.may_have_taken_effect = attempt.earlier_effect || may_have_taken_effect;
+        }
+    }
 }
 
 /// Where a run is.
@@ -141,9 +169,15 @@ impl StepReport {
         report.outcome = match &self.outcome {
             StepOutcome::Output(_) => StepOutcome::Output(note),
             StepOutcome::Error(error) => {
-                // The error's kind stays: it says how the step ended.
-                let kind = error.get("kind").cloned().unwrap_or(Value::Null);
-                StepOutcome::Error(json!({ "kind": kind, "message": RUN_FULL }))
+                // The error's kind stays, and whether it may have taken
+                // effect: they say how the step ended.
+                let mut cut = json!({ "message": RUN_FULL });
+                for kept in ["kind", MAY_HAVE_TAKEN_EFFECT] {
+                    if let Some(value) = error.get(kept) {
+                        cut[kept] = value.clone();
+                    }
+                }
+                StepOutcome::Error(cut)
             }
         };
         report
@@ -224,7 +258,9 @@ mod tests {
         assert!(!cut.output_recorded_in_full(), "a resume runs it again");
         let mut failed = report.clone();
         failed.outcome = StepOutcome::Error(json!({"kind": "service", "message": "m".repeat(1000)}));
+        failed.outcome = failed.outcome.with_effect(crate::capability::CarriedOut::Possibly);
         let StepOutcome::Error(error) = failed.cut_for_room(4096).outcome else { panic!("an error stays one") };
         assert_eq!(error["kind"], "service");
+        assert!(failed.cut_for_room(4096).outcome.may_have_taken_effect());
     }
 }

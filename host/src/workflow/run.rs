@@ -140,16 +140,14 @@ pub async fn resume(
         .filter(|reference| reference.output)
         .map(|reference| reference.step)
         .collect();
-    // A step recorded whole whose output had secrets hidden runs again
-    // when a later step uses its output: it did take effect once.
-    let mut rerun: Option<(usize, StepAttempt)> = None;
-    for (index, (step, report)) in workflow.steps.iter().zip(done).enumerate() {
+    for (step, report) in workflow.steps.iter().zip(done) {
         if report.outcome.is_error() || report.id != step.id {
             break;
         }
+        // A step recorded whole whose output had secrets hidden runs again
+        // when a later step uses its output (as a repeat: it did take
+        // effect once).
         if report.masked && used_outputs.contains(&step.id) {
-            let attempt = StepAttempt { number: report.attempts.saturating_add(1), may_have_taken_effect: true };
-            rerun = Some((index, attempt));
             break;
         }
         // The record masks secrets, so the real input is resolved again
@@ -168,15 +166,7 @@ pub async fn resume(
         if observer.stop_before_next() {
             break;
         }
-        let Some(mut attempt) = observer.step_starting(i, step).await else { break };
-        if let Some((index, again)) = rerun
-            && index == i
-        {
-            attempt = StepAttempt {
-                number: attempt.number.max(again.number),
-                may_have_taken_effect: attempt.may_have_taken_effect || again.may_have_taken_effect,
-            };
-        }
+        let Some(attempt) = observer.step_starting(i, step).await else { break };
         let started_at = timestamp(SystemTime::now());
         let started = Instant::now();
         let connector = connectors.get(&step.connector);
@@ -199,13 +189,15 @@ pub async fn resume(
                     authentication: workflow.authentication_of(step).map(str::to_owned),
                     step_id: Some(step.id.clone()),
                     attempt: attempt.number,
+                    earlier_effect: attempt.earlier_effect,
                     ..run.clone()
                 };
-                let outcome = match host.invoke_in(connector, &step.operation, &input, &context).await {
+                let called = host.invoke_outcome(connector, &step.operation, &input, &context).await;
+                let outcome = match called.result {
                     Ok(output) => StepOutcome::Output(output),
                     Err(error) => StepOutcome::Error(error.to_json()),
                 };
-                (input, outcome)
+                (input, outcome.with_effect(called.carried_out))
             }
         };
         let masked_input = match operation {
@@ -250,8 +242,7 @@ pub async fn resume(
             outcome: shown,
             masked,
             attempts: attempt.number,
-            may_have_taken_effect_twice: attempt.may_have_taken_effect
-                && !operation.is_some_and(|op| op.safe_to_repeat()),
+            may_have_taken_effect_twice: attempt.earlier_effect && !operation.is_some_and(|op| op.safe_to_repeat()),
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
         };

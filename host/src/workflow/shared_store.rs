@@ -18,7 +18,7 @@ use async_nats::jetstream::{self, kv, stream};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StepStart, StoreLimits};
+use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StepTries, StoreLimits};
 
 /// Whether a node that opens the store (or a queue) sets the bounds of
 /// buckets that exist.
@@ -41,6 +41,13 @@ const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Debug, thiserror::Error)]
 #[error("the run has already ended")]
 pub struct RunEnded;
+
+/// A write by a delivery of a run that a later delivery has taken over:
+/// the earlier one's acknowledgement deadline passed (its worker was cut
+/// off from the queue), and its record is no longer the run's.
+#[derive(Debug, thiserror::Error)]
+#[error("a later delivery has taken the run over")]
+pub struct RunTakenOver;
 
 /// Run records in JetStream key-value buckets. Cheap to clone.
 #[derive(Clone)]
@@ -68,9 +75,9 @@ struct RunEntry {
     deliveries: Option<u64>,
     /// How many steps are recorded.
     steps: usize,
-    /// The step that started and has not ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    in_flight: Option<StepStart>,
+    /// What the tries of each step came to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tries: Vec<StepTries>,
 }
 
 impl RunEntry {
@@ -84,8 +91,24 @@ impl RunEntry {
             error: record.error.clone(),
             deliveries: record.deliveries,
             steps: record.steps.len(),
-            in_flight: record.in_flight,
+            tries: record.tries.clone(),
         }
+    }
+}
+
+impl RunEntry {
+    /// Whether `newer` may replace this entry: not once the run has ended,
+    /// nor by an earlier delivery than the one this entry is of.
+    fn may_be_replaced_by(&self, newer: &RunEntry) -> anyhow::Result<()> {
+        if self.status.is_finished() {
+            return Err(RunEnded.into());
+        }
+        if let (Some(stored), Some(writing)) = (self.deliveries, newer.deliveries)
+            && stored > writing
+        {
+            return Err(RunTakenOver.into());
+        }
+        Ok(())
     }
 }
 
@@ -124,11 +147,12 @@ impl SharedRunStore {
         self.put_entry(&RunEntry::of(record)).await
     }
 
-    /// Writes `entry` unless the run's entry says it has ended: two
-    /// deliveries of one run (a worker that lost its connection, and the
-    /// one that took over) must not turn a finished run back to running.
-    /// The write is conditional on the revision read, so a concurrent one
-    /// is seen.
+    /// Writes `entry` unless the run's entry says it has ended, or that a
+    /// later delivery has it: two deliveries of one run (a worker that
+    /// lost its connection, and the one that took over) must not turn a
+    /// finished run back to running, nor overwrite each other's steps. The
+    /// write is conditional on the revision read, so a concurrent one is
+    /// seen.
     async fn put_entry(&self, entry: &RunEntry) -> anyhow::Result<()> {
         let key = run_key(&entry.id)?;
         let value: bytes::Bytes = serde_json::to_vec(entry)?.into();
@@ -137,9 +161,8 @@ impl SharedRunStore {
             let current = runs.entry(key).await.context("could not read the run store")?;
             let written = match current.filter(|current| current.operation == kv::Operation::Put) {
                 Some(current) => {
-                    let status = serde_json::from_slice::<RunEntry>(&current.value).map(|entry| entry.status);
-                    if status.is_ok_and(RunStatus::is_finished) {
-                        return Err(RunEnded.into());
+                    if let Ok(stored) = serde_json::from_slice::<RunEntry>(&current.value) {
+                        stored.may_be_replaced_by(entry)?;
                     }
                     runs.update(key, value.clone(), current.revision).await.is_ok()
                 }
@@ -159,22 +182,16 @@ impl SharedRunStore {
     }
 
     /// Records step `index` of `record`'s run, then the run's entry with
-    /// `record`'s steps so far (the step among them) and no step in flight.
+    /// `record`'s steps so far (the step among them).
     pub async fn add_step(&self, record: &RunRecord, index: usize, report: &StepReport) -> anyhow::Result<()> {
         let key = format!("{}.{index}", run_key(&record.id)?);
-        self.buckets.steps.put(key, serde_json::to_vec(report)?.into()).await.context("could not record the step")?;
         let mut entry = RunEntry::of(record);
         entry.steps = index + 1;
-        entry.in_flight = None;
-        self.put_entry(&entry).await
-    }
-
-    /// Records that step `start.index` of `record`'s run started, before
-    /// it calls anything.
-    pub async fn step_started(&self, record: &RunRecord, start: StepStart) -> anyhow::Result<()> {
-        let mut entry = RunEntry::of(record);
-        entry.steps = start.index;
-        entry.in_flight = Some(start);
+        // Checked before the step is written too, which no revision guards.
+        if let Some(stored) = self.entry(&record.id).await? {
+            stored.may_be_replaced_by(&entry)?;
+        }
+        self.buckets.steps.put(key, serde_json::to_vec(report)?.into()).await.context("could not record the step")?;
         self.put_entry(&entry).await
     }
 
@@ -221,7 +238,7 @@ impl SharedRunStore {
             steps,
             error: entry.error,
             deliveries: entry.deliveries,
-            in_flight: entry.in_flight,
+            tries: entry.tries,
         }))
     }
 
@@ -351,6 +368,29 @@ async fn set_bound(jetstream: &jetstream::Context, name: &str, bound: Bound) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_replaced_only_by_its_own_or_a_later_delivery_of_a_running_run() {
+        let entry = |status, deliveries| RunEntry {
+            id: "r".into(),
+            workflow: "w".into(),
+            status,
+            started_at: String::new(),
+            finished_at: None,
+            error: None,
+            deliveries,
+            steps: 0,
+            tries: Vec::new(),
+        };
+        let running = entry(RunStatus::Running, Some(2));
+        assert!(running.may_be_replaced_by(&entry(RunStatus::Running, Some(2))).is_ok());
+        assert!(running.may_be_replaced_by(&entry(RunStatus::Running, Some(3))).is_ok());
+        let late = running.may_be_replaced_by(&entry(RunStatus::Running, Some(1))).unwrap_err();
+        assert!(late.is::<RunTakenOver>(), "{late}");
+        let ended = entry(RunStatus::Succeeded, Some(2)).may_be_replaced_by(&entry(RunStatus::Running, Some(3)));
+        assert!(ended.unwrap_err().is::<RunEnded>());
+        assert!(entry(RunStatus::Queued, None).may_be_replaced_by(&entry(RunStatus::Running, Some(1))).is_ok());
+    }
 
     #[test]
     fn only_run_ids_become_keys() {

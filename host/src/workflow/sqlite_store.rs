@@ -169,7 +169,7 @@ impl SqliteRunStore {
                 steps,
                 error: None,
                 deliveries: None,
-                in_flight: None,
+                tries: Vec::new(),
             }))
         })
         .await
@@ -241,7 +241,7 @@ mod tests {
             steps: Vec::new(),
             error: None,
             deliveries: None,
-            in_flight: None,
+            tries: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::workflow::SharedRunStore;
 use crate::workflow::sqlite_store::SqliteRunStore;
-use crate::workflow::{RunRecord, RunStatus, Step, StepAttempt, StepObserver, StepReport, StepStart};
+use crate::workflow::{RunRecord, RunStatus, Step, StepAttempt, StepObserver, StepReport};
 
 /// A run store. Cheap to clone.
 #[derive(Clone)]
@@ -93,14 +93,15 @@ impl RunStore {
         }
     }
 
-    /// Records that `start`'s step of `record`'s run started. The shared
-    /// store keeps it, for a later delivery to know; a server's own store
-    /// does not need it (a run cut short there is marked failed, never
+    /// Records that a step of `record`'s run started: its
+    /// [`tries`](RunRecord::tries) with the new one. The shared store
+    /// keeps them, for a later delivery to know; a server's own store does
+    /// not need them (a run cut short there is marked failed, never
     /// resumed).
-    pub async fn step_started(&self, record: &RunRecord, start: StepStart) -> anyhow::Result<()> {
+    pub async fn step_started(&self, record: &RunRecord) -> anyhow::Result<()> {
         match self {
             RunStore::Embedded(_) => Ok(()),
-            RunStore::Shared(store) => store.step_started(record, start).await,
+            RunStore::Shared(store) => store.put(record).await,
         }
     }
 
@@ -146,8 +147,8 @@ pub struct Recorder<'a> {
     write_error: Option<anyhow::Error>,
     /// Bytes the run's steps take in the record so far.
     recorded_bytes: usize,
-    /// A step that runs again, and which try of it that is.
-    repeat: Option<(usize, StepAttempt)>,
+    /// The step running now, and which try of it.
+    running: Option<(usize, StepAttempt)>,
 }
 
 impl<'a> Recorder<'a> {
@@ -159,14 +160,7 @@ impl<'a> Recorder<'a> {
         stop: Option<&'a std::sync::atomic::AtomicBool>,
     ) -> Self {
         let recorded_bytes = record.steps.iter().map(StepReport::recorded_bytes).sum();
-        Recorder { store, record, stop, write_error: None, recorded_bytes, repeat: None }
-    }
-
-    /// This recorder, for a run whose step `index` runs again as `attempt`
-    /// says.
-    pub fn repeating(mut self, index: usize, attempt: StepAttempt) -> Self {
-        self.repeat = Some((index, attempt));
-        self
+        Recorder { store, record, stop, write_error: None, recorded_bytes, running: None }
     }
 
     /// Why a step could not be recorded, if one could not.
@@ -179,6 +173,8 @@ impl StepObserver for Recorder<'_> {
     fn step_ended(&mut self, index: usize, report: &StepReport) -> impl Future<Output = ()> + Send {
         // A step recorded again (a resumed run running it once more)
         // replaces what was recorded of it and of the steps after it.
+        // Read before the report is bounded, which may cut its error.
+        let may_have_taken_effect = report.outcome.may_have_taken_effect();
         let replaced: usize = self.record.steps.iter().skip(index).map(StepReport::recorded_bytes).sum();
         self.recorded_bytes = self.recorded_bytes.saturating_sub(replaced);
         let mut report = self.store.bounded(report);
@@ -187,6 +183,11 @@ impl StepObserver for Recorder<'_> {
             report = report.cut_for_room(max_run_bytes);
         }
         self.recorded_bytes += report.recorded_bytes();
+        if let Some((running, attempt)) = self.running.take()
+            && running == index
+        {
+            self.record.end_try(index, attempt, may_have_taken_effect);
+        }
         async move {
             if let Err(e) = self.store.add_step(self.record, index, &report).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record a step");
@@ -195,28 +196,125 @@ impl StepObserver for Recorder<'_> {
             }
             self.record.steps.truncate(index);
             self.record.steps.push(report);
-            self.record.in_flight = None;
         }
     }
 
     fn step_starting(&mut self, index: usize, _step: &Step) -> impl Future<Output = Option<StepAttempt>> + Send {
-        let attempt = match self.repeat {
-            Some((repeated, attempt)) if repeated == index => attempt,
-            _ => StepAttempt::FIRST,
-        };
+        // Numbered from the record's tries alone: every try of the step
+        // before this one, whatever became of their reports.
+        let attempt = self.record.start_try(index);
+        self.running = Some((index, attempt));
         async move {
-            let start = StepStart { index, attempt: attempt.number };
-            if let Err(e) = self.store.step_started(self.record, start).await {
+            if let Err(e) = self.store.step_started(self.record).await {
                 tracing::error!(run = %self.record.id, error = %format!("{e:#}"), "could not record that a step started");
                 self.write_error = Some(e);
                 return None;
             }
-            self.record.in_flight = Some(start);
             Some(attempt)
         }
     }
 
     fn stop_before_next(&self) -> bool {
         self.write_error.is_some() || self.stop.is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::capability::CarriedOut;
+    use crate::workflow::StepOutcome;
+
+    fn record() -> RunRecord {
+        RunRecord {
+            id: "r".into(),
+            workflow: "w".into(),
+            status: RunStatus::Running,
+            started_at: "2026-12-04T00:00:00.000Z".into(),
+            finished_at: None,
+            steps: Vec::new(),
+            error: None,
+            deliveries: None,
+            tries: Vec::new(),
+        }
+    }
+
+    fn step(id: &str) -> Step {
+        serde_json::from_value(json!({"id": id, "connector": "c", "operation": "op"})).unwrap()
+    }
+
+    fn ended(id: &str) -> StepReport {
+        StepReport::example(id, json!({}), json!({"made": id}))
+    }
+
+    /// A failed try: `carried_out` says if a request of it may have been
+    /// carried out.
+    fn failed(id: &str, carried_out: CarriedOut) -> StepReport {
+        let mut report = ended(id);
+        report.outcome = StepOutcome::Error(json!({"kind": "busy", "message": "m"})).with_effect(carried_out);
+        report
+    }
+
+    /// The tries of a run's steps, as deliveries of it (each a new
+    /// recorder over what the store kept) start and end them, number every
+    /// try from all the ones before it and remember any that may have
+    /// taken effect, whatever became of the step reports.
+    #[tokio::test]
+    async fn every_try_of_a_step_is_numbered_from_all_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path(), StoreLimits::default()).unwrap();
+        let mut run = record();
+        store.create(&run).await.unwrap();
+
+        // Delivery 1: step 0 ends, step 1 starts and its worker dies.
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        assert_eq!(recorder.step_starting(0, &step("a")).await, Some(StepAttempt::FIRST));
+        recorder.step_ended(0, &ended("a")).await;
+        assert_eq!(recorder.step_starting(1, &step("b")).await, Some(StepAttempt::FIRST));
+        drop(recorder);
+
+        // Delivery 2: step 1 again, as a repeat; the host is busy (no
+        // effect), which does not clear what the first try may have done.
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        let second = recorder.step_starting(1, &step("b")).await.unwrap();
+        assert_eq!(second, StepAttempt { number: 2, earlier_effect: true });
+        recorder.step_ended(1, &failed("b", CarriedOut::No)).await;
+        drop(recorder);
+        run.steps.truncate(1);
+
+        // Delivery 3: still a repeat of a try that may have taken effect.
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        let third = recorder.step_starting(1, &step("b")).await.unwrap();
+        assert_eq!(third, StepAttempt { number: 3, earlier_effect: true });
+        recorder.step_ended(1, &ended("b")).await;
+        // A step whose first try was turned away runs again as a plain try.
+        recorder.step_starting(2, &step("c")).await.unwrap();
+        recorder.step_ended(2, &failed("c", CarriedOut::No)).await;
+        drop(recorder);
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        let retried = recorder.step_starting(2, &step("c")).await.unwrap();
+        assert_eq!(retried, StepAttempt { number: 2, earlier_effect: false });
+        // One that failed after a request that may have gone through is
+        // a repeat.
+        recorder.step_ended(2, &failed("c", CarriedOut::Possibly)).await;
+        drop(recorder);
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        let after_fault = recorder.step_starting(2, &step("c")).await.unwrap();
+        assert_eq!(after_fault, StepAttempt { number: 3, earlier_effect: true });
+        recorder.step_ended(2, &ended("c")).await;
+        drop(recorder);
+
+        // A resume that runs steps 0 to 2 again (an output the record
+        // masks is needed): each is a repeat of a try that took effect,
+        // not a first try.
+        run.steps.truncate(0);
+        let mut recorder = Recorder::new(&store, &mut run, None);
+        for (index, (id, number)) in [("a", 2), ("b", 4), ("c", 4)].into_iter().enumerate() {
+            let again = recorder.step_starting(index, &step(id)).await.unwrap();
+            assert_eq!(again, StepAttempt { number, earlier_effect: true }, "step {id}");
+            recorder.step_ended(index, &ended(id)).await;
+        }
     }
 }
