@@ -87,6 +87,29 @@ pub fn create_once<T>(
     if earlier_effect && let Some(earlier) = find()? {
         return Ok(earlier);
     }
+    create_or_read_back(earlier_effect, create, already_exists, find)
+}
+
+/// Creates something whose key the service keeps unique, so that creating
+/// it again is what tells a repeat: `create`, and if the service answers
+/// that it exists already (`already_exists`) after an earlier attempt that
+/// may have made it (`earlier_effect`), `find` reads it back as the answer.
+/// For a `find` too costly to run on every repeat (a search).
+///
+/// ```
+/// use connector_sdk::{Error, ServiceError, repeat::create_or_read_back};
+/// let exists = |e: &Error| matches!(e, Error::Service(s) if s.code == "Exists");
+/// let conflict = || Err(Error::Service(ServiceError {
+///     code: "Exists".into(), message: String::new(), status: 400, retryable: false }));
+/// assert_eq!(create_or_read_back(true, conflict, exists, || Ok(Some("made before"))).ok(), Some("made before"));
+/// assert!(create_or_read_back(false, conflict, exists, || Ok(Some("not asked"))).is_err());
+/// ```
+pub fn create_or_read_back<T>(
+    earlier_effect: bool,
+    create: impl FnOnce() -> Result<T, Error>,
+    already_exists: impl Fn(&Error) -> bool,
+    find: impl Fn() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
     match create() {
         Err(error) if earlier_effect && already_exists(&error) => match find()? {
             Some(earlier) => Ok(earlier),

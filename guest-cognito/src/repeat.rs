@@ -8,14 +8,18 @@
 //! took no effect (throttled, say) it creates as usual, so that a thing
 //! of the same key made before the run is a conflict, not taken over.
 //!
-//! Not here, so recorded as possibly done twice when repeated: `sign_up`
-//! (its answer needs the pool, which its input does not name) and
+//! `sign_up` names no pool, only an app client: when a repeat meets its
+//! user name taken, the pool is found by that client (a bounded search)
+//! and the user read back from it.
+//!
+//! Not here, so recorded as possibly done twice when repeated:
 //! `create_user_pool_client` (client names are not unique, and clients
-//! take no tags). `admin_create_user` with `MessageAction: RESEND` sends
-//! the invitation again on a repeat: it creates nothing.
+//! take no tags, so nothing tells an earlier attempt's client from
+//! another). `admin_create_user` with `MessageAction: RESEND` sends the
+//! invitation again on a repeat: it creates nothing.
 
 use connector_sdk::invocation::Context;
-use connector_sdk::repeat::{create_once, token_of};
+use connector_sdk::repeat::{create_once, create_or_read_back, token_of};
 use connector_sdk::{Error, ServiceError};
 use serde_json::{Map, Value, json};
 
@@ -33,28 +37,40 @@ pub struct Recovery {
     /// What an earlier attempt made, as the operation would have answered,
     /// from the request `body` (API JSON); `None` when there is none.
     find: fn(&Value, &Context) -> Result<Option<Value>, Error>,
+    /// Whether `find` runs before creating again, or only once creating
+    /// again says the thing exists (for a costly search).
+    find_first: bool,
 }
 
 /// Every operation made safe to repeat, by name.
 pub static RECOVERIES: &[Recovery] = &[
-    Recovery { operation: "admin_create_user", exists: &["UsernameExistsException"], find: find_user },
-    Recovery { operation: "create_group", exists: &["GroupExistsException"], find: find_group },
+    Recovery {
+        operation: "admin_create_user",
+        exists: &["UsernameExistsException"],
+        find: find_user,
+        find_first: true,
+    },
+    Recovery { operation: "create_group", exists: &["GroupExistsException"], find: find_group, find_first: true },
     Recovery {
         operation: "create_identity_provider",
         exists: &["DuplicateProviderException"],
         find: find_identity_provider,
+        find_first: true,
     },
     Recovery {
         operation: "create_resource_server",
         exists: &["ResourceServerExistsException", "InvalidParameterException"],
         find: find_resource_server,
+        find_first: true,
     },
-    Recovery { operation: "create_user_pool", exists: &[], find: find_tagged_pool },
+    Recovery { operation: "create_user_pool", exists: &[], find: find_tagged_pool, find_first: true },
     Recovery {
         operation: "create_user_pool_domain",
         exists: &["InvalidParameterException", "ResourceConflictException"],
         find: find_domain,
+        find_first: true,
     },
+    Recovery { operation: "sign_up", exists: &["UsernameExistsException"], find: find_signed_up, find_first: false },
 ];
 
 /// The recovery of `operation`, if it has one.
@@ -87,7 +103,11 @@ impl Recovery {
             )));
         }
         let exists = |error: &Error| matches!(error, Error::Service(e) if self.exists.contains(&e.code.as_str()));
-        create_once(earlier_effect, || (self.find)(&body, context), || send(&body), exists)
+        let find = || (self.find)(&body, context);
+        match self.find_first {
+            true => create_once(earlier_effect, find, || send(&body), exists),
+            false => create_or_read_back(earlier_effect, || send(&body), exists, find),
+        }
     }
 }
 
@@ -181,6 +201,76 @@ fn find_domain(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
         created.insert("ManagedLoginVersion".to_owned(), version.clone());
     }
     Ok(Some(Value::Object(created)))
+}
+
+/// The user `body` signs up, as `SignUp` answers (without where a code
+/// was sent, which only the first answer knew), from the pool of its app
+/// client.
+fn find_signed_up(body: &Value, _: &Context) -> Result<Option<Value>, Error> {
+    let Some(pool) = pool_of_client(field(body, "ClientId"))? else { return Ok(None) };
+    let request = json!({"UserPoolId": pool, "Username": field(body, "Username")});
+    let Some(user) = lookup("AdminGetUser", request, &["UserNotFoundException"])? else { return Ok(None) };
+    let sub = field(&user, "UserAttributes")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|attribute| field(attribute, "Name") == "sub")
+        .map(|attribute| field(attribute, "Value").clone());
+    let mut answer = json!({"UserConfirmed": field(&user, "UserStatus") == "CONFIRMED"});
+    if let Some(sub) = sub {
+        answer["UserSub"] = sub;
+    }
+    Ok(Some(answer))
+}
+
+/// Most requests the search for an app client's pool sends; past it, the
+/// search fails rather than guess.
+const MAX_CLIENT_SEARCH_CALLS: usize = 200;
+
+/// The pool app client `client_id` belongs to: each pool's clients are
+/// listed until one has it.
+fn pool_of_client(client_id: &Value) -> Result<Option<Value>, Error> {
+    let mut calls = 0;
+    let mut call = |action: &str, request: &Value| {
+        calls += 1;
+        if calls > MAX_CLIENT_SEARCH_CALLS {
+            return Err(Error::Internal(format!(
+                "cannot tell whether an earlier attempt of this step signed the user up: the search for the \
+                 app client's pool took more than {MAX_CLIENT_SEARCH_CALLS} requests"
+            )));
+        }
+        call_action(action, true, request)
+    };
+    let mut pools_next: Option<Value> = None;
+    loop {
+        let mut request = json!({"MaxResults": 60});
+        if let Some(token) = pools_next.take() {
+            request["NextToken"] = token;
+        }
+        let page = call("ListUserPools", &request)?;
+        for pool in field(&page, "UserPools").as_array().into_iter().flatten() {
+            let mut clients_next: Option<Value> = None;
+            loop {
+                let mut request = json!({"UserPoolId": field(pool, "Id"), "MaxResults": 60});
+                if let Some(token) = clients_next.take() {
+                    request["NextToken"] = token;
+                }
+                let clients = call("ListUserPoolClients", &request)?;
+                let mut listed = field(&clients, "UserPoolClients").as_array().into_iter().flatten();
+                if listed.any(|client| field(client, "ClientId") == client_id) {
+                    return Ok(Some(field(pool, "Id").clone()));
+                }
+                clients_next = clients.get("NextToken").filter(|t| t.is_string()).cloned();
+                if clients_next.is_none() {
+                    break;
+                }
+            }
+        }
+        pools_next = page.get("NextToken").filter(|t| t.is_string()).cloned();
+        if pools_next.is_none() {
+            return Ok(None);
+        }
+    }
 }
 
 /// Most pages of pools listed, and most pools of the step's name

@@ -15,7 +15,7 @@ async fn a_repeated_create_finds_what_the_first_try_made() {
     let emulator = Emulator::start(Kind::Moto);
     let host = host_for(&emulator.endpoint()).await;
     let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
-    for name in ["admin_create_user", "create_group", "create_user_pool", "create_resource_server"] {
+    for name in ["admin_create_user", "create_group", "create_user_pool", "create_resource_server", "sign_up"] {
         assert!(cognito.manifest().operation(name).unwrap().idempotent, "{name} says it is idempotent");
     }
     assert!(!cognito.manifest().operation("create_user_pool_client").unwrap().idempotent);
@@ -90,4 +90,21 @@ async fn a_repeated_create_finds_what_the_first_try_made() {
     call("create_user_pool_domain", domain, "domain", 2).await.unwrap();
     let described = sdk.describe_user_pool_domain().domain("marketing-once").send().await.unwrap();
     assert_eq!(described.domain_description().unwrap().user_pool_id(), Some(pool.as_str()));
+
+    // A sign-up names only its app client: a repeat that meets the name
+    // taken finds the pool by the client and reads the user back.
+    let client = call("create_user_pool_client", json!({"user_pool_id": pool, "client_name": "web"}), "client", 1)
+        .await
+        .unwrap();
+    let client_id = client["UserPoolClient"]["ClientId"].as_str().unwrap().to_owned();
+    let sign_up = json!({"client_id": client_id, "username": "signed", "password": "Passw0rd!Passw0rd"});
+    let first = call("sign_up", sign_up.clone(), "sign-up", 1).await.unwrap();
+    let repeated = call("sign_up", sign_up.clone(), "sign-up", 2).await.unwrap();
+    assert_eq!(repeated["UserSub"], first["UserSub"], "{repeated}");
+    assert_eq!(repeated["UserConfirmed"], first["UserConfirmed"], "{repeated}");
+    let conflict = call("sign_up", sign_up, "another-sign-up", 1).await;
+    assert!(
+        matches!(&conflict, Err(InvokeError::Service { code, .. }) if code == "UsernameExistsException"),
+        "{conflict:?}"
+    );
 }
