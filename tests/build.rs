@@ -12,6 +12,7 @@ use std::process::Command;
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
     ("Cargo.toml", "guest-iam", "guest_iam", "GUEST_IAM"),
+    ("Cargo.toml", "guest-http", "guest_http", "GUEST_HTTP"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
     ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),
@@ -26,7 +27,7 @@ fn main() {
 
     // The whole guest crate: its sources, manifest and build script (link
     // settings) all change the component.
-    for watched in ["wit", "guest-cognito", "connector-sdk", "Cargo.lock", "Cargo.toml", "tests/guests"] {
+    for watched in ["wit", "guest-cognito", "guest-http", "connector-sdk", "Cargo.lock", "Cargo.toml", "tests/guests"] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 

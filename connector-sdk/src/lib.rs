@@ -12,7 +12,9 @@
 //!   the field;
 //! - the AWS protocols over the host's signed-HTTP capability ([`aws`]):
 //!   JSON 1.0/1.1, query with XML replies, REST-JSON, and service errors
-//!   parsed into [`Error::Service`] with a `retryable` flag.
+//!   parsed into [`Error::Service`] with a `retryable` flag;
+//! - requests to any HTTP API the connector declares ([`http`], with
+//!   [`Info::api`]), the credential applied by the host.
 //!
 //! ```ignore
 //! use connector_sdk::{Connector, Info, Operations, Error, aws};
@@ -34,6 +36,7 @@
 //! ```
 
 pub mod aws;
+pub mod http;
 mod operations;
 pub mod outputs;
 pub mod repeat;
@@ -54,8 +57,8 @@ pub mod bindings {
 }
 
 pub use bindings::connector::api::types::{Error, ServiceError};
-pub use bindings::connector::api::{invocation, signed_http};
-pub use bindings::exports::connector::api::details::Effect;
+pub use bindings::connector::api::{http_api, invocation, signed_http};
+pub use bindings::exports::connector::api::details::{Api, CredentialKind, Effect};
 
 /// The invocation running now: the run and step it belongs to, and which
 /// try of the step it is. Steps of a queued run run at least once: when a
@@ -73,7 +76,7 @@ pub fn invocation() -> invocation::Context {
 
 /// A connector: what it is, and its operations.
 pub trait Connector {
-    /// Name, title, version and the AWS services it calls.
+    /// Name, title, version, and the AWS services and HTTP APIs it calls.
     fn info() -> Info;
     /// Every operation, in the order a user should see them.
     fn operations() -> Operations;
@@ -100,6 +103,10 @@ macro_rules! connector {
         impl $crate::bindings::exports::connector::api::details::Guest for __ConnectorExport {
             fn operations() -> Vec<$crate::bindings::exports::connector::api::details::OperationDetails> {
                 $crate::details::<$connector>()
+            }
+
+            fn apis() -> Vec<$crate::bindings::exports::connector::api::details::Api> {
+                <$connector as $crate::Connector>::info().apis
             }
         }
 
@@ -146,6 +153,22 @@ impl From<signed_http::SendError> for Error {
             SendError::InvalidRequest(m) => format!("invalid request: {m}"),
             SendError::LimitExceeded(m) => format!("limit exceeded: {m}"),
             SendError::Transport(m) => format!("transport: {m}"),
+        })
+    }
+}
+
+impl From<http_api::SendError> for Error {
+    /// The host refused or could not complete a request to an HTTP API:
+    /// the host's account (`credential: API `crm`: the token endpoint
+    /// refused ...`).
+    fn from(error: http_api::SendError) -> Self {
+        use http_api::SendError;
+        Error::Host(match error {
+            SendError::Denied(m) => format!("denied: {m}"),
+            SendError::InvalidRequest(m) => format!("invalid request: {m}"),
+            SendError::LimitExceeded(m) => format!("limit exceeded: {m}"),
+            SendError::Transport(m) => format!("transport: {m}"),
+            SendError::Credential(m) => format!("credential: {m}"),
         })
     }
 }

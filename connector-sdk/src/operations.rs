@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::bindings::connector::api::types::Operation;
-use crate::bindings::exports::connector::api::details::{Effect, OperationDetails};
+use crate::bindings::exports::connector::api::details::{Api, CredentialKind, Effect, OperationDetails};
 
 /// What a connector is.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Info {
     pub version: String,
     /// AWS service signing names it calls (`iam`, `sts`).
     pub services: Vec<String>,
+    /// HTTP APIs it calls (contract 0.1.2), see [`Info::api`].
+    pub apis: Vec<Api>,
 }
 
 impl Info {
@@ -36,7 +38,30 @@ impl Info {
             title: title.to_owned(),
             version: version.to_owned(),
             services: services.iter().map(|s| (*s).to_owned()).collect(),
+            apis: Vec::new(),
         }
+    }
+
+    /// Declares an HTTP API the connector calls with [`crate::http`]: its
+    /// name (what requests use), title, where it usually is, and the
+    /// credential kinds it accepts (none listed: any). The operator
+    /// configures where it is and the credential; the connector never
+    /// sees the credential.
+    ///
+    /// ```
+    /// use connector_sdk::{CredentialKind, Info};
+    /// let info = Info::new("github", "GitHub", "1.0.0", &[])
+    ///     .api("github", "GitHub REST API", "https://api.github.com", &[CredentialKind::Bearer, CredentialKind::Oauth2]);
+    /// assert_eq!(info.apis[0].name, "github");
+    /// ```
+    pub fn api(mut self, name: &str, title: &str, default_base_url: &str, credentials: &[CredentialKind]) -> Self {
+        self.apis.push(Api {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            default_base_url: default_base_url.to_owned(),
+            credentials: credentials.to_vec(),
+        });
+        self
     }
 }
 

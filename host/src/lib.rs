@@ -3,9 +3,10 @@
 //! A connector is a component (`wasm32-wasip2`) implementing the
 //! `connector:api` WIT contract: it lists its operations with JSON Schemas
 //! and runs one when asked. Connectors run sandboxed, with no files,
-//! environment or sockets; their only way out is the host's signed-HTTP
-//! capability, which sends requests to the AWS services they were granted,
-//! signed with SigV4 using credentials only the host holds.
+//! environment or sockets; their only ways out are the host's capabilities,
+//! which send requests to the AWS services they were granted, signed with
+//! SigV4, and to the HTTP APIs they declare, where the operator configured
+//! them, with credentials only the host holds and applies.
 //!
 //! Start with [`ConnectorHost`].
 //!
@@ -39,12 +40,14 @@ pub use disk_cache::Pruned;
 pub use endpoints::{Endpoint, Endpoints};
 pub use error::{InvokeError, LoadError};
 pub use identity::{
-    Authentication, AuthenticationKind, AuthenticationSummary, Authentications, CredentialsConfig, SecretRef,
+    Authentication, AuthenticationKind, AuthenticationSummary, Authentications, ClientAuth, ConnectionConfig,
+    ConnectionSummary, CredentialsConfig, KeyPlacement, Scheme, SecretRef,
 };
 pub use oci::{BlobStore, OciReference, Pulled, Registries, RegistryConfig};
 pub use runtime::{
-    CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, Effect, HostConfig,
-    Inspection, InvokeOutcome, LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime, RuntimeEvent,
+    ApiInfo, CallContext, CallerIdentity, ComponentSource, Connector, ConnectorHost, DirectoryWatch, Effect,
+    HostConfig, Inspection, InvokeOutcome, LoadOptions, Manifest, OperationHints, OperationInfo, Reloaded, Runtime,
+    RuntimeEvent,
 };
 pub use sandbox::{ArtifactCache, SandboxLimits};
 pub use selector::{ConnectorIdentity, ConnectorSelector, is_alias};

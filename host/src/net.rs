@@ -1,5 +1,26 @@
-//! Facts about network addresses that several parts of the host decide
-//! on: whether an authority names this machine's loopback.
+//! Facts about network addresses and HTTP that several parts of the host
+//! decide on: whether an authority names this machine's loopback, which
+//! headers belong to the transport.
+
+/// Headers of the HTTP transport itself, which the client sets from the
+/// body and the connection: nobody else may set them.
+pub(crate) const TRANSPORT_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+/// Whether `name` (lower case) is one of the [`TRANSPORT_HEADERS`].
+pub(crate) fn is_transport_header(name: &str) -> bool {
+    TRANSPORT_HEADERS.contains(&name)
+}
 
 /// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
 pub(crate) fn is_loopback_authority(authority: &str) -> bool {

@@ -253,7 +253,7 @@ pub fn clients_venv() -> PathBuf {
 }
 
 /// Runs `emulators/ensure-venv` for `lock` (relative to the tests crate).
-fn ensure_venv(lock: &str) -> PathBuf {
+pub(crate) fn ensure_venv(lock: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("emulators/ensure-venv");
     let output = Command::new(&script)

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod capture;
 pub mod debian;
 pub mod emulator;
+pub mod http_apis;
 pub mod nats;
 pub mod registry;
 pub mod server;

@@ -47,8 +47,9 @@ async fn a_connector_built_against_contract_0_1_0_still_runs() {
 }
 
 /// What a connector says in `details` (contract 0.1.2) reaches its
-/// manifest: output schemas and effects; details that name an operation
-/// the manifest lacks, or an output schema that expands without end, are
+/// manifest: output schemas, effects and the HTTP APIs it calls; details
+/// that name an operation the manifest lacks, an output schema that
+/// expands without end, or APIs badly named, twice or too many, are
 /// refused at load like any broken manifest.
 #[tokio::test]
 async fn details_come_with_the_manifest_and_are_checked() {
@@ -56,6 +57,9 @@ async fn details_come_with_the_manifest_and_are_checked() {
     let hostile = host.load(components::HOSTILE).await.unwrap();
     let echo = hostile.manifest().operation("echo").unwrap();
     assert_eq!(echo.output_schema.as_ref().unwrap()["properties"]["token"]["writeOnly"], true);
+    assert_eq!(hostile.manifest().apis[0].name, "echo");
+    assert_eq!(hostile.manifest().apis[0].credentials, ["bearer"]);
+    assert_eq!(hostile.grant().apis().collect::<Vec<_>>(), ["echo"], "granted as declared when no rule narrows");
     let forge = hostile.manifest().operation("forge_host_error").unwrap();
     assert_eq!(forge.effect, Some(connector_host::Effect::Destructive));
     assert!(forge.hints().destructive, "declared destructive");
@@ -63,6 +67,9 @@ async fn details_come_with_the_manifest_and_are_checked() {
     for (mode, expected) in [
         ("details-unknown", "its details name operation `nope`, which its manifest does not list"),
         ("output-bomb", "the output schema of operation `echo` expands to more than 50000 values"),
+        ("api-bad-name", "it declares API `evil.com/x`, which is not a machine name"),
+        ("api-twice", "it declares API `echo` twice"),
+        ("many-apis", "it declares 100 APIs, over the limit of 64"),
     ] {
         let refused = host.load(connector_tests::hostile_variant(mode, dir.path())).await.unwrap_err();
         assert_eq!(refused.kind(), "invalid-manifest", "{refused}");

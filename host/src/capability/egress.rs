@@ -10,6 +10,11 @@
 //! Hosts the operator configured explicitly (`--endpoint-url`,
 //! `AWS_ENDPOINT_URL*`) are trusted as configured, loopback included; an
 //! endpoint given as an IP literal is never resolved, so it is used as is.
+//!
+//! For HTTP APIs ([`ApiResolver`]), stricter: a connection's host name
+//! must resolve to public addresses only, private ranges refused too
+//! (DNS rebinding: a public name answered with an internal address),
+//! unless it is `localhost` or its connection allows private addresses.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -118,6 +123,81 @@ impl Resolve for EgressResolver {
     }
 }
 
+/// True for addresses private to a network, which a public host name of
+/// an HTTP API must not resolve to: RFC 1918, shared (CGNAT, 100.64/10),
+/// benchmarking (198.18/15), unique local IPv6 (fc00::/7), and those
+/// embedded in IPv6; and all that [`forbidden`] refuses.
+pub fn private_or_local(ip: IpAddr) -> bool {
+    if forbidden(ip) {
+        return true;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || (a == 100 && (64..128).contains(&b)) || (a == 198 && (b == 18 || b == 19))
+        }
+        IpAddr::V6(v6) => {
+            let embedded = embedded_ipv4(v6);
+            if !embedded.is_empty() {
+                return embedded.into_iter().any(|v4| private_or_local(IpAddr::V4(v4)));
+            }
+            (v6.segments()[0] & 0xfe00) == 0xfc00
+        }
+    }
+}
+
+/// The addresses of an API's `host` a connection may use: all of them
+/// when `any_address` (the host is `localhost`, or its connection allows
+/// private addresses), otherwise the public ones; an error when none is
+/// left.
+pub fn allowed_api_addresses(
+    host: &str,
+    addresses: Vec<SocketAddr>,
+    any_address: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    if any_address {
+        return Ok(addresses);
+    }
+    let allowed: Vec<SocketAddr> = addresses.iter().copied().filter(|a| !private_or_local(a.ip())).collect();
+    if allowed.is_empty() {
+        let seen: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
+        return Err(format!(
+            "egress refused: {host} resolves only to private or local addresses ({}); set \
+             `allow_private_addresses = true` on its connection to allow it",
+            if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+        ));
+    }
+    Ok(allowed)
+}
+
+/// A DNS resolver for HTTP APIs applying [`allowed_api_addresses`].
+pub struct ApiResolver {
+    /// Hosts (lower case) that may resolve to any address.
+    any_address: BTreeSet<String>,
+}
+
+impl ApiResolver {
+    /// Lets the hosts in `any_address` (lower case) and `localhost`
+    /// resolve to any address.
+    pub fn new(any_address: BTreeSet<String>) -> Self {
+        ApiResolver { any_address }
+    }
+}
+
+impl Resolve for ApiResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        let any_address =
+            self.any_address.contains(&host.to_ascii_lowercase()) || crate::net::is_loopback_authority(&host);
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed = allowed_api_addresses(&host, found, any_address)?;
+            tracing::trace!(%host, ?allowed, "resolved");
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +258,30 @@ mod tests {
         assert_eq!(mixed, addrs(&["52.94.133.131"]));
         let err = allowed_addresses(host, addrs(&["169.254.169.254"]), &none).unwrap_err();
         assert!(err.contains("egress refused") && err.contains("169.254.169.254"), "{err}");
+    }
+
+    #[test]
+    fn api_hosts_resolve_to_public_addresses_only() {
+        let host = "api.example.com";
+        for private in [
+            "10.0.0.5",
+            "172.16.3.4",
+            "192.168.1.1",
+            "100.64.0.1",
+            "198.18.0.1",
+            "fd12::1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "::ffff:10.1.2.3",
+            "64:ff9b::c0a8:101",
+        ] {
+            let err = allowed_api_addresses(host, addrs(&[private]), false).unwrap_err();
+            assert!(err.contains("egress refused") && err.contains("allow_private_addresses"), "{private}: {err}");
+            assert_eq!(allowed_api_addresses(host, addrs(&[private]), true).unwrap(), addrs(&[private]));
+        }
+        let mixed = allowed_api_addresses(host, addrs(&["10.0.0.5", "140.82.112.6"]), false).unwrap();
+        assert_eq!(mixed, addrs(&["140.82.112.6"]));
+        assert!(!private_or_local("2606:50c0:8000::154".parse().unwrap()));
     }
 
     #[test]

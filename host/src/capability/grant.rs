@@ -1,9 +1,9 @@
-//! Which services each connector may call.
+//! Which AWS services and HTTP APIs each connector may call.
 //!
 //! Guards against a connector taking more than the operator gave it. A
-//! connector's manifest declares the services it needs and names the
-//! connector, but both are the connector's own words: a grant is therefore
-//! never keyed on the manifest name. The operator keys grants on what the
+//! connector declares the services and APIs it needs and names itself,
+//! but all are the connector's own words: a grant is therefore never keyed
+//! on the manifest name. The operator keys grants on what the
 //! operator controls: the alias a workflow gives the connector, the
 //! component's file path, or the `sha256:` digest of its bytes. A
 //! connector gets what its manifest declares, narrowed by every grant that
@@ -17,10 +17,15 @@ use anyhow::{Context, bail};
 use crate::endpoints::check_service;
 pub use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
-/// The services one connector may call; `Default` grants none.
+/// The name a connector declares to call whichever APIs the operator
+/// grants it by name (a generic HTTP connector).
+pub const ANY_API: &str = "*";
+
+/// The services and APIs one connector may call; `Default` grants none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     services: BTreeSet<String>,
+    apis: BTreeSet<String>,
 }
 
 impl Grant {
@@ -33,21 +38,69 @@ impl Grant {
     /// assert!(grant.check("s3").is_err());
     /// ```
     pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
-        Grant { services: services.into_iter().map(Into::into).collect() }
+        Grant { services: services.into_iter().map(Into::into).collect(), apis: BTreeSet::new() }
     }
 
-    /// The services a connector declares, narrowed by each of `limits`.
-    pub fn narrowed<'a>(declared: &[String], limits: impl IntoIterator<Item = &'a BTreeSet<String>>) -> Self {
+    /// This grant, with `apis` granted too.
+    ///
+    /// ```
+    /// use connector_host::Grant;
+    /// let grant = Grant::new(["cognito-idp"]).with_apis(["github"]);
+    /// assert!(grant.check_api("github").is_ok());
+    /// assert!(grant.check_api("slack").is_err());
+    /// ```
+    pub fn with_apis<S: Into<String>>(mut self, apis: impl IntoIterator<Item = S>) -> Self {
+        self.apis.extend(apis.into_iter().map(Into::into));
+        self
+    }
+
+    /// The services and APIs a connector declares, narrowed by each of
+    /// `limits`. A connector declaring [`ANY_API`] gets the APIs every
+    /// limit names, and none without a limit.
+    pub fn narrowed<'a>(
+        declared: &[String],
+        declared_apis: &[String],
+        limits: impl IntoIterator<Item = &'a GrantRule>,
+    ) -> Self {
         let mut services: BTreeSet<String> = declared.iter().cloned().collect();
+        let mut apis: BTreeSet<String> = declared_apis.iter().filter(|a| *a != ANY_API).cloned().collect();
+        let any_api = declared_apis.iter().any(|a| a == ANY_API);
+        let mut limited = false;
         for limit in limits {
-            services.retain(|s| limit.contains(s));
+            services.retain(|s| limit.services.contains(s));
+            if any_api && !limited {
+                apis.extend(limit.apis.iter().cloned());
+            }
+            apis.retain(|a| limit.apis.contains(a));
+            limited = true;
         }
-        Grant { services }
+        Grant { services, apis }
     }
 
     /// This grant narrowed to `services`.
     pub fn narrowed_to(&self, services: &BTreeSet<String>) -> Self {
-        Grant { services: self.services.intersection(services).cloned().collect() }
+        Grant { services: self.services.intersection(services).cloned().collect(), apis: self.apis.clone() }
+    }
+
+    /// The granted APIs.
+    pub fn apis(&self) -> impl Iterator<Item = &str> {
+        self.apis.iter().map(String::as_str)
+    }
+
+    /// Ok when `api` is granted; otherwise the reason it is denied.
+    pub fn check_api(&self, api: &str) -> Result<(), String> {
+        if self.apis.contains(api) {
+            return Ok(());
+        }
+        let granted = if self.apis.is_empty() {
+            "none".to_owned()
+        } else {
+            self.apis.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        Err(format!(
+            "API {} is not granted to this connector (granted: {granted})",
+            crate::escape::quote_untrusted(api)
+        ))
     }
 
     /// The granted services.
@@ -70,34 +123,49 @@ impl Grant {
 }
 
 /// One operator grant: the connectors it selects may call at most these
-/// services.
+/// services and APIs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRule {
     pub selector: ConnectorSelector,
     pub services: BTreeSet<String>,
+    pub apis: BTreeSet<String>,
 }
 
 impl GrantRule {
-    /// Parses `SELECTOR=SERVICE[,SERVICE...]` (`SELECTOR=` grants none).
+    /// Parses `SELECTOR=ITEM[,ITEM...]`, each item an AWS service
+    /// (`cognito-idp`) or an HTTP API (`api:github`); `SELECTOR=` grants
+    /// none.
     ///
     /// ```
     /// use connector_host::{ConnectorSelector, GrantRule};
-    /// let rule = GrantRule::parse("cognito=cognito-idp,sts").unwrap();
+    /// let rule = GrantRule::parse("cognito=cognito-idp,sts,api:github").unwrap();
     /// assert_eq!(rule.selector, ConnectorSelector::Alias("cognito".into()));
     /// assert_eq!(rule.services.len(), 2);
+    /// assert!(rule.apis.contains("github"));
     /// assert!(GrantRule::parse("cognito=Cognito-IDP").is_err());
     /// ```
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let Some((selector, services)) = text.split_once('=') else {
-            bail!("grant `{text}` must be CONNECTOR=SERVICE[,SERVICE...]");
+        let Some((selector, items)) = text.split_once('=') else {
+            bail!("grant `{text}` must be CONNECTOR=SERVICE[,SERVICE...] (an API as `api:NAME`)");
         };
         let selector = ConnectorSelector::parse(selector).with_context(|| format!("grant `{text}`"))?;
-        let mut parsed = BTreeSet::new();
-        for service in services.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            check_service(service).map_err(|e| anyhow::anyhow!("grant `{text}`: {e}"))?;
-            parsed.insert(service.to_owned());
+        let (mut services, mut apis) = (BTreeSet::new(), BTreeSet::new());
+        for item in items.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.strip_prefix("api:") {
+                Some(api) if crate::identity::is_api_name(api) => {
+                    apis.insert(api.to_owned());
+                }
+                Some(api) => bail!(
+                    "grant `{text}`: {} is not an API name (a letter, then letters, digits, `_` or `-`)",
+                    crate::escape::quote_untrusted(api)
+                ),
+                None => {
+                    check_service(item).map_err(|e| anyhow::anyhow!("grant `{text}`: {e}"))?;
+                    services.insert(item.to_owned());
+                }
+            }
         }
-        Ok(GrantRule { selector, services: parsed })
+        Ok(GrantRule { selector, services, apis })
     }
 }
 
@@ -139,10 +207,11 @@ impl Grants {
         if named.is_empty() { selecting(&|selector| *selector == ConnectorSelector::Others) } else { named }
     }
 
-    /// The grant of a connector declaring `declared`, narrowed by the rules
-    /// at `matching` (from [`matching`](Self::matching)).
-    pub(crate) fn grant(&self, declared: &[String], matching: &[usize]) -> Grant {
-        Grant::narrowed(declared, matching.iter().map(|&i| &self.rules[i].services))
+    /// The grant of a connector declaring the services `declared` and the
+    /// APIs `declared_apis`, narrowed by the rules at `matching` (from
+    /// [`matching`](Self::matching)).
+    pub(crate) fn grant(&self, declared: &[String], declared_apis: &[String], matching: &[usize]) -> Grant {
+        Grant::narrowed(declared, declared_apis, matching.iter().map(|&i| &self.rules[i]))
     }
 }
 
@@ -163,16 +232,16 @@ mod tests {
         let declared = vec!["cognito-idp".to_owned(), "s3".to_owned()];
         let unselected = identity(Some("other"), "sha256:00");
         assert!(grants.matching(&unselected).is_empty());
-        assert_eq!(grants.grant(&declared, &[]), Grant::new(["cognito-idp", "s3"]));
+        assert_eq!(grants.grant(&declared, &[], &[]), Grant::new(["cognito-idp", "s3"]));
         let by_alias = grants.matching(&identity(Some("mine"), "sha256:00"));
-        assert_eq!(grants.grant(&declared, &by_alias), Grant::default());
+        assert_eq!(grants.grant(&declared, &[], &by_alias), Grant::default());
         let by_digest = grants.matching(&identity(None, &digest));
-        let narrowed = grants.grant(&declared, &by_digest);
+        let narrowed = grants.grant(&declared, &[], &by_digest);
         assert!(narrowed.check("cognito-idp").is_ok());
         assert!(narrowed.check("sqs").unwrap_err().contains("`sqs` is not granted"), "never more than declared");
         assert!(narrowed.check("s3").is_err());
         let both = grants.matching(&identity(Some("mine"), &digest));
-        assert_eq!(grants.grant(&declared, &both), Grant::default(), "every matching rule narrows");
+        assert_eq!(grants.grant(&declared, &[], &both), Grant::default(), "every matching rule narrows");
     }
 
     #[test]
@@ -187,9 +256,9 @@ mod tests {
         };
         let by_tag = grants.matching(&pulled("oci://127.0.0.1:5000/team/cognito:1.0"));
         assert_eq!(by_tag.len(), 2, "the tag as asked and the pinned digest both select it");
-        assert_eq!(grants.grant(&declared, &by_tag), Grant::default());
+        assert_eq!(grants.grant(&declared, &[], &by_tag), Grant::default());
         let by_digest = grants.matching(&pulled(&pinned));
-        assert_eq!(grants.grant(&declared, &by_digest), Grant::new(["iam"]));
+        assert_eq!(grants.grant(&declared, &[], &by_digest), Grant::new(["iam"]));
         assert!(grants.matching(&identity(None, "sha256:00")).is_empty(), "a file is not selected");
         let err = format!("{:#}", GrantRule::parse("oci://127.0.0.1:5000/Team=iam").unwrap_err());
         assert!(err.contains("is not an OCI reference"), "{err}");
@@ -200,9 +269,29 @@ mod tests {
         let grants = Grants::parse(["*=", "cognito=cognito-idp"]).unwrap();
         let declared = vec!["cognito-idp".to_owned(), "iam".to_owned()];
         let other = grants.matching(&identity(Some("x"), "sha256:00"));
-        assert_eq!(grants.grant(&declared, &other), Grant::default());
+        assert_eq!(grants.grant(&declared, &[], &other), Grant::default());
         let cognito = grants.matching(&identity(Some("cognito"), "sha256:00"));
-        assert_eq!(grants.grant(&declared, &cognito), Grant::new(["cognito-idp"]));
+        assert_eq!(grants.grant(&declared, &[], &cognito), Grant::new(["cognito-idp"]));
+    }
+
+    #[test]
+    fn apis_are_granted_as_declared_and_a_generic_connector_gets_only_what_is_named() {
+        let grants = Grants::parse(["narrow=api:github", "generic=api:echo,api:crm", "none="]).unwrap();
+        let declared = ["github".to_owned(), "slack".to_owned()];
+        let unselected = grants.matching(&identity(Some("other"), "sha256:00"));
+        assert_eq!(grants.grant(&[], &declared, &unselected), Grant::default().with_apis(["github", "slack"]));
+        let narrow = grants.matching(&identity(Some("narrow"), "sha256:00"));
+        assert_eq!(grants.grant(&[], &declared, &narrow), Grant::default().with_apis(["github"]));
+        let any = [ANY_API.to_owned()];
+        assert_eq!(grants.grant(&[], &any, &unselected), Grant::default(), "`*` with no grant gets nothing");
+        let generic = grants.matching(&identity(Some("generic"), "sha256:00"));
+        assert_eq!(grants.grant(&[], &any, &generic), Grant::default().with_apis(["crm", "echo"]));
+        let none = grants.matching(&identity(Some("none"), "sha256:00"));
+        assert_eq!(grants.grant(&[], &any, &none), Grant::default());
+        let err = Grant::default().with_apis(["echo"]).check_api("crm").unwrap_err();
+        assert!(err.contains("API `crm` is not granted") && err.contains("granted: echo"), "{err}");
+        assert!(GrantRule::parse("x=api:a b").is_err());
+        assert!(GrantRule::parse("x=api:").is_err());
     }
 
     #[test]

@@ -17,6 +17,13 @@
 //!   ([`check_path`]), and DNS answers for default AWS endpoints that point
 //!   at loopback, link-local or the instance metadata service are refused
 //!   (`egress`). Redirects are not followed.
+//! - **HTTP APIs.** A connector names an API it declared, never a host;
+//!   the request goes to the base URL of the connection the operator
+//!   configured, with the credential the host holds applied; a host name
+//!   resolving to a private or local address is refused unless the
+//!   operator allows it; the credential's header or query parameter cannot
+//!   be set by the connector, and credentials an answer echoes are hidden
+//!   (`api_http`).
 //! - **What requests say.** Headers the signature covers or the host owns
 //!   (`Authorization`, `Host`, `X-Amz-Date`, `X-Amz-Security-Token`,
 //!   `X-Amz-Content-Sha256`) and transport headers that could smuggle a
@@ -75,19 +82,7 @@ use crate::escape::quote_untrusted;
 const HOST_OWNED_HEADERS: &[&str] =
     &["authorization", "host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 
-/// Headers of the HTTP transport itself, which the client sets from the body.
-const TRANSPORT_HEADERS: &[&str] = &[
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "upgrade",
-    "expect",
-    "proxy-authorization",
-    "proxy-connection",
-];
+use crate::net::TRANSPORT_HEADERS;
 
 /// Checks one guest-set header: a valid name and value, and not one the host
 /// or the transport owns. Returns it parsed, ready to send.

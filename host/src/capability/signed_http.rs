@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
-use crate::capability::egress::EgressResolver;
+use crate::capability::api_http::ApiRequest;
+use crate::capability::egress::{ApiResolver, EgressResolver};
 use crate::capability::grant::Grant;
 use crate::capability::policy;
 use crate::capability::retry::{self, CarriedOut, RetryPolicy};
@@ -58,6 +59,10 @@ pub enum SendError {
     LimitExceeded(String),
     #[error("transport: {0}")]
     Transport(String),
+    /// No credential could be had for an HTTP API's connection (a token
+    /// endpoint refused, say); the request was not sent.
+    #[error("credential: {0}")]
+    Credential(String),
 }
 
 impl SendError {
@@ -68,6 +73,7 @@ impl SendError {
             SendError::InvalidRequest(_) => "invalid-request",
             SendError::LimitExceeded(_) => "limit-exceeded",
             SendError::Transport(_) => "transport",
+            SendError::Credential(_) => "credential",
         }
     }
 }
@@ -126,41 +132,53 @@ impl Default for HttpLimits {
 /// The capability, shared by every connector of one host.
 pub struct SignedHttp {
     client: reqwest::Client,
+    /// The client for HTTP APIs: its own resolver, stricter about
+    /// addresses (see `egress`).
+    pub(super) api_client: reqwest::Client,
     endpoints: Endpoints,
     limits: HttpLimits,
-    retry: RetryPolicy,
-    retries: prometheus_client::metrics::counter::Counter,
+    pub(super) retry: RetryPolicy,
+    pub(super) retries: prometheus_client::metrics::counter::Counter,
 }
 
 impl SignedHttp {
     /// A capability that sends to `endpoints` (unless the identity of a
     /// request has its own), through `proxy` when the operator chose one.
     /// `trusted_hosts` are further configured endpoint hosts (those of
-    /// named authentications) the egress filter lets through as given.
+    /// named authentications) the egress filter lets through as given;
+    /// `any_address_api_hosts` the hosts of API connections that may
+    /// resolve to private addresses.
     pub fn new(
         endpoints: Endpoints,
         trusted_hosts: std::collections::BTreeSet<String>,
+        any_address_api_hosts: std::collections::BTreeSet<String>,
         limits: HttpLimits,
         retry: RetryPolicy,
         proxy: Option<&str>,
         retries: prometheus_client::metrics::counter::Counter,
     ) -> anyhow::Result<Self> {
         limits.check()?;
-        let mut client = reqwest::Client::builder()
-            .timeout(limits.request_timeout)
-            // A redirect would send the request somewhere the host did not pick.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(EgressResolver::new(endpoints.configured_hosts().into_iter().chain(trusted_hosts).collect()))
-            // Proxy variables in the environment would divert signed
-            // requests past the egress filter: only an explicit proxy counts.
-            .no_proxy();
-        if let Some(proxy) = proxy {
-            let proxy = reqwest::Proxy::all(proxy).with_context(|| format!("`{proxy}` is not a valid proxy URL"))?;
-            client = client.proxy(proxy);
-        }
-        let client = client.build().context("could not build the HTTP client")?;
-        Ok(SignedHttp { client, endpoints, limits, retry, retries })
+        let build = |resolver: Arc<dyn reqwest::dns::Resolve>| -> anyhow::Result<reqwest::Client> {
+            let mut client = reqwest::Client::builder()
+                .timeout(limits.request_timeout)
+                // A redirect would send the request somewhere the host did not pick.
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
+                .dns_resolver(resolver)
+                // Proxy variables in the environment would divert requests
+                // past the egress filter: only an explicit proxy counts.
+                .no_proxy();
+            if let Some(proxy) = proxy {
+                let proxy =
+                    reqwest::Proxy::all(proxy).with_context(|| format!("`{proxy}` is not a valid proxy URL"))?;
+                client = client.proxy(proxy);
+            }
+            client.build().context("could not build the HTTP client")
+        };
+        let configured = endpoints.configured_hosts().into_iter().chain(trusted_hosts).collect();
+        let client = build(Arc::new(EgressResolver::new(configured)))?;
+        let api_client = build(Arc::new(ApiResolver::new(any_address_api_hosts)))?;
+        Ok(SignedHttp { client, api_client, endpoints, limits, retry, retries })
     }
 
     /// The host's endpoints.
@@ -244,33 +262,7 @@ impl SignedHttp {
         grant.check(&request.service).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
-        // Counted before any map is sized from the guest's numbers.
-        if request.headers.len() > self.limits.max_request_headers {
-            return Err(SendError::LimitExceeded(format!(
-                "{} request headers are over the limit of {}",
-                request.headers.len(),
-                self.limits.max_request_headers
-            )));
-        }
-        let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len().saturating_add(v.len())).sum();
-        if header_bytes > self.limits.max_request_header_bytes {
-            return Err(SendError::LimitExceeded(format!(
-                "request headers of {header_bytes} bytes are over the limit of {}",
-                self.limits.max_request_header_bytes
-            )));
-        }
-        let mut headers = http::HeaderMap::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
-            let (name, value) = policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
-            headers.append(name, value);
-        }
-        if request.body.len() > self.limits.max_request_bytes {
-            return Err(SendError::LimitExceeded(format!(
-                "request body of {} bytes is over the {} byte limit",
-                request.body.len(),
-                self.limits.max_request_bytes
-            )));
-        }
+        let headers = self.checked_headers(&request.headers, request.body.len())?;
         let region = identity.region.as_deref().ok_or_else(|| match &identity.name {
             None => SendError::Transport("no AWS region is configured; pass --region or set AWS_REGION".into()),
             Some(name) => SendError::Transport(format!("authentication `{name}` has no region; set `region` for it")),
@@ -282,6 +274,42 @@ impl SignedHttp {
         // A global service signs for its own region, whatever the caller's.
         let region = endpoint.signing_region.as_deref().unwrap_or(region).to_owned();
         Ok(Target { method, headers, url, region })
+    }
+
+    /// A connector's `headers`, checked against the policy and, with the
+    /// size of the body they go with, against the limits.
+    pub(super) fn checked_headers(
+        &self,
+        headers: &[(String, String)],
+        body_len: usize,
+    ) -> Result<http::HeaderMap, SendError> {
+        // Counted before any map is sized from the guest's numbers.
+        if headers.len() > self.limits.max_request_headers {
+            return Err(SendError::LimitExceeded(format!(
+                "{} request headers are over the limit of {}",
+                headers.len(),
+                self.limits.max_request_headers
+            )));
+        }
+        let header_bytes: usize = headers.iter().map(|(k, v)| k.len().saturating_add(v.len())).sum();
+        if header_bytes > self.limits.max_request_header_bytes {
+            return Err(SendError::LimitExceeded(format!(
+                "request headers of {header_bytes} bytes are over the limit of {}",
+                self.limits.max_request_header_bytes
+            )));
+        }
+        let mut checked = http::HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            let (name, value) = policy::check_header(name, value).map_err(SendError::InvalidRequest)?;
+            checked.append(name, value);
+        }
+        if body_len > self.limits.max_request_bytes {
+            return Err(SendError::LimitExceeded(format!(
+                "request body of {body_len} bytes is over the {} byte limit",
+                self.limits.max_request_bytes
+            )));
+        }
+        Ok(checked)
     }
 
     /// One attempt: build, sign (afresh, for the current time), send, read;
@@ -330,7 +358,10 @@ impl SignedHttp {
     /// Reads `response` within the size limit; whether the request it
     /// answers may have been carried out follows from its status (and
     /// error code), whether or not its body can be read.
-    async fn read_response(&self, mut response: reqwest::Response) -> (Result<HttpResponse, Failure>, CarriedOut) {
+    pub(super) async fn read_response(
+        &self,
+        mut response: reqwest::Response,
+    ) -> (Result<HttpResponse, Failure>, CarriedOut) {
         let limit = self.limits.max_response_bytes;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
@@ -394,13 +425,19 @@ struct Target {
 
 /// An attempt's failure: worth another attempt (a broken connection, a
 /// timeout) or final (a limit, a request we cannot sign).
-enum Failure {
+pub(super) enum Failure {
     Retryable(SendError),
     Final(SendError),
 }
 
 fn too_large(limit: usize) -> SendError {
     SendError::LimitExceeded(format!("response body is over the {limit} byte limit"))
+}
+
+/// A request through either capability.
+enum Outgoing {
+    Aws(HttpRequest),
+    Api(ApiRequest),
 }
 
 /// One invocation's use of the capability: which connector, what it was
@@ -439,8 +476,19 @@ impl CapabilitySession {
         }
     }
 
-    /// Sends `request` if the invocation still has calls left.
+    /// Sends `request` to an AWS service if the invocation still has calls
+    /// left.
     pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, SendError> {
+        self.send_counted(Outgoing::Aws(request)).await
+    }
+
+    /// Sends `request` to an HTTP API if the invocation still has calls
+    /// left (one count for both capabilities).
+    pub async fn send_api(&mut self, request: ApiRequest) -> Result<HttpResponse, SendError> {
+        self.send_counted(Outgoing::Api(request)).await
+    }
+
+    async fn send_counted(&mut self, request: Outgoing) -> Result<HttpResponse, SendError> {
         let max = self.http.limits.max_calls_per_invocation;
         let result = if self.calls >= max {
             Err(SendError::LimitExceeded(format!("more than {max} requests in one invocation")))
@@ -449,8 +497,11 @@ impl CapabilitySession {
             // Possible until its outcome says otherwise: an invocation
             // stopped at its deadline mid-request ends here.
             let before = std::mem::replace(&mut self.carried_out, CarriedOut::Possibly);
-            let (result, carried_out) =
-                self.http.send(&self.connector, &self.grant, &self.identity, request, self.repeat).await;
+            let (connector, grant, identity) = (&self.connector, &self.grant, &self.identity);
+            let (result, carried_out) = match request {
+                Outgoing::Aws(request) => self.http.send(connector, grant, identity, request, self.repeat).await,
+                Outgoing::Api(request) => self.http.send_api(connector, grant, identity, request, self.repeat).await,
+            };
             self.carried_out = before.max(carried_out);
             result
         };

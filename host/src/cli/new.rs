@@ -53,6 +53,7 @@ const RUST: &[File] = &[
     ("test.sh", include_str!("../../templates/rust/test.sh"), Kind::Script),
     ("connector-sdk/Cargo.toml", include_str!("../../templates/sdk-Cargo.toml"), Kind::Text),
     ("connector-sdk/src/lib.rs", include_str!("../../../connector-sdk/src/lib.rs"), Kind::Text),
+    ("connector-sdk/src/http.rs", include_str!("../../../connector-sdk/src/http.rs"), Kind::Text),
     ("connector-sdk/src/operations.rs", include_str!("../../../connector-sdk/src/operations.rs"), Kind::Text),
     ("connector-sdk/src/outputs.rs", include_str!("../../../connector-sdk/src/outputs.rs"), Kind::Text),
     ("connector-sdk/src/repeat.rs", include_str!("../../../connector-sdk/src/repeat.rs"), Kind::Text),

@@ -16,10 +16,14 @@
 //! ```
 //!
 //! Kinds: `static`, `assume_role` (sourced from another authentication),
-//! `profile` (the AWS config files), `web_identity` and `default` (the
-//! SDK's chain). Any entry may set `region`, `endpoint_url` and
+//! `profile` (the AWS config files), `web_identity`, `default` (the
+//! SDK's chain) and `none` (no AWS credentials: an authentication for HTTP
+//! APIs only). Any entry may set `region`, `endpoint_url` and
 //! `connectors` (which connectors may use it: aliases, component paths or
-//! `sha256:` digests, as grants select them; default all).
+//! `sha256:` digests, as grants select them; default all), and its
+//! connections to HTTP APIs (`[authentications.NAME.apis.API]`, see
+//! `connections`); connections at the top (`[apis.API]`) belong to the
+//! host's own identity.
 //!
 //! Guards against secrets at rest in the file and in anything the host
 //! shows: a secret is only ever referenced (an environment variable or a
@@ -35,6 +39,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::files::read_capped;
+use crate::identity::connections::{ConnectionConfig, ConnectionEntry, ConnectionSummary, check_connections};
 use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
 /// Largest authentications file read.
@@ -44,6 +49,8 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct Authentications {
     entries: BTreeMap<String, Authentication>,
+    /// Connections of the host's own identity, by API.
+    apis: BTreeMap<String, ConnectionConfig>,
 }
 
 /// One named authentication, as configured (its secrets still references).
@@ -57,17 +64,36 @@ pub struct Authentication {
     pub endpoint_url: Option<String>,
     /// Connectors that may use it; empty means all.
     pub connectors: Vec<ConnectorSelector>,
+    /// Its connections to HTTP APIs, by API.
+    pub apis: BTreeMap<String, ConnectionConfig>,
 }
 
 /// Where an authentication's credentials come from.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AuthenticationKind {
-    Static { access_key_id: String, secret_access_key: SecretRef, session_token: Option<SecretRef> },
-    AssumeRole { role_arn: String, source: String, session_name: Option<String>, external_id: Option<String> },
-    Profile { profile: String },
-    WebIdentity { role_arn: String, web_identity_token_file: PathBuf, session_name: Option<String> },
+    Static {
+        access_key_id: String,
+        secret_access_key: SecretRef,
+        session_token: Option<SecretRef>,
+    },
+    AssumeRole {
+        role_arn: String,
+        source: String,
+        session_name: Option<String>,
+        external_id: Option<String>,
+    },
+    Profile {
+        profile: String,
+    },
+    WebIdentity {
+        role_arn: String,
+        web_identity_token_file: PathBuf,
+        session_name: Option<String>,
+    },
     Default,
+    /// No AWS credentials: for HTTP APIs only.
+    None,
 }
 
 impl AuthenticationKind {
@@ -78,6 +104,7 @@ impl AuthenticationKind {
             AuthenticationKind::Profile { .. } => "profile",
             AuthenticationKind::WebIdentity { .. } => "web_identity",
             AuthenticationKind::Default => "default",
+            AuthenticationKind::None => "none",
         }
     }
 }
@@ -90,6 +117,24 @@ pub enum SecretRef {
 }
 
 impl SecretRef {
+    /// The reference a file gives for secret `what` with `{what}_env` or
+    /// `{what}_file` (a relative path is relative to `base`); `None` when
+    /// it gives neither, an error when both.
+    pub(crate) fn from_fields(
+        env: Option<String>,
+        file: Option<PathBuf>,
+        what: &str,
+        base: &Path,
+    ) -> anyhow::Result<Option<SecretRef>> {
+        match (env, file) {
+            (Some(_), Some(_)) => bail!("set `{what}_env` or `{what}_file`, not both"),
+            (Some(var), None) => Ok(Some(SecretRef::Env(var))),
+            (None, Some(file)) if file.is_absolute() => Ok(Some(SecretRef::File(file))),
+            (None, Some(file)) => Ok(Some(SecretRef::File(base.join(file)))),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// Reads the secret; errors name the variable or file, never a value.
     pub(crate) fn read(&self) -> anyhow::Result<String> {
         match self {
@@ -129,6 +174,9 @@ pub struct AuthenticationSummary {
     pub source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Its connections to HTTP APIs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apis: Vec<ConnectionSummary>,
 }
 
 /// An entry as the file spells it; checked into an [`Authentication`].
@@ -152,6 +200,7 @@ struct Entry {
     external_id: Option<String>,
     profile: Option<String>,
     web_identity_token_file: Option<PathBuf>,
+    apis: Option<BTreeMap<String, ConnectionEntry>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +208,8 @@ struct Entry {
 struct File {
     #[serde(default)]
     authentications: BTreeMap<String, Entry>,
+    #[serde(default)]
+    apis: BTreeMap<String, ConnectionEntry>,
 }
 
 impl Authentications {
@@ -180,7 +231,8 @@ impl Authentications {
             let checked = check_entry(&name, entry, base).with_context(|| format!("authentication `{name}`"))?;
             entries.insert(name, checked);
         }
-        let authentications = Authentications { entries };
+        let apis = check_connections(file.apis, base).context("the host's own connections")?;
+        let authentications = Authentications { entries, apis };
         authentications.check_sources()?;
         Ok(authentications)
     }
@@ -215,7 +267,12 @@ impl Authentications {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.apis.is_empty()
+    }
+
+    /// The connections of the host's own identity (`[apis.NAME]`), by API.
+    pub fn own_apis(&self) -> &BTreeMap<String, ConnectionConfig> {
+        &self.apis
     }
 
     /// What `auth list` shows: names, kinds, regions, shortened key ids.
@@ -231,6 +288,7 @@ impl Authentications {
                     role_arn: None,
                     source: None,
                     profile: None,
+                    apis: a.apis.values().map(ConnectionConfig::summary).collect(),
                 };
                 match &a.kind {
                     AuthenticationKind::Static { access_key_id, .. } => {
@@ -242,7 +300,7 @@ impl Authentications {
                     }
                     AuthenticationKind::WebIdentity { role_arn, .. } => summary.role_arn = Some(role_arn.clone()),
                     AuthenticationKind::Profile { profile } => summary.profile = Some(profile.clone()),
-                    AuthenticationKind::Default => {}
+                    AuthenticationKind::Default | AuthenticationKind::None => {}
                 }
                 summary
             })
@@ -284,14 +342,7 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         );
     }
     let resolve = |path: PathBuf| if path.is_absolute() { path } else { base.join(path) };
-    let secret = |env: Option<String>, file: Option<PathBuf>, what: &str| -> anyhow::Result<Option<SecretRef>> {
-        match (env, file) {
-            (Some(_), Some(_)) => bail!("set `{what}_env` or `{what}_file`, not both"),
-            (Some(var), None) => Ok(Some(SecretRef::Env(var))),
-            (None, Some(file)) => Ok(Some(SecretRef::File(resolve(file)))),
-            (None, None) => Ok(None),
-        }
-    };
+    let secret = |env, file, what: &str| SecretRef::from_fields(env, file, what, base);
     let required = |value: Option<String>, field: &str| {
         value.filter(|v| !v.is_empty()).with_context(|| format!("`{field}` is required for kind `{}`", entry.kind))
     };
@@ -325,7 +376,8 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
             session_name: entry.session_name.clone(),
         },
         "default" => AuthenticationKind::Default,
-        other => bail!("unknown kind `{other}` (static, assume_role, profile, web_identity or default)"),
+        "none" => AuthenticationKind::None,
+        other => bail!("unknown kind `{other}` (static, assume_role, profile, web_identity, default or none)"),
     };
     // Fields that do not belong to the kind are mistakes worth naming.
     let kind_name = kind.name();
@@ -381,12 +433,14 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         // files are.
         .map(|c| ConnectorSelector::parse_relative_to(c, base).context("`connectors`"))
         .collect::<anyhow::Result<_>>()?;
+    let apis = check_connections(entry.apis.unwrap_or_default(), base)?;
     Ok(Authentication {
         name: name.to_owned(),
         kind,
         region: entry.region,
         endpoint_url: entry.endpoint_url,
         connectors,
+        apis,
     })
 }
 

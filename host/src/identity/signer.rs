@@ -14,6 +14,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 
 use crate::endpoints::Endpoints;
 use crate::identity::authentications::{Authentication, AuthenticationKind, Authentications};
+use crate::identity::connections::{Connection, ConnectionConfig};
 use crate::identity::credentials::{CredentialCache, CredentialsConfig, load_sdk_config};
 use crate::selector::{ConnectorIdentity, ConnectorSelector};
 
@@ -30,6 +31,8 @@ pub(crate) struct Identity {
     pub(crate) connectors: Vec<ConnectorSelector>,
     /// The SDK configuration behind it (for the host's own STS calls).
     pub(crate) sdk: SdkConfig,
+    /// Its connections to HTTP APIs, by API, secrets read.
+    pub(crate) apis: BTreeMap<String, Arc<Connection>>,
 }
 
 impl Identity {
@@ -63,6 +66,7 @@ impl Identities {
             endpoints: None,
             connectors: Vec::new(),
             sdk,
+            apis: connections(authentications.own_apis()).context("the host's own connections")?,
         });
         let mut named: BTreeMap<String, Arc<Identity>> = BTreeMap::new();
         // Sources before the roles assumed from them.
@@ -89,6 +93,11 @@ impl Identities {
             pending = waiting;
         }
         Ok(Identities { default, named })
+    }
+
+    /// The host's own identity, then every named one.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<Identity>> {
+        std::iter::once(&self.default).chain(self.named.values())
     }
 
     /// The identity called `name`, or the host's own for `None`.
@@ -118,6 +127,7 @@ async fn resolve_one(
             load_sdk_config(&CredentialsConfig::Profile(profile.clone()), region).await
         }
         AuthenticationKind::Default => load_sdk_config(&CredentialsConfig::DefaultChain, region).await,
+        AuthenticationKind::None => load_sdk_config(&CredentialsConfig::None, region).await,
         AuthenticationKind::AssumeRole { role_arn, session_name, external_id, .. } => {
             let source = source.context("its source is not resolved")?;
             let mut base = source.sdk.clone().into_builder();
@@ -163,7 +173,19 @@ async fn resolve_one(
         endpoints,
         connectors: auth.connectors.clone(),
         sdk,
+        apis: connections(&auth.apis)?,
     })
+}
+
+/// The connections of `configs`, their secrets read.
+fn connections(configs: &BTreeMap<String, ConnectionConfig>) -> anyhow::Result<BTreeMap<String, Arc<Connection>>> {
+    configs
+        .iter()
+        .map(|(api, config)| {
+            let connection = Connection::resolve(config.clone()).with_context(|| format!("API `{api}`"))?;
+            Ok((api.clone(), Arc::new(connection)))
+        })
+        .collect()
 }
 
 /// `cache` as a credentials provider, for SDK clients the host runs

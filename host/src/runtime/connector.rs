@@ -28,7 +28,41 @@ pub struct Manifest {
     pub version: String,
     /// AWS services the connector declares it needs.
     pub services: Vec<String>,
+    /// HTTP APIs the connector declares it calls (contract 0.1.2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apis: Vec<ApiInfo>,
     pub operations: Vec<OperationInfo>,
+}
+
+/// An HTTP API a connector declares it calls (contract 0.1.2 `details`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiInfo {
+    /// The name its requests use; `*` for whichever APIs the operator
+    /// grants it by name.
+    pub name: String,
+    pub title: String,
+    /// Where the API usually is: a hint for the operator, never used
+    /// unless a connection says so.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub default_base_url: String,
+    /// The credential kinds the API accepts (`bearer`, `oauth2`, ...);
+    /// empty for any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<&'static str>,
+}
+
+/// The contract's name of a credential kind, as connections compare it.
+fn credential_kind_name(kind: bindings::exports::connector::api::details::CredentialKind) -> &'static str {
+    use bindings::exports::connector::api::details::CredentialKind as Kind;
+    match kind {
+        Kind::None => "none",
+        Kind::Bearer => "bearer",
+        Kind::ApiKey => "api-key",
+        Kind::Basic => "basic",
+        Kind::Oauth2 => "oauth2",
+        Kind::Hmac => "hmac",
+        Kind::AwsSigv4 => "aws-sigv4",
+    }
 }
 
 /// One operation of a connector.
@@ -290,6 +324,10 @@ pub(crate) mod manifest_limits {
     /// Operation descriptions.
     pub const DESCRIPTION_CHARS: usize = 8192;
     pub const SERVICES: usize = 64;
+    /// HTTP APIs declared.
+    pub const APIS: usize = 64;
+    /// An API's default base URL.
+    pub const URL_CHARS: usize = 2048;
     pub const OPERATIONS: usize = 10_000;
     /// All of a manifest's text, schemas included.
     pub const TOTAL_BYTES: usize = 8 * 1024 * 1024;
@@ -322,6 +360,7 @@ pub(crate) fn manifest_problems(raw: &RawDescription) -> Vec<String> {
 pub(crate) struct RawDescription {
     pub(crate) manifest: bindings::connector::api::types::Manifest,
     pub(crate) details: Vec<bindings::exports::connector::api::details::OperationDetails>,
+    pub(crate) apis: Vec<bindings::exports::connector::api::details::Api>,
 }
 
 /// An operation's schemas and effect, resolved and checked.
@@ -346,7 +385,8 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
             .iter()
             .map(|op| op.name.len() + op.title.len() + op.description.len() + op.input_schema.len())
             .sum::<usize>()
-        + details.iter().map(|d| d.name.len() + d.output_schema.as_ref().map_or(0, String::len)).sum::<usize>();
+        + details.iter().map(|d| d.name.len() + d.output_schema.as_ref().map_or(0, String::len)).sum::<usize>()
+        + raw.apis.iter().map(|a| a.name.len() + a.title.len() + a.default_base_url.len()).sum::<usize>();
     if total > limits::TOTAL_BYTES {
         // Too large to go through piece by piece.
         return (vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)], Vec::new());
@@ -372,6 +412,7 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
             problems.push(format!("it declares a service that is not one: {e}"));
         }
     }
+    problems.extend(api_problems(&raw.apis));
     if manifest.operations.len() > limits::OPERATIONS || details.len() > limits::OPERATIONS {
         problems.push(format!(
             "it lists {} operations, over the limit of {}",
@@ -443,6 +484,47 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
     (problems, checked)
 }
 
+/// What is wrong with the APIs a connector declares: too many, a name
+/// that is neither a machine name nor `*`, one declared twice, a title or
+/// base URL too long, a base URL that is not an http(s) URL.
+fn api_problems(apis: &[bindings::exports::connector::api::details::Api]) -> Vec<String> {
+    use manifest_limits as limits;
+    if apis.len() > limits::APIS {
+        return vec![format!("it declares {} APIs, over the limit of {}", apis.len(), limits::APIS)];
+    }
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for api in apis {
+        if api.name != crate::capability::ANY_API && !crate::identity::is_api_name(&api.name) {
+            problems.push(format!(
+                "it declares API {}, which is not a machine name (a letter, then letters, digits, `_` or `-`; at \
+                 most 64 characters) nor `*`",
+                quote_untrusted(&crate::escape::truncate_chars(&api.name, 80))
+            ));
+            continue;
+        }
+        if !seen.insert(api.name.as_str()) {
+            problems.push(format!("it declares API `{}` twice", api.name));
+        }
+        problems.extend(length_problem(&format!("the title of API `{}`", api.name), &api.title, limits::TITLE_CHARS));
+        problems.extend(length_problem(
+            &format!("the base URL of API `{}`", api.name),
+            &api.default_base_url,
+            limits::URL_CHARS,
+        ));
+        let url_ok = api.default_base_url.is_empty()
+            || url::Url::parse(&api.default_base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !url_ok {
+            problems.push(format!(
+                "the base URL of API `{}`, {}, is not an http(s) URL",
+                api.name,
+                quote_untrusted(&crate::escape::truncate_chars(&api.default_base_url, 200))
+            ));
+        }
+    }
+    problems
+}
+
 /// The schema in `text` (`what` names it in problems): a JSON object,
 /// with its references resolved within `budget`.
 fn resolved_schema(text: &str, what: &str, budget: &mut SchemaBudget) -> Result<serde_json::Value, String> {
@@ -482,7 +564,16 @@ pub(crate) fn check_manifest(raw: RawDescription) -> anyhow::Result<Manifest> {
             description: op.description,
         })
         .collect();
-    Ok(Manifest { name: manifest.name, title: manifest.title, version: manifest.version, services, operations })
+    let apis = raw
+        .apis
+        .into_iter()
+        .map(|api| {
+            let mut credentials: Vec<&'static str> = api.credentials.into_iter().map(credential_kind_name).collect();
+            credentials.dedup();
+            ApiInfo { name: api.name, title: api.title, default_base_url: api.default_base_url, credentials }
+        })
+        .collect();
+    Ok(Manifest { name: manifest.name, title: manifest.title, version: manifest.version, services, apis, operations })
 }
 
 /// The name of the contract interface `component` exports
@@ -558,7 +649,7 @@ mod tests {
                 })
                 .collect(),
         };
-        RawDescription { manifest, details: Vec::new() }
+        RawDescription { manifest, details: Vec::new(), apis: Vec::new() }
     }
 
     #[test]

@@ -199,9 +199,19 @@ impl ConnectorHost {
         let max_component_bytes = config.sandbox.max_component_bytes;
         let max_input_bytes = config.sandbox.max_input_bytes;
         let memory_bytes = config.sandbox.memory_bytes;
+        // Hosts of API connections that may resolve to private addresses.
+        let any_address_api_hosts = identities
+            .all()
+            .flat_map(|identity| identity.apis.values())
+            .filter(|connection| connection.config.allow_private_addresses)
+            .flat_map(|connection| {
+                connection.config.urls().into_iter().filter_map(|u| u.host_str().map(str::to_ascii_lowercase))
+            })
+            .collect();
         let http = SignedHttp::new(
             config.endpoints,
             trusted_hosts,
+            any_address_api_hosts,
             config.http,
             config.retry,
             config.proxy.as_deref(),
@@ -431,6 +441,8 @@ impl ConnectorHost {
             "title": raw.manifest.title,
             "version": raw.manifest.version,
             "services": raw.manifest.services,
+            "apis": raw.apis.iter().map(|api| serde_json::json!({"name": api.name, "title": api.title,
+                "default_base_url": api.default_base_url})).collect::<Vec<_>>(),
             "operations": operations,
         });
         Ok(Inspection {
@@ -463,9 +475,12 @@ impl ConnectorHost {
         };
         let guest = Guest { pre, name: Arc::from(origin.as_str()), grant: Default::default() };
         match self.sandbox.describe(&guest, self.identities.default.clone()).await {
-            Ok((manifest, details)) => {
-                Ok(Probed { digest, component, guest, description: connector::RawDescription { manifest, details } })
-            }
+            Ok((manifest, details, apis)) => Ok(Probed {
+                digest,
+                component,
+                guest,
+                description: connector::RawDescription { manifest, details, apis },
+            }),
             Err(error) => Err(LoadError::DescribeFailed { origin, error }),
         }
     }
@@ -518,13 +533,14 @@ impl ConnectorHost {
         for &i in &matching {
             self.grants_used[i].store(true, Ordering::Relaxed);
         }
-        let mut grant = self.grants.grant(&manifest.services, &matching);
+        let declared_apis: Vec<String> = manifest.apis.iter().map(|api| api.name.clone()).collect();
+        let mut grant = self.grants.grant(&manifest.services, &declared_apis, &matching);
         if let Some(services) = &options.services {
             grant = grant.narrowed_to(services);
         }
         tracing::info!(connector = %manifest.name, version = %Untrusted(&manifest.version), origin = %origin,
             digest = %identity.digest, reference = identity.reference.as_deref(), operations = manifest.operations.len(),
-            granted = ?grant.services().collect::<Vec<_>>(), "connector loaded");
+            granted = ?grant.services().collect::<Vec<_>>(), apis = ?grant.apis().collect::<Vec<_>>(), "connector loaded");
         let guest = Guest { pre: probe.pre, name: Arc::from(manifest.name.as_str()), grant: Arc::new(grant) };
         Ok(Connector { inner: Arc::new(ConnectorInner { identity, manifest, guest }) })
     }

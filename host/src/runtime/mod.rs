@@ -10,7 +10,7 @@ pub(crate) mod schema;
 mod source;
 mod watch;
 
-pub use connector::{Connector, Effect, Manifest, OperationHints, OperationInfo};
+pub use connector::{ApiInfo, Connector, Effect, Manifest, OperationHints, OperationInfo};
 pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, InvokeOutcome, LoadOptions};
 pub use registry::{Reloaded, Runtime, RuntimeEvent};
 pub use source::ComponentSource;

@@ -21,9 +21,10 @@ pub mod contract {
     pub const EXPORT: &str = "connector:api/connector";
     /// The interface a connector may also export (since 0.1.2).
     pub const DETAILS: &str = "connector:api/details";
-    /// The interfaces the host provides: the capability, the invocation's
-    /// context and the shared types.
-    pub const IMPORTS: &[&str] = &["connector:api/signed-http", "connector:api/invocation", "connector:api/types"];
+    /// The interfaces the host provides: the capabilities (AWS services
+    /// and HTTP APIs), the invocation's context and the shared types.
+    pub const IMPORTS: &[&str] =
+        &["connector:api/signed-http", "connector:api/http-api", "connector:api/invocation", "connector:api/types"];
     /// The contract version this host implements; it accepts any 0.1.x.
     pub const VERSION: &str = "0.1.2";
 }

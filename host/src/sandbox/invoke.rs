@@ -120,14 +120,14 @@ impl Sandbox {
         &self,
         guest: &Guest,
         identity: Arc<Identity>,
-    ) -> Result<(types::Manifest, Vec<details::OperationDetails>), InvokeError> {
+    ) -> Result<(types::Manifest, Vec<details::OperationDetails>, Vec<details::Api>), InvokeError> {
         self.with_instance(guest, identity, Invocation::outside_run(), async |exports, store| {
             let manifest = exports.connector.call_describe(&mut *store).await?;
-            let details = match &exports.details {
-                Some(details) => details.call_operations(&mut *store).await?,
-                None => Vec::new(),
+            let (details, apis) = match &exports.details {
+                Some(details) => (details.call_operations(&mut *store).await?, details.call_apis(&mut *store).await?),
+                None => (Vec::new(), Vec::new()),
             };
-            Ok((manifest, details))
+            Ok((manifest, details, apis))
         })
         .await
         .0

@@ -6,8 +6,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capability::{CapabilitySession, HttpRequest, OperationRepeat, SendError};
-use crate::sandbox::bindings::connector::api::{invocation, signed_http, types};
+use crate::capability::{ApiRequest, CapabilitySession, HttpRequest, OperationRepeat, SendError};
+use crate::sandbox::bindings::connector::api::{http_api, invocation, signed_http, types};
 
 /// What an invocation tells its guest about itself (run, step, attempt).
 pub(crate) use invocation::Context as InvocationContext;
@@ -104,7 +104,33 @@ impl signed_http::Host for InvocationState {
             Err(SendError::Denied(m)) => Err(signed_http::SendError::Denied(m)),
             Err(SendError::InvalidRequest(m)) => Err(signed_http::SendError::InvalidRequest(m)),
             Err(SendError::LimitExceeded(m)) => Err(signed_http::SendError::LimitExceeded(m)),
-            Err(SendError::Transport(m)) => Err(signed_http::SendError::Transport(m)),
+            // Only API connections have credentials that can fail so.
+            Err(SendError::Transport(m) | SendError::Credential(m)) => Err(signed_http::SendError::Transport(m)),
+        })
+    }
+}
+
+impl http_api::Host for InvocationState {
+    async fn send(
+        &mut self,
+        request: http_api::Request,
+    ) -> wasmtime::Result<Result<signed_http::Response, http_api::SendError>> {
+        let request = ApiRequest {
+            api: request.api,
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+        };
+        Ok(match self.capability.send_api(request).await {
+            Ok(response) => {
+                Ok(signed_http::Response { status: response.status, headers: response.headers, body: response.body })
+            }
+            Err(SendError::Denied(m)) => Err(http_api::SendError::Denied(m)),
+            Err(SendError::InvalidRequest(m)) => Err(http_api::SendError::InvalidRequest(m)),
+            Err(SendError::LimitExceeded(m)) => Err(http_api::SendError::LimitExceeded(m)),
+            Err(SendError::Transport(m)) => Err(http_api::SendError::Transport(m)),
+            Err(SendError::Credential(m)) => Err(http_api::SendError::Credential(m)),
         })
     }
 }

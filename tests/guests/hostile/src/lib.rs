@@ -7,7 +7,7 @@ use std::hint::black_box;
 use connector::api::signed_http::{self, Request};
 use connector::api::types::{Error, Manifest, Operation, ServiceError};
 use exports::connector::api::connector::Guest;
-use exports::connector::api::details::{self, Effect, OperationDetails};
+use exports::connector::api::details::{self, Api, CredentialKind, Effect, OperationDetails};
 
 wit_bindgen::generate!({
     path: "../../../wit",
@@ -414,6 +414,23 @@ impl details::Guest for Hostile {
             _ => {}
         }
         details
+    }
+
+    /// One API, `echo`; modes `api-bad-name` (a name that is a URL),
+    /// `api-twice` and `many-apis` (100) break the rules.
+    fn apis() -> Vec<Api> {
+        let api = |name: &str| Api {
+            name: name.into(),
+            title: "Echo".into(),
+            default_base_url: "https://echo.example.com".into(),
+            credentials: vec![CredentialKind::Bearer],
+        };
+        match manifest_mode().as_str() {
+            "api-bad-name" => vec![api("evil.com/x")],
+            "api-twice" => vec![api("echo"), api("echo")],
+            "many-apis" => (0..100).map(|i| api(&format!("api{i}"))).collect(),
+            _ => vec![api("echo")],
+        }
     }
 }
 

@@ -1,0 +1,385 @@
+//! The HTTP-API capability: requests to an API a connector declares, sent
+//! to the base URL of the connection the operator configured for it, with
+//! the credential the host holds applied.
+//!
+//! Guards against a connector that:
+//! - calls an API it did not declare or was not granted, or one its
+//!   authentication has no connection for (`denied`);
+//! - sends elsewhere than the connection's base URL: the path is checked
+//!   as for AWS (no authority, no dot segments), redirects are returned,
+//!   not followed, and a host name that resolves to a private or local
+//!   address is refused unless the operator allows it (`egress`);
+//! - sets the credential's header (`authorization`, the API key's header)
+//!   or query parameter itself, to replace or learn it;
+//! - learns a credential from a response: an API that echoes a request
+//!   (an echo endpoint, an error page quoting headers) has every value the
+//!   host may have sent (key, token, basic credential, in plain and
+//!   percent-encoded form) replaced with `***` before the connector sees
+//!   the response; transport errors carry no URL, which may hold a key.
+
+use std::time::Duration;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::capability::grant::Grant;
+use crate::capability::policy;
+use crate::capability::retry::CarriedOut;
+use crate::capability::signed_http::{Failure, HttpResponse, OperationRepeat, SendError, SignedHttp};
+use crate::escape::{Untrusted, error_chain, quote_untrusted};
+use crate::identity::{Applied, Connection, Identity};
+
+/// A request for a declared HTTP API, as a connector hands it over.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// The API's name, as the connector declares it (`github`).
+    pub api: String,
+    pub method: String,
+    /// Path and query below the connection's base URL (`/repos?page=2`).
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What replaces a credential a response echoes.
+const HIDDEN: &[u8] = b"***";
+
+/// The longest wait a `Retry-After` may ask for before the host gives up
+/// waiting and answers with the 429 or 503.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+impl SignedHttp {
+    /// Checks `request` against `grant` and `identity`'s connection for
+    /// its API, applies the connection's credential, sends it (trying
+    /// again what may pass) and returns the response with every
+    /// credential it echoes hidden; says whether the API may have carried
+    /// it out.
+    pub async fn send_api(
+        &self,
+        connector: &str,
+        grant: &Grant,
+        identity: &Identity,
+        request: ApiRequest,
+        repeat: OperationRepeat,
+    ) -> (Result<HttpResponse, SendError>, CarriedOut) {
+        let started = std::time::Instant::now();
+        let api = request.api.clone();
+        let (result, carried_out) = self.send_api_checked(grant, identity, request, repeat).await;
+        match &result {
+            Ok(response) => tracing::debug!(connector = %Untrusted(connector), api = %Untrusted(&api),
+                status = response.status, elapsed_ms = started.elapsed().as_millis() as u64, "http-api request answered"),
+            Err(error) => tracing::warn!(connector = %Untrusted(connector), api = %Untrusted(&api),
+                error = %Untrusted(&error.to_string()), "http-api request failed"),
+        }
+        (result, carried_out)
+    }
+
+    async fn send_api_checked(
+        &self,
+        grant: &Grant,
+        identity: &Identity,
+        request: ApiRequest,
+        repeat: OperationRepeat,
+    ) -> (Result<HttpResponse, SendError>, CarriedOut) {
+        let (connection, method, headers, url) = match self.api_target(grant, identity, &request) {
+            Ok(target) => target,
+            Err(error) => return (Err(error), CarriedOut::No),
+        };
+        // An idempotent method may be sent again whatever became of it.
+        let idempotent_method =
+            matches!(method, http::Method::GET | http::Method::HEAD | http::Method::PUT | http::Method::DELETE);
+        let mut failed = 0;
+        let mut carried_out = CarriedOut::No;
+        let mut refreshed = false;
+        loop {
+            let (outcome, tried) = self.api_attempt(connection, &method, &url, &headers, &request.body).await;
+            carried_out = carried_out.max(tried);
+            // A refused access token may have expired early or been revoked:
+            // one more try with a new one.
+            if let Ok(response) = &outcome
+                && response.status == 401
+                && !refreshed
+                && connection.uses_tokens()
+                && connection.forget_token().await
+            {
+                refreshed = true;
+                continue;
+            }
+            let (retry_reason, wait) = match &outcome {
+                Ok(response) => retry_after_response(response.status, &response.headers, idempotent_method),
+                Err(Failure::Retryable(error)) => (Some(error.to_string()), None),
+                Err(Failure::Final(_)) => (None, None),
+            };
+            let may_retry = tried == CarriedOut::No || idempotent_method || repeat == OperationRepeat::Safe;
+            failed += 1;
+            match retry_reason {
+                Some(reason) if may_retry && failed < self.retry.max_attempts => {
+                    let wait = wait.unwrap_or_else(|| self.retry.backoff(failed));
+                    self.retries.inc();
+                    tracing::info!(api = %Untrusted(&request.api), attempt = failed, %reason,
+                        wait_ms = wait.as_millis() as u64, "retrying http-api request");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    let result = outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
+                    return (result.map(|response| hide_credentials(response, &connection.revealing())), carried_out);
+                }
+            }
+        }
+    }
+
+    /// The connection, method, headers and URL `request` goes out with,
+    /// once checked; or why it may not go out.
+    fn api_target<'a>(
+        &self,
+        grant: &Grant,
+        identity: &'a Identity,
+        request: &ApiRequest,
+    ) -> Result<(&'a Connection, http::Method, http::HeaderMap, String), SendError> {
+        grant.check_api(&request.api).map_err(SendError::Denied)?;
+        let Some(connection) = identity.apis.get(&request.api) else {
+            let whose = match &identity.name {
+                Some(name) => format!(
+                    "authentication `{name}` has no connection for API `{}`; add \
+                    [authentications.{name}.apis.{}] to the authentications file",
+                    request.api, request.api
+                ),
+                None => format!(
+                    "the host has no connection for API `{}`; add [apis.{}] to the authentications \
+                    file (or call with an authentication that has one)",
+                    request.api, request.api
+                ),
+            };
+            return Err(SendError::Denied(whose));
+        };
+        let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
+        policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
+        let mut headers = self.checked_headers(&request.headers, request.body.len())?;
+        if let Some(name) = key_header(connection)
+            && headers.contains_key(name)
+        {
+            return Err(SendError::InvalidRequest(format!(
+                "header `{name}` carries the connection's credential, which the host sets; a connector may not set it"
+            )));
+        }
+        headers.remove(http::header::HOST);
+        let mut url = format!("{}{}", connection.config.base_url.as_str().trim_end_matches('/'), request.path);
+        if let Some(name) = key_query(connection) {
+            let query = request.path.split_once('?').map(|(_, q)| q).unwrap_or("");
+            if query.split('&').any(|pair| pair.split('=').next() == Some(name)) {
+                return Err(SendError::InvalidRequest(format!(
+                    "query parameter {} carries the connection's credential, which the host sets; a connector may not set it",
+                    quote_untrusted(name)
+                )));
+            }
+            url.push(if request.path.contains('?') { '&' } else { '?' });
+        }
+        Ok((connection, method, headers, url))
+    }
+
+    /// One attempt: the credential applied (an access token fetched when
+    /// needed), sent, read; and whether the API may have carried it out.
+    async fn api_attempt(
+        &self,
+        connection: &Connection,
+        method: &http::Method,
+        url: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> (Result<HttpResponse, Failure>, CarriedOut) {
+        let credential = match connection.credential(&self.api_client).await {
+            Ok(credential) => credential,
+            Err(reason) => {
+                let error = SendError::Credential(format!("API `{}`: {reason}", connection.config.api));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        };
+        let mut url = url.to_owned();
+        let mut headers = headers.clone();
+        match credential {
+            Applied::Nothing => {}
+            Applied::Header(name, value) => {
+                headers.insert(name, value);
+            }
+            Applied::Query(name, value) => {
+                url.push_str(&query_encode(&name));
+                url.push('=');
+                url.push_str(&query_encode(value.expose()));
+            }
+        }
+        let built = self.api_client.request(method.clone(), &url).headers(headers).body(body.to_vec()).build();
+        let request = match built {
+            Ok(request) => request,
+            // Without the URL: it may hold a key.
+            Err(e) => {
+                let error = SendError::InvalidRequest(format!(
+                    "could not build the request: {}",
+                    error_chain(&e.without_url())
+                ));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        };
+        match self.api_client.execute(request).await {
+            Ok(response) => {
+                let (result, _) = self.read_response(response).await;
+                let carried_out = match &result {
+                    Ok(response) => api_carried_out(response.status),
+                    Err(_) => CarriedOut::Possibly,
+                };
+                (
+                    result.map_err(|failure| match failure {
+                        Failure::Retryable(SendError::Transport(m)) => {
+                            Failure::Retryable(SendError::Transport(strip_url(&m, &url)))
+                        }
+                        other => other,
+                    }),
+                    carried_out,
+                )
+            }
+            Err(e) => {
+                let carried_out = if e.is_connect() { CarriedOut::No } else { CarriedOut::Possibly };
+                (Err(Failure::Retryable(SendError::Transport(error_chain(&e.without_url())))), carried_out)
+            }
+        }
+    }
+}
+
+/// The header an API key goes in, for a connection that puts it in one.
+fn key_header(connection: &Connection) -> Option<&http::HeaderName> {
+    match &connection.config.scheme {
+        crate::identity::Scheme::ApiKey { placement: crate::identity::KeyPlacement::Header(name), .. } => Some(name),
+        _ => None,
+    }
+}
+
+/// The query parameter an API key goes in, for a connection that puts it
+/// in one.
+fn key_query(connection: &Connection) -> Option<&str> {
+    match &connection.config.scheme {
+        crate::identity::Scheme::ApiKey { placement: crate::identity::KeyPlacement::Query(name), .. } => Some(name),
+        _ => None,
+    }
+}
+
+/// Whether the API may have carried out a request it answered with
+/// `status`: not when it turned it away (4xx), perhaps otherwise.
+fn api_carried_out(status: u16) -> CarriedOut {
+    if (400..500).contains(&status) { CarriedOut::No } else { CarriedOut::Possibly }
+}
+
+/// Why an API's answer is worth another try, and how long the API asks
+/// to wait: 429, and 503 with `Retry-After`, always (the request was
+/// turned away); other server errors (500, 502, 503, 504) only for an
+/// idempotent method.
+fn retry_after_response(
+    status: u16,
+    headers: &[(String, String)],
+    idempotent_method: bool,
+) -> (Option<String>, Option<Duration>) {
+    let retry_after = headers
+        .iter()
+        .find(|(name, _)| name == "retry-after")
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match status {
+        429 => (Some("HTTP 429".into()), retry_after.map(|w| w.min(MAX_RETRY_AFTER))),
+        503 if retry_after.is_some() => (Some("HTTP 503".into()), retry_after.map(|w| w.min(MAX_RETRY_AFTER))),
+        500 | 502 | 503 | 504 if idempotent_method => (Some(format!("HTTP {status}")), None),
+        _ => (None, None),
+    }
+}
+
+/// `response` with every value of `revealing` (and its percent-encoded
+/// forms) in its headers and body replaced with `***`.
+fn hide_credentials(mut response: HttpResponse, revealing: &[String]) -> HttpResponse {
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for value in revealing.iter().filter(|v| !v.is_empty()) {
+        needles.push(value.as_bytes().to_vec());
+        for encoded in [query_encode(value), form_encode(value), percent_encode(value)] {
+            if encoded != *value && !needles.contains(&encoded.as_bytes().to_vec()) {
+                needles.push(encoded.into_bytes());
+            }
+        }
+    }
+    if needles.is_empty() {
+        return response;
+    }
+    let Ok(finder) = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&needles) else {
+        return response;
+    };
+    let hidden = vec![HIDDEN; needles.len()];
+    if finder.is_match(&response.body) {
+        response.body = finder.replace_all_bytes(&response.body, &hidden);
+    }
+    for (_, value) in &mut response.headers {
+        if finder.is_match(value.as_bytes()) {
+            *value = finder.replace_all(value, &vec!["***"; needles.len()]);
+        }
+    }
+    response
+}
+
+/// `text` as a query value, encoded only where a query needs it: what a
+/// query may hold as is (RFC 3986 `pchar`, `/`, `?`) is kept, but for the
+/// separators `&`, `=`, `+` and `;`.
+fn query_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~!$'()*,:@/?".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `text` as a form value (`a b` → `a+b`).
+fn form_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// `text` with everything but unreserved characters percent-encoded (`a b`
+/// → `a%20b`), as a URL echoed by an API may show a query value.
+fn percent_encode(text: &str) -> String {
+    form_encode(text).replace('+', "%20")
+}
+
+/// `message` without `url`, which may hold a key.
+fn strip_url(message: &str, url: &str) -> String {
+    message.replace(url, "(the API's URL)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_credentials_are_hidden_in_every_form() {
+        let response = HttpResponse {
+            status: 200,
+            headers: vec![("x-echo".into(), "Bearer tok/en+1".into())],
+            body: br#"{"auth":"Bearer tok/en+1","url":"/x?k=tok/en%2B1","form":"tok%2Fen%2B1"}"#.to_vec(),
+        };
+        let hidden = hide_credentials(response, &["tok/en+1".to_owned()]);
+        assert_eq!(hidden.headers[0].1, "Bearer ***");
+        assert_eq!(String::from_utf8(hidden.body).unwrap(), r#"{"auth":"Bearer ***","url":"/x?k=***","form":"***"}"#);
+        assert_eq!(query_encode("a b&c=d+e/f"), "a%20b%26c%3Dd%2Be/f");
+    }
+
+    #[test]
+    fn what_may_be_tried_again() {
+        let after = |s| vec![("retry-after".to_owned(), s)];
+        assert_eq!(
+            retry_after_response(429, &after("2".into()), false),
+            (Some("HTTP 429".into()), Some(Duration::from_secs(2)))
+        );
+        assert_eq!(retry_after_response(429, &after("9999".into()), false).1, Some(MAX_RETRY_AFTER));
+        assert!(retry_after_response(503, &after("1".into()), false).0.is_some());
+        assert!(retry_after_response(500, &[], false).0.is_none(), "a POST that failed may have been done");
+        assert!(retry_after_response(500, &[], true).0.is_some());
+        assert!(retry_after_response(404, &[], true).0.is_none());
+        assert_eq!(api_carried_out(409), CarriedOut::No);
+        assert_eq!(api_carried_out(500), CarriedOut::Possibly);
+        assert_eq!(api_carried_out(201), CarriedOut::Possibly);
+    }
+}

@@ -1,0 +1,704 @@
+//! Connections to HTTP APIs: for each API a connector declares, where the
+//! operator says it is and the credential the host applies to its
+//! requests. Read from the authentications file, for the host's own
+//! identity (`[apis.NAME]`) and per authentication
+//! (`[authentications.X.apis.NAME]`):
+//!
+//! ```toml
+//! [apis.github]
+//! base_url = "https://api.github.com"
+//! credential = "bearer"
+//! token_env = "GITHUB_TOKEN"
+//!
+//! [authentications.acme.apis.crm]
+//! base_url = "https://crm.acme.example/api/v2"
+//! credential = "oauth2_client_credentials"
+//! token_url = "https://login.acme.example/oauth/token"
+//! client_id = "connector-host"
+//! client_secret_file = "secrets/crm"
+//! scopes = ["contacts.read"]
+//! ```
+//!
+//! Guards against a credential reaching anyone but the API it is for:
+//! secrets are only referenced (an environment variable or a file) and
+//! read once when the host starts, redact themselves in `Debug`, and are
+//! named in errors by where they come from, never by value; a base URL or
+//! token URL must be `https` unless it is loopback or the operator allows
+//! plain HTTP for it, and carries no user, query or fragment that could
+//! change where requests go. Which connectors may use a connection is the
+//! grants' say (`--grant ALIAS=api:NAME`), and the authentication's
+//! `connectors`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex as SyncMutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+
+use crate::escape::{error_chain, quote_untrusted};
+use crate::identity::authentications::SecretRef;
+
+/// Most bytes of a token endpoint's answer read.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// An access token is fetched again when less than this part of its
+/// lifetime (and at most a minute) is left.
+const REFRESH_BEFORE_EXPIRY: f64 = 0.2;
+
+/// A connection to one HTTP API, as configured (secrets still references).
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// The API's name, as connectors declare it.
+    pub api: String,
+    /// Where requests go: the connector's path is appended to it.
+    pub base_url: Url,
+    pub scheme: Scheme,
+    /// Whether a host name of the connection may resolve to a private
+    /// address (10/8, 192.168/16, ...) or this host.
+    pub allow_private_addresses: bool,
+}
+
+/// How the host authenticates requests of a connection.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Nothing: a public API.
+    None,
+    /// `Authorization: Bearer TOKEN`.
+    Bearer { token: SecretRef },
+    /// A key in a header or a query parameter.
+    ApiKey { key: SecretRef, placement: KeyPlacement },
+    /// `Authorization: Basic base64(user:password)`.
+    Basic { username: String, password: SecretRef },
+    /// OAuth 2.0 client credentials: an access token from `token_url`,
+    /// cached and fetched again before it expires.
+    OAuth2ClientCredentials {
+        token_url: Url,
+        client_id: String,
+        client_secret: SecretRef,
+        scopes: Vec<String>,
+        audience: Option<String>,
+        resource: Option<String>,
+        client_auth: ClientAuth,
+    },
+}
+
+impl Scheme {
+    /// The name the file spells it with.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::None => "none",
+            Scheme::Bearer { .. } => "bearer",
+            Scheme::ApiKey { .. } => "api_key",
+            Scheme::Basic { .. } => "basic",
+            Scheme::OAuth2ClientCredentials { .. } => "oauth2_client_credentials",
+        }
+    }
+
+    /// The credential kind of the contract (`details.credential-kind`)
+    /// this scheme is, as a connector declares what its API accepts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scheme::None => "none",
+            Scheme::Bearer { .. } => "bearer",
+            Scheme::ApiKey { .. } => "api-key",
+            Scheme::Basic { .. } => "basic",
+            Scheme::OAuth2ClientCredentials { .. } => "oauth2",
+        }
+    }
+}
+
+/// Where an API key goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPlacement {
+    Header(http::HeaderName),
+    Query(String),
+}
+
+/// How a client authenticates itself to a token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP basic (`client_secret_basic`), the default.
+    Basic,
+    /// In the form (`client_secret_post`).
+    Post,
+}
+
+/// What `auth list` shows of a connection: never a secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionSummary {
+    pub api: String,
+    pub base_url: String,
+    pub credential: &'static str,
+}
+
+impl ConnectionConfig {
+    pub fn summary(&self) -> ConnectionSummary {
+        ConnectionSummary { api: self.api.clone(), base_url: self.base_url.to_string(), credential: self.scheme.name() }
+    }
+
+    /// Every URL the connection sends to: its base URL, and its token
+    /// endpoint when it has one.
+    pub fn urls(&self) -> Vec<&Url> {
+        let mut urls = vec![&self.base_url];
+        if let Scheme::OAuth2ClientCredentials { token_url, .. } = &self.scheme {
+            urls.push(token_url);
+        }
+        urls
+    }
+}
+
+/// A connection as the file spells it; checked into a [`ConnectionConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConnectionEntry {
+    base_url: String,
+    credential: String,
+    #[serde(default)]
+    allow_http: bool,
+    #[serde(default)]
+    allow_private_addresses: bool,
+    token: Option<toml::Value>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    key: Option<toml::Value>,
+    key_env: Option<String>,
+    key_file: Option<PathBuf>,
+    header: Option<String>,
+    query: Option<String>,
+    username: Option<String>,
+    password: Option<toml::Value>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    token_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    audience: Option<String>,
+    resource: Option<String>,
+    client_auth: Option<String>,
+}
+
+/// Checks the connections of one identity; relative paths are relative
+/// to `base`.
+pub(crate) fn check_connections(
+    entries: BTreeMap<String, ConnectionEntry>,
+    base: &Path,
+) -> anyhow::Result<BTreeMap<String, ConnectionConfig>> {
+    let mut connections = BTreeMap::new();
+    for (api, entry) in entries {
+        let checked = check_entry(&api, entry, base).with_context(|| format!("API `{api}`"))?;
+        connections.insert(api, checked);
+    }
+    Ok(connections)
+}
+
+/// True for the name of a declared API: a machine name (a letter, then
+/// letters, digits, `_` or `-`, at most 64 characters).
+pub fn is_api_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result<ConnectionConfig> {
+    if !is_api_name(api) {
+        bail!("the name must be a letter, then letters, digits, `_` or `-` (at most 64 characters)");
+    }
+    for (field, literal) in [
+        ("token", entry.token.is_some()),
+        ("key", entry.key.is_some()),
+        ("password", entry.password.is_some()),
+        ("client_secret", entry.client_secret.is_some()),
+    ] {
+        if literal {
+            bail!(
+                "`{field}` holds a literal secret, which a file must not: reference it with \
+                 `{field}_env = \"VARIABLE\"` or `{field}_file = \"/path/to/file\"`"
+            );
+        }
+    }
+    let base_url = check_url(&entry.base_url, entry.allow_http).context("`base_url`")?;
+    let secret = |env: &Option<String>, file: &Option<PathBuf>, what: &str| -> anyhow::Result<SecretRef> {
+        SecretRef::from_fields(env.clone(), file.clone(), what, base)?
+            .with_context(|| format!("credential `{}` needs `{what}_env` or `{what}_file`", entry.credential))
+    };
+    let required = |value: &Option<String>, field: &str| {
+        value
+            .clone()
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("credential `{}` needs `{field}`", entry.credential))
+    };
+    let (scheme, belongs): (Scheme, &[&str]) = match entry.credential.as_str() {
+        "none" => (Scheme::None, &[]),
+        "bearer" => (
+            Scheme::Bearer { token: secret(&entry.token_env, &entry.token_file, "token")? },
+            &["token_env", "token_file"],
+        ),
+        "api_key" => {
+            let placement = match (&entry.header, &entry.query) {
+                (Some(header), None) => {
+                    let name = http::HeaderName::from_bytes(header.as_bytes())
+                        .ok()
+                        .filter(|name| {
+                            !(crate::net::is_transport_header(name.as_str())
+                                || [http::header::HOST, http::header::AUTHORIZATION].contains(name))
+                        })
+                        .with_context(|| {
+                            format!("`header` {} is not a header a key can go in", quote_untrusted(header))
+                        })?;
+                    KeyPlacement::Header(name)
+                }
+                (None, Some(query)) if is_query_name(query) => KeyPlacement::Query(query.clone()),
+                (None, Some(query)) => {
+                    bail!("`query` {} is not a query parameter name", quote_untrusted(query))
+                }
+                _ => bail!("credential `api_key` needs `header = \"NAME\"` or `query = \"NAME\"` (one of them)"),
+            };
+            (
+                Scheme::ApiKey { key: secret(&entry.key_env, &entry.key_file, "key")?, placement },
+                &["key_env", "key_file", "header", "query"],
+            )
+        }
+        "basic" => {
+            let username = required(&entry.username, "username")?;
+            anyhow::ensure!(!username.contains(':'), "`username` may not contain `:` (HTTP basic cannot carry it)");
+            (
+                Scheme::Basic { username, password: secret(&entry.password_env, &entry.password_file, "password")? },
+                &["username", "password_env", "password_file"],
+            )
+        }
+        "oauth2_client_credentials" => {
+            let token_url =
+                check_url(&required(&entry.token_url, "token_url")?, entry.allow_http).context("`token_url`")?;
+            let client_auth = match entry.client_auth.as_deref() {
+                None | Some("basic") => ClientAuth::Basic,
+                Some("post") => ClientAuth::Post,
+                Some(other) => bail!("`client_auth` must be `basic` or `post`, not {}", quote_untrusted(other)),
+            };
+            (
+                Scheme::OAuth2ClientCredentials {
+                    token_url,
+                    client_id: required(&entry.client_id, "client_id")?,
+                    client_secret: secret(&entry.client_secret_env, &entry.client_secret_file, "client_secret")?,
+                    scopes: entry.scopes.clone().unwrap_or_default(),
+                    audience: entry.audience.clone(),
+                    resource: entry.resource.clone(),
+                    client_auth,
+                },
+                &[
+                    "token_url",
+                    "client_id",
+                    "client_secret_env",
+                    "client_secret_file",
+                    "scopes",
+                    "audience",
+                    "resource",
+                    "client_auth",
+                ],
+            )
+        }
+        other => bail!(
+            "unknown credential {} (none, bearer, api_key, basic or oauth2_client_credentials)",
+            quote_untrusted(other)
+        ),
+    };
+    let set = [
+        ("token_env", entry.token_env.is_some()),
+        ("token_file", entry.token_file.is_some()),
+        ("key_env", entry.key_env.is_some()),
+        ("key_file", entry.key_file.is_some()),
+        ("header", entry.header.is_some()),
+        ("query", entry.query.is_some()),
+        ("username", entry.username.is_some()),
+        ("password_env", entry.password_env.is_some()),
+        ("password_file", entry.password_file.is_some()),
+        ("token_url", entry.token_url.is_some()),
+        ("client_id", entry.client_id.is_some()),
+        ("client_secret_env", entry.client_secret_env.is_some()),
+        ("client_secret_file", entry.client_secret_file.is_some()),
+        ("scopes", entry.scopes.is_some()),
+        ("audience", entry.audience.is_some()),
+        ("resource", entry.resource.is_some()),
+        ("client_auth", entry.client_auth.is_some()),
+    ];
+    let unused: Vec<String> =
+        set.iter().filter(|(field, set)| *set && !belongs.contains(field)).map(|(f, _)| format!("`{f}`")).collect();
+    if !unused.is_empty() {
+        bail!("{} does not belong to credential `{}`", unused.join(", "), scheme.name());
+    }
+    Ok(ConnectionConfig {
+        api: api.to_owned(),
+        base_url,
+        scheme,
+        allow_private_addresses: entry.allow_private_addresses,
+    })
+}
+
+/// A query parameter name a key may go in: letters, digits, `_`, `-`, `.`.
+fn is_query_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 128 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+/// Checks a URL requests or token requests go to: `https` (or `http` to
+/// loopback, or anywhere when `allow_http`), a host, and no user, query or
+/// fragment. The path is kept without a trailing `/`.
+pub(crate) fn check_url(text: &str, allow_http: bool) -> anyhow::Result<Url> {
+    let mut url = Url::parse(text).with_context(|| format!("{} is not a URL", quote_untrusted(text)))?;
+    let host = url.host_str().with_context(|| format!("{} names no host", quote_untrusted(text)))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http || crate::net::is_loopback_authority(host) => {}
+        "http" => bail!(
+            "{} is plain HTTP to a host that is not loopback: use https, or set `allow_http = true`",
+            quote_untrusted(text)
+        ),
+        other => bail!("{} has scheme `{other}`; use https", quote_untrusted(text)),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!("{} carries a user name or password; configure the credential instead", quote_untrusted(text));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("{} has a query or fragment; a base URL is a scheme, host and path", quote_untrusted(text));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// A secret read from its reference; `Debug` never shows it.
+#[derive(Clone)]
+pub(crate) struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A credential as one request carries it.
+pub(crate) enum Applied {
+    /// No credential.
+    Nothing,
+    /// A header (marked sensitive).
+    Header(http::HeaderName, http::HeaderValue),
+    /// A query parameter, name and value.
+    Query(String, Secret),
+}
+
+/// A connection with its secrets read, and its access token once fetched.
+pub(crate) struct Connection {
+    pub(crate) config: ConnectionConfig,
+    /// The secret of each scheme: the token, key, password or client
+    /// secret.
+    secret: Option<Secret>,
+    /// The access token of an OAuth connection, held while one is fetched
+    /// so that concurrent requests wait for one token request.
+    token: tokio::sync::Mutex<Option<AccessToken>>,
+    /// Every value a response could echo that must not reach a connector:
+    /// the secret, and the current access token and header values.
+    revealing: SyncMutex<Vec<String>>,
+}
+
+struct AccessToken {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+impl Connection {
+    /// Reads the secrets of `config`; an error names the variable or file.
+    pub(crate) fn resolve(config: ConnectionConfig) -> anyhow::Result<Self> {
+        let reference = match &config.scheme {
+            Scheme::None => None,
+            Scheme::Bearer { token } => Some(token),
+            Scheme::ApiKey { key, .. } => Some(key),
+            Scheme::Basic { password, .. } => Some(password),
+            Scheme::OAuth2ClientCredentials { client_secret, .. } => Some(client_secret),
+        };
+        let secret = reference.map(|r| r.read().map(Secret)).transpose()?;
+        let mut revealing: Vec<String> = secret.iter().map(|s| s.0.clone()).collect();
+        if let (Scheme::Basic { username, .. }, Some(password)) = (&config.scheme, &secret) {
+            revealing.push(basic_value(username, password.expose()));
+        }
+        Ok(Connection { config, secret, token: tokio::sync::Mutex::new(None), revealing: SyncMutex::new(revealing) })
+    }
+
+    /// What a response must not show a connector: every secret value of
+    /// the connection as it may have been sent (a key, a token, a basic
+    /// credential), so an API that echoes a request gives none back.
+    pub(crate) fn revealing(&self) -> Vec<String> {
+        self.revealing.lock().expect("revealing lock").clone()
+    }
+
+    /// The credential of the next request; for OAuth, the cached access
+    /// token or a new one from the token endpoint (through `client`).
+    pub(crate) async fn credential(&self, client: &reqwest::Client) -> Result<Applied, String> {
+        let secret = || self.secret.clone().expect("schemes with a secret have read it");
+        Ok(match &self.config.scheme {
+            Scheme::None => Applied::Nothing,
+            Scheme::Bearer { .. } => Applied::Header(http::header::AUTHORIZATION, bearer(secret().expose())?),
+            Scheme::ApiKey { placement: KeyPlacement::Header(name), .. } => {
+                let mut value = http::HeaderValue::from_str(secret().expose())
+                    .map_err(|_| "the API key has characters a header cannot carry".to_owned())?;
+                value.set_sensitive(true);
+                Applied::Header(name.clone(), value)
+            }
+            Scheme::ApiKey { placement: KeyPlacement::Query(name), .. } => Applied::Query(name.clone(), secret()),
+            Scheme::Basic { username, .. } => {
+                let mut value = http::HeaderValue::from_str(&basic_value(username, secret().expose()))
+                    .map_err(|_| "the basic credential has characters a header cannot carry".to_owned())?;
+                value.set_sensitive(true);
+                Applied::Header(http::header::AUTHORIZATION, value)
+            }
+            Scheme::OAuth2ClientCredentials { .. } => {
+                let token = self.access_token(client).await?;
+                Applied::Header(http::header::AUTHORIZATION, bearer(token.expose())?)
+            }
+        })
+    }
+
+    /// Drops the cached access token, after the API refused it (401).
+    /// Says whether there was one to drop.
+    pub(crate) async fn forget_token(&self) -> bool {
+        self.token.lock().await.take().is_some()
+    }
+
+    pub(crate) fn uses_tokens(&self) -> bool {
+        matches!(self.config.scheme, Scheme::OAuth2ClientCredentials { .. })
+    }
+
+    async fn access_token(&self, client: &reqwest::Client) -> Result<Secret, String> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let token = self.fetch_token(client).await?;
+        let value = token.value.clone();
+        {
+            let mut revealing = self.revealing.lock().expect("revealing lock");
+            revealing.push(value.0.clone());
+            // The secret, the basic form and a few recent tokens: a token
+            // echoed just after it was replaced is still hidden.
+            let keep_from = revealing.len().saturating_sub(4).max(1);
+            let first = revealing[0].clone();
+            revealing.drain(..keep_from);
+            revealing.insert(0, first);
+        }
+        *cached = Some(token);
+        Ok(value)
+    }
+
+    /// Asks the token endpoint for an access token (client credentials).
+    async fn fetch_token(&self, client: &reqwest::Client) -> Result<AccessToken, String> {
+        let Scheme::OAuth2ClientCredentials { token_url, client_id, scopes, audience, resource, client_auth, .. } =
+            &self.config.scheme
+        else {
+            unreachable!("only OAuth connections fetch tokens");
+        };
+        let secret = self.secret.as_ref().expect("the client secret was read").expose();
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        let scope = scopes.join(" ");
+        if !scope.is_empty() {
+            form.push(("scope", &scope));
+        }
+        if let Some(audience) = audience {
+            form.push(("audience", audience));
+        }
+        if let Some(resource) = resource {
+            form.push(("resource", resource));
+        }
+        let mut request = client.post(token_url.clone()).header(http::header::ACCEPT, "application/json");
+        match client_auth {
+            ClientAuth::Basic => request = request.basic_auth(form_encode(client_id), Some(form_encode(secret))),
+            ClientAuth::Post => {
+                form.push(("client_id", client_id));
+                form.push(("client_secret", secret));
+            }
+        }
+        let endpoint = token_url.as_str();
+        let started = Instant::now();
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("the token request to {endpoint} failed: {}", error_chain(&e.without_url())))?;
+        let status = response.status().as_u16();
+        let body = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+            .await
+            .map_err(|e| format!("the token endpoint {endpoint} answered HTTP {status}, unreadably: {e}"))?;
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let text = |field: &str| answer.get(field).and_then(|v| v.as_str());
+        if !(200..300).contains(&status) {
+            let code = text("error").map(|c| crate::escape::truncate_chars(c, 100).into_owned());
+            let description = text("error_description").map(|d| crate::escape::truncate_chars(d, 300).into_owned());
+            return Err(match (code, description) {
+                (Some(code), Some(description)) => format!(
+                    "the token endpoint {endpoint} refused (HTTP {status}): {} ({})",
+                    quote_untrusted(&code),
+                    quote_untrusted(&description)
+                ),
+                (Some(code), None) => {
+                    format!("the token endpoint {endpoint} refused (HTTP {status}): {}", quote_untrusted(&code))
+                }
+                _ => format!("the token endpoint {endpoint} refused with HTTP {status}"),
+            });
+        }
+        let value = text("access_token")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| format!("the token endpoint {endpoint} answered without an `access_token`"))?;
+        if let Some(kind) = text("token_type")
+            && !kind.eq_ignore_ascii_case("bearer")
+        {
+            return Err(format!(
+                "the token endpoint {endpoint} gave a token of type {}, not `Bearer`",
+                quote_untrusted(kind)
+            ));
+        }
+        // Without `expires_in`, a token is used for an hour at most.
+        let lifetime = answer.get("expires_in").and_then(|v| v.as_u64()).unwrap_or(3600).min(86_400 * 365);
+        let lifetime = Duration::from_secs(lifetime);
+        let margin = lifetime.mul_f64(REFRESH_BEFORE_EXPIRY).min(Duration::from_secs(60));
+        tracing::debug!(api = %self.config.api, lifetime_s = lifetime.as_secs(), "access token fetched");
+        Ok(AccessToken { value: Secret(value.to_owned()), refresh_at: started + lifetime - margin })
+    }
+}
+
+/// `Bearer TOKEN` as a sensitive header value.
+fn bearer(token: &str) -> Result<http::HeaderValue, String> {
+    let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| "the token has characters a header cannot carry".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `Basic base64(user:password)`.
+fn basic_value(username: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
+}
+
+/// RFC 6749 §2.3.1: client id and secret are form-encoded before HTTP basic.
+fn form_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The body of `response`, at most `limit` bytes.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e.without_url()))? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("over {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<BTreeMap<String, ConnectionConfig>> {
+        let entries: BTreeMap<String, ConnectionEntry> = toml::from_str(text)?;
+        check_connections(entries, Path::new("/etc/connector-host"))
+    }
+
+    #[test]
+    fn every_scheme_parses() {
+        let connections = parse(
+            r#"
+            [public]
+            base_url = "https://api.example.com/v1/"
+            credential = "none"
+            [github]
+            base_url = "https://api.github.com"
+            credential = "bearer"
+            token_env = "GITHUB_TOKEN"
+            [weather]
+            base_url = "https://weather.example.com"
+            credential = "api_key"
+            query = "appid"
+            key_file = "secrets/weather"
+            [legacy]
+            base_url = "http://127.0.0.1:8080"
+            credential = "basic"
+            username = "ops"
+            password_env = "LEGACY_PASSWORD"
+            [crm]
+            base_url = "https://crm.example.com"
+            credential = "oauth2_client_credentials"
+            token_url = "https://login.example.com/token"
+            client_id = "host"
+            client_secret_env = "CRM_SECRET"
+            scopes = ["a", "b"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(connections["public"].base_url.as_str(), "https://api.example.com/v1");
+        assert!(matches!(&connections["weather"].scheme,
+            Scheme::ApiKey { placement: KeyPlacement::Query(q), key: SecretRef::File(f) }
+                if q == "appid" && f == Path::new("/etc/connector-host/secrets/weather")));
+        assert_eq!(connections["crm"].urls().len(), 2);
+        assert_eq!(connections["legacy"].summary().credential, "basic");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (text, expected) in [
+            ("[a]\nbase_url = \"https://x\"\ncredential = \"bearer\"\ntoken = \"ghp_secret\"", "literal secret"),
+            ("[a]\nbase_url = \"http://api.example.com\"\ncredential = \"none\"", "plain HTTP"),
+            ("[a]\nbase_url = \"https://u:p@api.example.com\"\ncredential = \"none\"", "user name or password"),
+            ("[a]\nbase_url = \"https://api.example.com/?x=1\"\ncredential = \"none\"", "query or fragment"),
+            ("[a]\nbase_url = \"ftp://api.example.com\"\ncredential = \"none\"", "scheme `ftp`"),
+            ("[a]\nbase_url = \"https://x\"\ncredential = \"bearer\"", "needs `token_env` or `token_file`"),
+            ("[a]\nbase_url = \"https://x\"\ncredential = \"api_key\"\nkey_env = \"K\"", "needs `header"),
+            (
+                "[a]\nbase_url = \"https://x\"\ncredential = \"api_key\"\nkey_env = \"K\"\nheader = \"Host\"",
+                "not a header a key can go in",
+            ),
+            ("[a]\nbase_url = \"https://x\"\ncredential = \"none\"\ntoken_env = \"T\"", "`token_env` does not belong"),
+            ("[a]\nbase_url = \"https://x\"\ncredential = \"magic\"", "unknown credential"),
+            ("[\"a b\"]\nbase_url = \"https://x\"\ncredential = \"none\"", "the name must be"),
+            (
+                "[a]\nbase_url = \"https://x\"\ncredential = \"oauth2_client_credentials\"\nclient_id = \"c\"\n\
+                 client_secret_env = \"S\"\ntoken_url = \"http://login.example.com\"",
+                "`token_url`",
+            ),
+        ] {
+            let err = format!("{:#}", parse(text).unwrap_err());
+            assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("ghp_secret"), "the secret is not repeated: {err}");
+        }
+        assert!(parse("[a]\nbase_url = \"http://api.example.com\"\ncredential = \"none\"\nallow_http = true").is_ok());
+        assert!(parse("[a]\nbase_url = \"http://[::1]:80\"\ncredential = \"none\"").is_ok());
+    }
+
+    #[tokio::test]
+    async fn credentials_are_applied_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p"), "pa55word\n").unwrap();
+        let text = "[a]\nbase_url = \"https://x\"\ncredential = \"basic\"\nusername = \"ops\"\npassword_file = \"p\"";
+        let entries: BTreeMap<String, ConnectionEntry> = toml::from_str(text).unwrap();
+        let config = check_connections(entries, dir.path()).unwrap().remove("a").unwrap();
+        let connection = Connection::resolve(config).unwrap();
+        let Applied::Header(name, value) = connection.credential(&reqwest::Client::new()).await.unwrap() else {
+            panic!("basic is a header");
+        };
+        assert_eq!(name, http::header::AUTHORIZATION);
+        assert_eq!(value.to_str().unwrap(), "Basic b3BzOnBhNTV3b3Jk");
+        assert!(value.is_sensitive());
+        assert_eq!(connection.revealing(), ["pa55word", "Basic b3BzOnBhNTV3b3Jk"]);
+        assert!(!format!("{:?}", connection.secret).contains("pa55word"));
+    }
+}

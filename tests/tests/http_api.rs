@@ -1,0 +1,359 @@
+//! The HTTP-API capability against real third-party servers on loopback:
+//! httpbin shows what reached it, oidc-provider grants OAuth 2.0 access
+//! tokens. The shipped HTTP Request connector (guest-http) calls them
+//! through connections the operator configured; it never holds a secret,
+//! and no secret comes back to it, to a log or to an output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use connector_host::{CallContext, ConnectorHost, Grants, HostConfig, InvokeError, LoadOptions};
+use connector_tests::components;
+use connector_tests::emulator::clients_venv;
+use connector_tests::http_apis::{Served, httpbin, oauth_provider};
+use connector_tests::server::Server;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
+
+/// The secrets of the connections, unique per test run.
+struct Secrets {
+    bearer: String,
+    header_key: String,
+    query_key: String,
+    password: String,
+    client_secret: String,
+}
+
+impl Secrets {
+    fn new() -> Self {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        Secrets {
+            bearer: format!("bearer-{unique}"),
+            header_key: format!("hkey-{unique}"),
+            query_key: format!("qkey/{unique}+"),
+            password: format!("pw-{unique}"),
+            client_secret: format!("client-{unique}"),
+        }
+    }
+
+    fn all(&self) -> [&str; 5] {
+        [&self.bearer, &self.header_key, &self.query_key, &self.password, &self.client_secret]
+    }
+}
+
+/// Writes each secret to a file and the authentications file naming them,
+/// with connections to `echo` (httpbin) and `token_url` (oidc-provider).
+fn authentications_file(dir: &Path, secrets: &Secrets, echo: &str, token_url: &str) -> PathBuf {
+    for (name, value) in [
+        ("bearer", &secrets.bearer),
+        ("header_key", &secrets.header_key),
+        ("query_key", &secrets.query_key),
+        ("password", &secrets.password),
+        ("client_secret", &secrets.client_secret),
+        ("wrong_secret", &"not-the-client-secret".to_owned()),
+    ] {
+        write_private(&dir.join(name), value);
+    }
+    let file = dir.join("authentications.toml");
+    write_private(
+        &file,
+        &format!(
+            r#"
+[apis.bearer]
+base_url = "{echo}"
+credential = "bearer"
+token_file = "bearer"
+
+[apis.header-key]
+base_url = "{echo}/anything"
+credential = "api_key"
+header = "X-Api-Key"
+key_file = "header_key"
+
+[apis.query-key]
+base_url = "{echo}"
+credential = "api_key"
+query = "api_key"
+key_file = "query_key"
+
+[apis.basic]
+base_url = "{echo}"
+credential = "basic"
+username = "ops"
+password_file = "password"
+
+[apis.oauth]
+base_url = "{echo}"
+credential = "oauth2_client_credentials"
+token_url = "{token_url}"
+client_id = "connector-host"
+client_secret_file = "client_secret"
+scopes = ["read"]
+
+[apis.oauth-wrong]
+base_url = "{echo}"
+credential = "oauth2_client_credentials"
+token_url = "{token_url}"
+client_id = "connector-host"
+client_secret_file = "wrong_secret"
+
+[authentications.tenant]
+kind = "none"
+
+[authentications.tenant.apis.bearer]
+base_url = "{echo}"
+credential = "none"
+"#
+        ),
+    );
+    file
+}
+
+/// Writes `text` to a file only its owner can read, as the host wants
+/// secrets and authentications kept.
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+}
+
+/// A host with `file`'s connections and `grants`.
+async fn host(file: &Path, grants: &[&str]) -> ConnectorHost {
+    let config = HostConfig {
+        authentications: connector_host::Authentications::from_file(file).unwrap(),
+        grants: Grants::parse(grants).unwrap(),
+        cache_dir: Some(connector_tests::cache_dir()),
+        ..HostConfig::default()
+    };
+    ConnectorHost::new(config).await.expect("the host starts")
+}
+
+fn alias(name: &str) -> LoadOptions {
+    LoadOptions { alias: Some(name.into()), ..LoadOptions::default() }
+}
+
+/// The kind of the capability's refusal or failure `error` reports.
+fn capability_kind(error: &InvokeError) -> &'static str {
+    match error {
+        InvokeError::Capability(failure) => failure.kind(),
+        other => panic!("not the capability's error: {other:?}"),
+    }
+}
+
+/// Every secret of `secrets` and any JWT are absent from `text`.
+fn assert_no_secret(secrets: &Secrets, text: &str) {
+    for secret in secrets.all() {
+        assert!(!text.contains(secret), "a secret leaked into: {text}");
+    }
+    assert!(!text.contains("eyJ"), "an access token leaked into: {text}");
+}
+
+#[tokio::test]
+async fn each_scheme_arrives_as_it_says_and_no_secret_comes_back() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let provider = oauth_provider(&secrets.client_secret, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), &format!("{}/token", provider.url()));
+    let host = host(&file, &["http=api:bearer,api:header-key,api:query-key,api:basic,api:oauth,api:oauth-wrong"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let mut seen = String::new();
+    let mut call = async |input: Value| {
+        let result = host.invoke(&http, "request", &input).await;
+        seen.push_str(&format!("{result:?}\n"));
+        result
+    };
+
+    // Bearer: httpbin's /bearer checks it and echoes it, hidden.
+    let out = call(json!({"api": "bearer", "path": "/bearer"})).await.unwrap();
+    assert_eq!(out["json"], json!({"authenticated": true, "token": "***"}), "{out}");
+    // An API key in a header, below a base URL with a path.
+    let out = call(json!({"api": "header-key", "path": "/deep", "query": {"q": "1"}})).await.unwrap();
+    assert_eq!(out["json"]["headers"]["X-Api-Key"], "***", "the key arrived whole: {out}");
+    assert_eq!(out["json"]["url"], format!("{}/anything/deep?q=1", echo.url()), "{out}");
+    // An API key in the query, after the connector's own parameters.
+    let out = call(json!({"api": "query-key", "path": "/anything", "query": {"page": "2"}})).await.unwrap();
+    assert_eq!(out["json"]["args"], json!({"page": "2", "api_key": "***"}), "{out}");
+    assert!(out["json"]["url"].as_str().unwrap().ends_with("/anything?page=2&api_key=***"), "{out}");
+    // HTTP basic: httpbin answers 200 only for the right user and password.
+    let basic_path = format!("/basic-auth/ops/{}", secrets.password);
+    let basic = host.invoke(&http, "request", &json!({"api": "basic", "path": basic_path})).await.unwrap();
+    assert_eq!(basic["json"], json!({"authenticated": true, "user": "ops"}));
+    let out = call(json!({"api": "basic", "path": "/headers"})).await.unwrap();
+    assert_eq!(out["json"]["headers"]["Authorization"], "***", "{out}");
+    // OAuth client credentials: one token for several requests.
+    for _ in 0..3 {
+        let out = call(json!({"api": "oauth", "path": "/bearer"})).await.unwrap();
+        assert_eq!(out["json"], json!({"authenticated": true, "token": "***"}), "{out}");
+    }
+    assert_eq!(provider.tokens_issued(), 1, "the token is cached: {}", provider.log());
+    // A token endpoint that refuses: a credential error with its code.
+    let refused = call(json!({"api": "oauth-wrong", "path": "/bearer"})).await.unwrap_err();
+    assert_eq!(capability_kind(&refused), "credential", "{refused}");
+    assert!(refused.to_string().contains("invalid_client"), "{refused}");
+
+    // What the connector may not do: set the credential's header or
+    // parameter, leave the base URL, follow a redirect.
+    for (input, expected) in [
+        (json!({"api": "bearer", "path": "/headers", "headers": {"Authorization": "Bearer mine"}}), "set by the host"),
+        (
+            json!({"api": "header-key", "path": "/", "headers": {"x-api-key": "mine"}}),
+            "carries the connection's credential",
+        ),
+        (json!({"api": "query-key", "path": "/anything?api_key=mine"}), "carries the connection's credential"),
+        (json!({"api": "bearer", "path": "//evil.example/x"}), "names a host"),
+        (json!({"api": "header-key", "path": "/../headers"}), "`.` or `..` segment"),
+    ] {
+        let refused = call(input.clone()).await.unwrap_err();
+        assert_eq!(capability_kind(&refused), "invalid-request", "{input}: {refused}");
+        assert!(refused.to_string().contains(expected), "{input}: {refused}");
+    }
+    let redirect = json!({"api": "bearer", "path": "/redirect-to", "query": {"url": "http://127.0.0.1:9/"},
+        "fail_on_error_status": false});
+    let out = call(redirect).await.unwrap();
+    assert_eq!(out["status"], 302, "returned, not followed: {out}");
+    assert_no_secret(&secrets, &seen);
+}
+
+#[tokio::test]
+async fn a_connector_reaches_only_the_connections_granted_to_it() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), "http://127.0.0.1:9/token");
+    let host = host(&file, &["a=api:bearer", "b=api:header-key,api:nowhere"]).await;
+    let a = host.load_with(components::GUEST_HTTP, &alias("a")).await.unwrap();
+    let b = host.load_with(components::GUEST_HTTP, &alias("b")).await.unwrap();
+    let plain = host.load(components::GUEST_HTTP).await.unwrap();
+    assert!(host.invoke(&a, "request", &json!({"api": "bearer", "path": "/bearer"})).await.is_ok());
+    let denied = host.invoke(&b, "request", &json!({"api": "bearer", "path": "/bearer"})).await.unwrap_err();
+    assert_eq!(capability_kind(&denied), "denied", "{denied}");
+    assert!(
+        denied.to_string().contains("API `bearer` is not granted to this connector (granted: header-key, nowhere)")
+    );
+    let nowhere = host.invoke(&b, "request", &json!({"api": "nowhere", "path": "/"})).await.unwrap_err();
+    assert!(nowhere.to_string().contains("the host has no connection for API `nowhere`"), "{nowhere}");
+    let ungranted = host.invoke(&plain, "request", &json!({"api": "bearer", "path": "/"})).await.unwrap_err();
+    assert!(ungranted.to_string().contains("(granted: none)"), "`*` gets only what a grant names: {ungranted}");
+    // Per authentication: `tenant` has its own `bearer` connection, with no
+    // credential, and no others.
+    let tenant = CallContext::default().with_authentication("tenant");
+    let out = host.invoke_in(&a, "request", &json!({"api": "bearer", "path": "/headers"}), &tenant).await.unwrap();
+    assert!(out["json"]["headers"].get("Authorization").is_none(), "the tenant's connection has none: {out}");
+    let missing = host.invoke_in(&b, "request", &json!({"api": "header-key", "path": "/"}), &tenant).await.unwrap_err();
+    assert!(
+        missing.to_string().contains("authentication `tenant` has no connection for API `header-key`"),
+        "{missing}"
+    );
+    assert!(matches!(missing, InvokeError::Capability(_)), "{missing:?}");
+}
+
+#[tokio::test]
+async fn an_access_token_is_fetched_again_before_it_expires() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let provider = oauth_provider(&secrets.client_secret, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), &format!("{}/token", provider.url()));
+    let host = host(&file, &["http=api:oauth"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let call = async || host.invoke(&http, "request", &json!({"api": "oauth", "path": "/bearer"})).await.unwrap();
+    let concurrent = futures_join(call(), call()).await;
+    assert_eq!(concurrent.0["status"], 200);
+    assert_eq!(provider.tokens_issued(), 1, "concurrent requests wait for one token request");
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    assert_eq!(call().await["status"], 200);
+    assert_eq!(provider.tokens_issued(), 2, "a token with a fifth of its life left is replaced");
+}
+
+async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    tokio::join!(a, b)
+}
+
+/// Through the CLI, at trace level: the output shows the echo with the
+/// secret hidden, and nothing the process prints holds a secret.
+#[test]
+fn the_cli_never_prints_a_secret() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let provider = oauth_provider(&secrets.client_secret, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), &format!("{}/token", provider.url()));
+    let component = Path::new(components::GUEST_HTTP).canonicalize().unwrap();
+    for api in ["bearer", "header-key", "query-key", "basic", "oauth"] {
+        let output = Command::new(BINARY)
+            .args(["--authentications", file.to_str().unwrap()])
+            .arg("--grant")
+            .arg(format!("{}=api:{api}", component.display()))
+            .args(["invoke", component.to_str().unwrap(), "request", "--input"])
+            .arg(json!({"api": api, "path": "/anything", "query": {"x": "1"}}).to_string())
+            .env("RUST_LOG", "trace")
+            .env("XDG_CACHE_HOME", connector_tests::cache_dir().join("xdg"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{api}: {stderr}");
+        let answer: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(answer["status"], 200, "{api}: {answer}");
+        assert!(stdout.contains("***"), "{api}: the echoed credential is hidden: {stdout}");
+        assert_no_secret(&secrets, &stdout);
+        assert_no_secret(&secrets, &stderr);
+    }
+    drop::<Served>(provider);
+}
+
+/// Through `serve`: an operation call, a run whose record is kept, an MCP
+/// tool call (the official MCP client) and the metrics; the OAuth token is
+/// applied on every path and none of them shows a secret.
+#[tokio::test]
+async fn serve_and_mcp_call_an_oauth_api_without_a_secret_in_sight() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let provider = oauth_provider(&secrets.client_secret, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), &format!("{}/token", provider.url()));
+    let connectors = tempfile::tempdir().unwrap();
+    let component = connectors.path().join("guest_http.wasm");
+    std::fs::copy(components::GUEST_HTTP, &component).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let grant = format!("{}=api:oauth,api:query-key", component.display());
+    let args = ["--authentications", file.to_str().unwrap(), "--grant", &grant];
+    let server = Server::start(BINARY, connectors.path(), data.path(), &args, Some("serve-token")).await;
+    let mut seen = String::new();
+
+    let (status, out) =
+        server.post("/v1/connectors/http/operations/request", &json!({"api": "oauth", "path": "/bearer"})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["json"], json!({"authenticated": true, "token": "***"}), "{out}");
+    seen.push_str(&out.to_string());
+
+    let workflow = json!({"name": "echo", "connectors": {"http": "http"}, "steps": [
+        {"id": "key", "connector": "http", "operation": "request",
+         "input": {"api": "query-key", "path": "/anything"}},
+        {"id": "token", "connector": "http", "operation": "request",
+         "input": {"api": "oauth", "path": "/anything", "query": {"url": "{{steps.key.output.json.url}}"}}}]});
+    let (status, run) = server.post("/v1/runs", &workflow).await;
+    assert_eq!((status, run["status"].as_str()), (200, Some("succeeded")), "{run}");
+    let (_, kept) = server.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
+    let second = &kept["steps"][1]["output"]["json"];
+    assert_eq!(second["headers"]["Authorization"], "Bearer ***", "{kept}");
+    assert!(second["args"]["url"].as_str().unwrap().ends_with("api_key=***"), "{kept}");
+    seen.push_str(&kept.to_string());
+
+    let config = json!({"url": format!("{}/mcp", server.base()), "token": "serve-token", "tool": "http__request",
+        "arguments": {"api": "oauth", "path": "/headers"}});
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/mcp_call.py");
+    let output = Command::new(clients_venv().join("bin/python")).arg(script).arg(config.to_string()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let called: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(called["is_error"], false, "{called}");
+    assert_eq!(called["structured"]["json"]["headers"]["Authorization"], "Bearer ***", "{called}");
+    seen.push_str(&called.to_string());
+
+    let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    seen.push_str(&metrics);
+    assert_no_secret(&secrets, &seen);
+    assert_eq!(provider.tokens_issued(), 1, "one token served every path");
+}
