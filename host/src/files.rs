@@ -78,9 +78,10 @@ fn describe_kind(kind: &std::fs::FileType) -> &'static str {
     if kind.is_dir() { "a directory" } else { "not a plain file" }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so a reader never sees a torn file; the directory is
-/// created owner-only (0700) if it is missing.
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// synced, and a rename, so a reader never sees a torn file, also after a
+/// crash; the file is owner-only (0600), and the directory is created
+/// owner-only (0700) if it is missing.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let dir = path.parent().context("a file to write has a directory")?;
@@ -91,7 +92,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let write = WRITES.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = dir.join(format!(".{}.{write}.{name}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes).with_context(|| format!("could not write {}", temp.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&temp).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("could not write {}", temp.display()));
+    }
     std::fs::rename(&temp, path).with_context(|| format!("could not rename {} to {}", temp.display(), path.display()))
 }
 

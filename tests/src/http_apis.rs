@@ -121,6 +121,20 @@ pub fn oauth_provider(client_secret: &str, token_ttl: u64) -> Served {
 }
 
 impl Served {
+    /// A refresh token from the OAuth provider, obtained as an operator
+    /// would: the authorization-code flow through its login and consent
+    /// pages (driven by `apis/oauth/authorize.py`).
+    pub fn authorize(&self, client_secret: &str) -> String {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("apis/oauth/authorize.py");
+        let output = Command::new(crate::emulator::clients_venv().join("bin/python"))
+            .arg(script)
+            .args([&self.url(), client_secret])
+            .output()
+            .expect("the clients' python runs");
+        assert!(output.status.success(), "authorizing failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
     /// How many access tokens the OAuth provider has issued.
     pub fn tokens_issued(&self) -> usize {
         self.log().matches("token issued").count()

@@ -357,3 +357,100 @@ async fn serve_and_mcp_call_an_oauth_api_without_a_secret_in_sight() {
     assert_no_secret(&secrets, &seen);
     assert_eq!(provider.tokens_issued(), 1, "one token served every path");
 }
+
+/// OAuth 2.0 refresh tokens that rotate on every use: the host keeps the
+/// latest, encrypted, so a restart goes on with the grant; a new grant
+/// the operator configures replaces a stored one; one the provider
+/// refuses is a `credential` error saying what to do.
+#[tokio::test]
+async fn a_rotated_refresh_token_survives_a_restart() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let provider = oauth_provider(&secrets.client_secret, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let grant = provider.authorize(&secrets.client_secret);
+    write_private(&dir.path().join("grant"), &grant);
+    write_private(&dir.path().join("client_secret"), &secrets.client_secret);
+    let unique = || uuid::Uuid::new_v4().simple().to_string();
+    write_private(&dir.path().join("store_key"), &format!("{}{}A=", unique(), &unique()[..10]));
+    let file = dir.path().join("authentications.toml");
+    let connection = |grant_file: &str, store: &str| {
+        format!(
+            r#"
+[apis.mail]
+base_url = "{}"
+credential = "oauth2_refresh_token"
+token_url = "{}/token"
+client_id = "connector-host"
+client_secret_file = "client_secret"
+refresh_token_file = "{grant_file}"
+token_store = "{store}"
+token_store_key_file = "store_key"
+"#,
+            echo.url(),
+            provider.url()
+        )
+    };
+    write_private(&file, &connection("grant", "state/mail.token"));
+    let mut seen = String::new();
+    let issued_before = provider.tokens_issued();
+    {
+        let first_host = host(&file, &["http=api:mail"]).await;
+        let http = first_host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+        let call =
+            async || first_host.invoke(&http, "request", &json!({"api": "mail", "path": "/bearer"})).await.unwrap();
+        let (first, second) = futures_join(call(), call()).await;
+        assert_eq!((first["status"].clone(), second["status"].clone()), (json!(200), json!(200)), "{first} {second}");
+        assert_eq!(first["json"]["token"], "***");
+        seen.push_str(&format!("{first}{second}"));
+    }
+    assert_eq!(provider.tokens_issued() - issued_before, 1, "one refresh for concurrent requests");
+    let store = std::fs::read_to_string(dir.path().join("state/mail.token")).unwrap();
+    assert!(store.starts_with("connector-host token store v1\n") && !store.contains(&grant), "{store}");
+
+    // A restart: the first grant was spent by the rotation, so only the
+    // stored token can go on.
+    let restarted = host(&file, &["http=api:mail"]).await;
+    let http = restarted.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let out = restarted.invoke(&http, "request", &json!({"api": "mail", "path": "/bearer"})).await.unwrap();
+    assert_eq!(out["status"], 200, "{out}");
+    assert_eq!(provider.tokens_issued() - issued_before, 2);
+    seen.push_str(&out.to_string());
+    drop(restarted);
+
+    // The store read with another key is an error at start, naming it.
+    write_private(&dir.path().join("store_key"), &format!("{}{}A=", unique(), &unique()[..10]));
+    let config = HostConfig {
+        authentications: connector_host::Authentications::from_file(&file).unwrap(),
+        ..HostConfig::default()
+    };
+    let err = format!("{:#}", ConnectorHost::new(config).await.err().expect("a wrong key is refused"));
+    assert!(err.contains("mail.token cannot be decrypted with the configured key"), "{err}");
+    std::fs::remove_file(dir.path().join("state/mail.token")).unwrap();
+
+    // A new grant from the operator is used, not the stale store; a grant
+    // the provider refuses says so.
+    write_private(&dir.path().join("grant2"), &provider.authorize(&secrets.client_secret));
+    write_private(&dir.path().join("spent"), &grant);
+    write_private(
+        &file,
+        &format!(
+            "{}{}",
+            connection("grant2", "state/mail.token"),
+            connection("spent", "state/spent.token").replace("[apis.mail]", "[apis.spent]")
+        ),
+    );
+    let renewed = host(&file, &["http=api:mail,api:spent"]).await;
+    let http = renewed.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let out = renewed.invoke(&http, "request", &json!({"api": "mail", "path": "/bearer"})).await.unwrap();
+    assert_eq!(out["status"], 200, "{out}");
+    let refused = renewed.invoke(&http, "request", &json!({"api": "spent", "path": "/bearer"})).await.unwrap_err();
+    assert_eq!(capability_kind(&refused), "credential", "{refused}");
+    assert!(
+        refused.to_string().contains("`invalid_grant`") && refused.to_string().contains("obtain a new refresh token"),
+        "{refused}"
+    );
+    seen.push_str(&format!("{out}{refused}"));
+    assert!(!seen.contains(&grant) && !seen.contains("eyJ"), "{seen}");
+    assert_no_secret(&secrets, &seen);
+}

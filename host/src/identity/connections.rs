@@ -17,6 +17,16 @@
 //! client_id = "connector-host"
 //! client_secret_file = "secrets/crm"
 //! scopes = ["contacts.read"]
+//!
+//! [authentications.acme.apis.mail]
+//! base_url = "https://mail.example.com/api"
+//! credential = "oauth2_refresh_token"
+//! token_url = "https://mail.example.com/oauth/token"
+//! client_id = "connector-host"
+//! client_secret_env = "MAIL_CLIENT_SECRET"
+//! refresh_token_file = "secrets/mail-grant"     # the grant the operator obtained
+//! token_store = "state/mail.token"               # its rotations, encrypted
+//! token_store_key_env = "TOKEN_STORE_KEY"        # 32 bytes, base64
 //! ```
 //!
 //! Guards against a credential reaching anyone but the API it is for:
@@ -40,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escape::{error_chain, quote_untrusted};
 use crate::identity::authentications::SecretRef;
+use crate::identity::token_store::{Stored, TokenStore};
 
 /// Most bytes of a token endpoint's answer read.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -84,6 +95,21 @@ pub enum Scheme {
         resource: Option<String>,
         client_auth: ClientAuth,
     },
+    /// OAuth 2.0 refresh token: access tokens from `token_url` for the
+    /// grant `refresh_token` stands for; a refresh token the provider
+    /// rotates is kept, encrypted with `token_store_key`, in
+    /// `token_store`, so a restart does not lose the grant.
+    OAuth2RefreshToken {
+        token_url: Url,
+        client_id: String,
+        /// `None` for a public client.
+        client_secret: Option<SecretRef>,
+        refresh_token: SecretRef,
+        token_store: PathBuf,
+        token_store_key: SecretRef,
+        scopes: Vec<String>,
+        client_auth: ClientAuth,
+    },
 }
 
 impl Scheme {
@@ -95,6 +121,7 @@ impl Scheme {
             Scheme::ApiKey { .. } => "api_key",
             Scheme::Basic { .. } => "basic",
             Scheme::OAuth2ClientCredentials { .. } => "oauth2_client_credentials",
+            Scheme::OAuth2RefreshToken { .. } => "oauth2_refresh_token",
         }
     }
 
@@ -106,7 +133,7 @@ impl Scheme {
             Scheme::Bearer { .. } => "bearer",
             Scheme::ApiKey { .. } => "api-key",
             Scheme::Basic { .. } => "basic",
-            Scheme::OAuth2ClientCredentials { .. } => "oauth2",
+            Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. } => "oauth2",
         }
     }
 }
@@ -144,7 +171,9 @@ impl ConnectionConfig {
     /// endpoint when it has one.
     pub fn urls(&self) -> Vec<&Url> {
         let mut urls = vec![&self.base_url];
-        if let Scheme::OAuth2ClientCredentials { token_url, .. } = &self.scheme {
+        if let Scheme::OAuth2ClientCredentials { token_url, .. } | Scheme::OAuth2RefreshToken { token_url, .. } =
+            &self.scheme
+        {
             urls.push(token_url);
         }
         urls
@@ -182,6 +211,13 @@ pub(crate) struct ConnectionEntry {
     audience: Option<String>,
     resource: Option<String>,
     client_auth: Option<String>,
+    refresh_token: Option<toml::Value>,
+    refresh_token_env: Option<String>,
+    refresh_token_file: Option<PathBuf>,
+    token_store: Option<PathBuf>,
+    token_store_key: Option<toml::Value>,
+    token_store_key_env: Option<String>,
+    token_store_key_file: Option<PathBuf>,
 }
 
 /// Checks the connections of one identity; relative paths are relative
@@ -215,6 +251,8 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         ("key", entry.key.is_some()),
         ("password", entry.password.is_some()),
         ("client_secret", entry.client_secret.is_some()),
+        ("refresh_token", entry.refresh_token.is_some()),
+        ("token_store_key", entry.token_store_key.is_some()),
     ] {
         if literal {
             bail!(
@@ -233,6 +271,12 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
             .clone()
             .filter(|v| !v.is_empty())
             .with_context(|| format!("credential `{}` needs `{field}`", entry.credential))
+    };
+    let token_url = || check_url(&required(&entry.token_url, "token_url")?, entry.allow_http).context("`token_url`");
+    let client_auth = || match entry.client_auth.as_deref() {
+        None | Some("basic") => Ok(ClientAuth::Basic),
+        Some("post") => Ok(ClientAuth::Post),
+        Some(other) => bail!("`client_auth` must be `basic` or `post`, not {}", quote_untrusted(other)),
     };
     let (scheme, belongs): (Scheme, &[&str]) = match entry.credential.as_str() {
         "none" => (Scheme::None, &[]),
@@ -273,38 +317,69 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
                 &["username", "password_env", "password_file"],
             )
         }
-        "oauth2_client_credentials" => {
-            let token_url =
-                check_url(&required(&entry.token_url, "token_url")?, entry.allow_http).context("`token_url`")?;
-            let client_auth = match entry.client_auth.as_deref() {
-                None | Some("basic") => ClientAuth::Basic,
-                Some("post") => ClientAuth::Post,
-                Some(other) => bail!("`client_auth` must be `basic` or `post`, not {}", quote_untrusted(other)),
-            };
+        "oauth2_client_credentials" => (
+            Scheme::OAuth2ClientCredentials {
+                token_url: token_url()?,
+                client_id: required(&entry.client_id, "client_id")?,
+                client_secret: secret(&entry.client_secret_env, &entry.client_secret_file, "client_secret")?,
+                scopes: entry.scopes.clone().unwrap_or_default(),
+                audience: entry.audience.clone(),
+                resource: entry.resource.clone(),
+                client_auth: client_auth()?,
+            },
+            &[
+                "token_url",
+                "client_id",
+                "client_secret_env",
+                "client_secret_file",
+                "scopes",
+                "audience",
+                "resource",
+                "client_auth",
+            ],
+        ),
+        "oauth2_refresh_token" => {
+            let token_store = entry
+                .token_store
+                .clone()
+                .context("credential `oauth2_refresh_token` needs `token_store` (a file to keep its rotations in)")?;
             (
-                Scheme::OAuth2ClientCredentials {
-                    token_url,
+                Scheme::OAuth2RefreshToken {
+                    token_url: token_url()?,
                     client_id: required(&entry.client_id, "client_id")?,
-                    client_secret: secret(&entry.client_secret_env, &entry.client_secret_file, "client_secret")?,
+                    client_secret: SecretRef::from_fields(
+                        entry.client_secret_env.clone(),
+                        entry.client_secret_file.clone(),
+                        "client_secret",
+                        base,
+                    )?,
+                    refresh_token: secret(&entry.refresh_token_env, &entry.refresh_token_file, "refresh_token")?,
+                    token_store: if token_store.is_absolute() { token_store } else { base.join(token_store) },
+                    token_store_key: secret(
+                        &entry.token_store_key_env,
+                        &entry.token_store_key_file,
+                        "token_store_key",
+                    )?,
                     scopes: entry.scopes.clone().unwrap_or_default(),
-                    audience: entry.audience.clone(),
-                    resource: entry.resource.clone(),
-                    client_auth,
+                    client_auth: client_auth()?,
                 },
                 &[
                     "token_url",
                     "client_id",
                     "client_secret_env",
                     "client_secret_file",
+                    "refresh_token_env",
+                    "refresh_token_file",
+                    "token_store",
+                    "token_store_key_env",
+                    "token_store_key_file",
                     "scopes",
-                    "audience",
-                    "resource",
                     "client_auth",
                 ],
             )
         }
         other => bail!(
-            "unknown credential {} (none, bearer, api_key, basic or oauth2_client_credentials)",
+            "unknown credential {} (none, bearer, api_key, basic, oauth2_client_credentials or oauth2_refresh_token)",
             quote_untrusted(other)
         ),
     };
@@ -326,6 +401,11 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         ("audience", entry.audience.is_some()),
         ("resource", entry.resource.is_some()),
         ("client_auth", entry.client_auth.is_some()),
+        ("refresh_token_env", entry.refresh_token_env.is_some()),
+        ("refresh_token_file", entry.refresh_token_file.is_some()),
+        ("token_store", entry.token_store.is_some()),
+        ("token_store_key_env", entry.token_store_key_env.is_some()),
+        ("token_store_key_file", entry.token_store_key_file.is_some()),
     ];
     let unused: Vec<String> =
         set.iter().filter(|(field, set)| *set && !belongs.contains(field)).map(|(f, _)| format!("`{f}`")).collect();
@@ -403,18 +483,35 @@ pub(crate) struct Connection {
     /// The secret of each scheme: the token, key, password or client
     /// secret.
     secret: Option<Secret>,
-    /// The access token of an OAuth connection, held while one is fetched
-    /// so that concurrent requests wait for one token request.
-    token: tokio::sync::Mutex<Option<AccessToken>>,
-    /// Every value a response could echo that must not reach a connector:
-    /// the secret, and the current access token and header values.
-    revealing: SyncMutex<Vec<String>>,
+    /// The tokens of an OAuth connection, held while one is fetched so
+    /// that concurrent requests wait for one token request (and a refresh
+    /// token is used once).
+    tokens: tokio::sync::Mutex<Tokens>,
+    /// Where a rotated refresh token is kept, and the digest of the one
+    /// the operator configured.
+    store: Option<(TokenStore, String)>,
+    /// Values a response could echo that must not reach a connector: the
+    /// secret and the forms it is sent in.
+    fixed_revealing: Vec<String>,
+    /// The latest access and refresh tokens, likewise.
+    recent_revealing: SyncMutex<std::collections::VecDeque<String>>,
+}
+
+/// The OAuth tokens a connection holds.
+#[derive(Default)]
+struct Tokens {
+    access: Option<AccessToken>,
+    /// The refresh token to use next (`oauth2_refresh_token`).
+    refresh: Option<Secret>,
 }
 
 struct AccessToken {
     value: Secret,
     refresh_at: Instant,
 }
+
+/// How many recent tokens stay hidden in answers.
+const RECENT_TOKENS: usize = 4;
 
 impl Connection {
     /// Reads the secrets of `config`; an error names the variable or file.
@@ -425,20 +522,58 @@ impl Connection {
             Scheme::ApiKey { key, .. } => Some(key),
             Scheme::Basic { password, .. } => Some(password),
             Scheme::OAuth2ClientCredentials { client_secret, .. } => Some(client_secret),
+            Scheme::OAuth2RefreshToken { client_secret, .. } => client_secret.as_ref(),
         };
         let secret = reference.map(|r| r.read().map(Secret)).transpose()?;
-        let mut revealing: Vec<String> = secret.iter().map(|s| s.0.clone()).collect();
+        let mut fixed_revealing: Vec<String> = secret.iter().map(|s| s.0.clone()).collect();
         if let (Scheme::Basic { username, .. }, Some(password)) = (&config.scheme, &secret) {
-            revealing.push(basic_value(username, password.expose()));
+            fixed_revealing.push(basic_value(username, password.expose()));
         }
-        Ok(Connection { config, secret, token: tokio::sync::Mutex::new(None), revealing: SyncMutex::new(revealing) })
+        let mut tokens = Tokens::default();
+        let mut store = None;
+        if let Scheme::OAuth2RefreshToken { refresh_token, token_store, token_store_key, token_url, .. } =
+            &config.scheme
+        {
+            let configured = refresh_token.read()?;
+            let origin = crate::digest::sha256_digest(configured.as_bytes());
+            let context = format!("{} {}", config.api, token_url);
+            let opened = TokenStore::new(token_store.clone(), &token_store_key.read()?, context)
+                .with_context(|| format!("`token_store_key` of {}", token_store.display()))?;
+            // The store's token, rotated from the configured one; the
+            // configured one when the operator gave a new grant since.
+            let current = match opened.load()? {
+                Some(stored) if stored.origin == origin => stored.refresh_token,
+                _ => configured.clone(),
+            };
+            fixed_revealing.push(configured);
+            tokens.refresh = Some(Secret(current));
+            store = Some((opened, origin));
+        }
+        Ok(Connection {
+            config,
+            secret,
+            tokens: tokio::sync::Mutex::new(tokens),
+            store,
+            fixed_revealing,
+            recent_revealing: SyncMutex::new(Default::default()),
+        })
     }
 
     /// What a response must not show a connector: every secret value of
     /// the connection as it may have been sent (a key, a token, a basic
     /// credential), so an API that echoes a request gives none back.
     pub(crate) fn revealing(&self) -> Vec<String> {
-        self.revealing.lock().expect("revealing lock").clone()
+        let recent = self.recent_revealing.lock().expect("revealing lock");
+        self.fixed_revealing.iter().chain(recent.iter()).cloned().collect()
+    }
+
+    /// Hides `token` in answers from now on (with the few before it).
+    fn reveals(&self, token: &Secret) {
+        let mut recent = self.recent_revealing.lock().expect("revealing lock");
+        if recent.len() == RECENT_TOKENS {
+            recent.pop_front();
+        }
+        recent.push_back(token.0.clone());
     }
 
     /// The credential of the next request; for OAuth, the cached access
@@ -461,7 +596,7 @@ impl Connection {
                 value.set_sensitive(true);
                 Applied::Header(http::header::AUTHORIZATION, value)
             }
-            Scheme::OAuth2ClientCredentials { .. } => {
+            Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. } => {
                 let token = self.access_token(client).await?;
                 Applied::Header(http::header::AUTHORIZATION, bearer(token.expose())?)
             }
@@ -471,60 +606,82 @@ impl Connection {
     /// Drops the cached access token, after the API refused it (401).
     /// Says whether there was one to drop.
     pub(crate) async fn forget_token(&self) -> bool {
-        self.token.lock().await.take().is_some()
+        self.tokens.lock().await.access.take().is_some()
     }
 
     pub(crate) fn uses_tokens(&self) -> bool {
-        matches!(self.config.scheme, Scheme::OAuth2ClientCredentials { .. })
+        matches!(self.config.scheme, Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. })
     }
 
     async fn access_token(&self, client: &reqwest::Client) -> Result<Secret, String> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+        let mut tokens = self.tokens.lock().await;
+        if let Some(token) = tokens.access.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(token.value.clone());
         }
-        let token = self.fetch_token(client).await?;
-        let value = token.value.clone();
-        {
-            let mut revealing = self.revealing.lock().expect("revealing lock");
-            revealing.push(value.0.clone());
-            // The secret, the basic form and a few recent tokens: a token
-            // echoed just after it was replaced is still hidden.
-            let keep_from = revealing.len().saturating_sub(4).max(1);
-            let first = revealing[0].clone();
-            revealing.drain(..keep_from);
-            revealing.insert(0, first);
+        let (token, rotated) = self.fetch_token(client, tokens.refresh.as_ref()).await?;
+        if let Some(rotated) = rotated {
+            self.reveals(&rotated);
+            // Kept before it is used: the one it replaces is spent.
+            if let Some((store, origin)) = &self.store {
+                let stored = Stored { refresh_token: rotated.0.clone(), origin: origin.clone() };
+                if let Err(e) = store.save(&stored) {
+                    tracing::error!(api = %self.config.api, store = %store.path().display(), error = %format!("{e:#}"),
+                        "could not keep the rotated refresh token: a restart will lose the grant");
+                }
+            }
+            tokens.refresh = Some(rotated);
         }
-        *cached = Some(token);
+        let value = token.value.clone();
+        self.reveals(&value);
+        tokens.access = Some(token);
         Ok(value)
     }
 
-    /// Asks the token endpoint for an access token (client credentials).
-    async fn fetch_token(&self, client: &reqwest::Client) -> Result<AccessToken, String> {
-        let Scheme::OAuth2ClientCredentials { token_url, client_id, scopes, audience, resource, client_auth, .. } =
-            &self.config.scheme
-        else {
-            unreachable!("only OAuth connections fetch tokens");
+    /// Asks the token endpoint for an access token (client credentials,
+    /// or `refresh` for a refresh token); also the refresh token the
+    /// answer rotated to, if it did.
+    async fn fetch_token(
+        &self,
+        client: &reqwest::Client,
+        refresh: Option<&Secret>,
+    ) -> Result<(AccessToken, Option<Secret>), String> {
+        let mut form: Vec<(&str, &str)> = Vec::new();
+        let (token_url, client_id, client_auth, scopes) = match &self.config.scheme {
+            Scheme::OAuth2ClientCredentials {
+                token_url, client_id, scopes, audience, resource, client_auth, ..
+            } => {
+                form.push(("grant_type", "client_credentials"));
+                if let Some(audience) = audience {
+                    form.push(("audience", audience));
+                }
+                if let Some(resource) = resource {
+                    form.push(("resource", resource));
+                }
+                (token_url, client_id, client_auth, scopes)
+            }
+            Scheme::OAuth2RefreshToken { token_url, client_id, scopes, client_auth, .. } => {
+                form.push(("grant_type", "refresh_token"));
+                form.push(("refresh_token", refresh.expect("a refresh token is held").expose()));
+                (token_url, client_id, client_auth, scopes)
+            }
+            _ => unreachable!("only OAuth connections fetch tokens"),
         };
-        let secret = self.secret.as_ref().expect("the client secret was read").expose();
-        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
         let scope = scopes.join(" ");
         if !scope.is_empty() {
             form.push(("scope", &scope));
         }
-        if let Some(audience) = audience {
-            form.push(("audience", audience));
-        }
-        if let Some(resource) = resource {
-            form.push(("resource", resource));
-        }
+        let secret = self.secret.as_ref().map(Secret::expose);
         let mut request = client.post(token_url.clone()).header(http::header::ACCEPT, "application/json");
-        match client_auth {
-            ClientAuth::Basic => request = request.basic_auth(form_encode(client_id), Some(form_encode(secret))),
-            ClientAuth::Post => {
+        match (client_auth, secret) {
+            (ClientAuth::Basic, Some(secret)) => {
+                request = request.basic_auth(form_encode(client_id), Some(form_encode(secret)))
+            }
+            (ClientAuth::Post, Some(secret)) => {
                 form.push(("client_id", client_id));
                 form.push(("client_secret", secret));
             }
+            // A public client names itself only.
+            (_, None) => form.push(("client_id", client_id)),
         }
         let endpoint = token_url.as_str();
         let started = Instant::now();
@@ -540,6 +697,12 @@ impl Connection {
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let text = |field: &str| answer.get(field).and_then(|v| v.as_str());
         if !(200..300).contains(&status) {
+            if refresh.is_some() && text("error") == Some("invalid_grant") {
+                return Err(format!(
+                    "the token endpoint {endpoint} refused the refresh token (`invalid_grant`): the grant has \
+                     expired or was revoked; obtain a new refresh token and configure it"
+                ));
+            }
             let code = text("error").map(|c| crate::escape::truncate_chars(c, 100).into_owned());
             let description = text("error_description").map(|d| crate::escape::truncate_chars(d, 300).into_owned());
             return Err(match (code, description) {
@@ -570,7 +733,9 @@ impl Connection {
         let lifetime = Duration::from_secs(lifetime);
         let margin = lifetime.mul_f64(REFRESH_BEFORE_EXPIRY).min(Duration::from_secs(60));
         tracing::debug!(api = %self.config.api, lifetime_s = lifetime.as_secs(), "access token fetched");
-        Ok(AccessToken { value: Secret(value.to_owned()), refresh_at: started + lifetime - margin })
+        let rotated =
+            text("refresh_token").filter(|t| !t.is_empty() && refresh.is_some()).map(|t| Secret(t.to_owned()));
+        Ok((AccessToken { value: Secret(value.to_owned()), refresh_at: started + lifetime - margin }, rotated))
     }
 }
 

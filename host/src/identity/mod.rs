@@ -8,6 +8,7 @@ mod authentications;
 mod connections;
 mod credentials;
 mod signer;
+mod token_store;
 
 pub use authentications::{Authentication, AuthenticationKind, AuthenticationSummary, Authentications, SecretRef};
 pub(crate) use connections::{Applied, Connection};
