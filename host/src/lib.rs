@@ -41,7 +41,7 @@ pub use endpoints::{Endpoint, Endpoints};
 pub use error::{InvokeError, LoadError};
 pub use identity::{
     Authentication, AuthenticationKind, AuthenticationSummary, Authentications, ClientAuth, ConnectionConfig,
-    ConnectionSummary, CredentialsConfig, KeyPlacement, Scheme, SecretRef,
+    ConnectionSummary, CredentialsConfig, KeyPlacement, Scheme, SecretRef, SignatureEncoding,
 };
 pub use oci::{BlobStore, OciReference, Pulled, Registries, RegistryConfig};
 pub use runtime::{

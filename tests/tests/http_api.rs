@@ -454,3 +454,93 @@ token_store_key_file = "store_key"
     assert!(!seen.contains(&grant) && !seen.contains("eyJ"), "{seen}");
     assert_no_secret(&secrets, &seen);
 }
+
+/// HMAC request signing, checked by Python's own `hmac` against what
+/// httpbin received; and SigV4 to an endpoint the operator names, checked
+/// by ministack, which verifies signatures (a wrong secret is refused).
+#[tokio::test]
+async fn hmac_and_sigv4_sign_what_goes_out() {
+    let echo = httpbin();
+    let aws = connector_tests::emulator::Emulator::start(connector_tests::emulator::Kind::Ministack { auth: true });
+    let dir = tempfile::tempdir().unwrap();
+    let hmac_key = format!("hmac-{}", uuid::Uuid::new_v4().simple());
+    write_private(&dir.path().join("hmac_key"), &hmac_key);
+    // An IAM user of ministack's, whose signatures it checks.
+    let (user, _) = aws.create_cognito_identity();
+    write_private(&dir.path().join("aws_secret"), user.secret_access_key());
+    write_private(&dir.path().join("wrong_secret"), "not-the-secret");
+    let file = dir.path().join("authentications.toml");
+    write_private(
+        &file,
+        &format!(
+            r#"
+[apis.hooks]
+base_url = "{echo}"
+credential = "hmac"
+key_file = "hmac_key"
+header = "X-Signature"
+prefix = "sha256="
+timestamp_header = "X-Timestamp"
+canonical = "{{method}}\n{{path}}\n{{timestamp}}\n{{body_sha256}}"
+
+[authentications.aws]
+kind = "static"
+access_key_id = "{key}"
+secret_access_key_file = "aws_secret"
+region = "us-east-1"
+
+[authentications.aws.apis.sts]
+base_url = "{ministack}"
+credential = "aws_sigv4"
+service = "sts"
+
+[authentications.wrong]
+kind = "static"
+access_key_id = "{key}"
+secret_access_key_file = "wrong_secret"
+region = "us-east-1"
+
+[authentications.wrong.apis.sts]
+base_url = "{ministack}"
+credential = "aws_sigv4"
+service = "sts"
+"#,
+            echo = echo.url(),
+            ministack = aws.endpoint(),
+            key = user.access_key_id(),
+        ),
+    );
+    let host = host(&file, &["http=api:hooks,api:sts"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+
+    let input = json!({"api": "hooks", "method": "POST", "path": "/anything/hook", "query": {"x": "1"},
+        "text": "payload é"});
+    let out = host.invoke(&http, "request", &input).await.unwrap();
+    let headers = &out["json"]["headers"];
+    let (signature, timestamp) = (headers["X-Signature"].as_str().unwrap(), headers["X-Timestamp"].as_str().unwrap());
+    let check = r#"
+import hashlib, hmac, sys
+key, timestamp, body = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+message = f"POST\n/anything/hook?x=1\n{timestamp}\n{hashlib.sha256(body).hexdigest()}".encode()
+print("sha256=" + hmac.new(key.encode(), message, hashlib.sha256).hexdigest())
+"#;
+    let python = connector_tests::emulator::clients_venv().join("bin/python");
+    let expected = Command::new(python).args(["-c", check, &hmac_key, timestamp, "payload é"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&expected.stdout).trim(), signature, "{out}");
+    let forged = json!({"api": "hooks", "path": "/anything", "headers": {"x-signature": "sha256=mine"}});
+    let refused = host.invoke(&http, "request", &forged).await.unwrap_err();
+    assert!(refused.to_string().contains("carries the connection's credential"), "{refused}");
+    assert!(!out.to_string().contains(&hmac_key));
+
+    let who = json!({"api": "sts", "method": "POST", "path": "/", "text": "Action=GetCallerIdentity&Version=2011-06-15",
+        "headers": {"content-type": "application/x-www-form-urlencoded"}});
+    let signed = CallContext::default().with_authentication("aws");
+    let out = host.invoke_in(&http, "request", &who, &signed).await.unwrap();
+    assert!(out["text"].as_str().unwrap().contains("<Arn>arn:aws:iam::000000000000:user/connector</Arn>"), "{out}");
+    let wrong = CallContext::default().with_authentication("wrong");
+    let refused = host.invoke_in(&http, "request", &who, &wrong).await.unwrap_err();
+    assert!(
+        matches!(&refused, InvokeError::Service { status: 403, .. }),
+        "ministack checked the signature: {refused:?}"
+    );
+}

@@ -24,9 +24,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use crate::capability::grant::Grant;
 use crate::capability::policy;
 use crate::capability::retry::CarriedOut;
-use crate::capability::signed_http::{Failure, HttpResponse, OperationRepeat, SendError, SignedHttp};
+use crate::capability::signed_http::{Failure, HttpResponse, OperationRepeat, SendError, SignedHttp, sign};
 use crate::escape::{Untrusted, error_chain, quote_untrusted};
-use crate::identity::{Applied, Connection, Identity};
+use crate::identity::{Applied, Connection, Identity, Outgoing};
 
 /// A request for a declared HTTP API, as a connector hands it over.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ impl SignedHttp {
         let mut carried_out = CarriedOut::No;
         let mut refreshed = false;
         loop {
-            let (outcome, tried) = self.api_attempt(connection, &method, &url, &headers, &request.body).await;
+            let (outcome, tried) = self.api_attempt(identity, connection, &method, &url, &headers, &request.body).await;
             carried_out = carried_out.max(tried);
             // A refused access token may have expired early or been revoked:
             // one more try with a new one.
@@ -154,9 +154,7 @@ impl SignedHttp {
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
         let mut headers = self.checked_headers(&request.headers, request.body.len())?;
-        if let Some(name) = key_header(connection)
-            && headers.contains_key(name)
-        {
+        if let Some(name) = connection.owned_headers().into_iter().find(|name| headers.contains_key(*name)) {
             return Err(SendError::InvalidRequest(format!(
                 "header `{name}` carries the connection's credential, which the host sets; a connector may not set it"
             )));
@@ -180,13 +178,16 @@ impl SignedHttp {
     /// needed), sent, read; and whether the API may have carried it out.
     async fn api_attempt(
         &self,
+        identity: &Identity,
         connection: &Connection,
         method: &http::Method,
         url: &str,
         headers: &http::HeaderMap,
         body: &[u8],
     ) -> (Result<HttpResponse, Failure>, CarriedOut) {
-        let credential = match connection.credential(&self.api_client).await {
+        let path = url.find("://").and_then(|at| url[at + 3..].find('/').map(|slash| &url[at + 3 + slash..]));
+        let outgoing = Outgoing { method: method.as_str(), path: path.unwrap_or("/"), body };
+        let credential = match connection.credential(&self.api_client, &outgoing).await {
             Ok(credential) => credential,
             Err(reason) => {
                 let error = SendError::Credential(format!("API `{}`: {reason}", connection.config.api));
@@ -195,6 +196,7 @@ impl SignedHttp {
         };
         let mut url = url.to_owned();
         let mut headers = headers.clone();
+        let mut sigv4 = None;
         match credential {
             Applied::Nothing => {}
             Applied::Header(name, value) => {
@@ -205,11 +207,38 @@ impl SignedHttp {
                 url.push('=');
                 url.push_str(&query_encode(value.expose()));
             }
+            Applied::Signed(signed) => {
+                for (name, value) in signed {
+                    headers.insert(name, value);
+                }
+            }
+            Applied::AwsSigV4 { service, region } => sigv4 = Some((service, region)),
         }
-        let built = self.api_client.request(method.clone(), &url).headers(headers).body(body.to_vec()).build();
-        let request = match built {
-            Ok(request) => request,
+        let built = http::Request::builder().method(method.clone()).uri(&url).body(body.to_vec());
+        let mut http_request = match built {
+            Ok(built) => built,
             // Without the URL: it may hold a key.
+            Err(_) => {
+                let error = SendError::InvalidRequest("could not build the request: not a valid URL".into());
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        };
+        *http_request.headers_mut() = headers;
+        if let Some((service, region)) = sigv4 {
+            let Some(region) = region.or_else(|| identity.region.clone()) else {
+                let error = SendError::Credential(format!(
+                    "API `{}`: SigV4 needs a region; set `region` on the connection or its authentication",
+                    connection.config.api
+                ));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            };
+            if let Err(e) = sign(&mut http_request, identity, &service, &region).await {
+                let error = SendError::Credential(format!("API `{}`: {e}", connection.config.api));
+                return (Err(Failure::Final(error)), CarriedOut::No);
+            }
+        }
+        let request: reqwest::Request = match http_request.try_into() {
+            Ok(request) => request,
             Err(e) => {
                 let error = SendError::InvalidRequest(format!(
                     "could not build the request: {}",
@@ -240,14 +269,6 @@ impl SignedHttp {
                 (Err(Failure::Retryable(SendError::Transport(error_chain(&e.without_url())))), carried_out)
             }
         }
-    }
-}
-
-/// The header an API key goes in, for a connection that puts it in one.
-fn key_header(connection: &Connection) -> Option<&http::HeaderName> {
-    match &connection.config.scheme {
-        crate::identity::Scheme::ApiKey { placement: crate::identity::KeyPlacement::Header(name), .. } => Some(name),
-        _ => None,
     }
 }
 

@@ -391,7 +391,7 @@ impl SignedHttp {
 }
 
 /// Signs `request` with `identity`'s credentials.
-async fn sign(
+pub(super) async fn sign(
     request: &mut http::Request<Vec<u8>>,
     identity: &Identity,
     service: &str,

@@ -110,6 +110,33 @@ pub enum Scheme {
         scopes: Vec<String>,
         client_auth: ClientAuth,
     },
+    /// Each request signed with HMAC-SHA256 of `canonical` (a template of
+    /// `{method}`, `{path}`, `{timestamp}`, `{body}` and `{body_sha256}`)
+    /// under `key`, the signature in `header` after `prefix`, hex or
+    /// base64; the Unix time in `timestamp_header` when set.
+    Hmac {
+        key: SecretRef,
+        header: http::HeaderName,
+        canonical: String,
+        timestamp_header: Option<http::HeaderName>,
+        encoding: SignatureEncoding,
+        prefix: String,
+    },
+    /// AWS SigV4 with the authentication's own AWS credentials, for an
+    /// S3-compatible store or an API Gateway endpoint at the base URL.
+    AwsSigV4 {
+        /// The signing name (`s3`, `execute-api`).
+        service: String,
+        /// The signing region; the authentication's when not given.
+        region: Option<String>,
+    },
+}
+
+/// How an HMAC signature is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureEncoding {
+    Hex,
+    Base64,
 }
 
 impl Scheme {
@@ -122,6 +149,8 @@ impl Scheme {
             Scheme::Basic { .. } => "basic",
             Scheme::OAuth2ClientCredentials { .. } => "oauth2_client_credentials",
             Scheme::OAuth2RefreshToken { .. } => "oauth2_refresh_token",
+            Scheme::Hmac { .. } => "hmac",
+            Scheme::AwsSigV4 { .. } => "aws_sigv4",
         }
     }
 
@@ -134,6 +163,8 @@ impl Scheme {
             Scheme::ApiKey { .. } => "api-key",
             Scheme::Basic { .. } => "basic",
             Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. } => "oauth2",
+            Scheme::Hmac { .. } => "hmac",
+            Scheme::AwsSigV4 { .. } => "aws-sigv4",
         }
     }
 }
@@ -218,6 +249,12 @@ pub(crate) struct ConnectionEntry {
     token_store_key: Option<toml::Value>,
     token_store_key_env: Option<String>,
     token_store_key_file: Option<PathBuf>,
+    canonical: Option<String>,
+    timestamp_header: Option<String>,
+    encoding: Option<String>,
+    prefix: Option<String>,
+    service: Option<String>,
+    region: Option<String>,
 }
 
 /// Checks the connections of one identity; relative paths are relative
@@ -278,6 +315,15 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         Some("post") => Ok(ClientAuth::Post),
         Some(other) => bail!("`client_auth` must be `basic` or `post`, not {}", quote_untrusted(other)),
     };
+    let header_name = |field: &str, name: &str| {
+        http::HeaderName::from_bytes(name.as_bytes())
+            .ok()
+            .filter(|name| {
+                !(crate::net::is_transport_header(name.as_str())
+                    || [http::header::HOST, http::header::AUTHORIZATION].contains(name))
+            })
+            .with_context(|| format!("`{field}` {} is not a header a credential can go in", quote_untrusted(name)))
+    };
     let (scheme, belongs): (Scheme, &[&str]) = match entry.credential.as_str() {
         "none" => (Scheme::None, &[]),
         "bearer" => (
@@ -286,18 +332,7 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         ),
         "api_key" => {
             let placement = match (&entry.header, &entry.query) {
-                (Some(header), None) => {
-                    let name = http::HeaderName::from_bytes(header.as_bytes())
-                        .ok()
-                        .filter(|name| {
-                            !(crate::net::is_transport_header(name.as_str())
-                                || [http::header::HOST, http::header::AUTHORIZATION].contains(name))
-                        })
-                        .with_context(|| {
-                            format!("`header` {} is not a header a key can go in", quote_untrusted(header))
-                        })?;
-                    KeyPlacement::Header(name)
-                }
+                (Some(header), None) => KeyPlacement::Header(header_name("header", header)?),
                 (None, Some(query)) if is_query_name(query) => KeyPlacement::Query(query.clone()),
                 (None, Some(query)) => {
                     bail!("`query` {} is not a query parameter name", quote_untrusted(query))
@@ -378,8 +413,36 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
                 ],
             )
         }
+        "hmac" => {
+            let canonical = required(&entry.canonical, "canonical")?;
+            check_canonical(&canonical)?;
+            let encoding = match entry.encoding.as_deref() {
+                None | Some("hex") => SignatureEncoding::Hex,
+                Some("base64") => SignatureEncoding::Base64,
+                Some(other) => bail!("`encoding` must be `hex` or `base64`, not {}", quote_untrusted(other)),
+            };
+            let timestamp_header =
+                entry.timestamp_header.as_deref().map(|name| header_name("timestamp_header", name)).transpose()?;
+            (
+                Scheme::Hmac {
+                    key: secret(&entry.key_env, &entry.key_file, "key")?,
+                    header: header_name("header", &required(&entry.header, "header")?)?,
+                    canonical,
+                    timestamp_header,
+                    encoding,
+                    prefix: entry.prefix.clone().unwrap_or_default(),
+                },
+                &["key_env", "key_file", "header", "canonical", "timestamp_header", "encoding", "prefix"],
+            )
+        }
+        "aws_sigv4" => {
+            let service = required(&entry.service, "service")?;
+            crate::endpoints::check_service(&service).map_err(|e| anyhow::anyhow!("`service`: {e}"))?;
+            (Scheme::AwsSigV4 { service, region: entry.region.clone() }, &["service", "region"])
+        }
         other => bail!(
-            "unknown credential {} (none, bearer, api_key, basic, oauth2_client_credentials or oauth2_refresh_token)",
+            "unknown credential {} (none, bearer, api_key, basic, oauth2_client_credentials, oauth2_refresh_token, \
+             hmac or aws_sigv4)",
             quote_untrusted(other)
         ),
     };
@@ -406,6 +469,12 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         ("token_store", entry.token_store.is_some()),
         ("token_store_key_env", entry.token_store_key_env.is_some()),
         ("token_store_key_file", entry.token_store_key_file.is_some()),
+        ("canonical", entry.canonical.is_some()),
+        ("timestamp_header", entry.timestamp_header.is_some()),
+        ("encoding", entry.encoding.is_some()),
+        ("prefix", entry.prefix.is_some()),
+        ("service", entry.service.is_some()),
+        ("region", entry.region.is_some()),
     ];
     let unused: Vec<String> =
         set.iter().filter(|(field, set)| *set && !belongs.contains(field)).map(|(f, _)| format!("`{f}`")).collect();
@@ -418,6 +487,27 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         scheme,
         allow_private_addresses: entry.allow_private_addresses,
     })
+}
+
+/// The placeholders an HMAC canonical string may use.
+const CANONICAL_PLACEHOLDERS: &[&str] = &["method", "path", "timestamp", "body", "body_sha256"];
+
+/// Checks that `canonical` uses only [`CANONICAL_PLACEHOLDERS`].
+fn check_canonical(canonical: &str) -> anyhow::Result<()> {
+    let mut rest = canonical;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { bail!("`canonical` has a `{{` without its `}}`") };
+        let name = &rest[start + 1..start + end];
+        if !CANONICAL_PLACEHOLDERS.contains(&name) {
+            bail!(
+                "`canonical` uses the placeholder {}; it may use {}",
+                quote_untrusted(name),
+                CANONICAL_PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        rest = &rest[start + end + 1..];
+    }
+    Ok(())
 }
 
 /// A query parameter name a key may go in: letters, digits, `_`, `-`, `.`.
@@ -475,6 +565,18 @@ pub(crate) enum Applied {
     Header(http::HeaderName, http::HeaderValue),
     /// A query parameter, name and value.
     Query(String, Secret),
+    /// Headers computed from the request as it goes out (HMAC).
+    Signed(Vec<(http::HeaderName, http::HeaderValue)>),
+    /// A SigV4 signature with the authentication's AWS credentials.
+    AwsSigV4 { service: String, region: Option<String> },
+}
+
+/// A request as it goes out, for the credentials computed from it.
+pub(crate) struct Outgoing<'a> {
+    pub(crate) method: &'a str,
+    /// Path and query, as sent.
+    pub(crate) path: &'a str,
+    pub(crate) body: &'a [u8],
 }
 
 /// A connection with its secrets read, and its access token once fetched.
@@ -523,6 +625,8 @@ impl Connection {
             Scheme::Basic { password, .. } => Some(password),
             Scheme::OAuth2ClientCredentials { client_secret, .. } => Some(client_secret),
             Scheme::OAuth2RefreshToken { client_secret, .. } => client_secret.as_ref(),
+            Scheme::Hmac { key, .. } => Some(key),
+            Scheme::AwsSigV4 { .. } => None,
         };
         let secret = reference.map(|r| r.read().map(Secret)).transpose()?;
         let mut fixed_revealing: Vec<String> = secret.iter().map(|s| s.0.clone()).collect();
@@ -578,7 +682,11 @@ impl Connection {
 
     /// The credential of the next request; for OAuth, the cached access
     /// token or a new one from the token endpoint (through `client`).
-    pub(crate) async fn credential(&self, client: &reqwest::Client) -> Result<Applied, String> {
+    pub(crate) async fn credential(
+        &self,
+        client: &reqwest::Client,
+        outgoing: &Outgoing<'_>,
+    ) -> Result<Applied, String> {
         let secret = || self.secret.clone().expect("schemes with a secret have read it");
         Ok(match &self.config.scheme {
             Scheme::None => Applied::Nothing,
@@ -600,7 +708,37 @@ impl Connection {
                 let token = self.access_token(client).await?;
                 Applied::Header(http::header::AUTHORIZATION, bearer(token.expose())?)
             }
+            Scheme::Hmac { header, canonical, timestamp_header, encoding, prefix, .. } => {
+                let timestamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs()
+                    .to_string();
+                let signature = hmac_signature(secret().expose(), canonical, outgoing, &timestamp, *encoding);
+                let mut headers = vec![(
+                    header.clone(),
+                    http::HeaderValue::from_str(&format!("{prefix}{signature}"))
+                        .map_err(|_| "the signature prefix has characters a header cannot carry".to_owned())?,
+                )];
+                if let Some(name) = timestamp_header {
+                    headers.push((name.clone(), http::HeaderValue::from_str(&timestamp).expect("digits")));
+                }
+                Applied::Signed(headers)
+            }
+            Scheme::AwsSigV4 { service, region } => {
+                Applied::AwsSigV4 { service: service.clone(), region: region.clone() }
+            }
         })
+    }
+
+    /// The headers the host sets with this connection's credential, which
+    /// a connector may not set.
+    pub(crate) fn owned_headers(&self) -> Vec<&http::HeaderName> {
+        match &self.config.scheme {
+            Scheme::ApiKey { placement: KeyPlacement::Header(name), .. } => vec![name],
+            Scheme::Hmac { header, timestamp_header, .. } => std::iter::once(header).chain(timestamp_header).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Drops the cached access token, after the API refused it (401).
@@ -739,6 +877,41 @@ impl Connection {
     }
 }
 
+/// HMAC-SHA256 under `key` of `canonical` filled in for `outgoing` at
+/// `timestamp`, encoded as asked.
+fn hmac_signature(
+    key: &str,
+    canonical: &str,
+    outgoing: &Outgoing<'_>,
+    timestamp: &str,
+    encoding: SignatureEncoding,
+) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let body_sha256: String = sha2::Sha256::digest(outgoing.body).iter().map(|b| format!("{b:02x}")).collect();
+    let mut message: Vec<u8> = Vec::with_capacity(canonical.len() + outgoing.body.len());
+    let mut rest = canonical;
+    while let Some(start) = rest.find('{') {
+        message.extend_from_slice(&rest.as_bytes()[..start]);
+        let end = rest[start..].find('}').map_or(rest.len(), |end| start + end);
+        match &rest[start + 1..end] {
+            "method" => message.extend_from_slice(outgoing.method.as_bytes()),
+            "path" => message.extend_from_slice(outgoing.path.as_bytes()),
+            "timestamp" => message.extend_from_slice(timestamp.as_bytes()),
+            "body" => message.extend_from_slice(outgoing.body),
+            "body_sha256" => message.extend_from_slice(body_sha256.as_bytes()),
+            other => unreachable!("checked placeholders only, not {other}"),
+        }
+        rest = rest.get(end + 1..).unwrap_or("");
+    }
+    message.extend_from_slice(rest.as_bytes());
+    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes()), &message);
+    match encoding {
+        SignatureEncoding::Hex => tag.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(tag.as_ref()),
+    }
+}
+
 /// `Bearer TOKEN` as a sensitive header value.
 fn bearer(token: &str) -> Result<http::HeaderValue, String> {
     let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -830,7 +1003,7 @@ mod tests {
             ("[a]\nbase_url = \"https://x\"\ncredential = \"api_key\"\nkey_env = \"K\"", "needs `header"),
             (
                 "[a]\nbase_url = \"https://x\"\ncredential = \"api_key\"\nkey_env = \"K\"\nheader = \"Host\"",
-                "not a header a key can go in",
+                "not a header a credential can go in",
             ),
             ("[a]\nbase_url = \"https://x\"\ncredential = \"none\"\ntoken_env = \"T\"", "`token_env` does not belong"),
             ("[a]\nbase_url = \"https://x\"\ncredential = \"magic\"", "unknown credential"),
@@ -849,6 +1022,19 @@ mod tests {
         assert!(parse("[a]\nbase_url = \"http://[::1]:80\"\ncredential = \"none\"").is_ok());
     }
 
+    #[test]
+    fn hmac_signs_the_canonical_string_as_configured() {
+        // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+        let outgoing = Outgoing { method: "POST", path: "/hooks?x=1", body: b" for nothing?" };
+        let hex = hmac_signature("Jefe", "what do ya want{body}", &outgoing, "0", SignatureEncoding::Hex);
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        let base64 = hmac_signature("Jefe", "what do ya want{body}", &outgoing, "0", SignatureEncoding::Base64);
+        assert_eq!(base64, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+        assert!(check_canonical("{method} {nope}").unwrap_err().to_string().contains("uses the placeholder `nope`"));
+        assert!(check_canonical("{method").is_err());
+        assert!(check_canonical("{method}:{path}:{timestamp}:{body}:{body_sha256}").is_ok());
+    }
+
     #[tokio::test]
     async fn credentials_are_applied_and_never_shown() {
         let dir = tempfile::tempdir().unwrap();
@@ -857,7 +1043,9 @@ mod tests {
         let entries: BTreeMap<String, ConnectionEntry> = toml::from_str(text).unwrap();
         let config = check_connections(entries, dir.path()).unwrap().remove("a").unwrap();
         let connection = Connection::resolve(config).unwrap();
-        let Applied::Header(name, value) = connection.credential(&reqwest::Client::new()).await.unwrap() else {
+        let outgoing = Outgoing { method: "GET", path: "/", body: b"" };
+        let Applied::Header(name, value) = connection.credential(&reqwest::Client::new(), &outgoing).await.unwrap()
+        else {
             panic!("basic is a header");
         };
         assert_eq!(name, http::header::AUTHORIZATION);

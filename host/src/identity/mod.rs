@@ -11,7 +11,9 @@ mod signer;
 mod token_store;
 
 pub use authentications::{Authentication, AuthenticationKind, AuthenticationSummary, Authentications, SecretRef};
-pub(crate) use connections::{Applied, Connection};
-pub use connections::{ClientAuth, ConnectionConfig, ConnectionSummary, KeyPlacement, Scheme, is_api_name};
+pub(crate) use connections::{Applied, Connection, Outgoing};
+pub use connections::{
+    ClientAuth, ConnectionConfig, ConnectionSummary, KeyPlacement, Scheme, SignatureEncoding, is_api_name,
+};
 pub use credentials::CredentialsConfig;
 pub(crate) use signer::{Identities, Identity, cached_provider};
