@@ -83,6 +83,27 @@ fn a_new_rust_connector_builds_checks_and_runs_against_moto() {
     assert!(report.starts_with("my-sts 0.1.0") && report.contains("no problems found"), "{report}");
 }
 
+/// `new --api URL`: a Rust connector for an HTTP API, whose test script
+/// calls httpbin through a connection with a bearer token the connector
+/// never sees.
+#[test]
+fn a_new_rust_api_connector_builds_checks_and_calls_its_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["new", "my-github", "--lang", "rust", "--api", "https://api.github.com", "--dir"];
+    let output = host(&[&args[..], &[dir.path().to_str().unwrap()]].concat(), dir.path());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let project = dir.path().join("my-github");
+    let source = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    assert!(source.contains(r#"Request::get("github""#) && source.contains("https://api.github.com"), "{source}");
+    run(&project, "./test.sh", &[], "Rust with the wasm32-wasip2 target, and Python 3 for httpbin");
+    let component = project.join("target/wasm32-wasip2/release/my_github.wasm");
+    let report = check(&component);
+    assert!(report.starts_with("my-github 0.1.0") && report.contains("no problems found"), "{report}");
+    let refused =
+        host(&["new", "py-api", "--lang", "python", "--api", "https://x.example", "--dir", "/tmp"], dir.path());
+    assert!(text(&refused.stderr).contains("--api makes a Rust project for now"), "{}", text(&refused.stderr));
+}
+
 #[test]
 fn a_new_python_connector_builds_and_checks() {
     let dir = new_project("python", "py-sts");

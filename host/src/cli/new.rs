@@ -23,6 +23,10 @@ pub(super) struct NewArgs {
     /// Where to create the project directory (default: here).
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
+    /// Start a connector for this HTTP API (its usual base URL,
+    /// `https://api.github.com`) instead of AWS; Rust only for now.
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -70,6 +74,13 @@ const RUST: &[File] = &[
     (".gitignore", "target/\n.venv/\n", Kind::Text),
 ];
 
+/// The Rust project for an HTTP API: these replace the AWS example.
+const RUST_API: &[File] = &[
+    ("src/lib.rs", include_str!("../../templates/rust/src/api.rs.template"), Kind::Text),
+    ("test.sh", include_str!("../../templates/rust/test-api.sh"), Kind::Script),
+    (".gitignore", "target/\n.venv/\n.test-authentications.toml\n", Kind::Text),
+];
+
 const PYTHON: &[File] = &[
     ("app.py", include_str!("../../templates/python/app.py.template"), Kind::Text),
     ("build.sh", include_str!("../../templates/python/build.sh"), Kind::Script),
@@ -105,18 +116,46 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let files = match args.lang {
-        Lang::Rust => RUST,
-        Lang::Python => PYTHON,
-        Lang::Js => JS,
+    let api = args.api.as_deref().map(api_of).transpose()?;
+    let files: Vec<&File> = match (args.lang, &api) {
+        (Lang::Rust, None) => RUST.iter().collect(),
+        (Lang::Rust, Some(_)) => RUST
+            .iter()
+            .filter(|(path, ..)| !RUST_API.iter().any(|(api_path, ..)| api_path == path))
+            .chain(RUST_API)
+            .collect(),
+        (Lang::Python, None) => PYTHON.iter().collect(),
+        (Lang::Js, None) => JS.iter().collect(),
+        (Lang::Python | Lang::Js, Some(_)) => {
+            bail!(
+                "--api makes a Rust project for now: use --lang rust (docs/authoring.md shows the contract for others)"
+            )
+        }
     };
-    for (path, text, kind) in files.iter().chain([&CONTRACT]) {
-        let text = text.replace("{{name}}", name).replace("{{title}}", &title);
+    for (path, text, kind) in files.into_iter().chain([&CONTRACT]) {
+        let mut text = text.replace("{{name}}", name).replace("{{title}}", &title);
+        if let Some((api, url)) = &api {
+            text = text.replace("{{api}}", api).replace("{{api_url}}", url);
+        }
         write(&project.join(path), &text, *kind)?;
     }
     write(&project.join("README.md"), &readme(name, args.lang), Kind::Text)?;
     emit(&format!("created {} ({:?}); next: cd {} && ./test.sh", project.display(), args.lang, project.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The API name and base URL of `--api URL`: the name from the URL's host
+/// (`api.github.com` → `github`), the URL checked to be http(s).
+fn api_of(url: &str) -> anyhow::Result<(String, String)> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("--api {url:?} is not a URL"))?;
+    let host = parsed.host_str().filter(|_| matches!(parsed.scheme(), "http" | "https"));
+    let host = host.with_context(|| format!("--api {url:?} must be an http(s) URL with a host"))?;
+    let labels: Vec<&str> = host.split('.').filter(|l| !["api", "www"].contains(l)).collect();
+    let name: String =
+        labels.first().unwrap_or(&"api").chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let name =
+        if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name.to_ascii_lowercase() } else { "api".into() };
+    Ok((name.chars().take(64).collect(), url.trim_end_matches('/').to_owned()))
 }
 
 fn write(path: &Path, text: &str, kind: Kind) -> anyhow::Result<()> {
@@ -157,6 +196,15 @@ mod tests {
 
     /// The Rust template carries a copy of connector-sdk: every source file
     /// of it (one left out once broke every new project's build).
+    #[test]
+    fn an_api_is_named_by_its_host() {
+        assert_eq!(api_of("https://api.github.com/").unwrap(), ("github".into(), "https://api.github.com".into()));
+        assert_eq!(api_of("https://weather.example.com/v2").unwrap().0, "weather");
+        assert_eq!(api_of("http://127.0.0.1:8080").unwrap().0, "api");
+        assert!(api_of("ftp://x.example").is_err());
+        assert!(api_of("not a url").is_err());
+    }
+
     #[test]
     fn the_rust_template_carries_every_sdk_source() {
         let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../connector-sdk/src");
