@@ -118,6 +118,22 @@ impl Response {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The path of the next page an answer links to (`Link: <URL>;
+    /// rel="next"`), below the base URL of `api`'s connection; `None` on
+    /// the last page, or when the link leaves the API.
+    pub fn next_page(&self, api: &str) -> Option<String> {
+        let links = self.headers.iter().filter(|(name, _)| name == "link").flat_map(|(_, value)| value.split(','));
+        let next = links.filter_map(|link| {
+            let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+            let next = params.split(';').any(|param| {
+                let param = param.trim().replace(' ', "");
+                param.eq_ignore_ascii_case("rel=\"next\"") || param.eq_ignore_ascii_case("rel=next")
+            });
+            next.then_some(target)
+        });
+        next.into_iter().find_map(|url| relative_path(api, url))
+    }
+
     /// This response when its status is a success (2xx); otherwise a
     /// [`Error::Service`] with the status as code (`HTTP 404`), the start
     /// of the body as message, and `retryable` for 429 and 5xx.
@@ -144,6 +160,14 @@ impl Response {
             ))
         })
     }
+}
+
+/// The path below the base URL of `api`'s connection that `url` (an
+/// absolute URL an answer gave) points to; `None` when it points
+/// elsewhere. The host resolves it: the connector never learns the base
+/// URL.
+pub fn relative_path(api: &str, url: &str) -> Option<String> {
+    http_api::relative_path(api, url)
 }
 
 #[cfg(test)]

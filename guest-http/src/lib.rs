@@ -74,21 +74,26 @@ struct RequestInput {
     fail_on_error_status: Option<bool>,
 }
 
-/// Cursor pagination: each answer's cursor (at `cursor_path`) is sent as
-/// query parameter `cursor_param` of the next request, until it is
-/// missing or empty; the items (at `items_path`) of every page are joined.
+/// Following pages: by the `Link` header's `rel="next"` (`next_link`),
+/// or by a cursor, each answer's cursor (at `cursor_path`) sent as query
+/// parameter `cursor_param` of the next request; until there is none. The
+/// items (at `items_path`, or each whole answer) of every page are joined.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Paginate {
+    /// Follow `Link: <...>; rel="next"` (GitHub's way).
+    #[serde(default)]
+    next_link: bool,
     /// JSON pointer to the next cursor in an answer (`/next_cursor`).
     #[schemars(length(min = 1, max = 1024))]
-    cursor_path: String,
+    cursor_path: Option<String>,
     /// The query parameter the cursor goes in (`cursor`).
     #[schemars(length(min = 1, max = 128))]
-    cursor_param: String,
-    /// JSON pointer to the items of an answer (`/items`).
-    #[schemars(length(min = 1, max = 1024))]
-    items_path: String,
+    cursor_param: Option<String>,
+    /// JSON pointer to the items of an answer (`/items`); each whole
+    /// answer when not given.
+    #[schemars(length(max = 1024))]
+    items_path: Option<String>,
     /// Most pages to read (10 when not given).
     #[schemars(range(min = 1, max = 100))]
     max_pages: Option<u32>,
@@ -184,11 +189,22 @@ fn request(input: RequestInput) -> Result<RequestOutput, Error> {
         }
         _ => None,
     };
-    let build = |cursor: Option<(&str, &str)>| {
-        let mut request = Request::new(&input.api, input.method.unwrap_or(Method::Get).as_str(), &input.path);
-        for (name, value) in &input.query {
-            request = request.query(name, value);
+    let build = |next: &Next| {
+        let path = match next {
+            Next::Link(path) => path.as_str(),
+            _ => &input.path,
+        };
+        let mut request = Request::new(&input.api, input.method.unwrap_or(Method::Get).as_str(), path);
+        // A linked page's path carries its own query.
+        if !matches!(next, Next::Link(_)) {
+            for (name, value) in &input.query {
+                request = request.query(name, value);
+            }
         }
+        let cursor = match (next, input.paginate.as_ref().and_then(|p| p.cursor_param.as_deref())) {
+            (Next::Cursor(value), Some(name)) => Some((name, value.as_str())),
+            _ => None,
+        };
         if let Some((name, value)) = cursor {
             request = request.query(name, value);
         }
@@ -207,35 +223,57 @@ fn request(input: RequestInput) -> Result<RequestOutput, Error> {
     let fail_on_error = input.fail_on_error_status.unwrap_or(true);
     let checked = |response: Response| if fail_on_error { response.error_for_status() } else { Ok(response) };
     let Some(paginate) = &input.paginate else {
-        return Ok(output_of(checked(build(None).send()?)?));
+        return Ok(output_of(checked(build(&Next::First).send()?)?));
+    };
+    let cursor_path = match (paginate.next_link, &paginate.cursor_path, &paginate.cursor_param) {
+        (true, None, None) => None,
+        (false, Some(path), Some(_)) => Some(path.as_str()),
+        _ => {
+            return Err(Error::InvalidInput(
+                "paginate: give `next_link: true`, or `cursor_path` and `cursor_param`".into(),
+            ));
+        }
     };
     let max_pages = paginate.max_pages.unwrap_or(10).min(MAX_PAGES);
     let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut next = Next::First;
     let mut pages = 0;
     loop {
-        let response = checked(build(cursor.as_deref().map(|c| (paginate.cursor_param.as_str(), c))).send()?)?;
+        let response = checked(build(&next).send()?)?;
         pages += 1;
         let page: Value = response.json()?;
-        match page.pointer(&paginate.items_path) {
-            Some(Value::Array(found)) => items.extend(found.iter().cloned()),
-            Some(_) => {
-                return Err(Error::Internal(format!("page {pages}: `{}` is not a list", paginate.items_path)));
-            }
-            None => {}
+        match &paginate.items_path {
+            None => items.push(page.clone()),
+            Some(path) => match page.pointer(path) {
+                Some(Value::Array(found)) => items.extend(found.iter().cloned()),
+                Some(_) => return Err(Error::Internal(format!("page {pages}: `{path}` is not a list"))),
+                None => {}
+            },
         }
-        cursor = match page.pointer(&paginate.cursor_path) {
-            Some(Value::String(next)) if !next.is_empty() => Some(next.clone()),
-            Some(Value::Number(next)) => Some(next.to_string()),
-            _ => None,
+        next = match cursor_path {
+            None => response.next_page(&input.api).map_or(Next::Done, Next::Link),
+            Some(cursor_path) => match page.pointer(cursor_path) {
+                Some(Value::String(cursor)) if !cursor.is_empty() => Next::Cursor(cursor.clone()),
+                Some(Value::Number(cursor)) => Next::Cursor(cursor.to_string()),
+                _ => Next::Done,
+            },
         };
-        if cursor.is_none() || pages >= max_pages {
+        if matches!(next, Next::Done) || pages >= max_pages {
             let mut output = output_of(response);
             output.items = Some(items);
             output.pages = Some(pages);
             return Ok(output);
         }
     }
+}
+
+/// Which page a paginated `request` asks for next.
+enum Next {
+    First,
+    Cursor(String),
+    /// A path below the base URL, from a `Link` header.
+    Link(String),
+    Done,
 }
 
 /// A response as `request` answers it: JSON parsed, text as text, other

@@ -544,3 +544,44 @@ print("sha256=" + hmac.new(key.encode(), message, hashlib.sha256).hexdigest())
         "ministack checked the signature: {refused:?}"
     );
 }
+
+/// Pages linked by `Link: <URL>; rel="next"` (httpbin's
+/// `/response-headers` sets any header asked for): followed while they
+/// stay under the connection's base URL, which the connector never sees;
+/// and pages by cursor.
+#[tokio::test]
+async fn linked_pages_are_followed_within_the_api() {
+    let echo = httpbin();
+    let secrets = Secrets::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = authentications_file(dir.path(), &secrets, &echo.url(), "http://127.0.0.1:9/token");
+    let host = host(&file, &["http=api:bearer"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let page = |number: &str, next: Option<String>| {
+        let mut params = vec![("page", number.to_owned())];
+        params.extend(next.map(|next| ("Link", format!("<{next}>; rel=\"next\""))));
+        reqwest::Url::parse_with_params(&format!("{}/response-headers", echo.url()), &params).unwrap().to_string()
+    };
+    let third = page("3", None);
+    let second = page("2", Some(third));
+    let input = json!({"api": "bearer", "path": "/response-headers",
+        "query": {"page": "1", "Link": format!("<{second}>; rel=\"next\"")}, "paginate": {"next_link": true}});
+    let out = host.invoke(&http, "request", &input).await.unwrap();
+    assert_eq!(out["pages"], 3, "{out}");
+    let numbers: Vec<&Value> = out["items"].as_array().unwrap().iter().map(|item| &item["page"]).collect();
+    assert_eq!(numbers, [&json!("1"), &json!("2"), &json!("3")], "{out}");
+    let away = json!({"api": "bearer", "path": "/response-headers",
+        "query": {"Link": "<http://elsewhere.example/response-headers>; rel=\"next\""}, "paginate": {"next_link": true}});
+    let out = host.invoke(&http, "request", &away).await.unwrap();
+    assert_eq!(out["pages"], 1, "a link off the API is not followed: {out}");
+    // A cursor: each answer's `next_cursor` goes out as `after`, up to
+    // `max_pages` (httpbin echoes the query, so the cursor never ends).
+    let cursor = json!({"api": "bearer", "path": "/response-headers", "query": {"next_cursor": "c2"},
+        "paginate": {"cursor_path": "/next_cursor", "cursor_param": "after", "max_pages": 3}});
+    let out = host.invoke(&http, "request", &cursor).await.unwrap();
+    assert_eq!(out["pages"], 3, "{out}");
+    assert!(out["items"][0].get("after").is_none() && out["items"][2]["after"] == "c2", "{out}");
+    let bad = json!({"api": "bearer", "path": "/", "paginate": {"cursor_path": "/next"}});
+    let refused = host.invoke(&http, "request", &bad).await.unwrap_err();
+    assert!(refused.to_string().contains("give `next_link: true`, or `cursor_path` and `cursor_param`"), "{refused}");
+}

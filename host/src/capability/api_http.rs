@@ -127,6 +127,15 @@ impl SignedHttp {
         }
     }
 
+    /// The path and query below the base URL of `api`'s connection that
+    /// `url` points to: same scheme, host and port, under the base path;
+    /// `None` otherwise, or when `api` is not granted or has no
+    /// connection.
+    pub fn relative_path(&self, grant: &Grant, identity: &Identity, api: &str, url: &str) -> Option<String> {
+        grant.check_api(api).ok()?;
+        path_below(&identity.apis.get(api)?.config.base_url, url)
+    }
+
     /// The connection, method, headers and URL `request` goes out with,
     /// once checked; or why it may not go out.
     fn api_target<'a>(
@@ -281,6 +290,25 @@ fn key_query(connection: &Connection) -> Option<&str> {
     }
 }
 
+/// The path and query below `base` that `url` points to: same scheme,
+/// host and port, under the base path, a path the policy accepts.
+fn path_below(base: &reqwest::Url, url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    if url.origin() != base.origin() || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let below = url.path().strip_prefix(base.path().trim_end_matches('/'))?;
+    if !below.starts_with('/') {
+        return None;
+    }
+    let path = match url.query() {
+        Some(query) => format!("{below}?{query}"),
+        None => below.to_owned(),
+    };
+    policy::check_path(&path).ok()?;
+    Some(path)
+}
+
 /// Whether the API may have carried out a request it answered with
 /// `status`: not when it turned it away (4xx), perhaps otherwise.
 fn api_carried_out(status: u16) -> CarriedOut {
@@ -385,6 +413,22 @@ mod tests {
         assert_eq!(hidden.headers[0].1, "Bearer ***");
         assert_eq!(String::from_utf8(hidden.body).unwrap(), r#"{"auth":"Bearer ***","url":"/x?k=***","form":"***"}"#);
         assert_eq!(query_encode("a b&c=d+e/f"), "a%20b%26c%3Dd%2Be/f");
+    }
+
+    #[test]
+    fn links_under_the_base_url_become_paths() {
+        let base = reqwest::Url::parse("https://api.example.com/v2").unwrap();
+        let path = |url: &str| path_below(&base, url);
+        assert_eq!(path("https://api.example.com/v2/repos?page=2").as_deref(), Some("/repos?page=2"));
+        assert_eq!(path("https://api.example.com/v2").as_deref(), None, "the base itself is no path");
+        assert_eq!(path("https://api.example.com/v20/x"), None, "not under the base path");
+        assert_eq!(path("https://api.example.com/x"), None);
+        assert_eq!(path("http://api.example.com/v2/x"), None, "another scheme");
+        assert_eq!(path("https://api.example.com:444/v2/x"), None, "another port");
+        assert_eq!(path("https://evil.example/v2/x"), None);
+        assert_eq!(path("https://u:p@api.example.com/v2/x"), None);
+        assert_eq!(path("https://api.example.com/v2/a/../../admin"), None, "normalized away by the URL parser");
+        assert_eq!(path("not a url"), None);
     }
 
     #[test]

@@ -511,6 +511,12 @@ impl CapabilitySession {
         result
     }
 
+    /// The path below the base URL of `api`'s connection that `url`
+    /// points to, if the invocation may call `api` and `url` is under it.
+    pub fn relative_path(&self, api: &str, url: &str) -> Option<String> {
+        self.http.relative_path(&self.grant, &self.identity, api, url)
+    }
+
     /// Whether a request of this invocation may have been carried out (or
     /// was cut short by the invocation's deadline).
     pub fn carried_out(&self) -> CarriedOut {

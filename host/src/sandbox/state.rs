@@ -133,4 +133,8 @@ impl http_api::Host for InvocationState {
             Err(SendError::Credential(m)) => Err(http_api::SendError::Credential(m)),
         })
     }
+
+    async fn relative_path(&mut self, api: String, url: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.capability.relative_path(&api, &url))
+    }
 }
