@@ -24,7 +24,7 @@ pub(super) struct NewArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
     /// Start a connector for this HTTP API (its usual base URL,
-    /// `https://api.github.com`) instead of AWS; Rust only for now.
+    /// `https://api.github.com`) instead of AWS; Rust or Python.
     #[arg(long, value_name = "URL")]
     api: Option<String>,
 }
@@ -74,11 +74,23 @@ const RUST: &[File] = &[
     (".gitignore", "target/\n.venv/\n", Kind::Text),
 ];
 
+/// The test script of a project for an HTTP API: it builds (`{{build}}`)
+/// and calls the component (`{{component}}`) against httpbin.
+const TEST_API: File = ("test.sh", include_str!("../../templates/test-api.sh"), Kind::Script);
+
 /// The Rust project for an HTTP API: these replace the AWS example.
 const RUST_API: &[File] = &[
     ("src/lib.rs", include_str!("../../templates/rust/src/api.rs.template"), Kind::Text),
-    ("test.sh", include_str!("../../templates/rust/test-api.sh"), Kind::Script),
-    (".gitignore", "target/\n.venv/\n.test-authentications.toml\n", Kind::Text),
+    TEST_API,
+    (".gitignore", "target/\n.venv/\n.httpbin/\n.test-authentications.toml\n", Kind::Text),
+];
+
+/// The Python project for an HTTP API: these replace the AWS example.
+const PYTHON_API: &[File] = &[
+    ("app.py", include_str!("../../templates/python/app-api.py.template"), Kind::Text),
+    ("build.sh", include_str!("../../templates/python/build-api.sh"), Kind::Script),
+    TEST_API,
+    (".gitignore", ".venv/\n.httpbin/\n*.wasm\n__pycache__/\n.test-authentications.toml\n", Kind::Text),
 ];
 
 const PYTHON: &[File] = &[
@@ -117,25 +129,33 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         .collect::<Vec<_>>()
         .join(" ");
     let api = args.api.as_deref().map(api_of).transpose()?;
-    let files: Vec<&File> = match (args.lang, &api) {
-        (Lang::Rust, None) => RUST.iter().collect(),
-        (Lang::Rust, Some(_)) => RUST
-            .iter()
-            .filter(|(path, ..)| !RUST_API.iter().any(|(api_path, ..)| api_path == path))
-            .chain(RUST_API)
-            .collect(),
-        (Lang::Python, None) => PYTHON.iter().collect(),
-        (Lang::Js, None) => JS.iter().collect(),
-        (Lang::Python | Lang::Js, Some(_)) => {
-            bail!(
-                "--api makes a Rust project for now: use --lang rust (docs/authoring.md shows the contract for others)"
-            )
+    let (files, for_api): (&[File], &[File]) = match (args.lang, &api) {
+        (Lang::Rust, None) => (RUST, &[]),
+        (Lang::Rust, Some(_)) => (RUST, RUST_API),
+        (Lang::Python, None) => (PYTHON, &[]),
+        (Lang::Python, Some(_)) => (PYTHON, PYTHON_API),
+        (Lang::Js, None) => (JS, &[]),
+        (Lang::Js, Some(_)) => {
+            bail!("--api makes a Rust or Python project for now (docs/authoring.md shows the contract for others)")
         }
     };
-    for (path, text, kind) in files.into_iter().chain([&CONTRACT]) {
+    // A project for an API: its files replace the AWS example's.
+    let replaced = |path: &str| for_api.iter().any(|(api_path, ..)| *api_path == path);
+    let files = files.iter().filter(|(path, ..)| !replaced(path)).chain(for_api).chain([&CONTRACT]);
+    let (build, component) = match args.lang {
+        Lang::Rust => {
+            ("cargo build --release --target wasm32-wasip2", "$(ls target/wasm32-wasip2/release/*.wasm | head -1)")
+        }
+        Lang::Python | Lang::Js => ("./build.sh", "connector.wasm"),
+    };
+    for (path, text, kind) in files {
         let mut text = text.replace("{{name}}", name).replace("{{title}}", &title);
         if let Some((api, url)) = &api {
-            text = text.replace("{{api}}", api).replace("{{api_url}}", url);
+            text = text
+                .replace("{{api}}", api)
+                .replace("{{api_url}}", url)
+                .replace("{{build}}", build)
+                .replace("{{component}}", component);
         }
         write(&project.join(path), &text, *kind)?;
     }

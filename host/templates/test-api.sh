@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds the connector, checks it, and calls it through connector-host
 # against httpbin (an HTTP echo API from PyPI) standing in for {{api}}: the
-# script installs it into .venv, starts it on loopback with a connection
+# script installs it into .httpbin, starts it on loopback with a connection
 # whose bearer token the host applies, and stops it again.
 #   CONNECTOR_HOST=/path/to/connector-host ./test.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 host=${CONNECTOR_HOST:-connector-host}
-cargo build --release --target wasm32-wasip2
-component=$(ls target/wasm32-wasip2/release/*.wasm | head -1)
+{{build}}
+component={{component}}
 "$host" check "$component"
-[[ -x .venv/bin/waitress-serve ]] || { python3 -m venv .venv && .venv/bin/pip install --quiet "httpbin==0.10.4" "waitress==3.0.2"; }
+[[ -x .httpbin/bin/waitress-serve ]] || { python3 -m venv .httpbin && .httpbin/bin/pip install --quiet "httpbin==0.10.4" "waitress==3.0.2"; }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/waitress-serve --listen "127.0.0.1:$port" httpbin:app >/dev/null 2>&1 &
+.httpbin/bin/waitress-serve --listen "127.0.0.1:$port" httpbin:app >/dev/null 2>&1 &
 api=$!
 trap 'kill $api' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/get" >/dev/null && break; sleep 0.1; done
