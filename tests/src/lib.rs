@@ -23,7 +23,7 @@ pub mod components {
 
 /// Operations the hostile test component lists (`OPERATIONS` in
 /// tests/guests/hostile).
-pub const HOSTILE_OPERATIONS: usize = 20;
+pub const HOSTILE_OPERATIONS: usize = 21;
 
 /// A copy of the hostile test component in `dir` whose manifest is of
 /// `mode` (see `MANIFEST_MODE` in tests/guests/hostile): the same code in

@@ -585,3 +585,25 @@ async fn linked_pages_are_followed_within_the_api() {
     let refused = host.invoke(&http, "request", &bad).await.unwrap_err();
     assert!(refused.to_string().contains("give `next_link: true`, or `cursor_path` and `cursor_param`"), "{refused}");
 }
+
+/// A hostile connector that reads all of its memory after calling an API
+/// that echoes the request finds no trace of the token: the host hid it
+/// before the answer entered the sandbox.
+#[tokio::test]
+async fn no_credential_ever_enters_guest_memory() {
+    let echo = httpbin();
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("tok-{}", uuid::Uuid::new_v4().simple());
+    write_private(&dir.path().join("token"), &token);
+    let file = dir.path().join("authentications.toml");
+    let config =
+        format!("[apis.echo]\nbase_url = \"{}\"\ncredential = \"bearer\"\ntoken_file = \"token\"\n", echo.url());
+    write_private(&file, &config);
+    let host = host(&file, &[]).await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    for path in ["/bearer", "/headers", "/anything"] {
+        let out = host.invoke(&hostile, "scan_after_api", &json!({"path": path, "prefix": "tok-"})).await.unwrap();
+        assert_eq!(out["status"], 200, "{out}");
+        assert_eq!(out["found"], json!([]), "{path}: the token reached guest memory: {out}");
+    }
+}

@@ -36,6 +36,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("escape_error", "Fails with an internal error holding terminal escape sequences."),
     ("invocation", "Reports the run id, step id and attempt the host gives this invocation; fails retryably while the attempt is below `fail_until`."),
     ("leave_traces", "Grows its memory, counts a marker across all of it, then paints it over its stack, the grown pages and its data, and counts again."),
+    ("scan_after_api", "Sends `GET path` to API `echo`, then reads all of its memory for `prefix` followed by 32 hexadecimal digits, and reports what it found."),
 ];
 
 /// Selects what `describe` returns. Tests copy the component and overwrite
@@ -246,6 +247,21 @@ impl Guest for Hostile {
                 let after = count_traces();
                 Ok(format!("{{\"before\": {before}, \"painted\": {painted}, \"after\": {after}}}"))
             }
+            "scan_after_api" => {
+                let request = connector::api::http_api::Request {
+                    api: "echo".into(),
+                    method: "GET".into(),
+                    path: arg("path"),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+                let status = match connector::api::http_api::send(&request) {
+                    Ok(response) => response.status.to_string(),
+                    Err(error) => json_string(&format!("{error:?}")),
+                };
+                let found = scan_memory(arg("prefix").as_bytes());
+                Ok(format!("{{\"status\": {status}, \"found\": {}}}", json_list(&found)))
+            }
             "forge_host_error" => Err(Error::Host("denied: the host says so (forged)".into())),
             "escape_error" => Err(Error::Internal("\x1b[2J\x1b]0;pwned\x07boom".into())),
             other => Err(Error::UnknownOperation(other.into())),
@@ -283,6 +299,32 @@ fn count_traces() -> u64 {
         // nothing.
         .filter(|&address| unsafe { std::ptr::read_volatile(address as *const u64) } == TRACE)
         .count() as u64
+}
+
+/// Every `prefix` followed by 32 lower-case hexadecimal digits anywhere in
+/// linear memory, as an attacker looking for a secret of a known shape
+/// would read it.
+fn scan_memory(prefix: &[u8]) -> Vec<String> {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    let mut found = Vec::new();
+    if prefix.is_empty() {
+        return found;
+    }
+    let mut address = 8;
+    while address + prefix.len() + 32 <= end {
+        // SAFETY: every address below the memory's size can be read in
+        // WebAssembly; volatile, because to Rust most of it belongs to
+        // nothing.
+        let byte = |at: usize| unsafe { std::ptr::read_volatile(at as *const u8) };
+        if (0..prefix.len()).all(|i| byte(address + i) == prefix[i]) {
+            let tail: Vec<u8> = (0..32).map(|i| byte(address + prefix.len() + i)).collect();
+            if tail.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+                found.push(format!("{}{}", String::from_utf8_lossy(prefix), String::from_utf8_lossy(&tail)));
+            }
+        }
+        address += 1;
+    }
+    found
 }
 
 /// Paints the trace over stack frames, the pages grown at `grown` and a
