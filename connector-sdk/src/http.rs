@@ -164,7 +164,7 @@ impl Response {
 
 /// The path below the base URL of `api`'s connection that `url` (an
 /// absolute URL an answer gave) points to; `None` when it points
-/// elsewhere. The host resolves it: the connector never learns the base
+/// elsewhere. The host resolves it: the connector need not know the base
 /// URL.
 pub fn relative_path(api: &str, url: &str) -> Option<String> {
     http_api::relative_path(api, url)

@@ -104,7 +104,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&temp);
         return Err(e).with_context(|| format!("could not write {}", temp.display()));
     }
-    std::fs::rename(&temp, path).with_context(|| format!("could not rename {} to {}", temp.display(), path.display()))
+    std::fs::rename(&temp, path)
+        .with_context(|| format!("could not rename {} to {}", temp.display(), path.display()))?;
+    // The rename itself survives a crash only once its directory is synced.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .with_context(|| format!("could not sync {}", dir.display()))?;
+    Ok(())
 }
 
 /// Creates `dir` and its parents, owner-only (0700) on Unix.

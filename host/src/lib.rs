@@ -27,6 +27,7 @@ mod identity;
 mod net;
 mod oci;
 pub mod queue;
+mod redact;
 mod runtime;
 mod sandbox;
 mod selector;
@@ -64,6 +65,7 @@ mod layering {
     /// Modules from the bottom up; a module may use only those before it.
     const LAYERS: &[&str] = &[
         "escape",
+        "redact",
         "files",
         "digest",
         "disk_cache",

@@ -188,6 +188,13 @@ async fn each_scheme_arrives_as_it_says_and_no_secret_comes_back() {
         assert_eq!(out["json"], json!({"authenticated": true, "token": "***"}), "{out}");
     }
     assert_eq!(provider.tokens_issued(), 1, "the token is cached: {}", provider.log());
+    // An API refusing a fresh token does not make the host ask for
+    // another on every call.
+    for _ in 0..3 {
+        let out = call(json!({"api": "oauth", "path": "/status/401", "fail_on_error_status": false})).await.unwrap();
+        assert_eq!(out["status"], 401);
+    }
+    assert_eq!(provider.tokens_issued(), 1, "no token request per 401: {}", provider.log());
     // A token endpoint that refuses: a credential error with its code.
     let refused = call(json!({"api": "oauth-wrong", "path": "/bearer"})).await.unwrap_err();
     assert_eq!(capability_kind(&refused), "credential", "{refused}");
@@ -202,6 +209,9 @@ async fn each_scheme_arrives_as_it_says_and_no_secret_comes_back() {
             "carries the connection's credential",
         ),
         (json!({"api": "query-key", "path": "/anything?api_key=mine"}), "carries the connection's credential"),
+        (json!({"api": "query-key", "path": "/anything?api%5Fkey=mine"}), "carries the connection's credential"),
+        (json!({"api": "query-key", "path": "/anything?x=1;API_KEY=mine"}), "carries the connection's credential"),
+        (json!({"api": "bearer", "path": "/gzip", "headers": {"accept-encoding": "gzip"}}), "accept-encoding"),
         (json!({"api": "bearer", "path": "//evil.example/x"}), "names a host"),
         (json!({"api": "header-key", "path": "/../headers"}), "`.` or `..` segment"),
     ] {
@@ -209,6 +219,11 @@ async fn each_scheme_arrives_as_it_says_and_no_secret_comes_back() {
         assert_eq!(capability_kind(&refused), "invalid-request", "{input}: {refused}");
         assert!(refused.to_string().contains(expected), "{input}: {refused}");
     }
+    // httpbin's /gzip compresses its echo unasked: an answer the host
+    // cannot search for the token is refused, not passed on.
+    let compressed = call(json!({"api": "bearer", "path": "/gzip"})).await.unwrap_err();
+    assert_eq!(capability_kind(&compressed), "transport", "{compressed}");
+    assert!(compressed.to_string().contains("content encoding `gzip`"), "{compressed}");
     let redirect = json!({"api": "bearer", "path": "/redirect-to", "query": {"url": "http://127.0.0.1:9/"},
         "fail_on_error_status": false});
     let out = call(redirect).await.unwrap();
@@ -338,7 +353,7 @@ async fn serve_and_mcp_call_an_oauth_api_without_a_secret_in_sight() {
     assert_eq!((status, run["status"].as_str()), (200, Some("succeeded")), "{run}");
     let (_, kept) = server.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
     let second = &kept["steps"][1]["output"]["json"];
-    assert_eq!(second["headers"]["Authorization"], "Bearer ***", "{kept}");
+    assert_eq!(second["headers"]["Authorization"], "***", "{kept}");
     assert!(second["args"]["url"].as_str().unwrap().ends_with("api_key=***"), "{kept}");
     seen.push_str(&kept.to_string());
 
@@ -349,7 +364,7 @@ async fn serve_and_mcp_call_an_oauth_api_without_a_secret_in_sight() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let called: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(called["is_error"], false, "{called}");
-    assert_eq!(called["structured"]["json"]["headers"]["Authorization"], "Bearer ***", "{called}");
+    assert_eq!(called["structured"]["json"]["headers"]["Authorization"], "***", "{called}");
     seen.push_str(&called.to_string());
 
     let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
@@ -555,7 +570,7 @@ async fn linked_pages_are_followed_within_the_api() {
     let secrets = Secrets::new();
     let dir = tempfile::tempdir().unwrap();
     let file = authentications_file(dir.path(), &secrets, &echo.url(), "http://127.0.0.1:9/token");
-    let host = host(&file, &["http=api:bearer"]).await;
+    let host = host(&file, &["http=api:bearer,api:query-key"]).await;
     let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
     let page = |number: &str, next: Option<String>| {
         let mut params = vec![("page", number.to_owned())];
@@ -581,6 +596,14 @@ async fn linked_pages_are_followed_within_the_api() {
     let out = host.invoke(&http, "request", &cursor).await.unwrap();
     assert_eq!(out["pages"], 3, "{out}");
     assert!(out["items"][0].get("after").is_none() && out["items"][2]["after"] == "c2", "{out}");
+    // A link that repeats the connection's key: the host's own key goes
+    // out with the next page, not the link's.
+    let second = format!("{}/response-headers?page=2&api_key=from-the-link", echo.url());
+    let keyed = json!({"api": "query-key", "path": "/response-headers",
+        "query": {"page": "1", "Link": format!("<{second}>; rel=\"next\"")}, "paginate": {"next_link": true}});
+    let out = host.invoke(&http, "request", &keyed).await.unwrap();
+    assert_eq!(out["pages"], 2, "{out}");
+    assert_eq!(out["items"][1]["api_key"], "***", "the connection's key, hidden: {out}");
     let bad = json!({"api": "bearer", "path": "/", "paginate": {"cursor_path": "/next"}});
     let refused = host.invoke(&http, "request", &bad).await.unwrap_err();
     assert!(refused.to_string().contains("give `next_link: true`, or `cursor_path` and `cursor_param`"), "{refused}");
@@ -606,4 +629,28 @@ async fn no_credential_ever_enters_guest_memory() {
         assert_eq!(out["status"], 200, "{out}");
         assert_eq!(out["found"], json!([]), "{path}: the token reached guest memory: {out}");
     }
+}
+
+/// A connection to an address of a private or local network, written as
+/// an IP literal, needs `allow_private_addresses`, as a host name that
+/// resolves to one does.
+#[tokio::test]
+async fn a_private_address_needs_the_operators_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authentications.toml");
+    let config =
+        |extra: &str| format!("[apis.meta]\nbase_url = \"https://169.254.169.254\"\ncredential = \"none\"\n{extra}");
+    write_private(&file, &config(""));
+    let loaded = HostConfig {
+        authentications: connector_host::Authentications::from_file(&file).unwrap(),
+        ..HostConfig::default()
+    };
+    let err = format!("{:#}", ConnectorHost::new(loaded).await.err().expect("refused"));
+    assert!(err.contains("API `meta`") && err.contains("allow_private_addresses"), "{err}");
+    write_private(&file, &config("allow_private_addresses = true\n"));
+    let allowed = HostConfig {
+        authentications: connector_host::Authentications::from_file(&file).unwrap(),
+        ..HostConfig::default()
+    };
+    assert!(ConnectorHost::new(allowed).await.is_ok());
 }

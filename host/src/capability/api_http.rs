@@ -19,13 +19,14 @@
 
 use std::time::Duration;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use crate::capability::grant::Grant;
 use crate::capability::policy;
 use crate::capability::retry::CarriedOut;
 use crate::capability::signed_http::{Failure, HttpResponse, OperationRepeat, SendError, SignedHttp, sign};
 use crate::escape::{Untrusted, error_chain, quote_untrusted};
+use crate::redact::{Hider, query_encode};
+use std::sync::Arc;
+
 use crate::identity::{Applied, Connection, Identity, Outgoing};
 
 /// A request for a declared HTTP API, as a connector hands it over.
@@ -39,9 +40,6 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
-
-/// What replaces a credential a response echoes.
-const HIDDEN: &[u8] = b"***";
 
 /// The longest wait a `Retry-After` may ask for before the host gives up
 /// waiting and answers with the 429 or 503.
@@ -91,15 +89,16 @@ impl SignedHttp {
         let mut carried_out = CarriedOut::No;
         let mut refreshed = false;
         loop {
-            let (outcome, tried) = self.api_attempt(identity, connection, &method, &url, &headers, &request.body).await;
+            let attempt = self.api_attempt(identity, connection, &method, &url, &headers, &request.body).await;
+            let Attempt { outcome, carried_out: tried, authorization } = attempt;
             carried_out = carried_out.max(tried);
             // A refused access token may have expired early or been revoked:
             // one more try with a new one.
-            if let Ok(response) = &outcome
+            if let (Ok(response), Some(used)) = (&outcome, &authorization)
                 && response.status == 401
                 && !refreshed
                 && connection.uses_tokens()
-                && connection.forget_token().await
+                && connection.forget_token(used).await
             {
                 refreshed = true;
                 continue;
@@ -119,21 +118,18 @@ impl SignedHttp {
                         wait_ms = wait.as_millis() as u64, "retrying http-api request");
                     tokio::time::sleep(wait).await;
                 }
-                _ => {
-                    let result = outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
-                    return (result.map(|response| hide_credentials(response, &connection.revealing())), carried_out);
-                }
+                _ => return (outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e), carried_out),
             }
         }
     }
 
     /// The path and query below the base URL of `api`'s connection that
-    /// `url` points to: same scheme, host and port, under the base path;
-    /// `None` otherwise, or when `api` is not granted or has no
-    /// connection.
+    /// `url` points to (see [`path_below`]); `None` otherwise, or when
+    /// `api` is not granted or has no connection.
     pub fn relative_path(&self, grant: &Grant, identity: &Identity, api: &str, url: &str) -> Option<String> {
         grant.check_api(api).ok()?;
-        path_below(&identity.apis.get(api)?.config.base_url, url)
+        let connection = identity.apis.get(api)?;
+        path_below(&connection.config.base_url, url, key_query(connection))
     }
 
     /// The connection, method, headers and URL `request` goes out with,
@@ -143,7 +139,7 @@ impl SignedHttp {
         grant: &Grant,
         identity: &'a Identity,
         request: &ApiRequest,
-    ) -> Result<(&'a Connection, http::Method, http::HeaderMap, String), SendError> {
+    ) -> Result<(&'a Arc<Connection>, http::Method, http::HeaderMap, String), SendError> {
         grant.check_api(&request.api).map_err(SendError::Denied)?;
         let Some(connection) = identity.apis.get(&request.api) else {
             let whose = match &identity.name {
@@ -163,6 +159,14 @@ impl SignedHttp {
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
         let mut headers = self.checked_headers(&request.headers, request.body.len())?;
+        // An encoded answer could not be searched for the credential.
+        if headers.contains_key(http::header::ACCEPT_ENCODING) {
+            return Err(SendError::InvalidRequest(
+                "header `accept-encoding` is set by the host (answers come unencoded, to be checked for \
+                 credentials); a connector may not set it"
+                    .into(),
+            ));
+        }
         if let Some(name) = connection.owned_headers().into_iter().find(|name| headers.contains_key(*name)) {
             return Err(SendError::InvalidRequest(format!(
                 "header `{name}` carries the connection's credential, which the host sets; a connector may not set it"
@@ -172,9 +176,10 @@ impl SignedHttp {
         let mut url = format!("{}{}", connection.config.base_url.as_str().trim_end_matches('/'), request.path);
         if let Some(name) = key_query(connection) {
             let query = request.path.split_once('?').map(|(_, q)| q).unwrap_or("");
-            if query.split('&').any(|pair| pair.split('=').next() == Some(name)) {
+            if query_names(query).any(|given| given.eq_ignore_ascii_case(name)) {
                 return Err(SendError::InvalidRequest(format!(
-                    "query parameter {} carries the connection's credential, which the host sets; a connector may not set it",
+                    "query parameter {} carries the connection's credential, which the host sets; a connector may \
+                     not set it",
                     quote_untrusted(name)
                 )));
             }
@@ -184,34 +189,55 @@ impl SignedHttp {
     }
 
     /// One attempt: the credential applied (an access token fetched when
-    /// needed), sent, read; and whether the API may have carried it out.
+    /// needed), sent, read, and cleaned of any credential it echoes;
+    /// whether the API may have carried it out; and the `Authorization`
+    /// it carried.
     async fn api_attempt(
         &self,
         identity: &Identity,
-        connection: &Connection,
+        connection: &Arc<Connection>,
         method: &http::Method,
         url: &str,
         headers: &http::HeaderMap,
         body: &[u8],
-    ) -> (Result<HttpResponse, Failure>, CarriedOut) {
-        let path = url.find("://").and_then(|at| url[at + 3..].find('/').map(|slash| &url[at + 3 + slash..]));
-        let outgoing = Outgoing { method: method.as_str(), path: path.unwrap_or("/"), body };
+    ) -> Attempt {
+        let failed = |error: SendError| Attempt {
+            outcome: Err(Failure::Final(error)),
+            carried_out: CarriedOut::No,
+            authorization: None,
+        };
+        // The path as it goes out (the URL parser encodes what a path may
+        // not hold), for a signature over it.
+        let parsed = reqwest::Url::parse(url).ok();
+        let path = parsed.as_ref().map(|u| match u.query() {
+            Some(query) => format!("{}?{query}", u.path()),
+            None => u.path().to_owned(),
+        });
+        let outgoing = Outgoing { method: method.as_str(), path: path.as_deref().unwrap_or("/"), body };
         let credential = match connection.credential(&self.api_client, &outgoing).await {
             Ok(credential) => credential,
-            Err(reason) => {
-                let error = SendError::Credential(format!("API `{}`: {reason}", connection.config.api));
-                return (Err(Failure::Final(error)), CarriedOut::No);
-            }
+            Err(reason) => return failed(SendError::Credential(format!("API `{}`: {reason}", connection.config.api))),
         };
         let mut url = url.to_owned();
         let mut headers = headers.clone();
         let mut sigv4 = None;
+        // The values this request carries, hidden in its own answer
+        // whatever the connection has fetched since.
+        let mut used: Vec<String> = Vec::new();
+        let mut authorization = None;
         match credential {
             Applied::Nothing => {}
             Applied::Header(name, value) => {
+                let text = value.to_str().unwrap_or_default().to_owned();
+                used.extend(text.split_once(' ').map(|(_, credential)| credential.to_owned()));
+                used.push(text.clone());
+                if name == http::header::AUTHORIZATION {
+                    authorization = Some(text);
+                }
                 headers.insert(name, value);
             }
             Applied::Query(name, value) => {
+                used.push(value.expose().to_owned());
                 url.push_str(&query_encode(&name));
                 url.push('=');
                 url.push_str(&query_encode(value.expose()));
@@ -224,61 +250,73 @@ impl SignedHttp {
             Applied::AwsSigV4 { service, region } => sigv4 = Some((service, region)),
         }
         let built = http::Request::builder().method(method.clone()).uri(&url).body(body.to_vec());
-        let mut http_request = match built {
-            Ok(built) => built,
+        let Ok(mut http_request) = built else {
             // Without the URL: it may hold a key.
-            Err(_) => {
-                let error = SendError::InvalidRequest("could not build the request: not a valid URL".into());
-                return (Err(Failure::Final(error)), CarriedOut::No);
-            }
+            return failed(SendError::InvalidRequest("could not build the request: not a valid URL".into()));
         };
         *http_request.headers_mut() = headers;
         if let Some((service, region)) = sigv4 {
             let Some(region) = region.or_else(|| identity.region.clone()) else {
-                let error = SendError::Credential(format!(
+                return failed(SendError::Credential(format!(
                     "API `{}`: SigV4 needs a region; set `region` on the connection or its authentication",
                     connection.config.api
-                ));
-                return (Err(Failure::Final(error)), CarriedOut::No);
+                )));
             };
             if let Err(e) = sign(&mut http_request, identity, &service, &region).await {
-                let error = SendError::Credential(format!("API `{}`: {e}", connection.config.api));
-                return (Err(Failure::Final(error)), CarriedOut::No);
+                return failed(SendError::Credential(format!("API `{}`: {e}", connection.config.api)));
             }
         }
         let request: reqwest::Request = match http_request.try_into() {
             Ok(request) => request,
             Err(e) => {
-                let error = SendError::InvalidRequest(format!(
-                    "could not build the request: {}",
-                    error_chain(&e.without_url())
-                ));
-                return (Err(Failure::Final(error)), CarriedOut::No);
+                let error = format!("could not build the request: {}", error_chain(&e.without_url()));
+                return failed(SendError::InvalidRequest(error));
             }
         };
-        match self.api_client.execute(request).await {
+        let (outcome, carried_out) = match self.api_client.execute(request).await {
             Ok(response) => {
+                let encoding = response.headers().get(http::header::CONTENT_ENCODING).cloned();
                 let (result, _) = self.read_response(response).await;
                 let carried_out = match &result {
                     Ok(response) => api_carried_out(response.status),
                     Err(_) => CarriedOut::Possibly,
                 };
-                (
-                    result.map_err(|failure| match failure {
-                        Failure::Retryable(SendError::Transport(m)) => {
-                            Failure::Retryable(SendError::Transport(strip_url(&m, &url)))
-                        }
-                        other => other,
-                    }),
-                    carried_out,
-                )
+                let result = match (result, encoding) {
+                    (Ok(_), Some(encoding)) if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") => {
+                        Err(Failure::Final(SendError::Transport(format!(
+                            "the API answered with content encoding {}, which the host does not take (an encoded \
+                             answer cannot be checked for credentials)",
+                            quote_untrusted(&String::from_utf8_lossy(encoding.as_bytes()))
+                        ))))
+                    }
+                    (Ok(response), _) => {
+                        let mut revealing = connection.revealing();
+                        revealing.extend(used);
+                        hide_credentials(response, &revealing).map_err(Failure::Final)
+                    }
+                    (Err(Failure::Retryable(SendError::Transport(m))), _) => {
+                        Err(Failure::Retryable(SendError::Transport(strip_url(&m, &url))))
+                    }
+                    (Err(other), _) => Err(other),
+                };
+                (result, carried_out)
             }
             Err(e) => {
                 let carried_out = if e.is_connect() { CarriedOut::No } else { CarriedOut::Possibly };
                 (Err(Failure::Retryable(SendError::Transport(error_chain(&e.without_url())))), carried_out)
             }
-        }
+        };
+        Attempt { outcome, carried_out, authorization }
     }
+}
+
+/// What one attempt came to.
+struct Attempt {
+    /// The answer, cleaned of credentials, or why there is none.
+    outcome: Result<HttpResponse, Failure>,
+    carried_out: CarriedOut,
+    /// The `Authorization` value it carried, if the host set one.
+    authorization: Option<String>,
 }
 
 /// The query parameter an API key goes in, for a connection that puts it
@@ -290,9 +328,20 @@ fn key_query(connection: &Connection) -> Option<&str> {
     }
 }
 
+/// The names of the parameters of `query`, as a server may read them:
+/// split on `&` and `;`, percent-decoded, `+` as a space.
+fn query_names(query: &str) -> impl Iterator<Item = String> + '_ {
+    query.split(['&', ';']).map(|pair| {
+        let name = pair.split('=').next().unwrap_or("").replace('+', " ");
+        String::from_utf8_lossy(&policy::percent_decode(&name)).into_owned()
+    })
+}
+
 /// The path and query below `base` that `url` points to: same scheme,
-/// host and port, under the base path, a path the policy accepts.
-fn path_below(base: &reqwest::Url, url: &str) -> Option<String> {
+/// host and port, under the base path, a path the policy accepts; without
+/// the parameter `key_query` (the connection's key, which the host adds to
+/// every request itself).
+fn path_below(base: &reqwest::Url, url: &str, key_query: Option<&str>) -> Option<String> {
     let url = reqwest::Url::parse(url).ok()?;
     if url.origin() != base.origin() || !url.username().is_empty() || url.password().is_some() {
         return None;
@@ -301,10 +350,14 @@ fn path_below(base: &reqwest::Url, url: &str) -> Option<String> {
     if !below.starts_with('/') {
         return None;
     }
-    let path = match url.query() {
-        Some(query) => format!("{below}?{query}"),
-        None => below.to_owned(),
-    };
+    let query: Vec<&str> = url
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| key_query.is_none_or(|key| !query_names(pair).any(|name| name.eq_ignore_ascii_case(key))))
+        .collect();
+    let path = if query.is_empty() { below.to_owned() } else { format!("{below}?{}", query.join("&")) };
     policy::check_path(&path).ok()?;
     Some(path)
 }
@@ -337,60 +390,17 @@ fn retry_after_response(
     }
 }
 
-/// `response` with every value of `revealing` (and its percent-encoded
-/// forms) in its headers and body replaced with `***`.
-fn hide_credentials(mut response: HttpResponse, revealing: &[String]) -> HttpResponse {
-    let mut needles: Vec<Vec<u8>> = Vec::new();
-    for value in revealing.iter().filter(|v| !v.is_empty()) {
-        needles.push(value.as_bytes().to_vec());
-        for encoded in [query_encode(value), form_encode(value), percent_encode(value)] {
-            if encoded != *value && !needles.contains(&encoded.as_bytes().to_vec()) {
-                needles.push(encoded.into_bytes());
-            }
-        }
-    }
-    if needles.is_empty() {
-        return response;
-    }
-    let Ok(finder) = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&needles) else {
-        return response;
-    };
-    let hidden = vec![HIDDEN; needles.len()];
-    if finder.is_match(&response.body) {
-        response.body = finder.replace_all_bytes(&response.body, &hidden);
+/// `response` with every value of `revealing`, in every form an echo may
+/// give it, replaced with `***` in its headers and body.
+fn hide_credentials(mut response: HttpResponse, revealing: &[String]) -> Result<HttpResponse, SendError> {
+    let hider = Hider::new(revealing).map_err(SendError::Transport)?;
+    if let Some(hidden) = hider.bytes(&response.body) {
+        response.body = hidden;
     }
     for (_, value) in &mut response.headers {
-        if finder.is_match(value.as_bytes()) {
-            *value = finder.replace_all(value, &vec!["***"; needles.len()]);
-        }
+        *value = hider.text(value);
     }
-    response
-}
-
-/// `text` as a query value, encoded only where a query needs it: what a
-/// query may hold as is (RFC 3986 `pchar`, `/`, `?`) is kept, but for the
-/// separators `&`, `=`, `+` and `;`.
-fn query_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$'()*,:@/?".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// `text` as a form value (`a b` → `a+b`).
-fn form_encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// `text` with everything but unreserved characters percent-encoded (`a b`
-/// → `a%20b`), as a URL echoed by an API may show a query value.
-fn percent_encode(text: &str) -> String {
-    form_encode(text).replace('+', "%20")
+    Ok(response)
 }
 
 /// `message` without `url`, which may hold a key.
@@ -409,16 +419,15 @@ mod tests {
             headers: vec![("x-echo".into(), "Bearer tok/en+1".into())],
             body: br#"{"auth":"Bearer tok/en+1","url":"/x?k=tok/en%2B1","form":"tok%2Fen%2B1"}"#.to_vec(),
         };
-        let hidden = hide_credentials(response, &["tok/en+1".to_owned()]);
+        let hidden = hide_credentials(response, &["tok/en+1".to_owned()]).unwrap();
         assert_eq!(hidden.headers[0].1, "Bearer ***");
         assert_eq!(String::from_utf8(hidden.body).unwrap(), r#"{"auth":"Bearer ***","url":"/x?k=***","form":"***"}"#);
-        assert_eq!(query_encode("a b&c=d+e/f"), "a%20b%26c%3Dd%2Be/f");
     }
 
     #[test]
     fn links_under_the_base_url_become_paths() {
         let base = reqwest::Url::parse("https://api.example.com/v2").unwrap();
-        let path = |url: &str| path_below(&base, url);
+        let path = |url: &str| path_below(&base, url, None);
         assert_eq!(path("https://api.example.com/v2/repos?page=2").as_deref(), Some("/repos?page=2"));
         assert_eq!(path("https://api.example.com/v2").as_deref(), None, "the base itself is no path");
         assert_eq!(path("https://api.example.com/v20/x"), None, "not under the base path");
@@ -429,6 +438,15 @@ mod tests {
         assert_eq!(path("https://u:p@api.example.com/v2/x"), None);
         assert_eq!(path("https://api.example.com/v2/a/../../admin"), None, "normalized away by the URL parser");
         assert_eq!(path("not a url"), None);
+        let keyed = |url: &str| path_below(&base, url, Some("api_key"));
+        assert_eq!(keyed("https://api.example.com/v2/r?api_key=***&page=2").as_deref(), Some("/r?page=2"));
+        assert_eq!(keyed("https://api.example.com/v2/r?API%5Fkey=x").as_deref(), Some("/r"));
+    }
+
+    #[test]
+    fn query_names_are_read_as_servers_read_them() {
+        let names: Vec<String> = query_names("a=1&api%5Fkey=2;b+c=3&&d").collect();
+        assert_eq!(names, ["a", "api_key", "b c", "", "d"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod signed_http;
 pub mod sigv4;
 
 pub(crate) use api_http::ApiRequest;
+pub(crate) use egress::private_or_local;
 pub use grant::{ANY_API, Grant, GrantRule, Grants};
 pub use retry::{CarriedOut, RetryPolicy};
 pub(crate) use signed_http::{CapabilitySession, HttpRequest, SignedHttp};

@@ -142,7 +142,7 @@ fn is_dot_segment(segment: &str) -> bool {
 }
 
 /// `text` with every `%XX` escape decoded (once), as bytes.
-fn percent_decode(text: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -41,7 +41,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex as SyncMutex;
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -609,11 +609,18 @@ struct Tokens {
 
 struct AccessToken {
     value: Secret,
+    fetched_at: Instant,
     refresh_at: Instant,
 }
 
-/// How many recent tokens stay hidden in answers.
-const RECENT_TOKENS: usize = 4;
+/// How many recent tokens stay hidden in answers (besides the one each
+/// request used, which is always hidden in its own answer).
+const RECENT_TOKENS: usize = 8;
+
+/// The least time between two access tokens fetched because the API
+/// refused one (401): a connector cannot make the host ask the token
+/// endpoint on every call.
+const MIN_FORCED_REFRESH: Duration = Duration::from_secs(10);
 
 impl Connection {
     /// Reads the secrets of `config`; an error names the variable or file.
@@ -631,7 +638,10 @@ impl Connection {
         let secret = reference.map(|r| r.read().map(Secret)).transpose()?;
         let mut fixed_revealing: Vec<String> = secret.iter().map(|s| s.0.clone()).collect();
         if let (Scheme::Basic { username, .. }, Some(password)) = (&config.scheme, &secret) {
-            fixed_revealing.push(basic_value(username, password.expose()));
+            let value = basic_value(username, password.expose());
+            // The credential alone too, as an echo may show it apart.
+            fixed_revealing.push(value.trim_start_matches("Basic ").to_owned());
+            fixed_revealing.push(value);
         }
         let mut tokens = Tokens::default();
         let mut store = None;
@@ -683,7 +693,7 @@ impl Connection {
     /// The credential of the next request; for OAuth, the cached access
     /// token or a new one from the token endpoint (through `client`).
     pub(crate) async fn credential(
-        &self,
+        self: &Arc<Self>,
         client: &reqwest::Client,
         outgoing: &Outgoing<'_>,
     ) -> Result<Applied, String> {
@@ -705,7 +715,14 @@ impl Connection {
                 Applied::Header(http::header::AUTHORIZATION, value)
             }
             Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. } => {
-                let token = self.access_token(client).await?;
+                // In a task of its own: a caller stopped at its deadline
+                // must not drop a refresh half done, after the provider
+                // spent the old refresh token and before the new one is
+                // kept.
+                let (connection, client) = (self.clone(), client.clone());
+                let token = tokio::spawn(async move { connection.access_token(&client).await })
+                    .await
+                    .map_err(|e| format!("the token request stopped: {e}"))??;
                 Applied::Header(http::header::AUTHORIZATION, bearer(token.expose())?)
             }
             Scheme::Hmac { header, canonical, timestamp_header, encoding, prefix, .. } => {
@@ -741,10 +758,20 @@ impl Connection {
         }
     }
 
-    /// Drops the cached access token, after the API refused it (401).
-    /// Says whether there was one to drop.
-    pub(crate) async fn forget_token(&self) -> bool {
-        self.tokens.lock().await.access.take().is_some()
+    /// Drops the cached access token after the API refused it (401) in a
+    /// request that carried `used` (its `Authorization` value): only that
+    /// token, and only if it is older than [`MIN_FORCED_REFRESH`]. Says
+    /// whether it dropped it.
+    pub(crate) async fn forget_token(&self, used: &str) -> bool {
+        let mut tokens = self.tokens.lock().await;
+        let stale = tokens.access.as_ref().is_some_and(|token| {
+            used.strip_prefix("Bearer ") == Some(token.value.expose())
+                && token.fetched_at.elapsed() >= MIN_FORCED_REFRESH
+        });
+        if stale {
+            tokens.access = None;
+        }
+        stale
     }
 
     pub(crate) fn uses_tokens(&self) -> bool {
@@ -756,7 +783,9 @@ impl Connection {
         if let Some(token) = tokens.access.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(token.value.clone());
         }
-        let (token, rotated) = self.fetch_token(client, tokens.refresh.as_ref()).await?;
+        let (token, rotated) = self.fetch_token(client, tokens.refresh.as_ref()).await;
+        // Kept even when the rest of the answer is refused: the refresh
+        // token it replaces is spent either way.
         if let Some(rotated) = rotated {
             self.reveals(&rotated);
             // Kept before it is used: the one it replaces is spent.
@@ -769,6 +798,7 @@ impl Connection {
             }
             tokens.refresh = Some(rotated);
         }
+        let token = token?;
         let value = token.value.clone();
         self.reveals(&value);
         tokens.access = Some(token);
@@ -777,12 +807,25 @@ impl Connection {
 
     /// Asks the token endpoint for an access token (client credentials,
     /// or `refresh` for a refresh token); also the refresh token the
-    /// answer rotated to, if it did.
+    /// answer rotated to, if it did, whether or not the access token is
+    /// usable. Every message is cleaned of the connection's secrets.
     async fn fetch_token(
         &self,
         client: &reqwest::Client,
         refresh: Option<&Secret>,
-    ) -> Result<(AccessToken, Option<Secret>), String> {
+    ) -> (Result<AccessToken, String>, Option<Secret>) {
+        let (token, rotated) = self.ask_token_endpoint(client, refresh).await;
+        let mut revealing = self.revealing();
+        revealing.extend(refresh.map(|r| r.0.clone()));
+        revealing.extend(rotated.as_ref().map(|r| r.0.clone()));
+        (token.map_err(|message| crate::redact::hide_values(&message, &revealing)), rotated)
+    }
+
+    async fn ask_token_endpoint(
+        &self,
+        client: &reqwest::Client,
+        refresh: Option<&Secret>,
+    ) -> (Result<AccessToken, String>, Option<Secret>) {
         let mut form: Vec<(&str, &str)> = Vec::new();
         let (token_url, client_id, client_auth, scopes) = match &self.config.scheme {
             Scheme::OAuth2ClientCredentials {
@@ -823,19 +866,41 @@ impl Connection {
         }
         let endpoint = token_url.as_str();
         let started = Instant::now();
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| format!("the token request to {endpoint} failed: {}", error_chain(&e.without_url())))?;
+        let response = match request.form(&form).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let error = format!("the token request to {endpoint} failed: {}", error_chain(&e.without_url()));
+                return (Err(error), None);
+            }
+        };
         let status = response.status().as_u16();
-        let body = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
-            .await
-            .map_err(|e| format!("the token endpoint {endpoint} answered HTTP {status}, unreadably: {e}"))?;
+        let body = match read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await {
+            Ok(body) => body,
+            Err(e) => {
+                return (Err(format!("the token endpoint {endpoint} answered HTTP {status}, unreadably: {e}")), None);
+            }
+        };
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let text = |field: &str| answer.get(field).and_then(|v| v.as_str());
+        let rotated = text("refresh_token")
+            .filter(|t| !t.is_empty() && refresh.is_some() && (200..300).contains(&status))
+            .map(|t| Secret(t.to_owned()));
+        (self.access_token_from(endpoint, status, &answer, refresh.is_some(), started), rotated)
+    }
+
+    /// The access token of a token endpoint's `answer`, or why there is
+    /// none.
+    fn access_token_from(
+        &self,
+        endpoint: &str,
+        status: u16,
+        answer: &serde_json::Value,
+        refreshing: bool,
+        started: Instant,
+    ) -> Result<AccessToken, String> {
+        let text = |field: &str| answer.get(field).and_then(|v| v.as_str());
         if !(200..300).contains(&status) {
-            if refresh.is_some() && text("error") == Some("invalid_grant") {
+            if refreshing && text("error") == Some("invalid_grant") {
                 return Err(format!(
                     "the token endpoint {endpoint} refused the refresh token (`invalid_grant`): the grant has \
                      expired or was revoked; obtain a new refresh token and configure it"
@@ -871,9 +936,11 @@ impl Connection {
         let lifetime = Duration::from_secs(lifetime);
         let margin = lifetime.mul_f64(REFRESH_BEFORE_EXPIRY).min(Duration::from_secs(60));
         tracing::debug!(api = %self.config.api, lifetime_s = lifetime.as_secs(), "access token fetched");
-        let rotated =
-            text("refresh_token").filter(|t| !t.is_empty() && refresh.is_some()).map(|t| Secret(t.to_owned()));
-        Ok((AccessToken { value: Secret(value.to_owned()), refresh_at: started + lifetime - margin }, rotated))
+        Ok(AccessToken {
+            value: Secret(value.to_owned()),
+            fetched_at: started,
+            refresh_at: started + lifetime - margin,
+        })
     }
 }
 
@@ -1042,7 +1109,7 @@ mod tests {
         let text = "[a]\nbase_url = \"https://x\"\ncredential = \"basic\"\nusername = \"ops\"\npassword_file = \"p\"";
         let entries: BTreeMap<String, ConnectionEntry> = toml::from_str(text).unwrap();
         let config = check_connections(entries, dir.path()).unwrap().remove("a").unwrap();
-        let connection = Connection::resolve(config).unwrap();
+        let connection = Arc::new(Connection::resolve(config).unwrap());
         let outgoing = Outgoing { method: "GET", path: "/", body: b"" };
         let Applied::Header(name, value) = connection.credential(&reqwest::Client::new(), &outgoing).await.unwrap()
         else {
@@ -1051,7 +1118,7 @@ mod tests {
         assert_eq!(name, http::header::AUTHORIZATION);
         assert_eq!(value.to_str().unwrap(), "Basic b3BzOnBhNTV3b3Jk");
         assert!(value.is_sensitive());
-        assert_eq!(connection.revealing(), ["pa55word", "Basic b3BzOnBhNTV3b3Jk"]);
+        assert_eq!(connection.revealing(), ["pa55word", "b3BzOnBhNTV3b3Jk", "Basic b3BzOnBhNTV3b3Jk"]);
         assert!(!format!("{:?}", connection.secret).contains("pa55word"));
     }
 }

@@ -136,6 +136,31 @@ pub struct LoadOptions {
     pub services: Option<BTreeSet<String>>,
 }
 
+/// Refuses a connection whose URL is an IP literal of a private or local
+/// network (not loopback, which names this machine on purpose) unless it
+/// allows private addresses: the same rule its host names meet when they
+/// resolve.
+fn check_api_addresses(identities: &Identities) -> anyhow::Result<()> {
+    for connection in identities.all().flat_map(|identity| identity.apis.values()) {
+        let config = &connection.config;
+        for url in config.urls() {
+            let ip = match url.host() {
+                Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+                Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+                _ => continue,
+            };
+            if crate::capability::private_or_local(ip) && !ip.is_loopback() && !config.allow_private_addresses {
+                anyhow::bail!(
+                    "API `{}`: {url} is an address of a private or local network; set \
+                     `allow_private_addresses = true` on the connection to allow it",
+                    config.api
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Loads connectors and runs their operations.
 ///
 /// ```no_run
@@ -199,6 +224,7 @@ impl ConnectorHost {
         let max_component_bytes = config.sandbox.max_component_bytes;
         let max_input_bytes = config.sandbox.max_input_bytes;
         let memory_bytes = config.sandbox.memory_bytes;
+        check_api_addresses(&identities)?;
         // Hosts of API connections that may resolve to private addresses.
         let any_address_api_hosts = identities
             .all()
