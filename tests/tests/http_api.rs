@@ -654,3 +654,41 @@ async fn a_private_address_needs_the_operators_say_so() {
     };
     assert!(ConnectorHost::new(allowed).await.is_ok());
 }
+
+/// DNS rebinding: a connection to a host *name* that resolves to a
+/// private or loopback address is refused when it sends, unless the
+/// connection allows private addresses. This machine's own name resolves
+/// to one (its /etc/hosts says so), as a hostile DNS answer would.
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_is_refused() {
+    let echo = httpbin();
+    let name = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap().trim().to_owned();
+    let resolved: Vec<std::net::IpAddr> =
+        tokio::net::lookup_host((name.as_str(), 0)).await.unwrap().map(|a| a.ip()).collect();
+    assert!(
+        !resolved.is_empty()
+            && resolved.iter().all(|ip| ip.is_loopback() || matches!(ip, std::net::IpAddr::V4(v4) if v4.is_private())),
+        "this test needs the machine's name ({name}) to resolve to loopback or private addresses, not {resolved:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authentications.toml");
+    let port = echo.addr.port();
+    let config = |extra: &str| {
+        format!("[apis.named]\nbase_url = \"http://{name}:{port}\"\ncredential = \"none\"\nallow_http = true\n{extra}")
+    };
+    write_private(&file, &config(""));
+    let host = host(&file, &["http=api:named"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let refused = host.invoke(&http, "request", &json!({"api": "named", "path": "/get"})).await.unwrap_err();
+    assert_eq!(capability_kind(&refused), "transport", "{refused}");
+    assert!(
+        refused.to_string().contains("egress refused") && refused.to_string().contains("allow_private_addresses"),
+        "{refused}"
+    );
+    drop(host);
+    write_private(&file, &config("allow_private_addresses = true\n"));
+    let host = self::host(&file, &["http=api:named"]).await;
+    let http = host.load_with(components::GUEST_HTTP, &alias("http")).await.unwrap();
+    let allowed = host.invoke(&http, "request", &json!({"api": "named", "path": "/get"})).await;
+    assert!(!format!("{allowed:?}").contains("egress refused"), "allowed on purpose: {allowed:?}");
+}
