@@ -212,6 +212,7 @@ async fn each_scheme_arrives_as_it_says_and_no_secret_comes_back() {
         (json!({"api": "query-key", "path": "/anything?api%5Fkey=mine"}), "carries the connection's credential"),
         (json!({"api": "query-key", "path": "/anything?x=1;API_KEY=mine"}), "carries the connection's credential"),
         (json!({"api": "bearer", "path": "/gzip", "headers": {"accept-encoding": "gzip"}}), "accept-encoding"),
+        (json!({"api": "bearer", "path": "/headers", "headers": {"Range": "bytes=40-60"}}), "`range` is the host's"),
         (json!({"api": "bearer", "path": "//evil.example/x"}), "names a host"),
         (json!({"api": "header-key", "path": "/../headers"}), "`.` or `..` segment"),
     ] {

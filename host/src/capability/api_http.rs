@@ -159,13 +159,15 @@ impl SignedHttp {
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
         let mut headers = self.checked_headers(&request.headers, request.body.len())?;
-        // An encoded answer could not be searched for the credential.
-        if headers.contains_key(http::header::ACCEPT_ENCODING) {
-            return Err(SendError::InvalidRequest(
-                "header `accept-encoding` is set by the host (answers come unencoded, to be checked for \
-                 credentials); a connector may not set it"
-                    .into(),
-            ));
+        // An encoded answer, or a part of one, could not be searched for
+        // the credential whole.
+        for reserved in [http::header::ACCEPT_ENCODING, http::header::RANGE] {
+            if headers.contains_key(&reserved) {
+                return Err(SendError::InvalidRequest(format!(
+                    "header `{reserved}` is the host's (answers come whole and unencoded, to be checked for \
+                     credentials); a connector may not set it"
+                )));
+            }
         }
         if let Some(name) = connection.owned_headers().into_iter().find(|name| headers.contains_key(*name)) {
             return Err(SendError::InvalidRequest(format!(
