@@ -99,27 +99,29 @@ fn a_new_rust_api_connector_builds_checks_and_calls_its_api() {
     let component = project.join("target/wasm32-wasip2/release/my_github.wasm");
     let report = check(&component);
     assert!(report.starts_with("my-github 0.1.0") && report.contains("no problems found"), "{report}");
-    let refused = host(&["new", "js-api", "--lang", "js", "--api", "https://x.example", "--dir", "/tmp"], dir.path());
-    assert!(
-        text(&refused.stderr).contains("--api makes a Rust or Python project for now"),
-        "{}",
-        text(&refused.stderr)
-    );
+    let refused = host(&["new", "bad-api", "--lang", "rust", "--api", "ftp://x.example", "--dir", "/tmp"], dir.path());
+    assert!(text(&refused.stderr).contains("must be an http(s) URL"), "{}", text(&refused.stderr));
 }
 
-/// `new --lang python --api URL`: a connector written against the WIT
-/// alone (componentize-py's bindings, no SDK), declaring its API in
-/// `details`, calls httpbin with a token it never sees.
+/// `new --lang python|js --api URL`: connectors written against the WIT
+/// alone (componentize-py's and componentize-js's bindings, no SDK),
+/// declaring their API in `details`, call httpbin with a token they never
+/// see.
 #[test]
-fn a_new_python_api_connector_builds_checks_and_calls_its_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let args = ["new", "py-weather", "--lang", "python", "--api", "https://api.weather.example/v2", "--dir"];
-    let output = host(&[&args[..], &[dir.path().to_str().unwrap()]].concat(), dir.path());
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let project = dir.path().join("py-weather");
-    run(&project, "./test.sh", &[], "Python 3.10+ with venv and pip, for componentize-py and httpbin");
-    let report = check(&project.join("connector.wasm"));
-    assert!(report.contains("py-weather 0.1.0") && report.contains("no problems found"), "{report}");
+fn new_python_and_javascript_api_connectors_build_check_and_call_their_api() {
+    for (lang, name, install) in [
+        ("python", "py-weather", "Python 3.10+ with venv and pip, for componentize-py and httpbin"),
+        ("js", "js-weather", "Node.js 20+ with npm for componentize-js, and Python 3 for httpbin"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ["new", name, "--lang", lang, "--api", "https://api.weather.example/v2", "--dir"];
+        let output = host(&[&args[..], &[dir.path().to_str().unwrap()]].concat(), dir.path());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let project = dir.path().join(name);
+        run(&project, "./test.sh", &[], install);
+        let report = check(&project.join("connector.wasm"));
+        assert!(report.contains(&format!("{name} 0.1.0")) && report.contains("no problems found"), "{report}");
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub(super) struct NewArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
     /// Start a connector for this HTTP API (its usual base URL,
-    /// `https://api.github.com`) instead of AWS; Rust or Python.
+    /// `https://api.github.com`) instead of AWS.
     #[arg(long, value_name = "URL")]
     api: Option<String>,
 }
@@ -93,6 +93,14 @@ const PYTHON_API: &[File] = &[
     (".gitignore", ".venv/\n.httpbin/\n*.wasm\n__pycache__/\n.test-authentications.toml\n", Kind::Text),
 ];
 
+/// The JavaScript project for an HTTP API: these replace the AWS example.
+const JS_API: &[File] = &[
+    ("connector.js", include_str!("../../templates/js/connector-api.js.template"), Kind::Text),
+    ("build.mjs", include_str!("../../templates/js/build-api.mjs"), Kind::Text),
+    TEST_API,
+    (".gitignore", "node_modules/\n.httpbin/\n*.wasm\n.test-authentications.toml\n", Kind::Text),
+];
+
 const PYTHON: &[File] = &[
     ("app.py", include_str!("../../templates/python/app.py.template"), Kind::Text),
     ("build.sh", include_str!("../../templates/python/build.sh"), Kind::Script),
@@ -135,9 +143,7 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         (Lang::Python, None) => (PYTHON, &[]),
         (Lang::Python, Some(_)) => (PYTHON, PYTHON_API),
         (Lang::Js, None) => (JS, &[]),
-        (Lang::Js, Some(_)) => {
-            bail!("--api makes a Rust or Python project for now (docs/authoring.md shows the contract for others)")
-        }
+        (Lang::Js, Some(_)) => (JS, JS_API),
     };
     // A project for an API: its files replace the AWS example's.
     let replaced = |path: &str| for_api.iter().any(|(api_path, ..)| *api_path == path);
@@ -146,7 +152,8 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         Lang::Rust => {
             ("cargo build --release --target wasm32-wasip2", "$(ls target/wasm32-wasip2/release/*.wasm | head -1)")
         }
-        Lang::Python | Lang::Js => ("./build.sh", "connector.wasm"),
+        Lang::Python => ("./build.sh", "connector.wasm"),
+        Lang::Js => ("npm install --no-audit --no-fund && npm run build", "connector.wasm"),
     };
     for (path, text, kind) in files {
         let mut text = text.replace("{{name}}", name).replace("{{title}}", &title);
