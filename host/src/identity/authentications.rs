@@ -275,11 +275,22 @@ impl Authentications {
         &self.apis
     }
 
-    /// What `auth list` shows: names, kinds, regions, shortened key ids.
+    /// What `auth list` shows: names, kinds, regions, shortened key ids,
+    /// connections; the host's own connections first, as `(host)` of kind
+    /// `host` (a name no authentication can have), when there are any.
     pub fn summaries(&self) -> Vec<AuthenticationSummary> {
-        self.entries
-            .values()
-            .map(|a| {
+        let own = (!self.apis.is_empty()).then(|| AuthenticationSummary {
+            name: "(host)".to_owned(),
+            kind: "host",
+            region: None,
+            access_key_id: None,
+            role_arn: None,
+            source: None,
+            profile: None,
+            apis: self.apis.values().map(ConnectionConfig::summary).collect(),
+        });
+        own.into_iter()
+            .chain(self.entries.values().map(|a| {
                 let mut summary = AuthenticationSummary {
                     name: a.name.clone(),
                     kind: a.kind.name(),
@@ -303,7 +314,7 @@ impl Authentications {
                     AuthenticationKind::Default | AuthenticationKind::None => {}
                 }
                 summary
-            })
+            }))
             .collect()
     }
 }
@@ -494,12 +505,26 @@ mod tests {
 
             [authentications.chain]
             kind = "default"
+
+            [authentications.crm]
+            kind = "none"
+            [authentications.crm.apis.crm]
+            base_url = "https://crm.example.com"
+            credential = "bearer"
+            token_env = "CRM_TOKEN"
+
+            [apis.github]
+            base_url = "https://api.github.com"
+            credential = "none"
             "#,
         )
         .unwrap();
         let summaries = serde_json::to_value(auths.summaries()).unwrap();
-        assert_eq!(summaries[3]["access_key_id"], "AKIA…3456");
-        assert_eq!(summaries[4]["source"], "marketing");
+        assert_eq!(summaries[0]["name"], "(host)");
+        assert_eq!(summaries[0]["apis"][0]["base_url"], "https://api.github.com/");
+        assert_eq!(summaries[2]["apis"][0]["credential"], "bearer", "{summaries}");
+        assert_eq!(summaries[5]["access_key_id"], "AKIA…3456");
+        assert_eq!(summaries[6]["source"], "marketing");
         let files = auths.get("files").unwrap();
         assert!(matches!(&files.kind, AuthenticationKind::Static { secret_access_key: SecretRef::File(p), .. }
             if p == Path::new("/etc/connector-host/secrets/key")));
