@@ -630,6 +630,15 @@ async fn no_credential_ever_enters_guest_memory() {
         assert_eq!(out["status"], 200, "{out}");
         assert_eq!(out["found"], json!([]), "{path}: the token reached guest memory: {out}");
     }
+    drop(host);
+    // The hostile connector says its API takes bearer tokens only: a
+    // connection with another kind is a mistake named before it is used.
+    write_private(&file, &config.replace("credential = \"bearer\"\ntoken_file = \"token\"", "credential = \"none\""));
+    let host = self::host(&file, &[]).await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let out = host.invoke(&hostile, "scan_after_api", &json!({"path": "/get", "prefix": "tok-"})).await.unwrap();
+    let status = out["status"].as_str().unwrap_or_default();
+    assert!(status.contains("Denied") && status.contains("kind `none`") && status.contains("accepts bearer"), "{out}");
 }
 
 /// A connection to an address of a private or local network, written as

@@ -156,6 +156,7 @@ impl SignedHttp {
             };
             return Err(SendError::Denied(whose));
         };
+        grant.check_credential(&request.api, connection.config.scheme.kind()).map_err(SendError::Denied)?;
         let method = policy::check_method(&request.method).map_err(SendError::InvalidRequest)?;
         policy::check_path(&request.path).map_err(SendError::InvalidRequest)?;
         let mut headers = self.checked_headers(&request.headers, request.body.len())?;

@@ -26,6 +26,8 @@ pub const ANY_API: &str = "*";
 pub struct Grant {
     services: BTreeSet<String>,
     apis: BTreeSet<String>,
+    /// The credential kinds each declared API accepts, where it says.
+    accepted: std::collections::BTreeMap<String, Vec<&'static str>>,
 }
 
 impl Grant {
@@ -38,7 +40,7 @@ impl Grant {
     /// assert!(grant.check("s3").is_err());
     /// ```
     pub fn new<S: Into<String>>(services: impl IntoIterator<Item = S>) -> Self {
-        Grant { services: services.into_iter().map(Into::into).collect(), apis: BTreeSet::new() }
+        Grant { services: services.into_iter().map(Into::into).collect(), ..Grant::default() }
     }
 
     /// This grant, with `apis` granted too.
@@ -74,12 +76,35 @@ impl Grant {
             apis.retain(|a| limit.apis.contains(a));
             limited = true;
         }
-        Grant { services, apis }
+        Grant { services, apis, accepted: Default::default() }
+    }
+
+    /// This grant, knowing that `api` accepts only the credential kinds
+    /// `kinds` (contract names: `bearer`, `api-key`, `oauth2`, ...); an
+    /// empty list accepts any.
+    pub fn accepting(mut self, api: &str, kinds: &[&'static str]) -> Self {
+        if !kinds.is_empty() {
+            self.accepted.insert(api.to_owned(), kinds.to_vec());
+        }
+        self
+    }
+
+    /// Ok when `api` accepts credentials of `kind`; otherwise why a
+    /// connection with them is a mistake.
+    pub fn check_credential(&self, api: &str, kind: &str) -> Result<(), String> {
+        match self.accepted.get(api) {
+            Some(kinds) if !kinds.contains(&kind) => Err(format!(
+                "the connection for API `{api}` uses a credential of kind `{kind}`, which the connector says the \
+                 API does not accept (it accepts {}); configure one of those",
+                kinds.join(", ")
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// This grant narrowed to `services`.
     pub fn narrowed_to(&self, services: &BTreeSet<String>) -> Self {
-        Grant { services: self.services.intersection(services).cloned().collect(), apis: self.apis.clone() }
+        Grant { services: self.services.intersection(services).cloned().collect(), ..self.clone() }
     }
 
     /// The granted APIs.

@@ -564,6 +564,9 @@ impl ConnectorHost {
         if let Some(services) = &options.services {
             grant = grant.narrowed_to(services);
         }
+        for api in &manifest.apis {
+            grant = grant.accepting(&api.name, &api.credentials);
+        }
         tracing::info!(connector = %manifest.name, version = %Untrusted(&manifest.version), origin = %origin,
             digest = %identity.digest, reference = identity.reference.as_deref(), operations = manifest.operations.len(),
             granted = ?grant.services().collect::<Vec<_>>(), apis = ?grant.apis().collect::<Vec<_>>(), "connector loaded");
