@@ -554,6 +554,43 @@ async fn token_back_pressure_and_a_clean_stop() {
     assert!(server.wait_for_exit(Duration::from_secs(30)).success(), "exit 0 after SIGTERM");
 }
 
+/// Guessing the token by trying: five wrong tries from an address are
+/// free, then it waits longer after each (429 with `Retry-After`, its
+/// token not even looked at), on the API and the console's sign-in alike,
+/// while other addresses are served; the right token after the wait
+/// clears it.
+#[tokio::test]
+async fn an_address_that_guesses_tokens_is_held_back() {
+    let dir = connector_dir(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(BINARY, dir.path(), data.path(), &[], Some("open-sesame")).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = format!("{}/v1/connectors", server.base());
+    for guess in 0..6 {
+        let wrong = client.get(&url).bearer_auth(format!("guess-{guess}")).send().await.unwrap();
+        assert_eq!(wrong.status(), 401, "try {guess}");
+    }
+    let held = client.get(&url).bearer_auth("open-sesame").send().await.unwrap();
+    assert_eq!(held.status(), 429, "held back, even with the right token");
+    assert_eq!(held.headers()["retry-after"], "2");
+    let login = format!("{}/login", server.base());
+    let signing_in = client.post(&login).form(&[("token", "open-sesame")]).send().await.unwrap();
+    assert_eq!(signing_in.status(), 429, "the console's sign-in too");
+    let elsewhere: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let other = reqwest::Client::builder().local_address(elsewhere).build().unwrap();
+    assert_eq!(other.get(&url).bearer_auth("open-sesame").send().await.unwrap().status(), 200, "others are served");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(client.get(&url).bearer_auth("open-sesame").send().await.unwrap().status(), 200);
+    for guess in 0..5 {
+        let wrong = client.post(&login).form(&[("token", format!("guess-{guess}"))]).send().await.unwrap();
+        assert_eq!(wrong.status(), 401, "the right token cleared the address: try {guess} is free");
+    }
+    let wrong = client.post(&login).form(&[("token", "guess-5")]).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let held = client.post(&login).form(&[("token", "guess-6")]).send().await.unwrap();
+    assert_eq!(held.status(), 429, "wrong sign-ins count as wrong tokens");
+}
+
 #[tokio::test]
 async fn without_a_token_only_loopback_is_served() {
     let dir = connector_dir(&[]);

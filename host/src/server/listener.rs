@@ -27,8 +27,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::server::api::ApiError;
+use crate::server::auth::ClientAddress;
 
 /// What clients may hold of a server, and for how long.
 #[derive(Debug, Clone)]
@@ -109,7 +111,7 @@ pub(super) async fn serve_connections(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     accept_failed(&error).await;
                     continue;
@@ -117,10 +119,18 @@ pub(super) async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        let (stream, peer) = stream;
         // Requests and answers are small and interactive: send them now.
         let _ = stream.set_nodelay(true);
         let stream = WriteDeadline::new(stream, limits.body_timeout);
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        // Each request says where it came from (to hold back an address
+        // that guesses tokens).
+        let client = ClientAddress(peer.ip());
+        let app = app.clone().map_request(move |mut request: http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(client);
+            request
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -125,6 +125,8 @@ struct Shared {
     max_runs: usize,
     /// The web console's signed-in browsers.
     sessions: Arc<console::Sessions>,
+    /// Wrong tokens offered, per client address.
+    guesses: auth::GuessThrottle,
     /// Where runs go, when workers run them.
     queue: Option<Queue>,
 }
@@ -213,6 +215,7 @@ impl Server {
             runs: Arc::new(Semaphore::new(options.max_runs)),
             max_runs: options.max_runs,
             sessions: Arc::default(),
+            guesses: auth::GuessThrottle::default(),
             queue,
         }));
         let mcp = {

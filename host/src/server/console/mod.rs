@@ -138,12 +138,17 @@ struct LoginForm {
 /// brought along) and a redirect to the console.
 async fn login(
     State(state): State<AppState>,
+    client: Option<axum::Extension<crate::server::auth::ClientAddress>>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Some(token) = &state.token else {
         return Redirect::to("/connectors").into_response();
     };
+    let client = client.map(|axum::Extension(address)| address.0);
+    if let Some(wait) = client.and_then(|ip| state.guesses.waiting(ip)) {
+        return crate::server::auth::too_many_guesses(wait);
+    }
     if !same_origin(&headers) {
         return refused("This form was sent from another site.");
     }
@@ -153,8 +158,14 @@ async fn login(
     };
     if !token.matches(&form.token) {
         tracing::warn!("a console sign-in with a wrong token");
+        if let Some(ip) = client {
+            state.guesses.failed(ip);
+        }
         let body = login_form(Some("That is not the API token."));
         return (StatusCode::UNAUTHORIZED, html::page("Sign in", &body, None, Refresh::Never)).into_response();
+    }
+    if let Some(ip) = client {
+        state.guesses.succeeded(ip);
     }
     let (id, _) = state.sessions.create();
     let mut response = Redirect::to("/").into_response();
