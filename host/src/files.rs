@@ -44,6 +44,14 @@ pub fn read_to_limit(reader: impl Read, limit: u64) -> std::io::Result<Option<Ve
 /// Opens `path` for reading without blocking on a FIFO, and checks that it
 /// is a regular file.
 fn open_regular(path: &Path, what: &str) -> anyhow::Result<File> {
+    // Refused before it is opened where that is known: opening some
+    // devices does something.
+    if let Ok(metadata) = std::fs::metadata(path)
+        && !metadata.is_file()
+    {
+        let kind = metadata.file_type();
+        bail!("the {what} {} is not a regular file (it is {})", path.display(), describe_kind(&kind));
+    }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

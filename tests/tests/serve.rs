@@ -392,6 +392,14 @@ async fn the_directory_is_watched() {
         .await;
     let (status, body) = server.post("/v1/connectors/aws-cognito/operations/list_user_pools", &json!({})).await;
     assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("unknown-connector")));
+
+    // An entry that is no file (a link to a device) is listed with its
+    // reason, not skipped in silence; it is never opened.
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("device.wasm")).unwrap();
+    server.wait_until(Duration::from_secs(30), async || listing().await["errors"].as_array().unwrap().len() == 1).await;
+    let device = &listing().await["errors"][0];
+    assert!(device["file"].as_str().unwrap().ends_with("device.wasm"), "{device}");
+    assert!(device["error"].as_str().unwrap().contains("is not a regular file (it is a device)"), "{device}");
 }
 
 /// Sixteen callers call without pause while the component file is replaced

@@ -182,8 +182,10 @@ async fn reconcile(runtime: &Runtime, dir: &Path, files: &mut BTreeMap<PathBuf, 
     }
 }
 
-/// The regular `*.wasm` files of `dir` (symbolic links followed), not
-/// hidden ones.
+/// The `*.wasm` entries of `dir` (symbolic links followed), not hidden
+/// ones: regular files, and anything else of the name (a directory, a
+/// link to a device), which loading refuses with its reason, so that it
+/// is listed rather than skipped in silence.
 fn components_in(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Stamp>> {
     let mut found = BTreeMap::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("could not list {}", dir.display()))? {
@@ -195,9 +197,6 @@ fn components_in(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Stamp>> {
         }
         let path = entry.path();
         let Ok(metadata) = std::fs::metadata(&path) else { continue };
-        if !metadata.is_file() {
-            continue;
-        }
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
         #[cfg(not(unix))]
