@@ -32,7 +32,7 @@
 //! problem (an unknown source, a cycle of sources, a missing variable, an
 //! unreadable file) is an error before anything is sent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -340,24 +340,15 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
     if !crate::selector::is_alias(name) {
         bail!("the name must be 1 to 64 letters, digits, `_` or `-`");
     }
-    if entry.secret_access_key.is_some() {
-        bail!(
-            "`secret_access_key` holds a literal secret, which a file must not: reference it with \
-             `secret_access_key_env = \"VARIABLE\"` or `secret_access_key_file = \"/path/to/file\"`"
-        );
-    }
-    if entry.session_token.is_some() {
-        bail!(
-            "`session_token` holds a literal secret, which a file must not: reference it with \
-             `session_token_env = \"VARIABLE\"` or `session_token_file = \"/path/to/file\"`"
-        );
-    }
+    refuse_literal_secrets(&[
+        ("secret_access_key", entry.secret_access_key.is_some()),
+        ("session_token", entry.session_token.is_some()),
+    ])?;
     let resolve = |path: PathBuf| if path.is_absolute() { path } else { base.join(path) };
     let secret = |env, file, what: &str| SecretRef::from_fields(env, file, what, base);
     let required = |value: Option<String>, field: &str| {
         value.filter(|v| !v.is_empty()).with_context(|| format!("`{field}` is required for kind `{}`", entry.kind))
     };
-    let mut unused: BTreeSet<&str> = BTreeSet::new();
     let kind = match entry.kind.as_str() {
         "static" => AuthenticationKind::Static {
             access_key_id: required(entry.access_key_id.clone(), "access_key_id")?,
@@ -405,7 +396,7 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         "web_identity" => &["role_arn", "web_identity_token_file", "session_name"],
         _ => &[],
     };
-    for (field, set) in [
+    let set = [
         ("access_key_id", entry.access_key_id.is_some()),
         ("secret_access_key_env", entry.secret_access_key_env.is_some()),
         ("secret_access_key_file", entry.secret_access_key_file.is_some()),
@@ -417,17 +408,8 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         ("external_id", entry.external_id.is_some()),
         ("profile", entry.profile.is_some()),
         ("web_identity_token_file", entry.web_identity_token_file.is_some()),
-    ] {
-        if set && !belongs.contains(&field) {
-            unused.insert(field);
-        }
-    }
-    if !unused.is_empty() {
-        bail!(
-            "{} does not belong to kind `{kind_name}`",
-            unused.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-        );
-    }
+    ];
+    refuse_foreign_fields(&set, belongs, &format!("kind `{kind_name}`"))?;
     if let Some(session_name) = &entry.session_name
         && !(2..=64).contains(&session_name.len())
     {
@@ -453,6 +435,30 @@ fn check_entry(name: &str, entry: Entry, base: &Path) -> anyhow::Result<Authenti
         connectors,
         apis,
     })
+}
+
+/// Refuses each of `fields` (name, whether the file sets it) that holds a
+/// secret literally, naming the `_env` and `_file` forms to use instead.
+pub(crate) fn refuse_literal_secrets(fields: &[(&str, bool)]) -> anyhow::Result<()> {
+    if let Some((field, _)) = fields.iter().find(|(_, set)| *set) {
+        bail!(
+            "`{field}` holds a literal secret, which a file must not: reference it with \
+             `{field}_env = \"VARIABLE\"` or `{field}_file = \"/path/to/file\"`"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses the fields of `set` (name, whether the file sets it) that are
+/// set but not in `belongs`, naming them all and `what` they do not belong
+/// to (`kind \`static\``): a field of another kind is a mistake worth naming.
+pub(crate) fn refuse_foreign_fields(set: &[(&str, bool)], belongs: &[&str], what: &str) -> anyhow::Result<()> {
+    let foreign: Vec<String> =
+        set.iter().filter(|(field, set)| *set && !belongs.contains(field)).map(|(f, _)| format!("`{f}`")).collect();
+    if !foreign.is_empty() {
+        bail!("{} does not belong to {what}", foreign.join(", "));
+    }
+    Ok(())
 }
 
 /// Warns when `path` is readable or writable by users other than its owner.

@@ -49,7 +49,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::escape::{error_chain, quote_untrusted};
-use crate::identity::authentications::SecretRef;
+use crate::identity::authentications::{SecretRef, refuse_foreign_fields, refuse_literal_secrets};
 use crate::identity::token_store::{Stored, TokenStore};
 
 /// Most bytes of a token endpoint's answer read.
@@ -283,21 +283,14 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
     if !is_api_name(api) {
         bail!("the name must be a letter, then letters, digits, `_` or `-` (at most 64 characters)");
     }
-    for (field, literal) in [
+    refuse_literal_secrets(&[
         ("token", entry.token.is_some()),
         ("key", entry.key.is_some()),
         ("password", entry.password.is_some()),
         ("client_secret", entry.client_secret.is_some()),
         ("refresh_token", entry.refresh_token.is_some()),
         ("token_store_key", entry.token_store_key.is_some()),
-    ] {
-        if literal {
-            bail!(
-                "`{field}` holds a literal secret, which a file must not: reference it with \
-                 `{field}_env = \"VARIABLE\"` or `{field}_file = \"/path/to/file\"`"
-            );
-        }
-    }
+    ])?;
     let base_url = check_url(&entry.base_url, entry.allow_http).context("`base_url`")?;
     let secret = |env: &Option<String>, file: &Option<PathBuf>, what: &str| -> anyhow::Result<SecretRef> {
         SecretRef::from_fields(env.clone(), file.clone(), what, base)?
@@ -476,11 +469,7 @@ fn check_entry(api: &str, entry: ConnectionEntry, base: &Path) -> anyhow::Result
         ("service", entry.service.is_some()),
         ("region", entry.region.is_some()),
     ];
-    let unused: Vec<String> =
-        set.iter().filter(|(field, set)| *set && !belongs.contains(field)).map(|(f, _)| format!("`{f}`")).collect();
-    if !unused.is_empty() {
-        bail!("{} does not belong to credential `{}`", unused.join(", "), scheme.name());
-    }
+    refuse_foreign_fields(&set, belongs, &format!("credential `{}`", scheme.name()))?;
     Ok(ConnectionConfig {
         api: api.to_owned(),
         base_url,
