@@ -88,7 +88,6 @@ const RUST_API: &[File] = &[
 /// The Python project for an HTTP API: these replace the AWS example.
 const PYTHON_API: &[File] = &[
     ("app.py", include_str!("../../templates/python/app-api.py.template"), Kind::Text),
-    ("build.sh", include_str!("../../templates/python/build-api.sh"), Kind::Script),
     TEST_API,
     (".gitignore", ".venv/\n.httpbin/\n*.wasm\n__pycache__/\n.test-authentications.toml\n", Kind::Text),
 ];
@@ -96,7 +95,6 @@ const PYTHON_API: &[File] = &[
 /// The JavaScript project for an HTTP API: these replace the AWS example.
 const JS_API: &[File] = &[
     ("connector.js", include_str!("../../templates/js/connector-api.js.template"), Kind::Text),
-    ("build.mjs", include_str!("../../templates/js/build-api.mjs"), Kind::Text),
     TEST_API,
     (".gitignore", "node_modules/\n.httpbin/\n*.wasm\n.test-authentications.toml\n", Kind::Text),
 ];
@@ -155,8 +153,11 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         Lang::Python => ("./build.sh", "connector.wasm"),
         Lang::Js => ("npm install --no-audit --no-fund && npm run build", "connector.wasm"),
     };
+    // A connector for an API declares it in `details`, which only the
+    // `described-plugin` world exports.
+    let world = if api.is_some() { "described-plugin" } else { "plugin" };
     for (path, text, kind) in files {
-        let mut text = text.replace("{{name}}", name).replace("{{title}}", &title);
+        let mut text = text.replace("{{name}}", name).replace("{{title}}", &title).replace("{{world}}", world);
         if let Some((api, url)) = &api {
             text = text
                 .replace("{{api}}", api)

@@ -3,12 +3,12 @@
 import { writeFile } from 'node:fs/promises';
 import { componentize } from '@bytecodealliance/componentize-js';
 
-// The host offers no WASI HTTP (connectors reach AWS through signed-http
-// only): leave fetch out.
+// The host offers no WASI HTTP (connectors reach services and APIs through
+// its capabilities only): leave fetch out.
 const { component } = await componentize({
   sourcePath: 'connector.js',
   witPath: 'wit',
-  worldName: 'plugin',
+  worldName: '{{world}}',
   disableFeatures: ['http', 'fetch-event'],
 });
 await writeFile('connector.wasm', component);
