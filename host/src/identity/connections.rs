@@ -602,6 +602,11 @@ struct AccessToken {
     refresh_at: Instant,
 }
 
+/// The access token of `tokens`, while it is fresh.
+fn fresh(tokens: &Tokens) -> Option<Secret> {
+    tokens.access.as_ref().filter(|t| Instant::now() < t.refresh_at).map(|t| t.value.clone())
+}
+
 /// How many recent tokens stay hidden in answers (besides the one each
 /// request used, which is always hidden in its own answer).
 const RECENT_TOKENS: usize = 8;
@@ -704,14 +709,19 @@ impl Connection {
                 Applied::Header(http::header::AUTHORIZATION, value)
             }
             Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. } => {
-                // In a task of its own: a caller stopped at its deadline
-                // must not drop a refresh half done, after the provider
-                // spent the old refresh token and before the new one is
-                // kept.
-                let (connection, client) = (self.clone(), client.clone());
-                let token = tokio::spawn(async move { connection.access_token(&client).await })
-                    .await
-                    .map_err(|e| format!("the token request stopped: {e}"))??;
+                let token = match self.fresh_token().await {
+                    Some(token) => token,
+                    // In a task of its own: a caller stopped at its deadline
+                    // must not drop a refresh half done, after the provider
+                    // spent the old refresh token and before the new one is
+                    // kept.
+                    None => {
+                        let (connection, client) = (self.clone(), client.clone());
+                        tokio::spawn(async move { connection.access_token(&client).await })
+                            .await
+                            .map_err(|e| format!("the token request stopped: {e}"))??
+                    }
+                };
                 Applied::Header(http::header::AUTHORIZATION, bearer(token.expose())?)
             }
             Scheme::Hmac { header, canonical, timestamp_header, encoding, prefix, .. } => {
@@ -767,10 +777,16 @@ impl Connection {
         matches!(self.config.scheme, Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. })
     }
 
+    /// The cached access token, while it is fresh.
+    async fn fresh_token(&self) -> Option<Secret> {
+        fresh(&*self.tokens.lock().await)
+    }
+
     async fn access_token(&self, client: &reqwest::Client) -> Result<Secret, String> {
         let mut tokens = self.tokens.lock().await;
-        if let Some(token) = tokens.access.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(token.value.clone());
+        // Another caller may have fetched one while this one waited.
+        if let Some(token) = fresh(&tokens) {
+            return Ok(token);
         }
         let (token, rotated) = self.fetch_token(client, tokens.refresh.as_ref()).await;
         // Kept even when the rest of the answer is refused: the refresh
