@@ -210,8 +210,8 @@ impl SignedHttp {
             authorization: None,
         };
         // The path as it goes out (the URL parser encodes what a path may
-        // not hold), for a signature over it.
-        let parsed = reqwest::Url::parse(url).ok();
+        // not hold), for a signature over it: parsed only for one.
+        let parsed = connection.signs_requests().then(|| reqwest::Url::parse(url).ok()).flatten();
         let path = parsed.as_ref().map(|u| match u.query() {
             Some(query) => format!("{}?{query}", u.path()),
             None => u.path().to_owned(),

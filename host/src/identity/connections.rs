@@ -773,6 +773,12 @@ impl Connection {
         stale
     }
 
+    /// Whether the credential is computed from each request as it goes
+    /// out (HMAC), which then needs its [`Outgoing`] path.
+    pub(crate) fn signs_requests(&self) -> bool {
+        matches!(self.config.scheme, Scheme::Hmac { .. })
+    }
+
     pub(crate) fn uses_tokens(&self) -> bool {
         matches!(self.config.scheme, Scheme::OAuth2ClientCredentials { .. } | Scheme::OAuth2RefreshToken { .. })
     }
