@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates guest-cognito/src/model.rs (the connector's operation and shape
-table) and tests/tests/wire_cases/mod.rs (one representative input per
+table) and tests/tests/suite/wire/wire_cases/mod.rs (one representative input per
 operation, for the wire test against the SDK) from the Cognito user pools API
 model.
 
@@ -252,7 +252,7 @@ class Generator:
                 f"sensitive: {'true' if shape.get('sensitive') else 'false'} }}")
 
 
-WIRE_OUTPUT = os.path.join(ROOT, "tests", "tests", "wire_cases", "mod.rs")
+WIRE_OUTPUT = os.path.join(ROOT, "tests", "tests", "suite", "wire", "wire_cases", "mod.rs")
 
 
 def pascal(name):

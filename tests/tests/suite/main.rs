@@ -1,0 +1,30 @@
+//! The integration suite in one test binary: each module is one area
+//! of the host driven from outside. One binary links the host once
+//! instead of once per file (each link is ~150 MB on disk and seconds of
+//! CI). `hostile` and `secrets` stay binaries of their own: each installs
+//! a process-wide log subscriber and reads everything logged in it.
+
+mod authentications;
+mod authoring;
+mod bench_driver;
+mod cli;
+mod codegen;
+mod cognito;
+mod cognito_api;
+mod cognito_more;
+mod console;
+mod example;
+mod http_api;
+mod iam;
+mod input;
+mod loading;
+mod masking;
+mod mcp;
+mod oci;
+mod queue;
+mod repeat;
+mod serve;
+mod signing;
+mod upstream_faults;
+mod wire;
+mod workflow;
