@@ -1,4 +1,4 @@
-//! Builds the connector components the tests load (guest-cognito, and the
+//! Builds the connector components the tests load (the workspace's, and the
 //! test guests under tests/guests) for wasm32-wasip2, in release, with a
 //! target directory of their own so the outer build's lock is not shared.
 //! Writes their paths as constants to `$OUT_DIR/components.rs`.
@@ -11,6 +11,7 @@ use std::process::Command;
 /// package, output file stem, constant naming its path).
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
+    ("Cargo.toml", "guest-dynamodb", "guest_dynamodb", "GUEST_DYNAMODB"),
     ("Cargo.toml", "guest-iam", "guest_iam", "GUEST_IAM"),
     ("Cargo.toml", "guest-http", "guest_http", "GUEST_HTTP"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
@@ -27,7 +28,16 @@ fn main() {
 
     // The whole guest crate: its sources, manifest and build script (link
     // settings) all change the component.
-    for watched in ["wit", "guest-cognito", "guest-http", "connector-sdk", "Cargo.lock", "Cargo.toml", "tests/guests"] {
+    for watched in [
+        "wit",
+        "guest-cognito",
+        "guest-dynamodb",
+        "guest-http",
+        "connector-sdk",
+        "Cargo.lock",
+        "Cargo.toml",
+        "tests/guests",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 

@@ -23,7 +23,11 @@ use connector_sdk::repeat::{create_once, create_or_read_back, token_of};
 use connector_sdk::{Error, ServiceError};
 use serde_json::{Map, Value, json};
 
-use crate::protocol::call_action;
+use crate::model::SERVICE;
+
+fn call_action(action: &str, signed: bool, body: &Value) -> Result<Value, Error> {
+    SERVICE.call_action(action, signed, body)
+}
 
 /// The tag a user pool created in a run carries: the step's token.
 pub const STEP_TAG: &str = "connector-host:step";
@@ -350,7 +354,7 @@ mod tests {
     #[test]
     fn every_recovery_names_an_operation() {
         for recovery in RECOVERIES {
-            assert!(crate::operation(recovery.operation).is_some(), "{}", recovery.operation);
+            assert!(SERVICE.operation(recovery.operation).is_some(), "{}", recovery.operation);
         }
     }
 }

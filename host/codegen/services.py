@@ -5,7 +5,7 @@ knows, its SigV4 signing name, endpoint prefix, the suffix of the SDKs'
 global services, the endpoint host and signing region of the `aws`
 partition; plus the DNS suffix of the regions outside the `aws` partition.
 
-The data is botocore's, pinned in guest-cognito/codegen/requirements.lock
+The data is botocore's, pinned in connector-sdk/codegen/requirements.lock
 (the same venv as the Cognito model). Only names are carried over.
 
     python3 host/codegen/services.py [--data DIR] [--check]
@@ -23,7 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUTPUT = os.path.join(ROOT, "host", "src", "endpoints", "services.rs")
-LOCK = os.path.join(ROOT, "guest-cognito", "codegen", "requirements.lock")
+LOCK = os.path.join(ROOT, "connector-sdk", "codegen", "requirements.lock")
 
 
 def botocore_data():

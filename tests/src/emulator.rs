@@ -252,6 +252,13 @@ pub fn clients_venv() -> PathBuf {
     VENV.get_or_init(|| ensure_venv("clients/requirements.lock")).clone()
 }
 
+/// The venv with the pinned botocore models and boto3 of the same version
+/// (the generator's), made once per test process.
+pub fn models_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| ensure_venv("../connector-sdk/codegen/requirements.lock")).clone()
+}
+
 /// Runs `emulators/ensure-venv` for `lock` (relative to the tests crate).
 pub(crate) fn ensure_venv(lock: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -6,8 +6,11 @@
 //! - [`query`]: the query protocol with XML replies (IAM, STS, SES),
 //!   replies turned into JSON.
 //! - [`rest_json`]: REST-JSON (Lambda, API Gateway).
+//! - [`model`]: a whole connector from a table generated from a service's
+//!   API model (every operation, schemas, checks, paging).
 
 pub mod json;
+pub mod model;
 pub mod query;
 pub mod rest_json;
 

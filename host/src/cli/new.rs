@@ -66,6 +66,19 @@ const RUST: &[File] = &[
     ("connector-sdk/src/aws/json.rs", include_str!("../../../connector-sdk/src/aws/json.rs"), Kind::Text),
     ("connector-sdk/src/aws/query.rs", include_str!("../../../connector-sdk/src/aws/query.rs"), Kind::Text),
     ("connector-sdk/src/aws/rest_json.rs", include_str!("../../../connector-sdk/src/aws/rest_json.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/mod.rs", include_str!("../../../connector-sdk/src/aws/model/mod.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/input.rs", include_str!("../../../connector-sdk/src/aws/model/input.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/pages.rs", include_str!("../../../connector-sdk/src/aws/model/pages.rs"), Kind::Text),
+    (
+        "connector-sdk/src/aws/model/schema.rs",
+        include_str!("../../../connector-sdk/src/aws/model/schema.rs"),
+        Kind::Text,
+    ),
+    (
+        "connector-sdk/src/aws/model/universal.rs",
+        include_str!("../../../connector-sdk/src/aws/model/universal.rs"),
+        Kind::Text,
+    ),
     (
         "connector-sdk/src/aws/retryable_codes.in",
         include_str!("../../../connector-sdk/src/aws/retryable_codes.in"),
@@ -222,8 +235,6 @@ fn readme(name: &str, lang: Lang) -> String {
 mod tests {
     use super::*;
 
-    /// The Rust template carries a copy of connector-sdk: every source file
-    /// of it (one left out once broke every new project's build).
     #[test]
     fn an_api_is_named_by_its_host() {
         assert_eq!(api_of("https://api.github.com/").unwrap(), ("github".into(), "https://api.github.com".into()));
@@ -233,6 +244,8 @@ mod tests {
         assert!(api_of("not a url").is_err());
     }
 
+    /// The Rust template carries a copy of connector-sdk: every source file
+    /// of it (one left out once broke every new project's build).
     #[test]
     fn the_rust_template_carries_every_sdk_source() {
         let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../connector-sdk/src");

@@ -1,6 +1,6 @@
 //! Generated tables match what their generators make from the pinned
-//! botocore data: the Cognito connector's API table (with our
-//! descriptions) and the host's table of AWS services and endpoints.
+//! botocore data: the AWS connectors' API tables (with our descriptions)
+//! and the host's table of AWS services and endpoints.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,8 +17,8 @@ fn up_to_date(generator: &str, generated: &str) {
 }
 
 #[test]
-fn generated_model_is_up_to_date() {
-    up_to_date("guest-cognito/codegen/generate.py", "guest-cognito/src/model.rs");
+fn generated_connector_tables_are_up_to_date() {
+    up_to_date("connector-sdk/codegen/aws.py", "each AWS connector's src/model.rs");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod cognito;
 mod cognito_api;
 mod cognito_more;
 mod console;
+mod dynamodb;
 mod example;
 mod http_api;
 mod iam;

@@ -1,17 +1,19 @@
 //! Wire conformance: for every operation, the request the connector sends
-//! (X-Amz-Target, JSON body, signed or not) equals the one the official
-//! aws-sdk-cognitoidentityprovider serializes for the same logical input.
-//! This is the check for the operations no emulator implements. Each
-//! operation's full response shape (every output member) is also returned
-//! verbatim by the connector and parsed by the SDK.
+//! (X-Amz-Target, JSON body, signed or not) equals the one an official
+//! client sends for the same logical input: aws-sdk-cognitoidentityprovider
+//! for Cognito, boto3 (of the models' own botocore) for the other
+//! generated connectors. This is the check for the operations no emulator
+//! implements. Each Cognito operation's full response shape (every output
+//! member) is also returned verbatim by the connector and parsed by the SDK.
 
 mod wire_cases;
 
 use aws_sdk_cognitoidentityprovider as sdk;
 use aws_smithy_http_client::test_util::capture_request;
 use connector_tests::capture::CaptureServer;
+use connector_tests::emulator::models_venv;
 use connector_tests::{REGION, components, host_for, test_credentials};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn sdk_capturing(response: &Value) -> (sdk::Client, aws_smithy_http_client::test_util::CaptureRequestReceiver) {
     let response = http::Response::builder()
@@ -94,4 +96,61 @@ async fn compare_all() {
         }
     }
     assert!(mismatches.is_empty(), "{} of 132 operations differ:\n{}", mismatches.len(), mismatches.join("\n"));
+}
+
+/// Every DynamoDB operation's request, from the generator's sample input
+/// (`wire/boto3/dynamodb.json`), against boto3's for the same input.
+#[tokio::test]
+async fn every_dynamodb_operation_sends_what_boto3_sends() {
+    compare_with_boto3("dynamodb", components::GUEST_DYNAMODB, 62).await;
+}
+
+async fn compare_with_boto3(service: &str, component: &str, operations: usize) {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suite/wire");
+    let cases_file = here.join(format!("boto3/{service}.json"));
+    let cases: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(&cases_file).unwrap()).expect("the wire cases are JSON");
+    let boto3 = std::process::Command::new(models_venv().join("bin/python"))
+        .arg(here.join("boto3_requests.py"))
+        .arg(service)
+        .arg(&cases_file)
+        .output()
+        .expect("python runs");
+    assert!(boto3.status.success(), "boto3: {}", String::from_utf8_lossy(&boto3.stderr));
+    let theirs: serde_json::Map<String, Value> = serde_json::from_slice(&boto3.stdout).unwrap();
+
+    let server = CaptureServer::start();
+    let host = host_for(&server.endpoint()).await;
+    let connector = host.load(component).await.unwrap();
+    let listed: Vec<&str> =
+        connector.manifest().operations.iter().map(|op| op.name.as_str()).filter(|n| *n != "call_api").collect();
+    assert_eq!(listed, cases.keys().map(String::as_str).collect::<Vec<_>>(), "one case per operation");
+    assert_eq!(listed.len(), operations);
+
+    let mut mismatches = Vec::new();
+    server.respond_with(200, b"{}");
+    for (operation, case) in &cases {
+        if let Err(e) = host.invoke(&connector, operation, &case["input"]).await {
+            mismatches.push(format!("{operation}: the connector refused the sample input: {e}"));
+            continue;
+        }
+        let ours = server.take().pop().expect("the connector sent a request");
+        let ours = json!({
+            "method": ours.method,
+            "path": ours.path,
+            "target": ours.header("x-amz-target"),
+            "content_type": ours.header("content-type"),
+            "signed": ours.header("authorization").is_some(),
+            "body": serde_json::from_slice::<Value>(&ours.body).ok(),
+        });
+        if ours != theirs[operation] {
+            mismatches.push(format!("{operation}:\n  ours:  {ours}\n  boto3: {}", theirs[operation]));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {operations} {service} operations differ from boto3:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

@@ -1,11 +1,12 @@
 //! Listings: the connector's own `all_pages` option, which follows the page
-//! tokens (`NextToken` or `PaginationToken`, whichever the operation uses)
-//! and returns every item, up to a bound so a runaway listing stops.
+//! tokens (`NextToken`, or a key object such as DynamoDB's
+//! `LastEvaluatedKey`, whichever the operation uses) and returns every
+//! item, up to a bound so a runaway listing stops.
 
 use serde_json::{Map, Value, json};
 
-use crate::shapes::{Operation, Pagination};
-use connector_sdk::Error;
+use super::{Operation, Pagination};
+use crate::Error;
 
 /// Input key that asks for every page.
 pub const ALL_PAGES: &str = "all_pages";
@@ -79,7 +80,7 @@ pub fn extend_schema(pagination: &Pagination, schema: &mut Value) {
 }
 
 /// Calls `fetch` for each page, starting from `body`, and returns the items
-/// of every page under the listing's item key.
+/// of every page under the listing's item key, with its totals summed.
 pub fn fetch_all(
     pagination: &Pagination,
     mut body: Value,
@@ -87,18 +88,23 @@ pub fn fetch_all(
     mut fetch: impl FnMut(&Value) -> Result<Value, Error>,
 ) -> Result<Value, Error> {
     let mut items = Vec::new();
+    let mut totals = vec![0_i64; pagination.totals.len()];
     for _ in 0..max_pages {
         let mut page = fetch(&body)?;
         if let Some(Value::Array(page_items)) = page.get_mut(pagination.items).map(Value::take) {
             items.extend(page_items);
         }
-        match page.get(pagination.output_token).and_then(Value::as_str) {
-            Some(token) if !token.is_empty() => {
-                body[pagination.input_token] = Value::String(token.to_owned());
-            }
+        for (total, name) in totals.iter_mut().zip(pagination.totals) {
+            *total = total.saturating_add(page.get(*name).and_then(Value::as_i64).unwrap_or(0));
+        }
+        match page.get_mut(pagination.output_token).map(Value::take) {
+            Some(token) if !is_empty(&token) => body[pagination.input_token] = token,
             _ => {
                 let mut out = Map::new();
                 out.insert(pagination.items.to_owned(), Value::Array(items));
+                for (total, name) in totals.into_iter().zip(pagination.totals) {
+                    out.insert((*name).to_owned(), json!(total));
+                }
                 return Ok(Value::Object(out));
             }
         }
@@ -110,6 +116,16 @@ pub fn fetch_all(
     )))
 }
 
+/// Whether a page token says there is no next page.
+fn is_empty(token: &Value) -> bool {
+    match token {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +135,7 @@ mod tests {
         output_token: "PaginationToken",
         limit: Some("limit"),
         items: "Users",
+        totals: &[],
     };
 
     #[test]
@@ -147,5 +164,26 @@ mod tests {
         .unwrap_err();
         assert_eq!(calls, 3);
         assert!(matches!(err, Error::Internal(m) if m.contains("within 3 pages (3 items so far)")));
+    }
+
+    #[test]
+    fn key_objects_are_tokens_and_totals_add_up() {
+        const QUERY: Pagination = Pagination {
+            input_token: "ExclusiveStartKey",
+            output_token: "LastEvaluatedKey",
+            limit: Some("limit"),
+            items: "Items",
+            totals: &["Count"],
+        };
+        let key = json!({"pk": {"S": "b"}});
+        let out = fetch_all(&QUERY, json!({"TableName": "t"}), 10, |body| {
+            Ok(match body.get("ExclusiveStartKey") {
+                None => json!({"Items": [1, 2], "Count": 2, "LastEvaluatedKey": key}),
+                Some(k) if *k == key => json!({"Items": [3], "Count": 1, "LastEvaluatedKey": {}}),
+                Some(other) => panic!("unexpected key {other}"),
+            })
+        })
+        .unwrap();
+        assert_eq!(out, json!({"Items": [1, 2, 3], "Count": 3}));
     }
 }

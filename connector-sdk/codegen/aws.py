@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Generates guest-cognito/src/model.rs (the connector's operation and shape
-table) and tests/tests/suite/wire/wire_cases/mod.rs (one representative input per
-operation, for the wire test against the SDK) from the Cognito user pools API
-model.
+"""Generates an AWS service's connector table (`src/model.rs`, a
+`connector_sdk::aws::model::Service`) from its API model, for each connector
+built in this repository, and for Cognito also
+tests/tests/suite/wire/wire_cases/mod.rs (one representative input per
+operation, for the wire test against the Rust SDK), and for the others
+tests/tests/suite/wire/boto3/SERVICE.json (the same, for the wire test
+against boto3).
 
-The model is botocore's `cognito-idp` 2016-04-18 JSON, botocore pinned in
-requirements.lock beside this script to the version whose model matches the
-aws-sdk-cognitoidentityprovider crate the project pins. Only names and types
-are carried over: titles and descriptions are ours, from descriptions.json.
+The models are botocore's, botocore pinned in requirements.lock beside this
+script to the version whose Cognito model matches the
+aws-sdk-cognitoidentityprovider crate the project pins. Only names, types
+and rules are carried over: titles and descriptions are ours, from each
+connector's codegen/descriptions.json.
 
-    python3 guest-cognito/codegen/generate.py [--model PATH] [--check]
+    python3 connector-sdk/codegen/aws.py [--check] [CONNECTOR...]
 
-Without --model the model comes from a cached venv made by
-tests/emulators/ensure-venv from requirements.lock. --check exits 1 when a generated file is out of date.
+Without CONNECTOR it writes every one in PREBUILT. The models come from a
+cached venv made by tests/emulators/ensure-venv from requirements.lock.
+--check exits 1 when a generated file is out of date.
 """
 
 import argparse
@@ -24,11 +29,19 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUTPUT = os.path.join(ROOT, "guest-cognito", "src", "model.rs")
-DESCRIPTIONS = os.path.join(HERE, "descriptions.json")
 
-# Page tokens the Cognito API uses; an operation is a listing when its input
-# and output both carry one of them.
+# The connectors built in this repository: the crate, the botocore service
+# and API version, and the title users see.
+PREBUILT = {
+    "guest-cognito": {"service": "cognito-idp", "version": "2016-04-18", "title": "AWS Cognito", "wire": True},
+    "guest-dynamodb": {"service": "dynamodb", "version": "2012-08-10", "title": "Amazon DynamoDB", "boto3": True},
+}
+
+# Where the wire cases against boto3 go, one JSON file per connector.
+BOTO3_CASES = os.path.join(ROOT, "tests", "tests", "suite", "wire", "boto3")
+
+# Page tokens of listings the paginators file does not name; an operation
+# is a listing when its input and output both carry one of them.
 PAGE_TOKENS = ("NextToken", "PaginationToken")
 PAGE_LIMITS = ("Limit", "MaxResults")
 
@@ -100,15 +113,15 @@ def rust_str(s):
     return json.dumps(s, ensure_ascii=False)
 
 
-def find_model():
-    """The model file of the pinned botocore, installed into a cached venv."""
+def botocore_data():
+    """The data directory of the pinned botocore, installed into a cached venv."""
     venv = subprocess.run([os.path.join(ROOT, "tests", "emulators", "ensure-venv"),
                            os.path.join(HERE, "requirements.lock")],
                           check=True, capture_output=True, text=True).stdout.strip()
     out = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
                           "import botocore, os; print(os.path.dirname(botocore.__file__))"],
                          check=True, capture_output=True, text=True).stdout.strip()
-    return os.path.join(out, "data", "cognito-idp", "2016-04-18", "service-2.json.gz")
+    return os.path.join(out, "data")
 
 
 def load_json(path):
@@ -118,22 +131,29 @@ def load_json(path):
 
 
 class Generator:
-    def __init__(self, model, paginators, descriptions):
+    def __init__(self, model, paginators, descriptions, title, source):
         self.model = model
         self.shapes = model["shapes"]
         self.paginators = paginators.get("pagination", {})
         self.descriptions = descriptions
-        self.index = {}    # shape name -> table index
-        self.order = []    # shape names in table order
+        self.title = title
+        self.source = source
+        self.index = {}       # shape name -> table index
+        self.order = []       # shape names in table order
+        self.recursive = set()  # shapes on a cycle, as the walk met them
+        self.notes = []       # what the table cannot say, for the generator's output
 
     def shape_id(self, name, stack=()):
         if name in stack:
-            raise SystemExit(f"recursive shape {name}: schemas are inlined, recursion is not supported")
+            # A back edge: every cycle holds one, so marking its target
+            # makes every schema walk finite.
+            self.recursive.add(name)
+            return None
         if name in self.index:
             return self.index[name]
         shape = self.shapes[name]
         kind = shape["type"]
-        # Children first, so the table is in dependency order.
+        # Children first, so the table is in dependency order (but for cycles).
         if kind == "structure":
             for member in shape["members"].values():
                 self.shape_id(member["shape"], stack + (name,))
@@ -147,19 +167,33 @@ class Generator:
         return self.index[name]
 
     def pagination(self, op):
+        """(input token, output token, limit member, items member, totals), or None."""
         inp = self.shapes[op["input"]["shape"]]["members"]
         out = self.shapes[op["output"]["shape"]]["members"] if "output" in op else {}
         known = self.paginators.get(op["name"])
         if known:
-            return known["input_token"], known["output_token"], known.get("limit_key"), known["result_key"]
+            tokens = (known["input_token"], known["output_token"])
+            if not all(isinstance(t, str) and t in members for t, members in zip(tokens, (inp, out))):
+                self.notes.append(f"{op['name']}: pages by {tokens}, which all_pages does not follow")
+                return None
+            keys = known["result_key"] if isinstance(known["result_key"], list) else [known["result_key"]]
+            kinds = {k: self.shapes[out[k]["shape"]]["type"] if k in out else None for k in keys}
+            items = [k for k in keys if kinds[k] == "list"]
+            totals = [k for k in keys if kinds[k] in ("integer", "long")]
+            if len(items) != 1 or len(items) + len(totals) != len(keys):
+                self.notes.append(f"{op['name']}: result keys {keys}, which all_pages does not gather")
+                return None
+            limit = known.get("limit_key")
+            return tokens[0], tokens[1], limit if limit in inp else None, items[0], totals
         token = next((t for t in PAGE_TOKENS if t in inp and t in out), None)
         if token is None:
             return None
         limit = next((l for l in PAGE_LIMITS if l in inp), None)
         lists = [m for m, spec in out.items() if self.shapes[spec["shape"]]["type"] == "list"]
         if len(lists) != 1:
-            raise SystemExit(f"{op['name']}: page token but {len(lists)} list members in the output")
-        return token, token, limit, lists[0]
+            self.notes.append(f"{op['name']}: a page token but {len(lists)} list members in the output")
+            return None
+        return token, token, limit, lists[0], []
 
     def render(self):
         ops = self.model["operations"]
@@ -167,6 +201,11 @@ class Generator:
         extra = sorted(set(self.descriptions) - set(ops))
         if missing or extra:
             raise SystemExit(f"descriptions.json: missing {missing}, not in the model {extra}")
+        metadata = self.model["metadata"]
+        protocols = metadata.get("protocols", [metadata["protocol"]])
+        if "json" not in protocols:
+            raise SystemExit(f"{metadata['endpointPrefix']}: protocols {protocols}; this generator speaks AWS JSON")
+        version = {"1.0": "V1_0", "1.1": "V1_1"}[metadata["jsonVersion"]]
         op_rows = []
         for api_name in sorted(ops, key=snake):
             op = ops[api_name]
@@ -176,41 +215,50 @@ class Generator:
             page = self.pagination(op)
             text = self.descriptions[api_name]
             if page:
-                token_in, token_out, limit, result = page
+                token_in, token_out, limit, result, totals = page
                 limit_src = f"Some({rust_str(snake(limit))})" if limit else "None"
+                totals_src = "&[" + ", ".join(rust_str(t) for t in totals) + "]"
                 page_src = (f"Some(Pagination {{ input_token: {rust_str(token_in)}, output_token: {rust_str(token_out)}, "
-                            f"limit: {limit_src}, items: {rust_str(result)} }})")
+                            f"limit: {limit_src}, items: {rust_str(result)}, totals: {totals_src} }})")
             else:
                 page_src = "None"
+            members = self.shapes[op["input"]["shape"]]["members"]
+            token = next((m for m, spec in members.items() if spec.get("idempotencyToken")), None)
+            token_src = f"Some({rust_str(token)})" if token else "None"
             op_rows.append(
                 f"    Operation {{ name: {rust_str(snake(api_name))}, api_name: {rust_str(api_name)}, "
                 f"title: {rust_str(text['title'])}, description: {rust_str(text['description'])}, "
                 f"input: {input_shape}, output: {output_src}, signed: {'false' if unsigned else 'true'}, "
-                f"pagination: {page_src} }},")
+                f"pagination: {page_src}, idempotency_token: {token_src} }},")
 
         shape_rows = []
         for name in self.order:
             shape_rows.append(f"    // {len(shape_rows)}: {name}\n    " + self.render_shape(name) + ",")
 
         return "\n".join([
-            "// @generated by guest-cognito/codegen/generate.py from the cognito-idp",
-            f"// {self.model['metadata']['apiVersion']} API model (names and types only). Do not edit.",
+            f"// @generated by connector-sdk/codegen/aws.py from botocore's {self.source}",
+            "// API model (names, types and rules only). Do not edit.",
             "",
-            "use crate::shapes::{Kind, Member, Operation, Pagination, Shape};",
+            "use connector_sdk::aws::json::Version;",
+            "use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape};",
             "",
-            f"/// Prefix of the `X-Amz-Target` header.",
-            f"pub const TARGET_PREFIX: &str = {rust_str(self.model['metadata']['targetPrefix'])};",
-            f"/// SigV4 signing name of the service.",
-            f"pub const SIGNING_NAME: &str = {rust_str(self.model['metadata'].get('signingName', self.model['metadata']['endpointPrefix']))};",
+            f"/// {self.title}, as its API model describes it.",
+            "pub static SERVICE: Service = Service {",
+            f"    title: {rust_str(self.title)},",
+            f"    signing_name: {rust_str(metadata.get('signingName', metadata['endpointPrefix']))},",
+            f"    protocol: Protocol::Json {{ version: Version::{version}, target_prefix: {rust_str(metadata['targetPrefix'])} }},",
+            "    operations: OPERATIONS,",
+            "    shapes: SHAPES,",
+            "};",
             "",
             "/// Every operation, sorted by name.",
-            "pub static OPERATIONS: &[Operation] = &[",
+            "static OPERATIONS: &[Operation] = &[",
             *op_rows,
             "];",
             "",
             "/// Every shape an operation's input or output reaches; `Member::shape`",
             "/// and the `Kind` indices point into this table.",
-            "pub static SHAPES: &[Shape] = &[",
+            "static SHAPES: &[Shape] = &[",
             *shape_rows,
             "];",
             "",
@@ -225,7 +273,8 @@ class Generator:
             for api, spec in shape["members"].items():
                 members.append(f"Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(api)}, "
                                f"shape: {self.index[spec['shape']]}, required: {'true' if api in required else 'false'} }}")
-            inner = "Kind::Structure(&[" + ", ".join(members) + "])"
+            variant = "Union" if shape.get("union") else "Structure"
+            inner = f"Kind::{variant}(&[" + ", ".join(members) + "])"
             if shape.get("document"):
                 inner = "Kind::Document"
         elif kind == "list":
@@ -247,9 +296,10 @@ class Generator:
             inner = "Kind::Blob"
         else:
             raise SystemExit(f"shape {name}: unsupported type {kind}")
-        bound = lambda k: f"Some({shape[k]})" if k in shape else "None"
+        bound = lambda k: f"Some({int(shape[k])})" if k in shape else "None"
+        recursive = f"Some({rust_str(name)})" if name in self.recursive else "None"
         return (f"Shape {{ kind: {inner}, min: {bound('min')}, max: {bound('max')}, "
-                f"sensitive: {'true' if shape.get('sensitive') else 'false'} }}")
+                f"sensitive: {'true' if shape.get('sensitive') else 'false'}, recursive: {recursive} }}")
 
 
 WIRE_OUTPUT = os.path.join(ROOT, "tests", "tests", "suite", "wire", "wire_cases", "mod.rs")
@@ -353,7 +403,7 @@ class WireCases:
             output = self.api_sample(op["output"]["shape"], api_name) if "output" in op else "{}"
             outputs.append(f"        {rust_str(snake(api_name))} => json!({output}),")
         return "\n".join([
-            "// @generated by guest-cognito/codegen/generate.py from the cognito-idp API model. Do not edit.",
+            "// @generated by connector-sdk/codegen/aws.py from the cognito-idp API model. Do not edit.",
             "//! One representative input per operation, as the connector's JSON and as",
             "//! the official SDK's builder calls for the same logical value.",
             "",
@@ -393,24 +443,110 @@ class WireCases:
         ])
 
 
+class Boto3Cases:
+    """For every operation, one representative input twice: as the
+    connector's snake_case JSON and in the API's own names (what boto3
+    takes, blobs as base64 text), so a test can compare what the connector
+    and boto3 send for it. Unions get one member; a shape already being
+    filled in is left out, so recursive shapes end."""
+
+    def __init__(self, model):
+        self.model = model
+        self.shapes = model["shapes"]
+
+    def sample(self, shape_name, member, stack=()):
+        """(snake_case value, API value), or None to leave the member out."""
+        if shape_name in stack:
+            return None
+        stack = stack + (shape_name,)
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        if kind == "structure" and shape.get("document"):
+            return {"sample_key": "value"}, {"sample_key": "value"}
+        if kind == "structure":
+            ours, theirs = {}, {}
+            for api, spec in shape["members"].items():
+                value = self.sample(spec["shape"], api, stack)
+                if value is None:
+                    continue
+                ours[snake(api)], theirs[api] = value
+                if shape.get("union"):
+                    break
+            return ours, theirs
+        if kind == "list":
+            value = self.sample(shape["member"]["shape"], member, stack)
+            if value is None:
+                return [], []
+            count = max(1, shape.get("min", 1))
+            return [value[0]] * count, [value[1]] * count
+        if kind == "map":
+            key_shape = self.shapes[shape["key"]["shape"]]
+            key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
+            value = self.sample(shape["value"]["shape"], member, stack)
+            if value is None:
+                return {}, {}
+            return {key: value[0]}, {key: value[1]}
+        if kind == "string":
+            if "enum" in shape:
+                return shape["enum"][0], shape["enum"][0]
+            value = f"{member}-value"
+            value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
+            value = value[:shape.get("max", len(value))]
+            return value, value
+        if kind in ("integer", "long"):
+            value = int(max(shape.get("min", 3), min(shape.get("max", 3), 3)))
+            return value, value
+        if kind in ("double", "float"):
+            return 1.5, 1.5
+        if kind == "boolean":
+            return True, True
+        if kind == "blob":
+            return "YmxvYg==", "YmxvYg=="
+        if kind == "timestamp":
+            return 1700000000, 1700000000
+        raise SystemExit(f"no wire sample for {shape_name} ({kind})")
+
+    def render(self):
+        cases = {}
+        for api_name in sorted(self.model["operations"], key=snake):
+            op = self.model["operations"][api_name]
+            ours, theirs = self.sample(op["input"]["shape"], api_name)
+            cases[snake(api_name)] = {"api_name": api_name, "input": ours, "api_input": theirs}
+        return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="service-2.json(.gz) of cognito-idp 2016-04-18")
-    parser.add_argument("--check", action="store_true", help="fail if model.rs is out of date")
+    parser.add_argument("connectors", nargs="*", metavar="CONNECTOR", help=f"of {', '.join(PREBUILT)} (default: all)")
+    parser.add_argument("--check", action="store_true", help="fail if a generated file is out of date")
     args = parser.parse_args()
-    model_path = args.model or find_model()
-    model = load_json(model_path)
-    paginators = load_json(os.path.join(os.path.dirname(model_path), "paginators-1.json"))
-    with open(DESCRIPTIONS, encoding="utf-8") as f:
-        descriptions = json.load(f)
-    outputs = {
-        OUTPUT: Generator(model, paginators, descriptions).render(),
-        WIRE_OUTPUT: WireCases(model).render(),
-    }
+    unknown = [c for c in args.connectors if c not in PREBUILT]
+    if unknown:
+        raise SystemExit(f"unknown connector {', '.join(unknown)}; known: {', '.join(PREBUILT)}")
+    data = botocore_data()
+    outputs = {}
+    for crate in args.connectors or PREBUILT:
+        spec = PREBUILT[crate]
+        model_dir = os.path.join(data, spec["service"], spec["version"])
+        model = load_json(os.path.join(model_dir, "service-2.json.gz"))
+        paginators_path = os.path.join(model_dir, "paginators-1.json")
+        paginators = load_json(paginators_path) if os.path.exists(paginators_path) else {}
+        with open(os.path.join(ROOT, crate, "codegen", "descriptions.json"), encoding="utf-8") as f:
+            descriptions = json.load(f)
+        generator = Generator(model, paginators, descriptions, spec["title"], f"{spec['service']} {spec['version']}")
+        outputs[os.path.join(ROOT, crate, "src", "model.rs")] = (generator.render(), len(model["operations"]))
+        for note in generator.notes:
+            print(f"{crate}: {note}", file=sys.stderr)
+        if spec.get("wire"):
+            outputs[WIRE_OUTPUT] = (WireCases(model).render(), len(model["operations"]))
+        if spec.get("boto3"):
+            path = os.path.join(BOTO3_CASES, f"{spec['service']}.json")
+            outputs[path] = (Boto3Cases(model).render(), len(model["operations"]))
     stale = []
-    for path, text in outputs.items():
-        text = subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
-                              capture_output=True, text=True, check=True).stdout
+    for path, (text, count) in outputs.items():
+        if path.endswith(".rs"):
+            text = subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
+                                  capture_output=True, text=True, check=True).stdout
         if args.check:
             with open(path, encoding="utf-8") as f:
                 if f.read() != text:
@@ -419,7 +555,7 @@ def main():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        print(f"wrote {path}: {len(model['operations'])} operations")
+        print(f"wrote {os.path.relpath(path, ROOT)}: {count} operations")
     if stale:
         print(f"out of date: {', '.join(stale)}; run {sys.argv[0]}", file=sys.stderr)
         sys.exit(1)

@@ -7,8 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::SHAPES;
-use crate::shapes::{Kind, Member, Shape};
+use super::{Kind, Member, Service, Shape};
 
 /// Why an input was rejected: the field path and what is wrong with it.
 #[derive(Debug, PartialEq)]
@@ -28,39 +27,45 @@ impl std::fmt::Display for InputError {
     }
 }
 
-/// Converts `input` (snake_case) to the API's JSON for the structure shape
-/// `shape`, or says which field is wrong.
-pub fn to_api(shape: u16, input: &Value) -> Result<Value, InputError> {
+/// Converts `input` (snake_case) to the API's JSON for `service`'s
+/// structure shape `shape`, or says which field is wrong.
+pub fn to_api(service: &'static Service, shape: u16, input: &Value) -> Result<Value, InputError> {
     let mut path = String::new();
-    convert(&SHAPES[shape as usize], input, &mut path)
+    convert(service, service.shape(shape), input, &mut path)
 }
 
-fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, InputError> {
+fn convert(service: &'static Service, shape: &Shape, value: &Value, path: &mut String) -> Result<Value, InputError> {
     let fail = |path: &str, problem: String| Err(InputError { path: path.to_owned(), problem });
     match (&shape.kind, value) {
-        (Kind::Structure(members), Value::Object(fields)) => convert_structure(members, fields, path),
+        (Kind::Structure(members), Value::Object(fields)) => convert_structure(service, members, fields, path),
+        (Kind::Union(members), Value::Object(fields)) => {
+            if fields.values().filter(|v| !v.is_null()).count() != 1 {
+                return fail(path, format!("set exactly one of: {}", names(members)));
+            }
+            convert_structure(service, members, fields, path)
+        }
         (Kind::List { item }, Value::Array(items)) => {
             check_bounds(shape, items.len(), "items", path)?;
-            let item_shape = &SHAPES[*item as usize];
+            let item_shape = service.shape(*item);
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                out.push(convert(item_shape, item, path)?);
+                out.push(convert(service, item_shape, item, path)?);
                 path.truncate(len);
             }
             Ok(Value::Array(out))
         }
         (Kind::Map { key, value: value_shape }, Value::Object(entries)) => {
             check_bounds(shape, entries.len(), "entries", path)?;
-            let (key_shape, value_shape) = (&SHAPES[*key as usize], &SHAPES[*value_shape as usize]);
+            let (key_shape, value_shape) = (service.shape(*key), service.shape(*value_shape));
             let mut out = Map::with_capacity(entries.len());
             for (k, v) in entries {
                 let len = path.len();
                 push_key(path, k);
                 check_string(key_shape, k, path)
                     .map_err(|e| InputError { problem: format!("invalid key: {}", e.problem), ..e })?;
-                out.insert(k.clone(), convert(value_shape, v, path)?);
+                out.insert(k.clone(), convert(service, value_shape, v, path)?);
                 path.truncate(len);
             }
             Ok(Value::Object(out))
@@ -82,7 +87,12 @@ fn convert(shape: &Shape, value: &Value, path: &mut String) -> Result<Value, Inp
     }
 }
 
-fn convert_structure(members: &[Member], fields: &Map<String, Value>, path: &mut String) -> Result<Value, InputError> {
+fn convert_structure(
+    service: &'static Service,
+    members: &[Member],
+    fields: &Map<String, Value>,
+    path: &mut String,
+) -> Result<Value, InputError> {
     let mut out = Map::with_capacity(fields.len());
     for (key, value) in fields {
         let len = path.len();
@@ -98,7 +108,7 @@ fn convert_structure(members: &[Member], fields: &Map<String, Value>, path: &mut
         };
         // An explicit null is the same as leaving the member out.
         if !value.is_null() {
-            out.insert(member.api_name.to_owned(), convert(&SHAPES[member.shape as usize], value, path)?);
+            out.insert(member.api_name.to_owned(), convert(service, service.shape(member.shape), value, path)?);
         }
         path.truncate(len);
     }
@@ -165,7 +175,7 @@ fn names(members: &[Member]) -> String {
 
 fn expected(kind: &Kind) -> &'static str {
     match kind {
-        Kind::Structure(_) | Kind::Map { .. } => "an object",
+        Kind::Structure(_) | Kind::Union(_) | Kind::Map { .. } => "an object",
         Kind::List { .. } => "an array",
         Kind::String { .. } => "a string",
         Kind::Blob => "a base64 string",
@@ -186,95 +196,5 @@ fn describe(value: &Value) -> String {
         Value::String(s) => format!("the string {}", Value::String(s.clone())),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::operation;
-    use serde_json::json;
-
-    fn convert_for(op: &str, input: Value) -> Result<Value, InputError> {
-        to_api(operation(op).unwrap().input, &input)
-    }
-
-    #[test]
-    fn converts_names_at_every_depth_and_keeps_map_keys() {
-        let out = convert_for(
-            "create_user_pool",
-            json!({
-                "pool_name": "Marketing Department",
-                "schema": [{"name": "email", "attribute_data_type": "String", "required": true,
-                            "string_attribute_constraints": {"min_length": "1"}}],
-                "user_pool_tags": {"cost_center": "42", "Team": "growth"},
-                "sms_configuration": {"sns_caller_arn": "arn:aws:iam::123456789012:role/sms"},
-            }),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            json!({
-                "PoolName": "Marketing Department",
-                "Schema": [{"Name": "email", "AttributeDataType": "String", "Required": true,
-                            "StringAttributeConstraints": {"MinLength": "1"}}],
-                "UserPoolTags": {"cost_center": "42", "Team": "growth"},
-                "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms"},
-            })
-        );
-    }
-
-    #[test]
-    fn acronym_members_follow_the_type_table() {
-        let out = convert_for(
-            "admin_set_user_settings",
-            json!({"user_pool_id": "p", "username": "u",
-                   "mfa_options": [{"delivery_medium": "SMS", "attribute_name": "phone_number"}]}),
-        )
-        .unwrap();
-        assert_eq!(out["MFAOptions"][0]["DeliveryMedium"], "SMS");
-    }
-
-    #[test]
-    fn client_metadata_keys_pass_through() {
-        let out = convert_for(
-            "admin_create_user",
-            json!({"user_pool_id": "p", "username": "u", "client_metadata": {"some_key": "v", "OtherKey": "w"}}),
-        )
-        .unwrap();
-        assert_eq!(out["ClientMetadata"], json!({"some_key": "v", "OtherKey": "w"}));
-    }
-
-    #[test]
-    fn rejections_name_the_field() {
-        let cases = [
-            (json!({}), "pool_name", "required field is missing"),
-            (json!({"pool_name": 5}), "pool_name", "expected a string, got the number 5"),
-            (json!({"pool_name": "x", "bogus": 1}), "bogus", "unknown field"),
-            (json!({"PoolName": "x"}), "PoolName", "did you mean `pool_name`?"),
-            (
-                json!({"pool_name": "x", "schema": [{"name": "a"}, {"name": "b", "attribute_data_type": "Text"}]}),
-                "schema[1].attribute_data_type",
-                "`Text` is not one of: String, Number, DateTime, Boolean",
-            ),
-            (json!({"pool_name": ""}), "pool_name", "has 0 characters, at least 1 needed"),
-            (
-                json!({"pool_name": "x", "policies": {"password_policy": {"minimum_length": 2}}}),
-                "policies.password_policy.minimum_length",
-                "2 is below the minimum 6",
-            ),
-            (json!({"pool_name": "x", "alias_attributes": "email"}), "alias_attributes", "expected an array"),
-        ];
-        for (input, path, problem) in cases {
-            let err = convert_for("create_user_pool", input.clone()).unwrap_err();
-            assert_eq!(err.path, path, "{input}");
-            assert!(err.problem.contains(problem), "{input}: {}", err.problem);
-        }
-    }
-
-    #[test]
-    fn null_means_absent() {
-        let err = convert_for("describe_user_pool", json!({"user_pool_id": null})).unwrap_err();
-        assert_eq!(err.to_string(), "user_pool_id: required field is missing");
     }
 }

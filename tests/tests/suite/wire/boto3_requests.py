@@ -1,0 +1,84 @@
+"""Prints the request boto3 sends for each wire case of a service, without
+sending it: a `before-send` hook keeps the request and answers `{}`.
+
+    python boto3_requests.py SERVICE CASES.json
+
+CASES.json is what connector-sdk/codegen/aws.py writes: per operation, its
+API name and an input in the API's own member names (blobs as base64 text,
+turned into bytes here as boto3 takes them). Prints one JSON object: per
+operation, the method, path, X-Amz-Target, content type, whether it is
+signed, and the body as JSON.
+"""
+
+import base64
+import json
+import sys
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+
+class Body:
+    def __init__(self, data):
+        self.data = data
+
+    def stream(self, **_):
+        yield self.data
+
+
+def with_bytes(shape, value):
+    """`value` with every blob member's base64 text turned into bytes."""
+    kind = shape.type_name
+    if kind == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    if kind == "structure" and isinstance(value, dict):
+        return {k: with_bytes(shape.members[k], v) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [with_bytes(shape.member, v) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: with_bytes(shape.value, v) for k, v in value.items()}
+    return value
+
+
+def main():
+    service, cases_path = sys.argv[1], sys.argv[2]
+    with open(cases_path, encoding="utf-8") as f:
+        cases = json.load(f)
+    client = boto3.client(service, endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
+                          aws_access_key_id="AKIDWIRE", aws_secret_access_key="wire-secret")
+    sent = []
+
+    def keep(request, **_):
+        sent.append(request)
+        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, Body(b"{}"))
+
+    client.meta.events.register("before-send", keep)
+    model = client.meta.service_model
+    out = {}
+    for name, case in cases.items():
+        operation = model.operation_model(case["api_name"])
+        params = with_bytes(operation.input_shape, case["api_input"])
+        sent.clear()
+        getattr(client, operation_method(client, case["api_name"]))(**params)
+        request = sent[-1]
+        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+        out[name] = {
+            "method": request.method,
+            "path": request.url.split("127.0.0.1:1", 1)[1] or "/",
+            "target": headers.get("x-amz-target"),
+            "content_type": headers.get("content-type"),
+            "signed": "authorization" in headers,
+            "body": json.loads(body) if body else None,
+        }
+    json.dump(out, sys.stdout)
+
+
+def operation_method(client, api_name):
+    """boto3's method name for an API operation (`PutItem` -> `put_item`)."""
+    names = {v: k for k, v in client.meta.method_to_api_mapping.items()}
+    return names[api_name]
+
+
+if __name__ == "__main__":
+    main()
