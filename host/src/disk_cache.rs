@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// The host's cache home: `$XDG_CACHE_HOME/connector-host`, or
-/// `~/.cache/connector-host`.
-pub(crate) fn cache_home() -> Option<PathBuf> {
+/// `~/.cache/connector-host`; `None` when neither variable is set.
+pub fn cache_home() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -37,7 +37,7 @@ mod test_support;
 pub mod workflow;
 
 pub use capability::{CarriedOut, Grant, GrantRule, Grants, HttpLimits, RetryPolicy, SendError, sigv4};
-pub use disk_cache::Pruned;
+pub use disk_cache::{Pruned, cache_home};
 pub use endpoints::{Endpoint, Endpoints};
 pub use error::{InvokeError, LoadError};
 pub use identity::{

@@ -2,6 +2,7 @@
 //! file per subcommand. Its only public item is [`main_with_args`].
 
 mod auth;
+mod aws_model;
 mod cache;
 mod check;
 mod describe;

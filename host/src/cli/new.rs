@@ -1,7 +1,9 @@
 //! `connector-host new`: a connector project to start from, in Rust,
 //! Python or JavaScript, that builds on a fresh machine from the package
 //! registries alone (the Rust one carries a copy of connector-sdk), with a
-//! script that builds it, checks it and calls it against moto.
+//! script that builds it, checks it and calls it against moto; for an
+//! HTTP API (`--api`), or for a whole AWS service generated from its API
+//! model (`--aws-service`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +27,17 @@ pub(super) struct NewArgs {
     dir: PathBuf,
     /// Start a connector for this HTTP API (its usual base URL,
     /// `https://api.github.com`) instead of AWS.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "aws_service")]
     api: Option<String>,
+    /// Generate a connector with every operation of this AWS service from
+    /// its API model (botocore's name: `dynamodb`, `sqs`, `logs`); Rust
+    /// only. Needs Python 3, and PyPI the first time.
+    #[arg(long, value_name = "SERVICE")]
+    aws_service: Option<String>,
+    /// With --aws-service: only the operations matching these
+    /// comma-separated globs of their snake_case names (`list_*,get_*`).
+    #[arg(long, value_name = "GLOBS", requires = "aws_service")]
+    operations: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,6 +123,13 @@ const JS_API: &[File] = &[
     (".gitignore", "node_modules/\n.httpbin/\n*.wasm\n.test-authentications.toml\n", Kind::Text),
 ];
 
+/// The Rust project for a generated AWS service: these replace the example.
+const RUST_AWS_SERVICE: &[File] = &[
+    ("src/lib.rs", include_str!("../../templates/rust/src/aws-service.rs.template"), Kind::Text),
+    ("test.sh", include_str!("../../templates/rust/test-aws-service.sh"), Kind::Script),
+    (".gitignore", "target/\n.venv/\n", Kind::Text),
+];
+
 const PYTHON: &[File] = &[
     ("app.py", include_str!("../../templates/python/app.py.template"), Kind::Text),
     ("build.sh", include_str!("../../templates/python/build.sh"), Kind::Script),
@@ -147,6 +165,9 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    if let Some(service) = &args.aws_service {
+        return aws_service(&args, service, &project, &title);
+    }
     let api = args.api.as_deref().map(api_of).transpose()?;
     let (files, for_api): (&[File], &[File]) = match (args.lang, &api) {
         (Lang::Rust, None) => (RUST, &[]),
@@ -183,6 +204,68 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     write(&project.join("README.md"), &readme(name, args.lang), Kind::Text)?;
     emit(&format!("created {} ({:?}); next: cd {} && ./test.sh", project.display(), args.lang, project.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `new NAME --aws-service SERVICE`: the generated table first (so a
+/// service botocore does not have, or a protocol not generated yet, leaves
+/// no directory behind), then the Rust project around it.
+fn aws_service(args: &NewArgs, service: &str, project: &Path, title: &str) -> anyhow::Result<ExitCode> {
+    if !matches!(args.lang, Lang::Rust) {
+        bail!("--aws-service makes Rust projects (the table is connector-sdk's); use --lang rust");
+    }
+    let generated = super::aws_model::generate(service, args.operations.as_deref())?;
+    let name = &args.name;
+    let crate_name = name.replace('-', "_");
+    let read_operation = generated.read_operation.as_deref();
+    let replaced = |path: &str| RUST_AWS_SERVICE.iter().any(|(ours, ..)| *ours == path);
+    let files = RUST.iter().filter(|(path, ..)| !replaced(path)).chain(RUST_AWS_SERVICE).chain([&CONTRACT]);
+    for (path, text, kind) in files {
+        let mut text = text
+            .replace("{{name}}", name)
+            .replace("{{title}}", title)
+            .replace("{{world}}", "plugin")
+            .replace("{{service}}", service)
+            .replace("{{service_title}}", &generated.title)
+            .replace("{{api_version}}", &generated.version)
+            .replace("{{crate}}", &crate_name);
+        if *path == "test.sh" {
+            text = match read_operation {
+                Some(operation) => text.replace("{{read_operation}}", operation),
+                // Nothing to call without input: build and check only.
+                None => {
+                    text.lines().take_while(|line| !line.starts_with("[[ -x .venv")).collect::<Vec<_>>().join("\n")
+                        + "\necho \"test.sh: built and checked (no operation of this service reads without input)\"\n"
+                }
+            };
+        }
+        write(&project.join(path), &text, *kind)?;
+    }
+    write(&project.join("src/model.rs"), &generated.model, Kind::Text)?;
+    write(&project.join("README.md"), &aws_readme(name, service, &generated), Kind::Text)?;
+    emit(&format!(
+        "created {} ({}: {} operations); next: cd {} && ./test.sh",
+        project.display(),
+        generated.title,
+        generated.operations,
+        project.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn aws_readme(name: &str, service: &str, generated: &super::aws_model::Generated) -> String {
+    let component = format!("target/wasm32-wasip2/release/{}.wasm", name.replace('-', "_"));
+    let try_it = generated.read_operation.as_deref().unwrap_or("OPERATION --input '{...}'");
+    format!(
+        "# {name}\n\nA connector for connector-host with {} operations of {} (`{service}` {}), generated from \
+         its API model\nby `connector-host new --aws-service {service}`. `src/model.rs` is the generated table; its \
+         operation\ndescriptions are the model's documentation (botocore, Apache License 2.0).\n\n    \
+         cargo build --release --target wasm32-wasip2\n    connector-host check {component}\n    \
+         connector-host describe {component}\n    connector-host invoke {component} {try_it}\n\n\
+         `./test.sh` builds, checks and calls it against moto (a local AWS emulator, installed from PyPI;\n\
+         it does not emulate every service); set CONNECTOR_HOST to the connector-host binary if it is not on\n\
+         PATH. The host signs every request; the connector never sees a key.\n",
+        generated.operations, generated.title, generated.version
+    )
 }
 
 /// The API name and base URL of `--api URL`: the name from the URL's host

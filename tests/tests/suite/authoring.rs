@@ -124,6 +124,100 @@ fn new_python_and_javascript_api_connectors_build_check_and_call_their_api() {
     }
 }
 
+/// `new --aws-service`: a connector generated from an AWS API model
+/// builds, passes `check` and reads from moto; a service the tests never
+/// named, picked at random among those the generator speaks
+/// (`CONNECTOR_TESTS_AWS_SERVICE` picks one), builds and passes `check`;
+/// what it cannot make is refused, naming the service, leaving no
+/// directory behind.
+#[test]
+fn new_aws_service_connectors_are_generated_from_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().to_str().unwrap();
+    // botocore's models are installed once, into the suite's cache.
+    let models = connector_tests::cache_dir().join("xdg");
+    let new = |name: &str, service: &str, extra: &[&str]| {
+        let args = [&["new", name, "--lang", "rust", "--aws-service", service, "--dir", at][..], extra].concat();
+        host(&args, &models)
+    };
+
+    let created = new("my-dynamo", "dynamodb", &[]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("(Amazon DynamoDB: 62 operations)"), "{}", text(&created.stdout));
+    let project = dir.path().join("my-dynamo");
+    let source = std::fs::read_to_string(project.join("src/model.rs")).unwrap();
+    assert!(source.contains("botocore, Apache License 2.0") && source.contains("\"DynamoDB_20120810\""));
+    // The suite's moto, where the script would install the same pin.
+    std::os::unix::fs::symlink(connector_tests::emulator::venv(), project.join(".venv")).unwrap();
+    run(&project, "./test.sh", &[], "Rust with the wasm32-wasip2 target, and Python 3 for moto");
+    let report = check(&project.join("target/wasm32-wasip2/release/my_dynamo.wasm"));
+    assert!(report.contains("services: dynamodb") && report.contains("operations: 63"), "{report}");
+
+    let service = std::env::var("CONNECTOR_TESTS_AWS_SERVICE").unwrap_or_else(|_| untested_json_service());
+    let picked = new("picked", &service, &[]);
+    assert!(picked.status.success(), "--aws-service {service}: {}", text(&picked.stderr));
+    let build = Command::new("cargo")
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .current_dir(dir.path().join("picked"))
+        // Beside the first project's build: its dependencies are built.
+        .env("CARGO_TARGET_DIR", project.join("target"))
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "--aws-service {service} does not build:\n{}", text(&build.stderr));
+    let report = check(&project.join("target/wasm32-wasip2/release/picked.wasm"));
+    assert!(report.contains("no problems found"), "--aws-service {service}: {report}");
+
+    let narrowed = new("narrow", "sqs", &["--operations", "list_*,get_queue_url"]);
+    assert!(
+        text(&narrowed.stdout).contains("(Amazon Simple Queue Service: 5 operations)"),
+        "{}",
+        text(&narrowed.stderr)
+    );
+    for (name, service, extra, problem) in [
+        ("bad-one", "s3", &[][..], "s3 speaks rest-xml"),
+        ("bad-two", "cognito", &[], "no AWS service `cognito`; nearest: cognito-identity, cognito-idp"),
+        ("bad-three", "sqs", &["--operations", "nothing_*"], "matches none of the 23 operations"),
+    ] {
+        let refused = new(name, service, extra);
+        assert!(!refused.status.success() && text(&refused.stderr).contains(problem), "{}", text(&refused.stderr));
+        assert!(!dir.path().join(name).exists(), "{name} was left behind");
+    }
+    let python = host(&["new", "py-sqs", "--lang", "python", "--aws-service", "sqs", "--dir", at], &models);
+    assert!(text(&python.stderr).contains("use --lang rust"), "{}", text(&python.stderr));
+}
+
+/// A botocore service with an AWS JSON protocol that no test names, at
+/// random; printed, so a failure can be replayed.
+fn untested_json_service() -> String {
+    let script = r#"
+import gzip, json, os, botocore
+data = os.path.join(os.path.dirname(botocore.__file__), "data")
+for name in sorted(os.listdir(data)):
+    versions = sorted(v for v in os.listdir(os.path.join(data, name)) if os.path.exists(os.path.join(data, name, v, "service-2.json.gz"))) if os.path.isdir(os.path.join(data, name)) else []
+    if versions:
+        with gzip.open(os.path.join(data, name, versions[-1], "service-2.json.gz"), "rt") as f:
+            metadata = json.load(f)["metadata"]
+        if "json" in metadata.get("protocols", [metadata["protocol"]]):
+            print(name)
+"#;
+    let python = connector_tests::emulator::models_venv().join("bin/python");
+    let listed = Command::new(python).args(["-c", script]).output().unwrap();
+    let services: Vec<String> = text(&listed.stdout)
+        .lines()
+        .filter(|name| !["dynamodb", "sqs", "cognito-idp"].contains(name))
+        .map(str::to_owned)
+        .collect();
+    assert!(services.len() > 100, "{}", text(&listed.stderr));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let service = services[nanos as usize % services.len()].clone();
+    println!("the untested service picked: {service} (CONNECTOR_TESTS_AWS_SERVICE={service} picks it again)");
+    service
+}
+
 #[test]
 fn a_new_python_connector_builds_and_checks() {
     let dir = new_project("python", "py-sts");
