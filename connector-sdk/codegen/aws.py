@@ -41,10 +41,17 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PREBUILT = {
     "guest-cognito": {"service": "cognito-idp", "version": "2016-04-18", "title": "AWS Cognito", "wire": True},
     "guest-dynamodb": {"service": "dynamodb", "version": "2012-08-10", "title": "Amazon DynamoDB", "boto3": True},
+    "guest-lambda": {"service": "lambda", "version": "2015-03-31", "title": "AWS Lambda", "boto3": True},
 }
 
 # Where the wire cases against boto3 go, one JSON file per connector.
 BOTO3_CASES = os.path.join(ROOT, "tests", "tests", "suite", "wire", "boto3")
+
+# What connector-host takes of one connector's schemas once their references
+# are resolved (host/src/runtime/schema.rs), with a margin for what this
+# estimate does not count: per schema, then for all of them.
+SCHEMA_VALUES, SCHEMA_BYTES, SCHEMA_DEPTH = 45_000, 900_000, 56
+CONNECTOR_VALUES, CONNECTOR_BYTES = 450_000, 15_000_000
 
 # Page tokens of listings the paginators file does not name; an operation
 # is a listing when its input and output both carry one of them.
@@ -160,6 +167,10 @@ class Generator:
         self.order = []       # shape names in table order
         self.recursive = set()  # shapes on a cycle, as the walk met them
         self.notes = []       # what the table cannot say, for the generator's output
+        self.rendered = 0     # operations in the table
+        self.included = []    # their API names
+        self.sizes = {}       # (shape, side) -> schema size estimate
+        self.total_values = self.total_bytes = 0
 
     def shape_id(self, name, stack=()):
         if name in stack:
@@ -220,13 +231,32 @@ class Generator:
         if missing or extra:
             raise SystemExit(f"descriptions.json: missing {missing}, not in the model {extra}")
         metadata = self.model["metadata"]
-        protocols = metadata.get("protocols", [metadata["protocol"]])
-        if "json" not in protocols:
+        protocol = chosen_protocol(metadata)
+        if protocol is None:
             raise SystemExit(unsupported_protocol(metadata))
-        version = {"1.0": "V1_0", "1.1": "V1_1"}[metadata["jsonVersion"]]
+        if protocol == "json":
+            version = {"1.0": "V1_0", "1.1": "V1_1"}[metadata["jsonVersion"]]
+            protocol_src = (f"Protocol::Json {{ version: Version::{version}, "
+                            f"target_prefix: {rust_str(metadata['targetPrefix'])} }}")
+        else:
+            protocol_src = "Protocol::RestJson"
         op_rows = []
         for api_name in sorted(ops, key=snake):
             op = ops[api_name]
+            http_src = self.http(op) if protocol == "rest-json" else "None"
+            if http_src is None:
+                continue
+            reason = self.too_large(op)
+            if reason:
+                self.notes.append(f"{api_name}: left out, {reason}")
+                continue
+            for key, side in (("input", "input"), ("output", "output")):
+                if key in op:
+                    values, size, _ = self.schema_size(op[key]["shape"], side)
+                    self.total_values += values
+                    self.total_bytes += size
+            self.rendered += 1
+            self.included.append(api_name)
             input_shape = self.shape_id(op["input"]["shape"])
             output_src = f"Some({self.shape_id(op['output']['shape'])})" if "output" in op else "None"
             unsigned = op.get("authtype") == "none" or op.get("auth") == ["smithy.api#noAuth"]
@@ -247,24 +277,44 @@ class Generator:
                 f"    Operation {{ name: {rust_str(snake(api_name))}, api_name: {rust_str(api_name)}, "
                 f"title: {rust_str(text['title'])}, description: {rust_str(text['description'])}, "
                 f"input: {input_shape}, output: {output_src}, signed: {'false' if unsigned else 'true'}, "
-                f"pagination: {page_src}, idempotency_token: {token_src} }},")
+                f"pagination: {page_src}, http: {http_src}, headers: {self.headers(op)}, "
+                f"idempotency_token: {token_src} }},")
 
+        if not self.rendered:
+            reasons = sorted({note.split(", ", 1)[-1] for note in self.notes if "left out" in note})
+            raise SystemExit(f"none of the {len(ops)} operations of {metadata['endpointPrefix']} can be sent through "
+                             f"connector-host yet: {'; '.join(reasons)}")
+        if self.total_values > CONNECTOR_VALUES or self.total_bytes > CONNECTOR_BYTES:
+            raise SystemExit(
+                f"the schemas of {self.rendered} operations come to about {self.total_values:,} values and "
+                f"{self.total_bytes:,} bytes, past what connector-host takes of one connector; pick fewer with "
+                "--operations (globs of their snake_case names)")
         shape_rows = []
         for name in self.order:
             shape_rows.append(f"    // {len(shape_rows)}: {name}\n    " + self.render_shape(name) + ",")
 
+        # What the table uses, from the rows' code (not their strings and
+        # comments, where a shape may be called "Location").
+        code = "\n".join(op_rows + shape_rows)
+        code = re.sub(r'//[^\n]*', '', re.sub(r'"(?:[^"\\]|\\.)*"', '""', code))
+        used = lambda *names: [n for n in names if re.search(rf"\b{n}\b", code)]
+        model_names = ["Kind", "Operation", "Protocol", "Service", "Shape", *used("Member", "Pagination")]
+        imports = ["use connector_sdk::aws::json::Version;"] if protocol == "json" else []
+        rest_names = used("Binding", "Http", "Location")
+        if rest_names:
+            imports.append(f"use connector_sdk::aws::model::rest::{{{', '.join(rest_names)}}};")
+        imports.append(f"use connector_sdk::aws::model::{{{', '.join(sorted(model_names))}}};")
         return "\n".join([
             f"// @generated by connector-sdk/codegen/aws.py from botocore's {self.source}",
             "// API model (names, types and rules only). Do not edit." if not self.note else f"// API model. {self.note}",
             "",
-            "use connector_sdk::aws::json::Version;",
-            "use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape};",
+            *imports,
             "",
             f"/// {self.title}, as its API model describes it.",
             "pub static SERVICE: Service = Service {",
             f"    title: {rust_str(self.title)},",
             f"    signing_name: {rust_str(metadata.get('signingName', metadata['endpointPrefix']))},",
-            f"    protocol: Protocol::Json {{ version: Version::{version}, target_prefix: {rust_str(metadata['targetPrefix'])} }},",
+            f"    protocol: {protocol_src},",
             "    operations: OPERATIONS,",
             "    shapes: SHAPES,",
             "};",
@@ -282,6 +332,101 @@ class Generator:
             "",
         ])
 
+    def schema_size(self, name, side, stack=()):
+        """(values, bytes of text, depth) of the JSON Schema connector-sdk
+        builds for shape `name` on `side` ("input" or "output"), references
+        resolved but for recursion, as the host counts them: an estimate."""
+        key = (name, side)
+        if key in self.sizes:
+            return self.sizes[key]
+        if name in stack:
+            return (2, 30, 1)  # {"$ref": "#/$defs/Name"}
+        stack = stack + (name,)
+        shape = self.shapes[name]
+        kind = shape["type"]
+        values, size, depth = 2, 10, 1  # the object, its "type"
+        children = []
+        if kind == "structure" and not shape.get("document"):
+            values, size = values + 1, size + 10  # "properties"
+            for member, spec in shape["members"].items():
+                children.append(self.schema_size(spec["shape"], side, stack))
+                size += len(member)
+            if side == "input":
+                required = shape.get("required", [])
+                values, size = values + 2 + len(required), size + 40 + sum(len(r) for r in required)
+            depth = 2
+        elif kind == "list":
+            children.append(self.schema_size(shape["member"]["shape"], side, stack))
+        elif kind == "map":
+            children.append(self.schema_size(shape["value"]["shape"], side, stack))
+            if side == "input":
+                children.append(self.schema_size(shape["key"]["shape"], side, stack))
+        elif kind == "string" and side == "input":
+            values, size = values + len(shape.get("enum", [])), size + sum(len(v) + 2 for v in shape.get("enum", []))
+        values += 2 * bool(shape.get("min") is not None) + 2 * bool(shape.get("max") is not None) + bool(shape.get("sensitive"))
+        result = (values + sum(c[0] for c in children), size + sum(c[1] for c in children),
+                  depth + max((c[2] for c in children), default=0))
+        if not any(n in self.recursive for n in stack[:-1]):
+            self.sizes[key] = result
+        return result
+
+    def too_large(self, op):
+        """Why `op`'s schemas are past what the host takes, or None."""
+        for side, key in (("input", "input"), ("output", "output")):
+            if key not in op:
+                continue
+            values, size, depth = self.schema_size(op[key]["shape"], side)
+            if values > SCHEMA_VALUES or size > SCHEMA_BYTES or depth > SCHEMA_DEPTH:
+                return (f"its {side} schema comes to about {values:,} values, {size:,} bytes and {depth} levels, "
+                        f"past what connector-host takes of one schema")
+        return None
+
+    def headers(self, op):
+        """Headers `op` always sends: an endpoint-discovery operation names
+        the API version, as the SDKs do."""
+        if op.get("endpointoperation"):
+            return f"&[(\"x-amz-api-version\", {rust_str(self.model['metadata']['apiVersion'])})]"
+        return "&[]"
+
+    def http(self, op):
+        """The REST binding of `op`, or None (noted) for what the host cannot
+        send yet: a host prefix, an event stream."""
+        if op.get("endpoint", {}).get("hostPrefix"):
+            self.notes.append(f"{op['name']}: left out, its endpoint takes a host prefix")
+            return None
+        shapes = [self.shapes[op[k]["shape"]] for k in ("input", "output") if k in op]
+        if any(self.shapes[m["shape"]].get("eventstream") for s in shapes for m in s.get("members", {}).values()):
+            self.notes.append(f"{op['name']}: left out, it streams events")
+            return None
+
+        def bindings(shape, locations):
+            out = []
+            for name, member in shape.get("members", {}).items():
+                location, wire = member.get("location"), member.get("locationName", name)
+                if location not in locations:
+                    continue
+                if location == "uri":
+                    src = f"Location::Label({rust_str(wire)})"
+                elif location == "querystring":
+                    kind = self.shapes[member["shape"]]["type"]
+                    src = "Location::QueryMap" if kind == "map" else f"Location::Query({rust_str(wire)})"
+                elif location == "header":
+                    src = f"Location::Header({rust_str(wire)})"
+                elif location == "headers":
+                    src = f"Location::Headers({rust_str(wire)})"
+                else:
+                    src = "Location::StatusCode"
+                out.append(f"Binding {{ member: {rust_str(name)}, location: {src} }}")
+            return "&[" + ", ".join(out) + "]"
+
+        inp = self.shapes[op["input"]["shape"]]
+        out = self.shapes[op["output"]["shape"]] if "output" in op else {}
+        payload = lambda shape: f"Some({rust_str(shape['payload'])})" if "payload" in shape else "None"
+        return (f"Some(Http {{ method: {rust_str(op['http']['method'])}, uri: {rust_str(op['http']['requestUri'])}, "
+                f"input: {bindings(inp, ('uri', 'querystring', 'header', 'headers'))}, "
+                f"output: {bindings(out, ('header', 'headers', 'statusCode'))}, "
+                f"input_payload: {payload(inp)}, output_payload: {payload(out)} }})")
+
     def render_shape(self, name):
         shape = self.shapes[name]
         kind = shape["type"]
@@ -289,7 +434,10 @@ class Generator:
             members = []
             required = set(shape.get("required", []))
             for api, spec in shape["members"].items():
-                members.append(f"Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(api)}, "
+                # A body member travels under its locationName; a bound one
+                # (path, query, header) keeps its own name in the output.
+                wire = api if "location" in spec else spec.get("locationName", api)
+                members.append(f"Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(wire)}, "
                                f"shape: {self.index[spec['shape']]}, required: {'true' if api in required else 'false'} }}")
             variant = "Union" if shape.get("union") else "Structure"
             inner = f"Kind::{variant}(&[" + ", ".join(members) + "])"
@@ -468,9 +616,10 @@ class Boto3Cases:
     and boto3 send for it. Unions get one member; a shape already being
     filled in is left out, so recursive shapes end."""
 
-    def __init__(self, model):
+    def __init__(self, model, included):
         self.model = model
         self.shapes = model["shapes"]
+        self.included = included
 
     def sample(self, shape_name, member, stack=()):
         """(snake_case value, API value), or None to leave the member out."""
@@ -515,7 +664,8 @@ class Boto3Cases:
             value = int(max(shape.get("min", 3), min(shape.get("max", 3), 3)))
             return value, value
         if kind in ("double", "float"):
-            return 1.5, 1.5
+            value = max(shape.get("min", 1.5), min(shape.get("max", 1.5), 1.5))
+            return value, value
         if kind == "boolean":
             return True, True
         if kind == "blob":
@@ -526,18 +676,27 @@ class Boto3Cases:
 
     def render(self):
         cases = {}
-        for api_name in sorted(self.model["operations"], key=snake):
+        for api_name in sorted(self.included, key=snake):
             op = self.model["operations"][api_name]
             ours, theirs = self.sample(op["input"]["shape"], api_name)
             cases[snake(api_name)] = {"api_name": api_name, "input": ours, "api_input": theirs}
         return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+SUPPORTED_PROTOCOLS = ("json", "rest-json")
+
+
+def chosen_protocol(metadata):
+    """The first of the service's protocols (botocore lists the preferred
+    first) that connectors are generated for, or None."""
+    return next((p for p in metadata.get("protocols", [metadata["protocol"]]) if p in SUPPORTED_PROTOCOLS), None)
+
+
 def unsupported_protocol(metadata):
     protocols = metadata.get("protocols", [metadata["protocol"]])
-    return (f"{metadata['endpointPrefix']} speaks {' and '.join(protocols)}; connectors are generated for the AWS "
-            "JSON protocols so far (152 of botocore's services, DynamoDB, SQS, Kinesis and CloudWatch Logs among them); the REST, query and "
-            "CBOR protocols are not written yet")
+    return (f"{metadata['endpointPrefix']} speaks {' and '.join(protocols)}; connectors are generated for AWS JSON "
+            "and REST-JSON so far (DynamoDB, SQS, Lambda, API Gateway and four hundred more); REST-XML, query and "
+            "CBOR are not written yet")
 
 
 def plain_text(html_text):
@@ -606,13 +765,16 @@ def select_operations(model, globs):
 
 def read_operation(model):
     """An operation that only reads and needs no input, to try a new
-    connector with: a listing first, else a describe or get."""
+    connector with: the shortest-named listing (`list_tables` before
+    `list_global_tables`), else a describe or get."""
     for prefix in ("list_", "describe_", "get_"):
-        for api_name in sorted(model["operations"], key=snake):
-            op = model["operations"][api_name]
+        candidates = []
+        for api_name, op in model["operations"].items():
             required = model["shapes"][op["input"]["shape"]].get("required", []) if "input" in op else []
             if snake(api_name).startswith(prefix) and not required:
-                return snake(api_name)
+                candidates.append(snake(api_name))
+        if candidates:
+            return min(candidates, key=lambda name: (len(name), name))
     return None
 
 
@@ -621,8 +783,12 @@ def generate_one(args):
     model_dir, version = latest_model_dir(args.data, args.service)
     model = load_json(os.path.join(model_dir, "service-2.json.gz"))
     metadata = model["metadata"]
-    if "json" not in metadata.get("protocols", [metadata["protocol"]]):
+    if chosen_protocol(metadata) is None:
         raise SystemExit(unsupported_protocol(metadata))
+    signing_name = metadata.get("signingName", metadata["endpointPrefix"])
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,63}", signing_name):
+        raise SystemExit(f"{args.service} signs as `{signing_name}`, which is not a service name connector-host "
+                         "takes yet (lower-case letters, digits and `-`)")
     for op in model["operations"].values():
         op.setdefault("input", {"shape": "__Empty"})
     model["shapes"].setdefault("__Empty", {"type": "structure", "members": {}})
@@ -645,7 +811,7 @@ def generate_one(args):
         f.write(text)
     for note in generator.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(json.dumps({"operations": len(model["operations"]), "title": title, "version": version,
+    print(json.dumps({"operations": generator.rendered, "title": title, "version": version,
                       "signing_name": metadata.get("signingName", metadata["endpointPrefix"]),
                       "read_operation": read_operation(model)}))
 
@@ -678,14 +844,14 @@ def main():
         with open(os.path.join(ROOT, crate, "codegen", "descriptions.json"), encoding="utf-8") as f:
             descriptions = json.load(f)
         generator = Generator(model, paginators, descriptions, spec["title"], f"{spec['service']} {spec['version']}")
-        outputs[os.path.join(ROOT, crate, "src", "model.rs")] = (generator.render(), len(model["operations"]))
+        outputs[os.path.join(ROOT, crate, "src", "model.rs")] = (generator.render(), generator.rendered)
         for note in generator.notes:
             print(f"{crate}: {note}", file=sys.stderr)
         if spec.get("wire"):
             outputs[WIRE_OUTPUT] = (WireCases(model).render(), len(model["operations"]))
         if spec.get("boto3"):
             path = os.path.join(BOTO3_CASES, f"{spec['service']}.json")
-            outputs[path] = (Boto3Cases(model).render(), len(model["operations"]))
+            outputs[path] = (Boto3Cases(model, generator.included).render(), generator.rendered)
     stale = []
     for path, (text, count) in outputs.items():
         if path.endswith(".rs"):

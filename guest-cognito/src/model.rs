@@ -24,6 +24,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(10),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -35,6 +37,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(17),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -46,6 +50,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -57,6 +63,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(23),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -68,6 +76,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(38),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -79,6 +89,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(40),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -90,6 +102,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -101,6 +115,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(44),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -112,6 +128,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(48),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -123,6 +141,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(50),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -134,6 +154,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(52),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -145,6 +167,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -156,6 +180,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(57),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -167,6 +193,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(60),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -178,6 +206,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(64),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -189,6 +219,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(80),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -200,6 +232,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(82),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -217,6 +251,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Devices",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -234,6 +270,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Groups",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -251,6 +289,8 @@ static OPERATIONS: &[Operation] = &[
             items: "AuthEvents",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -262,6 +302,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -273,6 +315,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(115),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -284,6 +328,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(118),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -295,6 +341,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(124),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -306,6 +354,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(126),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -317,6 +367,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(128),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -328,6 +380,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(131),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -339,6 +393,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(134),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -350,6 +406,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(136),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -361,6 +419,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(138),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -372,6 +432,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(141),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -383,6 +445,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(143),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -394,6 +458,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(146),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -405,6 +471,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(150),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -416,6 +484,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(155),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -427,6 +497,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(157),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -438,6 +510,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(159),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -449,6 +523,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(172),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -460,6 +536,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(183),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -471,6 +549,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(192),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -482,6 +562,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(202),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -493,6 +575,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(212),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -504,6 +588,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(288),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -515,6 +601,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(317),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -526,6 +614,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(326),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -537,6 +627,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(331),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -548,6 +640,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -559,6 +653,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -570,6 +666,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -581,6 +679,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -592,6 +692,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -603,6 +705,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -614,6 +718,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(339),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -625,6 +731,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -636,6 +744,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -647,6 +757,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(343),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -658,6 +770,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(345),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -669,6 +783,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(347),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -680,6 +796,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(349),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -691,6 +809,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(351),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -702,6 +822,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(353),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -713,6 +835,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(355),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -724,6 +848,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(357),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -735,6 +861,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(377),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -746,6 +874,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(379),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -757,6 +887,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(381),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -768,6 +900,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(383),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -779,6 +913,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(385),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -790,6 +926,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(387),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -801,6 +939,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(394),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -812,6 +952,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -823,6 +965,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(398),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -834,6 +978,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(401),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -845,6 +991,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(404),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -856,6 +1004,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(406),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -867,6 +1017,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(408),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -878,6 +1030,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(410),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -889,6 +1043,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(421),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -900,6 +1056,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(427),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -911,6 +1069,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(429),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -922,6 +1082,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(431),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -933,6 +1095,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(437),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -944,6 +1108,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(439),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -955,6 +1121,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(441),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -966,6 +1134,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(443),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -977,6 +1147,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(454),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -988,6 +1160,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(456),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -999,6 +1173,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(458),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1016,6 +1192,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Devices",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1033,6 +1211,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Groups",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1050,6 +1230,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Providers",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1067,6 +1249,8 @@ static OPERATIONS: &[Operation] = &[
             items: "ResourceServers",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1078,6 +1262,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(474),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1095,6 +1281,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Terms",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1112,6 +1300,8 @@ static OPERATIONS: &[Operation] = &[
             items: "UserImportJobs",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1129,6 +1319,8 @@ static OPERATIONS: &[Operation] = &[
             items: "ClientSecrets",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1146,6 +1338,8 @@ static OPERATIONS: &[Operation] = &[
             items: "UserPoolClients",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1163,6 +1357,8 @@ static OPERATIONS: &[Operation] = &[
             items: "UserPoolReplicas",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1180,6 +1376,8 @@ static OPERATIONS: &[Operation] = &[
             items: "UserPools",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1197,6 +1395,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Users",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1214,6 +1414,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Users",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1231,6 +1433,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Credentials",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1242,6 +1446,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(516),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1253,6 +1459,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(518),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1264,6 +1472,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(520),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1275,6 +1485,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(522),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1286,6 +1498,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(524),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1297,6 +1511,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(527),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1308,6 +1524,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(529),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1319,6 +1537,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(531),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1330,6 +1550,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(533),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1341,6 +1563,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(535),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1352,6 +1576,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(537),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1363,6 +1589,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(539),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1374,6 +1602,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(541),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1385,6 +1615,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(543),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1396,6 +1628,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(546),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1407,6 +1641,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(548),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1418,6 +1654,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(550),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1429,6 +1667,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(552),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1440,6 +1680,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(554),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1451,6 +1693,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(556),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1462,6 +1706,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(558),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1473,6 +1719,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(560),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1484,6 +1732,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(562),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1495,6 +1745,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(565),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1506,6 +1758,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(567),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1517,6 +1771,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(569),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1528,6 +1784,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(571),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1539,6 +1797,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(574),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1550,6 +1810,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(578),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -1561,6 +1823,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(580),
         signed: false,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
 ];

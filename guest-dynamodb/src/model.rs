@@ -24,6 +24,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(36),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -35,6 +37,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(48),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -46,6 +50,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(63),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -57,6 +63,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(67),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -68,6 +76,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(77),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -79,6 +89,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(104),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -90,6 +102,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(170),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -101,6 +115,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(186),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -112,6 +128,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(198),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -123,6 +141,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(202),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -134,6 +154,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(204),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -145,6 +167,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(206),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -156,6 +180,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(238),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -167,6 +193,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(245),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -178,6 +206,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(255),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -189,6 +219,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(260),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[("x-amz-api-version", "2012-08-10")],
         idempotency_token: None,
     },
     Operation {
@@ -200,6 +232,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(278),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -211,6 +245,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(280),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -222,6 +258,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(293),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -233,6 +271,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(312),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -244,6 +284,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(318),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -255,6 +297,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(320),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -266,6 +310,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(322),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -277,6 +323,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(329),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -288,6 +336,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(331),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -299,6 +349,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(334),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -310,6 +362,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(334),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -327,6 +381,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Items",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -338,6 +394,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(345),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: Some("ClientRequestToken"),
     },
     Operation {
@@ -349,6 +407,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(347),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: Some("ClientToken"),
     },
     Operation {
@@ -360,6 +420,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(349),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -371,6 +433,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(351),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -382,6 +446,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(353),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: Some("ClientToken"),
     },
     Operation {
@@ -399,6 +465,8 @@ static OPERATIONS: &[Operation] = &[
             items: "BackupSummaries",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -416,6 +484,8 @@ static OPERATIONS: &[Operation] = &[
             items: "BulkOperationsSummaryList",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -433,6 +503,8 @@ static OPERATIONS: &[Operation] = &[
             items: "ContributorInsightsSummaries",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -450,6 +522,8 @@ static OPERATIONS: &[Operation] = &[
             items: "ExportSummaries",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -461,6 +535,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(383),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -478,6 +554,8 @@ static OPERATIONS: &[Operation] = &[
             items: "ImportSummaryList",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -495,6 +573,8 @@ static OPERATIONS: &[Operation] = &[
             items: "TableNames",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -512,6 +592,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Tags",
             totals: &[],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -523,6 +605,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(397),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -534,6 +618,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(400),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -551,6 +637,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Items",
             totals: &["Count", "ScannedCount"],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -562,6 +650,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(409),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -573,6 +663,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(411),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -590,6 +682,8 @@ static OPERATIONS: &[Operation] = &[
             items: "Items",
             totals: &["Count", "ScannedCount"],
         }),
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -601,6 +695,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(422),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -612,6 +708,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(424),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: Some("ClientToken"),
     },
     Operation {
@@ -623,6 +721,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -634,6 +734,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(430),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -645,6 +747,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(439),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: Some("ClientRequestToken"),
     },
     Operation {
@@ -656,6 +760,8 @@ static OPERATIONS: &[Operation] = &[
         output: None,
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -667,6 +773,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(444),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -678,6 +786,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(447),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -689,6 +799,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(453),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -700,6 +812,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(465),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -711,6 +825,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(470),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -722,6 +838,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(473),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -733,6 +851,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(497),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -744,6 +864,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(505),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
     Operation {
@@ -755,6 +877,8 @@ static OPERATIONS: &[Operation] = &[
         output: Some(509),
         signed: true,
         pagination: None,
+        http: None,
+        headers: &[],
         idempotency_token: None,
     },
 ];

@@ -27,11 +27,24 @@ pub fn call(
     input: &Value,
     signed: bool,
 ) -> Result<Value, Error> {
+    let request = request(service, target_prefix, version, action, input, signed)?;
+    output(action, &send(&request)?.body)
+}
+
+/// The request [`call`] sends.
+pub fn request(
+    service: &str,
+    target_prefix: &str,
+    version: Version,
+    action: &str,
+    input: &Value,
+    signed: bool,
+) -> Result<Request, Error> {
     let content_type = match version {
         Version::V1_0 => "application/x-amz-json-1.0",
         Version::V1_1 => "application/x-amz-json-1.1",
     };
-    let request = Request {
+    Ok(Request {
         service: service.to_owned(),
         method: "POST".to_owned(),
         path: "/".to_owned(),
@@ -41,11 +54,14 @@ pub fn call(
         ],
         body: serde_json::to_vec(input).map_err(|e| Error::Internal(format!("the input does not serialize: {e}")))?,
         sign: signed,
-    };
-    let response = send(&request)?;
-    if response.body.iter().all(u8::is_ascii_whitespace) {
+    })
+}
+
+/// The output JSON of `action` from a successful response's `body` (`{}`
+/// for an empty one).
+pub fn output(action: &str, body: &[u8]) -> Result<Value, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
-    serde_json::from_slice(&response.body)
-        .map_err(|e| Error::Internal(format!("{action} returned a body that is not JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| Error::Internal(format!("{action} returned a body that is not JSON: {e}")))
 }

@@ -80,6 +80,7 @@ const RUST: &[File] = &[
     ("connector-sdk/src/aws/model/mod.rs", include_str!("../../../connector-sdk/src/aws/model/mod.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/input.rs", include_str!("../../../connector-sdk/src/aws/model/input.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/pages.rs", include_str!("../../../connector-sdk/src/aws/model/pages.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/rest.rs", include_str!("../../../connector-sdk/src/aws/model/rest.rs"), Kind::Text),
     (
         "connector-sdk/src/aws/model/schema.rs",
         include_str!("../../../connector-sdk/src/aws/model/schema.rs"),
@@ -191,6 +192,10 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     // `described-plugin` world exports.
     let world = if api.is_some() { "described-plugin" } else { "plugin" };
     for (path, text, kind) in files {
+        if is_copied(path) {
+            write(&project.join(path), text, *kind)?;
+            continue;
+        }
         let mut text = text.replace("{{name}}", name).replace("{{title}}", &title).replace("{{world}}", world);
         if let Some((api, url)) = &api {
             text = text
@@ -220,6 +225,10 @@ fn aws_service(args: &NewArgs, service: &str, project: &Path, title: &str) -> an
     let replaced = |path: &str| RUST_AWS_SERVICE.iter().any(|(ours, ..)| *ours == path);
     let files = RUST.iter().filter(|(path, ..)| !replaced(path)).chain(RUST_AWS_SERVICE).chain([&CONTRACT]);
     for (path, text, kind) in files {
+        if is_copied(path) {
+            write(&project.join(path), text, *kind)?;
+            continue;
+        }
         let mut text = text
             .replace("{{name}}", name)
             .replace("{{title}}", title)
@@ -280,6 +289,13 @@ fn api_of(url: &str) -> anyhow::Result<(String, String)> {
     let name =
         if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name.to_ascii_lowercase() } else { "api".into() };
     Ok((name.chars().take(64).collect(), url.trim_end_matches('/').to_owned()))
+}
+
+/// Whether a template file is copied as it is: the SDK and the contract,
+/// whose sources may hold anything that looks like a `{{placeholder}}`
+/// (a format string of the SDK's once did).
+fn is_copied(path: &str) -> bool {
+    path.starts_with("connector-sdk/") || path.starts_with("wit/")
 }
 
 fn write(path: &Path, text: &str, kind: Kind) -> anyhow::Result<()> {
@@ -345,5 +361,26 @@ mod tests {
                 assert!(RUST.iter().any(|(name, ..)| *name == in_template), "{in_template} is not in the template");
             }
         }
+    }
+
+    /// The SDK and the contract are copied byte for byte: a `{{name}}` in
+    /// their sources is code, not a placeholder.
+    #[test]
+    fn the_sdk_and_the_contract_are_copied_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = NewArgs {
+            name: "copies".into(),
+            lang: Lang::Rust,
+            dir: dir.path().to_owned(),
+            api: None,
+            aws_service: None,
+            operations: None,
+        };
+        run(args).unwrap();
+        let project = dir.path().join("copies");
+        for (path, text, _) in RUST.iter().chain([&CONTRACT]).filter(|(path, ..)| is_copied(path)) {
+            assert_eq!(std::fs::read_to_string(project.join(path)).unwrap(), *text, "{path}");
+        }
+        assert!(is_copied("connector-sdk/src/aws/model/rest.rs") && !is_copied("src/lib.rs"));
     }
 }

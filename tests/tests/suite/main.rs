@@ -18,6 +18,7 @@ mod example;
 mod http_api;
 mod iam;
 mod input;
+mod lambda;
 mod loading;
 mod masking;
 mod mcp;

@@ -105,6 +105,13 @@ async fn every_dynamodb_operation_sends_what_boto3_sends() {
     compare_with_boto3("dynamodb", components::GUEST_DYNAMODB, 62).await;
 }
 
+/// Every Lambda operation's request (REST-JSON: path labels, query,
+/// headers, payloads) against boto3's.
+#[tokio::test]
+async fn every_lambda_operation_sends_what_boto3_sends() {
+    compare_with_boto3("lambda", components::GUEST_LAMBDA, 87).await;
+}
+
 async fn compare_with_boto3(service: &str, component: &str, operations: usize) {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suite/wire");
     let cases_file = here.join(format!("boto3/{service}.json"));
@@ -135,14 +142,7 @@ async fn compare_with_boto3(service: &str, component: &str, operations: usize) {
             continue;
         }
         let ours = server.take().pop().expect("the connector sent a request");
-        let ours = json!({
-            "method": ours.method,
-            "path": ours.path,
-            "target": ours.header("x-amz-target"),
-            "content_type": ours.header("content-type"),
-            "signed": ours.header("authorization").is_some(),
-            "body": serde_json::from_slice::<Value>(&ours.body).ok(),
-        });
+        let ours = request_json(&ours);
         if ours != theirs[operation] {
             mismatches.push(format!("{operation}:\n  ours:  {ours}\n  boto3: {}", theirs[operation]));
         }
@@ -153,4 +153,56 @@ async fn compare_with_boto3(service: &str, component: &str, operations: usize) {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+/// A captured request as boto3_requests.py prints boto3's.
+fn request_json(request: &connector_tests::capture::CapturedRequest) -> Value {
+    const NOT_INPUT: &[&str] = &[
+        "authorization",
+        "x-amz-date",
+        "x-amz-content-sha256",
+        "x-amz-security-token",
+        "user-agent",
+        "x-amz-user-agent",
+        "content-length",
+        "host",
+        "accept-encoding",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "expect",
+        "x-amzn-trace-id",
+        "transfer-encoding",
+        "connection",
+        "accept",
+    ];
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let mut pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{query}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    let headers: serde_json::Map<String, Value> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !NOT_INPUT.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let body = match request.body.as_slice() {
+        [] => Value::Null,
+        bytes => serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            use base64::Engine;
+            json!({"base64": base64::engine::general_purpose::STANDARD.encode(bytes)})
+        }),
+    };
+    json!({
+        "method": request.method,
+        "path": path,
+        "query": pairs,
+        "headers": headers,
+        "signed": request.header("authorization").is_some(),
+        "body": body,
+    })
 }

@@ -11,8 +11,9 @@
 //!   JSON, naming the member at fault ([`input`]);
 //! - listings that follow their page tokens when asked to ([`pages`]);
 //! - a `call_api` operation for actions newer than the table
-//!   ([`universal`]);
-//! - the call itself, in the service's protocol.
+//!   ([`universal`], for the JSON protocols, where an action is a name);
+//! - the call itself, in the service's protocol: AWS JSON, or REST-JSON
+//!   with its members bound to the path, query and headers ([`rest`]).
 //!
 //! ```ignore
 //! struct Dynamo;
@@ -24,6 +25,7 @@
 
 pub mod input;
 pub mod pages;
+pub mod rest;
 pub mod schema;
 pub mod universal;
 
@@ -54,6 +56,9 @@ pub enum Protocol {
     /// AWS JSON 1.0 or 1.1: `POST /`, the action in `X-Amz-Target` as
     /// `target_prefix.Action`.
     Json { version: Version, target_prefix: &'static str },
+    /// REST-JSON: each operation's method and path, members bound to the
+    /// path, query and headers ([`Operation::http`]), the rest a JSON body.
+    RestJson,
 }
 
 /// One API operation.
@@ -74,6 +79,11 @@ pub struct Operation {
     pub signed: bool,
     /// Set for listings that return a page of items and a token for the next.
     pub pagination: Option<Pagination>,
+    /// How the operation goes over HTTP, for the REST protocols.
+    pub http: Option<rest::Http>,
+    /// Headers the operation always sends (an endpoint-discovery
+    /// operation's `x-amz-api-version`).
+    pub headers: &'static [(&'static str, &'static str)],
     /// API name of the input member the model marks as an idempotency
     /// token: filled from the run and step when the caller leaves it out,
     /// so a repeated step is the same request to the service.
@@ -193,7 +203,10 @@ impl Service {
                 operations = operations.idempotent();
             }
         }
-        universal::add(self, operations)
+        match self.protocol {
+            Protocol::Json { .. } => universal::add(self, operations),
+            Protocol::RestJson => operations,
+        }
     }
 
     /// Runs `op` with `input`: checks and converts it with the table, fills
@@ -223,16 +236,32 @@ impl Service {
 
     /// Sends `body` (`op`'s input in the API's JSON) and returns the
     /// service's answer.
-    pub fn call(&self, op: &Operation, body: &Value) -> Result<Value, Error> {
-        self.call_action(op.api_name, op.signed, body)
+    pub fn call(&'static self, op: &Operation, body: &Value) -> Result<Value, Error> {
+        match (self.protocol, &op.http) {
+            (Protocol::RestJson, Some(http)) => rest::call(self, op, http, body),
+            (Protocol::Json { version, target_prefix }, _) => {
+                let mut request =
+                    json::request(self.signing_name, target_prefix, version, op.api_name, body, op.signed)?;
+                request
+                    .headers
+                    .extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+                json::output(op.api_name, &crate::aws::send(&request)?.body)
+            }
+            (Protocol::RestJson, None) => Err(Error::Internal(format!("{} has no HTTP binding", op.api_name))),
+        }
     }
 
-    /// Sends `body` as the API action `action`, signed or not.
-    pub fn call_action(&self, action: &str, signed: bool, body: &Value) -> Result<Value, Error> {
+    /// Sends `body` as the API action `action`, signed or not (JSON
+    /// protocols; a REST action needs its operation's bindings).
+    pub fn call_action(&'static self, action: &str, signed: bool, body: &Value) -> Result<Value, Error> {
         match self.protocol {
             Protocol::Json { version, target_prefix } => {
                 json::call(self.signing_name, target_prefix, version, action, body, signed)
             }
+            Protocol::RestJson => match self.operations.iter().find(|op| op.api_name == action) {
+                Some(op) => self.call(op, body),
+                None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
+            },
         }
     }
 
@@ -282,6 +311,8 @@ pub(crate) mod sample {
                 output: None,
                 signed: true,
                 pagination: None,
+                http: None,
+                headers: &[],
                 idempotency_token: Some("ClientToken"),
             },
             Operation {
@@ -299,6 +330,8 @@ pub(crate) mod sample {
                     items: "Items",
                     totals: &["Count"],
                 }),
+                http: None,
+                headers: &[],
                 idempotency_token: None,
             },
         ],

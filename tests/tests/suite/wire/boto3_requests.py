@@ -6,13 +6,15 @@ sending it: a `before-send` hook keeps the request and answers `{}`.
 CASES.json is what connector-sdk/codegen/aws.py writes: per operation, its
 API name and an input in the API's own member names (blobs as base64 text,
 turned into bytes here as boto3 takes them). Prints one JSON object: per
-operation, the method, path, X-Amz-Target, content type, whether it is
-signed, and the body as JSON.
+operation, the method, path, query (sorted pairs), the headers that carry
+input (not the signature's, the SDK's own or the transport's), whether it
+is signed, and the body: as JSON, or base64 text when it is not JSON.
 """
 
 import base64
 import json
 import sys
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -24,6 +26,22 @@ class Body:
 
     def stream(self, **_):
         yield self.data
+
+
+# Headers of the signature, the SDK, the transport: not the input's.
+NOT_INPUT = {"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "user-agent",
+             "x-amz-user-agent", "content-length", "host", "accept-encoding", "amz-sdk-invocation-id",
+             "amz-sdk-request", "expect", "x-amzn-trace-id", "transfer-encoding", "connection", "accept"}
+
+
+def body_of(data):
+    """A body as JSON, or as base64 text when it is not JSON."""
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"base64": base64.b64encode(data).decode()}
 
 
 def with_bytes(shape, value):
@@ -62,14 +80,15 @@ def main():
         getattr(client, operation_method(client, case["api_name"]))(**params)
         request = sent[-1]
         headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+        body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+        url = urlsplit(request.url)
         out[name] = {
             "method": request.method,
-            "path": request.url.split("127.0.0.1:1", 1)[1] or "/",
-            "target": headers.get("x-amz-target"),
-            "content_type": headers.get("content-type"),
+            "path": url.path or "/",
+            "query": sorted(parse_qsl(url.query, keep_blank_values=True)),
+            "headers": {k: v for k, v in sorted(headers.items()) if k not in NOT_INPUT},
             "signed": "authorization" in headers,
-            "body": json.loads(body) if body else None,
+            "body": body_of(body),
         }
     json.dump(out, sys.stdout)
 

@@ -1,0 +1,396 @@
+//! The REST protocols' bindings (REST-JSON so far): where each top-level
+//! input member goes in the request (a label of the path, the query
+//! string, a header, the whole body) and where each output member comes
+//! from in the response (a header, the status code, the whole body), as
+//! botocore serializes them.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use super::{Kind, Member, Operation, Service};
+use crate::Error;
+use crate::aws::{percent_encode, send};
+use crate::bindings::connector::api::signed_http::{Request, Response};
+
+/// How a REST operation goes over HTTP.
+#[derive(Debug)]
+pub struct Http {
+    pub method: &'static str,
+    /// The path template (`/2015-03-31/functions/{FunctionName}`), maybe
+    /// with a fixed query (`?versioning`). A label ending in `+` is greedy:
+    /// its `/` stay.
+    pub uri: &'static str,
+    /// Input members sent outside the JSON body, in the model's order.
+    pub input: &'static [Binding],
+    /// Output members read from outside the body.
+    pub output: &'static [Binding],
+    /// API name of the input member that is the whole body.
+    pub input_payload: Option<&'static str>,
+    /// API name of the output member that is the whole body.
+    pub output_payload: Option<&'static str>,
+}
+
+/// Where one member travels.
+#[derive(Debug)]
+pub struct Binding {
+    /// The member's API name.
+    pub member: &'static str,
+    pub location: Location,
+}
+
+/// A member's place in a request or response.
+#[derive(Debug)]
+pub enum Location {
+    /// `{name}` (or `{name+}`) in the path.
+    Label(&'static str),
+    /// A query parameter; a list repeats it.
+    Query(&'static str),
+    /// A map whose entries are query parameters.
+    QueryMap,
+    Header(&'static str),
+    /// A map whose entries are headers named with this prefix.
+    Headers(&'static str),
+    /// The response's status code.
+    StatusCode,
+}
+
+/// Sends `body` (`op`'s input in the API's JSON, checked) as REST-JSON and
+/// returns the output: the body's JSON with the members bound elsewhere
+/// added.
+pub(super) fn call(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Value, Error> {
+    let request = request(service, op, http, body)?;
+    let response = send(&request)?;
+    response_output(service, op, http, response)
+}
+
+fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Request, Error> {
+    let mut fields = body.as_object().cloned().unwrap_or_default();
+    let input = members(service, Some(op.input));
+    let (template, fixed_query) = http.uri.split_once('?').unwrap_or((http.uri, ""));
+    let mut path = template.to_owned();
+    let mut query: Vec<String> = fixed_query.split('&').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    let mut headers = Vec::new();
+    for binding in http.input {
+        let value = fields.remove(binding.member);
+        let shape = member_kind(service, input, binding.member);
+        match (&binding.location, value) {
+            (Location::Label(label), Some(value)) => {
+                let text = scalar_text(shape, &value, TimeFormat::Iso8601);
+                let greedy = format!("{{{label}+}}");
+                path = if path.contains(&greedy) {
+                    path.replace(&greedy, &percent_encode(&text).replace("%2F", "/"))
+                } else {
+                    path.replace(&format!("{{{label}}}"), &percent_encode(&text))
+                };
+            }
+            (Location::Label(name), None) => {
+                return Err(Error::InvalidInput(format!("{}: needed in the path (`{name}`)", binding.member)));
+            }
+            (Location::Query(name), Some(Value::Array(items))) => {
+                let item = list_item(service, shape);
+                query.extend(items.iter().map(|v| pair(name, &scalar_text(item, v, TimeFormat::Iso8601))));
+            }
+            (Location::Query(name), Some(value)) => {
+                query.push(pair(name, &scalar_text(shape, &value, TimeFormat::Iso8601)))
+            }
+            (Location::QueryMap, Some(Value::Object(entries))) => {
+                for (key, value) in &entries {
+                    match value {
+                        Value::Array(items) => query.extend(items.iter().map(|v| pair(key, &plain(v)))),
+                        other => query.push(pair(key, &plain(other))),
+                    }
+                }
+            }
+            (Location::Header(name), Some(Value::Array(items))) if !items.is_empty() => {
+                let item = list_item(service, shape);
+                let texts: Vec<String> =
+                    items.iter().map(|v| header_list_item(&scalar_text(item, v, TimeFormat::HttpDate))).collect();
+                headers.push((name.to_ascii_lowercase(), texts.join(",")));
+            }
+            (Location::Header(_), Some(Value::Array(_))) => {}
+            (Location::Header(name), Some(value)) => {
+                headers.push((name.to_ascii_lowercase(), scalar_text(shape, &value, TimeFormat::HttpDate)))
+            }
+            (Location::Headers(prefix), Some(Value::Object(entries))) => {
+                headers.extend(entries.iter().map(|(k, v)| (format!("{prefix}{k}").to_ascii_lowercase(), plain(v))));
+            }
+            _ => {}
+        }
+    }
+    let (body, json) = match http.input_payload {
+        Some(payload) => match (fields.remove(payload), member_kind(service, input, payload)) {
+            (Some(Value::String(data)), Some(Kind::Blob)) => {
+                let bytes =
+                    BASE64.decode(&data).map_err(|e| Error::InvalidInput(format!("{payload}: not base64 ({e})")))?;
+                (bytes, false)
+            }
+            (Some(Value::String(text)), Some(Kind::String { .. })) => (text.into_bytes(), false),
+            (Some(value), _) => (to_json(&value)?, true),
+            (None, Some(Kind::Blob | Kind::String { .. })) => (Vec::new(), false),
+            (None, _) => (b"{}".to_vec(), true),
+        },
+        None if !fields.is_empty() => (to_json(&Value::Object(fields))?, true),
+        None => {
+            // An empty object stands for a body whose members were all left out.
+            let bound = |m: &Member| http.input.iter().any(|b| b.member == m.api_name);
+            let has_body = input.is_some_and(|members| members.iter().any(|m| !bound(m)));
+            (if has_body { b"{}".to_vec() } else { Vec::new() }, has_body)
+        }
+    };
+    if json && !headers.iter().any(|(name, _)| name == "content-type") {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
+    }
+    headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    Ok(Request {
+        service: service.signing_name.to_owned(),
+        method: http.method.to_owned(),
+        path,
+        headers,
+        body,
+        sign: op.signed,
+    })
+}
+
+fn response_output(service: &'static Service, op: &Operation, http: &Http, response: Response) -> Result<Value, Error> {
+    let output = members(service, op.output);
+    let not_json =
+        |e: serde_json::Error| Error::Internal(format!("{} returned a body that is not JSON: {e}", op.api_name));
+    let mut fields = match http.output_payload {
+        Some(payload) => {
+            let value = match member_kind(service, output, payload) {
+                Some(Kind::Blob) => Value::String(BASE64.encode(&response.body)),
+                Some(Kind::String { .. }) => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
+                _ if blank(&response.body) => Value::Object(Map::new()),
+                _ => serde_json::from_slice(&response.body).map_err(not_json)?,
+            };
+            let mut fields = Map::new();
+            fields.insert(payload.to_owned(), value);
+            fields
+        }
+        None if blank(&response.body) => Map::new(),
+        None => match serde_json::from_slice(&response.body).map_err(not_json)? {
+            Value::Object(fields) => fields,
+            other => return Err(Error::Internal(format!("{} returned {other}, not an object", op.api_name))),
+        },
+    };
+    for binding in http.output {
+        let header = |name: &str| response.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let value = match &binding.location {
+            Location::StatusCode => Some(Value::from(response.status)),
+            Location::Header(name) => {
+                header(name).map(|text| typed(member_kind(service, output, binding.member), text))
+            }
+            Location::Headers(prefix) => {
+                let entries: Map<String, Value> = response
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let rest = k
+                            .get(..prefix.len())
+                            .filter(|p| p.eq_ignore_ascii_case(prefix))
+                            .map(|_| &k[prefix.len()..]);
+                        rest.map(|rest| (rest.to_owned(), Value::String(v.clone())))
+                    })
+                    .collect();
+                (!entries.is_empty()).then_some(Value::Object(entries))
+            }
+            _ => None,
+        };
+        if let Some(value) = value {
+            fields.insert(binding.member.to_owned(), value);
+        }
+    }
+    Ok(Value::Object(fields))
+}
+
+/// The members of the structure shape `shape`, if it is one.
+fn members(service: &'static Service, shape: Option<u16>) -> Option<&'static [Member]> {
+    match shape.map(|s| &service.shape(s).kind) {
+        Some(Kind::Structure(members) | Kind::Union(members)) => Some(members),
+        _ => None,
+    }
+}
+
+/// The kind of the member `name` of `members`.
+fn member_kind(service: &'static Service, members: Option<&[Member]>, name: &str) -> Option<&'static Kind> {
+    let member = members?.iter().find(|m| m.api_name == name)?;
+    Some(&service.shape(member.shape).kind)
+}
+
+fn list_item(service: &'static Service, list: Option<&Kind>) -> Option<&'static Kind> {
+    match list {
+        Some(Kind::List { item }) => Some(&service.shape(*item).kind),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TimeFormat {
+    Iso8601,
+    HttpDate,
+}
+
+/// A scalar as a path, query or header carries it.
+fn scalar_text(kind: Option<&Kind>, value: &Value, time: TimeFormat) -> String {
+    match (kind, value) {
+        (Some(Kind::Timestamp), Value::Number(n)) => {
+            let seconds = n.as_f64().unwrap_or_default();
+            match time {
+                TimeFormat::Iso8601 => iso8601(seconds),
+                TimeFormat::HttpDate => http_date(seconds),
+            }
+        }
+        _ => plain(value),
+    }
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn pair(name: &str, value: &str) -> String {
+    format!("{}={}", percent_encode(name), percent_encode(value))
+}
+
+/// One string of a header list, quoted when it holds a comma or a quote.
+fn header_list_item(text: &str) -> String {
+    if text.contains([',', '"']) { format!("\"{}\"", text.replace('"', "\\\"")) } else { text.to_owned() }
+}
+
+/// A header's text as the member's type.
+fn typed(kind: Option<&Kind>, text: &str) -> Value {
+    match kind {
+        Some(Kind::Integer) => text.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| text.into()),
+        Some(Kind::Number) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| text.into(), Value::Number),
+        Some(Kind::Boolean) => match text.trim() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => text.into(),
+        },
+        Some(Kind::Timestamp) => parse_http_date(text).map_or_else(|| text.into(), Value::from),
+        _ => text.into(),
+    }
+}
+
+fn to_json(value: &Value) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("the input does not serialize: {e}")))
+}
+
+fn blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// `(year, month, day)` of a count of days since 1970-01-01 (Howard
+/// Hinnant's civil_from_days).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Days since 1970-01-01 of a date (the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn split_seconds(seconds: f64) -> (i64, i64, u32) {
+    let whole = seconds.floor() as i64;
+    let micros = ((seconds - seconds.floor()) * 1e6).round() as u32;
+    (whole.div_euclid(86_400), whole.rem_euclid(86_400), micros.min(999_999))
+}
+
+/// `2023-11-14T22:13:20Z` (with microseconds when there are any), as
+/// botocore writes timestamps in paths and queries.
+fn iso8601(seconds: f64) -> String {
+    let (days, time, micros) = split_seconds(seconds);
+    let (y, m, d) = civil_from_days(days);
+    let (h, min, s) = (time / 3600, time % 3600 / 60, time % 60);
+    if micros == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{micros:06}Z")
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// `Tue, 14 Nov 2023 22:13:20 GMT`, as headers carry timestamps.
+fn http_date(seconds: f64) -> String {
+    let (days, time, _) = split_seconds(seconds);
+    let (y, m, d) = civil_from_days(days);
+    let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
+    format!(
+        "{weekday}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        MONTHS[m as usize - 1],
+        time / 3600,
+        time % 3600 / 60,
+        time % 60
+    )
+}
+
+/// Epoch seconds of an HTTP date (`Tue, 14 Nov 2023 22:13:20 GMT`).
+fn parse_http_date(text: &str) -> Option<i64> {
+    let mut parts = text.split_whitespace().skip(1);
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_and_write_as_botocore_does() {
+        assert_eq!(iso8601(1_700_000_000.0), "2023-11-14T22:13:20Z");
+        assert_eq!(iso8601(1_700_000_000.5), "2023-11-14T22:13:20.500000Z");
+        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(http_date(1_700_000_000.0), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
+        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
+        for bad in ["", "Tue,", "Tue, 99 Nov 2023 22:13:20 GMT", "Tue, 14 Nox 2023 22:13:20 GMT", "x 1 Jan 2020 1:2"] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_lists_quote_what_would_split_them() {
+        assert_eq!(header_list_item("a,b"), "\"a,b\"");
+        assert_eq!(header_list_item("say \"hi\""), "\"say \\\"hi\\\"\"");
+        assert_eq!(header_list_item("plain"), "plain");
+    }
+}
