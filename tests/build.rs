@@ -15,6 +15,7 @@ const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-iam", "guest_iam", "GUEST_IAM"),
     ("Cargo.toml", "guest-http", "guest_http", "GUEST_HTTP"),
     ("Cargo.toml", "guest-lambda", "guest_lambda", "GUEST_LAMBDA"),
+    ("Cargo.toml", "guest-sns", "guest_sns", "GUEST_SNS"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
     ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),

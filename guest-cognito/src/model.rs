@@ -1833,9 +1833,23 @@ static OPERATIONS: &[Operation] = &[
 /// and the `Kind` indices point into this table.
 static SHAPES: &[Shape] = &[
     // 0: UserPoolIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(55),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 1: CustomAttributeNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(20),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 2: AttributeDataType
     Shape {
         kind: Kind::String { values: &["String", "Number", "DateTime", "Boolean"] },
@@ -1843,11 +1857,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 3: BooleanType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 4: StringType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(131072),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 5: NumberAttributeConstraintsType
     Shape {
         kind: Kind::Structure(&[
@@ -1858,6 +1880,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 6: StringAttributeConstraintsType
     Shape {
@@ -1869,6 +1892,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 7: SchemaAttributeType
     Shape {
@@ -1895,9 +1919,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 8: CustomAttributesListType
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 9: AddCustomAttributesRequest
     Shape {
         kind: Kind::Structure(&[
@@ -1908,13 +1933,28 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 10: AddCustomAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 11: ClientIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 12: ClientSecretType
-    Shape { kind: Kind::String { values: &[] }, min: Some(24), max: Some(64), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(24),
+        max: Some(64),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 13: AddUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
@@ -1926,11 +1966,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 14: ClientSecretIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 15: DateType
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 16: ClientSecretDescriptorType
     Shape {
         kind: Kind::Structure(&[
@@ -1947,6 +1995,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 17: AddUserPoolClientSecretResponse
     Shape {
@@ -1960,11 +2009,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 18: UsernameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 19: GroupNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 20: AdminAddUserToGroupRequest
     Shape {
         kind: Kind::Structure(&[
@@ -1976,9 +2040,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 21: ClientMetadataType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 22: AdminConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
@@ -1990,13 +2055,28 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 23: AdminConfirmSignUpResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 24: AttributeNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 25: AttributeValueType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(2048),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 26: AttributeType
     Shape {
         kind: Kind::Structure(&[
@@ -2007,13 +2087,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 27: AttributeListType
-    Shape { kind: Kind::List { item: 26 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 26 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 28: PasswordType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(256),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 29: ForceAliasCreation
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 30: MessageActionType
     Shape {
         kind: Kind::String { values: &["RESEND", "SUPPRESS"] },
@@ -2021,11 +2109,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 31: DeliveryMediumType
-    Shape { kind: Kind::String { values: &["SMS", "EMAIL"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["SMS", "EMAIL"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 32: DeliveryMediumListType
-    Shape { kind: Kind::List { item: 31 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 31 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 33: AdminCreateUserRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2043,6 +2139,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 34: UserStatusType
     Shape {
@@ -2062,6 +2159,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 35: MFAOptionType
     Shape {
@@ -2073,9 +2171,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 36: MFAOptionListType
-    Shape { kind: Kind::List { item: 35 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 35 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 37: UserType
     Shape {
         kind: Kind::Structure(&[
@@ -2091,6 +2190,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 38: AdminCreateUserResponse
     Shape {
@@ -2099,6 +2199,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 39: AdminDeleteSoftwareTokenRequest
     Shape {
@@ -2110,9 +2211,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 40: AdminDeleteSoftwareTokenResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 41: AdminDeleteUserRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2123,9 +2225,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 42: AttributeNameListType
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 43: AdminDeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2137,11 +2240,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 44: AdminDeleteUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 45: ProviderNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 46: ProviderUserIdentifierType
     Shape {
         kind: Kind::Structure(&[
@@ -2153,6 +2264,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 47: AdminDisableProviderForUserRequest
     Shape {
@@ -2164,9 +2276,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 48: AdminDisableProviderForUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 49: AdminDisableUserRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2177,9 +2290,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 50: AdminDisableUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 51: AdminEnableUserRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2190,11 +2304,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 52: AdminEnableUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 53: DeviceKeyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(55),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 54: AdminForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2206,6 +2328,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 55: AdminGetDeviceRequest
     Shape {
@@ -2218,6 +2341,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 56: DeviceType
     Shape {
@@ -2242,6 +2366,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 57: AdminGetDeviceResponse
     Shape {
@@ -2250,6 +2375,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 58: AdminGetUserRequest
     Shape {
@@ -2261,9 +2387,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 59: UserMFASettingListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 60: AdminGetUserResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2281,6 +2408,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 61: AdminGetUserAuthFactorsRequest
     Shape {
@@ -2292,6 +2420,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 62: AuthFactorType
     Shape {
@@ -2300,9 +2429,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 63: ConfiguredUserAuthFactorsListType
-    Shape { kind: Kind::List { item: 62 }, min: Some(0), max: Some(8), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 62 }, min: Some(0), max: Some(8), sensitive: false, recursive: None, xml: None },
     // 64: AdminGetUserAuthFactorsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2320,6 +2450,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 65: AuthFlowType
     Shape {
@@ -2339,9 +2470,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 66: AuthParametersType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 67: AnalyticsMetadataType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2354,6 +2486,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 68: HttpHeader
     Shape {
@@ -2365,9 +2498,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 69: HttpHeaderList
-    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 70: ContextDataType
     Shape {
         kind: Kind::Structure(&[
@@ -2381,9 +2515,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 71: SessionType
-    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(4096), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(20),
+        max: Some(4096),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 72: AdminInitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2400,6 +2542,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 73: ChallengeNameType
     Shape {
@@ -2427,13 +2570,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 74: ChallengeParametersType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 75: TokenModelType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 76: IntegerType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 77: NewDeviceMetadataType
     Shape {
         kind: Kind::Structure(&[
@@ -2444,6 +2588,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 78: AuthenticationResultType
     Shape {
@@ -2459,9 +2604,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 79: AvailableChallengeListType
-    Shape { kind: Kind::List { item: 73 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 73 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 80: AdminInitiateAuthResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2475,6 +2621,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 81: AdminLinkProviderForUserRequest
     Shape {
@@ -2487,13 +2634,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 82: AdminLinkProviderForUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 83: QueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 84: SearchPaginationTokenType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 85: AdminListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2506,9 +2654,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 86: DeviceListType
-    Shape { kind: Kind::List { item: 56 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 56 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 87: AdminListDevicesResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2519,9 +2668,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 88: PaginationKey
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(131072), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(131072),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 89: AdminListGroupsForUserRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2534,13 +2691,28 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 90: DescriptionType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 91: ArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(20),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 92: PrecedenceType
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 93: GroupType
     Shape {
         kind: Kind::Structure(&[
@@ -2556,9 +2728,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 94: GroupListType
-    Shape { kind: Kind::List { item: 93 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 93 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 95: AdminListGroupsForUserResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2569,6 +2742,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 96: AdminListUserAuthEventsRequest
     Shape {
@@ -2582,6 +2756,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 97: EventType
     Shape {
@@ -2590,6 +2765,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 98: EventResponseType
     Shape {
@@ -2598,6 +2774,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 99: RiskDecisionType
     Shape {
@@ -2606,6 +2783,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 100: RiskLevelType
     Shape {
@@ -2614,9 +2792,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 101: WrappedBooleanType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 102: EventRiskType
     Shape {
         kind: Kind::Structure(&[
@@ -2633,6 +2812,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 103: ChallengeName
     Shape {
@@ -2641,6 +2821,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 104: ChallengeResponse
     Shape {
@@ -2649,6 +2830,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 105: ChallengeResponseType
     Shape {
@@ -2660,9 +2842,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 106: ChallengeResponseListType
-    Shape { kind: Kind::List { item: 105 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 105 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 107: EventContextDataType
     Shape {
         kind: Kind::Structure(&[
@@ -2676,6 +2859,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 108: FeedbackValueType
     Shape {
@@ -2684,6 +2868,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 109: EventFeedbackType
     Shape {
@@ -2696,6 +2881,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 110: AuthEventType
     Shape {
@@ -2713,9 +2899,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 111: AuthEventsType
-    Shape { kind: Kind::List { item: 110 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 110 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 112: AdminListUserAuthEventsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2726,6 +2913,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 113: AdminRemoveUserFromGroupRequest
     Shape {
@@ -2738,6 +2926,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 114: AdminResetUserPasswordRequest
     Shape {
@@ -2750,11 +2939,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 115: AdminResetUserPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 116: ChallengeResponsesType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 117: AdminRespondToAuthChallengeRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2771,6 +2961,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 118: AdminRespondToAuthChallengeResponse
     Shape {
@@ -2785,6 +2976,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 119: SMSMfaSettingsType
     Shape {
@@ -2796,6 +2988,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 120: SoftwareTokenMfaSettingsType
     Shape {
@@ -2807,6 +3000,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 121: EmailMfaSettingsType
     Shape {
@@ -2818,6 +3012,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 122: WebAuthnMfaSettingsType
     Shape {
@@ -2826,6 +3021,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 123: AdminSetUserMFAPreferenceRequest
     Shape {
@@ -2846,9 +3042,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 124: AdminSetUserMFAPreferenceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 125: AdminSetUserPasswordRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2861,9 +3058,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 126: AdminSetUserPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 127: AdminSetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2875,11 +3073,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 128: AdminSetUserSettingsResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 129: EventIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(50),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 130: AdminUpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2892,9 +3098,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 131: AdminUpdateAuthEventFeedbackResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 132: DeviceRememberedStatusType
     Shape {
         kind: Kind::String { values: &["remembered", "not_remembered"] },
@@ -2902,6 +3109,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 133: AdminUpdateDeviceStatusRequest
     Shape {
@@ -2920,9 +3128,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 134: AdminUpdateDeviceStatusResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 135: AdminUpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2935,9 +3144,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 136: AdminUpdateUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 137: AdminUserGlobalSignOutRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2948,9 +3158,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 138: AdminUserGlobalSignOutResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 139: AssociateSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2961,9 +3172,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 140: SecretCodeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(16), max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: Some(16), max: None, sensitive: true, recursive: None, xml: None },
     // 141: AssociateSoftwareTokenResponse
     Shape {
         kind: Kind::Structure(&[
@@ -2974,6 +3186,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 142: ChangePasswordRequest
     Shape {
@@ -2986,11 +3199,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 143: ChangePasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 144: Document
-    Shape { kind: Kind::Document, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Document, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 145: CompleteWebAuthnRegistrationRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3001,9 +3215,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 146: CompleteWebAuthnRegistrationResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 147: DeviceSecretVerifierConfigType
     Shape {
         kind: Kind::Structure(&[
@@ -3014,9 +3229,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 148: DeviceNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 149: ConfirmDeviceRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3034,6 +3257,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 150: ConfirmDeviceResponse
     Shape {
@@ -3047,11 +3271,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 151: SecretHashType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 152: ConfirmationCodeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 153: UserContextDataType
     Shape {
         kind: Kind::Structure(&[
@@ -3062,6 +3301,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: true,
         recursive: None,
+        xml: None,
     },
     // 154: ConfirmForgotPasswordRequest
     Shape {
@@ -3079,9 +3319,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 155: ConfirmForgotPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 156: ConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3099,6 +3340,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 157: ConfirmSignUpResponse
     Shape {
@@ -3107,6 +3349,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 158: CreateGroupRequest
     Shape {
@@ -3121,6 +3364,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 159: CreateGroupResponse
     Shape {
@@ -3129,9 +3373,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 160: ProviderNameTypeV2
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 161: IdentityProviderTypeType
     Shape {
         kind: Kind::String { values: &["SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC"] },
@@ -3139,23 +3391,59 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 162: ProviderDetailsType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 163: AttributeMappingKeyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 164: AttributeMappingType
-    Shape { kind: Kind::Map { key: 163, value: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 163, value: 4 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 165: IdpIdentifierType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(40),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 166: IdpIdentifiersListType
-    Shape { kind: Kind::List { item: 165 }, min: Some(0), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 165 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 167: AcrMappingKeyType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 168: AcrValueType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 169: AcrMappingType
-    Shape { kind: Kind::Map { key: 167, value: 168 }, min: Some(0), max: Some(4), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 167, value: 168 },
+        min: Some(0),
+        max: Some(4),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 170: CreateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3171,6 +3459,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 171: IdentityProviderType
     Shape {
@@ -3189,6 +3478,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 172: CreateIdentityProviderResponse
     Shape {
@@ -3202,6 +3492,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 173: AssetCategoryType
     Shape {
@@ -3228,6 +3519,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 174: ColorSchemeModeType
     Shape {
@@ -3236,6 +3528,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 175: AssetExtensionType
     Shape {
@@ -3244,11 +3537,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 176: AssetBytesType
-    Shape { kind: Kind::Blob, min: None, max: Some(1000000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Blob, min: None, max: Some(1000000), sensitive: false, recursive: None, xml: None },
     // 177: ResourceIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(40), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(40),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 178: AssetType
     Shape {
         kind: Kind::Structure(&[
@@ -3262,9 +3563,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 179: AssetListType
-    Shape { kind: Kind::List { item: 178 }, min: Some(0), max: Some(40), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 178 }, min: Some(0), max: Some(40), sensitive: false, recursive: None, xml: None },
     // 180: CreateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3283,9 +3585,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 181: ManagedLoginBrandingIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 182: ManagedLoginBrandingType
     Shape {
         kind: Kind::Structure(&[
@@ -3311,6 +3614,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 183: CreateManagedLoginBrandingResponse
     Shape {
@@ -3324,15 +3628,44 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 184: ResourceServerIdentifierType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 185: ResourceServerNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 186: ResourceServerScopeNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 187: ResourceServerScopeDescriptionType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 188: ResourceServerScopeType
     Shape {
         kind: Kind::Structure(&[
@@ -3343,9 +3676,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 189: ResourceServerScopeListType
-    Shape { kind: Kind::List { item: 188 }, min: None, max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 188 }, min: None, max: Some(100), sensitive: false, recursive: None, xml: None },
     // 190: CreateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3358,6 +3692,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 191: ResourceServerType
     Shape {
@@ -3371,6 +3706,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 192: CreateResourceServerResponse
     Shape {
@@ -3384,19 +3720,48 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 193: TermsNameType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 194: TermsSourceType
-    Shape { kind: Kind::String { values: &["LINK"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["LINK"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 195: TermsEnforcementType
-    Shape { kind: Kind::String { values: &["NONE"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["NONE"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 196: LanguageIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 197: LinkUrlType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 198: LinksType
-    Shape { kind: Kind::Map { key: 196, value: 197 }, min: Some(1), max: Some(13), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 196, value: 197 },
+        min: Some(1),
+        max: Some(13),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 199: CreateTermsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -3411,9 +3776,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 200: TermsIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 201: TermsType
     Shape {
         kind: Kind::Structure(&[
@@ -3431,6 +3797,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 202: CreateTermsResponse
     Shape {
@@ -3439,9 +3806,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 203: UserImportJobNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 204: PasswordHashingAlgorithmType
     Shape {
         kind: Kind::String { values: &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"] },
@@ -3449,6 +3824,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 205: CreateUserImportJobRequest
     Shape {
@@ -3467,11 +3843,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 206: UserImportJobIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(55), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(55),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 207: PreSignedUrlType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 208: UserImportJobStatusType
     Shape {
         kind: Kind::String {
@@ -3481,11 +3872,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 209: LongType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 210: CompletionMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 211: UserImportJobType
     Shape {
         kind: Kind::Structure(&[
@@ -3513,6 +3912,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 212: CreateUserImportJobResponse
     Shape {
@@ -3526,15 +3926,23 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 213: UserPoolNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 214: PasswordPolicyMinLengthType
-    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false, recursive: None, xml: None },
     // 215: PasswordHistorySizeType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false, recursive: None, xml: None },
     // 216: TemporaryPasswordValidityDaysType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None, xml: None },
     // 217: PasswordPolicyType
     Shape {
         kind: Kind::Structure(&[
@@ -3555,9 +3963,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 218: AllowedFirstAuthFactorsListType
-    Shape { kind: Kind::List { item: 62 }, min: Some(1), max: Some(5), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 62 }, min: Some(1), max: Some(5), sensitive: false, recursive: None, xml: None },
     // 219: SignInPolicyType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -3570,6 +3979,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 220: UserPoolPolicyType
     Shape {
@@ -3581,6 +3991,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 221: DeletionProtectionType
     Shape {
@@ -3589,6 +4000,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 222: PreTokenGenerationLambdaVersionType
     Shape {
@@ -3597,6 +4009,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 223: PreTokenGenerationVersionConfigType
     Shape {
@@ -3608,9 +4021,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 224: CustomSMSSenderLambdaVersionType
-    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["V1_0"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 225: CustomSMSLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
@@ -3621,9 +4042,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 226: CustomEmailSenderLambdaVersionType
-    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["V1_0"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 227: CustomEmailLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
@@ -3634,9 +4063,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 228: InboundFederationLambdaVersionType
-    Shape { kind: Kind::String { values: &["V1_0"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["V1_0"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 229: InboundFederationLambdaType
     Shape {
         kind: Kind::Structure(&[
@@ -3647,6 +4084,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 230: LambdaConfigType
     Shape {
@@ -3681,6 +4119,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 231: VerifiedAttributeType
     Shape {
@@ -3689,9 +4128,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 232: VerifiedAttributesListType
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 233: AliasAttributeType
     Shape {
         kind: Kind::String { values: &["phone_number", "email", "preferred_username"] },
@@ -3699,9 +4139,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 234: AliasAttributesListType
-    Shape { kind: Kind::List { item: 233 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 233 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 235: UsernameAttributeType
     Shape {
         kind: Kind::String { values: &["phone_number", "email"] },
@@ -3709,19 +4150,55 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 236: UsernameAttributesListType
-    Shape { kind: Kind::List { item: 235 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 235 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 237: SmsVerificationMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 238: EmailVerificationMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(20000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 239: EmailVerificationSubjectType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 240: EmailVerificationMessageByLinkType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(20000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 241: EmailVerificationSubjectByLinkType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 242: DefaultEmailOptionType
     Shape {
         kind: Kind::String { values: &["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"] },
@@ -3729,6 +4206,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 243: VerificationMessageTemplateType
     Shape {
@@ -3744,6 +4222,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 244: UserPoolMfaType
     Shape {
@@ -3752,9 +4231,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 245: AttributesRequireVerificationBeforeUpdateType
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 246: UserAttributeUpdateSettingsType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -3767,6 +4247,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 247: DeviceConfigurationType
     Shape {
@@ -3788,9 +4269,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 248: EmailAddressType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 249: EmailSendingAccountType
     Shape {
         kind: Kind::String { values: &["COGNITO_DEFAULT", "DEVELOPER"] },
@@ -3798,9 +4280,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 250: SESConfigurationSet
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 251: EmailConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -3814,11 +4304,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 252: OptionalArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 253: RegionCodeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(5),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 254: EumsSmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -3834,6 +4339,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 255: SmsConfigurationType
     Shape {
@@ -3847,19 +4353,55 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 256: TagKeysType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 257: TagValueType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 258: UserPoolTagsType
-    Shape { kind: Kind::Map { key: 256, value: 257 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 256, value: 257 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 259: AdminCreateUserUnusedAccountValidityDaysType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None, xml: None },
     // 260: SmsInviteMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 261: EmailInviteMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(20000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 262: MessageTemplateType
     Shape {
         kind: Kind::Structure(&[
@@ -3871,6 +4413,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 263: AdminCreateUserConfigType
     Shape {
@@ -3893,9 +4436,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 264: SchemaAttributesListType
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 265: AdvancedSecurityModeType
     Shape {
         kind: Kind::String { values: &["OFF", "AUDIT", "ENFORCED"] },
@@ -3903,6 +4447,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 266: AdvancedSecurityEnabledModeType
     Shape {
@@ -3911,6 +4456,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 267: AdvancedSecurityAdditionalFlowsType
     Shape {
@@ -3924,6 +4470,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 268: UserPoolAddOnsType
     Shape {
@@ -3940,6 +4487,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 269: UsernameConfigurationType
     Shape {
@@ -3953,9 +4501,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 270: PriorityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false, recursive: None, xml: None },
     // 271: RecoveryOptionNameType
     Shape {
         kind: Kind::String { values: &["verified_email", "verified_phone_number", "admin_only"] },
@@ -3963,6 +4512,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 272: RecoveryOptionType
     Shape {
@@ -3974,9 +4524,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 273: RecoveryMechanismsType
-    Shape { kind: Kind::List { item: 272 }, min: Some(1), max: Some(2), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 272 }, min: Some(1), max: Some(2), sensitive: false, recursive: None, xml: None },
     // 274: AccountRecoverySettingType
     Shape {
         kind: Kind::Structure(&[Member {
@@ -3989,6 +4540,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 275: UserPoolTierType
     Shape {
@@ -3997,6 +4549,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 276: EncryptionKeyType
     Shape {
@@ -4005,9 +4558,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 277: EncryptionKeyArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(20), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(20),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 278: KeyConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -4018,6 +4579,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 279: IssuerType
     Shape {
@@ -4026,6 +4588,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 280: IssuerConfigurationType
     Shape {
@@ -4034,9 +4597,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 281: AcrLevelKeyType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 282: AcrLevelConfigType
     Shape {
         kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 168, required: true }]),
@@ -4044,9 +4608,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 283: AcrConfigurationType
-    Shape { kind: Kind::Map { key: 281, value: 282 }, min: Some(0), max: Some(4), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 281, value: 282 },
+        min: Some(0),
+        max: Some(4),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 284: CreateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4122,6 +4694,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 285: StatusType
     Shape {
@@ -4130,9 +4703,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 286: DomainType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(63), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(63),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 287: UserPoolType
     Shape {
         kind: Kind::Structure(&[
@@ -4233,6 +4814,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 288: CreateUserPoolResponse
     Shape {
@@ -4241,17 +4823,25 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 289: ClientNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 290: GenerateSecret
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 291: RefreshTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false, recursive: None, xml: None },
     // 292: AccessTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None, xml: None },
     // 293: IdTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None, xml: None },
     // 294: TimeUnitsType
     Shape {
         kind: Kind::String { values: &["seconds", "minutes", "hours", "days"] },
@@ -4259,6 +4849,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 295: TokenValidityUnitsType
     Shape {
@@ -4271,11 +4862,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 296: ClientPermissionType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 297: ClientPermissionListType
-    Shape { kind: Kind::List { item: 296 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 296 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 298: ExplicitAuthFlowsType
     Shape {
         kind: Kind::String {
@@ -4295,17 +4894,39 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 299: ExplicitAuthFlowsListType
-    Shape { kind: Kind::List { item: 298 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 298 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 300: SupportedIdentityProvidersListType
-    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 301: RedirectUrlType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 302: CallbackURLsListType
-    Shape { kind: Kind::List { item: 301 }, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 301 },
+        min: Some(0),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 303: LogoutURLsListType
-    Shape { kind: Kind::List { item: 301 }, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 301 },
+        min: Some(0),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 304: OAuthFlowType
     Shape {
         kind: Kind::String { values: &["code", "implicit", "client_credentials"] },
@@ -4313,15 +4934,23 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 305: OAuthFlowsType
-    Shape { kind: Kind::List { item: 304 }, min: Some(0), max: Some(3), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 304 }, min: Some(0), max: Some(3), sensitive: false, recursive: None, xml: None },
     // 306: ScopeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 307: ScopeListType
-    Shape { kind: Kind::List { item: 306 }, min: None, max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 306 }, min: None, max: Some(50), sensitive: false, recursive: None, xml: None },
     // 308: HexStringType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 309: AnalyticsConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -4335,6 +4964,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 310: PreventUserExistenceErrorTypes
     Shape {
@@ -4343,9 +4973,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 311: AuthSessionValidityType
-    Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false, recursive: None, xml: None },
     // 312: FeatureType
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED"] },
@@ -4353,9 +4984,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 313: RetryGracePeriodSecondsType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 314: RefreshTokenRotationType
     Shape {
         kind: Kind::Structure(&[
@@ -4371,6 +5003,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 315: CreateUserPoolClientRequest
     Shape {
@@ -4424,6 +5057,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 316: UserPoolClientType
     Shape {
@@ -4479,6 +5113,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 317: CreateUserPoolClientResponse
     Shape {
@@ -4492,9 +5127,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 318: WrappedIntegerType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 319: SecurityPolicyType
     Shape {
         kind: Kind::String { values: &["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"] },
@@ -4502,6 +5138,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 320: CustomDomainConfigType
     Shape {
@@ -4513,11 +5150,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 321: RegionNameType
-    Shape { kind: Kind::String { values: &[] }, min: Some(5), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(5),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 322: HealthCheckIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 323: FailoverType
     Shape {
         kind: Kind::Structure(&[
@@ -4533,6 +5185,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 324: RoutingType
     Shape {
@@ -4541,6 +5194,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 325: CreateUserPoolDomainRequest
     Shape {
@@ -4555,6 +5209,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 326: CreateUserPoolDomainResponse
     Shape {
@@ -4567,6 +5222,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 327: CreateUserPoolReplicaRequest
     Shape {
@@ -4579,6 +5235,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 328: ReplicaStatusType
     Shape {
@@ -4587,6 +5244,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 329: ReplicaRoleType
     Shape {
@@ -4595,6 +5253,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 330: UserPoolReplicaType
     Shape {
@@ -4608,6 +5267,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 331: CreateUserPoolReplicaResponse
     Shape {
@@ -4621,6 +5281,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 332: DeleteGroupRequest
     Shape {
@@ -4632,6 +5293,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 333: DeleteIdentityProviderRequest
     Shape {
@@ -4643,6 +5305,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 334: DeleteManagedLoginBrandingRequest
     Shape {
@@ -4659,6 +5322,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 335: DeleteResourceServerRequest
     Shape {
@@ -4670,6 +5334,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 336: DeleteTermsRequest
     Shape {
@@ -4681,6 +5346,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 337: DeleteUserRequest
     Shape {
@@ -4689,6 +5355,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 338: DeleteUserAttributesRequest
     Shape {
@@ -4700,9 +5367,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 339: DeleteUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 340: DeleteUserPoolRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
@@ -4710,6 +5378,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 341: DeleteUserPoolClientRequest
     Shape {
@@ -4721,6 +5390,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 342: DeleteUserPoolClientSecretRequest
     Shape {
@@ -4733,9 +5403,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 343: DeleteUserPoolClientSecretResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 344: DeleteUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4746,9 +5417,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 345: DeleteUserPoolDomainResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 346: DeleteUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4759,6 +5431,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 347: DeleteUserPoolReplicaResponse
     Shape {
@@ -4772,6 +5445,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 348: DeleteWebAuthnCredentialRequest
     Shape {
@@ -4783,9 +5457,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 349: DeleteWebAuthnCredentialResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 350: DescribeIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4796,6 +5471,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 351: DescribeIdentityProviderResponse
     Shape {
@@ -4809,6 +5485,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 352: DescribeManagedLoginBrandingRequest
     Shape {
@@ -4826,6 +5503,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 353: DescribeManagedLoginBrandingResponse
     Shape {
@@ -4839,6 +5517,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 354: DescribeManagedLoginBrandingByClientRequest
     Shape {
@@ -4851,6 +5530,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 355: DescribeManagedLoginBrandingByClientResponse
     Shape {
@@ -4864,6 +5544,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 356: DescribeResourceServerRequest
     Shape {
@@ -4875,6 +5556,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 357: DescribeResourceServerResponse
     Shape {
@@ -4888,6 +5570,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 358: DescribeRiskConfigurationRequest
     Shape {
@@ -4899,6 +5582,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 359: EventFilterType
     Shape {
@@ -4907,9 +5591,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 360: EventFiltersType
-    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 361: CompromisedCredentialsEventActionType
     Shape {
         kind: Kind::String { values: &["BLOCK", "NO_ACTION"] },
@@ -4917,6 +5602,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 362: CompromisedCredentialsActionsType
     Shape {
@@ -4925,6 +5611,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 363: CompromisedCredentialsRiskConfigurationType
     Shape {
@@ -4936,11 +5623,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 364: EmailNotificationSubjectType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 365: EmailNotificationBodyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(20000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 366: NotifyEmailType
     Shape {
         kind: Kind::Structure(&[
@@ -4952,6 +5654,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 367: NotifyConfigurationType
     Shape {
@@ -4967,9 +5670,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 368: AccountTakeoverActionNotifyType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 369: AccountTakeoverEventActionType
     Shape {
         kind: Kind::String { values: &["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"] },
@@ -4977,6 +5681,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 370: AccountTakeoverActionType
     Shape {
@@ -4988,6 +5693,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 371: AccountTakeoverActionsType
     Shape {
@@ -5000,6 +5706,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 372: AccountTakeoverRiskConfigurationType
     Shape {
@@ -5011,11 +5718,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 373: BlockedIPRangeListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None, xml: None },
     // 374: SkippedIPRangeListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None, xml: None },
     // 375: RiskExceptionConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -5026,6 +5734,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 376: RiskConfigurationType
     Shape {
@@ -5056,6 +5765,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 377: DescribeRiskConfigurationResponse
     Shape {
@@ -5069,6 +5779,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 378: DescribeTermsRequest
     Shape {
@@ -5080,6 +5791,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 379: DescribeTermsResponse
     Shape {
@@ -5088,6 +5800,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 380: DescribeTermsByClientRequest
     Shape {
@@ -5100,6 +5813,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 381: DescribeTermsByClientResponse
     Shape {
@@ -5108,6 +5822,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 382: DescribeUserImportJobRequest
     Shape {
@@ -5119,6 +5834,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 383: DescribeUserImportJobResponse
     Shape {
@@ -5132,6 +5848,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 384: DescribeUserPoolRequest
     Shape {
@@ -5140,6 +5857,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 385: DescribeUserPoolResponse
     Shape {
@@ -5148,6 +5866,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 386: DescribeUserPoolClientRequest
     Shape {
@@ -5159,6 +5878,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 387: DescribeUserPoolClientResponse
     Shape {
@@ -5172,6 +5892,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 388: DescribeUserPoolDomainRequest
     Shape {
@@ -5180,13 +5901,35 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 389: AWSAccountIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(12), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(12),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 390: S3BucketType
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 391: DomainVersionType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(20),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 392: DomainStatusType
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETING", "UPDATING", "ACTIVE", "FAILED"] },
@@ -5194,6 +5937,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 393: DomainDescriptionType
     Shape {
@@ -5213,6 +5957,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 394: DescribeUserPoolDomainResponse
     Shape {
@@ -5226,6 +5971,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 395: ForgetDeviceRequest
     Shape {
@@ -5237,6 +5983,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 396: ForgotPasswordRequest
     Shape {
@@ -5252,6 +5999,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 397: CodeDeliveryDetailsType
     Shape {
@@ -5264,6 +6012,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 398: ForgotPasswordResponse
     Shape {
@@ -5277,6 +6026,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 399: GetClientTokenRequest
     Shape {
@@ -5290,6 +6040,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 400: ClientAuthenticationResultType
     Shape {
@@ -5302,6 +6053,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 401: GetClientTokenResponse
     Shape {
@@ -5315,6 +6067,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 402: GetCSVHeaderRequest
     Shape {
@@ -5323,9 +6076,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 403: ListOfStringTypes
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 404: GetCSVHeaderResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5336,6 +6090,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 405: GetDeviceRequest
     Shape {
@@ -5347,6 +6102,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 406: GetDeviceResponse
     Shape {
@@ -5355,6 +6111,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 407: GetGroupRequest
     Shape {
@@ -5366,6 +6123,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 408: GetGroupResponse
     Shape {
@@ -5374,6 +6132,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 409: GetIdentityProviderByIdentifierRequest
     Shape {
@@ -5385,6 +6144,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 410: GetIdentityProviderByIdentifierResponse
     Shape {
@@ -5398,6 +6158,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 411: GetLogDeliveryConfigurationRequest
     Shape {
@@ -5406,6 +6167,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 412: LogLevel
     Shape {
@@ -5414,6 +6176,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 413: EventSourceName
     Shape {
@@ -5422,6 +6185,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 414: CloudWatchLogsConfigurationType
     Shape {
@@ -5430,9 +6194,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 415: S3ArnType
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 416: S3ConfigurationType
     Shape {
         kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 415, required: false }]),
@@ -5440,6 +6212,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 417: FirehoseConfigurationType
     Shape {
@@ -5448,6 +6221,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 418: LogConfigurationType
     Shape {
@@ -5467,9 +6241,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 419: LogConfigurationListType
-    Shape { kind: Kind::List { item: 418 }, min: Some(0), max: Some(2), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 418 }, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
     // 420: LogDeliveryConfigurationType
     Shape {
         kind: Kind::Structure(&[
@@ -5480,6 +6255,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 421: GetLogDeliveryConfigurationResponse
     Shape {
@@ -5493,11 +6269,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 422: LimitClass
-    Shape { kind: Kind::String { values: &["API_CATEGORY"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["API_CATEGORY"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 423: StringToStringMapType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 424: LimitDefinitionType
     Shape {
         kind: Kind::Structure(&[
@@ -5508,6 +6292,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 425: GetProvisionedLimitRequest
     Shape {
@@ -5521,6 +6306,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 426: LimitType
     Shape {
@@ -5533,6 +6319,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 427: GetProvisionedLimitResponse
     Shape {
@@ -5541,6 +6328,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 428: GetSigningCertificateRequest
     Shape {
@@ -5549,6 +6337,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 429: GetSigningCertificateResponse
     Shape {
@@ -5557,6 +6346,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 430: GetTokensFromRefreshTokenRequest
     Shape {
@@ -5571,6 +6361,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 431: GetTokensFromRefreshTokenResponse
     Shape {
@@ -5584,6 +6375,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 432: GetUICustomizationRequest
     Shape {
@@ -5595,13 +6387,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 433: ImageUrlType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 434: CSSType
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(131072), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(131072),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 435: CSSVersionType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 436: UICustomizationType
     Shape {
         kind: Kind::Structure(&[
@@ -5617,6 +6417,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 437: GetUICustomizationResponse
     Shape {
@@ -5630,6 +6431,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 438: GetUserRequest
     Shape {
@@ -5638,6 +6440,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 439: GetUserResponse
     Shape {
@@ -5652,6 +6455,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 440: GetUserAttributeVerificationCodeRequest
     Shape {
@@ -5664,6 +6468,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 441: GetUserAttributeVerificationCodeResponse
     Shape {
@@ -5677,6 +6482,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 442: GetUserAuthFactorsRequest
     Shape {
@@ -5685,6 +6491,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 443: GetUserAuthFactorsResponse
     Shape {
@@ -5703,6 +6510,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 444: GetUserPoolMfaConfigRequest
     Shape {
@@ -5711,6 +6519,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 445: SmsMfaConfigType
     Shape {
@@ -5727,6 +6536,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 446: SoftwareTokenMfaConfigType
     Shape {
@@ -5735,11 +6545,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 447: EmailMfaMessageType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(20000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(20000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 448: EmailMfaSubjectType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 449: EmailMfaConfigType
     Shape {
         kind: Kind::Structure(&[
@@ -5750,9 +6568,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 450: RelyingPartyIdType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(127), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(127),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 451: UserVerificationType
     Shape {
         kind: Kind::String { values: &["required", "preferred"] },
@@ -5760,6 +6586,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 452: WebAuthnFactorConfigurationType
     Shape {
@@ -5768,6 +6595,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 453: WebAuthnConfigurationType
     Shape {
@@ -5780,6 +6608,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 454: GetUserPoolMfaConfigResponse
     Shape {
@@ -5799,6 +6628,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 455: GlobalSignOutRequest
     Shape {
@@ -5807,9 +6637,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 456: GlobalSignOutResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 457: InitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5825,6 +6656,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 458: InitiateAuthResponse
     Shape {
@@ -5839,6 +6671,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 459: ListDevicesRequest
     Shape {
@@ -5851,6 +6684,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 460: ListDevicesResponse
     Shape {
@@ -5862,6 +6696,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 461: ListGroupsRequest
     Shape {
@@ -5874,6 +6709,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 462: ListGroupsResponse
     Shape {
@@ -5885,11 +6721,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 463: ListProvidersLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 464: PaginationKeyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 465: ListIdentityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5901,6 +6738,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 466: ProviderDescription
     Shape {
@@ -5914,9 +6752,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 467: ProvidersListType
-    Shape { kind: Kind::List { item: 466 }, min: Some(0), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 466 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 468: ListIdentityProvidersResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5927,9 +6766,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 469: ListResourceServersLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 470: ListResourceServersRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5941,9 +6781,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 471: ResourceServersListType
-    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 472: ListResourceServersResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5954,6 +6795,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 473: ListTagsForResourceRequest
     Shape {
@@ -5962,6 +6804,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 474: ListTagsForResourceResponse
     Shape {
@@ -5970,9 +6813,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 475: ListTermsRequestMaxResultsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 476: ListTermsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5984,6 +6828,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 477: TermsDescriptionType
     Shape {
@@ -5998,9 +6843,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 478: TermsDescriptionListType
-    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 479: ListTermsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6011,9 +6857,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 480: PoolQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 481: ListUserImportJobsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6025,9 +6872,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 482: UserImportJobsListType
-    Shape { kind: Kind::List { item: 211 }, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 211 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 483: ListUserImportJobsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6038,6 +6886,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 484: ListUserPoolClientSecretsRequest
     Shape {
@@ -6050,9 +6899,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 485: ClientSecretDescriptorListType
-    Shape { kind: Kind::List { item: 16 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 16 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 486: ListUserPoolClientSecretsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6063,9 +6913,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 487: QueryLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
     // 488: ListUserPoolClientsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6077,6 +6928,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 489: UserPoolClientDescription
     Shape {
@@ -6089,9 +6941,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 490: UserPoolClientListType
-    Shape { kind: Kind::List { item: 489 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 489 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 491: ListUserPoolClientsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6102,6 +6955,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 492: ListUserPoolReplicasRequest
     Shape {
@@ -6113,9 +6967,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 493: UserPoolReplicaListType
-    Shape { kind: Kind::List { item: 330 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 330 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 494: ListUserPoolReplicasResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6126,6 +6981,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 495: ListUserPoolsRequest
     Shape {
@@ -6137,9 +6993,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 496: ReplicaRegionsType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 497: UserPoolDescriptionType
     Shape {
         kind: Kind::Structure(&[
@@ -6155,9 +7012,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 498: UserPoolListType
-    Shape { kind: Kind::List { item: 497 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 497 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 499: ListUserPoolsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6168,11 +7026,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 500: SearchedAttributeNamesListType
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 501: UserFilterType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 502: ListUsersRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6186,9 +7052,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 503: UsersListType
-    Shape { kind: Kind::List { item: 37 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 37 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 504: ListUsersResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6199,6 +7066,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 505: ListUsersInGroupRequest
     Shape {
@@ -6212,6 +7080,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 506: ListUsersInGroupResponse
     Shape {
@@ -6223,9 +7092,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 507: WebAuthnCredentialsQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false, recursive: None, xml: None },
     // 508: ListWebAuthnCredentialsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6237,13 +7107,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 509: WebAuthnAuthenticatorAttachmentType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 510: WebAuthnAuthenticatorTransportType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 511: WebAuthnAuthenticatorTransportsList
-    Shape { kind: Kind::List { item: 510 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 510 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 512: WebAuthnCredentialDescription
     Shape {
         kind: Kind::Structure(&[
@@ -6268,9 +7139,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 513: WebAuthnCredentialDescriptionListType
-    Shape { kind: Kind::List { item: 512 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 512 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 514: ListWebAuthnCredentialsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6281,6 +7153,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 515: ResendConfirmationCodeRequest
     Shape {
@@ -6296,6 +7169,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 516: ResendConfirmationCodeResponse
     Shape {
@@ -6309,6 +7183,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 517: RespondToAuthChallengeRequest
     Shape {
@@ -6325,6 +7200,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 518: RespondToAuthChallengeResponse
     Shape {
@@ -6339,6 +7215,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 519: RevokeTokenRequest
     Shape {
@@ -6351,9 +7228,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 520: RevokeTokenResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 521: SetLogDeliveryConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6364,6 +7242,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 522: SetLogDeliveryConfigurationResponse
     Shape {
@@ -6377,6 +7256,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 523: SetRiskConfigurationRequest
     Shape {
@@ -6406,6 +7286,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 524: SetRiskConfigurationResponse
     Shape {
@@ -6419,9 +7300,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 525: ImageFileType
-    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false, recursive: None },
+    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false, recursive: None, xml: None },
     // 526: SetUICustomizationRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6434,6 +7316,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 527: SetUICustomizationResponse
     Shape {
@@ -6447,6 +7330,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 528: SetUserMFAPreferenceRequest
     Shape {
@@ -6466,9 +7350,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 529: SetUserMFAPreferenceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 530: SetUserPoolMfaConfigRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6488,6 +7373,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 531: SetUserPoolMfaConfigResponse
     Shape {
@@ -6507,6 +7393,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 532: SetUserSettingsRequest
     Shape {
@@ -6518,9 +7405,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 533: SetUserSettingsResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 534: SignUpRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6538,6 +7426,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 535: SignUpResponse
     Shape {
@@ -6551,6 +7440,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 536: StartUserImportJobRequest
     Shape {
@@ -6562,6 +7452,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 537: StartUserImportJobResponse
     Shape {
@@ -6575,6 +7466,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 538: StartWebAuthnRegistrationRequest
     Shape {
@@ -6583,6 +7475,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 539: StartWebAuthnRegistrationResponse
     Shape {
@@ -6596,6 +7489,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 540: StopUserImportJobRequest
     Shape {
@@ -6607,6 +7501,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 541: StopUserImportJobResponse
     Shape {
@@ -6620,6 +7515,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 542: TagResourceRequest
     Shape {
@@ -6631,11 +7527,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 543: TagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 544: UserPoolTagsListType
-    Shape { kind: Kind::List { item: 256 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 256 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 545: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6646,9 +7543,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 546: UntagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 547: UpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6662,9 +7560,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 548: UpdateAuthEventFeedbackResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 549: UpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6681,9 +7580,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 550: UpdateDeviceStatusResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 551: UpdateGroupRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6697,6 +7597,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 552: UpdateGroupResponse
     Shape {
@@ -6705,6 +7606,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 553: UpdateIdentityProviderRequest
     Shape {
@@ -6720,6 +7622,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 554: UpdateIdentityProviderResponse
     Shape {
@@ -6733,6 +7636,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 555: UpdateManagedLoginBrandingRequest
     Shape {
@@ -6757,6 +7661,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 556: UpdateManagedLoginBrandingResponse
     Shape {
@@ -6770,6 +7675,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 557: UpdateProvisionedLimitRequest
     Shape {
@@ -6781,6 +7687,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 558: UpdateProvisionedLimitResponse
     Shape {
@@ -6789,6 +7696,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 559: UpdateResourceServerRequest
     Shape {
@@ -6802,6 +7710,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 560: UpdateResourceServerResponse
     Shape {
@@ -6815,6 +7724,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 561: UpdateTermsRequest
     Shape {
@@ -6830,6 +7740,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 562: UpdateTermsResponse
     Shape {
@@ -6838,6 +7749,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 563: UpdateUserAttributesRequest
     Shape {
@@ -6850,9 +7762,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 564: CodeDeliveryDetailsListType
-    Shape { kind: Kind::List { item: 397 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 397 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 565: UpdateUserAttributesResponse
     Shape {
         kind: Kind::Structure(&[Member {
@@ -6865,6 +7778,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 566: UpdateUserPoolRequest
     Shape {
@@ -6938,9 +7852,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 567: UpdateUserPoolResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 568: UpdateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6992,6 +7907,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 569: UpdateUserPoolClientResponse
     Shape {
@@ -7005,6 +7921,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 570: UpdateUserPoolDomainRequest
     Shape {
@@ -7019,6 +7936,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 571: UpdateUserPoolDomainResponse
     Shape {
@@ -7031,6 +7949,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 572: UpdateReplicaStatusType
     Shape {
@@ -7039,6 +7958,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 573: UpdateUserPoolReplicaRequest
     Shape {
@@ -7051,6 +7971,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 574: UpdateUserPoolReplicaResponse
     Shape {
@@ -7064,9 +7985,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 575: SoftwareTokenMFAUserCodeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(6), max: Some(6), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(6),
+        max: Some(6),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 576: VerifySoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
@@ -7079,6 +8008,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 577: VerifySoftwareTokenResponseType
     Shape {
@@ -7087,6 +8017,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 578: VerifySoftwareTokenResponse
     Shape {
@@ -7098,6 +8029,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 579: VerifyUserAttributeRequest
     Shape {
@@ -7110,7 +8042,8 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 580: VerifyUserAttributeResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
 ];

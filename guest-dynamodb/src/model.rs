@@ -887,29 +887,43 @@ static OPERATIONS: &[Operation] = &[
 /// and the `Kind` indices point into this table.
 static SHAPES: &[Shape] = &[
     // 0: PartiQLStatement
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(8192), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(8192),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 1: StringAttributeValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 2: NumberAttributeValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 3: BinaryAttributeValue
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 4: StringSetAttributeValue
-    Shape { kind: Kind::List { item: 1 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 1 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 5: NumberSetAttributeValue
-    Shape { kind: Kind::List { item: 2 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 2 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 6: BinarySetAttributeValue
-    Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 7: AttributeName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(65535), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(65535),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 8: MapAttributeValue
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 9: ListAttributeValue
-    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 10: NullAttributeValue
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 11: BooleanAttributeValue
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 12: AttributeValue
     Shape {
         kind: Kind::Structure(&[
@@ -928,11 +942,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: Some("AttributeValue"),
+        xml: None,
     },
     // 13: PreparedStatementParameters
-    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 14: ConsistentRead
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 15: ReturnValuesOnConditionCheckFailure
     Shape {
         kind: Kind::String { values: &["ALL_OLD", "NONE"] },
@@ -940,6 +955,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 16: BatchStatementRequest
     Shape {
@@ -958,9 +974,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 17: PartiQLBatchRequest
-    Shape { kind: Kind::List { item: 16 }, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 16 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 18: ReturnConsumedCapacity
     Shape {
         kind: Kind::String { values: &["INDEXES", "TOTAL", "NONE"] },
@@ -968,6 +985,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 19: BatchExecuteStatementInput
     Shape {
@@ -979,6 +997,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 20: BatchStatementErrorCodeEnum
     Shape {
@@ -1001,11 +1020,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 21: String
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 22: AttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 23: BatchStatementError
     Shape {
         kind: Kind::Structure(&[
@@ -1017,9 +1037,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 24: TableName
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 25: BatchStatementResponse
     Shape {
         kind: Kind::Structure(&[
@@ -1031,13 +1059,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 26: PartiQLBatchResponse
-    Shape { kind: Kind::List { item: 25 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 25 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 27: TableArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 28: ConsumedCapacityUnits
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 29: Capacity
     Shape {
         kind: Kind::Structure(&[
@@ -1049,11 +1085,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 30: IndexName
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 31: SecondaryIndexesCapacityMap
-    Shape { kind: Kind::Map { key: 30, value: 29 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 30, value: 29 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 32: VectorCapacity
     Shape {
         kind: Kind::Structure(&[
@@ -1074,9 +1125,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 33: VectorIndexesCapacityMap
-    Shape { kind: Kind::Map { key: 30, value: 32 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 30, value: 32 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 34: ConsumedCapacity
     Shape {
         kind: Kind::Structure(&[
@@ -1093,9 +1152,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 35: ConsumedCapacityMultiple
-    Shape { kind: Kind::List { item: 34 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 34 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 36: BatchExecuteStatementOutput
     Shape {
         kind: Kind::Structure(&[
@@ -1106,19 +1166,20 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 37: Key
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 38: KeyList
-    Shape { kind: Kind::List { item: 37 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 37 }, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
     // 39: AttributeNameList
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 40: ProjectionExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 41: ExpressionAttributeNameVariable
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 42: ExpressionAttributeNameMap
-    Shape { kind: Kind::Map { key: 41, value: 7 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 41, value: 7 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 43: KeysAndAttributes
     Shape {
         kind: Kind::Structure(&[
@@ -1137,9 +1198,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 44: BatchGetRequestMap
-    Shape { kind: Kind::Map { key: 27, value: 43 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 27, value: 43 },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 45: BatchGetItemInput
     Shape {
         kind: Kind::Structure(&[
@@ -1150,11 +1219,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 46: ItemList
-    Shape { kind: Kind::List { item: 22 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 22 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 47: BatchGetResponseMap
-    Shape { kind: Kind::Map { key: 27, value: 46 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 27, value: 46 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 48: BatchGetItemOutput
     Shape {
         kind: Kind::Structure(&[
@@ -1166,9 +1243,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 49: PutItemInputAttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 50: PutRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "item", api_name: "Item", shape: 49, required: true }]),
@@ -1176,6 +1254,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 51: DeleteRequest
     Shape {
@@ -1184,6 +1263,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 52: WriteRequest
     Shape {
@@ -1195,13 +1275,28 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 53: WriteRequests
-    Shape { kind: Kind::List { item: 52 }, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 52 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 54: BatchWriteItemRequestMap
-    Shape { kind: Kind::Map { key: 27, value: 53 }, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 27, value: 53 },
+        min: Some(1),
+        max: Some(25),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 55: ReturnItemCollectionMetrics
-    Shape { kind: Kind::String { values: &["SIZE", "NONE"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["SIZE", "NONE"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 56: BatchWriteItemInput
     Shape {
         kind: Kind::Structure(&[
@@ -1218,13 +1313,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 57: ItemCollectionKeyAttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 58: ItemCollectionSizeEstimateBound
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 59: ItemCollectionSizeEstimateRange
-    Shape { kind: Kind::List { item: 58 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 58 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 60: ItemCollectionMetrics
     Shape {
         kind: Kind::Structure(&[
@@ -1235,11 +1331,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 61: ItemCollectionMetricsMultiple
-    Shape { kind: Kind::List { item: 60 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 60 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 62: ItemCollectionMetricsPerTable
-    Shape { kind: Kind::Map { key: 27, value: 61 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 27, value: 61 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 63: BatchWriteItemOutput
     Shape {
         kind: Kind::Structure(&[
@@ -1251,9 +1355,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 64: BulkOperationArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(37), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(37),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 65: CancelBulkOperationInput
     Shape {
         kind: Kind::Structure(&[Member {
@@ -1266,6 +1378,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 66: BulkOperationStatus
     Shape {
@@ -1276,6 +1389,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 67: CancelBulkOperationOutput
     Shape {
@@ -1287,9 +1401,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 68: BackupName
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 69: CreateBackupInput
     Shape {
         kind: Kind::Structure(&[
@@ -1300,11 +1422,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 70: BackupArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(37), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(37),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 71: BackupSizeBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 72: BackupStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETED", "AVAILABLE"] },
@@ -1312,6 +1442,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 73: BackupType
     Shape {
@@ -1320,11 +1451,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 74: BackupCreationDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 75: Date
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 76: BackupDetails
     Shape {
         kind: Kind::Structure(&[
@@ -1340,6 +1472,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 77: CreateBackupOutput
     Shape {
@@ -1353,9 +1486,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 78: RegionName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 79: Replica
     Shape {
         kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: false }]),
@@ -1363,9 +1497,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 80: ReplicaList
-    Shape { kind: Kind::List { item: 79 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 79 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 81: CreateGlobalTableInput
     Shape {
         kind: Kind::Structure(&[
@@ -1376,6 +1511,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 82: ReplicaStatus
     Shape {
@@ -1397,15 +1533,16 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 83: ReplicaStatusDescription
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 84: ReplicaStatusPercentProgress
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 85: KMSMasterKeyId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 86: PositiveLongObject
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 87: ProvisionedThroughputOverride
     Shape {
         kind: Kind::Structure(&[Member {
@@ -1418,9 +1555,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 88: LongObject
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 89: OnDemandThroughputOverride
     Shape {
         kind: Kind::Structure(&[Member {
@@ -1433,6 +1571,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 90: TableStatus
     Shape {
@@ -1452,6 +1591,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 91: TableWarmThroughputDescription
     Shape {
@@ -1464,6 +1604,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 92: IndexStatus
     Shape {
@@ -1472,6 +1613,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 93: GlobalSecondaryIndexWarmThroughputDescription
     Shape {
@@ -1484,6 +1626,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 94: ReplicaGlobalSecondaryIndexDescription
     Shape {
@@ -1507,9 +1650,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 95: ReplicaGlobalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 94 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 94 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 96: TableClass
     Shape {
         kind: Kind::String { values: &["STANDARD", "STANDARD_INFREQUENT_ACCESS"] },
@@ -1517,6 +1661,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 97: TableClassSummary
     Shape {
@@ -1528,6 +1673,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 98: GlobalTableSettingsReplicationMode
     Shape {
@@ -1536,6 +1682,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 99: ReplicaDescription
     Shape {
@@ -1593,11 +1740,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 100: ReplicaDescriptionList
-    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 101: GlobalTableArnString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 102: GlobalTableStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "ACTIVE", "DELETING", "UPDATING"] },
@@ -1605,6 +1753,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 103: GlobalTableDescription
     Shape {
@@ -1619,6 +1768,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 104: CreateGlobalTableOutput
     Shape {
@@ -1632,11 +1782,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 105: KeySchemaAttributeName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 106: ScalarAttributeType
-    Shape { kind: Kind::String { values: &["S", "N", "B"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["S", "N", "B"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 107: AttributeDefinition
     Shape {
         kind: Kind::Structure(&[
@@ -1647,9 +1812,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 108: AttributeDefinitions
-    Shape { kind: Kind::List { item: 107 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 107 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 109: KeyType
     Shape {
         kind: Kind::String { values: &["HASH", "RANGE"] },
@@ -1657,6 +1823,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 110: KeySchemaElement
     Shape {
@@ -1668,9 +1835,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 111: KeySchema
-    Shape { kind: Kind::List { item: 110 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 110 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 112: ProjectionType
     Shape {
         kind: Kind::String { values: &["ALL", "KEYS_ONLY", "INCLUDE"] },
@@ -1678,11 +1846,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 113: NonKeyAttributeName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 114: NonKeyAttributeNameList
-    Shape { kind: Kind::List { item: 113 }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 113 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
     // 115: Projection
     Shape {
         kind: Kind::Structure(&[
@@ -1693,6 +1869,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 116: LocalSecondaryIndex
     Shape {
@@ -1705,9 +1882,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 117: LocalSecondaryIndexList
-    Shape { kind: Kind::List { item: 116 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 116 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 118: ProvisionedThroughput
     Shape {
         kind: Kind::Structure(&[
@@ -1718,6 +1896,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 119: OnDemandThroughput
     Shape {
@@ -1729,6 +1908,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 120: WarmThroughput
     Shape {
@@ -1740,6 +1920,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 121: GlobalSecondaryIndex
     Shape {
@@ -1755,9 +1936,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 122: GlobalSecondaryIndexList
-    Shape { kind: Kind::List { item: 121 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 121 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 123: BillingMode
     Shape {
         kind: Kind::String { values: &["PROVISIONED", "PAY_PER_REQUEST"] },
@@ -1765,9 +1947,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 124: StreamEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 125: StreamViewType
     Shape {
         kind: Kind::String { values: &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] },
@@ -1775,6 +1958,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 126: StreamSpecification
     Shape {
@@ -1786,9 +1970,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 127: SSEEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 128: SSEType
     Shape {
         kind: Kind::String { values: &["AES256", "KMS"] },
@@ -1796,6 +1981,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 129: SSESpecification
     Shape {
@@ -1808,11 +1994,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 130: TagKeyString
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 131: TagValueString
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 132: Tag
     Shape {
         kind: Kind::Structure(&[
@@ -1823,15 +2024,23 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 133: TagList
-    Shape { kind: Kind::List { item: 132 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 132 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 134: DeletionProtectionEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 135: ResourcePolicy
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 136: VectorAttributeName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 137: VectorAttributeDefinition
     Shape {
         kind: Kind::Structure(&[Member {
@@ -1844,6 +2053,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 138: SearchSchemaElementType
     Shape {
@@ -1852,6 +2062,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 139: SearchSchemaElement
     Shape {
@@ -1868,9 +2079,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 140: SearchSchema
-    Shape { kind: Kind::List { item: 139 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 139 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 141: VectorDistanceFunction
     Shape {
         kind: Kind::String { values: &["COSINE", "DOT_PRODUCT", "EUCLIDEAN"] },
@@ -1878,6 +2090,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 142: VectorIndex
     Shape {
@@ -1893,9 +2106,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 143: VectorIndexList
-    Shape { kind: Kind::List { item: 142 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 142 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 144: CreateTableInput
     Shape {
         kind: Kind::Structure(&[
@@ -1937,9 +2151,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 145: NonNegativeLongObject
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 146: ProvisionedThroughputDescription
     Shape {
         kind: Kind::Structure(&[
@@ -1958,9 +2173,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 147: TableId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 148: BillingModeSummary
     Shape {
         kind: Kind::Structure(&[
@@ -1976,6 +2192,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 149: LocalSecondaryIndexDescription
     Shape {
@@ -1991,11 +2208,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 150: LocalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 149 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 149 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 151: Backfilling
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 152: GlobalSecondaryIndexDescription
     Shape {
         kind: Kind::Structure(&[
@@ -2015,11 +2233,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 153: GlobalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 152 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 152 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 154: StreamArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(37), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(37),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 155: WitnessStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETING", "ACTIVE"] },
@@ -2027,6 +2253,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 156: GlobalTableWitnessDescription
     Shape {
@@ -2038,11 +2265,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 157: GlobalTableWitnessDescriptionList
-    Shape { kind: Kind::List { item: 156 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 156 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 158: RestoreInProgress
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 159: RestoreSummary
     Shape {
         kind: Kind::Structure(&[
@@ -2055,6 +2283,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 160: SSEStatus
     Shape {
@@ -2063,9 +2292,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 161: KMSMasterKeyArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 162: SSEDescription
     Shape {
         kind: Kind::Structure(&[
@@ -2083,9 +2313,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 163: ArchivalReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 164: ArchivalSummary
     Shape {
         kind: Kind::Structure(&[
@@ -2097,9 +2328,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 165: DisassociationProtectionEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 166: MultiRegionConsistency
     Shape {
         kind: Kind::String { values: &["EVENTUAL", "STRONG"] },
@@ -2107,6 +2339,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 167: VectorIndexDescription
     Shape {
@@ -2127,9 +2360,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 168: VectorIndexDescriptionList
-    Shape { kind: Kind::List { item: 167 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 167 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 169: TableDescription
     Shape {
         kind: Kind::Structure(&[
@@ -2193,6 +2427,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 170: CreateTableOutput
     Shape {
@@ -2206,6 +2441,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 171: DeleteBackupInput
     Shape {
@@ -2214,11 +2450,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 172: TableCreationDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 173: ItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 174: SourceTableDetails
     Shape {
         kind: Kind::Structure(&[
@@ -2237,6 +2474,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 175: LocalSecondaryIndexInfo
     Shape {
@@ -2249,9 +2487,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 176: LocalSecondaryIndexes
-    Shape { kind: Kind::List { item: 175 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 175 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 177: GlobalSecondaryIndexInfo
     Shape {
         kind: Kind::Structure(&[
@@ -2265,9 +2504,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 178: GlobalSecondaryIndexes
-    Shape { kind: Kind::List { item: 177 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 177 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 179: TimeToLiveStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "DISABLING", "ENABLED", "DISABLED"] },
@@ -2275,9 +2515,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 180: TimeToLiveAttributeName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 181: TimeToLiveDescription
     Shape {
         kind: Kind::Structure(&[
@@ -2288,6 +2536,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 182: VectorIndexInfo
     Shape {
@@ -2303,9 +2552,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 183: VectorIndexes
-    Shape { kind: Kind::List { item: 182 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 182 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 184: SourceTableFeatureDetails
     Shape {
         kind: Kind::Structure(&[
@@ -2325,6 +2575,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 185: BackupDescription
     Shape {
@@ -2342,6 +2593,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 186: DeleteBackupOutput
     Shape {
@@ -2355,9 +2607,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 187: BooleanObject
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 188: ComparisonOperator
     Shape {
         kind: Kind::String {
@@ -2381,9 +2634,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 189: AttributeValueList
-    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 190: ExpectedAttributeValue
     Shape {
         kind: Kind::Structure(&[
@@ -2396,11 +2650,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 191: ExpectedAttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 190 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 7, value: 190 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 192: ConditionalOperator
-    Shape { kind: Kind::String { values: &["AND", "OR"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["AND", "OR"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 193: ReturnValue
     Shape {
         kind: Kind::String { values: &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"] },
@@ -2408,13 +2677,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 194: ConditionExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 195: ExpressionAttributeValueVariable
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 196: ExpressionAttributeValueMap
-    Shape { kind: Kind::Map { key: 195, value: 12 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 195, value: 12 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 197: DeleteItemInput
     Shape {
         kind: Kind::Structure(&[
@@ -2454,6 +2731,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 198: DeleteItemOutput
     Shape {
@@ -2466,11 +2744,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 199: ResourceArnString
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1283), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1283),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 200: PolicyRevisionId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 201: DeleteResourcePolicyInput
     Shape {
         kind: Kind::Structure(&[
@@ -2481,6 +2774,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 202: DeleteResourcePolicyOutput
     Shape {
@@ -2489,6 +2783,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 203: DeleteTableInput
     Shape {
@@ -2497,6 +2792,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 204: DeleteTableOutput
     Shape {
@@ -2510,6 +2806,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 205: DescribeBackupInput
     Shape {
@@ -2518,6 +2815,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 206: DescribeBackupOutput
     Shape {
@@ -2531,6 +2829,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 207: DescribeBulkOperationInput
     Shape {
@@ -2544,6 +2843,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 208: BulkOperationTableDetail
     Shape {
@@ -2555,17 +2855,32 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 209: BulkOperationTableDetails
-    Shape { kind: Kind::List { item: 208 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 208 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 210: ClientToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 211: S3BucketOwner
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 212: S3Bucket
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 213: S3Prefix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: None,
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 214: BulkOperationInputFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION"] },
@@ -2573,6 +2888,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 215: InputCompressionType
     Shape {
@@ -2581,6 +2897,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 216: InputS3Configuration
     Shape {
@@ -2595,6 +2912,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 217: S3SseAlgorithm
     Shape {
@@ -2603,9 +2921,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 218: S3SseKmsKeyId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 219: OutputTypeEnum
     Shape {
         kind: Kind::String { values: &["ERROR", "CONDITION_CHECK_FAILURE"] },
@@ -2613,9 +2939,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 220: OutputTypeList
-    Shape { kind: Kind::List { item: 219 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 219 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 221: OutputS3Configuration
     Shape {
         kind: Kind::Structure(&[
@@ -2630,17 +2957,18 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 222: BulkOperationStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 223: BulkOperationEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 224: BulkOperationItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 225: ProcessedInputBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 226: TotalInputBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 227: BulkOperationBytes
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2653,9 +2981,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 228: SecondaryIndexesBulkBytesMap
-    Shape { kind: Kind::Map { key: 30, value: 227 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 30, value: 227 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 229: BulkOperationVectorBytes
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2668,9 +3004,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 230: VectorIndexesBulkVectorBytesMap
-    Shape { kind: Kind::Map { key: 30, value: 229 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 30, value: 229 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 231: BulkOperationUsage
     Shape {
         kind: Kind::Structure(&[
@@ -2690,15 +3034,16 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 232: BulkOperationUsageMultiple
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 233: FailureCode
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 234: FailureMessage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 235: BulkOperationMaxWriteRequestUnits
-    Shape { kind: Kind::Integer, min: Some(1024), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1024), max: None, sensitive: false, recursive: None, xml: None },
     // 236: BulkOperationPerformanceTier
     Shape {
         kind: Kind::String { values: &["STANDARD", "ACCELERATED"] },
@@ -2706,6 +3051,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 237: BulkOperationDescription
     Shape {
@@ -2732,6 +3078,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 238: DescribeBulkOperationOutput
     Shape {
@@ -2745,6 +3092,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 239: DescribeContinuousBackupsInput
     Shape {
@@ -2753,6 +3101,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 240: ContinuousBackupsStatus
     Shape {
@@ -2761,6 +3110,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 241: PointInTimeRecoveryStatus
     Shape {
@@ -2769,9 +3119,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 242: RecoveryPeriodInDays
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(35), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(35), sensitive: false, recursive: None, xml: None },
     // 243: PointInTimeRecoveryDescription
     Shape {
         kind: Kind::Structure(&[
@@ -2799,6 +3150,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 244: ContinuousBackupsDescription
     Shape {
@@ -2820,6 +3172,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 245: DescribeContinuousBackupsOutput
     Shape {
@@ -2833,6 +3186,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 246: DescribeContributorInsightsInput
     Shape {
@@ -2844,11 +3198,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 247: ContributorInsightsRule
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 248: ContributorInsightsRuleList
-    Shape { kind: Kind::List { item: 247 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 247 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 249: ContributorInsightsStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "ENABLED", "DISABLING", "DISABLED", "FAILED"] },
@@ -2856,13 +3211,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 250: LastUpdateDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 251: ExceptionName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 252: ExceptionDescription
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 253: FailureException
     Shape {
         kind: Kind::Structure(&[
@@ -2873,6 +3229,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 254: ContributorInsightsMode
     Shape {
@@ -2881,6 +3238,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 255: DescribeContributorInsightsOutput
     Shape {
@@ -2912,11 +3270,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 256: DescribeEndpointsRequest
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 257: Long
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 258: Endpoint
     Shape {
         kind: Kind::Structure(&[
@@ -2927,9 +3286,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 259: Endpoints
-    Shape { kind: Kind::List { item: 258 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 258 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 260: DescribeEndpointsResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 259, required: true }]),
@@ -2937,9 +3297,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 261: ExportArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(37), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(37),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 262: DescribeExportInput
     Shape {
         kind: Kind::Structure(&[Member { name: "export_arn", api_name: "ExportArn", shape: 261, required: true }]),
@@ -2947,6 +3315,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 263: ExportStatus
     Shape {
@@ -2955,15 +3324,16 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 264: ExportStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 265: ExportEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 266: ExportManifest
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 267: ExportTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 268: ExportFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION"] },
@@ -2971,9 +3341,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 269: BilledSizeBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 270: ExportType
     Shape {
         kind: Kind::String { values: &["FULL_EXPORT", "INCREMENTAL_EXPORT"] },
@@ -2981,11 +3352,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 271: ExportFromTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 272: ExportToTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 273: ExportViewType
     Shape {
         kind: Kind::String { values: &["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] },
@@ -2993,6 +3365,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 274: IncrementalExportSpecification
     Shape {
@@ -3005,9 +3378,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 275: KeyExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 276: FilterSpecification
     Shape {
         kind: Kind::Structure(&[
@@ -3036,6 +3410,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 277: ExportDescription
     Shape {
@@ -3072,6 +3447,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 278: DescribeExportOutput
     Shape {
@@ -3085,6 +3461,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 279: DescribeGlobalTableInput
     Shape {
@@ -3098,6 +3475,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 280: DescribeGlobalTableOutput
     Shape {
@@ -3111,6 +3489,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 281: DescribeGlobalTableSettingsInput
     Shape {
@@ -3124,13 +3503,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 282: AutoScalingPolicyName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 283: IntegerObject
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 284: DoubleObject
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 285: AutoScalingTargetTrackingScalingPolicyConfigurationDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3143,6 +3530,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 286: AutoScalingPolicyDescription
     Shape {
@@ -3159,9 +3547,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 287: AutoScalingPolicyDescriptionList
-    Shape { kind: Kind::List { item: 286 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 286 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 288: AutoScalingSettingsDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3175,6 +3564,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 289: ReplicaGlobalSecondaryIndexSettingsDescription
     Shape {
@@ -3210,9 +3600,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 290: ReplicaGlobalSecondaryIndexSettingsDescriptionList
-    Shape { kind: Kind::List { item: 289 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 289 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 291: ReplicaSettingsDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3265,9 +3656,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 292: ReplicaSettingsDescriptionList
-    Shape { kind: Kind::List { item: 291 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 291 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 293: DescribeGlobalTableSettingsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -3278,9 +3670,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 294: ImportArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(37), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(37),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 295: DescribeImportInput
     Shape {
         kind: Kind::Structure(&[Member { name: "import_arn", api_name: "ImportArn", shape: 294, required: true }]),
@@ -3288,6 +3688,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 296: ImportStatus
     Shape {
@@ -3296,6 +3697,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 297: S3BucketSource
     Shape {
@@ -3308,11 +3710,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 298: ErrorCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 299: CloudWatchLogGroupArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 300: InputFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION", "CSV"] },
@@ -3320,13 +3730,35 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 301: CsvDelimiter
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 302: CsvHeader
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(65536), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(65536),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 303: CsvHeaderList
-    Shape { kind: Kind::List { item: 302 }, min: Some(1), max: Some(255), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 302 },
+        min: Some(1),
+        max: Some(255),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 304: CsvOptions
     Shape {
         kind: Kind::Structure(&[
@@ -3337,6 +3769,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 305: InputFormatOptions
     Shape {
@@ -3345,6 +3778,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 306: TableCreationParameters
     Shape {
@@ -3368,15 +3802,16 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 307: ImportStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 308: ImportEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 309: ProcessedItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 310: ImportedItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 311: ImportTableDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3414,6 +3849,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 312: DescribeImportOutput
     Shape {
@@ -3427,6 +3863,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 313: DescribeKinesisStreamingDestinationInput
     Shape {
@@ -3435,6 +3872,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 314: DestinationStatus
     Shape {
@@ -3443,6 +3881,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 315: ApproximateCreationDateTimePrecision
     Shape {
@@ -3451,6 +3890,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 316: KinesisDataStreamDestination
     Shape {
@@ -3474,9 +3914,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 317: KinesisDataStreamDestinations
-    Shape { kind: Kind::List { item: 316 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 316 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 318: DescribeKinesisStreamingDestinationOutput
     Shape {
         kind: Kind::Structure(&[
@@ -3492,9 +3933,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 319: DescribeLimitsInput
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 320: DescribeLimitsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -3527,6 +3969,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 321: DescribeTableInput
     Shape {
@@ -3535,6 +3978,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 322: DescribeTableOutput
     Shape {
@@ -3543,6 +3987,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 323: DescribeTableReplicaAutoScalingInput
     Shape {
@@ -3551,6 +3996,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 324: ReplicaGlobalSecondaryIndexAutoScalingDescription
     Shape {
@@ -3574,9 +4020,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 325: ReplicaGlobalSecondaryIndexAutoScalingDescriptionList
-    Shape { kind: Kind::List { item: 324 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 324 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 326: ReplicaAutoScalingDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3605,9 +4052,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 327: ReplicaAutoScalingDescriptionList
-    Shape { kind: Kind::List { item: 326 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 326 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 328: TableAutoScalingDescription
     Shape {
         kind: Kind::Structure(&[
@@ -3619,6 +4067,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 329: DescribeTableReplicaAutoScalingOutput
     Shape {
@@ -3632,6 +4081,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 330: DescribeTimeToLiveInput
     Shape {
@@ -3640,6 +4090,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 331: DescribeTimeToLiveOutput
     Shape {
@@ -3653,6 +4104,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 332: EnableKinesisStreamingConfiguration
     Shape {
@@ -3666,6 +4118,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 333: KinesisStreamingDestinationInput
     Shape {
@@ -3683,6 +4136,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 334: KinesisStreamingDestinationOutput
     Shape {
@@ -3701,11 +4155,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 335: PartiQLNextToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32768), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32768),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 336: PositiveIntegerObject
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 337: ExecuteStatementInput
     Shape {
         kind: Kind::Structure(&[
@@ -3726,6 +4188,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 338: ExecuteStatementOutput
     Shape {
@@ -3739,6 +4202,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 339: ParameterizedStatement
     Shape {
@@ -3756,11 +4220,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 340: ParameterizedStatements
-    Shape { kind: Kind::List { item: 339 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 339 },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 341: ClientRequestToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(36), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(36),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 342: ExecuteTransactionInput
     Shape {
         kind: Kind::Structure(&[
@@ -3772,6 +4251,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 343: ItemResponse
     Shape {
@@ -3780,9 +4260,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 344: ItemResponseList
-    Shape { kind: Kind::List { item: 343 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 343 },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 345: ExecuteTransactionOutput
     Shape {
         kind: Kind::Structure(&[
@@ -3793,6 +4281,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 346: ExportTableToPointInTimeInput
     Shape {
@@ -3819,6 +4308,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 347: ExportTableToPointInTimeOutput
     Shape {
@@ -3832,6 +4322,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 348: GetItemInput
     Shape {
@@ -3853,6 +4344,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 349: GetItemOutput
     Shape {
@@ -3864,6 +4356,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 350: GetResourcePolicyInput
     Shape {
@@ -3872,6 +4365,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 351: GetResourcePolicyOutput
     Shape {
@@ -3883,6 +4377,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 352: ImportTableInput
     Shape {
@@ -3903,6 +4398,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 353: ImportTableOutput
     Shape {
@@ -3916,13 +4412,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 354: BackupsInputLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
     // 355: TimeRangeLowerBound
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 356: TimeRangeUpperBound
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 357: BackupTypeFilter
     Shape {
         kind: Kind::String { values: &["USER", "SYSTEM", "AWS_BACKUP", "ALL"] },
@@ -3930,6 +4427,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 358: ListBackupsInput
     Shape {
@@ -3950,6 +4448,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 359: BackupSummary
     Shape {
@@ -3974,9 +4473,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 360: BackupSummaries
-    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 361: ListBackupsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -3992,11 +4492,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 362: ListBulkOperationsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 363: BulkOperationNextToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 364: ListBulkOperationsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4007,6 +4515,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 365: BulkOperationSummary
     Shape {
@@ -4020,9 +4529,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 366: BulkOperationsSummaryList
-    Shape { kind: Kind::List { item: 365 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 365 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 367: ListBulkOperationsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4038,11 +4548,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 368: NextTokenString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 369: ListContributorInsightsLimit
-    Shape { kind: Kind::Integer, min: None, max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: Some(100), sensitive: false, recursive: None, xml: None },
     // 370: ListContributorInsightsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4054,6 +4565,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 371: ContributorInsightsSummary
     Shape {
@@ -4077,9 +4589,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 372: ContributorInsightsSummaries
-    Shape { kind: Kind::List { item: 371 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 371 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 373: ListContributorInsightsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4095,11 +4608,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 374: ListExportsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 375: ExportNextToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 376: ListExportsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4111,6 +4625,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 377: ExportSummary
     Shape {
@@ -4123,9 +4638,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 378: ExportSummaries
-    Shape { kind: Kind::List { item: 377 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 377 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 379: ListExportsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4136,6 +4652,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 380: ListGlobalTablesInput
     Shape {
@@ -4153,6 +4670,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 381: GlobalTable
     Shape {
@@ -4164,9 +4682,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 382: GlobalTableList
-    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 383: ListGlobalTablesOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4182,11 +4701,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 384: ListImportsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
     // 385: ImportNextToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(112), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(112),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 386: ListImportsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4198,6 +4725,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 387: ImportSummary
     Shape {
@@ -4220,9 +4748,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 388: ImportSummaryList
-    Shape { kind: Kind::List { item: 387 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 387 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 389: ListImportsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4233,9 +4762,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 390: ListTablesInputLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
     // 391: ListTablesInput
     Shape {
         kind: Kind::Structure(&[
@@ -4251,9 +4781,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 392: TableNameList
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 393: ListTablesOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4269,6 +4800,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 394: ListTagsOfResourceInput
     Shape {
@@ -4280,6 +4812,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 395: ListTagsOfResourceOutput
     Shape {
@@ -4291,6 +4824,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 396: PutItemInput
     Shape {
@@ -4331,6 +4865,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 397: PutItemOutput
     Shape {
@@ -4343,9 +4878,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 398: ConfirmRemoveSelfResourceAccess
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 399: PutResourcePolicyInput
     Shape {
         kind: Kind::Structure(&[
@@ -4363,6 +4899,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 400: PutResourcePolicyOutput
     Shape {
@@ -4371,6 +4908,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 401: Select
     Shape {
@@ -4379,6 +4917,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 402: Condition
     Shape {
@@ -4390,11 +4929,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 403: KeyConditions
-    Shape { kind: Kind::Map { key: 7, value: 402 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 7, value: 402 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 404: FilterConditionMap
-    Shape { kind: Kind::Map { key: 7, value: 402 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 7, value: 402 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 405: QueryInput
     Shape {
         kind: Kind::Structure(&[
@@ -4435,9 +4989,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 406: Integer
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 407: QueryOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4451,6 +5006,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 408: RestoreTableFromBackupInput
     Shape {
@@ -4494,6 +5050,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 409: RestoreTableFromBackupOutput
     Shape {
@@ -4507,6 +5064,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 410: RestoreTableToPointInTimeInput
     Shape {
@@ -4558,6 +5116,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 411: RestoreTableToPointInTimeOutput
     Shape {
@@ -4571,11 +5130,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 412: ScanTotalSegments
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(1000000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(1000000), sensitive: false, recursive: None, xml: None },
     // 413: ScanSegment
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(999999), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(999999), sensitive: false, recursive: None, xml: None },
     // 414: ScanInput
     Shape {
         kind: Kind::Structure(&[
@@ -4610,6 +5170,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 415: ScanOutput
     Shape {
@@ -4624,11 +5185,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 416: SearchVectorList
-    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: Some(4096), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 12 },
+        min: Some(1),
+        max: Some(4096),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 417: TopKInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 418: SearchVectorsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4661,9 +5230,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 419: ScoreNumber
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 420: SearchResultItem
     Shape {
         kind: Kind::Structure(&[
@@ -4674,9 +5244,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 421: SearchResultList
-    Shape { kind: Kind::List { item: 420 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 420 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 422: SearchVectorsOutput
     Shape {
         kind: Kind::Structure(&[
@@ -4687,6 +5258,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 423: StartBulkPutItemsInput
     Shape {
@@ -4702,6 +5274,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 424: StartBulkPutItemsOutput
     Shape {
@@ -4715,6 +5288,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 425: TagResourceInput
     Shape {
@@ -4726,6 +5300,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 426: Get
     Shape {
@@ -4744,6 +5319,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 427: TransactGetItem
     Shape {
@@ -4752,9 +5328,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 428: TransactGetItemList
-    Shape { kind: Kind::List { item: 427 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 427 },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 429: TransactGetItemsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4765,6 +5349,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 430: TransactGetItemsOutput
     Shape {
@@ -4776,6 +5361,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 431: ConditionCheck
     Shape {
@@ -4806,6 +5392,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 432: Put
     Shape {
@@ -4836,6 +5423,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 433: Delete
     Shape {
@@ -4866,9 +5454,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 434: UpdateExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 435: Update
     Shape {
         kind: Kind::Structure(&[
@@ -4899,6 +5488,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 436: TransactWriteItem
     Shape {
@@ -4912,9 +5502,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 437: TransactWriteItemList
-    Shape { kind: Kind::List { item: 436 }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 436 },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 438: TransactWriteItemsInput
     Shape {
         kind: Kind::Structure(&[
@@ -4932,6 +5530,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 439: TransactWriteItemsOutput
     Shape {
@@ -4943,9 +5542,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 440: TagKeyList
-    Shape { kind: Kind::List { item: 130 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 130 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 441: UntagResourceInput
     Shape {
         kind: Kind::Structure(&[
@@ -4956,6 +5556,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 442: PointInTimeRecoverySpecification
     Shape {
@@ -4972,6 +5573,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 443: UpdateContinuousBackupsInput
     Shape {
@@ -4988,6 +5590,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 444: UpdateContinuousBackupsOutput
     Shape {
@@ -5001,6 +5604,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 445: ContributorInsightsAction
     Shape {
@@ -5009,6 +5613,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 446: UpdateContributorInsightsInput
     Shape {
@@ -5032,6 +5637,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 447: UpdateContributorInsightsOutput
     Shape {
@@ -5055,6 +5661,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 448: CreateReplicaAction
     Shape {
@@ -5063,6 +5670,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 449: DeleteReplicaAction
     Shape {
@@ -5071,6 +5679,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 450: ReplicaUpdate
     Shape {
@@ -5082,9 +5691,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 451: ReplicaUpdateList
-    Shape { kind: Kind::List { item: 450 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 450 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 452: UpdateGlobalTableInput
     Shape {
         kind: Kind::Structure(&[
@@ -5095,6 +5705,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 453: UpdateGlobalTableOutput
     Shape {
@@ -5108,9 +5719,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 454: AutoScalingRoleArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1600), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1600),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 455: AutoScalingTargetTrackingScalingPolicyConfigurationUpdate
     Shape {
         kind: Kind::Structure(&[
@@ -5123,6 +5742,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 456: AutoScalingPolicyUpdate
     Shape {
@@ -5139,6 +5759,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 457: AutoScalingSettingsUpdate
     Shape {
@@ -5153,6 +5774,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 458: GlobalTableGlobalSecondaryIndexSettingsUpdate
     Shape {
@@ -5175,9 +5797,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 459: GlobalTableGlobalSecondaryIndexSettingsUpdateList
-    Shape { kind: Kind::List { item: 458 }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 458 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
     // 460: ReplicaGlobalSecondaryIndexSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
@@ -5199,9 +5822,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 461: ReplicaGlobalSecondaryIndexSettingsUpdateList
-    Shape { kind: Kind::List { item: 460 }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 460 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
     // 462: ReplicaSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
@@ -5230,9 +5854,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 463: ReplicaSettingsUpdateList
-    Shape { kind: Kind::List { item: 462 }, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 462 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 464: UpdateGlobalTableSettingsInput
     Shape {
         kind: Kind::Structure(&[
@@ -5267,6 +5892,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 465: UpdateGlobalTableSettingsOutput
     Shape {
@@ -5278,6 +5904,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 466: AttributeAction
     Shape {
@@ -5286,6 +5913,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 467: AttributeValueUpdate
     Shape {
@@ -5297,9 +5925,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 468: AttributeUpdates
-    Shape { kind: Kind::Map { key: 7, value: 467 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 7, value: 467 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 469: UpdateItemInput
     Shape {
         kind: Kind::Structure(&[
@@ -5341,6 +5977,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 470: UpdateItemOutput
     Shape {
@@ -5353,6 +5990,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 471: UpdateKinesisStreamingConfiguration
     Shape {
@@ -5366,6 +6004,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 472: UpdateKinesisStreamingDestinationInput
     Shape {
@@ -5383,6 +6022,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 473: UpdateKinesisStreamingDestinationOutput
     Shape {
@@ -5401,6 +6041,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 474: UpdateGlobalSecondaryIndexAction
     Shape {
@@ -5414,6 +6055,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 475: CreateGlobalSecondaryIndexAction
     Shape {
@@ -5429,6 +6071,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 476: DeleteGlobalSecondaryIndexAction
     Shape {
@@ -5437,6 +6080,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 477: GlobalSecondaryIndexUpdate
     Shape {
@@ -5449,9 +6093,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 478: GlobalSecondaryIndexUpdateList
-    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 479: ReplicaGlobalSecondaryIndex
     Shape {
         kind: Kind::Structure(&[
@@ -5473,9 +6118,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 480: ReplicaGlobalSecondaryIndexList
-    Shape { kind: Kind::List { item: 479 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 479 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 481: CreateReplicationGroupMemberAction
     Shape {
         kind: Kind::Structure(&[
@@ -5505,6 +6151,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 482: UpdateReplicationGroupMemberAction
     Shape {
@@ -5535,6 +6182,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 483: DeleteReplicationGroupMemberAction
     Shape {
@@ -5543,6 +6191,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 484: DisassociationMode
     Shape {
@@ -5551,6 +6200,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 485: DisassociateReplicationGroupMemberAction
     Shape {
@@ -5562,6 +6212,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 486: ReplicationGroupUpdate
     Shape {
@@ -5575,9 +6226,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 487: ReplicationGroupUpdateList
-    Shape { kind: Kind::List { item: 486 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 486 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 488: CreateGlobalTableWitnessGroupMemberAction
     Shape {
         kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
@@ -5585,6 +6237,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 489: DeleteGlobalTableWitnessGroupMemberAction
     Shape {
@@ -5593,6 +6246,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 490: GlobalTableWitnessGroupUpdate
     Shape {
@@ -5604,9 +6258,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 491: GlobalTableWitnessGroupUpdateList
-    Shape { kind: Kind::List { item: 490 }, min: Some(1), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 490 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 492: CreateVectorIndexAction
     Shape {
         kind: Kind::Structure(&[
@@ -5621,6 +6276,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 493: DeleteVectorIndexAction
     Shape {
@@ -5629,6 +6285,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 494: VectorIndexUpdate
     Shape {
@@ -5640,9 +6297,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 495: VectorIndexUpdateList
-    Shape { kind: Kind::List { item: 494 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 494 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 496: UpdateTableInput
     Shape {
         kind: Kind::Structure(&[
@@ -5698,6 +6356,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 497: UpdateTableOutput
     Shape {
@@ -5711,6 +6370,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 498: GlobalSecondaryIndexAutoScalingUpdate
     Shape {
@@ -5727,9 +6387,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 499: GlobalSecondaryIndexAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 498 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 498 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 500: ReplicaGlobalSecondaryIndexAutoScalingUpdate
     Shape {
         kind: Kind::Structure(&[
@@ -5745,9 +6406,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 501: ReplicaGlobalSecondaryIndexAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 500 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 500 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 502: ReplicaAutoScalingUpdate
     Shape {
         kind: Kind::Structure(&[
@@ -5769,9 +6431,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 503: ReplicaAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 502 }, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 502 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 504: UpdateTableReplicaAutoScalingInput
     Shape {
         kind: Kind::Structure(&[
@@ -5794,6 +6457,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 505: UpdateTableReplicaAutoScalingOutput
     Shape {
@@ -5807,9 +6471,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 506: TimeToLiveEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 507: TimeToLiveSpecification
     Shape {
         kind: Kind::Structure(&[
@@ -5820,6 +6485,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 508: UpdateTimeToLiveInput
     Shape {
@@ -5836,6 +6502,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 509: UpdateTimeToLiveOutput
     Shape {
@@ -5849,5 +6516,6 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
 ];

@@ -19,7 +19,7 @@ static OPERATIONS: &[Operation] = &[
         name: "add_layer_version_permission",
         api_name: "AddLayerVersionPermission",
         title: "Add layer version permission",
-        description: "Lets another account, an organization or everyone use one version of a layer by adding a statement to its policy.",
+        description: "Grants another account, an organization, or everyone the right to use one version of a layer. Each grant needs a unique statement ID, and the principal can be an account ID or * for all accounts.",
         input: 7,
         output: Some(8),
         signed: true,
@@ -43,7 +43,7 @@ static OPERATIONS: &[Operation] = &[
         name: "add_permission",
         api_name: "AddPermission",
         title: "Add permission",
-        description: "Adds a statement to a function's resource policy so a service or another account may invoke or manage it. The statement id must be unique within the policy.",
+        description: "Adds a statement to a function's resource-based policy so an AWS service or another account can invoke it. Set a source ARN or source account when granting a service, so only your own resources can use it.",
         input: 19,
         output: Some(20),
         signed: true,
@@ -66,7 +66,7 @@ static OPERATIONS: &[Operation] = &[
         name: "checkpoint_durable_execution",
         api_name: "CheckpointDurableExecution",
         title: "Checkpoint durable execution",
-        description: "Saves the progress of a durable execution so it can resume from this point; needs the checkpoint token of the step being recorded.",
+        description: "Records progress of a running durable execution by sending a batch of operation updates with the current checkpoint token. Normally called by the durable functions SDK, not by hand.",
         input: 50,
         output: Some(65),
         signed: true,
@@ -86,7 +86,7 @@ static OPERATIONS: &[Operation] = &[
         name: "create_alias",
         api_name: "CreateAlias",
         title: "Create alias",
-        description: "Creates a named pointer to a function version, optionally splitting traffic with a second version by weight.",
+        description: "Creates a named pointer, such as prod, to one published version of a function. A routing config can send a weighted share of traffic to a second version.",
         input: 74,
         output: Some(77),
         signed: true,
@@ -106,7 +106,7 @@ static OPERATIONS: &[Operation] = &[
         name: "create_capacity_provider",
         api_name: "CreateCapacityProvider",
         title: "Create capacity provider",
-        description: "Creates a capacity provider that runs functions on managed instances in your VPC; needs the VPC settings and the permissions it uses.",
+        description: "Creates a capacity provider that runs functions on managed EC2 instances in your VPC. Requires a VPC config with subnets and an operator role ARN that Lambda uses to manage the instances.",
         input: 109,
         output: Some(115),
         signed: true,
@@ -126,7 +126,7 @@ static OPERATIONS: &[Operation] = &[
         name: "create_code_signing_config",
         api_name: "CreateCodeSigningConfig",
         title: "Create code signing config",
-        description: "Creates a configuration naming the signing profiles whose signatures deployments must carry, and what happens when a check fails.",
+        description: "Creates a code signing configuration listing the signing profiles allowed to sign function code. The policy decides whether unsigned or badly signed code is only warned about or rejected.",
         input: 120,
         output: Some(124),
         signed: true,
@@ -146,7 +146,7 @@ static OPERATIONS: &[Operation] = &[
         name: "create_event_source_mapping",
         api_name: "CreateEventSourceMapping",
         title: "Create event source mapping",
-        description: "Connects a stream or queue (Kinesis, DynamoDB Streams, SQS, Kafka, MQ) to a function so Lambda polls it and invokes the function with batches.",
+        description: "Connects a stream or queue, such as SQS, Kinesis, DynamoDB Streams or Kafka, to a function so Lambda polls it and invokes the function with batches. Streams also need a starting position.",
         input: 185,
         output: Some(191),
         signed: true,
@@ -166,7 +166,7 @@ static OPERATIONS: &[Operation] = &[
         name: "create_function",
         api_name: "CreateFunction",
         title: "Create function",
-        description: "Creates a function from a zip archive (base64), an S3 object or a container image. Needs an execution role ARN; zip packages also need a runtime and handler.",
+        description: "Creates a function from an execution role ARN and code given as a base64 zip file, an S3 object, or a container image URI. Zip packages also need a runtime and handler; the new function starts in a Pending state.",
         input: 244,
         output: Some(268),
         signed: true,
@@ -185,8 +185,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "create_function_url_config",
         api_name: "CreateFunctionUrlConfig",
-        title: "Create function URL",
-        description: "Gives a function or alias a dedicated HTTPS URL, either open to anyone or requiring IAM-signed requests.",
+        title: "Create function URL config",
+        description: "Gives a function or alias a dedicated HTTPS endpoint. The auth type is AWS_IAM for signed requests or NONE for public access, which still needs a matching resource policy statement.",
         input: 281,
         output: Some(283),
         signed: true,
@@ -209,7 +209,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_alias",
         api_name: "DeleteAlias",
         title: "Delete alias",
-        description: "Removes an alias from a function. The versions it pointed to are kept.",
+        description: "Deletes a function alias by name. The versions it pointed to are kept; only the name is removed.",
         input: 284,
         output: None,
         signed: true,
@@ -232,7 +232,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_capacity_provider",
         api_name: "DeleteCapacityProvider",
         title: "Delete capacity provider",
-        description: "Deletes a capacity provider. Functions must no longer use it.",
+        description: "Deletes a capacity provider by name. Function versions that still use it must be removed or moved first.",
         input: 285,
         output: Some(286),
         signed: true,
@@ -252,7 +252,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_code_signing_config",
         api_name: "DeleteCodeSigningConfig",
         title: "Delete code signing config",
-        description: "Deletes a code signing configuration that no function uses anymore.",
+        description: "Deletes a code signing configuration by ARN. It can only be deleted once no function uses it.",
         input: 287,
         output: Some(288),
         signed: true,
@@ -272,7 +272,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_event_source_mapping",
         api_name: "DeleteEventSourceMapping",
         title: "Delete event source mapping",
-        description: "Stops Lambda polling a source for a function and removes the mapping, identified by its UUID.",
+        description: "Removes an event source mapping by its UUID so Lambda stops polling that source. Deletion is asynchronous and the mapping shows a Deleting state for a short while.",
         input: 289,
         output: Some(191),
         signed: true,
@@ -292,7 +292,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_function",
         api_name: "DeleteFunction",
         title: "Delete function",
-        description: "Deletes a function and all its versions and aliases; with a qualifier, deletes only that version.",
+        description: "Deletes a function with all its versions and aliases. With a qualifier it deletes only that one version, and aliases or event source mappings are not cleaned up for you.",
         input: 290,
         output: Some(292),
         signed: true,
@@ -315,7 +315,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_function_code_signing_config",
         api_name: "DeleteFunctionCodeSigningConfig",
         title: "Delete function code signing config",
-        description: "Detaches the code signing configuration from a function, so deployments are no longer checked.",
+        description: "Detaches the code signing configuration from a function, so later code updates are no longer checked for signatures. The configuration itself is kept.",
         input: 293,
         output: None,
         signed: true,
@@ -335,7 +335,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_function_concurrency",
         api_name: "DeleteFunctionConcurrency",
         title: "Delete function concurrency",
-        description: "Removes a function's reserved concurrency, returning it to the account's unreserved pool.",
+        description: "Removes the reserved concurrency limit from a function. It then draws from the account's shared unreserved concurrency pool.",
         input: 294,
         output: None,
         signed: true,
@@ -355,7 +355,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_function_event_invoke_config",
         api_name: "DeleteFunctionEventInvokeConfig",
         title: "Delete function event invoke config",
-        description: "Removes the retry, age and destination settings for asynchronous invocations of a function, version or alias.",
+        description: "Removes the asynchronous invocation settings (retries, event age, destinations) from a function, version or alias. Lambda falls back to its default retry behavior.",
         input: 295,
         output: None,
         signed: true,
@@ -377,8 +377,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "delete_function_url_config",
         api_name: "DeleteFunctionUrlConfig",
-        title: "Delete function URL",
-        description: "Removes the HTTPS URL of a function or alias; the URL stops working at once.",
+        title: "Delete function URL config",
+        description: "Removes the HTTPS endpoint of a function or alias. The URL stops working right away and a new one will get a different address.",
         input: 296,
         output: None,
         signed: true,
@@ -401,7 +401,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_layer_version",
         api_name: "DeleteLayerVersion",
         title: "Delete layer version",
-        description: "Deletes one version of a layer. Functions already using it keep a copy.",
+        description: "Deletes one version of a layer; version numbers are never reused. Functions that already include it keep working, but it can no longer be added to functions.",
         input: 297,
         output: None,
         signed: true,
@@ -424,7 +424,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_provisioned_concurrency_config",
         api_name: "DeleteProvisionedConcurrencyConfig",
         title: "Delete provisioned concurrency config",
-        description: "Removes the provisioned concurrency of a function version or alias.",
+        description: "Removes the provisioned concurrency setting from a version or alias. The qualifier is required, and pre-initialized environments are released.",
         input: 299,
         output: None,
         signed: true,
@@ -447,7 +447,7 @@ static OPERATIONS: &[Operation] = &[
         name: "delete_resource_policy",
         api_name: "DeleteResourcePolicy",
         title: "Delete resource policy",
-        description: "Deletes the resource-based policy attached to a function, version, alias or capacity provider ARN.",
+        description: "Deletes the whole resource-based policy attached to a function, version or alias, given by ARN. Pass a revision ID to avoid removing a policy someone else just changed.",
         input: 302,
         output: None,
         signed: true,
@@ -470,7 +470,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_account_settings",
         api_name: "GetAccountSettings",
         title: "Get account settings",
-        description: "Reads the account's Lambda limits and current usage in this Region, such as concurrency and total code size.",
+        description: "Returns the account's Lambda limits and current usage in the Region, such as total concurrency, unreserved concurrency and code storage. Takes no input.",
         input: 303,
         output: Some(307),
         signed: true,
@@ -490,7 +490,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_alias",
         api_name: "GetAlias",
         title: "Get alias",
-        description: "Reads an alias: the version it points to and any weighted routing to a second version.",
+        description: "Returns the details of one function alias: the version it points to, its description and any weighted routing config.",
         input: 308,
         output: Some(77),
         signed: true,
@@ -513,7 +513,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_capacity_provider",
         api_name: "GetCapacityProvider",
         title: "Get capacity provider",
-        description: "Reads a capacity provider's configuration and state.",
+        description: "Returns the configuration and current state of a capacity provider, looked up by name.",
         input: 309,
         output: Some(310),
         signed: true,
@@ -533,7 +533,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_code_signing_config",
         api_name: "GetCodeSigningConfig",
         title: "Get code signing config",
-        description: "Reads a code signing configuration by its ARN.",
+        description: "Returns a code signing configuration by ARN, including the allowed signing profiles and the enforcement policy.",
         input: 311,
         output: Some(312),
         signed: true,
@@ -553,7 +553,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_durable_execution",
         api_name: "GetDurableExecution",
         title: "Get durable execution",
-        description: "Reads the status and result of one durable execution by its ARN.",
+        description: "Returns the status, timing and result or error of one durable execution, looked up by its ARN. Set the include flag to also get the input and output payloads.",
         input: 314,
         output: Some(320),
         signed: true,
@@ -576,7 +576,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_durable_execution_history",
         api_name: "GetDurableExecutionHistory",
         title: "Get durable execution history",
-        description: "Lists the events a durable execution has recorded so far, page by page.",
+        description: "Returns the event history of a durable execution, one page at a time. Can be read newest first and can include the payload data of each event.",
         input: 323,
         output: Some(358),
         signed: true,
@@ -608,7 +608,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_durable_execution_state",
         api_name: "GetDurableExecutionState",
         title: "Get durable execution state",
-        description: "Reads the saved operations of a durable execution at a checkpoint token, for replaying it.",
+        description: "Returns the recorded operations a durable execution needs to replay, paged. Requires the current checkpoint token and is meant for the durable functions SDK.",
         input: 359,
         output: Some(360),
         signed: true,
@@ -639,7 +639,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_event_source_mapping",
         api_name: "GetEventSourceMapping",
         title: "Get event source mapping",
-        description: "Reads an event source mapping by its UUID: its source, batching settings and state.",
+        description: "Returns the settings and current state of an event source mapping, looked up by its UUID.",
         input: 361,
         output: Some(191),
         signed: true,
@@ -659,7 +659,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function",
         api_name: "GetFunction",
         title: "Get function",
-        description: "Reads a function's configuration, a short-lived link to download its code, its tags and concurrency. A qualifier selects a version or alias.",
+        description: "Returns a function's configuration, tags, concurrency and a short-lived presigned link to download its code. Use a qualifier to read a specific version or alias.",
         input: 362,
         output: Some(372),
         signed: true,
@@ -682,7 +682,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_code_signing_config",
         api_name: "GetFunctionCodeSigningConfig",
         title: "Get function code signing config",
-        description: "Reads which code signing configuration a function uses, if any.",
+        description: "Returns the ARN of the code signing configuration attached to a function, if any.",
         input: 373,
         output: Some(374),
         signed: true,
@@ -702,7 +702,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_concurrency",
         api_name: "GetFunctionConcurrency",
         title: "Get function concurrency",
-        description: "Reads the reserved concurrency set on a function, if any.",
+        description: "Returns the reserved concurrency set on a function. The value is absent when no reservation has been made.",
         input: 375,
         output: Some(376),
         signed: true,
@@ -722,7 +722,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_configuration",
         api_name: "GetFunctionConfiguration",
         title: "Get function configuration",
-        description: "Reads a function's settings (runtime, handler, memory, timeout, environment, state) without its code location.",
+        description: "Returns the version-specific settings of a function, such as runtime, memory, timeout and state, without the code link. Use a qualifier for a specific version or alias.",
         input: 377,
         output: Some(268),
         signed: true,
@@ -745,7 +745,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_event_invoke_config",
         api_name: "GetFunctionEventInvokeConfig",
         title: "Get function event invoke config",
-        description: "Reads the asynchronous invocation settings of a function, version or alias: retries, maximum event age and destinations.",
+        description: "Returns the asynchronous invocation settings of a function, version or alias: retry attempts, maximum event age and destinations.",
         input: 378,
         output: Some(381),
         signed: true,
@@ -768,7 +768,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_recursion_config",
         api_name: "GetFunctionRecursionConfig",
         title: "Get function recursion config",
-        description: "Reads whether Lambda stops a function caught in a recursive invocation loop.",
+        description: "Returns whether Lambda stops or allows recursive loops detected for a function. The value is Terminate or Allow.",
         input: 383,
         output: Some(385),
         signed: true,
@@ -788,7 +788,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_function_scaling_config",
         api_name: "GetFunctionScalingConfig",
         title: "Get function scaling config",
-        description: "Reads the scaling settings of a function version that runs on a capacity provider.",
+        description: "Returns the minimum and maximum execution environments set for a function version that runs on a capacity provider. The qualifier is required.",
         input: 387,
         output: Some(390),
         signed: true,
@@ -810,8 +810,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "get_function_url_config",
         api_name: "GetFunctionUrlConfig",
-        title: "Get function URL",
-        description: "Reads the HTTPS URL of a function or alias, its auth type and CORS settings.",
+        title: "Get function URL config",
+        description: "Returns the HTTPS endpoint of a function or alias along with its auth type, CORS settings and invoke mode.",
         input: 391,
         output: Some(392),
         signed: true,
@@ -834,7 +834,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_layer_version",
         api_name: "GetLayerVersion",
         title: "Get layer version",
-        description: "Reads one version of a layer, with a short-lived link to download its content.",
+        description: "Returns information about one layer version, given the layer name and version number, including a short-lived link to download its content.",
         input: 393,
         output: Some(399),
         signed: true,
@@ -857,7 +857,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_layer_version_by_arn",
         api_name: "GetLayerVersionByArn",
         title: "Get layer version by ARN",
-        description: "Reads one layer version given its full ARN, with a short-lived link to download it.",
+        description: "Returns information about a layer version given its full version ARN, including a short-lived download link.",
         input: 400,
         output: Some(399),
         signed: true,
@@ -877,7 +877,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_layer_version_policy",
         api_name: "GetLayerVersionPolicy",
         title: "Get layer version policy",
-        description: "Reads the permissions policy of one layer version.",
+        description: "Returns the resource-based policy of a layer version as a JSON string, with its revision ID.",
         input: 401,
         output: Some(402),
         signed: true,
@@ -900,7 +900,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_policy",
         api_name: "GetPolicy",
         title: "Get policy",
-        description: "Reads a function's resource-based policy, which says who may invoke or manage it.",
+        description: "Returns the resource-based policy of a function, version or alias as a JSON string. Fails with not found when no permissions have been added.",
         input: 403,
         output: Some(404),
         signed: true,
@@ -923,7 +923,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_provisioned_concurrency_config",
         api_name: "GetProvisionedConcurrencyConfig",
         title: "Get provisioned concurrency config",
-        description: "Reads the provisioned concurrency of a version or alias: requested, allocated and available.",
+        description: "Returns the requested and allocated provisioned concurrency of a version or alias and its status. The qualifier is required.",
         input: 405,
         output: Some(409),
         signed: true,
@@ -946,7 +946,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_resource_policy",
         api_name: "GetResourcePolicy",
         title: "Get resource policy",
-        description: "Reads the resource-based policy attached to a function, version, alias or capacity provider ARN.",
+        description: "Returns the resource-based policy attached to a function, version or alias, given by ARN, together with its revision ID.",
         input: 410,
         output: Some(412),
         signed: true,
@@ -966,7 +966,7 @@ static OPERATIONS: &[Operation] = &[
         name: "get_runtime_management_config",
         api_name: "GetRuntimeManagementConfig",
         title: "Get runtime management config",
-        description: "Reads how a function's runtime version is updated: automatically, on function update, or pinned.",
+        description: "Returns how a function's runtime version is updated (Auto, FunctionUpdate or Manual) and the pinned runtime version ARN when set to Manual.",
         input: 413,
         output: Some(415),
         signed: true,
@@ -989,7 +989,7 @@ static OPERATIONS: &[Operation] = &[
         name: "invoke",
         api_name: "Invoke",
         title: "Invoke function",
-        description: "Runs a function with a payload (base64) and returns its result; synchronous by default, or queued as an event with the Event invocation type.",
+        description: "Runs a function with a JSON payload. By default the call is synchronous and returns the result; set the invocation type to Event to queue it, or DryRun to only check permissions.",
         input: 418,
         output: Some(419),
         signed: true,
@@ -1023,7 +1023,7 @@ static OPERATIONS: &[Operation] = &[
         name: "invoke_async",
         api_name: "InvokeAsync",
         title: "Invoke function asynchronously (deprecated)",
-        description: "Queues an event for a function with the older asynchronous API; prefer Invoke with the Event invocation type.",
+        description: "Queues an event for a function and returns at once. Deprecated; call Invoke with the Event invocation type instead.",
         input: 421,
         output: Some(423),
         signed: true,
@@ -1043,7 +1043,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_aliases",
         api_name: "ListAliases",
         title: "List aliases",
-        description: "Lists the aliases of a function, optionally only those pointing to one version. Paged with a marker.",
+        description: "Lists the aliases of a function, one page at a time. Can be filtered to aliases pointing at a given version.",
         input: 425,
         output: Some(427),
         signed: true,
@@ -1074,7 +1074,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_capacity_providers",
         api_name: "ListCapacityProviders",
         title: "List capacity providers",
-        description: "Lists the account's capacity providers, optionally by state. Paged with a marker.",
+        description: "Lists the capacity providers in the account and Region, one page at a time. Can be filtered by state.",
         input: 429,
         output: Some(431),
         signed: true,
@@ -1104,7 +1104,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_code_signing_configs",
         api_name: "ListCodeSigningConfigs",
         title: "List code signing configs",
-        description: "Lists the account's code signing configurations. Paged with a marker.",
+        description: "Lists the code signing configurations in the account and Region, one page at a time.",
         input: 432,
         output: Some(434),
         signed: true,
@@ -1132,8 +1132,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "list_durable_executions_by_function",
         api_name: "ListDurableExecutionsByFunction",
-        title: "List durable executions",
-        description: "Lists the durable executions of a function, optionally filtered by status or start time. Paged with a marker.",
+        title: "List durable executions by function",
+        description: "Lists the durable executions of a function, one page at a time. Can be filtered by name, status and start time range.",
         input: 436,
         output: Some(439),
         signed: true,
@@ -1169,7 +1169,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_event_source_mappings",
         api_name: "ListEventSourceMappings",
         title: "List event source mappings",
-        description: "Lists event source mappings, optionally only those of one function or one source ARN. Paged with a marker.",
+        description: "Lists event source mappings, one page at a time. Can be filtered by event source ARN, by function, or both.",
         input: 440,
         output: Some(442),
         signed: true,
@@ -1200,7 +1200,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_function_event_invoke_configs",
         api_name: "ListFunctionEventInvokeConfigs",
         title: "List function event invoke configs",
-        description: "Lists the asynchronous invocation settings of every version and alias of a function.",
+        description: "Lists the asynchronous invocation settings configured on a function and its versions and aliases, one page at a time.",
         input: 444,
         output: Some(446),
         signed: true,
@@ -1229,8 +1229,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "list_function_url_configs",
         api_name: "ListFunctionUrlConfigs",
-        title: "List function URLs",
-        description: "Lists the HTTPS URLs configured for a function and its aliases.",
+        title: "List function URL configs",
+        description: "Lists the HTTPS endpoints configured for a function and its aliases, one page at a time.",
         input: 448,
         output: Some(451),
         signed: true,
@@ -1260,7 +1260,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_function_versions_by_capacity_provider",
         api_name: "ListFunctionVersionsByCapacityProvider",
         title: "List function versions by capacity provider",
-        description: "Lists the function versions that run on a capacity provider. Paged with a marker.",
+        description: "Lists the function versions that run on a given capacity provider, one page at a time.",
         input: 452,
         output: Some(455),
         signed: true,
@@ -1290,7 +1290,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_functions",
         api_name: "ListFunctions",
         title: "List functions",
-        description: "Lists the functions in this Region with their configurations, the latest version unless all versions are asked for. Paged with a marker.",
+        description: "Lists the functions in the Region, one page at a time, showing the unpublished version's settings. Set the function version option to ALL to include every published version.",
         input: 458,
         output: Some(460),
         signed: true,
@@ -1321,7 +1321,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_functions_by_code_signing_config",
         api_name: "ListFunctionsByCodeSigningConfig",
         title: "List functions by code signing config",
-        description: "Lists the ARNs of the functions that use a code signing configuration.",
+        description: "Lists the ARNs of functions that use a given code signing configuration, one page at a time.",
         input: 461,
         output: Some(463),
         signed: true,
@@ -1351,7 +1351,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_layer_versions",
         api_name: "ListLayerVersions",
         title: "List layer versions",
-        description: "Lists the versions of a layer, optionally only those compatible with a runtime or architecture.",
+        description: "Lists the versions of a layer, newest first, one page at a time. Can be filtered by compatible runtime or architecture.",
         input: 465,
         output: Some(468),
         signed: true,
@@ -1383,7 +1383,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_layers",
         api_name: "ListLayers",
         title: "List layers",
-        description: "Lists the layers in the account with their latest version, optionally filtered by runtime or architecture.",
+        description: "Lists the layers in the account with details of each layer's latest version, one page at a time. Can be filtered by compatible runtime or architecture.",
         input: 469,
         output: Some(472),
         signed: true,
@@ -1414,7 +1414,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_provisioned_concurrency_configs",
         api_name: "ListProvisionedConcurrencyConfigs",
         title: "List provisioned concurrency configs",
-        description: "Lists the provisioned concurrency settings of a function's versions and aliases.",
+        description: "Lists the provisioned concurrency settings of all versions and aliases of a function, one page at a time.",
         input: 474,
         output: Some(477),
         signed: true,
@@ -1444,7 +1444,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_tags",
         api_name: "ListTags",
         title: "List tags",
-        description: "Reads the tags of a function, event source mapping, code signing config or capacity provider, given its ARN.",
+        description: "Returns the tags of a function, event source mapping, code signing config or capacity provider, given its ARN.",
         input: 479,
         output: Some(480),
         signed: true,
@@ -1464,7 +1464,7 @@ static OPERATIONS: &[Operation] = &[
         name: "list_versions_by_function",
         api_name: "ListVersionsByFunction",
         title: "List versions by function",
-        description: "Lists every published version of a function and its unpublished latest. Paged with a marker.",
+        description: "Lists every version of a function, including $LATEST, with each version's settings, one page at a time.",
         input: 481,
         output: Some(482),
         signed: true,
@@ -1494,7 +1494,7 @@ static OPERATIONS: &[Operation] = &[
         name: "publish_layer_version",
         api_name: "PublishLayerVersion",
         title: "Publish layer version",
-        description: "Creates a new version of a layer from a zip archive or an S3 object; each call makes a new, immutable version.",
+        description: "Creates a new version of a layer from a zip archive given inline as base64 or as an S3 object. The layer is created on first publish and each call gets the next version number.",
         input: 484,
         output: Some(485),
         signed: true,
@@ -1514,7 +1514,7 @@ static OPERATIONS: &[Operation] = &[
         name: "publish_version",
         api_name: "PublishVersion",
         title: "Publish version",
-        description: "Freezes the function's current code and configuration as a new numbered version. Passing the code's hash guards against publishing something else.",
+        description: "Creates an immutable numbered version from the current code and settings of the unpublished function. If nothing changed since the last version, no new one is made; a code hash or revision ID guards against races.",
         input: 486,
         output: Some(268),
         signed: true,
@@ -1534,7 +1534,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_function_code_signing_config",
         api_name: "PutFunctionCodeSigningConfig",
         title: "Put function code signing config",
-        description: "Attaches a code signing configuration to a function, so its deployments are checked against it.",
+        description: "Attaches a code signing configuration to a function, replacing any previous one. Later code updates are checked against it.",
         input: 487,
         output: Some(488),
         signed: true,
@@ -1554,7 +1554,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_function_concurrency",
         api_name: "PutFunctionConcurrency",
         title: "Put function concurrency",
-        description: "Reserves concurrency for a function: it can always scale to this many instances, and never beyond.",
+        description: "Reserves a number of concurrent executions for a function, which is also its upper limit. Setting zero stops all invocations of the function.",
         input: 489,
         output: Some(371),
         signed: true,
@@ -1574,7 +1574,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_function_event_invoke_config",
         api_name: "PutFunctionEventInvokeConfig",
         title: "Put function event invoke config",
-        description: "Sets the retries, maximum event age and destinations for asynchronous invocations, replacing any earlier settings.",
+        description: "Sets the retry count, maximum event age and success or failure destinations for asynchronous invocations. Replaces the whole config; settings left out are reset to defaults.",
         input: 490,
         output: Some(381),
         signed: true,
@@ -1597,7 +1597,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_function_recursion_config",
         api_name: "PutFunctionRecursionConfig",
         title: "Put function recursion config",
-        description: "Sets whether Lambda stops a function caught in a recursive invocation loop or lets it run.",
+        description: "Sets whether Lambda stops (Terminate) or allows (Allow) recursive invocation loops that it detects for a function.",
         input: 491,
         output: Some(492),
         signed: true,
@@ -1617,7 +1617,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_function_scaling_config",
         api_name: "PutFunctionScalingConfig",
         title: "Put function scaling config",
-        description: "Sets the scaling settings of a function version that runs on a capacity provider.",
+        description: "Sets the minimum and maximum number of execution environments for a function version that runs on a capacity provider. The qualifier is required.",
         input: 493,
         output: Some(494),
         signed: true,
@@ -1640,7 +1640,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_provisioned_concurrency_config",
         api_name: "PutProvisionedConcurrencyConfig",
         title: "Put provisioned concurrency config",
-        description: "Keeps a number of instances of a version or alias initialized and ready to answer without cold starts.",
+        description: "Keeps a number of execution environments initialized for a published version or alias. The qualifier is required, and $LATEST cannot be used.",
         input: 495,
         output: Some(496),
         signed: true,
@@ -1663,7 +1663,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_resource_policy",
         api_name: "PutResourcePolicy",
         title: "Put resource policy",
-        description: "Attaches a resource-based policy document to a function, version, alias or capacity provider ARN, replacing any earlier one.",
+        description: "Attaches a resource-based policy document to a function, version or alias, given by ARN. It replaces the whole existing policy, including statements added with AddPermission.",
         input: 497,
         output: Some(498),
         signed: true,
@@ -1683,7 +1683,7 @@ static OPERATIONS: &[Operation] = &[
         name: "put_runtime_management_config",
         api_name: "PutRuntimeManagementConfig",
         title: "Put runtime management config",
-        description: "Chooses when a function's runtime version is updated: automatically, on function update, or pinned to a given version.",
+        description: "Chooses how a function's runtime version is updated: Auto, FunctionUpdate or Manual. Manual requires the ARN of the runtime version to pin.",
         input: 499,
         output: Some(500),
         signed: true,
@@ -1706,7 +1706,7 @@ static OPERATIONS: &[Operation] = &[
         name: "remove_layer_version_permission",
         api_name: "RemoveLayerVersionPermission",
         title: "Remove layer version permission",
-        description: "Removes a statement, by its id, from the policy of a layer version.",
+        description: "Removes one statement, by statement ID, from the usage policy of a layer version.",
         input: 501,
         output: None,
         signed: true,
@@ -1731,7 +1731,7 @@ static OPERATIONS: &[Operation] = &[
         name: "remove_permission",
         api_name: "RemovePermission",
         title: "Remove permission",
-        description: "Removes a statement, by its id, from a function's resource policy.",
+        description: "Removes one statement, by statement ID, from the resource-based policy of a function, version or alias.",
         input: 503,
         output: None,
         signed: true,
@@ -1756,7 +1756,7 @@ static OPERATIONS: &[Operation] = &[
         name: "send_durable_execution_callback_failure",
         api_name: "SendDurableExecutionCallbackFailure",
         title: "Send durable execution callback failure",
-        description: "Tells a durable execution waiting on a callback that the awaited work failed, with an error.",
+        description: "Completes a waiting callback of a durable execution with an error, given the callback ID. The waiting step then fails with that error.",
         input: 504,
         output: Some(505),
         signed: true,
@@ -1776,7 +1776,7 @@ static OPERATIONS: &[Operation] = &[
         name: "send_durable_execution_callback_heartbeat",
         api_name: "SendDurableExecutionCallbackHeartbeat",
         title: "Send durable execution callback heartbeat",
-        description: "Tells a durable execution waiting on a callback that the awaited work is still going, so it does not time out.",
+        description: "Signals that work on a callback is still in progress, given the callback ID, so it does not hit its heartbeat timeout.",
         input: 506,
         output: Some(507),
         signed: true,
@@ -1796,7 +1796,7 @@ static OPERATIONS: &[Operation] = &[
         name: "send_durable_execution_callback_success",
         api_name: "SendDurableExecutionCallbackSuccess",
         title: "Send durable execution callback success",
-        description: "Completes a callback a durable execution is waiting on, with its result.",
+        description: "Completes a waiting callback of a durable execution successfully, given the callback ID, passing an optional result payload to the waiting step.",
         input: 509,
         output: Some(510),
         signed: true,
@@ -1816,7 +1816,7 @@ static OPERATIONS: &[Operation] = &[
         name: "stop_durable_execution",
         api_name: "StopDurableExecution",
         title: "Stop durable execution",
-        description: "Stops a running durable execution, optionally recording an error as the reason.",
+        description: "Stops a running durable execution, given by ARN, with an optional error to record as the reason.",
         input: 511,
         output: Some(512),
         signed: true,
@@ -1836,7 +1836,7 @@ static OPERATIONS: &[Operation] = &[
         name: "tag_resource",
         api_name: "TagResource",
         title: "Tag resource",
-        description: "Adds or replaces tags on a function, event source mapping, code signing config or capacity provider, given its ARN.",
+        description: "Adds or overwrites tags on a function, event source mapping, code signing config or capacity provider, given its ARN.",
         input: 513,
         output: None,
         signed: true,
@@ -1856,7 +1856,7 @@ static OPERATIONS: &[Operation] = &[
         name: "untag_resource",
         api_name: "UntagResource",
         title: "Untag resource",
-        description: "Removes tags, by key, from a Lambda resource given its ARN.",
+        description: "Removes the tags with the given keys from a function, event source mapping, code signing config or capacity provider.",
         input: 515,
         output: None,
         signed: true,
@@ -1879,7 +1879,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_alias",
         api_name: "UpdateAlias",
         title: "Update alias",
-        description: "Points an alias at another version, or changes its weighted routing or description.",
+        description: "Changes the version an alias points to, its description or its weighted routing config. Pass a revision ID to avoid overwriting a concurrent change.",
         input: 516,
         output: Some(77),
         signed: true,
@@ -1902,7 +1902,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_capacity_provider",
         api_name: "UpdateCapacityProvider",
         title: "Update capacity provider",
-        description: "Changes the scaling settings of a capacity provider.",
+        description: "Changes the scaling limits, tag propagation or telemetry settings of an existing capacity provider. Network and permission settings cannot be changed.",
         input: 517,
         output: Some(518),
         signed: true,
@@ -1922,7 +1922,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_code_signing_config",
         api_name: "UpdateCodeSigningConfig",
         title: "Update code signing config",
-        description: "Changes the allowed signing profiles or the failure policy of a code signing configuration.",
+        description: "Changes the allowed signing profiles, description or enforcement policy of a code signing configuration. Applies to all functions that use it.",
         input: 519,
         output: Some(520),
         signed: true,
@@ -1942,7 +1942,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_event_source_mapping",
         api_name: "UpdateEventSourceMapping",
         title: "Update event source mapping",
-        description: "Changes a mapping's batch size, batching window, filters or destination, or pauses and resumes it.",
+        description: "Changes an event source mapping, given by UUID: enable or disable it, switch the target function, or tune batching, retries and filters. The event source itself cannot be changed.",
         input: 521,
         output: Some(191),
         signed: true,
@@ -1962,7 +1962,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_function_code",
         api_name: "UpdateFunctionCode",
         title: "Update function code",
-        description: "Replaces a function's code with a new zip (base64), S3 object or image; publish true also creates a version. The update finishes asynchronously.",
+        description: "Replaces the code of the unpublished function with a base64 zip, an S3 object or a container image URI matching the package type. The update is asynchronous; wait for it to finish before the next change.",
         input: 522,
         output: Some(268),
         signed: true,
@@ -1982,7 +1982,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_function_configuration",
         api_name: "UpdateFunctionConfiguration",
         title: "Update function configuration",
-        description: "Changes a function's settings (memory, timeout, environment, runtime, role, layers); the members left out keep their values. Finishes asynchronously.",
+        description: "Changes settings of the unpublished function such as memory, timeout, environment variables, role or layers. The update is asynchronous; wait for it to finish before the next change.",
         input: 523,
         output: Some(268),
         signed: true,
@@ -2002,7 +2002,7 @@ static OPERATIONS: &[Operation] = &[
         name: "update_function_event_invoke_config",
         api_name: "UpdateFunctionEventInvokeConfig",
         title: "Update function event invoke config",
-        description: "Changes some of the asynchronous invocation settings of a function, version or alias, keeping the others.",
+        description: "Changes only the given asynchronous invocation settings (retries, event age, destinations) of a function, version or alias, keeping the rest.",
         input: 524,
         output: Some(381),
         signed: true,
@@ -2024,8 +2024,8 @@ static OPERATIONS: &[Operation] = &[
     Operation {
         name: "update_function_url_config",
         api_name: "UpdateFunctionUrlConfig",
-        title: "Update function URL",
-        description: "Changes the auth type or CORS settings of a function URL.",
+        title: "Update function URL config",
+        description: "Changes the auth type, CORS settings or invoke mode of an existing function URL. The URL address itself stays the same.",
         input: 525,
         output: Some(526),
         signed: true,
@@ -2050,19 +2050,54 @@ static OPERATIONS: &[Operation] = &[
 /// and the `Kind` indices point into this table.
 static SHAPES: &[Shape] = &[
     // 0: LayerName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 1: LayerVersionNumber
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 2: StatementId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 3: LayerPermissionAllowedAction
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(22), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(22),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 4: LayerPermissionAllowedPrincipal
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 5: OrganizationId
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(34), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(34),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 6: String
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 7: AddLayerVersionPermissionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2078,6 +2113,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 8: AddLayerVersionPermissionResponse
     Shape {
@@ -2089,15 +2125,44 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 9: NamespacedFunctionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 10: Action
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 11: Principal
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 12: Arn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 13: FunctionUrlAuthType
     Shape {
         kind: Kind::String { values: &["NONE", "AWS_IAM"] },
@@ -2105,17 +2170,46 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 14: InvokedViaFunctionUrl
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 15: SourceOwner
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(12), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(12),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 16: EventSourceToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 17: NumericLatestPublishedOrAliasQualifier
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 18: PrincipalOrgID
-    Shape { kind: Kind::String { values: &[] }, min: Some(12), max: Some(34), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(12),
+        max: Some(34),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 19: AddPermissionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2136,6 +2230,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 20: AddPermissionResponse
     Shape {
@@ -2144,15 +2239,44 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 21: DurableExecutionArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 22: CheckpointToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 23: OperationId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 24: OperationName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 25: OperationType
     Shape {
         kind: Kind::String { values: &["EXECUTION", "CONTEXT", "STEP", "WAIT", "CALLBACK", "CHAINED_INVOKE"] },
@@ -2160,9 +2284,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 26: OperationSubType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(32), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(32),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 27: OperationAction
     Shape {
         kind: Kind::String { values: &["START", "SUCCEED", "FAIL", "RETRY", "CANCEL"] },
@@ -2170,19 +2302,27 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 28: OperationPayload
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(6291456), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(6291456),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 29: ErrorMessage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 30: ErrorType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 31: ErrorData
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 32: StackTraceEntry
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 33: StackTraceEntries
-    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 34: ErrorObject
     Shape {
         kind: Kind::Structure(&[
@@ -2195,9 +2335,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 35: ReplayChildren
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 36: ContextOptions
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2210,9 +2351,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 37: StepOptionsNextAttemptDelaySecondsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
     // 38: StepOptions
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2225,9 +2367,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 39: WaitOptionsWaitSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
     // 40: WaitOptions
     Shape {
         kind: Kind::Structure(&[Member { name: "wait_seconds", api_name: "WaitSeconds", shape: 39, required: false }]),
@@ -2235,11 +2378,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 41: CallbackOptionsTimeoutSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None, xml: None },
     // 42: CallbackOptionsHeartbeatTimeoutSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None, xml: None },
     // 43: CallbackOptions
     Shape {
         kind: Kind::Structure(&[
@@ -2255,11 +2399,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 44: TenantId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 45: XAmznTraceId
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(8192), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(8192),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 46: ChainedInvokeOptions
     Shape {
         kind: Kind::Structure(&[
@@ -2271,6 +2430,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 47: OperationUpdate
     Shape {
@@ -2293,11 +2453,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 48: OperationUpdates
-    Shape { kind: Kind::List { item: 47 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 47 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 49: ClientToken
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 50: CheckpointDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2310,9 +2478,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 51: ExecutionTimestamp
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 52: OperationStatus
     Shape {
         kind: Kind::String {
@@ -2322,9 +2491,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 53: InputPayload
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(6291456), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(6291456),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 54: ExecutionDetails
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2337,6 +2514,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 55: ContextDetails
     Shape {
@@ -2349,9 +2527,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 56: AttemptCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 57: StepDetails
     Shape {
         kind: Kind::Structure(&[
@@ -2364,6 +2543,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 58: WaitDetails
     Shape {
@@ -2377,9 +2557,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 59: CallbackId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 60: CallbackDetails
     Shape {
         kind: Kind::Structure(&[
@@ -2391,6 +2579,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 61: ChainedInvokeDetails
     Shape {
@@ -2402,6 +2591,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 62: Operation
     Shape {
@@ -2425,9 +2615,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 63: Operations
-    Shape { kind: Kind::List { item: 62 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 62 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 64: CheckpointUpdatedExecutionState
     Shape {
         kind: Kind::Structure(&[
@@ -2438,6 +2629,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 65: CheckpointDurableExecutionResponse
     Shape {
@@ -2449,21 +2641,64 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 66: FunctionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 67: Alias
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 68: VersionWithLatestPublished
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 69: Description
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 70: AdditionalVersion
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 71: Weight
-    Shape { kind: Kind::Number, min: Some(0), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 72: AdditionalVersionWeights
-    Shape { kind: Kind::Map { key: 70, value: 71 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 70, value: 71 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 73: AliasRoutingConfiguration
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2476,6 +2711,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 74: CreateAliasRequest
     Shape {
@@ -2490,11 +2726,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 75: FunctionArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 76: Version
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 77: AliasConfiguration
     Shape {
         kind: Kind::Structure(&[
@@ -2509,17 +2760,39 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 78: CapacityProviderName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 79: SubnetId
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 80: CapacityProviderSubnetIds
-    Shape { kind: Kind::List { item: 79 }, min: Some(1), max: Some(16), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 79 }, min: Some(1), max: Some(16), sensitive: false, recursive: None, xml: None },
     // 81: SecurityGroupId
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 82: CapacityProviderSecurityGroupIds
-    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None, xml: None },
     // 83: CapacityProviderVpcConfig
     Shape {
         kind: Kind::Structure(&[
@@ -2530,9 +2803,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 84: RoleArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 85: CapacityProviderPermissionsConfig
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2545,6 +2826,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 86: Architecture
     Shape {
@@ -2553,13 +2835,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 87: ArchitecturesList
-    Shape { kind: Kind::List { item: 86 }, min: Some(1), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 86 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 88: InstanceType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(30), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(30),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 89: InstanceTypeSet
-    Shape { kind: Kind::List { item: 88 }, min: Some(0), max: Some(400), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 88 }, min: Some(0), max: Some(400), sensitive: false, recursive: None, xml: None },
     // 90: InstanceRequirements
     Shape {
         kind: Kind::Structure(&[
@@ -2571,9 +2861,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 91: CapacityProviderMaxVCpuCount
-    Shape { kind: Kind::Integer, min: Some(2), max: Some(15000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(2), max: Some(15000), sensitive: false, recursive: None, xml: None },
     // 92: CapacityProviderScalingMode
     Shape {
         kind: Kind::String { values: &["Auto", "Manual"] },
@@ -2581,6 +2872,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 93: CapacityProviderPredefinedMetricType
     Shape {
@@ -2589,9 +2881,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 94: MetricTargetValue
-    Shape { kind: Kind::Number, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: Some(0), max: Some(100), sensitive: false, recursive: None, xml: None },
     // 95: TargetTrackingScalingPolicy
     Shape {
         kind: Kind::Structure(&[
@@ -2602,9 +2895,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 96: CapacityProviderScalingPoliciesList
-    Shape { kind: Kind::List { item: 95 }, min: Some(1), max: Some(10), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 95 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
     // 97: CapacityProviderScalingConfig
     Shape {
         kind: Kind::Structure(&[
@@ -2616,15 +2910,44 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 98: KMSKeyArnNonEmpty
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 99: TagKey
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 100: TagValue
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 101: Tags
-    Shape { kind: Kind::Map { key: 99, value: 100 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 99, value: 100 },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 102: PropagateTagsMode
     Shape {
         kind: Kind::String { values: &["None", "Explicit"] },
@@ -2632,9 +2955,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 103: PropagateTagsExplicitTagsMap
-    Shape { kind: Kind::Map { key: 99, value: 100 }, min: Some(0), max: Some(40), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 99, value: 100 },
+        min: Some(0),
+        max: Some(40),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 104: PropagateTags
     Shape {
         kind: Kind::Structure(&[
@@ -2645,6 +2976,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 105: SystemLogLevel
     Shape {
@@ -2653,9 +2985,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 106: LogGroup
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(512), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(512),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 107: CapacityProviderLoggingConfig
     Shape {
         kind: Kind::Structure(&[
@@ -2666,6 +3006,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 108: CapacityProviderTelemetryConfig
     Shape {
@@ -2679,6 +3020,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 109: CreateCapacityProviderRequest
     Shape {
@@ -2702,9 +3044,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 110: CapacityProviderArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 111: CapacityProviderState
     Shape {
         kind: Kind::String { values: &["Pending", "Active", "Failed", "Deleting"] },
@@ -2712,11 +3062,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 112: KMSKeyArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 113: Timestamp
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 114: CapacityProvider
     Shape {
         kind: Kind::Structure(&[
@@ -2740,6 +3105,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 115: CreateCapacityProviderResponse
     Shape {
@@ -2753,9 +3119,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 116: SigningProfileVersionArns
-    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: Some(20), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
     // 117: AllowedPublishers
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2768,6 +3135,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 118: CodeSigningPolicy
     Shape {
@@ -2776,6 +3144,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 119: CodeSigningPolicies
     Shape {
@@ -2789,6 +3158,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 120: CreateCodeSigningConfigRequest
     Shape {
@@ -2802,11 +3172,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 121: CodeSigningConfigId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 122: CodeSigningConfigArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(200), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(200),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 123: CodeSigningConfig
     Shape {
         kind: Kind::Structure(&[
@@ -2821,6 +3199,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 124: CreateCodeSigningConfigResponse
     Shape {
@@ -2834,13 +3213,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 125: Enabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 126: BatchSize
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
     // 127: Pattern
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(4096), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(4096),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 128: Filter
     Shape {
         kind: Kind::Structure(&[Member { name: "pattern", api_name: "Pattern", shape: 127, required: false }]),
@@ -2848,9 +3235,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 129: FilterList
-    Shape { kind: Kind::List { item: 128 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 128 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 130: FilterCriteria
     Shape {
         kind: Kind::Structure(&[Member { name: "filters", api_name: "Filters", shape: 129, required: false }]),
@@ -2858,6 +3246,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 131: EventSourceMappingMetric
     Shape {
@@ -2866,9 +3255,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 132: EventSourceMappingMetricList
-    Shape { kind: Kind::List { item: 131 }, min: Some(0), max: Some(3), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 131 }, min: Some(0), max: Some(3), sensitive: false, recursive: None, xml: None },
     // 133: EventSourceMappingMetricsConfig
     Shape {
         kind: Kind::Structure(&[Member { name: "metrics", api_name: "Metrics", shape: 132, required: false }]),
@@ -2876,6 +3266,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 134: EventSourceMappingSystemLogLevel
     Shape {
@@ -2884,6 +3275,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 135: EventSourceMappingLoggingConfig
     Shape {
@@ -2897,9 +3289,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 136: MaximumConcurrency
-    Shape { kind: Kind::Integer, min: Some(2), max: Some(1000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(2), max: Some(1000), sensitive: false, recursive: None, xml: None },
     // 137: ScalingConfig
     Shape {
         kind: Kind::Structure(&[Member {
@@ -2912,11 +3305,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 138: MaximumBatchingWindowInSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(300), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(300), sensitive: false, recursive: None, xml: None },
     // 139: ParallelizationFactor
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
     // 140: EventSourcePosition
     Shape {
         kind: Kind::String { values: &["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] },
@@ -2924,11 +3318,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 141: Date
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 142: DestinationArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(350), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(350),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 143: OnSuccess
     Shape {
         kind: Kind::Structure(&[Member { name: "destination", api_name: "Destination", shape: 142, required: false }]),
@@ -2936,6 +3338,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 144: OnFailure
     Shape {
@@ -2944,6 +3347,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 145: DestinationConfig
     Shape {
@@ -2955,23 +3359,38 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 146: MaximumRecordAgeInSeconds
-    Shape { kind: Kind::Integer, min: Some(-1), max: Some(604800), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(-1), max: Some(604800), sensitive: false, recursive: None, xml: None },
     // 147: BisectBatchOnFunctionError
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 148: MaximumRetryAttemptsEventSourceMapping
-    Shape { kind: Kind::Integer, min: Some(-1), max: Some(10000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(-1), max: Some(10000), sensitive: false, recursive: None, xml: None },
     // 149: TumblingWindowInSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(900), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(900), sensitive: false, recursive: None, xml: None },
     // 150: Topic
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(249), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(249),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 151: Topics
-    Shape { kind: Kind::List { item: 150 }, min: Some(1), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 150 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 152: Queue
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 153: Queues
-    Shape { kind: Kind::List { item: 152 }, min: Some(1), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 152 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 154: SourceAccessType
     Shape {
         kind: Kind::String {
@@ -2997,9 +3416,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 155: URI
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(200), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(200),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 156: SourceAccessConfiguration
     Shape {
         kind: Kind::Structure(&[
@@ -3010,9 +3437,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 157: SourceAccessConfigurations
-    Shape { kind: Kind::List { item: 156 }, min: Some(0), max: Some(23), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 156 }, min: Some(0), max: Some(23), sensitive: false, recursive: None, xml: None },
     // 158: EndPointType
     Shape {
         kind: Kind::String { values: &["KAFKA_BOOTSTRAP_SERVERS"] },
@@ -3020,13 +3448,28 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 159: Endpoint
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(300), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(300),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 160: EndpointLists
-    Shape { kind: Kind::List { item: 159 }, min: Some(1), max: Some(10), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 159 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
     // 161: Endpoints
-    Shape { kind: Kind::Map { key: 158, value: 160 }, min: Some(1), max: Some(2), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 158, value: 160 },
+        min: Some(1),
+        max: Some(2),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 162: SelfManagedEventSource
     Shape {
         kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 161, required: false }]),
@@ -3034,6 +3477,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 163: FunctionResponseType
     Shape {
@@ -3042,11 +3486,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 164: FunctionResponseTypeList
-    Shape { kind: Kind::List { item: 163 }, min: Some(0), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 163 }, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 165: SchemaRegistryUri
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 166: SchemaRegistryEventRecordFormat
     Shape {
         kind: Kind::String { values: &["JSON", "SOURCE"] },
@@ -3054,6 +3506,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 167: KafkaSchemaRegistryAuthType
     Shape {
@@ -3064,6 +3517,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 168: KafkaSchemaRegistryAccessConfig
     Shape {
@@ -3075,11 +3529,19 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 169: KafkaSchemaRegistryAccessConfigList
-    Shape { kind: Kind::List { item: 168 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 168 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 170: KafkaSchemaValidationAttribute
-    Shape { kind: Kind::String { values: &["KEY", "VALUE"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["KEY", "VALUE"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 171: KafkaSchemaValidationConfig
     Shape {
         kind: Kind::Structure(&[Member { name: "attribute", api_name: "Attribute", shape: 170, required: false }]),
@@ -3087,9 +3549,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 172: KafkaSchemaValidationConfigList
-    Shape { kind: Kind::List { item: 171 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 171 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 173: KafkaSchemaRegistryConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3107,6 +3570,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 174: AmazonManagedKafkaEventSourceConfig
     Shape {
@@ -3118,6 +3582,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 175: KafkaEventSourceMappingConsumptionMode
     Shape {
@@ -3126,6 +3591,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 176: SelfManagedKafkaEventSourceConfig
     Shape {
@@ -3138,11 +3604,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 177: DatabaseName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(63), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(63),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 178: CollectionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(57), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(57),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 179: FullDocument
     Shape {
         kind: Kind::String { values: &["UpdateLookup", "Default"] },
@@ -3150,6 +3631,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 180: DocumentDBEventSourceConfig
     Shape {
@@ -3162,13 +3644,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 181: MinimumNumberOfPollers
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(200), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(200), sensitive: false, recursive: None, xml: None },
     // 182: MaximumNumberOfPollers
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
     // 183: ProvisionedPollerGroupName
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 184: ProvisionedPollerConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3180,6 +3670,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 185: CreateEventSourceMappingRequest
     Shape {
@@ -3272,13 +3763,35 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 186: UUIDString
-    Shape { kind: Kind::String { values: &[] }, min: Some(36), max: Some(36), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(36),
+        max: Some(36),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 187: FilterCriteriaErrorCode
-    Shape { kind: Kind::String { values: &[] }, min: Some(10), max: Some(50), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(10),
+        max: Some(50),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 188: FilterCriteriaErrorMessage
-    Shape { kind: Kind::String { values: &[] }, min: Some(10), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(10),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 189: FilterCriteriaError
     Shape {
         kind: Kind::Structure(&[
@@ -3289,9 +3802,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 190: EventSourceMappingArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(85), max: Some(120), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(85),
+        max: Some(120),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 191: EventSourceMappingConfiguration
     Shape {
         kind: Kind::Structure(&[
@@ -3388,6 +3909,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 192: Runtime
     Shape {
@@ -3450,17 +3972,46 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 193: Handler
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 194: Blob
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::Blob, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 195: S3Bucket
-    Shape { kind: Kind::String { values: &[] }, min: Some(3), max: Some(63), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(3),
+        max: Some(63),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 196: S3Key
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 197: S3ObjectVersion
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 198: S3ObjectStorageMode
     Shape {
         kind: Kind::String { values: &["COPY", "REFERENCE"] },
@@ -3468,6 +4019,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 199: FunctionCode
     Shape {
@@ -3484,13 +4036,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 200: Timeout
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(5400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(5400), sensitive: false, recursive: None, xml: None },
     // 201: MemorySize
-    Shape { kind: Kind::Integer, min: Some(128), max: Some(32768), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(128), max: Some(32768), sensitive: false, recursive: None, xml: None },
     // 202: Boolean
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 203: FunctionVersionLatestPublished
     Shape {
         kind: Kind::String { values: &["LATEST_PUBLISHED"] },
@@ -3498,13 +4051,14 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 204: SubnetIds
-    Shape { kind: Kind::List { item: 79 }, min: Some(0), max: Some(16), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 79 }, min: Some(0), max: Some(16), sensitive: false, recursive: None, xml: None },
     // 205: SecurityGroupIds
-    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None, xml: None },
     // 206: NullableBoolean
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 207: VpcConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3521,11 +4075,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 208: PackageType
-    Shape { kind: Kind::String { values: &["Zip", "Image"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["Zip", "Image"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 209: ResourceArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 210: DeadLetterConfig
     Shape {
         kind: Kind::Structure(&[Member { name: "target_arn", api_name: "TargetArn", shape: 209, required: false }]),
@@ -3533,13 +4102,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 211: EnvironmentVariableName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 212: EnvironmentVariableValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 213: EnvironmentVariables
-    Shape { kind: Kind::Map { key: 211, value: 212 }, min: None, max: None, sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::Map { key: 211, value: 212 },
+        min: None,
+        max: None,
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 214: Environment
     Shape {
         kind: Kind::Structure(&[Member { name: "variables", api_name: "Variables", shape: 213, required: false }]),
@@ -3547,6 +4124,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 215: TracingMode
     Shape {
@@ -3555,6 +4133,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 216: TracingConfig
     Shape {
@@ -3563,15 +4142,37 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 217: LayerVersionArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 218: LayerList
-    Shape { kind: Kind::List { item: 217 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 217 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 219: FileSystemArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 220: LocalMountPath
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(160), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(160),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 221: DirectS3Read
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED", "AUTO"] },
@@ -3579,6 +4180,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 222: S3FilesConfig
     Shape {
@@ -3592,6 +4194,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 223: FileSystemConfig
     Shape {
@@ -3604,13 +4207,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 224: FileSystemConfigList
-    Shape { kind: Kind::List { item: 223 }, min: Some(0), max: Some(1), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 223 }, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
     // 225: StringList
-    Shape { kind: Kind::List { item: 6 }, min: Some(0), max: Some(1500), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 6 }, min: Some(0), max: Some(1500), sensitive: false, recursive: None, xml: None },
     // 226: WorkingDirectory
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(1000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(1000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 227: ImageConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3622,9 +4233,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 228: EphemeralStorageSize
-    Shape { kind: Kind::Integer, min: Some(512), max: Some(32768), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(512), max: Some(32768), sensitive: false, recursive: None, xml: None },
     // 229: EphemeralStorage
     Shape {
         kind: Kind::Structure(&[Member { name: "size", api_name: "Size", shape: 228, required: true }]),
@@ -3632,6 +4244,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 230: SnapStartApplyOn
     Shape {
@@ -3640,6 +4253,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 231: SnapStart
     Shape {
@@ -3648,9 +4262,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 232: LogFormat
-    Shape { kind: Kind::String { values: &["JSON", "Text"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["JSON", "Text"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 233: ApplicationLogLevel
     Shape {
         kind: Kind::String { values: &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] },
@@ -3658,6 +4280,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 234: LoggingConfig
     Shape {
@@ -3671,9 +4294,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 235: TenantIsolationMode
-    Shape { kind: Kind::String { values: &["PER_TENANT"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["PER_TENANT"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 236: TenancyConfig
     Shape {
         kind: Kind::Structure(&[Member {
@@ -3686,11 +4317,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 237: PerExecutionEnvironmentMaxConcurrency
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(1600), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(1600), sensitive: false, recursive: None, xml: None },
     // 238: ExecutionEnvironmentMemoryGiBPerVCpu
-    Shape { kind: Kind::Number, min: Some(2), max: Some(8), sensitive: false, recursive: None },
+    Shape { kind: Kind::Number, min: Some(2), max: Some(8), sensitive: false, recursive: None, xml: None },
     // 239: LambdaManagedInstancesCapacityProviderConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3712,6 +4344,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 240: CapacityProviderConfig
     Shape {
@@ -3725,11 +4358,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 241: RetentionPeriodInDays
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(90), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(90), sensitive: false, recursive: None, xml: None },
     // 242: ExecutionTimeout
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
     // 243: DurableConfig
     Shape {
         kind: Kind::Structure(&[
@@ -3741,6 +4375,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 244: CreateFunctionRequest
     Shape {
@@ -3783,13 +4418,21 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 245: NameSpacedFunctionArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 246: Long
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 247: VpcId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 248: VpcConfigResponse
     Shape {
         kind: Kind::Structure(&[
@@ -3807,9 +4450,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 249: SensitiveString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
     // 250: EnvironmentError
     Shape {
         kind: Kind::Structure(&[
@@ -3820,6 +4464,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 251: EnvironmentResponse
     Shape {
@@ -3831,6 +4476,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 252: TracingConfigResponse
     Shape {
@@ -3839,6 +4485,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 253: Layer
     Shape {
@@ -3857,9 +4504,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 254: LayersReferenceList
-    Shape { kind: Kind::List { item: 253 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 253 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 255: State
     Shape {
         kind: Kind::String {
@@ -3878,9 +4526,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 256: StateReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 257: StateReasonCode
     Shape {
         kind: Kind::String {
@@ -3931,6 +4580,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 258: LastUpdateStatus
     Shape {
@@ -3939,9 +4589,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 259: LastUpdateStatusReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 260: LastUpdateStatusReasonCode
     Shape {
         kind: Kind::String {
@@ -3988,6 +4639,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 261: ImageConfigError
     Shape {
@@ -3999,6 +4651,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 262: ImageConfigResponse
     Shape {
@@ -4010,9 +4663,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 263: SnapStartOptimizationStatus
-    Shape { kind: Kind::String { values: &["On", "Off"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["On", "Off"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 264: SnapStartResponse
     Shape {
         kind: Kind::Structure(&[
@@ -4023,9 +4684,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 265: RuntimeVersionArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(26), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(26),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 266: RuntimeVersionError
     Shape {
         kind: Kind::Structure(&[
@@ -4036,6 +4705,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 267: RuntimeVersionConfig
     Shape {
@@ -4047,6 +4717,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 268: FunctionConfiguration
     Shape {
@@ -4116,27 +4787,77 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 269: FunctionUrlFunctionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 270: FunctionUrlQualifier
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 271: AllowCredentials
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 272: Header
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(1024), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(1024),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 273: HeadersList
-    Shape { kind: Kind::List { item: 272 }, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 272 },
+        min: Some(0),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 274: Method
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(6), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(6),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 275: AllowMethodsList
-    Shape { kind: Kind::List { item: 274 }, min: Some(0), max: Some(6), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 274 }, min: Some(0), max: Some(6), sensitive: false, recursive: None, xml: None },
     // 276: Origin
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(253), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(253),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 277: AllowOriginsList
-    Shape { kind: Kind::List { item: 276 }, min: Some(0), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::List { item: 276 },
+        min: Some(0),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 278: MaxAge
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(86400), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(86400), sensitive: false, recursive: None, xml: None },
     // 279: Cors
     Shape {
         kind: Kind::Structure(&[
@@ -4151,6 +4872,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 280: InvokeMode
     Shape {
@@ -4159,6 +4881,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 281: CreateFunctionUrlConfigRequest
     Shape {
@@ -4173,9 +4896,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 282: FunctionUrl
-    Shape { kind: Kind::String { values: &[] }, min: Some(40), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(40),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 283: CreateFunctionUrlConfigResponse
     Shape {
         kind: Kind::Structure(&[
@@ -4190,6 +4921,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 284: DeleteAliasRequest
     Shape {
@@ -4201,6 +4933,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 285: DeleteCapacityProviderRequest
     Shape {
@@ -4214,6 +4947,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 286: DeleteCapacityProviderResponse
     Shape {
@@ -4227,6 +4961,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 287: DeleteCodeSigningConfigRequest
     Shape {
@@ -4240,9 +4975,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 288: DeleteCodeSigningConfigResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 289: DeleteEventSourceMappingRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "uuid", api_name: "UUID", shape: 186, required: true }]),
@@ -4250,6 +4986,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 290: DeleteFunctionRequest
     Shape {
@@ -4261,9 +4998,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 291: Integer
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 292: DeleteFunctionResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "status_code", api_name: "StatusCode", shape: 291, required: false }]),
@@ -4271,6 +5009,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 293: DeleteFunctionCodeSigningConfigRequest
     Shape {
@@ -4279,6 +5018,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 294: DeleteFunctionConcurrencyRequest
     Shape {
@@ -4287,6 +5027,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 295: DeleteFunctionEventInvokeConfigRequest
     Shape {
@@ -4298,6 +5039,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 296: DeleteFunctionUrlConfigRequest
     Shape {
@@ -4309,6 +5051,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 297: DeleteLayerVersionRequest
     Shape {
@@ -4320,9 +5063,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 298: Qualifier
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 299: DeleteProvisionedConcurrencyConfigRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4333,11 +5084,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 300: PolicyResourceArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(256), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(256),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 301: RevisionId
-    Shape { kind: Kind::String { values: &[] }, min: Some(36), max: Some(36), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(36),
+        max: Some(36),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 302: DeleteResourcePolicyRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4348,11 +5114,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 303: GetAccountSettingsRequest
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 304: UnreservedConcurrentExecutions
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 305: AccountLimit
     Shape {
         kind: Kind::Structure(&[
@@ -4371,6 +5138,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 306: AccountUsage
     Shape {
@@ -4382,6 +5150,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 307: GetAccountSettingsResponse
     Shape {
@@ -4393,6 +5162,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 308: GetAliasRequest
     Shape {
@@ -4404,6 +5174,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 309: GetCapacityProviderRequest
     Shape {
@@ -4417,6 +5188,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 310: GetCapacityProviderResponse
     Shape {
@@ -4430,6 +5202,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 311: GetCodeSigningConfigRequest
     Shape {
@@ -4443,6 +5216,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 312: GetCodeSigningConfigResponse
     Shape {
@@ -4456,9 +5230,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 313: IncludeExecutionData
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 314: GetDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4469,11 +5244,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 315: DurableExecutionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(64), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(64),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 316: OutputPayload
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(6291456), sensitive: true, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(6291456),
+        sensitive: true,
+        recursive: None,
+        xml: None,
+    },
     // 317: ExecutionStatus
     Shape {
         kind: Kind::String { values: &["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"] },
@@ -4481,6 +5271,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 318: TraceHeader
     Shape {
@@ -4494,9 +5285,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 319: ExecutionDataIncluded
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 320: GetDurableExecutionResponse
     Shape {
         kind: Kind::Structure(&[
@@ -4518,11 +5310,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 321: ItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(1000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(1000), sensitive: false, recursive: None, xml: None },
     // 322: ReverseOrder
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 323: GetDurableExecutionHistoryRequest
     Shape {
         kind: Kind::Structure(&[
@@ -4536,6 +5329,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 324: EventType
     Shape {
@@ -4571,11 +5365,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 325: EventId
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 326: Truncated
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 327: EventInput
     Shape {
         kind: Kind::Structure(&[
@@ -4586,9 +5381,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 328: DurationSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 329: ExecutionStartedDetails
     Shape {
         kind: Kind::Structure(&[
@@ -4599,6 +5395,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 330: EventResult
     Shape {
@@ -4610,6 +5407,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 331: ExecutionSucceededDetails
     Shape {
@@ -4618,6 +5416,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 332: EventError
     Shape {
@@ -4629,6 +5428,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 333: ExecutionFailedDetails
     Shape {
@@ -4637,6 +5437,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 334: ExecutionTimedOutDetails
     Shape {
@@ -4645,6 +5446,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 335: ExecutionStoppedDetails
     Shape {
@@ -4653,9 +5455,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 336: ContextStartedDetails
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 337: ContextSucceededDetails
     Shape {
         kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 330, required: true }]),
@@ -4663,6 +5466,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 338: ContextFailedDetails
     Shape {
@@ -4671,6 +5475,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 339: WaitStartedDetails
     Shape {
@@ -4682,6 +5487,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 340: WaitSucceededDetails
     Shape {
@@ -4690,6 +5496,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 341: WaitCancelledDetails
     Shape {
@@ -4698,9 +5505,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 342: StepStartedDetails
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 343: RetryDetails
     Shape {
         kind: Kind::Structure(&[
@@ -4716,6 +5524,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 344: StepSucceededDetails
     Shape {
@@ -4727,6 +5536,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 345: StepFailedDetails
     Shape {
@@ -4738,6 +5548,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 346: ChainedInvokeStartedDetails
     Shape {
@@ -4752,6 +5563,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 347: ChainedInvokeSucceededDetails
     Shape {
@@ -4760,6 +5572,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 348: ChainedInvokeFailedDetails
     Shape {
@@ -4768,6 +5581,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 349: ChainedInvokeTimedOutDetails
     Shape {
@@ -4776,6 +5590,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 350: ChainedInvokeStoppedDetails
     Shape {
@@ -4784,6 +5599,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 351: CallbackStartedDetails
     Shape {
@@ -4796,6 +5612,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 352: CallbackSucceededDetails
     Shape {
@@ -4804,6 +5621,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 353: CallbackFailedDetails
     Shape {
@@ -4812,6 +5630,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 354: CallbackTimedOutDetails
     Shape {
@@ -4820,6 +5639,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 355: InvocationCompletedDetails
     Shape {
@@ -4833,6 +5653,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 356: Event
     Shape {
@@ -4948,9 +5769,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 357: Events
-    Shape { kind: Kind::List { item: 356 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 356 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 358: GetDurableExecutionHistoryResponse
     Shape {
         kind: Kind::Structure(&[
@@ -4961,6 +5783,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 359: GetDurableExecutionStateRequest
     Shape {
@@ -4974,6 +5797,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 360: GetDurableExecutionStateResponse
     Shape {
@@ -4985,6 +5809,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 361: GetEventSourceMappingRequest
     Shape {
@@ -4993,6 +5818,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 362: GetFunctionRequest
     Shape {
@@ -5004,9 +5830,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 363: SensitiveStringOnServerOnly
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 364: ResolvedS3Object
     Shape {
         kind: Kind::Structure(&[
@@ -5018,6 +5852,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 365: FunctionCodeLocationError
     Shape {
@@ -5029,6 +5864,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 366: FunctionCodeLocation
     Shape {
@@ -5045,11 +5881,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 367: TagsErrorCode
-    Shape { kind: Kind::String { values: &[] }, min: Some(10), max: Some(21), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(10),
+        max: Some(21),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 368: TagsErrorMessage
-    Shape { kind: Kind::String { values: &[] }, min: Some(84), max: Some(1000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(84),
+        max: Some(1000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 369: TagsError
     Shape {
         kind: Kind::Structure(&[
@@ -5060,9 +5911,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 370: ReservedConcurrentExecutions
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 371: Concurrency
     Shape {
         kind: Kind::Structure(&[Member {
@@ -5075,6 +5927,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 372: GetFunctionResponse
     Shape {
@@ -5089,6 +5942,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 373: GetFunctionCodeSigningConfigRequest
     Shape {
@@ -5097,6 +5951,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 374: GetFunctionCodeSigningConfigResponse
     Shape {
@@ -5108,6 +5963,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 375: GetFunctionConcurrencyRequest
     Shape {
@@ -5116,6 +5972,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 376: GetFunctionConcurrencyResponse
     Shape {
@@ -5129,6 +5986,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 377: GetFunctionConfigurationRequest
     Shape {
@@ -5140,6 +5998,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 378: GetFunctionEventInvokeConfigRequest
     Shape {
@@ -5151,11 +6010,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 379: MaximumRetryAttempts
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(2), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
     // 380: MaximumEventAgeInSeconds
-    Shape { kind: Kind::Integer, min: Some(60), max: Some(21600), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(60), max: Some(21600), sensitive: false, recursive: None, xml: None },
     // 381: FunctionEventInvokeConfig
     Shape {
         kind: Kind::Structure(&[
@@ -5174,9 +6034,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 382: UnqualifiedFunctionName
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(140), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(140),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 383: GetFunctionRecursionConfigRequest
     Shape {
         kind: Kind::Structure(&[Member {
@@ -5189,6 +6057,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 384: RecursiveLoop
     Shape {
@@ -5197,6 +6066,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 385: GetFunctionRecursionConfigResponse
     Shape {
@@ -5210,9 +6080,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 386: PublishedFunctionQualifier
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(128), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(128),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 387: GetFunctionScalingConfigRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5223,9 +6101,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 388: FunctionScalingConfigExecutionEnvironments
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(15000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: Some(15000), sensitive: false, recursive: None, xml: None },
     // 389: FunctionScalingConfig
     Shape {
         kind: Kind::Structure(&[
@@ -5246,6 +6125,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 390: GetFunctionScalingConfigResponse
     Shape {
@@ -5268,6 +6148,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 391: GetFunctionUrlConfigRequest
     Shape {
@@ -5279,6 +6160,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 392: GetFunctionUrlConfigResponse
     Shape {
@@ -5295,6 +6177,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 393: GetLayerVersionRequest
     Shape {
@@ -5306,6 +6189,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 394: LayerVersionContentOutput
     Shape {
@@ -5326,15 +6210,30 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 395: LayerArn
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(2048), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(2048),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 396: CompatibleArchitectures
-    Shape { kind: Kind::List { item: 86 }, min: Some(0), max: Some(2), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 86 }, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
     // 397: CompatibleRuntimes
-    Shape { kind: Kind::List { item: 192 }, min: Some(0), max: Some(15), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 192 }, min: Some(0), max: Some(15), sensitive: false, recursive: None, xml: None },
     // 398: LicenseInfo
-    Shape { kind: Kind::String { values: &[] }, min: Some(0), max: Some(512), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(0),
+        max: Some(512),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 399: GetLayerVersionResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5357,6 +6256,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 400: GetLayerVersionByArnRequest
     Shape {
@@ -5365,6 +6265,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 401: GetLayerVersionPolicyRequest
     Shape {
@@ -5376,6 +6277,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 402: GetLayerVersionPolicyResponse
     Shape {
@@ -5387,6 +6289,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 403: GetPolicyRequest
     Shape {
@@ -5398,6 +6301,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 404: GetPolicyResponse
     Shape {
@@ -5409,6 +6313,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 405: GetProvisionedConcurrencyConfigRequest
     Shape {
@@ -5420,11 +6325,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 406: PositiveInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
     // 407: NonNegativeInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 408: ProvisionedConcurrencyStatusEnum
     Shape {
         kind: Kind::String { values: &["IN_PROGRESS", "READY", "FAILED"] },
@@ -5432,6 +6338,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 409: GetProvisionedConcurrencyConfigResponse
     Shape {
@@ -5462,6 +6369,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 410: GetResourcePolicyRequest
     Shape {
@@ -5470,9 +6378,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 411: ResourcePolicy
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(20480), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(20480),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 412: GetResourcePolicyResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5483,6 +6399,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 413: GetRuntimeManagementConfigRequest
     Shape {
@@ -5494,6 +6411,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 414: UpdateRuntimeOn
     Shape {
@@ -5502,6 +6420,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 415: GetRuntimeManagementConfigResponse
     Shape {
@@ -5514,6 +6433,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 416: InvocationType
     Shape {
@@ -5522,9 +6442,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 417: LogType
-    Shape { kind: Kind::String { values: &["None", "Tail"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["None", "Tail"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 418: InvocationRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5541,6 +6469,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 419: InvocationResponse
     Shape {
@@ -5556,9 +6485,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 420: BlobStream
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 421: InvokeAsyncRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5569,9 +6499,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 422: HttpStatus
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 423: InvokeAsyncResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 422, required: false }]),
@@ -5579,9 +6510,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 424: MaxListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
     // 425: ListAliasesRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5594,9 +6526,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 426: AliasList
-    Shape { kind: Kind::List { item: 77 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 77 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 427: ListAliasesResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5607,9 +6540,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 428: MaxFiftyListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 429: ListCapacityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5621,9 +6555,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 430: CapacityProvidersList
-    Shape { kind: Kind::List { item: 114 }, min: Some(0), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 114 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 431: ListCapacityProvidersResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5634,6 +6569,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 432: ListCodeSigningConfigsRequest
     Shape {
@@ -5645,9 +6581,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 433: CodeSigningConfigList
-    Shape { kind: Kind::List { item: 123 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 123 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 434: ListCodeSigningConfigsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5658,9 +6595,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 435: ExecutionStatusList
-    Shape { kind: Kind::List { item: 317 }, min: Some(1), max: Some(10), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 317 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
     // 436: ListDurableExecutionsByFunctionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5678,6 +6616,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 437: Execution
     Shape {
@@ -5694,9 +6633,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 438: DurableExecutions
-    Shape { kind: Kind::List { item: 437 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 437 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 439: ListDurableExecutionsByFunctionResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5707,6 +6647,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 440: ListEventSourceMappingsRequest
     Shape {
@@ -5720,9 +6661,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 441: EventSourceMappingsList
-    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 442: ListEventSourceMappingsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5733,9 +6675,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 443: MaxFunctionEventInvokeConfigListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 444: ListFunctionEventInvokeConfigsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5747,9 +6690,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 445: FunctionEventInvokeConfigList
-    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 446: ListFunctionEventInvokeConfigsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5765,9 +6709,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 447: MaxItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 448: ListFunctionUrlConfigsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5779,6 +6724,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 449: FunctionUrlConfig
     Shape {
@@ -5795,9 +6741,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 450: FunctionUrlConfigList
-    Shape { kind: Kind::List { item: 449 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 449 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 451: ListFunctionUrlConfigsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5808,6 +6755,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 452: ListFunctionVersionsByCapacityProviderRequest
     Shape {
@@ -5820,6 +6768,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 453: FunctionVersionsByCapacityProviderListItem
     Shape {
@@ -5831,9 +6780,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 454: FunctionVersionsByCapacityProviderList
-    Shape { kind: Kind::List { item: 453 }, min: Some(0), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 453 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 455: ListFunctionVersionsByCapacityProviderResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5845,11 +6795,26 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 456: MasterRegion
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(50),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 457: FunctionVersion
-    Shape { kind: Kind::String { values: &["ALL"] }, min: None, max: None, sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &["ALL"] },
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 458: ListFunctionsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5862,9 +6827,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 459: FunctionList
-    Shape { kind: Kind::List { item: 268 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 268 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 460: ListFunctionsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5875,6 +6841,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 461: ListFunctionsByCodeSigningConfigRequest
     Shape {
@@ -5887,9 +6854,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 462: FunctionArnList
-    Shape { kind: Kind::List { item: 75 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 75 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 463: ListFunctionsByCodeSigningConfigResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5900,9 +6868,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 464: MaxLayerListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 465: ListLayerVersionsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -5916,6 +6885,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 466: LayerVersionsListItem
     Shape {
@@ -5937,9 +6907,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 467: LayerVersionsList
-    Shape { kind: Kind::List { item: 466 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 466 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 468: ListLayerVersionsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5950,6 +6921,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 469: ListLayersRequest
     Shape {
@@ -5963,6 +6935,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 470: LayersListItem
     Shape {
@@ -5975,9 +6948,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 471: LayersList
-    Shape { kind: Kind::List { item: 470 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 470 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 472: ListLayersResponse
     Shape {
         kind: Kind::Structure(&[
@@ -5988,9 +6962,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 473: MaxProvisionedConcurrencyConfigListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None },
+    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
     // 474: ListProvisionedConcurrencyConfigsRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6002,6 +6977,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 475: ProvisionedConcurrencyConfigListItem
     Shape {
@@ -6033,9 +7009,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 476: ProvisionedConcurrencyConfigList
-    Shape { kind: Kind::List { item: 475 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 475 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 477: ListProvisionedConcurrencyConfigsResponse
     Shape {
         kind: Kind::Structure(&[
@@ -6051,9 +7028,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 478: TaggableResource
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(10000), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(10000),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 479: ListTagsRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "resource", api_name: "Resource", shape: 478, required: true }]),
@@ -6061,6 +7046,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 480: ListTagsResponse
     Shape {
@@ -6069,6 +7055,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 481: ListVersionsByFunctionRequest
     Shape {
@@ -6081,6 +7068,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 482: ListVersionsByFunctionResponse
     Shape {
@@ -6092,6 +7080,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 483: LayerVersionContentInput
     Shape {
@@ -6106,6 +7095,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 484: PublishLayerVersionRequest
     Shape {
@@ -6126,6 +7116,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 485: PublishLayerVersionResponse
     Shape {
@@ -6149,6 +7140,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 486: PublishVersionRequest
     Shape {
@@ -6163,6 +7155,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 487: PutFunctionCodeSigningConfigRequest
     Shape {
@@ -6174,6 +7167,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 488: PutFunctionCodeSigningConfigResponse
     Shape {
@@ -6185,6 +7179,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 489: PutFunctionConcurrencyRequest
     Shape {
@@ -6201,6 +7196,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 490: PutFunctionEventInvokeConfigRequest
     Shape {
@@ -6220,6 +7216,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 491: PutFunctionRecursionConfigRequest
     Shape {
@@ -6231,6 +7228,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 492: PutFunctionRecursionConfigResponse
     Shape {
@@ -6244,6 +7242,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 493: PutFunctionScalingConfigRequest
     Shape {
@@ -6256,6 +7255,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 494: PutFunctionScalingConfigResponse
     Shape {
@@ -6269,6 +7269,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 495: PutProvisionedConcurrencyConfigRequest
     Shape {
@@ -6286,6 +7287,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 496: PutProvisionedConcurrencyConfigResponse
     Shape {
@@ -6316,6 +7318,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 497: PutResourcePolicyRequest
     Shape {
@@ -6328,6 +7331,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 498: PutResourcePolicyResponse
     Shape {
@@ -6339,6 +7343,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 499: PutRuntimeManagementConfigRequest
     Shape {
@@ -6352,6 +7357,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 500: PutRuntimeManagementConfigResponse
     Shape {
@@ -6364,6 +7370,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 501: RemoveLayerVersionPermissionRequest
     Shape {
@@ -6377,9 +7384,17 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 502: NamespacedStatementId
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+    Shape {
+        kind: Kind::String { values: &[] },
+        min: Some(1),
+        max: Some(100),
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 503: RemovePermissionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6392,6 +7407,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 504: SendDurableExecutionCallbackFailureRequest
     Shape {
@@ -6403,9 +7419,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 505: SendDurableExecutionCallbackFailureResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 506: SendDurableExecutionCallbackHeartbeatRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: true }]),
@@ -6413,11 +7430,12 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 507: SendDurableExecutionCallbackHeartbeatResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 508: BinaryOperationPayload
-    Shape { kind: Kind::Blob, min: Some(0), max: Some(1048576), sensitive: true, recursive: None },
+    Shape { kind: Kind::Blob, min: Some(0), max: Some(1048576), sensitive: true, recursive: None, xml: None },
     // 509: SendDurableExecutionCallbackSuccessRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6428,9 +7446,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 510: SendDurableExecutionCallbackSuccessResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 511: StopDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6441,6 +7460,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 512: StopDurableExecutionResponse
     Shape {
@@ -6454,6 +7474,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 513: TagResourceRequest
     Shape {
@@ -6465,9 +7486,10 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 514: TagKeyList
-    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None },
+    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 515: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
@@ -6478,6 +7500,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 516: UpdateAliasRequest
     Shape {
@@ -6493,6 +7516,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 517: UpdateCapacityProviderRequest
     Shape {
@@ -6511,6 +7535,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 518: UpdateCapacityProviderResponse
     Shape {
@@ -6524,6 +7549,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 519: UpdateCodeSigningConfigRequest
     Shape {
@@ -6537,6 +7563,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 520: UpdateCodeSigningConfigResponse
     Shape {
@@ -6550,6 +7577,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 521: UpdateEventSourceMappingRequest
     Shape {
@@ -6626,6 +7654,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 522: UpdateFunctionCodeRequest
     Shape {
@@ -6648,6 +7677,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 523: UpdateFunctionConfigurationRequest
     Shape {
@@ -6683,6 +7713,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 524: UpdateFunctionEventInvokeConfigRequest
     Shape {
@@ -6702,6 +7733,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 525: UpdateFunctionUrlConfigRequest
     Shape {
@@ -6716,6 +7748,7 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
     // 526: UpdateFunctionUrlConfigResponse
     Shape {
@@ -6732,5 +7765,6 @@ static SHAPES: &[Shape] = &[
         max: None,
         sensitive: false,
         recursive: None,
+        xml: None,
     },
 ];

@@ -80,7 +80,9 @@ const RUST: &[File] = &[
     ("connector-sdk/src/aws/model/mod.rs", include_str!("../../../connector-sdk/src/aws/model/mod.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/input.rs", include_str!("../../../connector-sdk/src/aws/model/input.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/pages.rs", include_str!("../../../connector-sdk/src/aws/model/pages.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/query.rs", include_str!("../../../connector-sdk/src/aws/model/query.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/rest.rs", include_str!("../../../connector-sdk/src/aws/model/rest.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/time.rs", include_str!("../../../connector-sdk/src/aws/model/time.rs"), Kind::Text),
     (
         "connector-sdk/src/aws/model/schema.rs",
         include_str!("../../../connector-sdk/src/aws/model/schema.rs"),

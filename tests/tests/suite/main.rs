@@ -27,6 +27,7 @@ mod queue;
 mod repeat;
 mod serve;
 mod signing;
+mod sns;
 mod upstream_faults;
 mod wire;
 mod workflow;

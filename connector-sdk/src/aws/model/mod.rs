@@ -25,8 +25,10 @@
 
 pub mod input;
 pub mod pages;
+pub mod query;
 pub mod rest;
 pub mod schema;
+mod time;
 pub mod universal;
 
 use serde_json::Value;
@@ -59,6 +61,8 @@ pub enum Protocol {
     /// REST-JSON: each operation's method and path, members bound to the
     /// path, query and headers ([`Operation::http`]), the rest a JSON body.
     RestJson,
+    /// The query protocol of API `version`: form parameters in, XML out.
+    Query { version: &'static str },
 }
 
 /// One API operation.
@@ -121,6 +125,9 @@ pub struct Shape {
     /// `AttributeValue` holds lists and maps of itself): its schema is a
     /// shared definition (`$defs`) that refers to itself.
     pub recursive: Option<&'static str>,
+    /// For the query protocol, a list's or map's element names where they
+    /// are not the defaults.
+    pub xml: Option<&'static query::XmlNames>,
 }
 
 /// What kind of value a shape holds. Indices point into the shape table.
@@ -205,7 +212,7 @@ impl Service {
         }
         match self.protocol {
             Protocol::Json { .. } => universal::add(self, operations),
-            Protocol::RestJson => operations,
+            Protocol::RestJson | Protocol::Query { .. } => operations,
         }
     }
 
@@ -247,6 +254,7 @@ impl Service {
                     .extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
                 json::output(op.api_name, &crate::aws::send(&request)?.body)
             }
+            (Protocol::Query { version }, _) => query::call(self, op, version, body),
             (Protocol::RestJson, None) => Err(Error::Internal(format!("{} has no HTTP binding", op.api_name))),
         }
     }
@@ -258,10 +266,12 @@ impl Service {
             Protocol::Json { version, target_prefix } => {
                 json::call(self.signing_name, target_prefix, version, action, body, signed)
             }
-            Protocol::RestJson => match self.operations.iter().find(|op| op.api_name == action) {
-                Some(op) => self.call(op, body),
-                None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
-            },
+            Protocol::RestJson | Protocol::Query { .. } => {
+                match self.operations.iter().find(|op| op.api_name == action) {
+                    Some(op) => self.call(op, body),
+                    None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
+                }
+            }
         }
     }
 
@@ -337,7 +347,14 @@ pub(crate) mod sample {
         ],
         shapes: &[
             // 0: String
-            Shape { kind: Kind::String { values: &[] }, min: Some(1), max: Some(8), sensitive: false, recursive: None },
+            Shape {
+                kind: Kind::String { values: &[] },
+                min: Some(1),
+                max: Some(8),
+                sensitive: false,
+                recursive: None,
+                xml: None,
+            },
             // 1: AttributeValue, a union holding lists and maps of itself
             Shape {
                 kind: Kind::Union(&[
@@ -349,13 +366,35 @@ pub(crate) mod sample {
                 max: None,
                 sensitive: false,
                 recursive: Some("AttributeValue"),
+                xml: None,
             },
             // 2: ListAttributeValue
-            Shape { kind: Kind::List { item: 1 }, min: None, max: Some(3), sensitive: false, recursive: None },
+            Shape {
+                kind: Kind::List { item: 1 },
+                min: None,
+                max: Some(3),
+                sensitive: false,
+                recursive: None,
+                xml: None,
+            },
             // 3: MapAttributeValue
-            Shape { kind: Kind::Map { key: 0, value: 1 }, min: None, max: None, sensitive: false, recursive: None },
+            Shape {
+                kind: Kind::Map { key: 0, value: 1 },
+                min: None,
+                max: None,
+                sensitive: false,
+                recursive: None,
+                xml: None,
+            },
             // 4: Secret
-            Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None },
+            Shape {
+                kind: Kind::String { values: &[] },
+                min: None,
+                max: None,
+                sensitive: true,
+                recursive: None,
+                xml: None,
+            },
             // 5: PutItemInput
             Shape {
                 kind: Kind::Structure(&[
@@ -367,9 +406,10 @@ pub(crate) mod sample {
                 max: None,
                 sensitive: false,
                 recursive: None,
+                xml: None,
             },
             // 6: Limit
-            Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None },
+            Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
             // 7: QueryInput
             Shape {
                 kind: Kind::Structure(&[
@@ -380,6 +420,7 @@ pub(crate) mod sample {
                 max: None,
                 sensitive: false,
                 recursive: None,
+                xml: None,
             },
             // 8: QueryOutput
             Shape {
@@ -392,9 +433,10 @@ pub(crate) mod sample {
                 max: None,
                 sensitive: false,
                 recursive: None,
+                xml: None,
             },
             // 9: ItemList
-            Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None },
+            Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
         ],
     };
 }

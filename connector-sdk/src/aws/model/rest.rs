@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
+use super::time::{http_date, iso8601, parse_http_date};
 use super::{Kind, Member, Operation, Service};
 use crate::Error;
 use crate::aws::{percent_encode, send};
@@ -293,99 +294,9 @@ fn blank(body: &[u8]) -> bool {
     body.iter().all(u8::is_ascii_whitespace)
 }
 
-/// `(year, month, day)` of a count of days since 1970-01-01 (Howard
-/// Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Days since 1970-01-01 of a date (the inverse of [`civil_from_days`]).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn split_seconds(seconds: f64) -> (i64, i64, u32) {
-    let whole = seconds.floor() as i64;
-    let micros = ((seconds - seconds.floor()) * 1e6).round() as u32;
-    (whole.div_euclid(86_400), whole.rem_euclid(86_400), micros.min(999_999))
-}
-
-/// `2023-11-14T22:13:20Z` (with microseconds when there are any), as
-/// botocore writes timestamps in paths and queries.
-fn iso8601(seconds: f64) -> String {
-    let (days, time, micros) = split_seconds(seconds);
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s) = (time / 3600, time % 3600 / 60, time % 60);
-    if micros == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{micros:06}Z")
-    }
-}
-
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// `Tue, 14 Nov 2023 22:13:20 GMT`, as headers carry timestamps.
-fn http_date(seconds: f64) -> String {
-    let (days, time, _) = split_seconds(seconds);
-    let (y, m, d) = civil_from_days(days);
-    let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
-    format!(
-        "{weekday}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        MONTHS[m as usize - 1],
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    )
-}
-
-/// Epoch seconds of an HTTP date (`Tue, 14 Nov 2023 22:13:20 GMT`).
-fn parse_http_date(text: &str) -> Option<i64> {
-    let mut parts = text.split_whitespace().skip(1);
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_read_and_write_as_botocore_does() {
-        assert_eq!(iso8601(1_700_000_000.0), "2023-11-14T22:13:20Z");
-        assert_eq!(iso8601(1_700_000_000.5), "2023-11-14T22:13:20.500000Z");
-        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00Z");
-        assert_eq!(http_date(1_700_000_000.0), "Tue, 14 Nov 2023 22:13:20 GMT");
-        assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
-        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
-        for bad in ["", "Tue,", "Tue, 99 Nov 2023 22:13:20 GMT", "Tue, 14 Nox 2023 22:13:20 GMT", "x 1 Jan 2020 1:2"] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn header_lists_quote_what_would_split_them() {

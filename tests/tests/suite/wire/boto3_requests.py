@@ -34,10 +34,12 @@ NOT_INPUT = {"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-secur
              "amz-sdk-request", "expect", "x-amzn-trace-id", "transfer-encoding", "connection", "accept"}
 
 
-def body_of(data):
-    """A body as JSON, or as base64 text when it is not JSON."""
+def body_of(data, content_type):
+    """A body as JSON, a form as its sorted pairs, else base64 text."""
     if not data:
         return None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return {"form": sorted(parse_qsl(data.decode(), keep_blank_values=True))}
     try:
         return json.loads(data)
     except ValueError:
@@ -65,9 +67,15 @@ def main():
     client = boto3.client(service, endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
                           aws_access_key_id="AKIDWIRE", aws_secret_access_key="wire-secret")
     sent = []
+    current = {"action": ""}
+    xml = client.meta.service_model.protocol in ("query", "ec2", "rest-xml")
 
     def keep(request, **_):
         sent.append(request)
+        if xml:
+            action = current["action"]
+            reply = f"<{action}Response><{action}Result/></{action}Response>".encode()
+            return AWSResponse(request.url, 200, {"content-type": "text/xml"}, Body(reply))
         return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, Body(b"{}"))
 
     client.meta.events.register("before-send", keep)
@@ -77,6 +85,7 @@ def main():
         operation = model.operation_model(case["api_name"])
         params = with_bytes(operation.input_shape, case["api_input"])
         sent.clear()
+        current["action"] = case["api_name"]
         getattr(client, operation_method(client, case["api_name"]))(**params)
         request = sent[-1]
         headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
@@ -88,7 +97,7 @@ def main():
             "query": sorted(parse_qsl(url.query, keep_blank_values=True)),
             "headers": {k: v for k, v in sorted(headers.items()) if k not in NOT_INPUT},
             "signed": "authorization" in headers,
-            "body": body_of(body),
+            "body": body_of(body, headers.get("content-type", "")),
         }
     json.dump(out, sys.stdout)
 
