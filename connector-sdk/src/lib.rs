@@ -13,6 +13,10 @@
 //! - the AWS protocols over the host's signed-HTTP capability ([`aws`]):
 //!   JSON 1.0/1.1, query with XML replies, REST-JSON, and service errors
 //!   parsed into [`Error::Service`] with a `retryable` flag;
+//! - a whole AWS connector from a table generated from the service's API
+//!   model ([`aws::model`]: schemas, input checks, paging, REST bindings,
+//!   the query protocol's shapes), as `connector-host new --aws-service`
+//!   writes them;
 //! - requests to any HTTP API the connector declares ([`http`], with
 //!   [`Info::api`]), the credential applied by the host.
 //!
