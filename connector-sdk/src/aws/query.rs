@@ -20,6 +20,19 @@ pub fn call<K: AsRef<str>, V: AsRef<str>>(
     version: &str,
     params: &[(K, V)],
 ) -> Result<Value, Error> {
+    let response = send_reading_errors(&request(service, action, version, params, true), service_error)?;
+    result_json(action, &response.body)
+}
+
+/// The request [`call`] sends: a form of `Action`, `Version` and `params`,
+/// signed or not.
+pub fn request<K: AsRef<str>, V: AsRef<str>>(
+    service: &str,
+    action: &str,
+    version: &str,
+    params: &[(K, V)],
+    signed: bool,
+) -> Request {
     let mut body = format!("Action={}&Version={}", percent_encode(action), percent_encode(version));
     for (key, value) in params {
         body.push('&');
@@ -27,18 +40,32 @@ pub fn call<K: AsRef<str>, V: AsRef<str>>(
         body.push('=');
         body.push_str(&percent_encode(value.as_ref()));
     }
-    let request = Request {
+    Request {
         service: service.to_owned(),
         method: "POST".to_owned(),
         path: "/".to_owned(),
         headers: vec![("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())],
         body: body.into_bytes(),
-        sign: true,
-    };
-    let response = send_reading_errors(&request, service_error)?;
-    let text = std::str::from_utf8(&response.body)
+        sign: signed,
+    }
+}
+
+/// Reads the `<{action}Result>` element of a query reply `body` with
+/// `read`; `{}` when the reply has none.
+pub(crate) fn with_result(
+    action: &str,
+    body: &[u8],
+    read: impl FnOnce(roxmltree::Node<'_, '_>) -> Result<Value, Error>,
+) -> Result<Value, Error> {
+    let text = std::str::from_utf8(body)
         .map_err(|_| Error::Internal(format!("{action} returned a body that is not UTF-8")))?;
-    result_of(action, text)
+    let document = roxmltree::Document::parse(text)
+        .map_err(|e| Error::Internal(format!("{action} returned a body that is not XML: {e}")))?;
+    let result_name = format!("{action}Result");
+    match document.descendants().find(|n| n.has_tag_name(result_name.as_str())) {
+        Some(result) => read(result),
+        None => Ok(Value::Object(Map::new())),
+    }
 }
 
 /// Reads a query protocol's XML error: `<Code>` and `<Message>`, wherever
@@ -64,21 +91,22 @@ pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> 
 /// The `<{action}Result>` element of a query reply, as JSON (`{}` when the
 /// action returns none).
 pub fn result_of(action: &str, xml: &str) -> Result<Value, Error> {
-    let document = roxmltree::Document::parse(xml)
-        .map_err(|e| Error::Internal(format!("{action} returned a body that is not XML: {e}")))?;
-    let result_name = format!("{action}Result");
-    match document.descendants().find(|n| n.has_tag_name(result_name.as_str())) {
-        Some(result) => to_json(result, 0).ok_or_else(|| {
-            Error::Internal(format!("{action} returned a reply nested more than {MAX_DEPTH} elements deep"))
-        }),
-        None => Ok(Value::Object(Map::new())),
-    }
+    result_json(action, xml.as_bytes())
+}
+
+fn result_json(action: &str, body: &[u8]) -> Result<Value, Error> {
+    with_result(action, body, |result| to_json(result, 0).ok_or_else(|| too_deep(action)))
+}
+
+/// The error for a reply nested past [`MAX_DEPTH`].
+pub(crate) fn too_deep(action: &str) -> Error {
+    Error::Internal(format!("{action} returned a reply nested more than {MAX_DEPTH} elements deep"))
 }
 
 /// How deep a reply's elements may nest: far more than any AWS reply, and
 /// far less than a stack holds (100,000 nested elements once overflowed
 /// it).
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// An element as JSON: text for a leaf, an array for a list of `member`s,
 /// an object otherwise; `None` past [`MAX_DEPTH`].

@@ -242,20 +242,28 @@ impl Service {
     }
 
     /// Sends `body` (`op`'s input in the API's JSON) and returns the
-    /// service's answer.
+    /// service's answer: the protocol builds the request, the operation's
+    /// own headers join it, the protocol reads the reply.
     pub fn call(&'static self, op: &Operation, body: &Value) -> Result<Value, Error> {
-        match (self.protocol, &op.http) {
-            (Protocol::RestJson, Some(http)) => rest::call(self, op, http, body),
-            (Protocol::Json { version, target_prefix }, _) => {
-                let mut request =
-                    json::request(self.signing_name, target_prefix, version, op.api_name, body, op.signed)?;
-                request
-                    .headers
-                    .extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
-                json::output(op.api_name, &crate::aws::send(&request)?.body)
+        let (mut request, read_error): (_, crate::aws::ErrorReader) = match (self.protocol, &op.http) {
+            (Protocol::Json { version, target_prefix }, _) => (
+                json::request(self.signing_name, target_prefix, version, op.api_name, body, op.signed)?,
+                crate::aws::service_error,
+            ),
+            (Protocol::RestJson, Some(http)) => (rest::request(self, op, http, body)?, crate::aws::service_error),
+            (Protocol::Query { version }, _) => {
+                (query::request(self, op, version, body), crate::aws::query::service_error)
             }
-            (Protocol::Query { version }, _) => query::call(self, op, version, body),
-            (Protocol::RestJson, None) => Err(Error::Internal(format!("{} has no HTTP binding", op.api_name))),
+            (Protocol::RestJson, None) => {
+                return Err(Error::Internal(format!("{} has no HTTP binding", op.api_name)));
+            }
+        };
+        request.headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+        let response = crate::aws::send_reading_errors(&request, read_error)?;
+        match (self.protocol, &op.http) {
+            (Protocol::RestJson, Some(http)) => rest::output(self, op, http, response),
+            (Protocol::Query { .. }, _) => query::output(self, op, &response.body),
+            _ => json::output(op.api_name, &response.body),
         }
     }
 
@@ -297,6 +305,25 @@ impl Service {
         let shapes = self.shapes;
         &shapes[index as usize]
     }
+}
+
+/// A scalar the wire carries as text (an XML element, a header) as the
+/// JSON value of its `kind`, timestamps read with `parse_time`; text that
+/// does not parse stays text.
+pub(crate) fn scalar_from_text(kind: &Kind, text: &str, parse_time: fn(&str) -> Option<f64>) -> Value {
+    let number = |n: Option<f64>| n.and_then(serde_json::Number::from_f64).map(Value::Number);
+    let parsed = match kind {
+        Kind::Integer => text.parse::<i64>().ok().map(Value::from),
+        Kind::Number => number(text.parse::<f64>().ok()),
+        Kind::Boolean => match text {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        Kind::Timestamp => number(parse_time(text)),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::String(text.to_owned()))
 }
 
 /// A table as the generator writes them, small enough to read: a

@@ -8,9 +8,9 @@
 use serde_json::{Map, Value};
 
 use super::time::{iso8601, parse_iso8601};
-use super::{Kind, Operation, Service, Shape};
+use super::{Kind, Operation, Service, Shape, scalar_from_text};
 use crate::Error;
-use crate::aws::{percent_encode, query, send_reading_errors};
+use crate::aws::query::{self, MAX_DEPTH};
 use crate::bindings::connector::api::signed_http::Request;
 
 /// Element names of a list or map in XML and query parameters, where they
@@ -26,39 +26,42 @@ pub struct XmlNames {
     pub flattened: bool,
 }
 
-/// How deep a reply's elements may nest before it is refused.
-const MAX_DEPTH: usize = 256;
+/// The element names of `shape`, the defaults filled in.
+struct Names {
+    /// A list's item element, `None` for the default `member`.
+    item: Option<&'static str>,
+    key: &'static str,
+    value: &'static str,
+    flattened: bool,
+}
 
-/// Sends `body` (`op`'s input in the API's JSON, checked) as a query
-/// request of API `version` and returns the reply's result as JSON.
-pub(super) fn call(service: &'static Service, op: &Operation, version: &str, body: &Value) -> Result<Value, Error> {
-    let mut params = vec![("Action".to_owned(), op.api_name.to_owned()), ("Version".to_owned(), version.to_owned())];
-    flatten(service, service.shape(op.input), body, "", &mut params);
-    let form: Vec<String> =
-        params.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect();
-    let mut headers = vec![("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
-    headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
-    let request = Request {
-        service: service.signing_name.to_owned(),
-        method: "POST".to_owned(),
-        path: "/".to_owned(),
-        headers,
-        body: form.join("&").into_bytes(),
-        sign: op.signed,
-    };
-    let response = send_reading_errors(&request, query::service_error)?;
-    let Some(output) = op.output else { return Ok(Value::Object(Map::new())) };
-    let text = std::str::from_utf8(&response.body)
-        .map_err(|_| Error::Internal(format!("{} returned a body that is not UTF-8", op.api_name)))?;
-    let document = roxmltree::Document::parse(text)
-        .map_err(|e| Error::Internal(format!("{} returned a body that is not XML: {e}", op.api_name)))?;
-    let wrapper = format!("{}Result", op.api_name);
-    match document.descendants().find(|n| n.has_tag_name(wrapper.as_str())) {
-        Some(result) => read(service, service.shape(output), result, 0).ok_or_else(|| {
-            Error::Internal(format!("{} returned a reply nested more than {MAX_DEPTH} elements deep", op.api_name))
-        }),
-        None => Ok(Value::Object(Map::new())),
+fn names(shape: &Shape) -> Names {
+    let given = |name: &'static str| (!name.is_empty()).then_some(name);
+    match shape.xml {
+        Some(xml) => Names {
+            item: given(xml.item),
+            key: given(xml.key).unwrap_or("key"),
+            value: given(xml.value).unwrap_or("value"),
+            flattened: xml.flattened,
+        },
+        None => Names { item: None, key: "key", value: "value", flattened: false },
     }
+}
+
+/// The request of `op` with `body` (its input in the API's JSON, checked),
+/// of API `version`.
+pub(super) fn request(service: &'static Service, op: &Operation, version: &str, body: &Value) -> Request {
+    let mut params = Vec::new();
+    flatten(service, service.shape(op.input), body, "", &mut params);
+    query::request(service.signing_name, op.api_name, version, &params, op.signed)
+}
+
+/// The output of `op` from a successful reply's `body`.
+pub(super) fn output(service: &'static Service, op: &Operation, body: &[u8]) -> Result<Value, Error> {
+    let Some(output) = op.output else { return Ok(Value::Object(Map::new())) };
+    query::with_result(op.api_name, body, |result| {
+        read(service, service.shape(output), result, 0).ok_or_else(|| query::too_deep(op.api_name))
+    })
 }
 
 /// Adds `value` (of `shape`) to `params` under `prefix`, as botocore's
@@ -78,29 +81,31 @@ fn flatten(service: &'static Service, shape: &Shape, value: &Value, prefix: &str
                 params.push((prefix.to_owned(), String::new()));
                 return;
             }
-            let names = shape_names(shape);
-            let list_prefix = match names {
-                Some(names) if names.flattened && !names.item.is_empty() => match prefix.rsplit_once('.') {
-                    Some((parent, _)) => format!("{parent}.{}", names.item),
-                    None => names.item.to_owned(),
+            let names = names(shape);
+            let list_prefix = match (names.flattened, names.item) {
+                (true, Some(item)) => match prefix.rsplit_once('.') {
+                    Some((parent, _)) => format!("{parent}.{item}"),
+                    None => item.to_owned(),
                 },
-                Some(names) if names.flattened => prefix.to_owned(),
-                Some(names) if !names.item.is_empty() => format!("{prefix}.{}", names.item),
-                _ => format!("{prefix}.member"),
+                (true, None) => prefix.to_owned(),
+                (false, item) => format!("{prefix}.{}", item.unwrap_or("member")),
             };
             for (i, item_value) in items.iter().enumerate() {
                 flatten(service, service.shape(*item), item_value, &format!("{list_prefix}.{}", i + 1), params);
             }
         }
         (Kind::Map { value: value_shape, .. }, Value::Object(entries)) => {
-            let names = shape_names(shape);
-            let flattened = names.is_some_and(|n| n.flattened);
-            let full = if flattened { prefix.to_owned() } else { format!("{prefix}.entry") };
-            let key_name = names.map(|n| n.key).filter(|k| !k.is_empty()).unwrap_or("key");
-            let value_name = names.map(|n| n.value).filter(|v| !v.is_empty()).unwrap_or("value");
+            let names = names(shape);
+            let full = if names.flattened { prefix.to_owned() } else { format!("{prefix}.entry") };
             for (i, (key, entry)) in entries.iter().enumerate() {
-                params.push((format!("{full}.{}.{key_name}", i + 1), key.clone()));
-                flatten(service, service.shape(*value_shape), entry, &format!("{full}.{}.{value_name}", i + 1), params);
+                params.push((format!("{full}.{}.{}", i + 1, names.key), key.clone()));
+                flatten(
+                    service,
+                    service.shape(*value_shape),
+                    entry,
+                    &format!("{full}.{}.{}", i + 1, names.value),
+                    params,
+                );
             }
         }
         (Kind::Timestamp, Value::Number(n)) => {
@@ -111,10 +116,6 @@ fn flatten(service: &'static Service, shape: &Shape, value: &Value, prefix: &str
         (_, Value::Null) => {}
         (_, other) => params.push((prefix.to_owned(), other.to_string())),
     }
-}
-
-fn shape_names(shape: &Shape) -> Option<&'static XmlNames> {
-    shape.xml
 }
 
 /// The element `node` read as `shape`; `None` past [`MAX_DEPTH`].
@@ -129,11 +130,11 @@ fn read(service: &'static Service, shape: &Shape, node: roxmltree::Node<'_, '_>,
             let mut out = Map::new();
             for member in *members {
                 let member_shape = service.shape(member.shape);
-                let flattened = shape_names(member_shape).filter(|n| n.flattened);
-                let value = match (&member_shape.kind, flattened) {
+                let names = names(member_shape);
+                let value = match &member_shape.kind {
                     // A flattened list or map repeats its items in place.
-                    (Kind::List { .. } | Kind::Map { .. }, Some(names)) => {
-                        let name = if names.item.is_empty() { member.api_name } else { names.item };
+                    Kind::List { .. } | Kind::Map { .. } if names.flattened => {
+                        let name = names.item.unwrap_or(member.api_name);
                         let items: Vec<_> = elements().filter(|c| c.has_tag_name(name)).collect();
                         if items.is_empty() {
                             continue;
@@ -150,30 +151,14 @@ fn read(service: &'static Service, shape: &Shape, node: roxmltree::Node<'_, '_>,
             Value::Object(out)
         }
         Kind::List { .. } | Kind::Map { .. } => {
-            let names = shape_names(shape);
             let item = match &shape.kind {
-                Kind::List { .. } => names.map(|n| n.item).filter(|i| !i.is_empty()).unwrap_or("member"),
+                Kind::List { .. } => names(shape).item.unwrap_or("member"),
                 _ => "entry",
             };
             let items: Vec<_> = elements().filter(|c| c.has_tag_name(item)).collect();
             read_items(service, shape, &items, depth)?
         }
-        Kind::Integer => text().parse::<i64>().map_or_else(|_| Value::String(text()), Value::from),
-        Kind::Number => text()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text()), Value::Number),
-        Kind::Boolean => match text().as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            other => Value::String(other.to_owned()),
-        },
-        Kind::Timestamp => parse_iso8601(&text())
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text()), Value::Number),
-        Kind::Blob => Value::String(text()),
-        Kind::String { .. } | Kind::Document => Value::String(text()),
+        kind => scalar_from_text(kind, &text(), parse_iso8601),
     })
 }
 
@@ -191,9 +176,7 @@ fn read_items(
             .collect::<Option<Vec<_>>>()
             .map(Value::Array),
         Kind::Map { value, .. } => {
-            let names = shape_names(shape);
-            let key_name = names.map(|n| n.key).filter(|k| !k.is_empty()).unwrap_or("key");
-            let value_name = names.map(|n| n.value).filter(|v| !v.is_empty()).unwrap_or("value");
+            let Names { key: key_name, value: value_name, .. } = names(shape);
             let mut out = Map::new();
             for entry in items {
                 let child = |name: &str| entry.children().find(|c| c.is_element() && c.has_tag_name(name));

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::time::{http_date, iso8601, parse_http_date};
-use super::{Kind, Member, Operation, Service};
+use super::{Kind, Member, Operation, Service, scalar_from_text};
 use crate::Error;
-use crate::aws::{percent_encode, send};
+use crate::aws::{json, percent_encode};
 use crate::bindings::connector::api::signed_http::{Request, Response};
 
 /// How a REST operation goes over HTTP.
@@ -56,16 +56,9 @@ pub enum Location {
     StatusCode,
 }
 
-/// Sends `body` (`op`'s input in the API's JSON, checked) as REST-JSON and
-/// returns the output: the body's JSON with the members bound elsewhere
-/// added.
-pub(super) fn call(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Value, Error> {
-    let request = request(service, op, http, body)?;
-    let response = send(&request)?;
-    response_output(service, op, http, response)
-}
-
-fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Request, Error> {
+/// The request of `op` with `body` (its input in the API's JSON, checked):
+/// members bound to the path, query and headers, the rest the body.
+pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Request, Error> {
     let mut fields = body.as_object().cloned().unwrap_or_default();
     let input = members(service, Some(op.input));
     let (template, fixed_query) = http.uri.split_once('?').unwrap_or((http.uri, ""));
@@ -146,7 +139,6 @@ fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value)
         path.push('?');
         path.push_str(&query.join("&"));
     }
-    headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
     Ok(Request {
         service: service.signing_name.to_owned(),
         method: http.method.to_owned(),
@@ -157,24 +149,27 @@ fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value)
     })
 }
 
-fn response_output(service: &'static Service, op: &Operation, http: &Http, response: Response) -> Result<Value, Error> {
+/// The output of `op` from a successful `response`: the body's JSON with
+/// the members bound elsewhere added.
+pub(super) fn output(
+    service: &'static Service,
+    op: &Operation,
+    http: &Http,
+    response: Response,
+) -> Result<Value, Error> {
     let output = members(service, op.output);
-    let not_json =
-        |e: serde_json::Error| Error::Internal(format!("{} returned a body that is not JSON: {e}", op.api_name));
     let mut fields = match http.output_payload {
         Some(payload) => {
             let value = match member_kind(service, output, payload) {
                 Some(Kind::Blob) => Value::String(BASE64.encode(&response.body)),
                 Some(Kind::String { .. }) => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
-                _ if blank(&response.body) => Value::Object(Map::new()),
-                _ => serde_json::from_slice(&response.body).map_err(not_json)?,
+                _ => json::output(op.api_name, &response.body)?,
             };
             let mut fields = Map::new();
             fields.insert(payload.to_owned(), value);
             fields
         }
-        None if blank(&response.body) => Map::new(),
-        None => match serde_json::from_slice(&response.body).map_err(not_json)? {
+        None => match json::output(op.api_name, &response.body)? {
             Value::Object(fields) => fields,
             other => return Err(Error::Internal(format!("{} returned {other}, not an object", op.api_name))),
         },
@@ -269,29 +264,13 @@ fn header_list_item(text: &str) -> String {
 /// A header's text as the member's type.
 fn typed(kind: Option<&Kind>, text: &str) -> Value {
     match kind {
-        Some(Kind::Integer) => text.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| text.into()),
-        Some(Kind::Number) => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| text.into(), Value::Number),
-        Some(Kind::Boolean) => match text.trim() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => text.into(),
-        },
-        Some(Kind::Timestamp) => parse_http_date(text).map_or_else(|| text.into(), Value::from),
-        _ => text.into(),
+        Some(kind) => scalar_from_text(kind, text.trim(), parse_http_date),
+        None => text.into(),
     }
 }
 
 fn to_json(value: &Value) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(format!("the input does not serialize: {e}")))
-}
-
-fn blank(body: &[u8]) -> bool {
-    body.iter().all(u8::is_ascii_whitespace)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub(super) fn http_date(seconds: f64) -> String {
 }
 
 /// Epoch seconds of an HTTP date (`Tue, 14 Nov 2023 22:13:20 GMT`).
-pub(super) fn parse_http_date(text: &str) -> Option<i64> {
+pub(super) fn parse_http_date(text: &str) -> Option<f64> {
     let mut parts = text.split_whitespace().skip(1);
     let day: u32 = parts.next()?.parse().ok()?;
     let month_name = parts.next()?;
@@ -75,7 +75,7 @@ pub(super) fn parse_http_date(text: &str) -> Option<i64> {
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+    Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s) as f64)
 }
 
 /// Epoch seconds of an ISO 8601 timestamp as AWS writes them
@@ -122,8 +122,8 @@ mod tests {
         assert_eq!(iso8601(0.0), "1970-01-01T00:00:00Z");
         assert_eq!(http_date(1_700_000_000.0), "Tue, 14 Nov 2023 22:13:20 GMT");
         assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000));
-        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
+        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000.0));
+        assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400.0));
         for bad in ["", "Tue,", "Tue, 99 Nov 2023 22:13:20 GMT", "Tue, 14 Nox 2023 22:13:20 GMT", "x 1 Jan 2020 1:2"] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
