@@ -39,7 +39,7 @@ pub(super) fn generate(service: &str, operations: Option<&str>) -> anyhow::Resul
     )?;
     let generator = venv.join("aws.py");
     if std::fs::read_to_string(&generator).ok().as_deref() != Some(GENERATOR) {
-        write_atomically(&generator, GENERATOR)?;
+        connector_host::files::write_atomically(&generator, GENERATOR.as_bytes())?;
     }
     let out = tempfile::Builder::new()
         .prefix("model-")
@@ -120,12 +120,4 @@ fn run_python(python: &Path, args: &[&str]) -> anyhow::Result<String> {
         eprintln!("{note}");
     }
     String::from_utf8(output.stdout).context("the generator's output is not UTF-8")
-}
-
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().context("a path without a directory")?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).context("could not write the generator")?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).context("could not write the generator")?;
-    file.persist(path).context("could not write the generator")?;
-    Ok(())
 }

@@ -180,9 +180,6 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         (Lang::Js, None) => (JS, &[]),
         (Lang::Js, Some(_)) => (JS, JS_API),
     };
-    // A project for an API: its files replace the AWS example's.
-    let replaced = |path: &str| for_api.iter().any(|(api_path, ..)| *api_path == path);
-    let files = files.iter().filter(|(path, ..)| !replaced(path)).chain(for_api).chain([&CONTRACT]);
     let (build, component) = match args.lang {
         Lang::Rust => {
             ("cargo build --release --target wasm32-wasip2", "$(ls target/wasm32-wasip2/release/*.wasm | head -1)")
@@ -193,21 +190,17 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     // A connector for an API declares it in `details`, which only the
     // `described-plugin` world exports.
     let world = if api.is_some() { "described-plugin" } else { "plugin" };
-    for (path, text, kind) in files {
-        if is_copied(path) {
-            write(&project.join(path), text, *kind)?;
-            continue;
-        }
-        let mut text = text.replace("{{name}}", name).replace("{{title}}", &title).replace("{{world}}", world);
-        if let Some((api, url)) = &api {
-            text = text
-                .replace("{{api}}", api)
-                .replace("{{api_url}}", url)
-                .replace("{{build}}", build)
-                .replace("{{component}}", component);
-        }
-        write(&project.join(path), &text, *kind)?;
+    let mut fill = vec![("{{name}}", name.as_str()), ("{{title}}", &title), ("{{world}}", world)];
+    if let Some((api, url)) = &api {
+        fill.extend([
+            ("{{api}}", api.as_str()),
+            ("{{api_url}}", url),
+            ("{{build}}", build),
+            ("{{component}}", component),
+        ]);
     }
+    // A project for an API: its files replace the AWS example's.
+    write_project(&project, files, for_api, &fill)?;
     write(&project.join("README.md"), &readme(name, args.lang), Kind::Text)?;
     emit(&format!("created {} ({:?}); next: cd {} && ./test.sh", project.display(), args.lang, project.display()));
     Ok(ExitCode::SUCCESS)
@@ -223,34 +216,18 @@ fn aws_service(args: &NewArgs, service: &str, project: &Path, title: &str) -> an
     let generated = super::aws_model::generate(service, args.operations.as_deref())?;
     let name = &args.name;
     let crate_name = name.replace('-', "_");
-    let read_operation = generated.read_operation.as_deref();
-    let replaced = |path: &str| RUST_AWS_SERVICE.iter().any(|(ours, ..)| *ours == path);
-    let files = RUST.iter().filter(|(path, ..)| !replaced(path)).chain(RUST_AWS_SERVICE).chain([&CONTRACT]);
-    for (path, text, kind) in files {
-        if is_copied(path) {
-            write(&project.join(path), text, *kind)?;
-            continue;
-        }
-        let mut text = text
-            .replace("{{name}}", name)
-            .replace("{{title}}", title)
-            .replace("{{world}}", "plugin")
-            .replace("{{service}}", service)
-            .replace("{{service_title}}", &generated.title)
-            .replace("{{api_version}}", &generated.version)
-            .replace("{{crate}}", &crate_name);
-        if *path == "test.sh" {
-            text = match read_operation {
-                Some(operation) => text.replace("{{read_operation}}", operation),
-                // Nothing to call without input: build and check only.
-                None => {
-                    text.lines().take_while(|line| !line.starts_with("[[ -x .venv")).collect::<Vec<_>>().join("\n")
-                        + "\necho \"test.sh: built and checked (no operation of this service reads without input)\"\n"
-                }
-            };
-        }
-        write(&project.join(path), &text, *kind)?;
-    }
+    let fill = [
+        ("{{name}}", name.as_str()),
+        ("{{title}}", title),
+        ("{{world}}", "plugin"),
+        ("{{service}}", service),
+        ("{{service_title}}", &generated.title),
+        ("{{api_version}}", &generated.version),
+        ("{{crate}}", &crate_name),
+        // Empty when nothing reads without input: test.sh then builds and checks only.
+        ("{{read_operation}}", generated.read_operation.as_deref().unwrap_or_default()),
+    ];
+    write_project(project, RUST, RUST_AWS_SERVICE, &fill)?;
     write(&project.join("src/model.rs"), &generated.model, Kind::Text)?;
     write(&project.join("README.md"), &aws_readme(name, service, &generated), Kind::Text)?;
     emit(&format!(
@@ -291,6 +268,23 @@ fn api_of(url: &str) -> anyhow::Result<(String, String)> {
     let name =
         if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name.to_ascii_lowercase() } else { "api".into() };
     Ok((name.chars().take(64).collect(), url.trim_end_matches('/').to_owned()))
+}
+
+/// Writes the files of `base`, those of `replacing` in place of any of
+/// the same path, and the contract into `project`, each `{{placeholder}}`
+/// of `fill` filled in (but in the files copied as they are).
+fn write_project(project: &Path, base: &[File], replacing: &[File], fill: &[(&str, &str)]) -> anyhow::Result<()> {
+    let replaced = |path: &str| replacing.iter().any(|(ours, ..)| *ours == path);
+    for (path, text, kind) in base.iter().filter(|(path, ..)| !replaced(path)).chain(replacing).chain([&CONTRACT]) {
+        let text = match is_copied(path) {
+            true => (*text).to_owned(),
+            false => {
+                fill.iter().fold((*text).to_owned(), |text, (placeholder, value)| text.replace(placeholder, value))
+            }
+        };
+        write(&project.join(path), &text, *kind)?;
+    }
+    Ok(())
 }
 
 /// Whether a template file is copied as it is: the SDK and the contract,
