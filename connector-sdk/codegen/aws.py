@@ -800,42 +800,79 @@ def read_operation(model):
     return None
 
 
-def generate_one(args):
-    """`--service`: one connector's table for any service, on a user's machine."""
-    model_dir, version = latest_model_dir(args.data, args.service)
+def load_service(model_dir):
+    """The API model and paginators in `model_dir`; an operation without
+    input gets an empty one, so every operation has an input shape."""
     model = load_json(os.path.join(model_dir, "service-2.json.gz"))
-    metadata = model["metadata"]
-    if chosen_protocol(metadata) is None:
-        raise SystemExit(unsupported_protocol(metadata))
-    signing_name = metadata.get("signingName", metadata["endpointPrefix"])
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,63}", signing_name):
-        raise SystemExit(f"{args.service} signs as `{signing_name}`, which is not a service name connector-host "
-                         "takes yet (lower-case letters, digits and `-`)")
     for op in model["operations"].values():
         op.setdefault("input", {"shape": "__Empty"})
     model["shapes"].setdefault("__Empty", {"type": "structure", "members": {}})
+    paginators_path = os.path.join(model_dir, "paginators-1.json")
+    return model, load_json(paginators_path) if os.path.exists(paginators_path) else {}
+
+
+def unmakeable(service, model):
+    """Why no connector of `model` can be made, or None."""
+    metadata = model["metadata"]
+    if chosen_protocol(metadata) is None:
+        return unsupported_protocol(metadata)
+    signing_name = metadata.get("signingName", metadata["endpointPrefix"])
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,63}", signing_name):
+        return (f"{service} signs as `{signing_name}`, which is not a service name connector-host takes yet "
+                "(lower-case letters, digits and `-`)")
+    if all(op.get("endpoint", {}).get("hostPrefix") for op in model["operations"].values()):
+        return (f"none of the {len(model['operations'])} operations of {service} can be sent through connector-host "
+                "yet: its endpoint takes a host prefix")
+    return None
+
+
+def rustfmt(text, required):
+    """`text` formatted; as it is when rustfmt is missing and not `required`."""
+    try:
+        return subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
+                              capture_output=True, text=True, check=required).stdout or text
+    except OSError:
+        if required:
+            raise
+        return text  # the table compiles unformatted
+
+
+def makeable_services(data):
+    """`--list`: every service of botocore a connector can be made of."""
+    for service in sorted(os.listdir(data)):
+        if not os.path.isdir(os.path.join(data, service)):
+            continue
+        try:
+            model_dir, _ = latest_model_dir(data, service)
+        except SystemExit:
+            continue
+        if unmakeable(service, load_service(model_dir)[0]) is None:
+            print(service)
+
+
+def generate_one(args):
+    """`--service`: one connector's table for any service, on a user's machine."""
+    model_dir, version = latest_model_dir(args.data, args.service)
+    model, paginators = load_service(model_dir)
+    reason = unmakeable(args.service, model)
+    if reason:
+        raise SystemExit(reason)
     if args.operations:
         model = select_operations(model, args.operations)
-    paginators_path = os.path.join(model_dir, "paginators-1.json")
-    paginators = load_json(paginators_path) if os.path.exists(paginators_path) else {}
+    metadata = model["metadata"]
     title = args.title or metadata.get("serviceFullName", args.service)
     note = ("Operation descriptions are the model's documentation, markup removed (botocore, Apache License 2.0). "
             "Do not edit.")
     generator = Generator(model, paginators, descriptions_from_docs(model), title,
                           f"{args.service} {version}", note=note)
-    text = generator.render()
-    try:
-        text = subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
-                              capture_output=True, text=True).stdout or text
-    except OSError:
-        pass  # no rustfmt: the table compiles as it is
+    text = rustfmt(generator.render(), required=False)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
     for note in generator.notes:
         print(f"note: {note}", file=sys.stderr)
+    included = dict(model, operations={name: model["operations"][name] for name in generator.included})
     print(json.dumps({"operations": generator.rendered, "title": title, "version": version,
-                      "signing_name": metadata.get("signingName", metadata["endpointPrefix"]),
-                      "read_operation": read_operation(model)}))
+                      "read_operation": read_operation(included)}))
 
 
 def main():
@@ -847,7 +884,12 @@ def main():
     parser.add_argument("--data", help="with --service: botocore's data directory")
     parser.add_argument("--title", help="with --service: the connector's title (default: the service's name)")
     parser.add_argument("--operations", metavar="GLOBS", help="with --service: only these operations (comma-separated)")
+    parser.add_argument("--list", action="store_true", help="with --data: list the services a connector can be made of")
     args = parser.parse_args()
+    if args.list:
+        if not args.data:
+            raise SystemExit("--list needs --data")
+        return makeable_services(args.data)
     if args.service:
         if not (args.out and args.data):
             raise SystemExit("--service needs --out and --data")
@@ -860,9 +902,7 @@ def main():
     for crate in args.connectors or PREBUILT:
         spec = PREBUILT[crate]
         model_dir = os.path.join(data, spec["service"], spec["version"])
-        model = load_json(os.path.join(model_dir, "service-2.json.gz"))
-        paginators_path = os.path.join(model_dir, "paginators-1.json")
-        paginators = load_json(paginators_path) if os.path.exists(paginators_path) else {}
+        model, paginators = load_service(model_dir)
         with open(os.path.join(ROOT, crate, "codegen", "descriptions.json"), encoding="utf-8") as f:
             descriptions = json.load(f)
         generator = Generator(model, paginators, descriptions, spec["title"], f"{spec['service']} {spec['version']}")
@@ -877,8 +917,7 @@ def main():
     stale = []
     for path, (text, count) in outputs.items():
         if path.endswith(".rs"):
-            text = subprocess.run(["rustfmt", "--edition", "2024", "--config", "max_width=120"], input=text,
-                                  capture_output=True, text=True, check=True).stdout
+            text = rustfmt(text, required=True)
         if args.check:
             with open(path, encoding="utf-8") as f:
                 if f.read() != text:
