@@ -98,6 +98,23 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
+    /// Runs the Python `script` with boto3 against the emulator, `args` as
+    /// `sys.argv[1:]`, and returns the JSON it prints. The script has
+    /// `client(name)`, a boto3 client of the emulator.
+    pub fn boto3(&self, script: &str, args: &[&str]) -> serde_json::Value {
+        let prelude = "import base64, io, json, sys, zipfile\nimport boto3\n\
+            ENDPOINT = sys.argv.pop(1)\n\
+            def client(name):\n    return boto3.client(name, endpoint_url=ENDPOINT, region_name='us-east-1', \
+            aws_access_key_id='a', aws_secret_access_key='b')\n";
+        let output = Command::new(venv().join("bin/python"))
+            .args(["-c", &format!("{prelude}{script}"), &self.endpoint()])
+            .args(args)
+            .output()
+            .expect("the venv's python runs");
+        assert!(output.status.success(), "boto3: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+    }
+
     /// How many user pools whose names start with `prefix` the emulator
     /// holds, and how many users they hold in all, as boto3 reads them.
     pub fn census(&self, prefix: &str) -> (usize, usize) {

@@ -3,21 +3,15 @@
 //! batches, a conditional write refused as a typed service error, bad
 //! input refused before any request; what it did read back with boto3.
 
-use std::process::Command;
-
 use connector_host::InvokeError;
-use connector_tests::emulator::{Emulator, Kind, venv};
+use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for};
 use serde_json::{Value, json};
 
-/// What boto3 (an independent client) reads from `table` on `endpoint`.
-fn boto3_items(endpoint: &str, table: &str) -> Value {
+/// What boto3 (an independent client) reads from `table`.
+fn boto3_items(emulator: &Emulator, table: &str) -> Value {
     let script = r#"
-import base64, json, sys
-import boto3
-
-db = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="a", aws_secret_access_key="b")
+db = client("dynamodb")
 
 def plain(value):
     (kind, inner), = value.items()
@@ -29,12 +23,10 @@ def plain(value):
         return {"L": [plain(v) for v in inner]}
     return {kind: inner}
 
-items = [{k: plain(v) for k, v in item.items()} for item in db.scan(TableName=sys.argv[2])["Items"]]
+items = [{k: plain(v) for k, v in item.items()} for item in db.scan(TableName=sys.argv[1])["Items"]]
 print(json.dumps(sorted(items, key=lambda item: item["sk"]["S"])))
 "#;
-    let output = Command::new(venv().join("bin/python")).args(["-c", script, endpoint, table]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap()
+    emulator.boto3(script, &[table])
 }
 
 #[tokio::test]
@@ -131,7 +123,7 @@ async fn a_generated_connector_creates_writes_queries_and_fails_typed() {
     let tables = call("list_tables", json!({})).await.unwrap();
     assert_eq!(tables["TableNames"], json!(["Orders"]));
 
-    let seen = boto3_items(&emulator.endpoint(), "Orders");
+    let seen = boto3_items(&emulator, "Orders");
     assert_eq!(seen.as_array().unwrap().len(), 5);
     assert_eq!(seen[0]["blob"], json!({"B": "AAEC/w=="}));
     assert_eq!(seen[0]["lines"], json!({"M": {"items": {"L": [{"S": "pen"}, {"N": "2"}]}}}));

@@ -4,23 +4,10 @@
 //! typed service error, bad input refused before any request; what it did
 //! read back with boto3.
 
-use std::process::Command;
-
 use connector_host::InvokeError;
-use connector_tests::emulator::{Emulator, Kind, venv};
+use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for};
 use serde_json::{Value, json};
-
-/// Runs `script` with boto3 against `endpoint`; its JSON output.
-fn boto3(endpoint: &str, script: &str) -> Value {
-    let prelude = "import base64, io, json, sys, zipfile\nimport boto3\n\
-        def client(name):\n    return boto3.client(name, endpoint_url=sys.argv[1], region_name='us-east-1', \
-        aws_access_key_id='a', aws_secret_access_key='b')\n";
-    let output =
-        Command::new(venv().join("bin/python")).args(["-c", &format!("{prelude}{script}"), endpoint]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 #[tokio::test]
 async fn a_generated_rest_connector_creates_lists_updates_and_deletes_functions() {
@@ -28,8 +15,7 @@ async fn a_generated_rest_connector_creates_lists_updates_and_deletes_functions(
     let endpoint = emulator.endpoint();
     // The role and the code come from boto3: an execution role in IAM, and
     // a zip holding one handler, as base64.
-    let setup = boto3(
-        &endpoint,
+    let setup = emulator.boto3(
         r#"
 role = client("iam").create_role(RoleName="runner", AssumeRolePolicyDocument=json.dumps({
     "Version": "2012-10-17",
@@ -39,6 +25,7 @@ with zipfile.ZipFile(archive, "w") as z:
     z.writestr("index.py", "def handler(event, context):\n    return event\n")
 print(json.dumps({"role": role["Role"]["Arn"], "zip": base64.b64encode(archive.getvalue()).decode()}))
 "#,
+        &[],
     );
     let host = host_for(&endpoint).await;
     let lambda = host.load(components::GUEST_LAMBDA).await.expect("the Lambda connector loads");
@@ -100,14 +87,14 @@ print(json.dumps({"role": role["Role"]["Arn"], "zip": base64.b64encode(archive.g
         }
     }
 
-    let seen = boto3(
-        &endpoint,
+    let seen = emulator.boto3(
         r#"
 lam = client("lambda")
 config = lam.get_function_configuration(FunctionName="hello")
 print(json.dumps({"timeout": config["Timeout"], "env": config["Environment"]["Variables"],
                   "tags": lam.list_tags(Resource=config["FunctionArn"])["Tags"]}))
 "#,
+        &[],
     );
     assert_eq!(seen, json!({"timeout": 30, "env": {"STAGE": "test"}, "tags": {"team": "growth"}}));
 

@@ -4,10 +4,8 @@
 //! typed service error, bad input refused before any request; what it did
 //! read back with boto3.
 
-use std::process::Command;
-
 use connector_host::InvokeError;
-use connector_tests::emulator::{Emulator, Kind, venv};
+use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for};
 use serde_json::{Value, json};
 
@@ -95,20 +93,15 @@ async fn a_generated_query_connector_makes_topics_subscribes_and_publishes() {
     }
 
     let script = r#"
-import json, sys
-import boto3
-sns = boto3.client("sns", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="a", aws_secret_access_key="b")
-topic = sys.argv[2]
+sns = client("sns")
+topic = sys.argv[1]
 print(json.dumps({
     "name": sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"],
     "tags": sorted(t["Key"] for t in sns.list_tags_for_resource(ResourceArn=topic)["Tags"]),
     "endpoints": [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]],
 }))
 "#;
-    let output = Command::new(venv().join("bin/python")).args(["-c", script, &endpoint, &topic]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = emulator.boto3(script, &[&topic]);
     assert_eq!(seen, json!({"name": "All orders", "tags": ["stage", "team"], "endpoints": ["orders@example.com"]}));
 
     call("delete_topic", json!({"topic_arn": topic})).await.unwrap();
