@@ -32,6 +32,26 @@ pub struct Http {
     pub output_payload: Option<&'static str>,
 }
 
+impl Http {
+    /// Whether the input member `name` travels outside the JSON body.
+    fn binds(&self, name: &str) -> bool {
+        self.input.iter().any(|binding| binding.member == name)
+    }
+}
+
+/// The members of an input that make its JSON body: those no binding
+/// takes elsewhere, serialized where they are, without a copy of the input.
+struct BodyMembers<'a> {
+    fields: &'a Map<String, Value>,
+    http: &'a Http,
+}
+
+impl serde::Serialize for BodyMembers<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.fields.iter().filter(|(name, _)| !self.http.binds(name)))
+    }
+}
+
 /// Where one member travels.
 #[derive(Debug)]
 pub struct Binding {
@@ -59,18 +79,19 @@ pub enum Location {
 /// The request of `op` with `body` (its input in the API's JSON, checked):
 /// members bound to the path, query and headers, the rest the body.
 pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, body: &Value) -> Result<Request, Error> {
-    let mut fields = body.as_object().cloned().unwrap_or_default();
+    let no_fields = Map::new();
+    let fields = body.as_object().unwrap_or(&no_fields);
     let input = members(service, Some(op.input));
     let (template, fixed_query) = http.uri.split_once('?').unwrap_or((http.uri, ""));
     let mut path = template.to_owned();
     let mut query: Vec<String> = fixed_query.split('&').filter(|p| !p.is_empty()).map(str::to_owned).collect();
     let mut headers = Vec::new();
     for binding in http.input {
-        let value = fields.remove(binding.member);
+        let value = fields.get(binding.member);
         let shape = member_kind(service, input, binding.member);
         match (&binding.location, value) {
             (Location::Label(label), Some(value)) => {
-                let text = scalar_text(shape, &value, TimeFormat::Iso8601);
+                let text = scalar_text(shape, value, TimeFormat::Iso8601);
                 let greedy = format!("{{{label}+}}");
                 path = if path.contains(&greedy) {
                     path.replace(&greedy, &percent_encode(&text).replace("%2F", "/"))
@@ -86,10 +107,10 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
                 query.extend(items.iter().map(|v| pair(name, &scalar_text(item, v, TimeFormat::Iso8601))));
             }
             (Location::Query(name), Some(value)) => {
-                query.push(pair(name, &scalar_text(shape, &value, TimeFormat::Iso8601)))
+                query.push(pair(name, &scalar_text(shape, value, TimeFormat::Iso8601)))
             }
             (Location::QueryMap, Some(Value::Object(entries))) => {
-                for (key, value) in &entries {
+                for (key, value) in entries {
                     match value {
                         Value::Array(items) => query.extend(items.iter().map(|v| pair(key, &plain(v)))),
                         other => query.push(pair(key, &plain(other))),
@@ -104,7 +125,7 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
             }
             (Location::Header(_), Some(Value::Array(_))) => {}
             (Location::Header(name), Some(value)) => {
-                headers.push((name.to_ascii_lowercase(), scalar_text(shape, &value, TimeFormat::HttpDate)))
+                headers.push((name.to_ascii_lowercase(), scalar_text(shape, value, TimeFormat::HttpDate)))
             }
             (Location::Headers(prefix), Some(Value::Object(entries))) => {
                 headers.extend(entries.iter().map(|(k, v)| (format!("{prefix}{k}").to_ascii_lowercase(), plain(v))));
@@ -113,22 +134,21 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
         }
     }
     let (body, json) = match http.input_payload {
-        Some(payload) => match (fields.remove(payload), member_kind(service, input, payload)) {
+        Some(payload) => match (fields.get(payload), member_kind(service, input, payload)) {
             (Some(Value::String(data)), Some(Kind::Blob)) => {
                 let bytes =
-                    BASE64.decode(&data).map_err(|e| Error::InvalidInput(format!("{payload}: not base64 ({e})")))?;
+                    BASE64.decode(data).map_err(|e| Error::InvalidInput(format!("{payload}: not base64 ({e})")))?;
                 (bytes, false)
             }
-            (Some(Value::String(text)), Some(Kind::String { .. })) => (text.into_bytes(), false),
-            (Some(value), _) => (to_json(&value)?, true),
+            (Some(Value::String(text)), Some(Kind::String { .. })) => (text.as_bytes().to_vec(), false),
+            (Some(value), _) => (to_json(value)?, true),
             (None, Some(Kind::Blob | Kind::String { .. })) => (Vec::new(), false),
             (None, _) => (b"{}".to_vec(), true),
         },
-        None if !fields.is_empty() => (to_json(&Value::Object(fields))?, true),
+        None if fields.keys().any(|name| !http.binds(name)) => (to_json(&BodyMembers { fields, http })?, true),
         None => {
             // An empty object stands for a body whose members were all left out.
-            let bound = |m: &Member| http.input.iter().any(|b| b.member == m.api_name);
-            let has_body = input.is_some_and(|members| members.iter().any(|m| !bound(m)));
+            let has_body = input.is_some_and(|members| members.iter().any(|m| !http.binds(m.api_name)));
             (if has_body { b"{}".to_vec() } else { Vec::new() }, has_body)
         }
     };
@@ -269,7 +289,7 @@ fn typed(kind: Option<&Kind>, text: &str) -> Value {
     }
 }
 
-fn to_json(value: &Value) -> Result<Vec<u8>, Error> {
+fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(format!("the input does not serialize: {e}")))
 }
 
