@@ -5,7 +5,7 @@
 mod model;
 mod repeat;
 
-use connector_sdk::aws::model::{Operation, Service, pages};
+use connector_sdk::aws::model::{Operation, Service};
 use connector_sdk::{Connector, Error, Info, Operations};
 use serde_json::Value;
 
@@ -31,12 +31,11 @@ impl Connector for Cognito {
 
 /// Runs `op` with `input` as the model says; a create operation runs once
 /// per step of a run, however often the step is tried.
-fn run(service: &'static Service, op: &'static Operation, mut input: Value) -> Result<Value, Error> {
+fn run(service: &'static Service, op: &'static Operation, input: Value) -> Result<Value, Error> {
     let Some(recovery) = repeat::recovery(op.name) else {
         return service.run(op, input);
     };
-    pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
-    let body = service.to_api(op, &input)?;
+    let (_, body) = service.request_body(op, input)?;
     let earlier_effect = connector_sdk::repeat::earlier_effect();
     recovery.run(&connector_sdk::invocation(), earlier_effect, body, |body| service.call(op, body))
 }

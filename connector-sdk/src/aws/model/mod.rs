@@ -219,7 +219,21 @@ impl Service {
     /// Runs `op` with `input`: checks and converts it with the table, fills
     /// an idempotency token the caller left out, then calls the service,
     /// following pages when asked to.
-    pub fn run(&'static self, op: &'static Operation, mut input: Value) -> Result<Value, Error> {
+    pub fn run(&'static self, op: &'static Operation, input: Value) -> Result<Value, Error> {
+        let (paging, body) = self.request_body(op, input)?;
+        match &op.pagination {
+            Some(pagination) if paging.all_pages => {
+                pages::fetch_all(pagination, body, paging.max_pages, |page| self.call(op, page))
+            }
+            _ => self.call(op, &body),
+        }
+    }
+
+    /// What [`Service::run`] sends for `input`: the paging options taken
+    /// out, the rest checked and converted to the API's JSON, and an
+    /// idempotency token the caller left out filled in. For a `run` of
+    /// one's own that sends it its own way.
+    pub fn request_body(&'static self, op: &Operation, mut input: Value) -> Result<(pages::PageRequest, Value), Error> {
         let paging = pages::take_options(op, &mut input).map_err(Error::InvalidInput)?;
         let mut body = self.to_api(op, &input)?;
         if let (Some(member), Some(token)) = (op.idempotency_token, crate::repeat::token())
@@ -227,12 +241,7 @@ impl Service {
         {
             fields.entry(member).or_insert(Value::String(token));
         }
-        match &op.pagination {
-            Some(pagination) if paging.all_pages => {
-                pages::fetch_all(pagination, body, paging.max_pages, |page| self.call(op, page))
-            }
-            _ => self.call(op, &body),
-        }
+        Ok((paging, body))
     }
 
     /// Checks `input` (snake_case) against `op`'s input shape and converts
