@@ -23,6 +23,7 @@ cached venv made by tests/emulators/ensure-venv from requirements.lock.
 """
 
 import argparse
+import base64
 import difflib
 import fnmatch
 import gzip
@@ -498,98 +499,63 @@ def pascal(name):
 
 
 class WireCases:
-    """Renders, for every operation, one representative input twice: as the
-    connector's snake_case JSON and as the official SDK's builder calls, so
-    a test can compare what both send."""
+    """Renders, for every operation, its [`sample`] input twice: as the
+    connector's snake_case JSON and as the official Rust SDK's builder
+    calls, so a test can compare what both send; and a sample response with
+    every output member, which the connector must pass on and the SDK must
+    parse."""
 
     def __init__(self, model):
         self.model = model
         self.shapes = model["shapes"]
 
-    def sample(self, shape_name, member):
-        """(snake_case JSON text, Rust SDK expression) for one value."""
+    def rust(self, shape_name, value):
+        """The Rust SDK expression for `value` (in the API's names) of `shape_name`."""
         shape = self.shapes[shape_name]
         kind = shape["type"]
         if kind == "structure" and shape.get("document"):
-            return ('{"sample_key": "value"}',
-                    "aws_smithy_types::Document::Object(std::collections::HashMap::from([(\"sample_key\".to_owned(), "
+            return ("aws_smithy_types::Document::Object(std::collections::HashMap::from([(\"sample_key\".to_owned(), "
                     "aws_smithy_types::Document::String(\"value\".to_owned()))]))")
         if kind == "structure":
-            json_parts, setters = [], []
-            for api, spec in shape["members"].items():
-                j, r = self.sample(spec["shape"], api)
-                json_parts.append(f"{rust_str(snake(api))}: {j}")
-                setters.append(f".set_{snake(api)}(Some({r}))")
+            setters = "".join(f".set_{snake(m)}(Some({self.rust(shape['members'][m]['shape'], v)}))"
+                              for m, v in value.items())
             # smithy-rs builders fail on a missing required member, except
             # for members that are structures, which stay optional.
             fallible = any(self.shapes[shape["members"][m]["shape"]]["type"] != "structure"
                            for m in shape.get("required", []))
             build = ".build().expect(\"the sample has every member\")" if fallible else ".build()"
-            return ("{" + ", ".join(json_parts) + "}",
-                    f"types::{pascal(shape_name)}::builder(){''.join(setters)}{build}")
+            return f"types::{pascal(shape_name)}::builder(){setters}{build}"
         if kind == "list":
-            j, r = self.sample(shape["member"]["shape"], member)
-            count = max(1, shape.get("min", 1))
-            return "[" + ", ".join([j] * count) + "]", "vec![" + ", ".join([r] * count) + "]"
+            return "vec![" + ", ".join(self.rust(shape["member"]["shape"], v) for v in value) + "]"
         if kind == "map":
-            key_shape = self.shapes[shape["key"]["shape"]]
-            key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
-            j, r = self.sample(shape["value"]["shape"], member)
-            return (f"{{{rust_str(key)}: {j}}}",
-                    f"std::collections::HashMap::from([({rust_str(key)}.to_owned(), {r})])")
+            entries = ", ".join(f"({rust_str(k)}.to_owned(), {self.rust(shape['value']['shape'], v)})"
+                                for k, v in value.items())
+            return f"std::collections::HashMap::from([{entries}])"
+        if kind == "string" and "enum" in shape:
+            return f"types::{pascal(shape_name)}::from({rust_str(value)})"
         if kind == "string":
-            if "enum" in shape:
-                value = shape["enum"][0]
-                return rust_str(value), f"types::{pascal(shape_name)}::from({rust_str(value)})"
-            value = f"{member}-value"
-            value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
-            value = value[:shape.get("max", len(value))]
-            return rust_str(value), f"{rust_str(value)}.to_owned()"
-        if kind in ("integer", "long"):
-            value = max(shape.get("min", 3), min(shape.get("max", 3), 3))
-            return str(value), f"{value}"
-        if kind == "boolean":
-            return "true", "true"
+            return f"{rust_str(value)}.to_owned()"
         if kind == "blob":
-            return rust_str("YmxvYg=="), "aws_smithy_types::Blob::new(b\"blob\".to_vec())"
-        raise SystemExit(f"no wire sample for {shape_name} ({kind})")
-
-    def api_sample(self, shape_name, member, stack=()):
-        """A response value in the API's own JSON (PascalCase members)."""
-        if shape_name in stack:
-            return "null"
-        shape = self.shapes[shape_name]
-        kind = shape["type"]
-        stack = stack + (shape_name,)
-        if kind == "structure" and shape.get("document"):
-            return '{"sample_key": "value"}'
-        if kind == "structure":
-            return "{" + ", ".join(f"{rust_str(api)}: {self.api_sample(spec['shape'], api, stack)}"
-                                   for api, spec in shape["members"].items()) + "}"
-        if kind == "list":
-            return "[" + self.api_sample(shape["member"]["shape"], member, stack) + "]"
-        if kind == "map":
-            key_shape = self.shapes[shape["key"]["shape"]]
-            key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
-            return f"{{{rust_str(key)}: {self.api_sample(shape['value']['shape'], member, stack)}}}"
-        if kind == "timestamp":
-            return "1700000000.5"
-        return self.sample(shape_name, member)[0]
+            return f"aws_smithy_types::Blob::new(b{rust_str(base64.b64decode(value).decode())}.to_vec())"
+        if kind in ("integer", "long", "double", "float"):
+            return str(value)
+        if kind == "boolean":
+            return "true" if value else "false"
+        raise SystemExit(f"no Rust wire sample for {shape_name} ({kind})")
 
     def render(self):
         ops = sorted(self.model["operations"], key=snake)
         inputs, sends, outputs = [], [], []
         for api_name in ops:
             op = self.model["operations"][api_name]
-            j, _ = self.sample(op["input"]["shape"], api_name)
+            ours, theirs = sample(self.shapes, op["input"]["shape"], api_name)
             members = self.shapes[op["input"]["shape"]]["members"]
-            setters = "".join(f".set_{snake(m)}(Some({self.sample(spec['shape'], m)[1]}))"
-                              for m, spec in members.items())
-            inputs.append(f"        {rust_str(snake(api_name))} => json!({j}),")
+            setters = "".join(f".set_{snake(m)}(Some({self.rust(members[m]['shape'], v)}))" for m, v in theirs.items())
+            inputs.append(f"        {rust_str(snake(api_name))} => json!({json.dumps(ours, ensure_ascii=False)}),")
             sends.append(f"        {rust_str(snake(api_name))} => client.{snake(api_name)}(){setters}.send().await.map(drop)"
                          ".map_err(|e| format!(\"{e:?}\")),")
-            output = self.api_sample(op["output"]["shape"], api_name) if "output" in op else "{}"
-            outputs.append(f"        {rust_str(snake(api_name))} => json!({output}),")
+            output = sample(self.shapes, op["output"]["shape"], api_name)[1] if "output" in op else {}
+            outputs.append(f"        {rust_str(snake(api_name))} => json!({json.dumps(output, ensure_ascii=False)}),")
         return "\n".join([
             "// @generated by connector-sdk/codegen/aws.py from the cognito-idp API model. Do not edit.",
             "//! One representative input per operation, as the connector's JSON and as",
@@ -631,76 +597,77 @@ class WireCases:
         ])
 
 
+def sample(shapes, shape_name, member, stack=()):
+    """One representative value of `shape_name`, twice: as the connector's
+    snake_case JSON and in the API's own names (what the SDKs take, blobs as
+    base64 text); None to leave the member out. Unions get one member; a
+    shape already being filled in is left out, so recursive shapes end."""
+    if shape_name in stack:
+        return None
+    stack = stack + (shape_name,)
+    shape = shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure" and shape.get("document"):
+        return {"sample_key": "value"}, {"sample_key": "value"}
+    if kind == "structure":
+        ours, theirs = {}, {}
+        for api, spec in shape["members"].items():
+            value = sample(shapes, spec["shape"], api, stack)
+            if value is None:
+                continue
+            ours[snake(api)], theirs[api] = value
+            if shape.get("union"):
+                break
+        return ours, theirs
+    if kind == "list":
+        value = sample(shapes, shape["member"]["shape"], member, stack)
+        if value is None:
+            return [], []
+        count = max(1, shape.get("min", 1))
+        return [value[0]] * count, [value[1]] * count
+    if kind == "map":
+        key_shape = shapes[shape["key"]["shape"]]
+        key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
+        value = sample(shapes, shape["value"]["shape"], member, stack)
+        if value is None:
+            return {}, {}
+        return {key: value[0]}, {key: value[1]}
+    if kind == "string":
+        if "enum" in shape:
+            return shape["enum"][0], shape["enum"][0]
+        value = f"{member}-value"
+        value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
+        value = value[:shape.get("max", len(value))]
+        return value, value
+    if kind in ("integer", "long"):
+        value = int(max(shape.get("min", 3), min(shape.get("max", 3), 3)))
+        return value, value
+    if kind in ("double", "float"):
+        value = max(shape.get("min", 1.5), min(shape.get("max", 1.5), 1.5))
+        return value, value
+    if kind == "boolean":
+        return True, True
+    if kind == "blob":
+        return "YmxvYg==", "YmxvYg=="
+    if kind == "timestamp":
+        return 1700000000.5, 1700000000.5
+    raise SystemExit(f"no wire sample for {shape_name} ({kind})")
+
+
 class Boto3Cases:
-    """For every operation, one representative input twice: as the
-    connector's snake_case JSON and in the API's own names (what boto3
-    takes, blobs as base64 text), so a test can compare what the connector
-    and boto3 send for it. Unions get one member; a shape already being
-    filled in is left out, so recursive shapes end."""
+    """For every operation, its [`sample`] input, so a test can compare
+    what the connector and boto3 send for it."""
 
     def __init__(self, model, included):
         self.model = model
         self.shapes = model["shapes"]
         self.included = included
 
-    def sample(self, shape_name, member, stack=()):
-        """(snake_case value, API value), or None to leave the member out."""
-        if shape_name in stack:
-            return None
-        stack = stack + (shape_name,)
-        shape = self.shapes[shape_name]
-        kind = shape["type"]
-        if kind == "structure" and shape.get("document"):
-            return {"sample_key": "value"}, {"sample_key": "value"}
-        if kind == "structure":
-            ours, theirs = {}, {}
-            for api, spec in shape["members"].items():
-                value = self.sample(spec["shape"], api, stack)
-                if value is None:
-                    continue
-                ours[snake(api)], theirs[api] = value
-                if shape.get("union"):
-                    break
-            return ours, theirs
-        if kind == "list":
-            value = self.sample(shape["member"]["shape"], member, stack)
-            if value is None:
-                return [], []
-            count = max(1, shape.get("min", 1))
-            return [value[0]] * count, [value[1]] * count
-        if kind == "map":
-            key_shape = self.shapes[shape["key"]["shape"]]
-            key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
-            value = self.sample(shape["value"]["shape"], member, stack)
-            if value is None:
-                return {}, {}
-            return {key: value[0]}, {key: value[1]}
-        if kind == "string":
-            if "enum" in shape:
-                return shape["enum"][0], shape["enum"][0]
-            value = f"{member}-value"
-            value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
-            value = value[:shape.get("max", len(value))]
-            return value, value
-        if kind in ("integer", "long"):
-            value = int(max(shape.get("min", 3), min(shape.get("max", 3), 3)))
-            return value, value
-        if kind in ("double", "float"):
-            value = max(shape.get("min", 1.5), min(shape.get("max", 1.5), 1.5))
-            return value, value
-        if kind == "boolean":
-            return True, True
-        if kind == "blob":
-            return "YmxvYg==", "YmxvYg=="
-        if kind == "timestamp":
-            return 1700000000, 1700000000
-        raise SystemExit(f"no wire sample for {shape_name} ({kind})")
-
     def render(self):
         cases = {}
         for api_name in sorted(self.included, key=snake):
             op = self.model["operations"][api_name]
-            ours, theirs = self.sample(op["input"]["shape"], api_name)
+            ours, theirs = sample(self.shapes, op["input"]["shape"], api_name)
             cases[snake(api_name)] = {"api_name": api_name, "input": ours, "api_input": theirs}
         return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
