@@ -123,6 +123,34 @@ macro_rules! connector {
     };
 }
 
+/// Exports a connector that is one generated AWS service table
+/// ([`aws::model::Service`]), named `name`, with every operation of the
+/// table: all a generated connector's `lib.rs` needs, beside its `model.rs`.
+///
+/// ```ignore
+/// mod model;
+/// connector_sdk::aws_connector!("aws-dynamodb", model::SERVICE);
+/// ```
+#[macro_export]
+macro_rules! aws_connector {
+    ($name:expr, $service:expr) => {
+        /// The connector: the generated table, every operation of it.
+        pub struct Generated;
+
+        impl $crate::Connector for Generated {
+            fn info() -> $crate::Info {
+                $service.info($name, env!("CARGO_PKG_VERSION"))
+            }
+
+            fn operations() -> $crate::Operations {
+                $service.operations()
+            }
+        }
+
+        $crate::connector!(Generated);
+    };
+}
+
 /// The manifest of `C`; what [`connector!`] exports as `describe`.
 pub fn describe<C: Connector>() -> bindings::connector::api::types::Manifest {
     let info = C::info();

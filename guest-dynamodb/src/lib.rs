@@ -5,36 +5,22 @@
 
 mod model;
 
-use connector_sdk::{Connector, Info, Operations};
-
-use model::SERVICE;
-
 /// Machine name of the connector, as hosts and workflows refer to it.
 pub const NAME: &str = "aws-dynamodb";
 
-struct DynamoDb;
-
-impl Connector for DynamoDb {
-    fn info() -> Info {
-        SERVICE.info(NAME, env!("CARGO_PKG_VERSION"))
-    }
-
-    fn operations() -> Operations {
-        SERVICE.operations()
-    }
-}
-
-connector_sdk::connector!(DynamoDb);
+connector_sdk::aws_connector!(NAME, model::SERVICE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connector_sdk::Connector;
     use connector_sdk::aws::model::schema::input_schema;
+    use model::SERVICE;
     use serde_json::{Value, json};
 
     #[test]
     fn every_operation_is_listed_with_a_finite_schema() {
-        let operations = DynamoDb::operations();
+        let operations = Generated::operations();
         let manifest = operations.manifest();
         assert_eq!(manifest.len(), SERVICE.operations.len() + 1, "the API's operations and call_api");
         for operation in &manifest {

@@ -6,35 +6,21 @@
 
 mod model;
 
-use connector_sdk::{Connector, Info, Operations};
-
-use model::SERVICE;
-
 /// Machine name of the connector, as hosts and workflows refer to it.
 pub const NAME: &str = "aws-lambda";
 
-struct Lambda;
-
-impl Connector for Lambda {
-    fn info() -> Info {
-        SERVICE.info(NAME, env!("CARGO_PKG_VERSION"))
-    }
-
-    fn operations() -> Operations {
-        SERVICE.operations()
-    }
-}
-
-connector_sdk::connector!(Lambda);
+connector_sdk::aws_connector!(NAME, model::SERVICE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connector_sdk::Connector;
     use connector_sdk::aws::model::rest::Location;
+    use model::SERVICE;
 
     #[test]
     fn every_operation_has_its_http_binding() {
-        let manifest = Lambda::operations().manifest();
+        let manifest = Generated::operations().manifest();
         assert_eq!(manifest.len(), SERVICE.operations.len(), "REST services have no call_api");
         assert!(SERVICE.operations.iter().all(|op| op.http.is_some()));
         let invoke = SERVICE.operation("invoke").unwrap().http.as_ref().unwrap();

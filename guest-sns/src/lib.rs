@@ -6,36 +6,26 @@
 
 mod model;
 
-use connector_sdk::{Connector, Info, Operations};
-
-use model::SERVICE;
-
 /// Machine name of the connector, as hosts and workflows refer to it.
 pub const NAME: &str = "aws-sns";
 
-struct Sns;
-
-impl Connector for Sns {
-    fn info() -> Info {
-        SERVICE.info(NAME, env!("CARGO_PKG_VERSION"))
-    }
-
-    fn operations() -> Operations {
-        SERVICE.operations()
-    }
-}
-
-connector_sdk::connector!(Sns);
+connector_sdk::aws_connector!(NAME, model::SERVICE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connector_sdk::Connector;
     use connector_sdk::aws::model::{Kind, Protocol};
+    use model::SERVICE;
 
     #[test]
     fn the_table_speaks_the_query_protocol_with_its_element_names() {
         assert!(matches!(SERVICE.protocol, Protocol::Query { version: "2010-03-31" }));
-        assert_eq!(Sns::operations().manifest().len(), SERVICE.operations.len(), "query services have no call_api");
+        assert_eq!(
+            Generated::operations().manifest().len(),
+            SERVICE.operations.len(),
+            "query services have no call_api"
+        );
         let publish = SERVICE.operation("publish").unwrap();
         let Kind::Structure(members) = &SERVICE.shapes[publish.input as usize].kind else { panic!("a structure") };
         let attributes = members.iter().find(|m| m.api_name == "MessageAttributes").unwrap();
