@@ -29,17 +29,12 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 
     // The whole guest crate: its sources, manifest and build script (link
-    // settings) all change the component.
-    for watched in [
-        "wit",
-        "guest-cognito",
-        "guest-dynamodb",
-        "guest-http",
-        "connector-sdk",
-        "Cargo.lock",
-        "Cargo.toml",
-        "tests/guests",
-    ] {
+    // settings) all change the component. The workspace's guests are the
+    // directories named like their packages; the others live in the SDK
+    // (its example) and tests/guests.
+    let guests = COMPONENTS.iter().map(|c| c.1).filter(|package| workspace.join(package).is_dir());
+    let shared = ["wit", "connector-sdk", "Cargo.lock", "Cargo.toml", "tests/guests"];
+    for watched in guests.chain(shared) {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 
