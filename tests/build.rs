@@ -12,9 +12,11 @@ use std::process::Command;
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
     ("Cargo.toml", "guest-dynamodb", "guest_dynamodb", "GUEST_DYNAMODB"),
+    ("Cargo.toml", "guest-ec2", "guest_ec2", "GUEST_EC2"),
     ("Cargo.toml", "guest-iam", "guest_iam", "GUEST_IAM"),
     ("Cargo.toml", "guest-http", "guest_http", "GUEST_HTTP"),
     ("Cargo.toml", "guest-lambda", "guest_lambda", "GUEST_LAMBDA"),
+    ("Cargo.toml", "guest-s3", "guest_s3", "GUEST_S3"),
     ("Cargo.toml", "guest-sns", "guest_sns", "GUEST_SNS"),
     ("tests/guests/Cargo.toml", "no-export", "no-export", "NO_EXPORT"),
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),

@@ -44,6 +44,8 @@ PREBUILT = {
     "guest-dynamodb": {"service": "dynamodb", "version": "2012-08-10", "title": "Amazon DynamoDB", "boto3": True},
     "guest-lambda": {"service": "lambda", "version": "2015-03-31", "title": "AWS Lambda", "boto3": True},
     "guest-sns": {"service": "sns", "version": "2010-03-31", "title": "Amazon SNS", "boto3": True},
+    "guest-s3": {"service": "s3", "version": "2006-03-01", "title": "Amazon S3", "boto3": True},
+    "guest-ec2": {"service": "ec2", "version": "2016-11-15", "title": "Amazon EC2", "boto3": True},
 }
 
 # Where the wire cases against boto3 go, one JSON file per connector.
@@ -54,6 +56,10 @@ BOTO3_CASES = os.path.join(ROOT, "tests", "tests", "suite", "wire", "boto3")
 # estimate does not count: per schema, then for all of them.
 SCHEMA_VALUES, SCHEMA_BYTES, SCHEMA_DEPTH = 45_000, 900_000, 56
 CONNECTOR_VALUES, CONNECTOR_BYTES = 450_000, 15_000_000
+
+# Headers the host sets on every request it signs: an operation binding
+# one of them to an input member cannot be sent as the model means.
+HOST_HEADERS = ("authorization", "host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 
 # Page tokens of listings the paginators file does not name; an operation
 # is a listing when its input and output both carry one of them.
@@ -212,20 +218,20 @@ class Generator:
             kinds = {k: self.shapes[out[k]["shape"]]["type"] if k in out else None for k in keys}
             items = [k for k in keys if kinds[k] == "list"]
             totals = [k for k in keys if kinds[k] in ("integer", "long")]
-            if len(items) != 1 or len(items) + len(totals) != len(keys):
+            if not items or len(items) + len(totals) != len(keys):
                 self.notes.append(f"{op['name']}: result keys {keys}, which all_pages does not gather")
                 return None
             limit = known.get("limit_key")
-            return tokens[0], tokens[1], limit if limit in inp else None, items[0], totals
+            return tokens[0], tokens[1], limit if limit in inp else None, items, totals
         token = next((t for t in PAGE_TOKENS if t in inp and t in out), None)
         if token is None:
             return None
         limit = next((l for l in PAGE_LIMITS if l in inp), None)
         lists = [m for m, spec in out.items() if self.shapes[spec["shape"]]["type"] == "list"]
-        if len(lists) != 1:
-            self.notes.append(f"{op['name']}: a page token but {len(lists)} list members in the output")
+        if not lists:
+            self.notes.append(f"{op['name']}: a page token but no list member in the output")
             return None
-        return token, token, limit, lists[0], []
+        return token, token, limit, lists, []
 
     def render(self):
         ops = self.model["operations"]
@@ -243,15 +249,21 @@ class Generator:
                             f"target_prefix: {rust_str(metadata['targetPrefix'])} }}")
         elif protocol == "query":
             protocol_src = f"Protocol::Query {{ version: {rust_str(metadata['apiVersion'])} }}"
+        elif protocol == "ec2":
+            protocol_src = f"Protocol::Ec2 {{ version: {rust_str(metadata['apiVersion'])} }}"
+        elif protocol == "rest-xml":
+            protocol_src = "Protocol::RestXml"
         else:
             protocol_src = "Protocol::RestJson"
         self.protocol = protocol
         op_rows = []
         for api_name in sorted(ops, key=snake):
             op = ops[api_name]
-            http_src = self.http(op) if protocol == "rest-json" else "None"
-            if http_src is None:
+            reason = self.unsendable(op)
+            if reason:
+                self.notes.append(f"{api_name}: left out, {reason}")
                 continue
+            http_src = self.http(op) if protocol in ("rest-json", "rest-xml") else "None"
             reason = self.too_large(op)
             if reason:
                 self.notes.append(f"{api_name}: left out, {reason}")
@@ -271,13 +283,18 @@ class Generator:
             if page:
                 token_in, token_out, limit, result, totals = page
                 limit_src = f"Some({rust_str(snake(limit))})" if limit else "None"
+                token_in = self.wire_name(op["input"]["shape"], token_in)
+                token_out = self.wire_name(op["output"]["shape"], token_out)
+                result = [self.wire_name(op["output"]["shape"], r) for r in result]
+                totals = [self.wire_name(op["output"]["shape"], t) for t in totals]
                 totals_src = "&[" + ", ".join(rust_str(t) for t in totals) + "]"
                 page_src = (f"Some(Pagination {{ input_token: {rust_str(token_in)}, output_token: {rust_str(token_out)}, "
-                            f"limit: {limit_src}, items: {rust_str(result)}, totals: {totals_src} }})")
+                            f"limit: {limit_src}, items: &[{', '.join(rust_str(r) for r in result)}], totals: {totals_src} }})")
             else:
                 page_src = "None"
             members = self.shapes[op["input"]["shape"]]["members"]
-            token = next((m for m, spec in members.items() if spec.get("idempotencyToken")), None)
+            token = next((self.wire_name(op["input"]["shape"], m) for m, spec in members.items()
+                          if spec.get("idempotencyToken")), None)
             token_src = f"Some({rust_str(token)})" if token else "None"
             op_rows.append(
                 f"    Operation {{ name: {rust_str(snake(api_name))}, api_name: {rust_str(api_name)}, "
@@ -304,13 +321,15 @@ class Generator:
         code = "\n".join(op_rows + shape_rows)
         code = re.sub(r'//[^\n]*', '', re.sub(r'"(?:[^"\\]|\\.)*"', '""', code))
         used = lambda *names: [n for n in names if re.search(rf"\b{n}\b", code)]
-        model_names = ["Kind", "Operation", "Protocol", "Service", "Shape", *used("Member", "Pagination")]
+        model_names = ["Kind", "Operation", "Protocol", "Service", "Shape",
+                       *used("Member", "Pagination", "TimestampFormat")]
         imports = ["use connector_sdk::aws::json::Version;"] if protocol == "json" else []
-        rest_names = used("Binding", "Http", "Location")
+        rest_names = used("Binding", "Checksum", "Http", "Location")
         if rest_names:
             imports.append(f"use connector_sdk::aws::model::rest::{{{', '.join(rest_names)}}};")
-        if used("XmlNames"):
-            imports.append("use connector_sdk::aws::model::query::XmlNames;")
+        xml_names = used("XmlNames", "XmlRoot")
+        if xml_names:
+            imports.append(f"use connector_sdk::aws::model::xml::{{{', '.join(xml_names)}}};")
         imports.append(f"use connector_sdk::aws::model::{{{', '.join(sorted(model_names))}}};")
         return "\n".join([
             f"// @generated by connector-sdk/codegen/aws.py from botocore's {self.source}",
@@ -396,16 +415,28 @@ class Generator:
             return f"&[(\"x-amz-api-version\", {rust_str(self.model['metadata']['apiVersion'])})]"
         return "&[]"
 
-    def http(self, op):
-        """The REST binding of `op`, or None (noted) for what the host cannot
-        send yet: a host prefix, an event stream."""
+    def wire_name(self, shape_name, member):
+        """The name the member `member` of `shape_name` has in the table's
+        API JSON: its own when bound to the path, query or a header, else
+        the model's `locationName` for it."""
+        spec = self.shapes[shape_name]["members"][member]
+        return member if "location" in spec else spec.get("locationName", member)
+
+    def unsendable(self, op):
+        """Why the host cannot send `op` yet, or None: an endpoint host
+        prefix, an event stream, a header the host owns."""
         if op.get("endpoint", {}).get("hostPrefix"):
-            self.notes.append(f"{op['name']}: left out, its endpoint takes a host prefix")
-            return None
+            return "its endpoint takes a host prefix"
         shapes = [self.shapes[op[k]["shape"]] for k in ("input", "output") if k in op]
         if any(self.shapes[m["shape"]].get("eventstream") for s in shapes for m in s.get("members", {}).values()):
-            self.notes.append(f"{op['name']}: left out, it streams events")
-            return None
+            return "it streams events"
+        for name, spec in self.shapes[op["input"]["shape"]]["members"].items():
+            if spec.get("location") == "header" and spec.get("locationName", name).lower() in HOST_HEADERS:
+                return f"its member {name} is the header {spec['locationName']}, which the host sets"
+        return None
+
+    def http(self, op):
+        """The REST binding of `op`."""
 
         def bindings(shape, locations):
             out = []
@@ -429,11 +460,48 @@ class Generator:
 
         inp = self.shapes[op["input"]["shape"]]
         out = self.shapes[op["output"]["shape"]] if "output" in op else {}
-        payload = lambda shape: f"Some({rust_str(shape['payload'])})" if "payload" in shape else "None"
+
+        def payload(shape_name):
+            shape = self.shapes[shape_name] if shape_name else {}
+            return f"Some({rust_str(self.wire_name(shape_name, shape['payload']))})" if "payload" in shape else "None"
+
         return (f"Some(Http {{ method: {rust_str(op['http']['method'])}, uri: {rust_str(op['http']['requestUri'])}, "
                 f"input: {bindings(inp, ('uri', 'querystring', 'header', 'headers'))}, "
                 f"output: {bindings(out, ('header', 'headers', 'statusCode'))}, "
-                f"input_payload: {payload(inp)}, output_payload: {payload(out)} }})")
+                f"input_payload: {payload(op['input']['shape'])}, "
+                f"output_payload: {payload(op['output']['shape'] if 'output' in op else None)}, "
+                f"xml_root: {self.xml_root(op)}, checksum: {self.checksum(op)} }})")
+
+    def xml_root(self, op):
+        """REST-XML: the request body's root element, the payload member's
+        or the input's, with its namespace."""
+        if self.protocol != "rest-xml":
+            return "None"
+        inp = self.shapes[op["input"]["shape"]]
+        if "payload" in inp:
+            member = inp["members"][inp["payload"]]
+            if self.shapes[member["shape"]]["type"] != "structure":
+                return "None"
+            name = member.get("locationName", inp["payload"])
+            namespace = member.get("xmlNamespace") or self.shapes[member["shape"]].get("xmlNamespace")
+        elif any("location" not in m for m in inp["members"].values()):
+            name = inp.get("locationName", op["input"]["shape"])
+            namespace = inp.get("xmlNamespace")
+        else:
+            return "None"
+        return f"Some(XmlRoot {{ name: {rust_str(name)}, namespace: {namespace_src(namespace)} }})"
+
+    def checksum(self, op):
+        """The body's checksum, where the model asks for one."""
+        spec = op.get("httpChecksum", {})
+        if not (spec.get("requestAlgorithmMember") or spec.get("requestChecksumRequired")
+                or op.get("httpChecksumRequired")):
+            return "Checksum::None"
+        member = spec.get("requestAlgorithmMember")
+        header = None
+        if member:
+            header = self.shapes[op["input"]["shape"]]["members"][member].get("locationName")
+        return f"Checksum::Crc32 {{ algorithm_header: {f'Some({rust_str(header)})' if header else 'None'} }}"
 
     def render_shape(self, name):
         shape = self.shapes[name]
@@ -465,7 +533,8 @@ class Generator:
         elif kind == "boolean":
             inner = "Kind::Boolean"
         elif kind == "timestamp":
-            inner = "Kind::Timestamp"
+            formats = {None: "Default", "iso8601": "Iso8601", "rfc822": "HttpDate", "unixTimestamp": "EpochSeconds"}
+            inner = f"Kind::Timestamp(TimestampFormat::{formats[shape.get('timestampFormat')]})"
         elif kind == "blob":
             inner = "Kind::Blob"
         else:
@@ -477,18 +546,42 @@ class Generator:
                 f"xml: {self.xml_names(shape)} }}")
 
     def xml_names(self, shape):
-        """A list's or map's element names for the query protocol, where
-        they are not the defaults or the shape is flattened."""
-        if self.protocol != "query" or shape["type"] not in ("list", "map"):
+        """For the XML protocols, how a shape appears where it is not the
+        default: a list's or map's element names, a flattened shape, a
+        structure's namespace and attributes, EC2's parameter names that are
+        not the XML names capitalized."""
+        if self.protocol not in ("query", "ec2", "rest-xml") or shape["type"] not in ("list", "map", "structure"):
             return "None"
         item = shape.get("member", {}).get("locationName", "") if shape["type"] == "list" else ""
         key = shape.get("key", {}).get("locationName", "") if shape["type"] == "map" else ""
         value = shape.get("value", {}).get("locationName", "") if shape["type"] == "map" else ""
         flattened = bool(shape.get("flattened"))
-        if not (item or key or value or flattened):
+        namespace = shape.get("xmlNamespace") if shape["type"] == "structure" else None
+        members = shape.get("members", {}) if shape["type"] == "structure" else {}
+        attributes = [spec.get("locationName", name) for name, spec in members.items() if spec.get("xmlAttribute")]
+        query_names = []
+        if self.protocol == "ec2":
+            for name, spec in members.items():
+                wire = spec.get("locationName", name)
+                if "queryName" in spec and spec["queryName"] != wire[:1].upper() + wire[1:]:
+                    query_names.append((wire, spec["queryName"]))
+        if not (item or key or value or flattened or namespace or attributes or query_names):
             return "None"
+        attributes_src = "&[" + ", ".join(rust_str(a) for a in attributes) + "]"
+        query_src = "&[" + ", ".join(f"({rust_str(a)}, {rust_str(b)})" for a, b in query_names) + "]"
         return (f"Some(&XmlNames {{ item: {rust_str(item)}, key: {rust_str(key)}, value: {rust_str(value)}, "
-                f"flattened: {'true' if flattened else 'false'} }})")
+                f"flattened: {'true' if flattened else 'false'}, namespace: {namespace_src(namespace)}, "
+                f"attributes: {attributes_src}, query_names: {query_src} }})")
+
+
+def namespace_src(namespace):
+    """A model's `xmlNamespace` (a URI, or an object with one and maybe a
+    prefix) as the table's `Option<(prefix, uri)>`."""
+    if not namespace:
+        return "None"
+    if isinstance(namespace, str):
+        namespace = {"uri": namespace}
+    return f"Some(({rust_str(namespace.get('prefix', ''))}, {rust_str(namespace['uri'])}))"
 
 
 WIRE_OUTPUT = os.path.join(ROOT, "tests", "tests", "suite", "wire", "wire_cases", "mod.rs")
@@ -635,6 +728,9 @@ def sample(shapes, shape_name, member, stack=()):
     if kind == "string":
         if "enum" in shape:
             return shape["enum"][0], shape["enum"][0]
+        if member == "Expires":
+            # A date in S3's model, which botocore takes as a timestamp.
+            return "Tue, 14 Nov 2023 22:13:20 GMT", "Tue, 14 Nov 2023 22:13:20 GMT"
         value = f"{member}-value"
         value = (value * (shape.get("min", 0) // len(value) + 1))[:max(shape.get("min", 0), len(value))]
         value = value[:shape.get("max", len(value))]
@@ -672,7 +768,7 @@ class Boto3Cases:
         return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-SUPPORTED_PROTOCOLS = ("json", "rest-json", "query")
+SUPPORTED_PROTOCOLS = ("json", "rest-json", "query", "rest-xml", "ec2")
 
 
 def chosen_protocol(metadata):
@@ -684,8 +780,8 @@ def chosen_protocol(metadata):
 def unsupported_protocol(metadata):
     protocols = metadata.get("protocols", [metadata["protocol"]])
     return (f"{metadata['endpointPrefix']} speaks {' and '.join(protocols)}; connectors are generated for AWS JSON, "
-            "REST-JSON and query so far (DynamoDB, SQS, Lambda, SNS, IAM and four hundred more); REST-XML (S3), "
-            "EC2 and CBOR are not written yet")
+            "REST-JSON, REST-XML, query and EC2 so far (DynamoDB, S3, EC2, Lambda, SNS, IAM and four hundred "
+            "more); Smithy RPC v2 CBOR is not written yet")
 
 
 def plain_text(html_text):
@@ -769,11 +865,37 @@ def read_operation(model):
 
 def load_service(model_dir):
     """The API model and paginators in `model_dir`; an operation without
-    input gets an empty one, so every operation has an input shape."""
+    input gets an empty one, so every operation has an input shape. A
+    member that flattens a list the shape itself does not points to a
+    flattened copy of it (the table says how a shape appears, not a
+    member); a deprecated member that has another member's wire name
+    (S3's `Event` beside `Events`) is left out, and so is an input member
+    bound to `Content-Length`, which the transport sets from the body."""
     model = load_json(os.path.join(model_dir, "service-2.json.gz"))
     for op in model["operations"].values():
         op.setdefault("input", {"shape": "__Empty"})
-    model["shapes"].setdefault("__Empty", {"type": "structure", "members": {}})
+    shapes = model["shapes"]
+    shapes.setdefault("__Empty", {"type": "structure", "members": {}})
+    for op in model["operations"].values():
+        members = shapes[op["input"]["shape"]].get("members", {})
+        for name, spec in list(members.items()):
+            if spec.get("location") == "header" and spec.get("locationName", "").lower() == "content-length":
+                del members[name]
+    for shape in list(shapes.values()):
+        if shape["type"] != "structure":
+            continue
+        for name, spec in list(shape["members"].items()):
+            if spec.get("flattened") and not shapes[spec["shape"]].get("flattened"):
+                copy = spec["shape"] + "__flattened"
+                shapes.setdefault(copy, dict(shapes[spec["shape"]], flattened=True))
+                spec["shape"] = copy
+        wire = lambda name: shape["members"][name].get("locationName", name)
+        for name, spec in list(shape["members"].items()):
+            clash = [other for other in shape["members"] if other != name and wire(other) == wire(name)]
+            if clash and spec.get("deprecated") and "location" not in spec:
+                del shape["members"][name]
+                if name in shape.get("required", []):
+                    shape["required"].remove(name)
     paginators_path = os.path.join(model_dir, "paginators-1.json")
     return model, load_json(paginators_path) if os.path.exists(paginators_path) else {}
 

@@ -2,7 +2,7 @@
 // API model (names, types and rules only). Do not edit.
 
 use connector_sdk::aws::json::Version;
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape};
+use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
 
 /// Amazon DynamoDB, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -378,7 +378,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("limit"),
-            items: "Items",
+            items: &["Items"],
             totals: &[],
         }),
         http: None,
@@ -462,7 +462,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "ExclusiveStartBackupArn",
             output_token: "LastEvaluatedBackupArn",
             limit: Some("limit"),
-            items: "BackupSummaries",
+            items: &["BackupSummaries"],
             totals: &[],
         }),
         http: None,
@@ -481,7 +481,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
-            items: "BulkOperationsSummaryList",
+            items: &["BulkOperationsSummaryList"],
             totals: &[],
         }),
         http: None,
@@ -500,7 +500,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
-            items: "ContributorInsightsSummaries",
+            items: &["ContributorInsightsSummaries"],
             totals: &[],
         }),
         http: None,
@@ -519,7 +519,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
-            items: "ExportSummaries",
+            items: &["ExportSummaries"],
             totals: &[],
         }),
         http: None,
@@ -551,7 +551,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
-            items: "ImportSummaryList",
+            items: &["ImportSummaryList"],
             totals: &[],
         }),
         http: None,
@@ -570,7 +570,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "ExclusiveStartTableName",
             output_token: "LastEvaluatedTableName",
             limit: Some("limit"),
-            items: "TableNames",
+            items: &["TableNames"],
             totals: &[],
         }),
         http: None,
@@ -589,7 +589,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
-            items: "Tags",
+            items: &["Tags"],
             totals: &[],
         }),
         http: None,
@@ -634,7 +634,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "ExclusiveStartKey",
             output_token: "LastEvaluatedKey",
             limit: Some("limit"),
-            items: "Items",
+            items: &["Items"],
             totals: &["Count", "ScannedCount"],
         }),
         http: None,
@@ -679,7 +679,7 @@ static OPERATIONS: &[Operation] = &[
             input_token: "ExclusiveStartKey",
             output_token: "LastEvaluatedKey",
             limit: Some("limit"),
-            items: "Items",
+            items: &["Items"],
             totals: &["Count", "ScannedCount"],
         }),
         http: None,
@@ -1454,9 +1454,23 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 74: BackupCreationDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 75: Date
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 76: BackupDetails
     Shape {
         kind: Kind::Structure(&[
@@ -2453,7 +2467,14 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 172: TableCreationDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 173: ItemCount
     Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 174: SourceTableDetails
@@ -2960,9 +2981,23 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 222: BulkOperationStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 223: BulkOperationEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 224: BulkOperationItemCount
     Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 225: ProcessedInputBytes
@@ -3214,7 +3249,14 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 250: LastUpdateDateTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 251: ExceptionName
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 252: ExceptionDescription
@@ -3327,13 +3369,34 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 264: ExportStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 265: ExportEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 266: ExportManifest
     Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
     // 267: ExportTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 268: ExportFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION"] },
@@ -3355,9 +3418,23 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 271: ExportFromTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 272: ExportToTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 273: ExportViewType
     Shape {
         kind: Kind::String { values: &["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] },
@@ -3805,9 +3882,23 @@ static SHAPES: &[Shape] = &[
         xml: None,
     },
     // 307: ImportStartTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 308: ImportEndTime
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 309: ProcessedItemCount
     Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
     // 310: ImportedItemCount
@@ -4417,9 +4508,23 @@ static SHAPES: &[Shape] = &[
     // 354: BackupsInputLimit
     Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
     // 355: TimeRangeLowerBound
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 356: TimeRangeUpperBound
-    Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::Timestamp(TimestampFormat::Default),
+        min: None,
+        max: None,
+        sensitive: false,
+        recursive: None,
+        xml: None,
+    },
     // 357: BackupTypeFilter
     Shape {
         kind: Kind::String { values: &["USER", "SYSTEM", "AWS_BACKUP", "ALL"] },

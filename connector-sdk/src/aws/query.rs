@@ -68,6 +68,23 @@ pub(crate) fn with_result(
     }
 }
 
+/// Reads the document element of an XML reply `body` (EC2's
+/// `<{action}Response>`, which holds the result's members) with `read`.
+pub(crate) fn with_root(
+    action: &str,
+    body: &[u8],
+    read: impl FnOnce(roxmltree::Node<'_, '_>) -> Result<Value, Error>,
+) -> Result<Value, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Error::Internal(format!("{action} returned a body that is not UTF-8")))?;
+    let document = roxmltree::Document::parse(text)
+        .map_err(|e| Error::Internal(format!("{action} returned a body that is not XML: {e}")))?;
+    read(document.root_element())
+}
+
 /// Reads a query protocol's XML error: `<Code>` and `<Message>`, wherever
 /// they sit.
 ///

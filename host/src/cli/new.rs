@@ -83,6 +83,7 @@ const RUST: &[File] = &[
     ("connector-sdk/src/aws/model/query.rs", include_str!("../../../connector-sdk/src/aws/model/query.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/rest.rs", include_str!("../../../connector-sdk/src/aws/model/rest.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/time.rs", include_str!("../../../connector-sdk/src/aws/model/time.rs"), Kind::Text),
+    ("connector-sdk/src/aws/model/xml.rs", include_str!("../../../connector-sdk/src/aws/model/xml.rs"), Kind::Text),
     (
         "connector-sdk/src/aws/model/schema.rs",
         include_str!("../../../connector-sdk/src/aws/model/schema.rs"),

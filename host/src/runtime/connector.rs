@@ -317,8 +317,11 @@ fn check_version(name: &str) -> anyhow::Result<()> {
 /// Bounds on what a manifest may say, so that listing, logging and
 /// printing a connector stay proportionate whatever it claims.
 pub(crate) mod manifest_limits {
-    /// Connector and operation names: machine names this long at most.
+    /// Connector names: machine names this long at most.
     pub const NAME_CHARS: usize = 64;
+    /// Operation names: machine names this long at most (three of EC2's
+    /// API names pass 64 in snake_case).
+    pub const OPERATION_NAME_CHARS: usize = 128;
     /// Titles and versions.
     pub const TITLE_CHARS: usize = 256;
     /// Operation descriptions.
@@ -334,9 +337,9 @@ pub(crate) mod manifest_limits {
 }
 
 /// True for a machine name: starts with a letter, then letters, digits,
-/// `_` or `-`, at most [`manifest_limits::NAME_CHARS`] long.
-fn is_machine_name(name: &str) -> bool {
-    name.len() <= manifest_limits::NAME_CHARS
+/// `_` or `-`, at most `max` long.
+fn is_machine_name(name: &str, max: usize) -> bool {
+    name.len() <= max
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
@@ -391,7 +394,7 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
         // Too large to go through piece by piece.
         return (vec![format!("its manifest is {total} bytes, over the limit of {}", limits::TOTAL_BYTES)], Vec::new());
     }
-    if !is_machine_name(&manifest.name) {
+    if !is_machine_name(&manifest.name, limits::NAME_CHARS) {
         problems.push(format!(
             "its name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} characters)",
             quote_untrusted(&manifest.name),
@@ -425,12 +428,12 @@ fn examine(raw: &RawDescription) -> (Vec<String>, Vec<Checked>) {
     let mut budget = SchemaBudget::default();
     let mut checked = Vec::with_capacity(manifest.operations.len());
     for op in &manifest.operations {
-        if !is_machine_name(&op.name) {
+        if !is_machine_name(&op.name, limits::OPERATION_NAME_CHARS) {
             problems.push(format!(
                 "operation name {} is not a machine name (a letter, then letters, digits, `_` or `-`; at most {} \
                  characters)",
                 quote_untrusted(&op.name),
-                limits::NAME_CHARS
+                limits::OPERATION_NAME_CHARS
             ));
             checked.push(Checked::default());
             continue;

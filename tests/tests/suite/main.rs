@@ -25,6 +25,7 @@ mod mcp;
 mod oci;
 mod queue;
 mod repeat;
+mod s3;
 mod serve;
 mod signing;
 mod sns;

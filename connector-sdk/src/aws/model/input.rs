@@ -82,7 +82,7 @@ fn convert(service: &'static Service, shape: &Shape, value: &Value, path: &mut S
             }
             None => fail(path, format!("expected an integer, got {n}")),
         },
-        (Kind::Number | Kind::Timestamp, Value::Number(_)) => Ok(value.clone()),
+        (Kind::Number | Kind::Timestamp(_), Value::Number(_)) => Ok(value.clone()),
         (kind, other) => fail(path, format!("expected {}, got {}", expected(kind), describe(other))),
     }
 }
@@ -182,7 +182,7 @@ fn expected(kind: &Kind) -> &'static str {
         Kind::Integer => "an integer",
         Kind::Number => "a number",
         Kind::Boolean => "true or false",
-        Kind::Timestamp => "a timestamp in epoch seconds",
+        Kind::Timestamp(_) => "a timestamp in epoch seconds",
         Kind::Document => "any JSON value",
     }
 }

@@ -12,8 +12,9 @@
 //! - listings that follow their page tokens when asked to ([`pages`]);
 //! - a `call_api` operation for actions newer than the table
 //!   ([`universal`], for the JSON protocols, where an action is a name);
-//! - the call itself, in the service's protocol: AWS JSON, or REST-JSON
-//!   with its members bound to the path, query and headers ([`rest`]).
+//! - the call itself, in the service's protocol: AWS JSON, REST-JSON or
+//!   REST-XML with members bound to the path, query and headers
+//!   ([`rest`]), query or EC2 ([`query`]), with XML by the table ([`xml`]).
 //!
 //! ```ignore
 //! struct Dynamo;
@@ -30,6 +31,7 @@ pub mod rest;
 pub mod schema;
 mod time;
 pub mod universal;
+pub mod xml;
 
 use serde_json::Value;
 
@@ -63,6 +65,10 @@ pub enum Protocol {
     RestJson,
     /// The query protocol of API `version`: form parameters in, XML out.
     Query { version: &'static str },
+    /// REST-XML (S3, Route 53, CloudFront): as REST-JSON, with XML bodies.
+    RestXml,
+    /// EC2's query protocol of API `version`.
+    Ec2 { version: &'static str },
 }
 
 /// One API operation.
@@ -104,8 +110,9 @@ pub struct Pagination {
     pub output_token: &'static str,
     /// snake_case name of the page-size input member, if there is one.
     pub limit: Option<&'static str>,
-    /// API name of the output member that holds the page's items.
-    pub items: &'static str,
+    /// API names of the output members that hold the page's items (S3's
+    /// `Contents` and `CommonPrefixes`), each gathered over the pages.
+    pub items: &'static [&'static str],
     /// API names of numeric output members summed over the pages
     /// (DynamoDB's `Count`).
     pub totals: &'static [&'static str],
@@ -127,7 +134,7 @@ pub struct Shape {
     pub recursive: Option<&'static str>,
     /// For the query protocol, a list's or map's element names where they
     /// are not the defaults.
-    pub xml: Option<&'static query::XmlNames>,
+    pub xml: Option<&'static xml::XmlNames>,
 }
 
 /// What kind of value a shape holds. Indices point into the shape table.
@@ -151,12 +158,24 @@ pub enum Kind {
     Integer,
     Number,
     Boolean,
-    /// Epoch seconds, as a JSON number.
-    Timestamp,
+    /// Epoch seconds, as a JSON number; on the wire in its location's
+    /// format unless the model names one.
+    Timestamp(TimestampFormat),
     /// Base64 text.
     Blob,
     /// Any JSON value.
     Document,
+}
+
+/// The wire format the model gives a timestamp shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampFormat {
+    /// The location's: epoch seconds in JSON, ISO 8601 in XML, paths and
+    /// queries, an HTTP date in headers.
+    Default,
+    Iso8601,
+    HttpDate,
+    EpochSeconds,
 }
 
 /// One member of a structure.
@@ -212,7 +231,7 @@ impl Service {
         }
         match self.protocol {
             Protocol::Json { .. } => universal::add(self, operations),
-            Protocol::RestJson | Protocol::Query { .. } => operations,
+            Protocol::RestJson | Protocol::RestXml | Protocol::Query { .. } | Protocol::Ec2 { .. } => operations,
         }
     }
 
@@ -260,18 +279,25 @@ impl Service {
                 crate::aws::service_error,
             ),
             (Protocol::RestJson, Some(http)) => (rest::request(self, op, http, body)?, crate::aws::service_error),
+            (Protocol::RestXml, Some(http)) => (rest::request(self, op, http, body)?, crate::aws::query::service_error),
             (Protocol::Query { version }, _) => {
-                (query::request(self, op, version, body), crate::aws::query::service_error)
+                (query::request(self, op, version, body, query::Style::Query), crate::aws::query::service_error)
             }
-            (Protocol::RestJson, None) => {
+            (Protocol::Ec2 { version }, _) => {
+                (query::request(self, op, version, body, query::Style::Ec2), crate::aws::query::service_error)
+            }
+            (Protocol::RestJson | Protocol::RestXml, None) => {
                 return Err(Error::Internal(format!("{} has no HTTP binding", op.api_name)));
             }
         };
         request.headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let response = crate::aws::send_reading_errors(&request, read_error)?;
         match (self.protocol, &op.http) {
-            (Protocol::RestJson, Some(http)) => rest::output(self, op, http, response),
-            (Protocol::Query { .. }, _) => query::output(self, op, &response.body),
+            (Protocol::RestJson | Protocol::RestXml, Some(http)) => rest::output(self, op, http, response),
+            (Protocol::Query { .. }, _) => query::output(self, op, &response.body, query::Style::Query),
+            (Protocol::Ec2 { .. }, _) => query::output(self, op, &response.body, query::Style::Ec2),
+            // An action without output may still answer with a body.
+            _ if op.output.is_none() => Ok(Value::Object(serde_json::Map::new())),
             _ => json::output(op.api_name, &response.body),
         }
     }
@@ -283,7 +309,7 @@ impl Service {
             Protocol::Json { version, target_prefix } => {
                 json::call(self.signing_name, target_prefix, version, action, body, signed)
             }
-            Protocol::RestJson | Protocol::Query { .. } => {
+            Protocol::RestJson | Protocol::RestXml | Protocol::Query { .. } | Protocol::Ec2 { .. } => {
                 match self.operations.iter().find(|op| op.api_name == action) {
                     Some(op) => self.call(op, body),
                     None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
@@ -329,7 +355,7 @@ pub(crate) fn scalar_from_text(kind: &Kind, text: &str, parse_time: fn(&str) -> 
             "false" => Some(Value::Bool(false)),
             _ => None,
         },
-        Kind::Timestamp => number(parse_time(text)),
+        Kind::Timestamp(_) => number(parse_time(text).or_else(|| time::parse_any(text))),
         _ => None,
     };
     parsed.unwrap_or_else(|| Value::String(text.to_owned()))
@@ -373,7 +399,7 @@ pub(crate) mod sample {
                     input_token: "StartKey",
                     output_token: "LastKey",
                     limit: Some("limit"),
-                    items: "Items",
+                    items: &["Items"],
                     totals: &["Count"],
                 }),
                 http: None,

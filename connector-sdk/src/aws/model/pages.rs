@@ -61,11 +61,14 @@ pub fn extend_schema(pagination: &Pagination, schema: &mut Value) {
                 Some(limit) => format!(
                     "Connector option: follow {} until the listing ends and return every item in {}, \
                      fetching pages of {} items.",
-                    pagination.output_token, pagination.items, limit
+                    pagination.output_token,
+                    pagination.items.join(" and "),
+                    limit
                 ),
                 None => format!(
                     "Connector option: follow {} until the listing ends and return every item in {}.",
-                    pagination.output_token, pagination.items
+                    pagination.output_token,
+                    pagination.items.join(" and ")
                 ),
             },
         }),
@@ -87,12 +90,14 @@ pub fn fetch_all(
     max_pages: u64,
     mut fetch: impl FnMut(&Value) -> Result<Value, Error>,
 ) -> Result<Value, Error> {
-    let mut items = Vec::new();
+    let mut items: Vec<Vec<Value>> = vec![Vec::new(); pagination.items.len()];
     let mut totals = vec![0_i64; pagination.totals.len()];
     for _ in 0..max_pages {
         let mut page = fetch(&body)?;
-        if let Some(Value::Array(page_items)) = page.get_mut(pagination.items).map(Value::take) {
-            items.extend(page_items);
+        for (gathered, name) in items.iter_mut().zip(pagination.items) {
+            if let Some(Value::Array(page_items)) = page.get_mut(*name).map(Value::take) {
+                gathered.extend(page_items);
+            }
         }
         for (total, name) in totals.iter_mut().zip(pagination.totals) {
             *total = total.saturating_add(page.get(*name).and_then(Value::as_i64).unwrap_or(0));
@@ -101,7 +106,9 @@ pub fn fetch_all(
             Some(token) if !is_empty(&token) => body[pagination.input_token] = token,
             _ => {
                 let mut out = Map::new();
-                out.insert(pagination.items.to_owned(), Value::Array(items));
+                for (gathered, name) in items.into_iter().zip(pagination.items) {
+                    out.insert((*name).to_owned(), Value::Array(gathered));
+                }
                 for (total, name) in totals.into_iter().zip(pagination.totals) {
                     out.insert((*name).to_owned(), json!(total));
                 }
@@ -112,7 +119,7 @@ pub fn fetch_all(
     Err(Error::Internal(format!(
         "the listing did not end within {max_pages} pages ({} items so far); \
          raise {MAX_PAGES} or narrow the listing",
-        items.len()
+        items.iter().map(Vec::len).sum::<usize>()
     )))
 }
 
@@ -134,7 +141,7 @@ mod tests {
         input_token: "PaginationToken",
         output_token: "PaginationToken",
         limit: Some("limit"),
-        items: "Users",
+        items: &["Users"],
         totals: &[],
     };
 
@@ -172,7 +179,7 @@ mod tests {
             input_token: "ExclusiveStartKey",
             output_token: "LastEvaluatedKey",
             limit: Some("limit"),
-            items: "Items",
+            items: &["Items"],
             totals: &["Count"],
         };
         let key = json!({"pk": {"S": "b"}});
@@ -185,5 +192,24 @@ mod tests {
         })
         .unwrap();
         assert_eq!(out, json!({"Items": [1, 2, 3], "Count": 3}));
+    }
+
+    #[test]
+    fn every_item_list_is_gathered() {
+        const OBJECTS: Pagination = Pagination {
+            input_token: "ContinuationToken",
+            output_token: "NextContinuationToken",
+            limit: Some("max_keys"),
+            items: &["Contents", "CommonPrefixes"],
+            totals: &[],
+        };
+        let out = fetch_all(&OBJECTS, json!({"Bucket": "b"}), 10, |body| {
+            Ok(match body.get("ContinuationToken") {
+                None => json!({"Contents": [{"Key": "a"}], "CommonPrefixes": [{"Prefix": "d/"}], "NextContinuationToken": "t"}),
+                Some(_) => json!({"Contents": [{"Key": "b"}]}),
+            })
+        })
+        .unwrap();
+        assert_eq!(out, json!({"Contents": [{"Key": "a"}, {"Key": "b"}], "CommonPrefixes": [{"Prefix": "d/"}]}));
     }
 }

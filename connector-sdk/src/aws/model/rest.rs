@@ -1,15 +1,21 @@
-//! The REST protocols' bindings (REST-JSON so far): where each top-level
-//! input member goes in the request (a label of the path, the query
-//! string, a header, the whole body) and where each output member comes
-//! from in the response (a header, the status code, the whole body), as
-//! botocore serializes them.
+//! The REST protocols' bindings (REST-JSON and REST-XML): where each
+//! top-level input member goes in the request (a label of the path, the
+//! query string, a header, the whole body) and where each output member
+//! comes from in the response (a header, the status code, the whole body),
+//! as botocore serializes them; and the body's checksum where the model
+//! asks for one.
+//!
+//! Guards against a label that would change the path's meaning: an empty,
+//! `.` or `..` label is refused, naming the member, and every label is
+//! percent-encoded.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::time::{http_date, iso8601, parse_http_date};
-use super::{Kind, Member, Operation, Service, scalar_from_text};
+use super::time::{self, parse_http_date};
+use super::xml::{self, XmlRoot};
+use super::{Kind, Member, Operation, Protocol, Service, TimestampFormat, scalar_from_text};
 use crate::Error;
 use crate::aws::{json, percent_encode};
 use crate::bindings::connector::api::signed_http::{Request, Response};
@@ -30,6 +36,24 @@ pub struct Http {
     pub input_payload: Option<&'static str>,
     /// API name of the output member that is the whole body.
     pub output_payload: Option<&'static str>,
+    /// REST-XML: the root element of the request body (the payload
+    /// member's, or the input's when its unbound members make the body).
+    pub xml_root: Option<XmlRoot>,
+    /// Whether the body carries a checksum.
+    pub checksum: Checksum,
+}
+
+/// The checksum of a request body the model asks for (S3's
+/// `httpChecksum`): as current AWS SDKs do by default, a CRC32 in
+/// `x-amz-checksum-crc32` unless the caller gave a checksum of their own.
+#[derive(Debug, Clone, Copy)]
+pub enum Checksum {
+    None,
+    /// The operation takes a checksum; `algorithm_header` names the
+    /// algorithm when the model has a member for it (`ChecksumAlgorithm`).
+    Crc32 {
+        algorithm_header: Option<&'static str>,
+    },
 }
 
 impl Http {
@@ -91,7 +115,13 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
         let shape = member_kind(service, input, binding.member);
         match (&binding.location, value) {
             (Location::Label(label), Some(value)) => {
-                let text = scalar_text(shape, value, TimeFormat::Iso8601);
+                let text = scalar_text(shape, value, TimestampFormat::Iso8601);
+                if matches!(text.as_str(), "" | "." | "..") {
+                    return Err(Error::InvalidInput(format!(
+                        "{}: `{text}` cannot be a part of the path (`{label}`)",
+                        binding.member
+                    )));
+                }
                 let greedy = format!("{{{label}+}}");
                 path = if path.contains(&greedy) {
                     path.replace(&greedy, &percent_encode(&text).replace("%2F", "/"))
@@ -104,10 +134,10 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
             }
             (Location::Query(name), Some(Value::Array(items))) => {
                 let item = list_item(service, shape);
-                query.extend(items.iter().map(|v| pair(name, &scalar_text(item, v, TimeFormat::Iso8601))));
+                query.extend(items.iter().map(|v| pair(name, &scalar_text(item, v, TimestampFormat::Iso8601))));
             }
             (Location::Query(name), Some(value)) => {
-                query.push(pair(name, &scalar_text(shape, value, TimeFormat::Iso8601)))
+                query.push(pair(name, &scalar_text(shape, value, TimestampFormat::Iso8601)))
             }
             (Location::QueryMap, Some(Value::Object(entries))) => {
                 for (key, value) in entries {
@@ -119,13 +149,18 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
             }
             (Location::Header(name), Some(Value::Array(items))) if !items.is_empty() => {
                 let item = list_item(service, shape);
-                let texts: Vec<String> =
-                    items.iter().map(|v| header_list_item(&scalar_text(item, v, TimeFormat::HttpDate))).collect();
+                let texts: Vec<String> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(text) => header_list_item(text),
+                        other => scalar_text(item, other, TimestampFormat::HttpDate),
+                    })
+                    .collect();
                 headers.push((name.to_ascii_lowercase(), texts.join(",")));
             }
             (Location::Header(_), Some(Value::Array(_))) => {}
             (Location::Header(name), Some(value)) => {
-                headers.push((name.to_ascii_lowercase(), scalar_text(shape, value, TimeFormat::HttpDate)))
+                headers.push((name.to_ascii_lowercase(), scalar_text(shape, value, TimestampFormat::HttpDate)))
             }
             (Location::Headers(prefix), Some(Value::Object(entries))) => {
                 headers.extend(entries.iter().map(|(k, v)| (format!("{prefix}{k}").to_ascii_lowercase(), plain(v))));
@@ -133,6 +168,7 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
             _ => {}
         }
     }
+    let xml_body = matches!(service.protocol, Protocol::RestXml);
     let (body, json) = match http.input_payload {
         Some(payload) => match (fields.get(payload), member_kind(service, input, payload)) {
             (Some(Value::String(data)), Some(Kind::Blob)) => {
@@ -141,9 +177,22 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
                 (bytes, false)
             }
             (Some(Value::String(text)), Some(Kind::String { .. })) => (text.as_bytes().to_vec(), false),
+            (Some(value), _) if xml_body => match (member_shape(service, input, payload), &http.xml_root) {
+                (Some(shape), Some(root)) => (xml::document(service, shape, value, root), false),
+                _ => return Err(Error::Internal(format!("{}: no XML root for {payload}", op.api_name))),
+            },
             (Some(value), _) => (to_json(value)?, true),
+            (None, _) if xml_body => (Vec::new(), false),
             (None, Some(Kind::Blob | Kind::String { .. })) => (Vec::new(), false),
             (None, _) => (b"{}".to_vec(), true),
+        },
+        None if xml_body => match &http.xml_root {
+            Some(root) if fields.keys().any(|name| !http.binds(name)) => {
+                let unbound: Map<String, Value> =
+                    fields.iter().filter(|(name, _)| !http.binds(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                (xml::document(service, service.shape(op.input), &Value::Object(unbound), root), false)
+            }
+            _ => (Vec::new(), false),
         },
         None if fields.keys().any(|name| !http.binds(name)) => (to_json(&BodyMembers { fields, http })?, true),
         None => {
@@ -155,6 +204,7 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
     if json && !headers.iter().any(|(name, _)| name == "content-type") {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
+    add_checksum(http.checksum, &body, &mut headers)?;
     if !query.is_empty() {
         path.push('?');
         path.push_str(&query.join("&"));
@@ -177,18 +227,30 @@ pub(super) fn output(
     http: &Http,
     response: Response,
 ) -> Result<Value, Error> {
+    let Some(output_shape) = op.output else { return Ok(Value::Object(Map::new())) };
     let output = members(service, op.output);
+    let xml_body = matches!(service.protocol, Protocol::RestXml);
     let mut fields = match http.output_payload {
         Some(payload) => {
             let value = match member_kind(service, output, payload) {
-                Some(Kind::Blob) => Value::String(BASE64.encode(&response.body)),
-                Some(Kind::String { .. }) => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
-                _ => json::output(op.api_name, &response.body)?,
+                Some(Kind::Blob) => Some(Value::String(BASE64.encode(&response.body))),
+                Some(Kind::String { .. }) => Some(Value::String(String::from_utf8_lossy(&response.body).into_owned())),
+                _ if xml_body => match member_shape(service, output, payload) {
+                    Some(shape) => xml_output(service, op, shape, &response)?,
+                    None => None,
+                },
+                _ => Some(json::output(op.api_name, &response.body)?),
             };
             let mut fields = Map::new();
-            fields.insert(payload.to_owned(), value);
+            if let Some(value) = value {
+                fields.insert(payload.to_owned(), value);
+            }
             fields
         }
+        None if xml_body => match xml_output(service, op, service.shape(output_shape), &response)? {
+            Some(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        },
         None => match json::output(op.api_name, &response.body)? {
             Value::Object(fields) => fields,
             other => return Err(Error::Internal(format!("{} returned {other}, not an object", op.api_name))),
@@ -224,6 +286,67 @@ pub(super) fn output(
     Ok(Value::Object(fields))
 }
 
+/// A REST-XML reply's body read as `shape`: `None` when it is empty; an
+/// `<Error>` in place of the result (S3 answers some failures of a copy or
+/// a multipart completion with 200) is the service error it reports.
+fn xml_output(
+    service: &'static Service,
+    op: &Operation,
+    shape: &'static super::Shape,
+    response: &Response,
+) -> Result<Option<Value>, Error> {
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(&response.body)
+        .map_err(|_| Error::Internal(format!("{} returned a body that is not UTF-8", op.api_name)))?;
+    let document = roxmltree::Document::parse(text)
+        .map_err(|e| Error::Internal(format!("{} returned a body that is not XML: {e}", op.api_name)))?;
+    let root = document.root_element();
+    if root.has_tag_name("Error") {
+        return Err(Error::Service(crate::aws::query::service_error(
+            response.status,
+            &response.headers,
+            &response.body,
+        )));
+    }
+    xml::read(service, shape, root, 0).map(Some).ok_or_else(|| crate::aws::query::too_deep(op.api_name))
+}
+
+/// Adds the body's CRC32 (and its algorithm's name) unless the caller
+/// gave a checksum; refuses an algorithm it would have to compute but
+/// cannot, naming the header to give its value in.
+fn add_checksum(checksum: Checksum, body: &[u8], headers: &mut Vec<(String, String)>) -> Result<(), Error> {
+    let Checksum::Crc32 { algorithm_header } = checksum else { return Ok(()) };
+    let given = |name: &str| headers.iter().any(|(k, _)| k == name);
+    let algorithm = algorithm_header
+        .and_then(|name| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let is_checksum_value = |name: &str| {
+        name.strip_prefix("x-amz-checksum-").is_some_and(|rest| !matches!(rest, "algorithm" | "type" | "mode"))
+    };
+    if headers.iter().any(|(k, _)| is_checksum_value(k)) {
+        return Ok(());
+    }
+    match algorithm.as_deref() {
+        None | Some("crc32") => {}
+        Some(other) => {
+            return Err(Error::InvalidInput(format!(
+                "checksum_algorithm {other}: give the body's checksum in checksum_{other} (the connector computes \
+                 CRC32 only)"
+            )));
+        }
+    }
+    if let Some(name) = algorithm_header
+        && !given(name)
+    {
+        headers.push((name.to_owned(), "CRC32".to_owned()));
+    }
+    let crc = crc32fast::hash(body);
+    headers.push(("x-amz-checksum-crc32".to_owned(), BASE64.encode(crc.to_be_bytes())));
+    Ok(())
+}
+
 /// The members of the structure shape `shape`, if it is one.
 fn members(service: &'static Service, shape: Option<u16>) -> Option<&'static [Member]> {
     match shape.map(|s| &service.shape(s).kind) {
@@ -232,10 +355,15 @@ fn members(service: &'static Service, shape: Option<u16>) -> Option<&'static [Me
     }
 }
 
+/// The shape of the member `name` of `members`.
+fn member_shape(service: &'static Service, members: Option<&[Member]>, name: &str) -> Option<&'static super::Shape> {
+    let member = members?.iter().find(|m| m.api_name == name)?;
+    Some(service.shape(member.shape))
+}
+
 /// The kind of the member `name` of `members`.
 fn member_kind(service: &'static Service, members: Option<&[Member]>, name: &str) -> Option<&'static Kind> {
-    let member = members?.iter().find(|m| m.api_name == name)?;
-    Some(&service.shape(member.shape).kind)
+    member_shape(service, members, name).map(|shape| &shape.kind)
 }
 
 fn list_item(service: &'static Service, list: Option<&Kind>) -> Option<&'static Kind> {
@@ -245,21 +373,12 @@ fn list_item(service: &'static Service, list: Option<&Kind>) -> Option<&'static 
     }
 }
 
-#[derive(Clone, Copy)]
-enum TimeFormat {
-    Iso8601,
-    HttpDate,
-}
-
-/// A scalar as a path, query or header carries it.
-fn scalar_text(kind: Option<&Kind>, value: &Value, time: TimeFormat) -> String {
+/// A scalar as a path, query (`location` ISO 8601) or header (an HTTP
+/// date) carries it.
+fn scalar_text(kind: Option<&Kind>, value: &Value, location: TimestampFormat) -> String {
     match (kind, value) {
-        (Some(Kind::Timestamp), Value::Number(n)) => {
-            let seconds = n.as_f64().unwrap_or_default();
-            match time {
-                TimeFormat::Iso8601 => iso8601(seconds),
-                TimeFormat::HttpDate => http_date(seconds),
-            }
+        (Some(Kind::Timestamp(format)), Value::Number(n)) => {
+            time::text(n.as_f64().unwrap_or_default(), *format, location)
         }
         _ => plain(value),
     }

@@ -136,7 +136,7 @@ impl Builder {
             Kind::Number => {
                 s.insert("type".into(), json!("number"));
             }
-            Kind::Timestamp => {
+            Kind::Timestamp(_) => {
                 s.insert("type".into(), json!("number"));
                 s.insert("description".into(), json!("Seconds since 1970-01-01T00:00:00Z"));
             }

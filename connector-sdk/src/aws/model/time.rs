@@ -2,6 +2,8 @@
 //! and XML, HTTP dates in headers; read back as epoch seconds, which is how
 //! connectors' inputs and outputs carry them.
 
+use super::TimestampFormat;
+
 /// `(year, month, day)` of a count of days since 1970-01-01 (Howard
 /// Hinnant's civil_from_days).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -46,6 +48,20 @@ pub(super) fn iso8601(seconds: f64) -> String {
     }
 }
 
+/// A timestamp as text where `location` (its place in the request: a
+/// path, query or XML text, or a header) would write it in `location`'s
+/// format, unless the model names another (`format`). Headers carry whole
+/// seconds, as do epoch seconds, as botocore writes them.
+pub(super) fn text(seconds: f64, format: TimestampFormat, location: TimestampFormat) -> String {
+    let header = location == TimestampFormat::HttpDate;
+    let seconds = if header { seconds.floor() } else { seconds };
+    match if format == TimestampFormat::Default { location } else { format } {
+        TimestampFormat::HttpDate => http_date(seconds),
+        TimestampFormat::EpochSeconds => format!("{}", seconds.floor() as i64),
+        TimestampFormat::Iso8601 | TimestampFormat::Default => iso8601(seconds),
+    }
+}
+
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -76,6 +92,12 @@ pub(super) fn parse_http_date(text: &str) -> Option<f64> {
         return None;
     }
     Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s) as f64)
+}
+
+/// Epoch seconds of a timestamp in any of the formats a model may name:
+/// ISO 8601, an HTTP date or epoch seconds.
+pub(super) fn parse_any(text: &str) -> Option<f64> {
+    parse_iso8601(text).or_else(|| parse_http_date(text)).or_else(|| text.parse::<f64>().ok().filter(|s| s.is_finite()))
 }
 
 /// Epoch seconds of an ISO 8601 timestamp as AWS writes them

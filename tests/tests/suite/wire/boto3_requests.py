@@ -73,6 +73,11 @@ def main():
         return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, Body(b"{}"))
 
     client.meta.events.register("before-send", keep)
+    if service == "ec2":
+        # boto3 base64-encodes RunInstances' UserData for its caller; the
+        # API (and the connector) takes it base64-encoded already.
+        from botocore.handlers import base64_encode_user_data
+        client.meta.events.unregister("before-parameter-build.ec2.RunInstances", base64_encode_user_data)
     model = client.meta.service_model
     out = {}
     for name, case in cases.items():
@@ -83,7 +88,11 @@ def main():
         getattr(client, operation_method(client, case["api_name"]))(**params)
         request = sent[-1]
         headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+        body = request.body
+        if hasattr(body, "read"):  # a streaming body (S3's PutObject)
+            body.seek(0)
+            body = body.read()
+        body = body.encode() if isinstance(body, str) else (body or b"")
         url = urlsplit(request.url)
         out[name] = {
             "method": request.method,
