@@ -14,6 +14,7 @@ mod cognito_api;
 mod cognito_more;
 mod console;
 mod dynamodb;
+mod ec2;
 mod example;
 mod http_api;
 mod iam;
