@@ -275,8 +275,11 @@ class Generator:
                     self.total_bytes += size
             self.rendered += 1
             self.included.append(api_name)
-            input_shape = self.shape_id(op["input"]["shape"])
-            output_src = f"Some({self.shape_id(op['output']['shape'])})" if "output" in op else "None"
+            self.shape_id(op["input"]["shape"])
+            input_shape = shape_ref(op["input"]["shape"])
+            if "output" in op:
+                self.shape_id(op["output"]["shape"])
+            output_src = f"Some({shape_ref(op['output']['shape'])})" if "output" in op else "None"
             unsigned = op.get("authtype") == "none" or op.get("auth") == ["smithy.api#noAuth"]
             page = self.pagination(op)
             text = self.descriptions[api_name]
@@ -288,7 +291,7 @@ class Generator:
                 result = [self.wire_name(op["output"]["shape"], r) for r in result]
                 totals = [self.wire_name(op["output"]["shape"], t) for t in totals]
                 totals_src = "&[" + ", ".join(rust_str(t) for t in totals) + "]"
-                page_src = (f"Some(Pagination {{ input_token: {rust_str(token_in)}, output_token: {rust_str(token_out)}, "
+                page_src = (f"Some(&Pagination {{ input_token: {rust_str(token_in)}, output_token: {rust_str(token_out)}, "
                             f"limit: {limit_src}, items: &[{', '.join(rust_str(r) for r in result)}], totals: {totals_src} }})")
             else:
                 page_src = "None"
@@ -312,9 +315,12 @@ class Generator:
                 f"the schemas of {self.rendered} operations come to about {self.total_values:,} values and "
                 f"{self.total_bytes:,} bytes, past what connector-host takes of one connector; pick fewer with "
                 "--operations (globs of their snake_case names)")
-        shape_rows = []
-        for name in self.order:
-            shape_rows.append(f"    // {len(shape_rows)}: {name}\n    " + self.render_shape(name) + ",")
+        shape_rows = [f"    // {i}: {name}\n    {text}," for i, (name, text) in enumerate(self.unique_shapes())]
+        final = self.final_index
+        op_rows = [resolve_refs(row, final) for row in op_rows]
+        shape_rows = [resolve_refs(row, final) for row in shape_rows]
+        definitions = ", ".join(f"({final[name]}, {rust_str(name)})"
+                                for name in sorted(self.recursive, key=lambda n: final[n]))
 
         # What the table uses, from the rows' code (not their strings and
         # comments, where a shape may be called "Location").
@@ -322,7 +328,7 @@ class Generator:
         code = re.sub(r'//[^\n]*', '', re.sub(r'"(?:[^"\\]|\\.)*"', '""', code))
         used = lambda *names: [n for n in names if re.search(rf"\b{n}\b", code)]
         model_names = ["Kind", "Operation", "Protocol", "Service", "Shape",
-                       *used("Member", "Pagination", "TimestampFormat")]
+                       *used("Bounds", "Member", "Pagination", "TimestampFormat")]
         imports = ["use connector_sdk::aws::json::Version;"] if protocol == "json" else []
         rest_names = used("Binding", "Checksum", "Http", "Location")
         if rest_names:
@@ -344,6 +350,7 @@ class Generator:
             f"    protocol: {protocol_src},",
             "    operations: OPERATIONS,",
             "    shapes: SHAPES,",
+            f"    definitions: &[{definitions}],",
             "};",
             "",
             "/// Every operation, sorted by name.",
@@ -358,6 +365,26 @@ class Generator:
             "];",
             "",
         ])
+
+    def unique_shapes(self):
+        """The table's shapes, in order, each written once: a shape
+        identical to one before it (as EC2's many plain strings and lists
+        of them are) is that one. Sets `final_index` (model name -> row)."""
+        self.final_index = {}
+        rows, seen = [], {}
+        for name in self.order:
+            text = self.render_shape(name)
+            # Known references resolved; a back edge to a shape on a cycle
+            # stays open, and such a shape is never merged.
+            resolved = resolve_refs(text, self.final_index, keep_unknown=True)
+            if REF_MARK not in resolved and resolved in seen and name not in self.recursive:
+                self.final_index[name] = seen[resolved]
+                continue
+            self.final_index[name] = len(rows)
+            rows.append((name, text))
+            if REF_MARK not in resolved:
+                seen[resolved] = self.final_index[name]
+        return rows
 
     def schema_size(self, name, side, stack=()):
         """(values, bytes of text, depth) of the JSON Schema connector-sdk
@@ -465,7 +492,7 @@ class Generator:
             shape = self.shapes[shape_name] if shape_name else {}
             return f"Some({rust_str(self.wire_name(shape_name, shape['payload']))})" if "payload" in shape else "None"
 
-        return (f"Some(Http {{ method: {rust_str(op['http']['method'])}, uri: {rust_str(op['http']['requestUri'])}, "
+        return (f"Some(&Http {{ method: {rust_str(op['http']['method'])}, uri: {rust_str(op['http']['requestUri'])}, "
                 f"input: {bindings(inp, ('uri', 'querystring', 'header', 'headers'))}, "
                 f"output: {bindings(out, ('header', 'headers', 'statusCode'))}, "
                 f"input_payload: {payload(op['input']['shape'])}, "
@@ -514,15 +541,15 @@ class Generator:
                 # (path, query, header) keeps its own name in the output.
                 wire = api if "location" in spec else spec.get("locationName", api)
                 members.append(f"Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(wire)}, "
-                               f"shape: {self.index[spec['shape']]}, required: {'true' if api in required else 'false'} }}")
+                               f"shape: {shape_ref(spec['shape'])}, required: {'true' if api in required else 'false'} }}")
             variant = "Union" if shape.get("union") else "Structure"
             inner = f"Kind::{variant}(&[" + ", ".join(members) + "])"
             if shape.get("document"):
                 inner = "Kind::Document"
         elif kind == "list":
-            inner = f"Kind::List {{ item: {self.index[shape['member']['shape']]} }}"
+            inner = f"Kind::List {{ item: {shape_ref(shape['member']['shape'])} }}"
         elif kind == "map":
-            inner = f"Kind::Map {{ key: {self.index[shape['key']['shape']]}, value: {self.index[shape['value']['shape']]} }}"
+            inner = f"Kind::Map {{ key: {shape_ref(shape['key']['shape'])}, value: {shape_ref(shape['value']['shape'])} }}"
         elif kind == "string":
             values = ", ".join(rust_str(v) for v in shape.get("enum", []))
             inner = f"Kind::String {{ values: &[{values}] }}"
@@ -540,8 +567,9 @@ class Generator:
         else:
             raise SystemExit(f"shape {name}: unsupported type {kind}")
         bound = lambda k: f"Some({int(shape[k])})" if k in shape else "None"
-        recursive = f"Some({rust_str(name)})" if name in self.recursive else "None"
-        return (f"Shape {{ kind: {inner}, min: {bound('min')}, max: {bound('max')}, "
+        bounds = f"Some(&Bounds {{ min: {bound('min')}, max: {bound('max')} }})" if "min" in shape or "max" in shape else "None"
+        recursive = "true" if name in self.recursive else "false"
+        return (f"Shape {{ kind: {inner}, bounds: {bounds}, "
                 f"sensitive: {'true' if shape.get('sensitive') else 'false'}, recursive: {recursive}, "
                 f"xml: {self.xml_names(shape)} }}")
 
@@ -572,6 +600,26 @@ class Generator:
         return (f"Some(&XmlNames {{ item: {rust_str(item)}, key: {rust_str(key)}, value: {rust_str(value)}, "
                 f"flattened: {'true' if flattened else 'false'}, namespace: {namespace_src(namespace)}, "
                 f"attributes: {attributes_src}, query_names: {query_src} }})")
+
+
+# A shape's index in a row being written, before the table's order is final.
+REF_MARK = "\x00"
+
+
+def shape_ref(name):
+    return f"{REF_MARK}{name}{REF_MARK}"
+
+
+def resolve_refs(text, index, keep_unknown=False):
+    """`text` with each shape reference replaced by its row in `index`."""
+    def one(match):
+        name = match.group(1)
+        if name in index:
+            return str(index[name])
+        if keep_unknown:
+            return match.group(0)
+        raise KeyError(name)
+    return re.sub(f"{REF_MARK}([^{REF_MARK}]+){REF_MARK}", one, text)
 
 
 def namespace_src(namespace):
@@ -850,13 +898,14 @@ def select_operations(model, globs):
 
 def read_operation(model):
     """An operation that only reads and needs no input, to try a new
-    connector with: the shortest-named listing (`list_tables` before
-    `list_global_tables`), else a describe or get."""
-    for prefix in ("list_", "describe_", "get_"):
+    connector with: the shortest-named listing or description
+    (`list_tables` before `list_global_tables`, EC2's `describe_tags`), else
+    a get."""
+    for prefixes in (("list_", "describe_"), ("get_",)):
         candidates = []
         for api_name, op in model["operations"].items():
             required = model["shapes"][op["input"]["shape"]].get("required", []) if "input" in op else []
-            if snake(api_name).startswith(prefix) and not required:
+            if snake(api_name).startswith(prefixes) and not required:
                 candidates.append(snake(api_name))
         if candidates:
             return min(candidates, key=lambda name: (len(name), name))

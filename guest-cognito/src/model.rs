@@ -2,7 +2,9 @@
 // API model (names, types and rules only). Do not edit.
 
 use connector_sdk::aws::json::Version;
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
+use connector_sdk::aws::model::{
+    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+};
 
 /// AWS Cognito, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -11,6 +13,7 @@ pub static SERVICE: Service = Service {
     protocol: Protocol::Json { version: Version::V1_1, target_prefix: "AWSCognitoIdentityProviderService" },
     operations: OPERATIONS,
     shapes: SHAPES,
+    definitions: &[],
 };
 
 /// Every operation, sorted by name.
@@ -46,7 +49,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminAddUserToGroup",
         title: "Admin add user to group",
         description: "Puts a user into a group in the user pool. Runs as an administrator using AWS credentials.",
-        input: 20,
+        input: 18,
         output: None,
         signed: true,
         pagination: None,
@@ -59,8 +62,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminConfirmSignUp",
         title: "Admin confirm sign-up",
         description: "Marks a self-registered user as confirmed without needing their verification code. Runs as an administrator using AWS credentials.",
-        input: 22,
-        output: Some(23),
+        input: 20,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -72,8 +75,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminCreateUser",
         title: "Admin create user",
         description: "Creates a user account directly in the pool, optionally with a temporary password and an invitation message. Runs as an administrator.",
-        input: 33,
-        output: Some(38),
+        input: 29,
+        output: Some(34),
         signed: true,
         pagination: None,
         http: None,
@@ -85,8 +88,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteSoftwareToken",
         title: "Admin delete software token",
         description: "Removes a user's registered authenticator app (TOTP) MFA device. Runs as an administrator using AWS credentials.",
-        input: 39,
-        output: Some(40),
+        input: 35,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -98,7 +101,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteUser",
         title: "Admin delete user",
         description: "Permanently removes a user account from the pool by username. Runs as an administrator using AWS credentials.",
-        input: 41,
+        input: 35,
         output: None,
         signed: true,
         pagination: None,
@@ -111,8 +114,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminDeleteUserAttributes",
         title: "Admin delete user attributes",
         description: "Clears the named attributes from a user's profile. Runs as an administrator using AWS credentials.",
-        input: 43,
-        output: Some(44),
+        input: 37,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -124,8 +127,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminDisableProviderForUser",
         title: "Admin disable provider for user",
         description: "Unlinks a federated identity (such as a social or SAML login) from a user and blocks that external login. Runs as an administrator.",
-        input: 47,
-        output: Some(48),
+        input: 39,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -137,8 +140,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminDisableUser",
         title: "Admin disable user",
         description: "Turns off a user account so it can no longer sign in, and invalidates its tokens. Runs as an administrator using AWS credentials.",
-        input: 49,
-        output: Some(50),
+        input: 35,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -150,8 +153,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminEnableUser",
         title: "Admin enable user",
         description: "Reactivates a previously disabled user account so the person can sign in again. Runs as an administrator using AWS credentials.",
-        input: 51,
-        output: Some(52),
+        input: 35,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -163,7 +166,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminForgetDevice",
         title: "Admin forget device",
         description: "Removes a remembered device from a user's list of tracked devices. Runs as an administrator using AWS credentials.",
-        input: 54,
+        input: 40,
         output: None,
         signed: true,
         pagination: None,
@@ -176,8 +179,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetDevice",
         title: "Admin get device",
         description: "Fetches details about one of a user's remembered devices by its device key. Runs as an administrator using AWS credentials.",
-        input: 55,
-        output: Some(57),
+        input: 41,
+        output: Some(43),
         signed: true,
         pagination: None,
         http: None,
@@ -189,8 +192,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetUser",
         title: "Admin get user",
         description: "Looks up a user by username and returns their attributes, status and MFA settings. Runs as an administrator using AWS credentials.",
-        input: 58,
-        output: Some(60),
+        input: 35,
+        output: Some(45),
         signed: true,
         pagination: None,
         http: None,
@@ -202,8 +205,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminGetUserAuthFactors",
         title: "Admin get user auth factors",
         description: "Shows which sign-in methods and MFA options are available to a given user. Runs as an administrator using AWS credentials.",
-        input: 61,
-        output: Some(64),
+        input: 35,
+        output: Some(48),
         signed: true,
         pagination: None,
         http: None,
@@ -215,8 +218,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminInitiateAuth",
         title: "Admin initiate auth",
         description: "Begins a server-side sign-in for a user and returns tokens or the next challenge to answer. Runs as an administrator using AWS credentials.",
-        input: 72,
-        output: Some(80),
+        input: 56,
+        output: Some(63),
         signed: true,
         pagination: None,
         http: None,
@@ -228,8 +231,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminLinkProviderForUser",
         title: "Admin link provider for user",
         description: "Connects an external identity provider login to an existing local user so both sign in to one profile. Runs as an administrator.",
-        input: 81,
-        output: Some(82),
+        input: 64,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -241,10 +244,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminListDevices",
         title: "Admin list devices",
         description: "Returns the remembered devices registered for a user, with paging. Runs as an administrator using AWS credentials.",
-        input: 85,
-        output: Some(87),
+        input: 67,
+        output: Some(69),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "PaginationToken",
             output_token: "PaginationToken",
             limit: Some("limit"),
@@ -260,10 +263,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminListGroupsForUser",
         title: "Admin list groups for user",
         description: "Returns the groups a given user belongs to, with paging. Runs as an administrator using AWS credentials.",
-        input: 89,
-        output: Some(95),
+        input: 71,
+        output: Some(77),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("limit"),
@@ -279,10 +282,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminListUserAuthEvents",
         title: "Admin list user auth events",
         description: "Returns a user's recent sign-in and security events with their risk assessment. Requires threat protection on the pool; runs as an administrator.",
-        input: 96,
-        output: Some(112),
+        input: 78,
+        output: Some(93),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -298,7 +301,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminRemoveUserFromGroup",
         title: "Admin remove user from group",
         description: "Takes a user out of a group in the user pool. Runs as an administrator using AWS credentials.",
-        input: 113,
+        input: 18,
         output: None,
         signed: true,
         pagination: None,
@@ -311,8 +314,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminResetUserPassword",
         title: "Admin reset user password",
         description: "Invalidates a user's current password and forces a reset, sending them a code if a verified contact exists. Runs as an administrator.",
-        input: 114,
-        output: Some(115),
+        input: 20,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -324,8 +327,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminRespondToAuthChallenge",
         title: "Admin respond to auth challenge",
         description: "Supplies the answer to a sign-in challenge (for example an MFA code or new password) in a server-side flow. Runs as an administrator.",
-        input: 117,
-        output: Some(118),
+        input: 94,
+        output: Some(63),
         signed: true,
         pagination: None,
         http: None,
@@ -337,8 +340,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserMFAPreference",
         title: "Admin set user MFA preference",
         description: "Turns MFA methods on or off for a user and picks the preferred one. Runs as an administrator using AWS credentials.",
-        input: 123,
-        output: Some(124),
+        input: 97,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -350,8 +353,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserPassword",
         title: "Admin set user password",
         description: "Assigns a new password to a user, either permanent or temporary so they must change it at next sign-in. Runs as an administrator.",
-        input: 125,
-        output: Some(126),
+        input: 98,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -363,8 +366,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminSetUserSettings",
         title: "Admin set user settings",
         description: "Legacy call that sets a user's SMS MFA options; prefer the MFA preference operation instead. Runs as an administrator.",
-        input: 127,
-        output: Some(128),
+        input: 99,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -376,8 +379,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateAuthEventFeedback",
         title: "Admin update auth event feedback",
         description: "Marks a recorded sign-in event as valid or invalid to train threat protection risk scoring. Runs as an administrator using AWS credentials.",
-        input: 130,
-        output: Some(131),
+        input: 101,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -389,8 +392,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateDeviceStatus",
         title: "Admin update device status",
         description: "Changes whether a user's device is remembered or not remembered. Runs as an administrator using AWS credentials.",
-        input: 133,
-        output: Some(134),
+        input: 103,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -402,8 +405,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminUpdateUserAttributes",
         title: "Admin update user attributes",
         description: "Changes attribute values on a user's profile, such as email or custom fields. Runs as an administrator using AWS credentials.",
-        input: 135,
-        output: Some(136),
+        input: 104,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -415,8 +418,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AdminUserGlobalSignOut",
         title: "Admin user global sign-out",
         description: "Signs a user out everywhere by revoking all of their refresh tokens. Runs as an administrator using AWS credentials.",
-        input: 137,
-        output: Some(138),
+        input: 35,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -428,8 +431,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AssociateSoftwareToken",
         title: "Associate software token",
         description: "Starts setup of an authenticator app (TOTP) for MFA and returns the shared secret key. Uses an access token or sign-in session; no AWS credentials required.",
-        input: 139,
-        output: Some(141),
+        input: 105,
+        output: Some(107),
         signed: false,
         pagination: None,
         http: None,
@@ -441,8 +444,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ChangePassword",
         title: "Change password",
         description: "Lets a signed-in user replace their current password with a new one. Needs the user's access token; no AWS credentials required.",
-        input: 142,
-        output: Some(143),
+        input: 108,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -454,8 +457,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CompleteWebAuthnRegistration",
         title: "Complete WebAuthn registration",
         description: "Finishes adding a passkey or security key for the signed-in user using the browser's registration response. Needs the user's access token; no AWS credentials required.",
-        input: 145,
-        output: Some(146),
+        input: 110,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -467,8 +470,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmDevice",
         title: "Confirm device",
         description: "Registers a new device for the signed-in user so it can be tracked and remembered. Needs the user's access token; no AWS credentials required.",
-        input: 149,
-        output: Some(150),
+        input: 113,
+        output: Some(114),
         signed: false,
         pagination: None,
         http: None,
@@ -480,8 +483,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmForgotPassword",
         title: "Confirm forgot password",
         description: "Completes a password reset by submitting the emailed or texted code together with the new password. No AWS credentials required.",
-        input: 154,
-        output: Some(155),
+        input: 117,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -493,8 +496,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmSignUp",
         title: "Confirm sign-up",
         description: "Verifies a newly registered user with the confirmation code they received, activating the account. No AWS credentials required.",
-        input: 156,
-        output: Some(157),
+        input: 118,
+        output: Some(119),
         signed: false,
         pagination: None,
         http: None,
@@ -506,8 +509,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateGroup",
         title: "Create group",
         description: "Adds a new group to a user pool, optionally with an IAM role and a precedence value.",
-        input: 158,
-        output: Some(159),
+        input: 120,
+        output: Some(121),
         signed: true,
         pagination: None,
         http: None,
@@ -519,8 +522,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateIdentityProvider",
         title: "Create identity provider",
         description: "Sets up an external login source for the pool, such as SAML, OIDC, Google, Facebook, Amazon or Apple.",
-        input: 170,
-        output: Some(172),
+        input: 129,
+        output: Some(131),
         signed: true,
         pagination: None,
         http: None,
@@ -532,8 +535,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateManagedLoginBranding",
         title: "Create managed login branding",
         description: "Defines a visual style (colors, images, layout settings) for the hosted managed login pages of an app client.",
-        input: 180,
-        output: Some(183),
+        input: 138,
+        output: Some(140),
         signed: true,
         pagination: None,
         http: None,
@@ -545,8 +548,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateResourceServer",
         title: "Create resource server",
         description: "Registers an API as a resource server in the pool and defines the custom OAuth scopes it accepts.",
-        input: 190,
-        output: Some(192),
+        input: 144,
+        output: Some(146),
         signed: true,
         pagination: None,
         http: None,
@@ -558,8 +561,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateTerms",
         title: "Create terms",
         description: "Attaches terms of use or privacy policy links to an app client, shown on the managed login sign-up page, with per-language URLs.",
-        input: 199,
-        output: Some(202),
+        input: 150,
+        output: Some(152),
         signed: true,
         pagination: None,
         http: None,
@@ -571,8 +574,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserImportJob",
         title: "Create user import job",
         description: "Prepares a bulk import job that loads users from a CSV file; returns an upload URL for the file.",
-        input: 205,
-        output: Some(212),
+        input: 154,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -584,8 +587,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPool",
         title: "Create user pool",
         description: "Makes a new user pool with the given name and settings, such as password rules, MFA and sign-in attributes.",
-        input: 284,
-        output: Some(288),
+        input: 211,
+        output: Some(215),
         signed: true,
         pagination: None,
         http: None,
@@ -597,8 +600,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolClient",
         title: "Create user pool client",
         description: "Adds an app client to a user pool, defining its auth flows, OAuth settings, token lifetimes and optional secret.",
-        input: 315,
-        output: Some(317),
+        input: 232,
+        output: Some(234),
         signed: true,
         pagination: None,
         http: None,
@@ -610,8 +613,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolDomain",
         title: "Create user pool domain",
         description: "Assigns a prefix domain or your own custom domain to the pool for hosted login and OAuth endpoints.",
-        input: 325,
-        output: Some(326),
+        input: 240,
+        output: Some(241),
         signed: true,
         pagination: None,
         http: None,
@@ -623,8 +626,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateUserPoolReplica",
         title: "Create user pool replica",
         description: "Copies a user pool into another AWS Region for multi-Region resilience and failover.",
-        input: 327,
-        output: Some(331),
+        input: 242,
+        output: Some(246),
         signed: true,
         pagination: None,
         http: None,
@@ -636,7 +639,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteGroup",
         title: "Delete group",
         description: "Removes a group from a user pool. Users in it stay in the pool but lose that membership.",
-        input: 332,
+        input: 247,
         output: None,
         signed: true,
         pagination: None,
@@ -649,7 +652,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteIdentityProvider",
         title: "Delete identity provider",
         description: "Removes an external identity provider configuration from the user pool.",
-        input: 333,
+        input: 248,
         output: None,
         signed: true,
         pagination: None,
@@ -662,7 +665,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteManagedLoginBranding",
         title: "Delete managed login branding",
         description: "Removes a managed login branding style by its ID, reverting the client to default styling.",
-        input: 334,
+        input: 249,
         output: None,
         signed: true,
         pagination: None,
@@ -675,7 +678,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteResourceServer",
         title: "Delete resource server",
         description: "Removes a resource server and its custom scopes from the user pool.",
-        input: 335,
+        input: 250,
         output: None,
         signed: true,
         pagination: None,
@@ -688,7 +691,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteTerms",
         title: "Delete terms",
         description: "Removes a terms document configuration from an app client by its terms ID.",
-        input: 336,
+        input: 251,
         output: None,
         signed: true,
         pagination: None,
@@ -701,7 +704,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUser",
         title: "Delete user",
         description: "Lets a signed-in user remove their own account from the pool. Needs the user's access token; no AWS credentials required.",
-        input: 337,
+        input: 252,
         output: None,
         signed: false,
         pagination: None,
@@ -714,8 +717,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserAttributes",
         title: "Delete user attributes",
         description: "Lets a signed-in user clear the named attributes from their own profile. Needs the user's access token; no AWS credentials required.",
-        input: 338,
-        output: Some(339),
+        input: 253,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -727,7 +730,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPool",
         title: "Delete user pool",
         description: "Permanently removes a user pool along with all of its users and settings.",
-        input: 340,
+        input: 254,
         output: None,
         signed: true,
         pagination: None,
@@ -740,7 +743,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolClient",
         title: "Delete user pool client",
         description: "Removes an app client from the user pool; apps using its client ID can no longer sign in.",
-        input: 341,
+        input: 255,
         output: None,
         signed: true,
         pagination: None,
@@ -753,8 +756,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolClientSecret",
         title: "Delete app client secret",
         description: "Removes one secret from an app client by its secret ID. The last remaining secret cannot be removed.",
-        input: 342,
-        output: Some(343),
+        input: 256,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -766,8 +769,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolDomain",
         title: "Delete user pool domain",
         description: "Detaches a prefix or custom domain from the user pool.",
-        input: 344,
-        output: Some(345),
+        input: 257,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -779,8 +782,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteUserPoolReplica",
         title: "Delete user pool replica",
         description: "Removes an inactive secondary replica of a user pool. Must be called in the primary Region.",
-        input: 346,
-        output: Some(347),
+        input: 258,
+        output: Some(246),
         signed: true,
         pagination: None,
         http: None,
@@ -792,8 +795,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteWebAuthnCredential",
         title: "Delete WebAuthn credential",
         description: "Removes one of the signed-in user's registered passkeys by credential ID. Needs the user's access token; no AWS credentials required.",
-        input: 348,
-        output: Some(349),
+        input: 259,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -805,8 +808,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeIdentityProvider",
         title: "Describe identity provider",
         description: "Returns the configuration of one external identity provider in the pool by provider name.",
-        input: 350,
-        output: Some(351),
+        input: 248,
+        output: Some(131),
         signed: true,
         pagination: None,
         http: None,
@@ -818,8 +821,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeManagedLoginBranding",
         title: "Describe managed login branding",
         description: "Returns the settings and assets of a managed login branding style by its ID.",
-        input: 352,
-        output: Some(353),
+        input: 260,
+        output: Some(140),
         signed: true,
         pagination: None,
         http: None,
@@ -831,8 +834,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeManagedLoginBrandingByClient",
         title: "Describe managed login branding by client",
         description: "Returns the managed login branding style assigned to a given app client.",
-        input: 354,
-        output: Some(355),
+        input: 261,
+        output: Some(140),
         signed: true,
         pagination: None,
         http: None,
@@ -844,8 +847,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeResourceServer",
         title: "Describe resource server",
         description: "Returns the name and custom scopes of a resource server by its identifier.",
-        input: 356,
-        output: Some(357),
+        input: 250,
+        output: Some(146),
         signed: true,
         pagination: None,
         http: None,
@@ -857,8 +860,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeRiskConfiguration",
         title: "Describe risk configuration",
         description: "Returns the threat protection settings for the pool or a specific app client, such as compromised credential and adaptive auth actions.",
-        input: 358,
-        output: Some(377),
+        input: 262,
+        output: Some(277),
         signed: true,
         pagination: None,
         http: None,
@@ -870,8 +873,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTerms",
         title: "Describe terms",
         description: "Returns the details of a terms document configuration by its terms ID.",
-        input: 378,
-        output: Some(379),
+        input: 251,
+        output: Some(152),
         signed: true,
         pagination: None,
         http: None,
@@ -883,8 +886,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTermsByClient",
         title: "Describe terms by client",
         description: "Looks up a terms document configuration using the app client ID and terms name.",
-        input: 380,
-        output: Some(381),
+        input: 278,
+        output: Some(152),
         signed: true,
         pagination: None,
         http: None,
@@ -896,8 +899,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserImportJob",
         title: "Describe user import job",
         description: "Returns the status and counts of a bulk user import job.",
-        input: 382,
-        output: Some(383),
+        input: 279,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -909,8 +912,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPool",
         title: "Describe user pool",
         description: "Returns the full configuration of a user pool by its ID.",
-        input: 384,
-        output: Some(385),
+        input: 254,
+        output: Some(215),
         signed: true,
         pagination: None,
         http: None,
@@ -922,8 +925,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPoolClient",
         title: "Describe user pool client",
         description: "Returns the settings of an app client, including its secret if it has one.",
-        input: 386,
-        output: Some(387),
+        input: 255,
+        output: Some(234),
         signed: true,
         pagination: None,
         http: None,
@@ -935,8 +938,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeUserPoolDomain",
         title: "Describe user pool domain",
         description: "Returns details about a prefix or custom domain, such as its status and linked user pool.",
-        input: 388,
-        output: Some(394),
+        input: 280,
+        output: Some(285),
         signed: true,
         pagination: None,
         http: None,
@@ -948,7 +951,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ForgetDevice",
         title: "Forget device",
         description: "Removes a remembered device from the signed-in user's device list. Needs the user's access token; no AWS credentials required.",
-        input: 395,
+        input: 286,
         output: None,
         signed: false,
         pagination: None,
@@ -961,8 +964,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ForgotPassword",
         title: "Forgot password",
         description: "Starts a password reset by sending the user a code by email or SMS. No AWS credentials required.",
-        input: 396,
-        output: Some(398),
+        input: 287,
+        output: Some(289),
         signed: false,
         pagination: None,
         http: None,
@@ -974,8 +977,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetClientToken",
         title: "Get client token",
         description: "Exchanges an app client ID and secret for an access token for machine-to-machine calls, like the OAuth client-credentials grant.",
-        input: 399,
-        output: Some(401),
+        input: 290,
+        output: Some(292),
         signed: true,
         pagination: None,
         http: None,
@@ -987,8 +990,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetCSVHeader",
         title: "Get CSV header",
         description: "Returns the column headings to use in a CSV file for importing users into this pool.",
-        input: 402,
-        output: Some(404),
+        input: 254,
+        output: Some(293),
         signed: true,
         pagination: None,
         http: None,
@@ -1000,8 +1003,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetDevice",
         title: "Get device",
         description: "Returns details of one of the signed-in user's remembered devices. Needs the user's access token; no AWS credentials required.",
-        input: 405,
-        output: Some(406),
+        input: 294,
+        output: Some(43),
         signed: false,
         pagination: None,
         http: None,
@@ -1013,8 +1016,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetGroup",
         title: "Get group",
         description: "Returns the details of a group in the user pool by name.",
-        input: 407,
-        output: Some(408),
+        input: 247,
+        output: Some(121),
         signed: true,
         pagination: None,
         http: None,
@@ -1026,8 +1029,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetIdentityProviderByIdentifier",
         title: "Get identity provider by identifier",
         description: "Finds an external identity provider in the pool using one of its configured identifiers.",
-        input: 409,
-        output: Some(410),
+        input: 295,
+        output: Some(131),
         signed: true,
         pagination: None,
         http: None,
@@ -1039,8 +1042,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetLogDeliveryConfiguration",
         title: "Get log delivery configuration",
         description: "Returns where the pool sends its user activity and message delivery logs.",
-        input: 411,
-        output: Some(421),
+        input: 254,
+        output: Some(304),
         signed: true,
         pagination: None,
         http: None,
@@ -1052,8 +1055,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetProvisionedLimit",
         title: "Get provisioned limit",
         description: "Returns the current provisioned request rate limit for an API category.",
-        input: 425,
-        output: Some(427),
+        input: 307,
+        output: Some(309),
         signed: true,
         pagination: None,
         http: None,
@@ -1065,8 +1068,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetSigningCertificate",
         title: "Get signing certificate",
         description: "Returns the certificate the pool uses to sign SAML requests to identity providers.",
-        input: 428,
-        output: Some(429),
+        input: 254,
+        output: Some(310),
         signed: true,
         pagination: None,
         http: None,
@@ -1078,8 +1081,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetTokensFromRefreshToken",
         title: "Get tokens from refresh token",
         description: "Trades a refresh token for fresh ID and access tokens, plus a new refresh token when rotation is on. No AWS credentials required.",
-        input: 430,
-        output: Some(431),
+        input: 311,
+        output: Some(312),
         signed: false,
         pagination: None,
         http: None,
@@ -1091,8 +1094,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetUICustomization",
         title: "Get UI customization",
         description: "Returns the classic hosted UI styling (CSS and logo) for the pool or a specific app client.",
-        input: 432,
-        output: Some(437),
+        input: 262,
+        output: Some(314),
         signed: true,
         pagination: None,
         http: None,
@@ -1104,8 +1107,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetUser",
         title: "Get user",
         description: "Returns the signed-in user's own profile attributes and MFA settings. Needs the user's access token; no AWS credentials required.",
-        input: 438,
-        output: Some(439),
+        input: 252,
+        output: Some(315),
         signed: false,
         pagination: None,
         http: None,
@@ -1117,8 +1120,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetUserAttributeVerificationCode",
         title: "Get user attribute verification code",
         description: "Sends the signed-in user a code to verify an attribute such as email or phone. Needs the user's access token; no AWS credentials required.",
-        input: 440,
-        output: Some(441),
+        input: 316,
+        output: Some(289),
         signed: false,
         pagination: None,
         http: None,
@@ -1130,8 +1133,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetUserAuthFactors",
         title: "Get user auth factors",
         description: "Shows which sign-in methods and MFA options the signed-in user can use. Needs the user's access token; no AWS credentials required.",
-        input: 442,
-        output: Some(443),
+        input: 252,
+        output: Some(48),
         signed: false,
         pagination: None,
         http: None,
@@ -1143,8 +1146,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetUserPoolMfaConfig",
         title: "Get user pool MFA config",
         description: "Returns the pool's MFA setting and which factors (SMS, email, TOTP, WebAuthn) are configured.",
-        input: 444,
-        output: Some(454),
+        input: 254,
+        output: Some(323),
         signed: true,
         pagination: None,
         http: None,
@@ -1156,8 +1159,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GlobalSignOut",
         title: "Global sign-out",
         description: "Signs the current user out on all devices by revoking their refresh tokens. Needs the user's access token; no AWS credentials required.",
-        input: 455,
-        output: Some(456),
+        input: 252,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1169,8 +1172,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "InitiateAuth",
         title: "Initiate auth",
         description: "Begins a client-side sign-in and returns tokens or the next challenge to answer. No AWS credentials required.",
-        input: 457,
-        output: Some(458),
+        input: 324,
+        output: Some(63),
         signed: false,
         pagination: None,
         http: None,
@@ -1182,10 +1185,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListDevices",
         title: "List devices",
         description: "Returns the signed-in user's remembered devices, with paging. Needs the user's access token; no AWS credentials required.",
-        input: 459,
-        output: Some(460),
+        input: 325,
+        output: Some(69),
         signed: false,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "PaginationToken",
             output_token: "PaginationToken",
             limit: Some("limit"),
@@ -1201,10 +1204,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListGroups",
         title: "List groups",
         description: "Returns the groups in a user pool, with paging.",
-        input: 461,
-        output: Some(462),
+        input: 326,
+        output: Some(77),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("limit"),
@@ -1220,10 +1223,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListIdentityProviders",
         title: "List identity providers",
         description: "Returns the external identity providers set up in a user pool, with paging.",
-        input: 465,
-        output: Some(468),
+        input: 327,
+        output: Some(330),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1239,10 +1242,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListResourceServers",
         title: "List resource servers",
         description: "Returns the resource servers defined in a user pool, with paging.",
-        input: 470,
-        output: Some(472),
+        input: 332,
+        output: Some(334),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1258,8 +1261,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTagsForResource",
         title: "List tags for resource",
         description: "Returns the tags attached to a user pool, given its ARN.",
-        input: 473,
-        output: Some(474),
+        input: 335,
+        output: Some(336),
         signed: true,
         pagination: None,
         http: None,
@@ -1271,10 +1274,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTerms",
         title: "List terms",
         description: "Returns the terms document configurations in a user pool, with paging.",
-        input: 476,
-        output: Some(479),
+        input: 338,
+        output: Some(341),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1290,10 +1293,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUserImportJobs",
         title: "List user import jobs",
         description: "Returns the bulk user import jobs for a pool, with paging.",
-        input: 481,
-        output: Some(483),
+        input: 342,
+        output: Some(344),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "PaginationToken",
             output_token: "PaginationToken",
             limit: Some("max_results"),
@@ -1309,10 +1312,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolClientSecrets",
         title: "List app client secrets",
         description: "Returns metadata about an app client's secrets, such as IDs and creation dates; secret values are never shown.",
-        input: 484,
-        output: Some(486),
+        input: 345,
+        output: Some(347),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -1328,10 +1331,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolClients",
         title: "List user pool clients",
         description: "Returns the app clients in a user pool, with paging.",
-        input: 488,
-        output: Some(491),
+        input: 348,
+        output: Some(351),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1347,10 +1350,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPoolReplicas",
         title: "List user pool replicas",
         description: "Returns the primary and secondary Regional replicas of a user pool, with paging.",
-        input: 492,
-        output: Some(494),
+        input: 352,
+        output: Some(354),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -1366,10 +1369,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUserPools",
         title: "List user pools",
         description: "Returns the user pools in the account and Region, with paging.",
-        input: 495,
-        output: Some(499),
+        input: 355,
+        output: Some(358),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1385,10 +1388,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUsers",
         title: "List users",
         description: "Returns users in a pool, with paging and an optional filter on an attribute such as email.",
-        input: 502,
-        output: Some(504),
+        input: 360,
+        output: Some(362),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "PaginationToken",
             output_token: "PaginationToken",
             limit: Some("limit"),
@@ -1404,10 +1407,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListUsersInGroup",
         title: "List users in group",
         description: "Returns the members of a group in the user pool, with paging.",
-        input: 505,
-        output: Some(506),
+        input: 363,
+        output: Some(364),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("limit"),
@@ -1423,10 +1426,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListWebAuthnCredentials",
         title: "List WebAuthn credentials",
         description: "Returns the passkeys registered by the signed-in user. Needs the user's access token; no AWS credentials required.",
-        input: 508,
-        output: Some(514),
+        input: 366,
+        output: Some(370),
         signed: false,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -1442,8 +1445,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ResendConfirmationCode",
         title: "Resend confirmation code",
         description: "Sends a new sign-up confirmation code to a user who has not confirmed yet. No AWS credentials required.",
-        input: 515,
-        output: Some(516),
+        input: 287,
+        output: Some(289),
         signed: false,
         pagination: None,
         http: None,
@@ -1455,8 +1458,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RespondToAuthChallenge",
         title: "Respond to auth challenge",
         description: "Supplies the answer to a sign-in challenge, such as an MFA code or new password, in a client-side flow. No AWS credentials required.",
-        input: 517,
-        output: Some(518),
+        input: 371,
+        output: Some(63),
         signed: false,
         pagination: None,
         http: None,
@@ -1468,8 +1471,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RevokeToken",
         title: "Revoke token",
         description: "Invalidates a refresh token and the access tokens issued from it. No AWS credentials required.",
-        input: 519,
-        output: Some(520),
+        input: 372,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1481,8 +1484,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetLogDeliveryConfiguration",
         title: "Set log delivery configuration",
         description: "Chooses where the pool sends activity and message delivery logs, such as CloudWatch Logs, S3 or Firehose.",
-        input: 521,
-        output: Some(522),
+        input: 303,
+        output: Some(304),
         signed: true,
         pagination: None,
         http: None,
@@ -1494,8 +1497,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetRiskConfiguration",
         title: "Set risk configuration",
         description: "Configures threat protection for the pool or an app client, including responses to risky or compromised sign-ins.",
-        input: 523,
-        output: Some(524),
+        input: 373,
+        output: Some(277),
         signed: true,
         pagination: None,
         http: None,
@@ -1507,8 +1510,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetUICustomization",
         title: "Set UI customization",
         description: "Applies classic hosted UI styling (CSS and logo) to the pool or a specific app client.",
-        input: 526,
-        output: Some(527),
+        input: 375,
+        output: Some(314),
         signed: true,
         pagination: None,
         http: None,
@@ -1520,8 +1523,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetUserMFAPreference",
         title: "Set user MFA preference",
         description: "Lets the signed-in user turn MFA methods on or off and pick a preferred one. Needs the user's access token; no AWS credentials required.",
-        input: 528,
-        output: Some(529),
+        input: 376,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1533,8 +1536,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetUserPoolMfaConfig",
         title: "Set user pool MFA config",
         description: "Sets whether MFA is off, optional or required for the pool and configures SMS, email, TOTP and WebAuthn factors.",
-        input: 530,
-        output: Some(531),
+        input: 377,
+        output: Some(323),
         signed: true,
         pagination: None,
         http: None,
@@ -1546,8 +1549,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetUserSettings",
         title: "Set user settings",
         description: "Legacy call that lets the signed-in user set SMS MFA options; prefer the MFA preference call. Needs the user's access token; no AWS credentials required.",
-        input: 532,
-        output: Some(533),
+        input: 378,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1559,8 +1562,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SignUp",
         title: "Sign up",
         description: "Registers a new user in the pool with a username, password and attributes. No AWS credentials required.",
-        input: 534,
-        output: Some(535),
+        input: 379,
+        output: Some(380),
         signed: false,
         pagination: None,
         http: None,
@@ -1572,8 +1575,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StartUserImportJob",
         title: "Start user import job",
         description: "Begins processing a prepared bulk user import job after the CSV has been uploaded.",
-        input: 536,
-        output: Some(537),
+        input: 279,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -1585,8 +1588,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StartWebAuthnRegistration",
         title: "Start WebAuthn registration",
         description: "Gets the options a browser needs to create a new passkey for the signed-in user. Needs the user's access token; no AWS credentials required.",
-        input: 538,
-        output: Some(539),
+        input: 252,
+        output: Some(381),
         signed: false,
         pagination: None,
         http: None,
@@ -1598,8 +1601,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StopUserImportJob",
         title: "Stop user import job",
         description: "Halts a bulk user import job that is still running.",
-        input: 540,
-        output: Some(541),
+        input: 279,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -1611,8 +1614,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or overwrites tags on a user pool for cost tracking or access control.",
-        input: 542,
-        output: Some(543),
+        input: 382,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -1624,8 +1627,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes the given tag keys from a user pool.",
-        input: 545,
-        output: Some(546),
+        input: 384,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -1637,8 +1640,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateAuthEventFeedback",
         title: "Update auth event feedback",
         description: "Lets a user mark a sign-in event as valid or invalid using the feedback token from a security notice. No AWS credentials required.",
-        input: 547,
-        output: Some(548),
+        input: 385,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1650,8 +1653,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateDeviceStatus",
         title: "Update device status",
         description: "Sets one of the signed-in user's devices to remembered or not remembered. Needs the user's access token; no AWS credentials required.",
-        input: 549,
-        output: Some(550),
+        input: 386,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1663,8 +1666,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateGroup",
         title: "Update group",
         description: "Changes a group's description, IAM role or precedence.",
-        input: 551,
-        output: Some(552),
+        input: 120,
+        output: Some(121),
         signed: true,
         pagination: None,
         http: None,
@@ -1676,8 +1679,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateIdentityProvider",
         title: "Update identity provider",
         description: "Changes the settings or attribute mapping of an external identity provider in the pool.",
-        input: 553,
-        output: Some(554),
+        input: 387,
+        output: Some(131),
         signed: true,
         pagination: None,
         http: None,
@@ -1689,8 +1692,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateManagedLoginBranding",
         title: "Update managed login branding",
         description: "Changes the settings and assets of an existing managed login branding style.",
-        input: 555,
-        output: Some(556),
+        input: 388,
+        output: Some(140),
         signed: true,
         pagination: None,
         http: None,
@@ -1702,8 +1705,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateProvisionedLimit",
         title: "Update provisioned limit",
         description: "Adjusts the provisioned request rate limit for an API category, within your Service Quotas maximum.",
-        input: 557,
-        output: Some(558),
+        input: 389,
+        output: Some(309),
         signed: true,
         pagination: None,
         http: None,
@@ -1715,8 +1718,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateResourceServer",
         title: "Update resource server",
         description: "Changes the name or custom scopes of a resource server. Omitted fields are reset to defaults.",
-        input: 559,
-        output: Some(560),
+        input: 144,
+        output: Some(146),
         signed: true,
         pagination: None,
         http: None,
@@ -1728,8 +1731,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateTerms",
         title: "Update terms",
         description: "Changes the links, name or enforcement of an existing terms document configuration.",
-        input: 561,
-        output: Some(562),
+        input: 390,
+        output: Some(152),
         signed: true,
         pagination: None,
         http: None,
@@ -1741,8 +1744,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserAttributes",
         title: "Update user attributes",
         description: "Lets the signed-in user change their own profile attributes; changed email or phone may need verifying. Needs the user's access token; no AWS credentials required.",
-        input: 563,
-        output: Some(565),
+        input: 391,
+        output: Some(393),
         signed: false,
         pagination: None,
         http: None,
@@ -1754,8 +1757,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPool",
         title: "Update user pool",
         description: "Changes a user pool's configuration. Settings you leave out revert to their defaults.",
-        input: 566,
-        output: Some(567),
+        input: 394,
+        output: Some(10),
         signed: true,
         pagination: None,
         http: None,
@@ -1767,8 +1770,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolClient",
         title: "Update user pool client",
         description: "Changes an app client's configuration. Settings you leave out revert to their defaults.",
-        input: 568,
-        output: Some(569),
+        input: 395,
+        output: Some(234),
         signed: true,
         pagination: None,
         http: None,
@@ -1780,8 +1783,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolDomain",
         title: "Update user pool domain",
         description: "Changes a domain's certificate, routing or managed login version for the user pool.",
-        input: 570,
-        output: Some(571),
+        input: 240,
+        output: Some(241),
         signed: true,
         pagination: None,
         http: None,
@@ -1793,8 +1796,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateUserPoolReplica",
         title: "Update user pool replica",
         description: "Activates or deactivates a Regional replica of a user pool.",
-        input: 573,
-        output: Some(574),
+        input: 396,
+        output: Some(246),
         signed: true,
         pagination: None,
         http: None,
@@ -1806,8 +1809,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "VerifySoftwareToken",
         title: "Verify software token",
         description: "Confirms authenticator app (TOTP) setup by checking a code from the app. Uses an access token or sign-in session; no AWS credentials required.",
-        input: 576,
-        output: Some(578),
+        input: 398,
+        output: Some(400),
         signed: false,
         pagination: None,
         http: None,
@@ -1819,8 +1822,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "VerifyUserAttribute",
         title: "Verify user attribute",
         description: "Confirms the signed-in user's email or phone using the code they were sent. Needs the user's access token; no AWS credentials required.",
-        input: 579,
-        output: Some(580),
+        input: 401,
+        output: Some(10),
         signed: false,
         pagination: None,
         http: None,
@@ -1835,39 +1838,35 @@ static SHAPES: &[Shape] = &[
     // 0: UserPoolIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
+        bounds: Some(&Bounds { min: Some(1), max: Some(55) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 1: CustomAttributeNameType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(20),
+        bounds: Some(&Bounds { min: Some(1), max: Some(20) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 2: AttributeDataType
     Shape {
         kind: Kind::String { values: &["String", "Number", "DateTime", "Boolean"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 3: BooleanType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape { kind: Kind::Boolean, bounds: None, sensitive: false, recursive: false, xml: None },
     // 4: StringType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(131072),
+        bounds: Some(&Bounds { min: Some(0), max: Some(131072) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 5: NumberAttributeConstraintsType
@@ -1876,10 +1875,9 @@ static SHAPES: &[Shape] = &[
             Member { name: "min_value", api_name: "MinValue", shape: 4, required: false },
             Member { name: "max_value", api_name: "MaxValue", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 6: StringAttributeConstraintsType
@@ -1888,10 +1886,9 @@ static SHAPES: &[Shape] = &[
             Member { name: "min_length", api_name: "MinLength", shape: 4, required: false },
             Member { name: "max_length", api_name: "MaxLength", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 7: SchemaAttributeType
@@ -1915,44 +1912,46 @@ static SHAPES: &[Shape] = &[
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 8: CustomAttributesListType
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
+    Shape {
+        kind: Kind::List { item: 7 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(25) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
     // 9: AddCustomAttributesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "custom_attributes", api_name: "CustomAttributes", shape: 8, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 10: AddCustomAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape { kind: Kind::Structure(&[]), bounds: None, sensitive: false, recursive: false, xml: None },
     // 11: ClientIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 12: ClientSecretType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(24),
-        max: Some(64),
+        bounds: Some(&Bounds { min: Some(24), max: Some(64) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 13: AddUserPoolClientSecretRequest
@@ -1962,28 +1961,25 @@ static SHAPES: &[Shape] = &[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 14: ClientSecretIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 15: DateType
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 16: ClientSecretDescriptorType
@@ -1998,10 +1994,9 @@ static SHAPES: &[Shape] = &[
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 17: AddUserPoolClientSecretResponse
@@ -2012,143 +2007,111 @@ static SHAPES: &[Shape] = &[
             shape: 16,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 18: UsernameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: true,
-        recursive: None,
-        xml: None,
-    },
-    // 19: GroupNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 20: AdminAddUserToGroupRequest
+    // 18: AdminAddUserToGroupRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 21: ClientMetadataType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 22: AdminConfirmSignUpRequest
+    // 19: ClientMetadataType
+    Shape { kind: Kind::Map { key: 4, value: 4 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 20: AdminConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 23: AdminConfirmSignUpResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 24: AttributeNameType
+    // 21: AttributeNameType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
+        bounds: Some(&Bounds { min: Some(1), max: Some(32) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 25: AttributeValueType
+    // 22: AttributeValueType
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(2048),
+        bounds: Some(&Bounds { min: None, max: Some(2048) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 26: AttributeType
+    // 23: AttributeType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 24, required: true },
-            Member { name: "value", api_name: "Value", shape: 25, required: false },
+            Member { name: "name", api_name: "Name", shape: 21, required: true },
+            Member { name: "value", api_name: "Value", shape: 22, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 27: AttributeListType
-    Shape { kind: Kind::List { item: 26 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 28: PasswordType
+    // 24: AttributeListType
+    Shape { kind: Kind::List { item: 23 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 25: PasswordType
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(256),
+        bounds: Some(&Bounds { min: None, max: Some(256) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 29: ForceAliasCreation
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 30: MessageActionType
+    // 26: MessageActionType
     Shape {
         kind: Kind::String { values: &["RESEND", "SUPPRESS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 31: DeliveryMediumType
+    // 27: DeliveryMediumType
     Shape {
         kind: Kind::String { values: &["SMS", "EMAIL"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 32: DeliveryMediumListType
-    Shape { kind: Kind::List { item: 31 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 33: AdminCreateUserRequest
+    // 28: DeliveryMediumListType
+    Shape { kind: Kind::List { item: 27 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 29: AdminCreateUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
-            Member { name: "validation_data", api_name: "ValidationData", shape: 27, required: false },
-            Member { name: "temporary_password", api_name: "TemporaryPassword", shape: 28, required: false },
-            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 29, required: false },
-            Member { name: "message_action", api_name: "MessageAction", shape: 30, required: false },
-            Member { name: "desired_delivery_mediums", api_name: "DesiredDeliveryMediums", shape: 32, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 24, required: false },
+            Member { name: "temporary_password", api_name: "TemporaryPassword", shape: 25, required: false },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 3, required: false },
+            Member { name: "message_action", api_name: "MessageAction", shape: 26, required: false },
+            Member { name: "desired_delivery_mediums", api_name: "DesiredDeliveryMediums", shape: 28, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 34: UserStatusType
+    // 30: UserStatusType
     Shape {
         kind: Kind::String {
             values: &[
@@ -2162,199 +2125,125 @@ static SHAPES: &[Shape] = &[
                 "EXTERNAL_PROVIDER",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 35: MFAOptionType
+    // 31: MFAOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 31, required: false },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: false },
+            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 27, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 21, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 36: MFAOptionListType
-    Shape { kind: Kind::List { item: 35 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 37: UserType
+    // 32: MFAOptionListType
+    Shape { kind: Kind::List { item: 31 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 33: UserType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: false },
-            Member { name: "attributes", api_name: "Attributes", shape: 27, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 24, required: false },
             Member { name: "user_create_date", api_name: "UserCreateDate", shape: 15, required: false },
             Member { name: "user_last_modified_date", api_name: "UserLastModifiedDate", shape: 15, required: false },
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
-            Member { name: "user_status", api_name: "UserStatus", shape: 34, required: false },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
+            Member { name: "user_status", api_name: "UserStatus", shape: 30, required: false },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 32, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 38: AdminCreateUserResponse
+    // 34: AdminCreateUserResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "user", api_name: "User", shape: 37, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "user", api_name: "User", shape: 33, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 39: AdminDeleteSoftwareTokenRequest
+    // 35: AdminDeleteSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 40: AdminDeleteSoftwareTokenResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 41: AdminDeleteUserRequest
+    // 36: AttributeNameListType
+    Shape { kind: Kind::List { item: 21 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 37: AdminDeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 36, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 42: AttributeNameListType
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 43: AdminDeleteUserAttributesRequest
+    // 38: ProviderUserIdentifierType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 42, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 44: AdminDeleteUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 45: ProviderNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 46: ProviderUserIdentifierType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: false },
             Member { name: "provider_attribute_name", api_name: "ProviderAttributeName", shape: 4, required: false },
             Member { name: "provider_attribute_value", api_name: "ProviderAttributeValue", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 47: AdminDisableProviderForUserRequest
+    // 39: AdminDisableProviderForUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
-            Member { name: "user", api_name: "User", shape: 46, required: true },
+            Member { name: "user", api_name: "User", shape: 38, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 48: AdminDisableProviderForUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 49: AdminDisableUserRequest
+    // 40: AdminForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 50: AdminDisableUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 51: AdminEnableUserRequest
+    // 41: AdminGetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 52: AdminEnableUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 53: DeviceKeyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 54: AdminForgetDeviceRequest
+    // 42: DeviceType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 55: AdminGetDeviceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 56: DeviceType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
-            Member { name: "device_attributes", api_name: "DeviceAttributes", shape: 27, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: false },
+            Member { name: "device_attributes", api_name: "DeviceAttributes", shape: 24, required: false },
             Member { name: "device_create_date", api_name: "DeviceCreateDate", shape: 15, required: false },
             Member {
                 name: "device_last_modified_date",
@@ -2369,97 +2258,74 @@ static SHAPES: &[Shape] = &[
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 57: AdminGetDeviceResponse
+    // 43: AdminGetDeviceResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "device", api_name: "Device", shape: 56, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "device", api_name: "Device", shape: 42, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 58: AdminGetUserRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 59: UserMFASettingListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 60: AdminGetUserResponse
+    // 44: UserMFASettingListType
+    Shape { kind: Kind::List { item: 4 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 45: AdminGetUserResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: false },
             Member { name: "user_create_date", api_name: "UserCreateDate", shape: 15, required: false },
             Member { name: "user_last_modified_date", api_name: "UserLastModifiedDate", shape: 15, required: false },
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
-            Member { name: "user_status", api_name: "UserStatus", shape: 34, required: false },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
+            Member { name: "user_status", api_name: "UserStatus", shape: 30, required: false },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 32, required: false },
             Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
-            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 44, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 61: AdminGetUserAuthFactorsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 62: AuthFactorType
+    // 46: AuthFactorType
     Shape {
         kind: Kind::String { values: &["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN", "SOFTWARE_TOKEN"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 63: ConfiguredUserAuthFactorsListType
-    Shape { kind: Kind::List { item: 62 }, min: Some(0), max: Some(8), sensitive: false, recursive: None, xml: None },
-    // 64: AdminGetUserAuthFactorsResponse
+    // 47: ConfiguredUserAuthFactorsListType
+    Shape {
+        kind: Kind::List { item: 46 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(8) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 48: AdminGetUserAuthFactorsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
             Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
-            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 44, required: false },
             Member {
                 name: "configured_user_auth_factors",
                 api_name: "ConfiguredUserAuthFactors",
-                shape: 63,
+                shape: 47,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 65: AuthFlowType
+    // 49: AuthFlowType
     Shape {
         kind: Kind::String {
             values: &[
@@ -2473,15 +2339,14 @@ static SHAPES: &[Shape] = &[
                 "USER_AUTH",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 66: AuthParametersType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 67: AnalyticsMetadataType
+    // 50: AuthParametersType
+    Shape { kind: Kind::Map { key: 4, value: 4 }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 51: AnalyticsMetadataType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "analytics_endpoint_id",
@@ -2489,69 +2354,64 @@ static SHAPES: &[Shape] = &[
             shape: 4,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 68: HttpHeader
+    // 52: HttpHeader
     Shape {
         kind: Kind::Structure(&[
             Member { name: "header_name", api_name: "headerName", shape: 4, required: false },
             Member { name: "header_value", api_name: "headerValue", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 69: HttpHeaderList
-    Shape { kind: Kind::List { item: 68 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 70: ContextDataType
+    // 53: HttpHeaderList
+    Shape { kind: Kind::List { item: 52 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 54: ContextDataType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: true },
             Member { name: "server_name", api_name: "ServerName", shape: 4, required: true },
             Member { name: "server_path", api_name: "ServerPath", shape: 4, required: true },
-            Member { name: "http_headers", api_name: "HttpHeaders", shape: 69, required: true },
+            Member { name: "http_headers", api_name: "HttpHeaders", shape: 53, required: true },
             Member { name: "encoded_data", api_name: "EncodedData", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 71: SessionType
+    // 55: SessionType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(4096),
+        bounds: Some(&Bounds { min: Some(20), max: Some(4096) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 72: AdminInitiateAuthRequest
+    // 56: AdminInitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "auth_flow", api_name: "AuthFlow", shape: 65, required: true },
-            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 66, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "context_data", api_name: "ContextData", shape: 70, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 49, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 50, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 54, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 73: ChallengeNameType
+    // 57: ChallengeNameType
     Shape {
         kind: Kind::String {
             values: &[
@@ -2573,287 +2433,277 @@ static SHAPES: &[Shape] = &[
                 "PASSWORD_SRP",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 74: ChallengeParametersType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 75: TokenModelType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 76: IntegerType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 77: NewDeviceMetadataType
+    // 58: TokenModelType
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 59: IntegerType
+    Shape { kind: Kind::Integer, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 60: NewDeviceMetadataType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: false },
             Member { name: "device_group_key", api_name: "DeviceGroupKey", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 78: AuthenticationResultType
+    // 61: AuthenticationResultType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
-            Member { name: "expires_in", api_name: "ExpiresIn", shape: 76, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
+            Member { name: "expires_in", api_name: "ExpiresIn", shape: 59, required: false },
             Member { name: "token_type", api_name: "TokenType", shape: 4, required: false },
-            Member { name: "refresh_token", api_name: "RefreshToken", shape: 75, required: false },
-            Member { name: "id_token", api_name: "IdToken", shape: 75, required: false },
-            Member { name: "new_device_metadata", api_name: "NewDeviceMetadata", shape: 77, required: false },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 58, required: false },
+            Member { name: "id_token", api_name: "IdToken", shape: 58, required: false },
+            Member { name: "new_device_metadata", api_name: "NewDeviceMetadata", shape: 60, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 79: AvailableChallengeListType
-    Shape { kind: Kind::List { item: 73 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 80: AdminInitiateAuthResponse
+    // 62: AvailableChallengeListType
+    Shape { kind: Kind::List { item: 57 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 63: AdminInitiateAuthResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
-            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
-            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 57, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
+            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 19, required: false },
+            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 61, required: false },
+            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 62, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 81: AdminLinkProviderForUserRequest
+    // 64: AdminLinkProviderForUserRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 4, required: true },
-            Member { name: "destination_user", api_name: "DestinationUser", shape: 46, required: true },
-            Member { name: "source_user", api_name: "SourceUser", shape: 46, required: true },
+            Member { name: "destination_user", api_name: "DestinationUser", shape: 38, required: true },
+            Member { name: "source_user", api_name: "SourceUser", shape: 38, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 82: AdminLinkProviderForUserResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 83: QueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 84: SearchPaginationTokenType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 85: AdminListDevicesRequest
+    // 65: QueryLimitType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(60) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 66: SearchPaginationTokenType
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 67: AdminListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 86: DeviceListType
-    Shape { kind: Kind::List { item: 56 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 87: AdminListDevicesResponse
+    // 68: DeviceListType
+    Shape { kind: Kind::List { item: 42 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 69: AdminListDevicesResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "devices", api_name: "Devices", shape: 86, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+            Member { name: "devices", api_name: "Devices", shape: 68, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 88: PaginationKey
+    // 70: PaginationKey
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(131072),
+        bounds: Some(&Bounds { min: Some(1), max: Some(131072) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 89: AdminListGroupsForUserRequest
+    // 71: AdminListGroupsForUserRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 90: DescriptionType
+    // 72: DescriptionType
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(2048),
+        bounds: Some(&Bounds { min: None, max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 91: ArnType
+    // 73: ArnType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(20), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 92: PrecedenceType
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 93: GroupType
+    // 74: PrecedenceType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 75: GroupType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: false },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: false },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "description", api_name: "Description", shape: 90, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
-            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
+            Member { name: "description", api_name: "Description", shape: 72, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 73, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 74, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 94: GroupListType
-    Shape { kind: Kind::List { item: 93 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 95: AdminListGroupsForUserResponse
+    // 76: GroupListType
+    Shape { kind: Kind::List { item: 75 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 77: AdminListGroupsForUserResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "groups", api_name: "Groups", shape: 94, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "groups", api_name: "Groups", shape: 76, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 96: AdminListUserAuthEventsRequest
+    // 78: AdminListUserAuthEventsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 83, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "max_results", api_name: "MaxResults", shape: 65, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 97: EventType
+    // 79: EventType
     Shape {
         kind: Kind::String { values: &["SignIn", "SignUp", "ForgotPassword", "PasswordChange", "ResendCode"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 98: EventResponseType
+    // 80: EventResponseType
     Shape {
         kind: Kind::String { values: &["Pass", "Fail", "InProgress"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 99: RiskDecisionType
+    // 81: RiskDecisionType
     Shape {
         kind: Kind::String { values: &["NoRisk", "AccountTakeover", "Block"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 100: RiskLevelType
+    // 82: RiskLevelType
     Shape {
         kind: Kind::String { values: &["Low", "Medium", "High"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 101: WrappedBooleanType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 102: EventRiskType
+    // 83: EventRiskType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "risk_decision", api_name: "RiskDecision", shape: 99, required: false },
-            Member { name: "risk_level", api_name: "RiskLevel", shape: 100, required: false },
+            Member { name: "risk_decision", api_name: "RiskDecision", shape: 81, required: false },
+            Member { name: "risk_level", api_name: "RiskLevel", shape: 82, required: false },
             Member {
                 name: "compromised_credentials_detected",
                 api_name: "CompromisedCredentialsDetected",
-                shape: 101,
+                shape: 3,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 103: ChallengeName
+    // 84: ChallengeName
     Shape {
         kind: Kind::String { values: &["Password", "Mfa"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 104: ChallengeResponse
+    // 85: ChallengeResponse
     Shape {
         kind: Kind::String { values: &["Success", "Failure"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 105: ChallengeResponseType
+    // 86: ChallengeResponseType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 103, required: false },
-            Member { name: "challenge_response", api_name: "ChallengeResponse", shape: 104, required: false },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 84, required: false },
+            Member { name: "challenge_response", api_name: "ChallengeResponse", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 106: ChallengeResponseListType
-    Shape { kind: Kind::List { item: 105 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 107: EventContextDataType
+    // 87: ChallengeResponseListType
+    Shape { kind: Kind::List { item: 86 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 88: EventContextDataType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: false },
@@ -2862,411 +2712,295 @@ static SHAPES: &[Shape] = &[
             Member { name: "city", api_name: "City", shape: 4, required: false },
             Member { name: "country", api_name: "Country", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 108: FeedbackValueType
+    // 89: FeedbackValueType
     Shape {
         kind: Kind::String { values: &["Valid", "Invalid"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 109: EventFeedbackType
+    // 90: EventFeedbackType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 89, required: true },
             Member { name: "provider", api_name: "Provider", shape: 4, required: true },
             Member { name: "feedback_date", api_name: "FeedbackDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 110: AuthEventType
+    // 91: AuthEventType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "event_id", api_name: "EventId", shape: 4, required: false },
-            Member { name: "event_type", api_name: "EventType", shape: 97, required: false },
+            Member { name: "event_type", api_name: "EventType", shape: 79, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
-            Member { name: "event_response", api_name: "EventResponse", shape: 98, required: false },
-            Member { name: "event_risk", api_name: "EventRisk", shape: 102, required: false },
-            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 106, required: false },
-            Member { name: "event_context_data", api_name: "EventContextData", shape: 107, required: false },
-            Member { name: "event_feedback", api_name: "EventFeedback", shape: 109, required: false },
+            Member { name: "event_response", api_name: "EventResponse", shape: 80, required: false },
+            Member { name: "event_risk", api_name: "EventRisk", shape: 83, required: false },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 87, required: false },
+            Member { name: "event_context_data", api_name: "EventContextData", shape: 88, required: false },
+            Member { name: "event_feedback", api_name: "EventFeedback", shape: 90, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 111: AuthEventsType
-    Shape { kind: Kind::List { item: 110 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 112: AdminListUserAuthEventsResponse
+    // 92: AuthEventsType
+    Shape { kind: Kind::List { item: 91 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 93: AdminListUserAuthEventsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "auth_events", api_name: "AuthEvents", shape: 111, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "auth_events", api_name: "AuthEvents", shape: 92, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 113: AdminRemoveUserFromGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 114: AdminResetUserPasswordRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 115: AdminResetUserPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 116: ChallengeResponsesType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 117: AdminRespondToAuthChallengeRequest
+    // 94: AdminRespondToAuthChallengeRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: true },
-            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 116, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "context_data", api_name: "ContextData", shape: 70, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 57, required: true },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 50, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "context_data", api_name: "ContextData", shape: 54, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 118: AdminRespondToAuthChallengeResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
-            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
-            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 119: SMSMfaSettingsType
+    // 95: SMSMfaSettingsType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
             Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 120: SoftwareTokenMfaSettingsType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
-            Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 121: EmailMfaSettingsType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "enabled", api_name: "Enabled", shape: 3, required: false },
-            Member { name: "preferred_mfa", api_name: "PreferredMfa", shape: 3, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 122: WebAuthnMfaSettingsType
+    // 96: WebAuthnMfaSettingsType
     Shape {
         kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 123: AdminSetUserMFAPreferenceRequest
+    // 97: AdminSetUserMFAPreferenceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 119, required: false },
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 95, required: false },
             Member {
                 name: "software_token_mfa_settings",
                 api_name: "SoftwareTokenMfaSettings",
-                shape: 120,
+                shape: 95,
                 required: false,
             },
-            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 121, required: false },
-            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 122, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 95, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 96, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 124: AdminSetUserMFAPreferenceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 125: AdminSetUserPasswordRequest
+    // 98: AdminSetUserPasswordRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "password", api_name: "Password", shape: 28, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "password", api_name: "Password", shape: 25, required: true },
             Member { name: "permanent", api_name: "Permanent", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 126: AdminSetUserPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 127: AdminSetUserSettingsRequest
+    // 99: AdminSetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 32, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 128: AdminSetUserSettingsResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 129: EventIdType
+    // 100: EventIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(50),
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 130: AdminUpdateAuthEventFeedbackRequest
+    // 101: AdminUpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "event_id", api_name: "EventId", shape: 129, required: true },
-            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 100, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 89, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 131: AdminUpdateAuthEventFeedbackResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 132: DeviceRememberedStatusType
+    // 102: DeviceRememberedStatusType
     Shape {
         kind: Kind::String { values: &["remembered", "not_remembered"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 133: AdminUpdateDeviceStatusRequest
+    // 103: AdminUpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
             Member {
                 name: "device_remembered_status",
                 api_name: "DeviceRememberedStatus",
-                shape: 132,
+                shape: 102,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 134: AdminUpdateDeviceStatusResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 135: AdminUpdateUserAttributesRequest
+    // 104: AdminUpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 136: AdminUpdateUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 137: AdminUserGlobalSignOutRequest
+    // 105: AssociateSoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 138: AdminUserGlobalSignOutResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 139: AssociateSoftwareTokenRequest
+    // 106: SecretCodeType
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(16), max: None }),
+        sensitive: true,
+        recursive: false,
+        xml: None,
+    },
+    // 107: AssociateSoftwareTokenResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "secret_code", api_name: "SecretCode", shape: 106, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 140: SecretCodeType
-    Shape { kind: Kind::String { values: &[] }, min: Some(16), max: None, sensitive: true, recursive: None, xml: None },
-    // 141: AssociateSoftwareTokenResponse
+    // 108: ChangePasswordRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "secret_code", api_name: "SecretCode", shape: 140, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "previous_password", api_name: "PreviousPassword", shape: 25, required: false },
+            Member { name: "proposed_password", api_name: "ProposedPassword", shape: 25, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 142: ChangePasswordRequest
+    // 109: Document
+    Shape { kind: Kind::Document, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 110: CompleteWebAuthnRegistrationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "previous_password", api_name: "PreviousPassword", shape: 28, required: false },
-            Member { name: "proposed_password", api_name: "ProposedPassword", shape: 28, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "credential", api_name: "Credential", shape: 109, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 143: ChangePasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 144: Document
-    Shape { kind: Kind::Document, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 145: CompleteWebAuthnRegistrationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "credential", api_name: "Credential", shape: 144, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 146: CompleteWebAuthnRegistrationResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 147: DeviceSecretVerifierConfigType
+    // 111: DeviceSecretVerifierConfigType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "password_verifier", api_name: "PasswordVerifier", shape: 4, required: false },
             Member { name: "salt", api_name: "Salt", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 148: DeviceNameType
+    // 112: DeviceNameType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 149: ConfirmDeviceRequest
+    // 113: ConfirmDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
             Member {
                 name: "device_secret_verifier_config",
                 api_name: "DeviceSecretVerifierConfig",
-                shape: 147,
+                shape: 111,
                 required: false,
             },
-            Member { name: "device_name", api_name: "DeviceName", shape: 148, required: false },
+            Member { name: "device_name", api_name: "DeviceName", shape: 112, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 150: ConfirmDeviceResponse
+    // 114: ConfirmDeviceResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "user_confirmation_necessary",
@@ -3274,234 +3008,187 @@ static SHAPES: &[Shape] = &[
             shape: 3,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 151: SecretHashType
+    // 115: ConfirmationCodeType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: true,
-        recursive: None,
-        xml: None,
-    },
-    // 152: ConfirmationCodeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(1), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 153: UserContextDataType
+    // 116: UserContextDataType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "ip_address", api_name: "IpAddress", shape: 4, required: false },
             Member { name: "encoded_data", api_name: "EncodedData", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 154: ConfirmForgotPasswordRequest
+    // 117: ConfirmForgotPasswordRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 152, required: true },
-            Member { name: "password", api_name: "Password", shape: 28, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 11, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 115, required: true },
+            Member { name: "password", api_name: "Password", shape: 25, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 155: ConfirmForgotPasswordResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 156: ConfirmSignUpRequest
+    // 118: ConfirmSignUpRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 152, required: true },
-            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 29, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 11, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "confirmation_code", api_name: "ConfirmationCode", shape: 115, required: true },
+            Member { name: "force_alias_creation", api_name: "ForceAliasCreation", shape: 3, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 157: ConfirmSignUpResponse
+    // 119: ConfirmSignUpResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "session", api_name: "Session", shape: 71, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "session", api_name: "Session", shape: 55, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 158: CreateGroupRequest
+    // 120: CreateGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "description", api_name: "Description", shape: 90, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
-            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
+            Member { name: "description", api_name: "Description", shape: 72, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 73, required: false },
+            Member { name: "precedence", api_name: "Precedence", shape: 74, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 159: CreateGroupResponse
+    // 121: CreateGroupResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 75, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 160: ProviderNameTypeV2
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 161: IdentityProviderTypeType
+    // 122: IdentityProviderTypeType
     Shape {
         kind: Kind::String { values: &["SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 162: ProviderDetailsType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 163: AttributeMappingKeyType
+    // 123: AttributeMappingType
+    Shape { kind: Kind::Map { key: 21, value: 4 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 124: IdpIdentifierType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
+        bounds: Some(&Bounds { min: Some(1), max: Some(40) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 164: AttributeMappingType
+    // 125: IdpIdentifiersListType
     Shape {
-        kind: Kind::Map { key: 163, value: 4 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 124 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 165: IdpIdentifierType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(40),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 166: IdpIdentifiersListType
-    Shape { kind: Kind::List { item: 165 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 167: AcrMappingKeyType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 168: AcrValueType
+    // 126: AcrMappingKeyType
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 127: AcrValueType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
+        bounds: Some(&Bounds { min: Some(1), max: Some(64) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 169: AcrMappingType
+    // 128: AcrMappingType
     Shape {
-        kind: Kind::Map { key: 167, value: 168 },
-        min: Some(0),
-        max: Some(4),
+        kind: Kind::Map { key: 126, value: 127 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(4) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 170: CreateIdentityProviderRequest
+    // 129: CreateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 160, required: true },
-            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: true },
-            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: true },
-            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
-            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
-            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: true },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 122, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 19, required: true },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 123, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 125, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 128, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 171: IdentityProviderType
+    // 130: IdentityProviderType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
-            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: false },
-            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: false },
-            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
-            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
-            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: false },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 122, required: false },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 19, required: false },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 123, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 125, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 128, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 172: CreateIdentityProviderResponse
+    // 131: CreateIdentityProviderResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "identity_provider",
             api_name: "IdentityProvider",
-            shape: 171,
+            shape: 130,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 173: AssetCategoryType
+    // 132: AssetCategoryType
     Shape {
         kind: Kind::String {
             values: &[
@@ -3522,59 +3209,58 @@ static SHAPES: &[Shape] = &[
                 "IDP_BUTTON_ICON",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 174: ColorSchemeModeType
+    // 133: ColorSchemeModeType
     Shape {
         kind: Kind::String { values: &["LIGHT", "DARK", "DYNAMIC"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 175: AssetExtensionType
+    // 134: AssetExtensionType
     Shape {
         kind: Kind::String { values: &["ICO", "JPEG", "PNG", "SVG", "WEBP"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 176: AssetBytesType
-    Shape { kind: Kind::Blob, min: None, max: Some(1000000), sensitive: false, recursive: None, xml: None },
-    // 177: ResourceIdType
+    // 135: AssetBytesType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(40),
+        kind: Kind::Blob,
+        bounds: Some(&Bounds { min: None, max: Some(1000000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 178: AssetType
+    // 136: AssetType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "category", api_name: "Category", shape: 173, required: true },
-            Member { name: "color_mode", api_name: "ColorMode", shape: 174, required: true },
-            Member { name: "extension", api_name: "Extension", shape: 175, required: true },
-            Member { name: "bytes", api_name: "Bytes", shape: 176, required: false },
-            Member { name: "resource_id", api_name: "ResourceId", shape: 177, required: false },
+            Member { name: "category", api_name: "Category", shape: 132, required: true },
+            Member { name: "color_mode", api_name: "ColorMode", shape: 133, required: true },
+            Member { name: "extension", api_name: "Extension", shape: 134, required: true },
+            Member { name: "bytes", api_name: "Bytes", shape: 135, required: false },
+            Member { name: "resource_id", api_name: "ResourceId", shape: 124, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 179: AssetListType
-    Shape { kind: Kind::List { item: 178 }, min: Some(0), max: Some(40), sensitive: false, recursive: None, xml: None },
-    // 180: CreateManagedLoginBrandingRequest
+    // 137: AssetListType
+    Shape {
+        kind: Kind::List { item: 136 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(40) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 138: CreateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
@@ -3585,24 +3271,21 @@ static SHAPES: &[Shape] = &[
                 shape: 3,
                 required: false,
             },
-            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
-            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
+            Member { name: "settings", api_name: "Settings", shape: 109, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 137, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 181: ManagedLoginBrandingIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 182: ManagedLoginBrandingType
+    // 139: ManagedLoginBrandingType
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 181,
+                shape: 126,
                 required: false,
             },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
@@ -3612,651 +3295,473 @@ static SHAPES: &[Shape] = &[
                 shape: 3,
                 required: false,
             },
-            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
-            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
+            Member { name: "settings", api_name: "Settings", shape: 109, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 137, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 183: CreateManagedLoginBrandingResponse
+    // 140: CreateManagedLoginBrandingResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "managed_login_branding",
             api_name: "ManagedLoginBranding",
-            shape: 182,
+            shape: 139,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 184: ResourceServerIdentifierType
+    // 141: ResourceServerIdentifierType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(1), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 185: ResourceServerNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 186: ResourceServerScopeNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 187: ResourceServerScopeDescriptionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 188: ResourceServerScopeType
+    // 142: ResourceServerScopeType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "scope_name", api_name: "ScopeName", shape: 186, required: true },
-            Member { name: "scope_description", api_name: "ScopeDescription", shape: 187, required: true },
+            Member { name: "scope_name", api_name: "ScopeName", shape: 141, required: true },
+            Member { name: "scope_description", api_name: "ScopeDescription", shape: 141, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 189: ResourceServerScopeListType
-    Shape { kind: Kind::List { item: 188 }, min: None, max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 190: CreateResourceServerRequest
+    // 143: ResourceServerScopeListType
+    Shape {
+        kind: Kind::List { item: 142 },
+        bounds: Some(&Bounds { min: None, max: Some(100) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 144: CreateResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
-            Member { name: "name", api_name: "Name", shape: 185, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
+            Member { name: "identifier", api_name: "Identifier", shape: 141, required: true },
+            Member { name: "name", api_name: "Name", shape: 141, required: true },
+            Member { name: "scopes", api_name: "Scopes", shape: 143, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 191: ResourceServerType
+    // 145: ResourceServerType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "identifier", api_name: "Identifier", shape: 184, required: false },
-            Member { name: "name", api_name: "Name", shape: 185, required: false },
-            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
+            Member { name: "identifier", api_name: "Identifier", shape: 141, required: false },
+            Member { name: "name", api_name: "Name", shape: 141, required: false },
+            Member { name: "scopes", api_name: "Scopes", shape: 143, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 192: CreateResourceServerResponse
+    // 146: CreateResourceServerResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "resource_server",
             api_name: "ResourceServer",
-            shape: 191,
+            shape: 145,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 193: TermsNameType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 194: TermsSourceType
+    // 147: TermsSourceType
+    Shape { kind: Kind::String { values: &["LINK"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 148: TermsEnforcementType
+    Shape { kind: Kind::String { values: &["NONE"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 149: LinksType
     Shape {
-        kind: Kind::String { values: &["LINK"] },
-        min: None,
-        max: None,
+        kind: Kind::Map { key: 126, value: 112 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(13) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 195: TermsEnforcementType
-    Shape {
-        kind: Kind::String { values: &["NONE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 196: LanguageIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 197: LinkUrlType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 198: LinksType
-    Shape {
-        kind: Kind::Map { key: 196, value: 197 },
-        min: Some(1),
-        max: Some(13),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 199: CreateTermsRequest
+    // 150: CreateTermsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
-            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: true },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
-            Member { name: "links", api_name: "Links", shape: 198, required: false },
+            Member { name: "terms_name", api_name: "TermsName", shape: 126, required: true },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 147, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 148, required: true },
+            Member { name: "links", api_name: "Links", shape: 149, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 200: TermsIdType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 201: TermsType
+    // 151: TermsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "terms_id", api_name: "TermsId", shape: 126, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
-            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: true },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
-            Member { name: "links", api_name: "Links", shape: 198, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 126, required: true },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 147, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 148, required: true },
+            Member { name: "links", api_name: "Links", shape: 149, required: true },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: true },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 202: CreateTermsResponse
+    // 152: CreateTermsResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 151, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 203: UserImportJobNameType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 204: PasswordHashingAlgorithmType
+    // 153: PasswordHashingAlgorithmType
     Shape {
         kind: Kind::String { values: &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 205: CreateUserImportJobRequest
+    // 154: CreateUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "job_name", api_name: "JobName", shape: 203, required: true },
+            Member { name: "job_name", api_name: "JobName", shape: 14, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 91, required: true },
+            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 73, required: true },
             Member {
                 name: "password_hashing_algorithm",
                 api_name: "PasswordHashingAlgorithm",
-                shape: 204,
+                shape: 153,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 206: UserImportJobIdType
+    // 155: PreSignedUrlType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(55),
+        bounds: Some(&Bounds { min: Some(0), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 207: PreSignedUrlType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(2048),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 208: UserImportJobStatusType
+    // 156: UserImportJobStatusType
     Shape {
         kind: Kind::String {
             values: &["Created", "Pending", "InProgress", "Stopping", "Expired", "Stopped", "Failed", "Succeeded"],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 209: LongType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 210: CompletionMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 211: UserImportJobType
+    // 157: UserImportJobType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "job_name", api_name: "JobName", shape: 203, required: false },
-            Member { name: "job_id", api_name: "JobId", shape: 206, required: false },
+            Member { name: "job_name", api_name: "JobName", shape: 14, required: false },
+            Member { name: "job_id", api_name: "JobId", shape: 0, required: false },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "pre_signed_url", api_name: "PreSignedUrl", shape: 207, required: false },
+            Member { name: "pre_signed_url", api_name: "PreSignedUrl", shape: 155, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
             Member { name: "start_date", api_name: "StartDate", shape: 15, required: false },
             Member { name: "completion_date", api_name: "CompletionDate", shape: 15, required: false },
-            Member { name: "status", api_name: "Status", shape: 208, required: false },
-            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 91, required: false },
-            Member { name: "imported_users", api_name: "ImportedUsers", shape: 209, required: false },
-            Member { name: "skipped_users", api_name: "SkippedUsers", shape: 209, required: false },
-            Member { name: "failed_users", api_name: "FailedUsers", shape: 209, required: false },
-            Member { name: "completion_message", api_name: "CompletionMessage", shape: 210, required: false },
+            Member { name: "status", api_name: "Status", shape: 156, required: false },
+            Member { name: "cloud_watch_logs_role_arn", api_name: "CloudWatchLogsRoleArn", shape: 73, required: false },
+            Member { name: "imported_users", api_name: "ImportedUsers", shape: 59, required: false },
+            Member { name: "skipped_users", api_name: "SkippedUsers", shape: 59, required: false },
+            Member { name: "failed_users", api_name: "FailedUsers", shape: 59, required: false },
+            Member { name: "completion_message", api_name: "CompletionMessage", shape: 14, required: false },
             Member {
                 name: "password_hashing_algorithm",
                 api_name: "PasswordHashingAlgorithm",
-                shape: 204,
+                shape: 153,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 212: CreateUserImportJobResponse
+    // 158: CreateUserImportJobResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "user_import_job",
             api_name: "UserImportJob",
-            shape: 211,
+            shape: 157,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 213: UserPoolNameType
+    // 159: PasswordPolicyMinLengthType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(6), max: Some(99) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 214: PasswordPolicyMinLengthType
-    Shape { kind: Kind::Integer, min: Some(6), max: Some(99), sensitive: false, recursive: None, xml: None },
-    // 215: PasswordHistorySizeType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(24), sensitive: false, recursive: None, xml: None },
-    // 216: TemporaryPasswordValidityDaysType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None, xml: None },
-    // 217: PasswordPolicyType
+    // 160: PasswordHistorySizeType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(24) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 161: TemporaryPasswordValidityDaysType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(365) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 162: PasswordPolicyType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "minimum_length", api_name: "MinimumLength", shape: 214, required: false },
+            Member { name: "minimum_length", api_name: "MinimumLength", shape: 159, required: false },
             Member { name: "require_uppercase", api_name: "RequireUppercase", shape: 3, required: false },
             Member { name: "require_lowercase", api_name: "RequireLowercase", shape: 3, required: false },
             Member { name: "require_numbers", api_name: "RequireNumbers", shape: 3, required: false },
             Member { name: "require_symbols", api_name: "RequireSymbols", shape: 3, required: false },
-            Member { name: "password_history_size", api_name: "PasswordHistorySize", shape: 215, required: false },
+            Member { name: "password_history_size", api_name: "PasswordHistorySize", shape: 160, required: false },
             Member {
                 name: "temporary_password_validity_days",
                 api_name: "TemporaryPasswordValidityDays",
-                shape: 216,
+                shape: 161,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 218: AllowedFirstAuthFactorsListType
-    Shape { kind: Kind::List { item: 62 }, min: Some(1), max: Some(5), sensitive: false, recursive: None, xml: None },
-    // 219: SignInPolicyType
+    // 163: AllowedFirstAuthFactorsListType
+    Shape {
+        kind: Kind::List { item: 46 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(5) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 164: SignInPolicyType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "allowed_first_auth_factors",
             api_name: "AllowedFirstAuthFactors",
-            shape: 218,
+            shape: 163,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 220: UserPoolPolicyType
+    // 165: UserPoolPolicyType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "password_policy", api_name: "PasswordPolicy", shape: 217, required: false },
-            Member { name: "sign_in_policy", api_name: "SignInPolicy", shape: 219, required: false },
+            Member { name: "password_policy", api_name: "PasswordPolicy", shape: 162, required: false },
+            Member { name: "sign_in_policy", api_name: "SignInPolicy", shape: 164, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 221: DeletionProtectionType
+    // 166: DeletionProtectionType
     Shape {
         kind: Kind::String { values: &["ACTIVE", "INACTIVE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 222: PreTokenGenerationLambdaVersionType
+    // 167: PreTokenGenerationLambdaVersionType
     Shape {
         kind: Kind::String { values: &["V1_0", "V2_0", "V3_0"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 223: PreTokenGenerationVersionConfigType
+    // 168: PreTokenGenerationVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 222, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 167, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 73, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 224: CustomSMSSenderLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 225: CustomSMSLambdaVersionConfigType
+    // 169: CustomSMSSenderLambdaVersionType
+    Shape { kind: Kind::String { values: &["V1_0"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 170: CustomSMSLambdaVersionConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 224, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
+            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 169, required: true },
+            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 73, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 226: CustomEmailSenderLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 227: CustomEmailLambdaVersionConfigType
+    // 171: LambdaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 226, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 228: InboundFederationLambdaVersionType
-    Shape {
-        kind: Kind::String { values: &["V1_0"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 229: InboundFederationLambdaType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "lambda_version", api_name: "LambdaVersion", shape: 228, required: true },
-            Member { name: "lambda_arn", api_name: "LambdaArn", shape: 91, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 230: LambdaConfigType
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "pre_sign_up", api_name: "PreSignUp", shape: 91, required: false },
-            Member { name: "custom_message", api_name: "CustomMessage", shape: 91, required: false },
-            Member { name: "post_confirmation", api_name: "PostConfirmation", shape: 91, required: false },
-            Member { name: "pre_authentication", api_name: "PreAuthentication", shape: 91, required: false },
-            Member { name: "post_authentication", api_name: "PostAuthentication", shape: 91, required: false },
-            Member { name: "define_auth_challenge", api_name: "DefineAuthChallenge", shape: 91, required: false },
-            Member { name: "create_auth_challenge", api_name: "CreateAuthChallenge", shape: 91, required: false },
+            Member { name: "pre_sign_up", api_name: "PreSignUp", shape: 73, required: false },
+            Member { name: "custom_message", api_name: "CustomMessage", shape: 73, required: false },
+            Member { name: "post_confirmation", api_name: "PostConfirmation", shape: 73, required: false },
+            Member { name: "pre_authentication", api_name: "PreAuthentication", shape: 73, required: false },
+            Member { name: "post_authentication", api_name: "PostAuthentication", shape: 73, required: false },
+            Member { name: "define_auth_challenge", api_name: "DefineAuthChallenge", shape: 73, required: false },
+            Member { name: "create_auth_challenge", api_name: "CreateAuthChallenge", shape: 73, required: false },
             Member {
                 name: "verify_auth_challenge_response",
                 api_name: "VerifyAuthChallengeResponse",
-                shape: 91,
+                shape: 73,
                 required: false,
             },
-            Member { name: "pre_token_generation", api_name: "PreTokenGeneration", shape: 91, required: false },
-            Member { name: "user_migration", api_name: "UserMigration", shape: 91, required: false },
+            Member { name: "pre_token_generation", api_name: "PreTokenGeneration", shape: 73, required: false },
+            Member { name: "user_migration", api_name: "UserMigration", shape: 73, required: false },
             Member {
                 name: "pre_token_generation_config",
                 api_name: "PreTokenGenerationConfig",
-                shape: 223,
+                shape: 168,
                 required: false,
             },
-            Member { name: "custom_sms_sender", api_name: "CustomSMSSender", shape: 225, required: false },
-            Member { name: "custom_email_sender", api_name: "CustomEmailSender", shape: 227, required: false },
-            Member { name: "kms_key_id", api_name: "KMSKeyID", shape: 91, required: false },
-            Member { name: "inbound_federation", api_name: "InboundFederation", shape: 229, required: false },
+            Member { name: "custom_sms_sender", api_name: "CustomSMSSender", shape: 170, required: false },
+            Member { name: "custom_email_sender", api_name: "CustomEmailSender", shape: 170, required: false },
+            Member { name: "kms_key_id", api_name: "KMSKeyID", shape: 73, required: false },
+            Member { name: "inbound_federation", api_name: "InboundFederation", shape: 170, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 231: VerifiedAttributeType
+    // 172: VerifiedAttributeType
     Shape {
         kind: Kind::String { values: &["phone_number", "email"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 232: VerifiedAttributesListType
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 233: AliasAttributeType
+    // 173: VerifiedAttributesListType
+    Shape { kind: Kind::List { item: 172 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 174: AliasAttributeType
     Shape {
         kind: Kind::String { values: &["phone_number", "email", "preferred_username"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 234: AliasAttributesListType
-    Shape { kind: Kind::List { item: 233 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 235: UsernameAttributeType
-    Shape {
-        kind: Kind::String { values: &["phone_number", "email"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 236: UsernameAttributesListType
-    Shape { kind: Kind::List { item: 235 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 237: SmsVerificationMessageType
+    // 175: AliasAttributesListType
+    Shape { kind: Kind::List { item: 174 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 176: SmsVerificationMessageType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(140),
+        bounds: Some(&Bounds { min: Some(6), max: Some(140) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 238: EmailVerificationMessageType
+    // 177: EmailVerificationMessageType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
+        bounds: Some(&Bounds { min: Some(6), max: Some(20000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 239: EmailVerificationSubjectType
+    // 178: EmailVerificationSubjectType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
+        bounds: Some(&Bounds { min: Some(1), max: Some(140) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 240: EmailVerificationMessageByLinkType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 241: EmailVerificationSubjectByLinkType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 242: DefaultEmailOptionType
+    // 179: DefaultEmailOptionType
     Shape {
         kind: Kind::String { values: &["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 243: VerificationMessageTemplateType
+    // 180: VerificationMessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_message", api_name: "SmsMessage", shape: 237, required: false },
-            Member { name: "email_message", api_name: "EmailMessage", shape: 238, required: false },
-            Member { name: "email_subject", api_name: "EmailSubject", shape: 239, required: false },
-            Member { name: "email_message_by_link", api_name: "EmailMessageByLink", shape: 240, required: false },
-            Member { name: "email_subject_by_link", api_name: "EmailSubjectByLink", shape: 241, required: false },
-            Member { name: "default_email_option", api_name: "DefaultEmailOption", shape: 242, required: false },
+            Member { name: "sms_message", api_name: "SmsMessage", shape: 176, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 177, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 178, required: false },
+            Member { name: "email_message_by_link", api_name: "EmailMessageByLink", shape: 177, required: false },
+            Member { name: "email_subject_by_link", api_name: "EmailSubjectByLink", shape: 178, required: false },
+            Member { name: "default_email_option", api_name: "DefaultEmailOption", shape: 179, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 244: UserPoolMfaType
+    // 181: UserPoolMfaType
     Shape {
         kind: Kind::String { values: &["OFF", "ON", "OPTIONAL"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 245: AttributesRequireVerificationBeforeUpdateType
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 246: UserAttributeUpdateSettingsType
+    // 182: UserAttributeUpdateSettingsType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "attributes_require_verification_before_update",
             api_name: "AttributesRequireVerificationBeforeUpdate",
-            shape: 245,
+            shape: 173,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 247: DeviceConfigurationType
+    // 183: DeviceConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member {
@@ -4272,157 +3777,93 @@ static SHAPES: &[Shape] = &[
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 248: EmailAddressType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 249: EmailSendingAccountType
+    // 184: EmailSendingAccountType
     Shape {
         kind: Kind::String { values: &["COGNITO_DEFAULT", "DEVELOPER"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 250: SESConfigurationSet
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 251: EmailConfigurationType
+    // 185: EmailConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "source_arn", api_name: "SourceArn", shape: 91, required: false },
-            Member { name: "reply_to_email_address", api_name: "ReplyToEmailAddress", shape: 248, required: false },
-            Member { name: "email_sending_account", api_name: "EmailSendingAccount", shape: 249, required: false },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 73, required: false },
+            Member { name: "reply_to_email_address", api_name: "ReplyToEmailAddress", shape: 126, required: false },
+            Member { name: "email_sending_account", api_name: "EmailSendingAccount", shape: 184, required: false },
             Member { name: "from", api_name: "From", shape: 4, required: false },
-            Member { name: "configuration_set", api_name: "ConfigurationSet", shape: 250, required: false },
+            Member { name: "configuration_set", api_name: "ConfigurationSet", shape: 127, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 252: OptionalArnType
+    // 186: RegionCodeType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(5), max: Some(32) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 253: RegionCodeType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(5),
-        max: Some(32),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 254: EumsSmsConfigurationType
+    // 187: EumsSmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "caller_arn", api_name: "CallerArn", shape: 91, required: true },
+            Member { name: "caller_arn", api_name: "CallerArn", shape: 73, required: true },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
             Member { name: "origination_identity", api_name: "OriginationIdentity", shape: 4, required: false },
             Member { name: "configuration_set_name", api_name: "ConfigurationSetName", shape: 4, required: false },
             Member { name: "in_entity_id", api_name: "InEntityId", shape: 4, required: false },
             Member { name: "in_template_id", api_name: "InTemplateId", shape: 4, required: false },
-            Member { name: "region", api_name: "Region", shape: 253, required: false },
+            Member { name: "region", api_name: "Region", shape: 186, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 255: SmsConfigurationType
+    // 188: SmsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sns_caller_arn", api_name: "SnsCallerArn", shape: 252, required: false },
+            Member { name: "sns_caller_arn", api_name: "SnsCallerArn", shape: 155, required: false },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
-            Member { name: "sns_region", api_name: "SnsRegion", shape: 253, required: false },
-            Member { name: "eums_sms", api_name: "EumsSms", shape: 254, required: false },
+            Member { name: "sns_region", api_name: "SnsRegion", shape: 186, required: false },
+            Member { name: "eums_sms", api_name: "EumsSms", shape: 187, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 256: TagKeysType
+    // 189: TagValueType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(0), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 257: TagValueType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 258: UserPoolTagsType
-    Shape {
-        kind: Kind::Map { key: 256, value: 257 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 259: AdminCreateUserUnusedAccountValidityDaysType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false, recursive: None, xml: None },
-    // 260: SmsInviteMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(140),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 261: EmailInviteMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 262: MessageTemplateType
+    // 190: UserPoolTagsType
+    Shape { kind: Kind::Map { key: 14, value: 189 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 191: MessageTemplateType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_message", api_name: "SMSMessage", shape: 260, required: false },
-            Member { name: "email_message", api_name: "EmailMessage", shape: 261, required: false },
-            Member { name: "email_subject", api_name: "EmailSubject", shape: 239, required: false },
+            Member { name: "sms_message", api_name: "SMSMessage", shape: 176, required: false },
+            Member { name: "email_message", api_name: "EmailMessage", shape: 177, required: false },
+            Member { name: "email_subject", api_name: "EmailSubject", shape: 178, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 263: AdminCreateUserConfigType
+    // 192: AdminCreateUserConfigType
     Shape {
         kind: Kind::Structure(&[
             Member {
@@ -4434,360 +3875,348 @@ static SHAPES: &[Shape] = &[
             Member {
                 name: "unused_account_validity_days",
                 api_name: "UnusedAccountValidityDays",
-                shape: 259,
+                shape: 161,
                 required: false,
             },
-            Member { name: "invite_message_template", api_name: "InviteMessageTemplate", shape: 262, required: false },
+            Member { name: "invite_message_template", api_name: "InviteMessageTemplate", shape: 191, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 264: SchemaAttributesListType
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 265: AdvancedSecurityModeType
+    // 193: SchemaAttributesListType
+    Shape {
+        kind: Kind::List { item: 7 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 194: AdvancedSecurityModeType
     Shape {
         kind: Kind::String { values: &["OFF", "AUDIT", "ENFORCED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 266: AdvancedSecurityEnabledModeType
+    // 195: AdvancedSecurityEnabledModeType
     Shape {
         kind: Kind::String { values: &["AUDIT", "ENFORCED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 267: AdvancedSecurityAdditionalFlowsType
+    // 196: AdvancedSecurityAdditionalFlowsType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "custom_auth_mode",
             api_name: "CustomAuthMode",
-            shape: 266,
+            shape: 195,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 268: UserPoolAddOnsType
+    // 197: UserPoolAddOnsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "advanced_security_mode", api_name: "AdvancedSecurityMode", shape: 265, required: true },
+            Member { name: "advanced_security_mode", api_name: "AdvancedSecurityMode", shape: 194, required: true },
             Member {
                 name: "advanced_security_additional_flows",
                 api_name: "AdvancedSecurityAdditionalFlows",
-                shape: 267,
+                shape: 196,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 269: UsernameConfigurationType
+    // 198: UsernameConfigurationType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "case_sensitive",
             api_name: "CaseSensitive",
-            shape: 101,
+            shape: 3,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 270: PriorityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 271: RecoveryOptionNameType
+    // 199: PriorityType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(2) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 200: RecoveryOptionNameType
     Shape {
         kind: Kind::String { values: &["verified_email", "verified_phone_number", "admin_only"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 272: RecoveryOptionType
+    // 201: RecoveryOptionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "priority", api_name: "Priority", shape: 270, required: true },
-            Member { name: "name", api_name: "Name", shape: 271, required: true },
+            Member { name: "priority", api_name: "Priority", shape: 199, required: true },
+            Member { name: "name", api_name: "Name", shape: 200, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 273: RecoveryMechanismsType
-    Shape { kind: Kind::List { item: 272 }, min: Some(1), max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 274: AccountRecoverySettingType
+    // 202: RecoveryMechanismsType
+    Shape {
+        kind: Kind::List { item: 201 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(2) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 203: AccountRecoverySettingType
     Shape {
         kind: Kind::Structure(&[Member {
             name: "recovery_mechanisms",
             api_name: "RecoveryMechanisms",
-            shape: 273,
+            shape: 202,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 275: UserPoolTierType
+    // 204: UserPoolTierType
     Shape {
         kind: Kind::String { values: &["LITE", "ESSENTIALS", "PLUS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 276: EncryptionKeyType
+    // 205: EncryptionKeyType
     Shape {
         kind: Kind::String { values: &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 277: EncryptionKeyArnType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(2048),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 278: KeyConfigurationType
+    // 206: KeyConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key_type", api_name: "KeyType", shape: 276, required: false },
-            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 277, required: false },
+            Member { name: "key_type", api_name: "KeyType", shape: 205, required: false },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 73, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 279: IssuerType
+    // 207: IssuerType
     Shape {
         kind: Kind::String { values: &["ORIGINAL", "UPDATED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 280: IssuerConfigurationType
+    // 208: IssuerConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 279, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 207, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 281: AcrLevelKeyType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 282: AcrLevelConfigType
+    // 209: AcrLevelConfigType
     Shape {
-        kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 168, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "acr_value", api_name: "AcrValue", shape: 127, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 283: AcrConfigurationType
+    // 210: AcrConfigurationType
     Shape {
-        kind: Kind::Map { key: 281, value: 282 },
-        min: Some(0),
-        max: Some(4),
+        kind: Kind::Map { key: 126, value: 209 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(4) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 284: CreateUserPoolRequest
+    // 211: CreateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "pool_name", api_name: "PoolName", shape: 213, required: true },
-            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
-            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
+            Member { name: "pool_name", api_name: "PoolName", shape: 14, required: true },
+            Member { name: "policies", api_name: "Policies", shape: 165, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 166, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 171, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
-                shape: 232,
+                shape: 173,
                 required: false,
             },
-            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 234, required: false },
-            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 236, required: false },
+            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 175, required: false },
+            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 173, required: false },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
             Member {
                 name: "email_verification_message",
                 api_name: "EmailVerificationMessage",
-                shape: 238,
+                shape: 177,
                 required: false,
             },
             Member {
                 name: "email_verification_subject",
                 api_name: "EmailVerificationSubject",
-                shape: 239,
+                shape: 178,
                 required: false,
             },
             Member {
                 name: "verification_message_template",
                 api_name: "VerificationMessageTemplate",
-                shape: 243,
+                shape: 180,
                 required: false,
             },
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 181, required: false },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
-                shape: 246,
+                shape: 182,
                 required: false,
             },
-            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
-            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
-            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
-            Member { name: "schema", api_name: "Schema", shape: 264, required: false },
-            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
-            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 269, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 183, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 185, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 188, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 190, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 192, required: false },
+            Member { name: "schema", api_name: "Schema", shape: 193, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 197, required: false },
+            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 198, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
-                shape: 274,
+                shape: 203,
                 required: false,
             },
-            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
-            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
-            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
-            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 204, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 206, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 208, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 285: StatusType
+    // 212: StatusType
     Shape {
         kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 286: DomainType
+    // 213: DomainType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(63),
+        bounds: Some(&Bounds { min: Some(1), max: Some(63) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 287: UserPoolType
+    // 214: UserPoolType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "id", api_name: "Id", shape: 0, required: false },
-            Member { name: "name", api_name: "Name", shape: 213, required: false },
-            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
-            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
-            Member { name: "status", api_name: "Status", shape: 285, required: false },
+            Member { name: "name", api_name: "Name", shape: 14, required: false },
+            Member { name: "policies", api_name: "Policies", shape: 165, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 166, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 171, required: false },
+            Member { name: "status", api_name: "Status", shape: 212, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
-            Member { name: "schema_attributes", api_name: "SchemaAttributes", shape: 264, required: false },
+            Member { name: "schema_attributes", api_name: "SchemaAttributes", shape: 193, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
-                shape: 232,
+                shape: 173,
                 required: false,
             },
-            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 234, required: false },
-            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 236, required: false },
+            Member { name: "alias_attributes", api_name: "AliasAttributes", shape: 175, required: false },
+            Member { name: "username_attributes", api_name: "UsernameAttributes", shape: 173, required: false },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
             Member {
                 name: "email_verification_message",
                 api_name: "EmailVerificationMessage",
-                shape: 238,
+                shape: 177,
                 required: false,
             },
             Member {
                 name: "email_verification_subject",
                 api_name: "EmailVerificationSubject",
-                shape: 239,
+                shape: 178,
                 required: false,
             },
             Member {
                 name: "verification_message_template",
                 api_name: "VerificationMessageTemplate",
-                shape: 243,
+                shape: 180,
                 required: false,
             },
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
-                shape: 246,
+                shape: 182,
                 required: false,
             },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
-            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 181, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 183, required: false },
             Member {
                 name: "estimated_number_of_users",
                 api_name: "EstimatedNumberOfUsers",
-                shape: 76,
+                shape: 59,
                 required: false,
             },
-            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 185, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 188, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 190, required: false },
             Member {
                 name: "sms_configuration_failure",
                 api_name: "SmsConfigurationFailure",
@@ -4800,89 +4229,75 @@ static SHAPES: &[Shape] = &[
                 shape: 4,
                 required: false,
             },
-            Member { name: "domain", api_name: "Domain", shape: 286, required: false },
-            Member { name: "custom_domain", api_name: "CustomDomain", shape: 286, required: false },
-            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
-            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
-            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 269, required: false },
-            Member { name: "arn", api_name: "Arn", shape: 91, required: false },
+            Member { name: "domain", api_name: "Domain", shape: 213, required: false },
+            Member { name: "custom_domain", api_name: "CustomDomain", shape: 213, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 192, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 197, required: false },
+            Member { name: "username_configuration", api_name: "UsernameConfiguration", shape: 198, required: false },
+            Member { name: "arn", api_name: "Arn", shape: 73, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
-                shape: 274,
+                shape: 203,
                 required: false,
             },
-            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
-            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
-            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
-            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 204, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 206, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 208, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 288: CreateUserPoolResponse
+    // 215: CreateUserPoolResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool", api_name: "UserPool", shape: 287, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "user_pool", api_name: "UserPool", shape: 214, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 289: ClientNameType
+    // 216: RefreshTokenValidityType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(315360000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 290: GenerateSecret
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 291: RefreshTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false, recursive: None, xml: None },
-    // 292: AccessTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None, xml: None },
-    // 293: IdTokenValidityType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false, recursive: None, xml: None },
-    // 294: TimeUnitsType
+    // 217: AccessTokenValidityType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(86400) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 218: TimeUnitsType
     Shape {
         kind: Kind::String { values: &["seconds", "minutes", "hours", "days"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 295: TokenValidityUnitsType
+    // 219: TokenValidityUnitsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 294, required: false },
-            Member { name: "id_token", api_name: "IdToken", shape: 294, required: false },
-            Member { name: "refresh_token", api_name: "RefreshToken", shape: 294, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 218, required: false },
+            Member { name: "id_token", api_name: "IdToken", shape: 218, required: false },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 218, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 296: ClientPermissionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 297: ClientPermissionListType
-    Shape { kind: Kind::List { item: 296 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 298: ExplicitAuthFlowsType
+    // 220: ClientPermissionListType
+    Shape { kind: Kind::List { item: 115 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 221: ExplicitAuthFlowsType
     Shape {
         kind: Kind::String {
             values: &[
@@ -4897,853 +4312,660 @@ static SHAPES: &[Shape] = &[
                 "ALLOW_USER_AUTH",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 299: ExplicitAuthFlowsListType
-    Shape { kind: Kind::List { item: 298 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 300: SupportedIdentityProvidersListType
-    Shape { kind: Kind::List { item: 45 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 301: RedirectUrlType
+    // 222: ExplicitAuthFlowsListType
+    Shape { kind: Kind::List { item: 221 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 223: CallbackURLsListType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
+        kind: Kind::List { item: 112 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 302: CallbackURLsListType
-    Shape {
-        kind: Kind::List { item: 301 },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 303: LogoutURLsListType
-    Shape {
-        kind: Kind::List { item: 301 },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 304: OAuthFlowType
+    // 224: OAuthFlowType
     Shape {
         kind: Kind::String { values: &["code", "implicit", "client_credentials"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 305: OAuthFlowsType
-    Shape { kind: Kind::List { item: 304 }, min: Some(0), max: Some(3), sensitive: false, recursive: None, xml: None },
-    // 306: ScopeType
+    // 225: OAuthFlowsType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
+        kind: Kind::List { item: 224 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(3) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 307: ScopeListType
-    Shape { kind: Kind::List { item: 306 }, min: None, max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 308: HexStringType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 309: AnalyticsConfigurationType
+    // 226: ScopeListType
+    Shape {
+        kind: Kind::List { item: 141 },
+        bounds: Some(&Bounds { min: None, max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 227: AnalyticsConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "application_id", api_name: "ApplicationId", shape: 308, required: false },
-            Member { name: "application_arn", api_name: "ApplicationArn", shape: 91, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
+            Member { name: "application_id", api_name: "ApplicationId", shape: 126, required: false },
+            Member { name: "application_arn", api_name: "ApplicationArn", shape: 73, required: false },
+            Member { name: "role_arn", api_name: "RoleArn", shape: 73, required: false },
             Member { name: "external_id", api_name: "ExternalId", shape: 4, required: false },
             Member { name: "user_data_shared", api_name: "UserDataShared", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 310: PreventUserExistenceErrorTypes
+    // 228: PreventUserExistenceErrorTypes
     Shape {
         kind: Kind::String { values: &["LEGACY", "ENABLED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 311: AuthSessionValidityType
-    Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false, recursive: None, xml: None },
-    // 312: FeatureType
+    // 229: AuthSessionValidityType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(3), max: Some(15) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 230: FeatureType
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 313: RetryGracePeriodSecondsType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 314: RefreshTokenRotationType
+    // 231: RefreshTokenRotationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "feature", api_name: "Feature", shape: 312, required: true },
+            Member { name: "feature", api_name: "Feature", shape: 230, required: true },
             Member {
                 name: "retry_grace_period_seconds",
                 api_name: "RetryGracePeriodSeconds",
-                shape: 313,
+                shape: 65,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 315: CreateUserPoolClientRequest
+    // 232: CreateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_name", api_name: "ClientName", shape: 289, required: true },
-            Member { name: "generate_secret", api_name: "GenerateSecret", shape: 290, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 14, required: true },
+            Member { name: "generate_secret", api_name: "GenerateSecret", shape: 3, required: false },
             Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
-            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
-            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
-            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
-            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
-            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
-            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
-            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 216, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 217, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 217, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 219, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 220, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 220, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 222, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
-                shape: 300,
+                shape: 36,
                 required: false,
             },
-            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
-            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
-            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
-            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
-            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 223, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 223, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 112, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 225, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 226, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 227, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
-                shape: 310,
+                shape: 228,
                 required: false,
             },
-            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 3, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
-                shape: 101,
+                shape: 3,
                 required: false,
             },
-            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
-            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 229, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 231, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 316: UserPoolClientType
+    // 233: UserPoolClientType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 14, required: false },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
             Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
-            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
-            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
-            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
-            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
-            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
-            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
-            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 216, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 217, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 217, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 219, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 220, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 220, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 222, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
-                shape: 300,
+                shape: 36,
                 required: false,
             },
-            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
-            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
-            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
-            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
-            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 223, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 223, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 112, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 225, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 226, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 227, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
-                shape: 310,
+                shape: 228,
                 required: false,
             },
-            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 3, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
-                shape: 101,
+                shape: 3,
                 required: false,
             },
-            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
-            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 229, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 231, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 317: CreateUserPoolClientResponse
+    // 234: CreateUserPoolClientResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "user_pool_client",
             api_name: "UserPoolClient",
-            shape: 316,
+            shape: 233,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 318: WrappedIntegerType
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 319: SecurityPolicyType
+    // 235: SecurityPolicyType
     Shape {
         kind: Kind::String { values: &["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 320: CustomDomainConfigType
+    // 236: CustomDomainConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "certificate_arn", api_name: "CertificateArn", shape: 91, required: true },
-            Member { name: "security_policy", api_name: "SecurityPolicy", shape: 319, required: false },
+            Member { name: "certificate_arn", api_name: "CertificateArn", shape: 73, required: true },
+            Member { name: "security_policy", api_name: "SecurityPolicy", shape: 235, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 321: RegionNameType
+    // 237: HealthCheckIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(5),
-        max: Some(32),
+        bounds: Some(&Bounds { min: None, max: Some(64) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 322: HealthCheckIdType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(64),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 323: FailoverType
+    // 238: FailoverType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "secondary_region", api_name: "SecondaryRegion", shape: 321, required: true },
+            Member { name: "secondary_region", api_name: "SecondaryRegion", shape: 186, required: true },
             Member {
                 name: "primary_route53_health_check_id",
                 api_name: "PrimaryRoute53HealthCheckId",
-                shape: 322,
+                shape: 237,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 324: RoutingType
+    // 239: RoutingType
     Shape {
-        kind: Kind::Structure(&[Member { name: "failover", api_name: "Failover", shape: 323, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "failover", api_name: "Failover", shape: 238, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 325: CreateUserPoolDomainRequest
+    // 240: CreateUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
+            Member { name: "domain", api_name: "Domain", shape: 213, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
-            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 59, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 236, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 326: CreateUserPoolDomainResponse
+    // 241: CreateUserPoolDomainResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
-            Member { name: "cloud_front_domain", api_name: "CloudFrontDomain", shape: 286, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 59, required: false },
+            Member { name: "cloud_front_domain", api_name: "CloudFrontDomain", shape: 213, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 327: CreateUserPoolReplicaRequest
+    // 242: CreateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 186, required: true },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 190, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 328: ReplicaStatusType
+    // 243: ReplicaStatusType
     Shape {
         kind: Kind::String { values: &["CREATING", "ACTIVE", "INACTIVE", "DELETING"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 329: ReplicaRoleType
+    // 244: ReplicaRoleType
     Shape {
         kind: Kind::String { values: &["PRIMARY", "SECONDARY"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 330: UserPoolReplicaType
+    // 245: UserPoolReplicaType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 321, required: false },
-            Member { name: "status", api_name: "Status", shape: 328, required: false },
-            Member { name: "role", api_name: "Role", shape: 329, required: false },
-            Member { name: "user_pool_arn", api_name: "UserPoolArn", shape: 91, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 186, required: false },
+            Member { name: "status", api_name: "Status", shape: 243, required: false },
+            Member { name: "role", api_name: "Role", shape: 244, required: false },
+            Member { name: "user_pool_arn", api_name: "UserPoolArn", shape: 73, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 331: CreateUserPoolReplicaResponse
+    // 246: CreateUserPoolReplicaResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "user_pool_replica",
             api_name: "UserPoolReplica",
-            shape: 330,
+            shape: 245,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 332: DeleteGroupRequest
+    // 247: DeleteGroupRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 333: DeleteIdentityProviderRequest
+    // 248: DeleteIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 334: DeleteManagedLoginBrandingRequest
+    // 249: DeleteManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 181,
+                shape: 126,
                 required: true,
             },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 335: DeleteResourceServerRequest
+    // 250: DeleteResourceServerRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
+            Member { name: "identifier", api_name: "Identifier", shape: 141, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 336: DeleteTermsRequest
+    // 251: DeleteTermsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
+            Member { name: "terms_id", api_name: "TermsId", shape: 126, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 337: DeleteUserRequest
+    // 252: DeleteUserRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 338: DeleteUserAttributesRequest
+    // 253: DeleteUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 42, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "user_attribute_names", api_name: "UserAttributeNames", shape: 36, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 339: DeleteUserAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 340: DeleteUserPoolRequest
+    // 254: DeleteUserPoolRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 341: DeleteUserPoolClientRequest
+    // 255: DeleteUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 342: DeleteUserPoolClientSecretRequest
+    // 256: DeleteUserPoolClientSecretRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "client_secret_id", api_name: "ClientSecretId", shape: 14, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 343: DeleteUserPoolClientSecretResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 344: DeleteUserPoolDomainRequest
+    // 257: DeleteUserPoolDomainRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
+            Member { name: "domain", api_name: "Domain", shape: 213, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 345: DeleteUserPoolDomainResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 346: DeleteUserPoolReplicaRequest
+    // 258: DeleteUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 186, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 347: DeleteUserPoolReplicaResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_replica",
-            api_name: "UserPoolReplica",
-            shape: 330,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 348: DeleteWebAuthnCredentialRequest
+    // 259: DeleteWebAuthnCredentialRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
             Member { name: "credential_id", api_name: "CredentialId", shape: 4, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 349: DeleteWebAuthnCredentialResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 350: DescribeIdentityProviderRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 351: DescribeIdentityProviderResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "identity_provider",
-            api_name: "IdentityProvider",
-            shape: 171,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 352: DescribeManagedLoginBrandingRequest
+    // 260: DescribeManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 181,
+                shape: 126,
                 required: true,
             },
             Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 353: DescribeManagedLoginBrandingResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "managed_login_branding",
-            api_name: "ManagedLoginBranding",
-            shape: 182,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 354: DescribeManagedLoginBrandingByClientRequest
+    // 261: DescribeManagedLoginBrandingByClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "return_merged_resources", api_name: "ReturnMergedResources", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 355: DescribeManagedLoginBrandingByClientResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "managed_login_branding",
-            api_name: "ManagedLoginBranding",
-            shape: 182,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 356: DescribeResourceServerRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 357: DescribeResourceServerResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "resource_server",
-            api_name: "ResourceServer",
-            shape: 191,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 358: DescribeRiskConfigurationRequest
+    // 262: DescribeRiskConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 359: EventFilterType
+    // 263: EventFilterType
     Shape {
         kind: Kind::String { values: &["SIGN_IN", "PASSWORD_CHANGE", "SIGN_UP"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 360: EventFiltersType
-    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 361: CompromisedCredentialsEventActionType
+    // 264: EventFiltersType
+    Shape { kind: Kind::List { item: 263 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 265: CompromisedCredentialsEventActionType
     Shape {
         kind: Kind::String { values: &["BLOCK", "NO_ACTION"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 362: CompromisedCredentialsActionsType
+    // 266: CompromisedCredentialsActionsType
     Shape {
-        kind: Kind::Structure(&[Member { name: "event_action", api_name: "EventAction", shape: 361, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "event_action", api_name: "EventAction", shape: 265, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 363: CompromisedCredentialsRiskConfigurationType
+    // 267: CompromisedCredentialsRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "event_filter", api_name: "EventFilter", shape: 360, required: false },
-            Member { name: "actions", api_name: "Actions", shape: 362, required: true },
+            Member { name: "event_filter", api_name: "EventFilter", shape: 264, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 266, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 364: EmailNotificationSubjectType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 365: EmailNotificationBodyType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 366: NotifyEmailType
+    // 268: NotifyEmailType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subject", api_name: "Subject", shape: 364, required: true },
-            Member { name: "html_body", api_name: "HtmlBody", shape: 365, required: false },
-            Member { name: "text_body", api_name: "TextBody", shape: 365, required: false },
+            Member { name: "subject", api_name: "Subject", shape: 178, required: true },
+            Member { name: "html_body", api_name: "HtmlBody", shape: 177, required: false },
+            Member { name: "text_body", api_name: "TextBody", shape: 177, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 367: NotifyConfigurationType
+    // 269: NotifyConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "from", api_name: "From", shape: 4, required: false },
             Member { name: "reply_to", api_name: "ReplyTo", shape: 4, required: false },
-            Member { name: "source_arn", api_name: "SourceArn", shape: 91, required: true },
-            Member { name: "block_email", api_name: "BlockEmail", shape: 366, required: false },
-            Member { name: "no_action_email", api_name: "NoActionEmail", shape: 366, required: false },
-            Member { name: "mfa_email", api_name: "MfaEmail", shape: 366, required: false },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 73, required: true },
+            Member { name: "block_email", api_name: "BlockEmail", shape: 268, required: false },
+            Member { name: "no_action_email", api_name: "NoActionEmail", shape: 268, required: false },
+            Member { name: "mfa_email", api_name: "MfaEmail", shape: 268, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 368: AccountTakeoverActionNotifyType
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 369: AccountTakeoverEventActionType
+    // 270: AccountTakeoverEventActionType
     Shape {
         kind: Kind::String { values: &["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 370: AccountTakeoverActionType
+    // 271: AccountTakeoverActionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "notify", api_name: "Notify", shape: 368, required: true },
-            Member { name: "event_action", api_name: "EventAction", shape: 369, required: true },
+            Member { name: "notify", api_name: "Notify", shape: 3, required: true },
+            Member { name: "event_action", api_name: "EventAction", shape: 270, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 371: AccountTakeoverActionsType
+    // 272: AccountTakeoverActionsType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "low_action", api_name: "LowAction", shape: 370, required: false },
-            Member { name: "medium_action", api_name: "MediumAction", shape: 370, required: false },
-            Member { name: "high_action", api_name: "HighAction", shape: 370, required: false },
+            Member { name: "low_action", api_name: "LowAction", shape: 271, required: false },
+            Member { name: "medium_action", api_name: "MediumAction", shape: 271, required: false },
+            Member { name: "high_action", api_name: "HighAction", shape: 271, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 372: AccountTakeoverRiskConfigurationType
+    // 273: AccountTakeoverRiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "notify_configuration", api_name: "NotifyConfiguration", shape: 367, required: false },
-            Member { name: "actions", api_name: "Actions", shape: 371, required: true },
+            Member { name: "notify_configuration", api_name: "NotifyConfiguration", shape: 269, required: false },
+            Member { name: "actions", api_name: "Actions", shape: 272, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 373: BlockedIPRangeListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None, xml: None },
-    // 374: SkippedIPRangeListType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: Some(200), sensitive: false, recursive: None, xml: None },
-    // 375: RiskExceptionConfigurationType
+    // 274: BlockedIPRangeListType
+    Shape {
+        kind: Kind::List { item: 4 },
+        bounds: Some(&Bounds { min: None, max: Some(200) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 275: RiskExceptionConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "blocked_ip_range_list", api_name: "BlockedIPRangeList", shape: 373, required: false },
-            Member { name: "skipped_ip_range_list", api_name: "SkippedIPRangeList", shape: 374, required: false },
+            Member { name: "blocked_ip_range_list", api_name: "BlockedIPRangeList", shape: 274, required: false },
+            Member { name: "skipped_ip_range_list", api_name: "SkippedIPRangeList", shape: 274, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 376: RiskConfigurationType
+    // 276: RiskConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
@@ -5751,1378 +4973,984 @@ static SHAPES: &[Shape] = &[
             Member {
                 name: "compromised_credentials_risk_configuration",
                 api_name: "CompromisedCredentialsRiskConfiguration",
-                shape: 363,
+                shape: 267,
                 required: false,
             },
             Member {
                 name: "account_takeover_risk_configuration",
                 api_name: "AccountTakeoverRiskConfiguration",
-                shape: 372,
+                shape: 273,
                 required: false,
             },
             Member {
                 name: "risk_exception_configuration",
                 api_name: "RiskExceptionConfiguration",
-                shape: 375,
+                shape: 275,
                 required: false,
             },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 377: DescribeRiskConfigurationResponse
+    // 277: DescribeRiskConfigurationResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "risk_configuration",
             api_name: "RiskConfiguration",
-            shape: 376,
+            shape: 276,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 378: DescribeTermsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 379: DescribeTermsResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 380: DescribeTermsByClientRequest
+    // 278: DescribeTermsByClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 126, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 381: DescribeTermsByClientResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 382: DescribeUserImportJobRequest
+    // 279: DescribeUserImportJobRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
+            Member { name: "job_id", api_name: "JobId", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 383: DescribeUserImportJobResponse
+    // 280: DescribeUserPoolDomainRequest
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_import_job",
-            api_name: "UserImportJob",
-            shape: 211,
-            required: false,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "domain", api_name: "Domain", shape: 213, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 384: DescribeUserPoolRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 385: DescribeUserPoolResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool", api_name: "UserPool", shape: 287, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 386: DescribeUserPoolClientRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 387: DescribeUserPoolClientResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_client",
-            api_name: "UserPoolClient",
-            shape: 316,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 388: DescribeUserPoolDomainRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "domain", api_name: "Domain", shape: 286, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 389: AWSAccountIdType
+    // 281: AWSAccountIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(12),
+        bounds: Some(&Bounds { min: None, max: Some(12) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 390: S3BucketType
+    // 282: S3BucketType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(3), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 391: DomainVersionType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(20),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 392: DomainStatusType
+    // 283: DomainStatusType
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETING", "UPDATING", "ACTIVE", "FAILED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 393: DomainDescriptionType
+    // 284: DomainDescriptionType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "aws_account_id", api_name: "AWSAccountId", shape: 389, required: false },
-            Member { name: "domain", api_name: "Domain", shape: 286, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 390, required: false },
+            Member { name: "aws_account_id", api_name: "AWSAccountId", shape: 281, required: false },
+            Member { name: "domain", api_name: "Domain", shape: 213, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 282, required: false },
             Member { name: "cloud_front_distribution", api_name: "CloudFrontDistribution", shape: 4, required: false },
-            Member { name: "version", api_name: "Version", shape: 391, required: false },
-            Member { name: "status", api_name: "Status", shape: 392, required: false },
-            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
+            Member { name: "version", api_name: "Version", shape: 1, required: false },
+            Member { name: "status", api_name: "Status", shape: 283, required: false },
+            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 236, required: false },
+            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 59, required: false },
+            Member { name: "routing", api_name: "Routing", shape: 239, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 394: DescribeUserPoolDomainResponse
+    // 285: DescribeUserPoolDomainResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "domain_description",
             api_name: "DomainDescription",
-            shape: 393,
+            shape: 284,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 395: ForgetDeviceRequest
+    // 286: ForgetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 396: ForgotPasswordRequest
+    // 287: ForgotPasswordRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 11, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 397: CodeDeliveryDetailsType
+    // 288: CodeDeliveryDetailsType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "destination", api_name: "Destination", shape: 4, required: false },
-            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 31, required: false },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: false },
+            Member { name: "delivery_medium", api_name: "DeliveryMedium", shape: 27, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 21, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 398: ForgotPasswordResponse
+    // 289: ForgotPasswordResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "code_delivery_details",
             api_name: "CodeDeliveryDetails",
-            shape: 397,
+            shape: 288,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 399: GetClientTokenRequest
+    // 290: GetClientTokenRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "secret", api_name: "Secret", shape: 12, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 307, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "scopes", api_name: "Scopes", shape: 226, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 400: ClientAuthenticationResultType
+    // 291: ClientAuthenticationResultType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
-            Member { name: "expires_in", api_name: "ExpiresIn", shape: 76, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
+            Member { name: "expires_in", api_name: "ExpiresIn", shape: 59, required: false },
             Member { name: "token_type", api_name: "TokenType", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 401: GetClientTokenResponse
+    // 292: GetClientTokenResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "client_authentication_result",
             api_name: "ClientAuthenticationResult",
-            shape: 400,
+            shape: 291,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 402: GetCSVHeaderRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 403: ListOfStringTypes
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 404: GetCSVHeaderResponse
+    // 293: GetCSVHeaderResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "csv_header", api_name: "CSVHeader", shape: 403, required: false },
+            Member { name: "csv_header", api_name: "CSVHeader", shape: 44, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 405: GetDeviceRequest
+    // 294: GetDeviceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 406: GetDeviceResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "device", api_name: "Device", shape: 56, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 407: GetGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 408: GetGroupResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 409: GetIdentityProviderByIdentifierRequest
+    // 295: GetIdentityProviderByIdentifierRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "idp_identifier", api_name: "IdpIdentifier", shape: 165, required: true },
+            Member { name: "idp_identifier", api_name: "IdpIdentifier", shape: 124, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 410: GetIdentityProviderByIdentifierResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "identity_provider",
-            api_name: "IdentityProvider",
-            shape: 171,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 411: GetLogDeliveryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 412: LogLevel
+    // 296: LogLevel
     Shape {
         kind: Kind::String { values: &["ERROR", "INFO"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 413: EventSourceName
+    // 297: EventSourceName
     Shape {
         kind: Kind::String { values: &["userNotification", "userAuthEvents"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 414: CloudWatchLogsConfigurationType
+    // 298: CloudWatchLogsConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member { name: "log_group_arn", api_name: "LogGroupArn", shape: 91, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "log_group_arn", api_name: "LogGroupArn", shape: 73, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 415: S3ArnType
+    // 299: S3ConfigurationType
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(1024),
+        kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 282, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 416: S3ConfigurationType
+    // 300: FirehoseConfigurationType
     Shape {
-        kind: Kind::Structure(&[Member { name: "bucket_arn", api_name: "BucketArn", shape: 415, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "stream_arn", api_name: "StreamArn", shape: 73, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 417: FirehoseConfigurationType
-    Shape {
-        kind: Kind::Structure(&[Member { name: "stream_arn", api_name: "StreamArn", shape: 91, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 418: LogConfigurationType
+    // 301: LogConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "log_level", api_name: "LogLevel", shape: 412, required: true },
-            Member { name: "event_source", api_name: "EventSource", shape: 413, required: true },
+            Member { name: "log_level", api_name: "LogLevel", shape: 296, required: true },
+            Member { name: "event_source", api_name: "EventSource", shape: 297, required: true },
             Member {
                 name: "cloud_watch_logs_configuration",
                 api_name: "CloudWatchLogsConfiguration",
-                shape: 414,
+                shape: 298,
                 required: false,
             },
-            Member { name: "s3_configuration", api_name: "S3Configuration", shape: 416, required: false },
-            Member { name: "firehose_configuration", api_name: "FirehoseConfiguration", shape: 417, required: false },
+            Member { name: "s3_configuration", api_name: "S3Configuration", shape: 299, required: false },
+            Member { name: "firehose_configuration", api_name: "FirehoseConfiguration", shape: 300, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 419: LogConfigurationListType
-    Shape { kind: Kind::List { item: 418 }, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 420: LogDeliveryConfigurationType
+    // 302: LogConfigurationListType
+    Shape {
+        kind: Kind::List { item: 301 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(2) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 303: LogDeliveryConfigurationType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 419, required: true },
+            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 302, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 421: GetLogDeliveryConfigurationResponse
+    // 304: GetLogDeliveryConfigurationResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "log_delivery_configuration",
             api_name: "LogDeliveryConfiguration",
-            shape: 420,
+            shape: 303,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 422: LimitClass
+    // 305: LimitClass
     Shape {
         kind: Kind::String { values: &["API_CATEGORY"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 423: StringToStringMapType
-    Shape { kind: Kind::Map { key: 4, value: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 424: LimitDefinitionType
+    // 306: LimitDefinitionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "limit_class", api_name: "LimitClass", shape: 422, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 423, required: true },
+            Member { name: "limit_class", api_name: "LimitClass", shape: 305, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 19, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 425: GetProvisionedLimitRequest
+    // 307: GetProvisionedLimitRequest
     Shape {
         kind: Kind::Structure(&[Member {
             name: "limit_definition",
             api_name: "LimitDefinition",
-            shape: 424,
+            shape: 306,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 426: LimitType
+    // 308: LimitType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 424, required: true },
-            Member { name: "provisioned_limit_value", api_name: "ProvisionedLimitValue", shape: 76, required: true },
-            Member { name: "free_limit_value", api_name: "FreeLimitValue", shape: 76, required: true },
+            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 306, required: true },
+            Member { name: "provisioned_limit_value", api_name: "ProvisionedLimitValue", shape: 59, required: true },
+            Member { name: "free_limit_value", api_name: "FreeLimitValue", shape: 59, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 427: GetProvisionedLimitResponse
+    // 309: GetProvisionedLimitResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "limit", api_name: "Limit", shape: 426, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "limit", api_name: "Limit", shape: 308, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 428: GetSigningCertificateRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 429: GetSigningCertificateResponse
+    // 310: GetSigningCertificateResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "certificate", api_name: "Certificate", shape: 4, required: false }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 430: GetTokensFromRefreshTokenRequest
+    // 311: GetTokensFromRefreshTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "refresh_token", api_name: "RefreshToken", shape: 75, required: true },
+            Member { name: "refresh_token", api_name: "RefreshToken", shape: 58, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 431: GetTokensFromRefreshTokenResponse
+    // 312: GetTokensFromRefreshTokenResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "authentication_result",
             api_name: "AuthenticationResult",
-            shape: 78,
+            shape: 61,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 432: GetUICustomizationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 433: ImageUrlType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 434: CSSType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(131072),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 435: CSSVersionType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 436: UICustomizationType
+    // 313: UICustomizationType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
-            Member { name: "image_url", api_name: "ImageUrl", shape: 433, required: false },
-            Member { name: "css", api_name: "CSS", shape: 434, required: false },
-            Member { name: "css_version", api_name: "CSSVersion", shape: 435, required: false },
+            Member { name: "image_url", api_name: "ImageUrl", shape: 126, required: false },
+            Member { name: "css", api_name: "CSS", shape: 4, required: false },
+            Member { name: "css_version", api_name: "CSSVersion", shape: 126, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 437: GetUICustomizationResponse
+    // 314: GetUICustomizationResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "ui_customization",
             api_name: "UICustomization",
-            shape: 436,
+            shape: 313,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 438: GetUserRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 439: GetUserResponse
+    // 315: GetUserResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 32, required: false },
             Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
-            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
+            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 44, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 440: GetUserAttributeVerificationCodeRequest
+    // 316: GetUserAttributeVerificationCodeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 21, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 441: GetUserAttributeVerificationCodeResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "code_delivery_details",
-            api_name: "CodeDeliveryDetails",
-            shape: 397,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 442: GetUserAuthFactorsRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 443: GetUserAuthFactorsResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "preferred_mfa_setting", api_name: "PreferredMfaSetting", shape: 4, required: false },
-            Member { name: "user_mfa_setting_list", api_name: "UserMFASettingList", shape: 59, required: false },
-            Member {
-                name: "configured_user_auth_factors",
-                api_name: "ConfiguredUserAuthFactors",
-                shape: 63,
-                required: false,
-            },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 444: GetUserPoolMfaConfigRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 445: SmsMfaConfigType
+    // 317: SmsMfaConfigType
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 188, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 446: SoftwareTokenMfaConfigType
-    Shape {
-        kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 3, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 447: EmailMfaMessageType
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(20000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 448: EmailMfaSubjectType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 449: EmailMfaConfigType
+    // 318: EmailMfaConfigType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "message", api_name: "Message", shape: 447, required: false },
-            Member { name: "subject", api_name: "Subject", shape: 448, required: false },
+            Member { name: "message", api_name: "Message", shape: 177, required: false },
+            Member { name: "subject", api_name: "Subject", shape: 126, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 450: RelyingPartyIdType
+    // 319: RelyingPartyIdType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(127),
+        bounds: Some(&Bounds { min: Some(1), max: Some(127) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 451: UserVerificationType
+    // 320: UserVerificationType
     Shape {
         kind: Kind::String { values: &["required", "preferred"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 452: WebAuthnFactorConfigurationType
+    // 321: WebAuthnFactorConfigurationType
     Shape {
         kind: Kind::String { values: &["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 453: WebAuthnConfigurationType
+    // 322: WebAuthnConfigurationType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 450, required: false },
-            Member { name: "user_verification", api_name: "UserVerification", shape: 451, required: false },
-            Member { name: "factor_configuration", api_name: "FactorConfiguration", shape: 452, required: false },
+            Member { name: "relying_party_id", api_name: "RelyingPartyId", shape: 319, required: false },
+            Member { name: "user_verification", api_name: "UserVerification", shape: 320, required: false },
+            Member { name: "factor_configuration", api_name: "FactorConfiguration", shape: 321, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 454: GetUserPoolMfaConfigResponse
+    // 323: GetUserPoolMfaConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 317, required: false },
             Member {
                 name: "software_token_mfa_configuration",
                 api_name: "SoftwareTokenMfaConfiguration",
-                shape: 446,
+                shape: 96,
                 required: false,
             },
-            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
-            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 318, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 181, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 322, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 455: GlobalSignOutRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 456: GlobalSignOutResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 457: InitiateAuthRequest
+    // 324: InitiateAuthRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "auth_flow", api_name: "AuthFlow", shape: 65, required: true },
-            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 66, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "auth_flow", api_name: "AuthFlow", shape: 49, required: true },
+            Member { name: "auth_parameters", api_name: "AuthParameters", shape: 50, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 458: InitiateAuthResponse
+    // 325: ListDevicesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
-            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
-            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 459: ListDevicesRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 460: ListDevicesResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "devices", api_name: "Devices", shape: 86, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 461: ListGroupsRequest
+    // 326: ListGroupsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 462: ListGroupsResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "groups", api_name: "Groups", shape: 94, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 463: ListProvidersLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 464: PaginationKeyType
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 465: ListIdentityProvidersRequest
+    // 327: ListIdentityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 463, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 65, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 466: ProviderDescription
+    // 328: ProviderDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: false },
-            Member { name: "provider_type", api_name: "ProviderType", shape: 161, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: false },
+            Member { name: "provider_type", api_name: "ProviderType", shape: 122, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 467: ProvidersListType
-    Shape { kind: Kind::List { item: 466 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 468: ListIdentityProvidersResponse
+    // 329: ProvidersListType
+    Shape {
+        kind: Kind::List { item: 328 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 330: ListIdentityProvidersResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "providers", api_name: "Providers", shape: 467, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "providers", api_name: "Providers", shape: 329, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 469: ListResourceServersLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 470: ListResourceServersRequest
+    // 331: ListResourceServersLimitType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 332: ListResourceServersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 469, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 331, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 471: ResourceServersListType
-    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 472: ListResourceServersResponse
+    // 333: ResourceServersListType
+    Shape { kind: Kind::List { item: 145 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 334: ListResourceServersResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_servers", api_name: "ResourceServers", shape: 471, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "resource_servers", api_name: "ResourceServers", shape: 333, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 473: ListTagsForResourceRequest
+    // 335: ListTagsForResourceRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 73, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 474: ListTagsForResourceResponse
+    // 336: ListTagsForResourceResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 258, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 190, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 475: ListTermsRequestMaxResultsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 476: ListTermsRequest
+    // 337: ListTermsRequestMaxResultsInteger
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(60) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 338: ListTermsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 475, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 337, required: false },
             Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 477: TermsDescriptionType
+    // 339: TermsDescriptionType
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: true },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: true },
+            Member { name: "terms_id", api_name: "TermsId", shape: 126, required: true },
+            Member { name: "terms_name", api_name: "TermsName", shape: 126, required: true },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 148, required: true },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: true },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 478: TermsDescriptionListType
-    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 479: ListTermsResponse
+    // 340: TermsDescriptionListType
+    Shape { kind: Kind::List { item: 339 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 341: ListTermsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms", api_name: "Terms", shape: 478, required: true },
+            Member { name: "terms", api_name: "Terms", shape: 340, required: true },
             Member { name: "next_token", api_name: "NextToken", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 480: PoolQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 481: ListUserImportJobsRequest
+    // 342: ListUserImportJobsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 480, required: true },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 464, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 337, required: true },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 482: UserImportJobsListType
-    Shape { kind: Kind::List { item: 211 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 483: ListUserImportJobsResponse
+    // 343: UserImportJobsListType
+    Shape {
+        kind: Kind::List { item: 157 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 344: ListUserImportJobsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_import_jobs", api_name: "UserImportJobs", shape: 482, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 464, required: false },
+            Member { name: "user_import_jobs", api_name: "UserImportJobs", shape: 343, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 484: ListUserPoolClientSecretsRequest
+    // 345: ListUserPoolClientSecretsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 485: ClientSecretDescriptorListType
-    Shape { kind: Kind::List { item: 16 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 486: ListUserPoolClientSecretsResponse
+    // 346: ClientSecretDescriptorListType
+    Shape { kind: Kind::List { item: 16 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 347: ListUserPoolClientSecretsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_secrets", api_name: "ClientSecrets", shape: 485, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "client_secrets", api_name: "ClientSecrets", shape: 346, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 487: QueryLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false, recursive: None, xml: None },
-    // 488: ListUserPoolClientsRequest
+    // 348: ListUserPoolClientsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "max_results", api_name: "MaxResults", shape: 487, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 337, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 489: UserPoolClientDescription
+    // 349: UserPoolClientDescription
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
-            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 490: UserPoolClientListType
-    Shape { kind: Kind::List { item: 489 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 491: ListUserPoolClientsResponse
+    // 350: UserPoolClientListType
+    Shape { kind: Kind::List { item: 349 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 351: ListUserPoolClientsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_clients", api_name: "UserPoolClients", shape: 490, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "user_pool_clients", api_name: "UserPoolClients", shape: 350, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 492: ListUserPoolReplicasRequest
+    // 352: ListUserPoolReplicasRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 493: UserPoolReplicaListType
-    Shape { kind: Kind::List { item: 330 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 494: ListUserPoolReplicasResponse
+    // 353: UserPoolReplicaListType
+    Shape { kind: Kind::List { item: 245 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 354: ListUserPoolReplicasResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pool_replicas", api_name: "UserPoolReplicas", shape: 493, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "user_pool_replicas", api_name: "UserPoolReplicas", shape: 353, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 495: ListUserPoolsRequest
+    // 355: ListUserPoolsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 480, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 337, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 496: ReplicaRegionsType
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 497: UserPoolDescriptionType
+    // 356: UserPoolDescriptionType
     Shape {
         kind: Kind::Structure(&[
             Member { name: "id", api_name: "Id", shape: 0, required: false },
-            Member { name: "name", api_name: "Name", shape: 213, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
-            Member { name: "status", api_name: "Status", shape: 285, required: false },
+            Member { name: "name", api_name: "Name", shape: 14, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 171, required: false },
+            Member { name: "status", api_name: "Status", shape: 212, required: false },
             Member { name: "last_modified_date", api_name: "LastModifiedDate", shape: 15, required: false },
             Member { name: "creation_date", api_name: "CreationDate", shape: 15, required: false },
-            Member { name: "replica_regions", api_name: "ReplicaRegions", shape: 496, required: false },
+            Member { name: "replica_regions", api_name: "ReplicaRegions", shape: 44, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 498: UserPoolListType
-    Shape { kind: Kind::List { item: 497 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 499: ListUserPoolsResponse
+    // 357: UserPoolListType
+    Shape { kind: Kind::List { item: 356 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 358: ListUserPoolsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "user_pools", api_name: "UserPools", shape: 498, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 464, required: false },
+            Member { name: "user_pools", api_name: "UserPools", shape: 357, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 500: SearchedAttributeNamesListType
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 501: UserFilterType
+    // 359: UserFilterType
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(256),
+        bounds: Some(&Bounds { min: None, max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 502: ListUsersRequest
+    // 360: ListUsersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 500, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
-            Member { name: "filter", api_name: "Filter", shape: 501, required: false },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 36, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
+            Member { name: "filter", api_name: "Filter", shape: 359, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 503: UsersListType
-    Shape { kind: Kind::List { item: 37 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 504: ListUsersResponse
+    // 361: UsersListType
+    Shape { kind: Kind::List { item: 33 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 362: ListUsersResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "users", api_name: "Users", shape: 503, required: false },
-            Member { name: "pagination_token", api_name: "PaginationToken", shape: 84, required: false },
+            Member { name: "users", api_name: "Users", shape: 361, required: false },
+            Member { name: "pagination_token", api_name: "PaginationToken", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 505: ListUsersInGroupRequest
+    // 363: ListUsersInGroupRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
-            Member { name: "limit", api_name: "Limit", shape: 83, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "group_name", api_name: "GroupName", shape: 14, required: true },
+            Member { name: "limit", api_name: "Limit", shape: 65, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 506: ListUsersInGroupResponse
+    // 364: ListUsersInGroupResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "users", api_name: "Users", shape: 503, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "users", api_name: "Users", shape: 361, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 507: WebAuthnCredentialsQueryLimitType
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false, recursive: None, xml: None },
-    // 508: ListWebAuthnCredentialsRequest
+    // 365: WebAuthnCredentialsQueryLimitType
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(20) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 366: ListWebAuthnCredentialsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 507, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 365, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 509: WebAuthnAuthenticatorAttachmentType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 510: WebAuthnAuthenticatorTransportType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 511: WebAuthnAuthenticatorTransportsList
-    Shape { kind: Kind::List { item: 510 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 512: WebAuthnCredentialDescription
+    // 367: WebAuthnAuthenticatorTransportsList
+    Shape { kind: Kind::List { item: 126 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 368: WebAuthnCredentialDescription
     Shape {
         kind: Kind::Structure(&[
             Member { name: "credential_id", api_name: "CredentialId", shape: 4, required: true },
@@ -7131,141 +5959,64 @@ static SHAPES: &[Shape] = &[
             Member {
                 name: "authenticator_attachment",
                 api_name: "AuthenticatorAttachment",
-                shape: 509,
+                shape: 126,
                 required: false,
             },
             Member {
                 name: "authenticator_transports",
                 api_name: "AuthenticatorTransports",
-                shape: 511,
+                shape: 367,
                 required: true,
             },
             Member { name: "created_at", api_name: "CreatedAt", shape: 15, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 513: WebAuthnCredentialDescriptionListType
-    Shape { kind: Kind::List { item: 512 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 514: ListWebAuthnCredentialsResponse
+    // 369: WebAuthnCredentialDescriptionListType
+    Shape { kind: Kind::List { item: 368 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 370: ListWebAuthnCredentialsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "credentials", api_name: "Credentials", shape: 513, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 88, required: false },
+            Member { name: "credentials", api_name: "Credentials", shape: 369, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 70, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 515: ResendConfirmationCodeRequest
+    // 371: RespondToAuthChallengeRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "challenge_name", api_name: "ChallengeName", shape: 57, required: true },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
+            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 50, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 516: ResendConfirmationCodeResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "code_delivery_details",
-            api_name: "CodeDeliveryDetails",
-            shape: 397,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 517: RespondToAuthChallengeRequest
+    // 372: RevokeTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: true },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "challenge_responses", api_name: "ChallengeResponses", shape: 116, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 518: RespondToAuthChallengeResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "challenge_name", api_name: "ChallengeName", shape: 73, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "challenge_parameters", api_name: "ChallengeParameters", shape: 74, required: false },
-            Member { name: "authentication_result", api_name: "AuthenticationResult", shape: 78, required: false },
-            Member { name: "available_challenges", api_name: "AvailableChallenges", shape: 79, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 519: RevokeTokenRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "token", api_name: "Token", shape: 75, required: true },
+            Member { name: "token", api_name: "Token", shape: 58, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
             Member { name: "client_secret", api_name: "ClientSecret", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 520: RevokeTokenResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 521: SetLogDeliveryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "log_configurations", api_name: "LogConfigurations", shape: 419, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 522: SetLogDeliveryConfigurationResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "log_delivery_configuration",
-            api_name: "LogDeliveryConfiguration",
-            shape: 420,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 523: SetRiskConfigurationRequest
+    // 373: SetRiskConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
@@ -7273,386 +6024,220 @@ static SHAPES: &[Shape] = &[
             Member {
                 name: "compromised_credentials_risk_configuration",
                 api_name: "CompromisedCredentialsRiskConfiguration",
-                shape: 363,
+                shape: 267,
                 required: false,
             },
             Member {
                 name: "account_takeover_risk_configuration",
                 api_name: "AccountTakeoverRiskConfiguration",
-                shape: 372,
+                shape: 273,
                 required: false,
             },
             Member {
                 name: "risk_exception_configuration",
                 api_name: "RiskExceptionConfiguration",
-                shape: 375,
+                shape: 275,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 524: SetRiskConfigurationResponse
+    // 374: ImageFileType
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "risk_configuration",
-            api_name: "RiskConfiguration",
-            shape: 376,
-            required: true,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Blob,
+        bounds: Some(&Bounds { min: Some(0), max: Some(131072) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 525: ImageFileType
-    Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false, recursive: None, xml: None },
-    // 526: SetUICustomizationRequest
+    // 375: SetUICustomizationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: false },
-            Member { name: "css", api_name: "CSS", shape: 434, required: false },
-            Member { name: "image_file", api_name: "ImageFile", shape: 525, required: false },
+            Member { name: "css", api_name: "CSS", shape: 4, required: false },
+            Member { name: "image_file", api_name: "ImageFile", shape: 374, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 527: SetUICustomizationResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "ui_customization",
-            api_name: "UICustomization",
-            shape: 436,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 528: SetUserMFAPreferenceRequest
+    // 376: SetUserMFAPreferenceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 119, required: false },
+            Member { name: "sms_mfa_settings", api_name: "SMSMfaSettings", shape: 95, required: false },
             Member {
                 name: "software_token_mfa_settings",
                 api_name: "SoftwareTokenMfaSettings",
-                shape: 120,
+                shape: 95,
                 required: false,
             },
-            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 121, required: false },
-            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 122, required: false },
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
+            Member { name: "email_mfa_settings", api_name: "EmailMfaSettings", shape: 95, required: false },
+            Member { name: "web_authn_mfa_settings", api_name: "WebAuthnMfaSettings", shape: 96, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 529: SetUserMFAPreferenceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 530: SetUserPoolMfaConfigRequest
+    // 377: SetUserPoolMfaConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
+            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 317, required: false },
             Member {
                 name: "software_token_mfa_configuration",
                 api_name: "SoftwareTokenMfaConfiguration",
-                shape: 446,
+                shape: 96,
                 required: false,
             },
-            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
-            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
+            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 318, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 181, required: false },
+            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 322, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 531: SetUserPoolMfaConfigResponse
+    // 378: SetUserSettingsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sms_mfa_configuration", api_name: "SmsMfaConfiguration", shape: 445, required: false },
-            Member {
-                name: "software_token_mfa_configuration",
-                api_name: "SoftwareTokenMfaConfiguration",
-                shape: 446,
-                required: false,
-            },
-            Member { name: "email_mfa_configuration", api_name: "EmailMfaConfiguration", shape: 449, required: false },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
-            Member { name: "web_authn_configuration", api_name: "WebAuthnConfiguration", shape: 453, required: false },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "mfa_options", api_name: "MFAOptions", shape: 32, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 532: SetUserSettingsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "mfa_options", api_name: "MFAOptions", shape: 36, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 533: SetUserSettingsResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 534: SignUpRequest
+    // 379: SignUpRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "secret_hash", api_name: "SecretHash", shape: 151, required: false },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "password", api_name: "Password", shape: 28, required: false },
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: false },
-            Member { name: "validation_data", api_name: "ValidationData", shape: 27, required: false },
-            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 67, required: false },
-            Member { name: "user_context_data", api_name: "UserContextData", shape: 153, required: false },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
+            Member { name: "secret_hash", api_name: "SecretHash", shape: 11, required: false },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "password", api_name: "Password", shape: 25, required: false },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: false },
+            Member { name: "validation_data", api_name: "ValidationData", shape: 24, required: false },
+            Member { name: "analytics_metadata", api_name: "AnalyticsMetadata", shape: 51, required: false },
+            Member { name: "user_context_data", api_name: "UserContextData", shape: 116, required: false },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 535: SignUpResponse
+    // 380: SignUpResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_confirmed", api_name: "UserConfirmed", shape: 3, required: true },
-            Member { name: "code_delivery_details", api_name: "CodeDeliveryDetails", shape: 397, required: false },
+            Member { name: "code_delivery_details", api_name: "CodeDeliveryDetails", shape: 288, required: false },
             Member { name: "user_sub", api_name: "UserSub", shape: 4, required: true },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 536: StartUserImportJobRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 537: StartUserImportJobResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_import_job",
-            api_name: "UserImportJob",
-            shape: 211,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 538: StartWebAuthnRegistrationRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 539: StartWebAuthnRegistrationResponse
+    // 381: StartWebAuthnRegistrationResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "credential_creation_options",
             api_name: "CredentialCreationOptions",
-            shape: 144,
+            shape: 109,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 540: StopUserImportJobRequest
+    // 382: TagResourceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 73, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 190, required: true },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 383: UserPoolTagsListType
+    Shape { kind: Kind::List { item: 14 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 384: UntagResourceRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 73, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 383, required: true },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 385: UpdateAuthEventFeedbackRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "job_id", api_name: "JobId", shape: 206, required: true },
+            Member { name: "username", api_name: "Username", shape: 11, required: true },
+            Member { name: "event_id", api_name: "EventId", shape: 100, required: true },
+            Member { name: "feedback_token", api_name: "FeedbackToken", shape: 58, required: true },
+            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 89, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 541: StopUserImportJobResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_import_job",
-            api_name: "UserImportJob",
-            shape: 211,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 542: TagResourceRequest
+    // 386: UpdateDeviceStatusRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true },
-            Member { name: "tags", api_name: "Tags", shape: 258, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 543: TagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 544: UserPoolTagsListType
-    Shape { kind: Kind::List { item: 256 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 545: UntagResourceRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 91, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 544, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 546: UntagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 547: UpdateAuthEventFeedbackRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "username", api_name: "Username", shape: 18, required: true },
-            Member { name: "event_id", api_name: "EventId", shape: 129, required: true },
-            Member { name: "feedback_token", api_name: "FeedbackToken", shape: 75, required: true },
-            Member { name: "feedback_value", api_name: "FeedbackValue", shape: 108, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 548: UpdateAuthEventFeedbackResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 549: UpdateDeviceStatusRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "device_key", api_name: "DeviceKey", shape: 53, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "device_key", api_name: "DeviceKey", shape: 0, required: true },
             Member {
                 name: "device_remembered_status",
                 api_name: "DeviceRememberedStatus",
-                shape: 132,
+                shape: 102,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 550: UpdateDeviceStatusResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 551: UpdateGroupRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "group_name", api_name: "GroupName", shape: 19, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "description", api_name: "Description", shape: 90, required: false },
-            Member { name: "role_arn", api_name: "RoleArn", shape: 91, required: false },
-            Member { name: "precedence", api_name: "Precedence", shape: 92, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 552: UpdateGroupResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "group", api_name: "Group", shape: 93, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 553: UpdateIdentityProviderRequest
+    // 387: UpdateIdentityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "provider_name", api_name: "ProviderName", shape: 45, required: true },
-            Member { name: "provider_details", api_name: "ProviderDetails", shape: 162, required: false },
-            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 164, required: false },
-            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 166, required: false },
-            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 169, required: false },
+            Member { name: "provider_name", api_name: "ProviderName", shape: 21, required: true },
+            Member { name: "provider_details", api_name: "ProviderDetails", shape: 19, required: false },
+            Member { name: "attribute_mapping", api_name: "AttributeMapping", shape: 123, required: false },
+            Member { name: "idp_identifiers", api_name: "IdpIdentifiers", shape: 125, required: false },
+            Member { name: "acr_mapping", api_name: "AcrMapping", shape: 128, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 554: UpdateIdentityProviderResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "identity_provider",
-            api_name: "IdentityProvider",
-            shape: 171,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 555: UpdateManagedLoginBrandingRequest
+    // 388: UpdateManagedLoginBrandingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: false },
             Member {
                 name: "managed_login_branding_id",
                 api_name: "ManagedLoginBrandingId",
-                shape: 181,
+                shape: 126,
                 required: false,
             },
             Member {
@@ -7661,396 +6246,254 @@ static SHAPES: &[Shape] = &[
                 shape: 3,
                 required: false,
             },
-            Member { name: "settings", api_name: "Settings", shape: 144, required: false },
-            Member { name: "assets", api_name: "Assets", shape: 179, required: false },
+            Member { name: "settings", api_name: "Settings", shape: 109, required: false },
+            Member { name: "assets", api_name: "Assets", shape: 137, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 556: UpdateManagedLoginBrandingResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "managed_login_branding",
-            api_name: "ManagedLoginBranding",
-            shape: 182,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 557: UpdateProvisionedLimitRequest
+    // 389: UpdateProvisionedLimitRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 424, required: true },
-            Member { name: "requested_limit_value", api_name: "RequestedLimitValue", shape: 76, required: true },
+            Member { name: "limit_definition", api_name: "LimitDefinition", shape: 306, required: true },
+            Member { name: "requested_limit_value", api_name: "RequestedLimitValue", shape: 59, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 558: UpdateProvisionedLimitResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "limit", api_name: "Limit", shape: 426, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 559: UpdateResourceServerRequest
+    // 390: UpdateTermsRequest
     Shape {
         kind: Kind::Structure(&[
+            Member { name: "terms_id", api_name: "TermsId", shape: 126, required: true },
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "identifier", api_name: "Identifier", shape: 184, required: true },
-            Member { name: "name", api_name: "Name", shape: 185, required: true },
-            Member { name: "scopes", api_name: "Scopes", shape: 189, required: false },
+            Member { name: "terms_name", api_name: "TermsName", shape: 126, required: false },
+            Member { name: "terms_source", api_name: "TermsSource", shape: 147, required: false },
+            Member { name: "enforcement", api_name: "Enforcement", shape: 148, required: false },
+            Member { name: "links", api_name: "Links", shape: 149, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 560: UpdateResourceServerResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "resource_server",
-            api_name: "ResourceServer",
-            shape: 191,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 561: UpdateTermsRequest
+    // 391: UpdateUserAttributesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "terms_id", api_name: "TermsId", shape: 200, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "terms_name", api_name: "TermsName", shape: 193, required: false },
-            Member { name: "terms_source", api_name: "TermsSource", shape: 194, required: false },
-            Member { name: "enforcement", api_name: "Enforcement", shape: 195, required: false },
-            Member { name: "links", api_name: "Links", shape: 198, required: false },
+            Member { name: "user_attributes", api_name: "UserAttributes", shape: 24, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 562: UpdateTermsResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "terms", api_name: "Terms", shape: 201, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 563: UpdateUserAttributesRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "user_attributes", api_name: "UserAttributes", shape: 27, required: true },
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "client_metadata", api_name: "ClientMetadata", shape: 21, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 564: CodeDeliveryDetailsListType
-    Shape { kind: Kind::List { item: 397 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 565: UpdateUserAttributesResponse
+    // 392: CodeDeliveryDetailsListType
+    Shape { kind: Kind::List { item: 288 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 393: UpdateUserAttributesResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "code_delivery_details_list",
             api_name: "CodeDeliveryDetailsList",
-            shape: 564,
+            shape: 392,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 566: UpdateUserPoolRequest
+    // 394: UpdateUserPoolRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "policies", api_name: "Policies", shape: 220, required: false },
-            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 221, required: false },
-            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 230, required: false },
+            Member { name: "policies", api_name: "Policies", shape: 165, required: false },
+            Member { name: "deletion_protection", api_name: "DeletionProtection", shape: 166, required: false },
+            Member { name: "lambda_config", api_name: "LambdaConfig", shape: 171, required: false },
             Member {
                 name: "auto_verified_attributes",
                 api_name: "AutoVerifiedAttributes",
-                shape: 232,
+                shape: 173,
                 required: false,
             },
             Member {
                 name: "sms_verification_message",
                 api_name: "SmsVerificationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
             Member {
                 name: "email_verification_message",
                 api_name: "EmailVerificationMessage",
-                shape: 238,
+                shape: 177,
                 required: false,
             },
             Member {
                 name: "email_verification_subject",
                 api_name: "EmailVerificationSubject",
-                shape: 239,
+                shape: 178,
                 required: false,
             },
             Member {
                 name: "verification_message_template",
                 api_name: "VerificationMessageTemplate",
-                shape: 243,
+                shape: 180,
                 required: false,
             },
             Member {
                 name: "sms_authentication_message",
                 api_name: "SmsAuthenticationMessage",
-                shape: 237,
+                shape: 176,
                 required: false,
             },
             Member {
                 name: "user_attribute_update_settings",
                 api_name: "UserAttributeUpdateSettings",
-                shape: 246,
+                shape: 182,
                 required: false,
             },
-            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 244, required: false },
-            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 247, required: false },
-            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 251, required: false },
-            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 255, required: false },
-            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 258, required: false },
-            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 263, required: false },
-            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 268, required: false },
+            Member { name: "mfa_configuration", api_name: "MfaConfiguration", shape: 181, required: false },
+            Member { name: "device_configuration", api_name: "DeviceConfiguration", shape: 183, required: false },
+            Member { name: "email_configuration", api_name: "EmailConfiguration", shape: 185, required: false },
+            Member { name: "sms_configuration", api_name: "SmsConfiguration", shape: 188, required: false },
+            Member { name: "user_pool_tags", api_name: "UserPoolTags", shape: 190, required: false },
+            Member { name: "admin_create_user_config", api_name: "AdminCreateUserConfig", shape: 192, required: false },
+            Member { name: "user_pool_add_ons", api_name: "UserPoolAddOns", shape: 197, required: false },
             Member {
                 name: "account_recovery_setting",
                 api_name: "AccountRecoverySetting",
-                shape: 274,
+                shape: 203,
                 required: false,
             },
-            Member { name: "pool_name", api_name: "PoolName", shape: 213, required: false },
-            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 275, required: false },
-            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 278, required: false },
-            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 280, required: false },
-            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 283, required: false },
+            Member { name: "pool_name", api_name: "PoolName", shape: 14, required: false },
+            Member { name: "user_pool_tier", api_name: "UserPoolTier", shape: 204, required: false },
+            Member { name: "key_configuration", api_name: "KeyConfiguration", shape: 206, required: false },
+            Member { name: "issuer_configuration", api_name: "IssuerConfiguration", shape: 208, required: false },
+            Member { name: "acr_configuration", api_name: "AcrConfiguration", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 567: UpdateUserPoolResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 568: UpdateUserPoolClientRequest
+    // 395: UpdateUserPoolClientRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
             Member { name: "client_id", api_name: "ClientId", shape: 11, required: true },
-            Member { name: "client_name", api_name: "ClientName", shape: 289, required: false },
-            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 291, required: false },
-            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 292, required: false },
-            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 293, required: false },
-            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 295, required: false },
-            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 297, required: false },
-            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 297, required: false },
-            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 299, required: false },
+            Member { name: "client_name", api_name: "ClientName", shape: 14, required: false },
+            Member { name: "refresh_token_validity", api_name: "RefreshTokenValidity", shape: 216, required: false },
+            Member { name: "access_token_validity", api_name: "AccessTokenValidity", shape: 217, required: false },
+            Member { name: "id_token_validity", api_name: "IdTokenValidity", shape: 217, required: false },
+            Member { name: "token_validity_units", api_name: "TokenValidityUnits", shape: 219, required: false },
+            Member { name: "read_attributes", api_name: "ReadAttributes", shape: 220, required: false },
+            Member { name: "write_attributes", api_name: "WriteAttributes", shape: 220, required: false },
+            Member { name: "explicit_auth_flows", api_name: "ExplicitAuthFlows", shape: 222, required: false },
             Member {
                 name: "supported_identity_providers",
                 api_name: "SupportedIdentityProviders",
-                shape: 300,
+                shape: 36,
                 required: false,
             },
-            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 302, required: false },
-            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 303, required: false },
-            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 301, required: false },
-            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 305, required: false },
-            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 307, required: false },
+            Member { name: "callback_urls", api_name: "CallbackURLs", shape: 223, required: false },
+            Member { name: "logout_urls", api_name: "LogoutURLs", shape: 223, required: false },
+            Member { name: "default_redirect_uri", api_name: "DefaultRedirectURI", shape: 112, required: false },
+            Member { name: "allowed_o_auth_flows", api_name: "AllowedOAuthFlows", shape: 225, required: false },
+            Member { name: "allowed_o_auth_scopes", api_name: "AllowedOAuthScopes", shape: 226, required: false },
             Member {
                 name: "allowed_o_auth_flows_user_pool_client",
                 api_name: "AllowedOAuthFlowsUserPoolClient",
                 shape: 3,
                 required: false,
             },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 309, required: false },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 227, required: false },
             Member {
                 name: "prevent_user_existence_errors",
                 api_name: "PreventUserExistenceErrors",
-                shape: 310,
+                shape: 228,
                 required: false,
             },
-            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 101, required: false },
+            Member { name: "enable_token_revocation", api_name: "EnableTokenRevocation", shape: 3, required: false },
             Member {
                 name: "enable_propagate_additional_user_context_data",
                 api_name: "EnablePropagateAdditionalUserContextData",
-                shape: 101,
+                shape: 3,
                 required: false,
             },
-            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 311, required: false },
-            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 314, required: false },
+            Member { name: "auth_session_validity", api_name: "AuthSessionValidity", shape: 229, required: false },
+            Member { name: "refresh_token_rotation", api_name: "RefreshTokenRotation", shape: 231, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 569: UpdateUserPoolClientResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_client",
-            api_name: "UserPoolClient",
-            shape: 316,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 570: UpdateUserPoolDomainRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "domain", api_name: "Domain", shape: 286, required: true },
-            Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
-            Member { name: "custom_domain_config", api_name: "CustomDomainConfig", shape: 320, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 571: UpdateUserPoolDomainResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "managed_login_version", api_name: "ManagedLoginVersion", shape: 318, required: false },
-            Member { name: "cloud_front_domain", api_name: "CloudFrontDomain", shape: 286, required: false },
-            Member { name: "routing", api_name: "Routing", shape: 324, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 572: UpdateReplicaStatusType
-    Shape {
-        kind: Kind::String { values: &["ACTIVE", "INACTIVE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 573: UpdateUserPoolReplicaRequest
+    // 396: UpdateUserPoolReplicaRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "user_pool_id", api_name: "UserPoolId", shape: 0, required: true },
-            Member { name: "region_name", api_name: "RegionName", shape: 321, required: true },
-            Member { name: "status", api_name: "Status", shape: 572, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 186, required: true },
+            Member { name: "status", api_name: "Status", shape: 166, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 574: UpdateUserPoolReplicaResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "user_pool_replica",
-            api_name: "UserPoolReplica",
-            shape: 330,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 575: SoftwareTokenMFAUserCodeType
+    // 397: SoftwareTokenMFAUserCodeType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(6),
-        max: Some(6),
+        bounds: Some(&Bounds { min: Some(6), max: Some(6) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 576: VerifySoftwareTokenRequest
+    // 398: VerifySoftwareTokenRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
-            Member { name: "user_code", api_name: "UserCode", shape: 575, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
+            Member { name: "user_code", api_name: "UserCode", shape: 397, required: true },
             Member { name: "friendly_device_name", api_name: "FriendlyDeviceName", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 577: VerifySoftwareTokenResponseType
+    // 399: VerifySoftwareTokenResponseType
     Shape {
         kind: Kind::String { values: &["SUCCESS", "ERROR"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 578: VerifySoftwareTokenResponse
+    // 400: VerifySoftwareTokenResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 577, required: false },
-            Member { name: "session", api_name: "Session", shape: 71, required: false },
+            Member { name: "status", api_name: "Status", shape: 399, required: false },
+            Member { name: "session", api_name: "Session", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 579: VerifyUserAttributeRequest
+    // 401: VerifyUserAttributeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_token", api_name: "AccessToken", shape: 75, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 24, required: true },
-            Member { name: "code", api_name: "Code", shape: 152, required: true },
+            Member { name: "access_token", api_name: "AccessToken", shape: 58, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 21, required: true },
+            Member { name: "code", api_name: "Code", shape: 115, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 580: VerifyUserAttributeResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
 ];

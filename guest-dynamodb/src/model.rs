@@ -2,7 +2,9 @@
 // API model (names, types and rules only). Do not edit.
 
 use connector_sdk::aws::json::Version;
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
+use connector_sdk::aws::model::{
+    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+};
 
 /// Amazon DynamoDB, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -11,6 +13,7 @@ pub static SERVICE: Service = Service {
     protocol: Protocol::Json { version: Version::V1_0, target_prefix: "DynamoDB_20120810" },
     operations: OPERATIONS,
     shapes: SHAPES,
+    definitions: &[(9, "AttributeValue")],
 };
 
 /// Every operation, sorted by name.
@@ -20,8 +23,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "BatchExecuteStatement",
         title: "Batch execute PartiQL statements",
         description: "Runs up to 25 PartiQL statements in one request, all reads or all writes. Each statement succeeds or fails on its own, so check the per-statement responses for errors.",
-        input: 19,
-        output: Some(36),
+        input: 15,
+        output: Some(30),
         signed: true,
         pagination: None,
         http: None,
@@ -33,8 +36,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "BatchGetItem",
         title: "Batch get items",
         description: "Fetches up to 100 items by primary key from one or more tables in one call. Keys that could not be read are returned as unprocessed keys and should be retried with backoff.",
-        input: 45,
-        output: Some(48),
+        input: 36,
+        output: Some(39),
         signed: true,
         pagination: None,
         http: None,
@@ -46,8 +49,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "BatchWriteItem",
         title: "Batch write items",
         description: "Puts or deletes up to 25 items across one or more tables in one call. Writes are not atomic and cannot be conditional; retry anything returned as unprocessed items.",
-        input: 56,
-        output: Some(63),
+        input: 46,
+        output: Some(51),
         signed: true,
         pagination: None,
         http: None,
@@ -59,8 +62,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CancelBulkOperation",
         title: "Cancel bulk operation",
         description: "Requests cancellation of a running bulk operation identified by its ARN. Items already written stay in the table; poll the operation's status to see when it has stopped.",
-        input: 65,
-        output: Some(67),
+        input: 53,
+        output: Some(55),
         signed: true,
         pagination: None,
         http: None,
@@ -72,8 +75,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateBackup",
         title: "Create backup",
         description: "Takes an on-demand full backup of a table under the name you give. The backup is kept until you delete it and does not affect table performance.",
-        input: 69,
-        output: Some(77),
+        input: 56,
+        output: Some(62),
         signed: true,
         pagination: None,
         http: None,
@@ -85,8 +88,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateGlobalTable",
         title: "Create global table",
         description: "Links identical tables in several Regions into a global table using the legacy 2017 version. Each Region must already have an empty table with the same name and streams enabled.",
-        input: 81,
-        output: Some(104),
+        input: 65,
+        output: Some(84),
         signed: true,
         pagination: None,
         http: None,
@@ -98,8 +101,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateTable",
         title: "Create table",
         description: "Creates a new table with the given key schema, attribute definitions and capacity mode. The call returns right away and the table is usable once its status becomes ACTIVE.",
-        input: 144,
-        output: Some(170),
+        input: 118,
+        output: Some(136),
         signed: true,
         pagination: None,
         http: None,
@@ -111,8 +114,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBackup",
         title: "Delete backup",
         description: "Permanently removes an on-demand backup identified by its ARN. A deleted backup cannot be restored from.",
-        input: 171,
-        output: Some(186),
+        input: 137,
+        output: Some(149),
         signed: true,
         pagination: None,
         http: None,
@@ -124,8 +127,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteItem",
         title: "Delete item",
         description: "Removes one item identified by its full primary key. Deleting a missing key is not an error; add a condition expression to delete only when the item matches expectations.",
-        input: 197,
-        output: Some(198),
+        input: 157,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -137,8 +140,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteResourcePolicy",
         title: "Delete resource policy",
         description: "Removes the resource-based policy attached to a table or stream. Pass an expected revision ID to avoid deleting a policy someone else just changed.",
-        input: 201,
-        output: Some(202),
+        input: 160,
+        output: Some(161),
         signed: true,
         pagination: None,
         http: None,
@@ -150,8 +153,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteTable",
         title: "Delete table",
         description: "Deletes a table and all of its items and indexes. The table enters a DELETING state and the call fails if deletion protection is turned on.",
-        input: 203,
-        output: Some(204),
+        input: 162,
+        output: Some(136),
         signed: true,
         pagination: None,
         http: None,
@@ -163,8 +166,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeBackup",
         title: "Describe backup",
         description: "Returns details of an on-demand backup, such as its status, size, creation time and the source table's settings.",
-        input: 205,
-        output: Some(206),
+        input: 137,
+        output: Some(149),
         signed: true,
         pagination: None,
         http: None,
@@ -176,8 +179,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeBulkOperation",
         title: "Describe bulk operation",
         description: "Returns the status, settings and progress counts of a bulk operation identified by its ARN. Use it to track a bulk load until it finishes.",
-        input: 207,
-        output: Some(238),
+        input: 53,
+        output: Some(183),
         signed: true,
         pagination: None,
         http: None,
@@ -189,8 +192,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeContinuousBackups",
         title: "Describe continuous backups",
         description: "Reports whether continuous backups and point-in-time recovery are on for a table, along with the earliest and latest times you can restore to.",
-        input: 239,
-        output: Some(245),
+        input: 162,
+        output: Some(188),
         signed: true,
         pagination: None,
         http: None,
@@ -202,8 +205,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeContributorInsights",
         title: "Describe contributor insights",
         description: "Shows the Contributor Insights status and rules for a table or one of its global secondary indexes.",
-        input: 246,
-        output: Some(255),
+        input: 189,
+        output: Some(193),
         signed: true,
         pagination: None,
         http: None,
@@ -215,8 +218,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeEndpoints",
         title: "Describe endpoints",
         description: "Returns the regional service endpoint address and how long it may be cached. Takes no parameters and is mainly used by SDKs for endpoint discovery.",
-        input: 256,
-        output: Some(260),
+        input: 194,
+        output: Some(197),
         signed: true,
         pagination: None,
         http: None,
@@ -228,8 +231,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeExport",
         title: "Describe export",
         description: "Returns the status and details of a table export to Amazon S3, including its time, format, destination and item count.",
-        input: 262,
-        output: Some(278),
+        input: 198,
+        output: Some(205),
         signed: true,
         pagination: None,
         http: None,
@@ -241,8 +244,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeGlobalTable",
         title: "Describe global table",
         description: "Returns the Regions and status of a global table created with the legacy 2017 version.",
-        input: 279,
-        output: Some(280),
+        input: 206,
+        output: Some(84),
         signed: true,
         pagination: None,
         http: None,
@@ -254,8 +257,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeGlobalTableSettings",
         title: "Describe global table settings",
         description: "Returns capacity and auto scaling settings for each replica of a legacy 2017 global table.",
-        input: 281,
-        output: Some(293),
+        input: 206,
+        output: Some(216),
         signed: true,
         pagination: None,
         http: None,
@@ -267,8 +270,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeImport",
         title: "Describe import",
         description: "Returns the status and details of an import from Amazon S3 into a new table, including progress counts and any error summary.",
-        input: 295,
-        output: Some(312),
+        input: 217,
+        output: Some(228),
         signed: true,
         pagination: None,
         http: None,
@@ -280,8 +283,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeKinesisStreamingDestination",
         title: "Describe Kinesis streaming destination",
         description: "Lists the Kinesis data streams a table sends change records to and the status of each destination.",
-        input: 313,
-        output: Some(318),
+        input: 162,
+        output: Some(233),
         signed: true,
         pagination: None,
         http: None,
@@ -293,8 +296,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeLimits",
         title: "Describe limits",
         description: "Returns the current per-account and per-table provisioned capacity quotas for the Region. Takes no parameters.",
-        input: 319,
-        output: Some(320),
+        input: 194,
+        output: Some(234),
         signed: true,
         pagination: None,
         http: None,
@@ -306,8 +309,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTable",
         title: "Describe table",
         description: "Returns a table's current definition and state, including key schema, indexes, capacity settings, item count estimate and status.",
-        input: 321,
-        output: Some(322),
+        input: 162,
+        output: Some(235),
         signed: true,
         pagination: None,
         http: None,
@@ -319,8 +322,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTableReplicaAutoScaling",
         title: "Describe replica auto scaling",
         description: "Returns the auto scaling settings for every replica of a global table, including those of its global secondary indexes.",
-        input: 323,
-        output: Some(329),
+        input: 162,
+        output: Some(241),
         signed: true,
         pagination: None,
         http: None,
@@ -332,8 +335,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DescribeTimeToLive",
         title: "Describe time to live",
         description: "Shows whether time to live is enabled on a table and which attribute holds the expiry timestamp.",
-        input: 330,
-        output: Some(331),
+        input: 162,
+        output: Some(242),
         signed: true,
         pagination: None,
         http: None,
@@ -345,8 +348,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DisableKinesisStreamingDestination",
         title: "Disable Kinesis streaming destination",
         description: "Stops sending a table's change records to the given Kinesis data stream. The stream itself is not deleted.",
-        input: 333,
-        output: Some(334),
+        input: 244,
+        output: Some(245),
         signed: true,
         pagination: None,
         http: None,
@@ -358,8 +361,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "EnableKinesisStreamingDestination",
         title: "Enable Kinesis streaming destination",
         description: "Starts sending a table's item-level changes to an existing Kinesis data stream. The stream must already exist and be in the same account.",
-        input: 333,
-        output: Some(334),
+        input: 244,
+        output: Some(245),
         signed: true,
         pagination: None,
         http: None,
@@ -371,10 +374,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ExecuteStatement",
         title: "Execute PartiQL statement",
         description: "Runs a single PartiQL select, insert, update or delete statement with optional parameters. A select may return results across pages that you continue with the next token.",
-        input: 337,
-        output: Some(338),
+        input: 247,
+        output: Some(248),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("limit"),
@@ -390,8 +393,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ExecuteTransaction",
         title: "Execute PartiQL transaction",
         description: "Runs up to 100 PartiQL statements as one all-or-nothing transaction. Statements must be all reads or all writes, and a client request token makes retries idempotent.",
-        input: 342,
-        output: Some(345),
+        input: 252,
+        output: Some(255),
         signed: true,
         pagination: None,
         http: None,
@@ -403,8 +406,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ExportTableToPointInTime",
         title: "Export table to S3",
         description: "Exports table data from a chosen point in time, or changes over a time range, to an Amazon S3 bucket. Point-in-time recovery must be enabled and the export does not consume table capacity.",
-        input: 346,
-        output: Some(347),
+        input: 256,
+        output: Some(205),
         signed: true,
         pagination: None,
         http: None,
@@ -416,8 +419,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetItem",
         title: "Get item",
         description: "Reads one item by its full primary key. Reads are eventually consistent unless consistent read is set, and a missing item returns an empty response rather than an error.",
-        input: 348,
-        output: Some(349),
+        input: 257,
+        output: Some(258),
         signed: true,
         pagination: None,
         http: None,
@@ -429,8 +432,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetResourcePolicy",
         title: "Get resource policy",
         description: "Returns the resource-based policy document attached to a table or stream, along with its revision ID.",
-        input: 350,
-        output: Some(351),
+        input: 259,
+        output: Some(260),
         signed: true,
         pagination: None,
         http: None,
@@ -442,8 +445,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ImportTable",
         title: "Import table from S3",
         description: "Creates a new table and loads it with data from CSV, DynamoDB JSON or Ion files in Amazon S3. It cannot load into an existing table.",
-        input: 352,
-        output: Some(353),
+        input: 261,
+        output: Some(228),
         signed: true,
         pagination: None,
         http: None,
@@ -455,10 +458,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBackups",
         title: "List backups",
         description: "Lists on-demand and system backups, optionally filtered by table, backup type and creation time range. Results are paged by the last evaluated backup ARN.",
-        input: 358,
-        output: Some(361),
+        input: 264,
+        output: Some(267),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ExclusiveStartBackupArn",
             output_token: "LastEvaluatedBackupArn",
             limit: Some("limit"),
@@ -474,10 +477,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBulkOperations",
         title: "List bulk operations",
         description: "Lists bulk operations started in the past 90 days for the account and Region, newest first. Results are paged with a next token.",
-        input: 364,
-        output: Some(367),
+        input: 269,
+        output: Some(272),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -493,10 +496,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListContributorInsights",
         title: "List contributor insights",
         description: "Lists the Contributor Insights status for tables and global secondary indexes, optionally limited to one table. Results are paged with a next token.",
-        input: 370,
-        output: Some(373),
+        input: 274,
+        output: Some(277),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -512,10 +515,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListExports",
         title: "List exports",
         description: "Lists table exports to Amazon S3, optionally limited to one table. Results are paged with a next token.",
-        input: 376,
-        output: Some(379),
+        input: 278,
+        output: Some(281),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -531,8 +534,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListGlobalTables",
         title: "List global tables",
         description: "Lists global tables created with the legacy 2017 version, optionally filtered by Region. Results are paged by the last table name returned.",
-        input: 380,
-        output: Some(383),
+        input: 282,
+        output: Some(285),
         signed: true,
         pagination: None,
         http: None,
@@ -544,10 +547,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListImports",
         title: "List imports",
         description: "Lists imports from Amazon S3 made in the past 90 days, optionally limited to one table. Results are paged with a next token.",
-        input: 386,
-        output: Some(389),
+        input: 287,
+        output: Some(290),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -563,10 +566,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTables",
         title: "List tables",
         description: "Lists the table names in the account and Region. Results are paged; pass the last evaluated table name to get the next page.",
-        input: 391,
-        output: Some(393),
+        input: 291,
+        output: Some(293),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ExclusiveStartTableName",
             output_token: "LastEvaluatedTableName",
             limit: Some("limit"),
@@ -582,10 +585,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTagsOfResource",
         title: "List tags of resource",
         description: "Returns the tags attached to a table, index or backup identified by its ARN. Results may be paged with a next token.",
-        input: 394,
-        output: Some(395),
+        input: 294,
+        output: Some(295),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -601,8 +604,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutItem",
         title: "Put item",
         description: "Writes a full item to a table, replacing any existing item with the same primary key unless a condition expression prevents it. The item must include all key attributes.",
-        input: 396,
-        output: Some(397),
+        input: 296,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -614,8 +617,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutResourcePolicy",
         title: "Put resource policy",
         description: "Attaches or replaces the resource-based policy on a table or stream. The change applies asynchronously, and an expected revision ID guards against overwriting concurrent edits.",
-        input: 399,
-        output: Some(400),
+        input: 297,
+        output: Some(161),
         signed: true,
         pagination: None,
         http: None,
@@ -627,10 +630,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Query",
         title: "Query",
         description: "Finds items that share a partition key, optionally narrowed by a sort key condition, in a table or index. Needs a key condition on the partition key and returns at most 1 MB per page.",
-        input: 405,
-        output: Some(407),
+        input: 301,
+        output: Some(302),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ExclusiveStartKey",
             output_token: "LastEvaluatedKey",
             limit: Some("limit"),
@@ -646,8 +649,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RestoreTableFromBackup",
         title: "Restore table from backup",
         description: "Creates a new table from an on-demand backup, optionally overriding billing mode, indexes and encryption. The target table name must not already exist.",
-        input: 408,
-        output: Some(409),
+        input: 303,
+        output: Some(136),
         signed: true,
         pagination: None,
         http: None,
@@ -659,8 +662,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RestoreTableToPointInTime",
         title: "Restore table to point in time",
         description: "Creates a new table from a source table's state at a chosen time within its recovery window. Point-in-time recovery must be enabled on the source table.",
-        input: 410,
-        output: Some(411),
+        input: 304,
+        output: Some(136),
         signed: true,
         pagination: None,
         http: None,
@@ -672,10 +675,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Scan",
         title: "Scan",
         description: "Reads every item in a table or index, optionally filtered after reading. Returns at most 1 MB per page and consumes capacity for all items read, so use parallel segments for large tables.",
-        input: 414,
-        output: Some(415),
+        input: 307,
+        output: Some(302),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ExclusiveStartKey",
             output_token: "LastEvaluatedKey",
             limit: Some("limit"),
@@ -691,8 +694,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SearchVectors",
         title: "Search vectors",
         description: "Finds the items most similar to a query vector using an active vector index on the table. Returns up to the requested top K results ordered by similarity score.",
-        input: 418,
-        output: Some(422),
+        input: 309,
+        output: Some(312),
         signed: true,
         pagination: None,
         http: None,
@@ -704,8 +707,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StartBulkPutItems",
         title: "Start bulk put items",
         description: "Starts an asynchronous job that loads items from Amazon S3 into an existing table. Returns a bulk operation ARN to track progress, and a write rate limit can be set.",
-        input: 423,
-        output: Some(424),
+        input: 313,
+        output: Some(183),
         signed: true,
         pagination: None,
         http: None,
@@ -717,7 +720,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or overwrites tags on a table, index or backup identified by its ARN.",
-        input: 425,
+        input: 314,
         output: None,
         signed: true,
         pagination: None,
@@ -730,8 +733,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TransactGetItems",
         title: "Transactional get items",
         description: "Reads up to 100 items across tables as one consistent snapshot. If any item cannot be read the whole request fails.",
-        input: 429,
-        output: Some(430),
+        input: 318,
+        output: Some(319),
         signed: true,
         pagination: None,
         http: None,
@@ -743,8 +746,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TransactWriteItems",
         title: "Transactional write items",
         description: "Applies up to 100 put, update, delete or condition-check actions across tables as one all-or-nothing transaction. A client request token makes retries idempotent.",
-        input: 438,
-        output: Some(439),
+        input: 326,
+        output: Some(327),
         signed: true,
         pagination: None,
         http: None,
@@ -756,7 +759,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes the tags with the given keys from a table, index or backup identified by its ARN.",
-        input: 441,
+        input: 329,
         output: None,
         signed: true,
         pagination: None,
@@ -769,8 +772,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateContinuousBackups",
         title: "Update continuous backups",
         description: "Turns point-in-time recovery on or off for a table and can set how many days of restore history to keep.",
-        input: 443,
-        output: Some(444),
+        input: 331,
+        output: Some(188),
         signed: true,
         pagination: None,
         http: None,
@@ -782,8 +785,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateContributorInsights",
         title: "Update contributor insights",
         description: "Enables or disables Contributor Insights for a table or one of its global secondary indexes.",
-        input: 446,
-        output: Some(447),
+        input: 333,
+        output: Some(275),
         signed: true,
         pagination: None,
         http: None,
@@ -795,8 +798,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateGlobalTable",
         title: "Update global table",
         description: "Adds or removes Regional replicas of a legacy 2017 global table. The table must be empty in the Region being added.",
-        input: 452,
-        output: Some(453),
+        input: 337,
+        output: Some(84),
         signed: true,
         pagination: None,
         http: None,
@@ -808,8 +811,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateGlobalTableSettings",
         title: "Update global table settings",
         description: "Changes billing mode, write capacity and auto scaling settings for a legacy 2017 global table and its replicas.",
-        input: 464,
-        output: Some(465),
+        input: 347,
+        output: Some(216),
         signed: true,
         pagination: None,
         http: None,
@@ -821,8 +824,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateItem",
         title: "Update item",
         description: "Changes attributes of one item using an update expression, creating the item if it does not exist. A condition expression can make the update apply only when the item matches.",
-        input: 469,
-        output: Some(470),
+        input: 351,
+        output: Some(158),
         signed: true,
         pagination: None,
         http: None,
@@ -834,8 +837,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateKinesisStreamingDestination",
         title: "Update Kinesis streaming destination",
         description: "Changes settings of an existing Kinesis streaming destination for a table, such as the precision of approximate creation timestamps.",
-        input: 472,
-        output: Some(473),
+        input: 352,
+        output: Some(353),
         signed: true,
         pagination: None,
         http: None,
@@ -847,8 +850,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateTable",
         title: "Update table",
         description: "Changes a table's capacity mode, throughput, streams, encryption, replicas or global secondary indexes. The change is asynchronous and only some settings can change in one call.",
-        input: 496,
-        output: Some(497),
+        input: 368,
+        output: Some(136),
         signed: true,
         pagination: None,
         http: None,
@@ -860,8 +863,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateTableReplicaAutoScaling",
         title: "Update replica auto scaling",
         description: "Changes auto scaling settings for a global table's replicas and their global secondary indexes.",
-        input: 504,
-        output: Some(505),
+        input: 375,
+        output: Some(241),
         signed: true,
         pagination: None,
         http: None,
@@ -873,8 +876,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateTimeToLive",
         title: "Update time to live",
         description: "Enables or disables time to live on a table using a named attribute that holds an expiry time in epoch seconds. Expired items are deleted in the background.",
-        input: 508,
-        output: Some(509),
+        input: 377,
+        output: Some(378),
         signed: true,
         pagination: None,
         http: None,
@@ -889,117 +892,114 @@ static SHAPES: &[Shape] = &[
     // 0: PartiQLStatement
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(8192),
+        bounds: Some(&Bounds { min: Some(1), max: Some(8192) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 1: StringAttributeValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 2: NumberAttributeValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 3: BinaryAttributeValue
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 4: StringSetAttributeValue
-    Shape { kind: Kind::List { item: 1 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 5: NumberSetAttributeValue
-    Shape { kind: Kind::List { item: 2 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 6: BinarySetAttributeValue
-    Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 7: AttributeName
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 2: BinaryAttributeValue
+    Shape { kind: Kind::Blob, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 3: StringSetAttributeValue
+    Shape { kind: Kind::List { item: 1 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 4: BinarySetAttributeValue
+    Shape { kind: Kind::List { item: 2 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 5: AttributeName
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(65535),
+        bounds: Some(&Bounds { min: None, max: Some(65535) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 8: MapAttributeValue
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 9: ListAttributeValue
-    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 10: NullAttributeValue
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 11: BooleanAttributeValue
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 12: AttributeValue
+    // 6: MapAttributeValue
+    Shape { kind: Kind::Map { key: 5, value: 9 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 7: ListAttributeValue
+    Shape { kind: Kind::List { item: 9 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 8: NullAttributeValue
+    Shape { kind: Kind::Boolean, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 9: AttributeValue
     Shape {
         kind: Kind::Structure(&[
             Member { name: "s", api_name: "S", shape: 1, required: false },
-            Member { name: "n", api_name: "N", shape: 2, required: false },
-            Member { name: "b", api_name: "B", shape: 3, required: false },
-            Member { name: "ss", api_name: "SS", shape: 4, required: false },
-            Member { name: "ns", api_name: "NS", shape: 5, required: false },
-            Member { name: "bs", api_name: "BS", shape: 6, required: false },
-            Member { name: "m", api_name: "M", shape: 8, required: false },
-            Member { name: "l", api_name: "L", shape: 9, required: false },
-            Member { name: "null", api_name: "NULL", shape: 10, required: false },
-            Member { name: "bool", api_name: "BOOL", shape: 11, required: false },
+            Member { name: "n", api_name: "N", shape: 1, required: false },
+            Member { name: "b", api_name: "B", shape: 2, required: false },
+            Member { name: "ss", api_name: "SS", shape: 3, required: false },
+            Member { name: "ns", api_name: "NS", shape: 3, required: false },
+            Member { name: "bs", api_name: "BS", shape: 4, required: false },
+            Member { name: "m", api_name: "M", shape: 6, required: false },
+            Member { name: "l", api_name: "L", shape: 7, required: false },
+            Member { name: "null", api_name: "NULL", shape: 8, required: false },
+            Member { name: "bool", api_name: "BOOL", shape: 8, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: Some("AttributeValue"),
+        recursive: true,
         xml: None,
     },
-    // 13: PreparedStatementParameters
-    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 14: ConsistentRead
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 15: ReturnValuesOnConditionCheckFailure
+    // 10: PreparedStatementParameters
+    Shape {
+        kind: Kind::List { item: 9 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 11: ReturnValuesOnConditionCheckFailure
     Shape {
         kind: Kind::String { values: &["ALL_OLD", "NONE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 16: BatchStatementRequest
+    // 12: BatchStatementRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "statement", api_name: "Statement", shape: 0, required: true },
-            Member { name: "parameters", api_name: "Parameters", shape: 13, required: false },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
+            Member { name: "parameters", api_name: "Parameters", shape: 10, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 17: PartiQLBatchRequest
-    Shape { kind: Kind::List { item: 16 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
-    // 18: ReturnConsumedCapacity
+    // 13: PartiQLBatchRequest
+    Shape {
+        kind: Kind::List { item: 12 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(25) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 14: ReturnConsumedCapacity
     Shape {
         kind: Kind::String { values: &["INDEXES", "TOTAL", "NONE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 19: BatchExecuteStatementInput
+    // 15: BatchExecuteStatementInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "statements", api_name: "Statements", shape: 17, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "statements", api_name: "Statements", shape: 13, required: true },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 20: BatchStatementErrorCodeEnum
+    // 16: BatchStatementErrorCodeEnum
     Shape {
         kind: Kind::String {
             values: &[
@@ -1016,518 +1016,429 @@ static SHAPES: &[Shape] = &[
                 "DuplicateItem",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 21: String
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 22: AttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 23: BatchStatementError
+    // 17: AttributeMap
+    Shape { kind: Kind::Map { key: 5, value: 9 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 18: BatchStatementError
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code", api_name: "Code", shape: 20, required: false },
-            Member { name: "message", api_name: "Message", shape: 21, required: false },
-            Member { name: "item", api_name: "Item", shape: 22, required: false },
+            Member { name: "code", api_name: "Code", shape: 16, required: false },
+            Member { name: "message", api_name: "Message", shape: 1, required: false },
+            Member { name: "item", api_name: "Item", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 24: TableName
+    // 19: TableName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(255),
+        bounds: Some(&Bounds { min: Some(3), max: Some(255) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 25: BatchStatementResponse
+    // 20: BatchStatementResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error", api_name: "Error", shape: 23, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "item", api_name: "Item", shape: 22, required: false },
+            Member { name: "error", api_name: "Error", shape: 18, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "item", api_name: "Item", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 26: PartiQLBatchResponse
-    Shape { kind: Kind::List { item: 25 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 27: TableArn
+    // 21: PartiQLBatchResponse
+    Shape { kind: Kind::List { item: 20 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 22: TableArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 28: ConsumedCapacityUnits
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 29: Capacity
+    // 23: ConsumedCapacityUnits
+    Shape { kind: Kind::Number, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 24: Capacity
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 28, required: false },
-            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 28, required: false },
-            Member { name: "capacity_units", api_name: "CapacityUnits", shape: 28, required: false },
+            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 23, required: false },
+            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 23, required: false },
+            Member { name: "capacity_units", api_name: "CapacityUnits", shape: 23, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 30: IndexName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(255),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 31: SecondaryIndexesCapacityMap
-    Shape {
-        kind: Kind::Map { key: 30, value: 29 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 32: VectorCapacity
+    // 25: SecondaryIndexesCapacityMap
+    Shape { kind: Kind::Map { key: 19, value: 24 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 26: VectorCapacity
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "vector_search_request_bytes",
                 api_name: "VectorSearchRequestBytes",
-                shape: 28,
+                shape: 23,
                 required: false,
             },
             Member {
                 name: "vector_write_request_bytes",
                 api_name: "VectorWriteRequestBytes",
-                shape: 28,
+                shape: 23,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 33: VectorIndexesCapacityMap
-    Shape {
-        kind: Kind::Map { key: 30, value: 32 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 34: ConsumedCapacity
+    // 27: VectorIndexesCapacityMap
+    Shape { kind: Kind::Map { key: 19, value: 26 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 28: ConsumedCapacity
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: false },
-            Member { name: "capacity_units", api_name: "CapacityUnits", shape: 28, required: false },
-            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 28, required: false },
-            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 28, required: false },
-            Member { name: "table", api_name: "Table", shape: 29, required: false },
-            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 31, required: false },
-            Member { name: "global_secondary_indexes", api_name: "GlobalSecondaryIndexes", shape: 31, required: false },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 33, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: false },
+            Member { name: "capacity_units", api_name: "CapacityUnits", shape: 23, required: false },
+            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 23, required: false },
+            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 23, required: false },
+            Member { name: "table", api_name: "Table", shape: 24, required: false },
+            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 25, required: false },
+            Member { name: "global_secondary_indexes", api_name: "GlobalSecondaryIndexes", shape: 25, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 27, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 35: ConsumedCapacityMultiple
-    Shape { kind: Kind::List { item: 34 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 36: BatchExecuteStatementOutput
+    // 29: ConsumedCapacityMultiple
+    Shape { kind: Kind::List { item: 28 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 30: BatchExecuteStatementOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "responses", api_name: "Responses", shape: 26, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
+            Member { name: "responses", api_name: "Responses", shape: 21, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 37: Key
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 38: KeyList
-    Shape { kind: Kind::List { item: 37 }, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 39: AttributeNameList
-    Shape { kind: Kind::List { item: 7 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 40: ProjectionExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 41: ExpressionAttributeNameVariable
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 42: ExpressionAttributeNameMap
-    Shape { kind: Kind::Map { key: 41, value: 7 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 43: KeysAndAttributes
+    // 31: KeyList
+    Shape {
+        kind: Kind::List { item: 17 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 32: AttributeNameList
+    Shape {
+        kind: Kind::List { item: 5 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 33: ExpressionAttributeNameMap
+    Shape { kind: Kind::Map { key: 1, value: 5 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 34: KeysAndAttributes
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "keys", api_name: "Keys", shape: 38, required: true },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 39, required: false },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
+            Member { name: "keys", api_name: "Keys", shape: 31, required: true },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 32, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 44: BatchGetRequestMap
+    // 35: BatchGetRequestMap
     Shape {
-        kind: Kind::Map { key: 27, value: 43 },
-        min: Some(1),
-        max: Some(100),
+        kind: Kind::Map { key: 22, value: 34 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 45: BatchGetItemInput
+    // 36: BatchGetItemInput
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "request_items", api_name: "RequestItems", shape: 35, required: true },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 37: ItemList
+    Shape { kind: Kind::List { item: 17 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 38: BatchGetResponseMap
+    Shape { kind: Kind::Map { key: 22, value: 37 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 39: BatchGetItemOutput
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "responses", api_name: "Responses", shape: 38, required: false },
+            Member { name: "unprocessed_keys", api_name: "UnprocessedKeys", shape: 35, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 40: PutRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "item", api_name: "Item", shape: 17, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 41: DeleteRequest
+    Shape {
+        kind: Kind::Structure(&[Member { name: "key", api_name: "Key", shape: 17, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 42: WriteRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "put_request", api_name: "PutRequest", shape: 40, required: false },
+            Member { name: "delete_request", api_name: "DeleteRequest", shape: 41, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 43: WriteRequests
+    Shape {
+        kind: Kind::List { item: 42 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(25) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 44: BatchWriteItemRequestMap
+    Shape {
+        kind: Kind::Map { key: 22, value: 43 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(25) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 45: ReturnItemCollectionMetrics
+    Shape {
+        kind: Kind::String { values: &["SIZE", "NONE"] },
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 46: BatchWriteItemInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "request_items", api_name: "RequestItems", shape: 44, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 46: ItemList
-    Shape { kind: Kind::List { item: 22 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 47: BatchGetResponseMap
-    Shape {
-        kind: Kind::Map { key: 27, value: 46 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 48: BatchGetItemOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "responses", api_name: "Responses", shape: 47, required: false },
-            Member { name: "unprocessed_keys", api_name: "UnprocessedKeys", shape: 44, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 49: PutItemInputAttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 50: PutRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "item", api_name: "Item", shape: 49, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 51: DeleteRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "key", api_name: "Key", shape: 37, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 52: WriteRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "put_request", api_name: "PutRequest", shape: 50, required: false },
-            Member { name: "delete_request", api_name: "DeleteRequest", shape: 51, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 53: WriteRequests
-    Shape { kind: Kind::List { item: 52 }, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
-    // 54: BatchWriteItemRequestMap
-    Shape {
-        kind: Kind::Map { key: 27, value: 53 },
-        min: Some(1),
-        max: Some(25),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 55: ReturnItemCollectionMetrics
-    Shape {
-        kind: Kind::String { values: &["SIZE", "NONE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 56: BatchWriteItemInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "request_items", api_name: "RequestItems", shape: 54, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "return_item_collection_metrics",
                 api_name: "ReturnItemCollectionMetrics",
-                shape: 55,
+                shape: 45,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 57: ItemCollectionKeyAttributeMap
-    Shape { kind: Kind::Map { key: 7, value: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 58: ItemCollectionSizeEstimateBound
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 59: ItemCollectionSizeEstimateRange
-    Shape { kind: Kind::List { item: 58 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 60: ItemCollectionMetrics
+    // 47: ItemCollectionSizeEstimateRange
+    Shape { kind: Kind::List { item: 23 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 48: ItemCollectionMetrics
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "item_collection_key", api_name: "ItemCollectionKey", shape: 57, required: false },
-            Member { name: "size_estimate_range_gb", api_name: "SizeEstimateRangeGB", shape: 59, required: false },
+            Member { name: "item_collection_key", api_name: "ItemCollectionKey", shape: 17, required: false },
+            Member { name: "size_estimate_range_gb", api_name: "SizeEstimateRangeGB", shape: 47, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 61: ItemCollectionMetricsMultiple
-    Shape { kind: Kind::List { item: 60 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 62: ItemCollectionMetricsPerTable
-    Shape {
-        kind: Kind::Map { key: 27, value: 61 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 63: BatchWriteItemOutput
+    // 49: ItemCollectionMetricsMultiple
+    Shape { kind: Kind::List { item: 48 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 50: ItemCollectionMetricsPerTable
+    Shape { kind: Kind::Map { key: 22, value: 49 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 51: BatchWriteItemOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "unprocessed_items", api_name: "UnprocessedItems", shape: 54, required: false },
-            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 62, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
+            Member { name: "unprocessed_items", api_name: "UnprocessedItems", shape: 44, required: false },
+            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 50, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 64: BulkOperationArn
+    // 52: BulkOperationArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(37),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(37), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 65: CancelBulkOperationInput
+    // 53: CancelBulkOperationInput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "bulk_operation_arn",
             api_name: "BulkOperationArn",
-            shape: 64,
+            shape: 52,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 66: BulkOperationStatus
+    // 54: BulkOperationStatus
     Shape {
         kind: Kind::String {
             values: &["IN_PROGRESS", "COMPLETED", "COMPLETED_WITH_ERRORS", "CANCELLING", "CANCELLED", "FAILED"],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 67: CancelBulkOperationOutput
+    // 55: CancelBulkOperationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 64, required: true },
-            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 66, required: true },
+            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 52, required: true },
+            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 54, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 68: BackupName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(255),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 69: CreateBackupInput
+    // 56: CreateBackupInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "backup_name", api_name: "BackupName", shape: 68, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "backup_name", api_name: "BackupName", shape: 19, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 70: BackupArn
+    // 57: BackupSizeBytes
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(37),
-        max: Some(1024),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: None }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 71: BackupSizeBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 72: BackupStatus
+    // 58: BackupStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETED", "AVAILABLE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 73: BackupType
+    // 59: BackupType
     Shape {
         kind: Kind::String { values: &["USER", "SYSTEM", "AWS_BACKUP"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 74: BackupCreationDateTime
+    // 60: BackupCreationDateTime
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 75: Date
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 76: BackupDetails
+    // 61: BackupDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "backup_arn", api_name: "BackupArn", shape: 70, required: true },
-            Member { name: "backup_name", api_name: "BackupName", shape: 68, required: true },
-            Member { name: "backup_size_bytes", api_name: "BackupSizeBytes", shape: 71, required: false },
-            Member { name: "backup_status", api_name: "BackupStatus", shape: 72, required: true },
-            Member { name: "backup_type", api_name: "BackupType", shape: 73, required: true },
-            Member { name: "backup_creation_date_time", api_name: "BackupCreationDateTime", shape: 74, required: true },
-            Member { name: "backup_expiry_date_time", api_name: "BackupExpiryDateTime", shape: 75, required: false },
+            Member { name: "backup_arn", api_name: "BackupArn", shape: 52, required: true },
+            Member { name: "backup_name", api_name: "BackupName", shape: 19, required: true },
+            Member { name: "backup_size_bytes", api_name: "BackupSizeBytes", shape: 57, required: false },
+            Member { name: "backup_status", api_name: "BackupStatus", shape: 58, required: true },
+            Member { name: "backup_type", api_name: "BackupType", shape: 59, required: true },
+            Member { name: "backup_creation_date_time", api_name: "BackupCreationDateTime", shape: 60, required: true },
+            Member { name: "backup_expiry_date_time", api_name: "BackupExpiryDateTime", shape: 60, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 77: CreateBackupOutput
+    // 62: CreateBackupOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "backup_details",
             api_name: "BackupDetails",
-            shape: 76,
+            shape: 61,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 78: RegionName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 79: Replica
+    // 63: Replica
     Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 1, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 80: ReplicaList
-    Shape { kind: Kind::List { item: 79 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 81: CreateGlobalTableInput
+    // 64: ReplicaList
+    Shape { kind: Kind::List { item: 63 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 65: CreateGlobalTableInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: true },
-            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 80, required: true },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: true },
+            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 64, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 82: ReplicaStatus
+    // 66: ReplicaStatus
     Shape {
         kind: Kind::String {
             values: &[
@@ -1543,51 +1454,48 @@ static SHAPES: &[Shape] = &[
                 "REPLICATION_NOT_AUTHORIZED",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 83: ReplicaStatusDescription
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 84: ReplicaStatusPercentProgress
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 85: KMSMasterKeyId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 86: PositiveLongObject
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 87: ProvisionedThroughputOverride
+    // 67: PositiveLongObject
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 68: ProvisionedThroughputOverride
     Shape {
         kind: Kind::Structure(&[Member {
             name: "read_capacity_units",
             api_name: "ReadCapacityUnits",
-            shape: 86,
+            shape: 67,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 88: LongObject
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 89: OnDemandThroughputOverride
+    // 69: LongObject
+    Shape { kind: Kind::Integer, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 70: OnDemandThroughputOverride
     Shape {
         kind: Kind::Structure(&[Member {
             name: "max_read_request_units",
             api_name: "MaxReadRequestUnits",
-            shape: 88,
+            shape: 69,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 90: TableStatus
+    // 71: TableStatus
     Shape {
         kind: Kind::String {
             values: &[
@@ -1601,1038 +1509,921 @@ static SHAPES: &[Shape] = &[
                 "REPLICATION_NOT_AUTHORIZED",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 91: TableWarmThroughputDescription
+    // 72: TableWarmThroughputDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 86, required: false },
-            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 86, required: false },
-            Member { name: "status", api_name: "Status", shape: 90, required: false },
+            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 67, required: false },
+            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 67, required: false },
+            Member { name: "status", api_name: "Status", shape: 71, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 92: IndexStatus
+    // 73: IndexStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "UPDATING", "DELETING", "ACTIVE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 93: GlobalSecondaryIndexWarmThroughputDescription
+    // 74: GlobalSecondaryIndexWarmThroughputDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 86, required: false },
-            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 86, required: false },
-            Member { name: "status", api_name: "Status", shape: 92, required: false },
+            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 67, required: false },
+            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 67, required: false },
+            Member { name: "status", api_name: "Status", shape: 73, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 94: ReplicaGlobalSecondaryIndexDescription
+    // 75: ReplicaGlobalSecondaryIndexDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 87,
+                shape: 68,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 89,
+                shape: 70,
                 required: false,
             },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 93, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 74, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 95: ReplicaGlobalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 94 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 96: TableClass
+    // 76: ReplicaGlobalSecondaryIndexDescriptionList
+    Shape { kind: Kind::List { item: 75 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 77: TableClass
     Shape {
         kind: Kind::String { values: &["STANDARD", "STANDARD_INFREQUENT_ACCESS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 97: TableClassSummary
+    // 78: TableClassSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_class", api_name: "TableClass", shape: 96, required: false },
-            Member { name: "last_update_date_time", api_name: "LastUpdateDateTime", shape: 75, required: false },
+            Member { name: "table_class", api_name: "TableClass", shape: 77, required: false },
+            Member { name: "last_update_date_time", api_name: "LastUpdateDateTime", shape: 60, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 98: GlobalTableSettingsReplicationMode
+    // 79: GlobalTableSettingsReplicationMode
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED", "ENABLED_WITH_OVERRIDES"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 99: ReplicaDescription
+    // 80: ReplicaDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: false },
-            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 82, required: false },
-            Member { name: "replica_arn", api_name: "ReplicaArn", shape: 21, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: false },
+            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 66, required: false },
+            Member { name: "replica_arn", api_name: "ReplicaArn", shape: 1, required: false },
             Member {
                 name: "replica_status_description",
                 api_name: "ReplicaStatusDescription",
-                shape: 83,
+                shape: 1,
                 required: false,
             },
             Member {
                 name: "replica_status_percent_progress",
                 api_name: "ReplicaStatusPercentProgress",
-                shape: 84,
+                shape: 1,
                 required: false,
             },
-            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 85, required: false },
+            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 1, required: false },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 87,
+                shape: 68,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 89,
+                shape: 70,
                 required: false,
             },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 91, required: false },
-            Member { name: "global_secondary_indexes", api_name: "GlobalSecondaryIndexes", shape: 95, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 72, required: false },
+            Member { name: "global_secondary_indexes", api_name: "GlobalSecondaryIndexes", shape: 76, required: false },
             Member {
                 name: "replica_inaccessible_date_time",
                 api_name: "ReplicaInaccessibleDateTime",
-                shape: 75,
+                shape: 60,
                 required: false,
             },
             Member {
                 name: "replica_table_class_summary",
                 api_name: "ReplicaTableClassSummary",
-                shape: 97,
+                shape: 78,
                 required: false,
             },
             Member {
                 name: "global_table_settings_replication_mode",
                 api_name: "GlobalTableSettingsReplicationMode",
-                shape: 98,
+                shape: 79,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 100: ReplicaDescriptionList
-    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 101: GlobalTableArnString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 102: GlobalTableStatus
+    // 81: ReplicaDescriptionList
+    Shape { kind: Kind::List { item: 80 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 82: GlobalTableStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "ACTIVE", "DELETING", "UPDATING"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 103: GlobalTableDescription
+    // 83: GlobalTableDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 100, required: false },
-            Member { name: "global_table_arn", api_name: "GlobalTableArn", shape: 101, required: false },
-            Member { name: "creation_date_time", api_name: "CreationDateTime", shape: 75, required: false },
-            Member { name: "global_table_status", api_name: "GlobalTableStatus", shape: 102, required: false },
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: false },
+            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 81, required: false },
+            Member { name: "global_table_arn", api_name: "GlobalTableArn", shape: 1, required: false },
+            Member { name: "creation_date_time", api_name: "CreationDateTime", shape: 60, required: false },
+            Member { name: "global_table_status", api_name: "GlobalTableStatus", shape: 82, required: false },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 104: CreateGlobalTableOutput
+    // 84: CreateGlobalTableOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "global_table_description",
             api_name: "GlobalTableDescription",
-            shape: 103,
+            shape: 83,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 105: KeySchemaAttributeName
+    // 85: KeySchemaAttributeName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(255),
+        bounds: Some(&Bounds { min: Some(1), max: Some(255) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 106: ScalarAttributeType
+    // 86: ScalarAttributeType
     Shape {
         kind: Kind::String { values: &["S", "N", "B"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 107: AttributeDefinition
+    // 87: AttributeDefinition
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 105, required: true },
-            Member { name: "attribute_type", api_name: "AttributeType", shape: 106, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 85, required: true },
+            Member { name: "attribute_type", api_name: "AttributeType", shape: 86, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 108: AttributeDefinitions
-    Shape { kind: Kind::List { item: 107 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 109: KeyType
+    // 88: AttributeDefinitions
+    Shape { kind: Kind::List { item: 87 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 89: KeyType
     Shape {
         kind: Kind::String { values: &["HASH", "RANGE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 110: KeySchemaElement
+    // 90: KeySchemaElement
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 105, required: true },
-            Member { name: "key_type", api_name: "KeyType", shape: 109, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 85, required: true },
+            Member { name: "key_type", api_name: "KeyType", shape: 89, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 111: KeySchema
-    Shape { kind: Kind::List { item: 110 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 112: ProjectionType
+    // 91: KeySchema
+    Shape {
+        kind: Kind::List { item: 90 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 92: ProjectionType
     Shape {
         kind: Kind::String { values: &["ALL", "KEYS_ONLY", "INCLUDE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 113: NonKeyAttributeName
+    // 93: NonKeyAttributeNameList
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(255),
+        kind: Kind::List { item: 85 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(20) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 114: NonKeyAttributeNameList
-    Shape { kind: Kind::List { item: 113 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
-    // 115: Projection
+    // 94: Projection
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "projection_type", api_name: "ProjectionType", shape: 112, required: false },
-            Member { name: "non_key_attributes", api_name: "NonKeyAttributes", shape: 114, required: false },
+            Member { name: "projection_type", api_name: "ProjectionType", shape: 92, required: false },
+            Member { name: "non_key_attributes", api_name: "NonKeyAttributes", shape: 93, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 116: LocalSecondaryIndex
+    // 95: LocalSecondaryIndex
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: true },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: true },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 117: LocalSecondaryIndexList
-    Shape { kind: Kind::List { item: 116 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 118: ProvisionedThroughput
+    // 96: LocalSecondaryIndexList
+    Shape { kind: Kind::List { item: 95 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 97: ProvisionedThroughput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 86, required: true },
-            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 86, required: true },
+            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 67, required: true },
+            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 67, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 119: OnDemandThroughput
+    // 98: OnDemandThroughput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "max_read_request_units", api_name: "MaxReadRequestUnits", shape: 88, required: false },
-            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 88, required: false },
+            Member { name: "max_read_request_units", api_name: "MaxReadRequestUnits", shape: 69, required: false },
+            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 69, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 120: WarmThroughput
+    // 99: WarmThroughput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 88, required: false },
-            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 88, required: false },
+            Member { name: "read_units_per_second", api_name: "ReadUnitsPerSecond", shape: 69, required: false },
+            Member { name: "write_units_per_second", api_name: "WriteUnitsPerSecond", shape: 69, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 121: GlobalSecondaryIndex
+    // 100: GlobalSecondaryIndex
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: true },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: true },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 120, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: true },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: true },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 99, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 122: GlobalSecondaryIndexList
-    Shape { kind: Kind::List { item: 121 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 123: BillingMode
+    // 101: GlobalSecondaryIndexList
+    Shape { kind: Kind::List { item: 100 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 102: BillingMode
     Shape {
         kind: Kind::String { values: &["PROVISIONED", "PAY_PER_REQUEST"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 124: StreamEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 125: StreamViewType
+    // 103: StreamViewType
     Shape {
         kind: Kind::String { values: &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 126: StreamSpecification
+    // 104: StreamSpecification
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "stream_enabled", api_name: "StreamEnabled", shape: 124, required: true },
-            Member { name: "stream_view_type", api_name: "StreamViewType", shape: 125, required: false },
+            Member { name: "stream_enabled", api_name: "StreamEnabled", shape: 8, required: true },
+            Member { name: "stream_view_type", api_name: "StreamViewType", shape: 103, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 127: SSEEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 128: SSEType
+    // 105: SSEType
     Shape {
         kind: Kind::String { values: &["AES256", "KMS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 129: SSESpecification
+    // 106: SSESpecification
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "enabled", api_name: "Enabled", shape: 127, required: false },
-            Member { name: "sse_type", api_name: "SSEType", shape: 128, required: false },
-            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 85, required: false },
+            Member { name: "enabled", api_name: "Enabled", shape: 8, required: false },
+            Member { name: "sse_type", api_name: "SSEType", shape: 105, required: false },
+            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 130: TagKeyString
+    // 107: TagKeyString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 131: TagValueString
+    // 108: TagValueString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(0), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 132: Tag
+    // 109: Tag
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 130, required: true },
-            Member { name: "value", api_name: "Value", shape: 131, required: true },
+            Member { name: "key", api_name: "Key", shape: 107, required: true },
+            Member { name: "value", api_name: "Value", shape: 108, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 133: TagList
-    Shape { kind: Kind::List { item: 132 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 134: DeletionProtectionEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 135: ResourcePolicy
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 136: VectorAttributeName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(255),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 137: VectorAttributeDefinition
+    // 110: TagList
+    Shape { kind: Kind::List { item: 109 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 111: VectorAttributeDefinition
     Shape {
         kind: Kind::Structure(&[Member {
             name: "attribute_name",
             api_name: "AttributeName",
-            shape: 136,
+            shape: 85,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 138: SearchSchemaElementType
+    // 112: SearchSchemaElementType
     Shape {
         kind: Kind::String { values: &["HASH", "INLINE_FILTER"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 139: SearchSchemaElement
+    // 113: SearchSchemaElement
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 7, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 5, required: true },
             Member {
                 name: "search_schema_element_type",
                 api_name: "SearchSchemaElementType",
-                shape: 138,
+                shape: 112,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 140: SearchSchema
-    Shape { kind: Kind::List { item: 139 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 141: VectorDistanceFunction
+    // 114: SearchSchema
+    Shape {
+        kind: Kind::List { item: 113 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 115: VectorDistanceFunction
     Shape {
         kind: Kind::String { values: &["COSINE", "DOT_PRODUCT", "EUCLIDEAN"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 142: VectorIndex
+    // 116: VectorIndex
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 137, required: true },
-            Member { name: "search_schema", api_name: "SearchSchema", shape: 140, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: true },
-            Member { name: "dimensions", api_name: "Dimensions", shape: 86, required: true },
-            Member { name: "distance_function", api_name: "DistanceFunction", shape: 141, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 111, required: true },
+            Member { name: "search_schema", api_name: "SearchSchema", shape: 114, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: true },
+            Member { name: "dimensions", api_name: "Dimensions", shape: 67, required: true },
+            Member { name: "distance_function", api_name: "DistanceFunction", shape: 115, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 143: VectorIndexList
-    Shape { kind: Kind::List { item: 142 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 144: CreateTableInput
+    // 117: VectorIndexList
+    Shape { kind: Kind::List { item: 116 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 118: CreateTableInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 108, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 117, required: false },
+            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 88, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 96, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 122,
+                shape: 101,
                 required: false,
             },
-            Member { name: "billing_mode", api_name: "BillingMode", shape: 123, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 126, required: false },
-            Member { name: "sse_specification", api_name: "SSESpecification", shape: 129, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 133, required: false },
-            Member { name: "table_class", api_name: "TableClass", shape: 96, required: false },
+            Member { name: "billing_mode", api_name: "BillingMode", shape: 102, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
+            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 104, required: false },
+            Member { name: "sse_specification", api_name: "SSESpecification", shape: 106, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 110, required: false },
+            Member { name: "table_class", api_name: "TableClass", shape: 77, required: false },
             Member {
                 name: "deletion_protection_enabled",
                 api_name: "DeletionProtectionEnabled",
-                shape: 134,
+                shape: 8,
                 required: false,
             },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 120, required: false },
-            Member { name: "resource_policy", api_name: "ResourcePolicy", shape: 135, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "global_table_source_arn", api_name: "GlobalTableSourceArn", shape: 27, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 99, required: false },
+            Member { name: "resource_policy", api_name: "ResourcePolicy", shape: 1, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "global_table_source_arn", api_name: "GlobalTableSourceArn", shape: 22, required: false },
             Member {
                 name: "global_table_settings_replication_mode",
                 api_name: "GlobalTableSettingsReplicationMode",
-                shape: 98,
+                shape: 79,
                 required: false,
             },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 143, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 117, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 145: NonNegativeLongObject
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 146: ProvisionedThroughputDescription
+    // 119: ProvisionedThroughputDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "last_increase_date_time", api_name: "LastIncreaseDateTime", shape: 75, required: false },
-            Member { name: "last_decrease_date_time", api_name: "LastDecreaseDateTime", shape: 75, required: false },
+            Member { name: "last_increase_date_time", api_name: "LastIncreaseDateTime", shape: 60, required: false },
+            Member { name: "last_decrease_date_time", api_name: "LastDecreaseDateTime", shape: 60, required: false },
             Member {
                 name: "number_of_decreases_today",
                 api_name: "NumberOfDecreasesToday",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
-            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 145, required: false },
-            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 145, required: false },
+            Member { name: "read_capacity_units", api_name: "ReadCapacityUnits", shape: 57, required: false },
+            Member { name: "write_capacity_units", api_name: "WriteCapacityUnits", shape: 57, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 147: TableId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 148: BillingModeSummary
+    // 120: BillingModeSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "billing_mode", api_name: "BillingMode", shape: 123, required: false },
+            Member { name: "billing_mode", api_name: "BillingMode", shape: 102, required: false },
             Member {
                 name: "last_update_to_pay_per_request_date_time",
                 api_name: "LastUpdateToPayPerRequestDateTime",
-                shape: 75,
+                shape: 60,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 149: LocalSecondaryIndexDescription
+    // 121: LocalSecondaryIndexDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
-            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 88, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 88, required: false },
-            Member { name: "index_arn", api_name: "IndexArn", shape: 21, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
+            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 69, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 69, required: false },
+            Member { name: "index_arn", api_name: "IndexArn", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 150: LocalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 149 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 151: Backfilling
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 152: GlobalSecondaryIndexDescription
+    // 122: LocalSecondaryIndexDescriptionList
+    Shape { kind: Kind::List { item: 121 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 123: GlobalSecondaryIndexDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
-            Member { name: "index_status", api_name: "IndexStatus", shape: 92, required: false },
-            Member { name: "backfilling", api_name: "Backfilling", shape: 151, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 146, required: false },
-            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 88, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 88, required: false },
-            Member { name: "index_arn", api_name: "IndexArn", shape: 21, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 93, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
+            Member { name: "index_status", api_name: "IndexStatus", shape: 73, required: false },
+            Member { name: "backfilling", api_name: "Backfilling", shape: 8, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 119, required: false },
+            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 69, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 69, required: false },
+            Member { name: "index_arn", api_name: "IndexArn", shape: 1, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 74, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 153: GlobalSecondaryIndexDescriptionList
-    Shape { kind: Kind::List { item: 152 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 154: StreamArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(37),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 155: WitnessStatus
+    // 124: GlobalSecondaryIndexDescriptionList
+    Shape { kind: Kind::List { item: 123 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 125: WitnessStatus
     Shape {
         kind: Kind::String { values: &["CREATING", "DELETING", "ACTIVE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 156: GlobalTableWitnessDescription
+    // 126: GlobalTableWitnessDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: false },
-            Member { name: "witness_status", api_name: "WitnessStatus", shape: 155, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: false },
+            Member { name: "witness_status", api_name: "WitnessStatus", shape: 125, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 157: GlobalTableWitnessDescriptionList
-    Shape { kind: Kind::List { item: 156 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 158: RestoreInProgress
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 159: RestoreSummary
+    // 127: GlobalTableWitnessDescriptionList
+    Shape { kind: Kind::List { item: 126 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 128: RestoreSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "source_backup_arn", api_name: "SourceBackupArn", shape: 70, required: false },
-            Member { name: "source_table_arn", api_name: "SourceTableArn", shape: 27, required: false },
-            Member { name: "restore_date_time", api_name: "RestoreDateTime", shape: 75, required: true },
-            Member { name: "restore_in_progress", api_name: "RestoreInProgress", shape: 158, required: true },
+            Member { name: "source_backup_arn", api_name: "SourceBackupArn", shape: 52, required: false },
+            Member { name: "source_table_arn", api_name: "SourceTableArn", shape: 22, required: false },
+            Member { name: "restore_date_time", api_name: "RestoreDateTime", shape: 60, required: true },
+            Member { name: "restore_in_progress", api_name: "RestoreInProgress", shape: 8, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 160: SSEStatus
+    // 129: SSEStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "ENABLED", "DISABLING", "DISABLED", "UPDATING"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 161: KMSMasterKeyArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 162: SSEDescription
+    // 130: SSEDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 160, required: false },
-            Member { name: "sse_type", api_name: "SSEType", shape: 128, required: false },
-            Member { name: "kms_master_key_arn", api_name: "KMSMasterKeyArn", shape: 161, required: false },
+            Member { name: "status", api_name: "Status", shape: 129, required: false },
+            Member { name: "sse_type", api_name: "SSEType", shape: 105, required: false },
+            Member { name: "kms_master_key_arn", api_name: "KMSMasterKeyArn", shape: 1, required: false },
             Member {
                 name: "inaccessible_encryption_date_time",
                 api_name: "InaccessibleEncryptionDateTime",
-                shape: 75,
+                shape: 60,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 163: ArchivalReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 164: ArchivalSummary
+    // 131: ArchivalSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "archival_date_time", api_name: "ArchivalDateTime", shape: 75, required: false },
-            Member { name: "archival_reason", api_name: "ArchivalReason", shape: 163, required: false },
-            Member { name: "archival_backup_arn", api_name: "ArchivalBackupArn", shape: 70, required: false },
+            Member { name: "archival_date_time", api_name: "ArchivalDateTime", shape: 60, required: false },
+            Member { name: "archival_reason", api_name: "ArchivalReason", shape: 1, required: false },
+            Member { name: "archival_backup_arn", api_name: "ArchivalBackupArn", shape: 52, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 165: DisassociationProtectionEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 166: MultiRegionConsistency
+    // 132: MultiRegionConsistency
     Shape {
         kind: Kind::String { values: &["EVENTUAL", "STRONG"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 167: VectorIndexDescription
+    // 133: VectorIndexDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "search_schema", api_name: "SearchSchema", shape: 140, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
-            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 137, required: false },
-            Member { name: "dimensions", api_name: "Dimensions", shape: 86, required: false },
-            Member { name: "distance_function", api_name: "DistanceFunction", shape: 141, required: false },
-            Member { name: "index_status", api_name: "IndexStatus", shape: 92, required: false },
-            Member { name: "backfilling", api_name: "Backfilling", shape: 151, required: false },
-            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 88, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 88, required: false },
-            Member { name: "index_arn", api_name: "IndexArn", shape: 21, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "search_schema", api_name: "SearchSchema", shape: 114, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
+            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 111, required: false },
+            Member { name: "dimensions", api_name: "Dimensions", shape: 67, required: false },
+            Member { name: "distance_function", api_name: "DistanceFunction", shape: 115, required: false },
+            Member { name: "index_status", api_name: "IndexStatus", shape: 73, required: false },
+            Member { name: "backfilling", api_name: "Backfilling", shape: 8, required: false },
+            Member { name: "index_size_bytes", api_name: "IndexSizeBytes", shape: 69, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 69, required: false },
+            Member { name: "index_arn", api_name: "IndexArn", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 168: VectorIndexDescriptionList
-    Shape { kind: Kind::List { item: 167 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 169: TableDescription
+    // 134: VectorIndexDescriptionList
+    Shape { kind: Kind::List { item: 133 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 135: TableDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 108, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "table_status", api_name: "TableStatus", shape: 90, required: false },
-            Member { name: "creation_date_time", api_name: "CreationDateTime", shape: 75, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 146, required: false },
-            Member { name: "table_size_bytes", api_name: "TableSizeBytes", shape: 88, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 88, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 21, required: false },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: false },
-            Member { name: "billing_mode_summary", api_name: "BillingModeSummary", shape: 148, required: false },
-            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 150, required: false },
+            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 88, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "table_status", api_name: "TableStatus", shape: 71, required: false },
+            Member { name: "creation_date_time", api_name: "CreationDateTime", shape: 60, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 119, required: false },
+            Member { name: "table_size_bytes", api_name: "TableSizeBytes", shape: 69, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 69, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 1, required: false },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: false },
+            Member { name: "billing_mode_summary", api_name: "BillingModeSummary", shape: 120, required: false },
+            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 122, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 153,
+                shape: 124,
                 required: false,
             },
-            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 126, required: false },
-            Member { name: "latest_stream_label", api_name: "LatestStreamLabel", shape: 21, required: false },
-            Member { name: "latest_stream_arn", api_name: "LatestStreamArn", shape: 154, required: false },
-            Member { name: "global_table_version", api_name: "GlobalTableVersion", shape: 21, required: false },
-            Member { name: "replicas", api_name: "Replicas", shape: 100, required: false },
-            Member { name: "global_table_witnesses", api_name: "GlobalTableWitnesses", shape: 157, required: false },
+            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 104, required: false },
+            Member { name: "latest_stream_label", api_name: "LatestStreamLabel", shape: 1, required: false },
+            Member { name: "latest_stream_arn", api_name: "LatestStreamArn", shape: 52, required: false },
+            Member { name: "global_table_version", api_name: "GlobalTableVersion", shape: 1, required: false },
+            Member { name: "replicas", api_name: "Replicas", shape: 81, required: false },
+            Member { name: "global_table_witnesses", api_name: "GlobalTableWitnesses", shape: 127, required: false },
             Member {
                 name: "global_table_settings_replication_mode",
                 api_name: "GlobalTableSettingsReplicationMode",
-                shape: 98,
+                shape: 79,
                 required: false,
             },
-            Member { name: "restore_summary", api_name: "RestoreSummary", shape: 159, required: false },
-            Member { name: "sse_description", api_name: "SSEDescription", shape: 162, required: false },
-            Member { name: "archival_summary", api_name: "ArchivalSummary", shape: 164, required: false },
-            Member { name: "table_class_summary", api_name: "TableClassSummary", shape: 97, required: false },
+            Member { name: "restore_summary", api_name: "RestoreSummary", shape: 128, required: false },
+            Member { name: "sse_description", api_name: "SSEDescription", shape: 130, required: false },
+            Member { name: "archival_summary", api_name: "ArchivalSummary", shape: 131, required: false },
+            Member { name: "table_class_summary", api_name: "TableClassSummary", shape: 78, required: false },
             Member {
                 name: "deletion_protection_enabled",
                 api_name: "DeletionProtectionEnabled",
-                shape: 134,
+                shape: 8,
                 required: false,
             },
             Member {
                 name: "disassociation_protection_enabled",
                 api_name: "DisassociationProtectionEnabled",
-                shape: 165,
+                shape: 8,
                 required: false,
             },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 91, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 72, required: false },
             Member {
                 name: "multi_region_consistency",
                 api_name: "MultiRegionConsistency",
-                shape: 166,
+                shape: 132,
                 required: false,
             },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 168, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 134, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 170: CreateTableOutput
+    // 136: CreateTableOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "table_description",
             api_name: "TableDescription",
-            shape: 169,
+            shape: 135,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 171: DeleteBackupInput
+    // 137: DeleteBackupInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "backup_arn", api_name: "BackupArn", shape: 70, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "backup_arn", api_name: "BackupArn", shape: 52, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 172: TableCreationDateTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 173: ItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 174: SourceTableDetails
+    // 138: SourceTableDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: true },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: true },
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "table_size_bytes", api_name: "TableSizeBytes", shape: 88, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: true },
-            Member { name: "table_creation_date_time", api_name: "TableCreationDateTime", shape: 172, required: true },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: true },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 173, required: false },
-            Member { name: "billing_mode", api_name: "BillingMode", shape: 123, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: true },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: true },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "table_size_bytes", api_name: "TableSizeBytes", shape: 69, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: true },
+            Member { name: "table_creation_date_time", api_name: "TableCreationDateTime", shape: 60, required: true },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: true },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 57, required: false },
+            Member { name: "billing_mode", api_name: "BillingMode", shape: 102, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 175: LocalSecondaryIndexInfo
+    // 139: LocalSecondaryIndexInfo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 176: LocalSecondaryIndexes
-    Shape { kind: Kind::List { item: 175 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 177: GlobalSecondaryIndexInfo
+    // 140: LocalSecondaryIndexes
+    Shape { kind: Kind::List { item: 139 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 141: GlobalSecondaryIndexInfo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 178: GlobalSecondaryIndexes
-    Shape { kind: Kind::List { item: 177 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 179: TimeToLiveStatus
+    // 142: GlobalSecondaryIndexes
+    Shape { kind: Kind::List { item: 141 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 143: TimeToLiveStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "DISABLING", "ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 180: TimeToLiveAttributeName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(255),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 181: TimeToLiveDescription
+    // 144: TimeToLiveDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "time_to_live_status", api_name: "TimeToLiveStatus", shape: 179, required: false },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 180, required: false },
+            Member { name: "time_to_live_status", api_name: "TimeToLiveStatus", shape: 143, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 182: VectorIndexInfo
+    // 145: VectorIndexInfo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 137, required: false },
-            Member { name: "search_schema", api_name: "SearchSchema", shape: 140, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: false },
-            Member { name: "dimensions", api_name: "Dimensions", shape: 86, required: false },
-            Member { name: "distance_function", api_name: "DistanceFunction", shape: 141, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 111, required: false },
+            Member { name: "search_schema", api_name: "SearchSchema", shape: 114, required: false },
+            Member { name: "projection", api_name: "Projection", shape: 94, required: false },
+            Member { name: "dimensions", api_name: "Dimensions", shape: 67, required: false },
+            Member { name: "distance_function", api_name: "DistanceFunction", shape: 115, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 183: VectorIndexes
-    Shape { kind: Kind::List { item: 182 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 184: SourceTableFeatureDetails
+    // 146: VectorIndexes
+    Shape { kind: Kind::List { item: 145 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 147: SourceTableFeatureDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 176, required: false },
+            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 140, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 178,
+                shape: 142,
                 required: false,
             },
-            Member { name: "stream_description", api_name: "StreamDescription", shape: 126, required: false },
-            Member { name: "time_to_live_description", api_name: "TimeToLiveDescription", shape: 181, required: false },
-            Member { name: "sse_description", api_name: "SSEDescription", shape: 162, required: false },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 183, required: false },
+            Member { name: "stream_description", api_name: "StreamDescription", shape: 104, required: false },
+            Member { name: "time_to_live_description", api_name: "TimeToLiveDescription", shape: 144, required: false },
+            Member { name: "sse_description", api_name: "SSEDescription", shape: 130, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 146, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 185: BackupDescription
+    // 148: BackupDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "backup_details", api_name: "BackupDetails", shape: 76, required: false },
-            Member { name: "source_table_details", api_name: "SourceTableDetails", shape: 174, required: false },
+            Member { name: "backup_details", api_name: "BackupDetails", shape: 61, required: false },
+            Member { name: "source_table_details", api_name: "SourceTableDetails", shape: 138, required: false },
             Member {
                 name: "source_table_feature_details",
                 api_name: "SourceTableFeatureDetails",
-                shape: 184,
+                shape: 147,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 186: DeleteBackupOutput
+    // 149: DeleteBackupOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "backup_description",
             api_name: "BackupDescription",
-            shape: 185,
+            shape: 148,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 187: BooleanObject
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 188: ComparisonOperator
+    // 150: ComparisonOperator
     Shape {
         kind: Kind::String {
             values: &[
@@ -2651,3976 +2442,3078 @@ static SHAPES: &[Shape] = &[
                 "BEGINS_WITH",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 189: AttributeValueList
-    Shape { kind: Kind::List { item: 12 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 190: ExpectedAttributeValue
+    // 151: AttributeValueList
+    Shape { kind: Kind::List { item: 9 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 152: ExpectedAttributeValue
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "value", api_name: "Value", shape: 12, required: false },
-            Member { name: "exists", api_name: "Exists", shape: 187, required: false },
-            Member { name: "comparison_operator", api_name: "ComparisonOperator", shape: 188, required: false },
-            Member { name: "attribute_value_list", api_name: "AttributeValueList", shape: 189, required: false },
+            Member { name: "value", api_name: "Value", shape: 9, required: false },
+            Member { name: "exists", api_name: "Exists", shape: 8, required: false },
+            Member { name: "comparison_operator", api_name: "ComparisonOperator", shape: 150, required: false },
+            Member { name: "attribute_value_list", api_name: "AttributeValueList", shape: 151, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 191: ExpectedAttributeMap
-    Shape {
-        kind: Kind::Map { key: 7, value: 190 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 192: ConditionalOperator
+    // 153: ExpectedAttributeMap
+    Shape { kind: Kind::Map { key: 5, value: 152 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 154: ConditionalOperator
     Shape {
         kind: Kind::String { values: &["AND", "OR"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 193: ReturnValue
+    // 155: ReturnValue
     Shape {
         kind: Kind::String { values: &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 194: ConditionExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 195: ExpressionAttributeValueVariable
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 196: ExpressionAttributeValueMap
-    Shape {
-        kind: Kind::Map { key: 195, value: 12 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 197: DeleteItemInput
+    // 156: ExpressionAttributeValueMap
+    Shape { kind: Kind::Map { key: 1, value: 9 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 157: DeleteItemInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "expected", api_name: "Expected", shape: 191, required: false },
-            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 192, required: false },
-            Member { name: "return_values", api_name: "ReturnValues", shape: 193, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "expected", api_name: "Expected", shape: 153, required: false },
+            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 154, required: false },
+            Member { name: "return_values", api_name: "ReturnValues", shape: 155, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "return_item_collection_metrics",
                 api_name: "ReturnItemCollectionMetrics",
-                shape: 55,
+                shape: 45,
                 required: false,
             },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 198: DeleteItemOutput
+    // 158: DeleteItemOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attributes", api_name: "Attributes", shape: 22, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
-            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 60, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 17, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 28, required: false },
+            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 48, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 199: ResourceArnString
+    // 159: ResourceArnString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1283),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1283) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 200: PolicyRevisionId
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(255),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 201: DeleteResourcePolicyInput
+    // 160: DeleteResourcePolicyInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true },
-            Member { name: "expected_revision_id", api_name: "ExpectedRevisionId", shape: 200, required: false },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true },
+            Member { name: "expected_revision_id", api_name: "ExpectedRevisionId", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 202: DeleteResourcePolicyOutput
+    // 161: DeleteResourcePolicyOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "revision_id", api_name: "RevisionId", shape: 200, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "revision_id", api_name: "RevisionId", shape: 85, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 203: DeleteTableInput
+    // 162: DeleteTableInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 22, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 204: DeleteTableOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "table_description",
-            api_name: "TableDescription",
-            shape: 169,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 205: DescribeBackupInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "backup_arn", api_name: "BackupArn", shape: 70, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 206: DescribeBackupOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "backup_description",
-            api_name: "BackupDescription",
-            shape: 185,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 207: DescribeBulkOperationInput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "bulk_operation_arn",
-            api_name: "BulkOperationArn",
-            shape: 64,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 208: BulkOperationTableDetail
+    // 163: BulkOperationTableDetail
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: false },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: false },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 209: BulkOperationTableDetails
-    Shape { kind: Kind::List { item: 208 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 210: ClientToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 211: S3BucketOwner
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 212: S3Bucket
+    // 164: BulkOperationTableDetails
+    Shape { kind: Kind::List { item: 163 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 165: S3Bucket
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(255),
+        bounds: Some(&Bounds { min: None, max: Some(255) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 213: S3Prefix
+    // 166: S3Prefix
     Shape {
         kind: Kind::String { values: &[] },
-        min: None,
-        max: Some(1024),
+        bounds: Some(&Bounds { min: None, max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 214: BulkOperationInputFormat
+    // 167: BulkOperationInputFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 215: InputCompressionType
+    // 168: InputCompressionType
     Shape {
         kind: Kind::String { values: &["GZIP", "ZSTD", "NONE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 216: InputS3Configuration
+    // 169: InputS3Configuration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 211, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 212, required: true },
-            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 213, required: false },
-            Member { name: "input_format", api_name: "InputFormat", shape: 214, required: true },
-            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 215, required: false },
+            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 1, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 165, required: true },
+            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 166, required: false },
+            Member { name: "input_format", api_name: "InputFormat", shape: 167, required: true },
+            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 168, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 217: S3SseAlgorithm
-    Shape {
-        kind: Kind::String { values: &["AES256", "KMS"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 218: S3SseKmsKeyId
+    // 170: S3SseKmsKeyId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(1), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 219: OutputTypeEnum
+    // 171: OutputTypeEnum
     Shape {
         kind: Kind::String { values: &["ERROR", "CONDITION_CHECK_FAILURE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 220: OutputTypeList
-    Shape { kind: Kind::List { item: 219 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 221: OutputS3Configuration
+    // 172: OutputTypeList
+    Shape { kind: Kind::List { item: 171 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 173: OutputS3Configuration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 211, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 212, required: false },
-            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 213, required: false },
-            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 217, required: false },
-            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 218, required: false },
-            Member { name: "output_type", api_name: "OutputType", shape: 220, required: true },
+            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 1, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 165, required: false },
+            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 166, required: false },
+            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 105, required: false },
+            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 170, required: false },
+            Member { name: "output_type", api_name: "OutputType", shape: 172, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 222: BulkOperationStartTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 223: BulkOperationEndTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 224: BulkOperationItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 225: ProcessedInputBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 226: TotalInputBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 227: BulkOperationBytes
+    // 174: BulkOperationBytes
     Shape {
         kind: Kind::Structure(&[Member {
             name: "bulk_put_bytes",
             api_name: "BulkPutBytes",
-            shape: 145,
+            shape: 57,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 228: SecondaryIndexesBulkBytesMap
-    Shape {
-        kind: Kind::Map { key: 30, value: 227 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 229: BulkOperationVectorBytes
+    // 175: SecondaryIndexesBulkBytesMap
+    Shape { kind: Kind::Map { key: 19, value: 174 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 176: BulkOperationVectorBytes
     Shape {
         kind: Kind::Structure(&[Member {
             name: "bulk_put_vector_bytes",
             api_name: "BulkPutVectorBytes",
-            shape: 145,
+            shape: 57,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 230: VectorIndexesBulkVectorBytesMap
-    Shape {
-        kind: Kind::Map { key: 30, value: 229 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 231: BulkOperationUsage
+    // 177: VectorIndexesBulkVectorBytesMap
+    Shape { kind: Kind::Map { key: 19, value: 176 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 178: BulkOperationUsage
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: false },
-            Member { name: "bulk_put_bytes", api_name: "BulkPutBytes", shape: 145, required: false },
-            Member { name: "table", api_name: "Table", shape: 227, required: false },
-            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 228, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: false },
+            Member { name: "bulk_put_bytes", api_name: "BulkPutBytes", shape: 57, required: false },
+            Member { name: "table", api_name: "Table", shape: 174, required: false },
+            Member { name: "local_secondary_indexes", api_name: "LocalSecondaryIndexes", shape: 175, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 228,
+                shape: 175,
                 required: false,
             },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 230, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 177, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 232: BulkOperationUsageMultiple
-    Shape { kind: Kind::List { item: 231 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 233: FailureCode
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 234: FailureMessage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 235: BulkOperationMaxWriteRequestUnits
-    Shape { kind: Kind::Integer, min: Some(1024), max: None, sensitive: false, recursive: None, xml: None },
-    // 236: BulkOperationPerformanceTier
+    // 179: BulkOperationUsageMultiple
+    Shape { kind: Kind::List { item: 178 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 180: BulkOperationMaxWriteRequestUnits
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1024), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 181: BulkOperationPerformanceTier
     Shape {
         kind: Kind::String { values: &["STANDARD", "ACCELERATED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 237: BulkOperationDescription
+    // 182: BulkOperationDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 64, required: false },
-            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 66, required: false },
-            Member { name: "table_details", api_name: "TableDetails", shape: 209, required: false },
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "input_s3_configuration", api_name: "InputS3Configuration", shape: 216, required: false },
-            Member { name: "output_s3_configuration", api_name: "OutputS3Configuration", shape: 221, required: false },
-            Member { name: "start_time", api_name: "StartTime", shape: 222, required: false },
-            Member { name: "end_time", api_name: "EndTime", shape: 223, required: false },
-            Member { name: "processed_item_count", api_name: "ProcessedItemCount", shape: 224, required: false },
-            Member { name: "processed_input_bytes", api_name: "ProcessedInputBytes", shape: 225, required: false },
-            Member { name: "total_input_bytes", api_name: "TotalInputBytes", shape: 226, required: false },
-            Member { name: "bulk_operation_usage", api_name: "BulkOperationUsage", shape: 232, required: false },
-            Member { name: "failed_item_count", api_name: "FailedItemCount", shape: 224, required: false },
-            Member { name: "failure_code", api_name: "FailureCode", shape: 233, required: false },
-            Member { name: "failure_message", api_name: "FailureMessage", shape: 234, required: false },
-            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 235, required: false },
-            Member { name: "performance_tier", api_name: "PerformanceTier", shape: 236, required: false },
+            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 52, required: false },
+            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 54, required: false },
+            Member { name: "table_details", api_name: "TableDetails", shape: 164, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "input_s3_configuration", api_name: "InputS3Configuration", shape: 169, required: false },
+            Member { name: "output_s3_configuration", api_name: "OutputS3Configuration", shape: 173, required: false },
+            Member { name: "start_time", api_name: "StartTime", shape: 60, required: false },
+            Member { name: "end_time", api_name: "EndTime", shape: 60, required: false },
+            Member { name: "processed_item_count", api_name: "ProcessedItemCount", shape: 57, required: false },
+            Member { name: "processed_input_bytes", api_name: "ProcessedInputBytes", shape: 57, required: false },
+            Member { name: "total_input_bytes", api_name: "TotalInputBytes", shape: 57, required: false },
+            Member { name: "bulk_operation_usage", api_name: "BulkOperationUsage", shape: 179, required: false },
+            Member { name: "failed_item_count", api_name: "FailedItemCount", shape: 57, required: false },
+            Member { name: "failure_code", api_name: "FailureCode", shape: 1, required: false },
+            Member { name: "failure_message", api_name: "FailureMessage", shape: 1, required: false },
+            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 180, required: false },
+            Member { name: "performance_tier", api_name: "PerformanceTier", shape: 181, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 238: DescribeBulkOperationOutput
+    // 183: DescribeBulkOperationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "bulk_operation_description",
             api_name: "BulkOperationDescription",
-            shape: 237,
+            shape: 182,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 239: DescribeContinuousBackupsInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 240: ContinuousBackupsStatus
+    // 184: ContinuousBackupsStatus
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 241: PointInTimeRecoveryStatus
+    // 185: RecoveryPeriodInDays
     Shape {
-        kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(35) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 242: RecoveryPeriodInDays
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(35), sensitive: false, recursive: None, xml: None },
-    // 243: PointInTimeRecoveryDescription
+    // 186: PointInTimeRecoveryDescription
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "point_in_time_recovery_status",
                 api_name: "PointInTimeRecoveryStatus",
-                shape: 241,
+                shape: 184,
                 required: false,
             },
-            Member { name: "recovery_period_in_days", api_name: "RecoveryPeriodInDays", shape: 242, required: false },
+            Member { name: "recovery_period_in_days", api_name: "RecoveryPeriodInDays", shape: 185, required: false },
             Member {
                 name: "earliest_restorable_date_time",
                 api_name: "EarliestRestorableDateTime",
-                shape: 75,
+                shape: 60,
                 required: false,
             },
             Member {
                 name: "latest_restorable_date_time",
                 api_name: "LatestRestorableDateTime",
-                shape: 75,
+                shape: 60,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 244: ContinuousBackupsDescription
+    // 187: ContinuousBackupsDescription
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "continuous_backups_status",
                 api_name: "ContinuousBackupsStatus",
-                shape: 240,
+                shape: 184,
                 required: true,
             },
             Member {
                 name: "point_in_time_recovery_description",
                 api_name: "PointInTimeRecoveryDescription",
-                shape: 243,
+                shape: 186,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 245: DescribeContinuousBackupsOutput
+    // 188: DescribeContinuousBackupsOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "continuous_backups_description",
             api_name: "ContinuousBackupsDescription",
-            shape: 244,
+            shape: 187,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 246: DescribeContributorInsightsInput
+    // 189: DescribeContributorInsightsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 247: ContributorInsightsRule
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 248: ContributorInsightsRuleList
-    Shape { kind: Kind::List { item: 247 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 249: ContributorInsightsStatus
+    // 190: ContributorInsightsStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "ENABLED", "DISABLING", "DISABLED", "FAILED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 250: LastUpdateDateTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 251: ExceptionName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 252: ExceptionDescription
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 253: FailureException
+    // 191: FailureException
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "exception_name", api_name: "ExceptionName", shape: 251, required: false },
-            Member { name: "exception_description", api_name: "ExceptionDescription", shape: 252, required: false },
+            Member { name: "exception_name", api_name: "ExceptionName", shape: 1, required: false },
+            Member { name: "exception_description", api_name: "ExceptionDescription", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 254: ContributorInsightsMode
+    // 192: ContributorInsightsMode
     Shape {
         kind: Kind::String { values: &["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 255: DescribeContributorInsightsOutput
+    // 193: DescribeContributorInsightsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "contributor_insights_rule_list",
                 api_name: "ContributorInsightsRuleList",
-                shape: 248,
+                shape: 3,
                 required: false,
             },
             Member {
                 name: "contributor_insights_status",
                 api_name: "ContributorInsightsStatus",
-                shape: 249,
+                shape: 190,
                 required: false,
             },
-            Member { name: "last_update_date_time", api_name: "LastUpdateDateTime", shape: 250, required: false },
-            Member { name: "failure_exception", api_name: "FailureException", shape: 253, required: false },
+            Member { name: "last_update_date_time", api_name: "LastUpdateDateTime", shape: 60, required: false },
+            Member { name: "failure_exception", api_name: "FailureException", shape: 191, required: false },
             Member {
                 name: "contributor_insights_mode",
                 api_name: "ContributorInsightsMode",
-                shape: 254,
+                shape: 192,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 256: DescribeEndpointsRequest
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 257: Long
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 258: Endpoint
+    // 194: DescribeEndpointsRequest
+    Shape { kind: Kind::Structure(&[]), bounds: None, sensitive: false, recursive: false, xml: None },
+    // 195: Endpoint
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "address", api_name: "Address", shape: 21, required: true },
-            Member { name: "cache_period_in_minutes", api_name: "CachePeriodInMinutes", shape: 257, required: true },
+            Member { name: "address", api_name: "Address", shape: 1, required: true },
+            Member { name: "cache_period_in_minutes", api_name: "CachePeriodInMinutes", shape: 69, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 259: Endpoints
-    Shape { kind: Kind::List { item: 258 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 260: DescribeEndpointsResponse
+    // 196: Endpoints
+    Shape { kind: Kind::List { item: 195 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 197: DescribeEndpointsResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 259, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 196, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 261: ExportArn
+    // 198: DescribeExportInput
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(37),
-        max: Some(1024),
+        kind: Kind::Structure(&[Member { name: "export_arn", api_name: "ExportArn", shape: 52, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 262: DescribeExportInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "export_arn", api_name: "ExportArn", shape: 261, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 263: ExportStatus
+    // 199: ExportStatus
     Shape {
         kind: Kind::String { values: &["IN_PROGRESS", "COMPLETED", "FAILED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 264: ExportStartTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 265: ExportEndTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 266: ExportManifest
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 267: ExportTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 268: ExportFormat
-    Shape {
-        kind: Kind::String { values: &["DYNAMODB_JSON", "ION"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 269: BilledSizeBytes
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 270: ExportType
+    // 200: ExportType
     Shape {
         kind: Kind::String { values: &["FULL_EXPORT", "INCREMENTAL_EXPORT"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 271: ExportFromTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 272: ExportToTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 273: ExportViewType
+    // 201: ExportViewType
     Shape {
         kind: Kind::String { values: &["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 274: IncrementalExportSpecification
+    // 202: IncrementalExportSpecification
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "export_from_time", api_name: "ExportFromTime", shape: 271, required: false },
-            Member { name: "export_to_time", api_name: "ExportToTime", shape: 272, required: false },
-            Member { name: "export_view_type", api_name: "ExportViewType", shape: 273, required: false },
+            Member { name: "export_from_time", api_name: "ExportFromTime", shape: 60, required: false },
+            Member { name: "export_to_time", api_name: "ExportToTime", shape: 60, required: false },
+            Member { name: "export_view_type", api_name: "ExportViewType", shape: 201, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 275: KeyExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 276: FilterSpecification
+    // 203: FilterSpecification
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "filter_expression", api_name: "FilterExpression", shape: 194, required: false },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
-            Member {
-                name: "key_condition_expression",
-                api_name: "KeyConditionExpression",
-                shape: 275,
-                required: false,
-            },
+            Member { name: "filter_expression", api_name: "FilterExpression", shape: 1, required: false },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
+            Member { name: "key_condition_expression", api_name: "KeyConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 277: ExportDescription
+    // 204: ExportDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "export_arn", api_name: "ExportArn", shape: 261, required: false },
-            Member { name: "export_status", api_name: "ExportStatus", shape: 263, required: false },
-            Member { name: "start_time", api_name: "StartTime", shape: 264, required: false },
-            Member { name: "end_time", api_name: "EndTime", shape: 265, required: false },
-            Member { name: "export_manifest", api_name: "ExportManifest", shape: 266, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: false },
-            Member { name: "export_time", api_name: "ExportTime", shape: 267, required: false },
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 212, required: false },
-            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 211, required: false },
-            Member { name: "s3_prefix", api_name: "S3Prefix", shape: 213, required: false },
-            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 217, required: false },
-            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 218, required: false },
-            Member { name: "failure_code", api_name: "FailureCode", shape: 233, required: false },
-            Member { name: "failure_message", api_name: "FailureMessage", shape: 234, required: false },
-            Member { name: "export_format", api_name: "ExportFormat", shape: 268, required: false },
-            Member { name: "billed_size_bytes", api_name: "BilledSizeBytes", shape: 269, required: false },
-            Member { name: "item_count", api_name: "ItemCount", shape: 173, required: false },
-            Member { name: "export_type", api_name: "ExportType", shape: 270, required: false },
+            Member { name: "export_arn", api_name: "ExportArn", shape: 52, required: false },
+            Member { name: "export_status", api_name: "ExportStatus", shape: 199, required: false },
+            Member { name: "start_time", api_name: "StartTime", shape: 60, required: false },
+            Member { name: "end_time", api_name: "EndTime", shape: 60, required: false },
+            Member { name: "export_manifest", api_name: "ExportManifest", shape: 1, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: false },
+            Member { name: "export_time", api_name: "ExportTime", shape: 60, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 165, required: false },
+            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 1, required: false },
+            Member { name: "s3_prefix", api_name: "S3Prefix", shape: 166, required: false },
+            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 105, required: false },
+            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 170, required: false },
+            Member { name: "failure_code", api_name: "FailureCode", shape: 1, required: false },
+            Member { name: "failure_message", api_name: "FailureMessage", shape: 1, required: false },
+            Member { name: "export_format", api_name: "ExportFormat", shape: 167, required: false },
+            Member { name: "billed_size_bytes", api_name: "BilledSizeBytes", shape: 57, required: false },
+            Member { name: "item_count", api_name: "ItemCount", shape: 57, required: false },
+            Member { name: "export_type", api_name: "ExportType", shape: 200, required: false },
             Member {
                 name: "incremental_export_specification",
                 api_name: "IncrementalExportSpecification",
-                shape: 274,
+                shape: 202,
                 required: false,
             },
-            Member { name: "filter_specification", api_name: "FilterSpecification", shape: 276, required: false },
+            Member { name: "filter_specification", api_name: "FilterSpecification", shape: 203, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 278: DescribeExportOutput
+    // 205: DescribeExportOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "export_description",
             api_name: "ExportDescription",
-            shape: 277,
+            shape: 204,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 279: DescribeGlobalTableInput
+    // 206: DescribeGlobalTableInput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "global_table_name",
             api_name: "GlobalTableName",
-            shape: 24,
+            shape: 19,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 280: DescribeGlobalTableOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "global_table_description",
-            api_name: "GlobalTableDescription",
-            shape: 103,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 281: DescribeGlobalTableSettingsInput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "global_table_name",
-            api_name: "GlobalTableName",
-            shape: 24,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 282: AutoScalingPolicyName
+    // 207: AutoScalingPolicyName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(1), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 283: IntegerObject
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 284: DoubleObject
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 285: AutoScalingTargetTrackingScalingPolicyConfigurationDescription
+    // 208: AutoScalingTargetTrackingScalingPolicyConfigurationDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "disable_scale_in", api_name: "DisableScaleIn", shape: 187, required: false },
-            Member { name: "scale_in_cooldown", api_name: "ScaleInCooldown", shape: 283, required: false },
-            Member { name: "scale_out_cooldown", api_name: "ScaleOutCooldown", shape: 283, required: false },
-            Member { name: "target_value", api_name: "TargetValue", shape: 284, required: true },
+            Member { name: "disable_scale_in", api_name: "DisableScaleIn", shape: 8, required: false },
+            Member { name: "scale_in_cooldown", api_name: "ScaleInCooldown", shape: 69, required: false },
+            Member { name: "scale_out_cooldown", api_name: "ScaleOutCooldown", shape: 69, required: false },
+            Member { name: "target_value", api_name: "TargetValue", shape: 23, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 286: AutoScalingPolicyDescription
+    // 209: AutoScalingPolicyDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "policy_name", api_name: "PolicyName", shape: 282, required: false },
+            Member { name: "policy_name", api_name: "PolicyName", shape: 207, required: false },
             Member {
                 name: "target_tracking_scaling_policy_configuration",
                 api_name: "TargetTrackingScalingPolicyConfiguration",
-                shape: 285,
+                shape: 208,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 287: AutoScalingPolicyDescriptionList
-    Shape { kind: Kind::List { item: 286 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 288: AutoScalingSettingsDescription
+    // 210: AutoScalingPolicyDescriptionList
+    Shape { kind: Kind::List { item: 209 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 211: AutoScalingSettingsDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "minimum_units", api_name: "MinimumUnits", shape: 86, required: false },
-            Member { name: "maximum_units", api_name: "MaximumUnits", shape: 86, required: false },
-            Member { name: "auto_scaling_disabled", api_name: "AutoScalingDisabled", shape: 187, required: false },
-            Member { name: "auto_scaling_role_arn", api_name: "AutoScalingRoleArn", shape: 21, required: false },
-            Member { name: "scaling_policies", api_name: "ScalingPolicies", shape: 287, required: false },
+            Member { name: "minimum_units", api_name: "MinimumUnits", shape: 67, required: false },
+            Member { name: "maximum_units", api_name: "MaximumUnits", shape: 67, required: false },
+            Member { name: "auto_scaling_disabled", api_name: "AutoScalingDisabled", shape: 8, required: false },
+            Member { name: "auto_scaling_role_arn", api_name: "AutoScalingRoleArn", shape: 1, required: false },
+            Member { name: "scaling_policies", api_name: "ScalingPolicies", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 289: ReplicaGlobalSecondaryIndexSettingsDescription
+    // 212: ReplicaGlobalSecondaryIndexSettingsDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "index_status", api_name: "IndexStatus", shape: 92, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "index_status", api_name: "IndexStatus", shape: 73, required: false },
             Member {
                 name: "provisioned_read_capacity_units",
                 api_name: "ProvisionedReadCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "provisioned_read_capacity_auto_scaling_settings",
                 api_name: "ProvisionedReadCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
             Member {
                 name: "provisioned_write_capacity_units",
                 api_name: "ProvisionedWriteCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "provisioned_write_capacity_auto_scaling_settings",
                 api_name: "ProvisionedWriteCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 290: ReplicaGlobalSecondaryIndexSettingsDescriptionList
-    Shape { kind: Kind::List { item: 289 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 291: ReplicaSettingsDescription
+    // 213: ReplicaGlobalSecondaryIndexSettingsDescriptionList
+    Shape { kind: Kind::List { item: 212 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 214: ReplicaSettingsDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
-            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 82, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: true },
+            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 66, required: false },
             Member {
                 name: "replica_billing_mode_summary",
                 api_name: "ReplicaBillingModeSummary",
-                shape: 148,
+                shape: 120,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_read_capacity_units",
                 api_name: "ReplicaProvisionedReadCapacityUnits",
-                shape: 145,
+                shape: 57,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_read_capacity_auto_scaling_settings",
                 api_name: "ReplicaProvisionedReadCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_write_capacity_units",
                 api_name: "ReplicaProvisionedWriteCapacityUnits",
-                shape: 145,
+                shape: 57,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_write_capacity_auto_scaling_settings",
                 api_name: "ReplicaProvisionedWriteCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
             Member {
                 name: "replica_global_secondary_index_settings",
                 api_name: "ReplicaGlobalSecondaryIndexSettings",
-                shape: 290,
+                shape: 213,
                 required: false,
             },
             Member {
                 name: "replica_table_class_summary",
                 api_name: "ReplicaTableClassSummary",
-                shape: 97,
+                shape: 78,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 292: ReplicaSettingsDescriptionList
-    Shape { kind: Kind::List { item: 291 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 293: DescribeGlobalTableSettingsOutput
+    // 215: ReplicaSettingsDescriptionList
+    Shape { kind: Kind::List { item: 214 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 216: DescribeGlobalTableSettingsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: false },
-            Member { name: "replica_settings", api_name: "ReplicaSettings", shape: 292, required: false },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: false },
+            Member { name: "replica_settings", api_name: "ReplicaSettings", shape: 215, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 294: ImportArn
+    // 217: DescribeImportInput
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(37),
-        max: Some(1024),
+        kind: Kind::Structure(&[Member { name: "import_arn", api_name: "ImportArn", shape: 52, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 295: DescribeImportInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "import_arn", api_name: "ImportArn", shape: 294, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 296: ImportStatus
+    // 218: ImportStatus
     Shape {
         kind: Kind::String { values: &["IN_PROGRESS", "COMPLETED", "CANCELLING", "CANCELLED", "FAILED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 297: S3BucketSource
+    // 219: S3BucketSource
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 211, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 212, required: true },
-            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 213, required: false },
+            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 1, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 165, required: true },
+            Member { name: "s3_key_prefix", api_name: "S3KeyPrefix", shape: 166, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 298: ErrorCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 299: CloudWatchLogGroupArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 300: InputFormat
+    // 220: InputFormat
     Shape {
         kind: Kind::String { values: &["DYNAMODB_JSON", "ION", "CSV"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 301: CsvDelimiter
+    // 221: CsvDelimiter
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 302: CsvHeader
+    // 222: CsvHeader
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(65536),
+        bounds: Some(&Bounds { min: Some(1), max: Some(65536) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 303: CsvHeaderList
+    // 223: CsvHeaderList
     Shape {
-        kind: Kind::List { item: 302 },
-        min: Some(1),
-        max: Some(255),
+        kind: Kind::List { item: 222 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(255) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 304: CsvOptions
+    // 224: CsvOptions
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "delimiter", api_name: "Delimiter", shape: 301, required: false },
-            Member { name: "header_list", api_name: "HeaderList", shape: 303, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 221, required: false },
+            Member { name: "header_list", api_name: "HeaderList", shape: 223, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 305: InputFormatOptions
+    // 225: InputFormatOptions
     Shape {
-        kind: Kind::Structure(&[Member { name: "csv", api_name: "Csv", shape: 304, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "csv", api_name: "Csv", shape: 224, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 306: TableCreationParameters
+    // 226: TableCreationParameters
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: true },
-            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 108, required: true },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: true },
-            Member { name: "billing_mode", api_name: "BillingMode", shape: 123, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "sse_specification", api_name: "SSESpecification", shape: 129, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: true },
+            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 88, required: true },
+            Member { name: "key_schema", api_name: "KeySchema", shape: 91, required: true },
+            Member { name: "billing_mode", api_name: "BillingMode", shape: 102, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "sse_specification", api_name: "SSESpecification", shape: 106, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 122,
+                shape: 101,
                 required: false,
             },
-            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 143, required: false },
+            Member { name: "vector_indexes", api_name: "VectorIndexes", shape: 117, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 307: ImportStartTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 308: ImportEndTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 309: ProcessedItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 310: ImportedItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 311: ImportTableDescription
+    // 227: ImportTableDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "import_arn", api_name: "ImportArn", shape: 294, required: false },
-            Member { name: "import_status", api_name: "ImportStatus", shape: 296, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: false },
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 297, required: false },
-            Member { name: "error_count", api_name: "ErrorCount", shape: 298, required: false },
-            Member {
-                name: "cloud_watch_log_group_arn",
-                api_name: "CloudWatchLogGroupArn",
-                shape: 299,
-                required: false,
-            },
-            Member { name: "input_format", api_name: "InputFormat", shape: 300, required: false },
-            Member { name: "input_format_options", api_name: "InputFormatOptions", shape: 305, required: false },
-            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 215, required: false },
+            Member { name: "import_arn", api_name: "ImportArn", shape: 52, required: false },
+            Member { name: "import_status", api_name: "ImportStatus", shape: 218, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 219, required: false },
+            Member { name: "error_count", api_name: "ErrorCount", shape: 57, required: false },
+            Member { name: "cloud_watch_log_group_arn", api_name: "CloudWatchLogGroupArn", shape: 22, required: false },
+            Member { name: "input_format", api_name: "InputFormat", shape: 220, required: false },
+            Member { name: "input_format_options", api_name: "InputFormatOptions", shape: 225, required: false },
+            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 168, required: false },
             Member {
                 name: "table_creation_parameters",
                 api_name: "TableCreationParameters",
-                shape: 306,
+                shape: 226,
                 required: false,
             },
-            Member { name: "start_time", api_name: "StartTime", shape: 307, required: false },
-            Member { name: "end_time", api_name: "EndTime", shape: 308, required: false },
-            Member { name: "processed_size_bytes", api_name: "ProcessedSizeBytes", shape: 88, required: false },
-            Member { name: "processed_item_count", api_name: "ProcessedItemCount", shape: 309, required: false },
-            Member { name: "imported_item_count", api_name: "ImportedItemCount", shape: 310, required: false },
-            Member { name: "failure_code", api_name: "FailureCode", shape: 233, required: false },
-            Member { name: "failure_message", api_name: "FailureMessage", shape: 234, required: false },
+            Member { name: "start_time", api_name: "StartTime", shape: 60, required: false },
+            Member { name: "end_time", api_name: "EndTime", shape: 60, required: false },
+            Member { name: "processed_size_bytes", api_name: "ProcessedSizeBytes", shape: 69, required: false },
+            Member { name: "processed_item_count", api_name: "ProcessedItemCount", shape: 57, required: false },
+            Member { name: "imported_item_count", api_name: "ImportedItemCount", shape: 57, required: false },
+            Member { name: "failure_code", api_name: "FailureCode", shape: 1, required: false },
+            Member { name: "failure_message", api_name: "FailureMessage", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 312: DescribeImportOutput
+    // 228: DescribeImportOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "import_table_description",
             api_name: "ImportTableDescription",
-            shape: 311,
+            shape: 227,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 313: DescribeKinesisStreamingDestinationInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 314: DestinationStatus
+    // 229: DestinationStatus
     Shape {
         kind: Kind::String { values: &["ENABLING", "ACTIVE", "DISABLING", "DISABLED", "ENABLE_FAILED", "UPDATING"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 315: ApproximateCreationDateTimePrecision
+    // 230: ApproximateCreationDateTimePrecision
     Shape {
         kind: Kind::String { values: &["MILLISECOND", "MICROSECOND"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 316: KinesisDataStreamDestination
+    // 231: KinesisDataStreamDestination
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "stream_arn", api_name: "StreamArn", shape: 154, required: false },
-            Member { name: "destination_status", api_name: "DestinationStatus", shape: 314, required: false },
+            Member { name: "stream_arn", api_name: "StreamArn", shape: 52, required: false },
+            Member { name: "destination_status", api_name: "DestinationStatus", shape: 229, required: false },
             Member {
                 name: "destination_status_description",
                 api_name: "DestinationStatusDescription",
-                shape: 21,
+                shape: 1,
                 required: false,
             },
             Member {
                 name: "approximate_creation_date_time_precision",
                 api_name: "ApproximateCreationDateTimePrecision",
-                shape: 315,
+                shape: 230,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 317: KinesisDataStreamDestinations
-    Shape { kind: Kind::List { item: 316 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 318: DescribeKinesisStreamingDestinationOutput
+    // 232: KinesisDataStreamDestinations
+    Shape { kind: Kind::List { item: 231 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 233: DescribeKinesisStreamingDestinationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
             Member {
                 name: "kinesis_data_stream_destinations",
                 api_name: "KinesisDataStreamDestinations",
-                shape: 317,
+                shape: 232,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 319: DescribeLimitsInput
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 320: DescribeLimitsOutput
+    // 234: DescribeLimitsOutput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "account_max_read_capacity_units",
                 api_name: "AccountMaxReadCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "account_max_write_capacity_units",
                 api_name: "AccountMaxWriteCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "table_max_read_capacity_units",
                 api_name: "TableMaxReadCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "table_max_write_capacity_units",
                 api_name: "TableMaxWriteCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 321: DescribeTableInput
+    // 235: DescribeTableOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "table", api_name: "Table", shape: 135, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 322: DescribeTableOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "table", api_name: "Table", shape: 169, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 323: DescribeTableReplicaAutoScalingInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 324: ReplicaGlobalSecondaryIndexAutoScalingDescription
+    // 236: ReplicaGlobalSecondaryIndexAutoScalingDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "index_status", api_name: "IndexStatus", shape: 92, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "index_status", api_name: "IndexStatus", shape: 73, required: false },
             Member {
                 name: "provisioned_read_capacity_auto_scaling_settings",
                 api_name: "ProvisionedReadCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
             Member {
                 name: "provisioned_write_capacity_auto_scaling_settings",
                 api_name: "ProvisionedWriteCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 325: ReplicaGlobalSecondaryIndexAutoScalingDescriptionList
-    Shape { kind: Kind::List { item: 324 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 326: ReplicaAutoScalingDescription
+    // 237: ReplicaGlobalSecondaryIndexAutoScalingDescriptionList
+    Shape { kind: Kind::List { item: 236 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 238: ReplicaAutoScalingDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: false },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 325,
+                shape: 237,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_read_capacity_auto_scaling_settings",
                 api_name: "ReplicaProvisionedReadCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_write_capacity_auto_scaling_settings",
                 api_name: "ReplicaProvisionedWriteCapacityAutoScalingSettings",
-                shape: 288,
+                shape: 211,
                 required: false,
             },
-            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 82, required: false },
+            Member { name: "replica_status", api_name: "ReplicaStatus", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 327: ReplicaAutoScalingDescriptionList
-    Shape { kind: Kind::List { item: 326 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 328: TableAutoScalingDescription
+    // 239: ReplicaAutoScalingDescriptionList
+    Shape { kind: Kind::List { item: 238 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 240: TableAutoScalingDescription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "table_status", api_name: "TableStatus", shape: 90, required: false },
-            Member { name: "replicas", api_name: "Replicas", shape: 327, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "table_status", api_name: "TableStatus", shape: 71, required: false },
+            Member { name: "replicas", api_name: "Replicas", shape: 239, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 329: DescribeTableReplicaAutoScalingOutput
+    // 241: DescribeTableReplicaAutoScalingOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "table_auto_scaling_description",
             api_name: "TableAutoScalingDescription",
-            shape: 328,
+            shape: 240,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 330: DescribeTimeToLiveInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "table_name", api_name: "TableName", shape: 27, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 331: DescribeTimeToLiveOutput
+    // 242: DescribeTimeToLiveOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "time_to_live_description",
             api_name: "TimeToLiveDescription",
-            shape: 181,
+            shape: 144,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 332: EnableKinesisStreamingConfiguration
+    // 243: EnableKinesisStreamingConfiguration
     Shape {
         kind: Kind::Structure(&[Member {
             name: "approximate_creation_date_time_precision",
             api_name: "ApproximateCreationDateTimePrecision",
-            shape: 315,
+            shape: 230,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 333: KinesisStreamingDestinationInput
+    // 244: KinesisStreamingDestinationInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "stream_arn", api_name: "StreamArn", shape: 154, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "stream_arn", api_name: "StreamArn", shape: 52, required: true },
             Member {
                 name: "enable_kinesis_streaming_configuration",
                 api_name: "EnableKinesisStreamingConfiguration",
-                shape: 332,
+                shape: 243,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 334: KinesisStreamingDestinationOutput
+    // 245: KinesisStreamingDestinationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "stream_arn", api_name: "StreamArn", shape: 154, required: false },
-            Member { name: "destination_status", api_name: "DestinationStatus", shape: 314, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "stream_arn", api_name: "StreamArn", shape: 52, required: false },
+            Member { name: "destination_status", api_name: "DestinationStatus", shape: 229, required: false },
             Member {
                 name: "enable_kinesis_streaming_configuration",
                 api_name: "EnableKinesisStreamingConfiguration",
-                shape: 332,
+                shape: 243,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 335: PartiQLNextToken
+    // 246: PartiQLNextToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32768),
+        bounds: Some(&Bounds { min: Some(1), max: Some(32768) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 336: PositiveIntegerObject
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 337: ExecuteStatementInput
+    // 247: ExecuteStatementInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "statement", api_name: "Statement", shape: 0, required: true },
-            Member { name: "parameters", api_name: "Parameters", shape: 13, required: false },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 335, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 336, required: false },
+            Member { name: "parameters", api_name: "Parameters", shape: 10, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 246, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 67, required: false },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 338: ExecuteStatementOutput
+    // 248: ExecuteStatementOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "items", api_name: "Items", shape: 46, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 335, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
-            Member { name: "last_evaluated_key", api_name: "LastEvaluatedKey", shape: 37, required: false },
+            Member { name: "items", api_name: "Items", shape: 37, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 246, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 28, required: false },
+            Member { name: "last_evaluated_key", api_name: "LastEvaluatedKey", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 339: ParameterizedStatement
+    // 249: ParameterizedStatement
     Shape {
         kind: Kind::Structure(&[
             Member { name: "statement", api_name: "Statement", shape: 0, required: true },
-            Member { name: "parameters", api_name: "Parameters", shape: 13, required: false },
+            Member { name: "parameters", api_name: "Parameters", shape: 10, required: false },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 340: ParameterizedStatements
+    // 250: ParameterizedStatements
     Shape {
-        kind: Kind::List { item: 339 },
-        min: Some(1),
-        max: Some(100),
+        kind: Kind::List { item: 249 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 341: ClientRequestToken
+    // 251: ClientRequestToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(36),
+        bounds: Some(&Bounds { min: Some(1), max: Some(36) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 342: ExecuteTransactionInput
+    // 252: ExecuteTransactionInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "transact_statements", api_name: "TransactStatements", shape: 340, required: true },
-            Member { name: "client_request_token", api_name: "ClientRequestToken", shape: 341, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "transact_statements", api_name: "TransactStatements", shape: 250, required: true },
+            Member { name: "client_request_token", api_name: "ClientRequestToken", shape: 251, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 343: ItemResponse
+    // 253: ItemResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "item", api_name: "Item", shape: 22, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "item", api_name: "Item", shape: 17, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 344: ItemResponseList
+    // 254: ItemResponseList
     Shape {
-        kind: Kind::List { item: 343 },
-        min: Some(1),
-        max: Some(100),
+        kind: Kind::List { item: 253 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 345: ExecuteTransactionOutput
+    // 255: ExecuteTransactionOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "responses", api_name: "Responses", shape: 344, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
+            Member { name: "responses", api_name: "Responses", shape: 254, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 346: ExportTableToPointInTimeInput
+    // 256: ExportTableToPointInTimeInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: true },
-            Member { name: "export_time", api_name: "ExportTime", shape: 267, required: false },
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 212, required: true },
-            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 211, required: false },
-            Member { name: "s3_prefix", api_name: "S3Prefix", shape: 213, required: false },
-            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 217, required: false },
-            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 218, required: false },
-            Member { name: "export_format", api_name: "ExportFormat", shape: 268, required: false },
-            Member { name: "export_type", api_name: "ExportType", shape: 270, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: true },
+            Member { name: "export_time", api_name: "ExportTime", shape: 60, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 165, required: true },
+            Member { name: "s3_bucket_owner", api_name: "S3BucketOwner", shape: 1, required: false },
+            Member { name: "s3_prefix", api_name: "S3Prefix", shape: 166, required: false },
+            Member { name: "s3_sse_algorithm", api_name: "S3SseAlgorithm", shape: 105, required: false },
+            Member { name: "s3_sse_kms_key_id", api_name: "S3SseKmsKeyId", shape: 170, required: false },
+            Member { name: "export_format", api_name: "ExportFormat", shape: 167, required: false },
+            Member { name: "export_type", api_name: "ExportType", shape: 200, required: false },
             Member {
                 name: "incremental_export_specification",
                 api_name: "IncrementalExportSpecification",
-                shape: 274,
+                shape: 202,
                 required: false,
             },
-            Member { name: "filter_specification", api_name: "FilterSpecification", shape: 276, required: false },
+            Member { name: "filter_specification", api_name: "FilterSpecification", shape: 203, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 347: ExportTableToPointInTimeOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "export_description",
-            api_name: "ExportDescription",
-            shape: 277,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 348: GetItemInput
+    // 257: GetItemInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 39, required: false },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 32, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 349: GetItemOutput
+    // 258: GetItemOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "item", api_name: "Item", shape: 22, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
+            Member { name: "item", api_name: "Item", shape: 17, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 350: GetResourcePolicyInput
+    // 259: GetResourcePolicyInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 351: GetResourcePolicyOutput
+    // 260: GetResourcePolicyOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "policy", api_name: "Policy", shape: 135, required: false },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 200, required: false },
+            Member { name: "policy", api_name: "Policy", shape: 1, required: false },
+            Member { name: "revision_id", api_name: "RevisionId", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 352: ImportTableInput
+    // 261: ImportTableInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 297, required: true },
-            Member { name: "input_format", api_name: "InputFormat", shape: 300, required: true },
-            Member { name: "input_format_options", api_name: "InputFormatOptions", shape: 305, required: false },
-            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 215, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 219, required: true },
+            Member { name: "input_format", api_name: "InputFormat", shape: 220, required: true },
+            Member { name: "input_format_options", api_name: "InputFormatOptions", shape: 225, required: false },
+            Member { name: "input_compression_type", api_name: "InputCompressionType", shape: 168, required: false },
             Member {
                 name: "table_creation_parameters",
                 api_name: "TableCreationParameters",
-                shape: 306,
+                shape: 226,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 353: ImportTableOutput
+    // 262: BackupsInputLimit
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "import_table_description",
-            api_name: "ImportTableDescription",
-            shape: 311,
-            required: true,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 354: BackupsInputLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 355: TimeRangeLowerBound
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 356: TimeRangeUpperBound
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 357: BackupTypeFilter
+    // 263: BackupTypeFilter
     Shape {
         kind: Kind::String { values: &["USER", "SYSTEM", "AWS_BACKUP", "ALL"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 358: ListBackupsInput
+    // 264: ListBackupsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 354, required: false },
-            Member { name: "time_range_lower_bound", api_name: "TimeRangeLowerBound", shape: 355, required: false },
-            Member { name: "time_range_upper_bound", api_name: "TimeRangeUpperBound", shape: 356, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 262, required: false },
+            Member { name: "time_range_lower_bound", api_name: "TimeRangeLowerBound", shape: 60, required: false },
+            Member { name: "time_range_upper_bound", api_name: "TimeRangeUpperBound", shape: 60, required: false },
             Member {
                 name: "exclusive_start_backup_arn",
                 api_name: "ExclusiveStartBackupArn",
-                shape: 70,
+                shape: 52,
                 required: false,
             },
-            Member { name: "backup_type", api_name: "BackupType", shape: 357, required: false },
+            Member { name: "backup_type", api_name: "BackupType", shape: 263, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 359: BackupSummary
+    // 265: BackupSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "table_id", api_name: "TableId", shape: 147, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "backup_arn", api_name: "BackupArn", shape: 70, required: false },
-            Member { name: "backup_name", api_name: "BackupName", shape: 68, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "table_id", api_name: "TableId", shape: 1, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "backup_arn", api_name: "BackupArn", shape: 52, required: false },
+            Member { name: "backup_name", api_name: "BackupName", shape: 19, required: false },
             Member {
                 name: "backup_creation_date_time",
                 api_name: "BackupCreationDateTime",
-                shape: 74,
+                shape: 60,
                 required: false,
             },
-            Member { name: "backup_expiry_date_time", api_name: "BackupExpiryDateTime", shape: 75, required: false },
-            Member { name: "backup_status", api_name: "BackupStatus", shape: 72, required: false },
-            Member { name: "backup_type", api_name: "BackupType", shape: 73, required: false },
-            Member { name: "backup_size_bytes", api_name: "BackupSizeBytes", shape: 71, required: false },
+            Member { name: "backup_expiry_date_time", api_name: "BackupExpiryDateTime", shape: 60, required: false },
+            Member { name: "backup_status", api_name: "BackupStatus", shape: 58, required: false },
+            Member { name: "backup_type", api_name: "BackupType", shape: 59, required: false },
+            Member { name: "backup_size_bytes", api_name: "BackupSizeBytes", shape: 57, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 360: BackupSummaries
-    Shape { kind: Kind::List { item: 359 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 361: ListBackupsOutput
+    // 266: BackupSummaries
+    Shape { kind: Kind::List { item: 265 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 267: ListBackupsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "backup_summaries", api_name: "BackupSummaries", shape: 360, required: false },
+            Member { name: "backup_summaries", api_name: "BackupSummaries", shape: 266, required: false },
             Member {
                 name: "last_evaluated_backup_arn",
                 api_name: "LastEvaluatedBackupArn",
-                shape: 70,
+                shape: 52,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 362: ListBulkOperationsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
-    // 363: BulkOperationNextToken
+    // 268: ListBulkOperationsMaxLimit
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(25) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 364: ListBulkOperationsInput
+    // 269: ListBulkOperationsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "max_results", api_name: "MaxResults", shape: 362, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 363, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 268, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 22, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 365: BulkOperationSummary
+    // 270: BulkOperationSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 64, required: true },
-            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 66, required: true },
-            Member { name: "start_time", api_name: "StartTime", shape: 222, required: true },
-            Member { name: "end_time", api_name: "EndTime", shape: 223, required: false },
+            Member { name: "bulk_operation_arn", api_name: "BulkOperationArn", shape: 52, required: true },
+            Member { name: "bulk_operation_status", api_name: "BulkOperationStatus", shape: 54, required: true },
+            Member { name: "start_time", api_name: "StartTime", shape: 60, required: true },
+            Member { name: "end_time", api_name: "EndTime", shape: 60, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 366: BulkOperationsSummaryList
-    Shape { kind: Kind::List { item: 365 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 367: ListBulkOperationsOutput
+    // 271: BulkOperationsSummaryList
+    Shape { kind: Kind::List { item: 270 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 272: ListBulkOperationsOutput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "bulk_operations_summary_list",
                 api_name: "BulkOperationsSummaryList",
-                shape: 366,
+                shape: 271,
                 required: false,
             },
-            Member { name: "next_token", api_name: "NextToken", shape: 363, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 22, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 368: NextTokenString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 369: ListContributorInsightsLimit
-    Shape { kind: Kind::Integer, min: None, max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 370: ListContributorInsightsInput
+    // 273: ListContributorInsightsLimit
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 368, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 369, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: None, max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 371: ContributorInsightsSummary
+    // 274: ListContributorInsightsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 273, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 275: ContributorInsightsSummary
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "contributor_insights_status",
                 api_name: "ContributorInsightsStatus",
-                shape: 249,
+                shape: 190,
                 required: false,
             },
             Member {
                 name: "contributor_insights_mode",
                 api_name: "ContributorInsightsMode",
-                shape: 254,
+                shape: 192,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 372: ContributorInsightsSummaries
-    Shape { kind: Kind::List { item: 371 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 373: ListContributorInsightsOutput
+    // 276: ContributorInsightsSummaries
+    Shape { kind: Kind::List { item: 275 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 277: ListContributorInsightsOutput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "contributor_insights_summaries",
                 api_name: "ContributorInsightsSummaries",
-                shape: 372,
+                shape: 276,
                 required: false,
             },
-            Member { name: "next_token", api_name: "NextToken", shape: 368, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 374: ListExportsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
-    // 375: ExportNextToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 376: ListExportsInput
+    // 278: ListExportsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 374, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 375, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 268, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 377: ExportSummary
+    // 279: ExportSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "export_arn", api_name: "ExportArn", shape: 261, required: false },
-            Member { name: "export_status", api_name: "ExportStatus", shape: 263, required: false },
-            Member { name: "export_type", api_name: "ExportType", shape: 270, required: false },
+            Member { name: "export_arn", api_name: "ExportArn", shape: 52, required: false },
+            Member { name: "export_status", api_name: "ExportStatus", shape: 199, required: false },
+            Member { name: "export_type", api_name: "ExportType", shape: 200, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 378: ExportSummaries
-    Shape { kind: Kind::List { item: 377 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 379: ListExportsOutput
+    // 280: ExportSummaries
+    Shape { kind: Kind::List { item: 279 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 281: ListExportsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "export_summaries", api_name: "ExportSummaries", shape: 378, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 375, required: false },
+            Member { name: "export_summaries", api_name: "ExportSummaries", shape: 280, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 380: ListGlobalTablesInput
+    // 282: ListGlobalTablesInput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "exclusive_start_global_table_name",
                 api_name: "ExclusiveStartGlobalTableName",
-                shape: 24,
+                shape: 19,
                 required: false,
             },
-            Member { name: "limit", api_name: "Limit", shape: 336, required: false },
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 67, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 381: GlobalTable
+    // 283: GlobalTable
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: false },
-            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 80, required: false },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: false },
+            Member { name: "replication_group", api_name: "ReplicationGroup", shape: 64, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 382: GlobalTableList
-    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 383: ListGlobalTablesOutput
+    // 284: GlobalTableList
+    Shape { kind: Kind::List { item: 283 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 285: ListGlobalTablesOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "global_tables", api_name: "GlobalTables", shape: 382, required: false },
+            Member { name: "global_tables", api_name: "GlobalTables", shape: 284, required: false },
             Member {
                 name: "last_evaluated_global_table_name",
                 api_name: "LastEvaluatedGlobalTableName",
-                shape: 24,
+                shape: 19,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 384: ListImportsMaxLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(25), sensitive: false, recursive: None, xml: None },
-    // 385: ImportNextToken
+    // 286: ImportNextToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(112),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(112), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 386: ListImportsInput
+    // 287: ListImportsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "page_size", api_name: "PageSize", shape: 384, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 385, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "page_size", api_name: "PageSize", shape: 268, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 286, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 387: ImportSummary
+    // 288: ImportSummary
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "import_arn", api_name: "ImportArn", shape: 294, required: false },
-            Member { name: "import_status", api_name: "ImportStatus", shape: 296, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 27, required: false },
-            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 297, required: false },
-            Member {
-                name: "cloud_watch_log_group_arn",
-                api_name: "CloudWatchLogGroupArn",
-                shape: 299,
-                required: false,
-            },
-            Member { name: "input_format", api_name: "InputFormat", shape: 300, required: false },
-            Member { name: "start_time", api_name: "StartTime", shape: 307, required: false },
-            Member { name: "end_time", api_name: "EndTime", shape: 308, required: false },
+            Member { name: "import_arn", api_name: "ImportArn", shape: 52, required: false },
+            Member { name: "import_status", api_name: "ImportStatus", shape: 218, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 22, required: false },
+            Member { name: "s3_bucket_source", api_name: "S3BucketSource", shape: 219, required: false },
+            Member { name: "cloud_watch_log_group_arn", api_name: "CloudWatchLogGroupArn", shape: 22, required: false },
+            Member { name: "input_format", api_name: "InputFormat", shape: 220, required: false },
+            Member { name: "start_time", api_name: "StartTime", shape: 60, required: false },
+            Member { name: "end_time", api_name: "EndTime", shape: 60, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 388: ImportSummaryList
-    Shape { kind: Kind::List { item: 387 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 389: ListImportsOutput
+    // 289: ImportSummaryList
+    Shape { kind: Kind::List { item: 288 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 290: ListImportsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "import_summary_list", api_name: "ImportSummaryList", shape: 388, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 385, required: false },
+            Member { name: "import_summary_list", api_name: "ImportSummaryList", shape: 289, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 286, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 390: ListTablesInputLimit
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 391: ListTablesInput
+    // 291: ListTablesInput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "exclusive_start_table_name",
                 api_name: "ExclusiveStartTableName",
-                shape: 24,
+                shape: 19,
                 required: false,
             },
-            Member { name: "limit", api_name: "Limit", shape: 390, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 262, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 392: TableNameList
-    Shape { kind: Kind::List { item: 24 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 393: ListTablesOutput
+    // 292: TableNameList
+    Shape { kind: Kind::List { item: 19 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 293: ListTablesOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_names", api_name: "TableNames", shape: 392, required: false },
+            Member { name: "table_names", api_name: "TableNames", shape: 292, required: false },
             Member {
                 name: "last_evaluated_table_name",
                 api_name: "LastEvaluatedTableName",
-                shape: 24,
+                shape: 19,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 394: ListTagsOfResourceInput
+    // 294: ListTagsOfResourceInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 368, required: false },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 395: ListTagsOfResourceOutput
+    // 295: ListTagsOfResourceOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "tags", api_name: "Tags", shape: 133, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 368, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 110, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 396: PutItemInput
+    // 296: PutItemInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "item", api_name: "Item", shape: 49, required: true },
-            Member { name: "expected", api_name: "Expected", shape: 191, required: false },
-            Member { name: "return_values", api_name: "ReturnValues", shape: 193, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "item", api_name: "Item", shape: 17, required: true },
+            Member { name: "expected", api_name: "Expected", shape: 153, required: false },
+            Member { name: "return_values", api_name: "ReturnValues", shape: 155, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "return_item_collection_metrics",
                 api_name: "ReturnItemCollectionMetrics",
-                shape: 55,
+                shape: 45,
                 required: false,
             },
-            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 192, required: false },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 154, required: false },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 397: PutItemOutput
+    // 297: PutResourcePolicyInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attributes", api_name: "Attributes", shape: 22, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
-            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 60, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 398: ConfirmRemoveSelfResourceAccess
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 399: PutResourcePolicyInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true },
-            Member { name: "policy", api_name: "Policy", shape: 135, required: true },
-            Member { name: "expected_revision_id", api_name: "ExpectedRevisionId", shape: 200, required: false },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true },
+            Member { name: "policy", api_name: "Policy", shape: 1, required: true },
+            Member { name: "expected_revision_id", api_name: "ExpectedRevisionId", shape: 85, required: false },
             Member {
                 name: "confirm_remove_self_resource_access",
                 api_name: "ConfirmRemoveSelfResourceAccess",
-                shape: 398,
+                shape: 8,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 400: PutResourcePolicyOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "revision_id", api_name: "RevisionId", shape: 200, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 401: Select
+    // 298: Select
     Shape {
         kind: Kind::String { values: &["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 402: Condition
+    // 299: Condition
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attribute_value_list", api_name: "AttributeValueList", shape: 189, required: false },
-            Member { name: "comparison_operator", api_name: "ComparisonOperator", shape: 188, required: true },
+            Member { name: "attribute_value_list", api_name: "AttributeValueList", shape: 151, required: false },
+            Member { name: "comparison_operator", api_name: "ComparisonOperator", shape: 150, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 403: KeyConditions
-    Shape {
-        kind: Kind::Map { key: 7, value: 402 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 404: FilterConditionMap
-    Shape {
-        kind: Kind::Map { key: 7, value: 402 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 405: QueryInput
+    // 300: KeyConditions
+    Shape { kind: Kind::Map { key: 5, value: 299 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 301: QueryInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "select", api_name: "Select", shape: 401, required: false },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 39, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 336, required: false },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
-            Member { name: "key_conditions", api_name: "KeyConditions", shape: 403, required: false },
-            Member { name: "query_filter", api_name: "QueryFilter", shape: 404, required: false },
-            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 192, required: false },
-            Member { name: "scan_index_forward", api_name: "ScanIndexForward", shape: 187, required: false },
-            Member { name: "exclusive_start_key", api_name: "ExclusiveStartKey", shape: 37, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
-            Member { name: "filter_expression", api_name: "FilterExpression", shape: 194, required: false },
-            Member {
-                name: "key_condition_expression",
-                api_name: "KeyConditionExpression",
-                shape: 275,
-                required: false,
-            },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "select", api_name: "Select", shape: 298, required: false },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 32, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 67, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
+            Member { name: "key_conditions", api_name: "KeyConditions", shape: 300, required: false },
+            Member { name: "query_filter", api_name: "QueryFilter", shape: 300, required: false },
+            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 154, required: false },
+            Member { name: "scan_index_forward", api_name: "ScanIndexForward", shape: 8, required: false },
+            Member { name: "exclusive_start_key", api_name: "ExclusiveStartKey", shape: 17, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
+            Member { name: "filter_expression", api_name: "FilterExpression", shape: 1, required: false },
+            Member { name: "key_condition_expression", api_name: "KeyConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 406: Integer
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 407: QueryOutput
+    // 302: QueryOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "items", api_name: "Items", shape: 46, required: false },
-            Member { name: "count", api_name: "Count", shape: 406, required: false },
-            Member { name: "scanned_count", api_name: "ScannedCount", shape: 406, required: false },
-            Member { name: "last_evaluated_key", api_name: "LastEvaluatedKey", shape: 37, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
+            Member { name: "items", api_name: "Items", shape: 37, required: false },
+            Member { name: "count", api_name: "Count", shape: 69, required: false },
+            Member { name: "scanned_count", api_name: "ScannedCount", shape: 69, required: false },
+            Member { name: "last_evaluated_key", api_name: "LastEvaluatedKey", shape: 17, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 408: RestoreTableFromBackupInput
+    // 303: RestoreTableFromBackupInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "target_table_name", api_name: "TargetTableName", shape: 24, required: true },
-            Member { name: "backup_arn", api_name: "BackupArn", shape: 70, required: true },
-            Member { name: "billing_mode_override", api_name: "BillingModeOverride", shape: 123, required: false },
+            Member { name: "target_table_name", api_name: "TargetTableName", shape: 19, required: true },
+            Member { name: "backup_arn", api_name: "BackupArn", shape: 52, required: true },
+            Member { name: "billing_mode_override", api_name: "BillingModeOverride", shape: 102, required: false },
             Member {
                 name: "global_secondary_index_override",
                 api_name: "GlobalSecondaryIndexOverride",
-                shape: 122,
+                shape: 101,
                 required: false,
             },
             Member {
                 name: "local_secondary_index_override",
                 api_name: "LocalSecondaryIndexOverride",
-                shape: 117,
+                shape: 96,
                 required: false,
             },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 118,
+                shape: 97,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 119,
+                shape: 98,
                 required: false,
             },
             Member {
                 name: "sse_specification_override",
                 api_name: "SSESpecificationOverride",
-                shape: 129,
+                shape: 106,
                 required: false,
             },
-            Member { name: "vector_index_override", api_name: "VectorIndexOverride", shape: 143, required: false },
+            Member { name: "vector_index_override", api_name: "VectorIndexOverride", shape: 117, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 409: RestoreTableFromBackupOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "table_description",
-            api_name: "TableDescription",
-            shape: 169,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 410: RestoreTableToPointInTimeInput
+    // 304: RestoreTableToPointInTimeInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "source_table_arn", api_name: "SourceTableArn", shape: 27, required: false },
-            Member { name: "source_table_name", api_name: "SourceTableName", shape: 24, required: false },
-            Member { name: "target_table_name", api_name: "TargetTableName", shape: 24, required: true },
+            Member { name: "source_table_arn", api_name: "SourceTableArn", shape: 22, required: false },
+            Member { name: "source_table_name", api_name: "SourceTableName", shape: 19, required: false },
+            Member { name: "target_table_name", api_name: "TargetTableName", shape: 19, required: true },
             Member {
                 name: "use_latest_restorable_time",
                 api_name: "UseLatestRestorableTime",
-                shape: 187,
+                shape: 8,
                 required: false,
             },
-            Member { name: "restore_date_time", api_name: "RestoreDateTime", shape: 75, required: false },
-            Member { name: "billing_mode_override", api_name: "BillingModeOverride", shape: 123, required: false },
+            Member { name: "restore_date_time", api_name: "RestoreDateTime", shape: 60, required: false },
+            Member { name: "billing_mode_override", api_name: "BillingModeOverride", shape: 102, required: false },
             Member {
                 name: "global_secondary_index_override",
                 api_name: "GlobalSecondaryIndexOverride",
-                shape: 122,
+                shape: 101,
                 required: false,
             },
             Member {
                 name: "local_secondary_index_override",
                 api_name: "LocalSecondaryIndexOverride",
-                shape: 117,
+                shape: 96,
                 required: false,
             },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 118,
+                shape: 97,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 119,
+                shape: 98,
                 required: false,
             },
             Member {
                 name: "sse_specification_override",
                 api_name: "SSESpecificationOverride",
-                shape: 129,
+                shape: 106,
                 required: false,
             },
-            Member { name: "vector_index_override", api_name: "VectorIndexOverride", shape: 143, required: false },
+            Member { name: "vector_index_override", api_name: "VectorIndexOverride", shape: 117, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 411: RestoreTableToPointInTimeOutput
+    // 305: ScanTotalSegments
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "table_description",
-            api_name: "TableDescription",
-            shape: 169,
-            required: false,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(1000000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 412: ScanTotalSegments
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(1000000), sensitive: false, recursive: None, xml: None },
-    // 413: ScanSegment
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(999999), sensitive: false, recursive: None, xml: None },
-    // 414: ScanInput
+    // 306: ScanSegment
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(999999) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 307: ScanInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 39, required: false },
-            Member { name: "limit", api_name: "Limit", shape: 336, required: false },
-            Member { name: "select", api_name: "Select", shape: 401, required: false },
-            Member { name: "scan_filter", api_name: "ScanFilter", shape: 404, required: false },
-            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 192, required: false },
-            Member { name: "exclusive_start_key", api_name: "ExclusiveStartKey", shape: 37, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
-            Member { name: "total_segments", api_name: "TotalSegments", shape: 412, required: false },
-            Member { name: "segment", api_name: "Segment", shape: 413, required: false },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
-            Member { name: "filter_expression", api_name: "FilterExpression", shape: 194, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
+            Member { name: "attributes_to_get", api_name: "AttributesToGet", shape: 32, required: false },
+            Member { name: "limit", api_name: "Limit", shape: 67, required: false },
+            Member { name: "select", api_name: "Select", shape: 298, required: false },
+            Member { name: "scan_filter", api_name: "ScanFilter", shape: 300, required: false },
+            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 154, required: false },
+            Member { name: "exclusive_start_key", api_name: "ExclusiveStartKey", shape: 17, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
+            Member { name: "total_segments", api_name: "TotalSegments", shape: 305, required: false },
+            Member { name: "segment", api_name: "Segment", shape: 306, required: false },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
+            Member { name: "filter_expression", api_name: "FilterExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
-            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 14, required: false },
+            Member { name: "consistent_read", api_name: "ConsistentRead", shape: 8, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 415: ScanOutput
+    // 308: SearchVectorList
+    Shape {
+        kind: Kind::List { item: 9 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(4096) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 309: SearchVectorsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "items", api_name: "Items", shape: 46, required: false },
-            Member { name: "count", api_name: "Count", shape: 406, required: false },
-            Member { name: "scanned_count", api_name: "ScannedCount", shape: 406, required: false },
-            Member { name: "last_evaluated_key", api_name: "LastEvaluatedKey", shape: 37, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 416: SearchVectorList
-    Shape {
-        kind: Kind::List { item: 12 },
-        min: Some(1),
-        max: Some(4096),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 417: TopKInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 418: SearchVectorsInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
-            Member { name: "search_vector", api_name: "SearchVector", shape: 416, required: true },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
+            Member { name: "search_vector", api_name: "SearchVector", shape: 308, required: true },
             Member {
                 name: "search_condition_expression",
                 api_name: "SearchConditionExpression",
-                shape: 21,
+                shape: 1,
                 required: false,
             },
-            Member { name: "top_k", api_name: "TopK", shape: 417, required: true },
+            Member { name: "top_k", api_name: "TopK", shape: 67, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 419: ScoreNumber
-    Shape { kind: Kind::Number, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 420: SearchResultItem
+    // 310: SearchResultItem
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "item", api_name: "Item", shape: 22, required: false },
-            Member { name: "score", api_name: "Score", shape: 419, required: false },
+            Member { name: "item", api_name: "Item", shape: 17, required: false },
+            Member { name: "score", api_name: "Score", shape: 23, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 421: SearchResultList
-    Shape { kind: Kind::List { item: 420 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 422: SearchVectorsOutput
+    // 311: SearchResultList
+    Shape { kind: Kind::List { item: 310 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 312: SearchVectorsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 32, required: false },
-            Member { name: "search_results", api_name: "SearchResults", shape: 421, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 26, required: false },
+            Member { name: "search_results", api_name: "SearchResults", shape: 311, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 423: StartBulkPutItemsInput
+    // 313: StartBulkPutItemsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "client_token", api_name: "ClientToken", shape: 210, required: false },
-            Member { name: "input_s3_configuration", api_name: "InputS3Configuration", shape: 216, required: true },
-            Member { name: "output_s3_configuration", api_name: "OutputS3Configuration", shape: 221, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 235, required: false },
-            Member { name: "performance_tier", api_name: "PerformanceTier", shape: 236, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 1, required: false },
+            Member { name: "input_s3_configuration", api_name: "InputS3Configuration", shape: 169, required: true },
+            Member { name: "output_s3_configuration", api_name: "OutputS3Configuration", shape: 173, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "max_write_request_units", api_name: "MaxWriteRequestUnits", shape: 180, required: false },
+            Member { name: "performance_tier", api_name: "PerformanceTier", shape: 181, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 424: StartBulkPutItemsOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "bulk_operation_description",
-            api_name: "BulkOperationDescription",
-            shape: 237,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 425: TagResourceInput
+    // 314: TagResourceInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true },
-            Member { name: "tags", api_name: "Tags", shape: 133, required: true },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 110, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 426: Get
+    // 315: Get
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 40, required: false },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "projection_expression", api_name: "ProjectionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 427: TransactGetItem
+    // 316: TransactGetItem
     Shape {
-        kind: Kind::Structure(&[Member { name: "get", api_name: "Get", shape: 426, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "get", api_name: "Get", shape: 315, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 428: TransactGetItemList
+    // 317: TransactGetItemList
     Shape {
-        kind: Kind::List { item: 427 },
-        min: Some(1),
-        max: Some(100),
+        kind: Kind::List { item: 316 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 429: TransactGetItemsInput
+    // 318: TransactGetItemsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "transact_items", api_name: "TransactItems", shape: 428, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "transact_items", api_name: "TransactItems", shape: 317, required: true },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 430: TransactGetItemsOutput
+    // 319: TransactGetItemsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
-            Member { name: "responses", api_name: "Responses", shape: 344, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
+            Member { name: "responses", api_name: "Responses", shape: 254, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 431: ConditionCheck
+    // 320: ConditionCheck
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: true },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: true },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 432: Put
+    // 321: Put
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "item", api_name: "Item", shape: 49, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "item", api_name: "Item", shape: 17, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 433: Delete
+    // 322: Delete
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 434: UpdateExpression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 435: Update
+    // 323: Update
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "update_expression", api_name: "UpdateExpression", shape: 434, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "update_expression", api_name: "UpdateExpression", shape: 1, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 436: TransactWriteItem
+    // 324: TransactWriteItem
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "condition_check", api_name: "ConditionCheck", shape: 431, required: false },
-            Member { name: "put", api_name: "Put", shape: 432, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 433, required: false },
-            Member { name: "update", api_name: "Update", shape: 435, required: false },
+            Member { name: "condition_check", api_name: "ConditionCheck", shape: 320, required: false },
+            Member { name: "put", api_name: "Put", shape: 321, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 322, required: false },
+            Member { name: "update", api_name: "Update", shape: 323, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 437: TransactWriteItemList
+    // 325: TransactWriteItemList
     Shape {
-        kind: Kind::List { item: 436 },
-        min: Some(1),
-        max: Some(100),
+        kind: Kind::List { item: 324 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 438: TransactWriteItemsInput
+    // 326: TransactWriteItemsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "transact_items", api_name: "TransactItems", shape: 437, required: true },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "transact_items", api_name: "TransactItems", shape: 325, required: true },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "return_item_collection_metrics",
                 api_name: "ReturnItemCollectionMetrics",
-                shape: 55,
+                shape: 45,
                 required: false,
             },
-            Member { name: "client_request_token", api_name: "ClientRequestToken", shape: 341, required: false },
+            Member { name: "client_request_token", api_name: "ClientRequestToken", shape: 251, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 439: TransactWriteItemsOutput
+    // 327: TransactWriteItemsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 35, required: false },
-            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 62, required: false },
+            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 29, required: false },
+            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 50, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 440: TagKeyList
-    Shape { kind: Kind::List { item: 130 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 441: UntagResourceInput
+    // 328: TagKeyList
+    Shape { kind: Kind::List { item: 107 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 329: UntagResourceInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 199, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 440, required: true },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 159, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 328, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 442: PointInTimeRecoverySpecification
+    // 330: PointInTimeRecoverySpecification
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "point_in_time_recovery_enabled",
                 api_name: "PointInTimeRecoveryEnabled",
-                shape: 187,
+                shape: 8,
                 required: true,
             },
-            Member { name: "recovery_period_in_days", api_name: "RecoveryPeriodInDays", shape: 242, required: false },
+            Member { name: "recovery_period_in_days", api_name: "RecoveryPeriodInDays", shape: 185, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 443: UpdateContinuousBackupsInput
+    // 331: UpdateContinuousBackupsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
             Member {
                 name: "point_in_time_recovery_specification",
                 api_name: "PointInTimeRecoverySpecification",
-                shape: 442,
+                shape: 330,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 444: UpdateContinuousBackupsOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "continuous_backups_description",
-            api_name: "ContinuousBackupsDescription",
-            shape: 244,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 445: ContributorInsightsAction
+    // 332: ContributorInsightsAction
     Shape {
         kind: Kind::String { values: &["ENABLE", "DISABLE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 446: UpdateContributorInsightsInput
+    // 333: UpdateContributorInsightsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "contributor_insights_action",
                 api_name: "ContributorInsightsAction",
-                shape: 445,
+                shape: 332,
                 required: true,
             },
             Member {
                 name: "contributor_insights_mode",
                 api_name: "ContributorInsightsMode",
-                shape: 254,
+                shape: 192,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 447: UpdateContributorInsightsOutput
+    // 334: CreateReplicaAction
+    Shape {
+        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 1, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 335: ReplicaUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
-            Member {
-                name: "contributor_insights_status",
-                api_name: "ContributorInsightsStatus",
-                shape: 249,
-                required: false,
-            },
-            Member {
-                name: "contributor_insights_mode",
-                api_name: "ContributorInsightsMode",
-                shape: 254,
-                required: false,
-            },
+            Member { name: "create", api_name: "Create", shape: 334, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 334, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 448: CreateReplicaAction
-    Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 449: DeleteReplicaAction
-    Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 450: ReplicaUpdate
+    // 336: ReplicaUpdateList
+    Shape { kind: Kind::List { item: 335 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 337: UpdateGlobalTableInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "create", api_name: "Create", shape: 448, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 449, required: false },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: true },
+            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 336, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 451: ReplicaUpdateList
-    Shape { kind: Kind::List { item: 450 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 452: UpdateGlobalTableInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: true },
-            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 451, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 453: UpdateGlobalTableOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "global_table_description",
-            api_name: "GlobalTableDescription",
-            shape: 103,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 454: AutoScalingRoleArn
+    // 338: AutoScalingRoleArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1600),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1600) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 455: AutoScalingTargetTrackingScalingPolicyConfigurationUpdate
+    // 339: AutoScalingPolicyUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "disable_scale_in", api_name: "DisableScaleIn", shape: 187, required: false },
-            Member { name: "scale_in_cooldown", api_name: "ScaleInCooldown", shape: 283, required: false },
-            Member { name: "scale_out_cooldown", api_name: "ScaleOutCooldown", shape: 283, required: false },
-            Member { name: "target_value", api_name: "TargetValue", shape: 284, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 456: AutoScalingPolicyUpdate
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "policy_name", api_name: "PolicyName", shape: 282, required: false },
+            Member { name: "policy_name", api_name: "PolicyName", shape: 207, required: false },
             Member {
                 name: "target_tracking_scaling_policy_configuration",
                 api_name: "TargetTrackingScalingPolicyConfiguration",
-                shape: 455,
+                shape: 208,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 457: AutoScalingSettingsUpdate
+    // 340: AutoScalingSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "minimum_units", api_name: "MinimumUnits", shape: 86, required: false },
-            Member { name: "maximum_units", api_name: "MaximumUnits", shape: 86, required: false },
-            Member { name: "auto_scaling_disabled", api_name: "AutoScalingDisabled", shape: 187, required: false },
-            Member { name: "auto_scaling_role_arn", api_name: "AutoScalingRoleArn", shape: 454, required: false },
-            Member { name: "scaling_policy_update", api_name: "ScalingPolicyUpdate", shape: 456, required: false },
+            Member { name: "minimum_units", api_name: "MinimumUnits", shape: 67, required: false },
+            Member { name: "maximum_units", api_name: "MaximumUnits", shape: 67, required: false },
+            Member { name: "auto_scaling_disabled", api_name: "AutoScalingDisabled", shape: 8, required: false },
+            Member { name: "auto_scaling_role_arn", api_name: "AutoScalingRoleArn", shape: 338, required: false },
+            Member { name: "scaling_policy_update", api_name: "ScalingPolicyUpdate", shape: 339, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 458: GlobalTableGlobalSecondaryIndexSettingsUpdate
+    // 341: GlobalTableGlobalSecondaryIndexSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
             Member {
                 name: "provisioned_write_capacity_units",
                 api_name: "ProvisionedWriteCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "provisioned_write_capacity_auto_scaling_settings_update",
                 api_name: "ProvisionedWriteCapacityAutoScalingSettingsUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 459: GlobalTableGlobalSecondaryIndexSettingsUpdateList
-    Shape { kind: Kind::List { item: 458 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
-    // 460: ReplicaGlobalSecondaryIndexSettingsUpdate
+    // 342: GlobalTableGlobalSecondaryIndexSettingsUpdateList
+    Shape {
+        kind: Kind::List { item: 341 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(20) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 343: ReplicaGlobalSecondaryIndexSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
             Member {
                 name: "provisioned_read_capacity_units",
                 api_name: "ProvisionedReadCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "provisioned_read_capacity_auto_scaling_settings_update",
                 api_name: "ProvisionedReadCapacityAutoScalingSettingsUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 461: ReplicaGlobalSecondaryIndexSettingsUpdateList
-    Shape { kind: Kind::List { item: 460 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
-    // 462: ReplicaSettingsUpdate
+    // 344: ReplicaGlobalSecondaryIndexSettingsUpdateList
+    Shape {
+        kind: Kind::List { item: 343 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(20) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 345: ReplicaSettingsUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: true },
             Member {
                 name: "replica_provisioned_read_capacity_units",
                 api_name: "ReplicaProvisionedReadCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_read_capacity_auto_scaling_settings_update",
                 api_name: "ReplicaProvisionedReadCapacityAutoScalingSettingsUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
             Member {
                 name: "replica_global_secondary_index_settings_update",
                 api_name: "ReplicaGlobalSecondaryIndexSettingsUpdate",
-                shape: 461,
+                shape: 344,
                 required: false,
             },
-            Member { name: "replica_table_class", api_name: "ReplicaTableClass", shape: 96, required: false },
+            Member { name: "replica_table_class", api_name: "ReplicaTableClass", shape: 77, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 463: ReplicaSettingsUpdateList
-    Shape { kind: Kind::List { item: 462 }, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 464: UpdateGlobalTableSettingsInput
+    // 346: ReplicaSettingsUpdateList
+    Shape {
+        kind: Kind::List { item: 345 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 347: UpdateGlobalTableSettingsInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: true },
+            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 19, required: true },
             Member {
                 name: "global_table_billing_mode",
                 api_name: "GlobalTableBillingMode",
-                shape: 123,
+                shape: 102,
                 required: false,
             },
             Member {
                 name: "global_table_provisioned_write_capacity_units",
                 api_name: "GlobalTableProvisionedWriteCapacityUnits",
-                shape: 86,
+                shape: 67,
                 required: false,
             },
             Member {
                 name: "global_table_provisioned_write_capacity_auto_scaling_settings_update",
                 api_name: "GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
             Member {
                 name: "global_table_global_secondary_index_settings_update",
                 api_name: "GlobalTableGlobalSecondaryIndexSettingsUpdate",
-                shape: 459,
+                shape: 342,
                 required: false,
             },
-            Member { name: "replica_settings_update", api_name: "ReplicaSettingsUpdate", shape: 463, required: false },
+            Member { name: "replica_settings_update", api_name: "ReplicaSettingsUpdate", shape: 346, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 465: UpdateGlobalTableSettingsOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "global_table_name", api_name: "GlobalTableName", shape: 24, required: false },
-            Member { name: "replica_settings", api_name: "ReplicaSettings", shape: 292, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 466: AttributeAction
+    // 348: AttributeAction
     Shape {
         kind: Kind::String { values: &["ADD", "PUT", "DELETE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 467: AttributeValueUpdate
+    // 349: AttributeValueUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "value", api_name: "Value", shape: 12, required: false },
-            Member { name: "action", api_name: "Action", shape: 466, required: false },
+            Member { name: "value", api_name: "Value", shape: 9, required: false },
+            Member { name: "action", api_name: "Action", shape: 348, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 468: AttributeUpdates
-    Shape {
-        kind: Kind::Map { key: 7, value: 467 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 469: UpdateItemInput
+    // 350: AttributeUpdates
+    Shape { kind: Kind::Map { key: 5, value: 349 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 351: UpdateItemInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "key", api_name: "Key", shape: 37, required: true },
-            Member { name: "attribute_updates", api_name: "AttributeUpdates", shape: 468, required: false },
-            Member { name: "expected", api_name: "Expected", shape: 191, required: false },
-            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 192, required: false },
-            Member { name: "return_values", api_name: "ReturnValues", shape: 193, required: false },
-            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 18, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "key", api_name: "Key", shape: 17, required: true },
+            Member { name: "attribute_updates", api_name: "AttributeUpdates", shape: 350, required: false },
+            Member { name: "expected", api_name: "Expected", shape: 153, required: false },
+            Member { name: "conditional_operator", api_name: "ConditionalOperator", shape: 154, required: false },
+            Member { name: "return_values", api_name: "ReturnValues", shape: 155, required: false },
+            Member { name: "return_consumed_capacity", api_name: "ReturnConsumedCapacity", shape: 14, required: false },
             Member {
                 name: "return_item_collection_metrics",
                 api_name: "ReturnItemCollectionMetrics",
-                shape: 55,
+                shape: 45,
                 required: false,
             },
-            Member { name: "update_expression", api_name: "UpdateExpression", shape: 434, required: false },
-            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 194, required: false },
+            Member { name: "update_expression", api_name: "UpdateExpression", shape: 1, required: false },
+            Member { name: "condition_expression", api_name: "ConditionExpression", shape: 1, required: false },
             Member {
                 name: "expression_attribute_names",
                 api_name: "ExpressionAttributeNames",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
             Member {
                 name: "expression_attribute_values",
                 api_name: "ExpressionAttributeValues",
-                shape: 196,
+                shape: 156,
                 required: false,
             },
             Member {
                 name: "return_values_on_condition_check_failure",
                 api_name: "ReturnValuesOnConditionCheckFailure",
-                shape: 15,
+                shape: 11,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 470: UpdateItemOutput
+    // 352: UpdateKinesisStreamingDestinationInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attributes", api_name: "Attributes", shape: 22, required: false },
-            Member { name: "consumed_capacity", api_name: "ConsumedCapacity", shape: 34, required: false },
-            Member { name: "item_collection_metrics", api_name: "ItemCollectionMetrics", shape: 60, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 471: UpdateKinesisStreamingConfiguration
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "approximate_creation_date_time_precision",
-            api_name: "ApproximateCreationDateTimePrecision",
-            shape: 315,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 472: UpdateKinesisStreamingDestinationInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "stream_arn", api_name: "StreamArn", shape: 154, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "stream_arn", api_name: "StreamArn", shape: 52, required: true },
             Member {
                 name: "update_kinesis_streaming_configuration",
                 api_name: "UpdateKinesisStreamingConfiguration",
-                shape: 471,
+                shape: 243,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 473: UpdateKinesisStreamingDestinationOutput
+    // 353: UpdateKinesisStreamingDestinationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 24, required: false },
-            Member { name: "stream_arn", api_name: "StreamArn", shape: 154, required: false },
-            Member { name: "destination_status", api_name: "DestinationStatus", shape: 314, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 19, required: false },
+            Member { name: "stream_arn", api_name: "StreamArn", shape: 52, required: false },
+            Member { name: "destination_status", api_name: "DestinationStatus", shape: 229, required: false },
             Member {
                 name: "update_kinesis_streaming_configuration",
                 api_name: "UpdateKinesisStreamingConfiguration",
-                shape: 471,
+                shape: 243,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 474: UpdateGlobalSecondaryIndexAction
+    // 354: UpdateGlobalSecondaryIndexAction
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 120, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 99, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 475: CreateGlobalSecondaryIndexAction
+    // 355: DeleteGlobalSecondaryIndexAction
+    Shape {
+        kind: Kind::Structure(&[Member { name: "index_name", api_name: "IndexName", shape: 19, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 356: GlobalSecondaryIndexUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "key_schema", api_name: "KeySchema", shape: 111, required: true },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: true },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 120, required: false },
+            Member { name: "update", api_name: "Update", shape: 354, required: false },
+            Member { name: "create", api_name: "Create", shape: 100, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 355, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 476: DeleteGlobalSecondaryIndexAction
-    Shape {
-        kind: Kind::Structure(&[Member { name: "index_name", api_name: "IndexName", shape: 30, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 477: GlobalSecondaryIndexUpdate
+    // 357: GlobalSecondaryIndexUpdateList
+    Shape { kind: Kind::List { item: 356 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 358: ReplicaGlobalSecondaryIndex
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "update", api_name: "Update", shape: 474, required: false },
-            Member { name: "create", api_name: "Create", shape: 475, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 476, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 478: GlobalSecondaryIndexUpdateList
-    Shape { kind: Kind::List { item: 477 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 479: ReplicaGlobalSecondaryIndex
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: true },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 87,
+                shape: 68,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 89,
+                shape: 70,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 480: ReplicaGlobalSecondaryIndexList
-    Shape { kind: Kind::List { item: 479 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 481: CreateReplicationGroupMemberAction
+    // 359: ReplicaGlobalSecondaryIndexList
+    Shape {
+        kind: Kind::List { item: 358 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 360: CreateReplicationGroupMemberAction
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
-            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 85, required: false },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: true },
+            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 1, required: false },
             Member {
                 name: "provisioned_throughput_override",
                 api_name: "ProvisionedThroughputOverride",
-                shape: 87,
+                shape: 68,
                 required: false,
             },
             Member {
                 name: "on_demand_throughput_override",
                 api_name: "OnDemandThroughputOverride",
-                shape: 89,
+                shape: 70,
                 required: false,
             },
             Member {
                 name: "global_secondary_indexes",
                 api_name: "GlobalSecondaryIndexes",
-                shape: 480,
+                shape: 359,
                 required: false,
             },
-            Member { name: "table_class_override", api_name: "TableClassOverride", shape: 96, required: false },
+            Member { name: "table_class_override", api_name: "TableClassOverride", shape: 77, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 482: UpdateReplicationGroupMemberAction
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
-            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyId", shape: 85, required: false },
-            Member {
-                name: "provisioned_throughput_override",
-                api_name: "ProvisionedThroughputOverride",
-                shape: 87,
-                required: false,
-            },
-            Member {
-                name: "on_demand_throughput_override",
-                api_name: "OnDemandThroughputOverride",
-                shape: 89,
-                required: false,
-            },
-            Member {
-                name: "global_secondary_indexes",
-                api_name: "GlobalSecondaryIndexes",
-                shape: 480,
-                required: false,
-            },
-            Member { name: "table_class_override", api_name: "TableClassOverride", shape: 96, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 483: DeleteReplicationGroupMemberAction
-    Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 484: DisassociationMode
+    // 361: DisassociationMode
     Shape {
         kind: Kind::String { values: &["WAIT_FOR_REPLICATION"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 485: DisassociateReplicationGroupMemberAction
+    // 362: DisassociateReplicationGroupMemberAction
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
-            Member { name: "disassociation_mode", api_name: "DisassociationMode", shape: 484, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: true },
+            Member { name: "disassociation_mode", api_name: "DisassociationMode", shape: 361, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 486: ReplicationGroupUpdate
+    // 363: ReplicationGroupUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "create", api_name: "Create", shape: 481, required: false },
-            Member { name: "update", api_name: "Update", shape: 482, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 483, required: false },
-            Member { name: "disassociate", api_name: "Disassociate", shape: 485, required: false },
+            Member { name: "create", api_name: "Create", shape: 360, required: false },
+            Member { name: "update", api_name: "Update", shape: 360, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 334, required: false },
+            Member { name: "disassociate", api_name: "Disassociate", shape: 362, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 487: ReplicationGroupUpdateList
-    Shape { kind: Kind::List { item: 486 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 488: CreateGlobalTableWitnessGroupMemberAction
+    // 364: ReplicationGroupUpdateList
     Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 363 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 489: DeleteGlobalTableWitnessGroupMemberAction
+    // 365: GlobalTableWitnessGroupUpdateList
     Shape {
-        kind: Kind::Structure(&[Member { name: "region_name", api_name: "RegionName", shape: 78, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 335 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(1) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 490: GlobalTableWitnessGroupUpdate
+    // 366: VectorIndexUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "create", api_name: "Create", shape: 488, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 489, required: false },
+            Member { name: "create", api_name: "Create", shape: 116, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 355, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 491: GlobalTableWitnessGroupUpdateList
-    Shape { kind: Kind::List { item: 490 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 492: CreateVectorIndexAction
+    // 367: VectorIndexUpdateList
+    Shape { kind: Kind::List { item: 366 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 368: UpdateTableInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: true },
-            Member { name: "vector_attribute", api_name: "VectorAttribute", shape: 137, required: true },
-            Member { name: "search_schema", api_name: "SearchSchema", shape: 140, required: false },
-            Member { name: "projection", api_name: "Projection", shape: 115, required: true },
-            Member { name: "dimensions", api_name: "Dimensions", shape: 86, required: true },
-            Member { name: "distance_function", api_name: "DistanceFunction", shape: 141, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 493: DeleteVectorIndexAction
-    Shape {
-        kind: Kind::Structure(&[Member { name: "index_name", api_name: "IndexName", shape: 30, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 494: VectorIndexUpdate
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "create", api_name: "Create", shape: 492, required: false },
-            Member { name: "delete", api_name: "Delete", shape: 493, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 495: VectorIndexUpdateList
-    Shape { kind: Kind::List { item: 494 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 496: UpdateTableInput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 108, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
-            Member { name: "billing_mode", api_name: "BillingMode", shape: 123, required: false },
-            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 118, required: false },
+            Member { name: "attribute_definitions", api_name: "AttributeDefinitions", shape: 88, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
+            Member { name: "billing_mode", api_name: "BillingMode", shape: 102, required: false },
+            Member { name: "provisioned_throughput", api_name: "ProvisionedThroughput", shape: 97, required: false },
             Member {
                 name: "global_secondary_index_updates",
                 api_name: "GlobalSecondaryIndexUpdates",
-                shape: 478,
+                shape: 357,
                 required: false,
             },
-            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 126, required: false },
-            Member { name: "sse_specification", api_name: "SSESpecification", shape: 129, required: false },
-            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 487, required: false },
-            Member { name: "table_class", api_name: "TableClass", shape: 96, required: false },
+            Member { name: "stream_specification", api_name: "StreamSpecification", shape: 104, required: false },
+            Member { name: "sse_specification", api_name: "SSESpecification", shape: 106, required: false },
+            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 364, required: false },
+            Member { name: "table_class", api_name: "TableClass", shape: 77, required: false },
             Member {
                 name: "deletion_protection_enabled",
                 api_name: "DeletionProtectionEnabled",
-                shape: 134,
+                shape: 8,
                 required: false,
             },
             Member {
                 name: "multi_region_consistency",
                 api_name: "MultiRegionConsistency",
-                shape: 166,
+                shape: 132,
                 required: false,
             },
             Member {
                 name: "global_table_witness_updates",
                 api_name: "GlobalTableWitnessUpdates",
-                shape: 491,
+                shape: 365,
                 required: false,
             },
-            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 119, required: false },
-            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 120, required: false },
+            Member { name: "on_demand_throughput", api_name: "OnDemandThroughput", shape: 98, required: false },
+            Member { name: "warm_throughput", api_name: "WarmThroughput", shape: 99, required: false },
             Member {
                 name: "global_table_settings_replication_mode",
                 api_name: "GlobalTableSettingsReplicationMode",
-                shape: 98,
+                shape: 79,
                 required: false,
             },
             Member {
                 name: "disassociation_protection_enabled",
                 api_name: "DisassociationProtectionEnabled",
-                shape: 165,
+                shape: 8,
                 required: false,
             },
-            Member { name: "vector_index_updates", api_name: "VectorIndexUpdates", shape: 495, required: false },
+            Member { name: "vector_index_updates", api_name: "VectorIndexUpdates", shape: 367, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 497: UpdateTableOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "table_description",
-            api_name: "TableDescription",
-            shape: 169,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 498: GlobalSecondaryIndexAutoScalingUpdate
+    // 369: GlobalSecondaryIndexAutoScalingUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "provisioned_write_capacity_auto_scaling_update",
                 api_name: "ProvisionedWriteCapacityAutoScalingUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 499: GlobalSecondaryIndexAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 498 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 500: ReplicaGlobalSecondaryIndexAutoScalingUpdate
+    // 370: GlobalSecondaryIndexAutoScalingUpdateList
+    Shape {
+        kind: Kind::List { item: 369 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 371: ReplicaGlobalSecondaryIndexAutoScalingUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "index_name", api_name: "IndexName", shape: 30, required: false },
+            Member { name: "index_name", api_name: "IndexName", shape: 19, required: false },
             Member {
                 name: "provisioned_read_capacity_auto_scaling_update",
                 api_name: "ProvisionedReadCapacityAutoScalingUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 501: ReplicaGlobalSecondaryIndexAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 500 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 502: ReplicaAutoScalingUpdate
+    // 372: ReplicaGlobalSecondaryIndexAutoScalingUpdateList
+    Shape { kind: Kind::List { item: 371 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 373: ReplicaAutoScalingUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "region_name", api_name: "RegionName", shape: 78, required: true },
+            Member { name: "region_name", api_name: "RegionName", shape: 1, required: true },
             Member {
                 name: "replica_global_secondary_index_updates",
                 api_name: "ReplicaGlobalSecondaryIndexUpdates",
-                shape: 501,
+                shape: 372,
                 required: false,
             },
             Member {
                 name: "replica_provisioned_read_capacity_auto_scaling_update",
                 api_name: "ReplicaProvisionedReadCapacityAutoScalingUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 503: ReplicaAutoScalingUpdateList
-    Shape { kind: Kind::List { item: 502 }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 504: UpdateTableReplicaAutoScalingInput
+    // 374: ReplicaAutoScalingUpdateList
+    Shape {
+        kind: Kind::List { item: 373 },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 375: UpdateTableReplicaAutoScalingInput
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "global_secondary_index_updates",
                 api_name: "GlobalSecondaryIndexUpdates",
-                shape: 499,
+                shape: 370,
                 required: false,
             },
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
             Member {
                 name: "provisioned_write_capacity_auto_scaling_update",
                 api_name: "ProvisionedWriteCapacityAutoScalingUpdate",
-                shape: 457,
+                shape: 340,
                 required: false,
             },
-            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 503, required: false },
+            Member { name: "replica_updates", api_name: "ReplicaUpdates", shape: 374, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 505: UpdateTableReplicaAutoScalingOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "table_auto_scaling_description",
-            api_name: "TableAutoScalingDescription",
-            shape: 328,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 506: TimeToLiveEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 507: TimeToLiveSpecification
+    // 376: TimeToLiveSpecification
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "enabled", api_name: "Enabled", shape: 506, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 180, required: true },
+            Member { name: "enabled", api_name: "Enabled", shape: 8, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 85, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 508: UpdateTimeToLiveInput
+    // 377: UpdateTimeToLiveInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_name", api_name: "TableName", shape: 27, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 22, required: true },
             Member {
                 name: "time_to_live_specification",
                 api_name: "TimeToLiveSpecification",
-                shape: 507,
+                shape: 376,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 509: UpdateTimeToLiveOutput
+    // 378: UpdateTimeToLiveOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "time_to_live_specification",
             api_name: "TimeToLiveSpecification",
-            shape: 507,
+            shape: 376,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
 ];

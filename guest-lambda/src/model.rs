@@ -2,7 +2,9 @@
 // API model (names, types and rules only). Do not edit.
 
 use connector_sdk::aws::model::rest::{Binding, Checksum, Http, Location};
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
+use connector_sdk::aws::model::{
+    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+};
 
 /// AWS Lambda, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -11,6 +13,7 @@ pub static SERVICE: Service = Service {
     protocol: Protocol::RestJson,
     operations: OPERATIONS,
     shapes: SHAPES,
+    definitions: &[],
 };
 
 /// Every operation, sorted by name.
@@ -24,7 +27,7 @@ static OPERATIONS: &[Operation] = &[
         output: Some(8),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
             input: &[
@@ -46,11 +49,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AddPermission",
         title: "Add permission",
         description: "Adds a statement to a function's resource-based policy so an AWS service or another account can invoke it. Set a source ARN or source account when granting a service, so only your own resources can use it.",
-        input: 19,
-        output: Some(20),
+        input: 17,
+        output: Some(18),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/functions/{FunctionName}/policy",
             input: &[
@@ -71,11 +74,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CheckpointDurableExecution",
         title: "Checkpoint durable execution",
         description: "Records progress of a running durable execution by sending a batch of operation updates with the current checkpoint token. Normally called by the durable functions SDK, not by hand.",
-        input: 50,
-        output: Some(65),
+        input: 39,
+        output: Some(52),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint",
             input: &[Binding { member: "DurableExecutionArn", location: Location::Label("DurableExecutionArn") }],
@@ -93,11 +96,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateAlias",
         title: "Create alias",
         description: "Creates a named pointer, such as prod, to one published version of a function. A routing config can send a weighted share of traffic to a second version.",
-        input: 74,
-        output: Some(77),
+        input: 56,
+        output: Some(57),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/functions/{FunctionName}/aliases",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -115,11 +118,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateCapacityProvider",
         title: "Create capacity provider",
         description: "Creates a capacity provider that runs functions on managed EC2 instances in your VPC. Requires a VPC config with subnets and an operator role ARN that Lambda uses to manage the instances.",
-        input: 109,
-        output: Some(115),
+        input: 83,
+        output: Some(87),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-11-30/capacity-providers",
             input: &[],
@@ -137,11 +140,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateCodeSigningConfig",
         title: "Create code signing config",
         description: "Creates a code signing configuration listing the signing profiles allowed to sign function code. The policy decides whether unsigned or badly signed code is only warned about or rejected.",
-        input: 120,
-        output: Some(124),
+        input: 92,
+        output: Some(95),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2020-04-22/code-signing-configs",
             input: &[],
@@ -159,11 +162,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateEventSourceMapping",
         title: "Create event source mapping",
         description: "Connects a stream or queue, such as SQS, Kinesis, DynamoDB Streams or Kafka, to a function so Lambda polls it and invokes the function with batches. Streams also need a starting position.",
-        input: 185,
-        output: Some(191),
+        input: 150,
+        output: Some(156),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/event-source-mappings",
             input: &[],
@@ -181,11 +184,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateFunction",
         title: "Create function",
         description: "Creates a function from an execution role ARN and code given as a base64 zip file, an S3 object, or a container image URI. Zip packages also need a runtime and handler; the new function starts in a Pending state.",
-        input: 244,
-        output: Some(268),
+        input: 197,
+        output: Some(212),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/functions",
             input: &[],
@@ -203,11 +206,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateFunctionUrlConfig",
         title: "Create function URL config",
         description: "Gives a function or alias a dedicated HTTPS endpoint. The auth type is AWS_IAM for signed requests or NONE for public access, which still needs a matching resource policy statement.",
-        input: 281,
-        output: Some(283),
+        input: 221,
+        output: Some(223),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2021-10-31/functions/{FunctionName}/url",
             input: &[
@@ -228,11 +231,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteAlias",
         title: "Delete alias",
         description: "Deletes a function alias by name. The versions it pointed to are kept; only the name is removed.",
-        input: 284,
+        input: 224,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
             input: &[
@@ -253,11 +256,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteCapacityProvider",
         title: "Delete capacity provider",
         description: "Deletes a capacity provider by name. Function versions that still use it must be removed or moved first.",
-        input: 285,
-        output: Some(286),
+        input: 225,
+        output: Some(87),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2025-11-30/capacity-providers/{CapacityProviderName}",
             input: &[Binding { member: "CapacityProviderName", location: Location::Label("CapacityProviderName") }],
@@ -275,11 +278,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteCodeSigningConfig",
         title: "Delete code signing config",
         description: "Deletes a code signing configuration by ARN. It can only be deleted once no function uses it.",
-        input: 287,
-        output: Some(288),
+        input: 226,
+        output: Some(227),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
             input: &[Binding { member: "CodeSigningConfigArn", location: Location::Label("CodeSigningConfigArn") }],
@@ -297,11 +300,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteEventSourceMapping",
         title: "Delete event source mapping",
         description: "Removes an event source mapping by its UUID so Lambda stops polling that source. Deletion is asynchronous and the mapping shows a Deleting state for a short while.",
-        input: 289,
-        output: Some(191),
+        input: 228,
+        output: Some(156),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2015-03-31/event-source-mappings/{UUID}",
             input: &[Binding { member: "UUID", location: Location::Label("UUID") }],
@@ -319,11 +322,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteFunction",
         title: "Delete function",
         description: "Deletes a function with all its versions and aliases. With a qualifier it deletes only that one version, and aliases or event source mappings are not cleaned up for you.",
-        input: 290,
-        output: Some(292),
+        input: 229,
+        output: Some(230),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2015-03-31/functions/{FunctionName}",
             input: &[
@@ -344,11 +347,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteFunctionCodeSigningConfig",
         title: "Delete function code signing config",
         description: "Detaches the code signing configuration from a function, so later code updates are no longer checked for signatures. The configuration itself is kept.",
-        input: 293,
+        input: 231,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2020-06-30/functions/{FunctionName}/code-signing-config",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -366,11 +369,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteFunctionConcurrency",
         title: "Delete function concurrency",
         description: "Removes the reserved concurrency limit from a function. It then draws from the account's shared unreserved concurrency pool.",
-        input: 294,
+        input: 232,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2017-10-31/functions/{FunctionName}/concurrency",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -388,11 +391,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteFunctionEventInvokeConfig",
         title: "Delete function event invoke config",
         description: "Removes the asynchronous invocation settings (retries, event age, destinations) from a function, version or alias. Lambda falls back to its default retry behavior.",
-        input: 295,
+        input: 229,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2019-09-25/functions/{FunctionName}/event-invoke-config",
             input: &[
@@ -413,11 +416,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteFunctionUrlConfig",
         title: "Delete function URL config",
         description: "Removes the HTTPS endpoint of a function or alias. The URL stops working right away and a new one will get a different address.",
-        input: 296,
+        input: 233,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2021-10-31/functions/{FunctionName}/url",
             input: &[
@@ -438,11 +441,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteLayerVersion",
         title: "Delete layer version",
         description: "Deletes one version of a layer; version numbers are never reused. Functions that already include it keep working, but it can no longer be added to functions.",
-        input: 297,
+        input: 234,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
             input: &[
@@ -463,11 +466,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteProvisionedConcurrencyConfig",
         title: "Delete provisioned concurrency config",
         description: "Removes the provisioned concurrency setting from a version or alias. The qualifier is required, and pre-initialized environments are released.",
-        input: 299,
+        input: 235,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
             input: &[
@@ -488,11 +491,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteResourcePolicy",
         title: "Delete resource policy",
         description: "Deletes the whole resource-based policy attached to a function, version or alias, given by ARN. Pass a revision ID to avoid removing a policy someone else just changed.",
-        input: 302,
+        input: 236,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2026-07-09/resource-policy/{ResourceArn}",
             input: &[
@@ -513,11 +516,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetAccountSettings",
         title: "Get account settings",
         description: "Returns the account's Lambda limits and current usage in the Region, such as total concurrency, unreserved concurrency and code storage. Takes no input.",
-        input: 303,
-        output: Some(307),
+        input: 227,
+        output: Some(239),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2016-08-19/account-settings",
             input: &[],
@@ -535,11 +538,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetAlias",
         title: "Get alias",
         description: "Returns the details of one function alias: the version it points to, its description and any weighted routing config.",
-        input: 308,
-        output: Some(77),
+        input: 224,
+        output: Some(57),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
             input: &[
@@ -560,11 +563,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetCapacityProvider",
         title: "Get capacity provider",
         description: "Returns the configuration and current state of a capacity provider, looked up by name.",
-        input: 309,
-        output: Some(310),
+        input: 225,
+        output: Some(87),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-11-30/capacity-providers/{CapacityProviderName}",
             input: &[Binding { member: "CapacityProviderName", location: Location::Label("CapacityProviderName") }],
@@ -582,11 +585,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetCodeSigningConfig",
         title: "Get code signing config",
         description: "Returns a code signing configuration by ARN, including the allowed signing profiles and the enforcement policy.",
-        input: 311,
-        output: Some(312),
+        input: 226,
+        output: Some(95),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
             input: &[Binding { member: "CodeSigningConfigArn", location: Location::Label("CodeSigningConfigArn") }],
@@ -604,11 +607,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetDurableExecution",
         title: "Get durable execution",
         description: "Returns the status, timing and result or error of one durable execution, looked up by its ARN. Set the include flag to also get the input and output payloads.",
-        input: 314,
-        output: Some(320),
+        input: 240,
+        output: Some(243),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-12-01/durable-executions/{DurableExecutionArn}",
             input: &[
@@ -629,17 +632,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetDurableExecutionHistory",
         title: "Get durable execution history",
         description: "Returns the event history of a durable execution, one page at a time. Can be read newest first and can include the payload data of each event.",
-        input: 323,
-        output: Some(358),
+        input: 245,
+        output: Some(264),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Events"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-12-01/durable-executions/{DurableExecutionArn}/history",
             input: &[
@@ -663,17 +666,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetDurableExecutionState",
         title: "Get durable execution state",
         description: "Returns the recorded operations a durable execution needs to replay, paged. Requires the current checkpoint token and is meant for the durable functions SDK.",
-        input: 359,
-        output: Some(360),
+        input: 265,
+        output: Some(266),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Operations"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-12-01/durable-executions/{DurableExecutionArn}/state",
             input: &[
@@ -696,11 +699,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetEventSourceMapping",
         title: "Get event source mapping",
         description: "Returns the settings and current state of an event source mapping, looked up by its UUID.",
-        input: 361,
-        output: Some(191),
+        input: 228,
+        output: Some(156),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/event-source-mappings/{UUID}",
             input: &[Binding { member: "UUID", location: Location::Label("UUID") }],
@@ -718,11 +721,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunction",
         title: "Get function",
         description: "Returns a function's configuration, tags, concurrency and a short-lived presigned link to download its code. Use a qualifier to read a specific version or alias.",
-        input: 362,
-        output: Some(372),
+        input: 229,
+        output: Some(273),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}",
             input: &[
@@ -743,11 +746,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionCodeSigningConfig",
         title: "Get function code signing config",
         description: "Returns the ARN of the code signing configuration attached to a function, if any.",
-        input: 373,
-        output: Some(374),
+        input: 231,
+        output: Some(274),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2020-06-30/functions/{FunctionName}/code-signing-config",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -765,11 +768,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionConcurrency",
         title: "Get function concurrency",
         description: "Returns the reserved concurrency set on a function. The value is absent when no reservation has been made.",
-        input: 375,
-        output: Some(376),
+        input: 232,
+        output: Some(272),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2019-09-30/functions/{FunctionName}/concurrency",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -787,11 +790,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionConfiguration",
         title: "Get function configuration",
         description: "Returns the version-specific settings of a function, such as runtime, memory, timeout and state, without the code link. Use a qualifier for a specific version or alias.",
-        input: 377,
-        output: Some(268),
+        input: 229,
+        output: Some(212),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}/configuration",
             input: &[
@@ -812,11 +815,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionEventInvokeConfig",
         title: "Get function event invoke config",
         description: "Returns the asynchronous invocation settings of a function, version or alias: retry attempts, maximum event age and destinations.",
-        input: 378,
-        output: Some(381),
+        input: 229,
+        output: Some(277),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2019-09-25/functions/{FunctionName}/event-invoke-config",
             input: &[
@@ -837,11 +840,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionRecursionConfig",
         title: "Get function recursion config",
         description: "Returns whether Lambda stops or allows recursive loops detected for a function. The value is Terminate or Allow.",
-        input: 383,
-        output: Some(385),
+        input: 232,
+        output: Some(279),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2024-08-31/functions/{FunctionName}/recursion-config",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -859,11 +862,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionScalingConfig",
         title: "Get function scaling config",
         description: "Returns the minimum and maximum execution environments set for a function version that runs on a capacity provider. The qualifier is required.",
-        input: 387,
-        output: Some(390),
+        input: 235,
+        output: Some(282),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-11-30/functions/{FunctionName}/function-scaling-config",
             input: &[
@@ -884,11 +887,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetFunctionUrlConfig",
         title: "Get function URL config",
         description: "Returns the HTTPS endpoint of a function or alias along with its auth type, CORS settings and invoke mode.",
-        input: 391,
-        output: Some(392),
+        input: 233,
+        output: Some(283),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2021-10-31/functions/{FunctionName}/url",
             input: &[
@@ -909,11 +912,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetLayerVersion",
         title: "Get layer version",
         description: "Returns information about one layer version, given the layer name and version number, including a short-lived link to download its content.",
-        input: 393,
-        output: Some(399),
+        input: 234,
+        output: Some(288),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
             input: &[
@@ -934,11 +937,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetLayerVersionByArn",
         title: "Get layer version by ARN",
         description: "Returns information about a layer version given its full version ARN, including a short-lived download link.",
-        input: 400,
-        output: Some(399),
+        input: 289,
+        output: Some(288),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2018-10-31/layers?find=LayerVersion",
             input: &[Binding { member: "Arn", location: Location::Query("Arn") }],
@@ -956,11 +959,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetLayerVersionPolicy",
         title: "Get layer version policy",
         description: "Returns the resource-based policy of a layer version as a JSON string, with its revision ID.",
-        input: 401,
-        output: Some(402),
+        input: 234,
+        output: Some(290),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
             input: &[
@@ -981,11 +984,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetPolicy",
         title: "Get policy",
         description: "Returns the resource-based policy of a function, version or alias as a JSON string. Fails with not found when no permissions have been added.",
-        input: 403,
-        output: Some(404),
+        input: 229,
+        output: Some(290),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}/policy",
             input: &[
@@ -1006,11 +1009,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetProvisionedConcurrencyConfig",
         title: "Get provisioned concurrency config",
         description: "Returns the requested and allocated provisioned concurrency of a version or alias and its status. The qualifier is required.",
-        input: 405,
-        output: Some(409),
+        input: 235,
+        output: Some(292),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
             input: &[
@@ -1031,11 +1034,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetResourcePolicy",
         title: "Get resource policy",
         description: "Returns the resource-based policy attached to a function, version or alias, given by ARN, together with its revision ID.",
-        input: 410,
-        output: Some(412),
+        input: 293,
+        output: Some(295),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2026-07-09/resource-policy/{ResourceArn}",
             input: &[Binding { member: "ResourceArn", location: Location::Label("ResourceArn") }],
@@ -1053,11 +1056,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetRuntimeManagementConfig",
         title: "Get runtime management config",
         description: "Returns how a function's runtime version is updated (Auto, FunctionUpdate or Manual) and the pinned runtime version ARN when set to Manual.",
-        input: 413,
-        output: Some(415),
+        input: 229,
+        output: Some(297),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2021-07-20/functions/{FunctionName}/runtime-management-config",
             input: &[
@@ -1078,11 +1081,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Invoke",
         title: "Invoke function",
         description: "Runs a function with a JSON payload. By default the call is synchronous and returns the result; set the invocation type to Event to queue it, or DryRun to only check permissions.",
-        input: 418,
-        output: Some(419),
+        input: 300,
+        output: Some(301),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/functions/{FunctionName}/invocations",
             input: &[
@@ -1114,11 +1117,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "InvokeAsync",
         title: "Invoke function asynchronously (deprecated)",
         description: "Queues an event for a function and returns at once. Deprecated; call Invoke with the Event invocation type instead.",
-        input: 421,
-        output: Some(423),
+        input: 303,
+        output: Some(304),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2014-11-13/functions/{FunctionName}/invoke-async",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -1136,17 +1139,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListAliases",
         title: "List aliases",
         description: "Lists the aliases of a function, one page at a time. Can be filtered to aliases pointing at a given version.",
-        input: 425,
-        output: Some(427),
+        input: 305,
+        output: Some(307),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Aliases"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}/aliases",
             input: &[
@@ -1169,17 +1172,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListCapacityProviders",
         title: "List capacity providers",
         description: "Lists the capacity providers in the account and Region, one page at a time. Can be filtered by state.",
-        input: 429,
-        output: Some(431),
+        input: 309,
+        output: Some(311),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["CapacityProviders"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-11-30/capacity-providers",
             input: &[
@@ -1201,17 +1204,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListCodeSigningConfigs",
         title: "List code signing configs",
         description: "Lists the code signing configurations in the account and Region, one page at a time.",
-        input: 432,
-        output: Some(434),
+        input: 312,
+        output: Some(314),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["CodeSigningConfigs"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2020-04-22/code-signing-configs",
             input: &[
@@ -1232,17 +1235,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListDurableExecutionsByFunction",
         title: "List durable executions by function",
         description: "Lists the durable executions of a function, one page at a time. Can be filtered by name, status and start time range.",
-        input: 436,
-        output: Some(439),
+        input: 316,
+        output: Some(319),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["DurableExecutions"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-12-01/functions/{FunctionName}/durable-executions",
             input: &[
@@ -1270,17 +1273,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListEventSourceMappings",
         title: "List event source mappings",
         description: "Lists event source mappings, one page at a time. Can be filtered by event source ARN, by function, or both.",
-        input: 440,
-        output: Some(442),
+        input: 320,
+        output: Some(322),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["EventSourceMappings"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/event-source-mappings",
             input: &[
@@ -1303,17 +1306,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionEventInvokeConfigs",
         title: "List function event invoke configs",
         description: "Lists the asynchronous invocation settings configured on a function and its versions and aliases, one page at a time.",
-        input: 444,
-        output: Some(446),
+        input: 323,
+        output: Some(325),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["FunctionEventInvokeConfigs"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2019-09-25/functions/{FunctionName}/event-invoke-config/list",
             input: &[
@@ -1335,17 +1338,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionUrlConfigs",
         title: "List function URL configs",
         description: "Lists the HTTPS endpoints configured for a function and its aliases, one page at a time.",
-        input: 448,
-        output: Some(451),
+        input: 326,
+        output: Some(329),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["FunctionUrlConfigs"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2021-10-31/functions/{FunctionName}/urls",
             input: &[
@@ -1367,17 +1370,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionVersionsByCapacityProvider",
         title: "List function versions by capacity provider",
         description: "Lists the function versions that run on a given capacity provider, one page at a time.",
-        input: 452,
-        output: Some(455),
+        input: 330,
+        output: Some(333),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["FunctionVersions"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2025-11-30/capacity-providers/{CapacityProviderName}/function-versions",
             input: &[
@@ -1399,17 +1402,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctions",
         title: "List functions",
         description: "Lists the functions in the Region, one page at a time, showing the unpublished version's settings. Set the function version option to ALL to include every published version.",
-        input: 458,
-        output: Some(460),
+        input: 336,
+        output: Some(338),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Functions"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions",
             input: &[
@@ -1432,17 +1435,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionsByCodeSigningConfig",
         title: "List functions by code signing config",
         description: "Lists the ARNs of functions that use a given code signing configuration, one page at a time.",
-        input: 461,
-        output: Some(463),
+        input: 339,
+        output: Some(341),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["FunctionArns"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions",
             input: &[
@@ -1464,17 +1467,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListLayerVersions",
         title: "List layer versions",
         description: "Lists the versions of a layer, newest first, one page at a time. Can be filtered by compatible runtime or architecture.",
-        input: 465,
-        output: Some(468),
+        input: 342,
+        output: Some(345),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["LayerVersions"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2018-10-31/layers/{LayerName}/versions",
             input: &[
@@ -1498,17 +1501,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListLayers",
         title: "List layers",
         description: "Lists the layers in the account with details of each layer's latest version, one page at a time. Can be filtered by compatible runtime or architecture.",
-        input: 469,
-        output: Some(472),
+        input: 346,
+        output: Some(349),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Layers"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2018-10-31/layers",
             input: &[
@@ -1531,17 +1534,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListProvisionedConcurrencyConfigs",
         title: "List provisioned concurrency configs",
         description: "Lists the provisioned concurrency settings of all versions and aliases of a function, one page at a time.",
-        input: 474,
-        output: Some(477),
+        input: 326,
+        output: Some(352),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["ProvisionedConcurrencyConfigs"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL",
             input: &[
@@ -1563,11 +1566,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTags",
         title: "List tags",
         description: "Returns the tags of a function, event source mapping, code signing config or capacity provider, given its ARN.",
-        input: 479,
-        output: Some(480),
+        input: 353,
+        output: Some(354),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2017-03-31/tags/{Resource}",
             input: &[Binding { member: "Resource", location: Location::Label("Resource") }],
@@ -1585,17 +1588,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListVersionsByFunction",
         title: "List versions by function",
         description: "Lists every version of a function, including $LATEST, with each version's settings, one page at a time.",
-        input: 481,
-        output: Some(482),
+        input: 355,
+        output: Some(356),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "Marker",
             output_token: "NextMarker",
             limit: Some("max_items"),
             items: &["Versions"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/2015-03-31/functions/{FunctionName}/versions",
             input: &[
@@ -1617,11 +1620,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PublishLayerVersion",
         title: "Publish layer version",
         description: "Creates a new version of a layer from a zip archive given inline as base64 or as an S3 object. The layer is created on first publish and each call gets the next version number.",
-        input: 484,
-        output: Some(485),
+        input: 358,
+        output: Some(288),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2018-10-31/layers/{LayerName}/versions",
             input: &[Binding { member: "LayerName", location: Location::Label("LayerName") }],
@@ -1639,11 +1642,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PublishVersion",
         title: "Publish version",
         description: "Creates an immutable numbered version from the current code and settings of the unpublished function. If nothing changed since the last version, no new one is made; a code hash or revision ID guards against races.",
-        input: 486,
-        output: Some(268),
+        input: 359,
+        output: Some(212),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2015-03-31/functions/{FunctionName}/versions",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -1661,11 +1664,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionCodeSigningConfig",
         title: "Put function code signing config",
         description: "Attaches a code signing configuration to a function, replacing any previous one. Later code updates are checked against it.",
-        input: 487,
-        output: Some(488),
+        input: 360,
+        output: Some(274),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2020-06-30/functions/{FunctionName}/code-signing-config",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -1683,11 +1686,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionConcurrency",
         title: "Put function concurrency",
         description: "Reserves a number of concurrent executions for a function, which is also its upper limit. Setting zero stops all invocations of the function.",
-        input: 489,
-        output: Some(371),
+        input: 361,
+        output: Some(272),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2017-10-31/functions/{FunctionName}/concurrency",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -1705,11 +1708,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionEventInvokeConfig",
         title: "Put function event invoke config",
         description: "Sets the retry count, maximum event age and success or failure destinations for asynchronous invocations. Replaces the whole config; settings left out are reset to defaults.",
-        input: 490,
-        output: Some(381),
+        input: 362,
+        output: Some(277),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2019-09-25/functions/{FunctionName}/event-invoke-config",
             input: &[
@@ -1730,11 +1733,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionRecursionConfig",
         title: "Put function recursion config",
         description: "Sets whether Lambda stops (Terminate) or allows (Allow) recursive invocation loops that it detects for a function.",
-        input: 491,
-        output: Some(492),
+        input: 363,
+        output: Some(279),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2024-08-31/functions/{FunctionName}/recursion-config",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -1752,11 +1755,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionScalingConfig",
         title: "Put function scaling config",
         description: "Sets the minimum and maximum number of execution environments for a function version that runs on a capacity provider. The qualifier is required.",
-        input: 493,
-        output: Some(494),
+        input: 364,
+        output: Some(365),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2025-11-30/functions/{FunctionName}/function-scaling-config",
             input: &[
@@ -1777,11 +1780,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutProvisionedConcurrencyConfig",
         title: "Put provisioned concurrency config",
         description: "Keeps a number of execution environments initialized for a published version or alias. The qualifier is required, and $LATEST cannot be used.",
-        input: 495,
-        output: Some(496),
+        input: 366,
+        output: Some(367),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
             input: &[
@@ -1802,11 +1805,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutResourcePolicy",
         title: "Put resource policy",
         description: "Attaches a resource-based policy document to a function, version or alias, given by ARN. It replaces the whole existing policy, including statements added with AddPermission.",
-        input: 497,
-        output: Some(498),
+        input: 368,
+        output: Some(295),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2026-07-09/resource-policy/{ResourceArn}",
             input: &[Binding { member: "ResourceArn", location: Location::Label("ResourceArn") }],
@@ -1824,11 +1827,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutRuntimeManagementConfig",
         title: "Put runtime management config",
         description: "Chooses how a function's runtime version is updated: Auto, FunctionUpdate or Manual. Manual requires the ARN of the runtime version to pin.",
-        input: 499,
-        output: Some(500),
+        input: 369,
+        output: Some(370),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2021-07-20/functions/{FunctionName}/runtime-management-config",
             input: &[
@@ -1849,11 +1852,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RemoveLayerVersionPermission",
         title: "Remove layer version permission",
         description: "Removes one statement, by statement ID, from the usage policy of a layer version.",
-        input: 501,
+        input: 371,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}",
             input: &[
@@ -1876,11 +1879,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RemovePermission",
         title: "Remove permission",
         description: "Removes one statement, by statement ID, from the resource-based policy of a function, version or alias.",
-        input: 503,
+        input: 372,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2015-03-31/functions/{FunctionName}/policy/{StatementId}",
             input: &[
@@ -1903,11 +1906,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackFailure",
         title: "Send durable execution callback failure",
         description: "Completes a waiting callback of a durable execution with an error, given the callback ID. The waiting step then fails with that error.",
-        input: 504,
-        output: Some(505),
+        input: 373,
+        output: Some(227),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-12-01/durable-execution-callbacks/{CallbackId}/fail",
             input: &[Binding { member: "CallbackId", location: Location::Label("CallbackId") }],
@@ -1925,11 +1928,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackHeartbeat",
         title: "Send durable execution callback heartbeat",
         description: "Signals that work on a callback is still in progress, given the callback ID, so it does not hit its heartbeat timeout.",
-        input: 506,
-        output: Some(507),
+        input: 374,
+        output: Some(227),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat",
             input: &[Binding { member: "CallbackId", location: Location::Label("CallbackId") }],
@@ -1947,11 +1950,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackSuccess",
         title: "Send durable execution callback success",
         description: "Completes a waiting callback of a durable execution successfully, given the callback ID, passing an optional result payload to the waiting step.",
-        input: 509,
-        output: Some(510),
+        input: 376,
+        output: Some(227),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-12-01/durable-execution-callbacks/{CallbackId}/succeed",
             input: &[Binding { member: "CallbackId", location: Location::Label("CallbackId") }],
@@ -1969,11 +1972,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StopDurableExecution",
         title: "Stop durable execution",
         description: "Stops a running durable execution, given by ARN, with an optional error to record as the reason.",
-        input: 511,
-        output: Some(512),
+        input: 377,
+        output: Some(378),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2025-12-01/durable-executions/{DurableExecutionArn}/stop",
             input: &[Binding { member: "DurableExecutionArn", location: Location::Label("DurableExecutionArn") }],
@@ -1991,11 +1994,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or overwrites tags on a function, event source mapping, code signing config or capacity provider, given its ARN.",
-        input: 513,
+        input: 379,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2017-03-31/tags/{Resource}",
             input: &[Binding { member: "Resource", location: Location::Label("Resource") }],
@@ -2013,11 +2016,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes the tags with the given keys from a function, event source mapping, code signing config or capacity provider.",
-        input: 515,
+        input: 381,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/2017-03-31/tags/{Resource}",
             input: &[
@@ -2038,11 +2041,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateAlias",
         title: "Update alias",
         description: "Changes the version an alias points to, its description or its weighted routing config. Pass a revision ID to avoid overwriting a concurrent change.",
-        input: 516,
-        output: Some(77),
+        input: 382,
+        output: Some(57),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
             input: &[
@@ -2063,11 +2066,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateCapacityProvider",
         title: "Update capacity provider",
         description: "Changes the scaling limits, tag propagation or telemetry settings of an existing capacity provider. Network and permission settings cannot be changed.",
-        input: 517,
-        output: Some(518),
+        input: 383,
+        output: Some(87),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2025-11-30/capacity-providers/{CapacityProviderName}",
             input: &[Binding { member: "CapacityProviderName", location: Location::Label("CapacityProviderName") }],
@@ -2085,11 +2088,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateCodeSigningConfig",
         title: "Update code signing config",
         description: "Changes the allowed signing profiles, description or enforcement policy of a code signing configuration. Applies to all functions that use it.",
-        input: 519,
-        output: Some(520),
+        input: 384,
+        output: Some(95),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
             input: &[Binding { member: "CodeSigningConfigArn", location: Location::Label("CodeSigningConfigArn") }],
@@ -2107,11 +2110,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateEventSourceMapping",
         title: "Update event source mapping",
         description: "Changes an event source mapping, given by UUID: enable or disable it, switch the target function, or tune batching, retries and filters. The event source itself cannot be changed.",
-        input: 521,
-        output: Some(191),
+        input: 385,
+        output: Some(156),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2015-03-31/event-source-mappings/{UUID}",
             input: &[Binding { member: "UUID", location: Location::Label("UUID") }],
@@ -2129,11 +2132,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionCode",
         title: "Update function code",
         description: "Replaces the code of the unpublished function with a base64 zip, an S3 object or a container image URI matching the package type. The update is asynchronous; wait for it to finish before the next change.",
-        input: 522,
-        output: Some(268),
+        input: 386,
+        output: Some(212),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2015-03-31/functions/{FunctionName}/code",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -2151,11 +2154,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionConfiguration",
         title: "Update function configuration",
         description: "Changes settings of the unpublished function such as memory, timeout, environment variables, role or layers. The update is asynchronous; wait for it to finish before the next change.",
-        input: 523,
-        output: Some(268),
+        input: 387,
+        output: Some(212),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2015-03-31/functions/{FunctionName}/configuration",
             input: &[Binding { member: "FunctionName", location: Location::Label("FunctionName") }],
@@ -2173,11 +2176,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionEventInvokeConfig",
         title: "Update function event invoke config",
         description: "Changes only the given asynchronous invocation settings (retries, event age, destinations) of a function, version or alias, keeping the rest.",
-        input: 524,
-        output: Some(381),
+        input: 362,
+        output: Some(277),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/2019-09-25/functions/{FunctionName}/event-invoke-config",
             input: &[
@@ -2198,11 +2201,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionUrlConfig",
         title: "Update function URL config",
         description: "Changes the auth type, CORS settings or invoke mode of an existing function URL. The URL address itself stays the same.",
-        input: 525,
-        output: Some(526),
+        input: 388,
+        output: Some(283),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/2021-10-31/functions/{FunctionName}/url",
             input: &[
@@ -2226,52 +2229,47 @@ static SHAPES: &[Shape] = &[
     // 0: LayerName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
+        bounds: Some(&Bounds { min: Some(1), max: Some(140) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 1: LayerVersionNumber
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape { kind: Kind::Integer, bounds: None, sensitive: false, recursive: false, xml: None },
     // 2: StatementId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(100),
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 3: LayerPermissionAllowedAction
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(22),
+        bounds: Some(&Bounds { min: Some(0), max: Some(22) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 4: LayerPermissionAllowedPrincipal
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
+        bounds: Some(&Bounds { min: Some(0), max: Some(10000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 5: OrganizationId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(34),
+        bounds: Some(&Bounds { min: Some(0), max: Some(34) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 6: String
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: false, recursive: false, xml: None },
     // 7: AddLayerVersionPermissionRequest
     Shape {
         kind: Kind::Structure(&[
@@ -2283,10 +2281,9 @@ static SHAPES: &[Shape] = &[
             Member { name: "organization_id", api_name: "OrganizationId", shape: 5, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 8: AddLayerVersionPermissionResponse
@@ -2295,1291 +2292,1084 @@ static SHAPES: &[Shape] = &[
             Member { name: "statement", api_name: "Statement", shape: 6, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
     // 9: NamespacedFunctionName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(1), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 10: Action
+    // 10: Principal
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
+        bounds: Some(&Bounds { min: Some(0), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 11: Principal
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(2048),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 12: Arn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 13: FunctionUrlAuthType
+    // 11: FunctionUrlAuthType
     Shape {
         kind: Kind::String { values: &["NONE", "AWS_IAM"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 14: InvokedViaFunctionUrl
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 15: SourceOwner
+    // 12: InvokedViaFunctionUrl
+    Shape { kind: Kind::Boolean, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 13: SourceOwner
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(12),
+        bounds: Some(&Bounds { min: Some(0), max: Some(12) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 16: EventSourceToken
+    // 14: EventSourceToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(0), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 17: NumericLatestPublishedOrAliasQualifier
+    // 15: NumericLatestPublishedOrAliasQualifier
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 18: PrincipalOrgID
+    // 16: PrincipalOrgID
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(12),
-        max: Some(34),
+        bounds: Some(&Bounds { min: Some(12), max: Some(34) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 19: AddPermissionRequest
+    // 17: AddPermissionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
             Member { name: "statement_id", api_name: "StatementId", shape: 2, required: true },
-            Member { name: "action", api_name: "Action", shape: 10, required: true },
-            Member { name: "principal", api_name: "Principal", shape: 11, required: true },
-            Member { name: "source_arn", api_name: "SourceArn", shape: 12, required: false },
-            Member { name: "function_url_auth_type", api_name: "FunctionUrlAuthType", shape: 13, required: false },
-            Member { name: "invoked_via_function_url", api_name: "InvokedViaFunctionUrl", shape: 14, required: false },
-            Member { name: "source_account", api_name: "SourceAccount", shape: 15, required: false },
-            Member { name: "event_source_token", api_name: "EventSourceToken", shape: 16, required: false },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
+            Member { name: "action", api_name: "Action", shape: 4, required: true },
+            Member { name: "principal", api_name: "Principal", shape: 10, required: true },
+            Member { name: "source_arn", api_name: "SourceArn", shape: 4, required: false },
+            Member { name: "function_url_auth_type", api_name: "FunctionUrlAuthType", shape: 11, required: false },
+            Member { name: "invoked_via_function_url", api_name: "InvokedViaFunctionUrl", shape: 12, required: false },
+            Member { name: "source_account", api_name: "SourceAccount", shape: 13, required: false },
+            Member { name: "event_source_token", api_name: "EventSourceToken", shape: 14, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-            Member { name: "principal_org_id", api_name: "PrincipalOrgID", shape: 18, required: false },
+            Member { name: "principal_org_id", api_name: "PrincipalOrgID", shape: 16, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 20: AddPermissionResponse
+    // 18: AddPermissionResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "statement", api_name: "Statement", shape: 6, required: false }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 21: DurableExecutionArn
+    // 19: DurableExecutionArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 22: CheckpointToken
+    // 20: CheckpointToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(1), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 23: OperationId
+    // 21: OperationId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
+        bounds: Some(&Bounds { min: Some(1), max: Some(64) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 24: OperationName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 25: OperationType
+    // 22: OperationType
     Shape {
         kind: Kind::String { values: &["EXECUTION", "CONTEXT", "STEP", "WAIT", "CALLBACK", "CHAINED_INVOKE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 26: OperationSubType
+    // 23: OperationSubType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(32),
+        bounds: Some(&Bounds { min: Some(1), max: Some(32) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 27: OperationAction
+    // 24: OperationAction
     Shape {
         kind: Kind::String { values: &["START", "SUCCEED", "FAIL", "RETRY", "CANCEL"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 28: OperationPayload
+    // 25: OperationPayload
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(6291456),
+        bounds: Some(&Bounds { min: Some(0), max: Some(6291456) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 29: ErrorMessage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 30: ErrorType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 31: ErrorData
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 32: StackTraceEntry
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 33: StackTraceEntries
-    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 34: ErrorObject
+    // 26: ErrorMessage
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 27: StackTraceEntries
+    Shape { kind: Kind::List { item: 26 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 28: ErrorObject
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_message", api_name: "ErrorMessage", shape: 29, required: false },
-            Member { name: "error_type", api_name: "ErrorType", shape: 30, required: false },
-            Member { name: "error_data", api_name: "ErrorData", shape: 31, required: false },
-            Member { name: "stack_trace", api_name: "StackTrace", shape: 33, required: false },
+            Member { name: "error_message", api_name: "ErrorMessage", shape: 26, required: false },
+            Member { name: "error_type", api_name: "ErrorType", shape: 26, required: false },
+            Member { name: "error_data", api_name: "ErrorData", shape: 26, required: false },
+            Member { name: "stack_trace", api_name: "StackTrace", shape: 27, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 35: ReplayChildren
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 36: ContextOptions
+    // 29: ContextOptions
     Shape {
         kind: Kind::Structure(&[Member {
             name: "replay_children",
             api_name: "ReplayChildren",
-            shape: 35,
+            shape: 12,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 37: StepOptionsNextAttemptDelaySecondsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
-    // 38: StepOptions
+    // 30: StepOptionsNextAttemptDelaySecondsInteger
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(31622400) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 31: StepOptions
     Shape {
         kind: Kind::Structure(&[Member {
             name: "next_attempt_delay_seconds",
             api_name: "NextAttemptDelaySeconds",
-            shape: 37,
+            shape: 30,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 39: WaitOptionsWaitSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
-    // 40: WaitOptions
+    // 32: WaitOptions
     Shape {
-        kind: Kind::Structure(&[Member { name: "wait_seconds", api_name: "WaitSeconds", shape: 39, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "wait_seconds", api_name: "WaitSeconds", shape: 30, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 41: CallbackOptionsTimeoutSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None, xml: None },
-    // 42: CallbackOptionsHeartbeatTimeoutSecondsInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(99999999), sensitive: false, recursive: None, xml: None },
-    // 43: CallbackOptions
+    // 33: CallbackOptionsTimeoutSecondsInteger
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(99999999) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 34: CallbackOptions
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "timeout_seconds", api_name: "TimeoutSeconds", shape: 41, required: false },
+            Member { name: "timeout_seconds", api_name: "TimeoutSeconds", shape: 33, required: false },
             Member {
                 name: "heartbeat_timeout_seconds",
                 api_name: "HeartbeatTimeoutSeconds",
-                shape: 42,
+                shape: 33,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 44: TenantId
+    // 35: XAmznTraceId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(0), max: Some(8192) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 45: XAmznTraceId
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(8192),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 46: ChainedInvokeOptions
+    // 36: ChainedInvokeOptions
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "tenant_id", api_name: "TenantId", shape: 44, required: false },
-            Member { name: "x_amzn_trace_id", api_name: "XAmznTraceId", shape: 45, required: false },
+            Member { name: "tenant_id", api_name: "TenantId", shape: 9, required: false },
+            Member { name: "x_amzn_trace_id", api_name: "XAmznTraceId", shape: 35, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 47: OperationUpdate
+    // 37: OperationUpdate
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 23, required: true },
-            Member { name: "parent_id", api_name: "ParentId", shape: 23, required: false },
-            Member { name: "name", api_name: "Name", shape: 24, required: false },
-            Member { name: "type", api_name: "Type", shape: 25, required: true },
-            Member { name: "sub_type", api_name: "SubType", shape: 26, required: false },
-            Member { name: "action", api_name: "Action", shape: 27, required: true },
-            Member { name: "payload", api_name: "Payload", shape: 28, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
-            Member { name: "context_options", api_name: "ContextOptions", shape: 36, required: false },
-            Member { name: "step_options", api_name: "StepOptions", shape: 38, required: false },
-            Member { name: "wait_options", api_name: "WaitOptions", shape: 40, required: false },
-            Member { name: "callback_options", api_name: "CallbackOptions", shape: 43, required: false },
-            Member { name: "chained_invoke_options", api_name: "ChainedInvokeOptions", shape: 46, required: false },
+            Member { name: "id", api_name: "Id", shape: 21, required: true },
+            Member { name: "parent_id", api_name: "ParentId", shape: 21, required: false },
+            Member { name: "name", api_name: "Name", shape: 9, required: false },
+            Member { name: "type", api_name: "Type", shape: 22, required: true },
+            Member { name: "sub_type", api_name: "SubType", shape: 23, required: false },
+            Member { name: "action", api_name: "Action", shape: 24, required: true },
+            Member { name: "payload", api_name: "Payload", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
+            Member { name: "context_options", api_name: "ContextOptions", shape: 29, required: false },
+            Member { name: "step_options", api_name: "StepOptions", shape: 31, required: false },
+            Member { name: "wait_options", api_name: "WaitOptions", shape: 32, required: false },
+            Member { name: "callback_options", api_name: "CallbackOptions", shape: 34, required: false },
+            Member { name: "chained_invoke_options", api_name: "ChainedInvokeOptions", shape: 36, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 48: OperationUpdates
-    Shape { kind: Kind::List { item: 47 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 49: ClientToken
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 50: CheckpointDurableExecutionRequest
+    // 38: OperationUpdates
+    Shape { kind: Kind::List { item: 37 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 39: CheckpointDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 22, required: true },
-            Member { name: "updates", api_name: "Updates", shape: 48, required: false },
-            Member { name: "client_token", api_name: "ClientToken", shape: 49, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 20, required: true },
+            Member { name: "updates", api_name: "Updates", shape: 38, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 21, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 51: ExecutionTimestamp
+    // 40: ExecutionTimestamp
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 52: OperationStatus
+    // 41: OperationStatus
     Shape {
         kind: Kind::String {
             values: &["STARTED", "PENDING", "READY", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "STOPPED"],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 53: InputPayload
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(6291456),
-        sensitive: true,
-        recursive: None,
-        xml: None,
-    },
-    // 54: ExecutionDetails
+    // 42: ExecutionDetails
     Shape {
         kind: Kind::Structure(&[Member {
             name: "input_payload",
             api_name: "InputPayload",
-            shape: 53,
+            shape: 25,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 55: ContextDetails
+    // 43: ContextDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "replay_children", api_name: "ReplayChildren", shape: 35, required: false },
-            Member { name: "result", api_name: "Result", shape: 28, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "replay_children", api_name: "ReplayChildren", shape: 12, required: false },
+            Member { name: "result", api_name: "Result", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 56: AttemptCount
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 57: StepDetails
+    // 44: AttemptCount
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 45: StepDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "attempt", api_name: "Attempt", shape: 56, required: false },
-            Member { name: "next_attempt_timestamp", api_name: "NextAttemptTimestamp", shape: 51, required: false },
-            Member { name: "result", api_name: "Result", shape: 28, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "attempt", api_name: "Attempt", shape: 44, required: false },
+            Member { name: "next_attempt_timestamp", api_name: "NextAttemptTimestamp", shape: 40, required: false },
+            Member { name: "result", api_name: "Result", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 58: WaitDetails
+    // 46: WaitDetails
     Shape {
         kind: Kind::Structure(&[Member {
             name: "scheduled_end_timestamp",
             api_name: "ScheduledEndTimestamp",
-            shape: 51,
+            shape: 40,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 59: CallbackId
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 60: CallbackDetails
+    // 47: CallbackDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: false },
-            Member { name: "result", api_name: "Result", shape: 28, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: false },
+            Member { name: "result", api_name: "Result", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 61: ChainedInvokeDetails
+    // 48: ChainedInvokeDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "result", api_name: "Result", shape: 28, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "result", api_name: "Result", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 62: Operation
+    // 49: Operation
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 23, required: true },
-            Member { name: "parent_id", api_name: "ParentId", shape: 23, required: false },
-            Member { name: "name", api_name: "Name", shape: 24, required: false },
-            Member { name: "type", api_name: "Type", shape: 25, required: true },
-            Member { name: "sub_type", api_name: "SubType", shape: 26, required: false },
-            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 51, required: true },
-            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 51, required: false },
-            Member { name: "status", api_name: "Status", shape: 52, required: true },
-            Member { name: "execution_details", api_name: "ExecutionDetails", shape: 54, required: false },
-            Member { name: "context_details", api_name: "ContextDetails", shape: 55, required: false },
-            Member { name: "step_details", api_name: "StepDetails", shape: 57, required: false },
-            Member { name: "wait_details", api_name: "WaitDetails", shape: 58, required: false },
-            Member { name: "callback_details", api_name: "CallbackDetails", shape: 60, required: false },
-            Member { name: "chained_invoke_details", api_name: "ChainedInvokeDetails", shape: 61, required: false },
+            Member { name: "id", api_name: "Id", shape: 21, required: true },
+            Member { name: "parent_id", api_name: "ParentId", shape: 21, required: false },
+            Member { name: "name", api_name: "Name", shape: 9, required: false },
+            Member { name: "type", api_name: "Type", shape: 22, required: true },
+            Member { name: "sub_type", api_name: "SubType", shape: 23, required: false },
+            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 40, required: true },
+            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 40, required: false },
+            Member { name: "status", api_name: "Status", shape: 41, required: true },
+            Member { name: "execution_details", api_name: "ExecutionDetails", shape: 42, required: false },
+            Member { name: "context_details", api_name: "ContextDetails", shape: 43, required: false },
+            Member { name: "step_details", api_name: "StepDetails", shape: 45, required: false },
+            Member { name: "wait_details", api_name: "WaitDetails", shape: 46, required: false },
+            Member { name: "callback_details", api_name: "CallbackDetails", shape: 47, required: false },
+            Member { name: "chained_invoke_details", api_name: "ChainedInvokeDetails", shape: 48, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 63: Operations
-    Shape { kind: Kind::List { item: 62 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 64: CheckpointUpdatedExecutionState
+    // 50: Operations
+    Shape { kind: Kind::List { item: 49 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 51: CheckpointUpdatedExecutionState
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "operations", api_name: "Operations", shape: 63, required: false },
+            Member { name: "operations", api_name: "Operations", shape: 50, required: false },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 65: CheckpointDurableExecutionResponse
+    // 52: CheckpointDurableExecutionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 22, required: false },
-            Member { name: "new_execution_state", api_name: "NewExecutionState", shape: 64, required: true },
+            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 20, required: false },
+            Member { name: "new_execution_state", api_name: "NewExecutionState", shape: 51, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 66: FunctionName
+    // 53: Weight
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
+        kind: Kind::Number,
+        bounds: Some(&Bounds { min: Some(0), max: Some(1) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 67: Alias
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 68: VersionWithLatestPublished
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 69: Description
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 70: AdditionalVersion
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 71: Weight
-    Shape { kind: Kind::Number, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 72: AdditionalVersionWeights
-    Shape {
-        kind: Kind::Map { key: 70, value: 71 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 73: AliasRoutingConfiguration
+    // 54: AdditionalVersionWeights
+    Shape { kind: Kind::Map { key: 19, value: 53 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 55: AliasRoutingConfiguration
     Shape {
         kind: Kind::Structure(&[Member {
             name: "additional_version_weights",
             api_name: "AdditionalVersionWeights",
-            shape: 72,
+            shape: 54,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 74: CreateAliasRequest
+    // 56: CreateAliasRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "name", api_name: "Name", shape: 67, required: true },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 68, required: true },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "routing_config", api_name: "RoutingConfig", shape: 73, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "name", api_name: "Name", shape: 15, required: true },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 19, required: true },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "routing_config", api_name: "RoutingConfig", shape: 55, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 75: FunctionArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 76: Version
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 77: AliasConfiguration
+    // 57: AliasConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "alias_arn", api_name: "AliasArn", shape: 75, required: false },
-            Member { name: "name", api_name: "Name", shape: 67, required: false },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 76, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "routing_config", api_name: "RoutingConfig", shape: 73, required: false },
+            Member { name: "alias_arn", api_name: "AliasArn", shape: 4, required: false },
+            Member { name: "name", api_name: "Name", shape: 15, required: false },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 19, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "routing_config", api_name: "RoutingConfig", shape: 55, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 78: CapacityProviderName
+    // 58: SubnetId
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
+        bounds: Some(&Bounds { min: Some(0), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 79: SubnetId
+    // 59: CapacityProviderSubnetIds
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(1024),
+        kind: Kind::List { item: 58 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(16) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 80: CapacityProviderSubnetIds
-    Shape { kind: Kind::List { item: 79 }, min: Some(1), max: Some(16), sensitive: false, recursive: None, xml: None },
-    // 81: SecurityGroupId
+    // 60: CapacityProviderSecurityGroupIds
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(1024),
+        kind: Kind::List { item: 58 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(5) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 82: CapacityProviderSecurityGroupIds
-    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None, xml: None },
-    // 83: CapacityProviderVpcConfig
+    // 61: CapacityProviderVpcConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 80, required: true },
-            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 82, required: true },
+            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 59, required: true },
+            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 60, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 84: RoleArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 85: CapacityProviderPermissionsConfig
+    // 62: CapacityProviderPermissionsConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "capacity_provider_operator_role_arn",
             api_name: "CapacityProviderOperatorRoleArn",
-            shape: 84,
+            shape: 4,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 86: Architecture
+    // 63: Architecture
     Shape {
         kind: Kind::String { values: &["x86_64", "arm64"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 87: ArchitecturesList
-    Shape { kind: Kind::List { item: 86 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 88: InstanceType
+    // 64: ArchitecturesList
+    Shape {
+        kind: Kind::List { item: 63 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(1) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 65: InstanceType
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(30),
+        bounds: Some(&Bounds { min: Some(1), max: Some(30) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 89: InstanceTypeSet
-    Shape { kind: Kind::List { item: 88 }, min: Some(0), max: Some(400), sensitive: false, recursive: None, xml: None },
-    // 90: InstanceRequirements
+    // 66: InstanceTypeSet
+    Shape {
+        kind: Kind::List { item: 65 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(400) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 67: InstanceRequirements
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "architectures", api_name: "Architectures", shape: 87, required: false },
-            Member { name: "allowed_instance_types", api_name: "AllowedInstanceTypes", shape: 89, required: false },
-            Member { name: "excluded_instance_types", api_name: "ExcludedInstanceTypes", shape: 89, required: false },
+            Member { name: "architectures", api_name: "Architectures", shape: 64, required: false },
+            Member { name: "allowed_instance_types", api_name: "AllowedInstanceTypes", shape: 66, required: false },
+            Member { name: "excluded_instance_types", api_name: "ExcludedInstanceTypes", shape: 66, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 91: CapacityProviderMaxVCpuCount
-    Shape { kind: Kind::Integer, min: Some(2), max: Some(15000), sensitive: false, recursive: None, xml: None },
-    // 92: CapacityProviderScalingMode
+    // 68: CapacityProviderMaxVCpuCount
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(2), max: Some(15000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 69: CapacityProviderScalingMode
     Shape {
         kind: Kind::String { values: &["Auto", "Manual"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 93: CapacityProviderPredefinedMetricType
+    // 70: CapacityProviderPredefinedMetricType
     Shape {
         kind: Kind::String { values: &["LambdaCapacityProviderAverageCPUUtilization"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 94: MetricTargetValue
-    Shape { kind: Kind::Number, min: Some(0), max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 95: TargetTrackingScalingPolicy
+    // 71: MetricTargetValue
+    Shape {
+        kind: Kind::Number,
+        bounds: Some(&Bounds { min: Some(0), max: Some(100) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 72: TargetTrackingScalingPolicy
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "predefined_metric_type", api_name: "PredefinedMetricType", shape: 93, required: true },
-            Member { name: "target_value", api_name: "TargetValue", shape: 94, required: true },
+            Member { name: "predefined_metric_type", api_name: "PredefinedMetricType", shape: 70, required: true },
+            Member { name: "target_value", api_name: "TargetValue", shape: 71, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 96: CapacityProviderScalingPoliciesList
-    Shape { kind: Kind::List { item: 95 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
-    // 97: CapacityProviderScalingConfig
+    // 73: CapacityProviderScalingPoliciesList
+    Shape {
+        kind: Kind::List { item: 72 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(10) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 74: CapacityProviderScalingConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "max_v_cpu_count", api_name: "MaxVCpuCount", shape: 91, required: false },
-            Member { name: "scaling_mode", api_name: "ScalingMode", shape: 92, required: false },
-            Member { name: "scaling_policies", api_name: "ScalingPolicies", shape: 96, required: false },
+            Member { name: "max_v_cpu_count", api_name: "MaxVCpuCount", shape: 68, required: false },
+            Member { name: "scaling_mode", api_name: "ScalingMode", shape: 69, required: false },
+            Member { name: "scaling_policies", api_name: "ScalingPolicies", shape: 73, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 98: KMSKeyArnNonEmpty
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 99: TagKey
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 100: TagValue
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 101: Tags
-    Shape {
-        kind: Kind::Map { key: 99, value: 100 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 102: PropagateTagsMode
+    // 75: Tags
+    Shape { kind: Kind::Map { key: 15, value: 14 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 76: PropagateTagsMode
     Shape {
         kind: Kind::String { values: &["None", "Explicit"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 103: PropagateTagsExplicitTagsMap
+    // 77: PropagateTagsExplicitTagsMap
     Shape {
-        kind: Kind::Map { key: 99, value: 100 },
-        min: Some(0),
-        max: Some(40),
+        kind: Kind::Map { key: 15, value: 14 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(40) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 104: PropagateTags
+    // 78: PropagateTags
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "mode", api_name: "Mode", shape: 102, required: false },
-            Member { name: "explicit_tags", api_name: "ExplicitTags", shape: 103, required: false },
+            Member { name: "mode", api_name: "Mode", shape: 76, required: false },
+            Member { name: "explicit_tags", api_name: "ExplicitTags", shape: 77, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 105: SystemLogLevel
+    // 79: SystemLogLevel
     Shape {
         kind: Kind::String { values: &["DEBUG", "INFO", "WARN"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 106: LogGroup
+    // 80: LogGroup
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(512),
+        bounds: Some(&Bounds { min: Some(1), max: Some(512) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 107: CapacityProviderLoggingConfig
+    // 81: CapacityProviderLoggingConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "system_log_level", api_name: "SystemLogLevel", shape: 105, required: false },
-            Member { name: "log_group", api_name: "LogGroup", shape: 106, required: false },
+            Member { name: "system_log_level", api_name: "SystemLogLevel", shape: 79, required: false },
+            Member { name: "log_group", api_name: "LogGroup", shape: 80, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 108: CapacityProviderTelemetryConfig
+    // 82: CapacityProviderTelemetryConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "logging_config",
             api_name: "LoggingConfig",
-            shape: 107,
+            shape: 81,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 109: CreateCapacityProviderRequest
+    // 83: CreateCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 78, required: true },
-            Member { name: "vpc_config", api_name: "VpcConfig", shape: 83, required: true },
-            Member { name: "permissions_config", api_name: "PermissionsConfig", shape: 85, required: true },
-            Member { name: "instance_requirements", api_name: "InstanceRequirements", shape: 90, required: false },
+            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 0, required: true },
+            Member { name: "vpc_config", api_name: "VpcConfig", shape: 61, required: true },
+            Member { name: "permissions_config", api_name: "PermissionsConfig", shape: 62, required: true },
+            Member { name: "instance_requirements", api_name: "InstanceRequirements", shape: 67, required: false },
             Member {
                 name: "capacity_provider_scaling_config",
                 api_name: "CapacityProviderScalingConfig",
-                shape: 97,
+                shape: 74,
                 required: false,
             },
-            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 98, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: false },
-            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 104, required: false },
-            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 108, required: false },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 4, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: false },
+            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 78, required: false },
+            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 82, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 110: CapacityProviderArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 111: CapacityProviderState
+    // 84: CapacityProviderState
     Shape {
         kind: Kind::String { values: &["Pending", "Active", "Failed", "Deleting"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 112: KMSKeyArn
+    // 85: Timestamp
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
+        bounds: Some(&Bounds { min: Some(0), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 113: Timestamp
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 114: CapacityProvider
+    // 86: CapacityProvider
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 110, required: true },
-            Member { name: "state", api_name: "State", shape: 111, required: true },
-            Member { name: "vpc_config", api_name: "VpcConfig", shape: 83, required: true },
-            Member { name: "permissions_config", api_name: "PermissionsConfig", shape: 85, required: true },
-            Member { name: "instance_requirements", api_name: "InstanceRequirements", shape: 90, required: false },
+            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 0, required: true },
+            Member { name: "state", api_name: "State", shape: 84, required: true },
+            Member { name: "vpc_config", api_name: "VpcConfig", shape: 61, required: true },
+            Member { name: "permissions_config", api_name: "PermissionsConfig", shape: 62, required: true },
+            Member { name: "instance_requirements", api_name: "InstanceRequirements", shape: 67, required: false },
             Member {
                 name: "capacity_provider_scaling_config",
                 api_name: "CapacityProviderScalingConfig",
-                shape: 97,
+                shape: 74,
                 required: false,
             },
-            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 112, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: false },
-            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 104, required: false },
-            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 108, required: false },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 4, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: false },
+            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 78, required: false },
+            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 82, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 115: CreateCapacityProviderResponse
+    // 87: CreateCapacityProviderResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "capacity_provider",
             api_name: "CapacityProvider",
-            shape: 114,
+            shape: 86,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 116: SigningProfileVersionArns
-    Shape { kind: Kind::List { item: 12 }, min: Some(1), max: Some(20), sensitive: false, recursive: None, xml: None },
-    // 117: AllowedPublishers
+    // 88: SigningProfileVersionArns
+    Shape {
+        kind: Kind::List { item: 4 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(20) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 89: AllowedPublishers
     Shape {
         kind: Kind::Structure(&[Member {
             name: "signing_profile_version_arns",
             api_name: "SigningProfileVersionArns",
-            shape: 116,
+            shape: 88,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 118: CodeSigningPolicy
+    // 90: CodeSigningPolicy
     Shape {
         kind: Kind::String { values: &["Warn", "Enforce"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 119: CodeSigningPolicies
+    // 91: CodeSigningPolicies
     Shape {
         kind: Kind::Structure(&[Member {
             name: "untrusted_artifact_on_deployment",
             api_name: "UntrustedArtifactOnDeployment",
-            shape: 118,
+            shape: 90,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 120: CreateCodeSigningConfigRequest
+    // 92: CreateCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 117, required: true },
-            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 119, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 89, required: true },
+            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 91, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 121: CodeSigningConfigId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 122: CodeSigningConfigArn
+    // 93: CodeSigningConfigArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(200),
+        bounds: Some(&Bounds { min: Some(0), max: Some(200) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 123: CodeSigningConfig
+    // 94: CodeSigningConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_id", api_name: "CodeSigningConfigId", shape: 121, required: true },
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 117, required: true },
-            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 119, required: true },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: true },
+            Member { name: "code_signing_config_id", api_name: "CodeSigningConfigId", shape: 6, required: true },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 89, required: true },
+            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 91, required: true },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 124: CreateCodeSigningConfigResponse
+    // 95: CreateCodeSigningConfigResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "code_signing_config",
             api_name: "CodeSigningConfig",
-            shape: 123,
+            shape: 94,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 125: Enabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 126: BatchSize
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
-    // 127: Pattern
+    // 96: BatchSize
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(10000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 97: Pattern
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(4096),
+        bounds: Some(&Bounds { min: Some(0), max: Some(4096) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 128: Filter
+    // 98: Filter
     Shape {
-        kind: Kind::Structure(&[Member { name: "pattern", api_name: "Pattern", shape: 127, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "pattern", api_name: "Pattern", shape: 97, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 129: FilterList
-    Shape { kind: Kind::List { item: 128 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 130: FilterCriteria
+    // 99: FilterList
+    Shape { kind: Kind::List { item: 98 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 100: FilterCriteria
     Shape {
-        kind: Kind::Structure(&[Member { name: "filters", api_name: "Filters", shape: 129, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "filters", api_name: "Filters", shape: 99, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 131: EventSourceMappingMetric
+    // 101: EventSourceMappingMetric
     Shape {
         kind: Kind::String { values: &["EventCount", "ErrorCount", "KafkaMetrics"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 132: EventSourceMappingMetricList
-    Shape { kind: Kind::List { item: 131 }, min: Some(0), max: Some(3), sensitive: false, recursive: None, xml: None },
-    // 133: EventSourceMappingMetricsConfig
+    // 102: EventSourceMappingMetricList
     Shape {
-        kind: Kind::Structure(&[Member { name: "metrics", api_name: "Metrics", shape: 132, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 101 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(3) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 134: EventSourceMappingSystemLogLevel
+    // 103: EventSourceMappingMetricsConfig
     Shape {
-        kind: Kind::String { values: &["DEBUG", "INFO", "WARN"] },
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "metrics", api_name: "Metrics", shape: 102, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 135: EventSourceMappingLoggingConfig
+    // 104: EventSourceMappingLoggingConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "system_log_level",
             api_name: "SystemLogLevel",
-            shape: 134,
+            shape: 79,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 136: MaximumConcurrency
-    Shape { kind: Kind::Integer, min: Some(2), max: Some(1000), sensitive: false, recursive: None, xml: None },
-    // 137: ScalingConfig
+    // 105: MaximumConcurrency
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(2), max: Some(1000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 106: ScalingConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "maximum_concurrency",
             api_name: "MaximumConcurrency",
-            shape: 136,
+            shape: 105,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 138: MaximumBatchingWindowInSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(300), sensitive: false, recursive: None, xml: None },
-    // 139: ParallelizationFactor
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
-    // 140: EventSourcePosition
+    // 107: MaximumBatchingWindowInSeconds
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(300) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 108: ParallelizationFactor
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(10) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 109: EventSourcePosition
     Shape {
         kind: Kind::String { values: &["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 141: Date
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 142: DestinationArn
+    // 110: DestinationArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(350),
+        bounds: Some(&Bounds { min: Some(0), max: Some(350) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 143: OnSuccess
+    // 111: OnSuccess
     Shape {
-        kind: Kind::Structure(&[Member { name: "destination", api_name: "Destination", shape: 142, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "destination", api_name: "Destination", shape: 110, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 144: OnFailure
-    Shape {
-        kind: Kind::Structure(&[Member { name: "destination", api_name: "Destination", shape: 142, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 145: DestinationConfig
+    // 112: DestinationConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "on_success", api_name: "OnSuccess", shape: 143, required: false },
-            Member { name: "on_failure", api_name: "OnFailure", shape: 144, required: false },
+            Member { name: "on_success", api_name: "OnSuccess", shape: 111, required: false },
+            Member { name: "on_failure", api_name: "OnFailure", shape: 111, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 146: MaximumRecordAgeInSeconds
-    Shape { kind: Kind::Integer, min: Some(-1), max: Some(604800), sensitive: false, recursive: None, xml: None },
-    // 147: BisectBatchOnFunctionError
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 148: MaximumRetryAttemptsEventSourceMapping
-    Shape { kind: Kind::Integer, min: Some(-1), max: Some(10000), sensitive: false, recursive: None, xml: None },
-    // 149: TumblingWindowInSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(900), sensitive: false, recursive: None, xml: None },
-    // 150: Topic
+    // 113: MaximumRecordAgeInSeconds
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(-1), max: Some(604800) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 114: MaximumRetryAttemptsEventSourceMapping
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(-1), max: Some(10000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 115: TumblingWindowInSeconds
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(900) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 116: Topic
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(249),
+        bounds: Some(&Bounds { min: Some(1), max: Some(249) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 151: Topics
-    Shape { kind: Kind::List { item: 150 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 152: Queue
+    // 117: Topics
+    Shape {
+        kind: Kind::List { item: 116 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(1) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 118: Queue
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1000),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 153: Queues
-    Shape { kind: Kind::List { item: 152 }, min: Some(1), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 154: SourceAccessType
+    // 119: Queues
+    Shape {
+        kind: Kind::List { item: 118 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(1) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 120: SourceAccessType
     Shape {
         kind: Kind::String {
             values: &[
@@ -3600,506 +3390,497 @@ static SHAPES: &[Shape] = &[
                 "IAM_OAUTHBEARER_AUTH",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 155: URI
+    // 121: URI
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(200),
+        bounds: Some(&Bounds { min: Some(1), max: Some(200) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 156: SourceAccessConfiguration
+    // 122: SourceAccessConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "type", api_name: "Type", shape: 154, required: false },
-            Member { name: "uri", api_name: "URI", shape: 155, required: false },
+            Member { name: "type", api_name: "Type", shape: 120, required: false },
+            Member { name: "uri", api_name: "URI", shape: 121, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 157: SourceAccessConfigurations
-    Shape { kind: Kind::List { item: 156 }, min: Some(0), max: Some(23), sensitive: false, recursive: None, xml: None },
-    // 158: EndPointType
+    // 123: SourceAccessConfigurations
+    Shape {
+        kind: Kind::List { item: 122 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(23) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 124: EndPointType
     Shape {
         kind: Kind::String { values: &["KAFKA_BOOTSTRAP_SERVERS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 159: Endpoint
+    // 125: Endpoint
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(300),
+        bounds: Some(&Bounds { min: Some(1), max: Some(300) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 160: EndpointLists
-    Shape { kind: Kind::List { item: 159 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
-    // 161: Endpoints
+    // 126: EndpointLists
     Shape {
-        kind: Kind::Map { key: 158, value: 160 },
-        min: Some(1),
-        max: Some(2),
+        kind: Kind::List { item: 125 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(10) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 162: SelfManagedEventSource
+    // 127: Endpoints
     Shape {
-        kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 161, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Map { key: 124, value: 126 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(2) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 163: FunctionResponseType
+    // 128: SelfManagedEventSource
+    Shape {
+        kind: Kind::Structure(&[Member { name: "endpoints", api_name: "Endpoints", shape: 127, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 129: FunctionResponseType
     Shape {
         kind: Kind::String { values: &["ReportBatchItemFailures"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 164: FunctionResponseTypeList
-    Shape { kind: Kind::List { item: 163 }, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 165: SchemaRegistryUri
+    // 130: FunctionResponseTypeList
+    Shape {
+        kind: Kind::List { item: 129 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(1) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 131: SchemaRegistryUri
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(10000),
+        bounds: Some(&Bounds { min: Some(1), max: Some(10000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 166: SchemaRegistryEventRecordFormat
+    // 132: SchemaRegistryEventRecordFormat
     Shape {
         kind: Kind::String { values: &["JSON", "SOURCE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 167: KafkaSchemaRegistryAuthType
+    // 133: KafkaSchemaRegistryAuthType
     Shape {
         kind: Kind::String {
             values: &["BASIC_AUTH", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", "OAUTHBEARER_AUTH"],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 168: KafkaSchemaRegistryAccessConfig
+    // 134: KafkaSchemaRegistryAccessConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "type", api_name: "Type", shape: 167, required: false },
-            Member { name: "uri", api_name: "URI", shape: 12, required: false },
+            Member { name: "type", api_name: "Type", shape: 133, required: false },
+            Member { name: "uri", api_name: "URI", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 169: KafkaSchemaRegistryAccessConfigList
-    Shape { kind: Kind::List { item: 168 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 170: KafkaSchemaValidationAttribute
+    // 135: KafkaSchemaRegistryAccessConfigList
+    Shape { kind: Kind::List { item: 134 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 136: KafkaSchemaValidationAttribute
     Shape {
         kind: Kind::String { values: &["KEY", "VALUE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 171: KafkaSchemaValidationConfig
+    // 137: KafkaSchemaValidationConfig
     Shape {
-        kind: Kind::Structure(&[Member { name: "attribute", api_name: "Attribute", shape: 170, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "attribute", api_name: "Attribute", shape: 136, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 172: KafkaSchemaValidationConfigList
-    Shape { kind: Kind::List { item: 171 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 173: KafkaSchemaRegistryConfig
+    // 138: KafkaSchemaValidationConfigList
+    Shape { kind: Kind::List { item: 137 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 139: KafkaSchemaRegistryConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "schema_registry_uri", api_name: "SchemaRegistryURI", shape: 165, required: false },
-            Member { name: "event_record_format", api_name: "EventRecordFormat", shape: 166, required: false },
-            Member { name: "access_configs", api_name: "AccessConfigs", shape: 169, required: false },
+            Member { name: "schema_registry_uri", api_name: "SchemaRegistryURI", shape: 131, required: false },
+            Member { name: "event_record_format", api_name: "EventRecordFormat", shape: 132, required: false },
+            Member { name: "access_configs", api_name: "AccessConfigs", shape: 135, required: false },
             Member {
                 name: "schema_validation_configs",
                 api_name: "SchemaValidationConfigs",
-                shape: 172,
-                required: false,
-            },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 174: AmazonManagedKafkaEventSourceConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "consumer_group_id", api_name: "ConsumerGroupId", shape: 155, required: false },
-            Member { name: "schema_registry_config", api_name: "SchemaRegistryConfig", shape: 173, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 175: KafkaEventSourceMappingConsumptionMode
-    Shape {
-        kind: Kind::String { values: &["Stream", "Queue"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 176: SelfManagedKafkaEventSourceConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "consumer_group_id", api_name: "ConsumerGroupId", shape: 155, required: false },
-            Member { name: "schema_registry_config", api_name: "SchemaRegistryConfig", shape: 173, required: false },
-            Member { name: "consumption_mode", api_name: "ConsumptionMode", shape: 175, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 177: DatabaseName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(63),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 178: CollectionName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(57),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 179: FullDocument
-    Shape {
-        kind: Kind::String { values: &["UpdateLookup", "Default"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 180: DocumentDBEventSourceConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "database_name", api_name: "DatabaseName", shape: 177, required: false },
-            Member { name: "collection_name", api_name: "CollectionName", shape: 178, required: false },
-            Member { name: "full_document", api_name: "FullDocument", shape: 179, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 181: MinimumNumberOfPollers
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(200), sensitive: false, recursive: None, xml: None },
-    // 182: MaximumNumberOfPollers
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
-    // 183: ProvisionedPollerGroupName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 184: ProvisionedPollerConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "minimum_pollers", api_name: "MinimumPollers", shape: 181, required: false },
-            Member { name: "maximum_pollers", api_name: "MaximumPollers", shape: 182, required: false },
-            Member { name: "poller_group_name", api_name: "PollerGroupName", shape: 183, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 185: CreateEventSourceMappingRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 12, required: false },
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "enabled", api_name: "Enabled", shape: 125, required: false },
-            Member { name: "batch_size", api_name: "BatchSize", shape: 126, required: false },
-            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 130, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 133, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 135, required: false },
-            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 137, required: false },
-            Member {
-                name: "maximum_batching_window_in_seconds",
-                api_name: "MaximumBatchingWindowInSeconds",
                 shape: 138,
                 required: false,
             },
-            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 139, required: false },
-            Member { name: "starting_position", api_name: "StartingPosition", shape: 140, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 140: AmazonManagedKafkaEventSourceConfig
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "consumer_group_id", api_name: "ConsumerGroupId", shape: 121, required: false },
+            Member { name: "schema_registry_config", api_name: "SchemaRegistryConfig", shape: 139, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 141: KafkaEventSourceMappingConsumptionMode
+    Shape {
+        kind: Kind::String { values: &["Stream", "Queue"] },
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 142: SelfManagedKafkaEventSourceConfig
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "consumer_group_id", api_name: "ConsumerGroupId", shape: 121, required: false },
+            Member { name: "schema_registry_config", api_name: "SchemaRegistryConfig", shape: 139, required: false },
+            Member { name: "consumption_mode", api_name: "ConsumptionMode", shape: 141, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 143: DatabaseName
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(1), max: Some(63) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 144: CollectionName
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(1), max: Some(57) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 145: FullDocument
+    Shape {
+        kind: Kind::String { values: &["UpdateLookup", "Default"] },
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 146: DocumentDBEventSourceConfig
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "database_name", api_name: "DatabaseName", shape: 143, required: false },
+            Member { name: "collection_name", api_name: "CollectionName", shape: 144, required: false },
+            Member { name: "full_document", api_name: "FullDocument", shape: 145, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 147: MinimumNumberOfPollers
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(200) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 148: ProvisionedPollerGroupName
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(0), max: Some(128) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 149: ProvisionedPollerConfig
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "minimum_pollers", api_name: "MinimumPollers", shape: 147, required: false },
+            Member { name: "maximum_pollers", api_name: "MaximumPollers", shape: 96, required: false },
+            Member { name: "poller_group_name", api_name: "PollerGroupName", shape: 148, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 150: CreateEventSourceMappingRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 4, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
+            Member { name: "enabled", api_name: "Enabled", shape: 12, required: false },
+            Member { name: "batch_size", api_name: "BatchSize", shape: 96, required: false },
+            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 100, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 103, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 104, required: false },
+            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 106, required: false },
+            Member {
+                name: "maximum_batching_window_in_seconds",
+                api_name: "MaximumBatchingWindowInSeconds",
+                shape: 107,
+                required: false,
+            },
+            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 108, required: false },
+            Member { name: "starting_position", api_name: "StartingPosition", shape: 109, required: false },
             Member {
                 name: "starting_position_timestamp",
                 api_name: "StartingPositionTimestamp",
-                shape: 141,
+                shape: 40,
                 required: false,
             },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
+            Member { name: "destination_config", api_name: "DestinationConfig", shape: 112, required: false },
             Member {
                 name: "maximum_record_age_in_seconds",
                 api_name: "MaximumRecordAgeInSeconds",
-                shape: 146,
+                shape: 113,
                 required: false,
             },
             Member {
                 name: "bisect_batch_on_function_error",
                 api_name: "BisectBatchOnFunctionError",
-                shape: 147,
+                shape: 12,
                 required: false,
             },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 148, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: false },
+            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 114, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: false },
             Member {
                 name: "tumbling_window_in_seconds",
                 api_name: "TumblingWindowInSeconds",
-                shape: 149,
+                shape: 115,
                 required: false,
             },
-            Member { name: "topics", api_name: "Topics", shape: 151, required: false },
-            Member { name: "queues", api_name: "Queues", shape: 153, required: false },
+            Member { name: "topics", api_name: "Topics", shape: 117, required: false },
+            Member { name: "queues", api_name: "Queues", shape: 119, required: false },
             Member {
                 name: "source_access_configurations",
                 api_name: "SourceAccessConfigurations",
-                shape: 157,
+                shape: 123,
                 required: false,
             },
             Member {
                 name: "self_managed_event_source",
                 api_name: "SelfManagedEventSource",
-                shape: 162,
+                shape: 128,
                 required: false,
             },
-            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 164, required: false },
+            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 130, required: false },
             Member {
                 name: "amazon_managed_kafka_event_source_config",
                 api_name: "AmazonManagedKafkaEventSourceConfig",
-                shape: 174,
+                shape: 140,
                 required: false,
             },
             Member {
                 name: "self_managed_kafka_event_source_config",
                 api_name: "SelfManagedKafkaEventSourceConfig",
-                shape: 176,
+                shape: 142,
                 required: false,
             },
             Member {
                 name: "document_db_event_source_config",
                 api_name: "DocumentDBEventSourceConfig",
-                shape: 180,
+                shape: 146,
                 required: false,
             },
             Member {
                 name: "provisioned_poller_config",
                 api_name: "ProvisionedPollerConfig",
-                shape: 184,
+                shape: 149,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 186: UUIDString
+    // 151: UUIDString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(36),
-        max: Some(36),
+        bounds: Some(&Bounds { min: Some(36), max: Some(36) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 187: FilterCriteriaErrorCode
+    // 152: FilterCriteriaErrorCode
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(10),
-        max: Some(50),
+        bounds: Some(&Bounds { min: Some(10), max: Some(50) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 188: FilterCriteriaErrorMessage
+    // 153: FilterCriteriaErrorMessage
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(10),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(10), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 189: FilterCriteriaError
+    // 154: FilterCriteriaError
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 187, required: false },
-            Member { name: "message", api_name: "Message", shape: 188, required: false },
+            Member { name: "error_code", api_name: "ErrorCode", shape: 152, required: false },
+            Member { name: "message", api_name: "Message", shape: 153, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 190: EventSourceMappingArn
+    // 155: EventSourceMappingArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(85),
-        max: Some(120),
+        bounds: Some(&Bounds { min: Some(85), max: Some(120) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 191: EventSourceMappingConfiguration
+    // 156: EventSourceMappingConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "uuid", api_name: "UUID", shape: 186, required: false },
-            Member { name: "starting_position", api_name: "StartingPosition", shape: 140, required: false },
+            Member { name: "uuid", api_name: "UUID", shape: 151, required: false },
+            Member { name: "starting_position", api_name: "StartingPosition", shape: 109, required: false },
             Member {
                 name: "starting_position_timestamp",
                 api_name: "StartingPositionTimestamp",
-                shape: 141,
+                shape: 40,
                 required: false,
             },
-            Member { name: "batch_size", api_name: "BatchSize", shape: 126, required: false },
+            Member { name: "batch_size", api_name: "BatchSize", shape: 96, required: false },
             Member {
                 name: "maximum_batching_window_in_seconds",
                 api_name: "MaximumBatchingWindowInSeconds",
-                shape: 138,
+                shape: 107,
                 required: false,
             },
-            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 139, required: false },
-            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 12, required: false },
-            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 130, required: false },
-            Member { name: "filter_criteria_error", api_name: "FilterCriteriaError", shape: 189, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 133, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 135, required: false },
-            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 137, required: false },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 141, required: false },
+            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 108, required: false },
+            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 4, required: false },
+            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 100, required: false },
+            Member { name: "filter_criteria_error", api_name: "FilterCriteriaError", shape: 154, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 103, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 104, required: false },
+            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 106, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 40, required: false },
             Member { name: "last_processing_result", api_name: "LastProcessingResult", shape: 6, required: false },
             Member { name: "state", api_name: "State", shape: 6, required: false },
             Member { name: "state_transition_reason", api_name: "StateTransitionReason", shape: 6, required: false },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
-            Member { name: "topics", api_name: "Topics", shape: 151, required: false },
-            Member { name: "queues", api_name: "Queues", shape: 153, required: false },
+            Member { name: "destination_config", api_name: "DestinationConfig", shape: 112, required: false },
+            Member { name: "topics", api_name: "Topics", shape: 117, required: false },
+            Member { name: "queues", api_name: "Queues", shape: 119, required: false },
             Member {
                 name: "source_access_configurations",
                 api_name: "SourceAccessConfigurations",
-                shape: 157,
+                shape: 123,
                 required: false,
             },
             Member {
                 name: "self_managed_event_source",
                 api_name: "SelfManagedEventSource",
-                shape: 162,
+                shape: 128,
                 required: false,
             },
             Member {
                 name: "maximum_record_age_in_seconds",
                 api_name: "MaximumRecordAgeInSeconds",
-                shape: 146,
+                shape: 113,
                 required: false,
             },
             Member {
                 name: "bisect_batch_on_function_error",
                 api_name: "BisectBatchOnFunctionError",
-                shape: 147,
+                shape: 12,
                 required: false,
             },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 148, required: false },
+            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 114, required: false },
             Member {
                 name: "tumbling_window_in_seconds",
                 api_name: "TumblingWindowInSeconds",
-                shape: 149,
+                shape: 115,
                 required: false,
             },
-            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 164, required: false },
+            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 130, required: false },
             Member {
                 name: "amazon_managed_kafka_event_source_config",
                 api_name: "AmazonManagedKafkaEventSourceConfig",
-                shape: 174,
+                shape: 140,
                 required: false,
             },
             Member {
                 name: "self_managed_kafka_event_source_config",
                 api_name: "SelfManagedKafkaEventSourceConfig",
-                shape: 176,
+                shape: 142,
                 required: false,
             },
             Member {
                 name: "document_db_event_source_config",
                 api_name: "DocumentDBEventSourceConfig",
-                shape: 180,
+                shape: 146,
                 required: false,
             },
-            Member { name: "event_source_mapping_arn", api_name: "EventSourceMappingArn", shape: 190, required: false },
+            Member { name: "event_source_mapping_arn", api_name: "EventSourceMappingArn", shape: 155, required: false },
             Member {
                 name: "provisioned_poller_config",
                 api_name: "ProvisionedPollerConfig",
-                shape: 184,
+                shape: 149,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 192: Runtime
+    // 157: Runtime
     Shape {
         kind: Kind::String {
             values: &[
@@ -4156,547 +3937,471 @@ static SHAPES: &[Shape] = &[
                 "java17.al2023",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 193: Handler
+    // 158: Blob
+    Shape { kind: Kind::Blob, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 159: S3Bucket
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(3), max: Some(63) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 194: Blob
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 195: S3Bucket
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(3),
-        max: Some(63),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 196: S3Key
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 197: S3ObjectVersion
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1024),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 198: S3ObjectStorageMode
+    // 160: S3ObjectStorageMode
     Shape {
         kind: Kind::String { values: &["COPY", "REFERENCE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 199: FunctionCode
+    // 161: FunctionCode
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "zip_file", api_name: "ZipFile", shape: 194, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 195, required: false },
-            Member { name: "s3_key", api_name: "S3Key", shape: 196, required: false },
-            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 197, required: false },
-            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 198, required: false },
+            Member { name: "zip_file", api_name: "ZipFile", shape: 158, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 159, required: false },
+            Member { name: "s3_key", api_name: "S3Key", shape: 19, required: false },
+            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 19, required: false },
+            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 160, required: false },
             Member { name: "image_uri", api_name: "ImageUri", shape: 6, required: false },
-            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 112, required: false },
+            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 200: Timeout
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(5400), sensitive: false, recursive: None, xml: None },
-    // 201: MemorySize
-    Shape { kind: Kind::Integer, min: Some(128), max: Some(32768), sensitive: false, recursive: None, xml: None },
-    // 202: Boolean
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 203: FunctionVersionLatestPublished
+    // 162: Timeout
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(5400) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 163: MemorySize
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(128), max: Some(32768) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 164: FunctionVersionLatestPublished
     Shape {
         kind: Kind::String { values: &["LATEST_PUBLISHED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 204: SubnetIds
-    Shape { kind: Kind::List { item: 79 }, min: Some(0), max: Some(16), sensitive: false, recursive: None, xml: None },
-    // 205: SecurityGroupIds
-    Shape { kind: Kind::List { item: 81 }, min: Some(0), max: Some(5), sensitive: false, recursive: None, xml: None },
-    // 206: NullableBoolean
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 207: VpcConfig
+    // 165: SubnetIds
+    Shape {
+        kind: Kind::List { item: 58 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(16) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 166: VpcConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 204, required: false },
-            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 205, required: false },
+            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 165, required: false },
+            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 60, required: false },
             Member {
                 name: "ipv6_allowed_for_dual_stack",
                 api_name: "Ipv6AllowedForDualStack",
-                shape: 206,
+                shape: 12,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 208: PackageType
+    // 167: PackageType
     Shape {
         kind: Kind::String { values: &["Zip", "Image"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 209: ResourceArn
+    // 168: DeadLetterConfig
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
+        kind: Kind::Structure(&[Member { name: "target_arn", api_name: "TargetArn", shape: 4, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 210: DeadLetterConfig
+    // 169: EnvironmentVariables
+    Shape { kind: Kind::Map { key: 26, value: 26 }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 170: Environment
     Shape {
-        kind: Kind::Structure(&[Member { name: "target_arn", api_name: "TargetArn", shape: 209, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "variables", api_name: "Variables", shape: 169, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 211: EnvironmentVariableName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 212: EnvironmentVariableValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 213: EnvironmentVariables
-    Shape {
-        kind: Kind::Map { key: 211, value: 212 },
-        min: None,
-        max: None,
-        sensitive: true,
-        recursive: None,
-        xml: None,
-    },
-    // 214: Environment
-    Shape {
-        kind: Kind::Structure(&[Member { name: "variables", api_name: "Variables", shape: 213, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 215: TracingMode
+    // 171: TracingMode
     Shape {
         kind: Kind::String { values: &["Active", "PassThrough"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 216: TracingConfig
+    // 172: TracingConfig
     Shape {
-        kind: Kind::Structure(&[Member { name: "mode", api_name: "Mode", shape: 215, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "mode", api_name: "Mode", shape: 171, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 217: LayerVersionArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 218: LayerList
-    Shape { kind: Kind::List { item: 217 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 219: FileSystemArn
+    // 173: LayerList
+    Shape { kind: Kind::List { item: 20 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 174: LocalMountPath
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(0), max: Some(160) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 220: LocalMountPath
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(160),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 221: DirectS3Read
+    // 175: DirectS3Read
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED", "AUTO"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 222: S3FilesConfig
+    // 176: S3FilesConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "direct_s3_read",
             api_name: "DirectS3Read",
-            shape: 221,
+            shape: 175,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 223: FileSystemConfig
+    // 177: FileSystemConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "arn", api_name: "Arn", shape: 219, required: true },
-            Member { name: "local_mount_path", api_name: "LocalMountPath", shape: 220, required: true },
-            Member { name: "s3_files_config", api_name: "S3FilesConfig", shape: 222, required: false },
+            Member { name: "arn", api_name: "Arn", shape: 14, required: true },
+            Member { name: "local_mount_path", api_name: "LocalMountPath", shape: 174, required: true },
+            Member { name: "s3_files_config", api_name: "S3FilesConfig", shape: 176, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 224: FileSystemConfigList
-    Shape { kind: Kind::List { item: 223 }, min: Some(0), max: Some(1), sensitive: false, recursive: None, xml: None },
-    // 225: StringList
-    Shape { kind: Kind::List { item: 6 }, min: Some(0), max: Some(1500), sensitive: false, recursive: None, xml: None },
-    // 226: WorkingDirectory
+    // 178: FileSystemConfigList
+    Shape {
+        kind: Kind::List { item: 177 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(1) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 179: StringList
+    Shape {
+        kind: Kind::List { item: 6 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(1500) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 180: WorkingDirectory
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(1000),
+        bounds: Some(&Bounds { min: Some(0), max: Some(1000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 227: ImageConfig
+    // 181: ImageConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "entry_point", api_name: "EntryPoint", shape: 225, required: false },
-            Member { name: "command", api_name: "Command", shape: 225, required: false },
-            Member { name: "working_directory", api_name: "WorkingDirectory", shape: 226, required: false },
+            Member { name: "entry_point", api_name: "EntryPoint", shape: 179, required: false },
+            Member { name: "command", api_name: "Command", shape: 179, required: false },
+            Member { name: "working_directory", api_name: "WorkingDirectory", shape: 180, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 228: EphemeralStorageSize
-    Shape { kind: Kind::Integer, min: Some(512), max: Some(32768), sensitive: false, recursive: None, xml: None },
-    // 229: EphemeralStorage
+    // 182: EphemeralStorageSize
     Shape {
-        kind: Kind::Structure(&[Member { name: "size", api_name: "Size", shape: 228, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(512), max: Some(32768) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 230: SnapStartApplyOn
+    // 183: EphemeralStorage
+    Shape {
+        kind: Kind::Structure(&[Member { name: "size", api_name: "Size", shape: 182, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 184: SnapStartApplyOn
     Shape {
         kind: Kind::String { values: &["PublishedVersions", "None"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 231: SnapStart
+    // 185: SnapStart
     Shape {
-        kind: Kind::Structure(&[Member { name: "apply_on", api_name: "ApplyOn", shape: 230, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "apply_on", api_name: "ApplyOn", shape: 184, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 232: LogFormat
+    // 186: LogFormat
     Shape {
         kind: Kind::String { values: &["JSON", "Text"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 233: ApplicationLogLevel
+    // 187: ApplicationLogLevel
     Shape {
         kind: Kind::String { values: &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 234: LoggingConfig
+    // 188: LoggingConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "log_format", api_name: "LogFormat", shape: 232, required: false },
-            Member { name: "application_log_level", api_name: "ApplicationLogLevel", shape: 233, required: false },
-            Member { name: "system_log_level", api_name: "SystemLogLevel", shape: 105, required: false },
-            Member { name: "log_group", api_name: "LogGroup", shape: 106, required: false },
+            Member { name: "log_format", api_name: "LogFormat", shape: 186, required: false },
+            Member { name: "application_log_level", api_name: "ApplicationLogLevel", shape: 187, required: false },
+            Member { name: "system_log_level", api_name: "SystemLogLevel", shape: 79, required: false },
+            Member { name: "log_group", api_name: "LogGroup", shape: 80, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 235: TenantIsolationMode
+    // 189: TenantIsolationMode
     Shape {
         kind: Kind::String { values: &["PER_TENANT"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 236: TenancyConfig
+    // 190: TenancyConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "tenant_isolation_mode",
             api_name: "TenantIsolationMode",
-            shape: 235,
+            shape: 189,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 237: PerExecutionEnvironmentMaxConcurrency
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(1600), sensitive: false, recursive: None, xml: None },
-    // 238: ExecutionEnvironmentMemoryGiBPerVCpu
-    Shape { kind: Kind::Number, min: Some(2), max: Some(8), sensitive: false, recursive: None, xml: None },
-    // 239: LambdaManagedInstancesCapacityProviderConfig
+    // 191: PerExecutionEnvironmentMaxConcurrency
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(1600) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 192: ExecutionEnvironmentMemoryGiBPerVCpu
+    Shape {
+        kind: Kind::Number,
+        bounds: Some(&Bounds { min: Some(2), max: Some(8) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 193: LambdaManagedInstancesCapacityProviderConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 110, required: true },
+            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 0, required: true },
             Member {
                 name: "per_execution_environment_max_concurrency",
                 api_name: "PerExecutionEnvironmentMaxConcurrency",
-                shape: 237,
+                shape: 191,
                 required: false,
             },
             Member {
                 name: "execution_environment_memory_gib_per_v_cpu",
                 api_name: "ExecutionEnvironmentMemoryGiBPerVCpu",
-                shape: 238,
+                shape: 192,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 240: CapacityProviderConfig
+    // 194: CapacityProviderConfig
     Shape {
         kind: Kind::Structure(&[Member {
             name: "lambda_managed_instances_capacity_provider_config",
             api_name: "LambdaManagedInstancesCapacityProviderConfig",
-            shape: 239,
+            shape: 193,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 241: RetentionPeriodInDays
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(90), sensitive: false, recursive: None, xml: None },
-    // 242: ExecutionTimeout
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(31622400), sensitive: false, recursive: None, xml: None },
-    // 243: DurableConfig
+    // 195: RetentionPeriodInDays
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(90) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 196: DurableConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "retention_period_in_days", api_name: "RetentionPeriodInDays", shape: 241, required: false },
-            Member { name: "execution_timeout", api_name: "ExecutionTimeout", shape: 242, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "retention_period_in_days", api_name: "RetentionPeriodInDays", shape: 195, required: false },
+            Member { name: "execution_timeout", api_name: "ExecutionTimeout", shape: 30, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 244: CreateFunctionRequest
+    // 197: CreateFunctionRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "runtime", api_name: "Runtime", shape: 192, required: false },
-            Member { name: "role", api_name: "Role", shape: 84, required: true },
-            Member { name: "handler", api_name: "Handler", shape: 193, required: false },
-            Member { name: "code", api_name: "Code", shape: 199, required: true },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "timeout", api_name: "Timeout", shape: 200, required: false },
-            Member { name: "memory_size", api_name: "MemorySize", shape: 201, required: false },
-            Member { name: "publish", api_name: "Publish", shape: 202, required: false },
-            Member { name: "publish_to", api_name: "PublishTo", shape: 203, required: false },
-            Member { name: "vpc_config", api_name: "VpcConfig", shape: 207, required: false },
-            Member { name: "package_type", api_name: "PackageType", shape: 208, required: false },
-            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 210, required: false },
-            Member { name: "environment", api_name: "Environment", shape: 214, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "tracing_config", api_name: "TracingConfig", shape: 216, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: false },
-            Member { name: "layers", api_name: "Layers", shape: 218, required: false },
-            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 224, required: false },
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: false },
-            Member { name: "image_config", api_name: "ImageConfig", shape: 227, required: false },
-            Member { name: "architectures", api_name: "Architectures", shape: 87, required: false },
-            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 229, required: false },
-            Member { name: "snap_start", api_name: "SnapStart", shape: 231, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 234, required: false },
-            Member { name: "tenancy_config", api_name: "TenancyConfig", shape: 236, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "runtime", api_name: "Runtime", shape: 157, required: false },
+            Member { name: "role", api_name: "Role", shape: 4, required: true },
+            Member { name: "handler", api_name: "Handler", shape: 148, required: false },
+            Member { name: "code", api_name: "Code", shape: 161, required: true },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "timeout", api_name: "Timeout", shape: 162, required: false },
+            Member { name: "memory_size", api_name: "MemorySize", shape: 163, required: false },
+            Member { name: "publish", api_name: "Publish", shape: 12, required: false },
+            Member { name: "publish_to", api_name: "PublishTo", shape: 164, required: false },
+            Member { name: "vpc_config", api_name: "VpcConfig", shape: 166, required: false },
+            Member { name: "package_type", api_name: "PackageType", shape: 167, required: false },
+            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 168, required: false },
+            Member { name: "environment", api_name: "Environment", shape: 170, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "tracing_config", api_name: "TracingConfig", shape: 172, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: false },
+            Member { name: "layers", api_name: "Layers", shape: 173, required: false },
+            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 178, required: false },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: false },
+            Member { name: "image_config", api_name: "ImageConfig", shape: 181, required: false },
+            Member { name: "architectures", api_name: "Architectures", shape: 64, required: false },
+            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 183, required: false },
+            Member { name: "snap_start", api_name: "SnapStart", shape: 185, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 188, required: false },
+            Member { name: "tenancy_config", api_name: "TenancyConfig", shape: 190, required: false },
             Member {
                 name: "capacity_provider_config",
                 api_name: "CapacityProviderConfig",
-                shape: 240,
+                shape: 194,
                 required: false,
             },
-            Member { name: "durable_config", api_name: "DurableConfig", shape: 243, required: false },
+            Member { name: "durable_config", api_name: "DurableConfig", shape: 196, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 245: NameSpacedFunctionArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 246: Long
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 247: VpcId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 248: VpcConfigResponse
+    // 198: VpcConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 204, required: false },
-            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 205, required: false },
-            Member { name: "vpc_id", api_name: "VpcId", shape: 247, required: false },
+            Member { name: "subnet_ids", api_name: "SubnetIds", shape: 165, required: false },
+            Member { name: "security_group_ids", api_name: "SecurityGroupIds", shape: 60, required: false },
+            Member { name: "vpc_id", api_name: "VpcId", shape: 6, required: false },
             Member {
                 name: "ipv6_allowed_for_dual_stack",
                 api_name: "Ipv6AllowedForDualStack",
-                shape: 206,
-                required: false,
-            },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 249: SensitiveString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 250: EnvironmentError
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
-            Member { name: "message", api_name: "Message", shape: 249, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 251: EnvironmentResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "variables", api_name: "Variables", shape: 213, required: false },
-            Member { name: "error", api_name: "Error", shape: 250, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 252: TracingConfigResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "mode", api_name: "Mode", shape: 215, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 253: Layer
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "arn", api_name: "Arn", shape: 217, required: false },
-            Member { name: "code_size", api_name: "CodeSize", shape: 246, required: false },
-            Member {
-                name: "signing_profile_version_arn",
-                api_name: "SigningProfileVersionArn",
                 shape: 12,
                 required: false,
             },
-            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 254: LayersReferenceList
-    Shape { kind: Kind::List { item: 253 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 255: State
+    // 199: EnvironmentError
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
+            Member { name: "message", api_name: "Message", shape: 26, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 200: EnvironmentResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "variables", api_name: "Variables", shape: 169, required: false },
+            Member { name: "error", api_name: "Error", shape: 199, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 201: Layer
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "arn", api_name: "Arn", shape: 20, required: false },
+            Member { name: "code_size", api_name: "CodeSize", shape: 1, required: false },
+            Member {
+                name: "signing_profile_version_arn",
+                api_name: "SigningProfileVersionArn",
+                shape: 4,
+                required: false,
+            },
+            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 4, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 202: LayersReferenceList
+    Shape { kind: Kind::List { item: 201 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 203: State
     Shape {
         kind: Kind::String {
             values: &[
@@ -4710,15 +4415,12 @@ static SHAPES: &[Shape] = &[
                 "Deleting",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 256: StateReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 257: StateReasonCode
+    // 204: StateReasonCode
     Shape {
         kind: Kind::String {
             values: &[
@@ -4764,24 +4466,20 @@ static SHAPES: &[Shape] = &[
                 "DependencyError",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 258: LastUpdateStatus
+    // 205: LastUpdateStatus
     Shape {
         kind: Kind::String { values: &["Successful", "Failed", "InProgress"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 259: LastUpdateStatusReason
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 260: LastUpdateStatusReasonCode
+    // 206: LastUpdateStatusReasonCode
     Shape {
         kind: Kind::String {
             values: &[
@@ -4823,703 +4521,476 @@ static SHAPES: &[Shape] = &[
                 "DependencyError",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 261: ImageConfigError
+    // 207: ImageConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
-            Member { name: "message", api_name: "Message", shape: 249, required: false },
+            Member { name: "image_config", api_name: "ImageConfig", shape: 181, required: false },
+            Member { name: "error", api_name: "Error", shape: 199, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 262: ImageConfigResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "image_config", api_name: "ImageConfig", shape: 227, required: false },
-            Member { name: "error", api_name: "Error", shape: 261, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 263: SnapStartOptimizationStatus
+    // 208: SnapStartOptimizationStatus
     Shape {
         kind: Kind::String { values: &["On", "Off"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 264: SnapStartResponse
+    // 209: SnapStartResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "apply_on", api_name: "ApplyOn", shape: 230, required: false },
-            Member { name: "optimization_status", api_name: "OptimizationStatus", shape: 263, required: false },
+            Member { name: "apply_on", api_name: "ApplyOn", shape: 184, required: false },
+            Member { name: "optimization_status", api_name: "OptimizationStatus", shape: 208, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 265: RuntimeVersionArn
+    // 210: RuntimeVersionArn
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(26),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(26), max: Some(2048) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 266: RuntimeVersionError
+    // 211: RuntimeVersionConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
-            Member { name: "message", api_name: "Message", shape: 249, required: false },
+            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 210, required: false },
+            Member { name: "error", api_name: "Error", shape: 199, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 267: RuntimeVersionConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 265, required: false },
-            Member { name: "error", api_name: "Error", shape: 266, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 268: FunctionConfiguration
+    // 212: FunctionConfiguration
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: false },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 245, required: false },
-            Member { name: "runtime", api_name: "Runtime", shape: 192, required: false },
-            Member { name: "role", api_name: "Role", shape: 84, required: false },
-            Member { name: "handler", api_name: "Handler", shape: 193, required: false },
-            Member { name: "code_size", api_name: "CodeSize", shape: 246, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "timeout", api_name: "Timeout", shape: 200, required: false },
-            Member { name: "memory_size", api_name: "MemorySize", shape: 201, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
+            Member { name: "runtime", api_name: "Runtime", shape: 157, required: false },
+            Member { name: "role", api_name: "Role", shape: 4, required: false },
+            Member { name: "handler", api_name: "Handler", shape: 148, required: false },
+            Member { name: "code_size", api_name: "CodeSize", shape: 1, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "timeout", api_name: "Timeout", shape: 162, required: false },
+            Member { name: "memory_size", api_name: "MemorySize", shape: 163, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: false },
             Member { name: "code_sha256", api_name: "CodeSha256", shape: 6, required: false },
-            Member { name: "version", api_name: "Version", shape: 76, required: false },
-            Member { name: "vpc_config", api_name: "VpcConfig", shape: 248, required: false },
-            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 210, required: false },
-            Member { name: "environment", api_name: "Environment", shape: 251, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "tracing_config", api_name: "TracingConfig", shape: 252, required: false },
-            Member { name: "master_arn", api_name: "MasterArn", shape: 75, required: false },
+            Member { name: "version", api_name: "Version", shape: 19, required: false },
+            Member { name: "vpc_config", api_name: "VpcConfig", shape: 198, required: false },
+            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 168, required: false },
+            Member { name: "environment", api_name: "Environment", shape: 200, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "tracing_config", api_name: "TracingConfig", shape: 172, required: false },
+            Member { name: "master_arn", api_name: "MasterArn", shape: 4, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-            Member { name: "layers", api_name: "Layers", shape: 254, required: false },
-            Member { name: "state", api_name: "State", shape: 255, required: false },
-            Member { name: "state_reason", api_name: "StateReason", shape: 256, required: false },
-            Member { name: "state_reason_code", api_name: "StateReasonCode", shape: 257, required: false },
-            Member { name: "last_update_status", api_name: "LastUpdateStatus", shape: 258, required: false },
-            Member {
-                name: "last_update_status_reason",
-                api_name: "LastUpdateStatusReason",
-                shape: 259,
-                required: false,
-            },
+            Member { name: "layers", api_name: "Layers", shape: 202, required: false },
+            Member { name: "state", api_name: "State", shape: 203, required: false },
+            Member { name: "state_reason", api_name: "StateReason", shape: 6, required: false },
+            Member { name: "state_reason_code", api_name: "StateReasonCode", shape: 204, required: false },
+            Member { name: "last_update_status", api_name: "LastUpdateStatus", shape: 205, required: false },
+            Member { name: "last_update_status_reason", api_name: "LastUpdateStatusReason", shape: 6, required: false },
             Member {
                 name: "last_update_status_reason_code",
                 api_name: "LastUpdateStatusReasonCode",
-                shape: 260,
+                shape: 206,
                 required: false,
             },
-            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 224, required: false },
+            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 178, required: false },
             Member {
                 name: "signing_profile_version_arn",
                 api_name: "SigningProfileVersionArn",
-                shape: 12,
+                shape: 4,
                 required: false,
             },
-            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 12, required: false },
-            Member { name: "package_type", api_name: "PackageType", shape: 208, required: false },
-            Member { name: "image_config_response", api_name: "ImageConfigResponse", shape: 262, required: false },
-            Member { name: "architectures", api_name: "Architectures", shape: 87, required: false },
-            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 229, required: false },
-            Member { name: "snap_start", api_name: "SnapStart", shape: 264, required: false },
-            Member { name: "runtime_version_config", api_name: "RuntimeVersionConfig", shape: 267, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 234, required: false },
-            Member { name: "tenancy_config", api_name: "TenancyConfig", shape: 236, required: false },
+            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 4, required: false },
+            Member { name: "package_type", api_name: "PackageType", shape: 167, required: false },
+            Member { name: "image_config_response", api_name: "ImageConfigResponse", shape: 207, required: false },
+            Member { name: "architectures", api_name: "Architectures", shape: 64, required: false },
+            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 183, required: false },
+            Member { name: "snap_start", api_name: "SnapStart", shape: 209, required: false },
+            Member { name: "runtime_version_config", api_name: "RuntimeVersionConfig", shape: 211, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 188, required: false },
+            Member { name: "tenancy_config", api_name: "TenancyConfig", shape: 190, required: false },
             Member {
                 name: "capacity_provider_config",
                 api_name: "CapacityProviderConfig",
-                shape: 240,
+                shape: 194,
                 required: false,
             },
             Member { name: "config_sha256", api_name: "ConfigSha256", shape: 6, required: false },
-            Member { name: "durable_config", api_name: "DurableConfig", shape: 243, required: false },
+            Member { name: "durable_config", api_name: "DurableConfig", shape: 196, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 269: FunctionUrlFunctionName
+    // 213: HeadersList
+    Shape {
+        kind: Kind::List { item: 58 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(100) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 214: Method
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
+        bounds: Some(&Bounds { min: Some(0), max: Some(6) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 270: FunctionUrlQualifier
+    // 215: AllowMethodsList
+    Shape {
+        kind: Kind::List { item: 214 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(6) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 216: Origin
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(253) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 271: AllowCredentials
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 272: Header
+    // 217: AllowOriginsList
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(1024),
+        kind: Kind::List { item: 216 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 273: HeadersList
+    // 218: MaxAge
     Shape {
-        kind: Kind::List { item: 272 },
-        min: Some(0),
-        max: Some(100),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(86400) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 274: Method
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(6),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 275: AllowMethodsList
-    Shape { kind: Kind::List { item: 274 }, min: Some(0), max: Some(6), sensitive: false, recursive: None, xml: None },
-    // 276: Origin
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(253),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 277: AllowOriginsList
-    Shape {
-        kind: Kind::List { item: 276 },
-        min: Some(0),
-        max: Some(100),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 278: MaxAge
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(86400), sensitive: false, recursive: None, xml: None },
-    // 279: Cors
+    // 219: Cors
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "allow_credentials", api_name: "AllowCredentials", shape: 271, required: false },
-            Member { name: "allow_headers", api_name: "AllowHeaders", shape: 273, required: false },
-            Member { name: "allow_methods", api_name: "AllowMethods", shape: 275, required: false },
-            Member { name: "allow_origins", api_name: "AllowOrigins", shape: 277, required: false },
-            Member { name: "expose_headers", api_name: "ExposeHeaders", shape: 273, required: false },
-            Member { name: "max_age", api_name: "MaxAge", shape: 278, required: false },
+            Member { name: "allow_credentials", api_name: "AllowCredentials", shape: 12, required: false },
+            Member { name: "allow_headers", api_name: "AllowHeaders", shape: 213, required: false },
+            Member { name: "allow_methods", api_name: "AllowMethods", shape: 215, required: false },
+            Member { name: "allow_origins", api_name: "AllowOrigins", shape: 217, required: false },
+            Member { name: "expose_headers", api_name: "ExposeHeaders", shape: 213, required: false },
+            Member { name: "max_age", api_name: "MaxAge", shape: 218, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 280: InvokeMode
+    // 220: InvokeMode
     Shape {
         kind: Kind::String { values: &["BUFFERED", "RESPONSE_STREAM"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 281: CreateFunctionUrlConfigRequest
+    // 221: CreateFunctionUrlConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 269, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 270, required: false },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: true },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "auth_type", api_name: "AuthType", shape: 11, required: true },
+            Member { name: "cors", api_name: "Cors", shape: 219, required: false },
+            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 220, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 282: FunctionUrl
+    // 222: FunctionUrl
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(40),
-        max: Some(100),
+        bounds: Some(&Bounds { min: Some(40), max: Some(100) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 283: CreateFunctionUrlConfigResponse
+    // 223: CreateFunctionUrlConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_url", api_name: "FunctionUrl", shape: 282, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: true },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: true },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "creation_time", api_name: "CreationTime", shape: 113, required: true },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
+            Member { name: "function_url", api_name: "FunctionUrl", shape: 222, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "auth_type", api_name: "AuthType", shape: 11, required: true },
+            Member { name: "cors", api_name: "Cors", shape: 219, required: false },
+            Member { name: "creation_time", api_name: "CreationTime", shape: 85, required: true },
+            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 220, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 284: DeleteAliasRequest
+    // 224: DeleteAliasRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "name", api_name: "Name", shape: 67, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "name", api_name: "Name", shape: 15, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 285: DeleteCapacityProviderRequest
+    // 225: DeleteCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[Member {
             name: "capacity_provider_name",
             api_name: "CapacityProviderName",
-            shape: 78,
+            shape: 0,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 286: DeleteCapacityProviderResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "capacity_provider",
-            api_name: "CapacityProvider",
-            shape: 114,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 287: DeleteCodeSigningConfigRequest
+    // 226: DeleteCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[Member {
             name: "code_signing_config_arn",
             api_name: "CodeSigningConfigArn",
-            shape: 122,
+            shape: 93,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 288: DeleteCodeSigningConfigResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 289: DeleteEventSourceMappingRequest
+    // 227: DeleteCodeSigningConfigResponse
+    Shape { kind: Kind::Structure(&[]), bounds: None, sensitive: false, recursive: false, xml: None },
+    // 228: DeleteEventSourceMappingRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "uuid", api_name: "UUID", shape: 186, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "uuid", api_name: "UUID", shape: 151, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 290: DeleteFunctionRequest
+    // 229: DeleteFunctionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 291: Integer
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 292: DeleteFunctionResponse
+    // 230: DeleteFunctionResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "status_code", api_name: "StatusCode", shape: 291, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "status_code", api_name: "StatusCode", shape: 1, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 293: DeleteFunctionCodeSigningConfigRequest
+    // 231: DeleteFunctionCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 294: DeleteFunctionConcurrencyRequest
+    // 232: DeleteFunctionConcurrencyRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 295: DeleteFunctionEventInvokeConfigRequest
+    // 233: DeleteFunctionUrlConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 296: DeleteFunctionUrlConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 269, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 270, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 297: DeleteLayerVersionRequest
+    // 234: DeleteLayerVersionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
             Member { name: "version_number", api_name: "VersionNumber", shape: 1, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 298: Qualifier
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 299: DeleteProvisionedConcurrencyConfigRequest
+    // 235: DeleteProvisionedConcurrencyConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 298, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 300: PolicyResourceArn
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 301: RevisionId
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(36),
-        max: Some(36),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 302: DeleteResourcePolicyRequest
+    // 236: DeleteResourcePolicyRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 300, required: true },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 301, required: false },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 14, required: true },
+            Member { name: "revision_id", api_name: "RevisionId", shape: 151, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 303: GetAccountSettingsRequest
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 304: UnreservedConcurrentExecutions
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 305: AccountLimit
+    // 237: AccountLimit
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "total_code_size", api_name: "TotalCodeSize", shape: 246, required: false },
-            Member { name: "code_size_unzipped", api_name: "CodeSizeUnzipped", shape: 246, required: false },
-            Member { name: "code_size_zipped", api_name: "CodeSizeZipped", shape: 246, required: false },
-            Member { name: "concurrent_executions", api_name: "ConcurrentExecutions", shape: 291, required: false },
+            Member { name: "total_code_size", api_name: "TotalCodeSize", shape: 1, required: false },
+            Member { name: "code_size_unzipped", api_name: "CodeSizeUnzipped", shape: 1, required: false },
+            Member { name: "code_size_zipped", api_name: "CodeSizeZipped", shape: 1, required: false },
+            Member { name: "concurrent_executions", api_name: "ConcurrentExecutions", shape: 1, required: false },
             Member {
                 name: "unreserved_concurrent_executions",
                 api_name: "UnreservedConcurrentExecutions",
-                shape: 304,
+                shape: 44,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 306: AccountUsage
+    // 238: AccountUsage
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "total_code_size", api_name: "TotalCodeSize", shape: 246, required: false },
-            Member { name: "function_count", api_name: "FunctionCount", shape: 246, required: false },
+            Member { name: "total_code_size", api_name: "TotalCodeSize", shape: 1, required: false },
+            Member { name: "function_count", api_name: "FunctionCount", shape: 1, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 307: GetAccountSettingsResponse
+    // 239: GetAccountSettingsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "account_limit", api_name: "AccountLimit", shape: 305, required: false },
-            Member { name: "account_usage", api_name: "AccountUsage", shape: 306, required: false },
+            Member { name: "account_limit", api_name: "AccountLimit", shape: 237, required: false },
+            Member { name: "account_usage", api_name: "AccountUsage", shape: 238, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 308: GetAliasRequest
+    // 240: GetDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "name", api_name: "Name", shape: 67, required: true },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "include_execution_data", api_name: "IncludeExecutionData", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 309: GetCapacityProviderRequest
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "capacity_provider_name",
-            api_name: "CapacityProviderName",
-            shape: 78,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 310: GetCapacityProviderResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "capacity_provider",
-            api_name: "CapacityProvider",
-            shape: 114,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 311: GetCodeSigningConfigRequest
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "code_signing_config_arn",
-            api_name: "CodeSigningConfigArn",
-            shape: 122,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 312: GetCodeSigningConfigResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "code_signing_config",
-            api_name: "CodeSigningConfig",
-            shape: 123,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 313: IncludeExecutionData
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 314: GetDurableExecutionRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "include_execution_data", api_name: "IncludeExecutionData", shape: 313, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 315: DurableExecutionName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(64),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 316: OutputPayload
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(6291456),
-        sensitive: true,
-        recursive: None,
-        xml: None,
-    },
-    // 317: ExecutionStatus
+    // 241: ExecutionStatus
     Shape {
         kind: Kind::String { values: &["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 318: TraceHeader
+    // 242: TraceHeader
     Shape {
         kind: Kind::Structure(&[Member {
             name: "x_amzn_trace_id",
             api_name: "XAmznTraceId",
-            shape: 45,
+            shape: 35,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 319: ExecutionDataIncluded
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 320: GetDurableExecutionResponse
+    // 243: GetDurableExecutionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 315, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 245, required: true },
-            Member { name: "input_payload", api_name: "InputPayload", shape: 53, required: false },
-            Member { name: "result", api_name: "Result", shape: 316, required: false },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
-            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 51, required: true },
-            Member { name: "status", api_name: "Status", shape: 317, required: true },
-            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 51, required: false },
-            Member { name: "version", api_name: "Version", shape: 68, required: false },
-            Member { name: "trace_header", api_name: "TraceHeader", shape: 318, required: false },
-            Member { name: "execution_data_included", api_name: "ExecutionDataIncluded", shape: 319, required: false },
-            Member { name: "durable_config", api_name: "DurableConfig", shape: 243, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 21, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "input_payload", api_name: "InputPayload", shape: 25, required: false },
+            Member { name: "result", api_name: "Result", shape: 25, required: false },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
+            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 40, required: true },
+            Member { name: "status", api_name: "Status", shape: 241, required: true },
+            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 40, required: false },
+            Member { name: "version", api_name: "Version", shape: 19, required: false },
+            Member { name: "trace_header", api_name: "TraceHeader", shape: 242, required: false },
+            Member { name: "execution_data_included", api_name: "ExecutionDataIncluded", shape: 12, required: false },
+            Member { name: "durable_config", api_name: "DurableConfig", shape: 196, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 321: ItemCount
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(1000), sensitive: false, recursive: None, xml: None },
-    // 322: ReverseOrder
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 323: GetDurableExecutionHistoryRequest
+    // 244: ItemCount
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(1000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 245: GetDurableExecutionHistoryRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "include_execution_data", api_name: "IncludeExecutionData", shape: 313, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 321, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "include_execution_data", api_name: "IncludeExecutionData", shape: 12, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 244, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "reverse_order", api_name: "ReverseOrder", shape: 322, required: false },
+            Member { name: "reverse_order", api_name: "ReverseOrder", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 324: EventType
+    // 246: EventType
     Shape {
         kind: Kind::String {
             values: &[
@@ -5549,2018 +5020,1514 @@ static SHAPES: &[Shape] = &[
                 "InvocationCompleted",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 325: EventId
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 326: Truncated
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 327: EventInput
+    // 247: EventId
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 248: EventInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "payload", api_name: "Payload", shape: 53, required: false },
-            Member { name: "truncated", api_name: "Truncated", shape: 326, required: false },
+            Member { name: "payload", api_name: "Payload", shape: 25, required: false },
+            Member { name: "truncated", api_name: "Truncated", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 328: DurationSeconds
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 329: ExecutionStartedDetails
+    // 249: ExecutionStartedDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "input", api_name: "Input", shape: 327, required: true },
-            Member { name: "execution_timeout", api_name: "ExecutionTimeout", shape: 328, required: true },
+            Member { name: "input", api_name: "Input", shape: 248, required: true },
+            Member { name: "execution_timeout", api_name: "ExecutionTimeout", shape: 44, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 330: EventResult
+    // 250: ExecutionSucceededDetails
+    Shape {
+        kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 248, required: true }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 251: EventError
     Shape {
         kind: Kind::Structure(&[
             Member { name: "payload", api_name: "Payload", shape: 28, required: false },
-            Member { name: "truncated", api_name: "Truncated", shape: 326, required: false },
+            Member { name: "truncated", api_name: "Truncated", shape: 12, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 331: ExecutionSucceededDetails
+    // 252: ExecutionFailedDetails
     Shape {
-        kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 330, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 251, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 332: EventError
+    // 253: ExecutionTimedOutDetails
+    Shape {
+        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 251, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 254: WaitStartedDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "payload", api_name: "Payload", shape: 34, required: false },
-            Member { name: "truncated", api_name: "Truncated", shape: 326, required: false },
+            Member { name: "duration", api_name: "Duration", shape: 44, required: true },
+            Member { name: "scheduled_end_timestamp", api_name: "ScheduledEndTimestamp", shape: 40, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 333: ExecutionFailedDetails
+    // 255: WaitSucceededDetails
     Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "duration", api_name: "Duration", shape: 44, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 334: ExecutionTimedOutDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 335: ExecutionStoppedDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 336: ContextStartedDetails
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 337: ContextSucceededDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 330, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 338: ContextFailedDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 339: WaitStartedDetails
+    // 256: RetryDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "duration", api_name: "Duration", shape: 328, required: true },
-            Member { name: "scheduled_end_timestamp", api_name: "ScheduledEndTimestamp", shape: 51, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 340: WaitSucceededDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "duration", api_name: "Duration", shape: 328, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 341: WaitCancelledDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 342: StepStartedDetails
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 343: RetryDetails
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "current_attempt", api_name: "CurrentAttempt", shape: 56, required: false },
+            Member { name: "current_attempt", api_name: "CurrentAttempt", shape: 44, required: false },
             Member {
                 name: "next_attempt_delay_seconds",
                 api_name: "NextAttemptDelaySeconds",
-                shape: 328,
+                shape: 44,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 344: StepSucceededDetails
+    // 257: StepSucceededDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "result", api_name: "Result", shape: 330, required: true },
-            Member { name: "retry_details", api_name: "RetryDetails", shape: 343, required: true },
+            Member { name: "result", api_name: "Result", shape: 248, required: true },
+            Member { name: "retry_details", api_name: "RetryDetails", shape: 256, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 345: StepFailedDetails
+    // 258: StepFailedDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error", api_name: "Error", shape: 332, required: true },
-            Member { name: "retry_details", api_name: "RetryDetails", shape: 343, required: true },
+            Member { name: "error", api_name: "Error", shape: 251, required: true },
+            Member { name: "retry_details", api_name: "RetryDetails", shape: 256, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 346: ChainedInvokeStartedDetails
+    // 259: ChainedInvokeStartedDetails
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "tenant_id", api_name: "TenantId", shape: 44, required: false },
-            Member { name: "input", api_name: "Input", shape: 327, required: false },
-            Member { name: "executed_version", api_name: "ExecutedVersion", shape: 68, required: false },
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: false },
+            Member { name: "tenant_id", api_name: "TenantId", shape: 9, required: false },
+            Member { name: "input", api_name: "Input", shape: 248, required: false },
+            Member { name: "executed_version", api_name: "ExecutedVersion", shape: 19, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 347: ChainedInvokeSucceededDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 330, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 348: ChainedInvokeFailedDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 349: ChainedInvokeTimedOutDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 350: ChainedInvokeStoppedDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 351: CallbackStartedDetails
+    // 260: CallbackStartedDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: true },
-            Member { name: "heartbeat_timeout", api_name: "HeartbeatTimeout", shape: 328, required: false },
-            Member { name: "timeout", api_name: "Timeout", shape: 328, required: false },
+            Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true },
+            Member { name: "heartbeat_timeout", api_name: "HeartbeatTimeout", shape: 44, required: false },
+            Member { name: "timeout", api_name: "Timeout", shape: 44, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 352: CallbackSucceededDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "result", api_name: "Result", shape: 330, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 353: CallbackFailedDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 354: CallbackTimedOutDetails
-    Shape {
-        kind: Kind::Structure(&[Member { name: "error", api_name: "Error", shape: 332, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 355: InvocationCompletedDetails
+    // 261: InvocationCompletedDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 51, required: true },
-            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 51, required: true },
+            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 40, required: true },
+            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 40, required: true },
             Member { name: "request_id", api_name: "RequestId", shape: 6, required: true },
-            Member { name: "error", api_name: "Error", shape: 332, required: false },
+            Member { name: "error", api_name: "Error", shape: 251, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 356: Event
+    // 262: Event
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "event_type", api_name: "EventType", shape: 324, required: false },
-            Member { name: "sub_type", api_name: "SubType", shape: 26, required: false },
-            Member { name: "event_id", api_name: "EventId", shape: 325, required: false },
-            Member { name: "id", api_name: "Id", shape: 23, required: false },
-            Member { name: "name", api_name: "Name", shape: 24, required: false },
-            Member { name: "event_timestamp", api_name: "EventTimestamp", shape: 51, required: false },
-            Member { name: "parent_id", api_name: "ParentId", shape: 23, required: false },
+            Member { name: "event_type", api_name: "EventType", shape: 246, required: false },
+            Member { name: "sub_type", api_name: "SubType", shape: 23, required: false },
+            Member { name: "event_id", api_name: "EventId", shape: 247, required: false },
+            Member { name: "id", api_name: "Id", shape: 21, required: false },
+            Member { name: "name", api_name: "Name", shape: 9, required: false },
+            Member { name: "event_timestamp", api_name: "EventTimestamp", shape: 40, required: false },
+            Member { name: "parent_id", api_name: "ParentId", shape: 21, required: false },
             Member {
                 name: "execution_started_details",
                 api_name: "ExecutionStartedDetails",
-                shape: 329,
+                shape: 249,
                 required: false,
             },
             Member {
                 name: "execution_succeeded_details",
                 api_name: "ExecutionSucceededDetails",
-                shape: 331,
+                shape: 250,
                 required: false,
             },
             Member {
                 name: "execution_failed_details",
                 api_name: "ExecutionFailedDetails",
-                shape: 333,
+                shape: 252,
                 required: false,
             },
             Member {
                 name: "execution_timed_out_details",
                 api_name: "ExecutionTimedOutDetails",
-                shape: 334,
+                shape: 253,
                 required: false,
             },
             Member {
                 name: "execution_stopped_details",
                 api_name: "ExecutionStoppedDetails",
-                shape: 335,
+                shape: 252,
                 required: false,
             },
-            Member { name: "context_started_details", api_name: "ContextStartedDetails", shape: 336, required: false },
+            Member { name: "context_started_details", api_name: "ContextStartedDetails", shape: 227, required: false },
             Member {
                 name: "context_succeeded_details",
                 api_name: "ContextSucceededDetails",
-                shape: 337,
+                shape: 250,
                 required: false,
             },
-            Member { name: "context_failed_details", api_name: "ContextFailedDetails", shape: 338, required: false },
-            Member { name: "wait_started_details", api_name: "WaitStartedDetails", shape: 339, required: false },
-            Member { name: "wait_succeeded_details", api_name: "WaitSucceededDetails", shape: 340, required: false },
-            Member { name: "wait_cancelled_details", api_name: "WaitCancelledDetails", shape: 341, required: false },
-            Member { name: "step_started_details", api_name: "StepStartedDetails", shape: 342, required: false },
-            Member { name: "step_succeeded_details", api_name: "StepSucceededDetails", shape: 344, required: false },
-            Member { name: "step_failed_details", api_name: "StepFailedDetails", shape: 345, required: false },
+            Member { name: "context_failed_details", api_name: "ContextFailedDetails", shape: 252, required: false },
+            Member { name: "wait_started_details", api_name: "WaitStartedDetails", shape: 254, required: false },
+            Member { name: "wait_succeeded_details", api_name: "WaitSucceededDetails", shape: 255, required: false },
+            Member { name: "wait_cancelled_details", api_name: "WaitCancelledDetails", shape: 253, required: false },
+            Member { name: "step_started_details", api_name: "StepStartedDetails", shape: 227, required: false },
+            Member { name: "step_succeeded_details", api_name: "StepSucceededDetails", shape: 257, required: false },
+            Member { name: "step_failed_details", api_name: "StepFailedDetails", shape: 258, required: false },
             Member {
                 name: "chained_invoke_started_details",
                 api_name: "ChainedInvokeStartedDetails",
-                shape: 346,
+                shape: 259,
                 required: false,
             },
             Member {
                 name: "chained_invoke_succeeded_details",
                 api_name: "ChainedInvokeSucceededDetails",
-                shape: 347,
+                shape: 250,
                 required: false,
             },
             Member {
                 name: "chained_invoke_failed_details",
                 api_name: "ChainedInvokeFailedDetails",
-                shape: 348,
+                shape: 252,
                 required: false,
             },
             Member {
                 name: "chained_invoke_timed_out_details",
                 api_name: "ChainedInvokeTimedOutDetails",
-                shape: 349,
+                shape: 252,
                 required: false,
             },
             Member {
                 name: "chained_invoke_stopped_details",
                 api_name: "ChainedInvokeStoppedDetails",
-                shape: 350,
+                shape: 252,
                 required: false,
             },
             Member {
                 name: "callback_started_details",
                 api_name: "CallbackStartedDetails",
-                shape: 351,
+                shape: 260,
                 required: false,
             },
             Member {
                 name: "callback_succeeded_details",
                 api_name: "CallbackSucceededDetails",
-                shape: 352,
+                shape: 250,
                 required: false,
             },
-            Member { name: "callback_failed_details", api_name: "CallbackFailedDetails", shape: 353, required: false },
+            Member { name: "callback_failed_details", api_name: "CallbackFailedDetails", shape: 252, required: false },
             Member {
                 name: "callback_timed_out_details",
                 api_name: "CallbackTimedOutDetails",
-                shape: 354,
+                shape: 252,
                 required: false,
             },
             Member {
                 name: "invocation_completed_details",
                 api_name: "InvocationCompletedDetails",
-                shape: 355,
+                shape: 261,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 357: Events
-    Shape { kind: Kind::List { item: 356 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 358: GetDurableExecutionHistoryResponse
+    // 263: Events
+    Shape { kind: Kind::List { item: 262 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 264: GetDurableExecutionHistoryResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "events", api_name: "Events", shape: 357, required: true },
+            Member { name: "events", api_name: "Events", shape: 263, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 359: GetDurableExecutionStateRequest
+    // 265: GetDurableExecutionStateRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 22, required: true },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "checkpoint_token", api_name: "CheckpointToken", shape: 20, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 321, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 244, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 360: GetDurableExecutionStateResponse
+    // 266: GetDurableExecutionStateResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "operations", api_name: "Operations", shape: 63, required: true },
+            Member { name: "operations", api_name: "Operations", shape: 50, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 361: GetEventSourceMappingRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "uuid", api_name: "UUID", shape: 186, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 362: GetFunctionRequest
+    // 267: ResolvedS3Object
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 159, required: false },
+            Member { name: "s3_key", api_name: "S3Key", shape: 19, required: false },
+            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 363: SensitiveStringOnServerOnly
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(10000),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 364: ResolvedS3Object
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 195, required: false },
-            Member { name: "s3_key", api_name: "S3Key", shape: 196, required: false },
-            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 197, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 365: FunctionCodeLocationError
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
-            Member { name: "message", api_name: "Message", shape: 249, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 366: FunctionCodeLocation
+    // 268: FunctionCodeLocation
     Shape {
         kind: Kind::Structure(&[
             Member { name: "repository_type", api_name: "RepositoryType", shape: 6, required: false },
-            Member { name: "location", api_name: "Location", shape: 363, required: false },
+            Member { name: "location", api_name: "Location", shape: 4, required: false },
             Member { name: "image_uri", api_name: "ImageUri", shape: 6, required: false },
             Member { name: "resolved_image_uri", api_name: "ResolvedImageUri", shape: 6, required: false },
-            Member { name: "resolved_s3_object", api_name: "ResolvedS3Object", shape: 364, required: false },
-            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 112, required: false },
-            Member { name: "error", api_name: "Error", shape: 365, required: false },
+            Member { name: "resolved_s3_object", api_name: "ResolvedS3Object", shape: 267, required: false },
+            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 4, required: false },
+            Member { name: "error", api_name: "Error", shape: 199, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 367: TagsErrorCode
+    // 269: TagsErrorCode
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(10),
-        max: Some(21),
+        bounds: Some(&Bounds { min: Some(10), max: Some(21) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 368: TagsErrorMessage
+    // 270: TagsErrorMessage
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(84),
-        max: Some(1000),
+        bounds: Some(&Bounds { min: Some(84), max: Some(1000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 369: TagsError
+    // 271: TagsError
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 367, required: true },
-            Member { name: "message", api_name: "Message", shape: 368, required: true },
+            Member { name: "error_code", api_name: "ErrorCode", shape: 269, required: true },
+            Member { name: "message", api_name: "Message", shape: 270, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 370: ReservedConcurrentExecutions
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 371: Concurrency
+    // 272: Concurrency
     Shape {
         kind: Kind::Structure(&[Member {
             name: "reserved_concurrent_executions",
             api_name: "ReservedConcurrentExecutions",
-            shape: 370,
+            shape: 44,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 372: GetFunctionResponse
+    // 273: GetFunctionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "configuration", api_name: "Configuration", shape: 268, required: false },
-            Member { name: "code", api_name: "Code", shape: 366, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: false },
-            Member { name: "tags_error", api_name: "TagsError", shape: 369, required: false },
-            Member { name: "concurrency", api_name: "Concurrency", shape: 371, required: false },
+            Member { name: "configuration", api_name: "Configuration", shape: 212, required: false },
+            Member { name: "code", api_name: "Code", shape: 268, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: false },
+            Member { name: "tags_error", api_name: "TagsError", shape: 271, required: false },
+            Member { name: "concurrency", api_name: "Concurrency", shape: 272, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 373: GetFunctionCodeSigningConfigRequest
-    Shape {
-        kind: Kind::Structure(&[Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 374: GetFunctionCodeSigningConfigResponse
+    // 274: GetFunctionCodeSigningConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 375: GetFunctionConcurrencyRequest
+    // 275: MaximumRetryAttempts
     Shape {
-        kind: Kind::Structure(&[Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(2) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 376: GetFunctionConcurrencyResponse
+    // 276: MaximumEventAgeInSeconds
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "reserved_concurrent_executions",
-            api_name: "ReservedConcurrentExecutions",
-            shape: 370,
-            required: false,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(60), max: Some(21600) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 377: GetFunctionConfigurationRequest
+    // 277: FunctionEventInvokeConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 378: GetFunctionEventInvokeConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 379: MaximumRetryAttempts
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 380: MaximumEventAgeInSeconds
-    Shape { kind: Kind::Integer, min: Some(60), max: Some(21600), sensitive: false, recursive: None, xml: None },
-    // 381: FunctionEventInvokeConfig
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "last_modified", api_name: "LastModified", shape: 141, required: false },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: false },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 379, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 40, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
+            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 275, required: false },
             Member {
                 name: "maximum_event_age_in_seconds",
                 api_name: "MaximumEventAgeInSeconds",
-                shape: 380,
+                shape: 276,
                 required: false,
             },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
+            Member { name: "destination_config", api_name: "DestinationConfig", shape: 112, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 382: UnqualifiedFunctionName
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(140),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 383: GetFunctionRecursionConfigRequest
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "function_name",
-            api_name: "FunctionName",
-            shape: 382,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 384: RecursiveLoop
+    // 278: RecursiveLoop
     Shape {
         kind: Kind::String { values: &["Allow", "Terminate"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 385: GetFunctionRecursionConfigResponse
+    // 279: GetFunctionRecursionConfigResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "recursive_loop",
             api_name: "RecursiveLoop",
-            shape: 384,
+            shape: 278,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 386: PublishedFunctionQualifier
+    // 280: FunctionScalingConfigExecutionEnvironments
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(15000) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 387: GetFunctionScalingConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 382, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 386, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 388: FunctionScalingConfigExecutionEnvironments
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(15000), sensitive: false, recursive: None, xml: None },
-    // 389: FunctionScalingConfig
+    // 281: FunctionScalingConfig
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "min_execution_environments",
                 api_name: "MinExecutionEnvironments",
-                shape: 388,
+                shape: 280,
                 required: false,
             },
             Member {
                 name: "max_execution_environments",
                 api_name: "MaxExecutionEnvironments",
-                shape: 388,
+                shape: 280,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 390: GetFunctionScalingConfigResponse
+    // 282: GetFunctionScalingConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
             Member {
                 name: "applied_function_scaling_config",
                 api_name: "AppliedFunctionScalingConfig",
-                shape: 389,
+                shape: 281,
                 required: false,
             },
             Member {
                 name: "requested_function_scaling_config",
                 api_name: "RequestedFunctionScalingConfig",
-                shape: 389,
+                shape: 281,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 391: GetFunctionUrlConfigRequest
+    // 283: GetFunctionUrlConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 269, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 270, required: false },
+            Member { name: "function_url", api_name: "FunctionUrl", shape: 222, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "auth_type", api_name: "AuthType", shape: 11, required: true },
+            Member { name: "cors", api_name: "Cors", shape: 219, required: false },
+            Member { name: "creation_time", api_name: "CreationTime", shape: 85, required: true },
+            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 85, required: true },
+            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 220, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 392: GetFunctionUrlConfigResponse
+    // 284: LayerVersionContentOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_url", api_name: "FunctionUrl", shape: 282, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: true },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: true },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "creation_time", api_name: "CreationTime", shape: 113, required: true },
-            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 113, required: true },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 393: GetLayerVersionRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
-            Member { name: "version_number", api_name: "VersionNumber", shape: 1, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 394: LayerVersionContentOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "location", api_name: "Location", shape: 363, required: false },
+            Member { name: "location", api_name: "Location", shape: 4, required: false },
             Member { name: "code_sha256", api_name: "CodeSha256", shape: 6, required: false },
-            Member { name: "code_size", api_name: "CodeSize", shape: 246, required: false },
+            Member { name: "code_size", api_name: "CodeSize", shape: 1, required: false },
             Member {
                 name: "signing_profile_version_arn",
                 api_name: "SigningProfileVersionArn",
-                shape: 12,
+                shape: 4,
                 required: false,
             },
-            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 12, required: false },
-            Member { name: "resolved_s3_object", api_name: "ResolvedS3Object", shape: 364, required: false },
+            Member { name: "signing_job_arn", api_name: "SigningJobArn", shape: 4, required: false },
+            Member { name: "resolved_s3_object", api_name: "ResolvedS3Object", shape: 267, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 395: LayerArn
+    // 285: CompatibleArchitectures
+    Shape {
+        kind: Kind::List { item: 63 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(2) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 286: CompatibleRuntimes
+    Shape {
+        kind: Kind::List { item: 157 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(15) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 287: LicenseInfo
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(0), max: Some(512) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 396: CompatibleArchitectures
-    Shape { kind: Kind::List { item: 86 }, min: Some(0), max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 397: CompatibleRuntimes
-    Shape { kind: Kind::List { item: 192 }, min: Some(0), max: Some(15), sensitive: false, recursive: None, xml: None },
-    // 398: LicenseInfo
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(512),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 399: GetLayerVersionResponse
+    // 288: GetLayerVersionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "content", api_name: "Content", shape: 394, required: false },
-            Member { name: "layer_arn", api_name: "LayerArn", shape: 395, required: false },
-            Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 217, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "created_date", api_name: "CreatedDate", shape: 113, required: false },
+            Member { name: "content", api_name: "Content", shape: 284, required: false },
+            Member { name: "layer_arn", api_name: "LayerArn", shape: 20, required: false },
+            Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 20, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "created_date", api_name: "CreatedDate", shape: 85, required: false },
             Member { name: "version", api_name: "Version", shape: 1, required: false },
             Member {
                 name: "compatible_architectures",
                 api_name: "CompatibleArchitectures",
-                shape: 396,
+                shape: 285,
                 required: false,
             },
-            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 397, required: false },
-            Member { name: "license_info", api_name: "LicenseInfo", shape: 398, required: false },
+            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 286, required: false },
+            Member { name: "license_info", api_name: "LicenseInfo", shape: 287, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 400: GetLayerVersionByArnRequest
+    // 289: GetLayerVersionByArnRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "arn", api_name: "Arn", shape: 217, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "arn", api_name: "Arn", shape: 20, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 401: GetLayerVersionPolicyRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
-            Member { name: "version_number", api_name: "VersionNumber", shape: 1, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 402: GetLayerVersionPolicyResponse
+    // 290: GetLayerVersionPolicyResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "policy", api_name: "Policy", shape: 6, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 403: GetPolicyRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 404: GetPolicyResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "policy", api_name: "Policy", shape: 6, required: false },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 405: GetProvisionedConcurrencyConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 298, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 406: PositiveInteger
-    Shape { kind: Kind::Integer, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 407: NonNegativeInteger
-    Shape { kind: Kind::Integer, min: Some(0), max: None, sensitive: false, recursive: None, xml: None },
-    // 408: ProvisionedConcurrencyStatusEnum
+    // 291: ProvisionedConcurrencyStatusEnum
     Shape {
         kind: Kind::String { values: &["IN_PROGRESS", "READY", "FAILED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 409: GetProvisionedConcurrencyConfigResponse
+    // 292: GetProvisionedConcurrencyConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "requested_provisioned_concurrent_executions",
                 api_name: "RequestedProvisionedConcurrentExecutions",
-                shape: 406,
+                shape: 247,
                 required: false,
             },
             Member {
                 name: "available_provisioned_concurrent_executions",
                 api_name: "AvailableProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
             Member {
                 name: "allocated_provisioned_concurrent_executions",
                 api_name: "AllocatedProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
-            Member { name: "status", api_name: "Status", shape: 408, required: false },
+            Member { name: "status", api_name: "Status", shape: 291, required: false },
             Member { name: "status_reason", api_name: "StatusReason", shape: 6, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 410: GetResourcePolicyRequest
+    // 293: GetResourcePolicyRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 300, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 14, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 411: ResourcePolicy
+    // 294: ResourcePolicy
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(20480),
+        bounds: Some(&Bounds { min: Some(1), max: Some(20480) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 412: GetResourcePolicyResponse
+    // 295: GetResourcePolicyResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "policy", api_name: "Policy", shape: 411, required: false },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 301, required: false },
+            Member { name: "policy", api_name: "Policy", shape: 294, required: false },
+            Member { name: "revision_id", api_name: "RevisionId", shape: 151, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 413: GetRuntimeManagementConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 414: UpdateRuntimeOn
+    // 296: UpdateRuntimeOn
     Shape {
         kind: Kind::String { values: &["Auto", "Manual", "FunctionUpdate"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 415: GetRuntimeManagementConfigResponse
+    // 297: GetRuntimeManagementConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 414, required: false },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 245, required: false },
-            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 265, required: false },
+            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 296, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
+            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 416: InvocationType
+    // 298: InvocationType
     Shape {
         kind: Kind::String { values: &["Event", "RequestResponse", "DryRun"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 417: LogType
+    // 299: LogType
     Shape {
         kind: Kind::String { values: &["None", "Tail"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 418: InvocationRequest
+    // 300: InvocationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "invocation_type", api_name: "InvocationType", shape: 416, required: false },
-            Member { name: "log_type", api_name: "LogType", shape: 417, required: false },
+            Member { name: "invocation_type", api_name: "InvocationType", shape: 298, required: false },
+            Member { name: "log_type", api_name: "LogType", shape: 299, required: false },
             Member { name: "client_context", api_name: "ClientContext", shape: 6, required: false },
-            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 315, required: false },
-            Member { name: "payload", api_name: "Payload", shape: 194, required: false },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-            Member { name: "tenant_id", api_name: "TenantId", shape: 44, required: false },
+            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 21, required: false },
+            Member { name: "payload", api_name: "Payload", shape: 158, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "tenant_id", api_name: "TenantId", shape: 9, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 419: InvocationResponse
+    // 301: InvocationResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status_code", api_name: "StatusCode", shape: 291, required: false },
+            Member { name: "status_code", api_name: "StatusCode", shape: 1, required: false },
             Member { name: "function_error", api_name: "FunctionError", shape: 6, required: false },
             Member { name: "log_result", api_name: "LogResult", shape: 6, required: false },
-            Member { name: "payload", api_name: "Payload", shape: 194, required: false },
-            Member { name: "executed_version", api_name: "ExecutedVersion", shape: 76, required: false },
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: false },
+            Member { name: "payload", api_name: "Payload", shape: 158, required: false },
+            Member { name: "executed_version", api_name: "ExecutedVersion", shape: 19, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 420: BlobStream
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 421: InvokeAsyncRequest
+    // 302: BlobStream
+    Shape { kind: Kind::Blob, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 303: InvokeAsyncRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "invoke_args", api_name: "InvokeArgs", shape: 420, required: true },
+            Member { name: "invoke_args", api_name: "InvokeArgs", shape: 302, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 422: HttpStatus
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 423: InvokeAsyncResponse
+    // 304: InvokeAsyncResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 422, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 1, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 424: MaxListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
-    // 425: ListAliasesRequest
+    // 305: ListAliasesRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 68, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 19, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 426: AliasList
-    Shape { kind: Kind::List { item: 77 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 427: ListAliasesResponse
+    // 306: AliasList
+    Shape { kind: Kind::List { item: 57 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 307: ListAliasesResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "aliases", api_name: "Aliases", shape: 426, required: false },
+            Member { name: "aliases", api_name: "Aliases", shape: 306, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 428: MaxFiftyListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 429: ListCapacityProvidersRequest
+    // 308: MaxFiftyListItems
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 309: ListCapacityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "state", api_name: "State", shape: 111, required: false },
+            Member { name: "state", api_name: "State", shape: 84, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 428, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 430: CapacityProvidersList
-    Shape { kind: Kind::List { item: 114 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 431: ListCapacityProvidersResponse
+    // 310: CapacityProvidersList
+    Shape {
+        kind: Kind::List { item: 86 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 311: ListCapacityProvidersResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_providers", api_name: "CapacityProviders", shape: 430, required: true },
+            Member { name: "capacity_providers", api_name: "CapacityProviders", shape: 310, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 432: ListCodeSigningConfigsRequest
+    // 312: ListCodeSigningConfigsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 433: CodeSigningConfigList
-    Shape { kind: Kind::List { item: 123 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 434: ListCodeSigningConfigsResponse
+    // 313: CodeSigningConfigList
+    Shape { kind: Kind::List { item: 94 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 314: ListCodeSigningConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "code_signing_configs", api_name: "CodeSigningConfigs", shape: 433, required: false },
+            Member { name: "code_signing_configs", api_name: "CodeSigningConfigs", shape: 313, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 435: ExecutionStatusList
-    Shape { kind: Kind::List { item: 317 }, min: Some(1), max: Some(10), sensitive: false, recursive: None, xml: None },
-    // 436: ListDurableExecutionsByFunctionRequest
+    // 315: ExecutionStatusList
+    Shape {
+        kind: Kind::List { item: 241 },
+        bounds: Some(&Bounds { min: Some(1), max: Some(10) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 316: ListDurableExecutionsByFunctionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 315, required: false },
-            Member { name: "statuses", api_name: "Statuses", shape: 435, required: false },
-            Member { name: "started_after", api_name: "StartedAfter", shape: 51, required: false },
-            Member { name: "started_before", api_name: "StartedBefore", shape: 51, required: false },
-            Member { name: "reverse_order", api_name: "ReverseOrder", shape: 322, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 21, required: false },
+            Member { name: "statuses", api_name: "Statuses", shape: 315, required: false },
+            Member { name: "started_after", api_name: "StartedAfter", shape: 40, required: false },
+            Member { name: "started_before", api_name: "StartedBefore", shape: 40, required: false },
+            Member { name: "reverse_order", api_name: "ReverseOrder", shape: 12, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 321, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 244, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 437: Execution
+    // 317: Execution
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 315, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 245, required: true },
-            Member { name: "status", api_name: "Status", shape: 317, required: true },
-            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 51, required: true },
-            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 51, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 21, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "status", api_name: "Status", shape: 241, required: true },
+            Member { name: "start_timestamp", api_name: "StartTimestamp", shape: 40, required: true },
+            Member { name: "end_timestamp", api_name: "EndTimestamp", shape: 40, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 438: DurableExecutions
-    Shape { kind: Kind::List { item: 437 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 439: ListDurableExecutionsByFunctionResponse
+    // 318: DurableExecutions
+    Shape { kind: Kind::List { item: 317 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 319: ListDurableExecutionsByFunctionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_executions", api_name: "DurableExecutions", shape: 438, required: false },
+            Member { name: "durable_executions", api_name: "DurableExecutions", shape: 318, required: false },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 440: ListEventSourceMappingsRequest
+    // 320: ListEventSourceMappingsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 12, required: false },
+            Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 4, required: false },
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 441: EventSourceMappingsList
-    Shape { kind: Kind::List { item: 191 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 442: ListEventSourceMappingsResponse
+    // 321: EventSourceMappingsList
+    Shape { kind: Kind::List { item: 156 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 322: ListEventSourceMappingsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "event_source_mappings", api_name: "EventSourceMappings", shape: 441, required: false },
+            Member { name: "event_source_mappings", api_name: "EventSourceMappings", shape: 321, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 443: MaxFunctionEventInvokeConfigListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 444: ListFunctionEventInvokeConfigsRequest
+    // 323: ListFunctionEventInvokeConfigsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 443, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 445: FunctionEventInvokeConfigList
-    Shape { kind: Kind::List { item: 381 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 446: ListFunctionEventInvokeConfigsResponse
+    // 324: FunctionEventInvokeConfigList
+    Shape { kind: Kind::List { item: 277 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 325: ListFunctionEventInvokeConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "function_event_invoke_configs",
                 api_name: "FunctionEventInvokeConfigs",
-                shape: 445,
+                shape: 324,
                 required: false,
             },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 447: MaxItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 448: ListFunctionUrlConfigsRequest
+    // 326: ListFunctionUrlConfigsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 269, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 447, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 449: FunctionUrlConfig
+    // 327: FunctionUrlConfig
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_url", api_name: "FunctionUrl", shape: 282, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: true },
-            Member { name: "creation_time", api_name: "CreationTime", shape: 113, required: true },
-            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 113, required: true },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: true },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
+            Member { name: "function_url", api_name: "FunctionUrl", shape: 222, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "creation_time", api_name: "CreationTime", shape: 85, required: true },
+            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 85, required: true },
+            Member { name: "cors", api_name: "Cors", shape: 219, required: false },
+            Member { name: "auth_type", api_name: "AuthType", shape: 11, required: true },
+            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 220, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 450: FunctionUrlConfigList
-    Shape { kind: Kind::List { item: 449 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 451: ListFunctionUrlConfigsResponse
+    // 328: FunctionUrlConfigList
+    Shape { kind: Kind::List { item: 327 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 329: ListFunctionUrlConfigsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_url_configs", api_name: "FunctionUrlConfigs", shape: 450, required: true },
+            Member { name: "function_url_configs", api_name: "FunctionUrlConfigs", shape: 328, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 452: ListFunctionVersionsByCapacityProviderRequest
+    // 330: ListFunctionVersionsByCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 78, required: true },
+            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 428, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 453: FunctionVersionsByCapacityProviderListItem
+    // 331: FunctionVersionsByCapacityProviderListItem
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 245, required: true },
-            Member { name: "state", api_name: "State", shape: 255, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "state", api_name: "State", shape: 203, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 454: FunctionVersionsByCapacityProviderList
-    Shape { kind: Kind::List { item: 453 }, min: Some(0), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 455: ListFunctionVersionsByCapacityProviderResponse
+    // 332: FunctionVersionsByCapacityProviderList
+    Shape {
+        kind: Kind::List { item: 331 },
+        bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 333: ListFunctionVersionsByCapacityProviderResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 110, required: true },
-            Member { name: "function_versions", api_name: "FunctionVersions", shape: 454, required: true },
+            Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 0, required: true },
+            Member { name: "function_versions", api_name: "FunctionVersions", shape: 332, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 456: MasterRegion
+    // 334: MasterRegion
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(50),
+        bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 457: FunctionVersion
-    Shape {
-        kind: Kind::String { values: &["ALL"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 458: ListFunctionsRequest
+    // 335: FunctionVersion
+    Shape { kind: Kind::String { values: &["ALL"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 336: ListFunctionsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "master_region", api_name: "MasterRegion", shape: 456, required: false },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 457, required: false },
+            Member { name: "master_region", api_name: "MasterRegion", shape: 334, required: false },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 335, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 459: FunctionList
-    Shape { kind: Kind::List { item: 268 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 460: ListFunctionsResponse
+    // 337: FunctionList
+    Shape { kind: Kind::List { item: 212 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 338: ListFunctionsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "functions", api_name: "Functions", shape: 459, required: false },
+            Member { name: "functions", api_name: "Functions", shape: 337, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 461: ListFunctionsByCodeSigningConfigRequest
+    // 339: ListFunctionsByCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 462: FunctionArnList
-    Shape { kind: Kind::List { item: 75 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 463: ListFunctionsByCodeSigningConfigResponse
+    // 340: FunctionArnList
+    Shape { kind: Kind::List { item: 4 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 341: ListFunctionsByCodeSigningConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "function_arns", api_name: "FunctionArns", shape: 462, required: false },
+            Member { name: "function_arns", api_name: "FunctionArns", shape: 340, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 464: MaxLayerListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 465: ListLayerVersionsRequest
+    // 342: ListLayerVersionsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 86, required: false },
-            Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 192, required: false },
+            Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 63, required: false },
+            Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 157, required: false },
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 464, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 466: LayerVersionsListItem
+    // 343: LayerVersionsListItem
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 217, required: false },
+            Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 20, required: false },
             Member { name: "version", api_name: "Version", shape: 1, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "created_date", api_name: "CreatedDate", shape: 113, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "created_date", api_name: "CreatedDate", shape: 85, required: false },
             Member {
                 name: "compatible_architectures",
                 api_name: "CompatibleArchitectures",
-                shape: 396,
+                shape: 285,
                 required: false,
             },
-            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 397, required: false },
-            Member { name: "license_info", api_name: "LicenseInfo", shape: 398, required: false },
+            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 286, required: false },
+            Member { name: "license_info", api_name: "LicenseInfo", shape: 287, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 467: LayerVersionsList
-    Shape { kind: Kind::List { item: 466 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 468: ListLayerVersionsResponse
+    // 344: LayerVersionsList
+    Shape { kind: Kind::List { item: 343 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 345: ListLayerVersionsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "layer_versions", api_name: "LayerVersions", shape: 467, required: false },
+            Member { name: "layer_versions", api_name: "LayerVersions", shape: 344, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 469: ListLayersRequest
+    // 346: ListLayersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 86, required: false },
-            Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 192, required: false },
+            Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 63, required: false },
+            Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 157, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 464, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 470: LayersListItem
+    // 347: LayersListItem
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: false },
-            Member { name: "layer_arn", api_name: "LayerArn", shape: 395, required: false },
-            Member { name: "latest_matching_version", api_name: "LatestMatchingVersion", shape: 466, required: false },
+            Member { name: "layer_arn", api_name: "LayerArn", shape: 20, required: false },
+            Member { name: "latest_matching_version", api_name: "LatestMatchingVersion", shape: 343, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 471: LayersList
-    Shape { kind: Kind::List { item: 470 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 472: ListLayersResponse
+    // 348: LayersList
+    Shape { kind: Kind::List { item: 347 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 349: ListLayersResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "layers", api_name: "Layers", shape: 471, required: false },
+            Member { name: "layers", api_name: "Layers", shape: 348, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 473: MaxProvisionedConcurrencyConfigListItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false, recursive: None, xml: None },
-    // 474: ListProvisionedConcurrencyConfigsRequest
+    // 350: ProvisionedConcurrencyConfigListItem
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 473, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 475: ProvisionedConcurrencyConfigListItem
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: false },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
             Member {
                 name: "requested_provisioned_concurrent_executions",
                 api_name: "RequestedProvisionedConcurrentExecutions",
-                shape: 406,
+                shape: 247,
                 required: false,
             },
             Member {
                 name: "available_provisioned_concurrent_executions",
                 api_name: "AvailableProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
             Member {
                 name: "allocated_provisioned_concurrent_executions",
                 api_name: "AllocatedProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
-            Member { name: "status", api_name: "Status", shape: 408, required: false },
+            Member { name: "status", api_name: "Status", shape: 291, required: false },
             Member { name: "status_reason", api_name: "StatusReason", shape: 6, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 476: ProvisionedConcurrencyConfigList
-    Shape { kind: Kind::List { item: 475 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 477: ListProvisionedConcurrencyConfigsResponse
+    // 351: ProvisionedConcurrencyConfigList
+    Shape { kind: Kind::List { item: 350 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 352: ListProvisionedConcurrencyConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "provisioned_concurrency_configs",
                 api_name: "ProvisionedConcurrencyConfigs",
-                shape: 476,
+                shape: 351,
                 required: false,
             },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 478: TaggableResource
+    // 353: ListTagsRequest
     Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(10000),
+        kind: Kind::Structure(&[Member { name: "resource", api_name: "Resource", shape: 131, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 479: ListTagsRequest
+    // 354: ListTagsResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "resource", api_name: "Resource", shape: 478, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 75, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 480: ListTagsResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 101, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 481: ListVersionsByFunctionRequest
+    // 355: ListVersionsByFunctionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 424, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 482: ListVersionsByFunctionResponse
+    // 356: ListVersionsByFunctionResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "versions", api_name: "Versions", shape: 459, required: false },
+            Member { name: "versions", api_name: "Versions", shape: 337, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 483: LayerVersionContentInput
+    // 357: LayerVersionContentInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 195, required: false },
-            Member { name: "s3_key", api_name: "S3Key", shape: 196, required: false },
-            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 197, required: false },
-            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 198, required: false },
-            Member { name: "zip_file", api_name: "ZipFile", shape: 194, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 159, required: false },
+            Member { name: "s3_key", api_name: "S3Key", shape: 19, required: false },
+            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 19, required: false },
+            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 160, required: false },
+            Member { name: "zip_file", api_name: "ZipFile", shape: 158, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 484: PublishLayerVersionRequest
+    // 358: PublishLayerVersionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "content", api_name: "Content", shape: 483, required: true },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "content", api_name: "Content", shape: 357, required: true },
             Member {
                 name: "compatible_architectures",
                 api_name: "CompatibleArchitectures",
-                shape: 396,
+                shape: 285,
                 required: false,
             },
-            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 397, required: false },
-            Member { name: "license_info", api_name: "LicenseInfo", shape: 398, required: false },
+            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 286, required: false },
+            Member { name: "license_info", api_name: "LicenseInfo", shape: 287, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 485: PublishLayerVersionResponse
+    // 359: PublishVersionRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "content", api_name: "Content", shape: 394, required: false },
-            Member { name: "layer_arn", api_name: "LayerArn", shape: 395, required: false },
-            Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 217, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "created_date", api_name: "CreatedDate", shape: 113, required: false },
-            Member { name: "version", api_name: "Version", shape: 1, required: false },
-            Member {
-                name: "compatible_architectures",
-                api_name: "CompatibleArchitectures",
-                shape: 396,
-                required: false,
-            },
-            Member { name: "compatible_runtimes", api_name: "CompatibleRuntimes", shape: 397, required: false },
-            Member { name: "license_info", api_name: "LicenseInfo", shape: 398, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 486: PublishVersionRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
             Member { name: "code_sha256", api_name: "CodeSha256", shape: 6, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-            Member { name: "publish_to", api_name: "PublishTo", shape: 203, required: false },
+            Member { name: "publish_to", api_name: "PublishTo", shape: 164, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 487: PutFunctionCodeSigningConfigRequest
+    // 360: PutFunctionCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 488: PutFunctionCodeSigningConfigResponse
+    // 361: PutFunctionConcurrencyRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 489: PutFunctionConcurrencyRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
             Member {
                 name: "reserved_concurrent_executions",
                 api_name: "ReservedConcurrentExecutions",
-                shape: 370,
+                shape: 44,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 490: PutFunctionEventInvokeConfigRequest
+    // 362: PutFunctionEventInvokeConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 379, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 275, required: false },
             Member {
                 name: "maximum_event_age_in_seconds",
                 api_name: "MaximumEventAgeInSeconds",
-                shape: 380,
+                shape: 276,
                 required: false,
             },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
+            Member { name: "destination_config", api_name: "DestinationConfig", shape: 112, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 491: PutFunctionRecursionConfigRequest
+    // 363: PutFunctionRecursionConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 382, required: true },
-            Member { name: "recursive_loop", api_name: "RecursiveLoop", shape: 384, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "recursive_loop", api_name: "RecursiveLoop", shape: 278, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 492: PutFunctionRecursionConfigResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "recursive_loop",
-            api_name: "RecursiveLoop",
-            shape: 384,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 493: PutFunctionScalingConfigRequest
+    // 364: PutFunctionScalingConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 382, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 386, required: true },
-            Member { name: "function_scaling_config", api_name: "FunctionScalingConfig", shape: 389, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: true },
+            Member { name: "function_scaling_config", api_name: "FunctionScalingConfig", shape: 281, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 494: PutFunctionScalingConfigResponse
+    // 365: PutFunctionScalingConfigResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "function_state",
             api_name: "FunctionState",
-            shape: 255,
+            shape: 203,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 495: PutProvisionedConcurrencyConfigRequest
+    // 366: PutProvisionedConcurrencyConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 298, required: true },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: true },
             Member {
                 name: "provisioned_concurrent_executions",
                 api_name: "ProvisionedConcurrentExecutions",
-                shape: 406,
+                shape: 247,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 496: PutProvisionedConcurrencyConfigResponse
+    // 367: PutProvisionedConcurrencyConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "requested_provisioned_concurrent_executions",
                 api_name: "RequestedProvisionedConcurrentExecutions",
-                shape: 406,
+                shape: 247,
                 required: false,
             },
             Member {
                 name: "allocated_provisioned_concurrent_executions",
                 api_name: "AllocatedProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
             Member {
                 name: "available_provisioned_concurrent_executions",
                 api_name: "AvailableProvisionedConcurrentExecutions",
-                shape: 407,
+                shape: 44,
                 required: false,
             },
-            Member { name: "status", api_name: "Status", shape: 408, required: false },
+            Member { name: "status", api_name: "Status", shape: 291, required: false },
             Member { name: "status_reason", api_name: "StatusReason", shape: 6, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 113, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 497: PutResourcePolicyRequest
+    // 368: PutResourcePolicyRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 300, required: true },
-            Member { name: "policy", api_name: "Policy", shape: 411, required: true },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 301, required: false },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 14, required: true },
+            Member { name: "policy", api_name: "Policy", shape: 294, required: true },
+            Member { name: "revision_id", api_name: "RevisionId", shape: 151, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 498: PutResourcePolicyResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "policy", api_name: "Policy", shape: 411, required: false },
-            Member { name: "revision_id", api_name: "RevisionId", shape: 301, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 499: PutRuntimeManagementConfigRequest
+    // 369: PutRuntimeManagementConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 414, required: true },
-            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 265, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 296, required: true },
+            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 500: PutRuntimeManagementConfigResponse
+    // 370: PutRuntimeManagementConfigResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 414, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: true },
-            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 265, required: false },
+            Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 296, required: true },
+            Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
+            Member { name: "runtime_version_arn", api_name: "RuntimeVersionArn", shape: 210, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 501: RemoveLayerVersionPermissionRequest
+    // 371: RemoveLayerVersionPermissionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
@@ -7568,391 +6535,301 @@ static SHAPES: &[Shape] = &[
             Member { name: "statement_id", api_name: "StatementId", shape: 2, required: true },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 502: NamespacedStatementId
-    Shape {
-        kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(100),
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 503: RemovePermissionRequest
+    // 372: RemovePermissionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "statement_id", api_name: "StatementId", shape: 502, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
+            Member { name: "statement_id", api_name: "StatementId", shape: 2, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 504: SendDurableExecutionCallbackFailureRequest
+    // 373: SendDurableExecutionCallbackFailureRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: true },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 505: SendDurableExecutionCallbackFailureResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 506: SendDurableExecutionCallbackHeartbeatRequest
+    // 374: SendDurableExecutionCallbackHeartbeatRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 507: SendDurableExecutionCallbackHeartbeatResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 508: BinaryOperationPayload
-    Shape { kind: Kind::Blob, min: Some(0), max: Some(1048576), sensitive: true, recursive: None, xml: None },
-    // 509: SendDurableExecutionCallbackSuccessRequest
+    // 375: BinaryOperationPayload
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "callback_id", api_name: "CallbackId", shape: 59, required: true },
-            Member { name: "result", api_name: "Result", shape: 508, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        kind: Kind::Blob,
+        bounds: Some(&Bounds { min: Some(0), max: Some(1048576) }),
+        sensitive: true,
+        recursive: false,
         xml: None,
     },
-    // 510: SendDurableExecutionCallbackSuccessResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 511: StopDurableExecutionRequest
+    // 376: SendDurableExecutionCallbackSuccessRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 21, required: true },
-            Member { name: "error", api_name: "Error", shape: 34, required: false },
+            Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true },
+            Member { name: "result", api_name: "Result", shape: 375, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 512: StopDurableExecutionResponse
+    // 377: StopDurableExecutionRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
+            Member { name: "error", api_name: "Error", shape: 28, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 378: StopDurableExecutionResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "stop_timestamp",
             api_name: "StopTimestamp",
-            shape: 51,
+            shape: 40,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 513: TagResourceRequest
+    // 379: TagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource", api_name: "Resource", shape: 478, required: true },
-            Member { name: "tags", api_name: "Tags", shape: 101, required: true },
+            Member { name: "resource", api_name: "Resource", shape: 131, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 75, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 514: TagKeyList
-    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 515: UntagResourceRequest
+    // 380: TagKeyList
+    Shape { kind: Kind::List { item: 15 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 381: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource", api_name: "Resource", shape: 478, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 514, required: true },
+            Member { name: "resource", api_name: "Resource", shape: 131, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 380, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 516: UpdateAliasRequest
+    // 382: UpdateAliasRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "name", api_name: "Name", shape: 67, required: true },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 68, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "routing_config", api_name: "RoutingConfig", shape: 73, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "name", api_name: "Name", shape: 15, required: true },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 19, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "routing_config", api_name: "RoutingConfig", shape: 55, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 517: UpdateCapacityProviderRequest
+    // 383: UpdateCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 78, required: true },
+            Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 0, required: true },
             Member {
                 name: "capacity_provider_scaling_config",
                 api_name: "CapacityProviderScalingConfig",
-                shape: 97,
+                shape: 74,
                 required: false,
             },
-            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 104, required: false },
-            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 108, required: false },
+            Member { name: "propagate_tags", api_name: "PropagateTags", shape: 78, required: false },
+            Member { name: "telemetry_config", api_name: "TelemetryConfig", shape: 82, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 518: UpdateCapacityProviderResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "capacity_provider",
-            api_name: "CapacityProvider",
-            shape: 114,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 519: UpdateCodeSigningConfigRequest
+    // 384: UpdateCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 122, required: true },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 117, required: false },
-            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 119, required: false },
+            Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "allowed_publishers", api_name: "AllowedPublishers", shape: 89, required: false },
+            Member { name: "code_signing_policies", api_name: "CodeSigningPolicies", shape: 91, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 520: UpdateCodeSigningConfigResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "code_signing_config",
-            api_name: "CodeSigningConfig",
-            shape: 123,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 521: UpdateEventSourceMappingRequest
+    // 385: UpdateEventSourceMappingRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "uuid", api_name: "UUID", shape: 186, required: true },
+            Member { name: "uuid", api_name: "UUID", shape: 151, required: true },
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: false },
-            Member { name: "enabled", api_name: "Enabled", shape: 125, required: false },
-            Member { name: "batch_size", api_name: "BatchSize", shape: 126, required: false },
-            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 130, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 133, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 135, required: false },
-            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 137, required: false },
+            Member { name: "enabled", api_name: "Enabled", shape: 12, required: false },
+            Member { name: "batch_size", api_name: "BatchSize", shape: 96, required: false },
+            Member { name: "filter_criteria", api_name: "FilterCriteria", shape: 100, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "metrics_config", api_name: "MetricsConfig", shape: 103, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 104, required: false },
+            Member { name: "scaling_config", api_name: "ScalingConfig", shape: 106, required: false },
             Member {
                 name: "maximum_batching_window_in_seconds",
                 api_name: "MaximumBatchingWindowInSeconds",
-                shape: 138,
+                shape: 107,
                 required: false,
             },
-            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 139, required: false },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
+            Member { name: "parallelization_factor", api_name: "ParallelizationFactor", shape: 108, required: false },
+            Member { name: "destination_config", api_name: "DestinationConfig", shape: 112, required: false },
             Member {
                 name: "maximum_record_age_in_seconds",
                 api_name: "MaximumRecordAgeInSeconds",
-                shape: 146,
+                shape: 113,
                 required: false,
             },
             Member {
                 name: "bisect_batch_on_function_error",
                 api_name: "BisectBatchOnFunctionError",
-                shape: 147,
+                shape: 12,
                 required: false,
             },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 148, required: false },
+            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 114, required: false },
             Member {
                 name: "tumbling_window_in_seconds",
                 api_name: "TumblingWindowInSeconds",
-                shape: 149,
+                shape: 115,
                 required: false,
             },
             Member {
                 name: "source_access_configurations",
                 api_name: "SourceAccessConfigurations",
-                shape: 157,
+                shape: 123,
                 required: false,
             },
-            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 164, required: false },
+            Member { name: "function_response_types", api_name: "FunctionResponseTypes", shape: 130, required: false },
             Member {
                 name: "amazon_managed_kafka_event_source_config",
                 api_name: "AmazonManagedKafkaEventSourceConfig",
-                shape: 174,
+                shape: 140,
                 required: false,
             },
             Member {
                 name: "self_managed_kafka_event_source_config",
                 api_name: "SelfManagedKafkaEventSourceConfig",
-                shape: 176,
+                shape: 142,
                 required: false,
             },
             Member {
                 name: "document_db_event_source_config",
                 api_name: "DocumentDBEventSourceConfig",
-                shape: 180,
+                shape: 146,
                 required: false,
             },
             Member {
                 name: "provisioned_poller_config",
                 api_name: "ProvisionedPollerConfig",
-                shape: 184,
+                shape: 149,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 522: UpdateFunctionCodeRequest
+    // 386: UpdateFunctionCodeRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "zip_file", api_name: "ZipFile", shape: 194, required: false },
-            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 195, required: false },
-            Member { name: "s3_key", api_name: "S3Key", shape: 196, required: false },
-            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 197, required: false },
-            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 198, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "zip_file", api_name: "ZipFile", shape: 158, required: false },
+            Member { name: "s3_bucket", api_name: "S3Bucket", shape: 159, required: false },
+            Member { name: "s3_key", api_name: "S3Key", shape: 19, required: false },
+            Member { name: "s3_object_version", api_name: "S3ObjectVersion", shape: 19, required: false },
+            Member { name: "s3_object_storage_mode", api_name: "S3ObjectStorageMode", shape: 160, required: false },
             Member { name: "image_uri", api_name: "ImageUri", shape: 6, required: false },
-            Member { name: "architectures", api_name: "Architectures", shape: 87, required: false },
-            Member { name: "publish", api_name: "Publish", shape: 202, required: false },
-            Member { name: "publish_to", api_name: "PublishTo", shape: 203, required: false },
-            Member { name: "dry_run", api_name: "DryRun", shape: 202, required: false },
+            Member { name: "architectures", api_name: "Architectures", shape: 64, required: false },
+            Member { name: "publish", api_name: "Publish", shape: 12, required: false },
+            Member { name: "publish_to", api_name: "PublishTo", shape: 164, required: false },
+            Member { name: "dry_run", api_name: "DryRun", shape: 12, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 112, required: false },
+            Member { name: "source_kms_key_arn", api_name: "SourceKMSKeyArn", shape: 4, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 523: UpdateFunctionConfigurationRequest
+    // 387: UpdateFunctionConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 66, required: true },
-            Member { name: "role", api_name: "Role", shape: 84, required: false },
-            Member { name: "handler", api_name: "Handler", shape: 193, required: false },
-            Member { name: "description", api_name: "Description", shape: 69, required: false },
-            Member { name: "timeout", api_name: "Timeout", shape: 200, required: false },
-            Member { name: "memory_size", api_name: "MemorySize", shape: 201, required: false },
-            Member { name: "vpc_config", api_name: "VpcConfig", shape: 207, required: false },
-            Member { name: "environment", api_name: "Environment", shape: 214, required: false },
-            Member { name: "runtime", api_name: "Runtime", shape: 192, required: false },
-            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 210, required: false },
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 112, required: false },
-            Member { name: "tracing_config", api_name: "TracingConfig", shape: 216, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "role", api_name: "Role", shape: 4, required: false },
+            Member { name: "handler", api_name: "Handler", shape: 148, required: false },
+            Member { name: "description", api_name: "Description", shape: 14, required: false },
+            Member { name: "timeout", api_name: "Timeout", shape: 162, required: false },
+            Member { name: "memory_size", api_name: "MemorySize", shape: 163, required: false },
+            Member { name: "vpc_config", api_name: "VpcConfig", shape: 166, required: false },
+            Member { name: "environment", api_name: "Environment", shape: 170, required: false },
+            Member { name: "runtime", api_name: "Runtime", shape: 157, required: false },
+            Member { name: "dead_letter_config", api_name: "DeadLetterConfig", shape: 168, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 4, required: false },
+            Member { name: "tracing_config", api_name: "TracingConfig", shape: 172, required: false },
             Member { name: "revision_id", api_name: "RevisionId", shape: 6, required: false },
-            Member { name: "layers", api_name: "Layers", shape: 218, required: false },
-            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 224, required: false },
-            Member { name: "image_config", api_name: "ImageConfig", shape: 227, required: false },
-            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 229, required: false },
-            Member { name: "snap_start", api_name: "SnapStart", shape: 231, required: false },
-            Member { name: "logging_config", api_name: "LoggingConfig", shape: 234, required: false },
+            Member { name: "layers", api_name: "Layers", shape: 173, required: false },
+            Member { name: "file_system_configs", api_name: "FileSystemConfigs", shape: 178, required: false },
+            Member { name: "image_config", api_name: "ImageConfig", shape: 181, required: false },
+            Member { name: "ephemeral_storage", api_name: "EphemeralStorage", shape: 183, required: false },
+            Member { name: "snap_start", api_name: "SnapStart", shape: 185, required: false },
+            Member { name: "logging_config", api_name: "LoggingConfig", shape: 188, required: false },
             Member {
                 name: "capacity_provider_config",
                 api_name: "CapacityProviderConfig",
-                shape: 240,
+                shape: 194,
                 required: false,
             },
-            Member { name: "durable_config", api_name: "DurableConfig", shape: 243, required: false },
+            Member { name: "durable_config", api_name: "DurableConfig", shape: 196, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 524: UpdateFunctionEventInvokeConfigRequest
+    // 388: UpdateFunctionUrlConfigRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 17, required: false },
-            Member { name: "maximum_retry_attempts", api_name: "MaximumRetryAttempts", shape: 379, required: false },
-            Member {
-                name: "maximum_event_age_in_seconds",
-                api_name: "MaximumEventAgeInSeconds",
-                shape: 380,
-                required: false,
-            },
-            Member { name: "destination_config", api_name: "DestinationConfig", shape: 145, required: false },
+            Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "auth_type", api_name: "AuthType", shape: 11, required: false },
+            Member { name: "cors", api_name: "Cors", shape: 219, required: false },
+            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 220, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 525: UpdateFunctionUrlConfigRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_name", api_name: "FunctionName", shape: 269, required: true },
-            Member { name: "qualifier", api_name: "Qualifier", shape: 270, required: false },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: false },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 526: UpdateFunctionUrlConfigResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "function_url", api_name: "FunctionUrl", shape: 282, required: true },
-            Member { name: "function_arn", api_name: "FunctionArn", shape: 75, required: true },
-            Member { name: "auth_type", api_name: "AuthType", shape: 13, required: true },
-            Member { name: "cors", api_name: "Cors", shape: 279, required: false },
-            Member { name: "creation_time", api_name: "CreationTime", shape: 113, required: true },
-            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 113, required: true },
-            Member { name: "invoke_mode", api_name: "InvokeMode", shape: 280, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
 ];

@@ -3,7 +3,9 @@
 
 use connector_sdk::aws::model::rest::{Binding, Checksum, Http, Location};
 use connector_sdk::aws::model::xml::{XmlNames, XmlRoot};
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
+use connector_sdk::aws::model::{
+    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+};
 
 /// Amazon S3, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -12,6 +14,7 @@ pub static SERVICE: Service = Service {
     protocol: Protocol::RestXml,
     operations: OPERATIONS,
     shapes: SHAPES,
+    definitions: &[],
 };
 
 /// Every operation, sorted by name.
@@ -21,11 +24,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AbortMultipartUpload",
         title: "Abort multipart upload",
         description: "Cancels an in-progress multipart upload and releases storage held by its parts; parts still being sent may require a repeat abort.",
-        input: 6,
-        output: Some(8),
+        input: 4,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -50,11 +53,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CompleteMultipartUpload",
         title: "Complete multipart upload",
         description: "Finishes a multipart upload by joining the previously uploaded parts, listed with their part numbers and ETags, into a single object.",
-        input: 31,
-        output: Some(38),
+        input: 12,
+        output: Some(15),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -120,11 +123,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CopyObject",
         title: "Copy object",
         description: "Duplicates an object already in S3 to a new key or bucket, optionally changing its metadata, storage class or encryption along the way.",
-        input: 75,
-        output: Some(79),
+        input: 26,
+        output: Some(28),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -273,11 +276,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateBucket",
         title: "Create bucket",
         description: "Creates a new S3 bucket in a chosen Region, with optional settings such as object ownership; requests must be authenticated.",
-        input: 96,
-        output: Some(98),
+        input: 41,
+        output: Some(43),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}",
             input: &[
@@ -315,11 +318,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateBucketMetadataConfiguration",
         title: "Create bucket metadata configuration",
         description: "Sets up an S3 Metadata (V2) configuration on a general purpose bucket, producing queryable journal and inventory tables of object metadata.",
-        input: 113,
+        input: 52,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}?metadataConfiguration",
             input: &[
@@ -345,11 +348,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateBucketMetadataTableConfiguration",
         title: "Create bucket metadata table configuration",
         description: "Creates a legacy V1 S3 Metadata table configuration for a general purpose bucket; the V2 metadata configuration call is now preferred.",
-        input: 118,
+        input: 55,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}?metadataTable",
             input: &[
@@ -375,11 +378,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateMultipartUpload",
         title: "Create multipart upload",
         description: "Starts a multipart upload and returns an upload ID that later part uploads and the final complete or abort request must reference.",
-        input: 119,
-        output: Some(122),
+        input: 56,
+        output: Some(57),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}/{Key+}?uploads",
             input: &[
@@ -492,11 +495,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateSession",
         title: "Create session",
         description: "Obtains short-lived security credentials for fast, session-based authorization of Zonal endpoint requests against directory buckets.",
-        input: 124,
-        output: Some(129),
+        input: 59,
+        output: Some(61),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?session",
             input: &[
@@ -544,11 +547,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucket",
         title: "Delete bucket",
         description: "Removes an S3 bucket, which must first be emptied of all objects, object versions and delete markers.",
-        input: 130,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}",
             input: &[
@@ -569,11 +572,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketAnalyticsConfiguration",
         title: "Delete bucket analytics configuration",
         description: "Removes the storage class analytics configuration with the given ID from a bucket; not available for directory buckets.",
-        input: 132,
+        input: 63,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?analytics",
             input: &[
@@ -595,11 +598,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketCors",
         title: "Delete bucket cors",
         description: "Removes the cross-origin resource sharing (CORS) rules on a bucket, so browser requests from other origins are no longer allowed.",
-        input: 133,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?cors",
             input: &[
@@ -620,11 +623,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketEncryption",
         title: "Delete bucket encryption",
         description: "Resets a bucket's default encryption back to the baseline of server-side encryption with S3 managed keys (SSE-S3).",
-        input: 134,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?encryption",
             input: &[
@@ -645,11 +648,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketIntelligentTieringConfiguration",
         title: "Delete bucket intelligent tiering configuration",
         description: "Removes an S3 Intelligent-Tiering configuration, identified by its ID, from the specified bucket.",
-        input: 136,
+        input: 63,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?intelligent-tiering",
             input: &[
@@ -671,11 +674,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketInventoryConfiguration",
         title: "Delete bucket inventory configuration",
         description: "Removes the S3 Inventory configuration with the given ID from a bucket, stopping the reports it produced.",
-        input: 138,
+        input: 63,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?inventory",
             input: &[
@@ -697,11 +700,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketLifecycle",
         title: "Delete bucket lifecycle",
         description: "Removes every lifecycle rule from a bucket, so S3 stops automatically expiring or transitioning its objects.",
-        input: 139,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?lifecycle",
             input: &[
@@ -722,11 +725,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketMetadataConfiguration",
         title: "Delete bucket metadata configuration",
         description: "Removes the S3 Metadata configuration, whether V1 or V2, from a general purpose bucket.",
-        input: 140,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?metadataConfiguration",
             input: &[
@@ -747,11 +750,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketMetadataTableConfiguration",
         title: "Delete bucket metadata table configuration",
         description: "Removes a legacy V1 S3 Metadata table configuration from a general purpose bucket; the V2 delete call is the recommended replacement.",
-        input: 141,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?metadataTable",
             input: &[
@@ -772,11 +775,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketMetricsConfiguration",
         title: "Delete bucket metrics configuration",
         description: "Removes a CloudWatch request metrics configuration, identified by its ID, from a bucket; daily storage metrics are unaffected.",
-        input: 143,
+        input: 63,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?metrics",
             input: &[
@@ -798,11 +801,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketOwnershipControls",
         title: "Delete bucket ownership controls",
         description: "Removes the object ownership controls setting from a bucket; not supported for directory buckets.",
-        input: 144,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?ownershipControls",
             input: &[
@@ -823,11 +826,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketPolicy",
         title: "Delete bucket policy",
         description: "Removes the resource-based access policy attached to a bucket; the caller needs delete-policy permission and must belong to the owning account.",
-        input: 145,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?policy",
             input: &[
@@ -848,11 +851,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketReplication",
         title: "Delete bucket replication",
         description: "Removes the replication configuration from a bucket so new objects are no longer copied to destination buckets.",
-        input: 146,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?replication",
             input: &[
@@ -873,11 +876,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketTagging",
         title: "Delete bucket tagging",
         description: "Removes all tags from a general purpose bucket; unavailable once ABAC (tag-based access control) has been turned on for that bucket.",
-        input: 147,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?tagging",
             input: &[
@@ -898,11 +901,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteBucketWebsite",
         title: "Delete bucket website",
         description: "Removes the static website hosting configuration from a bucket, succeeding even if no such configuration was present.",
-        input: 148,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?website",
             input: &[
@@ -923,11 +926,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteObject",
         title: "Delete object",
         description: "Deletes an object, permanently when versioning is off or by adding a delete marker when it is on, unless a specific version ID is given.",
-        input: 153,
-        output: Some(155),
+        input: 64,
+        output: Some(65),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -966,11 +969,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteObjectAnnotation",
         title: "Delete object annotation",
         description: "Removes a named annotation from an object for good, with an optional ETag condition to guard against concurrent changes.",
-        input: 158,
-        output: Some(159),
+        input: 66,
+        output: Some(67),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}/{Key+}?annotation",
             input: &[
@@ -999,11 +1002,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteObjectTagging",
         title: "Delete object tagging",
         description: "Removes the whole tag set from an object, or from a specific version of it when a version ID is supplied.",
-        input: 160,
-        output: Some(161),
+        input: 68,
+        output: Some(69),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}/{Key+}?tagging",
             input: &[
@@ -1026,11 +1029,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteObjects",
         title: "Delete objects",
         description: "Deletes up to 1,000 objects from a bucket in one request and reports the outcome for each key, reducing per-request overhead.",
-        input: 168,
-        output: Some(176),
+        input: 73,
+        output: Some(78),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}?delete",
             input: &[
@@ -1061,11 +1064,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeletePublicAccessBlock",
         title: "Delete public access block",
         description: "Removes a bucket's own public access block settings, leaving account-level and organization-level settings still in force.",
-        input: 177,
+        input: 62,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "DELETE",
             uri: "/{Bucket}?publicAccessBlock",
             input: &[
@@ -1086,11 +1089,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketAbac",
         title: "Get bucket abac",
         description: "Reports whether attribute-based access control (ABAC) is enabled on a general purpose bucket, allowing bucket tags to drive access.",
-        input: 178,
-        output: Some(181),
+        input: 62,
+        output: Some(81),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?abac",
             input: &[
@@ -1111,11 +1114,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketAccelerateConfiguration",
         title: "Get bucket accelerate configuration",
         description: "Returns whether S3 Transfer Acceleration is enabled or suspended for a bucket; not supported for directory buckets.",
-        input: 182,
-        output: Some(184),
+        input: 82,
+        output: Some(84),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?accelerate",
             input: &[
@@ -1137,11 +1140,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketAcl",
         title: "Get bucket acl",
         description: "Returns the access control list of a bucket, listing its owner and grants; requires READ_ACP access or an equivalent permission.",
-        input: 185,
-        output: Some(196),
+        input: 62,
+        output: Some(91),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?acl",
             input: &[
@@ -1162,11 +1165,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketAnalyticsConfiguration",
         title: "Get bucket analytics configuration",
         description: "Returns the storage class analytics configuration with the given ID from a bucket; not available for directory buckets.",
-        input: 197,
-        output: Some(209),
+        input: 63,
+        output: Some(102),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?analytics",
             input: &[
@@ -1188,11 +1191,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketCors",
         title: "Get bucket cors",
         description: "Returns a bucket's CORS rules for cross-origin browser access, or an error if none have been configured.",
-        input: 210,
-        output: Some(222),
+        input: 62,
+        output: Some(106),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?cors",
             input: &[
@@ -1213,11 +1216,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketEncryption",
         title: "Get bucket encryption",
         description: "Returns a bucket's default server-side encryption settings, including whether S3 Bucket Keys are on and which encryption types are blocked.",
-        input: 223,
-        output: Some(231),
+        input: 62,
+        output: Some(114),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?encryption",
             input: &[
@@ -1238,11 +1241,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketIntelligentTieringConfiguration",
         title: "Get bucket intelligent tiering configuration",
         description: "Returns an S3 Intelligent-Tiering configuration, identified by its ID, from the specified bucket.",
-        input: 232,
-        output: Some(241),
+        input: 63,
+        output: Some(119),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?intelligent-tiering",
             input: &[
@@ -1264,11 +1267,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketInventoryConfiguration",
         title: "Get bucket inventory configuration",
         description: "Returns the S3 Inventory configuration with the given ID, describing what the bucket's inventory reports contain and where they go.",
-        input: 242,
-        output: Some(257),
+        input: 63,
+        output: Some(133),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?inventory",
             input: &[
@@ -1290,11 +1293,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketLifecycle",
         title: "Get bucket lifecycle",
         description: "Returns a bucket's lifecycle rules using the older, deprecated format; the lifecycle configuration call is its replacement.",
-        input: 258,
-        output: Some(273),
+        input: 62,
+        output: Some(142),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?lifecycle",
             input: &[
@@ -1315,11 +1318,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketLifecycleConfiguration",
         title: "Get bucket lifecycle configuration",
         description: "Returns the lifecycle rules on a bucket, including filters by prefix, tags or size and their expiration and transition actions.",
-        input: 274,
-        output: Some(284),
+        input: 62,
+        output: Some(150),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?lifecycle",
             input: &[
@@ -1343,11 +1346,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketLocation",
         title: "Get bucket location",
         description: "Returns the Region code where a bucket lives; kept for backward compatibility, with HeadBucket now the recommended way to learn this.",
-        input: 285,
-        output: Some(286),
+        input: 62,
+        output: Some(151),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?location",
             input: &[
@@ -1368,11 +1371,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketLogging",
         title: "Get bucket logging",
         description: "Returns a bucket's server access logging status, including the target bucket and the permissions granted on log records.",
-        input: 287,
-        output: Some(298),
+        input: 62,
+        output: Some(159),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?logging",
             input: &[
@@ -1393,11 +1396,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketMetadataConfiguration",
         title: "Get bucket metadata configuration",
         description: "Returns the S3 Metadata configuration of a general purpose bucket, whether V1 or V2, including the state of its metadata tables.",
-        input: 299,
-        output: Some(313),
+        input: 62,
+        output: Some(168),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?metadataConfiguration",
             input: &[
@@ -1418,11 +1421,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketMetadataTableConfiguration",
         title: "Get bucket metadata table configuration",
         description: "Returns a legacy V1 S3 Metadata table configuration for a general purpose bucket; the V2 retrieval call is now preferred.",
-        input: 314,
-        output: Some(318),
+        input: 62,
+        output: Some(172),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?metadataTable",
             input: &[
@@ -1443,11 +1446,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketMetricsConfiguration",
         title: "Get bucket metrics configuration",
         description: "Returns a CloudWatch request metrics configuration, identified by its ID, from a bucket; daily storage metrics are not included.",
-        input: 319,
-        output: Some(324),
+        input: 63,
+        output: Some(176),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?metrics",
             input: &[
@@ -1469,11 +1472,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketNotification",
         title: "Get bucket notification",
         description: "Returns a bucket's event notification settings in the retired legacy format; superseded by the notification configuration call.",
-        input: 325,
-        output: Some(336),
+        input: 62,
+        output: Some(182),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?notification",
             input: &[
@@ -1494,11 +1497,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketNotificationConfiguration",
         title: "Get bucket notification configuration",
         description: "Returns the event notification setup of a bucket, or an empty configuration when no notifications are enabled.",
-        input: 325,
-        output: Some(351),
+        input: 62,
+        output: Some(194),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?notification",
             input: &[
@@ -1519,11 +1522,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketOwnershipControls",
         title: "Get bucket ownership controls",
         description: "Returns the object ownership controls setting of a bucket, which determines who owns uploaded objects and whether ACLs apply.",
-        input: 352,
-        output: Some(356),
+        input: 62,
+        output: Some(198),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?ownershipControls",
             input: &[
@@ -1544,11 +1547,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketPolicy",
         title: "Get bucket policy",
         description: "Returns the JSON resource-based access policy attached to a bucket; the caller needs get-policy permission on it.",
-        input: 357,
-        output: Some(359),
+        input: 62,
+        output: Some(199),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?policy",
             input: &[
@@ -1569,11 +1572,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketPolicyStatus",
         title: "Get bucket policy status",
         description: "Reports whether a bucket's policy makes the bucket public; not supported for directory buckets.",
-        input: 360,
-        output: Some(363),
+        input: 62,
+        output: Some(201),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?policyStatus",
             input: &[
@@ -1594,11 +1597,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketReplication",
         title: "Get bucket replication",
         description: "Returns a bucket's replication configuration; results fetched right after a change may briefly be stale while it propagates.",
-        input: 364,
-        output: Some(392),
+        input: 62,
+        output: Some(214),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?replication",
             input: &[
@@ -1619,11 +1622,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketRequestPayment",
         title: "Get bucket request payment",
         description: "Returns the request payment setting of a bucket, showing whether the owner or the requester pays; only the owner may call it.",
-        input: 393,
-        output: Some(395),
+        input: 62,
+        output: Some(216),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?requestPayment",
             input: &[
@@ -1644,11 +1647,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketTagging",
         title: "Get bucket tagging",
         description: "Returns the tag set attached to a general purpose bucket, or a NoSuchTagSet error when it has no tags.",
-        input: 396,
-        output: Some(397),
+        input: 62,
+        output: Some(217),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?tagging",
             input: &[
@@ -1669,11 +1672,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketVersioning",
         title: "Get bucket versioning",
         description: "Reports whether versioning is enabled or suspended on a bucket, plus its MFA Delete status; only the bucket owner may call it.",
-        input: 398,
-        output: Some(401),
+        input: 62,
+        output: Some(218),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?versioning",
             input: &[
@@ -1694,11 +1697,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetBucketWebsite",
         title: "Get bucket website",
         description: "Returns the static website hosting configuration of a bucket, such as index and error documents and redirect rules.",
-        input: 402,
-        output: Some(418),
+        input: 62,
+        output: Some(227),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?website",
             input: &[
@@ -1719,11 +1722,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObject",
         title: "Get object",
         description: "Downloads an object identified by its full key, with optional version, byte range and conditional request headers.",
-        input: 429,
-        output: Some(439),
+        input: 229,
+        output: Some(232),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -1848,11 +1851,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectAcl",
         title: "Get object acl",
         description: "Returns the access control list of an object, listing its owner and grants; requires READ_ACP access or an equivalent permission.",
-        input: 440,
-        output: Some(441),
+        input: 233,
+        output: Some(234),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?acl",
             input: &[
@@ -1876,11 +1879,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectAnnotation",
         title: "Get object annotation",
         description: "Retrieves a named annotation attached to an object, optionally returning its stored checksum for client-side validation.",
-        input: 442,
-        output: Some(444),
+        input: 235,
+        output: Some(236),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?annotation",
             input: &[
@@ -1925,11 +1928,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectAttributes",
         title: "Get object attributes",
         description: "Returns selected metadata about an object, such as ETag, checksum, size, storage class and parts, without the object data itself.",
-        input: 449,
-        output: Some(457),
+        input: 239,
+        output: Some(244),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?attributes",
             input: &[
@@ -1973,11 +1976,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectLegalHold",
         title: "Get object legal hold",
         description: "Returns whether a legal hold is currently on or off for an object; not supported for directory buckets or S3 on Outposts.",
-        input: 458,
-        output: Some(460),
+        input: 233,
+        output: Some(246),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?legal-hold",
             input: &[
@@ -2001,11 +2004,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectLockConfiguration",
         title: "Get object lock configuration",
         description: "Returns a bucket's Object Lock configuration, including any default retention rule applied to newly stored objects.",
-        input: 461,
-        output: Some(469),
+        input: 62,
+        output: Some(252),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?object-lock",
             input: &[
@@ -2026,11 +2029,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectRetention",
         title: "Get object retention",
         description: "Returns the retention mode and retain-until date set on an object through Object Lock; not supported for directory buckets.",
-        input: 470,
-        output: Some(472),
+        input: 233,
+        output: Some(254),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?retention",
             input: &[
@@ -2054,11 +2057,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectTagging",
         title: "Get object tagging",
         description: "Returns an object's key-value tags, for its current version by default or for a specific version when one is named.",
-        input: 473,
-        output: Some(474),
+        input: 255,
+        output: Some(256),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?tagging",
             input: &[
@@ -2082,11 +2085,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetObjectTorrent",
         title: "Get object torrent",
         description: "Returns a BitTorrent file for an object under 5 GB that is not encrypted with a customer-provided key, for peer-to-peer sharing.",
-        input: 475,
-        output: Some(476),
+        input: 257,
+        output: Some(258),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?torrent",
             input: &[
@@ -2109,11 +2112,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetPublicAccessBlock",
         title: "Get public access block",
         description: "Returns a bucket's own public access block settings; effective behavior also depends on account and organization settings.",
-        input: 477,
-        output: Some(480),
+        input: 62,
+        output: Some(260),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?publicAccessBlock",
             input: &[
@@ -2134,11 +2137,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "HeadBucket",
         title: "Head bucket",
         description: "Checks that a bucket exists and that the caller may access it, returning its Region and type in response headers with no body.",
-        input: 481,
-        output: Some(485),
+        input: 62,
+        output: Some(262),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "HEAD",
             uri: "/{Bucket}",
             input: &[
@@ -2165,11 +2168,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "HeadObject",
         title: "Head object",
         description: "Returns an object's metadata in headers without its body, accepting the same options as a download, such as versions and conditions.",
-        input: 486,
-        output: Some(488),
+        input: 229,
+        output: Some(263),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "HEAD",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -2295,11 +2298,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBucketAnalyticsConfigurations",
         title: "List bucket analytics configurations",
         description: "Lists a bucket's storage class analytics configurations, up to 100 per page, with a continuation token for further results.",
-        input: 490,
-        output: Some(493),
+        input: 264,
+        output: Some(266),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?analytics",
             input: &[
@@ -2321,11 +2324,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBucketIntelligentTieringConfigurations",
         title: "List bucket intelligent tiering configurations",
         description: "Lists the S3 Intelligent-Tiering configurations defined on a bucket, paginated with a continuation token.",
-        input: 494,
-        output: Some(496),
+        input: 264,
+        output: Some(268),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?intelligent-tiering",
             input: &[
@@ -2347,11 +2350,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBucketInventoryConfigurations",
         title: "List bucket inventory configurations",
         description: "Lists a bucket's S3 Inventory configurations, returning at most 100 per page along with a token to fetch the rest.",
-        input: 497,
-        output: Some(499),
+        input: 264,
+        output: Some(270),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?inventory",
             input: &[
@@ -2373,11 +2376,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBucketMetricsConfigurations",
         title: "List bucket metrics configurations",
         description: "Lists a bucket's CloudWatch request metrics configurations, paginated with a continuation token; daily storage metrics are excluded.",
-        input: 500,
-        output: Some(502),
+        input: 264,
+        output: Some(272),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?metrics",
             input: &[
@@ -2399,17 +2402,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListBuckets",
         title: "List buckets",
         description: "Lists the general purpose buckets owned by the caller, with optional prefix and Region filters and pagination.",
-        input: 505,
-        output: Some(509),
+        input: 274,
+        output: Some(277),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ContinuationToken",
             output_token: "ContinuationToken",
             limit: Some("max_buckets"),
             items: &["Buckets"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/",
             input: &[
@@ -2432,17 +2435,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListDirectoryBuckets",
         title: "List directory buckets",
         description: "Lists the directory buckets owned by the caller, paginated with a continuation token; requests go to the Regional endpoint.",
-        input: 512,
-        output: Some(513),
+        input: 280,
+        output: Some(281),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ContinuationToken",
             output_token: "ContinuationToken",
             limit: Some("max_directory_buckets"),
             items: &["Buckets"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/",
             input: &[
@@ -2463,11 +2466,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListMultipartUploads",
         title: "List multipart uploads",
         description: "Lists multipart uploads in a bucket that have been started but not yet completed or aborted, up to 1,000 per page.",
-        input: 519,
-        output: Some(528),
+        input: 283,
+        output: Some(289),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?uploads",
             input: &[
@@ -2495,17 +2498,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListObjectAnnotations",
         title: "List object annotations",
         description: "Lists an object's annotations, up to 1,000 per page, with optional filtering by annotation name prefix.",
-        input: 531,
-        output: Some(536),
+        input: 291,
+        output: Some(295),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ContinuationToken",
             output_token: "NextContinuationToken",
             limit: Some("max_annotation_results"),
             items: &["Annotations"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}?annotation",
             input: &[
@@ -2535,11 +2538,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListObjectVersions",
         title: "List object versions",
         description: "Returns metadata for all object versions and delete markers in a bucket, filterable by prefix and paged with key markers.",
-        input: 541,
-        output: Some(552),
+        input: 298,
+        output: Some(305),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?versions",
             input: &[
@@ -2571,11 +2574,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListObjects",
         title: "List objects",
         description: "Returns up to 1,000 objects in a bucket per call using the original marker-based paging; ListObjectsV2 is the recommended successor.",
-        input: 554,
-        output: Some(559),
+        input: 306,
+        output: Some(310),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}",
             input: &[
@@ -2606,17 +2609,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListObjectsV2",
         title: "List objects v2",
         description: "Returns up to 1,000 objects in a bucket per call, filterable by prefix and delimiter and paged with continuation tokens.",
-        input: 562,
-        output: Some(564),
+        input: 311,
+        output: Some(312),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "ContinuationToken",
             output_token: "NextContinuationToken",
             limit: Some("max_keys"),
             items: &["Contents", "CommonPrefixes"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}?list-type=2",
             input: &[
@@ -2649,17 +2652,17 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListParts",
         title: "List parts",
         description: "Lists the parts uploaded so far for a multipart upload, identified by its upload ID, returning up to 1,000 parts per page.",
-        input: 565,
-        output: Some(568),
+        input: 313,
+        output: Some(316),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "PartNumberMarker",
             output_token: "NextPartNumberMarker",
             limit: Some("max_parts"),
             items: &["Part"],
             totals: &[],
         }),
-        http: Some(Http {
+        http: Some(&Http {
             method: "GET",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -2701,11 +2704,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketAbac",
         title: "Put bucket abac",
         description: "Turns attribute-based access control (ABAC) on or off for a general purpose bucket, letting bucket tags be used in access decisions.",
-        input: 569,
+        input: 317,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?abac",
             input: &[
@@ -2731,11 +2734,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketAccelerateConfiguration",
         title: "Put bucket accelerate configuration",
         description: "Enables or suspends S3 Transfer Acceleration on an existing bucket to speed up long-distance data transfers.",
-        input: 571,
+        input: 319,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?accelerate",
             input: &[
@@ -2760,11 +2763,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketAcl",
         title: "Put bucket acl",
         description: "Sets a bucket's access control list from a canned ACL or explicit grants; grantees identified by email address are no longer accepted.",
-        input: 573,
+        input: 321,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?acl",
             input: &[
@@ -2796,11 +2799,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketAnalyticsConfiguration",
         title: "Put bucket analytics configuration",
         description: "Creates or replaces a storage class analytics configuration with a given ID on a bucket, optionally exporting results as reports.",
-        input: 574,
+        input: 322,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?analytics",
             input: &[
@@ -2825,11 +2828,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketCors",
         title: "Put bucket cors",
         description: "Sets the cross-origin resource sharing (CORS) rules for a bucket, replacing any existing configuration.",
-        input: 576,
+        input: 324,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?cors",
             input: &[
@@ -2855,11 +2858,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketEncryption",
         title: "Put bucket encryption",
         description: "Sets a bucket's default server-side encryption and S3 Bucket Key options, and can block specific encryption types.",
-        input: 577,
+        input: 325,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?encryption",
             input: &[
@@ -2885,11 +2888,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketIntelligentTieringConfiguration",
         title: "Put bucket intelligent tiering configuration",
         description: "Adds or replaces an S3 Intelligent-Tiering configuration on a bucket, enabling opt-in archive access tiers; up to 1,000 per bucket.",
-        input: 578,
+        input: 326,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?intelligent-tiering",
             input: &[
@@ -2914,11 +2917,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketInventoryConfiguration",
         title: "Put bucket inventory configuration",
         description: "Adds an S3 Inventory configuration to a bucket, producing daily or weekly reports of its objects delivered to a destination bucket.",
-        input: 579,
+        input: 327,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?inventory",
             input: &[
@@ -2943,11 +2946,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketLifecycle",
         title: "Put bucket lifecycle",
         description: "Sets lifecycle rules on a bucket using the deprecated legacy format; new setups should use the lifecycle configuration call.",
-        input: 581,
+        input: 329,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?lifecycle",
             input: &[
@@ -2973,11 +2976,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketLifecycleConfiguration",
         title: "Put bucket lifecycle configuration",
         description: "Creates or fully replaces a bucket's lifecycle rules, so any existing rules worth keeping have to be resent with the new set.",
-        input: 583,
-        output: Some(584),
+        input: 331,
+        output: Some(332),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?lifecycle",
             input: &[
@@ -3009,11 +3012,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketLogging",
         title: "Put bucket logging",
         description: "Enables, changes or disables server access logging for a bucket, naming the target bucket and prefix for log records.",
-        input: 586,
+        input: 333,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?logging",
             input: &[
@@ -3039,11 +3042,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketMetricsConfiguration",
         title: "Put bucket metrics configuration",
         description: "Creates or fully replaces a CloudWatch request metrics configuration with a given ID on a bucket; up to 1,000 per bucket.",
-        input: 587,
+        input: 334,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?metrics",
             input: &[
@@ -3068,11 +3071,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketNotification",
         title: "Put bucket notification",
         description: "Sets bucket event notifications using the retired legacy format; superseded by the notification configuration call.",
-        input: 588,
+        input: 335,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?notification",
             input: &[
@@ -3098,11 +3101,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketNotificationConfiguration",
         title: "Put bucket notification configuration",
         description: "Sets which bucket events notify SNS topics, SQS queues, Lambda functions or EventBridge, replacing any earlier settings.",
-        input: 590,
+        input: 336,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?notification",
             input: &[
@@ -3130,11 +3133,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketOwnershipControls",
         title: "Put bucket ownership controls",
         description: "Creates or changes the object ownership setting of a bucket, controlling who owns uploaded objects and whether ACLs are honored.",
-        input: 591,
+        input: 337,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?ownershipControls",
             input: &[
@@ -3160,11 +3163,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketPolicy",
         title: "Put bucket policy",
         description: "Attaches or replaces the JSON resource-based access policy of a bucket; the caller must belong to the owning account.",
-        input: 593,
+        input: 338,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?policy",
             input: &[
@@ -3191,11 +3194,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketReplication",
         title: "Put bucket replication",
         description: "Creates or replaces a bucket's replication configuration, which needs versioning enabled and an IAM role that S3 can assume.",
-        input: 595,
+        input: 339,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?replication",
             input: &[
@@ -3222,11 +3225,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketRequestPayment",
         title: "Put bucket request payment",
         description: "Sets whether the bucket owner or the requester pays for requests and data downloads from a bucket.",
-        input: 597,
+        input: 341,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?requestPayment",
             input: &[
@@ -3252,11 +3255,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketTagging",
         title: "Put bucket tagging",
         description: "Replaces the tag set of a general purpose bucket; unavailable once ABAC (tag-based access control) has been turned on for it.",
-        input: 599,
+        input: 342,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?tagging",
             input: &[
@@ -3282,11 +3285,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketVersioning",
         title: "Put bucket versioning",
         description: "Enables or suspends versioning on a bucket and can set MFA Delete; the change may take a short time to propagate.",
-        input: 602,
+        input: 344,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?versioning",
             input: &[
@@ -3313,11 +3316,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutBucketWebsite",
         title: "Put bucket website",
         description: "Configures a bucket for static website hosting, setting index and error documents and optional redirect or routing rules.",
-        input: 604,
+        input: 346,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?website",
             input: &[
@@ -3343,11 +3346,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObject",
         title: "Put object",
         description: "Uploads an object to a bucket, replacing any object with the same key unless versioning keeps earlier copies or a condition blocks it.",
-        input: 606,
-        output: Some(607),
+        input: 347,
+        output: Some(348),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -3484,11 +3487,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectAcl",
         title: "Put object acl",
         description: "Sets the access control list of an existing object from a canned ACL or explicit grants; requires WRITE_ACP permission.",
-        input: 608,
-        output: Some(609),
+        input: 349,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?acl",
             input: &[
@@ -3523,11 +3526,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectAnnotation",
         title: "Put object annotation",
         description: "Attaches a named annotation of 1 byte to 1 MiB to an object or object version, up to 1,000 annotations per object.",
-        input: 610,
-        output: Some(611),
+        input: 350,
+        output: Some(351),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?annotation",
             input: &[
@@ -3581,11 +3584,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectLegalHold",
         title: "Put object legal hold",
         description: "Turns a legal hold on or off for an object, blocking deletion or overwrite while it is on; the bucket needs Object Lock.",
-        input: 612,
-        output: Some(613),
+        input: 352,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?legal-hold",
             input: &[
@@ -3614,11 +3617,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectLockConfiguration",
         title: "Put object lock configuration",
         description: "Sets a bucket's Object Lock configuration, including a default retention rule applied to every new object stored in it.",
-        input: 614,
-        output: Some(615),
+        input: 353,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?object-lock",
             input: &[
@@ -3646,11 +3649,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectRetention",
         title: "Put object retention",
         description: "Applies an Object Lock retention mode and retain-until date to an object; bypassing governance mode requires extra permission.",
-        input: 616,
-        output: Some(617),
+        input: 354,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?retention",
             input: &[
@@ -3683,11 +3686,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutObjectTagging",
         title: "Put object tagging",
         description: "Replaces the tag set of an existing object with the supplied key-value pairs, up to 10 tags per object.",
-        input: 618,
-        output: Some(619),
+        input: 355,
+        output: Some(69),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?tagging",
             input: &[
@@ -3716,11 +3719,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutPublicAccessBlock",
         title: "Put public access block",
         description: "Creates or changes a bucket's public access block settings, which restrict public ACLs and public bucket policies.",
-        input: 620,
+        input: 356,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?publicAccessBlock",
             input: &[
@@ -3746,11 +3749,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RenameObject",
         title: "Rename object",
         description: "Renames an object inside the same directory bucket using S3 Express One Zone storage, with optional conditions to avoid overwrites.",
-        input: 627,
-        output: Some(628),
+        input: 357,
+        output: Some(121),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?renameObject",
             input: &[
@@ -3790,11 +3793,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RestoreObject",
         title: "Restore object",
         description: "Starts restoring a temporary copy of an archived object, such as one in S3 Glacier, for a chosen number of days and retrieval tier.",
-        input: 661,
-        output: Some(663),
+        input: 379,
+        output: Some(380),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "POST",
             uri: "/{Bucket}/{Key+}?restore",
             input: &[
@@ -3825,11 +3828,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateBucketMetadataAnnotationTableConfiguration",
         title: "Update bucket metadata annotation table configuration",
         description: "Turns the annotation table of a bucket's S3 Metadata configuration on or off, or changes its IAM role; a metadata setup must exist.",
-        input: 665,
+        input: 381,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?metadataAnnotationTable",
             input: &[
@@ -3855,11 +3858,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateBucketMetadataInventoryTableConfiguration",
         title: "Update bucket metadata inventory table configuration",
         description: "Turns the live inventory table of a general purpose bucket's S3 Metadata configuration on or off.",
-        input: 667,
+        input: 382,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?metadataInventoryTable",
             input: &[
@@ -3885,11 +3888,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateBucketMetadataJournalTableConfiguration",
         title: "Update bucket metadata journal table configuration",
         description: "Turns record expiration for the journal table of a bucket's S3 Metadata configuration on or off and sets how long records are kept.",
-        input: 669,
+        input: 384,
         output: None,
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}?metadataJournalTable",
             input: &[
@@ -3915,11 +3918,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateObjectEncryption",
         title: "Update object encryption",
         description: "Switches the server-side encryption of an already encrypted object in a general purpose bucket, for example from SSE-S3 to SSE-KMS.",
-        input: 673,
-        output: Some(674),
+        input: 388,
+        output: Some(5),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}?encryption",
             input: &[
@@ -3948,11 +3951,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UploadPart",
         title: "Upload part",
         description: "Uploads one numbered part of a multipart upload, identified by its upload ID, and returns the part's ETag for later completion.",
-        input: 675,
-        output: Some(676),
+        input: 389,
+        output: Some(390),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -4031,11 +4034,11 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UploadPartCopy",
         title: "Upload part copy",
         description: "Uploads a part of a multipart upload by copying data, optionally a byte range, from an existing object named in a copy-source header.",
-        input: 678,
-        output: Some(680),
+        input: 391,
+        output: Some(393),
         signed: true,
         pagination: None,
-        http: Some(Http {
+        http: Some(&Http {
             method: "PUT",
             uri: "/{Bucket}/{Key+}",
             input: &[
@@ -4124,123 +4127,88 @@ static OPERATIONS: &[Operation] = &[
 /// and the `Kind` indices point into this table.
 static SHAPES: &[Shape] = &[
     // 0: BucketName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: false, recursive: false, xml: None },
     // 1: ObjectKey
-    Shape { kind: Kind::String { values: &[] }, min: Some(1), max: None, sensitive: false, recursive: None, xml: None },
-    // 2: MultipartUploadId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 3: RequestPayer
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: Some(1), max: None }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 2: RequestPayer
     Shape {
         kind: Kind::String { values: &["requester"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 4: AccountId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 5: IfMatchInitiatedTime
+    // 3: IfMatchInitiatedTime
     Shape {
         kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 6: AbortMultipartUploadRequest
+    // 4: AbortMultipartUploadRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: true },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "if_match_initiated_time", api_name: "IfMatchInitiatedTime", shape: 5, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: true },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "if_match_initiated_time", api_name: "IfMatchInitiatedTime", shape: 3, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 7: RequestCharged
-    Shape {
-        kind: Kind::String { values: &["requester"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 8: AbortMultipartUploadOutput
+    // 5: AbortMultipartUploadOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "request_charged",
             api_name: "RequestCharged",
-            shape: 7,
+            shape: 2,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 9: ETag
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 10: ChecksumCRC32
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 11: ChecksumCRC32C
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 12: ChecksumCRC64NVME
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 13: ChecksumSHA1
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 14: ChecksumSHA256
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 15: ChecksumSHA512
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 16: ChecksumMD5
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 17: ChecksumXXHASH64
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 18: ChecksumXXHASH3
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 19: ChecksumXXHASH128
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 20: PartNumber
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 21: CompletedPart
+    // 6: PartNumber
+    Shape { kind: Kind::Integer, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 7: CompletedPart
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 22: CompletedPartList
+    // 8: CompletedPartList
     Shape {
-        kind: Kind::List { item: 21 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 7 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -4251,120 +4219,97 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 23: CompletedMultipartUpload
+    // 9: CompletedMultipartUpload
     Shape {
-        kind: Kind::Structure(&[Member { name: "parts", api_name: "Part", shape: 22, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "parts", api_name: "Part", shape: 8, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 24: ChecksumType
+    // 10: ChecksumType
     Shape {
         kind: Kind::String { values: &["COMPOSITE", "FULL_OBJECT"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 25: MpuObjectSize
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 26: IfMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 27: IfNoneMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 28: SSECustomerAlgorithm
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 29: SSECustomerKey
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 30: SSECustomerKeyMD5
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 31: CompleteMultipartUploadRequest
+    // 11: SSECustomerKey
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 12: CompleteMultipartUploadRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "multipart_upload", api_name: "CompleteMultipartUpload", shape: 23, required: false },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: true },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "mpu_object_size", api_name: "MpuObjectSize", shape: 25, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
-            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 27, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
+            Member { name: "multipart_upload", api_name: "CompleteMultipartUpload", shape: 9, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: true },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "mpu_object_size", api_name: "MpuObjectSize", shape: 6, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "if_match", api_name: "IfMatch", shape: 0, required: false },
+            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 0, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 32: Location
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 33: Expiration
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 34: ServerSideEncryption
+    // 13: ServerSideEncryption
     Shape {
         kind: Kind::String { values: &["AES256", "aws:fsx", "aws:backup", "aws:kms", "aws:kms:dsse"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 35: ObjectVersionId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 36: SSEKMSKeyId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 37: BucketKeyEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 38: CompleteMultipartUploadOutput
+    // 14: BucketKeyEnabled
+    Shape { kind: Kind::Boolean, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 15: CompleteMultipartUploadOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "location", api_name: "Location", shape: 32, required: false },
+            Member { name: "location", api_name: "Location", shape: 0, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "expiration", api_name: "Expiration", shape: 33, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 39: ObjectCannedACL
+    // 16: ObjectCannedACL
     Shape {
         kind: Kind::String {
             values: &[
@@ -4377,15 +4322,12 @@ static SHAPES: &[Shape] = &[
                 "bucket-owner-full-control",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 40: CacheControl
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 41: ChecksumAlgorithm
+    // 17: ChecksumAlgorithm
     Shape {
         kind: Kind::String {
             values: &[
@@ -4401,95 +4343,38 @@ static SHAPES: &[Shape] = &[
                 "XXHASH128",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 42: ContentDisposition
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 43: ContentEncoding
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 44: ContentLanguage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 45: ContentType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 46: CopySource
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 47: CopySourceIfMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 48: CopySourceIfModifiedSince
+    // 18: CopySourceIfModifiedSince
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 49: CopySourceIfNoneMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 50: CopySourceIfUnmodifiedSince
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 51: Expires
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 52: GrantFullControl
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 53: GrantRead
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 54: GrantReadACP
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 55: GrantWriteACP
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 56: MetadataKey
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 57: MetadataValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 58: Metadata
-    Shape {
-        kind: Kind::Map { key: 56, value: 57 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 59: MetadataDirective
+    // 19: Metadata
+    Shape { kind: Kind::Map { key: 0, value: 0 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 20: MetadataDirective
     Shape {
         kind: Kind::String { values: &["COPY", "REPLACE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 60: TaggingDirective
-    Shape {
-        kind: Kind::String { values: &["COPY", "REPLACE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 61: AnnotationDirective
+    // 21: AnnotationDirective
     Shape {
         kind: Kind::String { values: &["COPY", "EXCLUDE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 62: StorageClass
+    // 22: StorageClass
     Shape {
         kind: Kind::String {
             values: &[
@@ -4510,251 +4395,207 @@ static SHAPES: &[Shape] = &[
                 "AWS_BACKUP_LOW_COST_WARM",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 63: WebsiteRedirectLocation
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 64: SSEKMSEncryptionContext
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 65: CopySourceSSECustomerAlgorithm
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 66: CopySourceSSECustomerKey
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 67: CopySourceSSECustomerKeyMD5
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 68: TaggingHeader
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 69: ObjectLockMode
+    // 23: ObjectLockMode
     Shape {
         kind: Kind::String { values: &["GOVERNANCE", "COMPLIANCE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 70: ObjectLockRetainUntilDate
+    // 24: ObjectLockRetainUntilDate
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Iso8601),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 71: ObjectLockLegalHoldStatus
+    // 25: ObjectLockLegalHoldStatus
     Shape {
         kind: Kind::String { values: &["ON", "OFF"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 72: ObjectLockEventHold
-    Shape {
-        kind: Kind::String { values: &["ON", "OFF"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 73: ObjectLockEventHoldDurationDays
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 74: ObjectLockEventHoldDurationYears
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 75: CopyObjectRequest
+    // 26: CopyObjectRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 39, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 16, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "cache_control", api_name: "CacheControl", shape: 40, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 42, required: false },
-            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 43, required: false },
-            Member { name: "content_language", api_name: "ContentLanguage", shape: 44, required: false },
-            Member { name: "content_type", api_name: "ContentType", shape: 45, required: false },
-            Member { name: "copy_source", api_name: "CopySource", shape: 46, required: true },
-            Member { name: "copy_source_if_match", api_name: "CopySourceIfMatch", shape: 47, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "copy_source", api_name: "CopySource", shape: 0, required: true },
+            Member { name: "copy_source_if_match", api_name: "CopySourceIfMatch", shape: 0, required: false },
             Member {
                 name: "copy_source_if_modified_since",
                 api_name: "CopySourceIfModifiedSince",
-                shape: 48,
+                shape: 18,
                 required: false,
             },
-            Member { name: "copy_source_if_none_match", api_name: "CopySourceIfNoneMatch", shape: 49, required: false },
+            Member { name: "copy_source_if_none_match", api_name: "CopySourceIfNoneMatch", shape: 0, required: false },
             Member {
                 name: "copy_source_if_unmodified_since",
                 api_name: "CopySourceIfUnmodifiedSince",
-                shape: 50,
+                shape: 18,
                 required: false,
             },
-            Member { name: "expires", api_name: "Expires", shape: 51, required: false },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
-            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 27, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
+            Member { name: "if_match", api_name: "IfMatch", shape: 0, required: false },
+            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "metadata", api_name: "Metadata", shape: 58, required: false },
-            Member { name: "metadata_directive", api_name: "MetadataDirective", shape: 59, required: false },
-            Member { name: "tagging_directive", api_name: "TaggingDirective", shape: 60, required: false },
-            Member { name: "annotation_directive", api_name: "AnnotationDirective", shape: 61, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "metadata_directive", api_name: "MetadataDirective", shape: 20, required: false },
+            Member { name: "tagging_directive", api_name: "TaggingDirective", shape: 20, required: false },
+            Member { name: "annotation_directive", api_name: "AnnotationDirective", shape: 21, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
             Member {
                 name: "website_redirect_location",
                 api_name: "WebsiteRedirectLocation",
-                shape: 63,
+                shape: 0,
                 required: false,
             },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
             Member {
                 name: "copy_source_sse_customer_algorithm",
                 api_name: "CopySourceSSECustomerAlgorithm",
-                shape: 65,
+                shape: 0,
                 required: false,
             },
             Member {
                 name: "copy_source_sse_customer_key",
                 api_name: "CopySourceSSECustomerKey",
-                shape: 66,
+                shape: 11,
                 required: false,
             },
             Member {
                 name: "copy_source_sse_customer_key_md5",
                 api_name: "CopySourceSSECustomerKeyMD5",
-                shape: 67,
+                shape: 0,
                 required: false,
             },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 68, required: false },
-            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 69, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 0, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
             Member {
                 name: "object_lock_retain_until_date",
                 api_name: "ObjectLockRetainUntilDate",
-                shape: 70,
+                shape: 24,
                 required: false,
             },
             Member {
                 name: "object_lock_legal_hold_status",
                 api_name: "ObjectLockLegalHoldStatus",
-                shape: 71,
+                shape: 25,
                 required: false,
             },
-            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 72, required: false },
+            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 25, required: false },
             Member {
                 name: "object_lock_event_hold_duration_days",
                 api_name: "ObjectLockEventHoldDurationDays",
-                shape: 73,
+                shape: 6,
                 required: false,
             },
             Member {
                 name: "object_lock_event_hold_duration_years",
                 api_name: "ObjectLockEventHoldDurationYears",
-                shape: 74,
+                shape: 6,
                 required: false,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "expected_source_bucket_owner",
                 api_name: "ExpectedSourceBucketOwner",
-                shape: 4,
+                shape: 0,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 76: LastModified
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 77: CopyObjectResult
+    // 27: CopyObjectResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 78: CopySourceVersionId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 79: CopyObjectOutput
+    // 28: CopyObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "copy_object_result", api_name: "CopyObjectResult", shape: 77, required: false },
-            Member { name: "expiration", api_name: "Expiration", shape: 33, required: false },
-            Member { name: "copy_source_version_id", api_name: "CopySourceVersionId", shape: 78, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "copy_object_result", api_name: "CopyObjectResult", shape: 27, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "copy_source_version_id", api_name: "CopySourceVersionId", shape: 0, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 80: BucketCannedACL
+    // 29: BucketCannedACL
     Shape {
         kind: Kind::String { values: &["private", "public-read", "public-read-write", "authenticated-read"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 81: BucketLocationConstraint
+    // 30: BucketLocationConstraint
     Shape {
         kind: Kind::String {
             values: &[
@@ -4798,86 +4639,74 @@ static SHAPES: &[Shape] = &[
                 "us-west-2",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 82: LocationType
+    // 31: LocationType
     Shape {
         kind: Kind::String { values: &["AvailabilityZone", "LocalZone"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 83: LocationNameAsString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 84: LocationInfo
+    // 32: LocationInfo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "type", api_name: "Type", shape: 82, required: false },
-            Member { name: "name", api_name: "Name", shape: 83, required: false },
+            Member { name: "type", api_name: "Type", shape: 31, required: false },
+            Member { name: "name", api_name: "Name", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 85: DataRedundancy
+    // 33: DataRedundancy
     Shape {
         kind: Kind::String { values: &["SingleAvailabilityZone", "SingleLocalZone"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 86: BucketType
+    // 34: BucketType
     Shape {
         kind: Kind::String { values: &["Directory"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 87: BucketInfo
+    // 35: BucketInfo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "data_redundancy", api_name: "DataRedundancy", shape: 85, required: false },
-            Member { name: "type", api_name: "Type", shape: 86, required: false },
+            Member { name: "data_redundancy", api_name: "DataRedundancy", shape: 33, required: false },
+            Member { name: "type", api_name: "Type", shape: 34, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 88: Value
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 89: Tag
+    // 36: Tag
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "value", api_name: "Value", shape: 88, required: true },
+            Member { name: "value", api_name: "Value", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 90: TagSet
+    // 37: TagSet
     Shape {
-        kind: Kind::List { item: 89 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 36 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Tag",
             key: "",
@@ -4888,839 +4717,548 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 91: CreateBucketConfiguration
+    // 38: CreateBucketConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "location_constraint", api_name: "LocationConstraint", shape: 81, required: false },
-            Member { name: "location", api_name: "Location", shape: 84, required: false },
-            Member { name: "bucket", api_name: "Bucket", shape: 87, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 90, required: false },
+            Member { name: "location_constraint", api_name: "LocationConstraint", shape: 30, required: false },
+            Member { name: "location", api_name: "Location", shape: 32, required: false },
+            Member { name: "bucket", api_name: "Bucket", shape: 35, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 37, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 92: GrantWrite
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 93: ObjectLockEnabledForBucket
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 94: ObjectOwnership
+    // 39: ObjectOwnership
     Shape {
         kind: Kind::String { values: &["BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 95: BucketNamespace
+    // 40: BucketNamespace
     Shape {
         kind: Kind::String { values: &["account-regional", "global"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 96: CreateBucketRequest
+    // 41: CreateBucketRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 80, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 29, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member {
                 name: "create_bucket_configuration",
                 api_name: "CreateBucketConfiguration",
-                shape: 91,
+                shape: 38,
                 required: false,
             },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write", api_name: "GrantWrite", shape: 92, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write", api_name: "GrantWrite", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
             Member {
                 name: "object_lock_enabled_for_bucket",
                 api_name: "ObjectLockEnabledForBucket",
-                shape: 93,
+                shape: 14,
                 required: false,
             },
-            Member { name: "object_ownership", api_name: "ObjectOwnership", shape: 94, required: false },
-            Member { name: "bucket_namespace", api_name: "BucketNamespace", shape: 95, required: false },
+            Member { name: "object_ownership", api_name: "ObjectOwnership", shape: 39, required: false },
+            Member { name: "bucket_namespace", api_name: "BucketNamespace", shape: 40, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 97: S3RegionalOrS3ExpressBucketArnString
+    // 42: S3RegionalOrS3ExpressBucketArnString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 98: CreateBucketOutput
+    // 43: CreateBucketOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "location", api_name: "Location", shape: 32, required: false },
-            Member { name: "bucket_arn", api_name: "BucketArn", shape: 97, required: false },
+            Member { name: "location", api_name: "Location", shape: 0, required: false },
+            Member { name: "bucket_arn", api_name: "BucketArn", shape: 42, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 99: ContentMD5
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 100: ExpirationState
+    // 44: ExpirationState
     Shape {
         kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 101: RecordExpirationDays
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 102: RecordExpiration
+    // 45: RecordExpiration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "expiration", api_name: "Expiration", shape: 100, required: true },
-            Member { name: "days", api_name: "Days", shape: 101, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 44, required: true },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 103: TableSseAlgorithm
+    // 46: TableSseAlgorithm
     Shape {
         kind: Kind::String { values: &["aws:kms", "AES256"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 104: KmsKeyArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 105: MetadataTableEncryptionConfiguration
+    // 47: MetadataTableEncryptionConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sse_algorithm", api_name: "SseAlgorithm", shape: 103, required: true },
-            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 104, required: false },
+            Member { name: "sse_algorithm", api_name: "SseAlgorithm", shape: 46, required: true },
+            Member { name: "kms_key_arn", api_name: "KmsKeyArn", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 106: JournalTableConfiguration
+    // 48: JournalTableConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "record_expiration", api_name: "RecordExpiration", shape: 102, required: true },
+            Member { name: "record_expiration", api_name: "RecordExpiration", shape: 45, required: true },
             Member {
                 name: "encryption_configuration",
                 api_name: "EncryptionConfiguration",
-                shape: 105,
+                shape: 47,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 107: InventoryConfigurationState
-    Shape {
-        kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 108: InventoryTableConfiguration
+    // 49: InventoryTableConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 107, required: true },
+            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 44, required: true },
             Member {
                 name: "encryption_configuration",
                 api_name: "EncryptionConfiguration",
-                shape: 105,
+                shape: 47,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 109: AnnotationConfigurationState
-    Shape {
-        kind: Kind::String { values: &["ENABLED", "DISABLED"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 110: Role
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 111: AnnotationTableConfiguration
+    // 50: AnnotationTableConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 109, required: true },
+            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 44, required: true },
             Member {
                 name: "encryption_configuration",
                 api_name: "EncryptionConfiguration",
-                shape: 105,
+                shape: 47,
                 required: false,
             },
-            Member { name: "role", api_name: "Role", shape: 110, required: false },
+            Member { name: "role", api_name: "Role", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 112: MetadataConfiguration
+    // 51: MetadataConfiguration
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "journal_table_configuration",
                 api_name: "JournalTableConfiguration",
-                shape: 106,
+                shape: 48,
                 required: true,
             },
             Member {
                 name: "inventory_table_configuration",
                 api_name: "InventoryTableConfiguration",
-                shape: 108,
+                shape: 49,
                 required: false,
             },
             Member {
                 name: "annotation_table_configuration",
                 api_name: "AnnotationTableConfiguration",
-                shape: 111,
+                shape: 50,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 113: CreateBucketMetadataConfigurationRequest
+    // 52: CreateBucketMetadataConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "metadata_configuration", api_name: "MetadataConfiguration", shape: 112, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "metadata_configuration", api_name: "MetadataConfiguration", shape: 51, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 114: S3TablesBucketArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 115: S3TablesName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 116: S3TablesDestination
+    // 53: S3TablesDestination
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 114, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 115, required: true },
+            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 0, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 117: MetadataTableConfiguration
+    // 54: MetadataTableConfiguration
     Shape {
         kind: Kind::Structure(&[Member {
             name: "s3_tables_destination",
             api_name: "S3TablesDestination",
-            shape: 116,
+            shape: 53,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 118: CreateBucketMetadataTableConfigurationRequest
+    // 55: CreateBucketMetadataTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "metadata_table_configuration",
                 api_name: "MetadataTableConfiguration",
-                shape: 117,
+                shape: 54,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 119: CreateMultipartUploadRequest
+    // 56: CreateMultipartUploadRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 39, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 16, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "cache_control", api_name: "CacheControl", shape: 40, required: false },
-            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 42, required: false },
-            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 43, required: false },
-            Member { name: "content_language", api_name: "ContentLanguage", shape: 44, required: false },
-            Member { name: "content_type", api_name: "ContentType", shape: 45, required: false },
-            Member { name: "expires", api_name: "Expires", shape: 51, required: false },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "metadata", api_name: "Metadata", shape: 58, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
             Member {
                 name: "website_redirect_location",
                 api_name: "WebsiteRedirectLocation",
-                shape: 63,
+                shape: 0,
                 required: false,
             },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 68, required: false },
-            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 69, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 0, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
             Member {
                 name: "object_lock_retain_until_date",
                 api_name: "ObjectLockRetainUntilDate",
-                shape: 70,
+                shape: 24,
                 required: false,
             },
             Member {
                 name: "object_lock_legal_hold_status",
                 api_name: "ObjectLockLegalHoldStatus",
-                shape: 71,
+                shape: 25,
                 required: false,
             },
-            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 72, required: false },
+            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 25, required: false },
             Member {
                 name: "object_lock_event_hold_duration_days",
                 api_name: "ObjectLockEventHoldDurationDays",
-                shape: 73,
+                shape: 6,
                 required: false,
             },
             Member {
                 name: "object_lock_event_hold_duration_years",
                 api_name: "ObjectLockEventHoldDurationYears",
-                shape: 74,
+                shape: 6,
                 required: false,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 120: AbortDate
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 121: AbortRuleId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 122: CreateMultipartUploadOutput
+    // 57: CreateMultipartUploadOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "abort_date", api_name: "AbortDate", shape: 120, required: false },
-            Member { name: "abort_rule_id", api_name: "AbortRuleId", shape: 121, required: false },
+            Member { name: "abort_date", api_name: "AbortDate", shape: 18, required: false },
+            Member { name: "abort_rule_id", api_name: "AbortRuleId", shape: 0, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 123: SessionMode
+    // 58: SessionMode
     Shape {
         kind: Kind::String { values: &["ReadOnly", "ReadWrite"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 124: CreateSessionRequest
+    // 59: CreateSessionRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "session_mode", api_name: "SessionMode", shape: 123, required: false },
+            Member { name: "session_mode", api_name: "SessionMode", shape: 58, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 125: AccessKeyIdValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 126: SessionCredentialValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 127: SessionExpiration
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 128: SessionCredentials
+    // 60: SessionCredentials
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "access_key_id", api_name: "AccessKeyId", shape: 125, required: true },
-            Member { name: "secret_access_key", api_name: "SecretAccessKey", shape: 126, required: true },
-            Member { name: "session_token", api_name: "SessionToken", shape: 126, required: true },
-            Member { name: "expiration", api_name: "Expiration", shape: 127, required: true },
+            Member { name: "access_key_id", api_name: "AccessKeyId", shape: 0, required: true },
+            Member { name: "secret_access_key", api_name: "SecretAccessKey", shape: 11, required: true },
+            Member { name: "session_token", api_name: "SessionToken", shape: 11, required: true },
+            Member { name: "expiration", api_name: "Expiration", shape: 18, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 129: CreateSessionOutput
+    // 61: CreateSessionOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "credentials", api_name: "Credentials", shape: 128, required: true },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "credentials", api_name: "Credentials", shape: 60, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 130: DeleteBucketRequest
+    // 62: DeleteBucketRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 131: AnalyticsId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 132: DeleteBucketAnalyticsConfigurationRequest
+    // 63: DeleteBucketAnalyticsConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 131, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 133: DeleteBucketCorsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 134: DeleteBucketEncryptionRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 135: IntelligentTieringId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 136: DeleteBucketIntelligentTieringConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 135, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 137: InventoryId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 138: DeleteBucketInventoryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 137, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 139: DeleteBucketLifecycleRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 140: DeleteBucketMetadataConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 141: DeleteBucketMetadataTableConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 142: MetricsId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 143: DeleteBucketMetricsConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 142, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 144: DeleteBucketOwnershipControlsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 145: DeleteBucketPolicyRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 146: DeleteBucketReplicationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 147: DeleteBucketTaggingRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 148: DeleteBucketWebsiteRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 149: MFA
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 150: BypassGovernanceRetention
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 151: IfMatchLastModifiedTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 152: IfMatchSize
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 153: DeleteObjectRequest
+    // 64: DeleteObjectRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "mfa", api_name: "MFA", shape: 149, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "mfa", api_name: "MFA", shape: 0, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
             Member {
                 name: "bypass_governance_retention",
                 api_name: "BypassGovernanceRetention",
-                shape: 150,
+                shape: 14,
                 required: false,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "if_match", api_name: "IfMatch", shape: 0, required: false },
             Member {
                 name: "if_match_last_modified_time",
                 api_name: "IfMatchLastModifiedTime",
-                shape: 151,
+                shape: 3,
                 required: false,
             },
-            Member { name: "if_match_size", api_name: "IfMatchSize", shape: 152, required: false },
+            Member { name: "if_match_size", api_name: "IfMatchSize", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 154: DeleteMarker
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 155: DeleteObjectOutput
+    // 65: DeleteObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 154, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 156: AnnotationName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 157: ObjectIfMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 158: DeleteObjectAnnotationRequest
+    // 66: DeleteObjectAnnotationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "annotation_name", api_name: "AnnotationName", shape: 156, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "object_if_match", api_name: "ObjectIfMatch", shape: 157, required: false },
+            Member { name: "annotation_name", api_name: "AnnotationName", shape: 0, required: true },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "object_if_match", api_name: "ObjectIfMatch", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 159: DeleteObjectAnnotationOutput
+    // 67: DeleteObjectAnnotationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 35, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 0, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 160: DeleteObjectTaggingRequest
+    // 68: DeleteObjectTaggingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 161: DeleteObjectTaggingOutput
+    // 69: DeleteObjectTaggingOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "version_id", api_name: "VersionId", shape: 35, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "version_id", api_name: "VersionId", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 162: LastModifiedTime
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 163: Size
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 164: ObjectIdentifier
+    // 70: ObjectIdentifier
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 162, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "last_modified_time", api_name: "LastModifiedTime", shape: 3, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 165: ObjectIdentifierList
+    // 71: ObjectIdentifierList
     Shape {
-        kind: Kind::List { item: 164 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 70 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -5731,65 +5269,57 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 166: Quiet
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 167: Delete
+    // 72: Delete
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "objects", api_name: "Object", shape: 165, required: true },
-            Member { name: "quiet", api_name: "Quiet", shape: 166, required: false },
+            Member { name: "objects", api_name: "Object", shape: 71, required: true },
+            Member { name: "quiet", api_name: "Quiet", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 168: DeleteObjectsRequest
+    // 73: DeleteObjectsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "delete", api_name: "Delete", shape: 167, required: true },
-            Member { name: "mfa", api_name: "MFA", shape: 149, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "delete", api_name: "Delete", shape: 72, required: true },
+            Member { name: "mfa", api_name: "MFA", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
             Member {
                 name: "bypass_governance_retention",
                 api_name: "BypassGovernanceRetention",
-                shape: 150,
+                shape: 14,
                 required: false,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 169: DeleteMarkerVersionId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 170: DeletedObject
+    // 74: DeletedObject
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 154, required: false },
-            Member { name: "delete_marker_version_id", api_name: "DeleteMarkerVersionId", shape: 169, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "delete_marker_version_id", api_name: "DeleteMarkerVersionId", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 171: DeletedObjects
+    // 75: DeletedObjects
     Shape {
-        kind: Kind::List { item: 170 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 74 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -5800,31 +5330,25 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 172: Code
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 173: Message
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 174: Error
+    // 76: Error
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "code", api_name: "Code", shape: 172, required: false },
-            Member { name: "message", api_name: "Message", shape: 173, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "code", api_name: "Code", shape: 0, required: false },
+            Member { name: "message", api_name: "Message", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 175: Errors
+    // 77: Errors
     Shape {
-        kind: Kind::List { item: 174 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 76 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -5835,158 +5359,104 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 176: DeleteObjectsOutput
+    // 78: DeleteObjectsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "deleted", api_name: "Deleted", shape: 171, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "errors", api_name: "Error", shape: 175, required: false },
+            Member { name: "deleted", api_name: "Deleted", shape: 75, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "errors", api_name: "Error", shape: 77, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 177: DeletePublicAccessBlockRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 178: GetBucketAbacRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 179: BucketAbacStatus
+    // 79: BucketAbacStatus
     Shape {
         kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 180: AbacStatus
+    // 80: AbacStatus
     Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 179, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 79, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 181: GetBucketAbacOutput
+    // 81: GetBucketAbacOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "abac_status", api_name: "AbacStatus", shape: 180, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "abac_status", api_name: "AbacStatus", shape: 80, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 182: GetBucketAccelerateConfigurationRequest
+    // 82: GetBucketAccelerateConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 183: BucketAccelerateStatus
+    // 83: BucketAccelerateStatus
     Shape {
         kind: Kind::String { values: &["Enabled", "Suspended"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 184: GetBucketAccelerateConfigurationOutput
+    // 84: GetBucketAccelerateConfigurationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 183, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "status", api_name: "Status", shape: 83, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 185: GetBucketAclRequest
+    // 85: Owner
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "display_name", api_name: "DisplayName", shape: 0, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 186: DisplayName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 187: ID
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 188: Owner
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "display_name", api_name: "DisplayName", shape: 186, required: false },
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 189: EmailAddress
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 190: Type
+    // 86: Type
     Shape {
         kind: Kind::String { values: &["CanonicalUser", "AmazonCustomerByEmail", "Group"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 191: URI
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 192: Grantee
+    // 87: Grantee
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "display_name", api_name: "DisplayName", shape: 186, required: false },
-            Member { name: "email_address", api_name: "EmailAddress", shape: 189, required: false },
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "type", api_name: "xsi:type", shape: 190, required: true },
-            Member { name: "uri", api_name: "URI", shape: 191, required: false },
+            Member { name: "display_name", api_name: "DisplayName", shape: 0, required: false },
+            Member { name: "email_address", api_name: "EmailAddress", shape: 0, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "type", api_name: "xsi:type", shape: 86, required: true },
+            Member { name: "uri", api_name: "URI", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -5997,34 +5467,31 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 193: Permission
+    // 88: Permission
     Shape {
         kind: Kind::String { values: &["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 194: Grant
+    // 89: Grant
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "grantee", api_name: "Grantee", shape: 192, required: false },
-            Member { name: "permission", api_name: "Permission", shape: 193, required: false },
+            Member { name: "grantee", api_name: "Grantee", shape: 87, required: false },
+            Member { name: "permission", api_name: "Permission", shape: 88, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 195: Grants
+    // 90: Grants
     Shape {
-        kind: Kind::List { item: 194 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 89 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Grant",
             key: "",
@@ -6035,40 +5502,23 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 196: GetBucketAclOutput
+    // 91: GetBucketAclOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "grants", api_name: "AccessControlList", shape: 195, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "grants", api_name: "AccessControlList", shape: 90, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 197: GetBucketAnalyticsConfigurationRequest
+    // 92: TagSet__flattened
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 131, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 36 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 198: Prefix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 199: TagSet__flattened
-    Shape {
-        kind: Kind::List { item: 89 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Tag",
             key: "",
@@ -6079,146 +5529,140 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 200: AnalyticsAndOperator
+    // 93: AnalyticsAndOperator
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tags", api_name: "Tag", shape: 199, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tags", api_name: "Tag", shape: 92, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 201: AnalyticsFilter
+    // 94: AnalyticsFilter
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tag", api_name: "Tag", shape: 89, required: false },
-            Member { name: "and", api_name: "And", shape: 200, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tag", api_name: "Tag", shape: 36, required: false },
+            Member { name: "and", api_name: "And", shape: 93, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 202: StorageClassAnalysisSchemaVersion
-    Shape {
-        kind: Kind::String { values: &["V_1"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 203: AnalyticsS3ExportFileFormat
-    Shape {
-        kind: Kind::String { values: &["CSV"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 204: AnalyticsS3BucketDestination
+    // 95: StorageClassAnalysisSchemaVersion
+    Shape { kind: Kind::String { values: &["V_1"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 96: AnalyticsS3ExportFileFormat
+    Shape { kind: Kind::String { values: &["CSV"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 97: AnalyticsS3BucketDestination
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "format", api_name: "Format", shape: 203, required: true },
-            Member { name: "bucket_account_id", api_name: "BucketAccountId", shape: 4, required: false },
+            Member { name: "format", api_name: "Format", shape: 96, required: true },
+            Member { name: "bucket_account_id", api_name: "BucketAccountId", shape: 0, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 205: AnalyticsExportDestination
+    // 98: AnalyticsExportDestination
     Shape {
         kind: Kind::Structure(&[Member {
             name: "s3_bucket_destination",
             api_name: "S3BucketDestination",
-            shape: 204,
+            shape: 97,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 206: StorageClassAnalysisDataExport
+    // 99: StorageClassAnalysisDataExport
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "output_schema_version", api_name: "OutputSchemaVersion", shape: 202, required: true },
-            Member { name: "destination", api_name: "Destination", shape: 205, required: true },
+            Member { name: "output_schema_version", api_name: "OutputSchemaVersion", shape: 95, required: true },
+            Member { name: "destination", api_name: "Destination", shape: 98, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 207: StorageClassAnalysis
+    // 100: StorageClassAnalysis
     Shape {
-        kind: Kind::Structure(&[Member { name: "data_export", api_name: "DataExport", shape: 206, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "data_export", api_name: "DataExport", shape: 99, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 208: AnalyticsConfiguration
+    // 101: AnalyticsConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 131, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 201, required: false },
-            Member { name: "storage_class_analysis", api_name: "StorageClassAnalysis", shape: 207, required: true },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 94, required: false },
+            Member { name: "storage_class_analysis", api_name: "StorageClassAnalysis", shape: 100, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 209: GetBucketAnalyticsConfigurationOutput
+    // 102: GetBucketAnalyticsConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "analytics_configuration",
             api_name: "AnalyticsConfiguration",
-            shape: 208,
+            shape: 101,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 210: GetBucketCorsRequest
+    // 103: AllowedHeaders
+    Shape {
+        kind: Kind::List { item: 0 },
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: Some(&XmlNames {
+            item: "",
+            key: "",
+            value: "",
+            flattened: true,
+            namespace: None,
+            attributes: &[],
+            query_names: &[],
+        }),
+    },
+    // 104: CORSRule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "allowed_headers", api_name: "AllowedHeader", shape: 103, required: false },
+            Member { name: "allowed_methods", api_name: "AllowedMethod", shape: 103, required: true },
+            Member { name: "allowed_origins", api_name: "AllowedOrigin", shape: 103, required: true },
+            Member { name: "expose_headers", api_name: "ExposeHeader", shape: 103, required: false },
+            Member { name: "max_age_seconds", api_name: "MaxAgeSeconds", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 211: AllowedHeader
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 212: AllowedHeaders
+    // 105: CORSRules
     Shape {
-        kind: Kind::List { item: 211 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 104 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -6229,147 +5673,39 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 213: AllowedMethod
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 214: AllowedMethods
+    // 106: GetBucketCorsOutput
     Shape {
-        kind: Kind::List { item: 213 },
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "cors_rules", api_name: "CORSRule", shape: 105, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: Some(&XmlNames {
-            item: "",
-            key: "",
-            value: "",
-            flattened: true,
-            namespace: None,
-            attributes: &[],
-            query_names: &[],
-        }),
+        recursive: false,
+        xml: None,
     },
-    // 215: AllowedOrigin
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 216: AllowedOrigins
-    Shape {
-        kind: Kind::List { item: 215 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: Some(&XmlNames {
-            item: "",
-            key: "",
-            value: "",
-            flattened: true,
-            namespace: None,
-            attributes: &[],
-            query_names: &[],
-        }),
-    },
-    // 217: ExposeHeader
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 218: ExposeHeaders
-    Shape {
-        kind: Kind::List { item: 217 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: Some(&XmlNames {
-            item: "",
-            key: "",
-            value: "",
-            flattened: true,
-            namespace: None,
-            attributes: &[],
-            query_names: &[],
-        }),
-    },
-    // 219: MaxAgeSeconds
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 220: CORSRule
+    // 107: ServerSideEncryptionByDefault
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "allowed_headers", api_name: "AllowedHeader", shape: 212, required: false },
-            Member { name: "allowed_methods", api_name: "AllowedMethod", shape: 214, required: true },
-            Member { name: "allowed_origins", api_name: "AllowedOrigin", shape: 216, required: true },
-            Member { name: "expose_headers", api_name: "ExposeHeader", shape: 218, required: false },
-            Member { name: "max_age_seconds", api_name: "MaxAgeSeconds", shape: 219, required: false },
+            Member { name: "sse_algorithm", api_name: "SSEAlgorithm", shape: 13, required: true },
+            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyID", shape: 11, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 221: CORSRules
-    Shape {
-        kind: Kind::List { item: 220 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: Some(&XmlNames {
-            item: "",
-            key: "",
-            value: "",
-            flattened: true,
-            namespace: None,
-            attributes: &[],
-            query_names: &[],
-        }),
-    },
-    // 222: GetBucketCorsOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "cors_rules", api_name: "CORSRule", shape: 221, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 223: GetBucketEncryptionRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 224: ServerSideEncryptionByDefault
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "sse_algorithm", api_name: "SSEAlgorithm", shape: 34, required: true },
-            Member { name: "kms_master_key_id", api_name: "KMSMasterKeyID", shape: 36, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 225: EncryptionType
+    // 108: EncryptionType
     Shape {
         kind: Kind::String { values: &["NONE", "SSE-C"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 226: EncryptionTypeList
+    // 109: EncryptionTypeList
     Shape {
-        kind: Kind::List { item: 225 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 108 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "EncryptionType",
             key: "",
@@ -6380,50 +5716,47 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 227: BlockedEncryptionTypes
+    // 110: BlockedEncryptionTypes
     Shape {
         kind: Kind::Structure(&[Member {
             name: "encryption_type",
             api_name: "EncryptionType",
-            shape: 226,
+            shape: 109,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 228: ServerSideEncryptionRule
+    // 111: ServerSideEncryptionRule
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "apply_server_side_encryption_by_default",
                 api_name: "ApplyServerSideEncryptionByDefault",
-                shape: 224,
+                shape: 107,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
             Member {
                 name: "blocked_encryption_types",
                 api_name: "BlockedEncryptionTypes",
-                shape: 227,
+                shape: 110,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 229: ServerSideEncryptionRules
+    // 112: ServerSideEncryptionRules
     Shape {
-        kind: Kind::List { item: 228 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 111 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -6434,106 +5767,52 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 230: ServerSideEncryptionConfiguration
+    // 113: ServerSideEncryptionConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 229, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 112, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 231: GetBucketEncryptionOutput
+    // 114: GetBucketEncryptionOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "server_side_encryption_configuration",
             api_name: "ServerSideEncryptionConfiguration",
-            shape: 230,
+            shape: 113,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 232: GetBucketIntelligentTieringConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 135, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 233: IntelligentTieringAndOperator
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tags", api_name: "Tag", shape: 199, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 234: IntelligentTieringFilter
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tag", api_name: "Tag", shape: 89, required: false },
-            Member { name: "and", api_name: "And", shape: 233, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 235: IntelligentTieringStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 236: IntelligentTieringDays
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 237: IntelligentTieringAccessTier
+    // 115: IntelligentTieringAccessTier
     Shape {
         kind: Kind::String { values: &["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 238: Tiering
+    // 116: Tiering
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "days", api_name: "Days", shape: 236, required: true },
-            Member { name: "access_tier", api_name: "AccessTier", shape: 237, required: true },
+            Member { name: "days", api_name: "Days", shape: 6, required: true },
+            Member { name: "access_tier", api_name: "AccessTier", shape: 115, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 239: TieringList
+    // 117: TieringList
     Shape {
-        kind: Kind::List { item: 238 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 116 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -6544,129 +5823,105 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 240: IntelligentTieringConfiguration
+    // 118: IntelligentTieringConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 135, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 234, required: false },
-            Member { name: "status", api_name: "Status", shape: 235, required: true },
-            Member { name: "tierings", api_name: "Tiering", shape: 239, required: true },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 94, required: false },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
+            Member { name: "tierings", api_name: "Tiering", shape: 117, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 241: GetBucketIntelligentTieringConfigurationOutput
+    // 119: GetBucketIntelligentTieringConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "intelligent_tiering_configuration",
             api_name: "IntelligentTieringConfiguration",
-            shape: 240,
+            shape: 118,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 242: GetBucketInventoryConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 137, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 243: InventoryFormat
+    // 120: InventoryFormat
     Shape {
         kind: Kind::String { values: &["CSV", "ORC", "Parquet"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 244: SSES3
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 245: SSEKMS
+    // 121: SSES3
+    Shape { kind: Kind::Structure(&[]), bounds: None, sensitive: false, recursive: false, xml: None },
+    // 122: SSEKMS
     Shape {
-        kind: Kind::Structure(&[Member { name: "key_id", api_name: "KeyId", shape: 36, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "key_id", api_name: "KeyId", shape: 11, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 246: InventoryEncryption
+    // 123: InventoryEncryption
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "sses3", api_name: "SSE-S3", shape: 244, required: false },
-            Member { name: "ssekms", api_name: "SSE-KMS", shape: 245, required: false },
+            Member { name: "sses3", api_name: "SSE-S3", shape: 121, required: false },
+            Member { name: "ssekms", api_name: "SSE-KMS", shape: 122, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 247: InventoryS3BucketDestination
+    // 124: InventoryS3BucketDestination
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "account_id", api_name: "AccountId", shape: 4, required: false },
+            Member { name: "account_id", api_name: "AccountId", shape: 0, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "format", api_name: "Format", shape: 243, required: true },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "encryption", api_name: "Encryption", shape: 246, required: false },
+            Member { name: "format", api_name: "Format", shape: 120, required: true },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "encryption", api_name: "Encryption", shape: 123, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 248: InventoryDestination
+    // 125: InventoryDestination
     Shape {
         kind: Kind::Structure(&[Member {
             name: "s3_bucket_destination",
             api_name: "S3BucketDestination",
-            shape: 247,
+            shape: 124,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 249: IsEnabled
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 250: InventoryFilter
+    // 126: InventoryFilter
     Shape {
-        kind: Kind::Structure(&[Member { name: "prefix", api_name: "Prefix", shape: 198, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "prefix", api_name: "Prefix", shape: 0, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 251: InventoryIncludedObjectVersions
+    // 127: InventoryIncludedObjectVersions
     Shape {
         kind: Kind::String { values: &["All", "Current"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 252: InventoryOptionalField
+    // 128: InventoryOptionalField
     Shape {
         kind: Kind::String {
             values: &[
@@ -6691,19 +5946,17 @@ static SHAPES: &[Shape] = &[
                 "IntelligentTieringReferenceDate",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 253: InventoryOptionalFields
+    // 129: InventoryOptionalFields
     Shape {
-        kind: Kind::List { item: 252 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 128 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Field",
             key: "",
@@ -6714,224 +5967,174 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 254: InventoryFrequency
+    // 130: InventoryFrequency
     Shape {
         kind: Kind::String { values: &["Daily", "Weekly"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 255: InventorySchedule
+    // 131: InventorySchedule
     Shape {
-        kind: Kind::Structure(&[Member { name: "frequency", api_name: "Frequency", shape: 254, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "frequency", api_name: "Frequency", shape: 130, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 256: InventoryConfiguration
+    // 132: InventoryConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "destination", api_name: "Destination", shape: 248, required: true },
-            Member { name: "is_enabled", api_name: "IsEnabled", shape: 249, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 250, required: false },
-            Member { name: "id", api_name: "Id", shape: 137, required: true },
-            Member { name: "included_object_versions", api_name: "IncludedObjectVersions", shape: 251, required: true },
-            Member { name: "optional_fields", api_name: "OptionalFields", shape: 253, required: false },
-            Member { name: "schedule", api_name: "Schedule", shape: 255, required: true },
+            Member { name: "destination", api_name: "Destination", shape: 125, required: true },
+            Member { name: "is_enabled", api_name: "IsEnabled", shape: 14, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 126, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "included_object_versions", api_name: "IncludedObjectVersions", shape: 127, required: true },
+            Member { name: "optional_fields", api_name: "OptionalFields", shape: 129, required: false },
+            Member { name: "schedule", api_name: "Schedule", shape: 131, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 257: GetBucketInventoryConfigurationOutput
+    // 133: GetBucketInventoryConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "inventory_configuration",
             api_name: "InventoryConfiguration",
-            shape: 256,
+            shape: 132,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 258: GetBucketLifecycleRequest
+    // 134: LifecycleExpiration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 259: Date
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Iso8601),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 260: Days
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 261: ExpiredObjectDeleteMarker
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 262: LifecycleExpiration
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "date", api_name: "Date", shape: 259, required: false },
-            Member { name: "days", api_name: "Days", shape: 260, required: false },
+            Member { name: "date", api_name: "Date", shape: 24, required: false },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
             Member {
                 name: "expired_object_delete_marker",
                 api_name: "ExpiredObjectDeleteMarker",
-                shape: 261,
+                shape: 14,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 263: ExpirationStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 264: TransitionStorageClass
+    // 135: TransitionStorageClass
     Shape {
         kind: Kind::String {
             values: &["GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR"],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 265: Transition
+    // 136: Transition
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "date", api_name: "Date", shape: 259, required: false },
-            Member { name: "days", api_name: "Days", shape: 260, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 264, required: false },
+            Member { name: "date", api_name: "Date", shape: 24, required: false },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 135, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 266: VersionCount
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 267: NoncurrentVersionTransition
+    // 137: NoncurrentVersionTransition
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "noncurrent_days", api_name: "NoncurrentDays", shape: 260, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 264, required: false },
+            Member { name: "noncurrent_days", api_name: "NoncurrentDays", shape: 6, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 135, required: false },
             Member {
                 name: "newer_noncurrent_versions",
                 api_name: "NewerNoncurrentVersions",
-                shape: 266,
+                shape: 6,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 268: NoncurrentVersionExpiration
+    // 138: NoncurrentVersionExpiration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "noncurrent_days", api_name: "NoncurrentDays", shape: 260, required: false },
+            Member { name: "noncurrent_days", api_name: "NoncurrentDays", shape: 6, required: false },
             Member {
                 name: "newer_noncurrent_versions",
                 api_name: "NewerNoncurrentVersions",
-                shape: 266,
+                shape: 6,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 269: DaysAfterInitiation
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 270: AbortIncompleteMultipartUpload
+    // 139: AbortIncompleteMultipartUpload
     Shape {
         kind: Kind::Structure(&[Member {
             name: "days_after_initiation",
             api_name: "DaysAfterInitiation",
-            shape: 269,
+            shape: 6,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 271: Rule
+    // 140: Rule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "expiration", api_name: "Expiration", shape: 262, required: false },
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: true },
-            Member { name: "status", api_name: "Status", shape: 263, required: true },
-            Member { name: "transition", api_name: "Transition", shape: 265, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 134, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: true },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
+            Member { name: "transition", api_name: "Transition", shape: 136, required: false },
             Member {
                 name: "noncurrent_version_transition",
                 api_name: "NoncurrentVersionTransition",
-                shape: 267,
+                shape: 137,
                 required: false,
             },
             Member {
                 name: "noncurrent_version_expiration",
                 api_name: "NoncurrentVersionExpiration",
-                shape: 268,
+                shape: 138,
                 required: false,
             },
             Member {
                 name: "abort_incomplete_multipart_upload",
                 api_name: "AbortIncompleteMultipartUpload",
-                shape: 270,
+                shape: 139,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 272: Rules
+    // 141: Rules
     Shape {
-        kind: Kind::List { item: 271 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 140 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -6942,67 +6145,47 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 273: GetBucketLifecycleOutput
+    // 142: GetBucketLifecycleOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 272, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 141, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 274: GetBucketLifecycleConfigurationRequest
+    // 143: LifecycleRuleAndOperator
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tags", api_name: "Tag", shape: 92, required: false },
+            Member { name: "object_size_greater_than", api_name: "ObjectSizeGreaterThan", shape: 6, required: false },
+            Member { name: "object_size_less_than", api_name: "ObjectSizeLessThan", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 275: ObjectSizeGreaterThanBytes
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 276: ObjectSizeLessThanBytes
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 277: LifecycleRuleAndOperator
+    // 144: LifecycleRuleFilter
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tags", api_name: "Tag", shape: 199, required: false },
-            Member { name: "object_size_greater_than", api_name: "ObjectSizeGreaterThan", shape: 275, required: false },
-            Member { name: "object_size_less_than", api_name: "ObjectSizeLessThan", shape: 276, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tag", api_name: "Tag", shape: 36, required: false },
+            Member { name: "object_size_greater_than", api_name: "ObjectSizeGreaterThan", shape: 6, required: false },
+            Member { name: "object_size_less_than", api_name: "ObjectSizeLessThan", shape: 6, required: false },
+            Member { name: "and", api_name: "And", shape: 143, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 278: LifecycleRuleFilter
+    // 145: TransitionList
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tag", api_name: "Tag", shape: 89, required: false },
-            Member { name: "object_size_greater_than", api_name: "ObjectSizeGreaterThan", shape: 275, required: false },
-            Member { name: "object_size_less_than", api_name: "ObjectSizeLessThan", shape: 276, required: false },
-            Member { name: "and", api_name: "And", shape: 277, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 136 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 279: TransitionList
-    Shape {
-        kind: Kind::List { item: 265 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7013,13 +6196,12 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 280: NoncurrentVersionTransitionList
+    // 146: NoncurrentVersionTransitionList
     Shape {
-        kind: Kind::List { item: 267 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 137 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7030,47 +6212,45 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 281: LifecycleRule
+    // 147: LifecycleRule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "expiration", api_name: "Expiration", shape: 262, required: false },
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "filter", api_name: "Filter", shape: 278, required: false },
-            Member { name: "status", api_name: "Status", shape: 263, required: true },
-            Member { name: "transitions", api_name: "Transition", shape: 279, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 134, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "filter", api_name: "Filter", shape: 144, required: false },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
+            Member { name: "transitions", api_name: "Transition", shape: 145, required: false },
             Member {
                 name: "noncurrent_version_transitions",
                 api_name: "NoncurrentVersionTransition",
-                shape: 280,
+                shape: 146,
                 required: false,
             },
             Member {
                 name: "noncurrent_version_expiration",
                 api_name: "NoncurrentVersionExpiration",
-                shape: 268,
+                shape: 138,
                 required: false,
             },
             Member {
                 name: "abort_incomplete_multipart_upload",
                 api_name: "AbortIncompleteMultipartUpload",
-                shape: 270,
+                shape: 139,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 282: LifecycleRules
+    // 148: LifecycleRules
     Shape {
-        kind: Kind::List { item: 281 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 147 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7081,100 +6261,68 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 283: TransitionDefaultMinimumObjectSize
+    // 149: TransitionDefaultMinimumObjectSize
     Shape {
         kind: Kind::String { values: &["varies_by_storage_class", "all_storage_classes_128K"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 284: GetBucketLifecycleConfigurationOutput
+    // 150: GetBucketLifecycleConfigurationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "rules", api_name: "Rule", shape: 282, required: false },
+            Member { name: "rules", api_name: "Rule", shape: 148, required: false },
             Member {
                 name: "transition_default_minimum_object_size",
                 api_name: "TransitionDefaultMinimumObjectSize",
-                shape: 283,
+                shape: 149,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 285: GetBucketLocationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 286: GetBucketLocationOutput
+    // 151: GetBucketLocationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "location_constraint",
             api_name: "LocationConstraint",
-            shape: 81,
+            shape: 30,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 287: GetBucketLoggingRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 288: TargetBucket
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 289: BucketLogsPermission
+    // 152: BucketLogsPermission
     Shape {
         kind: Kind::String { values: &["FULL_CONTROL", "READ", "WRITE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 290: TargetGrant
+    // 153: TargetGrant
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "grantee", api_name: "Grantee", shape: 192, required: false },
-            Member { name: "permission", api_name: "Permission", shape: 289, required: false },
+            Member { name: "grantee", api_name: "Grantee", shape: 87, required: false },
+            Member { name: "permission", api_name: "Permission", shape: 152, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 291: TargetGrants
+    // 154: TargetGrants
     Shape {
-        kind: Kind::List { item: 290 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 153 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Grant",
             key: "",
@@ -7185,387 +6333,298 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 292: TargetPrefix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 293: SimplePrefix
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 294: PartitionDateSource
+    // 155: PartitionDateSource
     Shape {
         kind: Kind::String { values: &["EventTime", "DeliveryTime"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 295: PartitionedPrefix
+    // 156: PartitionedPrefix
     Shape {
         kind: Kind::Structure(&[Member {
             name: "partition_date_source",
             api_name: "PartitionDateSource",
-            shape: 294,
+            shape: 155,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 296: TargetObjectKeyFormat
+    // 157: TargetObjectKeyFormat
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "simple_prefix", api_name: "SimplePrefix", shape: 293, required: false },
-            Member { name: "partitioned_prefix", api_name: "PartitionedPrefix", shape: 295, required: false },
+            Member { name: "simple_prefix", api_name: "SimplePrefix", shape: 121, required: false },
+            Member { name: "partitioned_prefix", api_name: "PartitionedPrefix", shape: 156, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 297: LoggingEnabled
+    // 158: LoggingEnabled
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "target_bucket", api_name: "TargetBucket", shape: 288, required: true },
-            Member { name: "target_grants", api_name: "TargetGrants", shape: 291, required: false },
-            Member { name: "target_prefix", api_name: "TargetPrefix", shape: 292, required: true },
-            Member { name: "target_object_key_format", api_name: "TargetObjectKeyFormat", shape: 296, required: false },
+            Member { name: "target_bucket", api_name: "TargetBucket", shape: 0, required: true },
+            Member { name: "target_grants", api_name: "TargetGrants", shape: 154, required: false },
+            Member { name: "target_prefix", api_name: "TargetPrefix", shape: 0, required: true },
+            Member { name: "target_object_key_format", api_name: "TargetObjectKeyFormat", shape: 157, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 298: GetBucketLoggingOutput
+    // 159: GetBucketLoggingOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "logging_enabled",
             api_name: "LoggingEnabled",
-            shape: 297,
+            shape: 158,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 299: GetBucketMetadataConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 300: S3TablesBucketType
+    // 160: S3TablesBucketType
     Shape {
         kind: Kind::String { values: &["aws", "customer"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 301: S3TablesNamespace
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 302: DestinationResult
+    // 161: DestinationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_bucket_type", api_name: "TableBucketType", shape: 300, required: false },
-            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 114, required: false },
-            Member { name: "table_namespace", api_name: "TableNamespace", shape: 301, required: false },
+            Member { name: "table_bucket_type", api_name: "TableBucketType", shape: 160, required: false },
+            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 0, required: false },
+            Member { name: "table_namespace", api_name: "TableNamespace", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 303: MetadataTableStatus
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 304: ErrorCode
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 305: ErrorMessage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 306: ErrorDetails
+    // 162: ErrorDetails
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_code", api_name: "ErrorCode", shape: 304, required: false },
-            Member { name: "error_message", api_name: "ErrorMessage", shape: 305, required: false },
+            Member { name: "error_code", api_name: "ErrorCode", shape: 0, required: false },
+            Member { name: "error_message", api_name: "ErrorMessage", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 307: S3TablesArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 308: JournalTableConfigurationResult
+    // 163: JournalTableConfigurationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "table_status", api_name: "TableStatus", shape: 303, required: true },
-            Member { name: "error", api_name: "Error", shape: 306, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 115, required: true },
-            Member { name: "table_arn", api_name: "TableArn", shape: 307, required: false },
-            Member { name: "record_expiration", api_name: "RecordExpiration", shape: 102, required: true },
+            Member { name: "table_status", api_name: "TableStatus", shape: 0, required: true },
+            Member { name: "error", api_name: "Error", shape: 162, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 0, required: true },
+            Member { name: "table_arn", api_name: "TableArn", shape: 0, required: false },
+            Member { name: "record_expiration", api_name: "RecordExpiration", shape: 45, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 309: InventoryTableConfigurationResult
+    // 164: InventoryTableConfigurationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 107, required: true },
-            Member { name: "table_status", api_name: "TableStatus", shape: 303, required: false },
-            Member { name: "error", api_name: "Error", shape: 306, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 115, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 307, required: false },
+            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 44, required: true },
+            Member { name: "table_status", api_name: "TableStatus", shape: 0, required: false },
+            Member { name: "error", api_name: "Error", shape: 162, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 0, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 310: AnnotationTableConfigurationResult
+    // 165: AnnotationTableConfigurationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 109, required: true },
-            Member { name: "table_status", api_name: "TableStatus", shape: 303, required: false },
-            Member { name: "error", api_name: "Error", shape: 306, required: false },
-            Member { name: "table_name", api_name: "TableName", shape: 115, required: false },
-            Member { name: "table_arn", api_name: "TableArn", shape: 307, required: false },
-            Member { name: "role", api_name: "Role", shape: 110, required: false },
+            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 44, required: true },
+            Member { name: "table_status", api_name: "TableStatus", shape: 0, required: false },
+            Member { name: "error", api_name: "Error", shape: 162, required: false },
+            Member { name: "table_name", api_name: "TableName", shape: 0, required: false },
+            Member { name: "table_arn", api_name: "TableArn", shape: 0, required: false },
+            Member { name: "role", api_name: "Role", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 311: MetadataConfigurationResult
+    // 166: MetadataConfigurationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "destination_result", api_name: "DestinationResult", shape: 302, required: true },
+            Member { name: "destination_result", api_name: "DestinationResult", shape: 161, required: true },
             Member {
                 name: "journal_table_configuration_result",
                 api_name: "JournalTableConfigurationResult",
-                shape: 308,
+                shape: 163,
                 required: false,
             },
             Member {
                 name: "inventory_table_configuration_result",
                 api_name: "InventoryTableConfigurationResult",
-                shape: 309,
+                shape: 164,
                 required: false,
             },
             Member {
                 name: "annotation_table_configuration_result",
                 api_name: "AnnotationTableConfigurationResult",
-                shape: 310,
+                shape: 165,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 312: GetBucketMetadataConfigurationResult
+    // 167: GetBucketMetadataConfigurationResult
     Shape {
         kind: Kind::Structure(&[Member {
             name: "metadata_configuration_result",
             api_name: "MetadataConfigurationResult",
-            shape: 311,
+            shape: 166,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 313: GetBucketMetadataConfigurationOutput
+    // 168: GetBucketMetadataConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "get_bucket_metadata_configuration_result",
             api_name: "GetBucketMetadataConfigurationResult",
-            shape: 312,
+            shape: 167,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 314: GetBucketMetadataTableConfigurationRequest
+    // 169: S3TablesDestinationResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 0, required: true },
+            Member { name: "table_name", api_name: "TableName", shape: 0, required: true },
+            Member { name: "table_arn", api_name: "TableArn", shape: 0, required: true },
+            Member { name: "table_namespace", api_name: "TableNamespace", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 315: S3TablesDestinationResult
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "table_bucket_arn", api_name: "TableBucketArn", shape: 114, required: true },
-            Member { name: "table_name", api_name: "TableName", shape: 115, required: true },
-            Member { name: "table_arn", api_name: "TableArn", shape: 307, required: true },
-            Member { name: "table_namespace", api_name: "TableNamespace", shape: 301, required: true },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 316: MetadataTableConfigurationResult
+    // 170: MetadataTableConfigurationResult
     Shape {
         kind: Kind::Structure(&[Member {
             name: "s3_tables_destination_result",
             api_name: "S3TablesDestinationResult",
-            shape: 315,
+            shape: 169,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 317: GetBucketMetadataTableConfigurationResult
+    // 171: GetBucketMetadataTableConfigurationResult
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "metadata_table_configuration_result",
                 api_name: "MetadataTableConfigurationResult",
-                shape: 316,
+                shape: 170,
                 required: true,
             },
-            Member { name: "status", api_name: "Status", shape: 303, required: true },
-            Member { name: "error", api_name: "Error", shape: 306, required: false },
+            Member { name: "status", api_name: "Status", shape: 0, required: true },
+            Member { name: "error", api_name: "Error", shape: 162, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 318: GetBucketMetadataTableConfigurationOutput
+    // 172: GetBucketMetadataTableConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "get_bucket_metadata_table_configuration_result",
             api_name: "GetBucketMetadataTableConfigurationResult",
-            shape: 317,
+            shape: 171,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 319: GetBucketMetricsConfigurationRequest
+    // 173: MetricsAndOperator
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 142, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tags", api_name: "Tag", shape: 92, required: false },
+            Member { name: "access_point_arn", api_name: "AccessPointArn", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 320: AccessPointArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 321: MetricsAndOperator
+    // 174: MetricsFilter
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tags", api_name: "Tag", shape: 199, required: false },
-            Member { name: "access_point_arn", api_name: "AccessPointArn", shape: 320, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "tag", api_name: "Tag", shape: 36, required: false },
+            Member { name: "access_point_arn", api_name: "AccessPointArn", shape: 0, required: false },
+            Member { name: "and", api_name: "And", shape: 173, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 322: MetricsFilter
+    // 175: MetricsConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tag", api_name: "Tag", shape: 89, required: false },
-            Member { name: "access_point_arn", api_name: "AccessPointArn", shape: 320, required: false },
-            Member { name: "and", api_name: "And", shape: 321, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 174, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 323: MetricsConfiguration
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 142, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 322, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 324: GetBucketMetricsConfigurationOutput
+    // 176: GetBucketMetricsConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "metrics_configuration",
             api_name: "MetricsConfiguration",
-            shape: 323,
+            shape: 175,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 325: GetBucketNotificationConfigurationRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 326: NotificationId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 327: Event
+    // 177: Event
     Shape {
         kind: Kind::String {
             values: &[
@@ -7602,19 +6661,17 @@ static SHAPES: &[Shape] = &[
                 "s3:ObjectRetention:Put",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 328: EventList
+    // 178: EventList
     Shape {
-        kind: Kind::List { item: 327 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 177 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7625,102 +6682,85 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 329: TopicArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 330: TopicConfigurationDeprecated
+    // 179: TopicConfigurationDeprecated
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "events", api_name: "Event", shape: 328, required: false },
-            Member { name: "topic", api_name: "Topic", shape: 329, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "events", api_name: "Event", shape: 178, required: false },
+            Member { name: "topic", api_name: "Topic", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 331: QueueArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 332: QueueConfigurationDeprecated
+    // 180: QueueConfigurationDeprecated
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "events", api_name: "Event", shape: 328, required: false },
-            Member { name: "queue", api_name: "Queue", shape: 331, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "events", api_name: "Event", shape: 178, required: false },
+            Member { name: "queue", api_name: "Queue", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 333: CloudFunction
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 334: CloudFunctionInvocationRole
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 335: CloudFunctionConfiguration
+    // 181: CloudFunctionConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "events", api_name: "Event", shape: 328, required: false },
-            Member { name: "cloud_function", api_name: "CloudFunction", shape: 333, required: false },
-            Member { name: "invocation_role", api_name: "InvocationRole", shape: 334, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "events", api_name: "Event", shape: 178, required: false },
+            Member { name: "cloud_function", api_name: "CloudFunction", shape: 0, required: false },
+            Member { name: "invocation_role", api_name: "InvocationRole", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 336: NotificationConfigurationDeprecated
+    // 182: NotificationConfigurationDeprecated
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "topic_configuration", api_name: "TopicConfiguration", shape: 330, required: false },
-            Member { name: "queue_configuration", api_name: "QueueConfiguration", shape: 332, required: false },
+            Member { name: "topic_configuration", api_name: "TopicConfiguration", shape: 179, required: false },
+            Member { name: "queue_configuration", api_name: "QueueConfiguration", shape: 180, required: false },
             Member {
                 name: "cloud_function_configuration",
                 api_name: "CloudFunctionConfiguration",
-                shape: 335,
+                shape: 181,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 337: FilterRuleName
+    // 183: FilterRuleName
     Shape {
         kind: Kind::String { values: &["prefix", "suffix"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 338: FilterRuleValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 339: FilterRule
+    // 184: FilterRule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 337, required: false },
-            Member { name: "value", api_name: "Value", shape: 338, required: false },
+            Member { name: "name", api_name: "Name", shape: 183, required: false },
+            Member { name: "value", api_name: "Value", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 340: FilterRuleList
+    // 185: FilterRuleList
     Shape {
-        kind: Kind::List { item: 339 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 184 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7731,45 +6771,41 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 341: S3KeyFilter
+    // 186: S3KeyFilter
     Shape {
-        kind: Kind::Structure(&[Member { name: "filter_rules", api_name: "FilterRule", shape: 340, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "filter_rules", api_name: "FilterRule", shape: 185, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 342: NotificationConfigurationFilter
+    // 187: NotificationConfigurationFilter
     Shape {
-        kind: Kind::Structure(&[Member { name: "key", api_name: "S3Key", shape: 341, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "key", api_name: "S3Key", shape: 186, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 343: TopicConfiguration
+    // 188: TopicConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "topic_arn", api_name: "Topic", shape: 329, required: true },
-            Member { name: "events", api_name: "Event", shape: 328, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 342, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "topic_arn", api_name: "Topic", shape: 0, required: true },
+            Member { name: "events", api_name: "Event", shape: 178, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 187, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 344: TopicConfigurationList
+    // 189: TopicConfigurationList
     Shape {
-        kind: Kind::List { item: 343 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 188 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7780,27 +6816,25 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 345: QueueConfiguration
+    // 190: QueueConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "queue_arn", api_name: "Queue", shape: 331, required: true },
-            Member { name: "events", api_name: "Event", shape: 328, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 342, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "queue_arn", api_name: "Queue", shape: 0, required: true },
+            Member { name: "events", api_name: "Event", shape: 178, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 187, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 346: QueueConfigurationList
+    // 191: QueueConfigurationList
     Shape {
-        kind: Kind::List { item: 345 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 190 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7811,29 +6845,25 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 347: LambdaFunctionArn
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 348: LambdaFunctionConfiguration
+    // 192: LambdaFunctionConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 326, required: false },
-            Member { name: "lambda_function_arn", api_name: "CloudFunction", shape: 347, required: true },
-            Member { name: "events", api_name: "Event", shape: 328, required: true },
-            Member { name: "filter", api_name: "Filter", shape: 342, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "lambda_function_arn", api_name: "CloudFunction", shape: 0, required: true },
+            Member { name: "events", api_name: "Event", shape: 178, required: true },
+            Member { name: "filter", api_name: "Filter", shape: 187, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 349: LambdaFunctionConfigurationList
+    // 193: LambdaFunctionConfigurationList
     Shape {
-        kind: Kind::List { item: 348 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 192 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7844,65 +6874,48 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 350: EventBridgeConfiguration
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 351: NotificationConfiguration
+    // 194: NotificationConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "topic_configurations", api_name: "TopicConfiguration", shape: 344, required: false },
-            Member { name: "queue_configurations", api_name: "QueueConfiguration", shape: 346, required: false },
+            Member { name: "topic_configurations", api_name: "TopicConfiguration", shape: 189, required: false },
+            Member { name: "queue_configurations", api_name: "QueueConfiguration", shape: 191, required: false },
             Member {
                 name: "lambda_function_configurations",
                 api_name: "CloudFunctionConfiguration",
-                shape: 349,
+                shape: 193,
                 required: false,
             },
             Member {
                 name: "event_bridge_configuration",
                 api_name: "EventBridgeConfiguration",
-                shape: 350,
+                shape: 121,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 352: GetBucketOwnershipControlsRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 353: OwnershipControlsRule
+    // 195: OwnershipControlsRule
     Shape {
         kind: Kind::Structure(&[Member {
             name: "object_ownership",
             api_name: "ObjectOwnership",
-            shape: 94,
+            shape: 39,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 354: OwnershipControlsRules
+    // 196: OwnershipControlsRules
     Shape {
-        kind: Kind::List { item: 353 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 195 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -7913,381 +6926,204 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 355: OwnershipControls
+    // 197: OwnershipControls
     Shape {
-        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 354, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 196, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 356: GetBucketOwnershipControlsOutput
+    // 198: GetBucketOwnershipControlsOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "ownership_controls",
             api_name: "OwnershipControls",
-            shape: 355,
+            shape: 197,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 357: GetBucketPolicyRequest
+    // 199: GetBucketPolicyOutput
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "policy", api_name: "Policy", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 358: Policy
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 359: GetBucketPolicyOutput
+    // 200: PolicyStatus
     Shape {
-        kind: Kind::Structure(&[Member { name: "policy", api_name: "Policy", shape: 358, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "is_public", api_name: "IsPublic", shape: 14, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 360: GetBucketPolicyStatusRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 361: IsPublic
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 362: PolicyStatus
-    Shape {
-        kind: Kind::Structure(&[Member { name: "is_public", api_name: "IsPublic", shape: 361, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 363: GetBucketPolicyStatusOutput
+    // 201: GetBucketPolicyStatusOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "policy_status",
             api_name: "PolicyStatus",
-            shape: 362,
+            shape: 200,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 364: GetBucketReplicationRequest
+    // 202: SseKmsEncryptedObjects
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 79, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 365: Priority
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 366: ReplicationRuleAndOperator
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tags", api_name: "Tag", shape: 199, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 367: ReplicationRuleFilter
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "tag", api_name: "Tag", shape: 89, required: false },
-            Member { name: "and", api_name: "And", shape: 366, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 368: ReplicationRuleStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 369: SseKmsEncryptedObjectsStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 370: SseKmsEncryptedObjects
-    Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 369, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 371: ReplicaModificationsStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 372: ReplicaModifications
-    Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 371, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 373: SourceSelectionCriteria
+    // 203: SourceSelectionCriteria
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "sse_kms_encrypted_objects",
                 api_name: "SseKmsEncryptedObjects",
-                shape: 370,
+                shape: 202,
                 required: false,
             },
-            Member { name: "replica_modifications", api_name: "ReplicaModifications", shape: 372, required: false },
+            Member { name: "replica_modifications", api_name: "ReplicaModifications", shape: 202, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 374: ExistingObjectReplicationStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 375: ExistingObjectReplication
-    Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 374, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 376: OwnerOverride
+    // 204: OwnerOverride
     Shape {
         kind: Kind::String { values: &["Destination"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 377: AccessControlTranslation
+    // 205: AccessControlTranslation
     Shape {
-        kind: Kind::Structure(&[Member { name: "owner", api_name: "Owner", shape: 376, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "owner", api_name: "Owner", shape: 204, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 378: ReplicaKmsKeyID
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 379: EncryptionConfiguration
+    // 206: EncryptionConfiguration
     Shape {
         kind: Kind::Structure(&[Member {
             name: "replica_kms_key_id",
             api_name: "ReplicaKmsKeyID",
-            shape: 378,
+            shape: 0,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 380: ReplicationTimeStatus
+    // 207: ReplicationTimeValue
     Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "minutes", api_name: "Minutes", shape: 6, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 381: Minutes
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 382: ReplicationTimeValue
-    Shape {
-        kind: Kind::Structure(&[Member { name: "minutes", api_name: "Minutes", shape: 381, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 383: ReplicationTime
+    // 208: ReplicationTime
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 380, required: true },
-            Member { name: "time", api_name: "Time", shape: 382, required: true },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
+            Member { name: "time", api_name: "Time", shape: 207, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 384: MetricsStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 385: Metrics
+    // 209: Metrics
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 384, required: true },
-            Member { name: "event_threshold", api_name: "EventThreshold", shape: 382, required: false },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
+            Member { name: "event_threshold", api_name: "EventThreshold", shape: 207, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 386: Destination
+    // 210: Destination
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "account", api_name: "Account", shape: 4, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
+            Member { name: "account", api_name: "Account", shape: 0, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
             Member {
                 name: "access_control_translation",
                 api_name: "AccessControlTranslation",
-                shape: 377,
+                shape: 205,
                 required: false,
             },
             Member {
                 name: "encryption_configuration",
                 api_name: "EncryptionConfiguration",
-                shape: 379,
+                shape: 206,
                 required: false,
             },
-            Member { name: "replication_time", api_name: "ReplicationTime", shape: 383, required: false },
-            Member { name: "metrics", api_name: "Metrics", shape: 385, required: false },
+            Member { name: "replication_time", api_name: "ReplicationTime", shape: 208, required: false },
+            Member { name: "metrics", api_name: "Metrics", shape: 209, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 387: DeleteMarkerReplicationStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 388: DeleteMarkerReplication
-    Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 387, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 389: ReplicationRule
+    // 211: ReplicationRule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "priority", api_name: "Priority", shape: 365, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "filter", api_name: "Filter", shape: 367, required: false },
-            Member { name: "status", api_name: "Status", shape: 368, required: true },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "priority", api_name: "Priority", shape: 6, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "filter", api_name: "Filter", shape: 94, required: false },
+            Member { name: "status", api_name: "Status", shape: 79, required: true },
             Member {
                 name: "source_selection_criteria",
                 api_name: "SourceSelectionCriteria",
-                shape: 373,
+                shape: 203,
                 required: false,
             },
             Member {
                 name: "existing_object_replication",
                 api_name: "ExistingObjectReplication",
-                shape: 375,
+                shape: 202,
                 required: false,
             },
-            Member { name: "destination", api_name: "Destination", shape: 386, required: true },
+            Member { name: "destination", api_name: "Destination", shape: 210, required: true },
             Member {
                 name: "delete_marker_replication",
                 api_name: "DeleteMarkerReplication",
-                shape: 388,
+                shape: 80,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 390: ReplicationRules
+    // 212: ReplicationRules
     Shape {
-        kind: Kind::List { item: 389 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 211 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -8298,241 +7134,147 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 391: ReplicationConfiguration
+    // 213: ReplicationConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "role", api_name: "Role", shape: 110, required: true },
-            Member { name: "rules", api_name: "Rule", shape: 390, required: true },
+            Member { name: "role", api_name: "Role", shape: 0, required: true },
+            Member { name: "rules", api_name: "Rule", shape: 212, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 392: GetBucketReplicationOutput
+    // 214: GetBucketReplicationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "replication_configuration",
             api_name: "ReplicationConfiguration",
-            shape: 391,
+            shape: 213,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 393: GetBucketRequestPaymentRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 394: Payer
+    // 215: Payer
     Shape {
         kind: Kind::String { values: &["Requester", "BucketOwner"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 395: GetBucketRequestPaymentOutput
+    // 216: GetBucketRequestPaymentOutput
     Shape {
-        kind: Kind::Structure(&[Member { name: "payer", api_name: "Payer", shape: 394, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "payer", api_name: "Payer", shape: 215, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 396: GetBucketTaggingRequest
+    // 217: GetBucketTaggingOutput
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "tag_set", api_name: "TagSet", shape: 37, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 397: GetBucketTaggingOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "tag_set", api_name: "TagSet", shape: 90, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 398: GetBucketVersioningRequest
+    // 218: GetBucketVersioningOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "status", api_name: "Status", shape: 83, required: false },
+            Member { name: "mfa_delete", api_name: "MfaDelete", shape: 79, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 399: BucketVersioningStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Suspended"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 400: MFADeleteStatus
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 401: GetBucketVersioningOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "status", api_name: "Status", shape: 399, required: false },
-            Member { name: "mfa_delete", api_name: "MfaDelete", shape: 400, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 402: GetBucketWebsiteRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 403: HostName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 404: Protocol
+    // 219: Protocol
     Shape {
         kind: Kind::String { values: &["http", "https"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 405: RedirectAllRequestsTo
+    // 220: RedirectAllRequestsTo
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "host_name", api_name: "HostName", shape: 403, required: true },
-            Member { name: "protocol", api_name: "Protocol", shape: 404, required: false },
+            Member { name: "host_name", api_name: "HostName", shape: 0, required: true },
+            Member { name: "protocol", api_name: "Protocol", shape: 219, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 406: Suffix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 407: IndexDocument
+    // 221: IndexDocument
     Shape {
-        kind: Kind::Structure(&[Member { name: "suffix", api_name: "Suffix", shape: 406, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "suffix", api_name: "Suffix", shape: 0, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 408: ErrorDocument
+    // 222: ErrorDocument
     Shape {
         kind: Kind::Structure(&[Member { name: "key", api_name: "Key", shape: 1, required: true }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 409: HttpErrorCodeReturnedEquals
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 410: KeyPrefixEquals
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 411: Condition
+    // 223: Condition
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "http_error_code_returned_equals",
                 api_name: "HttpErrorCodeReturnedEquals",
-                shape: 409,
+                shape: 0,
                 required: false,
             },
-            Member { name: "key_prefix_equals", api_name: "KeyPrefixEquals", shape: 410, required: false },
+            Member { name: "key_prefix_equals", api_name: "KeyPrefixEquals", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 412: HttpRedirectCode
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 413: ReplaceKeyPrefixWith
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 414: ReplaceKeyWith
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 415: Redirect
+    // 224: Redirect
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "host_name", api_name: "HostName", shape: 403, required: false },
-            Member { name: "http_redirect_code", api_name: "HttpRedirectCode", shape: 412, required: false },
-            Member { name: "protocol", api_name: "Protocol", shape: 404, required: false },
-            Member { name: "replace_key_prefix_with", api_name: "ReplaceKeyPrefixWith", shape: 413, required: false },
-            Member { name: "replace_key_with", api_name: "ReplaceKeyWith", shape: 414, required: false },
+            Member { name: "host_name", api_name: "HostName", shape: 0, required: false },
+            Member { name: "http_redirect_code", api_name: "HttpRedirectCode", shape: 0, required: false },
+            Member { name: "protocol", api_name: "Protocol", shape: 219, required: false },
+            Member { name: "replace_key_prefix_with", api_name: "ReplaceKeyPrefixWith", shape: 0, required: false },
+            Member { name: "replace_key_with", api_name: "ReplaceKeyWith", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 416: RoutingRule
+    // 225: RoutingRule
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "condition", api_name: "Condition", shape: 411, required: false },
-            Member { name: "redirect", api_name: "Redirect", shape: 415, required: true },
+            Member { name: "condition", api_name: "Condition", shape: 223, required: false },
+            Member { name: "redirect", api_name: "Redirect", shape: 224, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 417: RoutingRules
+    // 226: RoutingRules
     Shape {
-        kind: Kind::List { item: 416 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 225 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "RoutingRule",
             key: "",
@@ -8543,386 +7285,303 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 418: GetBucketWebsiteOutput
+    // 227: GetBucketWebsiteOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "redirect_all_requests_to", api_name: "RedirectAllRequestsTo", shape: 405, required: false },
-            Member { name: "index_document", api_name: "IndexDocument", shape: 407, required: false },
-            Member { name: "error_document", api_name: "ErrorDocument", shape: 408, required: false },
-            Member { name: "routing_rules", api_name: "RoutingRules", shape: 417, required: false },
+            Member { name: "redirect_all_requests_to", api_name: "RedirectAllRequestsTo", shape: 220, required: false },
+            Member { name: "index_document", api_name: "IndexDocument", shape: 221, required: false },
+            Member { name: "error_document", api_name: "ErrorDocument", shape: 222, required: false },
+            Member { name: "routing_rules", api_name: "RoutingRules", shape: 226, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 419: IfModifiedSince
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 420: IfUnmodifiedSince
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 421: Range
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 422: ResponseCacheControl
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 423: ResponseContentDisposition
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 424: ResponseContentEncoding
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 425: ResponseContentLanguage
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 426: ResponseContentType
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 427: ResponseExpires
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 428: ChecksumMode
-    Shape {
-        kind: Kind::String { values: &["ENABLED"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 429: GetObjectRequest
+    // 228: ChecksumMode
+    Shape { kind: Kind::String { values: &["ENABLED"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 229: GetObjectRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
-            Member { name: "if_modified_since", api_name: "IfModifiedSince", shape: 419, required: false },
-            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 27, required: false },
-            Member { name: "if_unmodified_since", api_name: "IfUnmodifiedSince", shape: 420, required: false },
+            Member { name: "if_match", api_name: "IfMatch", shape: 0, required: false },
+            Member { name: "if_modified_since", api_name: "IfModifiedSince", shape: 18, required: false },
+            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 0, required: false },
+            Member { name: "if_unmodified_since", api_name: "IfUnmodifiedSince", shape: 18, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "range", api_name: "Range", shape: 421, required: false },
-            Member { name: "response_cache_control", api_name: "ResponseCacheControl", shape: 422, required: false },
+            Member { name: "range", api_name: "Range", shape: 0, required: false },
+            Member { name: "response_cache_control", api_name: "ResponseCacheControl", shape: 0, required: false },
             Member {
                 name: "response_content_disposition",
                 api_name: "ResponseContentDisposition",
-                shape: 423,
+                shape: 0,
                 required: false,
             },
             Member {
                 name: "response_content_encoding",
                 api_name: "ResponseContentEncoding",
-                shape: 424,
+                shape: 0,
                 required: false,
             },
             Member {
                 name: "response_content_language",
                 api_name: "ResponseContentLanguage",
-                shape: 425,
+                shape: 0,
                 required: false,
             },
-            Member { name: "response_content_type", api_name: "ResponseContentType", shape: 426, required: false },
-            Member { name: "response_expires", api_name: "ResponseExpires", shape: 427, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_mode", api_name: "ChecksumMode", shape: 428, required: false },
+            Member { name: "response_content_type", api_name: "ResponseContentType", shape: 0, required: false },
+            Member { name: "response_expires", api_name: "ResponseExpires", shape: 3, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "checksum_mode", api_name: "ChecksumMode", shape: 228, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 430: Body
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 431: AcceptRanges
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 432: Restore
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 433: ContentLength
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 434: MissingMeta
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 435: ContentRange
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 436: ReplicationStatus
+    // 230: Body
+    Shape { kind: Kind::Blob, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 231: ReplicationStatus
     Shape {
         kind: Kind::String { values: &["COMPLETE", "PENDING", "FAILED", "REPLICA", "COMPLETED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 437: PartsCount
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 438: TagCount
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 439: GetObjectOutput
+    // 232: GetObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "body", api_name: "Body", shape: 430, required: false },
-            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 154, required: false },
-            Member { name: "accept_ranges", api_name: "AcceptRanges", shape: 431, required: false },
-            Member { name: "expiration", api_name: "Expiration", shape: 33, required: false },
-            Member { name: "restore", api_name: "Restore", shape: 432, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "content_length", api_name: "ContentLength", shape: 433, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "missing_meta", api_name: "MissingMeta", shape: 434, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "cache_control", api_name: "CacheControl", shape: 40, required: false },
-            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 42, required: false },
-            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 43, required: false },
-            Member { name: "content_language", api_name: "ContentLanguage", shape: 44, required: false },
-            Member { name: "content_range", api_name: "ContentRange", shape: 435, required: false },
-            Member { name: "content_type", api_name: "ContentType", shape: 45, required: false },
-            Member { name: "expires", api_name: "Expires", shape: 51, required: false },
+            Member { name: "body", api_name: "Body", shape: 230, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "accept_ranges", api_name: "AcceptRanges", shape: 0, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "restore", api_name: "Restore", shape: 0, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "content_length", api_name: "ContentLength", shape: 6, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "missing_meta", api_name: "MissingMeta", shape: 6, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_range", api_name: "ContentRange", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
             Member {
                 name: "website_redirect_location",
                 api_name: "WebsiteRedirectLocation",
-                shape: 63,
+                shape: 0,
                 required: false,
             },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "metadata", api_name: "Metadata", shape: 58, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 436, required: false },
-            Member { name: "parts_count", api_name: "PartsCount", shape: 437, required: false },
-            Member { name: "tag_count", api_name: "TagCount", shape: 438, required: false },
-            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 69, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 231, required: false },
+            Member { name: "parts_count", api_name: "PartsCount", shape: 6, required: false },
+            Member { name: "tag_count", api_name: "TagCount", shape: 6, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
             Member {
                 name: "object_lock_retain_until_date",
                 api_name: "ObjectLockRetainUntilDate",
-                shape: 70,
+                shape: 24,
                 required: false,
             },
             Member {
                 name: "object_lock_legal_hold_status",
                 api_name: "ObjectLockLegalHoldStatus",
-                shape: 71,
+                shape: 25,
                 required: false,
             },
-            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 72, required: false },
+            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 25, required: false },
             Member {
                 name: "object_lock_event_hold_duration_days",
                 api_name: "ObjectLockEventHoldDurationDays",
-                shape: 73,
+                shape: 6,
                 required: false,
             },
             Member {
                 name: "object_lock_event_hold_duration_years",
                 api_name: "ObjectLockEventHoldDurationYears",
-                shape: 74,
+                shape: 6,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 440: GetObjectAclRequest
+    // 233: GetObjectAclRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 441: GetObjectAclOutput
+    // 234: GetObjectAclOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "grants", api_name: "AccessControlList", shape: 195, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "grants", api_name: "AccessControlList", shape: 90, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 442: GetObjectAnnotationRequest
+    // 235: GetObjectAnnotationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "annotation_name", api_name: "AnnotationName", shape: 156, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_mode", api_name: "ChecksumMode", shape: 428, required: false },
+            Member { name: "annotation_name", api_name: "AnnotationName", shape: 0, required: true },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "checksum_mode", api_name: "ChecksumMode", shape: 228, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 443: AnnotationPayload
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 444: GetObjectAnnotationOutput
+    // 236: GetObjectAnnotationOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "annotation_payload", api_name: "AnnotationPayload", shape: 443, required: false },
-            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 35, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "content_length", api_name: "ContentLength", shape: 433, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 436, required: false },
+            Member { name: "annotation_payload", api_name: "AnnotationPayload", shape: 230, required: false },
+            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 0, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "content_length", api_name: "ContentLength", shape: 6, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 231, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 445: MaxParts
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 446: PartNumberMarker
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 447: ObjectAttributes
+    // 237: ObjectAttributes
     Shape {
         kind: Kind::String { values: &["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 448: ObjectAttributesList
-    Shape { kind: Kind::List { item: 447 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 449: GetObjectAttributesRequest
+    // 238: ObjectAttributesList
+    Shape { kind: Kind::List { item: 237 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 239: GetObjectAttributesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "max_parts", api_name: "MaxParts", shape: 445, required: false },
-            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 446, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "object_attributes", api_name: "ObjectAttributes", shape: 448, required: true },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "max_parts", api_name: "MaxParts", shape: 6, required: false },
+            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 6, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "object_attributes", api_name: "ObjectAttributes", shape: 238, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 450: Checksum
+    // 240: Checksum
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 451: NextPartNumberMarker
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 452: IsTruncated
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 453: ObjectPart
+    // 241: ObjectPart
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 454: PartsList
+    // 242: PartsList
     Shape {
-        kind: Kind::List { item: 453 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 241 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -8933,507 +7592,334 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 455: GetObjectAttributesParts
+    // 243: GetObjectAttributesParts
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "total_parts_count", api_name: "PartsCount", shape: 437, required: false },
-            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 446, required: false },
-            Member { name: "next_part_number_marker", api_name: "NextPartNumberMarker", shape: 451, required: false },
-            Member { name: "max_parts", api_name: "MaxParts", shape: 445, required: false },
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "parts", api_name: "Part", shape: 454, required: false },
+            Member { name: "total_parts_count", api_name: "PartsCount", shape: 6, required: false },
+            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 6, required: false },
+            Member { name: "next_part_number_marker", api_name: "NextPartNumberMarker", shape: 6, required: false },
+            Member { name: "max_parts", api_name: "MaxParts", shape: 6, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "parts", api_name: "Part", shape: 242, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 456: ObjectSize
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 457: GetObjectAttributesOutput
+    // 244: GetObjectAttributesOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 154, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum", api_name: "Checksum", shape: 450, required: false },
-            Member { name: "object_parts", api_name: "ObjectParts", shape: 455, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
-            Member { name: "object_size", api_name: "ObjectSize", shape: 456, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum", api_name: "Checksum", shape: 240, required: false },
+            Member { name: "object_parts", api_name: "ObjectParts", shape: 243, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "object_size", api_name: "ObjectSize", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 458: GetObjectLegalHoldRequest
+    // 245: ObjectLockLegalHold
+    Shape {
+        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 25, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 246: GetObjectLegalHoldOutput
+    Shape {
+        kind: Kind::Structure(&[Member { name: "legal_hold", api_name: "LegalHold", shape: 245, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 247: ObjectLockEnabled
+    Shape { kind: Kind::String { values: &["Enabled"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 248: EventHoldDuration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
+            Member { name: "years", api_name: "Years", shape: 6, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 459: ObjectLockLegalHold
-    Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 71, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 460: GetObjectLegalHoldOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "legal_hold", api_name: "LegalHold", shape: 459, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 461: GetObjectLockConfigurationRequest
+    // 249: DefaultRetention
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "mode", api_name: "Mode", shape: 23, required: false },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
+            Member { name: "years", api_name: "Years", shape: 6, required: false },
+            Member { name: "default_event_hold", api_name: "DefaultEventHold", shape: 248, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 462: ObjectLockEnabled
-    Shape {
-        kind: Kind::String { values: &["Enabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 463: ObjectLockRetentionMode
-    Shape {
-        kind: Kind::String { values: &["GOVERNANCE", "COMPLIANCE"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 464: Years
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 465: EventHoldDuration
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "days", api_name: "Days", shape: 260, required: false },
-            Member { name: "years", api_name: "Years", shape: 464, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 466: DefaultRetention
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "mode", api_name: "Mode", shape: 463, required: false },
-            Member { name: "days", api_name: "Days", shape: 260, required: false },
-            Member { name: "years", api_name: "Years", shape: 464, required: false },
-            Member { name: "default_event_hold", api_name: "DefaultEventHold", shape: 465, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 467: ObjectLockRule
+    // 250: ObjectLockRule
     Shape {
         kind: Kind::Structure(&[Member {
             name: "default_retention",
             api_name: "DefaultRetention",
-            shape: 466,
+            shape: 249,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 468: ObjectLockConfiguration
+    // 251: ObjectLockConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "object_lock_enabled", api_name: "ObjectLockEnabled", shape: 462, required: false },
-            Member { name: "rule", api_name: "Rule", shape: 467, required: false },
+            Member { name: "object_lock_enabled", api_name: "ObjectLockEnabled", shape: 247, required: false },
+            Member { name: "rule", api_name: "Rule", shape: 250, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 469: GetObjectLockConfigurationOutput
+    // 252: GetObjectLockConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "object_lock_configuration",
             api_name: "ObjectLockConfiguration",
-            shape: 468,
+            shape: 251,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 470: GetObjectRetentionRequest
+    // 253: ObjectLockRetention
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "mode", api_name: "Mode", shape: 23, required: false },
+            Member { name: "retain_until_date", api_name: "RetainUntilDate", shape: 24, required: false },
+            Member { name: "event_hold", api_name: "EventHold", shape: 25, required: false },
+            Member { name: "event_hold_duration", api_name: "EventHoldDuration", shape: 248, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 254: GetObjectRetentionOutput
+    Shape {
+        kind: Kind::Structure(&[Member { name: "retention", api_name: "Retention", shape: 253, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 255: GetObjectTaggingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 471: ObjectLockRetention
+    // 256: GetObjectTaggingOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "mode", api_name: "Mode", shape: 463, required: false },
-            Member { name: "retain_until_date", api_name: "RetainUntilDate", shape: 259, required: false },
-            Member { name: "event_hold", api_name: "EventHold", shape: 72, required: false },
-            Member { name: "event_hold_duration", api_name: "EventHoldDuration", shape: 465, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "tag_set", api_name: "TagSet", shape: 37, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 472: GetObjectRetentionOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "retention", api_name: "Retention", shape: 471, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 473: GetObjectTaggingRequest
+    // 257: GetObjectTorrentRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 474: GetObjectTaggingOutput
+    // 258: GetObjectTorrentOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "tag_set", api_name: "TagSet", shape: 90, required: true },
+            Member { name: "body", api_name: "Body", shape: 230, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 475: GetObjectTorrentRequest
+    // 259: PublicAccessBlockConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "block_public_acls", api_name: "BlockPublicAcls", shape: 14, required: false },
+            Member { name: "ignore_public_acls", api_name: "IgnorePublicAcls", shape: 14, required: false },
+            Member { name: "block_public_policy", api_name: "BlockPublicPolicy", shape: 14, required: false },
+            Member { name: "restrict_public_buckets", api_name: "RestrictPublicBuckets", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 476: GetObjectTorrentOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "body", api_name: "Body", shape: 430, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 477: GetPublicAccessBlockRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 478: Setting
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 479: PublicAccessBlockConfiguration
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "block_public_acls", api_name: "BlockPublicAcls", shape: 478, required: false },
-            Member { name: "ignore_public_acls", api_name: "IgnorePublicAcls", shape: 478, required: false },
-            Member { name: "block_public_policy", api_name: "BlockPublicPolicy", shape: 478, required: false },
-            Member { name: "restrict_public_buckets", api_name: "RestrictPublicBuckets", shape: 478, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 480: GetPublicAccessBlockOutput
+    // 260: GetPublicAccessBlockOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "public_access_block_configuration",
             api_name: "PublicAccessBlockConfiguration",
-            shape: 479,
+            shape: 259,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 481: HeadBucketRequest
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 482: BucketLocationName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 483: Region
+    // 261: Region
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(20),
+        bounds: Some(&Bounds { min: Some(0), max: Some(20) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 484: AccessPointAlias
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 485: HeadBucketOutput
+    // 262: HeadBucketOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket_arn", api_name: "BucketArn", shape: 97, required: false },
-            Member { name: "bucket_location_type", api_name: "BucketLocationType", shape: 82, required: false },
-            Member { name: "bucket_location_name", api_name: "BucketLocationName", shape: 482, required: false },
-            Member { name: "bucket_region", api_name: "BucketRegion", shape: 483, required: false },
-            Member { name: "access_point_alias", api_name: "AccessPointAlias", shape: 484, required: false },
+            Member { name: "bucket_arn", api_name: "BucketArn", shape: 42, required: false },
+            Member { name: "bucket_location_type", api_name: "BucketLocationType", shape: 31, required: false },
+            Member { name: "bucket_location_name", api_name: "BucketLocationName", shape: 0, required: false },
+            Member { name: "bucket_region", api_name: "BucketRegion", shape: 261, required: false },
+            Member { name: "access_point_alias", api_name: "AccessPointAlias", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 486: HeadObjectRequest
+    // 263: HeadObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
-            Member { name: "if_modified_since", api_name: "IfModifiedSince", shape: 419, required: false },
-            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 27, required: false },
-            Member { name: "if_unmodified_since", api_name: "IfUnmodifiedSince", shape: 420, required: false },
-            Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "range", api_name: "Range", shape: 421, required: false },
-            Member { name: "response_cache_control", api_name: "ResponseCacheControl", shape: 422, required: false },
-            Member {
-                name: "response_content_disposition",
-                api_name: "ResponseContentDisposition",
-                shape: 423,
-                required: false,
-            },
-            Member {
-                name: "response_content_encoding",
-                api_name: "ResponseContentEncoding",
-                shape: 424,
-                required: false,
-            },
-            Member {
-                name: "response_content_language",
-                api_name: "ResponseContentLanguage",
-                shape: 425,
-                required: false,
-            },
-            Member { name: "response_content_type", api_name: "ResponseContentType", shape: 426, required: false },
-            Member { name: "response_expires", api_name: "ResponseExpires", shape: 427, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_mode", api_name: "ChecksumMode", shape: 428, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 487: ArchiveStatus
-    Shape {
-        kind: Kind::String { values: &["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 488: HeadObjectOutput
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 154, required: false },
-            Member { name: "accept_ranges", api_name: "AcceptRanges", shape: 431, required: false },
-            Member { name: "expiration", api_name: "Expiration", shape: 33, required: false },
-            Member { name: "restore", api_name: "Restore", shape: 432, required: false },
-            Member { name: "archive_status", api_name: "ArchiveStatus", shape: 487, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "content_length", api_name: "ContentLength", shape: 433, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "missing_meta", api_name: "MissingMeta", shape: 434, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "cache_control", api_name: "CacheControl", shape: 40, required: false },
-            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 42, required: false },
-            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 43, required: false },
-            Member { name: "content_language", api_name: "ContentLanguage", shape: 44, required: false },
-            Member { name: "content_type", api_name: "ContentType", shape: 45, required: false },
-            Member { name: "content_range", api_name: "ContentRange", shape: 435, required: false },
-            Member { name: "expires", api_name: "Expires", shape: 51, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "accept_ranges", api_name: "AcceptRanges", shape: 0, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "restore", api_name: "Restore", shape: 0, required: false },
+            Member { name: "archive_status", api_name: "ArchiveStatus", shape: 115, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "content_length", api_name: "ContentLength", shape: 6, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "missing_meta", api_name: "MissingMeta", shape: 6, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "content_range", api_name: "ContentRange", shape: 0, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
             Member {
                 name: "website_redirect_location",
                 api_name: "WebsiteRedirectLocation",
-                shape: 63,
+                shape: 0,
                 required: false,
             },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "metadata", api_name: "Metadata", shape: 58, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 436, required: false },
-            Member { name: "parts_count", api_name: "PartsCount", shape: 437, required: false },
-            Member { name: "tag_count", api_name: "TagCount", shape: 438, required: false },
-            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 69, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 231, required: false },
+            Member { name: "parts_count", api_name: "PartsCount", shape: 6, required: false },
+            Member { name: "tag_count", api_name: "TagCount", shape: 6, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
             Member {
                 name: "object_lock_retain_until_date",
                 api_name: "ObjectLockRetainUntilDate",
-                shape: 70,
+                shape: 24,
                 required: false,
             },
             Member {
                 name: "object_lock_legal_hold_status",
                 api_name: "ObjectLockLegalHoldStatus",
-                shape: 71,
+                shape: 25,
                 required: false,
             },
-            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 72, required: false },
+            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 25, required: false },
             Member {
                 name: "object_lock_event_hold_duration_days",
                 api_name: "ObjectLockEventHoldDurationDays",
-                shape: 73,
+                shape: 6,
                 required: false,
             },
             Member {
                 name: "object_lock_event_hold_duration_years",
                 api_name: "ObjectLockEventHoldDurationYears",
-                shape: 74,
+                shape: 6,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 489: Token
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 490: ListBucketAnalyticsConfigurationsRequest
+    // 264: ListBucketAnalyticsConfigurationsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 491: NextToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 492: AnalyticsConfigurationList
+    // 265: AnalyticsConfigurationList
     Shape {
-        kind: Kind::List { item: 208 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 101 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9444,45 +7930,30 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 493: ListBucketAnalyticsConfigurationsOutput
+    // 266: ListBucketAnalyticsConfigurationsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
             Member {
                 name: "analytics_configuration_list",
                 api_name: "AnalyticsConfiguration",
-                shape: 492,
+                shape: 265,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 494: ListBucketIntelligentTieringConfigurationsRequest
+    // 267: IntelligentTieringConfigurationList
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 118 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 495: IntelligentTieringConfigurationList
-    Shape {
-        kind: Kind::List { item: 240 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9493,45 +7964,30 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 496: ListBucketIntelligentTieringConfigurationsOutput
+    // 268: ListBucketIntelligentTieringConfigurationsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
             Member {
                 name: "intelligent_tiering_configuration_list",
                 api_name: "IntelligentTieringConfiguration",
-                shape: 495,
+                shape: 267,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 497: ListBucketInventoryConfigurationsRequest
+    // 269: InventoryConfigurationList
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 132 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 498: InventoryConfigurationList
-    Shape {
-        kind: Kind::List { item: 256 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9542,45 +7998,30 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 499: ListBucketInventoryConfigurationsOutput
+    // 270: ListBucketInventoryConfigurationsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
             Member {
                 name: "inventory_configuration_list",
                 api_name: "InventoryConfiguration",
-                shape: 498,
+                shape: 269,
                 required: false,
             },
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 500: ListBucketMetricsConfigurationsRequest
+    // 271: MetricsConfigurationList
     Shape {
-        kind: Kind::Structure(&[
-            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-        ]),
-        min: None,
-        max: None,
+        kind: Kind::List { item: 175 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 501: MetricsConfigurationList
-    Shape {
-        kind: Kind::List { item: 323 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9591,73 +8032,64 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 502: ListBucketMetricsConfigurationsOutput
+    // 272: ListBucketMetricsConfigurationsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
             Member {
                 name: "metrics_configuration_list",
                 api_name: "MetricsConfiguration",
-                shape: 501,
+                shape: 271,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 503: MaxBuckets
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(10000), sensitive: false, recursive: None, xml: None },
-    // 504: BucketRegion
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 505: ListBucketsRequest
+    // 273: MaxBuckets
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(10000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 274: ListBucketsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "max_buckets", api_name: "MaxBuckets", shape: 503, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "bucket_region", api_name: "BucketRegion", shape: 504, required: false },
+            Member { name: "max_buckets", api_name: "MaxBuckets", shape: 273, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "bucket_region", api_name: "BucketRegion", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 506: CreationDate
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 507: Bucket
+    // 275: Bucket
     Shape {
         kind: Kind::Structure(&[
             Member { name: "name", api_name: "Name", shape: 0, required: false },
-            Member { name: "creation_date", api_name: "CreationDate", shape: 506, required: false },
-            Member { name: "bucket_region", api_name: "BucketRegion", shape: 504, required: false },
-            Member { name: "bucket_arn", api_name: "BucketArn", shape: 97, required: false },
+            Member { name: "creation_date", api_name: "CreationDate", shape: 18, required: false },
+            Member { name: "bucket_region", api_name: "BucketRegion", shape: 0, required: false },
+            Member { name: "bucket_arn", api_name: "BucketArn", shape: 42, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 508: Buckets
+    // 276: Buckets
     Shape {
-        kind: Kind::List { item: 507 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 275 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "Bucket",
             key: "",
@@ -9668,141 +8100,111 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 509: ListBucketsOutput
+    // 277: ListBucketsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "buckets", api_name: "Buckets", shape: 508, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 491, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
+            Member { name: "buckets", api_name: "Buckets", shape: 276, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 510: DirectoryBucketToken
+    // 278: DirectoryBucketToken
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(1024),
+        bounds: Some(&Bounds { min: Some(0), max: Some(1024) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 511: MaxDirectoryBuckets
-    Shape { kind: Kind::Integer, min: Some(0), max: Some(1000), sensitive: false, recursive: None, xml: None },
-    // 512: ListDirectoryBucketsRequest
+    // 279: MaxDirectoryBuckets
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(0), max: Some(1000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 280: ListDirectoryBucketsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 510, required: false },
-            Member { name: "max_directory_buckets", api_name: "MaxDirectoryBuckets", shape: 511, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 278, required: false },
+            Member { name: "max_directory_buckets", api_name: "MaxDirectoryBuckets", shape: 279, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 513: ListDirectoryBucketsOutput
+    // 281: ListDirectoryBucketsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "buckets", api_name: "Buckets", shape: 508, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 510, required: false },
+            Member { name: "buckets", api_name: "Buckets", shape: 276, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 278, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 514: Delimiter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 515: EncodingType
-    Shape {
-        kind: Kind::String { values: &["url"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 516: KeyMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 517: MaxUploads
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 518: UploadIdMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 519: ListMultipartUploadsRequest
+    // 282: EncodingType
+    Shape { kind: Kind::String { values: &["url"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 283: ListMultipartUploadsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "key_marker", api_name: "KeyMarker", shape: 516, required: false },
-            Member { name: "max_uploads", api_name: "MaxUploads", shape: 517, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "upload_id_marker", api_name: "UploadIdMarker", shape: 518, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "key_marker", api_name: "KeyMarker", shape: 0, required: false },
+            Member { name: "max_uploads", api_name: "MaxUploads", shape: 6, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "upload_id_marker", api_name: "UploadIdMarker", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 520: NextKeyMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 521: NextUploadIdMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 522: Initiated
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 523: Initiator
+    // 284: Initiator
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "ID", shape: 187, required: false },
-            Member { name: "display_name", api_name: "DisplayName", shape: 186, required: false },
+            Member { name: "id", api_name: "ID", shape: 0, required: false },
+            Member { name: "display_name", api_name: "DisplayName", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 524: MultipartUpload
+    // 285: MultipartUpload
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "initiated", api_name: "Initiated", shape: 522, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "initiator", api_name: "Initiator", shape: 523, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
+            Member { name: "initiated", api_name: "Initiated", shape: 18, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "initiator", api_name: "Initiator", shape: 284, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 525: MultipartUploadList
+    // 286: MultipartUploadList
     Shape {
-        kind: Kind::List { item: 524 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 285 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9813,22 +8215,20 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 526: CommonPrefix
+    // 287: CommonPrefix
     Shape {
-        kind: Kind::Structure(&[Member { name: "prefix", api_name: "Prefix", shape: 198, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "prefix", api_name: "Prefix", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 527: CommonPrefixList
+    // 288: CommonPrefixList
     Shape {
-        kind: Kind::List { item: 526 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 287 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9839,58 +8239,59 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 528: ListMultipartUploadsOutput
+    // 289: ListMultipartUploadsOutput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: false },
-            Member { name: "key_marker", api_name: "KeyMarker", shape: 516, required: false },
-            Member { name: "upload_id_marker", api_name: "UploadIdMarker", shape: 518, required: false },
-            Member { name: "next_key_marker", api_name: "NextKeyMarker", shape: 520, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "next_upload_id_marker", api_name: "NextUploadIdMarker", shape: 521, required: false },
-            Member { name: "max_uploads", api_name: "MaxUploads", shape: 517, required: false },
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "uploads", api_name: "Upload", shape: 525, required: false },
-            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 527, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "key_marker", api_name: "KeyMarker", shape: 0, required: false },
+            Member { name: "upload_id_marker", api_name: "UploadIdMarker", shape: 0, required: false },
+            Member { name: "next_key_marker", api_name: "NextKeyMarker", shape: 0, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "next_upload_id_marker", api_name: "NextUploadIdMarker", shape: 0, required: false },
+            Member { name: "max_uploads", api_name: "MaxUploads", shape: 6, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "uploads", api_name: "Upload", shape: 286, required: false },
+            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 288, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 529: MaxAnnotationResults
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(1000), sensitive: false, recursive: None, xml: None },
-    // 530: AnnotationPrefix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 531: ListObjectAnnotationsRequest
+    // 290: MaxAnnotationResults
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(1000) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 291: ListObjectAnnotationsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "max_annotation_results", api_name: "MaxAnnotationResults", shape: 529, required: false },
-            Member { name: "annotation_prefix", api_name: "AnnotationPrefix", shape: 530, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "max_annotation_results", api_name: "MaxAnnotationResults", shape: 290, required: false },
+            Member { name: "annotation_prefix", api_name: "AnnotationPrefix", shape: 0, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 532: ChecksumAlgorithmList
+    // 292: ChecksumAlgorithmList
     Shape {
-        kind: Kind::List { item: 41 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 17 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -9901,29 +8302,27 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 533: AnnotationEntry
+    // 293: AnnotationEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "annotation_name", api_name: "AnnotationName", shape: 156, required: true },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: true },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 532, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: true },
-            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 436, required: false },
+            Member { name: "annotation_name", api_name: "AnnotationName", shape: 0, required: true },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: true },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 292, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: true },
+            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 231, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 534: AnnotationList
+    // 294: AnnotationList
     Shape {
-        kind: Kind::List { item: 533 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 293 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "AnnotationEntry",
             key: "",
@@ -9934,132 +8333,98 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 535: AnnotationCount
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 536: ListObjectAnnotationsOutput
+    // 295: ListObjectAnnotationsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "annotations", api_name: "Annotations", shape: 534, required: false },
+            Member { name: "annotations", api_name: "Annotations", shape: 294, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 35, required: false },
-            Member { name: "annotation_prefix", api_name: "AnnotationPrefix", shape: 530, required: false },
-            Member { name: "max_annotation_results", api_name: "MaxAnnotationResults", shape: 529, required: false },
-            Member { name: "annotation_count", api_name: "AnnotationCount", shape: 535, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 0, required: false },
+            Member { name: "annotation_prefix", api_name: "AnnotationPrefix", shape: 0, required: false },
+            Member { name: "max_annotation_results", api_name: "MaxAnnotationResults", shape: 290, required: false },
+            Member { name: "annotation_count", api_name: "AnnotationCount", shape: 6, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 537: MaxKeys
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 538: VersionIdMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 539: OptionalObjectAttributes
+    // 296: OptionalObjectAttributes
     Shape {
         kind: Kind::String { values: &["RestoreStatus"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 540: OptionalObjectAttributesList
-    Shape { kind: Kind::List { item: 539 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 541: ListObjectVersionsRequest
+    // 297: OptionalObjectAttributesList
+    Shape { kind: Kind::List { item: 296 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 298: ListObjectVersionsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "key_marker", api_name: "KeyMarker", shape: 516, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "version_id_marker", api_name: "VersionIdMarker", shape: 538, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "key_marker", api_name: "KeyMarker", shape: 0, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "version_id_marker", api_name: "VersionIdMarker", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
             Member {
                 name: "optional_object_attributes",
                 api_name: "OptionalObjectAttributes",
-                shape: 540,
+                shape: 297,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 542: NextVersionIdMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 543: ObjectVersionStorageClass
-    Shape {
-        kind: Kind::String { values: &["STANDARD"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 544: IsLatest
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 545: IsRestoreInProgress
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 546: RestoreExpiryDate
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 547: RestoreStatus
+    // 299: ObjectVersionStorageClass
+    Shape { kind: Kind::String { values: &["STANDARD"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 300: RestoreStatus
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_restore_in_progress", api_name: "IsRestoreInProgress", shape: 545, required: false },
-            Member { name: "restore_expiry_date", api_name: "RestoreExpiryDate", shape: 546, required: false },
+            Member { name: "is_restore_in_progress", api_name: "IsRestoreInProgress", shape: 14, required: false },
+            Member { name: "restore_expiry_date", api_name: "RestoreExpiryDate", shape: 18, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 548: ObjectVersion
+    // 301: ObjectVersion
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 532, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 543, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 292, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 299, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "is_latest", api_name: "IsLatest", shape: 544, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "restore_status", api_name: "RestoreStatus", shape: 547, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "is_latest", api_name: "IsLatest", shape: 14, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "restore_status", api_name: "RestoreStatus", shape: 300, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 549: ObjectVersionList
+    // 302: ObjectVersionList
     Shape {
-        kind: Kind::List { item: 548 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 301 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -10070,28 +8435,26 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 550: DeleteMarkerEntry
+    // 303: DeleteMarkerEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "is_latest", api_name: "IsLatest", shape: 544, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "is_latest", api_name: "IsLatest", shape: 14, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 551: DeleteMarkers
+    // 304: DeleteMarkers
     Shape {
-        kind: Kind::List { item: 550 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 303 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -10102,59 +8465,53 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 552: ListObjectVersionsOutput
+    // 305: ListObjectVersionsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "key_marker", api_name: "KeyMarker", shape: 516, required: false },
-            Member { name: "version_id_marker", api_name: "VersionIdMarker", shape: 538, required: false },
-            Member { name: "next_key_marker", api_name: "NextKeyMarker", shape: 520, required: false },
-            Member { name: "next_version_id_marker", api_name: "NextVersionIdMarker", shape: 542, required: false },
-            Member { name: "versions", api_name: "Version", shape: 549, required: false },
-            Member { name: "delete_markers", api_name: "DeleteMarker", shape: 551, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "key_marker", api_name: "KeyMarker", shape: 0, required: false },
+            Member { name: "version_id_marker", api_name: "VersionIdMarker", shape: 0, required: false },
+            Member { name: "next_key_marker", api_name: "NextKeyMarker", shape: 0, required: false },
+            Member { name: "next_version_id_marker", api_name: "NextVersionIdMarker", shape: 0, required: false },
+            Member { name: "versions", api_name: "Version", shape: 302, required: false },
+            Member { name: "delete_markers", api_name: "DeleteMarker", shape: 304, required: false },
             Member { name: "name", api_name: "Name", shape: 0, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 527, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 288, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 553: Marker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 554: ListObjectsRequest
+    // 306: ListObjectsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "marker", api_name: "Marker", shape: 553, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "marker", api_name: "Marker", shape: 0, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "optional_object_attributes",
                 api_name: "OptionalObjectAttributes",
-                shape: 540,
+                shape: 297,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 555: NextMarker
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 556: ObjectStorageClass
+    // 307: ObjectStorageClass
     Shape {
         kind: Kind::String {
             values: &[
@@ -10175,38 +8532,35 @@ static SHAPES: &[Shape] = &[
                 "AWS_BACKUP_LOW_COST_WARM",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 557: Object
+    // 308: Object
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 532, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 556, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "restore_status", api_name: "RestoreStatus", shape: 547, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 292, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 307, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "restore_status", api_name: "RestoreStatus", shape: 300, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 558: ObjectList
+    // 309: ObjectList
     Shape {
-        kind: Kind::List { item: 557 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 308 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -10217,133 +8571,121 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 559: ListObjectsOutput
+    // 310: ListObjectsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "marker", api_name: "Marker", shape: 553, required: false },
-            Member { name: "next_marker", api_name: "NextMarker", shape: 555, required: false },
-            Member { name: "contents", api_name: "Contents", shape: 558, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "marker", api_name: "Marker", shape: 0, required: false },
+            Member { name: "next_marker", api_name: "NextMarker", shape: 0, required: false },
+            Member { name: "contents", api_name: "Contents", shape: 309, required: false },
             Member { name: "name", api_name: "Name", shape: 0, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 527, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 288, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 560: FetchOwner
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 561: StartAfter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 562: ListObjectsV2Request
+    // 311: ListObjectsV2Request
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "fetch_owner", api_name: "FetchOwner", shape: 560, required: false },
-            Member { name: "start_after", api_name: "StartAfter", shape: 561, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "fetch_owner", api_name: "FetchOwner", shape: 14, required: false },
+            Member { name: "start_after", api_name: "StartAfter", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "optional_object_attributes",
                 api_name: "OptionalObjectAttributes",
-                shape: 540,
+                shape: 297,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 563: KeyCount
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 564: ListObjectsV2Output
+    // 312: ListObjectsV2Output
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "contents", api_name: "Contents", shape: 558, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "contents", api_name: "Contents", shape: 309, required: false },
             Member { name: "name", api_name: "Name", shape: 0, required: false },
-            Member { name: "prefix", api_name: "Prefix", shape: 198, required: false },
-            Member { name: "delimiter", api_name: "Delimiter", shape: 514, required: false },
-            Member { name: "max_keys", api_name: "MaxKeys", shape: 537, required: false },
-            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 527, required: false },
-            Member { name: "encoding_type", api_name: "EncodingType", shape: 515, required: false },
-            Member { name: "key_count", api_name: "KeyCount", shape: 563, required: false },
-            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 489, required: false },
-            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 491, required: false },
-            Member { name: "start_after", api_name: "StartAfter", shape: 561, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: false },
+            Member { name: "delimiter", api_name: "Delimiter", shape: 0, required: false },
+            Member { name: "max_keys", api_name: "MaxKeys", shape: 6, required: false },
+            Member { name: "common_prefixes", api_name: "CommonPrefixes", shape: 288, required: false },
+            Member { name: "encoding_type", api_name: "EncodingType", shape: 282, required: false },
+            Member { name: "key_count", api_name: "KeyCount", shape: 6, required: false },
+            Member { name: "continuation_token", api_name: "ContinuationToken", shape: 0, required: false },
+            Member { name: "next_continuation_token", api_name: "NextContinuationToken", shape: 0, required: false },
+            Member { name: "start_after", api_name: "StartAfter", shape: 0, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 565: ListPartsRequest
+    // 313: ListPartsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "max_parts", api_name: "MaxParts", shape: 445, required: false },
-            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 446, required: false },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: true },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
+            Member { name: "max_parts", api_name: "MaxParts", shape: 6, required: false },
+            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 6, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: true },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 566: Part
+    // 314: Part
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 567: Parts
+    // 315: Parts
     Shape {
-        kind: Kind::List { item: 566 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 314 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "",
@@ -10354,1211 +8696,979 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 568: ListPartsOutput
+    // 316: ListPartsOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "abort_date", api_name: "AbortDate", shape: 120, required: false },
-            Member { name: "abort_rule_id", api_name: "AbortRuleId", shape: 121, required: false },
+            Member { name: "abort_date", api_name: "AbortDate", shape: 18, required: false },
+            Member { name: "abort_rule_id", api_name: "AbortRuleId", shape: 0, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: false },
-            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 446, required: false },
-            Member { name: "next_part_number_marker", api_name: "NextPartNumberMarker", shape: 451, required: false },
-            Member { name: "max_parts", api_name: "MaxParts", shape: 445, required: false },
-            Member { name: "is_truncated", api_name: "IsTruncated", shape: 452, required: false },
-            Member { name: "parts", api_name: "Part", shape: 567, required: false },
-            Member { name: "initiator", api_name: "Initiator", shape: 523, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: false },
+            Member { name: "part_number_marker", api_name: "PartNumberMarker", shape: 6, required: false },
+            Member { name: "next_part_number_marker", api_name: "NextPartNumberMarker", shape: 6, required: false },
+            Member { name: "max_parts", api_name: "MaxParts", shape: 6, required: false },
+            Member { name: "is_truncated", api_name: "IsTruncated", shape: 14, required: false },
+            Member { name: "parts", api_name: "Part", shape: 315, required: false },
+            Member { name: "initiator", api_name: "Initiator", shape: 284, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 569: PutBucketAbacRequest
+    // 317: PutBucketAbacRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "abac_status", api_name: "AbacStatus", shape: 180, required: true },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "abac_status", api_name: "AbacStatus", shape: 80, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 570: AccelerateConfiguration
+    // 318: AccelerateConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 183, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "status", api_name: "Status", shape: 83, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 571: PutBucketAccelerateConfigurationRequest
+    // 319: PutBucketAccelerateConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member {
                 name: "accelerate_configuration",
                 api_name: "AccelerateConfiguration",
-                shape: 570,
+                shape: 318,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 572: AccessControlPolicy
+    // 320: AccessControlPolicy
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "grants", api_name: "AccessControlList", shape: 195, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 188, required: false },
+            Member { name: "grants", api_name: "AccessControlList", shape: 90, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 85, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 573: PutBucketAclRequest
+    // 321: PutBucketAclRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 80, required: false },
-            Member { name: "access_control_policy", api_name: "AccessControlPolicy", shape: 572, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 29, required: false },
+            Member { name: "access_control_policy", api_name: "AccessControlPolicy", shape: 320, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write", api_name: "GrantWrite", shape: 92, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write", api_name: "GrantWrite", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 574: PutBucketAnalyticsConfigurationRequest
+    // 322: PutBucketAnalyticsConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 131, required: true },
-            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 208, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "analytics_configuration", api_name: "AnalyticsConfiguration", shape: 101, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 575: CORSConfiguration
+    // 323: CORSConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "cors_rules", api_name: "CORSRule", shape: 221, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "cors_rules", api_name: "CORSRule", shape: 105, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 576: PutBucketCorsRequest
+    // 324: PutBucketCorsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "cors_configuration", api_name: "CORSConfiguration", shape: 575, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "cors_configuration", api_name: "CORSConfiguration", shape: 323, required: true },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 577: PutBucketEncryptionRequest
+    // 325: PutBucketEncryptionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "server_side_encryption_configuration",
                 api_name: "ServerSideEncryptionConfiguration",
-                shape: 230,
+                shape: 113,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 578: PutBucketIntelligentTieringConfigurationRequest
+    // 326: PutBucketIntelligentTieringConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 135, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "intelligent_tiering_configuration",
                 api_name: "IntelligentTieringConfiguration",
-                shape: 240,
+                shape: 118,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 579: PutBucketInventoryConfigurationRequest
+    // 327: PutBucketInventoryConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 137, required: true },
-            Member { name: "inventory_configuration", api_name: "InventoryConfiguration", shape: 256, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "inventory_configuration", api_name: "InventoryConfiguration", shape: 132, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 580: LifecycleConfiguration
+    // 328: LifecycleConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 272, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 141, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 581: PutBucketLifecycleRequest
+    // 329: PutBucketLifecycleRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "lifecycle_configuration", api_name: "LifecycleConfiguration", shape: 580, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "lifecycle_configuration", api_name: "LifecycleConfiguration", shape: 328, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 582: BucketLifecycleConfiguration
+    // 330: BucketLifecycleConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 282, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "rules", api_name: "Rule", shape: 148, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 583: PutBucketLifecycleConfigurationRequest
+    // 331: PutBucketLifecycleConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "lifecycle_configuration", api_name: "LifecycleConfiguration", shape: 582, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "lifecycle_configuration", api_name: "LifecycleConfiguration", shape: 330, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "transition_default_minimum_object_size",
                 api_name: "TransitionDefaultMinimumObjectSize",
-                shape: 283,
+                shape: 149,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 584: PutBucketLifecycleConfigurationOutput
+    // 332: PutBucketLifecycleConfigurationOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "transition_default_minimum_object_size",
             api_name: "TransitionDefaultMinimumObjectSize",
-            shape: 283,
+            shape: 149,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 585: BucketLoggingStatus
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "logging_enabled",
-            api_name: "LoggingEnabled",
-            shape: 297,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 586: PutBucketLoggingRequest
+    // 333: PutBucketLoggingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "bucket_logging_status", api_name: "BucketLoggingStatus", shape: 585, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "bucket_logging_status", api_name: "BucketLoggingStatus", shape: 159, required: true },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 587: PutBucketMetricsConfigurationRequest
+    // 334: PutBucketMetricsConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "id", api_name: "Id", shape: 142, required: true },
-            Member { name: "metrics_configuration", api_name: "MetricsConfiguration", shape: 323, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "metrics_configuration", api_name: "MetricsConfiguration", shape: 175, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 588: PutBucketNotificationRequest
+    // 335: PutBucketNotificationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "notification_configuration",
                 api_name: "NotificationConfiguration",
-                shape: 336,
+                shape: 182,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 589: SkipValidation
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 590: PutBucketNotificationConfigurationRequest
+    // 336: PutBucketNotificationConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member {
                 name: "notification_configuration",
                 api_name: "NotificationConfiguration",
-                shape: 351,
+                shape: 194,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "skip_destination_validation",
                 api_name: "SkipDestinationValidation",
-                shape: 589,
+                shape: 14,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 591: PutBucketOwnershipControlsRequest
+    // 337: PutBucketOwnershipControlsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "ownership_controls", api_name: "OwnershipControls", shape: 355, required: true },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "ownership_controls", api_name: "OwnershipControls", shape: 197, required: true },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 592: ConfirmRemoveSelfBucketAccess
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 593: PutBucketPolicyRequest
+    // 338: PutBucketPolicyRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "confirm_remove_self_bucket_access",
                 api_name: "ConfirmRemoveSelfBucketAccess",
-                shape: 592,
+                shape: 14,
                 required: false,
             },
-            Member { name: "policy", api_name: "Policy", shape: 358, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "policy", api_name: "Policy", shape: 0, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 594: ObjectLockToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 595: PutBucketReplicationRequest
+    // 339: PutBucketReplicationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "replication_configuration",
                 api_name: "ReplicationConfiguration",
-                shape: 391,
+                shape: 213,
                 required: true,
             },
-            Member { name: "token", api_name: "Token", shape: 594, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "token", api_name: "Token", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 596: RequestPaymentConfiguration
+    // 340: RequestPaymentConfiguration
     Shape {
-        kind: Kind::Structure(&[Member { name: "payer", api_name: "Payer", shape: 394, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "payer", api_name: "Payer", shape: 215, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 597: PutBucketRequestPaymentRequest
+    // 341: PutBucketRequestPaymentRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "request_payment_configuration",
                 api_name: "RequestPaymentConfiguration",
-                shape: 596,
+                shape: 340,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 598: Tagging
-    Shape {
-        kind: Kind::Structure(&[Member { name: "tag_set", api_name: "TagSet", shape: 90, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 599: PutBucketTaggingRequest
+    // 342: PutBucketTaggingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 598, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 217, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 600: MFADelete
-    Shape {
-        kind: Kind::String { values: &["Enabled", "Disabled"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 601: VersioningConfiguration
+    // 343: VersioningConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "mfa_delete", api_name: "MfaDelete", shape: 600, required: false },
-            Member { name: "status", api_name: "Status", shape: 399, required: false },
+            Member { name: "mfa_delete", api_name: "MfaDelete", shape: 79, required: false },
+            Member { name: "status", api_name: "Status", shape: 83, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 602: PutBucketVersioningRequest
+    // 344: PutBucketVersioningRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "mfa", api_name: "MFA", shape: 149, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "mfa", api_name: "MFA", shape: 0, required: false },
             Member {
                 name: "versioning_configuration",
                 api_name: "VersioningConfiguration",
-                shape: 601,
+                shape: 343,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 603: WebsiteConfiguration
+    // 345: WebsiteConfiguration
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "error_document", api_name: "ErrorDocument", shape: 408, required: false },
-            Member { name: "index_document", api_name: "IndexDocument", shape: 407, required: false },
-            Member { name: "redirect_all_requests_to", api_name: "RedirectAllRequestsTo", shape: 405, required: false },
-            Member { name: "routing_rules", api_name: "RoutingRules", shape: 417, required: false },
+            Member { name: "error_document", api_name: "ErrorDocument", shape: 222, required: false },
+            Member { name: "index_document", api_name: "IndexDocument", shape: 221, required: false },
+            Member { name: "redirect_all_requests_to", api_name: "RedirectAllRequestsTo", shape: 220, required: false },
+            Member { name: "routing_rules", api_name: "RoutingRules", shape: 226, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 604: PutBucketWebsiteRequest
+    // 346: PutBucketWebsiteRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "website_configuration", api_name: "WebsiteConfiguration", shape: 603, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "website_configuration", api_name: "WebsiteConfiguration", shape: 345, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 605: WriteOffsetBytes
-    Shape { kind: Kind::Integer, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 606: PutObjectRequest
+    // 347: PutObjectRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 39, required: false },
-            Member { name: "body", api_name: "Body", shape: 430, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 16, required: false },
+            Member { name: "body", api_name: "Body", shape: 230, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "cache_control", api_name: "CacheControl", shape: 40, required: false },
-            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 42, required: false },
-            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 43, required: false },
-            Member { name: "content_language", api_name: "ContentLanguage", shape: 44, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "content_type", api_name: "ContentType", shape: 45, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "expires", api_name: "Expires", shape: 51, required: false },
-            Member { name: "if_match", api_name: "IfMatch", shape: 26, required: false },
-            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 27, required: false },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
+            Member { name: "if_match", api_name: "IfMatch", shape: 0, required: false },
+            Member { name: "if_none_match", api_name: "IfNoneMatch", shape: 0, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "write_offset_bytes", api_name: "WriteOffsetBytes", shape: 605, required: false },
-            Member { name: "metadata", api_name: "Metadata", shape: 58, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
+            Member { name: "write_offset_bytes", api_name: "WriteOffsetBytes", shape: 6, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
             Member {
                 name: "website_redirect_location",
                 api_name: "WebsiteRedirectLocation",
-                shape: 63,
+                shape: 0,
                 required: false,
             },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 68, required: false },
-            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 69, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 0, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
             Member {
                 name: "object_lock_retain_until_date",
                 api_name: "ObjectLockRetainUntilDate",
-                shape: 70,
+                shape: 24,
                 required: false,
             },
             Member {
                 name: "object_lock_legal_hold_status",
                 api_name: "ObjectLockLegalHoldStatus",
-                shape: 71,
+                shape: 25,
                 required: false,
             },
-            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 72, required: false },
+            Member { name: "object_lock_event_hold", api_name: "ObjectLockEventHold", shape: 25, required: false },
             Member {
                 name: "object_lock_event_hold_duration_days",
                 api_name: "ObjectLockEventHoldDurationDays",
-                shape: 73,
+                shape: 6,
                 required: false,
             },
             Member {
                 name: "object_lock_event_hold_duration_years",
                 api_name: "ObjectLockEventHoldDurationYears",
-                shape: 74,
+                shape: 6,
                 required: false,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 607: PutObjectOutput
+    // 348: PutObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "expiration", api_name: "Expiration", shape: 33, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member {
                 name: "ssekms_encryption_context",
                 api_name: "SSEKMSEncryptionContext",
-                shape: 64,
+                shape: 11,
                 required: false,
             },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "size", api_name: "Size", shape: 163, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "size", api_name: "Size", shape: 6, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 608: PutObjectAclRequest
+    // 349: PutObjectAclRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "acl", api_name: "ACL", shape: 39, required: false },
-            Member { name: "access_control_policy", api_name: "AccessControlPolicy", shape: 572, required: false },
+            Member { name: "acl", api_name: "ACL", shape: 16, required: false },
+            Member { name: "access_control_policy", api_name: "AccessControlPolicy", shape: 320, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 52, required: false },
-            Member { name: "grant_read", api_name: "GrantRead", shape: 53, required: false },
-            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 54, required: false },
-            Member { name: "grant_write", api_name: "GrantWrite", shape: 92, required: false },
-            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 55, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "grant_full_control", api_name: "GrantFullControl", shape: 0, required: false },
+            Member { name: "grant_read", api_name: "GrantRead", shape: 0, required: false },
+            Member { name: "grant_read_acp", api_name: "GrantReadACP", shape: 0, required: false },
+            Member { name: "grant_write", api_name: "GrantWrite", shape: 0, required: false },
+            Member { name: "grant_write_acp", api_name: "GrantWriteACP", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 609: PutObjectAclOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "request_charged",
-            api_name: "RequestCharged",
-            shape: 7,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 610: PutObjectAnnotationRequest
+    // 350: PutObjectAnnotationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "annotation_name", api_name: "AnnotationName", shape: 156, required: true },
-            Member { name: "annotation_payload", api_name: "AnnotationPayload", shape: 443, required: true },
-            Member { name: "object_if_match", api_name: "ObjectIfMatch", shape: 157, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "annotation_name", api_name: "AnnotationName", shape: 0, required: true },
+            Member { name: "annotation_payload", api_name: "AnnotationPayload", shape: 230, required: true },
+            Member { name: "object_if_match", api_name: "ObjectIfMatch", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 611: PutObjectAnnotationOutput
+    // 351: PutObjectAnnotationOutput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "key", api_name: "Key", shape: 1, required: false },
-            Member { name: "annotation_name", api_name: "AnnotationName", shape: 156, required: false },
-            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 35, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "checksum_type", api_name: "ChecksumType", shape: 24, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "annotation_name", api_name: "AnnotationName", shape: 0, required: false },
+            Member { name: "object_version_id", api_name: "ObjectVersionId", shape: 0, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "checksum_type", api_name: "ChecksumType", shape: 10, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 612: PutObjectLegalHoldRequest
+    // 352: PutObjectLegalHoldRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "legal_hold", api_name: "LegalHold", shape: 459, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "legal_hold", api_name: "LegalHold", shape: 245, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 613: PutObjectLegalHoldOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "request_charged",
-            api_name: "RequestCharged",
-            shape: 7,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 614: PutObjectLockConfigurationRequest
+    // 353: PutObjectLockConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member {
                 name: "object_lock_configuration",
                 api_name: "ObjectLockConfiguration",
-                shape: 468,
+                shape: 251,
                 required: false,
             },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "token", api_name: "Token", shape: 594, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "token", api_name: "Token", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 615: PutObjectLockConfigurationOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "request_charged",
-            api_name: "RequestCharged",
-            shape: 7,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 616: PutObjectRetentionRequest
+    // 354: PutObjectRetentionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "retention", api_name: "Retention", shape: 471, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
+            Member { name: "retention", api_name: "Retention", shape: 253, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
             Member {
                 name: "bypass_governance_retention",
                 api_name: "BypassGovernanceRetention",
-                shape: 150,
+                shape: 14,
                 required: false,
             },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 617: PutObjectRetentionOutput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "request_charged",
-            api_name: "RequestCharged",
-            shape: 7,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 618: PutObjectTaggingRequest
+    // 355: PutObjectTaggingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 598, required: true },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 217, required: true },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 619: PutObjectTaggingOutput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "version_id", api_name: "VersionId", shape: 35, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 620: PutPublicAccessBlockRequest
+    // 356: PutPublicAccessBlockRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "public_access_block_configuration",
                 api_name: "PublicAccessBlockConfiguration",
-                shape: 479,
+                shape: 259,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 621: RenameSource
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 622: RenameSourceIfMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 623: RenameSourceIfNoneMatch
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 624: RenameSourceIfModifiedSince
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 625: RenameSourceIfUnmodifiedSince
-    Shape {
-        kind: Kind::Timestamp(TimestampFormat::HttpDate),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 626: ClientToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 627: RenameObjectRequest
+    // 357: RenameObjectRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "rename_source", api_name: "RenameSource", shape: 621, required: true },
-            Member { name: "destination_if_match", api_name: "DestinationIfMatch", shape: 26, required: false },
-            Member {
-                name: "destination_if_none_match",
-                api_name: "DestinationIfNoneMatch",
-                shape: 27,
-                required: false,
-            },
+            Member { name: "rename_source", api_name: "RenameSource", shape: 0, required: true },
+            Member { name: "destination_if_match", api_name: "DestinationIfMatch", shape: 0, required: false },
+            Member { name: "destination_if_none_match", api_name: "DestinationIfNoneMatch", shape: 0, required: false },
             Member {
                 name: "destination_if_modified_since",
                 api_name: "DestinationIfModifiedSince",
-                shape: 419,
+                shape: 18,
                 required: false,
             },
             Member {
                 name: "destination_if_unmodified_since",
                 api_name: "DestinationIfUnmodifiedSince",
-                shape: 420,
+                shape: 18,
                 required: false,
             },
-            Member { name: "source_if_match", api_name: "SourceIfMatch", shape: 622, required: false },
-            Member { name: "source_if_none_match", api_name: "SourceIfNoneMatch", shape: 623, required: false },
-            Member { name: "source_if_modified_since", api_name: "SourceIfModifiedSince", shape: 624, required: false },
+            Member { name: "source_if_match", api_name: "SourceIfMatch", shape: 0, required: false },
+            Member { name: "source_if_none_match", api_name: "SourceIfNoneMatch", shape: 0, required: false },
+            Member { name: "source_if_modified_since", api_name: "SourceIfModifiedSince", shape: 3, required: false },
             Member {
                 name: "source_if_unmodified_since",
                 api_name: "SourceIfUnmodifiedSince",
-                shape: 625,
+                shape: 3,
                 required: false,
             },
-            Member { name: "client_token", api_name: "ClientToken", shape: 626, required: false },
+            Member { name: "client_token", api_name: "ClientToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 628: RenameObjectOutput
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 629: Tier
+    // 358: Tier
     Shape {
         kind: Kind::String { values: &["Standard", "Bulk", "Expedited"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 630: GlacierJobParameters
+    // 359: GlacierJobParameters
     Shape {
-        kind: Kind::Structure(&[Member { name: "tier", api_name: "Tier", shape: 629, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "tier", api_name: "Tier", shape: 358, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 631: RestoreRequestType
-    Shape {
-        kind: Kind::String { values: &["SELECT"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 632: Description
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 633: FileHeaderInfo
+    // 360: RestoreRequestType
+    Shape { kind: Kind::String { values: &["SELECT"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 361: FileHeaderInfo
     Shape {
         kind: Kind::String { values: &["USE", "IGNORE", "NONE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 634: Comments
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 635: QuoteEscapeCharacter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 636: RecordDelimiter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 637: FieldDelimiter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 638: QuoteCharacter
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 639: AllowQuotedRecordDelimiter
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 640: CSVInput
+    // 362: CSVInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "file_header_info", api_name: "FileHeaderInfo", shape: 633, required: false },
-            Member { name: "comments", api_name: "Comments", shape: 634, required: false },
-            Member { name: "quote_escape_character", api_name: "QuoteEscapeCharacter", shape: 635, required: false },
-            Member { name: "record_delimiter", api_name: "RecordDelimiter", shape: 636, required: false },
-            Member { name: "field_delimiter", api_name: "FieldDelimiter", shape: 637, required: false },
-            Member { name: "quote_character", api_name: "QuoteCharacter", shape: 638, required: false },
+            Member { name: "file_header_info", api_name: "FileHeaderInfo", shape: 361, required: false },
+            Member { name: "comments", api_name: "Comments", shape: 0, required: false },
+            Member { name: "quote_escape_character", api_name: "QuoteEscapeCharacter", shape: 0, required: false },
+            Member { name: "record_delimiter", api_name: "RecordDelimiter", shape: 0, required: false },
+            Member { name: "field_delimiter", api_name: "FieldDelimiter", shape: 0, required: false },
+            Member { name: "quote_character", api_name: "QuoteCharacter", shape: 0, required: false },
             Member {
                 name: "allow_quoted_record_delimiter",
                 api_name: "AllowQuotedRecordDelimiter",
-                shape: 639,
+                shape: 14,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 641: CompressionType
+    // 363: CompressionType
     Shape {
         kind: Kind::String { values: &["NONE", "GZIP", "BZIP2"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 642: JSONType
+    // 364: JSONType
     Shape {
         kind: Kind::String { values: &["DOCUMENT", "LINES"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 643: JSONInput
+    // 365: JSONInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 642, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "type", api_name: "Type", shape: 364, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 644: ParquetInput
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 645: InputSerialization
+    // 366: InputSerialization
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "csv", api_name: "CSV", shape: 640, required: false },
-            Member { name: "compression_type", api_name: "CompressionType", shape: 641, required: false },
-            Member { name: "json", api_name: "JSON", shape: 643, required: false },
-            Member { name: "parquet", api_name: "Parquet", shape: 644, required: false },
+            Member { name: "csv", api_name: "CSV", shape: 362, required: false },
+            Member { name: "compression_type", api_name: "CompressionType", shape: 363, required: false },
+            Member { name: "json", api_name: "JSON", shape: 365, required: false },
+            Member { name: "parquet", api_name: "Parquet", shape: 121, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 646: ExpressionType
-    Shape {
-        kind: Kind::String { values: &["SQL"] },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 647: Expression
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 648: QuoteFields
+    // 367: ExpressionType
+    Shape { kind: Kind::String { values: &["SQL"] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 368: QuoteFields
     Shape {
         kind: Kind::String { values: &["ALWAYS", "ASNEEDED"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 649: CSVOutput
+    // 369: CSVOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "quote_fields", api_name: "QuoteFields", shape: 648, required: false },
-            Member { name: "quote_escape_character", api_name: "QuoteEscapeCharacter", shape: 635, required: false },
-            Member { name: "record_delimiter", api_name: "RecordDelimiter", shape: 636, required: false },
-            Member { name: "field_delimiter", api_name: "FieldDelimiter", shape: 637, required: false },
-            Member { name: "quote_character", api_name: "QuoteCharacter", shape: 638, required: false },
+            Member { name: "quote_fields", api_name: "QuoteFields", shape: 368, required: false },
+            Member { name: "quote_escape_character", api_name: "QuoteEscapeCharacter", shape: 0, required: false },
+            Member { name: "record_delimiter", api_name: "RecordDelimiter", shape: 0, required: false },
+            Member { name: "field_delimiter", api_name: "FieldDelimiter", shape: 0, required: false },
+            Member { name: "quote_character", api_name: "QuoteCharacter", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 650: JSONOutput
+    // 370: JSONOutput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "record_delimiter",
             api_name: "RecordDelimiter",
-            shape: 636,
+            shape: 0,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 651: OutputSerialization
+    // 371: OutputSerialization
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "csv", api_name: "CSV", shape: 649, required: false },
-            Member { name: "json", api_name: "JSON", shape: 650, required: false },
+            Member { name: "csv", api_name: "CSV", shape: 369, required: false },
+            Member { name: "json", api_name: "JSON", shape: 370, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 652: SelectParameters
+    // 372: SelectParameters
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "input_serialization", api_name: "InputSerialization", shape: 645, required: true },
-            Member { name: "expression_type", api_name: "ExpressionType", shape: 646, required: true },
-            Member { name: "expression", api_name: "Expression", shape: 647, required: true },
-            Member { name: "output_serialization", api_name: "OutputSerialization", shape: 651, required: true },
+            Member { name: "input_serialization", api_name: "InputSerialization", shape: 366, required: true },
+            Member { name: "expression_type", api_name: "ExpressionType", shape: 367, required: true },
+            Member { name: "expression", api_name: "Expression", shape: 0, required: true },
+            Member { name: "output_serialization", api_name: "OutputSerialization", shape: 371, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 653: LocationPrefix
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 654: KMSContext
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 655: Encryption
+    // 373: Encryption
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "encryption_type", api_name: "EncryptionType", shape: 34, required: true },
-            Member { name: "kms_key_id", api_name: "KMSKeyId", shape: 36, required: false },
-            Member { name: "kms_context", api_name: "KMSContext", shape: 654, required: false },
+            Member { name: "encryption_type", api_name: "EncryptionType", shape: 13, required: true },
+            Member { name: "kms_key_id", api_name: "KMSKeyId", shape: 11, required: false },
+            Member { name: "kms_context", api_name: "KMSContext", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 656: MetadataEntry
+    // 374: MetadataEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 56, required: false },
-            Member { name: "value", api_name: "Value", shape: 57, required: false },
+            Member { name: "name", api_name: "Name", shape: 0, required: false },
+            Member { name: "value", api_name: "Value", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 657: UserMetadata
+    // 375: UserMetadata
     Shape {
-        kind: Kind::List { item: 656 },
-        min: None,
-        max: None,
+        kind: Kind::List { item: 374 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "MetadataEntry",
             key: "",
@@ -11569,410 +9679,339 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 658: S3Location
+    // 376: S3Location
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket_name", api_name: "BucketName", shape: 0, required: true },
-            Member { name: "prefix", api_name: "Prefix", shape: 653, required: true },
-            Member { name: "encryption", api_name: "Encryption", shape: 655, required: false },
-            Member { name: "canned_acl", api_name: "CannedACL", shape: 39, required: false },
-            Member { name: "access_control_list", api_name: "AccessControlList", shape: 195, required: false },
-            Member { name: "tagging", api_name: "Tagging", shape: 598, required: false },
-            Member { name: "user_metadata", api_name: "UserMetadata", shape: 657, required: false },
-            Member { name: "storage_class", api_name: "StorageClass", shape: 62, required: false },
+            Member { name: "prefix", api_name: "Prefix", shape: 0, required: true },
+            Member { name: "encryption", api_name: "Encryption", shape: 373, required: false },
+            Member { name: "canned_acl", api_name: "CannedACL", shape: 16, required: false },
+            Member { name: "access_control_list", api_name: "AccessControlList", shape: 90, required: false },
+            Member { name: "tagging", api_name: "Tagging", shape: 217, required: false },
+            Member { name: "user_metadata", api_name: "UserMetadata", shape: 375, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 659: OutputLocation
+    // 377: OutputLocation
     Shape {
-        kind: Kind::Structure(&[Member { name: "s3", api_name: "S3", shape: 658, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "s3", api_name: "S3", shape: 376, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 660: RestoreRequest
+    // 378: RestoreRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "days", api_name: "Days", shape: 260, required: false },
-            Member { name: "glacier_job_parameters", api_name: "GlacierJobParameters", shape: 630, required: false },
-            Member { name: "type", api_name: "Type", shape: 631, required: false },
-            Member { name: "tier", api_name: "Tier", shape: 629, required: false },
-            Member { name: "description", api_name: "Description", shape: 632, required: false },
-            Member { name: "select_parameters", api_name: "SelectParameters", shape: 652, required: false },
-            Member { name: "output_location", api_name: "OutputLocation", shape: 659, required: false },
+            Member { name: "days", api_name: "Days", shape: 6, required: false },
+            Member { name: "glacier_job_parameters", api_name: "GlacierJobParameters", shape: 359, required: false },
+            Member { name: "type", api_name: "Type", shape: 360, required: false },
+            Member { name: "tier", api_name: "Tier", shape: 358, required: false },
+            Member { name: "description", api_name: "Description", shape: 0, required: false },
+            Member { name: "select_parameters", api_name: "SelectParameters", shape: 372, required: false },
+            Member { name: "output_location", api_name: "OutputLocation", shape: 377, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 661: RestoreObjectRequest
+    // 379: RestoreObjectRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "restore_request", api_name: "RestoreRequest", shape: 660, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "restore_request", api_name: "RestoreRequest", shape: 378, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 662: RestoreOutputPath
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 663: RestoreObjectOutput
+    // 380: RestoreObjectOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
-            Member { name: "restore_output_path", api_name: "RestoreOutputPath", shape: 662, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "restore_output_path", api_name: "RestoreOutputPath", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 664: AnnotationTableConfigurationUpdates
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 109, required: true },
-            Member {
-                name: "encryption_configuration",
-                api_name: "EncryptionConfiguration",
-                shape: 105,
-                required: false,
-            },
-            Member { name: "role", api_name: "Role", shape: 110, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 665: UpdateBucketMetadataAnnotationTableConfigurationRequest
+    // 381: UpdateBucketMetadataAnnotationTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "annotation_table_configuration",
                 api_name: "AnnotationTableConfiguration",
-                shape: 664,
+                shape: 50,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 666: InventoryTableConfigurationUpdates
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "configuration_state", api_name: "ConfigurationState", shape: 107, required: true },
-            Member {
-                name: "encryption_configuration",
-                api_name: "EncryptionConfiguration",
-                shape: 105,
-                required: false,
-            },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 667: UpdateBucketMetadataInventoryTableConfigurationRequest
+    // 382: UpdateBucketMetadataInventoryTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "inventory_table_configuration",
                 api_name: "InventoryTableConfiguration",
-                shape: 666,
+                shape: 49,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 668: JournalTableConfigurationUpdates
+    // 383: JournalTableConfigurationUpdates
     Shape {
         kind: Kind::Structure(&[Member {
             name: "record_expiration",
             api_name: "RecordExpiration",
-            shape: 102,
+            shape: 45,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 669: UpdateBucketMetadataJournalTableConfigurationRequest
+    // 384: UpdateBucketMetadataJournalTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
             Member {
                 name: "journal_table_configuration",
                 api_name: "JournalTableConfiguration",
-                shape: 668,
+                shape: 383,
                 required: true,
             },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 670: NonEmptyKmsKeyArnString
+    // 385: NonEmptyKmsKeyArnString
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(20),
-        max: Some(2048),
+        bounds: Some(&Bounds { min: Some(20), max: Some(2048) }),
         sensitive: true,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 671: SSEKMSEncryption
+    // 386: SSEKMSEncryption
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 670, required: true },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 385, required: true },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 672: ObjectEncryption
+    // 387: ObjectEncryption
     Shape {
-        kind: Kind::Union(&[Member { name: "ssekms", api_name: "SSE-KMS", shape: 671, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Union(&[Member { name: "ssekms", api_name: "SSE-KMS", shape: 386, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 673: UpdateObjectEncryptionRequest
+    // 388: UpdateObjectEncryptionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "version_id", api_name: "VersionId", shape: 35, required: false },
-            Member { name: "object_encryption", api_name: "ObjectEncryption", shape: 672, required: true },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "object_encryption", api_name: "ObjectEncryption", shape: 387, required: true },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 674: UpdateObjectEncryptionResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "request_charged",
-            api_name: "RequestCharged",
-            shape: 7,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 675: UploadPartRequest
+    // 389: UploadPartRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "body", api_name: "Body", shape: 430, required: false },
+            Member { name: "body", api_name: "Body", shape: 230, required: false },
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "content_md5", api_name: "ContentMD5", shape: 99, required: false },
-            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 41, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
+            Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
+            Member { name: "checksum_algorithm", api_name: "ChecksumAlgorithm", shape: 17, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: true },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: true },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: true },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: true },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 676: UploadPartOutput
+    // 390: UploadPartOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 677: CopySourceRange
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 678: UploadPartCopyRequest
+    // 391: UploadPartCopyRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
-            Member { name: "copy_source", api_name: "CopySource", shape: 46, required: true },
-            Member { name: "copy_source_if_match", api_name: "CopySourceIfMatch", shape: 47, required: false },
+            Member { name: "copy_source", api_name: "CopySource", shape: 0, required: true },
+            Member { name: "copy_source_if_match", api_name: "CopySourceIfMatch", shape: 0, required: false },
             Member {
                 name: "copy_source_if_modified_since",
                 api_name: "CopySourceIfModifiedSince",
-                shape: 48,
+                shape: 18,
                 required: false,
             },
-            Member { name: "copy_source_if_none_match", api_name: "CopySourceIfNoneMatch", shape: 49, required: false },
+            Member { name: "copy_source_if_none_match", api_name: "CopySourceIfNoneMatch", shape: 0, required: false },
             Member {
                 name: "copy_source_if_unmodified_since",
                 api_name: "CopySourceIfUnmodifiedSince",
-                shape: 50,
+                shape: 18,
                 required: false,
             },
-            Member { name: "copy_source_range", api_name: "CopySourceRange", shape: 677, required: false },
+            Member { name: "copy_source_range", api_name: "CopySourceRange", shape: 0, required: false },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
-            Member { name: "part_number", api_name: "PartNumber", shape: 20, required: true },
-            Member { name: "upload_id", api_name: "UploadId", shape: 2, required: true },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 29, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
+            Member { name: "part_number", api_name: "PartNumber", shape: 6, required: true },
+            Member { name: "upload_id", api_name: "UploadId", shape: 0, required: true },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
             Member {
                 name: "copy_source_sse_customer_algorithm",
                 api_name: "CopySourceSSECustomerAlgorithm",
-                shape: 65,
+                shape: 0,
                 required: false,
             },
             Member {
                 name: "copy_source_sse_customer_key",
                 api_name: "CopySourceSSECustomerKey",
-                shape: 66,
+                shape: 11,
                 required: false,
             },
             Member {
                 name: "copy_source_sse_customer_key_md5",
                 api_name: "CopySourceSSECustomerKeyMD5",
-                shape: 67,
+                shape: 0,
                 required: false,
             },
-            Member { name: "request_payer", api_name: "RequestPayer", shape: 3, required: false },
-            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 4, required: false },
+            Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member {
                 name: "expected_source_bucket_owner",
                 api_name: "ExpectedSourceBucketOwner",
-                shape: 4,
+                shape: 0,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 679: CopyPartResult
+    // 392: CopyPartResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "e_tag", api_name: "ETag", shape: 9, required: false },
-            Member { name: "last_modified", api_name: "LastModified", shape: 76, required: false },
-            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 10, required: false },
-            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 11, required: false },
-            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 12, required: false },
-            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 13, required: false },
-            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 14, required: false },
-            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 15, required: false },
-            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 16, required: false },
-            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 17, required: false },
-            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 18, required: false },
-            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 19, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 680: UploadPartCopyOutput
+    // 393: UploadPartCopyOutput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "copy_source_version_id", api_name: "CopySourceVersionId", shape: 78, required: false },
-            Member { name: "copy_part_result", api_name: "CopyPartResult", shape: 679, required: false },
-            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 34, required: false },
-            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 28, required: false },
-            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 30, required: false },
-            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 36, required: false },
-            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 37, required: false },
-            Member { name: "request_charged", api_name: "RequestCharged", shape: 7, required: false },
+            Member { name: "copy_source_version_id", api_name: "CopySourceVersionId", shape: 0, required: false },
+            Member { name: "copy_part_result", api_name: "CopyPartResult", shape: 392, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
 ];

@@ -2,7 +2,9 @@
 // API model (names, types and rules only). Do not edit.
 
 use connector_sdk::aws::model::xml::XmlNames;
-use connector_sdk::aws::model::{Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat};
+use connector_sdk::aws::model::{
+    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+};
 
 /// Amazon SNS, as its API model describes it.
 pub static SERVICE: Service = Service {
@@ -11,6 +13,7 @@ pub static SERVICE: Service = Service {
     protocol: Protocol::Query { version: "2010-03-31" },
     operations: OPERATIONS,
     shapes: SHAPES,
+    definitions: &[],
 };
 
 /// Every operation, sorted by name.
@@ -20,7 +23,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "AddPermission",
         title: "Add permission",
         description: "Lets the named AWS accounts perform the listed actions on a topic by adding a labelled statement to its access policy.",
-        input: 6,
+        input: 2,
         output: None,
         signed: true,
         pagination: None,
@@ -33,8 +36,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CheckIfPhoneNumberIsOptedOut",
         title: "Check if phone number is opted out",
         description: "Says whether a phone number has opted out of SMS messages from this account, so they are not delivered to it.",
-        input: 8,
-        output: Some(10),
+        input: 4,
+        output: Some(6),
         signed: true,
         pagination: None,
         http: None,
@@ -46,8 +49,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ConfirmSubscription",
         title: "Confirm subscription",
         description: "Confirms a pending subscription with the token SNS sent to the endpoint; until then the endpoint receives nothing.",
-        input: 13,
-        output: Some(15),
+        input: 7,
+        output: Some(8),
         signed: true,
         pagination: None,
         http: None,
@@ -59,8 +62,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreatePlatformApplication",
         title: "Create platform application",
         description: "Registers a mobile push service (APNs, FCM, ADM, Baidu, MPNS, WNS) with its credentials, so devices can become endpoints.",
-        input: 18,
-        output: Some(19),
+        input: 10,
+        output: Some(11),
         signed: true,
         pagination: None,
         http: None,
@@ -72,8 +75,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreatePlatformEndpoint",
         title: "Create platform endpoint",
         description: "Registers one device token under a platform application, giving an endpoint ARN to publish push notifications to.",
-        input: 20,
-        output: Some(21),
+        input: 12,
+        output: Some(13),
         signed: true,
         pagination: None,
         http: None,
@@ -85,8 +88,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateSMSSandboxPhoneNumber",
         title: "Add SMS sandbox phone number",
         description: "Adds a destination phone number to the account's SMS sandbox and sends it a one-time password to verify.",
-        input: 24,
-        output: Some(25),
+        input: 16,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -98,8 +101,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "CreateTopic",
         title: "Create topic",
         description: "Creates a topic, or returns the ARN of the existing one when called again with the same name and attributes. FIFO topics need a name ending in .fifo.",
-        input: 34,
-        output: Some(35),
+        input: 22,
+        output: Some(23),
         signed: true,
         pagination: None,
         http: None,
@@ -111,7 +114,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteEndpoint",
         title: "Delete endpoint",
         description: "Deletes a push notification endpoint; deleting one that does not exist succeeds.",
-        input: 36,
+        input: 24,
         output: None,
         signed: true,
         pagination: None,
@@ -124,7 +127,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeletePlatformApplication",
         title: "Delete platform application",
         description: "Deletes a platform application and with it the push credentials it holds.",
-        input: 37,
+        input: 25,
         output: None,
         signed: true,
         pagination: None,
@@ -137,8 +140,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteSMSSandboxPhoneNumber",
         title: "Delete SMS sandbox phone number",
         description: "Removes a verified or pending phone number from the account's SMS sandbox.",
-        input: 38,
-        output: Some(39),
+        input: 26,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -150,7 +153,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "DeleteTopic",
         title: "Delete topic",
         description: "Deletes a topic and all its subscriptions; messages not yet delivered may be lost. Deleting a missing topic succeeds.",
-        input: 40,
+        input: 27,
         output: None,
         signed: true,
         pagination: None,
@@ -163,8 +166,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetDataProtectionPolicy",
         title: "Get data protection policy",
         description: "Reads the policy that finds and masks sensitive data in messages published to a topic.",
-        input: 41,
-        output: Some(42),
+        input: 28,
+        output: Some(29),
         signed: true,
         pagination: None,
         http: None,
@@ -176,8 +179,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetEndpointAttributes",
         title: "Get endpoint attributes",
         description: "Reads a push endpoint's attributes, such as whether it is enabled and its device token.",
-        input: 43,
-        output: Some(44),
+        input: 24,
+        output: Some(30),
         signed: true,
         pagination: None,
         http: None,
@@ -189,8 +192,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetPlatformApplicationAttributes",
         title: "Get platform application attributes",
         description: "Reads a platform application's attributes, such as its event topics and success feedback role.",
-        input: 45,
-        output: Some(46),
+        input: 25,
+        output: Some(30),
         signed: true,
         pagination: None,
         http: None,
@@ -202,8 +205,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetSMSAttributes",
         title: "Get SMS attributes",
         description: "Reads the account's default SMS settings, such as the message type and monthly spend limit; can be narrowed to named attributes.",
-        input: 48,
-        output: Some(49),
+        input: 31,
+        output: Some(32),
         signed: true,
         pagination: None,
         http: None,
@@ -215,8 +218,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetSMSSandboxAccountStatus",
         title: "Get SMS sandbox status",
         description: "Says whether the account is still in the SMS sandbox, where it may only text verified numbers.",
-        input: 50,
-        output: Some(51),
+        input: 17,
+        output: Some(33),
         signed: true,
         pagination: None,
         http: None,
@@ -228,8 +231,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetSubscriptionAttributes",
         title: "Get subscription attributes",
         description: "Reads a subscription's attributes: its endpoint, filter policy, raw delivery and redrive settings.",
-        input: 52,
-        output: Some(54),
+        input: 34,
+        output: Some(30),
         signed: true,
         pagination: None,
         http: None,
@@ -241,8 +244,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "GetTopicAttributes",
         title: "Get topic attributes",
         description: "Reads a topic's attributes: display name, policy, delivery settings and subscription counts.",
-        input: 55,
-        output: Some(56),
+        input: 27,
+        output: Some(30),
         signed: true,
         pagination: None,
         http: None,
@@ -254,10 +257,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListEndpointsByPlatformApplication",
         title: "List endpoints by platform application",
         description: "Lists the push endpoints registered under a platform application. Paged with a next token.",
-        input: 57,
-        output: Some(60),
+        input: 35,
+        output: Some(38),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -273,10 +276,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListOriginationNumbers",
         title: "List origination numbers",
         description: "Lists the phone numbers and sender IDs the account can send SMS from, with their capabilities. Paged with a next token.",
-        input: 63,
-        output: Some(71),
+        input: 40,
+        output: Some(48),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -292,10 +295,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListPhoneNumbersOptedOut",
         title: "List opted-out phone numbers",
         description: "Lists the phone numbers that opted out of SMS from this account. Paged with a next token.",
-        input: 73,
-        output: Some(75),
+        input: 49,
+        output: Some(51),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "nextToken",
             output_token: "nextToken",
             limit: None,
@@ -311,10 +314,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListPlatformApplications",
         title: "List platform applications",
         description: "Lists the account's platform applications with their attributes. Paged with a next token.",
-        input: 76,
-        output: Some(79),
+        input: 52,
+        output: Some(55),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -330,10 +333,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListSMSSandboxPhoneNumbers",
         title: "List SMS sandbox phone numbers",
         description: "Lists the phone numbers in the account's SMS sandbox and whether each is verified.",
-        input: 81,
-        output: Some(85),
+        input: 57,
+        output: Some(61),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: Some("max_results"),
@@ -349,10 +352,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListSubscriptions",
         title: "List subscriptions",
         description: "Lists the account's subscriptions across all topics, up to 100 a page. Paged with a next token.",
-        input: 86,
-        output: Some(92),
+        input: 52,
+        output: Some(64),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -368,10 +371,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListSubscriptionsByTopic",
         title: "List subscriptions by topic",
         description: "Lists the subscriptions of one topic, up to 100 a page. Paged with a next token.",
-        input: 93,
-        output: Some(94),
+        input: 65,
+        output: Some(64),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -387,8 +390,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTagsForResource",
         title: "List tags for resource",
         description: "Reads the tags on a topic, given its ARN.",
-        input: 96,
-        output: Some(97),
+        input: 67,
+        output: Some(68),
         signed: true,
         pagination: None,
         http: None,
@@ -400,10 +403,10 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTopics",
         title: "List topics",
         description: "Lists the account's topics in this Region, up to 100 a page. Paged with a next token.",
-        input: 98,
-        output: Some(101),
+        input: 52,
+        output: Some(70),
         signed: true,
-        pagination: Some(Pagination {
+        pagination: Some(&Pagination {
             input_token: "NextToken",
             output_token: "NextToken",
             limit: None,
@@ -419,8 +422,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "OptInPhoneNumber",
         title: "Opt in phone number",
         description: "Lets SMS messages reach a number that opted out again; a number can be opted in once every 30 days.",
-        input: 102,
-        output: Some(103),
+        input: 4,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -432,8 +435,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Publish",
         title: "Publish message",
         description: "Sends a message to a topic, a push endpoint or a phone number. FIFO topics also need a message group id; the reply carries the message id.",
-        input: 110,
-        output: Some(112),
+        input: 74,
+        output: Some(75),
         signed: true,
         pagination: None,
         http: None,
@@ -445,8 +448,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PublishBatch",
         title: "Publish batch",
         description: "Sends up to 10 messages to a topic in one request; each entry succeeds or fails on its own, as the reply lists.",
-        input: 115,
-        output: Some(120),
+        input: 78,
+        output: Some(83),
         signed: true,
         pagination: None,
         http: None,
@@ -458,7 +461,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutDataProtectionPolicy",
         title: "Put data protection policy",
         description: "Sets the policy that finds and masks sensitive data in messages published to a topic, replacing any earlier one.",
-        input: 121,
+        input: 84,
         output: None,
         signed: true,
         pagination: None,
@@ -471,7 +474,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RemovePermission",
         title: "Remove permission",
         description: "Removes a statement, by its label, from a topic's access policy.",
-        input: 122,
+        input: 85,
         output: None,
         signed: true,
         pagination: None,
@@ -484,7 +487,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetEndpointAttributes",
         title: "Set endpoint attributes",
         description: "Changes a push endpoint's attributes, such as re-enabling it or replacing its device token.",
-        input: 123,
+        input: 86,
         output: None,
         signed: true,
         pagination: None,
@@ -497,7 +500,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetPlatformApplicationAttributes",
         title: "Set platform application attributes",
         description: "Changes a platform application's attributes, such as its credentials or event topics.",
-        input: 124,
+        input: 87,
         output: None,
         signed: true,
         pagination: None,
@@ -510,8 +513,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetSMSAttributes",
         title: "Set SMS attributes",
         description: "Sets the account's default SMS settings, such as the default sender id, message type and monthly spend limit.",
-        input: 125,
-        output: Some(126),
+        input: 88,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -523,7 +526,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetSubscriptionAttributes",
         title: "Set subscription attributes",
         description: "Changes one attribute of a subscription, such as its filter policy or raw message delivery.",
-        input: 127,
+        input: 89,
         output: None,
         signed: true,
         pagination: None,
@@ -536,7 +539,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SetTopicAttributes",
         title: "Set topic attributes",
         description: "Changes one attribute of a topic, such as its display name, access policy or delivery policy.",
-        input: 128,
+        input: 90,
         output: None,
         signed: true,
         pagination: None,
@@ -549,8 +552,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Subscribe",
         title: "Subscribe",
         description: "Subscribes an endpoint (email, SMS, HTTP/S, SQS, Lambda, ...) to a topic. Email and HTTP endpoints stay pending until they confirm.",
-        input: 129,
-        output: Some(130),
+        input: 91,
+        output: Some(8),
         signed: true,
         pagination: None,
         http: None,
@@ -562,8 +565,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or replaces tags on a topic; a topic holds at most 50 tags.",
-        input: 131,
-        output: Some(132),
+        input: 92,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -575,7 +578,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "Unsubscribe",
         title: "Unsubscribe",
         description: "Deletes a subscription; its endpoint stops receiving the topic's messages.",
-        input: 133,
+        input: 34,
         output: None,
         signed: true,
         pagination: None,
@@ -588,8 +591,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes tags, by key, from a topic.",
-        input: 135,
-        output: Some(136),
+        input: 94,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -601,8 +604,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "VerifySMSSandboxPhoneNumber",
         title: "Verify SMS sandbox phone number",
         description: "Verifies a phone number in the account's SMS sandbox with the one-time password that was sent to it.",
-        input: 138,
-        output: Some(139),
+        input: 96,
+        output: Some(17),
         signed: true,
         pagination: None,
         http: None,
@@ -615,155 +618,129 @@ static OPERATIONS: &[Operation] = &[
 /// and the `Kind` indices point into this table.
 static SHAPES: &[Shape] = &[
     // 0: topicARN
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 1: label
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 2: delegate
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 3: DelegatesList
-    Shape { kind: Kind::List { item: 2 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 4: action
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 5: ActionsList
-    Shape { kind: Kind::List { item: 4 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 6: AddPermissionInput
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 1: DelegatesList
+    Shape { kind: Kind::List { item: 0 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 2: AddPermissionInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "label", api_name: "Label", shape: 1, required: true },
-            Member { name: "aws_account_id", api_name: "AWSAccountId", shape: 3, required: true },
-            Member { name: "action_name", api_name: "ActionName", shape: 5, required: true },
+            Member { name: "label", api_name: "Label", shape: 0, required: true },
+            Member { name: "aws_account_id", api_name: "AWSAccountId", shape: 1, required: true },
+            Member { name: "action_name", api_name: "ActionName", shape: 1, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 7: PhoneNumber
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: true, recursive: None, xml: None },
-    // 8: CheckIfPhoneNumberIsOptedOutInput
+    // 3: PhoneNumber
+    Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: true, recursive: false, xml: None },
+    // 4: CheckIfPhoneNumberIsOptedOutInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "phone_number", api_name: "phoneNumber", shape: 7, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "phone_number", api_name: "phoneNumber", shape: 3, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 9: boolean
-    Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 10: CheckIfPhoneNumberIsOptedOutResponse
+    // 5: boolean
+    Shape { kind: Kind::Boolean, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 6: CheckIfPhoneNumberIsOptedOutResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "is_opted_out", api_name: "isOptedOut", shape: 9, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "is_opted_out", api_name: "isOptedOut", shape: 5, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 11: token
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 12: authenticateOnUnsubscribe
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 13: ConfirmSubscriptionInput
+    // 7: ConfirmSubscriptionInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "token", api_name: "Token", shape: 11, required: true },
+            Member { name: "token", api_name: "Token", shape: 0, required: true },
             Member {
                 name: "authenticate_on_unsubscribe",
                 api_name: "AuthenticateOnUnsubscribe",
-                shape: 12,
+                shape: 0,
                 required: false,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 14: subscriptionARN
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 15: ConfirmSubscriptionResponse
+    // 8: ConfirmSubscriptionResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "subscription_arn",
             api_name: "SubscriptionArn",
-            shape: 14,
+            shape: 0,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 16: String
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 17: MapStringToString
-    Shape {
-        kind: Kind::Map { key: 16, value: 16 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 18: CreatePlatformApplicationInput
+    // 9: MapStringToString
+    Shape { kind: Kind::Map { key: 0, value: 0 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 10: CreatePlatformApplicationInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 16, required: true },
-            Member { name: "platform", api_name: "Platform", shape: 16, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: true },
+            Member { name: "name", api_name: "Name", shape: 0, required: true },
+            Member { name: "platform", api_name: "Platform", shape: 0, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 19: CreatePlatformApplicationResponse
+    // 11: CreatePlatformApplicationResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "platform_application_arn",
             api_name: "PlatformApplicationArn",
-            shape: 16,
+            shape: 0,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 20: CreatePlatformEndpointInput
+    // 12: CreatePlatformEndpointInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 16, required: true },
-            Member { name: "token", api_name: "Token", shape: 16, required: true },
-            Member { name: "custom_user_data", api_name: "CustomUserData", shape: 16, required: false },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: false },
+            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 0, required: true },
+            Member { name: "token", api_name: "Token", shape: 0, required: true },
+            Member { name: "custom_user_data", api_name: "CustomUserData", shape: 0, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 21: CreateEndpointResponse
+    // 13: CreateEndpointResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 16, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 22: PhoneNumberString
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(20), sensitive: true, recursive: None, xml: None },
-    // 23: LanguageCodeString
+    // 14: PhoneNumberString
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: None, max: Some(20) }),
+        sensitive: true,
+        recursive: false,
+        xml: None,
+    },
+    // 15: LanguageCodeString
     Shape {
         kind: Kind::String {
             values: &[
@@ -771,674 +748,492 @@ static SHAPES: &[Shape] = &[
                 "zh-CN", "zh-TW",
             ],
         },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 24: CreateSMSSandboxPhoneNumberInput
+    // 16: CreateSMSSandboxPhoneNumberInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "phone_number", api_name: "PhoneNumber", shape: 22, required: true },
-            Member { name: "language_code", api_name: "LanguageCode", shape: 23, required: false },
+            Member { name: "phone_number", api_name: "PhoneNumber", shape: 14, required: true },
+            Member { name: "language_code", api_name: "LanguageCode", shape: 15, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 25: CreateSMSSandboxPhoneNumberResult
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 26: topicName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 27: attributeName
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 28: attributeValue
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 29: TopicAttributesMap
-    Shape {
-        kind: Kind::Map { key: 27, value: 28 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 30: TagKey
+    // 17: CreateSMSSandboxPhoneNumberResult
+    Shape { kind: Kind::Structure(&[]), bounds: None, sensitive: false, recursive: false, xml: None },
+    // 18: TagKey
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(128),
+        bounds: Some(&Bounds { min: Some(1), max: Some(128) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 31: TagValue
+    // 19: TagValue
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(0),
-        max: Some(256),
+        bounds: Some(&Bounds { min: Some(0), max: Some(256) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 32: Tag
+    // 20: Tag
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "key", api_name: "Key", shape: 30, required: true },
-            Member { name: "value", api_name: "Value", shape: 31, required: true },
+            Member { name: "key", api_name: "Key", shape: 18, required: true },
+            Member { name: "value", api_name: "Value", shape: 19, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 33: TagList
-    Shape { kind: Kind::List { item: 32 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 34: CreateTopicInput
+    // 21: TagList
+    Shape { kind: Kind::List { item: 20 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 22: CreateTopicInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "name", api_name: "Name", shape: 26, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 29, required: false },
-            Member { name: "tags", api_name: "Tags", shape: 33, required: false },
-            Member { name: "data_protection_policy", api_name: "DataProtectionPolicy", shape: 28, required: false },
+            Member { name: "name", api_name: "Name", shape: 0, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: false },
+            Member { name: "tags", api_name: "Tags", shape: 21, required: false },
+            Member { name: "data_protection_policy", api_name: "DataProtectionPolicy", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 35: CreateTopicResponse
+    // 23: CreateTopicResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: false }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 36: DeleteEndpointInput
+    // 24: DeleteEndpointInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 16, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 0, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 37: DeletePlatformApplicationInput
+    // 25: DeletePlatformApplicationInput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "platform_application_arn",
             api_name: "PlatformApplicationArn",
-            shape: 16,
+            shape: 0,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 38: DeleteSMSSandboxPhoneNumberInput
+    // 26: DeleteSMSSandboxPhoneNumberInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "phone_number", api_name: "PhoneNumber", shape: 22, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "phone_number", api_name: "PhoneNumber", shape: 14, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 39: DeleteSMSSandboxPhoneNumberResult
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 40: DeleteTopicInput
+    // 27: DeleteTopicInput
     Shape {
         kind: Kind::Structure(&[Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 41: GetDataProtectionPolicyInput
+    // 28: GetDataProtectionPolicyInput
     Shape {
         kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 0, required: true }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 42: GetDataProtectionPolicyResponse
+    // 29: GetDataProtectionPolicyResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "data_protection_policy",
             api_name: "DataProtectionPolicy",
-            shape: 28,
+            shape: 0,
             required: false,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 43: GetEndpointAttributesInput
+    // 30: GetEndpointAttributesResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 16, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "attributes", api_name: "Attributes", shape: 9, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 44: GetEndpointAttributesResponse
+    // 31: GetSMSAttributesInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "Attributes", shape: 17, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 1, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 45: GetPlatformApplicationAttributesInput
+    // 32: GetSMSAttributesResponse
     Shape {
-        kind: Kind::Structure(&[Member {
-            name: "platform_application_arn",
-            api_name: "PlatformApplicationArn",
-            shape: 16,
-            required: true,
-        }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 9, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 46: GetPlatformApplicationAttributesResponse
+    // 33: GetSMSSandboxAccountStatusResult
     Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "Attributes", shape: 17, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "is_in_sandbox", api_name: "IsInSandbox", shape: 5, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 47: ListString
-    Shape { kind: Kind::List { item: 16 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 48: GetSMSAttributesInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 47, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 49: GetSMSAttributesResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 17, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 50: GetSMSSandboxAccountStatusInput
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 51: GetSMSSandboxAccountStatusResult
-    Shape {
-        kind: Kind::Structure(&[Member { name: "is_in_sandbox", api_name: "IsInSandbox", shape: 9, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 52: GetSubscriptionAttributesInput
+    // 34: GetSubscriptionAttributesInput
     Shape {
         kind: Kind::Structure(&[Member {
             name: "subscription_arn",
             api_name: "SubscriptionArn",
-            shape: 14,
+            shape: 0,
             required: true,
         }]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 53: SubscriptionAttributesMap
-    Shape {
-        kind: Kind::Map { key: 27, value: 28 },
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 54: GetSubscriptionAttributesResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "Attributes", shape: 53, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 55: GetTopicAttributesInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 56: GetTopicAttributesResponse
-    Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "Attributes", shape: 29, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 57: ListEndpointsByPlatformApplicationInput
+    // 35: ListEndpointsByPlatformApplicationInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 16, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 16, required: false },
+            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 0, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 58: Endpoint
+    // 36: Endpoint
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 16, required: false },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: false },
+            Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 0, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 59: ListOfEndpoints
-    Shape { kind: Kind::List { item: 58 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 60: ListEndpointsByPlatformApplicationResponse
+    // 37: ListOfEndpoints
+    Shape { kind: Kind::List { item: 36 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 38: ListEndpointsByPlatformApplicationResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "endpoints", api_name: "Endpoints", shape: 59, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 16, required: false },
+            Member { name: "endpoints", api_name: "Endpoints", shape: 37, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 61: nextToken
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 62: MaxItemsListOriginationNumbers
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(30), sensitive: false, recursive: None, xml: None },
-    // 63: ListOriginationNumbersRequest
+    // 39: MaxItemsListOriginationNumbers
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(30) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 40: ListOriginationNumbersRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 62, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 39, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 64: Timestamp
+    // 41: Timestamp
     Shape {
         kind: Kind::Timestamp(TimestampFormat::Default),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 65: Iso2CountryCode
-    Shape { kind: Kind::String { values: &[] }, min: None, max: Some(2), sensitive: false, recursive: None, xml: None },
-    // 66: RouteType
+    // 42: Iso2CountryCode
+    Shape {
+        kind: Kind::String { values: &[] },
+        bounds: Some(&Bounds { min: None, max: Some(2) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 43: RouteType
     Shape {
         kind: Kind::String { values: &["Transactional", "Promotional", "Premium"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 67: NumberCapability
+    // 44: NumberCapability
     Shape {
         kind: Kind::String { values: &["SMS", "MMS", "VOICE"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 68: NumberCapabilityList
-    Shape { kind: Kind::List { item: 67 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 69: PhoneNumberInformation
+    // 45: NumberCapabilityList
+    Shape { kind: Kind::List { item: 44 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 46: PhoneNumberInformation
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "created_at", api_name: "CreatedAt", shape: 64, required: false },
-            Member { name: "phone_number", api_name: "PhoneNumber", shape: 7, required: false },
-            Member { name: "status", api_name: "Status", shape: 16, required: false },
-            Member { name: "iso2_country_code", api_name: "Iso2CountryCode", shape: 65, required: false },
-            Member { name: "route_type", api_name: "RouteType", shape: 66, required: false },
-            Member { name: "number_capabilities", api_name: "NumberCapabilities", shape: 68, required: false },
+            Member { name: "created_at", api_name: "CreatedAt", shape: 41, required: false },
+            Member { name: "phone_number", api_name: "PhoneNumber", shape: 3, required: false },
+            Member { name: "status", api_name: "Status", shape: 0, required: false },
+            Member { name: "iso2_country_code", api_name: "Iso2CountryCode", shape: 42, required: false },
+            Member { name: "route_type", api_name: "RouteType", shape: 43, required: false },
+            Member { name: "number_capabilities", api_name: "NumberCapabilities", shape: 45, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 70: PhoneNumberInformationList
-    Shape { kind: Kind::List { item: 69 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 71: ListOriginationNumbersResult
+    // 47: PhoneNumberInformationList
+    Shape { kind: Kind::List { item: 46 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 48: ListOriginationNumbersResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
-            Member { name: "phone_numbers", api_name: "PhoneNumbers", shape: 70, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
+            Member { name: "phone_numbers", api_name: "PhoneNumbers", shape: 47, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 72: string
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 73: ListPhoneNumbersOptedOutInput
+    // 49: ListPhoneNumbersOptedOutInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "next_token", api_name: "nextToken", shape: 72, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "next_token", api_name: "nextToken", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 74: PhoneNumberList
-    Shape { kind: Kind::List { item: 7 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 75: ListPhoneNumbersOptedOutResponse
+    // 50: PhoneNumberList
+    Shape { kind: Kind::List { item: 3 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 51: ListPhoneNumbersOptedOutResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "phone_numbers", api_name: "phoneNumbers", shape: 74, required: false },
-            Member { name: "next_token", api_name: "nextToken", shape: 72, required: false },
+            Member { name: "phone_numbers", api_name: "phoneNumbers", shape: 50, required: false },
+            Member { name: "next_token", api_name: "nextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 76: ListPlatformApplicationsInput
+    // 52: ListPlatformApplicationsInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "next_token", api_name: "NextToken", shape: 16, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "next_token", api_name: "NextToken", shape: 0, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 77: PlatformApplication
+    // 53: PlatformApplication
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 16, required: false },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: false },
+            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 0, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 78: ListOfPlatformApplications
-    Shape { kind: Kind::List { item: 77 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 79: ListPlatformApplicationsResponse
+    // 54: ListOfPlatformApplications
+    Shape { kind: Kind::List { item: 53 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 55: ListPlatformApplicationsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "platform_applications", api_name: "PlatformApplications", shape: 78, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 16, required: false },
+            Member { name: "platform_applications", api_name: "PlatformApplications", shape: 54, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 80: MaxItems
-    Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
-    // 81: ListSMSSandboxPhoneNumbersInput
+    // 56: MaxItems
+    Shape {
+        kind: Kind::Integer,
+        bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 57: ListSMSSandboxPhoneNumbersInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
-            Member { name: "max_results", api_name: "MaxResults", shape: 80, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
+            Member { name: "max_results", api_name: "MaxResults", shape: 56, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 82: SMSSandboxPhoneNumberVerificationStatus
+    // 58: SMSSandboxPhoneNumberVerificationStatus
     Shape {
         kind: Kind::String { values: &["Pending", "Verified"] },
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 83: SMSSandboxPhoneNumber
+    // 59: SMSSandboxPhoneNumber
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "phone_number", api_name: "PhoneNumber", shape: 22, required: false },
-            Member { name: "status", api_name: "Status", shape: 82, required: false },
+            Member { name: "phone_number", api_name: "PhoneNumber", shape: 14, required: false },
+            Member { name: "status", api_name: "Status", shape: 58, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 84: SMSSandboxPhoneNumberList
-    Shape { kind: Kind::List { item: 83 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 85: ListSMSSandboxPhoneNumbersResult
+    // 60: SMSSandboxPhoneNumberList
+    Shape { kind: Kind::List { item: 59 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 61: ListSMSSandboxPhoneNumbersResult
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "phone_numbers", api_name: "PhoneNumbers", shape: 84, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 72, required: false },
+            Member { name: "phone_numbers", api_name: "PhoneNumbers", shape: 60, required: true },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 86: ListSubscriptionsInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "next_token", api_name: "NextToken", shape: 61, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 87: account
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 88: protocol
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 89: endpoint
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 90: Subscription
+    // 62: Subscription
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subscription_arn", api_name: "SubscriptionArn", shape: 14, required: false },
-            Member { name: "owner", api_name: "Owner", shape: 87, required: false },
-            Member { name: "protocol", api_name: "Protocol", shape: 88, required: false },
-            Member { name: "endpoint", api_name: "Endpoint", shape: 89, required: false },
+            Member { name: "subscription_arn", api_name: "SubscriptionArn", shape: 0, required: false },
+            Member { name: "owner", api_name: "Owner", shape: 0, required: false },
+            Member { name: "protocol", api_name: "Protocol", shape: 0, required: false },
+            Member { name: "endpoint", api_name: "Endpoint", shape: 0, required: false },
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 91: SubscriptionsList
-    Shape { kind: Kind::List { item: 90 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 92: ListSubscriptionsResponse
+    // 63: SubscriptionsList
+    Shape { kind: Kind::List { item: 62 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 64: ListSubscriptionsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subscriptions", api_name: "Subscriptions", shape: 91, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
+            Member { name: "subscriptions", api_name: "Subscriptions", shape: 63, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 93: ListSubscriptionsByTopicInput
+    // 65: ListSubscriptionsByTopicInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 94: ListSubscriptionsByTopicResponse
-    Shape {
-        kind: Kind::Structure(&[
-            Member { name: "subscriptions", api_name: "Subscriptions", shape: 91, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
-        ]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 95: AmazonResourceName
+    // 66: AmazonResourceName
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(1),
-        max: Some(1011),
+        bounds: Some(&Bounds { min: Some(1), max: Some(1011) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 96: ListTagsForResourceRequest
+    // 67: ListTagsForResourceRequest
     Shape {
-        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 95, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "resource_arn", api_name: "ResourceArn", shape: 66, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 97: ListTagsForResourceResponse
+    // 68: ListTagsForResourceResponse
     Shape {
-        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 33, required: false }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 21, required: false }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 98: ListTopicsInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "next_token", api_name: "NextToken", shape: 61, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 99: Topic
-    Shape {
-        kind: Kind::Structure(&[Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: false }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 100: TopicsList
-    Shape { kind: Kind::List { item: 99 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 101: ListTopicsResponse
+    // 69: TopicsList
+    Shape { kind: Kind::List { item: 23 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 70: ListTopicsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "topics", api_name: "Topics", shape: 100, required: false },
-            Member { name: "next_token", api_name: "NextToken", shape: 61, required: false },
+            Member { name: "topics", api_name: "Topics", shape: 69, required: false },
+            Member { name: "next_token", api_name: "NextToken", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 102: OptInPhoneNumberInput
-    Shape {
-        kind: Kind::Structure(&[Member { name: "phone_number", api_name: "phoneNumber", shape: 7, required: true }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 103: OptInPhoneNumberResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 104: message
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 105: subject
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 106: messageStructure
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 107: Binary
-    Shape { kind: Kind::Blob, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 108: MessageAttributeValue
+    // 71: Binary
+    Shape { kind: Kind::Blob, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 72: MessageAttributeValue
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "data_type", api_name: "DataType", shape: 16, required: true },
-            Member { name: "string_value", api_name: "StringValue", shape: 16, required: false },
-            Member { name: "binary_value", api_name: "BinaryValue", shape: 107, required: false },
+            Member { name: "data_type", api_name: "DataType", shape: 0, required: true },
+            Member { name: "string_value", api_name: "StringValue", shape: 0, required: false },
+            Member { name: "binary_value", api_name: "BinaryValue", shape: 71, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 109: MessageAttributeMap
+    // 73: MessageAttributeMap
     Shape {
-        kind: Kind::Map { key: 16, value: 108 },
-        min: None,
-        max: None,
+        kind: Kind::Map { key: 0, value: 72 },
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: Some(&XmlNames {
             item: "",
             key: "Name",
@@ -1449,297 +1244,240 @@ static SHAPES: &[Shape] = &[
             query_names: &[],
         }),
     },
-    // 110: PublishInput
+    // 74: PublishInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: false },
-            Member { name: "target_arn", api_name: "TargetArn", shape: 16, required: false },
-            Member { name: "phone_number", api_name: "PhoneNumber", shape: 7, required: false },
-            Member { name: "message", api_name: "Message", shape: 104, required: true },
-            Member { name: "subject", api_name: "Subject", shape: 105, required: false },
-            Member { name: "message_structure", api_name: "MessageStructure", shape: 106, required: false },
-            Member { name: "message_attributes", api_name: "MessageAttributes", shape: 109, required: false },
-            Member { name: "message_deduplication_id", api_name: "MessageDeduplicationId", shape: 16, required: false },
-            Member { name: "message_group_id", api_name: "MessageGroupId", shape: 16, required: false },
+            Member { name: "target_arn", api_name: "TargetArn", shape: 0, required: false },
+            Member { name: "phone_number", api_name: "PhoneNumber", shape: 3, required: false },
+            Member { name: "message", api_name: "Message", shape: 0, required: true },
+            Member { name: "subject", api_name: "Subject", shape: 0, required: false },
+            Member { name: "message_structure", api_name: "MessageStructure", shape: 0, required: false },
+            Member { name: "message_attributes", api_name: "MessageAttributes", shape: 73, required: false },
+            Member { name: "message_deduplication_id", api_name: "MessageDeduplicationId", shape: 0, required: false },
+            Member { name: "message_group_id", api_name: "MessageGroupId", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 111: messageId
-    Shape { kind: Kind::String { values: &[] }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 112: PublishResponse
+    // 75: PublishResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "message_id", api_name: "MessageId", shape: 111, required: false },
-            Member { name: "sequence_number", api_name: "SequenceNumber", shape: 16, required: false },
+            Member { name: "message_id", api_name: "MessageId", shape: 0, required: false },
+            Member { name: "sequence_number", api_name: "SequenceNumber", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 113: PublishBatchRequestEntry
+    // 76: PublishBatchRequestEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 16, required: true },
-            Member { name: "message", api_name: "Message", shape: 104, required: true },
-            Member { name: "subject", api_name: "Subject", shape: 105, required: false },
-            Member { name: "message_structure", api_name: "MessageStructure", shape: 106, required: false },
-            Member { name: "message_attributes", api_name: "MessageAttributes", shape: 109, required: false },
-            Member { name: "message_deduplication_id", api_name: "MessageDeduplicationId", shape: 16, required: false },
-            Member { name: "message_group_id", api_name: "MessageGroupId", shape: 16, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "message", api_name: "Message", shape: 0, required: true },
+            Member { name: "subject", api_name: "Subject", shape: 0, required: false },
+            Member { name: "message_structure", api_name: "MessageStructure", shape: 0, required: false },
+            Member { name: "message_attributes", api_name: "MessageAttributes", shape: 73, required: false },
+            Member { name: "message_deduplication_id", api_name: "MessageDeduplicationId", shape: 0, required: false },
+            Member { name: "message_group_id", api_name: "MessageGroupId", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 114: PublishBatchRequestEntryList
-    Shape { kind: Kind::List { item: 113 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 115: PublishBatchInput
+    // 77: PublishBatchRequestEntryList
+    Shape { kind: Kind::List { item: 76 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 78: PublishBatchInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
             Member {
                 name: "publish_batch_request_entries",
                 api_name: "PublishBatchRequestEntries",
-                shape: 114,
+                shape: 77,
                 required: true,
             },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 116: PublishBatchResultEntry
+    // 79: PublishBatchResultEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 16, required: false },
-            Member { name: "message_id", api_name: "MessageId", shape: 111, required: false },
-            Member { name: "sequence_number", api_name: "SequenceNumber", shape: 16, required: false },
+            Member { name: "id", api_name: "Id", shape: 0, required: false },
+            Member { name: "message_id", api_name: "MessageId", shape: 0, required: false },
+            Member { name: "sequence_number", api_name: "SequenceNumber", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 117: PublishBatchResultEntryList
-    Shape { kind: Kind::List { item: 116 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 118: BatchResultErrorEntry
+    // 80: PublishBatchResultEntryList
+    Shape { kind: Kind::List { item: 79 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 81: BatchResultErrorEntry
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "id", api_name: "Id", shape: 16, required: true },
-            Member { name: "code", api_name: "Code", shape: 16, required: true },
-            Member { name: "message", api_name: "Message", shape: 16, required: false },
-            Member { name: "sender_fault", api_name: "SenderFault", shape: 9, required: true },
+            Member { name: "id", api_name: "Id", shape: 0, required: true },
+            Member { name: "code", api_name: "Code", shape: 0, required: true },
+            Member { name: "message", api_name: "Message", shape: 0, required: false },
+            Member { name: "sender_fault", api_name: "SenderFault", shape: 5, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 119: BatchResultErrorEntryList
-    Shape { kind: Kind::List { item: 118 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 120: PublishBatchResponse
+    // 82: BatchResultErrorEntryList
+    Shape { kind: Kind::List { item: 81 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 83: PublishBatchResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "successful", api_name: "Successful", shape: 117, required: false },
-            Member { name: "failed", api_name: "Failed", shape: 119, required: false },
+            Member { name: "successful", api_name: "Successful", shape: 80, required: false },
+            Member { name: "failed", api_name: "Failed", shape: 82, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 121: PutDataProtectionPolicyInput
+    // 84: PutDataProtectionPolicyInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "resource_arn", api_name: "ResourceArn", shape: 0, required: true },
-            Member { name: "data_protection_policy", api_name: "DataProtectionPolicy", shape: 28, required: true },
+            Member { name: "data_protection_policy", api_name: "DataProtectionPolicy", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 122: RemovePermissionInput
+    // 85: RemovePermissionInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "label", api_name: "Label", shape: 1, required: true },
+            Member { name: "label", api_name: "Label", shape: 0, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 123: SetEndpointAttributesInput
+    // 86: SetEndpointAttributesInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 16, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: true },
+            Member { name: "endpoint_arn", api_name: "EndpointArn", shape: 0, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 124: SetPlatformApplicationAttributesInput
+    // 87: SetPlatformApplicationAttributesInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 16, required: true },
-            Member { name: "attributes", api_name: "Attributes", shape: 17, required: true },
+            Member { name: "platform_application_arn", api_name: "PlatformApplicationArn", shape: 0, required: true },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 125: SetSMSAttributesInput
+    // 88: SetSMSAttributesInput
     Shape {
-        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 17, required: true }]),
-        min: None,
-        max: None,
+        kind: Kind::Structure(&[Member { name: "attributes", api_name: "attributes", shape: 9, required: true }]),
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 126: SetSMSAttributesResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 127: SetSubscriptionAttributesInput
+    // 89: SetSubscriptionAttributesInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "subscription_arn", api_name: "SubscriptionArn", shape: 14, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 27, required: true },
-            Member { name: "attribute_value", api_name: "AttributeValue", shape: 28, required: false },
+            Member { name: "subscription_arn", api_name: "SubscriptionArn", shape: 0, required: true },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 0, required: true },
+            Member { name: "attribute_value", api_name: "AttributeValue", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 128: SetTopicAttributesInput
+    // 90: SetTopicAttributesInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "attribute_name", api_name: "AttributeName", shape: 27, required: true },
-            Member { name: "attribute_value", api_name: "AttributeValue", shape: 28, required: false },
+            Member { name: "attribute_name", api_name: "AttributeName", shape: 0, required: true },
+            Member { name: "attribute_value", api_name: "AttributeValue", shape: 0, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 129: SubscribeInput
+    // 91: SubscribeInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "topic_arn", api_name: "TopicArn", shape: 0, required: true },
-            Member { name: "protocol", api_name: "Protocol", shape: 88, required: true },
-            Member { name: "endpoint", api_name: "Endpoint", shape: 89, required: false },
-            Member { name: "attributes", api_name: "Attributes", shape: 53, required: false },
-            Member { name: "return_subscription_arn", api_name: "ReturnSubscriptionArn", shape: 9, required: false },
+            Member { name: "protocol", api_name: "Protocol", shape: 0, required: true },
+            Member { name: "endpoint", api_name: "Endpoint", shape: 0, required: false },
+            Member { name: "attributes", api_name: "Attributes", shape: 9, required: false },
+            Member { name: "return_subscription_arn", api_name: "ReturnSubscriptionArn", shape: 5, required: false },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 130: SubscribeResponse
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "subscription_arn",
-            api_name: "SubscriptionArn",
-            shape: 14,
-            required: false,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 131: TagResourceRequest
+    // 92: TagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 95, required: true },
-            Member { name: "tags", api_name: "Tags", shape: 33, required: true },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 66, required: true },
+            Member { name: "tags", api_name: "Tags", shape: 21, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 132: TagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 133: UnsubscribeInput
-    Shape {
-        kind: Kind::Structure(&[Member {
-            name: "subscription_arn",
-            api_name: "SubscriptionArn",
-            shape: 14,
-            required: true,
-        }]),
-        min: None,
-        max: None,
-        sensitive: false,
-        recursive: None,
-        xml: None,
-    },
-    // 134: TagKeyList
-    Shape { kind: Kind::List { item: 30 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 135: UntagResourceRequest
+    // 93: TagKeyList
+    Shape { kind: Kind::List { item: 18 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 94: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "resource_arn", api_name: "ResourceArn", shape: 95, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 134, required: true },
+            Member { name: "resource_arn", api_name: "ResourceArn", shape: 66, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 93, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 136: UntagResourceResponse
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
-    // 137: OTPCode
+    // 95: OTPCode
     Shape {
         kind: Kind::String { values: &[] },
-        min: Some(5),
-        max: Some(8),
+        bounds: Some(&Bounds { min: Some(5), max: Some(8) }),
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 138: VerifySMSSandboxPhoneNumberInput
+    // 96: VerifySMSSandboxPhoneNumberInput
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "phone_number", api_name: "PhoneNumber", shape: 22, required: true },
-            Member { name: "one_time_password", api_name: "OneTimePassword", shape: 137, required: true },
+            Member { name: "phone_number", api_name: "PhoneNumber", shape: 14, required: true },
+            Member { name: "one_time_password", api_name: "OneTimePassword", shape: 95, required: true },
         ]),
-        min: None,
-        max: None,
+        bounds: None,
         sensitive: false,
-        recursive: None,
+        recursive: false,
         xml: None,
     },
-    // 139: VerifySMSSandboxPhoneNumberResult
-    Shape { kind: Kind::Structure(&[]), min: None, max: None, sensitive: false, recursive: None, xml: None },
 ];

@@ -139,7 +139,7 @@ fn check_string(shape: &Shape, s: &str, path: &str) -> Result<(), InputError> {
 
 fn check_bounds(shape: &Shape, len: usize, unit: &str, path: &str) -> Result<(), InputError> {
     let len = len as i64;
-    let problem = match (shape.min, shape.max) {
+    let problem = match (shape.min(), shape.max()) {
         (Some(min), _) if len < min => format!("has {len} {unit}, at least {min} needed"),
         (_, Some(max)) if len > max => format!("has {len} {unit}, at most {max} allowed"),
         _ => return Ok(()),
@@ -148,7 +148,7 @@ fn check_bounds(shape: &Shape, len: usize, unit: &str, path: &str) -> Result<(),
 }
 
 fn check_range(shape: &Shape, n: i64, path: &str) -> Result<(), InputError> {
-    let problem = match (shape.min, shape.max) {
+    let problem = match (shape.min(), shape.max()) {
         (Some(min), _) if n < min => format!("{n} is below the minimum {min}"),
         (_, Some(max)) if n > max => format!("{n} is above the maximum {max}"),
         _ => return Ok(()),

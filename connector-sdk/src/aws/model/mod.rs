@@ -52,6 +52,9 @@ pub struct Service {
     /// Every shape an operation's input or output reaches; indices in
     /// operations, members and kinds point into it.
     pub shapes: &'static [Shape],
+    /// The model names of the recursive shapes, by index (sorted): the
+    /// names of their schema definitions.
+    pub definitions: &'static [(u16, &'static str)],
 }
 
 /// A service's wire protocol.
@@ -88,9 +91,9 @@ pub struct Operation {
     /// authenticate with a token or a secret in the body instead).
     pub signed: bool,
     /// Set for listings that return a page of items and a token for the next.
-    pub pagination: Option<Pagination>,
+    pub pagination: Option<&'static Pagination>,
     /// How the operation goes over HTTP, for the REST protocols.
-    pub http: Option<rest::Http>,
+    pub http: Option<&'static rest::Http>,
     /// Headers the operation always sends (an endpoint-discovery
     /// operation's `x-amz-api-version`).
     pub headers: &'static [(&'static str, &'static str)],
@@ -122,19 +125,39 @@ pub struct Pagination {
 #[derive(Debug)]
 pub struct Shape {
     pub kind: Kind,
+    /// Bounds on its length, size or value, if the model sets any (a
+    /// reference, as few shapes have them and tables stay small).
+    pub bounds: Option<&'static Bounds>,
+    /// The model marks the value as secret (passwords, tokens).
+    pub sensitive: bool,
+    /// The shape is on a cycle (DynamoDB's `AttributeValue` holds lists
+    /// and maps of itself): its schema is a shared definition (`$defs`),
+    /// named in [`Service::definitions`], that refers to itself.
+    pub recursive: bool,
+    /// For the query protocol, a list's or map's element names where they
+    /// are not the defaults.
+    pub xml: Option<&'static xml::XmlNames>,
+}
+
+/// A shape's bounds.
+#[derive(Debug)]
+pub struct Bounds {
     /// Lower bound: string length, list or map size, or integer value.
     pub min: Option<i64>,
     /// Upper bound, as `min`.
     pub max: Option<i64>,
-    /// The model marks the value as secret (passwords, tokens).
-    pub sensitive: bool,
-    /// The shape's model name when it is on a cycle (DynamoDB's
-    /// `AttributeValue` holds lists and maps of itself): its schema is a
-    /// shared definition (`$defs`) that refers to itself.
-    pub recursive: Option<&'static str>,
-    /// For the query protocol, a list's or map's element names where they
-    /// are not the defaults.
-    pub xml: Option<&'static xml::XmlNames>,
+}
+
+impl Shape {
+    /// The lower bound, if there is one.
+    pub fn min(&self) -> Option<i64> {
+        self.bounds.and_then(|b| b.min)
+    }
+
+    /// The upper bound, if there is one.
+    pub fn max(&self) -> Option<i64> {
+        self.bounds.and_then(|b| b.max)
+    }
 }
 
 /// What kind of value a shape holds. Indices point into the shape table.
@@ -335,6 +358,15 @@ impl Service {
         }
     }
 
+    /// The definition name of the recursive shape at `index`.
+    pub(crate) fn definition_name(&self, index: u16) -> &'static str {
+        let definitions = self.definitions;
+        match definitions.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(at) => definitions[at].1,
+            Err(_) => "Recursive",
+        }
+    }
+
     /// The shape at `index`.
     pub(crate) fn shape(&self, index: u16) -> &'static Shape {
         let shapes = self.shapes;
@@ -395,7 +427,7 @@ pub(crate) mod sample {
                 input: 7,
                 output: Some(8),
                 signed: false,
-                pagination: Some(Pagination {
+                pagination: Some(&Pagination {
                     input_token: "StartKey",
                     output_token: "LastKey",
                     limit: Some("limit"),
@@ -407,14 +439,14 @@ pub(crate) mod sample {
                 idempotency_token: None,
             },
         ],
+        definitions: &[(1, "AttributeValue")],
         shapes: &[
             // 0: String
             Shape {
                 kind: Kind::String { values: &[] },
-                min: Some(1),
-                max: Some(8),
+                bounds: Some(&Bounds { min: Some(1), max: Some(8) }),
                 sensitive: false,
-                recursive: None,
+                recursive: false,
                 xml: None,
             },
             // 1: AttributeValue, a union holding lists and maps of itself
@@ -424,39 +456,23 @@ pub(crate) mod sample {
                     Member { name: "l", api_name: "L", shape: 2, required: false },
                     Member { name: "m", api_name: "M", shape: 3, required: false },
                 ]),
-                min: None,
-                max: None,
+                bounds: None,
                 sensitive: false,
-                recursive: Some("AttributeValue"),
+                recursive: true,
                 xml: None,
             },
             // 2: ListAttributeValue
             Shape {
                 kind: Kind::List { item: 1 },
-                min: None,
-                max: Some(3),
+                bounds: Some(&Bounds { min: None, max: Some(3) }),
                 sensitive: false,
-                recursive: None,
+                recursive: false,
                 xml: None,
             },
             // 3: MapAttributeValue
-            Shape {
-                kind: Kind::Map { key: 0, value: 1 },
-                min: None,
-                max: None,
-                sensitive: false,
-                recursive: None,
-                xml: None,
-            },
+            Shape { kind: Kind::Map { key: 0, value: 1 }, bounds: None, sensitive: false, recursive: false, xml: None },
             // 4: Secret
-            Shape {
-                kind: Kind::String { values: &[] },
-                min: None,
-                max: None,
-                sensitive: true,
-                recursive: None,
-                xml: None,
-            },
+            Shape { kind: Kind::String { values: &[] }, bounds: None, sensitive: true, recursive: false, xml: None },
             // 5: PutItemInput
             Shape {
                 kind: Kind::Structure(&[
@@ -464,24 +480,28 @@ pub(crate) mod sample {
                     Member { name: "client_token", api_name: "ClientToken", shape: 0, required: false },
                     Member { name: "password", api_name: "Password", shape: 4, required: false },
                 ]),
-                min: None,
-                max: None,
+                bounds: None,
                 sensitive: false,
-                recursive: None,
+                recursive: false,
                 xml: None,
             },
             // 6: Limit
-            Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false, recursive: None, xml: None },
+            Shape {
+                kind: Kind::Integer,
+                bounds: Some(&Bounds { min: Some(1), max: Some(100) }),
+                sensitive: false,
+                recursive: false,
+                xml: None,
+            },
             // 7: QueryInput
             Shape {
                 kind: Kind::Structure(&[
                     Member { name: "start_key", api_name: "StartKey", shape: 3, required: false },
                     Member { name: "limit", api_name: "Limit", shape: 6, required: false },
                 ]),
-                min: None,
-                max: None,
+                bounds: None,
                 sensitive: false,
-                recursive: None,
+                recursive: false,
                 xml: None,
             },
             // 8: QueryOutput
@@ -491,14 +511,13 @@ pub(crate) mod sample {
                     Member { name: "count", api_name: "Count", shape: 6, required: false },
                     Member { name: "last_key", api_name: "LastKey", shape: 3, required: false },
                 ]),
-                min: None,
-                max: None,
+                bounds: None,
                 sensitive: false,
-                recursive: None,
+                recursive: false,
                 xml: None,
             },
             // 9: ItemList
-            Shape { kind: Kind::List { item: 3 }, min: None, max: None, sensitive: false, recursive: None, xml: None },
+            Shape { kind: Kind::List { item: 3 }, bounds: None, sensitive: false, recursive: false, xml: None },
         ],
     };
 }

@@ -75,12 +75,12 @@ impl Builder {
     /// shape, the shape's own schema otherwise.
     fn member_schema(&mut self, index: u16) -> Value {
         let shape = self.service.shape(index);
-        match shape.recursive {
-            Some(name) => {
-                self.definitions.entry(name).or_insert(Err(index));
-                json!({"$ref": format!("#/$defs/{name}")})
-            }
-            None => self.shape_schema(shape),
+        if shape.recursive {
+            let name = self.service.definition_name(index);
+            self.definitions.entry(name).or_insert(Err(index));
+            json!({"$ref": format!("#/$defs/{name}")})
+        } else {
+            self.shape_schema(shape)
         }
     }
 
@@ -169,10 +169,10 @@ impl Builder {
 }
 
 fn bounds(s: &mut Map<String, Value>, shape: &Shape, min_key: &str, max_key: &str) {
-    if let Some(min) = shape.min {
+    if let Some(min) = shape.min() {
         s.insert(min_key.into(), json!(min));
     }
-    if let Some(max) = shape.max {
+    if let Some(max) = shape.max() {
         s.insert(max_key.into(), json!(max));
     }
 }

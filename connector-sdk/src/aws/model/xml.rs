@@ -316,7 +316,7 @@ mod tests {
     };
 
     fn shape(kind: Kind, xml: Option<&'static XmlNames>) -> Shape {
-        Shape { kind, min: None, max: None, sensitive: false, recursive: None, xml }
+        Shape { kind, bounds: None, sensitive: false, recursive: false, xml }
     }
 
     static SERVICE: std::sync::LazyLock<&'static Service> = std::sync::LazyLock::new(|| {
@@ -350,6 +350,7 @@ mod tests {
             protocol: Protocol::RestXml,
             operations: &[],
             shapes: Box::leak(shapes.into_boxed_slice()),
+            definitions: &[],
         }))
     });
 
