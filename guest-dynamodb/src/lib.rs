@@ -45,7 +45,7 @@ mod tests {
         let query = SERVICE.operation("query").unwrap().pagination.as_ref().unwrap();
         assert_eq!(
             (query.input_token, query.output_token, query.items),
-            ("ExclusiveStartKey", "LastEvaluatedKey", "Items")
+            ("ExclusiveStartKey", "LastEvaluatedKey", &["Items"][..])
         );
         assert_eq!(query.totals, ["Count", "ScannedCount"]);
         assert_eq!(SERVICE.operation("transact_write_items").unwrap().idempotency_token, Some("ClientRequestToken"));
