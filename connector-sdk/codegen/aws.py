@@ -436,11 +436,15 @@ class Generator:
         return None
 
     def headers(self, op):
-        """Headers `op` always sends: an endpoint-discovery operation names
-        the API version, as the SDKs do."""
+        """Headers `op` always sends, as the SDKs do: an endpoint-discovery
+        operation names the API version; a service that once spoke query
+        (SQS) is asked for its query-era error codes."""
+        headers = []
         if op.get("endpointoperation"):
-            return f"&[(\"x-amz-api-version\", {rust_str(self.model['metadata']['apiVersion'])})]"
-        return "&[]"
+            headers.append(("x-amz-api-version", self.model["metadata"]["apiVersion"]))
+        if "awsQueryCompatible" in self.model["metadata"]:
+            headers.append(("x-amzn-query-mode", "true"))
+        return "&[" + ", ".join(f"({rust_str(k)}, {rust_str(v)})" for k, v in headers) + "]"
 
     def wire_name(self, shape_name, member):
         """The name the member `member` of `shape_name` has in the table's
@@ -476,6 +480,8 @@ class Generator:
                 elif location == "querystring":
                     kind = self.shapes[member["shape"]]["type"]
                     src = "Location::QueryMap" if kind == "map" else f"Location::Query({rust_str(wire)})"
+                elif location == "header" and member.get("jsonvalue"):
+                    src = f"Location::JsonHeader({rust_str(wire)})"
                 elif location == "header":
                     src = f"Location::Header({rust_str(wire)})"
                 elif location == "headers":
@@ -915,6 +921,7 @@ def read_operation(model):
 def load_service(model_dir):
     """The API model and paginators in `model_dir`; an operation without
     input gets an empty one, so every operation has an input shape. A
+    header member holding JSON (`jsonvalue`) takes any JSON value. A
     member that flattens a list the shape itself does not points to a
     flattened copy of it (the table says how a shape appears, not a
     member); a deprecated member that has another member's wire name
@@ -934,6 +941,11 @@ def load_service(model_dir):
         if shape["type"] != "structure":
             continue
         for name, spec in list(shape["members"].items()):
+            if spec.get("location") == "header" and (spec.get("jsonvalue") or shapes[spec["shape"]].get("jsonvalue")):
+                # Any JSON value, sent as base64 of its text.
+                spec["jsonvalue"] = True
+                spec["shape"] = "__JsonValue"
+                shapes.setdefault("__JsonValue", {"type": "structure", "document": True, "members": {}})
             if spec.get("flattened") and not shapes[spec["shape"]].get("flattened"):
                 copy = spec["shape"] + "__flattened"
                 shapes.setdefault(copy, dict(shapes[spec["shape"]], flattened=True))

@@ -63,8 +63,9 @@ pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> 
     error_of(status, headers, body, code, message)
 }
 
-/// A service error from what was read of the response: the code (the
-/// `X-Amzn-ErrorType` header wins), the message, or the body's text.
+/// A service error from what was read of the response: the code (a
+/// query-era code in `x-amzn-query-error`, as SQS sends it, wins, then the
+/// `X-Amzn-ErrorType` header), the message, or the body's text.
 pub(crate) fn error_of(
     status: u16,
     headers: &[(String, String)],
@@ -72,8 +73,13 @@ pub(crate) fn error_of(
     body_code: Option<String>,
     body_message: Option<String>,
 ) -> ServiceError {
-    let header_code =
-        headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-errortype")).map(|(_, v)| v.clone());
+    let header = |wanted: &str| headers.iter().find(|(name, _)| name.eq_ignore_ascii_case(wanted)).map(|(_, v)| v);
+    // `AWS.SimpleQueueService.NonExistentQueue;Sender`: the code, then the fault.
+    let query_code = header("x-amzn-query-error")
+        .and_then(|value| value.split_once(';'))
+        .filter(|(code, _)| !code.is_empty())
+        .map(|(code, _)| code.to_owned());
+    let header_code = query_code.or_else(|| header("x-amzn-errortype").cloned());
     let code = match header_code.or(body_code).as_deref().map(clean_code) {
         Some(code) if !code.is_empty() => code.to_owned(),
         _ => format!("Http{status}"),
@@ -163,6 +169,23 @@ mod properties {
         fn any_query_reply_reads_or_is_refused(xml in "(<[a-zA-Z]{1,8}>|</[a-zA-Z]{1,8}>|[a-z ]{0,5}){0,30}") {
             let _ = query::result_of("List", &xml);
         }
+    }
+
+    #[test]
+    fn a_query_compatible_service_answers_with_its_query_era_code() {
+        let headers = vec![
+            ("x-amzn-query-error".to_owned(), "AWS.SimpleQueueService.NonExistentQueue;Sender".to_owned()),
+            ("x-amzn-errortype".to_owned(), "com.amazonaws.sqs#QueueDoesNotExist".to_owned()),
+        ];
+        let body = br#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The queue does not exist."}"#;
+        let error = service_error(400, &headers, body);
+        assert_eq!(
+            (error.code.as_str(), error.message.as_str()),
+            ("AWS.SimpleQueueService.NonExistentQueue", "The queue does not exist.")
+        );
+        // A header that is not `code;fault` is not a code.
+        let odd = vec![("x-amzn-query-error".to_owned(), ";Sender".to_owned())];
+        assert_eq!(service_error(400, &odd, body).code, "QueueDoesNotExist");
     }
 
     #[test]

@@ -79,7 +79,8 @@ fn models_venv() -> anyhow::Result<PathBuf> {
     // Made beside its final place and renamed, so a failed or concurrent
     // install never leaves a half venv where the next run looks.
     std::fs::create_dir_all(&home).with_context(|| format!("could not create {}", home.display()))?;
-    let building = tempfile::Builder::new().prefix("aws-models-").tempdir_in(&home).context("could not make a venv")?;
+    remove_stale_builds(&home);
+    let building = tempfile::Builder::new().prefix(BUILD_PREFIX).tempdir_in(&home).context("could not make a venv")?;
     let status =
         Command::new(&python).args(["-m", "venv"]).arg(building.path()).status().with_context(|| {
             format!("could not run {python:?}: Python 3 with venv is needed to read AWS API models")
@@ -99,11 +100,31 @@ fn models_venv() -> anyhow::Result<PathBuf> {
     }
     std::fs::write(building.path().join(".complete"), "").context("could not mark the venv complete")?;
     let building = building.keep();
-    if std::fs::rename(&building, &venv).is_err() {
-        // Another run finished first: use its venv.
+    if let Err(e) = std::fs::rename(&building, &venv) {
         let _ = std::fs::remove_dir_all(&building);
+        // Another run may have finished first: then its venv serves.
+        if !venv.join(".complete").exists() {
+            return Err(e).with_context(|| format!("could not move the new venv to {}", venv.display()));
+        }
     }
     Ok(venv)
+}
+
+/// Where a venv is made before it is moved into place.
+const BUILD_PREFIX: &str = ".aws-models-build-";
+
+/// Removes venvs an install killed half-way left behind (a day old: not
+/// one another run is making now).
+fn remove_stale_builds(home: &Path) {
+    let Ok(entries) = std::fs::read_dir(home) else { return };
+    let day = std::time::Duration::from_secs(86_400);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+        if name.to_string_lossy().starts_with(BUILD_PREFIX) && stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs `python` with `args`; its standard output, or its own message

@@ -94,6 +94,9 @@ pub enum Location {
     /// A map whose entries are query parameters.
     QueryMap,
     Header(&'static str),
+    /// A header holding any JSON value, base64-encoded (the model's
+    /// `jsonvalue` headers).
+    JsonHeader(&'static str),
     /// A map whose entries are headers named with this prefix.
     Headers(&'static str),
     /// The response's status code.
@@ -140,7 +143,13 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
                 query.push(pair(name, &scalar_text(shape, value, TimestampFormat::Iso8601)))
             }
             (Location::QueryMap, Some(Value::Object(entries))) => {
-                for (key, value) in entries {
+                // A parameter a member of its own sets wins over the map's.
+                let named = |key: &str| {
+                    http.input.iter().any(|b| {
+                        matches!(b.location, Location::Query(name) if name == key) && fields.contains_key(b.member)
+                    })
+                };
+                for (key, value) in entries.iter().filter(|(key, _)| !named(key)) {
                     match value {
                         Value::Array(items) => query.extend(items.iter().map(|v| pair(key, &plain(v)))),
                         other => query.push(pair(key, &plain(other))),
@@ -161,6 +170,9 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
             (Location::Header(_), Some(Value::Array(_))) => {}
             (Location::Header(name), Some(value)) => {
                 headers.push((name.to_ascii_lowercase(), scalar_text(shape, value, TimestampFormat::HttpDate)))
+            }
+            (Location::JsonHeader(name), Some(value)) => {
+                headers.push((name.to_ascii_lowercase(), BASE64.encode(to_json(value)?)))
             }
             (Location::Headers(prefix), Some(Value::Object(entries))) => {
                 headers.extend(entries.iter().map(|(k, v)| (format!("{prefix}{k}").to_ascii_lowercase(), plain(v))));
@@ -263,6 +275,11 @@ pub(super) fn output(
             Location::Header(name) => {
                 header(name).map(|text| typed(member_kind(service, output, binding.member), text))
             }
+            // Base64 of JSON; kept as sent when it is not.
+            Location::JsonHeader(name) => header(name).map(|text| {
+                let json = BASE64.decode(text.trim()).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                json.unwrap_or_else(|| Value::String(text.clone()))
+            }),
             Location::Headers(prefix) => {
                 let entries: Map<String, Value> = response
                     .headers
@@ -415,6 +432,106 @@ fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::model::{Shape, TimestampFormat};
+    use serde_json::json;
+
+    fn shape(kind: Kind) -> Shape {
+        Shape { kind, bounds: None, sensitive: false, recursive: false, xml: None }
+    }
+
+    static HTTP: Http = Http {
+        method: "GET",
+        uri: "/things/{Id}?list",
+        input: &[
+            Binding { member: "Id", location: Location::Label("Id") },
+            Binding { member: "Limit", location: Location::Query("limit") },
+            Binding { member: "Extra", location: Location::QueryMap },
+            Binding { member: "Since", location: Location::Header("x-since") },
+            Binding { member: "Attributes", location: Location::JsonHeader("x-attributes") },
+        ],
+        output: &[],
+        input_payload: None,
+        output_payload: None,
+        xml_root: None,
+        checksum: Checksum::None,
+    };
+
+    static SERVICE: std::sync::LazyLock<&'static Service> = std::sync::LazyLock::new(|| {
+        let shapes = vec![
+            shape(Kind::String { values: &[] }),
+            shape(Kind::Integer),
+            shape(Kind::Map { key: 0, value: 0 }),
+            shape(Kind::Timestamp(TimestampFormat::Iso8601)),
+            shape(Kind::Structure(&[
+                Member { name: "id", api_name: "Id", shape: 0, required: true },
+                Member { name: "limit", api_name: "Limit", shape: 1, required: false },
+                Member { name: "extra", api_name: "Extra", shape: 2, required: false },
+                Member { name: "since", api_name: "Since", shape: 3, required: false },
+                Member { name: "attributes", api_name: "Attributes", shape: 5, required: false },
+            ])),
+            shape(Kind::Document),
+        ];
+        let operations = vec![Operation {
+            name: "list_things",
+            api_name: "ListThings",
+            title: "List things",
+            description: "Lists things.",
+            input: 4,
+            output: None,
+            signed: true,
+            pagination: None,
+            http: Some(&HTTP),
+            headers: &[],
+            idempotency_token: None,
+        }];
+        Box::leak(Box::new(Service {
+            title: "Things",
+            signing_name: "things",
+            protocol: Protocol::RestJson,
+            operations: Box::leak(operations.into_boxed_slice()),
+            shapes: Box::leak(shapes.into_boxed_slice()),
+            definitions: &[],
+        }))
+    });
+
+    fn send(body: Value) -> Result<Request, Error> {
+        let service: &'static Service = *SERVICE;
+        request(service, &service.operations[0], &HTTP, &body)
+    }
+
+    #[test]
+    fn members_go_to_the_path_query_and_headers() {
+        let sent = send(json!({"Id": "a b/c", "Limit": 5, "Extra": {"limit": "99", "tag": "x"}, "Since": 1700000000.5,
+                               "Attributes": {"a": [1]}}))
+        .unwrap();
+        // The named parameter wins over the map's entry of the same name.
+        assert_eq!(sent.path, "/things/a%20b%2Fc?list&limit=5&tag=x");
+        // The model's format, in whole seconds as headers carry them.
+        // A JSON header is base64 of the JSON text.
+        assert_eq!(
+            sent.headers,
+            [
+                ("x-since".to_owned(), "2023-11-14T22:13:20Z".to_owned()),
+                ("x-attributes".to_owned(), BASE64.encode(br#"{"a":[1]}"#)),
+            ]
+        );
+        assert!(sent.body.is_empty());
+    }
+
+    #[test]
+    fn a_label_that_would_change_the_path_is_refused() {
+        for label in ["", ".", ".."] {
+            match send(json!({"Id": label})) {
+                Err(Error::InvalidInput(message)) => {
+                    assert!(
+                        message.starts_with("Id: `") && message.contains("cannot be a part of the path"),
+                        "{message}"
+                    )
+                }
+                other => panic!("`{label}` must be refused, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn header_lists_quote_what_would_split_them() {

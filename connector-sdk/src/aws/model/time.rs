@@ -86,13 +86,18 @@ pub(super) fn parse_http_date(text: &str) -> Option<f64> {
     let month_name = parts.next()?;
     let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
     let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u8>().ok().map(i64::from));
     let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    if !YEARS.contains(&year) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
     Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s) as f64)
 }
+
+/// The years a timestamp read from a reply may name: far past any the
+/// services use, and far inside what the day arithmetic holds without
+/// overflow, whatever a hostile reply claims.
+const YEARS: std::ops::RangeInclusive<i64> = 0..=9999;
 
 /// Epoch seconds of a timestamp in any of the formats a model may name:
 /// ISO 8601, an HTTP date or epoch seconds.
@@ -119,14 +124,24 @@ pub(super) fn parse_iso8601(text: &str) -> Option<f64> {
             let sign = if offset.starts_with('-') { -1 } else { 1 };
             let (h, m) =
                 offset.get(1..)?.split_once(':').unwrap_or((offset.get(1..3)?, offset.get(3..).unwrap_or("0")));
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().unwrap_or(0) * 60)
+            let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().unwrap_or(0));
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (i64::from(h) * 3600 + i64::from(m) * 60)
         }
     };
     let mut clock_parts = clock.splitn(3, ':');
-    let h: i64 = clock_parts.next()?.parse().ok()?;
-    let m: i64 = clock_parts.next()?.parse().ok()?;
+    let h = i64::from(clock_parts.next()?.parse::<u8>().ok()?);
+    let m = i64::from(clock_parts.next()?.parse::<u8>().ok()?);
     let s: f64 = clock_parts.next().unwrap_or("0").parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || !(0.0..61.0).contains(&s) {
+    if !YEARS.contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || !(0.0..61.0).contains(&s)
+    {
         return None;
     }
     let whole = days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 - offset_seconds;
@@ -146,7 +161,15 @@ mod tests {
         assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
         assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000.0));
         assert_eq!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400.0));
-        for bad in ["", "Tue,", "Tue, 99 Nov 2023 22:13:20 GMT", "Tue, 14 Nox 2023 22:13:20 GMT", "x 1 Jan 2020 1:2"] {
+        for bad in [
+            "",
+            "Tue,",
+            "Tue, 99 Nov 2023 22:13:20 GMT",
+            "Tue, 14 Nox 2023 22:13:20 GMT",
+            "x 1 Jan 2020 1:2",
+            "Tue, 14 Nov 9223372036854775807 22:13:20 GMT",
+            "Tue, 14 Nov 2023 -1:13:20 GMT",
+        ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
@@ -157,8 +180,18 @@ mod tests {
         assert_eq!(parse_iso8601("2023-11-14T22:13:20.500Z"), Some(1_700_000_000.5));
         assert_eq!(parse_iso8601("2023-11-14T23:13:20+01:00"), Some(1_700_000_000.0));
         assert_eq!(parse_iso8601("2023-11-14T22:13:20"), Some(1_700_000_000.0));
-        for bad in ["", "2023", "2023-13-01T00:00:00Z", "2023-11-14T25:00:00Z", "x-y-zTa:b:c", "2023-11-14T22:13:20+é"]
-        {
+        for bad in [
+            "",
+            "2023",
+            "2023-13-01T00:00:00Z",
+            "2023-11-14T25:00:00Z",
+            "x-y-zTa:b:c",
+            "2023-11-14T22:13:20+é",
+            // Hostile replies: nothing overflows, nothing negative passes.
+            "9223372036854775807-01-01T00:00:00Z",
+            "2023-11-14T22:13:20+9223372036854775807:00",
+            "2023-11-14T-1:13:20Z",
+        ] {
             assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
     }
