@@ -10,6 +10,7 @@ use std::process::Command;
 /// Components to build: (workspace manifest relative to the repository,
 /// package, output file stem, constant naming its path).
 const COMPONENTS: &[(&str, &str, &str, &str)] = &[
+    ("Cargo.toml", "guest-cloudwatch", "guest_cloudwatch", "GUEST_CLOUDWATCH"),
     ("Cargo.toml", "guest-cognito", "guest_cognito", "GUEST_COGNITO"),
     ("Cargo.toml", "guest-dynamodb", "guest_dynamodb", "GUEST_DYNAMODB"),
     ("Cargo.toml", "guest-ec2", "guest_ec2", "GUEST_EC2"),
@@ -22,6 +23,7 @@ const COMPONENTS: &[(&str, &str, &str, &str)] = &[
     ("tests/guests/Cargo.toml", "hostile", "hostile", "HOSTILE"),
     ("tests/guests/Cargo.toml", "future-contract", "future_contract", "FUTURE_CONTRACT"),
     ("tests/guests/Cargo.toml", "contract-0-1-0", "contract_0_1_0", "CONTRACT_0_1_0"),
+    ("tests/guests/Cargo.toml", "events-v2", "events_v2", "EVENTS_V2"),
 ];
 
 fn main() {

@@ -46,6 +46,10 @@ PREBUILT = {
     "guest-sns": {"service": "sns", "version": "2010-03-31", "title": "Amazon SNS", "boto3": True},
     "guest-s3": {"service": "s3", "version": "2006-03-01", "title": "Amazon S3", "boto3": True},
     "guest-ec2": {"service": "ec2", "version": "2016-11-15", "title": "Amazon EC2", "boto3": True},
+    "guest-cloudwatch": {"service": "cloudwatch", "version": "2010-08-01", "title": "Amazon CloudWatch", "boto3": True},
+    # A test guest: a service that speaks only Smithy RPC v2 CBOR.
+    "tests/guests/events-v2": {"service": "eventbridgev2", "version": "2025-05-15", "title": "Amazon EventBridge v2",
+                               "boto3": True},
 }
 
 # Where the wire cases against boto3 go, one JSON file per connector.
@@ -253,6 +257,8 @@ class Generator:
             protocol_src = f"Protocol::Ec2 {{ version: {rust_str(metadata['apiVersion'])} }}"
         elif protocol == "rest-xml":
             protocol_src = "Protocol::RestXml"
+        elif protocol == "smithy-rpc-v2-cbor":
+            protocol_src = f"Protocol::RpcV2Cbor {{ target: {rust_str(metadata['targetPrefix'])} }}"
         else:
             protocol_src = "Protocol::RestJson"
         self.protocol = protocol
@@ -774,11 +780,12 @@ def sample(shapes, shape_name, member, stack=()):
         return [value[0]] * count, [value[1]] * count
     if kind == "map":
         key_shape = shapes[shape["key"]["shape"]]
-        key = key_shape["enum"][0] if "enum" in key_shape else "sample_key"
+        count = max(1, shape.get("min", 1))
+        keys = key_shape["enum"][:count] if "enum" in key_shape else ["sample_key"] + [f"sample_key{i}" for i in range(2, count + 1)]
         value = sample(shapes, shape["value"]["shape"], member, stack)
         if value is None:
             return {}, {}
-        return {key: value[0]}, {key: value[1]}
+        return {key: value[0] for key in keys}, {key: value[1] for key in keys}
     if kind == "string":
         if "enum" in shape:
             return shape["enum"][0], shape["enum"][0]
@@ -822,20 +829,22 @@ class Boto3Cases:
         return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-SUPPORTED_PROTOCOLS = ("json", "rest-json", "query", "rest-xml", "ec2")
+# In botocore's order of preference (botocore.utils.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS).
+SUPPORTED_PROTOCOLS = ("json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query", "ec2")
 
 
 def chosen_protocol(metadata):
-    """The first of the service's protocols (botocore lists the preferred
-    first) that connectors are generated for, or None."""
-    return next((p for p in metadata.get("protocols", [metadata["protocol"]]) if p in SUPPORTED_PROTOCOLS), None)
+    """The protocol botocore speaks to the service: the first of its
+    protocols in botocore's order of preference (JSON before CBOR before
+    query, as CloudWatch lists all three), or None."""
+    listed = metadata.get("protocols", [metadata["protocol"]])
+    return next((p for p in SUPPORTED_PROTOCOLS if p in listed), None)
 
 
 def unsupported_protocol(metadata):
     protocols = metadata.get("protocols", [metadata["protocol"]])
     return (f"{metadata['endpointPrefix']} speaks {' and '.join(protocols)}; connectors are generated for AWS JSON, "
-            "REST-JSON, REST-XML, query and EC2 so far (DynamoDB, S3, EC2, Lambda, SNS, IAM and four hundred "
-            "more); Smithy RPC v2 CBOR is not written yet")
+            "REST-JSON, REST-XML, query, EC2 and Smithy RPC v2 CBOR")
 
 
 def plain_text(html_text):

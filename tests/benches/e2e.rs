@@ -2,11 +2,13 @@
 //!
 //!     cargo bench -p connector-tests --bench e2e [-- --calls N]
 //!     cargo bench -p connector-tests --bench e2e -- --only host_wasm@1 --calls N
+//!     cargo bench -p connector-tests --bench e2e -- --loads
 //!
 //! Prints one JSON object per scenario on stdout: the host+wasm, native
 //! SDK, serve and raw signed-request runs at concurrency 1, 64 and 256
 //! (`{"scenario", "concurrency", "calls", "calls_per_sec", "p50_us",
-//! "p99_us"}`), load times, component size, the cost curves (resident
+//! "p99_us"}`), load times and component size of each generated AWS
+//! connector (`--loads`: only those), the cost curves (resident
 //! memory and load time with 1, 10 and 100 distinct connectors; resident
 //! memory with 1, 100 and 1,000 calls in flight); the last line has the
 //! ratios.
@@ -34,6 +36,10 @@ pub fn main() {
         println!("{}", serde_json::to_string(&figures[0]).unwrap());
         return;
     }
+    if std::env::args().any(|a| a == "--loads") {
+        runtime.block_on(loads());
+        return;
+    }
     runtime.block_on(async {
         loads().await;
         connectors_loaded().await;
@@ -48,30 +54,42 @@ pub fn main() {
     });
 }
 
-/// Cold (compile) and warm (cached artifact) load of the Cognito connector,
-/// and its size.
+/// Cold (compile) and warm (cached artifact) load of each generated AWS
+/// connector, and its size.
 async fn loads() {
     let cache = tempfile::tempdir().unwrap();
     let mut config = host_config("http://127.0.0.1:9", test_credentials());
     config.cache_dir = Some(cache.path().to_owned());
     let host = ConnectorHost::new(config).await.unwrap();
-    let started = Instant::now();
-    host.load(components::GUEST_COGNITO).await.unwrap();
-    let cold = started.elapsed();
-    let mut warm = Vec::new();
-    for _ in 0..20 {
+    let connectors = [
+        ("cognito", components::GUEST_COGNITO),
+        ("dynamodb", components::GUEST_DYNAMODB),
+        ("lambda", components::GUEST_LAMBDA),
+        ("sns", components::GUEST_SNS),
+        ("s3", components::GUEST_S3),
+        ("ec2", components::GUEST_EC2),
+        ("cloudwatch", components::GUEST_CLOUDWATCH),
+    ];
+    for (connector, component) in connectors {
         let started = Instant::now();
-        host.load(components::GUEST_COGNITO).await.unwrap();
-        warm.push(started.elapsed());
+        host.load(component).await.unwrap();
+        let cold = started.elapsed();
+        let mut warm = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            host.load(component).await.unwrap();
+            warm.push(started.elapsed());
+        }
+        warm.sort();
+        let size = std::fs::metadata(component).unwrap().len();
+        println!("{}", json!({"scenario": "load_cold", "connector": connector, "ms": ms(cold)}));
+        println!(
+            "{}",
+            json!({"scenario": "load_warm", "connector": connector, "runs": warm.len(),
+                   "p50_ms": ms(warm[warm.len() / 2]), "min_ms": ms(warm[0])})
+        );
+        println!("{}", json!({"scenario": "component_size", "connector": connector, "bytes": size}));
     }
-    warm.sort();
-    println!("{}", json!({"scenario": "load_cold", "ms": ms(cold)}));
-    println!(
-        "{}",
-        json!({"scenario": "load_warm", "runs": warm.len(), "p50_ms": ms(warm[warm.len() / 2]), "min_ms": ms(warm[0])})
-    );
-    let size = std::fs::metadata(components::GUEST_COGNITO).unwrap().len();
-    println!("{}", json!({"scenario": "component_size", "bytes": size}));
 }
 
 /// The Cognito component with a custom section naming `n` appended: the

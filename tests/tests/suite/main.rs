@@ -8,6 +8,7 @@ mod authentications;
 mod authoring;
 mod bench_driver;
 mod cli;
+mod cloudwatch;
 mod codegen;
 mod cognito;
 mod cognito_api;

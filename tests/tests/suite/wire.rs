@@ -102,14 +102,14 @@ async fn compare_all() {
 /// (`wire/boto3/dynamodb.json`), against boto3's for the same input.
 #[tokio::test]
 async fn every_dynamodb_operation_sends_what_boto3_sends() {
-    compare_with_boto3("dynamodb", components::GUEST_DYNAMODB, 62, false).await;
+    compare_with_boto3("dynamodb", components::GUEST_DYNAMODB, 62, Reply::Json).await;
 }
 
 /// Every Lambda operation's request (REST-JSON: path labels, query,
 /// headers, payloads) against boto3's.
 #[tokio::test]
 async fn every_lambda_operation_sends_what_boto3_sends() {
-    compare_with_boto3("lambda", components::GUEST_LAMBDA, 87, false).await;
+    compare_with_boto3("lambda", components::GUEST_LAMBDA, 87, Reply::Json).await;
 }
 
 /// Every SNS operation's request (the query protocol: lists, maps with
@@ -117,25 +117,49 @@ async fn every_lambda_operation_sends_what_boto3_sends() {
 /// boto3's.
 #[tokio::test]
 async fn every_sns_operation_sends_what_boto3_sends() {
-    compare_with_boto3("sns", components::GUEST_SNS, 42, true).await;
+    compare_with_boto3("sns", components::GUEST_SNS, 42, Reply::Xml).await;
 }
 
 /// Every S3 operation's request (REST-XML: path labels, headers, XML
 /// bodies with their namespaces, checksums) against boto3's.
 #[tokio::test]
 async fn every_s3_operation_sends_what_boto3_sends() {
-    compare_with_boto3("s3", components::GUEST_S3, 114, true).await;
+    compare_with_boto3("s3", components::GUEST_S3, 114, Reply::Xml).await;
 }
 
 /// Every EC2 operation's request (EC2's query protocol: `Name.N` lists,
 /// capitalized names) against boto3's.
 #[tokio::test]
 async fn every_ec2_operation_sends_what_boto3_sends() {
-    compare_with_boto3("ec2", components::GUEST_EC2, 811, true).await;
+    compare_with_boto3("ec2", components::GUEST_EC2, 811, Reply::Xml).await;
 }
 
-/// `xml`: the service answers in XML (query, EC2, REST-XML).
-async fn compare_with_boto3(service: &str, component: &str, operations: usize, xml: bool) {
+/// Every CloudWatch operation's request against boto3's: it lists CBOR,
+/// JSON and query, and both speak JSON, botocore's first choice.
+#[tokio::test]
+async fn every_cloudwatch_operation_sends_what_boto3_sends() {
+    compare_with_boto3("cloudwatch", components::GUEST_CLOUDWATCH, 55, Reply::Json).await;
+}
+
+/// Every operation of EventBridge v2, which speaks only Smithy RPC v2 CBOR
+/// (the path naming the operation, the input as CBOR with byte strings and
+/// tagged timestamps), against boto3's.
+#[tokio::test]
+async fn every_cbor_operation_sends_what_boto3_sends() {
+    compare_with_boto3("eventbridgev2", components::EVENTS_V2, 25, Reply::Cbor).await;
+}
+
+/// What a service answers in.
+#[derive(Clone, Copy)]
+enum Reply {
+    Json,
+    /// Query, EC2, REST-XML.
+    Xml,
+    /// Smithy RPC v2 CBOR.
+    Cbor,
+}
+
+async fn compare_with_boto3(service: &str, component: &str, operations: usize, reply: Reply) {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suite/wire");
     let cases_file = here.join(format!("boto3/{service}.json"));
     let cases: serde_json::Map<String, Value> =
@@ -161,11 +185,13 @@ async fn compare_with_boto3(service: &str, component: &str, operations: usize, x
     for (operation, case) in &cases {
         // An empty answer in the service's own format.
         let action = case["api_name"].as_str().unwrap();
-        match xml {
-            true => {
+        match reply {
+            Reply::Xml => {
                 server.respond_with(200, format!("<{action}Response><{action}Result/></{action}Response>").as_bytes())
             }
-            false => server.respond_with(200, b"{}"),
+            Reply::Json => server.respond_with(200, b"{}"),
+            // An empty CBOR map.
+            Reply::Cbor => server.respond_with(200, b"\xa0"),
         }
         if let Err(e) = host.invoke(&connector, operation, &case["input"]).await {
             mismatches.push(format!("{operation}: the connector refused the sample input: {e}"));
@@ -234,6 +260,11 @@ fn canonical_body(mut request: Value) -> Value {
         });
     }
     let Some(bytes) = bytes else { return request };
+    if request["headers"]["content-type"] == "application/cbor" {
+        let decoded: ciborium::Value = ciborium::from_reader(bytes.as_slice()).expect("a CBOR body");
+        request["body"] = json!({"cbor": cbor_json(decoded)});
+        return request;
+    }
     let Some(document) = std::str::from_utf8(&bytes).ok().and_then(|t| roxmltree::Document::parse(t).ok()) else {
         return request;
     };
@@ -251,6 +282,30 @@ fn canonical_body(mut request: Value) -> Value {
     }
     request["body"] = json!({"xml": tree(document.root_element())});
     request
+}
+
+/// A CBOR value as JSON that keeps what CBOR says: byte strings and tags
+/// are marked, numbers compare by value whether sent as integers, single
+/// or double floats.
+fn cbor_json(value: ciborium::Value) -> Value {
+    use ciborium::Value as Cbor;
+    match value {
+        Cbor::Integer(i) => json!(i128::from(i) as f64),
+        Cbor::Float(f) => json!(f),
+        Cbor::Bytes(bytes) => json!({"bytes": bytes}),
+        Cbor::Text(text) => json!(text),
+        Cbor::Bool(b) => json!(b),
+        Cbor::Null => Value::Null,
+        Cbor::Tag(tag, inner) => json!({"tag": tag, "value": cbor_json(*inner)}),
+        Cbor::Array(items) => Value::Array(items.into_iter().map(cbor_json).collect()),
+        Cbor::Map(entries) => Value::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.into_text().unwrap_or_else(|k| format!("{k:?}")), cbor_json(v)))
+                .collect(),
+        ),
+        other => json!(format!("{other:?}")),
+    }
 }
 
 /// The pairs of a query string or form body, decoded and sorted.

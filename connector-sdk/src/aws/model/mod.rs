@@ -14,7 +14,8 @@
 //!   ([`universal`], for the JSON protocols, where an action is a name);
 //! - the call itself, in the service's protocol: AWS JSON, REST-JSON or
 //!   REST-XML with members bound to the path, query and headers
-//!   ([`rest`]), query or EC2 ([`query`]), with XML by the table ([`xml`]).
+//!   ([`rest`]), query or EC2 ([`query`]), with XML by the table ([`xml`]),
+//!   or Smithy RPC v2 CBOR ([`cbor`]).
 //!
 //! ```ignore
 //! struct Dynamo;
@@ -24,6 +25,8 @@
 //! }
 //! ```
 
+#[cfg(feature = "rpc-v2-cbor")]
+pub mod cbor;
 pub mod input;
 pub mod pages;
 pub mod query;
@@ -72,6 +75,9 @@ pub enum Protocol {
     RestXml,
     /// EC2's query protocol of API `version`.
     Ec2 { version: &'static str },
+    /// Smithy RPC v2 CBOR: `POST /service/{target}/operation/{Action}`,
+    /// CBOR in and out.
+    RpcV2Cbor { target: &'static str },
 }
 
 /// One API operation.
@@ -254,7 +260,11 @@ impl Service {
         }
         match self.protocol {
             Protocol::Json { .. } => universal::add(self, operations),
-            Protocol::RestJson | Protocol::RestXml | Protocol::Query { .. } | Protocol::Ec2 { .. } => operations,
+            Protocol::RestJson
+            | Protocol::RestXml
+            | Protocol::Query { .. }
+            | Protocol::Ec2 { .. }
+            | Protocol::RpcV2Cbor { .. } => operations,
         }
     }
 
@@ -309,6 +319,10 @@ impl Service {
             (Protocol::Ec2 { version }, _) => {
                 (query::request(self, op, version, body, query::Style::Ec2), crate::aws::query::service_error)
             }
+            #[cfg(feature = "rpc-v2-cbor")]
+            (Protocol::RpcV2Cbor { target }, _) => (cbor::request(self, op, target, body)?, cbor::service_error),
+            #[cfg(not(feature = "rpc-v2-cbor"))]
+            (Protocol::RpcV2Cbor { .. }, _) => return Err(without_cbor()),
             (Protocol::RestJson | Protocol::RestXml, None) => {
                 return Err(Error::Internal(format!("{} has no HTTP binding", op.api_name)));
             }
@@ -319,6 +333,10 @@ impl Service {
             (Protocol::RestJson | Protocol::RestXml, Some(http)) => rest::output(self, op, http, response),
             (Protocol::Query { .. }, _) => query::output(self, op, &response.body, query::Style::Query),
             (Protocol::Ec2 { .. }, _) => query::output(self, op, &response.body, query::Style::Ec2),
+            #[cfg(feature = "rpc-v2-cbor")]
+            (Protocol::RpcV2Cbor { .. }, _) => cbor::output(op, &response.body),
+            #[cfg(not(feature = "rpc-v2-cbor"))]
+            (Protocol::RpcV2Cbor { .. }, _) => Err(without_cbor()),
             // An action without output may still answer with a body.
             _ if op.output.is_none() => Ok(Value::Object(serde_json::Map::new())),
             _ => json::output(op.api_name, &response.body),
@@ -332,12 +350,14 @@ impl Service {
             Protocol::Json { version, target_prefix } => {
                 json::call(self.signing_name, target_prefix, version, action, body, signed)
             }
-            Protocol::RestJson | Protocol::RestXml | Protocol::Query { .. } | Protocol::Ec2 { .. } => {
-                match self.operations.iter().find(|op| op.api_name == action) {
-                    Some(op) => self.call(op, body),
-                    None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
-                }
-            }
+            Protocol::RestJson
+            | Protocol::RestXml
+            | Protocol::Query { .. }
+            | Protocol::Ec2 { .. }
+            | Protocol::RpcV2Cbor { .. } => match self.operations.iter().find(|op| op.api_name == action) {
+                Some(op) => self.call(op, body),
+                None => Err(Error::InvalidInput(format!("{action} is not an operation of {}", self.title))),
+            },
         }
     }
 
@@ -372,6 +392,14 @@ impl Service {
         let shapes = self.shapes;
         &shapes[index as usize]
     }
+}
+
+/// The error of a connector whose table speaks CBOR, built without it.
+#[cfg(not(feature = "rpc-v2-cbor"))]
+fn without_cbor() -> Error {
+    Error::Internal(
+        "this connector speaks Smithy RPC v2 CBOR and was built without connector-sdk's `rpc-v2-cbor` feature".into(),
+    )
 }
 
 /// A scalar the wire carries as text (an XML element, a header) as the

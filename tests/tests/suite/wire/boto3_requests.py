@@ -62,7 +62,8 @@ def main():
                           aws_access_key_id="AKIDWIRE", aws_secret_access_key="wire-secret")
     sent = []
     current = {"action": ""}
-    xml = client.meta.service_model.protocol in ("query", "ec2", "rest-xml")
+    protocol = client.meta.service_model.resolved_protocol
+    xml = protocol in ("query", "ec2", "rest-xml")
 
     def keep(request, **_):
         sent.append(request)
@@ -70,6 +71,9 @@ def main():
             action = current["action"]
             reply = f"<{action}Response><{action}Result/></{action}Response>".encode()
             return AWSResponse(request.url, 200, {"content-type": "text/xml"}, Body(reply))
+        if protocol == "smithy-rpc-v2-cbor":  # an empty map
+            headers = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+            return AWSResponse(request.url, 200, headers, Body(b"\xa0"))
         return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, Body(b"{}"))
 
     client.meta.events.register("before-send", keep)
