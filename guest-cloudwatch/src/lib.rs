@@ -10,3 +10,19 @@ mod model;
 pub const NAME: &str = "aws-cloudwatch";
 
 connector_sdk::aws_connector!(NAME, model::SERVICE);
+
+#[cfg(test)]
+mod tests {
+    use connector_sdk::aws::model::Protocol;
+
+    use super::model::SERVICE;
+
+    #[test]
+    fn the_table_speaks_json_as_botocore_does() {
+        // CloudWatch lists CBOR, JSON and query; botocore prefers JSON.
+        assert!(matches!(SERVICE.protocol, Protocol::Json { target_prefix: "GraniteServiceVersion20100801", .. }));
+        assert_eq!(SERVICE.signing_name, "monitoring");
+        let headers = SERVICE.operation("put_metric_data").unwrap().headers;
+        assert!(headers.contains(&("x-amzn-query-mode", "true")), "a query-compatible service");
+    }
+}

@@ -9,3 +9,24 @@ mod model;
 pub const NAME: &str = "aws-s3";
 
 connector_sdk::aws_connector!(NAME, model::SERVICE);
+
+#[cfg(test)]
+mod tests {
+    use connector_sdk::aws::model::Protocol;
+    use connector_sdk::aws::model::rest::Checksum;
+
+    use super::model::SERVICE;
+
+    #[test]
+    fn the_table_speaks_rest_xml_with_checksums_and_both_listings() {
+        assert!(matches!(SERVICE.protocol, Protocol::RestXml));
+        let put = SERVICE.operation("put_object").unwrap().http.unwrap();
+        assert_eq!((put.method, put.uri, put.input_payload), ("PUT", "/{Bucket}/{Key+}", Some("Body")));
+        let delete = SERVICE.operation("delete_objects").unwrap().http.unwrap();
+        assert!(matches!(delete.checksum, Checksum::Crc32 { algorithm_header: Some("x-amz-sdk-checksum-algorithm") }));
+        assert_eq!(delete.xml_root.as_ref().map(|root| root.name), Some("Delete"));
+        let listing = SERVICE.operation("list_objects_v2").unwrap().pagination.unwrap();
+        assert_eq!(listing.items, ["Contents", "CommonPrefixes"]);
+        assert!(SERVICE.operation("select_object_content").is_none(), "an event stream is left out");
+    }
+}
