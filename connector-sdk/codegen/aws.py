@@ -305,12 +305,14 @@ class Generator:
             token = next((self.wire_name(op["input"]["shape"], m) for m, spec in members.items()
                           if spec.get("idempotencyToken")), None)
             token_src = f"Some({rust_str(token)})" if token else "None"
+            prefix = op.get("endpoint", {}).get("hostPrefix")
+            prefix_src = f"Some({rust_str(prefix)})" if prefix else "None"
             op_rows.append(
                 f"    Operation {{ name: {rust_str(snake(api_name))}, api_name: {rust_str(api_name)}, "
                 f"title: {rust_str(text['title'])}, description: {rust_str(text['description'])}, "
                 f"input: {input_shape}, output: {output_src}, signed: {'false' if unsigned else 'true'}, "
                 f"pagination: {page_src}, http: {http_src}, headers: {self.headers(op)}, "
-                f"idempotency_token: {token_src} }},")
+                f"idempotency_token: {token_src}, host_prefix: {prefix_src} }},")
 
         if not self.rendered:
             reasons = sorted({note.split(", ", 1)[-1] for note in self.notes if "left out" in note})
@@ -460,10 +462,8 @@ class Generator:
         return member if "location" in spec else spec.get("locationName", member)
 
     def unsendable(self, op):
-        """Why the host cannot send `op` yet, or None: an endpoint host
-        prefix, an event stream, a header the host owns."""
-        if op.get("endpoint", {}).get("hostPrefix"):
-            return "its endpoint takes a host prefix"
+        """Why the host cannot send `op` yet, or None: an event stream, a
+        header the host owns."""
         shapes = [self.shapes[op[k]["shape"]] for k in ("input", "output") if k in op]
         if any(self.shapes[m["shape"]].get("eventstream") for s in shapes for m in s.get("members", {}).values()):
             return "it streams events"
@@ -979,9 +979,6 @@ def unmakeable(service, model):
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,63}", signing_name):
         return (f"{service} signs as `{signing_name}`, which is not a service name connector-host takes yet "
                 "(lower-case letters, digits and `-`)")
-    if all(op.get("endpoint", {}).get("hostPrefix") for op in model["operations"].values()):
-        return (f"none of the {len(model['operations'])} operations of {service} can be sent through connector-host "
-                "yet: its endpoint takes a host prefix")
     return None
 
 

@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_resource_metrics_configuration",
@@ -43,6 +44,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_alarm_mute_rule",
@@ -56,6 +58,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_alarms",
@@ -69,6 +72,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_anomaly_detector",
@@ -82,6 +86,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_dashboards",
@@ -95,6 +100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_insight_rules",
@@ -108,6 +114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_metric_stream",
@@ -121,6 +128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_resource_metrics_configuration",
@@ -134,6 +142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_alarm_contributors",
@@ -153,6 +162,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_alarm_history",
@@ -172,6 +182,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_alarms",
@@ -191,6 +202,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_alarms_for_metric",
@@ -204,6 +216,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_anomaly_detectors",
@@ -223,6 +236,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_insight_rules",
@@ -242,6 +256,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_alarm_actions",
@@ -255,6 +270,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_insight_rules",
@@ -268,6 +284,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_dataset_kms_key",
@@ -281,6 +298,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_alarm_actions",
@@ -294,6 +312,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_insight_rules",
@@ -307,6 +326,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_alarm_mute_rule",
@@ -320,6 +340,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_dashboard",
@@ -333,6 +354,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_dataset",
@@ -346,6 +368,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_insight_rule_report",
@@ -359,6 +382,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_metric_data",
@@ -378,6 +402,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_metric_statistics",
@@ -391,6 +416,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_metric_stream",
@@ -404,6 +430,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_metric_widget_image",
@@ -417,6 +444,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_o_tel_enrichment",
@@ -430,6 +458,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_resource_metrics_configuration",
@@ -443,6 +472,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_alarm_mute_rules",
@@ -462,6 +492,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_dashboards",
@@ -481,6 +512,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_managed_insight_rules",
@@ -500,6 +532,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_metric_streams",
@@ -519,6 +552,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_metrics",
@@ -538,6 +572,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags_for_resource",
@@ -551,6 +586,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_alarm_mute_rule",
@@ -564,6 +600,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_anomaly_detector",
@@ -577,6 +614,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_composite_alarm",
@@ -590,6 +628,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_dashboard",
@@ -603,6 +642,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_insight_rule",
@@ -616,6 +656,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_log_alarm",
@@ -629,6 +670,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_managed_insight_rules",
@@ -642,6 +684,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_metric_alarm",
@@ -655,6 +698,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_metric_data",
@@ -668,6 +712,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_metric_stream",
@@ -681,6 +726,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_alarm_state",
@@ -694,6 +740,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_metric_streams",
@@ -707,6 +754,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_o_tel_enrichment",
@@ -720,6 +768,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "stop_metric_streams",
@@ -733,6 +782,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "stop_o_tel_enrichment",
@@ -746,6 +796,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -759,6 +810,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -772,6 +824,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_o_tel_enrichment",
@@ -785,6 +838,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_resource_metrics_configuration",
@@ -798,6 +852,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amzn-query-mode", "true")],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

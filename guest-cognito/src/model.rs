@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "add_user_pool_client_secret",
@@ -43,6 +44,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_add_user_to_group",
@@ -56,6 +58,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_confirm_sign_up",
@@ -69,6 +72,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_create_user",
@@ -82,6 +86,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_delete_software_token",
@@ -95,6 +100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_delete_user",
@@ -108,6 +114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_delete_user_attributes",
@@ -121,6 +128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_disable_provider_for_user",
@@ -134,6 +142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_disable_user",
@@ -147,6 +156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_enable_user",
@@ -160,6 +170,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_forget_device",
@@ -173,6 +184,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_get_device",
@@ -186,6 +198,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_get_user",
@@ -199,6 +212,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_get_user_auth_factors",
@@ -212,6 +226,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_initiate_auth",
@@ -225,6 +240,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_link_provider_for_user",
@@ -238,6 +254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_list_devices",
@@ -257,6 +274,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_list_groups_for_user",
@@ -276,6 +294,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_list_user_auth_events",
@@ -295,6 +314,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_remove_user_from_group",
@@ -308,6 +328,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_reset_user_password",
@@ -321,6 +342,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_respond_to_auth_challenge",
@@ -334,6 +356,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_set_user_mfa_preference",
@@ -347,6 +370,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_set_user_password",
@@ -360,6 +384,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_set_user_settings",
@@ -373,6 +398,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_update_auth_event_feedback",
@@ -386,6 +412,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_update_device_status",
@@ -399,6 +426,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_update_user_attributes",
@@ -412,6 +440,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "admin_user_global_sign_out",
@@ -425,6 +454,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_software_token",
@@ -438,6 +468,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "change_password",
@@ -451,6 +482,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "complete_web_authn_registration",
@@ -464,6 +496,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "confirm_device",
@@ -477,6 +510,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "confirm_forgot_password",
@@ -490,6 +524,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "confirm_sign_up",
@@ -503,6 +538,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_group",
@@ -516,6 +552,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_identity_provider",
@@ -529,6 +566,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_managed_login_branding",
@@ -542,6 +580,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_resource_server",
@@ -555,6 +594,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_terms",
@@ -568,6 +608,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_user_import_job",
@@ -581,6 +622,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_user_pool",
@@ -594,6 +636,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_user_pool_client",
@@ -607,6 +650,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_user_pool_domain",
@@ -620,6 +664,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_user_pool_replica",
@@ -633,6 +678,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_group",
@@ -646,6 +692,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_identity_provider",
@@ -659,6 +706,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_managed_login_branding",
@@ -672,6 +720,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_resource_server",
@@ -685,6 +734,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_terms",
@@ -698,6 +748,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user",
@@ -711,6 +762,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_attributes",
@@ -724,6 +776,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_pool",
@@ -737,6 +790,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_pool_client",
@@ -750,6 +804,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_pool_client_secret",
@@ -763,6 +818,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_pool_domain",
@@ -776,6 +832,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_user_pool_replica",
@@ -789,6 +846,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_web_authn_credential",
@@ -802,6 +860,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_identity_provider",
@@ -815,6 +874,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_managed_login_branding",
@@ -828,6 +888,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_managed_login_branding_by_client",
@@ -841,6 +902,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_resource_server",
@@ -854,6 +916,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_risk_configuration",
@@ -867,6 +930,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_terms",
@@ -880,6 +944,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_terms_by_client",
@@ -893,6 +958,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_user_import_job",
@@ -906,6 +972,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_user_pool",
@@ -919,6 +986,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_user_pool_client",
@@ -932,6 +1000,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_user_pool_domain",
@@ -945,6 +1014,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "forget_device",
@@ -958,6 +1028,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "forgot_password",
@@ -971,6 +1042,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_client_token",
@@ -984,6 +1056,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_csv_header",
@@ -997,6 +1070,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_device",
@@ -1010,6 +1084,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_group",
@@ -1023,6 +1098,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_identity_provider_by_identifier",
@@ -1036,6 +1112,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_log_delivery_configuration",
@@ -1049,6 +1126,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_provisioned_limit",
@@ -1062,6 +1140,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_signing_certificate",
@@ -1075,6 +1154,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_tokens_from_refresh_token",
@@ -1088,6 +1168,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ui_customization",
@@ -1101,6 +1182,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_user",
@@ -1114,6 +1196,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_user_attribute_verification_code",
@@ -1127,6 +1210,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_user_auth_factors",
@@ -1140,6 +1224,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_user_pool_mfa_config",
@@ -1153,6 +1238,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "global_sign_out",
@@ -1166,6 +1252,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "initiate_auth",
@@ -1179,6 +1266,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_devices",
@@ -1198,6 +1286,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_groups",
@@ -1217,6 +1306,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_identity_providers",
@@ -1236,6 +1326,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_resource_servers",
@@ -1255,6 +1346,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags_for_resource",
@@ -1268,6 +1360,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_terms",
@@ -1287,6 +1380,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_user_import_jobs",
@@ -1306,6 +1400,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_user_pool_client_secrets",
@@ -1325,6 +1420,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_user_pool_clients",
@@ -1344,6 +1440,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_user_pool_replicas",
@@ -1363,6 +1460,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_user_pools",
@@ -1382,6 +1480,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_users",
@@ -1401,6 +1500,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_users_in_group",
@@ -1420,6 +1520,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_web_authn_credentials",
@@ -1439,6 +1540,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "resend_confirmation_code",
@@ -1452,6 +1554,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "respond_to_auth_challenge",
@@ -1465,6 +1568,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "revoke_token",
@@ -1478,6 +1582,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_log_delivery_configuration",
@@ -1491,6 +1596,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_risk_configuration",
@@ -1504,6 +1610,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_ui_customization",
@@ -1517,6 +1624,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_user_mfa_preference",
@@ -1530,6 +1638,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_user_pool_mfa_config",
@@ -1543,6 +1652,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_user_settings",
@@ -1556,6 +1666,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "sign_up",
@@ -1569,6 +1680,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_user_import_job",
@@ -1582,6 +1694,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_web_authn_registration",
@@ -1595,6 +1708,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "stop_user_import_job",
@@ -1608,6 +1722,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -1621,6 +1736,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -1634,6 +1750,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_auth_event_feedback",
@@ -1647,6 +1764,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_device_status",
@@ -1660,6 +1778,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_group",
@@ -1673,6 +1792,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_identity_provider",
@@ -1686,6 +1806,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_managed_login_branding",
@@ -1699,6 +1820,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_provisioned_limit",
@@ -1712,6 +1834,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_resource_server",
@@ -1725,6 +1848,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_terms",
@@ -1738,6 +1862,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_user_attributes",
@@ -1751,6 +1876,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_user_pool",
@@ -1764,6 +1890,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_user_pool_client",
@@ -1777,6 +1904,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_user_pool_domain",
@@ -1790,6 +1918,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_user_pool_replica",
@@ -1803,6 +1932,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "verify_software_token",
@@ -1816,6 +1946,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "verify_user_attribute",
@@ -1829,6 +1960,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "batch_get_item",
@@ -43,6 +44,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "batch_write_item",
@@ -56,6 +58,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_bulk_operation",
@@ -69,6 +72,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_backup",
@@ -82,6 +86,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_global_table",
@@ -95,6 +100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_table",
@@ -108,6 +114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_backup",
@@ -121,6 +128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_item",
@@ -134,6 +142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_resource_policy",
@@ -147,6 +156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_table",
@@ -160,6 +170,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_backup",
@@ -173,6 +184,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_bulk_operation",
@@ -186,6 +198,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_continuous_backups",
@@ -199,6 +212,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_contributor_insights",
@@ -212,6 +226,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_endpoints",
@@ -225,6 +240,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[("x-amz-api-version", "2012-08-10")],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_export",
@@ -238,6 +254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_global_table",
@@ -251,6 +268,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_global_table_settings",
@@ -264,6 +282,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_import",
@@ -277,6 +296,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_kinesis_streaming_destination",
@@ -290,6 +310,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_limits",
@@ -303,6 +324,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_table",
@@ -316,6 +338,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_table_replica_auto_scaling",
@@ -329,6 +352,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_time_to_live",
@@ -342,6 +366,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_kinesis_streaming_destination",
@@ -355,6 +380,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_kinesis_streaming_destination",
@@ -368,6 +394,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "execute_statement",
@@ -387,6 +414,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "execute_transaction",
@@ -400,6 +428,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientRequestToken"),
+        host_prefix: None,
     },
     Operation {
         name: "export_table_to_point_in_time",
@@ -413,6 +442,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "get_item",
@@ -426,6 +456,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_resource_policy",
@@ -439,6 +470,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_table",
@@ -452,6 +484,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "list_backups",
@@ -471,6 +504,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_bulk_operations",
@@ -490,6 +524,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_contributor_insights",
@@ -509,6 +544,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_exports",
@@ -528,6 +564,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_global_tables",
@@ -541,6 +578,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_imports",
@@ -560,6 +598,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tables",
@@ -579,6 +618,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags_of_resource",
@@ -598,6 +638,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_item",
@@ -611,6 +652,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_resource_policy",
@@ -624,6 +666,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "query",
@@ -643,6 +686,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_table_from_backup",
@@ -656,6 +700,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_table_to_point_in_time",
@@ -669,6 +714,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "scan",
@@ -688,6 +734,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "search_vectors",
@@ -701,6 +748,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_bulk_put_items",
@@ -714,6 +762,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -727,6 +776,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "transact_get_items",
@@ -740,6 +790,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "transact_write_items",
@@ -753,6 +804,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientRequestToken"),
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -766,6 +818,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_continuous_backups",
@@ -779,6 +832,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_contributor_insights",
@@ -792,6 +846,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_global_table",
@@ -805,6 +860,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_global_table_settings",
@@ -818,6 +874,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_item",
@@ -831,6 +888,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_kinesis_streaming_destination",
@@ -844,6 +902,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_table",
@@ -857,6 +916,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_table_replica_auto_scaling",
@@ -870,6 +930,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_time_to_live",
@@ -883,6 +944,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

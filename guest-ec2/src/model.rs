@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_capacity_reservation_billing_ownership",
@@ -43,6 +44,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_reserved_instances_exchange_quote",
@@ -56,6 +58,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_transit_gateway_client_vpn_attachment",
@@ -69,6 +72,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_transit_gateway_multicast_domain_associations",
@@ -82,6 +86,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_transit_gateway_peering_attachment",
@@ -95,6 +100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_transit_gateway_vpc_attachment",
@@ -108,6 +114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_vpc_endpoint_connections",
@@ -121,6 +128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "accept_vpc_peering_connection",
@@ -134,6 +142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "advertise_byoip_cidr",
@@ -147,6 +156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "allocate_address",
@@ -160,6 +170,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "allocate_hosts",
@@ -173,6 +184,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "allocate_ipam_pool_cidr",
@@ -186,6 +198,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "apply_security_groups_to_client_vpn_target_network",
@@ -199,6 +212,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "assign_ipv6_addresses",
@@ -212,6 +226,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "assign_private_ip_addresses",
@@ -225,6 +240,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "assign_private_nat_gateway_address",
@@ -238,6 +254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_address",
@@ -251,6 +268,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_application_status_check",
@@ -264,6 +282,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "associate_capacity_reservation_billing_owner",
@@ -277,6 +296,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_client_vpn_target_network",
@@ -290,6 +310,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "associate_dhcp_options",
@@ -303,6 +324,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_enclave_certificate_iam_role",
@@ -316,6 +338,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_iam_instance_profile",
@@ -329,6 +352,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_instance_event_window",
@@ -342,6 +366,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_ipam_byoasn",
@@ -355,6 +380,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_ipam_resource_discovery",
@@ -368,6 +394,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "associate_nat_gateway_address",
@@ -381,6 +408,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_route_server",
@@ -394,6 +422,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_route_table",
@@ -407,6 +436,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_security_group_vpc",
@@ -420,6 +450,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_subnet_cidr_block",
@@ -433,6 +464,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_transit_gateway_multicast_domain",
@@ -446,6 +478,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_transit_gateway_policy_table",
@@ -459,6 +492,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_transit_gateway_route_table",
@@ -472,6 +506,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "associate_trunk_interface",
@@ -485,6 +520,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "associate_vpc_cidr_block",
@@ -498,6 +534,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_classic_link_vpc",
@@ -511,6 +548,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_image_watermark",
@@ -524,6 +562,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_internet_gateway",
@@ -537,6 +576,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_network_interface",
@@ -550,6 +590,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_verified_access_trust_provider",
@@ -563,6 +604,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "attach_volume",
@@ -576,6 +618,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "attach_vpn_gateway",
@@ -589,6 +632,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "authorize_client_vpn_ingress",
@@ -602,6 +646,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "authorize_security_group_egress",
@@ -615,6 +660,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "authorize_security_group_ingress",
@@ -628,6 +674,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "batch_modify_ipam_routing_policy_registrations",
@@ -641,6 +688,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "bundle_instance",
@@ -654,6 +702,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_bundle_task",
@@ -667,6 +716,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_capacity_reservation",
@@ -680,6 +730,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_capacity_reservation_fleets",
@@ -693,6 +744,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_conversion_task",
@@ -706,6 +758,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_declarative_policies_report",
@@ -719,6 +772,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_export_task",
@@ -732,6 +786,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_image_launch_permission",
@@ -745,6 +800,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_import_task",
@@ -758,6 +814,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_reserved_instances_listing",
@@ -771,6 +828,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_spot_fleet_requests",
@@ -784,6 +842,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "cancel_spot_instance_requests",
@@ -797,6 +856,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "confirm_product_instance",
@@ -810,6 +870,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "copy_fpga_image",
@@ -823,6 +884,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "copy_image",
@@ -836,6 +898,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "copy_snapshot",
@@ -849,6 +912,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "copy_volumes",
@@ -862,6 +926,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_application_status_check",
@@ -875,6 +940,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_manager_data_export",
@@ -888,6 +954,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_reservation",
@@ -901,6 +968,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_reservation_by_splitting",
@@ -914,6 +982,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_reservation_cancellation_quote",
@@ -927,6 +996,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_reservation_date_change_quote",
@@ -940,6 +1010,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_reservation_fleet",
@@ -953,6 +1024,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_carrier_gateway",
@@ -966,6 +1038,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_client_vpn_endpoint",
@@ -979,6 +1052,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_client_vpn_route",
@@ -992,6 +1066,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_coip_cidr",
@@ -1005,6 +1080,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_coip_pool",
@@ -1018,6 +1094,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_customer_gateway",
@@ -1031,6 +1108,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_default_subnet",
@@ -1044,6 +1122,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_default_vpc",
@@ -1057,6 +1136,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_delegate_mac_volume_ownership_task",
@@ -1070,6 +1150,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_dhcp_options",
@@ -1083,6 +1164,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_egress_only_internet_gateway",
@@ -1096,6 +1178,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_fleet",
@@ -1109,6 +1192,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_flow_logs",
@@ -1122,6 +1206,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_fpga_image",
@@ -1135,6 +1220,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_image",
@@ -1148,6 +1234,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_image_usage_report",
@@ -1161,6 +1248,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_instance_connect_endpoint",
@@ -1174,6 +1262,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_instance_event_window",
@@ -1187,6 +1276,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_instance_export_task",
@@ -1200,6 +1290,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_internet_gateway",
@@ -1213,6 +1304,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_interruptible_capacity_reservation_allocation",
@@ -1226,6 +1318,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam",
@@ -1239,6 +1332,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_external_resource_verification_token",
@@ -1252,6 +1346,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_internet_registry_association",
@@ -1265,6 +1360,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_policy",
@@ -1278,6 +1374,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_pool",
@@ -1291,6 +1388,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_prefix_list_resolver",
@@ -1304,6 +1402,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_prefix_list_resolver_target",
@@ -1317,6 +1416,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_resource_discovery",
@@ -1330,6 +1430,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_routing_policy_registration",
@@ -1343,6 +1444,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_ipam_scope",
@@ -1356,6 +1458,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_key_pair",
@@ -1369,6 +1472,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_launch_template",
@@ -1382,6 +1486,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_launch_template_version",
@@ -1395,6 +1500,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_route",
@@ -1408,6 +1514,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_route_table",
@@ -1421,6 +1528,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_route_table_virtual_interface_group_association",
@@ -1434,6 +1542,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_route_table_vpc_association",
@@ -1447,6 +1556,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_virtual_interface",
@@ -1460,6 +1570,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_local_gateway_virtual_interface_group",
@@ -1473,6 +1584,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_mac_system_integrity_protection_modification_task",
@@ -1486,6 +1598,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_managed_prefix_list",
@@ -1499,6 +1612,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_nat_gateway",
@@ -1512,6 +1626,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_network_acl",
@@ -1525,6 +1640,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_network_acl_entry",
@@ -1538,6 +1654,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_network_insights_access_scope",
@@ -1551,6 +1668,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_network_insights_path",
@@ -1564,6 +1682,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_network_interface",
@@ -1577,6 +1696,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_network_interface_permission",
@@ -1590,6 +1710,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_placement_group",
@@ -1603,6 +1724,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_public_ipv4_pool",
@@ -1616,6 +1738,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_replace_root_volume_task",
@@ -1629,6 +1752,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_reserved_instances_listing",
@@ -1642,6 +1766,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_restore_image_task",
@@ -1655,6 +1780,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_route",
@@ -1668,6 +1794,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_route_server",
@@ -1681,6 +1808,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_route_server_endpoint",
@@ -1694,6 +1822,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_route_server_peer",
@@ -1707,6 +1836,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_route_table",
@@ -1720,6 +1850,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_secondary_network",
@@ -1733,6 +1864,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_secondary_subnet",
@@ -1746,6 +1878,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_security_group",
@@ -1759,6 +1892,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_snapshot",
@@ -1772,6 +1906,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_snapshots",
@@ -1785,6 +1920,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_spot_datafeed_subscription",
@@ -1798,6 +1934,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_store_image_task",
@@ -1811,6 +1948,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_subnet",
@@ -1824,6 +1962,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_subnet_cidr_reservation",
@@ -1837,6 +1976,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_tags",
@@ -1850,6 +1990,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_traffic_mirror_filter",
@@ -1863,6 +2004,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_traffic_mirror_filter_rule",
@@ -1876,6 +2018,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_traffic_mirror_session",
@@ -1889,6 +2032,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_traffic_mirror_target",
@@ -1902,6 +2046,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway",
@@ -1915,6 +2060,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_connect",
@@ -1928,6 +2074,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_connect_peer",
@@ -1941,6 +2088,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_metering_policy",
@@ -1954,6 +2102,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_metering_policy_entry",
@@ -1967,6 +2116,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_multicast_domain",
@@ -1980,6 +2130,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_peering_attachment",
@@ -1993,6 +2144,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_policy_table",
@@ -2006,6 +2158,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_policy_table_entry",
@@ -2019,6 +2172,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_prefix_list_reference",
@@ -2032,6 +2186,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_route",
@@ -2045,6 +2200,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_route_table",
@@ -2058,6 +2214,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_route_table_announcement",
@@ -2071,6 +2228,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_transit_gateway_vpc_attachment",
@@ -2084,6 +2242,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_verified_access_endpoint",
@@ -2097,6 +2256,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_verified_access_group",
@@ -2110,6 +2270,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_verified_access_instance",
@@ -2123,6 +2284,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_verified_access_trust_provider",
@@ -2136,6 +2298,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_volume",
@@ -2149,6 +2312,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc",
@@ -2162,6 +2326,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_block_public_access_exclusion",
@@ -2175,6 +2340,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_encryption_control",
@@ -2188,6 +2354,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_endpoint",
@@ -2201,6 +2368,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_endpoint_connection_notification",
@@ -2214,6 +2382,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_endpoint_service_configuration",
@@ -2227,6 +2396,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpc_peering_connection",
@@ -2240,6 +2410,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpn_concentrator",
@@ -2253,6 +2424,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpn_connection",
@@ -2266,6 +2438,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpn_connection_route",
@@ -2279,6 +2452,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_vpn_gateway",
@@ -2292,6 +2466,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_application_status_check",
@@ -2305,6 +2480,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_capacity_manager_data_export",
@@ -2318,6 +2494,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_carrier_gateway",
@@ -2331,6 +2508,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_client_vpn_endpoint",
@@ -2344,6 +2522,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_client_vpn_endpoint_authorization_policy",
@@ -2357,6 +2536,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_client_vpn_route",
@@ -2370,6 +2550,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_coip_cidr",
@@ -2383,6 +2564,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_coip_pool",
@@ -2396,6 +2578,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_customer_gateway",
@@ -2409,6 +2592,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_dhcp_options",
@@ -2422,6 +2606,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_egress_only_internet_gateway",
@@ -2435,6 +2620,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_fleets",
@@ -2448,6 +2634,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_flow_logs",
@@ -2461,6 +2648,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_fpga_image",
@@ -2474,6 +2662,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_image_usage_report",
@@ -2487,6 +2676,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_instance_connect_endpoint",
@@ -2500,6 +2690,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_instance_event_window",
@@ -2513,6 +2704,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_internet_gateway",
@@ -2526,6 +2718,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam",
@@ -2539,6 +2732,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_external_resource_verification_token",
@@ -2552,6 +2746,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_internet_registry_association",
@@ -2565,6 +2760,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_policy",
@@ -2578,6 +2774,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_pool",
@@ -2591,6 +2788,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_prefix_list_resolver",
@@ -2604,6 +2802,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_prefix_list_resolver_target",
@@ -2617,6 +2816,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_resource_discovery",
@@ -2630,6 +2830,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_routing_policy_registration",
@@ -2643,6 +2844,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_ipam_scope",
@@ -2656,6 +2858,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_key_pair",
@@ -2669,6 +2872,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_launch_template",
@@ -2682,6 +2886,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_launch_template_versions",
@@ -2695,6 +2900,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_route",
@@ -2708,6 +2914,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_route_table",
@@ -2721,6 +2928,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_route_table_virtual_interface_group_association",
@@ -2734,6 +2942,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_route_table_vpc_association",
@@ -2747,6 +2956,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_virtual_interface",
@@ -2760,6 +2970,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_local_gateway_virtual_interface_group",
@@ -2773,6 +2984,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_managed_prefix_list",
@@ -2786,6 +2998,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_nat_gateway",
@@ -2799,6 +3012,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_acl",
@@ -2812,6 +3026,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_acl_entry",
@@ -2825,6 +3040,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_insights_access_scope",
@@ -2838,6 +3054,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_insights_access_scope_analysis",
@@ -2851,6 +3068,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_insights_analysis",
@@ -2864,6 +3082,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_insights_path",
@@ -2877,6 +3096,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_interface",
@@ -2890,6 +3110,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_network_interface_permission",
@@ -2903,6 +3124,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_placement_group",
@@ -2916,6 +3138,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_public_ipv4_pool",
@@ -2929,6 +3152,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_queued_reserved_instances",
@@ -2942,6 +3166,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_route",
@@ -2955,6 +3180,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_route_server",
@@ -2968,6 +3194,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_route_server_endpoint",
@@ -2981,6 +3208,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_route_server_peer",
@@ -2994,6 +3222,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_route_table",
@@ -3007,6 +3236,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_secondary_network",
@@ -3020,6 +3250,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_secondary_subnet",
@@ -3033,6 +3264,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_security_group",
@@ -3046,6 +3278,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_snapshot",
@@ -3059,6 +3292,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_spot_datafeed_subscription",
@@ -3072,6 +3306,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_subnet",
@@ -3085,6 +3320,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_subnet_cidr_reservation",
@@ -3098,6 +3334,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_tags",
@@ -3111,6 +3348,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_traffic_mirror_filter",
@@ -3124,6 +3362,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_traffic_mirror_filter_rule",
@@ -3137,6 +3376,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_traffic_mirror_session",
@@ -3150,6 +3390,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_traffic_mirror_target",
@@ -3163,6 +3404,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway",
@@ -3176,6 +3418,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_client_vpn_attachment",
@@ -3189,6 +3432,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_connect",
@@ -3202,6 +3446,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_connect_peer",
@@ -3215,6 +3460,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_metering_policy",
@@ -3228,6 +3474,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_metering_policy_entry",
@@ -3241,6 +3488,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_multicast_domain",
@@ -3254,6 +3502,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_peering_attachment",
@@ -3267,6 +3516,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_policy_table",
@@ -3280,6 +3530,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_policy_table_entry",
@@ -3293,6 +3544,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_prefix_list_reference",
@@ -3306,6 +3558,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_route",
@@ -3319,6 +3572,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_route_table",
@@ -3332,6 +3586,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_route_table_announcement",
@@ -3345,6 +3600,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_transit_gateway_vpc_attachment",
@@ -3358,6 +3614,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_verified_access_endpoint",
@@ -3371,6 +3628,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_verified_access_group",
@@ -3384,6 +3642,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_verified_access_instance",
@@ -3397,6 +3656,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_verified_access_trust_provider",
@@ -3410,6 +3670,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_volume",
@@ -3423,6 +3684,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc",
@@ -3436,6 +3698,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_block_public_access_exclusion",
@@ -3449,6 +3712,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_encryption_control",
@@ -3462,6 +3726,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_endpoint_connection_notifications",
@@ -3475,6 +3740,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_endpoint_service_configurations",
@@ -3488,6 +3754,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_endpoints",
@@ -3501,6 +3768,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpc_peering_connection",
@@ -3514,6 +3782,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpn_concentrator",
@@ -3527,6 +3796,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpn_connection",
@@ -3540,6 +3810,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpn_connection_route",
@@ -3553,6 +3824,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_vpn_gateway",
@@ -3566,6 +3838,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deprovision_byoip_cidr",
@@ -3579,6 +3852,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deprovision_ipam_byoasn",
@@ -3592,6 +3866,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deprovision_ipam_pool_cidr",
@@ -3605,6 +3880,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deprovision_public_ipv4_pool_cidr",
@@ -3618,6 +3894,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deregister_image",
@@ -3631,6 +3908,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deregister_instance_event_notification_attributes",
@@ -3644,6 +3922,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deregister_transit_gateway_multicast_group_members",
@@ -3657,6 +3936,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "deregister_transit_gateway_multicast_group_sources",
@@ -3670,6 +3950,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_account_attributes",
@@ -3683,6 +3964,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_account_vpc_encryption_control",
@@ -3696,6 +3978,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_address_transfers",
@@ -3715,6 +3998,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_addresses",
@@ -3728,6 +4012,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_addresses_attribute",
@@ -3747,6 +4032,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_aggregate_id_format",
@@ -3760,6 +4046,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_application_status",
@@ -3773,6 +4060,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_application_status_check_associations",
@@ -3792,6 +4080,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_application_status_checks",
@@ -3811,6 +4100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_availability_zones",
@@ -3824,6 +4114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_aws_network_performance_metric_subscriptions",
@@ -3843,6 +4134,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_bundle_tasks",
@@ -3856,6 +4148,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_byoip_cidrs",
@@ -3875,6 +4168,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_block_extension_history",
@@ -3894,6 +4188,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_block_extension_offerings",
@@ -3913,6 +4208,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_block_offerings",
@@ -3932,6 +4228,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_block_status",
@@ -3951,6 +4248,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_blocks",
@@ -3970,6 +4268,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_manager_data_exports",
@@ -3989,6 +4288,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservation_billing_requests",
@@ -4008,6 +4308,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservation_cancellation_quotes",
@@ -4027,6 +4328,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservation_date_change_quotes",
@@ -4046,6 +4348,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservation_fleets",
@@ -4065,6 +4368,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservation_topology",
@@ -4084,6 +4388,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_capacity_reservations",
@@ -4103,6 +4408,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_carrier_gateways",
@@ -4122,6 +4428,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_classic_link_instances",
@@ -4141,6 +4448,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_client_vpn_authorization_rules",
@@ -4160,6 +4468,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_client_vpn_connections",
@@ -4179,6 +4488,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_client_vpn_endpoints",
@@ -4198,6 +4508,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_client_vpn_routes",
@@ -4217,6 +4528,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_client_vpn_target_networks",
@@ -4236,6 +4548,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_coip_pools",
@@ -4255,6 +4568,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_conversion_tasks",
@@ -4268,6 +4582,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_customer_gateways",
@@ -4281,6 +4596,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_declarative_policies_reports",
@@ -4300,6 +4616,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_dhcp_options",
@@ -4319,6 +4636,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_egress_only_internet_gateways",
@@ -4338,6 +4656,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_elastic_gpus",
@@ -4357,6 +4676,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_export_image_tasks",
@@ -4376,6 +4696,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_export_tasks",
@@ -4389,6 +4710,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fast_launch_images",
@@ -4408,6 +4730,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fast_snapshot_restores",
@@ -4427,6 +4750,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fleet_history",
@@ -4446,6 +4770,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fleet_instances",
@@ -4465,6 +4790,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fleets",
@@ -4484,6 +4810,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_flow_logs",
@@ -4503,6 +4830,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fpga_image_attribute",
@@ -4516,6 +4844,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_fpga_images",
@@ -4535,6 +4864,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_host_reservation_offerings",
@@ -4554,6 +4884,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_host_reservations",
@@ -4573,6 +4904,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_hosts",
@@ -4592,6 +4924,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_iam_instance_profile_associations",
@@ -4611,6 +4944,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_id_format",
@@ -4624,6 +4958,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_identity_id_format",
@@ -4637,6 +4972,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_image_attribute",
@@ -4650,6 +4986,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_image_references",
@@ -4669,6 +5006,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_image_usage_report_entries",
@@ -4688,6 +5026,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_image_usage_reports",
@@ -4707,6 +5046,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_images",
@@ -4726,6 +5066,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_import_image_tasks",
@@ -4745,6 +5086,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_import_snapshot_tasks",
@@ -4764,6 +5106,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_attribute",
@@ -4777,6 +5120,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_connect_endpoints",
@@ -4796,6 +5140,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_credit_specifications",
@@ -4815,6 +5160,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_event_notification_attributes",
@@ -4828,6 +5174,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_event_windows",
@@ -4847,6 +5194,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_image_metadata",
@@ -4866,6 +5214,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_sql_ha_history_states",
@@ -4885,6 +5234,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_sql_ha_states",
@@ -4904,6 +5254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_status",
@@ -4923,6 +5274,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_topology",
@@ -4942,6 +5294,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_type_offerings",
@@ -4961,6 +5314,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instance_types",
@@ -4980,6 +5334,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_instances",
@@ -4999,6 +5354,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_internet_gateways",
@@ -5018,6 +5374,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_byoasn",
@@ -5037,6 +5394,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_external_resource_verification_tokens",
@@ -5056,6 +5414,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_internet_registry_associations",
@@ -5075,6 +5434,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_policies",
@@ -5094,6 +5454,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_pool_allocations",
@@ -5113,6 +5474,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_pools",
@@ -5132,6 +5494,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_prefix_list_resolver_targets",
@@ -5151,6 +5514,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_prefix_list_resolvers",
@@ -5170,6 +5534,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_resource_discoveries",
@@ -5189,6 +5554,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_resource_discovery_associations",
@@ -5208,6 +5574,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipam_scopes",
@@ -5227,6 +5594,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipams",
@@ -5246,6 +5614,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_ipv6_pools",
@@ -5265,6 +5634,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_key_pairs",
@@ -5278,6 +5648,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_launch_template_versions",
@@ -5297,6 +5668,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_launch_templates",
@@ -5316,6 +5688,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateway_route_table_virtual_interface_group_associations",
@@ -5335,6 +5708,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateway_route_table_vpc_associations",
@@ -5354,6 +5728,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateway_route_tables",
@@ -5373,6 +5748,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateway_virtual_interface_groups",
@@ -5392,6 +5768,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateway_virtual_interfaces",
@@ -5411,6 +5788,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_local_gateways",
@@ -5430,6 +5808,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_locked_snapshots",
@@ -5449,6 +5828,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_mac_hosts",
@@ -5468,6 +5848,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_mac_modification_tasks",
@@ -5487,6 +5868,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_managed_prefix_lists",
@@ -5506,6 +5888,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_moving_addresses",
@@ -5525,6 +5908,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_nat_gateways",
@@ -5544,6 +5928,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_acls",
@@ -5563,6 +5948,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_insights_access_scope_analyses",
@@ -5582,6 +5968,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_insights_access_scopes",
@@ -5601,6 +5988,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_insights_analyses",
@@ -5620,6 +6008,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_insights_paths",
@@ -5639,6 +6028,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_interface_attribute",
@@ -5652,6 +6042,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_interface_permissions",
@@ -5671,6 +6062,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_network_interfaces",
@@ -5690,6 +6082,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_outpost_lags",
@@ -5709,6 +6102,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_placement_groups",
@@ -5722,6 +6116,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_prefix_lists",
@@ -5741,6 +6136,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_principal_id_format",
@@ -5760,6 +6156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_public_ipv4_pools",
@@ -5779,6 +6176,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_regions",
@@ -5792,6 +6190,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_replace_root_volume_tasks",
@@ -5811,6 +6210,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_reserved_instances",
@@ -5824,6 +6224,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_reserved_instances_listings",
@@ -5837,6 +6238,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_reserved_instances_modifications",
@@ -5856,6 +6258,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_reserved_instances_offerings",
@@ -5875,6 +6278,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_route_server_endpoints",
@@ -5894,6 +6298,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_route_server_peers",
@@ -5913,6 +6318,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_route_servers",
@@ -5932,6 +6338,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_route_tables",
@@ -5951,6 +6358,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_scheduled_instance_availability",
@@ -5970,6 +6378,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_scheduled_instances",
@@ -5989,6 +6398,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_secondary_interfaces",
@@ -6008,6 +6418,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_secondary_networks",
@@ -6027,6 +6438,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_secondary_subnets",
@@ -6046,6 +6458,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_security_group_references",
@@ -6059,6 +6472,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_security_group_rules",
@@ -6078,6 +6492,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_security_group_vpc_associations",
@@ -6097,6 +6512,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_security_groups",
@@ -6116,6 +6532,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_service_link_virtual_interfaces",
@@ -6135,6 +6552,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_snapshot_attribute",
@@ -6148,6 +6566,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_snapshot_tier_status",
@@ -6167,6 +6586,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_snapshots",
@@ -6186,6 +6606,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_datafeed_subscription",
@@ -6199,6 +6620,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_fleet_instances",
@@ -6218,6 +6640,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_fleet_request_history",
@@ -6237,6 +6660,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_fleet_requests",
@@ -6256,6 +6680,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_instance_requests",
@@ -6275,6 +6700,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_spot_price_history",
@@ -6294,6 +6720,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_stale_security_groups",
@@ -6313,6 +6740,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_store_image_tasks",
@@ -6332,6 +6760,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_subnets",
@@ -6351,6 +6780,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_tags",
@@ -6370,6 +6800,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_traffic_mirror_filter_rules",
@@ -6389,6 +6820,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_traffic_mirror_filters",
@@ -6408,6 +6840,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_traffic_mirror_sessions",
@@ -6427,6 +6860,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_traffic_mirror_targets",
@@ -6446,6 +6880,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_attachments",
@@ -6465,6 +6900,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_connect_peers",
@@ -6484,6 +6920,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_connects",
@@ -6503,6 +6940,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_metering_policies",
@@ -6522,6 +6960,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_multicast_domains",
@@ -6541,6 +6980,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_peering_attachments",
@@ -6560,6 +7000,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_policy_tables",
@@ -6579,6 +7020,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_route_table_announcements",
@@ -6598,6 +7040,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_route_tables",
@@ -6617,6 +7060,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateway_vpc_attachments",
@@ -6636,6 +7080,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_transit_gateways",
@@ -6655,6 +7100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_trunk_interface_associations",
@@ -6674,6 +7120,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_verified_access_endpoints",
@@ -6693,6 +7140,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_verified_access_groups",
@@ -6712,6 +7160,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_verified_access_instance_logging_configurations",
@@ -6731,6 +7180,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_verified_access_instances",
@@ -6750,6 +7200,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_verified_access_trust_providers",
@@ -6769,6 +7220,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_volume_attribute",
@@ -6782,6 +7234,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_volume_status",
@@ -6801,6 +7254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_volumes",
@@ -6820,6 +7274,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_volumes_modifications",
@@ -6839,6 +7294,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_attribute",
@@ -6852,6 +7308,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_block_public_access_exclusions",
@@ -6871,6 +7328,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_block_public_access_options",
@@ -6884,6 +7342,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_classic_link",
@@ -6897,6 +7356,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_classic_link_dns_support",
@@ -6916,6 +7376,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_encryption_controls",
@@ -6935,6 +7396,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_associations",
@@ -6954,6 +7416,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_connection_notifications",
@@ -6973,6 +7436,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_connections",
@@ -6992,6 +7456,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_service_configurations",
@@ -7011,6 +7476,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_service_permissions",
@@ -7030,6 +7496,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoint_services",
@@ -7049,6 +7516,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_endpoints",
@@ -7068,6 +7536,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpc_peering_connections",
@@ -7087,6 +7556,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpcs",
@@ -7106,6 +7576,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpn_concentrators",
@@ -7125,6 +7596,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpn_connections",
@@ -7138,6 +7610,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_vpn_gateways",
@@ -7151,6 +7624,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_classic_link_vpc",
@@ -7164,6 +7638,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_image_watermark",
@@ -7177,6 +7652,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_internet_gateway",
@@ -7190,6 +7666,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_network_interface",
@@ -7203,6 +7680,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_verified_access_trust_provider",
@@ -7216,6 +7694,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "detach_volume",
@@ -7229,6 +7708,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "detach_vpn_gateway",
@@ -7242,6 +7722,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_address_transfer",
@@ -7255,6 +7736,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_allowed_images_settings",
@@ -7268,6 +7750,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_application_status_check_suppression",
@@ -7281,6 +7764,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "disable_aws_network_performance_metric_subscription",
@@ -7294,6 +7778,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_capacity_manager",
@@ -7307,6 +7792,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "disable_ebs_encryption_by_default",
@@ -7320,6 +7806,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_fast_launch",
@@ -7333,6 +7820,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_fast_snapshot_restores",
@@ -7346,6 +7834,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_image",
@@ -7359,6 +7848,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_image_block_public_access",
@@ -7372,6 +7862,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_image_deprecation",
@@ -7385,6 +7876,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_image_deregistration_protection",
@@ -7398,6 +7890,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_instance_sql_ha_standby_detections",
@@ -7411,6 +7904,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_ipam_organization_admin_account",
@@ -7424,6 +7918,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_ipam_policy",
@@ -7437,6 +7932,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_route_server_propagation",
@@ -7450,6 +7946,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_serial_console_access",
@@ -7463,6 +7960,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_snapshot_block_public_access",
@@ -7476,6 +7974,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_transit_gateway_route_table_propagation",
@@ -7489,6 +7988,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_vgw_route_propagation",
@@ -7502,6 +8002,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_vpc_classic_link",
@@ -7515,6 +8016,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disable_vpc_classic_link_dns_support",
@@ -7528,6 +8030,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_address",
@@ -7541,6 +8044,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_application_status_check",
@@ -7554,6 +8058,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_capacity_reservation_billing_owner",
@@ -7567,6 +8072,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_client_vpn_target_network",
@@ -7580,6 +8086,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_enclave_certificate_iam_role",
@@ -7593,6 +8100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_iam_instance_profile",
@@ -7606,6 +8114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_instance_event_window",
@@ -7619,6 +8128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_ipam_byoasn",
@@ -7632,6 +8142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_ipam_resource_discovery",
@@ -7645,6 +8156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_nat_gateway_address",
@@ -7658,6 +8170,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_route_server",
@@ -7671,6 +8184,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_route_table",
@@ -7684,6 +8198,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_security_group_vpc",
@@ -7697,6 +8212,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_subnet_cidr_block",
@@ -7710,6 +8226,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_transit_gateway_multicast_domain",
@@ -7723,6 +8240,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_transit_gateway_policy_table",
@@ -7736,6 +8254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_transit_gateway_route_table",
@@ -7749,6 +8268,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_trunk_interface",
@@ -7762,6 +8282,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "disassociate_vpc_cidr_block",
@@ -7775,6 +8296,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_address_transfer",
@@ -7788,6 +8310,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_allowed_images_settings",
@@ -7801,6 +8324,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_application_status_check_suppression",
@@ -7814,6 +8338,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "enable_aws_network_performance_metric_subscription",
@@ -7827,6 +8352,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_capacity_manager",
@@ -7840,6 +8366,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "enable_ebs_encryption_by_default",
@@ -7853,6 +8380,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_fast_launch",
@@ -7866,6 +8394,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_fast_snapshot_restores",
@@ -7879,6 +8408,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_image",
@@ -7892,6 +8422,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_image_block_public_access",
@@ -7905,6 +8436,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_image_deprecation",
@@ -7918,6 +8450,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_image_deregistration_protection",
@@ -7931,6 +8464,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_instance_sql_ha_standby_detections",
@@ -7944,6 +8478,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_ipam_internet_registry_association",
@@ -7957,6 +8492,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "enable_ipam_organization_admin_account",
@@ -7970,6 +8506,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_ipam_policy",
@@ -7983,6 +8520,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_reachability_analyzer_organization_sharing",
@@ -7996,6 +8534,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_route_server_propagation",
@@ -8009,6 +8548,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_serial_console_access",
@@ -8022,6 +8562,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_snapshot_block_public_access",
@@ -8035,6 +8576,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_transit_gateway_route_table_propagation",
@@ -8048,6 +8590,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_vgw_route_propagation",
@@ -8061,6 +8604,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_volume_io",
@@ -8074,6 +8618,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_vpc_classic_link",
@@ -8087,6 +8632,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "enable_vpc_classic_link_dns_support",
@@ -8100,6 +8646,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "export_client_vpn_client_certificate_revocation_list",
@@ -8113,6 +8660,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "export_client_vpn_client_configuration",
@@ -8126,6 +8674,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "export_image",
@@ -8139,6 +8688,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "export_transit_gateway_routes",
@@ -8152,6 +8702,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "export_verified_access_instance_client_configuration",
@@ -8165,6 +8716,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_active_vpn_tunnel_status",
@@ -8178,6 +8730,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_allowed_images_settings",
@@ -8191,6 +8744,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_associated_enclave_certificate_iam_roles",
@@ -8204,6 +8758,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_associated_ipv6_pool_cidrs",
@@ -8223,6 +8778,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_aws_network_performance_data",
@@ -8242,6 +8798,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_manager_attributes",
@@ -8255,6 +8812,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_manager_metric_data",
@@ -8274,6 +8832,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_manager_metric_dimensions",
@@ -8293,6 +8852,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_manager_monitored_tag_keys",
@@ -8312,6 +8872,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_manager_supportability_scores",
@@ -8325,6 +8886,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_reservation_usage",
@@ -8344,6 +8906,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_client_vpn_endpoint_authorization_policy",
@@ -8357,6 +8920,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_coip_pool_usage",
@@ -8376,6 +8940,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_console_output",
@@ -8389,6 +8954,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_console_screenshot",
@@ -8402,6 +8968,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_declarative_policies_report_summary",
@@ -8415,6 +8982,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_default_credit_specification",
@@ -8428,6 +8996,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ebs_default_kms_key_id",
@@ -8441,6 +9010,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ebs_encryption_by_default",
@@ -8454,6 +9024,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_enabled_ipam_policy",
@@ -8467,6 +9038,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_flow_logs_integration_template",
@@ -8480,6 +9052,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_groups_for_capacity_reservation",
@@ -8499,6 +9072,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_host_reservation_purchase_preview",
@@ -8512,6 +9086,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_image_ancestry",
@@ -8525,6 +9100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_image_block_public_access_state",
@@ -8538,6 +9114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_image_findings",
@@ -8557,6 +9134,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_instance_metadata_defaults",
@@ -8570,6 +9148,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_instance_tpm_ek_pub",
@@ -8583,6 +9162,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_instance_types_from_instance_requirements",
@@ -8602,6 +9182,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_instance_uefi_data",
@@ -8615,6 +9196,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_address_history",
@@ -8634,6 +9216,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_discovered_accounts",
@@ -8653,6 +9236,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_discovered_public_addresses",
@@ -8672,6 +9256,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_discovered_resource_cidrs",
@@ -8691,6 +9276,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_discovered_routes",
@@ -8710,6 +9296,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_internet_registry_association_asns",
@@ -8729,6 +9316,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_internet_registry_association_cidrs",
@@ -8748,6 +9336,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_policy_allocation_rules",
@@ -8767,6 +9356,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_policy_organization_targets",
@@ -8786,6 +9376,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_pool_allocations",
@@ -8805,6 +9396,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_pool_cidrs",
@@ -8824,6 +9416,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_prefix_list_resolver_rules",
@@ -8843,6 +9436,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_prefix_list_resolver_version_entries",
@@ -8862,6 +9456,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_prefix_list_resolver_versions",
@@ -8881,6 +9476,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_resource_cidrs",
@@ -8900,6 +9496,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_route_origin_authorizations",
@@ -8919,6 +9516,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_route_protection_findings",
@@ -8938,6 +9536,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_routing_policy_registration_deltas",
@@ -8957,6 +9556,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_ipam_routing_policy_registrations",
@@ -8976,6 +9576,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_launch_template_data",
@@ -8989,6 +9590,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_managed_prefix_list_associations",
@@ -9008,6 +9610,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_managed_prefix_list_entries",
@@ -9027,6 +9630,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_managed_resource_visibility",
@@ -9040,6 +9644,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_network_insights_access_scope_analysis_findings",
@@ -9059,6 +9664,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_network_insights_access_scope_content",
@@ -9072,6 +9678,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_password_data",
@@ -9085,6 +9692,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_reserved_instances_exchange_quote",
@@ -9098,6 +9706,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_route_server_associations",
@@ -9111,6 +9720,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_route_server_propagations",
@@ -9124,6 +9734,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_route_server_routing_database",
@@ -9143,6 +9754,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_security_groups_for_vpc",
@@ -9162,6 +9774,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_serial_console_access_status",
@@ -9175,6 +9788,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_snapshot_block_public_access_state",
@@ -9188,6 +9802,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_spot_placement_scores",
@@ -9207,6 +9822,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_subnet_cidr_reservations",
@@ -9226,6 +9842,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_attachment_nat_configuration",
@@ -9239,6 +9856,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_attachment_propagations",
@@ -9258,6 +9876,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_metering_policy_entries",
@@ -9277,6 +9896,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_multicast_domain_associations",
@@ -9296,6 +9916,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_policy_table_associations",
@@ -9315,6 +9936,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_policy_table_entries",
@@ -9334,6 +9956,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_prefix_list_references",
@@ -9353,6 +9976,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_route_table_associations",
@@ -9372,6 +9996,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_transit_gateway_route_table_propagations",
@@ -9391,6 +10016,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_verified_access_endpoint_policy",
@@ -9404,6 +10030,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_verified_access_endpoint_targets",
@@ -9423,6 +10050,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_verified_access_group_policy",
@@ -9436,6 +10064,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_vpc_resources_blocking_encryption_enforcement",
@@ -9455,6 +10084,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_vpn_connection_device_sample_configuration",
@@ -9468,6 +10098,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_vpn_connection_device_types",
@@ -9487,6 +10118,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_vpn_tunnel_replacement_status",
@@ -9500,6 +10132,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_client_vpn_client_certificate_revocation_list",
@@ -9513,6 +10146,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_image",
@@ -9526,6 +10160,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_instance",
@@ -9539,6 +10174,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_key_pair",
@@ -9552,6 +10188,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_snapshot",
@@ -9565,6 +10202,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "import_volume",
@@ -9578,6 +10216,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_images_in_recycle_bin",
@@ -9597,6 +10236,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_snapshots_in_recycle_bin",
@@ -9616,6 +10256,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_volumes_in_recycle_bin",
@@ -9635,6 +10276,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "lock_snapshot",
@@ -9648,6 +10290,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_account_vpc_encryption_control",
@@ -9661,6 +10304,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_address_attribute",
@@ -9674,6 +10318,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_application_status_check",
@@ -9687,6 +10332,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_availability_zone_group",
@@ -9700,6 +10346,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_capacity_reservation",
@@ -9713,6 +10360,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_capacity_reservation_fleet",
@@ -9726,6 +10374,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_client_vpn_endpoint",
@@ -9739,6 +10388,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_client_vpn_endpoint_authorization_policy",
@@ -9752,6 +10402,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_default_credit_specification",
@@ -9765,6 +10416,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ebs_default_kms_key_id",
@@ -9778,6 +10430,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_fleet",
@@ -9791,6 +10444,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_fpga_image_attribute",
@@ -9804,6 +10458,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_hosts",
@@ -9817,6 +10472,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_id_format",
@@ -9830,6 +10486,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_identity_id_format",
@@ -9843,6 +10500,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_image_attribute",
@@ -9856,6 +10514,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_attribute",
@@ -9869,6 +10528,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_capacity_reservation_attributes",
@@ -9882,6 +10542,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_connect_endpoint",
@@ -9895,6 +10556,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_cpu_options",
@@ -9908,6 +10570,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_credit_specification",
@@ -9921,6 +10584,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_event_start_time",
@@ -9934,6 +10598,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_event_window",
@@ -9947,6 +10612,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_maintenance_options",
@@ -9960,6 +10626,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_metadata_defaults",
@@ -9973,6 +10640,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_metadata_options",
@@ -9986,6 +10654,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_network_performance_options",
@@ -9999,6 +10668,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_instance_placement",
@@ -10012,6 +10682,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam",
@@ -10025,6 +10696,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_policy_allocation_rules",
@@ -10038,6 +10710,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_pool",
@@ -10051,6 +10724,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_pool_allocation",
@@ -10064,6 +10738,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_prefix_list_resolver",
@@ -10077,6 +10752,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_prefix_list_resolver_target",
@@ -10090,6 +10766,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_resource_cidr",
@@ -10103,6 +10780,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_resource_discovery",
@@ -10116,6 +10794,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_routing_policy_registration",
@@ -10129,6 +10808,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_ipam_scope",
@@ -10142,6 +10822,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_launch_template",
@@ -10155,6 +10836,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_local_gateway_route",
@@ -10168,6 +10850,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_managed_prefix_list",
@@ -10181,6 +10864,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_managed_resource_visibility",
@@ -10194,6 +10878,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_network_interface_attribute",
@@ -10207,6 +10892,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_private_dns_name_options",
@@ -10220,6 +10906,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_public_ip_dns_name_options",
@@ -10233,6 +10920,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_reserved_instances",
@@ -10246,6 +10934,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_route_server",
@@ -10259,6 +10948,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_security_group_rules",
@@ -10272,6 +10962,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_snapshot_attribute",
@@ -10285,6 +10976,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_snapshot_tier",
@@ -10298,6 +10990,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_spot_fleet_request",
@@ -10311,6 +11004,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_subnet_attribute",
@@ -10324,6 +11018,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_traffic_mirror_filter_network_services",
@@ -10337,6 +11032,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_traffic_mirror_filter_rule",
@@ -10350,6 +11046,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_traffic_mirror_session",
@@ -10363,6 +11060,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway",
@@ -10376,6 +11074,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway_attachment_nat_configuration",
@@ -10389,6 +11088,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway_metering_policy",
@@ -10402,6 +11102,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway_policy_table_entry",
@@ -10415,6 +11116,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway_prefix_list_reference",
@@ -10428,6 +11130,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_transit_gateway_vpc_attachment",
@@ -10441,6 +11144,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_endpoint",
@@ -10454,6 +11158,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_endpoint_policy",
@@ -10467,6 +11172,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_group",
@@ -10480,6 +11186,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_group_policy",
@@ -10493,6 +11200,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_instance",
@@ -10506,6 +11214,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_instance_logging_configuration",
@@ -10519,6 +11228,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_verified_access_trust_provider",
@@ -10532,6 +11242,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "modify_volume",
@@ -10545,6 +11256,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_volume_attribute",
@@ -10558,6 +11270,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_attribute",
@@ -10571,6 +11284,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_block_public_access_exclusion",
@@ -10584,6 +11298,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_block_public_access_options",
@@ -10597,6 +11312,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_encryption_control",
@@ -10610,6 +11326,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint",
@@ -10623,6 +11340,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint_connection_notification",
@@ -10636,6 +11354,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint_payer_responsibility",
@@ -10649,6 +11368,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint_service_configuration",
@@ -10662,6 +11382,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint_service_payer_responsibility",
@@ -10675,6 +11396,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_endpoint_service_permissions",
@@ -10688,6 +11410,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_peering_connection_options",
@@ -10701,6 +11424,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpc_tenancy",
@@ -10714,6 +11438,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpn_connection",
@@ -10727,6 +11452,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpn_connection_options",
@@ -10740,6 +11466,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpn_tunnel_certificate",
@@ -10753,6 +11480,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "modify_vpn_tunnel_options",
@@ -10766,6 +11494,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "monitor_instances",
@@ -10779,6 +11508,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "move_address_to_vpc",
@@ -10792,6 +11522,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "move_byoip_cidr_to_ipam",
@@ -10805,6 +11536,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "move_capacity_reservation_instances",
@@ -10818,6 +11550,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "provision_byoip_cidr",
@@ -10831,6 +11564,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "provision_ipam_byoasn",
@@ -10844,6 +11578,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "provision_ipam_pool_cidr",
@@ -10857,6 +11592,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "provision_public_ipv4_pool_cidr",
@@ -10870,6 +11606,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "purchase_capacity_block",
@@ -10883,6 +11620,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "purchase_capacity_block_extension",
@@ -10896,6 +11634,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "purchase_host_reservation",
@@ -10909,6 +11648,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "purchase_reserved_instances_offering",
@@ -10922,6 +11662,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "purchase_scheduled_instances",
@@ -10935,6 +11676,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "reboot_instances",
@@ -10948,6 +11690,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "register_image",
@@ -10961,6 +11704,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "register_instance_event_notification_attributes",
@@ -10974,6 +11718,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "register_transit_gateway_multicast_group_members",
@@ -10987,6 +11732,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "register_transit_gateway_multicast_group_sources",
@@ -11000,6 +11746,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_capacity_reservation_billing_ownership",
@@ -11013,6 +11760,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_transit_gateway_client_vpn_attachment",
@@ -11026,6 +11774,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_transit_gateway_multicast_domain_associations",
@@ -11039,6 +11788,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_transit_gateway_peering_attachment",
@@ -11052,6 +11802,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_transit_gateway_vpc_attachment",
@@ -11065,6 +11816,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_vpc_endpoint_connections",
@@ -11078,6 +11830,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reject_vpc_peering_connection",
@@ -11091,6 +11844,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "release_address",
@@ -11104,6 +11858,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "release_hosts",
@@ -11117,6 +11872,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "release_ipam_pool_allocation",
@@ -11130,6 +11886,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_iam_instance_profile_association",
@@ -11143,6 +11900,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_image_criteria_in_allowed_images_settings",
@@ -11156,6 +11914,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_image_instance_type_specification",
@@ -11169,6 +11928,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_network_acl_association",
@@ -11182,6 +11942,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_network_acl_entry",
@@ -11195,6 +11956,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_route",
@@ -11208,6 +11970,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_route_table_association",
@@ -11221,6 +11984,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_transit_gateway_route",
@@ -11234,6 +11998,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "replace_vpn_tunnel",
@@ -11247,6 +12012,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "report_instance_status",
@@ -11260,6 +12026,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "request_spot_fleet",
@@ -11273,6 +12040,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "request_spot_instances",
@@ -11286,6 +12054,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_address_attribute",
@@ -11299,6 +12068,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_ebs_default_kms_key_id",
@@ -11312,6 +12082,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_fpga_image_attribute",
@@ -11325,6 +12096,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_image_attribute",
@@ -11338,6 +12110,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_instance_attribute",
@@ -11351,6 +12124,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_network_interface_attribute",
@@ -11364,6 +12138,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "reset_snapshot_attribute",
@@ -11377,6 +12152,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_address_to_classic",
@@ -11390,6 +12166,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_image_from_recycle_bin",
@@ -11403,6 +12180,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_managed_prefix_list_version",
@@ -11416,6 +12194,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_snapshot_from_recycle_bin",
@@ -11429,6 +12208,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_snapshot_tier",
@@ -11442,6 +12222,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "restore_volume_from_recycle_bin",
@@ -11455,6 +12236,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "revoke_client_vpn_ingress",
@@ -11468,6 +12250,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "revoke_security_group_egress",
@@ -11481,6 +12264,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "revoke_security_group_ingress",
@@ -11494,6 +12278,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "run_instances",
@@ -11507,6 +12292,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("clientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "run_scheduled_instances",
@@ -11520,6 +12306,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "search_local_gateway_routes",
@@ -11539,6 +12326,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "search_transit_gateway_multicast_groups",
@@ -11558,6 +12346,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "search_transit_gateway_routes",
@@ -11577,6 +12366,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "send_diagnostic_interrupt",
@@ -11590,6 +12380,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_declarative_policies_report",
@@ -11603,6 +12394,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_instances",
@@ -11616,6 +12408,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "start_network_insights_access_scope_analysis",
@@ -11629,6 +12422,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "start_network_insights_analysis",
@@ -11642,6 +12436,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "start_vpc_endpoint_service_private_dns_verification",
@@ -11655,6 +12450,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "stop_instances",
@@ -11668,6 +12464,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "terminate_client_vpn_connections",
@@ -11681,6 +12478,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "terminate_instances",
@@ -11694,6 +12492,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unassign_ipv6_addresses",
@@ -11707,6 +12506,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unassign_private_ip_addresses",
@@ -11720,6 +12520,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unassign_private_nat_gateway_address",
@@ -11733,6 +12534,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unlock_snapshot",
@@ -11746,6 +12548,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unmonitor_instances",
@@ -11759,6 +12562,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_capacity_manager_monitored_tag_keys",
@@ -11772,6 +12576,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "update_capacity_manager_organizations_access",
@@ -11785,6 +12590,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "update_interruptible_capacity_reservation_allocation",
@@ -11798,6 +12604,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_security_group_rule_descriptions_egress",
@@ -11811,6 +12618,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_security_group_rule_descriptions_ingress",
@@ -11824,6 +12632,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "validate_security_group_quotas_for_interface",
@@ -11837,6 +12646,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "withdraw_byoip_cidr",
@@ -11850,6 +12660,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

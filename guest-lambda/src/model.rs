@@ -43,6 +43,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "add_permission",
@@ -68,6 +69,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "checkpoint_durable_execution",
@@ -90,6 +92,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_alias",
@@ -112,6 +115,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_capacity_provider",
@@ -134,6 +138,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_code_signing_config",
@@ -156,6 +161,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_event_source_mapping",
@@ -178,6 +184,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_function",
@@ -200,6 +207,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_function_url_config",
@@ -225,6 +233,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_alias",
@@ -250,6 +259,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_capacity_provider",
@@ -272,6 +282,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_code_signing_config",
@@ -294,6 +305,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_event_source_mapping",
@@ -316,6 +328,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_function",
@@ -341,6 +354,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_function_code_signing_config",
@@ -363,6 +377,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_function_concurrency",
@@ -385,6 +400,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_function_event_invoke_config",
@@ -410,6 +426,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_function_url_config",
@@ -435,6 +452,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_layer_version",
@@ -460,6 +478,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_provisioned_concurrency_config",
@@ -485,6 +504,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_resource_policy",
@@ -510,6 +530,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_account_settings",
@@ -532,6 +553,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_alias",
@@ -557,6 +579,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_capacity_provider",
@@ -579,6 +602,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_code_signing_config",
@@ -601,6 +625,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_durable_execution",
@@ -626,6 +651,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_durable_execution_history",
@@ -660,6 +686,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_durable_execution_state",
@@ -693,6 +720,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_event_source_mapping",
@@ -715,6 +743,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function",
@@ -740,6 +769,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_code_signing_config",
@@ -762,6 +792,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_concurrency",
@@ -784,6 +815,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_configuration",
@@ -809,6 +841,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_event_invoke_config",
@@ -834,6 +867,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_recursion_config",
@@ -856,6 +890,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_scaling_config",
@@ -881,6 +916,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_function_url_config",
@@ -906,6 +942,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_layer_version",
@@ -931,6 +968,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_layer_version_by_arn",
@@ -953,6 +991,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_layer_version_policy",
@@ -978,6 +1017,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_policy",
@@ -1003,6 +1043,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_provisioned_concurrency_config",
@@ -1028,6 +1069,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_resource_policy",
@@ -1050,6 +1092,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_runtime_management_config",
@@ -1075,6 +1118,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "invoke",
@@ -1111,6 +1155,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "invoke_async",
@@ -1133,6 +1178,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_aliases",
@@ -1166,6 +1212,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_capacity_providers",
@@ -1198,6 +1245,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_code_signing_configs",
@@ -1229,6 +1277,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_durable_executions_by_function",
@@ -1267,6 +1316,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_event_source_mappings",
@@ -1300,6 +1350,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_function_event_invoke_configs",
@@ -1332,6 +1383,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_function_url_configs",
@@ -1364,6 +1416,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_function_versions_by_capacity_provider",
@@ -1396,6 +1449,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_functions",
@@ -1429,6 +1483,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_functions_by_code_signing_config",
@@ -1461,6 +1516,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_layer_versions",
@@ -1495,6 +1551,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_layers",
@@ -1528,6 +1585,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_provisioned_concurrency_configs",
@@ -1560,6 +1618,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags",
@@ -1582,6 +1641,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_versions_by_function",
@@ -1614,6 +1674,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "publish_layer_version",
@@ -1636,6 +1697,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "publish_version",
@@ -1658,6 +1720,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_function_code_signing_config",
@@ -1680,6 +1743,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_function_concurrency",
@@ -1702,6 +1766,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_function_event_invoke_config",
@@ -1727,6 +1792,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_function_recursion_config",
@@ -1749,6 +1815,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_function_scaling_config",
@@ -1774,6 +1841,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_provisioned_concurrency_config",
@@ -1799,6 +1867,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_resource_policy",
@@ -1821,6 +1890,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_runtime_management_config",
@@ -1846,6 +1916,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "remove_layer_version_permission",
@@ -1873,6 +1944,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "remove_permission",
@@ -1900,6 +1972,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "send_durable_execution_callback_failure",
@@ -1922,6 +1995,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "send_durable_execution_callback_heartbeat",
@@ -1944,6 +2018,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "send_durable_execution_callback_success",
@@ -1966,6 +2041,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "stop_durable_execution",
@@ -1988,6 +2064,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -2010,6 +2087,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -2035,6 +2113,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_alias",
@@ -2060,6 +2139,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_capacity_provider",
@@ -2082,6 +2162,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_code_signing_config",
@@ -2104,6 +2185,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_event_source_mapping",
@@ -2126,6 +2208,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_function_code",
@@ -2148,6 +2231,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_function_configuration",
@@ -2170,6 +2254,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_function_event_invoke_config",
@@ -2195,6 +2280,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_function_url_config",
@@ -2220,6 +2306,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

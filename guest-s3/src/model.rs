@@ -47,6 +47,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "complete_multipart_upload",
@@ -117,6 +118,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "copy_object",
@@ -270,6 +272,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_bucket",
@@ -312,6 +315,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_bucket_metadata_configuration",
@@ -342,6 +346,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_bucket_metadata_table_configuration",
@@ -372,6 +377,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_multipart_upload",
@@ -489,6 +495,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_session",
@@ -541,6 +548,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket",
@@ -566,6 +574,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_analytics_configuration",
@@ -592,6 +601,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_cors",
@@ -617,6 +627,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_encryption",
@@ -642,6 +653,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_intelligent_tiering_configuration",
@@ -668,6 +680,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_inventory_configuration",
@@ -694,6 +707,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_lifecycle",
@@ -719,6 +733,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_metadata_configuration",
@@ -744,6 +759,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_metadata_table_configuration",
@@ -769,6 +785,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_metrics_configuration",
@@ -795,6 +812,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_ownership_controls",
@@ -820,6 +838,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_policy",
@@ -845,6 +864,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_replication",
@@ -870,6 +890,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_tagging",
@@ -895,6 +916,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_bucket_website",
@@ -920,6 +942,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_object",
@@ -963,6 +986,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_object_annotation",
@@ -996,6 +1020,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_object_tagging",
@@ -1023,6 +1048,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_objects",
@@ -1058,6 +1084,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_public_access_block",
@@ -1083,6 +1110,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_abac",
@@ -1108,6 +1136,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_accelerate_configuration",
@@ -1134,6 +1163,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_acl",
@@ -1159,6 +1189,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_analytics_configuration",
@@ -1185,6 +1216,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_cors",
@@ -1210,6 +1242,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_encryption",
@@ -1235,6 +1268,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_intelligent_tiering_configuration",
@@ -1261,6 +1295,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_inventory_configuration",
@@ -1287,6 +1322,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_lifecycle",
@@ -1312,6 +1348,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_lifecycle_configuration",
@@ -1340,6 +1377,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_location",
@@ -1365,6 +1403,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_logging",
@@ -1390,6 +1429,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_metadata_configuration",
@@ -1415,6 +1455,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_metadata_table_configuration",
@@ -1440,6 +1481,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_metrics_configuration",
@@ -1466,6 +1508,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_notification",
@@ -1491,6 +1534,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_notification_configuration",
@@ -1516,6 +1560,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_ownership_controls",
@@ -1541,6 +1586,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_policy",
@@ -1566,6 +1612,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_policy_status",
@@ -1591,6 +1638,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_replication",
@@ -1616,6 +1664,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_request_payment",
@@ -1641,6 +1690,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_tagging",
@@ -1666,6 +1716,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_versioning",
@@ -1691,6 +1742,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_bucket_website",
@@ -1716,6 +1768,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object",
@@ -1845,6 +1898,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_acl",
@@ -1873,6 +1927,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_annotation",
@@ -1922,6 +1977,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_attributes",
@@ -1970,6 +2026,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_legal_hold",
@@ -1998,6 +2055,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_lock_configuration",
@@ -2023,6 +2081,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_retention",
@@ -2051,6 +2110,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_tagging",
@@ -2079,6 +2139,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_object_torrent",
@@ -2106,6 +2167,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_public_access_block",
@@ -2131,6 +2193,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "head_bucket",
@@ -2162,6 +2225,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "head_object",
@@ -2292,6 +2356,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_bucket_analytics_configurations",
@@ -2318,6 +2383,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_bucket_intelligent_tiering_configurations",
@@ -2344,6 +2410,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_bucket_inventory_configurations",
@@ -2370,6 +2437,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_bucket_metrics_configurations",
@@ -2396,6 +2464,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_buckets",
@@ -2429,6 +2498,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_directory_buckets",
@@ -2460,6 +2530,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_multipart_uploads",
@@ -2492,6 +2563,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_object_annotations",
@@ -2532,6 +2604,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_object_versions",
@@ -2568,6 +2641,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_objects",
@@ -2603,6 +2677,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_objects_v2",
@@ -2646,6 +2721,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_parts",
@@ -2698,6 +2774,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_abac",
@@ -2728,6 +2805,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_accelerate_configuration",
@@ -2757,6 +2835,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_acl",
@@ -2793,6 +2872,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_analytics_configuration",
@@ -2822,6 +2902,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_cors",
@@ -2852,6 +2933,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_encryption",
@@ -2882,6 +2964,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_intelligent_tiering_configuration",
@@ -2911,6 +2994,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_inventory_configuration",
@@ -2940,6 +3024,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_lifecycle",
@@ -2970,6 +3055,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_lifecycle_configuration",
@@ -3006,6 +3092,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_logging",
@@ -3036,6 +3123,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_metrics_configuration",
@@ -3065,6 +3153,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_notification",
@@ -3095,6 +3184,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_notification_configuration",
@@ -3127,6 +3217,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_ownership_controls",
@@ -3157,6 +3248,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_policy",
@@ -3188,6 +3280,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_replication",
@@ -3219,6 +3312,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_request_payment",
@@ -3249,6 +3343,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_tagging",
@@ -3279,6 +3374,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_versioning",
@@ -3310,6 +3406,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_bucket_website",
@@ -3340,6 +3437,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object",
@@ -3481,6 +3579,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_acl",
@@ -3520,6 +3619,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_annotation",
@@ -3578,6 +3678,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_legal_hold",
@@ -3611,6 +3712,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_lock_configuration",
@@ -3643,6 +3745,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_retention",
@@ -3680,6 +3783,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_object_tagging",
@@ -3713,6 +3817,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_public_access_block",
@@ -3743,6 +3848,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "rename_object",
@@ -3787,6 +3893,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "restore_object",
@@ -3822,6 +3929,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_bucket_metadata_annotation_table_configuration",
@@ -3852,6 +3960,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_bucket_metadata_inventory_table_configuration",
@@ -3882,6 +3991,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_bucket_metadata_journal_table_configuration",
@@ -3912,6 +4022,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_object_encryption",
@@ -3945,6 +4056,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "upload_part",
@@ -4028,6 +4140,7 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "upload_part_copy",
@@ -4120,6 +4233,132 @@ static OPERATIONS: &[Operation] = &[
         }),
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
+    },
+    Operation {
+        name: "write_get_object_response",
+        api_name: "WriteGetObjectResponse",
+        title: "Write get object response",
+        description: "Sends transformed object data and headers from a Lambda function back to a GetObject caller through an Object Lambda access point.",
+        input: 394,
+        output: None,
+        signed: true,
+        pagination: None,
+        http: Some(&Http {
+            method: "POST",
+            uri: "/WriteGetObjectResponse",
+            input: &[
+                Binding { member: "RequestRoute", location: Location::Header("x-amz-request-route") },
+                Binding { member: "RequestToken", location: Location::Header("x-amz-request-token") },
+                Binding { member: "StatusCode", location: Location::Header("x-amz-fwd-status") },
+                Binding { member: "ErrorCode", location: Location::Header("x-amz-fwd-error-code") },
+                Binding { member: "ErrorMessage", location: Location::Header("x-amz-fwd-error-message") },
+                Binding { member: "AcceptRanges", location: Location::Header("x-amz-fwd-header-accept-ranges") },
+                Binding { member: "CacheControl", location: Location::Header("x-amz-fwd-header-Cache-Control") },
+                Binding {
+                    member: "ContentDisposition",
+                    location: Location::Header("x-amz-fwd-header-Content-Disposition"),
+                },
+                Binding { member: "ContentEncoding", location: Location::Header("x-amz-fwd-header-Content-Encoding") },
+                Binding { member: "ContentLanguage", location: Location::Header("x-amz-fwd-header-Content-Language") },
+                Binding { member: "ContentRange", location: Location::Header("x-amz-fwd-header-Content-Range") },
+                Binding { member: "ContentType", location: Location::Header("x-amz-fwd-header-Content-Type") },
+                Binding {
+                    member: "ChecksumCRC32",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-crc32"),
+                },
+                Binding {
+                    member: "ChecksumCRC32C",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-crc32c"),
+                },
+                Binding {
+                    member: "ChecksumCRC64NVME",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-crc64nvme"),
+                },
+                Binding { member: "ChecksumSHA1", location: Location::Header("x-amz-fwd-header-x-amz-checksum-sha1") },
+                Binding {
+                    member: "ChecksumSHA256",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-sha256"),
+                },
+                Binding {
+                    member: "ChecksumSHA512",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-sha512"),
+                },
+                Binding { member: "ChecksumMD5", location: Location::Header("x-amz-fwd-header-x-amz-checksum-md5") },
+                Binding {
+                    member: "ChecksumXXHASH64",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-xxhash64"),
+                },
+                Binding {
+                    member: "ChecksumXXHASH3",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-xxhash3"),
+                },
+                Binding {
+                    member: "ChecksumXXHASH128",
+                    location: Location::Header("x-amz-fwd-header-x-amz-checksum-xxhash128"),
+                },
+                Binding { member: "DeleteMarker", location: Location::Header("x-amz-fwd-header-x-amz-delete-marker") },
+                Binding { member: "ETag", location: Location::Header("x-amz-fwd-header-ETag") },
+                Binding { member: "Expires", location: Location::Header("x-amz-fwd-header-Expires") },
+                Binding { member: "Expiration", location: Location::Header("x-amz-fwd-header-x-amz-expiration") },
+                Binding { member: "LastModified", location: Location::Header("x-amz-fwd-header-Last-Modified") },
+                Binding { member: "MissingMeta", location: Location::Header("x-amz-fwd-header-x-amz-missing-meta") },
+                Binding { member: "Metadata", location: Location::Headers("x-amz-meta-") },
+                Binding {
+                    member: "ObjectLockMode",
+                    location: Location::Header("x-amz-fwd-header-x-amz-object-lock-mode"),
+                },
+                Binding {
+                    member: "ObjectLockLegalHoldStatus",
+                    location: Location::Header("x-amz-fwd-header-x-amz-object-lock-legal-hold"),
+                },
+                Binding {
+                    member: "ObjectLockRetainUntilDate",
+                    location: Location::Header("x-amz-fwd-header-x-amz-object-lock-retain-until-date"),
+                },
+                Binding { member: "PartsCount", location: Location::Header("x-amz-fwd-header-x-amz-mp-parts-count") },
+                Binding {
+                    member: "ReplicationStatus",
+                    location: Location::Header("x-amz-fwd-header-x-amz-replication-status"),
+                },
+                Binding {
+                    member: "RequestCharged",
+                    location: Location::Header("x-amz-fwd-header-x-amz-request-charged"),
+                },
+                Binding { member: "Restore", location: Location::Header("x-amz-fwd-header-x-amz-restore") },
+                Binding {
+                    member: "ServerSideEncryption",
+                    location: Location::Header("x-amz-fwd-header-x-amz-server-side-encryption"),
+                },
+                Binding {
+                    member: "SSECustomerAlgorithm",
+                    location: Location::Header("x-amz-fwd-header-x-amz-server-side-encryption-customer-algorithm"),
+                },
+                Binding {
+                    member: "SSEKMSKeyId",
+                    location: Location::Header("x-amz-fwd-header-x-amz-server-side-encryption-aws-kms-key-id"),
+                },
+                Binding {
+                    member: "SSECustomerKeyMD5",
+                    location: Location::Header("x-amz-fwd-header-x-amz-server-side-encryption-customer-key-MD5"),
+                },
+                Binding { member: "StorageClass", location: Location::Header("x-amz-fwd-header-x-amz-storage-class") },
+                Binding { member: "TagCount", location: Location::Header("x-amz-fwd-header-x-amz-tagging-count") },
+                Binding { member: "VersionId", location: Location::Header("x-amz-fwd-header-x-amz-version-id") },
+                Binding {
+                    member: "BucketKeyEnabled",
+                    location: Location::Header("x-amz-fwd-header-x-amz-server-side-encryption-bucket-key-enabled"),
+                },
+            ],
+            output: &[],
+            input_payload: Some("Body"),
+            output_payload: None,
+            xml_root: None,
+            checksum: Checksum::None,
+        }),
+        headers: &[],
+        idempotency_token: None,
+        host_prefix: Some("{RequestRoute}."),
     },
 ];
 
@@ -10008,6 +10247,70 @@ static SHAPES: &[Shape] = &[
             Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
             Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
             Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 394: WriteGetObjectResponseRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "request_route", api_name: "RequestRoute", shape: 0, required: true },
+            Member { name: "request_token", api_name: "RequestToken", shape: 0, required: true },
+            Member { name: "body", api_name: "Body", shape: 230, required: false },
+            Member { name: "status_code", api_name: "StatusCode", shape: 6, required: false },
+            Member { name: "error_code", api_name: "ErrorCode", shape: 0, required: false },
+            Member { name: "error_message", api_name: "ErrorMessage", shape: 0, required: false },
+            Member { name: "accept_ranges", api_name: "AcceptRanges", shape: 0, required: false },
+            Member { name: "cache_control", api_name: "CacheControl", shape: 0, required: false },
+            Member { name: "content_disposition", api_name: "ContentDisposition", shape: 0, required: false },
+            Member { name: "content_encoding", api_name: "ContentEncoding", shape: 0, required: false },
+            Member { name: "content_language", api_name: "ContentLanguage", shape: 0, required: false },
+            Member { name: "content_range", api_name: "ContentRange", shape: 0, required: false },
+            Member { name: "content_type", api_name: "ContentType", shape: 0, required: false },
+            Member { name: "checksum_crc32", api_name: "ChecksumCRC32", shape: 0, required: false },
+            Member { name: "checksum_crc32_c", api_name: "ChecksumCRC32C", shape: 0, required: false },
+            Member { name: "checksum_crc64_nvme", api_name: "ChecksumCRC64NVME", shape: 0, required: false },
+            Member { name: "checksum_sha1", api_name: "ChecksumSHA1", shape: 0, required: false },
+            Member { name: "checksum_sha256", api_name: "ChecksumSHA256", shape: 0, required: false },
+            Member { name: "checksum_sha512", api_name: "ChecksumSHA512", shape: 0, required: false },
+            Member { name: "checksum_md5", api_name: "ChecksumMD5", shape: 0, required: false },
+            Member { name: "checksum_xxhash64", api_name: "ChecksumXXHASH64", shape: 0, required: false },
+            Member { name: "checksum_xxhash3", api_name: "ChecksumXXHASH3", shape: 0, required: false },
+            Member { name: "checksum_xxhash128", api_name: "ChecksumXXHASH128", shape: 0, required: false },
+            Member { name: "delete_marker", api_name: "DeleteMarker", shape: 14, required: false },
+            Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
+            Member { name: "expires", api_name: "Expires", shape: 0, required: false },
+            Member { name: "expiration", api_name: "Expiration", shape: 0, required: false },
+            Member { name: "last_modified", api_name: "LastModified", shape: 18, required: false },
+            Member { name: "missing_meta", api_name: "MissingMeta", shape: 6, required: false },
+            Member { name: "metadata", api_name: "Metadata", shape: 19, required: false },
+            Member { name: "object_lock_mode", api_name: "ObjectLockMode", shape: 23, required: false },
+            Member {
+                name: "object_lock_legal_hold_status",
+                api_name: "ObjectLockLegalHoldStatus",
+                shape: 25,
+                required: false,
+            },
+            Member {
+                name: "object_lock_retain_until_date",
+                api_name: "ObjectLockRetainUntilDate",
+                shape: 24,
+                required: false,
+            },
+            Member { name: "parts_count", api_name: "PartsCount", shape: 6, required: false },
+            Member { name: "replication_status", api_name: "ReplicationStatus", shape: 231, required: false },
+            Member { name: "request_charged", api_name: "RequestCharged", shape: 2, required: false },
+            Member { name: "restore", api_name: "Restore", shape: 0, required: false },
+            Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "ssekms_key_id", api_name: "SSEKMSKeyId", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "storage_class", api_name: "StorageClass", shape: 22, required: false },
+            Member { name: "tag_count", api_name: "TagCount", shape: 6, required: false },
+            Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
+            Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
         ]),
         bounds: None,
         sensitive: false,

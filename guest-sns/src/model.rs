@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "check_if_phone_number_is_opted_out",
@@ -43,6 +44,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "confirm_subscription",
@@ -56,6 +58,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_platform_application",
@@ -69,6 +72,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_platform_endpoint",
@@ -82,6 +86,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_sms_sandbox_phone_number",
@@ -95,6 +100,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "create_topic",
@@ -108,6 +114,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_endpoint",
@@ -121,6 +128,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_platform_application",
@@ -134,6 +142,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_sms_sandbox_phone_number",
@@ -147,6 +156,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_topic",
@@ -160,6 +170,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_data_protection_policy",
@@ -173,6 +184,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_endpoint_attributes",
@@ -186,6 +198,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_platform_application_attributes",
@@ -199,6 +212,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_sms_attributes",
@@ -212,6 +226,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_sms_sandbox_account_status",
@@ -225,6 +240,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_subscription_attributes",
@@ -238,6 +254,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_topic_attributes",
@@ -251,6 +268,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_endpoints_by_platform_application",
@@ -270,6 +288,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_origination_numbers",
@@ -289,6 +308,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_phone_numbers_opted_out",
@@ -308,6 +328,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_platform_applications",
@@ -327,6 +348,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_sms_sandbox_phone_numbers",
@@ -346,6 +368,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_subscriptions",
@@ -365,6 +388,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_subscriptions_by_topic",
@@ -384,6 +408,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags_for_resource",
@@ -397,6 +422,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_topics",
@@ -416,6 +442,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "opt_in_phone_number",
@@ -429,6 +456,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "publish",
@@ -442,6 +470,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "publish_batch",
@@ -455,6 +484,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_data_protection_policy",
@@ -468,6 +498,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "remove_permission",
@@ -481,6 +512,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_endpoint_attributes",
@@ -494,6 +526,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_platform_application_attributes",
@@ -507,6 +540,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_sms_attributes",
@@ -520,6 +554,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_subscription_attributes",
@@ -533,6 +568,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "set_topic_attributes",
@@ -546,6 +582,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "subscribe",
@@ -559,6 +596,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -572,6 +610,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "unsubscribe",
@@ -585,6 +624,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -598,6 +638,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "verify_sms_sandbox_phone_number",
@@ -611,6 +652,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 

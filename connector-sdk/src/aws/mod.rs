@@ -35,7 +35,16 @@ pub fn send(request: &Request) -> Result<Response, Error> {
 
 /// Like [`send`], reading error responses with `read_error`.
 pub fn send_reading_errors(request: &Request, read_error: ErrorReader) -> Result<Response, Error> {
-    let response = signed_http::send(request)?;
+    send_to(request, None, read_error)
+}
+
+/// Like [`send_reading_errors`], to `host_prefix` before the endpoint's
+/// host when there is one (`data.`, `123456789012.`; contract 0.1.3).
+pub fn send_to(request: &Request, host_prefix: Option<&str>, read_error: ErrorReader) -> Result<Response, Error> {
+    let response = match host_prefix {
+        Some(prefix) => signed_http::send_with_host_prefix(prefix, request)?,
+        None => signed_http::send(request)?,
+    };
     if (200..300).contains(&response.status) {
         Ok(response)
     } else {

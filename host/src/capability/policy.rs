@@ -104,6 +104,31 @@ pub fn check_header(name: &str, value: &str) -> Result<(http::HeaderName, http::
     Ok((parsed_name, parsed_value))
 }
 
+/// The longest host prefix a connector may ask for.
+const MAX_HOST_PREFIX: usize = 128;
+
+/// Checks a guest-given endpoint host prefix: DNS labels (letters, digits,
+/// `-`, not at either end, at most 63 each), each followed by `.`, so that
+/// it can only name a host below the endpoint's own domain, never another
+/// one (no `/`, `@`, `:` or empty label to escape with).
+pub fn check_host_prefix(prefix: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("host prefix {} {why}", quote_untrusted(prefix)));
+    if prefix.len() > MAX_HOST_PREFIX {
+        return bad(&format!("is over {MAX_HOST_PREFIX} characters"));
+    }
+    let Some(labels) = prefix.strip_suffix('.') else { return bad("must end with `.`") };
+    for label in labels.split('.') {
+        let valid = (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !valid {
+            return bad("must be DNS labels (letters, digits and `-`, 1 to 63 each) each ending in `.`");
+        }
+    }
+    Ok(())
+}
+
 /// Checks a guest-given path (with optional query): it must be an
 /// origin-form path without dot segments, so that it cannot change where
 /// the request goes, even below an endpoint with a base path.
@@ -175,6 +200,20 @@ pub fn check_method(method: &str) -> Result<http::Method, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_prefixes_are_dns_labels_below_the_endpoint() {
+        for good in ["data.", "123456789012.", "cp.tracking.", "a-b."] {
+            assert_eq!(check_host_prefix(good), Ok(()), "{good}");
+        }
+        let long = format!("{}.", "a".repeat(64));
+        let over = "a.".repeat(65);
+        for bad in
+            ["", "data", ".", "a..", "-a.", "a-.", "evil.com/", "x@evil.com.", "a:1.", "é.", &long[..], &over[..]]
+        {
+            assert!(check_host_prefix(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn host_owned_headers_are_refused_in_any_case() {

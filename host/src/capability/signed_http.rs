@@ -36,6 +36,10 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Sign with SigV4; false sends the request without credentials.
     pub sign: bool,
+    /// DNS labels to put before the endpoint's host (`data.`,
+    /// `123456789012.`), as an API model asks of some operations. An
+    /// endpoint the operator configured is used as given, without them.
+    pub host_prefix: Option<String>,
 }
 
 /// The service's answer, whatever its status.
@@ -270,7 +274,14 @@ impl SignedHttp {
         let endpoints = identity.endpoints.as_ref().unwrap_or(&self.endpoints);
         let endpoint =
             endpoints.resolve(&request.service, region).map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
-        let url = format!("{}{}", endpoint.base, request.path);
+        let base = match &request.host_prefix {
+            Some(prefix) => {
+                policy::check_host_prefix(prefix).map_err(SendError::InvalidRequest)?;
+                if endpoint.configured { endpoint.base.clone() } else { with_host_prefix(&endpoint.base, prefix) }
+            }
+            None => endpoint.base.clone(),
+        };
+        let url = format!("{base}{}", request.path);
         // A global service signs for its own region, whatever the caller's.
         let region = endpoint.signing_region.as_deref().unwrap_or(region).to_owned();
         Ok(Target { method, headers, url, region })
@@ -527,5 +538,26 @@ impl CapabilitySession {
     /// what a connector's `host` error is checked against.
     pub fn last_failure(&self) -> Option<&SendError> {
         self.last_failure.as_ref()
+    }
+}
+
+/// `base` (`https://host`) with `prefix` before its host name.
+fn with_host_prefix(base: &str, prefix: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, host)) => format!("{scheme}://{prefix}{host}"),
+        None => format!("{prefix}{base}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_prefix_goes_before_the_endpoints_host() {
+        assert_eq!(
+            with_host_prefix("https://s3-control.us-east-1.amazonaws.com", "123456789012."),
+            "https://123456789012.s3-control.us-east-1.amazonaws.com"
+        );
     }
 }

@@ -26,7 +26,7 @@ pub mod contract {
     pub const IMPORTS: &[&str] =
         &["connector:api/signed-http", "connector:api/http-api", "connector:api/invocation", "connector:api/types"];
     /// The contract version this host implements; it accepts any 0.1.x.
-    pub const VERSION: &str = "0.1.2";
+    pub const VERSION: &str = "0.1.3";
 }
 
 use exports::connector::api::{connector as connector_export, details};

@@ -89,6 +89,26 @@ impl signed_http::Host for InvocationState {
         &mut self,
         request: signed_http::Request,
     ) -> wasmtime::Result<Result<signed_http::Response, signed_http::SendError>> {
+        Ok(self.send_signed(request, None).await)
+    }
+
+    async fn send_with_host_prefix(
+        &mut self,
+        host_prefix: String,
+        request: signed_http::Request,
+    ) -> wasmtime::Result<Result<signed_http::Response, signed_http::SendError>> {
+        Ok(self.send_signed(request, Some(host_prefix)).await)
+    }
+}
+
+impl InvocationState {
+    /// Sends a connector's AWS request, to `host_prefix` before the
+    /// endpoint's host when it names one.
+    async fn send_signed(
+        &mut self,
+        request: signed_http::Request,
+        host_prefix: Option<String>,
+    ) -> Result<signed_http::Response, signed_http::SendError> {
         let request = HttpRequest {
             service: request.service,
             method: request.method,
@@ -96,8 +116,9 @@ impl signed_http::Host for InvocationState {
             headers: request.headers,
             body: request.body,
             sign: request.sign,
+            host_prefix,
         };
-        Ok(match self.capability.send(request).await {
+        match self.capability.send(request).await {
             Ok(response) => {
                 Ok(signed_http::Response { status: response.status, headers: response.headers, body: response.body })
             }
@@ -106,7 +127,7 @@ impl signed_http::Host for InvocationState {
             Err(SendError::LimitExceeded(m)) => Err(signed_http::SendError::LimitExceeded(m)),
             // Only API connections have credentials that can fail so.
             Err(SendError::Transport(m) | SendError::Credential(m)) => Err(signed_http::SendError::Transport(m)),
-        })
+        }
     }
 }
 

@@ -179,7 +179,7 @@ fn new_aws_service_connectors_are_generated_from_the_model() {
         text(&narrowed.stderr)
     );
     for (name, service, extra, problem) in [
-        ("bad-one", "deadline", &[][..], "none of the 127 operations of deadline can be sent"),
+        ("bad-one", "iotsecuretunneling", &[][..], "signs as `IoTSecuredTunneling`"),
         ("bad-two", "cognito", &[], "no AWS service `cognito`; nearest: cognito-identity, cognito-idp"),
         ("bad-three", "sqs", &["--operations", "nothing_*"], "matches none of the 23 operations"),
     ] {
@@ -281,7 +281,7 @@ fn check_lists_every_problem() {
     );
     let json = host_ok(&["check", connector_tests::components::GUEST_COGNITO, "--json"], cache.path());
     let inspection: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(inspection["contract"], "connector:api/connector@0.1.2");
+    assert_eq!(inspection["contract"], "connector:api/connector@0.1.3");
     assert_eq!(inspection["manifest"]["operations"].as_array().unwrap().len(), 133);
     assert_eq!(inspection["problems"], serde_json::json!([]));
 }

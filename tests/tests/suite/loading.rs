@@ -20,7 +20,7 @@ async fn a_component_without_the_connector_export_is_refused() {
     let (kind, err) = load_error_of_kind(components::NO_EXPORT.as_ref()).await;
     assert_eq!(kind, "incompatible");
     assert!(err.contains("is not a compatible connector"), "{err}");
-    assert!(err.contains("does not export `connector:api/connector@0.1.2`"), "{err}");
+    assert!(err.contains("does not export `connector:api/connector@0.1.3`"), "{err}");
     assert!(err.contains("wasi:cli/run"), "names what it does export: {err}");
 }
 
@@ -28,12 +28,12 @@ async fn a_component_without_the_connector_export_is_refused() {
 async fn an_incompatible_contract_version_is_refused_by_name() {
     let err = load_error(components::FUTURE_CONTRACT.as_ref()).await;
     assert!(err.contains("built for contract version 0.2.0"), "{err}");
-    assert!(err.contains("this host implements connector:api@0.1.2 and accepts 0.1.x"), "{err}");
+    assert!(err.contains("this host implements connector:api@0.1.3 and accepts 0.1.x"), "{err}");
 }
 
 /// A connector built before `invocation` and `details` existed (contract
 /// 0.1.0) loads, and its signed requests go out: the host links its 0.1.0
-/// imports and exports to its own 0.1.2 ones, and it has no details.
+/// imports and exports to its own 0.1.3 ones, and it has no details.
 #[tokio::test]
 async fn a_connector_built_against_contract_0_1_0_still_runs() {
     let emulator = connector_tests::emulator::Emulator::start(connector_tests::emulator::Kind::Moto);

@@ -124,7 +124,7 @@ async fn every_sns_operation_sends_what_boto3_sends() {
 /// bodies with their namespaces, checksums) against boto3's.
 #[tokio::test]
 async fn every_s3_operation_sends_what_boto3_sends() {
-    compare_with_boto3("s3", components::GUEST_S3, 114, Reply::Xml).await;
+    compare_with_boto3("s3", components::GUEST_S3, 115, Reply::Xml).await;
 }
 
 /// Every EC2 operation's request (EC2's query protocol: `Name.N` lists,

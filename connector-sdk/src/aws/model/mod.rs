@@ -107,6 +107,9 @@ pub struct Operation {
     /// token: filled from the run and step when the caller leaves it out,
     /// so a repeated step is the same request to the service.
     pub idempotency_token: Option<&'static str>,
+    /// The endpoint host prefix the operation is sent to (`data.`,
+    /// `{AccountId}.`, its labels input members).
+    pub host_prefix: Option<&'static str>,
 }
 
 /// How a listing pages.
@@ -328,7 +331,8 @@ impl Service {
             }
         };
         request.headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
-        let response = crate::aws::send_reading_errors(&request, read_error)?;
+        let prefix = op.host_prefix.map(|template| host_prefix(template, body)).transpose()?;
+        let response = crate::aws::send_to(&request, prefix.as_deref(), read_error)?;
         match (self.protocol, &op.http) {
             (Protocol::RestJson | Protocol::RestXml, Some(http)) => rest::output(self, op, http, response),
             (Protocol::Query { .. }, _) => query::output(self, op, &response.body, query::Style::Query),
@@ -394,6 +398,33 @@ impl Service {
     }
 }
 
+/// A host prefix template (`{AccountId}.`) with each label the input
+/// member of that name, which must be one DNS label, so that no input can
+/// point the request at another host.
+fn host_prefix(template: &str, body: &Value) -> Result<String, Error> {
+    let mut prefix = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        prefix.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else { break };
+        let name = &rest[start + 1..start + end];
+        let value = match body.get(name) {
+            Some(Value::String(text)) => text.as_str(),
+            _ => return Err(Error::InvalidInput(format!("{name}: needed in the endpoint's host name"))),
+        };
+        let label = (1..=63).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !label {
+            return Err(Error::InvalidInput(format!(
+                "{name}: `{value}` cannot be a part of a host name (letters, digits and `-`, at most 63)"
+            )));
+        }
+        prefix.push_str(value);
+        rest = &rest[start + end + 1..];
+    }
+    prefix.push_str(rest);
+    Ok(prefix)
+}
+
 /// The error of a connector whose table speaks CBOR, built without it.
 #[cfg(not(feature = "rpc-v2-cbor"))]
 fn without_cbor() -> Error {
@@ -446,6 +477,7 @@ pub(crate) mod sample {
                 http: None,
                 headers: &[],
                 idempotency_token: Some("ClientToken"),
+                host_prefix: None,
             },
             Operation {
                 name: "query",
@@ -465,6 +497,7 @@ pub(crate) mod sample {
                 http: None,
                 headers: &[],
                 idempotency_token: None,
+                host_prefix: None,
             },
         ],
         definitions: &[(1, "AttributeValue")],
@@ -594,6 +627,22 @@ mod tests {
             invalid(json!({"item": {}, "limit": 1})),
             "limit: unknown field; expected one of: item, client_token, password"
         );
+    }
+
+    #[test]
+    fn host_prefixes_take_one_dns_label_per_member() {
+        let body = json!({"AccountId": "123456789012", "Evil": "a.evil.com/x"});
+        assert_eq!(host_prefix("{AccountId}.", &body).unwrap(), "123456789012.");
+        assert_eq!(host_prefix("data.", &body).unwrap(), "data.");
+        for (template, problem) in [
+            ("{Evil}.", "Evil: `a.evil.com/x` cannot be a part of a host name"),
+            ("{Missing}.", "Missing: needed in the endpoint's host name"),
+        ] {
+            match host_prefix(template, &body) {
+                Err(Error::InvalidInput(message)) => assert!(message.starts_with(problem), "{message}"),
+                other => panic!("{template}: expected invalid input, got {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -483,6 +483,7 @@ mod tests {
             http: Some(&HTTP),
             headers: &[],
             idempotency_token: None,
+            host_prefix: None,
         }];
         Box::leak(Box::new(Service {
             title: "Things",

@@ -29,6 +29,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_event_source",
@@ -42,6 +43,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "create_subscriber",
@@ -55,6 +57,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: Some("ClientToken"),
+        host_prefix: None,
     },
     Operation {
         name: "delete_event_bus",
@@ -68,6 +71,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_event_source",
@@ -81,6 +85,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_resource_policy",
@@ -94,6 +99,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "delete_subscriber",
@@ -107,6 +113,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_event_bus",
@@ -120,6 +127,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_event_source",
@@ -133,6 +141,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "describe_subscriber",
@@ -146,6 +155,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "get_resource_policy",
@@ -159,6 +169,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_event_buses",
@@ -178,6 +189,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_event_sources",
@@ -197,6 +209,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_resource_policies",
@@ -216,6 +229,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_subscribers",
@@ -235,6 +249,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "list_tags_for_resource",
@@ -248,6 +263,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_events",
@@ -261,6 +277,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_raw_events",
@@ -274,6 +291,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "put_resource_policy",
@@ -287,6 +305,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "revoke_resource",
@@ -300,6 +319,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "tag_resource",
@@ -313,6 +333,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "untag_resource",
@@ -326,6 +347,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_event_bus",
@@ -339,6 +361,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_event_source",
@@ -352,6 +375,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
     Operation {
         name: "update_subscriber",
@@ -365,6 +389,7 @@ static OPERATIONS: &[Operation] = &[
         http: None,
         headers: &[],
         idempotency_token: None,
+        host_prefix: None,
     },
 ];
 
