@@ -976,9 +976,9 @@ def unmakeable(service, model):
     if chosen_protocol(metadata) is None:
         return unsupported_protocol(metadata)
     signing_name = metadata.get("signingName", metadata["endpointPrefix"])
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,63}", signing_name):
-        return (f"{service} signs as `{signing_name}`, which is not a service name connector-host takes yet "
-                "(lower-case letters, digits and `-`)")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", signing_name):
+        return (f"{service} signs as `{signing_name}`, which is not a service name connector-host takes "
+                "(letters, digits and `-`)")
     return None
 
 

@@ -179,12 +179,14 @@ fn normalize(url: &str) -> anyhow::Result<String> {
 }
 
 /// Checks an AWS service signing name: 1 to 64 lower-case ASCII letters,
-/// digits and `-`, starting with a letter (`cognito-idp`, `s3`, `sts`).
+/// digits and `-`, starting with a letter (`cognito-idp`, `s3`, `sts`), or
+/// one of the few botocore knows in mixed case (`IoTSecuredTunneling`), so
+/// that `S3` and `s3` are never two grants of one service.
 pub fn check_service(service: &str) -> Result<(), String> {
-    let valid = (1..=64).contains(&service.len())
+    let lower_case = (1..=64).contains(&service.len())
         && service.starts_with(|c: char| c.is_ascii_lowercase())
         && service.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
+    if lower_case || service_info(service).is_some() {
         Ok(())
     } else {
         Err(format!(
@@ -200,10 +202,10 @@ mod tests {
 
     #[test]
     fn one_rule_for_service_names() {
-        for good in ["cognito-idp", "s3", "sts", "execute-api"] {
+        for good in ["cognito-idp", "s3", "sts", "execute-api", "IoTSecuredTunneling"] {
             assert!(check_service(good).is_ok(), "{good}");
         }
-        for bad in ["", "evil.com/x", "cognito-idp/..", "Cognito-IDP", "ü", "-s3", "3s", &"a".repeat(65)] {
+        for bad in ["", "evil.com/x", "cognito-idp/..", "Cognito-IDP", "S3", "ü", "-s3", "3s", &"a".repeat(65)] {
             assert!(check_service(bad).is_err(), "{bad:?}");
         }
     }

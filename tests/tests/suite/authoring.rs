@@ -179,7 +179,7 @@ fn new_aws_service_connectors_are_generated_from_the_model() {
         text(&narrowed.stderr)
     );
     for (name, service, extra, problem) in [
-        ("bad-one", "iotsecuretunneling", &[][..], "signs as `IoTSecuredTunneling`"),
+        ("bad-one", "nothing-like-it", &[][..], "has no AWS service `nothing-like-it`"),
         ("bad-two", "cognito", &[], "no AWS service `cognito`; nearest: cognito-identity, cognito-idp"),
         ("bad-three", "sqs", &["--operations", "nothing_*"], "matches none of the 23 operations"),
     ] {
