@@ -456,8 +456,9 @@ class Generator:
 
     def wire_name(self, shape_name, member):
         """The name the member `member` of `shape_name` has in the table's
-        API JSON: its own when bound to the path, query or a header, else
-        the model's `locationName` for it."""
+        API JSON: its own when bound to the path, query or a header (it is
+        read back from there under that name), else the model's
+        `locationName`, under which a body member travels."""
         spec = self.shapes[shape_name]["members"][member]
         return member if "location" in spec else spec.get("locationName", member)
 
@@ -549,9 +550,7 @@ class Generator:
             members = []
             required = set(shape.get("required", []))
             for api, spec in shape["members"].items():
-                # A body member travels under its locationName; a bound one
-                # (path, query, header) keeps its own name in the output.
-                wire = api if "location" in spec else spec.get("locationName", api)
+                wire = self.wire_name(name, api)
                 members.append(f"Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(wire)}, "
                                f"shape: {shape_ref(spec['shape'])}, required: {'true' if api in required else 'false'} }}")
             variant = "Union" if shape.get("union") else "Structure"

@@ -64,6 +64,12 @@ pub fn send_to(request: &Request, host_prefix: Option<&str>, read_error: ErrorRe
 /// ```
 pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> ServiceError {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    error_of_document(status, headers, body, &json)
+}
+
+/// A service error from an error document (JSON, or CBOR read as JSON):
+/// the code from `__type` or `code`, the message from `message`.
+pub(crate) fn error_of_document(status: u16, headers: &[(String, String)], body: &[u8], json: &Value) -> ServiceError {
     let code = ["__type", "code", "Code"].iter().find_map(|k| json.get(k).and_then(Value::as_str)).map(str::to_owned);
     let message = ["message", "Message", "errorMessage"]
         .iter()

@@ -57,15 +57,11 @@ pub(crate) fn with_result(
     body: &[u8],
     read: impl FnOnce(roxmltree::Node<'_, '_>) -> Result<Value, Error>,
 ) -> Result<Value, Error> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| Error::Internal(format!("{action} returned a body that is not UTF-8")))?;
-    let document = roxmltree::Document::parse(text)
-        .map_err(|e| Error::Internal(format!("{action} returned a body that is not XML: {e}")))?;
     let result_name = format!("{action}Result");
-    match document.descendants().find(|n| n.has_tag_name(result_name.as_str())) {
+    with_root(action, body, |root| match root.descendants().find(|n| n.has_tag_name(result_name.as_str())) {
         Some(result) => read(result),
         None => Ok(Value::Object(Map::new())),
-    }
+    })
 }
 
 /// Reads the document element of an XML reply `body` (EC2's

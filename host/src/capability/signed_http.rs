@@ -274,14 +274,16 @@ impl SignedHttp {
         let endpoints = identity.endpoints.as_ref().unwrap_or(&self.endpoints);
         let endpoint =
             endpoints.resolve(&request.service, region).map_err(|e| SendError::InvalidRequest(format!("{e:#}")))?;
-        let base = match &request.host_prefix {
-            Some(prefix) => {
-                policy::check_host_prefix(prefix).map_err(SendError::InvalidRequest)?;
-                if endpoint.configured { endpoint.base.clone() } else { with_host_prefix(&endpoint.base, prefix) }
+        if let Some(prefix) = &request.host_prefix {
+            policy::check_host_prefix(prefix).map_err(SendError::InvalidRequest)?;
+        }
+        let url = match &request.host_prefix {
+            // A configured endpoint (an emulator, a proxy) is used as given.
+            Some(prefix) if !endpoint.configured => {
+                format!("{}{}", with_host_prefix(&endpoint.base, prefix), request.path)
             }
-            None => endpoint.base.clone(),
+            _ => format!("{}{}", endpoint.base, request.path),
         };
-        let url = format!("{base}{}", request.path);
         // A global service signs for its own region, whatever the caller's.
         let region = endpoint.signing_region.as_deref().unwrap_or(region).to_owned();
         Ok(Target { method, headers, url, region })

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value};
 
 use super::{Kind, Operation, Service, Shape};
-use crate::aws::error_of;
+use crate::aws::error_of_document;
 use crate::aws::query::MAX_DEPTH;
 use crate::bindings::connector::api::signed_http::Request;
 use crate::{Error, ServiceError};
@@ -50,9 +50,10 @@ pub(super) fn request(service: &'static Service, op: &Operation, target: &str, b
     })
 }
 
-/// The output of `op` from a successful reply's `body`.
+/// The output of `op` (an action with output) from a successful reply's
+/// `body`.
 pub(super) fn output(op: &Operation, body: &[u8]) -> Result<Value, Error> {
-    if op.output.is_none() || body.is_empty() {
+    if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
     match decode(body) {
@@ -71,9 +72,7 @@ pub(super) fn output(op: &Operation, body: &[u8]) -> Result<Value, Error> {
 /// assert_eq!((e.code.as_str(), e.message.as_str()), ("Throttled", "no"));
 /// ```
 pub fn service_error(status: u16, headers: &[(String, String)], body: &[u8]) -> ServiceError {
-    let json = decode(body).unwrap_or(Value::Null);
-    let text = |keys: &[&str]| keys.iter().find_map(|k| json.get(k).and_then(Value::as_str)).map(str::to_owned);
-    error_of(status, headers, body, text(&["__type", "code"]), text(&["message", "Message"]))
+    error_of_document(status, headers, body, &decode(body).unwrap_or(Value::Null))
 }
 
 const UNSIGNED: u8 = 0;

@@ -333,16 +333,16 @@ impl Service {
         request.headers.extend(op.headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let prefix = op.host_prefix.map(|template| host_prefix(template, body)).transpose()?;
         let response = crate::aws::send_to(&request, prefix.as_deref(), read_error)?;
+        // An action without output may still answer with a body: it says nothing.
+        let Some(output) = op.output else { return Ok(Value::Object(serde_json::Map::new())) };
         match (self.protocol, &op.http) {
-            (Protocol::RestJson | Protocol::RestXml, Some(http)) => rest::output(self, op, http, response),
-            (Protocol::Query { .. }, _) => query::output(self, op, &response.body, query::Style::Query),
-            (Protocol::Ec2 { .. }, _) => query::output(self, op, &response.body, query::Style::Ec2),
+            (Protocol::RestJson | Protocol::RestXml, Some(http)) => rest::output(self, op, output, http, response),
+            (Protocol::Query { .. }, _) => query::output(self, op, output, &response.body, query::Style::Query),
+            (Protocol::Ec2 { .. }, _) => query::output(self, op, output, &response.body, query::Style::Ec2),
             #[cfg(feature = "rpc-v2-cbor")]
             (Protocol::RpcV2Cbor { .. }, _) => cbor::output(op, &response.body),
             #[cfg(not(feature = "rpc-v2-cbor"))]
             (Protocol::RpcV2Cbor { .. }, _) => Err(without_cbor()),
-            // An action without output may still answer with a body.
-            _ if op.output.is_none() => Ok(Value::Object(serde_json::Map::new())),
             _ => json::output(op.api_name, &response.body),
         }
     }
@@ -433,10 +433,24 @@ fn without_cbor() -> Error {
     )
 }
 
+/// A scalar as the wire carries it in text (a path, query, header, form
+/// parameter or XML element): a timestamp in the model's format, else in
+/// `location`'s (ISO 8601, or an HTTP date in headers); a string as it is
+/// (blobs are base64 text already); anything else as JSON writes it.
+pub(crate) fn scalar_text(kind: Option<&Kind>, value: &Value, location: TimestampFormat) -> String {
+    match (kind, value) {
+        (Some(Kind::Timestamp(format)), Value::Number(n)) => {
+            time::text(n.as_f64().unwrap_or_default(), *format, location)
+        }
+        (_, Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
 /// A scalar the wire carries as text (an XML element, a header) as the
-/// JSON value of its `kind`, timestamps read with `parse_time`; text that
-/// does not parse stays text.
-pub(crate) fn scalar_from_text(kind: &Kind, text: &str, parse_time: fn(&str) -> Option<f64>) -> Value {
+/// JSON value of its `kind`, timestamps in any format a model names; text
+/// that does not parse stays text.
+pub(crate) fn scalar_from_text(kind: &Kind, text: &str) -> Value {
     let number = |n: Option<f64>| n.and_then(serde_json::Number::from_f64).map(Value::Number);
     let parsed = match kind {
         Kind::Integer => text.parse::<i64>().ok().map(Value::from),
@@ -446,7 +460,7 @@ pub(crate) fn scalar_from_text(kind: &Kind, text: &str, parse_time: fn(&str) -> 
             "false" => Some(Value::Bool(false)),
             _ => None,
         },
-        Kind::Timestamp(_) => number(parse_time(text).or_else(|| time::parse_any(text))),
+        Kind::Timestamp(_) => number(time::parse_any(text)),
         _ => None,
     };
     parsed.unwrap_or_else(|| Value::String(text.to_owned()))

@@ -4,11 +4,10 @@
 //! `Attributes.entry.1.value`; EC2: `Filter.1.Value.1`, names
 //! capitalized), and the XML reply read into JSON by the output shape.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::time;
 use super::xml::{names, read};
-use super::{Kind, Operation, Service, Shape, TimestampFormat};
+use super::{Kind, Operation, Service, Shape, TimestampFormat, scalar_text};
 use crate::Error;
 use crate::aws::query;
 use crate::bindings::connector::api::signed_http::Request;
@@ -30,9 +29,14 @@ pub(super) fn request(service: &'static Service, op: &Operation, version: &str, 
     query::request(service.signing_name, op.api_name, version, &params, op.signed)
 }
 
-/// The output of `op` from a successful reply's `body`.
-pub(super) fn output(service: &'static Service, op: &Operation, body: &[u8], style: Style) -> Result<Value, Error> {
-    let Some(output) = op.output else { return Ok(Value::Object(Map::new())) };
+/// The output of `op` (of shape `output`) from a successful reply's `body`.
+pub(super) fn output(
+    service: &'static Service,
+    op: &Operation,
+    output: u16,
+    body: &[u8],
+    style: Style,
+) -> Result<Value, Error> {
     let read_result = |result: roxmltree::Node<'_, '_>| {
         read(service, service.shape(output), result, 0).ok_or_else(|| query::too_deep(op.api_name))
     };
@@ -115,11 +119,7 @@ fn flatten(
                 );
             }
         }
-        (Kind::Timestamp(format), Value::Number(n)) => params
-            .push((prefix.to_owned(), time::text(n.as_f64().unwrap_or_default(), *format, TimestampFormat::Iso8601))),
-        // Blobs are base64 text already, as the query protocol sends them.
-        (_, Value::String(text)) => params.push((prefix.to_owned(), text.clone())),
         (_, Value::Null) => {}
-        (_, other) => params.push((prefix.to_owned(), other.to_string())),
+        (kind, scalar) => params.push((prefix.to_owned(), scalar_text(Some(kind), scalar, TimestampFormat::Iso8601))),
     }
 }

@@ -13,9 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::time::{self, parse_http_date};
 use super::xml::{self, XmlRoot};
-use super::{Kind, Member, Operation, Protocol, Service, TimestampFormat, scalar_from_text};
+use super::{Kind, Member, Operation, Protocol, Service, TimestampFormat, scalar_from_text, scalar_text};
 use crate::Error;
 use crate::aws::{json, percent_encode};
 use crate::bindings::connector::api::signed_http::{Request, Response};
@@ -151,8 +150,9 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
                 };
                 for (key, value) in entries.iter().filter(|(key, _)| !named(key)) {
                     match value {
-                        Value::Array(items) => query.extend(items.iter().map(|v| pair(key, &plain(v)))),
-                        other => query.push(pair(key, &plain(other))),
+                        Value::Array(items) => query
+                            .extend(items.iter().map(|v| pair(key, &scalar_text(None, v, TimestampFormat::Iso8601)))),
+                        other => query.push(pair(key, &scalar_text(None, other, TimestampFormat::Iso8601))),
                     }
                 }
             }
@@ -175,7 +175,9 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
                 headers.push((name.to_ascii_lowercase(), BASE64.encode(to_json(value)?)))
             }
             (Location::Headers(prefix), Some(Value::Object(entries))) => {
-                headers.extend(entries.iter().map(|(k, v)| (format!("{prefix}{k}").to_ascii_lowercase(), plain(v))));
+                headers.extend(entries.iter().map(|(k, v)| {
+                    (format!("{prefix}{k}").to_ascii_lowercase(), scalar_text(None, v, TimestampFormat::Iso8601))
+                }));
             }
             _ => {}
         }
@@ -231,16 +233,16 @@ pub(super) fn request(service: &'static Service, op: &Operation, http: &Http, bo
     })
 }
 
-/// The output of `op` from a successful `response`: the body's JSON with
-/// the members bound elsewhere added.
+/// The output of `op` (of shape `output_shape`) from a successful
+/// `response`: the body's JSON with the members bound elsewhere added.
 pub(super) fn output(
     service: &'static Service,
     op: &Operation,
+    output_shape: u16,
     http: &Http,
     response: Response,
 ) -> Result<Value, Error> {
-    let Some(output_shape) = op.output else { return Ok(Value::Object(Map::new())) };
-    let output = members(service, op.output);
+    let output = members(service, Some(output_shape));
     let xml_body = matches!(service.protocol, Protocol::RestXml);
     let mut fields = match http.output_payload {
         Some(payload) => {
@@ -315,19 +317,17 @@ fn xml_output(
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let text = std::str::from_utf8(&response.body)
-        .map_err(|_| Error::Internal(format!("{} returned a body that is not UTF-8", op.api_name)))?;
-    let document = roxmltree::Document::parse(text)
-        .map_err(|e| Error::Internal(format!("{} returned a body that is not XML: {e}", op.api_name)))?;
-    let root = document.root_element();
-    if root.has_tag_name("Error") {
-        return Err(Error::Service(crate::aws::query::service_error(
-            response.status,
-            &response.headers,
-            &response.body,
-        )));
-    }
-    xml::read(service, shape, root, 0).map(Some).ok_or_else(|| crate::aws::query::too_deep(op.api_name))
+    crate::aws::query::with_root(op.api_name, &response.body, |root| {
+        if root.has_tag_name("Error") {
+            return Err(Error::Service(crate::aws::query::service_error(
+                response.status,
+                &response.headers,
+                &response.body,
+            )));
+        }
+        xml::read(service, shape, root, 0).ok_or_else(|| crate::aws::query::too_deep(op.api_name))
+    })
+    .map(Some)
 }
 
 /// Adds the body's CRC32 (and its algorithm's name) unless the caller
@@ -390,24 +390,6 @@ fn list_item(service: &'static Service, list: Option<&Kind>) -> Option<&'static 
     }
 }
 
-/// A scalar as a path, query (`location` ISO 8601) or header (an HTTP
-/// date) carries it.
-fn scalar_text(kind: Option<&Kind>, value: &Value, location: TimestampFormat) -> String {
-    match (kind, value) {
-        (Some(Kind::Timestamp(format)), Value::Number(n)) => {
-            time::text(n.as_f64().unwrap_or_default(), *format, location)
-        }
-        _ => plain(value),
-    }
-}
-
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn pair(name: &str, value: &str) -> String {
     format!("{}={}", percent_encode(name), percent_encode(value))
 }
@@ -420,7 +402,7 @@ fn header_list_item(text: &str) -> String {
 /// A header's text as the member's type.
 fn typed(kind: Option<&Kind>, text: &str) -> Value {
     match kind {
-        Some(kind) => scalar_from_text(kind, text.trim(), parse_http_date),
+        Some(kind) => scalar_from_text(kind, text.trim()),
         None => text.into(),
     }
 }

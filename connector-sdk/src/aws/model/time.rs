@@ -80,7 +80,7 @@ pub(super) fn http_date(seconds: f64) -> String {
 }
 
 /// Epoch seconds of an HTTP date (`Tue, 14 Nov 2023 22:13:20 GMT`).
-pub(super) fn parse_http_date(text: &str) -> Option<f64> {
+fn parse_http_date(text: &str) -> Option<f64> {
     let mut parts = text.split_whitespace().skip(1);
     let day: u32 = parts.next()?.parse().ok()?;
     let month_name = parts.next()?;
@@ -107,7 +107,7 @@ pub(super) fn parse_any(text: &str) -> Option<f64> {
 
 /// Epoch seconds of an ISO 8601 timestamp as AWS writes them
 /// (`2023-11-14T22:13:20Z`, `2023-11-14T22:13:20.123+01:00`).
-pub(super) fn parse_iso8601(text: &str) -> Option<f64> {
+fn parse_iso8601(text: &str) -> Option<f64> {
     let text = text.trim();
     let (date, rest) = text.split_once(['T', 't'])?;
     let mut date_parts = date.splitn(3, '-');

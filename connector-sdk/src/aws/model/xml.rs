@@ -10,8 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use super::time::{self, parse_iso8601};
-use super::{Kind, Service, Shape, TimestampFormat, scalar_from_text};
+use super::{Kind, Service, Shape, TimestampFormat, scalar_from_text, scalar_text};
 use crate::aws::query::MAX_DEPTH;
 
 /// How a list, map or structure appears in XML and query parameters,
@@ -120,7 +119,7 @@ pub(super) fn read(
             let items: Vec<_> = elements().filter(|c| c.has_tag_name(item)).collect();
             read_items(service, shape, &items, depth)?
         }
-        kind => scalar_from_text(kind, &text(), parse_iso8601),
+        kind => scalar_from_text(kind, &text()),
     })
 }
 
@@ -196,7 +195,8 @@ fn write(
                 if let Some(value) = fields.get(member.api_name) {
                     out.push(' ');
                     out.push_str(member.api_name);
-                    push_attribute_value(out, &scalar(service.shape(member.shape), value));
+                    let text = scalar_text(Some(&service.shape(member.shape).kind), value, TimestampFormat::Iso8601);
+                    push_attribute_value(out, &text);
                 }
             }
             out.push('>');
@@ -235,21 +235,9 @@ fn write(
         }
         _ => {
             push_start(out, name);
-            push_text(out, &scalar(shape, value));
+            push_text(out, &scalar_text(Some(&shape.kind), value, TimestampFormat::Iso8601));
             push_end(out, name);
         }
-    }
-}
-
-/// A scalar's text: timestamps in ISO 8601, blobs as the base64 text they
-/// already are.
-fn scalar(shape: &Shape, value: &Value) -> String {
-    match (&shape.kind, value) {
-        (Kind::Timestamp(format), Value::Number(n)) => {
-            time::text(n.as_f64().unwrap_or_default(), *format, TimestampFormat::Iso8601)
-        }
-        (_, Value::String(text)) => text.clone(),
-        (_, other) => other.to_string(),
     }
 }
 
