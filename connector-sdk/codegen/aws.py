@@ -65,6 +65,11 @@ CONNECTOR_VALUES, CONNECTOR_BYTES = 450_000, 15_000_000
 # one of them to an input member cannot be sent as the model means.
 HOST_HEADERS = ("authorization", "host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 
+# Operations whose event stream stays open for minutes or hours (a shard's
+# records, a live tail of logs): the host answers a call once the reply has
+# ended, so these could only ever time out.
+OPEN_ENDED_STREAMS = {("kinesis", "SubscribeToShard"), ("logs", "StartLiveTail")}
+
 # Page tokens of listings the paginators file does not name; an operation
 # is a listing when its input and output both carry one of them.
 PAGE_TOKENS = ("NextToken", "PaginationToken")
@@ -197,7 +202,7 @@ class Generator:
         kind = shape["type"]
         # Children first, so the table is in dependency order (but for cycles).
         if kind == "structure":
-            for member in shape["members"].values():
+            for member in self.table_members(shape).values():
                 self.shape_id(member["shape"], stack + (name,))
         elif kind == "list":
             self.shape_id(shape["member"]["shape"], stack + (name,))
@@ -207,6 +212,14 @@ class Generator:
         self.index[name] = len(self.order)
         self.order.append(name)
         return self.index[name]
+
+    def table_members(self, shape):
+        """A structure's members as the table holds them: an event
+        stream's without its exception events (they arrive as errors)."""
+        members = shape["members"]
+        if shape.get("eventstream"):
+            return {name: spec for name, spec in members.items() if not self.shapes[spec["shape"]].get("exception")}
+        return members
 
     def pagination(self, op):
         """(input token, output token, limit member, items member, totals), or None."""
@@ -336,7 +349,7 @@ class Generator:
         code = re.sub(r'//[^\n]*', '', re.sub(r'"(?:[^"\\]|\\.)*"', '""', code))
         used = lambda *names: [n for n in names if re.search(rf"\b{n}\b", code)]
         model_names = ["Kind", "Operation", "Protocol", "Service", "Shape",
-                       *used("Bounds", "Member", "Pagination", "TimestampFormat")]
+                       *used("Bounds", "Event", "Member", "Pagination", "TimestampFormat")]
         imports = ["use connector_sdk::aws::json::Version;"] if protocol == "json" else []
         rest_names = used("Binding", "Checksum", "Http", "Location")
         if rest_names:
@@ -463,11 +476,18 @@ class Generator:
         return member if "location" in spec else spec.get("locationName", member)
 
     def unsendable(self, op):
-        """Why the host cannot send `op` yet, or None: an event stream, a
-        header the host owns."""
-        shapes = [self.shapes[op[k]["shape"]] for k in ("input", "output") if k in op]
-        if any(self.shapes[m["shape"]].get("eventstream") for s in shapes for m in s.get("members", {}).values()):
-            return "it streams events"
+        """Why the host cannot send `op` yet, or None: events streamed to
+        the service or a stream that stays open, a header the host owns."""
+        def streams(key):
+            members = self.shapes[op[key]["shape"]].get("members", {}).values() if key in op else []
+            return any(self.shapes[m["shape"]].get("eventstream") for m in members)
+        if streams("input"):
+            return "it streams events to the service, which needs a two-way stream"
+        if streams("output"):
+            if (self.model["metadata"]["endpointPrefix"], op["name"]) in OPEN_ENDED_STREAMS:
+                return "its event stream stays open for minutes, and the host answers once a reply ends"
+            if self.protocol not in ("json", "rest-json", "rest-xml"):
+                return f"it streams events over {self.protocol}, which connector-sdk does not read"
         for name, spec in self.shapes[op["input"]["shape"]]["members"].items():
             if spec.get("location") == "header" and spec.get("locationName", name).lower() in HOST_HEADERS:
                 return f"its member {name} is the header {spec['locationName']}, which the host sets"
@@ -525,8 +545,10 @@ class Generator:
             name = member.get("locationName", inp["payload"])
             namespace = member.get("xmlNamespace") or self.shapes[member["shape"]].get("xmlNamespace")
         elif any("location" not in m for m in inp["members"].values()):
-            name = inp.get("locationName", op["input"]["shape"])
-            namespace = inp.get("xmlNamespace")
+            # The operation's reference to its input may name the root and
+            # its namespace (S3's SelectObjectContent), else the shape does.
+            name = op["input"].get("locationName") or inp.get("locationName", op["input"]["shape"])
+            namespace = op["input"].get("xmlNamespace") or inp.get("xmlNamespace")
         else:
             return "None"
         return f"Some(XmlRoot {{ name: {rust_str(name)}, namespace: {namespace_src(namespace)} }})"
@@ -546,7 +568,16 @@ class Generator:
     def render_shape(self, name):
         shape = self.shapes[name]
         kind = shape["type"]
-        if kind == "structure":
+        if kind == "structure" and shape.get("eventstream"):
+            events = []
+            for api, spec in self.table_members(shape).items():
+                event = self.shapes[spec["shape"]]
+                payload = next((m for m, s in event.get("members", {}).items() if s.get("eventpayload")), None)
+                events.append(f"Event {{ member: Member {{ name: {rust_str(snake(api))}, api_name: {rust_str(api)}, "
+                              f"shape: {shape_ref(spec['shape'])}, required: false }}, "
+                              f"payload: {f'Some({rust_str(payload)})' if payload else 'None'} }}")
+            inner = "Kind::EventStream(&[" + ", ".join(events) + "])"
+        elif kind == "structure":
             members = []
             required = set(shape.get("required", []))
             for api, spec in shape["members"].items():
@@ -825,6 +856,10 @@ class Boto3Cases:
             op = self.model["operations"][api_name]
             ours, theirs = sample(self.shapes, op["input"]["shape"], api_name)
             cases[snake(api_name)] = {"api_name": api_name, "input": ours, "api_input": theirs}
+            output = self.shapes[op["output"]["shape"]] if "output" in op else {}
+            if any(self.shapes[m["shape"]].get("eventstream") for m in output.get("members", {}).values()):
+                # The reply is an event stream; an empty one has no events.
+                cases[snake(api_name)]["streams_events"] = True
         return json.dumps(cases, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 

@@ -27,6 +27,7 @@ mod tests {
         assert_eq!((invoke.method, invoke.uri), ("POST", "/2015-03-31/functions/{FunctionName}/invocations"));
         assert_eq!((invoke.input_payload, invoke.output_payload), (Some("Payload"), Some("Payload")));
         assert!(invoke.output.iter().any(|b| b.member == "StatusCode" && matches!(b.location, Location::StatusCode)));
-        assert!(SERVICE.operation("invoke_with_response_stream").is_none(), "event streams are left out");
+        let streamed = SERVICE.operation("invoke_with_response_stream").unwrap().http.as_ref().unwrap();
+        assert_eq!(streamed.output_payload, Some("EventStream"));
     }
 }

@@ -3,7 +3,7 @@
 
 use connector_sdk::aws::model::rest::{Binding, Checksum, Http, Location};
 use connector_sdk::aws::model::{
-    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+    Bounds, Event, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
 };
 
 /// AWS Lambda, as its API model describes it.
@@ -1181,12 +1181,46 @@ static OPERATIONS: &[Operation] = &[
         host_prefix: None,
     },
     Operation {
+        name: "invoke_with_response_stream",
+        api_name: "InvokeWithResponseStream",
+        title: "Invoke function with response stream",
+        description: "Runs a function and streams its response back in chunks as it is produced. The function must be written to stream its output.",
+        input: 306,
+        output: Some(310),
+        signed: true,
+        pagination: None,
+        http: Some(&Http {
+            method: "POST",
+            uri: "/2021-11-15/functions/{FunctionName}/response-streaming-invocations",
+            input: &[
+                Binding { member: "FunctionName", location: Location::Label("FunctionName") },
+                Binding { member: "LogType", location: Location::Header("X-Amz-Log-Type") },
+                Binding { member: "ClientContext", location: Location::Header("X-Amz-Client-Context") },
+                Binding { member: "Qualifier", location: Location::Query("Qualifier") },
+                Binding { member: "TenantId", location: Location::Header("X-Amz-Tenant-Id") },
+                Binding { member: "InvocationType", location: Location::Header("X-Amz-Invocation-Type") },
+            ],
+            output: &[
+                Binding { member: "StatusCode", location: Location::StatusCode },
+                Binding { member: "ExecutedVersion", location: Location::Header("X-Amz-Executed-Version") },
+                Binding { member: "ResponseStreamContentType", location: Location::Header("Content-Type") },
+            ],
+            input_payload: Some("Payload"),
+            output_payload: Some("EventStream"),
+            xml_root: None,
+            checksum: Checksum::None,
+        }),
+        headers: &[],
+        idempotency_token: None,
+        host_prefix: None,
+    },
+    Operation {
         name: "list_aliases",
         api_name: "ListAliases",
         title: "List aliases",
         description: "Lists the aliases of a function, one page at a time. Can be filtered to aliases pointing at a given version.",
-        input: 305,
-        output: Some(307),
+        input: 311,
+        output: Some(313),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1219,8 +1253,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListCapacityProviders",
         title: "List capacity providers",
         description: "Lists the capacity providers in the account and Region, one page at a time. Can be filtered by state.",
-        input: 309,
-        output: Some(311),
+        input: 315,
+        output: Some(317),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1252,8 +1286,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListCodeSigningConfigs",
         title: "List code signing configs",
         description: "Lists the code signing configurations in the account and Region, one page at a time.",
-        input: 312,
-        output: Some(314),
+        input: 318,
+        output: Some(320),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1284,8 +1318,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListDurableExecutionsByFunction",
         title: "List durable executions by function",
         description: "Lists the durable executions of a function, one page at a time. Can be filtered by name, status and start time range.",
-        input: 316,
-        output: Some(319),
+        input: 322,
+        output: Some(325),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1323,8 +1357,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListEventSourceMappings",
         title: "List event source mappings",
         description: "Lists event source mappings, one page at a time. Can be filtered by event source ARN, by function, or both.",
-        input: 320,
-        output: Some(322),
+        input: 326,
+        output: Some(328),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1357,8 +1391,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionEventInvokeConfigs",
         title: "List function event invoke configs",
         description: "Lists the asynchronous invocation settings configured on a function and its versions and aliases, one page at a time.",
-        input: 323,
-        output: Some(325),
+        input: 329,
+        output: Some(331),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1390,8 +1424,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionUrlConfigs",
         title: "List function URL configs",
         description: "Lists the HTTPS endpoints configured for a function and its aliases, one page at a time.",
-        input: 326,
-        output: Some(329),
+        input: 332,
+        output: Some(335),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1423,8 +1457,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionVersionsByCapacityProvider",
         title: "List function versions by capacity provider",
         description: "Lists the function versions that run on a given capacity provider, one page at a time.",
-        input: 330,
-        output: Some(333),
+        input: 336,
+        output: Some(339),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1456,8 +1490,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctions",
         title: "List functions",
         description: "Lists the functions in the Region, one page at a time, showing the unpublished version's settings. Set the function version option to ALL to include every published version.",
-        input: 336,
-        output: Some(338),
+        input: 342,
+        output: Some(344),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1490,8 +1524,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListFunctionsByCodeSigningConfig",
         title: "List functions by code signing config",
         description: "Lists the ARNs of functions that use a given code signing configuration, one page at a time.",
-        input: 339,
-        output: Some(341),
+        input: 345,
+        output: Some(347),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1523,8 +1557,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListLayerVersions",
         title: "List layer versions",
         description: "Lists the versions of a layer, newest first, one page at a time. Can be filtered by compatible runtime or architecture.",
-        input: 342,
-        output: Some(345),
+        input: 348,
+        output: Some(351),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1558,8 +1592,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListLayers",
         title: "List layers",
         description: "Lists the layers in the account with details of each layer's latest version, one page at a time. Can be filtered by compatible runtime or architecture.",
-        input: 346,
-        output: Some(349),
+        input: 352,
+        output: Some(355),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1592,8 +1626,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListProvisionedConcurrencyConfigs",
         title: "List provisioned concurrency configs",
         description: "Lists the provisioned concurrency settings of all versions and aliases of a function, one page at a time.",
-        input: 326,
-        output: Some(352),
+        input: 332,
+        output: Some(358),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1625,8 +1659,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListTags",
         title: "List tags",
         description: "Returns the tags of a function, event source mapping, code signing config or capacity provider, given its ARN.",
-        input: 353,
-        output: Some(354),
+        input: 359,
+        output: Some(360),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -1648,8 +1682,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "ListVersionsByFunction",
         title: "List versions by function",
         description: "Lists every version of a function, including $LATEST, with each version's settings, one page at a time.",
-        input: 355,
-        output: Some(356),
+        input: 361,
+        output: Some(362),
         signed: true,
         pagination: Some(&Pagination {
             input_token: "Marker",
@@ -1681,7 +1715,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PublishLayerVersion",
         title: "Publish layer version",
         description: "Creates a new version of a layer from a zip archive given inline as base64 or as an S3 object. The layer is created on first publish and each call gets the next version number.",
-        input: 358,
+        input: 364,
         output: Some(288),
         signed: true,
         pagination: None,
@@ -1704,7 +1738,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PublishVersion",
         title: "Publish version",
         description: "Creates an immutable numbered version from the current code and settings of the unpublished function. If nothing changed since the last version, no new one is made; a code hash or revision ID guards against races.",
-        input: 359,
+        input: 365,
         output: Some(212),
         signed: true,
         pagination: None,
@@ -1727,7 +1761,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionCodeSigningConfig",
         title: "Put function code signing config",
         description: "Attaches a code signing configuration to a function, replacing any previous one. Later code updates are checked against it.",
-        input: 360,
+        input: 366,
         output: Some(274),
         signed: true,
         pagination: None,
@@ -1750,7 +1784,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionConcurrency",
         title: "Put function concurrency",
         description: "Reserves a number of concurrent executions for a function, which is also its upper limit. Setting zero stops all invocations of the function.",
-        input: 361,
+        input: 367,
         output: Some(272),
         signed: true,
         pagination: None,
@@ -1773,7 +1807,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionEventInvokeConfig",
         title: "Put function event invoke config",
         description: "Sets the retry count, maximum event age and success or failure destinations for asynchronous invocations. Replaces the whole config; settings left out are reset to defaults.",
-        input: 362,
+        input: 368,
         output: Some(277),
         signed: true,
         pagination: None,
@@ -1799,7 +1833,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionRecursionConfig",
         title: "Put function recursion config",
         description: "Sets whether Lambda stops (Terminate) or allows (Allow) recursive invocation loops that it detects for a function.",
-        input: 363,
+        input: 369,
         output: Some(279),
         signed: true,
         pagination: None,
@@ -1822,8 +1856,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutFunctionScalingConfig",
         title: "Put function scaling config",
         description: "Sets the minimum and maximum number of execution environments for a function version that runs on a capacity provider. The qualifier is required.",
-        input: 364,
-        output: Some(365),
+        input: 370,
+        output: Some(371),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -1848,8 +1882,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutProvisionedConcurrencyConfig",
         title: "Put provisioned concurrency config",
         description: "Keeps a number of execution environments initialized for a published version or alias. The qualifier is required, and $LATEST cannot be used.",
-        input: 366,
-        output: Some(367),
+        input: 372,
+        output: Some(373),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -1874,7 +1908,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutResourcePolicy",
         title: "Put resource policy",
         description: "Attaches a resource-based policy document to a function, version or alias, given by ARN. It replaces the whole existing policy, including statements added with AddPermission.",
-        input: 368,
+        input: 374,
         output: Some(295),
         signed: true,
         pagination: None,
@@ -1897,8 +1931,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "PutRuntimeManagementConfig",
         title: "Put runtime management config",
         description: "Chooses how a function's runtime version is updated: Auto, FunctionUpdate or Manual. Manual requires the ARN of the runtime version to pin.",
-        input: 369,
-        output: Some(370),
+        input: 375,
+        output: Some(376),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -1923,7 +1957,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RemoveLayerVersionPermission",
         title: "Remove layer version permission",
         description: "Removes one statement, by statement ID, from the usage policy of a layer version.",
-        input: 371,
+        input: 377,
         output: None,
         signed: true,
         pagination: None,
@@ -1951,7 +1985,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "RemovePermission",
         title: "Remove permission",
         description: "Removes one statement, by statement ID, from the resource-based policy of a function, version or alias.",
-        input: 372,
+        input: 378,
         output: None,
         signed: true,
         pagination: None,
@@ -1979,7 +2013,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackFailure",
         title: "Send durable execution callback failure",
         description: "Completes a waiting callback of a durable execution with an error, given the callback ID. The waiting step then fails with that error.",
-        input: 373,
+        input: 379,
         output: Some(227),
         signed: true,
         pagination: None,
@@ -2002,7 +2036,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackHeartbeat",
         title: "Send durable execution callback heartbeat",
         description: "Signals that work on a callback is still in progress, given the callback ID, so it does not hit its heartbeat timeout.",
-        input: 374,
+        input: 380,
         output: Some(227),
         signed: true,
         pagination: None,
@@ -2025,7 +2059,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "SendDurableExecutionCallbackSuccess",
         title: "Send durable execution callback success",
         description: "Completes a waiting callback of a durable execution successfully, given the callback ID, passing an optional result payload to the waiting step.",
-        input: 376,
+        input: 382,
         output: Some(227),
         signed: true,
         pagination: None,
@@ -2048,8 +2082,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "StopDurableExecution",
         title: "Stop durable execution",
         description: "Stops a running durable execution, given by ARN, with an optional error to record as the reason.",
-        input: 377,
-        output: Some(378),
+        input: 383,
+        output: Some(384),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -2071,7 +2105,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "TagResource",
         title: "Tag resource",
         description: "Adds or overwrites tags on a function, event source mapping, code signing config or capacity provider, given its ARN.",
-        input: 379,
+        input: 385,
         output: None,
         signed: true,
         pagination: None,
@@ -2094,7 +2128,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UntagResource",
         title: "Untag resource",
         description: "Removes the tags with the given keys from a function, event source mapping, code signing config or capacity provider.",
-        input: 381,
+        input: 387,
         output: None,
         signed: true,
         pagination: None,
@@ -2120,7 +2154,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateAlias",
         title: "Update alias",
         description: "Changes the version an alias points to, its description or its weighted routing config. Pass a revision ID to avoid overwriting a concurrent change.",
-        input: 382,
+        input: 388,
         output: Some(57),
         signed: true,
         pagination: None,
@@ -2146,7 +2180,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateCapacityProvider",
         title: "Update capacity provider",
         description: "Changes the scaling limits, tag propagation or telemetry settings of an existing capacity provider. Network and permission settings cannot be changed.",
-        input: 383,
+        input: 389,
         output: Some(87),
         signed: true,
         pagination: None,
@@ -2169,7 +2203,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateCodeSigningConfig",
         title: "Update code signing config",
         description: "Changes the allowed signing profiles, description or enforcement policy of a code signing configuration. Applies to all functions that use it.",
-        input: 384,
+        input: 390,
         output: Some(95),
         signed: true,
         pagination: None,
@@ -2192,7 +2226,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateEventSourceMapping",
         title: "Update event source mapping",
         description: "Changes an event source mapping, given by UUID: enable or disable it, switch the target function, or tune batching, retries and filters. The event source itself cannot be changed.",
-        input: 385,
+        input: 391,
         output: Some(156),
         signed: true,
         pagination: None,
@@ -2215,7 +2249,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionCode",
         title: "Update function code",
         description: "Replaces the code of the unpublished function with a base64 zip, an S3 object or a container image URI matching the package type. The update is asynchronous; wait for it to finish before the next change.",
-        input: 386,
+        input: 392,
         output: Some(212),
         signed: true,
         pagination: None,
@@ -2238,7 +2272,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionConfiguration",
         title: "Update function configuration",
         description: "Changes settings of the unpublished function such as memory, timeout, environment variables, role or layers. The update is asynchronous; wait for it to finish before the next change.",
-        input: 387,
+        input: 393,
         output: Some(212),
         signed: true,
         pagination: None,
@@ -2261,7 +2295,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionEventInvokeConfig",
         title: "Update function event invoke config",
         description: "Changes only the given asynchronous invocation settings (retries, event age, destinations) of a function, version or alias, keeping the rest.",
-        input: 362,
+        input: 368,
         output: Some(277),
         signed: true,
         pagination: None,
@@ -2287,7 +2321,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateFunctionUrlConfig",
         title: "Update function URL config",
         description: "Changes the auth type, CORS settings or invoke mode of an existing function URL. The URL address itself stays the same.",
-        input: 388,
+        input: 394,
         output: Some(283),
         signed: true,
         pagination: None,
@@ -5881,7 +5915,86 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 305: ListAliasesRequest
+    // 305: ResponseStreamingInvocationType
+    Shape {
+        kind: Kind::String { values: &["RequestResponse", "DryRun"] },
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 306: InvokeWithResponseStreamRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
+            Member { name: "log_type", api_name: "LogType", shape: 299, required: false },
+            Member { name: "client_context", api_name: "ClientContext", shape: 6, required: false },
+            Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
+            Member { name: "payload", api_name: "Payload", shape: 158, required: false },
+            Member { name: "tenant_id", api_name: "TenantId", shape: 9, required: false },
+            Member { name: "invocation_type", api_name: "InvocationType", shape: 305, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 307: InvokeResponseStreamUpdate
+    Shape {
+        kind: Kind::Structure(&[Member { name: "payload", api_name: "Payload", shape: 158, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 308: InvokeWithResponseStreamCompleteEvent
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "error_code", api_name: "ErrorCode", shape: 6, required: false },
+            Member { name: "error_details", api_name: "ErrorDetails", shape: 6, required: false },
+            Member { name: "log_result", api_name: "LogResult", shape: 6, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 309: InvokeWithResponseStreamResponseEvent
+    Shape {
+        kind: Kind::EventStream(&[
+            Event {
+                member: Member { name: "payload_chunk", api_name: "PayloadChunk", shape: 307, required: false },
+                payload: Some("Payload"),
+            },
+            Event {
+                member: Member { name: "invoke_complete", api_name: "InvokeComplete", shape: 308, required: false },
+                payload: None,
+            },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 310: InvokeWithResponseStreamResponse
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "status_code", api_name: "StatusCode", shape: 1, required: false },
+            Member { name: "executed_version", api_name: "ExecutedVersion", shape: 19, required: false },
+            Member { name: "event_stream", api_name: "EventStream", shape: 309, required: false },
+            Member {
+                name: "response_stream_content_type",
+                api_name: "ResponseStreamContentType",
+                shape: 6,
+                required: false,
+            },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 311: ListAliasesRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -5894,20 +6007,20 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 306: AliasList
+    // 312: AliasList
     Shape { kind: Kind::List { item: 57 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 307: ListAliasesResponse
+    // 313: ListAliasesResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "aliases", api_name: "Aliases", shape: 306, required: false },
+            Member { name: "aliases", api_name: "Aliases", shape: 312, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 308: MaxFiftyListItems
+    // 314: MaxFiftyListItems
     Shape {
         kind: Kind::Integer,
         bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
@@ -5915,19 +6028,19 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 309: ListCapacityProvidersRequest
+    // 315: ListCapacityProvidersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "state", api_name: "State", shape: 84, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 310: CapacityProvidersList
+    // 316: CapacityProvidersList
     Shape {
         kind: Kind::List { item: 86 },
         bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
@@ -5935,10 +6048,10 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 311: ListCapacityProvidersResponse
+    // 317: ListCapacityProvidersResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "capacity_providers", api_name: "CapacityProviders", shape: 310, required: true },
+            Member { name: "capacity_providers", api_name: "CapacityProviders", shape: 316, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
         bounds: None,
@@ -5946,7 +6059,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 312: ListCodeSigningConfigsRequest
+    // 318: ListCodeSigningConfigsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
@@ -5957,20 +6070,20 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 313: CodeSigningConfigList
+    // 319: CodeSigningConfigList
     Shape { kind: Kind::List { item: 94 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 314: ListCodeSigningConfigsResponse
+    // 320: ListCodeSigningConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "code_signing_configs", api_name: "CodeSigningConfigs", shape: 313, required: false },
+            Member { name: "code_signing_configs", api_name: "CodeSigningConfigs", shape: 319, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 315: ExecutionStatusList
+    // 321: ExecutionStatusList
     Shape {
         kind: Kind::List { item: 241 },
         bounds: Some(&Bounds { min: Some(1), max: Some(10) }),
@@ -5978,13 +6091,13 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 316: ListDurableExecutionsByFunctionRequest
+    // 322: ListDurableExecutionsByFunctionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
             Member { name: "qualifier", api_name: "Qualifier", shape: 15, required: false },
             Member { name: "durable_execution_name", api_name: "DurableExecutionName", shape: 21, required: false },
-            Member { name: "statuses", api_name: "Statuses", shape: 315, required: false },
+            Member { name: "statuses", api_name: "Statuses", shape: 321, required: false },
             Member { name: "started_after", api_name: "StartedAfter", shape: 40, required: false },
             Member { name: "started_before", api_name: "StartedBefore", shape: 40, required: false },
             Member { name: "reverse_order", api_name: "ReverseOrder", shape: 12, required: false },
@@ -5996,7 +6109,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 317: Execution
+    // 323: Execution
     Shape {
         kind: Kind::Structure(&[
             Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
@@ -6012,12 +6125,12 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 318: DurableExecutions
-    Shape { kind: Kind::List { item: 317 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 319: ListDurableExecutionsByFunctionResponse
+    // 324: DurableExecutions
+    Shape { kind: Kind::List { item: 323 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 325: ListDurableExecutionsByFunctionResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "durable_executions", api_name: "DurableExecutions", shape: 318, required: false },
+            Member { name: "durable_executions", api_name: "DurableExecutions", shape: 324, required: false },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
         bounds: None,
@@ -6025,7 +6138,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 320: ListEventSourceMappingsRequest
+    // 326: ListEventSourceMappingsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "event_source_arn", api_name: "EventSourceArn", shape: 4, required: false },
@@ -6038,40 +6151,40 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 321: EventSourceMappingsList
+    // 327: EventSourceMappingsList
     Shape { kind: Kind::List { item: 156 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 322: ListEventSourceMappingsResponse
+    // 328: ListEventSourceMappingsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "event_source_mappings", api_name: "EventSourceMappings", shape: 321, required: false },
+            Member { name: "event_source_mappings", api_name: "EventSourceMappings", shape: 327, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 323: ListFunctionEventInvokeConfigsRequest
+    // 329: ListFunctionEventInvokeConfigsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 324: FunctionEventInvokeConfigList
+    // 330: FunctionEventInvokeConfigList
     Shape { kind: Kind::List { item: 277 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 325: ListFunctionEventInvokeConfigsResponse
+    // 331: ListFunctionEventInvokeConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "function_event_invoke_configs",
                 api_name: "FunctionEventInvokeConfigs",
-                shape: 324,
+                shape: 330,
                 required: false,
             },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
@@ -6081,19 +6194,19 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 326: ListFunctionUrlConfigsRequest
+    // 332: ListFunctionUrlConfigsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 327: FunctionUrlConfig
+    // 333: FunctionUrlConfig
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_url", api_name: "FunctionUrl", shape: 222, required: true },
@@ -6109,12 +6222,12 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 328: FunctionUrlConfigList
-    Shape { kind: Kind::List { item: 327 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 329: ListFunctionUrlConfigsResponse
+    // 334: FunctionUrlConfigList
+    Shape { kind: Kind::List { item: 333 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 335: ListFunctionUrlConfigsResponse
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "function_url_configs", api_name: "FunctionUrlConfigs", shape: 328, required: true },
+            Member { name: "function_url_configs", api_name: "FunctionUrlConfigs", shape: 334, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
         bounds: None,
@@ -6122,19 +6235,19 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 330: ListFunctionVersionsByCapacityProviderRequest
+    // 336: ListFunctionVersionsByCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 331: FunctionVersionsByCapacityProviderListItem
+    // 337: FunctionVersionsByCapacityProviderListItem
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: true },
@@ -6145,19 +6258,19 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 332: FunctionVersionsByCapacityProviderList
+    // 338: FunctionVersionsByCapacityProviderList
     Shape {
-        kind: Kind::List { item: 331 },
+        kind: Kind::List { item: 337 },
         bounds: Some(&Bounds { min: Some(0), max: Some(50) }),
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 333: ListFunctionVersionsByCapacityProviderResponse
+    // 339: ListFunctionVersionsByCapacityProviderResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "capacity_provider_arn", api_name: "CapacityProviderArn", shape: 0, required: true },
-            Member { name: "function_versions", api_name: "FunctionVersions", shape: 332, required: true },
+            Member { name: "function_versions", api_name: "FunctionVersions", shape: 338, required: true },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
         ]),
         bounds: None,
@@ -6165,7 +6278,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 334: MasterRegion
+    // 340: MasterRegion
     Shape {
         kind: Kind::String { values: &[] },
         bounds: Some(&Bounds { min: Some(1), max: Some(50) }),
@@ -6173,13 +6286,13 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 335: FunctionVersion
+    // 341: FunctionVersion
     Shape { kind: Kind::String { values: &["ALL"] }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 336: ListFunctionsRequest
+    // 342: ListFunctionsRequest
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "master_region", api_name: "MasterRegion", shape: 334, required: false },
-            Member { name: "function_version", api_name: "FunctionVersion", shape: 335, required: false },
+            Member { name: "master_region", api_name: "MasterRegion", shape: 340, required: false },
+            Member { name: "function_version", api_name: "FunctionVersion", shape: 341, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
             Member { name: "max_items", api_name: "MaxItems", shape: 96, required: false },
         ]),
@@ -6188,20 +6301,20 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 337: FunctionList
+    // 343: FunctionList
     Shape { kind: Kind::List { item: 212 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 338: ListFunctionsResponse
+    // 344: ListFunctionsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "functions", api_name: "Functions", shape: 337, required: false },
+            Member { name: "functions", api_name: "Functions", shape: 343, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 339: ListFunctionsByCodeSigningConfigRequest
+    // 345: ListFunctionsByCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
@@ -6213,34 +6326,34 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 340: FunctionArnList
+    // 346: FunctionArnList
     Shape { kind: Kind::List { item: 4 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 341: ListFunctionsByCodeSigningConfigResponse
+    // 347: ListFunctionsByCodeSigningConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "function_arns", api_name: "FunctionArns", shape: 340, required: false },
+            Member { name: "function_arns", api_name: "FunctionArns", shape: 346, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 342: ListLayerVersionsRequest
+    // 348: ListLayerVersionsRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 63, required: false },
             Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 157, required: false },
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 343: LayerVersionsListItem
+    // 349: LayerVersionsListItem
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_version_arn", api_name: "LayerVersionArn", shape: 20, required: false },
@@ -6261,58 +6374,58 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 344: LayerVersionsList
-    Shape { kind: Kind::List { item: 343 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 345: ListLayerVersionsResponse
+    // 350: LayerVersionsList
+    Shape { kind: Kind::List { item: 349 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 351: ListLayerVersionsResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "layer_versions", api_name: "LayerVersions", shape: 344, required: false },
+            Member { name: "layer_versions", api_name: "LayerVersions", shape: 350, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 346: ListLayersRequest
+    // 352: ListLayersRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "compatible_architecture", api_name: "CompatibleArchitecture", shape: 63, required: false },
             Member { name: "compatible_runtime", api_name: "CompatibleRuntime", shape: 157, required: false },
             Member { name: "marker", api_name: "Marker", shape: 6, required: false },
-            Member { name: "max_items", api_name: "MaxItems", shape: 308, required: false },
+            Member { name: "max_items", api_name: "MaxItems", shape: 314, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 347: LayersListItem
+    // 353: LayersListItem
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: false },
             Member { name: "layer_arn", api_name: "LayerArn", shape: 20, required: false },
-            Member { name: "latest_matching_version", api_name: "LatestMatchingVersion", shape: 343, required: false },
+            Member { name: "latest_matching_version", api_name: "LatestMatchingVersion", shape: 349, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 348: LayersList
-    Shape { kind: Kind::List { item: 347 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 349: ListLayersResponse
+    // 354: LayersList
+    Shape { kind: Kind::List { item: 353 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 355: ListLayersResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "layers", api_name: "Layers", shape: 348, required: false },
+            Member { name: "layers", api_name: "Layers", shape: 354, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 350: ProvisionedConcurrencyConfigListItem
+    // 356: ProvisionedConcurrencyConfigListItem
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_arn", api_name: "FunctionArn", shape: 4, required: false },
@@ -6343,15 +6456,15 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 351: ProvisionedConcurrencyConfigList
-    Shape { kind: Kind::List { item: 350 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 352: ListProvisionedConcurrencyConfigsResponse
+    // 357: ProvisionedConcurrencyConfigList
+    Shape { kind: Kind::List { item: 356 }, bounds: None, sensitive: false, recursive: false, xml: None },
+    // 358: ListProvisionedConcurrencyConfigsResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
                 name: "provisioned_concurrency_configs",
                 api_name: "ProvisionedConcurrencyConfigs",
-                shape: 351,
+                shape: 357,
                 required: false,
             },
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
@@ -6361,7 +6474,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 353: ListTagsRequest
+    // 359: ListTagsRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "resource", api_name: "Resource", shape: 131, required: true }]),
         bounds: None,
@@ -6369,7 +6482,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 354: ListTagsResponse
+    // 360: ListTagsResponse
     Shape {
         kind: Kind::Structure(&[Member { name: "tags", api_name: "Tags", shape: 75, required: false }]),
         bounds: None,
@@ -6377,7 +6490,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 355: ListVersionsByFunctionRequest
+    // 361: ListVersionsByFunctionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
@@ -6389,18 +6502,18 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 356: ListVersionsByFunctionResponse
+    // 362: ListVersionsByFunctionResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "next_marker", api_name: "NextMarker", shape: 6, required: false },
-            Member { name: "versions", api_name: "Versions", shape: 337, required: false },
+            Member { name: "versions", api_name: "Versions", shape: 343, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 357: LayerVersionContentInput
+    // 363: LayerVersionContentInput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "s3_bucket", api_name: "S3Bucket", shape: 159, required: false },
@@ -6414,12 +6527,12 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 358: PublishLayerVersionRequest
+    // 364: PublishLayerVersionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
             Member { name: "description", api_name: "Description", shape: 14, required: false },
-            Member { name: "content", api_name: "Content", shape: 357, required: true },
+            Member { name: "content", api_name: "Content", shape: 363, required: true },
             Member {
                 name: "compatible_architectures",
                 api_name: "CompatibleArchitectures",
@@ -6434,7 +6547,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 359: PublishVersionRequest
+    // 365: PublishVersionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6448,7 +6561,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 360: PutFunctionCodeSigningConfigRequest
+    // 366: PutFunctionCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
@@ -6459,7 +6572,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 361: PutFunctionConcurrencyRequest
+    // 367: PutFunctionConcurrencyRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6475,7 +6588,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 362: PutFunctionEventInvokeConfigRequest
+    // 368: PutFunctionEventInvokeConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
@@ -6494,7 +6607,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 363: PutFunctionRecursionConfigRequest
+    // 369: PutFunctionRecursionConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6505,7 +6618,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 364: PutFunctionScalingConfigRequest
+    // 370: PutFunctionScalingConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6517,7 +6630,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 365: PutFunctionScalingConfigResponse
+    // 371: PutFunctionScalingConfigResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "function_state",
@@ -6530,7 +6643,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 366: PutProvisionedConcurrencyConfigRequest
+    // 372: PutProvisionedConcurrencyConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6547,7 +6660,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 367: PutProvisionedConcurrencyConfigResponse
+    // 373: PutProvisionedConcurrencyConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member {
@@ -6577,7 +6690,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 368: PutResourcePolicyRequest
+    // 374: PutResourcePolicyRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "resource_arn", api_name: "ResourceArn", shape: 14, required: true },
@@ -6589,7 +6702,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 369: PutRuntimeManagementConfigRequest
+    // 375: PutRuntimeManagementConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
@@ -6602,7 +6715,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 370: PutRuntimeManagementConfigResponse
+    // 376: PutRuntimeManagementConfigResponse
     Shape {
         kind: Kind::Structure(&[
             Member { name: "update_runtime_on", api_name: "UpdateRuntimeOn", shape: 296, required: true },
@@ -6614,7 +6727,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 371: RemoveLayerVersionPermissionRequest
+    // 377: RemoveLayerVersionPermissionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "layer_name", api_name: "LayerName", shape: 0, required: true },
@@ -6627,7 +6740,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 372: RemovePermissionRequest
+    // 378: RemovePermissionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 9, required: true },
@@ -6640,7 +6753,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 373: SendDurableExecutionCallbackFailureRequest
+    // 379: SendDurableExecutionCallbackFailureRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true },
@@ -6651,7 +6764,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 374: SendDurableExecutionCallbackHeartbeatRequest
+    // 380: SendDurableExecutionCallbackHeartbeatRequest
     Shape {
         kind: Kind::Structure(&[Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true }]),
         bounds: None,
@@ -6659,7 +6772,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 375: BinaryOperationPayload
+    // 381: BinaryOperationPayload
     Shape {
         kind: Kind::Blob,
         bounds: Some(&Bounds { min: Some(0), max: Some(1048576) }),
@@ -6667,18 +6780,18 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 376: SendDurableExecutionCallbackSuccessRequest
+    // 382: SendDurableExecutionCallbackSuccessRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "callback_id", api_name: "CallbackId", shape: 19, required: true },
-            Member { name: "result", api_name: "Result", shape: 375, required: false },
+            Member { name: "result", api_name: "Result", shape: 381, required: false },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 377: StopDurableExecutionRequest
+    // 383: StopDurableExecutionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "durable_execution_arn", api_name: "DurableExecutionArn", shape: 19, required: true },
@@ -6689,7 +6802,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 378: StopDurableExecutionResponse
+    // 384: StopDurableExecutionResponse
     Shape {
         kind: Kind::Structure(&[Member {
             name: "stop_timestamp",
@@ -6702,7 +6815,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 379: TagResourceRequest
+    // 385: TagResourceRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "resource", api_name: "Resource", shape: 131, required: true },
@@ -6713,20 +6826,20 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 380: TagKeyList
+    // 386: TagKeyList
     Shape { kind: Kind::List { item: 15 }, bounds: None, sensitive: false, recursive: false, xml: None },
-    // 381: UntagResourceRequest
+    // 387: UntagResourceRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "resource", api_name: "Resource", shape: 131, required: true },
-            Member { name: "tag_keys", api_name: "TagKeys", shape: 380, required: true },
+            Member { name: "tag_keys", api_name: "TagKeys", shape: 386, required: true },
         ]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 382: UpdateAliasRequest
+    // 388: UpdateAliasRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6741,7 +6854,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 383: UpdateCapacityProviderRequest
+    // 389: UpdateCapacityProviderRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "capacity_provider_name", api_name: "CapacityProviderName", shape: 0, required: true },
@@ -6759,7 +6872,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 384: UpdateCodeSigningConfigRequest
+    // 390: UpdateCodeSigningConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "code_signing_config_arn", api_name: "CodeSigningConfigArn", shape: 93, required: true },
@@ -6772,7 +6885,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 385: UpdateEventSourceMappingRequest
+    // 391: UpdateEventSourceMappingRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "uuid", api_name: "UUID", shape: 151, required: true },
@@ -6848,7 +6961,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 386: UpdateFunctionCodeRequest
+    // 392: UpdateFunctionCodeRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6870,7 +6983,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 387: UpdateFunctionConfigurationRequest
+    // 393: UpdateFunctionConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },
@@ -6905,7 +7018,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 388: UpdateFunctionUrlConfigRequest
+    // 394: UpdateFunctionUrlConfigRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "function_name", api_name: "FunctionName", shape: 0, required: true },

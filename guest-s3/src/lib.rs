@@ -27,6 +27,14 @@ mod tests {
         assert_eq!(delete.xml_root.as_ref().map(|root| root.name), Some("Delete"));
         let listing = SERVICE.operation("list_objects_v2").unwrap().pagination.unwrap();
         assert_eq!(listing.items, ["Contents", "CommonPrefixes"]);
-        assert!(SERVICE.operation("select_object_content").is_none(), "an event stream is left out");
+        // An event stream is the list of its events, exceptions left to errors.
+        let select = SERVICE.operation("select_object_content").unwrap();
+        assert_eq!(select.http.unwrap().output_payload, Some("Payload"));
+        let schema = connector_sdk::aws::model::schema::output_schema(&SERVICE, select.output.unwrap());
+        let events = &schema["properties"]["Payload"];
+        assert_eq!(events["type"], "array");
+        let kinds: Vec<&String> = events["items"]["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(kinds, ["Records", "Stats", "Progress", "Cont", "End"]);
+        assert_eq!(events["items"]["properties"]["Records"]["properties"]["Payload"]["contentEncoding"], "base64");
     }
 }

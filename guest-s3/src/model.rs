@@ -4,7 +4,7 @@
 use connector_sdk::aws::model::rest::{Binding, Checksum, Http, Location};
 use connector_sdk::aws::model::xml::{XmlNames, XmlRoot};
 use connector_sdk::aws::model::{
-    Bounds, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
+    Bounds, Event, Kind, Member, Operation, Pagination, Protocol, Service, Shape, TimestampFormat,
 };
 
 /// Amazon S3, as its API model describes it.
@@ -3932,11 +3932,53 @@ static OPERATIONS: &[Operation] = &[
         host_prefix: None,
     },
     Operation {
+        name: "select_object_content",
+        api_name: "SelectObjectContent",
+        title: "Select object content",
+        description: "Runs a simple SQL expression over a CSV, JSON or Parquet object and streams back only the matching data.",
+        input: 383,
+        output: Some(388),
+        signed: true,
+        pagination: None,
+        http: Some(&Http {
+            method: "POST",
+            uri: "/{Bucket}/{Key+}?select&select-type=2",
+            input: &[
+                Binding { member: "Bucket", location: Location::Label("Bucket") },
+                Binding { member: "Key", location: Location::Label("Key") },
+                Binding {
+                    member: "SSECustomerAlgorithm",
+                    location: Location::Header("x-amz-server-side-encryption-customer-algorithm"),
+                },
+                Binding {
+                    member: "SSECustomerKey",
+                    location: Location::Header("x-amz-server-side-encryption-customer-key"),
+                },
+                Binding {
+                    member: "SSECustomerKeyMD5",
+                    location: Location::Header("x-amz-server-side-encryption-customer-key-MD5"),
+                },
+                Binding { member: "ExpectedBucketOwner", location: Location::Header("x-amz-expected-bucket-owner") },
+            ],
+            output: &[],
+            input_payload: None,
+            output_payload: Some("Payload"),
+            xml_root: Some(XmlRoot {
+                name: "SelectObjectContentRequest",
+                namespace: Some(("", "http://s3.amazonaws.com/doc/2006-03-01/")),
+            }),
+            checksum: Checksum::None,
+        }),
+        headers: &[],
+        idempotency_token: None,
+        host_prefix: None,
+    },
+    Operation {
         name: "update_bucket_metadata_annotation_table_configuration",
         api_name: "UpdateBucketMetadataAnnotationTableConfiguration",
         title: "Update bucket metadata annotation table configuration",
         description: "Turns the annotation table of a bucket's S3 Metadata configuration on or off, or changes its IAM role; a metadata setup must exist.",
-        input: 381,
+        input: 389,
         output: None,
         signed: true,
         pagination: None,
@@ -3967,7 +4009,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateBucketMetadataInventoryTableConfiguration",
         title: "Update bucket metadata inventory table configuration",
         description: "Turns the live inventory table of a general purpose bucket's S3 Metadata configuration on or off.",
-        input: 382,
+        input: 390,
         output: None,
         signed: true,
         pagination: None,
@@ -3998,7 +4040,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateBucketMetadataJournalTableConfiguration",
         title: "Update bucket metadata journal table configuration",
         description: "Turns record expiration for the journal table of a bucket's S3 Metadata configuration on or off and sets how long records are kept.",
-        input: 384,
+        input: 392,
         output: None,
         signed: true,
         pagination: None,
@@ -4029,7 +4071,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UpdateObjectEncryption",
         title: "Update object encryption",
         description: "Switches the server-side encryption of an already encrypted object in a general purpose bucket, for example from SSE-S3 to SSE-KMS.",
-        input: 388,
+        input: 396,
         output: Some(5),
         signed: true,
         pagination: None,
@@ -4063,8 +4105,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UploadPart",
         title: "Upload part",
         description: "Uploads one numbered part of a multipart upload, identified by its upload ID, and returns the part's ETag for later completion.",
-        input: 389,
-        output: Some(390),
+        input: 397,
+        output: Some(398),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -4147,8 +4189,8 @@ static OPERATIONS: &[Operation] = &[
         api_name: "UploadPartCopy",
         title: "Upload part copy",
         description: "Uploads a part of a multipart upload by copying data, optionally a byte range, from an existing object named in a copy-source header.",
-        input: 391,
-        output: Some(393),
+        input: 399,
+        output: Some(401),
         signed: true,
         pagination: None,
         http: Some(&Http {
@@ -4240,7 +4282,7 @@ static OPERATIONS: &[Operation] = &[
         api_name: "WriteGetObjectResponse",
         title: "Write get object response",
         description: "Sends transformed object data and headers from a Lambda function back to a GetObject caller through an Object Lambda access point.",
-        input: 394,
+        input: 402,
         output: None,
         signed: true,
         pagination: None,
@@ -9986,7 +10028,106 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 381: UpdateBucketMetadataAnnotationTableConfigurationRequest
+    // 381: RequestProgress
+    Shape {
+        kind: Kind::Structure(&[Member { name: "enabled", api_name: "Enabled", shape: 14, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 382: ScanRange
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "start", api_name: "Start", shape: 6, required: false },
+            Member { name: "end", api_name: "End", shape: 6, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 383: SelectObjectContentRequest
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
+            Member { name: "key", api_name: "Key", shape: 1, required: true },
+            Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
+            Member { name: "sse_customer_key", api_name: "SSECustomerKey", shape: 11, required: false },
+            Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
+            Member { name: "expression", api_name: "Expression", shape: 0, required: true },
+            Member { name: "expression_type", api_name: "ExpressionType", shape: 367, required: true },
+            Member { name: "request_progress", api_name: "RequestProgress", shape: 381, required: false },
+            Member { name: "input_serialization", api_name: "InputSerialization", shape: 366, required: true },
+            Member { name: "output_serialization", api_name: "OutputSerialization", shape: 371, required: true },
+            Member { name: "scan_range", api_name: "ScanRange", shape: 382, required: false },
+            Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 384: RecordsEvent
+    Shape {
+        kind: Kind::Structure(&[Member { name: "payload", api_name: "Payload", shape: 230, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 385: Stats
+    Shape {
+        kind: Kind::Structure(&[
+            Member { name: "bytes_scanned", api_name: "BytesScanned", shape: 6, required: false },
+            Member { name: "bytes_processed", api_name: "BytesProcessed", shape: 6, required: false },
+            Member { name: "bytes_returned", api_name: "BytesReturned", shape: 6, required: false },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 386: StatsEvent
+    Shape {
+        kind: Kind::Structure(&[Member { name: "details", api_name: "Details", shape: 385, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 387: SelectObjectContentEventStream
+    Shape {
+        kind: Kind::EventStream(&[
+            Event {
+                member: Member { name: "records", api_name: "Records", shape: 384, required: false },
+                payload: Some("Payload"),
+            },
+            Event {
+                member: Member { name: "stats", api_name: "Stats", shape: 386, required: false },
+                payload: Some("Details"),
+            },
+            Event {
+                member: Member { name: "progress", api_name: "Progress", shape: 386, required: false },
+                payload: Some("Details"),
+            },
+            Event { member: Member { name: "cont", api_name: "Cont", shape: 121, required: false }, payload: None },
+            Event { member: Member { name: "end", api_name: "End", shape: 121, required: false }, payload: None },
+        ]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 388: SelectObjectContentOutput
+    Shape {
+        kind: Kind::Structure(&[Member { name: "payload", api_name: "Payload", shape: 387, required: false }]),
+        bounds: None,
+        sensitive: false,
+        recursive: false,
+        xml: None,
+    },
+    // 389: UpdateBucketMetadataAnnotationTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
@@ -10005,7 +10146,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 382: UpdateBucketMetadataInventoryTableConfigurationRequest
+    // 390: UpdateBucketMetadataInventoryTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
@@ -10024,7 +10165,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 383: JournalTableConfigurationUpdates
+    // 391: JournalTableConfigurationUpdates
     Shape {
         kind: Kind::Structure(&[Member {
             name: "record_expiration",
@@ -10037,7 +10178,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 384: UpdateBucketMetadataJournalTableConfigurationRequest
+    // 392: UpdateBucketMetadataJournalTableConfigurationRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
@@ -10046,7 +10187,7 @@ static SHAPES: &[Shape] = &[
             Member {
                 name: "journal_table_configuration",
                 api_name: "JournalTableConfiguration",
-                shape: 383,
+                shape: 391,
                 required: true,
             },
             Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
@@ -10056,7 +10197,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 385: NonEmptyKmsKeyArnString
+    // 393: NonEmptyKmsKeyArnString
     Shape {
         kind: Kind::String { values: &[] },
         bounds: Some(&Bounds { min: Some(20), max: Some(2048) }),
@@ -10064,10 +10205,10 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 386: SSEKMSEncryption
+    // 394: SSEKMSEncryption
     Shape {
         kind: Kind::Structure(&[
-            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 385, required: true },
+            Member { name: "kms_key_arn", api_name: "KMSKeyArn", shape: 393, required: true },
             Member { name: "bucket_key_enabled", api_name: "BucketKeyEnabled", shape: 14, required: false },
         ]),
         bounds: None,
@@ -10075,21 +10216,21 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 387: ObjectEncryption
+    // 395: ObjectEncryption
     Shape {
-        kind: Kind::Union(&[Member { name: "ssekms", api_name: "SSE-KMS", shape: 386, required: false }]),
+        kind: Kind::Union(&[Member { name: "ssekms", api_name: "SSE-KMS", shape: 394, required: false }]),
         bounds: None,
         sensitive: false,
         recursive: false,
         xml: None,
     },
-    // 388: UpdateObjectEncryptionRequest
+    // 396: UpdateObjectEncryptionRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
             Member { name: "key", api_name: "Key", shape: 1, required: true },
             Member { name: "version_id", api_name: "VersionId", shape: 0, required: false },
-            Member { name: "object_encryption", api_name: "ObjectEncryption", shape: 387, required: true },
+            Member { name: "object_encryption", api_name: "ObjectEncryption", shape: 395, required: true },
             Member { name: "request_payer", api_name: "RequestPayer", shape: 2, required: false },
             Member { name: "expected_bucket_owner", api_name: "ExpectedBucketOwner", shape: 0, required: false },
             Member { name: "content_md5", api_name: "ContentMD5", shape: 0, required: false },
@@ -10100,7 +10241,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 389: UploadPartRequest
+    // 397: UploadPartRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "body", api_name: "Body", shape: 230, required: false },
@@ -10131,7 +10272,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 390: UploadPartOutput
+    // 398: UploadPartOutput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
@@ -10157,7 +10298,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 391: UploadPartCopyRequest
+    // 399: UploadPartCopyRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "bucket", api_name: "Bucket", shape: 0, required: true },
@@ -10215,7 +10356,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 392: CopyPartResult
+    // 400: CopyPartResult
     Shape {
         kind: Kind::Structure(&[
             Member { name: "e_tag", api_name: "ETag", shape: 0, required: false },
@@ -10236,11 +10377,11 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 393: UploadPartCopyOutput
+    // 401: UploadPartCopyOutput
     Shape {
         kind: Kind::Structure(&[
             Member { name: "copy_source_version_id", api_name: "CopySourceVersionId", shape: 0, required: false },
-            Member { name: "copy_part_result", api_name: "CopyPartResult", shape: 392, required: false },
+            Member { name: "copy_part_result", api_name: "CopyPartResult", shape: 400, required: false },
             Member { name: "server_side_encryption", api_name: "ServerSideEncryption", shape: 13, required: false },
             Member { name: "sse_customer_algorithm", api_name: "SSECustomerAlgorithm", shape: 0, required: false },
             Member { name: "sse_customer_key_md5", api_name: "SSECustomerKeyMD5", shape: 0, required: false },
@@ -10253,7 +10394,7 @@ static SHAPES: &[Shape] = &[
         recursive: false,
         xml: None,
     },
-    // 394: WriteGetObjectResponseRequest
+    // 402: WriteGetObjectResponseRequest
     Shape {
         kind: Kind::Structure(&[
             Member { name: "request_route", api_name: "RequestRoute", shape: 0, required: true },

@@ -2,9 +2,12 @@
 //! moto: a bucket with tags (an XML body with its checksum), objects with
 //! binary bodies, metadata and keys that need encoding, a listing by
 //! prefix followed page by page and with `all_pages`, a ranged read, a
-//! batch delete, a missing key as a typed service error, bad input refused
+//! batch delete, S3 Select's event stream read whole, a missing key as a
+//! typed service error, bad input refused
 //! before any request; what it did read back with boto3.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use connector_host::InvokeError;
 use connector_tests::emulator::{Emulator, Kind};
 use connector_tests::{components, host_for};
@@ -124,6 +127,38 @@ print(json.dumps({"metadata": head["Metadata"], "body": list(body), "tags": tags
         json!({"metadata": {"owner": "ann", "index": "0"}, "body": [0, 1, 2, 255],
                             "tags": [{"Key": "team", "Value": "finance"}]})
     );
+
+    // An operation that streams events: S3 Select over a CSV object. The
+    // events arrive whole, in order, as boto3 reads them.
+    let csv = "name,age\nann,34\nbob,27\n";
+    call("put_object", json!({"bucket": "reports", "key": "people.csv", "body": BASE64.encode(csv)})).await.unwrap();
+    let select = json!({
+        "bucket": "reports", "key": "people.csv", "expression": "SELECT * FROM S3Object", "expression_type": "SQL",
+        "input_serialization": {"csv": {"file_header_info": "USE"}}, "output_serialization": {"json": {}},
+    });
+    let selected = call("select_object_content", select).await.unwrap();
+    let events = selected["Payload"].as_array().expect("the events, as a list");
+    let kinds: Vec<&str> = events.iter().map(|e| e.as_object().unwrap().keys().next().unwrap().as_str()).collect();
+    assert_eq!(kinds.last(), Some(&"End"), "{selected}");
+    let records: Vec<u8> = events
+        .iter()
+        .filter_map(|e| e["Records"]["Payload"].as_str())
+        .flat_map(|payload| BASE64.decode(payload).unwrap())
+        .collect();
+    let stats = events.iter().find_map(|e| e.get("Stats")).expect("a Stats event");
+    assert!(stats["Details"]["BytesScanned"].as_i64().is_some_and(|n| n > 0), "{stats}");
+    let boto3_records = emulator.boto3(
+        r#"
+s3 = client("s3")
+reply = s3.select_object_content(Bucket="reports", Key="people.csv", Expression="SELECT * FROM S3Object",
+    ExpressionType="SQL", InputSerialization={"CSV": {"FileHeaderInfo": "USE"}}, OutputSerialization={"JSON": {}})
+print(json.dumps(b"".join(e["Records"]["Payload"] for e in reply["Payload"] if "Records" in e).decode()))
+"#,
+        &[],
+    );
+    assert_eq!(Value::String(String::from_utf8(records).unwrap()), boto3_records);
+    assert!(boto3_records.as_str().unwrap().contains(r#""name":"ann""#), "{boto3_records}");
+    call("delete_object", json!({"bucket": "reports", "key": "people.csv"})).await.unwrap();
 
     // A batch delete (an XML body S3 takes only with a checksum), then the
     // bucket.

@@ -184,6 +184,7 @@ fn expected(kind: &Kind) -> &'static str {
         Kind::Boolean => "true or false",
         Kind::Timestamp(_) => "a timestamp in epoch seconds",
         Kind::Document => "any JSON value",
+        Kind::EventStream(_) => "no value (the service streams these events)",
     }
 }
 

@@ -15,7 +15,8 @@
 //! - the call itself, in the service's protocol: AWS JSON, REST-JSON or
 //!   REST-XML with members bound to the path, query and headers
 //!   ([`rest`]), query or EC2 ([`query`]), with XML by the table ([`xml`]),
-//!   or Smithy RPC v2 CBOR ([`cbor`]).
+//!   or Smithy RPC v2 CBOR ([`cbor`]); replies that stream events are read
+//!   whole into the list of their events (`events`).
 //!
 //! ```ignore
 //! struct Dynamo;
@@ -27,6 +28,7 @@
 
 #[cfg(feature = "rpc-v2-cbor")]
 pub mod cbor;
+mod events;
 pub mod input;
 pub mod pages;
 pub mod query;
@@ -197,6 +199,19 @@ pub enum Kind {
     Blob,
     /// Any JSON value.
     Document,
+    /// The events an operation streams to its caller (output only): each
+    /// a member whose shape is the event's structure.
+    EventStream(&'static [Event]),
+}
+
+/// One kind of event of an event stream.
+#[derive(Debug)]
+pub struct Event {
+    /// The event's name (its `:event-type`) and structure.
+    pub member: Member,
+    /// API name of the event member the message's payload is, when the
+    /// payload is not the whole event (S3's `Records` carry `Payload`).
+    pub payload: Option<&'static str>,
 }
 
 /// The wire format the model gives a timestamp shape.
@@ -343,7 +358,10 @@ impl Service {
             (Protocol::RpcV2Cbor { .. }, _) => cbor::output(op, &response.body),
             #[cfg(not(feature = "rpc-v2-cbor"))]
             (Protocol::RpcV2Cbor { .. }, _) => Err(without_cbor()),
-            _ => json::output(op.api_name, &response.body),
+            _ => match events::stream_member(self, output) {
+                Some((member, events)) => events::output(self, op.api_name, member, events, &response),
+                None => json::output(op.api_name, &response.body),
+            },
         }
     }
 

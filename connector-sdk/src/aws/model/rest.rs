@@ -248,6 +248,9 @@ pub(super) fn output(
         Some(payload) => {
             let value = match member_kind(service, output, payload) {
                 Some(Kind::Blob) => Some(Value::String(BASE64.encode(&response.body))),
+                Some(Kind::EventStream(events)) => Some(Value::Array(
+                    super::events::read(service, op.api_name, events, response.status, &response.body)?.0,
+                )),
                 Some(Kind::String { .. }) => Some(Value::String(String::from_utf8_lossy(&response.body).into_owned())),
                 _ if xml_body => match member_shape(service, output, payload) {
                     Some(shape) => xml_output(service, op, shape, &response)?,

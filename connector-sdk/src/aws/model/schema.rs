@@ -144,6 +144,18 @@ impl Builder {
                 s.insert("type".into(), json!("boolean"));
             }
             Kind::Document => {}
+            Kind::EventStream(events) => {
+                s.insert("type".into(), json!("array"));
+                s.insert("description".into(), json!("The events streamed, in order, each an object with one member: the event's name and its fields."));
+                let mut item = Map::new();
+                let properties: Map<String, Value> =
+                    events.iter().map(|e| (e.member.api_name.to_owned(), self.member_schema(e.member.shape))).collect();
+                item.insert("type".into(), json!("object"));
+                item.insert("properties".into(), Value::Object(properties));
+                item.insert("minProperties".into(), json!(1));
+                item.insert("maxProperties".into(), json!(1));
+                s.insert("items".into(), Value::Object(item));
+            }
         }
         if shape.sensitive {
             s.insert("writeOnly".into(), json!(true));
