@@ -2,7 +2,8 @@
 //! the Cognito connector, and through the official SDK in-process, against
 //! the same fixed-response HTTP server on loopback. The server returns a
 //! canned AdminGetUser body to any request: it measures our overhead, it is
-//! not a test double of Cognito.
+//! not a test double of Cognito. (`tests/sdk-bench` does the same for S3
+//! and DynamoDB with their generated connectors.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,18 +29,36 @@ pub struct Figures {
     pub p99_us: u64,
 }
 
-/// Starts the fixed-response server (HTTP/1.1 keep-alive) on loopback and
-/// returns its endpoint. `delay` holds every answer back that long.
+/// Starts the fixed-response server (HTTP/1.1 keep-alive) on loopback,
+/// answering AdminGetUser, and returns its endpoint. `delay` holds every
+/// answer back that long.
 pub async fn start_fixed_server(delay: Duration) -> String {
+    let response = fixed_response("application/x-amz-json-1.1", &[], ADMIN_GET_USER.as_bytes());
+    start_server_answering(response, delay).await
+}
+
+/// A 200 response with `content_type`, `headers` and `body`, as bytes on the wire.
+pub fn fixed_response(content_type: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nx-amzn-requestid: 00000000-0000-0000-0000-000000000000\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut response = head.into_bytes();
+    response.extend_from_slice(body);
+    response
+}
+
+/// Starts a server on loopback that answers every request with
+/// `response` (HTTP/1.1 keep-alive, after `delay`), and returns its
+/// endpoint.
+pub async fn start_server_answering(response: Vec<u8>, delay: Duration) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let response = Arc::new(
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: 00000000-0000-0000-0000-000000000000\r\ncontent-length: {}\r\n\r\n{ADMIN_GET_USER}",
-            ADMIN_GET_USER.len()
-        )
-        .into_bytes(),
-    );
+    let response = Arc::new(response);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let response = response.clone();
@@ -264,7 +283,8 @@ pub async fn end_to_end_of(calls: usize, concurrencies: &[usize], scenarios: &[&
     figures
 }
 
-async fn warm_and_measure<F, Fut>(scenario: &str, warm_up: usize, calls: usize, concurrency: usize, call: F) -> Figures
+/// [`measure`] after a warm-up of `warm_up` calls.
+pub async fn warm_and_measure<F, Fut>(scenario: &str, warm_up: usize, calls: usize, concurrency: usize, call: F) -> Figures
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -293,7 +313,8 @@ pub fn ratios(figures: &[Figures]) -> serde_json::Value {
     json!({ "ratios": out })
 }
 
-fn round(x: f64) -> f64 {
+/// `x` to three decimals, as the ratios are printed.
+pub fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
