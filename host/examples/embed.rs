@@ -57,11 +57,12 @@ async fn main() -> anyhow::Result<()> {
     }))?;
     workflow.check()?;
     let connectors = BTreeMap::from([("aws-cognito".to_owned(), runtime.get("aws-cognito").unwrap())]);
-    let reports = workflow::run(runtime.host(), &workflow, &connectors, |i: usize, report: &StepReport| {
+    let inputs = workflow.accept_inputs(None).map_err(anyhow::Error::msg)?;
+    let reports = workflow::run(runtime.host(), &workflow, &connectors, &inputs, |i: usize, report: &StepReport| {
         println!("{}", report.debug_view(i, 1));
     })
     .await;
-    if reports.iter().any(|r| r.outcome.is_error()) {
+    if reports.iter().any(StepReport::stopped_run) {
         bail!("the workflow failed");
     }
     println!("done");

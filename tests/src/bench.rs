@@ -284,7 +284,13 @@ pub async fn end_to_end_of(calls: usize, concurrencies: &[usize], scenarios: &[&
 }
 
 /// [`measure`] after a warm-up of `warm_up` calls.
-pub async fn warm_and_measure<F, Fut>(scenario: &str, warm_up: usize, calls: usize, concurrency: usize, call: F) -> Figures
+pub async fn warm_and_measure<F, Fut>(
+    scenario: &str,
+    warm_up: usize,
+    calls: usize,
+    concurrency: usize,
+    call: F,
+) -> Figures
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,

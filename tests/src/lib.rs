@@ -84,7 +84,8 @@ pub async fn host_for(endpoint: &str) -> ConnectorHost {
 }
 
 /// Loads `workflow`'s connectors (component paths by alias from
-/// `components`, else the workflow's own) and runs it.
+/// `components`, else the workflow's own) and runs it, with no inputs
+/// beyond its defaults.
 pub async fn run_workflow(
     host: &ConnectorHost,
     workflow: &connector_host::workflow::Workflow,
@@ -93,7 +94,8 @@ pub async fn run_workflow(
 ) -> anyhow::Result<Vec<connector_host::workflow::StepReport>> {
     let components = components.iter().map(|(alias, path)| (alias.clone(), path.clone().into())).collect();
     let connectors = connector_host::workflow::load_connectors(host, workflow, &components).await?;
-    Ok(connector_host::workflow::run(host, workflow, &connectors, on_step).await)
+    let inputs = workflow.accept_inputs(None).map_err(anyhow::Error::msg)?;
+    Ok(connector_host::workflow::run(host, workflow, &connectors, &inputs, on_step).await)
 }
 
 /// The official Cognito SDK client against `endpoint`: the independent

@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::cli::{GlobalArgs, check_loaded, emit, emit_json, new_host};
 use connector_host::ComponentSource;
-use connector_host::workflow::{self, StepOutcome, StepReport, Workflow};
+use connector_host::workflow::{self, StepReport, Workflow};
 
 /// Run a workflow file and print each step's input and output.
 #[derive(Debug, Args)]
@@ -27,6 +27,10 @@ pub(super) struct RunArgs {
     /// replaces the workflow's own default).
     #[arg(long, value_name = "NAME")]
     authentication: Option<String>,
+    /// The run's inputs, for a workflow that declares them: a JSON object,
+    /// or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    input: Option<String>,
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,8 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     if args.authentication.is_some() {
         workflow.authentication = args.authentication;
     }
+    let given = args.input.as_deref().map(read_input).transpose()?;
+    let inputs = workflow.accept_inputs(given.as_ref()).map_err(|e| anyhow::anyhow!("--input: {e}"))?;
     let overrides = parse_overrides(&args.connectors)?;
     let host = new_host(global).await?;
     let connectors = workflow::load_connectors(&host, &workflow, &overrides).await?;
@@ -41,7 +47,7 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     workflow::check_authentications(&host, &workflow, &connectors)
         .map_err(|(step, e)| anyhow::anyhow!("step `{}`: {e}", step.id))?;
     let total = workflow.steps.len();
-    let reports = workflow::run(&host, &workflow, &connectors, |i: usize, report: &StepReport| {
+    let reports = workflow::run(&host, &workflow, &connectors, &inputs, |i: usize, report: &StepReport| {
         if !args.json {
             emit(&report.debug_view(i, total));
         }
@@ -50,11 +56,31 @@ pub(super) async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<Ex
     if args.json {
         emit_json(&reports)?;
     }
-    let failed = reports.iter().any(|r| matches!(r.outcome, StepOutcome::Error(_)));
+    let failed = reports.iter().any(StepReport::stopped_run);
     if failed {
         eprintln!("error: workflow stopped at step {} of {total}", reports.len());
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Largest `--input @FILE` read.
+const MAX_INPUT_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `--input`: JSON text, or `@FILE`.
+fn read_input(arg: &str) -> anyhow::Result<serde_json::Value> {
+    let (text, origin) = match arg.strip_prefix('@') {
+        Some(path) => {
+            let text = connector_host::files::read_capped(
+                std::path::Path::new(path),
+                MAX_INPUT_FILE_BYTES,
+                "input file",
+                "smaller inputs",
+            )?;
+            (text, format!("--input {arg}"))
+        }
+        None => (arg.as_bytes().to_vec(), "--input".to_owned()),
+    };
+    serde_json::from_slice(&text).with_context(|| format!("{origin} is not JSON"))
 }
 
 fn parse_overrides(args: &[String]) -> anyhow::Result<BTreeMap<String, ComponentSource>> {

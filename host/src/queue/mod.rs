@@ -21,6 +21,7 @@ use async_nats::jetstream::{self, stream};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 pub use crate::workflow::{ExistingBounds, RunEnded, SharedRunStore};
@@ -53,12 +54,14 @@ impl Default for QueueBounds {
     }
 }
 
-/// What a run's message carries: the run's id and the workflow as
-/// submitted.
+/// What a run's message carries: the run's id, the workflow as submitted
+/// and the run's inputs (none for a workflow that declares none).
 #[derive(Serialize, Deserialize)]
 struct RunMessage {
     id: String,
     workflow: Box<RawValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inputs: Option<Value>,
 }
 
 /// A connection to the queue's stream and run records.
@@ -162,10 +165,16 @@ impl Queue {
     }
 
     /// Records `record` (queued) and publishes it with `workflow`, the
-    /// workflow's JSON as submitted, for a worker to run.
-    pub async fn submit(&self, record: &RunRecord, workflow: &RawValue) -> Result<(), SubmitError> {
-        let message = serde_json::to_vec(&RunMessage { id: record.id.clone(), workflow: workflow.to_owned() })
-            .map_err(|e| SubmitError::Unavailable(e.into()))?;
+    /// workflow's JSON as submitted, and the run's `inputs`, for a worker
+    /// to run.
+    pub async fn submit(
+        &self,
+        record: &RunRecord,
+        workflow: &RawValue,
+        inputs: Option<&Value>,
+    ) -> Result<(), SubmitError> {
+        let message = RunMessage { id: record.id.clone(), workflow: workflow.to_owned(), inputs: inputs.cloned() };
+        let message = serde_json::to_vec(&message).map_err(|e| SubmitError::Unavailable(e.into()))?;
         self.records.put(record).await.map_err(SubmitError::Unavailable)?;
         // Publishing again after an unclear failure (a lost
         // acknowledgement) stores the run once: the stream drops a second

@@ -391,6 +391,7 @@ impl Worker {
                     status: RunStatus::Queued,
                     started_at: timestamp(SystemTime::now()),
                     finished_at: None,
+                    inputs: None,
                     steps: Vec::new(),
                     error: None,
                     deliveries: None,
@@ -430,6 +431,10 @@ impl Worker {
         if record.workflow.is_empty() {
             record.workflow = workflow.name.clone();
         }
+        let inputs = match workflow.accept_inputs(message.inputs.as_ref()) {
+            Ok(inputs) => inputs,
+            Err(e) => return self.finish(record, RunStatus::Failed, Some(format!("invalid inputs: {e}"))).await,
+        };
         let connectors = match self.prepare(&workflow) {
             Ok(connectors) => connectors,
             Err(reason) => return self.try_again(record, delivered, reason).await,
@@ -451,14 +456,15 @@ impl Worker {
         let context = CallContext { run_id: Some(record.id.clone()), ..CallContext::default() };
         let mut observer = Logged(Recorder::new(&self.store, &mut record, Some(&self.stopping)));
         let reports =
-            workflow::resume(self.runtime.host(), &workflow, &connectors, done_steps, &context, &mut observer).await;
+            workflow::resume(self.runtime.host(), &workflow, &connectors, &inputs, done_steps, &context, &mut observer)
+                .await;
         if let Some(e) = observer.0.write_error() {
             // The record stops at the last step it holds; the next
             // delivery resumes there.
             return write_failed(e);
         }
         match reports.last() {
-            Some(last) if last.outcome.is_error() => {
+            Some(last) if last.stopped_run() => {
                 let reason = step_failure(last);
                 if is_retryable(last) {
                     self.try_again(record, delivered, reason).await
@@ -576,6 +582,11 @@ impl StepObserver for Logged<'_> {
         Some(attempt)
     }
 
+    fn try_failed(&mut self, index: usize, may_have_taken_effect: bool) {
+        tracing::info!(index, may_have_taken_effect, "a try of the step failed; its retry policy tries again");
+        self.0.try_failed(index, may_have_taken_effect);
+    }
+
     fn stop_before_next(&self) -> bool {
         self.0.stop_before_next()
     }
@@ -585,7 +596,7 @@ impl StepObserver for Logged<'_> {
 fn step_failure(report: &StepReport) -> String {
     let error = match &report.outcome {
         crate::workflow::StepOutcome::Error(error) => error,
-        crate::workflow::StepOutcome::Output(_) => &Value::Null,
+        crate::workflow::StepOutcome::Output(_) | crate::workflow::StepOutcome::Skipped(_) => &Value::Null,
     };
     let message = error.get("message").and_then(Value::as_str).unwrap_or("failed");
     format!("step `{}` failed: {message}", report.id)

@@ -10,6 +10,7 @@ pub(crate) mod schema;
 mod source;
 mod watch;
 
+pub(crate) use connector::schema_problems;
 pub use connector::{ApiInfo, Connector, Effect, Manifest, OperationHints, OperationInfo};
 pub use host::{CallContext, CallerIdentity, ConnectorHost, HostConfig, Inspection, InvokeOutcome, LoadOptions};
 pub use registry::{Reloaded, Runtime, RuntimeEvent};

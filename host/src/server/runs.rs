@@ -1,8 +1,9 @@
 //! Runs over HTTP: `POST /v1/runs` takes a workflow whose steps name loaded
 //! connectors (directly, or through the workflow's `connectors` aliases),
-//! records it step by step in the run store, and answers with the record
-//! when it ends, or at once with its id (`?wait=false`). `GET` reads runs
-//! back, newest first.
+//! or `{"workflow": ..., "inputs": ...}` for a workflow that declares
+//! inputs; records it step by step in the run store, and answers with the
+//! record when it ends, or at once with its id (`?wait=false`). `GET`
+//! reads runs back, newest first.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -20,7 +21,7 @@ use crate::queue::{Queue, SubmitError};
 use crate::runtime::{CallContext, Connector};
 use crate::server::AppState;
 use crate::server::api::{ApiError, json_body, query};
-use crate::workflow::{self, Recorder, RunRecord, RunStatus, Workflow, timestamp};
+use crate::workflow::{self, Recorder, RunRecord, RunStatus, StepReport, Workflow, timestamp};
 
 #[derive(Deserialize)]
 pub(super) struct StartQuery {
@@ -34,16 +35,19 @@ pub(super) async fn start(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let query = query(params)?;
-    let body = json_body(body)?;
+    let (body, given) = split_run_body(json_body(body)?)?;
     let workflow = Workflow::deserialize(&body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e}"))
     })?;
     workflow.check().map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e:#}"))
     })?;
+    let inputs = workflow
+        .accept_inputs(given.as_ref())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-inputs", e))?;
     if let Some(queue) = &state.queue {
         let answer = if query.wait == Some(false) { Answer::AtOnce } else { Answer::WhenEnded };
-        return submit(queue, &workflow, &body, answer).await;
+        return submit(queue, &workflow, &body, &inputs, answer).await;
     }
     let connectors =
         workflow::pin_connectors(&state.runtime, &workflow).map_err(|name| ApiError::unknown_connector(&name))?;
@@ -55,11 +59,11 @@ pub(super) async fn start(
             format!("{} runs are already in progress", state.max_runs),
         ));
     };
-    let record = new_record(&workflow, RunStatus::Running);
+    let record = new_record(&workflow, &inputs, RunStatus::Running);
     state.store.create(&record).await.map_err(store_error)?;
     let id = record.id.clone();
     let run = async move {
-        let record = execute(&state, &workflow, &connectors, record).await;
+        let record = execute(&state, &workflow, &connectors, &inputs, record).await;
         drop(permit);
         record
     };
@@ -75,15 +79,38 @@ pub(super) async fn start(
     Ok(Json(record).into_response())
 }
 
-/// A record for a new run of `workflow`. Ids begin with the time (UUID
-/// v7), so they sort oldest first.
-fn new_record(workflow: &Workflow, status: RunStatus) -> RunRecord {
+/// A run request's workflow and the inputs given (`None`: none): the body
+/// is the workflow, or `{"workflow": {...}, "inputs": {...}}`.
+fn split_run_body(body: Value) -> Result<(Value, Option<Value>), ApiError> {
+    let Value::Object(mut fields) = body else { return Ok((body, None)) };
+    if fields.contains_key("steps") || !fields.get("workflow").is_some_and(Value::is_object) {
+        return Ok((Value::Object(fields), None));
+    }
+    if let Some(other) = fields.keys().find(|key| *key != "workflow" && *key != "inputs") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-workflow",
+            format!(
+                "a run request is a workflow, or {{\"workflow\": ..., \"inputs\": ...}}; `{}` is neither",
+                crate::escape::escape_untrusted(&other.chars().take(64).collect::<String>())
+            ),
+        ));
+    }
+    let inputs = fields.remove("inputs");
+    Ok((fields.remove("workflow").unwrap_or_default(), inputs))
+}
+
+/// A record for a new run of `workflow` with `inputs` (secrets its schema
+/// marks hidden). Ids begin with the time (UUID v7), so they sort oldest
+/// first.
+fn new_record(workflow: &Workflow, inputs: &Value, status: RunStatus) -> RunRecord {
     RunRecord {
         id: uuid::Uuid::now_v7().to_string(),
         workflow: workflow.name.clone(),
         status,
         started_at: timestamp(SystemTime::now()),
         finished_at: None,
+        inputs: workflow.inputs.as_ref().map(|schema| workflow::mask_write_only(schema, inputs)),
         steps: Vec::new(),
         error: None,
         deliveries: None,
@@ -107,10 +134,16 @@ enum Answer {
 /// Puts a run of `workflow` (`body` as submitted) on the queue for a
 /// worker and answers as `answer` says. The workers decide whether they
 /// have its connectors.
-async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, answer: Answer) -> Result<Response, ApiError> {
-    let record = new_record(workflow, RunStatus::Queued);
+async fn submit(
+    queue: &Queue,
+    workflow: &Workflow,
+    body: &Value,
+    inputs: &Value,
+    answer: Answer,
+) -> Result<Response, ApiError> {
+    let record = new_record(workflow, inputs, RunStatus::Queued);
     let raw = serde_json::value::to_raw_value(body).map_err(|e| store_error(e.into()))?;
-    queue.submit(&record, &raw).await.map_err(|error| match error {
+    queue.submit(&record, &raw, workflow.inputs.is_some().then_some(inputs)).await.map_err(|error| match error {
         SubmitError::Full(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string()),
         SubmitError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", error.to_string()),
         SubmitError::Unavailable(_) => {
@@ -130,19 +163,21 @@ async fn submit(queue: &Queue, workflow: &Workflow, body: &Value, answer: Answer
     }
 }
 
-/// Runs `workflow`, saving the record after each step and at the end.
+/// Runs `workflow` with `inputs`, saving the record after each step and
+/// at the end.
 async fn execute(
     state: &AppState,
     workflow: &Workflow,
     connectors: &BTreeMap<String, Connector>,
+    inputs: &Value,
     mut record: RunRecord,
 ) -> RunRecord {
     let host = state.runtime.host();
     let context = CallContext { run_id: Some(record.id.clone()), attempt: 1, ..CallContext::default() };
     let mut recorder = Recorder::new(&state.store, &mut record, None);
-    let steps = workflow::resume(host, workflow, connectors, Vec::new(), &context, &mut recorder).await;
+    let steps = workflow::resume(host, workflow, connectors, inputs, Vec::new(), &context, &mut recorder).await;
     let write_error = recorder.write_error();
-    record.status = if steps.iter().any(|s| s.outcome.is_error()) { RunStatus::Failed } else { RunStatus::Succeeded };
+    record.status = if steps.iter().any(StepReport::stopped_run) { RunStatus::Failed } else { RunStatus::Succeeded };
     if let Some(e) = write_error {
         // The run stopped at the step it could not record.
         record.status = RunStatus::Failed;

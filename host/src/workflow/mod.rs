@@ -18,9 +18,15 @@
 //!
 //! A string that is exactly one `{{reference}}` is replaced by the value it
 //! names, whatever its type; references inside a longer string are replaced
-//! by their text. A reference is `steps.<id>.input` or `steps.<id>.output`
-//! followed by `.Member` and `[index]` parts. Component paths are relative
-//! to the workflow file.
+//! by their text. A reference is `inputs`, `steps.<id>.input`,
+//! `steps.<id>.output` or `steps.<id>.error`, followed by `.Member` and
+//! `[index]` parts. Component paths are relative to the workflow file.
+//!
+//! A workflow may also declare its `inputs` (a JSON Schema of the object a
+//! run is given, checked before any step runs), and each step an `if` (a
+//! CEL condition over `inputs` and `steps`; a step whose condition is
+//! false is skipped) and an `on_error` policy (stop, continue, or retry
+//! with back-off first): see [`OnError`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,7 +35,10 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod condition;
+mod inputs;
 mod mask;
+mod policy;
 mod record;
 mod reference;
 mod run;
@@ -37,7 +46,9 @@ mod shared_store;
 mod sqlite_store;
 mod store;
 
+pub use condition::{MAX_EXPRESSION_BYTES, MAX_NESTING};
 pub use mask::{mask_write_only, redact, write_only_values};
+pub use policy::{Backoff, OnError, Retry, Then};
 pub use record::{RunRecord, RunStatus, StepAttempt, StepTries, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub(crate) use shared_store::is_run_id;
@@ -65,6 +76,10 @@ pub struct Workflow {
     /// The authentication steps sign with unless they name their own.
     #[serde(default)]
     pub authentication: Option<String>,
+    /// A JSON Schema (2020-12) of the object a run is given as its inputs,
+    /// which steps read as `{{inputs.<name>}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Value>,
     pub steps: Vec<Step>,
 }
 
@@ -84,6 +99,13 @@ pub struct Step {
     /// The authentication this step signs with (default: the workflow's).
     #[serde(default)]
     pub authentication: Option<String>,
+    /// A condition (CEL) over `inputs` and `steps`: the step runs only
+    /// when it is true, and is recorded as skipped otherwise.
+    #[serde(default, rename = "if")]
+    pub condition: Option<String>,
+    /// What happens when the step fails (default: the run stops).
+    #[serde(default)]
+    pub on_error: OnError,
 }
 
 impl Workflow {
@@ -144,6 +166,13 @@ pub struct StepReport {
     /// connector declares idempotent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub may_have_taken_effect_twice: bool,
+    /// The step failed and the run went on, as its `on_error` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
+    /// The errors of the tries its retry policy made before the last one,
+    /// in order (secrets hidden as in `error`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried_errors: Vec<Value>,
     /// When the step started (RFC 3339) and how long it took.
     pub started_at: String,
     pub duration_ms: u64,
@@ -160,6 +189,8 @@ pub(crate) const MAY_HAVE_TAKEN_EFFECT: &str = "may_have_taken_effect";
 pub enum StepOutcome {
     Output(Value),
     Error(Value),
+    /// The step's condition was false: `{"condition": <its text>, "value": false}`.
+    Skipped(Value),
 }
 
 impl StepOutcome {
@@ -188,6 +219,16 @@ impl StepOutcome {
         match self {
             StepOutcome::Output(_) => true,
             StepOutcome::Error(error) => error.get(MAY_HAVE_TAKEN_EFFECT) == Some(&Value::Bool(true)),
+            StepOutcome::Skipped(_) => false,
+        }
+    }
+
+    /// `succeeded`, `failed` or `skipped`, as conditions read it.
+    pub fn status(&self) -> &'static str {
+        match self {
+            StepOutcome::Output(_) => "succeeded",
+            StepOutcome::Error(_) => "failed",
+            StepOutcome::Skipped(_) => "skipped",
         }
     }
 
@@ -196,12 +237,18 @@ impl StepOutcome {
     pub(crate) fn output_or_null(&self) -> Value {
         match self {
             StepOutcome::Output(output) => output.clone(),
-            StepOutcome::Error(_) => Value::Null,
+            StepOutcome::Error(_) | StepOutcome::Skipped(_) => Value::Null,
         }
     }
 }
 
 impl StepReport {
+    /// Whether the step failed and its error ended the run (rather than
+    /// being recorded for later steps, as `on_error: "continue"` does).
+    pub fn stopped_run(&self) -> bool {
+        self.outcome.is_error() && !self.continued
+    }
+
     /// The step as a debug panel shows it: a header, the input, then the
     /// output or the error, as indented JSON. `index` counts from 0. Text
     /// from the connector is escaped for a terminal.
@@ -209,7 +256,9 @@ impl StepReport {
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
         let (label, body) = match &self.outcome {
             StepOutcome::Output(output) => ("Output", pretty(output)),
+            StepOutcome::Error(error) if self.continued => ("Error (the run went on)", pretty(error)),
             StepOutcome::Error(error) => ("Error", pretty(error)),
+            StepOutcome::Skipped(skipped) => ("Skipped (its condition is false)", pretty(skipped)),
         };
         let signed_as = self.authentication.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
         let input = pretty(&self.input);
@@ -246,6 +295,8 @@ impl StepReport {
             masked: false,
             attempts: 1,
             may_have_taken_effect_twice: false,
+            continued: false,
+            retried_errors: Vec::new(),
             started_at: "2026-12-04T00:00:00.000Z".into(),
             duration_ms: 1,
         }
@@ -287,6 +338,10 @@ impl Workflow {
         if let Some(alias) = self.connectors.keys().find(|alias| !is_alias(alias)) {
             bail!("connector alias `{alias}` must be 1 to 64 letters, digits, `_` or `-`");
         }
+        if let Some(schema) = &self.inputs {
+            inputs::check_schema(schema)?;
+        }
+        let declared = self.inputs.as_ref().map(inputs::declared);
         let mut earlier: Vec<&str> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let at = || format!("step {} (`{}`)", i + 1, step.id);
@@ -298,17 +353,46 @@ impl Workflow {
             }
             for reference in references(&step.input) {
                 let parsed = Reference::parse(&reference).with_context(at)?;
-                if !earlier.contains(&parsed.step.as_str()) {
-                    bail!(
-                        "{}: `{{{{{reference}}}}}` refers to step `{}`, which does not run before it",
-                        at(),
-                        parsed.step
-                    );
+                match (&parsed.step, &declared) {
+                    (None, None) => {
+                        bail!("{}: `{{{{{reference}}}}}` reads the run's inputs, and the workflow declares none", at())
+                    }
+                    // Only the members the schema lists, when it lists them.
+                    (None, Some(Some(names))) => {
+                        if let Some(member) = parsed.first_key()
+                            && !names.contains(&member)
+                        {
+                            bail!(
+                                "{}: `{{{{{reference}}}}}` reads input `{member}`, which the workflow's inputs do not declare",
+                                at()
+                            );
+                        }
+                    }
+                    (None, Some(None)) => {}
+                    (Some(step), _) => {
+                        if !earlier.contains(&step.as_str()) {
+                            bail!(
+                                "{}: `{{{{{reference}}}}}` refers to step `{step}`, which does not run before it",
+                                at()
+                            );
+                        }
+                    }
                 }
             }
+            if let Some(condition) = &step.condition {
+                condition::Condition::parse(condition).with_context(|| format!("{}: if", at()))?;
+            }
+            step.on_error.check().with_context(at)?;
             earlier.push(&step.id);
         }
         Ok(())
+    }
+
+    /// The run's inputs from `given` (`None`: none given): checked against
+    /// the workflow's `inputs` schema, with defaults filled in; or what is
+    /// wrong with them, each member at fault named by its path.
+    pub fn accept_inputs(&self, given: Option<&Value>) -> Result<Value, String> {
+        inputs::accept(self.inputs.as_ref(), given)
     }
 
     /// Checks that every step's connector is an alias of `connectors`, as

@@ -17,6 +17,10 @@ pub struct RunRecord {
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// The inputs the run was given, with the members the workflow's input
+    /// schema marks `writeOnly` shown as `"***"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Value>,
     pub steps: Vec<StepReport>,
     /// Why the run failed when no step says so (a worker could not run
     /// it), or, while it waits to be tried again, why the last try ended.
@@ -138,18 +142,23 @@ impl StepReport {
         report.outcome = match &self.outcome {
             StepOutcome::Output(output) => StepOutcome::Output(bounded(output, max_bytes)),
             StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
+            StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
         };
+        report.retried_errors = self.retried_errors.iter().map(|error| bounded(error, max_bytes)).collect();
         report
     }
 }
 
 impl StepReport {
-    /// Whether the output was kept whole: a step whose output was cut to
-    /// record it cannot stand in for running it again.
+    /// Whether what the step came to was kept whole, so a resumed run can
+    /// go on after it: an output (or the error of a step the run went on
+    /// past) cut to record it cannot stand in for running it again, nor
+    /// can an error that stopped the run.
     pub fn output_recorded_in_full(&self) -> bool {
         match &self.outcome {
             StepOutcome::Output(output) => !was_cut(output),
-            StepOutcome::Error(_) => false,
+            StepOutcome::Error(error) => self.continued && !was_cut(error),
+            StepOutcome::Skipped(_) => true,
         }
     }
 }
@@ -166,8 +175,11 @@ impl StepReport {
         let note = json!({ "recorded": RUN_FULL, "run_bytes": run_bytes });
         let mut report = self.clone();
         report.input = note.clone();
+        // Each earlier try's error kept as its kind alone.
+        report.retried_errors = self.retried_errors.iter().map(|error| json!({"kind": error.get("kind")})).collect();
         report.outcome = match &self.outcome {
             StepOutcome::Output(_) => StepOutcome::Output(note),
+            StepOutcome::Skipped(_) => StepOutcome::Skipped(note),
             StepOutcome::Error(error) => {
                 // The error's kind stays, and whether it may have taken
                 // effect: they say how the step ended.

@@ -1,5 +1,6 @@
 //! `{{reference}}`s in step inputs: finding them (to check a workflow
-//! before it runs) and replacing them with earlier steps' values.
+//! before it runs) and replacing them with the run's inputs and earlier
+//! steps' values.
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -60,10 +61,11 @@ pub(super) fn resolve(value: &Value, earlier: &Earlier<'_>, limit: usize) -> any
     resolve_within(value, earlier, &mut Budget { left: limit, limit })
 }
 
-/// The steps that ran before: their reports, and their real (unmasked)
-/// inputs and outputs, in the same order (an output is `Null` for a step
-/// that failed).
+/// The run's inputs, and the steps that ran before: their reports, and
+/// their real (unmasked) inputs and outputs, in the same order (an output
+/// is `Null` for a step that failed or was skipped).
 pub(super) struct Earlier<'a> {
+    pub(super) run_inputs: &'a Value,
     pub(super) reports: &'a [StepReport],
     pub(super) inputs: &'a [Value],
     pub(super) outputs: &'a [Value],
@@ -155,20 +157,28 @@ fn resolve_string(s: &str, earlier: &Earlier<'_>, budget: &mut Budget) -> anyhow
 
 fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Value> {
     let parsed = Reference::parse(reference)?;
-    let index = earlier
-        .reports
-        .iter()
-        .position(|r| r.id == parsed.step)
-        .with_context(|| format!("`{{{{{reference}}}}}`: step `{}` has not run", parsed.step))?;
-    let report = &earlier.reports[index];
-    let mut value = match (&report.outcome, parsed.output) {
-        (_, false) => earlier.inputs.get(index).unwrap_or(&report.input),
-        (StepOutcome::Output(output), true) => earlier.outputs.get(index).unwrap_or(output),
-        (StepOutcome::Error(_), true) => {
-            bail!("`{{{{{reference}}}}}`: step `{}` failed", parsed.step)
+    let (mut value, mut walked) = match &parsed.step {
+        None => (earlier.run_inputs, "inputs".to_owned()),
+        Some(step) => {
+            let index = earlier
+                .reports
+                .iter()
+                .position(|r| &r.id == step)
+                .with_context(|| format!("`{{{{{reference}}}}}`: step `{step}` has not run"))?;
+            let report = &earlier.reports[index];
+            let value = match (&report.outcome, parsed.part) {
+                (_, Part::Input) => earlier.inputs.get(index).unwrap_or(&report.input),
+                (StepOutcome::Output(output), Part::Output) => earlier.outputs.get(index).unwrap_or(output),
+                (StepOutcome::Error(error), Part::Error) => error,
+                (StepOutcome::Error(_), Part::Output) => bail!("`{{{{{reference}}}}}`: step `{step}` failed"),
+                (StepOutcome::Skipped(_), Part::Output | Part::Error) => {
+                    bail!("`{{{{{reference}}}}}`: step `{step}` was skipped")
+                }
+                (StepOutcome::Output(_), _) => bail!("`{{{{{reference}}}}}`: step `{step}` did not fail"),
+            };
+            (value, format!("steps.{step}.{}", parsed.part.name()))
         }
     };
-    let mut walked = format!("steps.{}.{}", parsed.step, if parsed.output { "output" } else { "input" });
     for part in &parsed.path {
         let next = match part {
             PathPart::Key(key) => value.get(key.as_str()),
@@ -183,12 +193,31 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
     Ok(value)
 }
 
-/// A parsed `steps.<id>.(input|output)<path>` reference.
+/// A parsed reference: `inputs<path>` or
+/// `steps.<id>.(input|output|error)<path>`.
 pub(super) struct Reference {
-    pub(super) step: String,
-    /// Whether it names the step's output (or its input).
-    pub(super) output: bool,
+    /// The step it names; `None` for the run's inputs.
+    pub(super) step: Option<String>,
+    pub(super) part: Part,
     path: Vec<PathPart>,
+}
+
+/// What of a step a reference reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    Input,
+    Output,
+    Error,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Input => "input",
+            Part::Output => "output",
+            Part::Error => "error",
+        }
+    }
 }
 
 enum PathPart {
@@ -207,24 +236,37 @@ impl std::fmt::Display for PathPart {
 
 impl Reference {
     pub(super) fn parse(text: &str) -> anyhow::Result<Self> {
-        let usage = "a reference is steps.<id>.output or steps.<id>.input, then .Member and [index] parts";
+        let usage = "a reference is inputs, steps.<id>.output, steps.<id>.input or steps.<id>.error, \
+                     then .Member and [index] parts";
         let mut parts = split_path(text)
             .with_context(|| format!("`{{{{{text}}}}}` is not a valid reference: {usage}"))?
             .into_iter();
         let bad = || anyhow::anyhow!("`{{{{{text}}}}}` is not a valid reference: {usage}");
         match parts.next() {
             Some(PathPart::Key(k)) if k == "steps" => {}
+            Some(PathPart::Key(k)) if k == "inputs" => {
+                return Ok(Reference { step: None, part: Part::Input, path: parts.collect() });
+            }
             _ => return Err(bad()),
         }
         let Some(PathPart::Key(step)) = parts.next() else {
             return Err(bad());
         };
-        let output = match parts.next() {
-            Some(PathPart::Key(k)) if k == "output" => true,
-            Some(PathPart::Key(k)) if k == "input" => false,
+        let part = match parts.next() {
+            Some(PathPart::Key(k)) if k == "output" => Part::Output,
+            Some(PathPart::Key(k)) if k == "input" => Part::Input,
+            Some(PathPart::Key(k)) if k == "error" => Part::Error,
             _ => return Err(bad()),
         };
-        Ok(Reference { step, output, path: parts.collect() })
+        Ok(Reference { step: Some(step), part, path: parts.collect() })
+    }
+
+    /// The first member of its path (`name` in `inputs.name.first`).
+    pub(super) fn first_key(&self) -> Option<&str> {
+        match self.path.first() {
+            Some(PathPart::Key(key)) => Some(key),
+            _ => None,
+        }
     }
 }
 
@@ -266,7 +308,8 @@ mod tests {
     fn resolve(value: &Value, reports: &[StepReport], limit: usize) -> anyhow::Result<Value> {
         let inputs: Vec<Value> = reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect();
         let outputs: Vec<Value> = reports.iter().map(|r| r.outcome.output_or_null()).collect();
-        super::resolve(value, &Earlier { reports, inputs: &inputs, outputs: &outputs }, limit)
+        let run_inputs = json!({"team": "marketing", "count": 3});
+        super::resolve(value, &Earlier { run_inputs: &run_inputs, reports, inputs: &inputs, outputs: &outputs }, limit)
     }
 
     #[test]
@@ -312,6 +355,26 @@ mod tests {
         );
         assert!(Reference::parse("pool.output.Id").is_err());
     }
+
+    #[test]
+    fn inputs_and_errors_are_read() {
+        let mut failed = report("pool", json!(null));
+        failed.outcome = StepOutcome::Error(json!({"kind": "service", "code": "ResourceNotFoundException"}));
+        let reports = [failed];
+        let input = json!({"team": "{{inputs.team}}", "n": "{{inputs.count}}", "code": "{{steps.pool.error.code}}"});
+        assert_eq!(
+            resolve(&input, &reports, 1 << 20).unwrap(),
+            json!({"team": "marketing", "n": 3, "code": "ResourceNotFoundException"})
+        );
+        let err = resolve(&json!("{{steps.pool.output.Id}}"), &reports, 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("step `pool` failed"), "{err}");
+        let err = resolve(&json!("{{inputs.nope}}"), &reports, 1 << 20).unwrap_err();
+        assert_eq!(err.to_string(), "`{{inputs.nope}}`: inputs has no .nope");
+        let mut skipped = report("pool", json!(null));
+        skipped.outcome = StepOutcome::Skipped(json!({"condition": "false", "value": false}));
+        let err = resolve(&json!("{{steps.pool.error}}"), &[skipped], 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("was skipped"), "{err}");
+    }
 }
 
 /// Property tests (`PROPTEST_CASES=N` runs more): references in any text
@@ -353,7 +416,8 @@ mod properties {
             let reports = [report];
             let inputs = [json!({"name": "n"})];
             let outputs = [json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})];
-            let earlier = Earlier { reports: &reports, inputs: &inputs, outputs: &outputs };
+            let run_inputs = json!({"n": 1});
+            let earlier = Earlier { run_inputs: &run_inputs, reports: &reports, inputs: &inputs, outputs: &outputs };
             let value = json!({"x": text.clone(), "list": [text]});
             let _ = references(&value);
             if let Ok(resolved) = resolve(&value, &earlier, limit) {

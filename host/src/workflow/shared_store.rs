@@ -70,6 +70,8 @@ struct RunEntry {
     started_at: String,
     finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    inputs: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deliveries: Option<u64>,
@@ -88,6 +90,7 @@ impl RunEntry {
             status: record.status,
             started_at: record.started_at.clone(),
             finished_at: record.finished_at.clone(),
+            inputs: record.inputs.clone(),
             error: record.error.clone(),
             deliveries: record.deliveries,
             steps: record.steps.len(),
@@ -235,6 +238,7 @@ impl SharedRunStore {
             status: entry.status,
             started_at: entry.started_at,
             finished_at: entry.finished_at,
+            inputs: entry.inputs,
             steps,
             error: entry.error,
             deliveries: entry.deliveries,
@@ -377,6 +381,7 @@ mod tests {
             status,
             started_at: String::new(),
             finished_at: None,
+            inputs: None,
             error: None,
             deliveries,
             steps: 0,

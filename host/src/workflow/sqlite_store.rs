@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
 
 use crate::workflow::{RunRecord, RunStatus, RunSummary, StepReport, StoreLimits};
 
@@ -51,7 +52,7 @@ impl SqliteRunStore {
                  );",
             )
             .with_context(|| format!("could not set up the run store {}", path.display()))?;
-        add_bytes_column(&connection).with_context(|| format!("could not update the run store {}", path.display()))?;
+        add_columns(&connection).with_context(|| format!("could not update the run store {}", path.display()))?;
         let interrupted = connection
             .execute(
                 "UPDATE runs SET status = 'failed', finished_at = COALESCE(finished_at, ?1) WHERE status = 'running'",
@@ -76,9 +77,10 @@ impl SqliteRunStore {
     pub async fn create(&self, record: &RunRecord) -> anyhow::Result<()> {
         let record = record.clone();
         self.blocking(move |connection, limits| {
+            let inputs = record.inputs.as_ref().map(Value::to_string);
             connection.execute(
-                "INSERT INTO runs (id, workflow, status, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![record.id, record.workflow, record.status.as_str(), record.started_at, record.finished_at],
+                "INSERT INTO runs (id, workflow, status, started_at, finished_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![record.id, record.workflow, record.status.as_str(), record.started_at, record.finished_at, inputs],
             )?;
             connection.execute(
                 "DELETE FROM runs WHERE status != 'running' AND seq <= (
@@ -138,11 +140,11 @@ impl SqliteRunStore {
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
         let id = id.to_owned();
         self.blocking(move |connection, _| {
-            let Some((seq, summary)) = connection
+            let Some((seq, summary, inputs)) = connection
                 .query_row(
-                    "SELECT seq, id, workflow, status, started_at, finished_at, 0 FROM runs WHERE id = ?1",
+                    "SELECT seq, id, workflow, status, started_at, finished_at, 0, inputs FROM runs WHERE id = ?1",
                     [&id],
-                    |row| Ok((row.get::<_, i64>(0)?, summary_of(row)?)),
+                    |row| Ok((row.get::<_, i64>(0)?, summary_of(row)?, row.get::<_, Option<String>>(7)?)),
                 )
                 .optional()?
             else {
@@ -166,6 +168,7 @@ impl SqliteRunStore {
                 status: summary.status,
                 started_at: summary.started_at,
                 finished_at: summary.finished_at,
+                inputs: inputs.and_then(|text| serde_json::from_str(&text).ok()),
                 steps,
                 error: None,
                 deliveries: None,
@@ -202,13 +205,19 @@ impl SqliteRunStore {
 
 /// Adds `runs.bytes` (the bytes of a run's steps) to a store made before
 /// it existed, counted from the steps it holds.
-fn add_bytes_column(connection: &Connection) -> rusqlite::Result<()> {
-    let present = connection.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'bytes'")?.exists([])?;
-    if !present {
+/// Adds the columns a store made by an older host lacks: `bytes` (the
+/// run's recorded step bytes) and `inputs` (the run's inputs, as JSON).
+fn add_columns(connection: &Connection) -> rusqlite::Result<()> {
+    let present =
+        |column: &str| connection.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = ?1")?.exists([column]);
+    if !present("bytes")? {
         connection.execute_batch(
             "ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
              UPDATE runs SET bytes = (SELECT COALESCE(SUM(LENGTH(CAST(report AS BLOB))), 0) FROM steps WHERE run_seq = runs.seq);",
         )?;
+    }
+    if !present("inputs")? {
+        connection.execute_batch("ALTER TABLE runs ADD COLUMN inputs TEXT")?;
     }
     Ok(())
 }
@@ -238,6 +247,7 @@ mod tests {
             status: RunStatus::Running,
             started_at: "2026-11-27T00:00:00.000Z".into(),
             finished_at: None,
+            inputs: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

@@ -214,6 +214,14 @@ impl StepObserver for Recorder<'_> {
         }
     }
 
+    fn try_failed(&mut self, index: usize, may_have_taken_effect: bool) {
+        if let Some((running, attempt)) = self.running.take()
+            && running == index
+        {
+            self.record.end_try(index, attempt, may_have_taken_effect);
+        }
+    }
+
     fn stop_before_next(&self) -> bool {
         self.write_error.is_some() || self.stop.is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
     }
@@ -234,6 +242,7 @@ mod tests {
             status: RunStatus::Running,
             started_at: "2026-12-04T00:00:00.000Z".into(),
             finished_at: None,
+            inputs: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

@@ -21,7 +21,8 @@ const CONCURRENCY: [usize; 3] = [1, 64, 256];
 const OBJECT: [u8; 1024] = [7; 1024];
 
 /// What DynamoDB answers to `get_item`.
-const ITEM: &str = r#"{"Item":{"id":{"S":"user-1"},"name":{"S":"exampleUsername"},"logins":{"N":"42"},"tags":{"SS":["a","b"]}}}"#;
+const ITEM: &str =
+    r#"{"Item":{"id":{"S":"user-1"},"name":{"S":"exampleUsername"},"logins":{"N":"42"},"tags":{"SS":["a","b"]}}}"#;
 
 fn main() {
     let option = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
@@ -56,7 +57,8 @@ async fn cognito(calls: usize) -> Vec<(&'static str, Figures, Figures)> {
 }
 
 async fn s3(calls: usize) -> Vec<(&'static str, Figures, Figures)> {
-    let headers = [("etag", "\"9a0364b9e99bb480dd25e1f0284c8555\""), ("last-modified", "Wed, 01 Jan 2025 00:00:00 GMT")];
+    let headers =
+        [("etag", "\"9a0364b9e99bb480dd25e1f0284c8555\""), ("last-modified", "Wed, 01 Jan 2025 00:00:00 GMT")];
     let endpoint =
         start_server_answering(fixed_response("application/octet-stream", &headers, &OBJECT), Duration::ZERO).await;
     let host = host_for(&endpoint).await;
@@ -90,7 +92,8 @@ async fn s3(calls: usize) -> Vec<(&'static str, Figures, Figures)> {
 
 async fn dynamodb(calls: usize) -> Vec<(&'static str, Figures, Figures)> {
     let endpoint =
-        start_server_answering(fixed_response("application/x-amz-json-1.0", &[], ITEM.as_bytes()), Duration::ZERO).await;
+        start_server_answering(fixed_response("application/x-amz-json-1.0", &[], ITEM.as_bytes()), Duration::ZERO)
+            .await;
     let host = host_for(&endpoint).await;
     let connector = host.load(components::GUEST_DYNAMODB).await.expect("the DynamoDB connector loads");
     let via_host = move || {

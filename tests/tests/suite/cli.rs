@@ -211,6 +211,47 @@ fn workflow_grants_select_the_alias() {
     assert_eq!(open[0]["output"]["status"], 200, "{open}");
 }
 
+/// `run --input` gives a workflow its inputs, as JSON or from a file; bad
+/// inputs are refused before any step, naming the member.
+#[test]
+fn run_takes_inputs_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = dir.path().join("workflow.json");
+    std::fs::write(
+        &workflow,
+        serde_json::json!({
+            "connectors": {"h": components::HOSTILE},
+            "inputs": {"type": "object", "properties": {"note": {"type": "string", "maxLength": 10}},
+                       "required": ["note"]},
+            "steps": [
+                {"id": "say", "connector": "h", "operation": "echo", "input": {"note": "{{inputs.note}}!"}},
+                {"id": "shout", "connector": "h", "operation": "echo", "input": {"note": "loud"},
+                 "if": "inputs.note.size() > 3"}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let path = workflow.to_str().unwrap();
+    let ran = stdout_json(&cli(&["run", path, "--json", "--input", r#"{"note": "hi"}"#], &[]));
+    assert_eq!(ran[0]["output"], serde_json::json!({"note": "hi!"}));
+    assert_eq!(ran[1]["skipped"]["value"], false, "{ran}");
+    let file = dir.path().join("inputs.json");
+    std::fs::write(&file, r#"{"note": "hello"}"#).unwrap();
+    let ran = stdout_json(&cli(&["run", path, "--json", "--input", &format!("@{}", file.display())], &[]));
+    assert_eq!(ran[1]["output"], serde_json::json!({"note": "loud"}));
+
+    for (input, problem) in [
+        (r#"{"note": "far too long a note"}"#, "inputs/note"),
+        ("{}", "\"note\" is a required property"),
+        ("{note}", "--input is not JSON"),
+    ] {
+        let output = cli(&["run", path, "--input", input], &[]);
+        assert_eq!(output.status.code(), Some(1), "{input}");
+        assert!(stderr(&output).contains(problem), "{input}: {}", stderr(&output));
+    }
+}
+
 /// Each limit flag is hit, not just parsed.
 #[test]
 fn limit_flags_are_enforced() {

@@ -34,3 +34,4 @@ mod sns;
 mod upstream_faults;
 mod wire;
 mod workflow;
+mod workflow_control;

@@ -95,6 +95,18 @@ async fn sixty_runs_do_each_thing_once_through_three_kills() {
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["steps"][1]["input"]["user_pool_id"], run["steps"][0]["output"]["UserPool"]["Id"]);
 
+    // A run with inputs travels to the worker with them; a skipped step
+    // does not fail it.
+    let mut with_inputs = pool_workflow("from inputs");
+    with_inputs["inputs"] = json!({"type": "object", "properties": {"pool": {"type": "string"}}, "required": ["pool"]});
+    with_inputs["steps"][0]["input"]["pool_name"] = json!("{{inputs.pool}}");
+    with_inputs["steps"][1]["if"] = json!("inputs.pool == 'never'");
+    let (status, run) = server.post("/v1/runs", &json!({"workflow": with_inputs, "inputs": {"pool": "queued"}})).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!((run["status"].as_str(), &run["inputs"]), (Some("succeeded"), &json!({"pool": "queued"})), "{run}");
+    assert_eq!(run["steps"][0]["output"]["UserPool"]["Name"], "queued");
+    assert_eq!(run["steps"][1]["skipped"]["value"], false);
+
     let mut ids = Vec::new();
     for n in 0..60 {
         let (status, accepted) = server.post("/v1/runs?wait=false", &pool_workflow(&format!("scale-{n}"))).await;
@@ -144,7 +156,7 @@ async fn sixty_runs_do_each_thing_once_through_three_kills() {
     assert!(steady.log().contains("runs in flight stop after their current step"));
     assert!(killed.stop(Duration::from_secs(30)).success(), "{}", killed.log());
     let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
-    assert!(metrics.lines().any(|l| l == "connector_host_queue_runs_submitted_total 61"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "connector_host_queue_runs_submitted_total 62"), "{metrics}");
     drop(server);
 }
 
@@ -348,6 +360,7 @@ async fn shared_run_records_are_bounded() {
             status: RunStatus::Succeeded,
             started_at: "2026-12-04T00:00:00.000Z".into(),
             finished_at: Some("2026-12-04T00:00:01.000Z".into()),
+            inputs: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

@@ -90,12 +90,14 @@ async fn a_resumed_run_runs_again_a_masked_step_whose_output_is_used() {
         {"id": "uses", "connector": "h", "operation": "echo", "input": {"note": "{{steps.secret.output.token}}"}}
     ]}))
     .unwrap();
-    let first = connector_host::workflow::run(&host, &workflow, &connectors, |_, _: &StepReport| {}).await;
+    let no_inputs = serde_json::json!({});
+    let first = connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
     assert_eq!((first[0].masked, first[1].masked, first[2].masked), (false, true, true));
     let mut ran = Vec::new();
     let mut observer = |_: usize, report: &StepReport| ran.push(report.id.clone());
     let resumed =
-        resume(&host, &workflow, &connectors, first[..2].to_vec(), &CallContext::default(), &mut observer).await;
+        resume(&host, &workflow, &connectors, &no_inputs, first[..2].to_vec(), &CallContext::default(), &mut observer)
+            .await;
     assert_eq!(ran, ["secret", "uses"], "the masked step whose output is used runs again; the plain one does not");
     let StepOutcome::Output(last) = &resumed[2].outcome else { panic!("the last step failed: {:?}", resumed[2]) };
     assert_eq!(last, &serde_json::json!({"note": "***"}));

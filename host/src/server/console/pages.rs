@@ -363,6 +363,9 @@ pub(super) async fn run(
     if running {
         body.push_str("<p>Running: this page updates itself.</p>\n");
     }
+    if let Some(inputs) = &record.inputs {
+        body.push_str(&format!("<h2>Inputs</h2>\n<div class=\"inputs\">{}</div>\n", json_block(inputs)));
+    }
     if record.steps.is_empty() {
         body.push_str("<p>No step has ended yet.</p>\n");
     }
@@ -370,10 +373,24 @@ pub(super) async fn run(
     for (index, step) in record.steps.iter().enumerate() {
         let (label, class, shown) = match &step.outcome {
             StepOutcome::Output(output) => ("Output", "output", json_block(output)),
+            StepOutcome::Error(error) if step.continued => ("Error (the run went on)", "error", json_block(error)),
             StepOutcome::Error(error) => ("Error", "error", json_block(error)),
+            StepOutcome::Skipped(skipped) => ("Skipped: its condition is false", "skipped", json_block(skipped)),
         };
+        let retried: String = step
+            .retried_errors
+            .iter()
+            .enumerate()
+            .map(|(i, error)| {
+                format!(
+                    "<h3>Try {} failed, tried again</h3>\n<div class=\"error\">{}</div>\n",
+                    i + 1,
+                    json_block(error)
+                )
+            })
+            .collect();
         let attempts = match (step.attempts, step.may_have_taken_effect_twice) {
-            (1, _) => String::new(),
+            (0 | 1, _) => String::new(),
             (n, false) => format!("<dt>Attempts</dt><dd class=\"attempts\">{n}</dd>"),
             (n, true) => format!(
                 "<dt>Attempts</dt><dd class=\"attempts error\">{n}: an earlier try may have done this already, \
@@ -384,7 +401,7 @@ pub(super) async fn run(
             "<section class=\"step\" id=\"step-{}\"><h2>Step {}/{total}: {}</h2>\n\
              <dl class=\"facts\"><dt>Connector</dt><dd>{} {}</dd><dt>Operation</dt><dd>{}</dd>\
              <dt>Authentication</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd><dt>Duration</dt><dd>{} ms</dd>{attempts}</dl>\n\
-             <h3>Input</h3>\n<div class=\"input\">{}</div>\n<h3>{label}</h3>\n<div class=\"{class}\">{shown}</div></section>\n",
+             <h3>Input</h3>\n<div class=\"input\">{}</div>\n{retried}<h3>{label}</h3>\n<div class=\"{class}\">{shown}</div></section>\n",
             index + 1,
             index + 1,
             esc(&step.id),

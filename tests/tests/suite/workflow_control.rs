@@ -1,0 +1,240 @@
+//! Workflows beyond a straight line: inputs checked against the workflow's
+//! schema, a step that goes on past its error, a condition that decides
+//! whether a step runs, retries with back-off for errors that may pass,
+//! and runs over HTTP that take inputs, with the record showing all of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use connector_host::workflow::{StepOutcome, StepReport, Workflow};
+use connector_host::{ConnectorHost, RetryPolicy};
+use connector_tests::capture::{CaptureServer, Reply};
+use connector_tests::emulator::{Emulator, Kind};
+use connector_tests::server::Server;
+use connector_tests::{components, host_config, host_for, sdk_client, test_credentials};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_shipped-connector-host");
+
+/// "Add this person to the pool; create the pool first if it does not
+/// exist; tell the admins when the person is one": inputs, a lookup that
+/// may fail and goes on, a step only when it failed with
+/// ResourceNotFoundException, and one only for admin user names.
+fn onboarding() -> Value {
+    json!({
+        "name": "Onboard",
+        "inputs": {
+            "type": "object",
+            "properties": {
+                "pool_id": {"type": "string", "minLength": 1},
+                "pool_name": {"type": "string", "minLength": 1, "default": "Marketing Department"},
+                "username": {"type": "string", "pattern": "^[a-zA-Z]+$"},
+                "password": {"type": "string", "writeOnly": true}
+            },
+            "required": ["pool_id", "username"],
+            "additionalProperties": false
+        },
+        "steps": [
+            {"id": "existing", "connector": "cognito", "operation": "describe_user_pool",
+             "input": {"user_pool_id": "{{inputs.pool_id}}"}, "on_error": "continue"},
+            {"id": "pool", "connector": "cognito", "operation": "create_user_pool",
+             "if": "steps.existing.status == 'failed' && steps.existing.error.code == 'ResourceNotFoundException'",
+             "input": {"pool_name": "{{inputs.pool_name}}"}},
+            {"id": "user", "connector": "cognito", "operation": "admin_create_user",
+             "input": {"user_pool_id": "{{steps.pool.output.UserPool.Id}}", "username": "{{inputs.username}}",
+                       "temporary_password": "{{inputs.password}}"}},
+            {"id": "admins", "connector": "cognito", "operation": "list_users",
+             "if": "inputs.username.startsWith('admin')",
+             "input": {"user_pool_id": "{{steps.pool.output.UserPool.Id}}"}}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn inputs_a_continued_error_and_conditions_create_the_pool_only_when_it_is_missing() {
+    let emulator = Emulator::start(Kind::Moto);
+    let host = host_for(&emulator.endpoint()).await;
+    let mut workflow = onboarding();
+    workflow["connectors"] = json!({"cognito": "guest_cognito.wasm"});
+    let workflow: Workflow = serde_json::from_value(workflow).unwrap();
+    workflow.check().unwrap();
+
+    // Inputs are checked before anything runs, each problem named.
+    let refused = workflow.accept_inputs(Some(&json!({"pool_id": "", "username": "ann-1", "team": "x"}))).unwrap_err();
+    for part in ["inputs/pool_id", "inputs/username", "team"] {
+        assert!(refused.contains(part), "{part} in {refused}");
+    }
+    assert!(workflow.accept_inputs(None).unwrap_err().contains("\"pool_id\" is a required property"));
+    let inputs = workflow
+        .accept_inputs(Some(&json!({"pool_id": "us-east-1_doesNotExist", "username": "exampleUsername",
+                                    "password": "Temp-Passw0rd!"})))
+        .unwrap();
+    assert_eq!(inputs["pool_name"], "Marketing Department", "the default is filled in");
+
+    let components =
+        BTreeMap::from([("cognito".to_owned(), std::path::PathBuf::from(components::GUEST_COGNITO).into())]);
+    let connectors = connector_host::workflow::load_connectors(&host, &workflow, &components).await.unwrap();
+    let reports = connector_host::workflow::run(&host, &workflow, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    let statuses: Vec<&str> = reports.iter().map(|r| r.outcome.status()).collect();
+    assert_eq!(statuses, ["failed", "succeeded", "succeeded", "skipped"], "{reports:#?}");
+    assert!(reports[0].continued && !reports[0].stopped_run());
+    let StepOutcome::Error(lookup) = &reports[0].outcome else { unreachable!() };
+    assert_eq!(lookup["code"], "ResourceNotFoundException");
+    let StepOutcome::Skipped(skipped) = &reports[3].outcome else { unreachable!() };
+    assert_eq!(skipped, &json!({"condition": "inputs.username.startsWith('admin')", "value": false}));
+    assert_eq!(reports[2].input["temporary_password"], "***", "an input the schema marks writeOnly is hidden");
+
+    // What the service holds, read with the official SDK.
+    let StepOutcome::Output(pool) = &reports[1].outcome else { unreachable!() };
+    let pool_id = pool["UserPool"]["Id"].as_str().unwrap();
+    let sdk = sdk_client(&emulator.endpoint(), test_credentials());
+    let user = sdk.admin_get_user().user_pool_id(pool_id).username("exampleUsername").send().await.unwrap();
+    assert_eq!(user.username(), "exampleUsername");
+
+    // With the pool there, the lookup succeeds and the create is skipped,
+    // so the user step's reference to it fails, naming why.
+    let inputs = workflow.accept_inputs(Some(&json!({"pool_id": pool_id, "username": "adminAnn"}))).unwrap();
+    let reports = connector_host::workflow::run(&host, &workflow, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    let statuses: Vec<&str> = reports.iter().map(|r| r.outcome.status()).collect();
+    assert_eq!(statuses, ["succeeded", "skipped", "failed"]);
+    let StepOutcome::Error(error) = &reports[2].outcome else { unreachable!() };
+    assert!(error["message"].as_str().unwrap().contains("step `pool` was skipped"), "{error}");
+    assert!(reports[2].stopped_run(), "the default policy stops the run");
+}
+
+/// A host whose capability does not retry, so the workflow's policy is
+/// what tries again, against a scripted loopback server.
+async fn host_without_retries(server: &CaptureServer) -> ConnectorHost {
+    let mut config = host_config(&server.endpoint(), test_credentials());
+    config.retry = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+    ConnectorHost::new(config).await.unwrap()
+}
+
+fn get_user_workflow(on_error: Value) -> Workflow {
+    serde_json::from_value(json!({"steps": [
+        {"id": "get", "connector": "cognito", "operation": "admin_get_user",
+         "input": {"user_pool_id": "us-east-1_abc", "username": "exampleUsername"}, "on_error": on_error},
+        {"id": "after", "connector": "cognito", "operation": "admin_get_user",
+         "input": {"user_pool_id": "us-east-1_abc", "username": "{{steps.get.error.code}}"}}
+    ]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_retry_policy_tries_again_with_back_off_and_then_goes_on_or_stops() {
+    let server = CaptureServer::start();
+    let host = host_without_retries(&server).await;
+    let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
+    let connectors = BTreeMap::from([("cognito".to_owned(), cognito)]);
+    let user = r#"{"Username":"exampleUsername","UserAttributes":[],"Enabled":true,"UserStatus":"CONFIRMED"}"#;
+    let no_inputs = json!({});
+
+    // Throttled twice, then answered: three tries, the first two errors kept.
+    let retry =
+        json!({"retry": {"max_attempts": 3, "backoff": {"initial_ms": 50, "max_ms": 100}, "on": ["throttling"]}});
+    let workflow = get_user_workflow(retry.clone());
+    workflow.check().unwrap();
+    server.script(vec![
+        Reply::aws_error(400, "ThrottlingException"),
+        Reply::aws_error(400, "ThrottlingException"),
+        Reply::json(200, user),
+    ]);
+    let started = std::time::Instant::now();
+    let reports =
+        connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    assert!(matches!(reports[0].outcome, StepOutcome::Output(_)), "{:?}", reports[0]);
+    assert_eq!(reports[0].attempts, 3);
+    let codes: Vec<&Value> = reports[0].retried_errors.iter().map(|e| &e["code"]).collect();
+    assert_eq!(codes, ["ThrottlingException", "ThrottlingException"]);
+    assert!(started.elapsed() >= Duration::from_millis(150), "waited 50 then 100 ms between the tries");
+    // The second step's reference to an error of a step that did not fail
+    // fails it.
+    assert!(reports[1].stopped_run());
+    assert_eq!(server.take().len(), 3, "the second step never sent a request");
+
+    // An error the policy does not cover is not retried; `then: continue`
+    // goes on, and the next step reads the error's code.
+    let workflow = get_user_workflow(json!({"retry": {"max_attempts": 3, "on": ["throttling"]}, "then": "continue"}));
+    server.script(vec![Reply::aws_error(400, "UserNotFoundException"), Reply::json(200, user)]);
+    let reports =
+        connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    assert_eq!((reports[0].attempts, reports[0].continued), (1, true));
+    assert!(reports[0].retried_errors.is_empty());
+    assert!(matches!(reports[1].outcome, StepOutcome::Output(_)));
+    let sent = server.take();
+    assert_eq!(sent.len(), 2);
+    let body = String::from_utf8_lossy(&sent[1].body).into_owned();
+    assert!(body.contains(r#""Username":"UserNotFoundException""#), "the error's code went on: {body}");
+
+    // Retries run out: the last error is the step's, and the run stops.
+    let workflow = get_user_workflow(retry);
+    server.script(vec![Reply::aws_error(400, "ThrottlingException"); 3]);
+    let reports =
+        connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!((reports[0].attempts, reports[0].retried_errors.len()), (3, 2));
+    assert!(reports[0].stopped_run());
+}
+
+#[tokio::test]
+async fn bad_policies_and_conditions_are_refused_before_a_run() {
+    let refused = |step: Value| {
+        let workflow: Result<Workflow, _> = serde_json::from_value(json!({"steps": [step]}));
+        match workflow {
+            Err(e) => e.to_string(),
+            Ok(workflow) => format!("{:#}", workflow.check().unwrap_err()),
+        }
+    };
+    let step = |extra: Value| {
+        let mut step = json!({"id": "a", "connector": "c", "operation": "op"});
+        step.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        step
+    };
+    for (extra, problem) in [
+        (json!({"on_error": "sometimes"}), "on_error must be \"stop\", \"continue\""),
+        (json!({"on_error": {"retry": {"max_attempts": 50}}}), "max_attempts is 50; it must be 2 to 10"),
+        (json!({"on_error": {"retry": {"max_attempts": 2, "on": ["flaky"]}}}), "`flaky` is not an error class"),
+        (json!({"if": "inputs.count >"}), "step 1 (`a`): if: the condition does not parse"),
+        (json!({"if": "[1].all(x, [2].exists(y, y == x))"}), "inside another's body"),
+        (json!({"input": {"n": "{{inputs.count}}"}}), "reads the run's inputs, and the workflow declares none"),
+        (json!({"input": {"n": "{{steps.b.error.code}}"}}), "refers to step `b`, which does not run before it"),
+    ] {
+        let message = refused(step(extra.clone()));
+        assert!(message.contains(problem), "{extra}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn serve_runs_take_inputs_refuse_bad_ones_and_record_them_hidden_where_secret() {
+    let emulator = Emulator::start(Kind::Moto);
+    let connectors = tempfile::tempdir().unwrap();
+    std::fs::copy(components::GUEST_COGNITO, connectors.path().join("guest_cognito.wasm")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = emulator.endpoint();
+    let server = Server::start(BINARY, connectors.path(), data.path(), &["--endpoint-url", &endpoint], None).await;
+    let mut workflow = onboarding();
+    workflow["connectors"] = json!({"cognito": "aws-cognito"});
+
+    let (status, body) = server.post("/v1/runs", &json!({"workflow": workflow, "inputs": {"username": "x y"}})).await;
+    assert_eq!((status, body["error"]["kind"].as_str()), (400, Some("invalid-inputs")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("pool_id") && message.contains("inputs/username"), "{message}");
+    let (status, body) = server.post("/v1/runs", &json!({"workflow": workflow, "input": {}})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("`input` is neither"), "{body}");
+
+    let inputs =
+        json!({"pool_id": "us-east-1_doesNotExist", "username": "exampleUsername", "password": "Temp-Passw0rd!"});
+    let (status, run) = server.post("/v1/runs", &json!({"workflow": workflow, "inputs": inputs})).await;
+    assert_eq!(status, 200, "{run}");
+    let (_, kept) = server.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
+    assert_eq!(kept["status"], "succeeded", "a continued error and a skipped step do not fail the run: {kept}");
+    assert_eq!(
+        kept["inputs"],
+        json!({"pool_id": "us-east-1_doesNotExist", "pool_name": "Marketing Department",
+               "username": "exampleUsername", "password": "***"})
+    );
+    assert_eq!(kept["steps"][0]["continued"], true);
+    assert_eq!(kept["steps"][3]["skipped"]["value"], false);
+    assert!(!kept.to_string().contains("Temp-Passw0rd!"), "the secret input is nowhere in the record");
+}
