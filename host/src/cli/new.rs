@@ -79,7 +79,11 @@ const RUST: &[File] = &[
     ("connector-sdk/src/aws/rest_json.rs", include_str!("../../../connector-sdk/src/aws/rest_json.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/mod.rs", include_str!("../../../connector-sdk/src/aws/model/mod.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/cbor.rs", include_str!("../../../connector-sdk/src/aws/model/cbor.rs"), Kind::Text),
-    ("connector-sdk/src/aws/model/events.rs", include_str!("../../../connector-sdk/src/aws/model/events.rs"), Kind::Text),
+    (
+        "connector-sdk/src/aws/model/events.rs",
+        include_str!("../../../connector-sdk/src/aws/model/events.rs"),
+        Kind::Text,
+    ),
     ("connector-sdk/src/aws/model/input.rs", include_str!("../../../connector-sdk/src/aws/model/input.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/pages.rs", include_str!("../../../connector-sdk/src/aws/model/pages.rs"), Kind::Text),
     ("connector-sdk/src/aws/model/query.rs", include_str!("../../../connector-sdk/src/aws/model/query.rs"), Kind::Text),

@@ -149,6 +149,11 @@ impl Queue {
         Ok(Queue { url: url.to_owned(), jetstream, stream, records, metrics: Arc::new(SubmitMetrics::new()) })
     }
 
+    /// The stored workflows every node of the queue shares.
+    pub async fn workflows(&self) -> anyhow::Result<crate::workflow::WorkflowLibrary> {
+        crate::workflow::WorkflowLibrary::open_shared(&self.jetstream).await
+    }
+
     /// The queue's URL.
     pub fn url(&self) -> &str {
         &self.url

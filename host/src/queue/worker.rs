@@ -392,6 +392,7 @@ impl Worker {
                     started_at: timestamp(SystemTime::now()),
                     finished_at: None,
                     inputs: None,
+                    workflow_version: None,
                     steps: Vec::new(),
                     error: None,
                     deliveries: None,

@@ -22,6 +22,7 @@ mod openapi;
 mod probes;
 mod references;
 mod runs;
+mod workflows;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,14 +33,14 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tokio::sync::Semaphore;
 
 use crate::oci::OciReference;
 use crate::queue::{ExistingBounds, Queue, QueueBounds};
 
 use crate::runtime::{DirectoryWatch, Runtime};
-use crate::workflow::{RunStore, StoreLimits};
+use crate::workflow::{RunStore, StoreLimits, WorkflowLibrary};
 pub use listener::ConnectionLimits;
 pub use probes::serve_probes;
 
@@ -129,6 +130,8 @@ struct Shared {
     guesses: auth::GuessThrottle,
     /// Where runs go, when workers run them.
     queue: Option<Queue>,
+    /// Stored workflows and their webhooks.
+    library: WorkflowLibrary,
 }
 
 /// Serves `runtime` as `options` say until `shutdown` completes, then lets
@@ -197,6 +200,10 @@ impl Server {
             Some(queue) => RunStore::Shared(queue.records().clone()),
             None => RunStore::open(&options.data_dir, options.store)?,
         };
+        let library = match &queue {
+            Some(queue) => queue.workflows().await?,
+            None => WorkflowLibrary::open(&options.data_dir)?,
+        };
         let watch = match &options.connectors {
             Some(dir) => Some(Arc::new(DirectoryWatch::start(runtime.clone(), dir)?)),
             None => None,
@@ -217,6 +224,7 @@ impl Server {
             sessions: Arc::default(),
             guesses: auth::GuessThrottle::default(),
             queue,
+            library,
         }));
         let mcp = {
             let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone());
@@ -244,6 +252,11 @@ impl Server {
             .route("/v1/connectors/{name}/operations/{operation}", post(api::invoke))
             .route("/v1/runs", post(runs::start).get(runs::list))
             .route("/v1/runs/{id}", get(runs::get))
+            .route("/v1/workflows", get(workflows::list))
+            .route("/v1/workflows/{name}", get(workflows::get).put(workflows::save).delete(workflows::delete))
+            .route("/v1/workflows/{name}/runs", post(workflows::run))
+            .route("/v1/workflows/{name}/hooks", post(workflows::add_hook).get(workflows::list_hooks))
+            .route("/v1/workflows/{name}/hooks/{id}", delete(workflows::delete_hook))
             .route("/metrics", get(api::metrics))
             .route("/openapi.json", get(openapi::document))
             .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
@@ -252,6 +265,8 @@ impl Server {
             .merge(console::router(state.clone()))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(api::ready))
+            // A webhook proves itself with its own secret, not the API token.
+            .route("/v1/hooks/{id}", post(workflows::trigger))
             .layer(from_fn_with_state(state.clone(), auth::check_origin))
             .layer(DefaultBodyLimit::max(options.connections.max_body_bytes))
             .with_state(state.clone())

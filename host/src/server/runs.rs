@@ -36,6 +36,19 @@ pub(super) async fn start(
 ) -> Result<Response, ApiError> {
     let query = query(params)?;
     let (body, given) = split_run_body(json_body(body)?)?;
+    start_run(state, body, given, query.wait != Some(false), None).await
+}
+
+/// Starts a run of `body` (a workflow's JSON; `version`, the stored
+/// workflow's version it is) with the `given` inputs, and answers with its
+/// record once it ends (`wait`) or at once with its id.
+pub(super) async fn start_run(
+    state: AppState,
+    body: Value,
+    given: Option<Value>,
+    wait: bool,
+    version: Option<u64>,
+) -> Result<Response, ApiError> {
     let workflow = Workflow::deserialize(&body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e}"))
     })?;
@@ -45,9 +58,12 @@ pub(super) async fn start(
     let inputs = workflow
         .accept_inputs(given.as_ref())
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-inputs", e))?;
+    let mut record = new_record(&workflow, &inputs, RunStatus::Running);
+    record.workflow_version = version;
     if let Some(queue) = &state.queue {
-        let answer = if query.wait == Some(false) { Answer::AtOnce } else { Answer::WhenEnded };
-        return submit(queue, &workflow, &body, &inputs, answer).await;
+        record.status = RunStatus::Queued;
+        let answer = if wait { Answer::WhenEnded } else { Answer::AtOnce };
+        return submit(queue, record, &workflow, &body, &inputs, answer).await;
     }
     let connectors =
         workflow::pin_connectors(&state.runtime, &workflow).map_err(|name| ApiError::unknown_connector(&name))?;
@@ -59,7 +75,6 @@ pub(super) async fn start(
             format!("{} runs are already in progress", state.max_runs),
         ));
     };
-    let record = new_record(&workflow, &inputs, RunStatus::Running);
     state.store.create(&record).await.map_err(store_error)?;
     let id = record.id.clone();
     let run = async move {
@@ -67,7 +82,7 @@ pub(super) async fn start(
         drop(permit);
         record
     };
-    if query.wait == Some(false) {
+    if !wait {
         tokio::spawn(run);
         return Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response());
     }
@@ -111,6 +126,7 @@ fn new_record(workflow: &Workflow, inputs: &Value, status: RunStatus) -> RunReco
         started_at: timestamp(SystemTime::now()),
         finished_at: None,
         inputs: workflow.inputs.as_ref().map(|schema| workflow::mask_write_only(schema, inputs)),
+        workflow_version: None,
         steps: Vec::new(),
         error: None,
         deliveries: None,
@@ -136,12 +152,12 @@ enum Answer {
 /// have its connectors.
 async fn submit(
     queue: &Queue,
+    record: RunRecord,
     workflow: &Workflow,
     body: &Value,
     inputs: &Value,
     answer: Answer,
 ) -> Result<Response, ApiError> {
-    let record = new_record(workflow, inputs, RunStatus::Queued);
     let raw = serde_json::value::to_raw_value(body).map_err(|e| store_error(e.into()))?;
     queue.submit(&record, &raw, workflow.inputs.is_some().then_some(inputs)).await.map_err(|error| match error {
         SubmitError::Full(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string()),
@@ -191,7 +207,7 @@ async fn execute(
     record
 }
 
-fn store_error(error: anyhow::Error) -> ApiError {
+pub(super) fn store_error(error: anyhow::Error) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", format!("{error:#}"))
 }
 

@@ -37,6 +37,7 @@ use serde_json::Value;
 
 mod condition;
 mod inputs;
+mod library;
 mod mask;
 mod policy;
 mod record;
@@ -47,6 +48,7 @@ mod sqlite_store;
 mod store;
 
 pub use condition::{MAX_EXPRESSION_BYTES, MAX_NESTING};
+pub use library::{Hook, HookSummary, MAX_HOOKS, MAX_VERSIONS, MAX_WORKFLOWS, StoredWorkflow, WorkflowLibrary};
 pub use mask::{mask_write_only, redact, write_only_values};
 pub use policy::{Backoff, OnError, Retry, Then};
 pub use record::{RunRecord, RunStatus, StepAttempt, StepTries, timestamp};

@@ -14,6 +14,10 @@ pub struct RunRecord {
     pub id: String,
     /// The workflow's name.
     pub workflow: String,
+    /// The version of the stored workflow the run is of (none for a
+    /// workflow given whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<u64>,
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,

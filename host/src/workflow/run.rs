@@ -223,6 +223,7 @@ pub async fn resume(
         }
         let Some(mut attempt) = observer.step_starting(i, step).await else { break };
         let resolved = resolve(&step.input, &earlier, host.max_input_bytes());
+        let resolved_ok = resolved.is_ok();
         // The errors of the tries before the last, as they came.
         let mut retried_errors: Vec<Value> = Vec::new();
         let (input, outcome) = match (connector, condition, resolved) {
@@ -278,7 +279,11 @@ pub async fn resume(
         };
         let masked_input = match operation {
             Some(operation) => {
-                secrets.extend(write_only_values(&operation.input_schema, &input));
+                // An input that never resolved is the step's template:
+                // its `{{references}}` are no one's secrets.
+                if resolved_ok {
+                    secrets.extend(write_only_values(&operation.input_schema, &input));
+                }
                 mask_write_only(&operation.input_schema, &input)
             }
             None => input.clone(),

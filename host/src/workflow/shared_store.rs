@@ -72,6 +72,8 @@ struct RunEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     inputs: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    workflow_version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deliveries: Option<u64>,
@@ -91,6 +93,7 @@ impl RunEntry {
             started_at: record.started_at.clone(),
             finished_at: record.finished_at.clone(),
             inputs: record.inputs.clone(),
+            workflow_version: record.workflow_version,
             error: record.error.clone(),
             deliveries: record.deliveries,
             steps: record.steps.len(),
@@ -239,6 +242,7 @@ impl SharedRunStore {
             started_at: entry.started_at,
             finished_at: entry.finished_at,
             inputs: entry.inputs,
+            workflow_version: entry.workflow_version,
             steps,
             error: entry.error,
             deliveries: entry.deliveries,
@@ -382,6 +386,7 @@ mod tests {
             started_at: String::new(),
             finished_at: None,
             inputs: None,
+            workflow_version: None,
             error: None,
             deliveries,
             steps: 0,

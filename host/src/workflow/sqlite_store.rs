@@ -79,8 +79,17 @@ impl SqliteRunStore {
         self.blocking(move |connection, limits| {
             let inputs = record.inputs.as_ref().map(Value::to_string);
             connection.execute(
-                "INSERT INTO runs (id, workflow, status, started_at, finished_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![record.id, record.workflow, record.status.as_str(), record.started_at, record.finished_at, inputs],
+                "INSERT INTO runs (id, workflow, status, started_at, finished_at, inputs, workflow_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    record.id,
+                    record.workflow,
+                    record.status.as_str(),
+                    record.started_at,
+                    record.finished_at,
+                    inputs,
+                    record.workflow_version.map(|v| v as i64)
+                ],
             )?;
             connection.execute(
                 "DELETE FROM runs WHERE status != 'running' AND seq <= (
@@ -140,11 +149,15 @@ impl SqliteRunStore {
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<RunRecord>> {
         let id = id.to_owned();
         self.blocking(move |connection, _| {
-            let Some((seq, summary, inputs)) = connection
+            let Some((seq, summary, inputs, version)) = connection
                 .query_row(
-                    "SELECT seq, id, workflow, status, started_at, finished_at, 0, inputs FROM runs WHERE id = ?1",
+                    "SELECT seq, id, workflow, status, started_at, finished_at, 0, inputs, workflow_version
+                     FROM runs WHERE id = ?1",
                     [&id],
-                    |row| Ok((row.get::<_, i64>(0)?, summary_of(row)?, row.get::<_, Option<String>>(7)?)),
+                    |row| {
+                        let inputs = row.get::<_, Option<String>>(7)?;
+                        Ok((row.get::<_, i64>(0)?, summary_of(row)?, inputs, row.get::<_, Option<i64>>(8)?))
+                    },
                 )
                 .optional()?
             else {
@@ -169,6 +182,7 @@ impl SqliteRunStore {
                 started_at: summary.started_at,
                 finished_at: summary.finished_at,
                 inputs: inputs.and_then(|text| serde_json::from_str(&text).ok()),
+                workflow_version: version.map(|v| v as u64),
                 steps,
                 error: None,
                 deliveries: None,
@@ -206,7 +220,8 @@ impl SqliteRunStore {
 /// Adds `runs.bytes` (the bytes of a run's steps) to a store made before
 /// it existed, counted from the steps it holds.
 /// Adds the columns a store made by an older host lacks: `bytes` (the
-/// run's recorded step bytes) and `inputs` (the run's inputs, as JSON).
+/// run's recorded step bytes), `inputs` (the run's inputs, as JSON) and
+/// `workflow_version` (the stored workflow's version it ran).
 fn add_columns(connection: &Connection) -> rusqlite::Result<()> {
     let present =
         |column: &str| connection.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = ?1")?.exists([column]);
@@ -218,6 +233,9 @@ fn add_columns(connection: &Connection) -> rusqlite::Result<()> {
     }
     if !present("inputs")? {
         connection.execute_batch("ALTER TABLE runs ADD COLUMN inputs TEXT")?;
+    }
+    if !present("workflow_version")? {
+        connection.execute_batch("ALTER TABLE runs ADD COLUMN workflow_version INTEGER")?;
     }
     Ok(())
 }
@@ -248,6 +266,7 @@ mod tests {
             started_at: "2026-11-27T00:00:00.000Z".into(),
             finished_at: None,
             inputs: None,
+            workflow_version: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

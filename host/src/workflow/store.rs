@@ -243,6 +243,7 @@ mod tests {
             started_at: "2026-12-04T00:00:00.000Z".into(),
             finished_at: None,
             inputs: None,
+            workflow_version: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

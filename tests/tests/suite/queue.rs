@@ -107,6 +107,17 @@ async fn sixty_runs_do_each_thing_once_through_three_kills() {
     assert_eq!(run["steps"][0]["output"]["UserPool"]["Name"], "queued");
     assert_eq!(run["steps"][1]["skipped"]["value"], false);
 
+    // Stored in the queue's shared library, run by name.
+    let put = server.request(reqwest::Method::PUT, "/v1/workflows/pools").json(&with_inputs).send().await.unwrap();
+    assert_eq!(put.status(), 201);
+    let (status, run) = server.post("/v1/workflows/pools/runs", &json!({"pool": "stored"})).await;
+    assert_eq!(
+        (status, run["status"].as_str(), run["workflow_version"].as_u64()),
+        (200, Some("succeeded"), Some(1)),
+        "{run}"
+    );
+    assert_eq!(run["steps"][0]["output"]["UserPool"]["Name"], "stored");
+
     let mut ids = Vec::new();
     for n in 0..60 {
         let (status, accepted) = server.post("/v1/runs?wait=false", &pool_workflow(&format!("scale-{n}"))).await;
@@ -156,7 +167,7 @@ async fn sixty_runs_do_each_thing_once_through_three_kills() {
     assert!(steady.log().contains("runs in flight stop after their current step"));
     assert!(killed.stop(Duration::from_secs(30)).success(), "{}", killed.log());
     let metrics = server.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
-    assert!(metrics.lines().any(|l| l == "connector_host_queue_runs_submitted_total 62"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "connector_host_queue_runs_submitted_total 63"), "{metrics}");
     drop(server);
 }
 
@@ -361,6 +372,7 @@ async fn shared_run_records_are_bounded() {
             started_at: "2026-12-04T00:00:00.000Z".into(),
             finished_at: Some("2026-12-04T00:00:01.000Z".into()),
             inputs: None,
+            workflow_version: None,
             steps: Vec::new(),
             error: None,
             deliveries: None,

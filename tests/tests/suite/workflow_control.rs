@@ -238,3 +238,106 @@ async fn serve_runs_take_inputs_refuse_bad_ones_and_record_them_hidden_where_sec
     assert_eq!(kept["steps"][3]["skipped"]["value"], false);
     assert!(!kept.to_string().contains("Temp-Passw0rd!"), "the secret input is nowhere in the record");
 }
+
+/// `(status, JSON body)` of `request`.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the server answers");
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+/// The HMAC-SHA256 of `body` keyed with `secret`, as `X-Signature-256` carries it.
+fn signature(body: &[u8], secret: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, body);
+    format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[tokio::test]
+async fn stored_workflows_are_versioned_run_by_name_and_started_by_their_webhooks() {
+    const TOKEN: &str = "stored-workflows-token";
+    let emulator = Emulator::start(Kind::Moto);
+    let connectors = tempfile::tempdir().unwrap();
+    std::fs::copy(components::GUEST_COGNITO, connectors.path().join("guest_cognito.wasm")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = emulator.endpoint();
+    let server =
+        Server::start(BINARY, connectors.path(), data.path(), &["--endpoint-url", &endpoint], Some(TOKEN)).await;
+    let mut workflow = onboarding();
+    workflow["connectors"] = json!({"cognito": "aws-cognito"});
+    let put =
+        |body: &Value, name: &str| server.request(reqwest::Method::PUT, &format!("/v1/workflows/{name}")).json(body);
+
+    // Saved twice: two versions, the latest listed.
+    let (status, first) = answer(put(
+        &json!({"name": "Old", "steps": workflow["steps"].clone(),
+                                             "connectors": workflow["connectors"].clone(),
+                                             "inputs": workflow["inputs"].clone()}),
+        "onboard",
+    ))
+    .await;
+    assert_eq!((status, first["version"].as_u64()), (201, Some(1)), "{first}");
+    let (status, second) = answer(put(&workflow, "onboard")).await;
+    assert_eq!((status, second["version"].as_u64(), second["steps"].as_u64()), (201, Some(2), Some(4)), "{second}");
+    let (status, refused) = answer(put(&json!({"steps": []}), "onboard")).await;
+    assert_eq!((status, refused["error"]["kind"].as_str()), (400, Some("invalid-workflow")), "{refused}");
+    let (status, refused) = answer(put(&workflow, "bad%20name")).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("cannot name a stored workflow"), "{refused}");
+    let (_, listed) = server.get("/v1/workflows").await;
+    assert_eq!(listed["workflows"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (listed["workflows"][0]["version"].as_u64(), &listed["workflows"][0]["title"]),
+        (Some(2), &json!("Onboard"))
+    );
+    let (_, old) = server.get("/v1/workflows/onboard?version=1").await;
+    assert_eq!((&old["title"], &old["versions"]), (&json!("Old"), &json!([1, 2])), "{old}");
+
+    // Run by name: the body is the inputs; the record names the version.
+    let inputs =
+        json!({"pool_id": "us-east-1_doesNotExist", "username": "exampleUsername", "password": "Temp-Passw0rd!"});
+    let (status, run) = server.post("/v1/workflows/onboard/runs", &inputs).await;
+    assert_eq!(
+        (status, run["status"].as_str(), run["workflow_version"].as_u64()),
+        (200, Some("succeeded"), Some(2)),
+        "{run}"
+    );
+    let (status, refused) = server.post("/v1/workflows/onboard/runs", &json!({"username": "x"})).await;
+    assert_eq!((status, refused["error"]["kind"].as_str()), (400, Some("invalid-inputs")), "{refused}");
+    assert_eq!(server.post("/v1/workflows/nope/runs", &inputs).await.0, 404);
+
+    // A webhook: its secret is shown once, and proves the caller without
+    // the API token, as a bearer token or as an HMAC of the body.
+    let (status, hook) = server.post("/v1/workflows/onboard/hooks", &json!({})).await;
+    assert_eq!(status, 201, "{hook}");
+    let (path, secret) = (hook["path"].as_str().unwrap().to_owned(), hook["secret"].as_str().unwrap().to_owned());
+    let (_, hooks) = server.get("/v1/workflows/onboard/hooks").await;
+    assert_eq!(hooks["hooks"][0]["id"], hook["id"]);
+    assert!(!hooks.to_string().contains(&secret), "listings never show a hook's secret");
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", server.base());
+    let body = json!({"pool_id": "us-east-1_doesNotExist", "username": "hookUser", "password": "Temp-Passw0rd!"});
+    let body = serde_json::to_vec(&body).unwrap();
+    let post = |body: &[u8]| client.post(&url).header("content-type", "application/json").body(body.to_vec());
+    assert_eq!(answer(post(&body)).await.0, 401, "no secret");
+    assert_eq!(answer(post(&body).bearer_auth(TOKEN)).await.0, 401, "the API token is not the hook's secret");
+    assert_eq!(
+        answer(post(&body).header("x-signature-256", signature(b"{}", &secret))).await.0,
+        401,
+        "signed another body"
+    );
+    let (status, refused) = answer(post(b"{\"username\": 1}").bearer_auth(&secret)).await;
+    assert_eq!((status, refused["error"]["kind"].as_str()), (400, Some("invalid-inputs")), "{refused}");
+    let (status, started) = answer(post(&body).header("x-signature-256", signature(&body, &secret))).await;
+    assert_eq!(status, 202, "{started}");
+    let run_path = format!("/v1/runs/{}", started["id"].as_str().unwrap());
+    server.wait_until(Duration::from_secs(30), async || server.get(&run_path).await.1["status"] == "succeeded").await;
+    assert_eq!(server.get(&run_path).await.1["workflow_version"], 2);
+    let (status, _) = answer(post(&body).bearer_auth(&secret)).await;
+    assert_eq!(status, 202, "the secret as a bearer token");
+
+    // Deleting the workflow deletes its versions and hooks.
+    let (status, _) = answer(server.request(reqwest::Method::DELETE, "/v1/workflows/onboard")).await;
+    assert_eq!(status, 204);
+    assert_eq!(server.get("/v1/workflows/onboard").await.0, 404);
+    assert_eq!(answer(post(&body).bearer_auth(&secret)).await.0, 401);
+}
