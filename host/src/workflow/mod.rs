@@ -82,6 +82,11 @@ pub struct Workflow {
     /// which steps read as `{{inputs.<name>}}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Value>,
+    /// Longest the run may take, in milliseconds (default and at most
+    /// [`Workflow::MAX_DURATION_MS`]): no step starts, and no failed step
+    /// is tried again, past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration_ms: Option<u64>,
     pub steps: Vec<Step>,
 }
 
@@ -328,6 +333,14 @@ impl Workflow {
     /// Most steps a workflow may have.
     pub const MAX_STEPS: usize = 1000;
 
+    /// Longest a run may take: a day.
+    pub const MAX_DURATION_MS: u64 = 24 * 3600 * 1000;
+
+    /// How long a run of this workflow may take.
+    pub fn max_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.max_duration_ms.unwrap_or(Self::MAX_DURATION_MS))
+    }
+
     /// Checks step ids, alias names and that every reference names an
     /// earlier step.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -342,6 +355,11 @@ impl Workflow {
         }
         if let Some(schema) = &self.inputs {
             inputs::check_schema(schema)?;
+        }
+        if let Some(ms) = self.max_duration_ms
+            && !(1..=Self::MAX_DURATION_MS).contains(&ms)
+        {
+            bail!("max_duration_ms is {ms}; it must be 1 to {} (a day)", Self::MAX_DURATION_MS);
         }
         let declared = self.inputs.as_ref().map(inputs::declared);
         let mut earlier: Vec<&str> = Vec::new();

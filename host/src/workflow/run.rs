@@ -186,6 +186,8 @@ pub async fn resume(
         reports.push(report);
         inputs.push(input);
     }
+    // Measured from when this host took the run up.
+    let deadline = Instant::now() + workflow.max_duration();
     for (i, step) in workflow.steps.iter().enumerate().skip(reports.len()) {
         if observer.stop_before_next() {
             break;
@@ -194,6 +196,31 @@ pub async fn resume(
         let started = Instant::now();
         let connector = connectors.get(&step.connector);
         let operation = operation_of(step);
+        if started >= deadline {
+            let limit = workflow.max_duration().as_millis();
+            let error = json!({"kind": "run-time-limit",
+                "message": format!("the run passed its time limit of {limit} ms before step {} (`{}`)", i + 1, step.id)});
+            let report = StepReport {
+                id: step.id.clone(),
+                connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
+                version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
+                digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
+                operation: step.operation.clone(),
+                authentication: workflow.authentication_of(step).map(str::to_owned),
+                input: redact(&step.input, &secrets),
+                outcome: StepOutcome::Error(error),
+                masked: false,
+                attempts: 0,
+                may_have_taken_effect_twice: false,
+                continued: false,
+                retried_errors: Vec::new(),
+                started_at,
+                duration_ms: 0,
+            };
+            observer.step_ended(i, &report).await;
+            reports.push(report);
+            break;
+        }
         let earlier = Earlier { run_inputs, reports: &reports, inputs: &inputs, outputs: &outputs };
         let condition = step.condition.as_deref().map(|text| evaluate_condition(text, &earlier));
         if let Some(Ok(false)) = condition {
@@ -259,7 +286,10 @@ pub async fn resume(
                 let retry = step.on_error.retry();
                 let again = match (&outcome, retry) {
                     (StepOutcome::Error(error), Some(retry)) => {
-                        retry.covers(error) && attempt.number < retry.max_attempts && !observer.stop_before_next()
+                        retry.covers(error)
+                            && attempt.number < retry.max_attempts
+                            && !observer.stop_before_next()
+                            && Instant::now() + retry.backoff.wait_before(attempt.number + 1) < deadline
                     }
                     _ => false,
                 };

@@ -341,3 +341,27 @@ async fn stored_workflows_are_versioned_run_by_name_and_started_by_their_webhook
     assert_eq!(server.get("/v1/workflows/onboard").await.0, 404);
     assert_eq!(answer(post(&body).bearer_auth(&secret)).await.0, 401);
 }
+
+#[tokio::test]
+async fn no_step_starts_past_the_runs_time_limit() {
+    // Every answer takes 400 ms; the run may take 300.
+    let slow = connector_tests::bench::start_fixed_server(Duration::from_millis(400)).await;
+    let host = host_for(&slow).await;
+    let cognito = host.load(components::GUEST_COGNITO).await.unwrap();
+    let connectors = BTreeMap::from([("cognito".to_owned(), cognito)]);
+    let step = |id: &str| {
+        json!({"id": id, "connector": "cognito", "operation": "admin_get_user",
+               "input": {"user_pool_id": "us-east-1_abc", "username": "exampleUsername"}})
+    };
+    let workflow: Workflow =
+        serde_json::from_value(json!({"max_duration_ms": 300, "steps": [step("first"), step("second")]})).unwrap();
+    workflow.check().unwrap();
+    let reports =
+        connector_host::workflow::run(&host, &workflow, &connectors, &json!({}), |_, _: &StepReport| {}).await;
+    assert!(matches!(reports[0].outcome, StepOutcome::Output(_)), "a step under way finishes");
+    let StepOutcome::Error(error) = &reports[1].outcome else { panic!("{:?}", reports[1]) };
+    assert_eq!(error["kind"], "run-time-limit");
+    assert!(error["message"].as_str().unwrap().contains("time limit of 300 ms before step 2 (`second`)"), "{error}");
+    let too_long: Workflow = serde_json::from_value(json!({"max_duration_ms": 0, "steps": [step("a")]})).unwrap();
+    assert!(too_long.check().unwrap_err().to_string().contains("max_duration_ms is 0; it must be 1 to 86400000"));
+}
