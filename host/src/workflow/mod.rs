@@ -58,7 +58,7 @@ pub use shared_store::{ExistingBounds, RunEnded, RunTakenOver, SharedRunStore};
 pub use sqlite_store::SqliteRunStore;
 pub use store::{Recorder, RunStore, RunSummary, StoreLimits};
 
-use reference::{Earlier, Reference, references};
+use reference::{Earlier, Part, Reference, references};
 
 use crate::escape::escape_untrusted;
 use crate::selector::is_alias;
@@ -110,9 +110,34 @@ pub struct Step {
     /// when it is true, and is recorded as skipped otherwise.
     #[serde(default, rename = "if")]
     pub condition: Option<String>,
-    /// What happens when the step fails (default: the run stops).
+    /// What happens when the step fails (default: the run stops). In a
+    /// loop, it applies to each iteration.
     #[serde(default)]
     pub on_error: OnError,
+    /// Runs the step once per item of this array (a `{{reference}}` to
+    /// one, or the array itself); each iteration reads `{{item}}` and
+    /// `{{index}}`, and its `if` decides for that item. The step's output
+    /// is the array of the iterations' outputs (`null` for one that failed
+    /// and went on, or was skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<Value>,
+    /// Iterations of a loop that run at once (1, the default, to
+    /// [`Step::MAX_CONCURRENCY`]), in order of their items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// Most items a loop takes (default [`Step::DEFAULT_MAX_ITEMS`], at most
+    /// [`Step::MAX_ITEMS`]); a longer array fails the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+impl Step {
+    /// Most iterations of a loop that run at once.
+    pub const MAX_CONCURRENCY: u32 = 16;
+    /// Items a loop takes unless it says otherwise.
+    pub const DEFAULT_MAX_ITEMS: u32 = 1000;
+    /// Most items a loop may take.
+    pub const MAX_ITEMS: u32 = 10_000;
 }
 
 impl Workflow {
@@ -180,8 +205,30 @@ pub struct StepReport {
     /// in order (secrets hidden as in `error`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retried_errors: Vec<Value>,
+    /// For a loop (`for_each`), each iteration that started, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iterations: Vec<IterationReport>,
     /// When the step started (RFC 3339) and how long it took.
     pub started_at: String,
+    pub duration_ms: u64,
+}
+
+/// What one iteration of a loop did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IterationReport {
+    /// The item's index in the loop's array, from 0.
+    pub index: usize,
+    /// Its input after references, secrets hidden as in a step's.
+    pub input: Value,
+    #[serde(flatten)]
+    pub outcome: StepOutcome,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried_errors: Vec<Value>,
+    /// It failed and the loop went on, as the step's `on_error` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
     pub duration_ms: u64,
 }
 
@@ -274,8 +321,22 @@ impl StepReport {
         } else {
             ""
         };
+        let iterations: String = self
+            .iterations
+            .iter()
+            .map(|iteration| {
+                let (status, value) = match &iteration.outcome {
+                    StepOutcome::Output(output) => ("output", output),
+                    StepOutcome::Error(error) => ("error", error),
+                    StepOutcome::Skipped(skipped) => ("skipped", skipped),
+                };
+                let value: String = value.to_string().chars().take(200).collect();
+                format!("  [{}] input {} → {status} {value}\n", iteration.index, iteration.input)
+            })
+            .collect();
+        let iterations = if iterations.is_empty() { iterations } else { format!("Iterations:\n{iterations}") };
         let text = format!(
-            "── Step {}/{total}: {} ({}.{}{signed_as})\nInput:\n{input}\n{label}:\n{body}\n{hidden}",
+            "── Step {}/{total}: {} ({}.{}{signed_as})\nInput:\n{input}\n{iterations}{label}:\n{body}\n{hidden}",
             index + 1,
             self.id,
             self.connector,
@@ -304,6 +365,7 @@ impl StepReport {
             may_have_taken_effect_twice: false,
             continued: false,
             retried_errors: Vec::new(),
+            iterations: Vec::new(),
             started_at: "2026-12-04T00:00:00.000Z".into(),
             duration_ms: 1,
         }
@@ -371,8 +433,21 @@ impl Workflow {
             if earlier.contains(&step.id.as_str()) {
                 bail!("{}: another step has the same id", at());
             }
-            for reference in references(&step.input) {
+            let in_loop = step.for_each.is_some();
+            let loop_references = step.for_each.iter().flat_map(references);
+            for (reference, of_item) in
+                references(&step.input).into_iter().map(|r| (r, true)).chain(loop_references.map(|r| (r, false)))
+            {
                 let parsed = Reference::parse(&reference).with_context(at)?;
+                if matches!(parsed.part, Part::Item | Part::Index) {
+                    if !(in_loop && of_item) {
+                        bail!(
+                            "{}: `{{{{{reference}}}}}` reads a loop's item, and only a step's input in a for_each loop has one",
+                            at()
+                        );
+                    }
+                    continue;
+                }
                 match (&parsed.step, &declared) {
                     (None, None) => {
                         bail!("{}: `{{{{{reference}}}}}` reads the run's inputs, and the workflow declares none", at())
@@ -403,6 +478,24 @@ impl Workflow {
                 condition::Condition::parse(condition).with_context(|| format!("{}: if", at()))?;
             }
             step.on_error.check().with_context(at)?;
+            if let Some(n) = step.max_concurrency
+                && !(1..=Step::MAX_CONCURRENCY).contains(&n)
+            {
+                bail!("{}: max_concurrency is {n}; it must be 1 to {}", at(), Step::MAX_CONCURRENCY);
+            }
+            if let Some(n) = step.max_items
+                && !(1..=Step::MAX_ITEMS).contains(&n)
+            {
+                bail!("{}: max_items is {n}; it must be 1 to {}", at(), Step::MAX_ITEMS);
+            }
+            if !in_loop && (step.max_concurrency.is_some() || step.max_items.is_some()) {
+                bail!("{}: max_concurrency and max_items are for a for_each loop", at());
+            }
+            match &step.for_each {
+                None | Some(Value::Array(_)) => {}
+                Some(Value::String(text)) if references(&Value::String(text.clone())).len() == 1 => {}
+                Some(_) => bail!("{}: for_each must be an array, or one `{{{{reference}}}}` to an array", at()),
+            }
             earlier.push(&step.id);
         }
         Ok(())

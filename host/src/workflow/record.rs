@@ -149,6 +149,38 @@ impl StepReport {
             StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
         };
         report.retried_errors = self.retried_errors.iter().map(|error| bounded(error, max_bytes)).collect();
+        for iteration in &mut report.iterations {
+            iteration.input = bounded(&iteration.input, max_bytes);
+            iteration.outcome = match &iteration.outcome {
+                StepOutcome::Output(output) => StepOutcome::Output(bounded(output, max_bytes)),
+                StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
+                StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
+            };
+            iteration.retried_errors = iteration.retried_errors.iter().map(|error| bounded(error, max_bytes)).collect();
+        }
+        // A loop's iterations together stay within a few values' worth:
+        // past it they keep how they ended, not their values, and past
+        // that the last ones go.
+        let limit = max_bytes.saturating_mul(3);
+        if !report.iterations.is_empty() && report.recorded_bytes() > limit {
+            let note = json!({ "recorded": LOOP_TOO_LARGE });
+            for iteration in &mut report.iterations {
+                iteration.input = note.clone();
+                iteration.outcome = match &iteration.outcome {
+                    StepOutcome::Output(_) => StepOutcome::Output(note.clone()),
+                    StepOutcome::Error(error) => {
+                        StepOutcome::Error(json!({"kind": error.get("kind"), "message": LOOP_TOO_LARGE}))
+                    }
+                    StepOutcome::Skipped(_) => StepOutcome::Skipped(note.clone()),
+                };
+                iteration.retried_errors.clear();
+            }
+            let mut size = report.recorded_bytes();
+            while size > limit {
+                let Some(last) = report.iterations.pop() else { break };
+                size = size.saturating_sub(serde_json::to_string(&last).map_or(0, |text| text.len() + 1));
+            }
+        }
         report
     }
 }
@@ -170,6 +202,7 @@ impl StepReport {
 const TOO_LARGE: &str = "cut: too large to record";
 const TOO_DEEP: &str = "cut: nested too deep to record";
 const RUN_FULL: &str = "cut: the run's record is full";
+const LOOP_TOO_LARGE: &str = "cut: the loop's iterations are too large to record";
 
 impl StepReport {
     /// This report with notes in place of its input and its output or
@@ -179,8 +212,10 @@ impl StepReport {
         let note = json!({ "recorded": RUN_FULL, "run_bytes": run_bytes });
         let mut report = self.clone();
         report.input = note.clone();
-        // Each earlier try's error kept as its kind alone.
+        // Each earlier try's error kept as its kind alone; of iterations,
+        // how many there were.
         report.retried_errors = self.retried_errors.iter().map(|error| json!({"kind": error.get("kind")})).collect();
+        report.iterations.clear();
         report.outcome = match &self.outcome {
             StepOutcome::Output(_) => StepOutcome::Output(note),
             StepOutcome::Skipped(_) => StepOutcome::Skipped(note),

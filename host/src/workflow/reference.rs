@@ -66,6 +66,8 @@ pub(super) fn resolve(value: &Value, earlier: &Earlier<'_>, limit: usize) -> any
 /// is `Null` for a step that failed or was skipped).
 pub(super) struct Earlier<'a> {
     pub(super) run_inputs: &'a Value,
+    /// In a loop's iteration, its item and index.
+    pub(super) item: Option<(&'a Value, &'a Value)>,
     pub(super) reports: &'a [StepReport],
     pub(super) inputs: &'a [Value],
     pub(super) outputs: &'a [Value],
@@ -158,6 +160,13 @@ fn resolve_string(s: &str, earlier: &Earlier<'_>, budget: &mut Budget) -> anyhow
 fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Value> {
     let parsed = Reference::parse(reference)?;
     let (mut value, mut walked) = match &parsed.step {
+        None if matches!(parsed.part, Part::Item | Part::Index) => {
+            let (item, index) = earlier.item.with_context(|| format!("`{{{{{reference}}}}}`: not in a loop"))?;
+            match parsed.part {
+                Part::Item => (item, "item".to_owned()),
+                _ => (index, "index".to_owned()),
+            }
+        }
         None => (earlier.run_inputs, "inputs".to_owned()),
         Some(step) => {
             let index = earlier
@@ -174,7 +183,9 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
                 (StepOutcome::Skipped(_), Part::Output | Part::Error) => {
                     bail!("`{{{{{reference}}}}}`: step `{step}` was skipped")
                 }
-                (StepOutcome::Output(_), _) => bail!("`{{{{{reference}}}}}`: step `{step}` did not fail"),
+                (StepOutcome::Output(_), Part::Error) => bail!("`{{{{{reference}}}}}`: step `{step}` did not fail"),
+                // Parsed only without a step.
+                (_, Part::Item | Part::Index) => bail!("`{{{{{reference}}}}}` is not a valid reference"),
             };
             (value, format!("steps.{step}.{}", parsed.part.name()))
         }
@@ -193,10 +204,11 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
     Ok(value)
 }
 
-/// A parsed reference: `inputs<path>` or
+/// A parsed reference: `inputs<path>`, `item<path>`, `index`, or
 /// `steps.<id>.(input|output|error)<path>`.
 pub(super) struct Reference {
-    /// The step it names; `None` for the run's inputs.
+    /// The step it names; `None` for the run's inputs (`Part::Input`) or
+    /// a loop's item or index.
     pub(super) step: Option<String>,
     pub(super) part: Part,
     path: Vec<PathPart>,
@@ -208,6 +220,10 @@ pub(super) enum Part {
     Input,
     Output,
     Error,
+    /// A loop iteration's item.
+    Item,
+    /// A loop iteration's index.
+    Index,
 }
 
 impl Part {
@@ -216,6 +232,8 @@ impl Part {
             Part::Input => "input",
             Part::Output => "output",
             Part::Error => "error",
+            Part::Item => "item",
+            Part::Index => "index",
         }
     }
 }
@@ -236,7 +254,7 @@ impl std::fmt::Display for PathPart {
 
 impl Reference {
     pub(super) fn parse(text: &str) -> anyhow::Result<Self> {
-        let usage = "a reference is inputs, steps.<id>.output, steps.<id>.input or steps.<id>.error, \
+        let usage = "a reference is inputs, item, index, steps.<id>.output, steps.<id>.input or steps.<id>.error, \
                      then .Member and [index] parts";
         let mut parts = split_path(text)
             .with_context(|| format!("`{{{{{text}}}}}` is not a valid reference: {usage}"))?
@@ -246,6 +264,12 @@ impl Reference {
             Some(PathPart::Key(k)) if k == "steps" => {}
             Some(PathPart::Key(k)) if k == "inputs" => {
                 return Ok(Reference { step: None, part: Part::Input, path: parts.collect() });
+            }
+            Some(PathPart::Key(k)) if k == "item" => {
+                return Ok(Reference { step: None, part: Part::Item, path: parts.collect() });
+            }
+            Some(PathPart::Key(k)) if k == "index" && parts.len() == 0 => {
+                return Ok(Reference { step: None, part: Part::Index, path: Vec::new() });
             }
             _ => return Err(bad()),
         }
@@ -309,7 +333,8 @@ mod tests {
         let inputs: Vec<Value> = reports.iter().map(|_| json!({"pool_name": "Marketing Department"})).collect();
         let outputs: Vec<Value> = reports.iter().map(|r| r.outcome.output_or_null()).collect();
         let run_inputs = json!({"team": "marketing", "count": 3});
-        super::resolve(value, &Earlier { run_inputs: &run_inputs, reports, inputs: &inputs, outputs: &outputs }, limit)
+        let earlier = Earlier { run_inputs: &run_inputs, item: None, reports, inputs: &inputs, outputs: &outputs };
+        super::resolve(value, &earlier, limit)
     }
 
     #[test]
@@ -417,7 +442,8 @@ mod properties {
             let inputs = [json!({"name": "n"})];
             let outputs = [json!({"B": [1, {"C": "x".repeat(100)}], "Id": "us-east-1_abc"})];
             let run_inputs = json!({"n": 1});
-            let earlier = Earlier { run_inputs: &run_inputs, reports: &reports, inputs: &inputs, outputs: &outputs };
+            let earlier =
+                Earlier { run_inputs: &run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
             let value = json!({"x": text.clone(), "list": [text]});
             let _ = references(&value);
             if let Ok(resolved) = resolve(&value, &earlier, limit) {

@@ -16,7 +16,9 @@ use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, Loa
 use crate::workflow::condition::Condition;
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::{Part, Reference, references, resolve};
-use crate::workflow::{Earlier, Step, StepAttempt, StepOutcome, StepReport, Then, Workflow, timestamp};
+use crate::workflow::{
+    Earlier, IterationReport, Step, StepAttempt, StepOutcome, StepReport, Then, Workflow, timestamp,
+};
 
 /// Loads the workflow's connectors, each under its alias (so grants can
 /// select it by that alias); `overrides` replaces component paths by alias.
@@ -177,7 +179,7 @@ pub async fn resume(
         // The record masks secrets, so the real input is resolved again
         // from the workflow and the steps before it, as it was the first
         // time.
-        let earlier = Earlier { run_inputs, reports: &reports, inputs: &inputs, outputs: &outputs };
+        let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
         let Ok(input) = resolve(&step.input, &earlier, host.max_input_bytes()) else { break };
         if let Some(operation) = operation_of(step) {
             secrets.extend(write_only_values(&operation.input_schema, &input));
@@ -214,6 +216,7 @@ pub async fn resume(
                 may_have_taken_effect_twice: false,
                 continued: false,
                 retried_errors: Vec::new(),
+                iterations: Vec::new(),
                 started_at,
                 duration_ms: 0,
             };
@@ -221,8 +224,13 @@ pub async fn resume(
             reports.push(report);
             break;
         }
-        let earlier = Earlier { run_inputs, reports: &reports, inputs: &inputs, outputs: &outputs };
-        let condition = step.condition.as_deref().map(|text| evaluate_condition(text, &earlier));
+        let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
+        // A loop's condition is each iteration's.
+        let condition = step
+            .condition
+            .as_deref()
+            .filter(|_| step.for_each.is_none())
+            .map(|text| evaluate_condition(text, &earlier));
         if let Some(Ok(false)) = condition {
             let text = step.condition.clone().unwrap_or_default();
             let report = StepReport {
@@ -239,6 +247,7 @@ pub async fn resume(
                 may_have_taken_effect_twice: false,
                 continued: false,
                 retried_errors: Vec::new(),
+                iterations: Vec::new(),
                 started_at,
                 duration_ms: started.elapsed().as_millis() as u64,
             };
@@ -249,10 +258,17 @@ pub async fn resume(
             continue;
         }
         let Some(mut attempt) = observer.step_starting(i, step).await else { break };
-        let resolved = resolve(&step.input, &earlier, host.max_input_bytes());
-        let resolved_ok = resolved.is_ok();
+        // A loop resolves its input per item.
+        let resolved = match step.for_each {
+            Some(_) => Ok(Value::Null),
+            None => resolve(&step.input, &earlier, host.max_input_bytes()),
+        };
+        let resolved_ok = resolved.is_ok() && step.for_each.is_none();
         // The errors of the tries before the last, as they came.
         let mut retried_errors: Vec<Value> = Vec::new();
+        // A loop's iterations, as recorded, and the secrets they met.
+        let mut iterations: Vec<IterationReport> = Vec::new();
+        let mut found_in_loop: Vec<String> = Vec::new();
         let (input, outcome) = match (connector, condition, resolved) {
             (None, _, _) => (
                 step.input.clone(),
@@ -269,44 +285,33 @@ pub async fn resume(
                 StepOutcome::Error(json!({"kind": "invalid-input",
                 "message": format!("step {} (`{}`): {e:#}", i + 1, step.id)})),
             ),
-            (Some(connector), _, Ok(input)) => loop {
-                let context = CallContext {
-                    authentication: workflow.authentication_of(step).map(str::to_owned),
-                    step_id: Some(step.id.clone()),
-                    attempt: attempt.number,
-                    earlier_effect: attempt.earlier_effect,
-                    ..run.clone()
-                };
-                let called = host.invoke_outcome(connector, &step.operation, &input, &context).await;
-                let outcome = match called.result {
-                    Ok(output) => StepOutcome::Output(output),
-                    Err(error) => StepOutcome::Error(error.to_json()),
-                }
-                .with_effect(called.carried_out);
-                let retry = step.on_error.retry();
-                let again = match (&outcome, retry) {
-                    (StepOutcome::Error(error), Some(retry)) => {
-                        retry.covers(error)
-                            && attempt.number < retry.max_attempts
-                            && !observer.stop_before_next()
-                            && Instant::now() + retry.backoff.wait_before(attempt.number + 1) < deadline
-                    }
-                    _ => false,
-                };
-                let (StepOutcome::Error(error), Some(retry), true) = (&outcome, retry, again) else {
-                    break (input, outcome);
-                };
-                let may_have_taken_effect = outcome.may_have_taken_effect();
-                observer.try_failed(i, may_have_taken_effect);
-                retried_errors.push(error.clone());
-                tokio::time::sleep(retry.backoff.wait_before(attempt.number + 1)).await;
-                let Some(next) = observer.step_starting(i, step).await else { break (input, outcome) };
-                attempt = StepAttempt {
-                    number: next.number.max(attempt.number + 1),
-                    earlier_effect: next.earlier_effect || attempt.earlier_effect || may_have_taken_effect,
-                };
-            },
+            (Some(connector), _, Ok(_)) if step.for_each.is_some() => {
+                let looped =
+                    run_loop(host, workflow, step, connector, &earlier, run, attempt, deadline, &secrets).await;
+                iterations = looped.iterations;
+                found_in_loop = looped.secrets;
+                (step.input.clone(), looped.outcome)
+            }
+            (Some(connector), _, Ok(input)) => {
+                let base = CallContext { step_id: Some(step.id.clone()), ..run.clone() };
+                let tried = invoke_with_retries(
+                    host,
+                    workflow,
+                    step,
+                    connector,
+                    &input,
+                    &base,
+                    attempt,
+                    deadline,
+                    (i, &mut *observer),
+                )
+                .await;
+                attempt = tried.attempt;
+                retried_errors = tried.retried_errors;
+                (input, tried.outcome)
+            }
         };
+        secrets.append(&mut found_in_loop);
         let masked_input = match operation {
             Some(operation) => {
                 // An input that never resolved is the step's template:
@@ -358,6 +363,7 @@ pub async fn resume(
             may_have_taken_effect_twice: attempt.earlier_effect && !operation.is_some_and(|op| op.safe_to_repeat()),
             continued,
             retried_errors: retried_errors.iter().map(|error| redact(error, &secrets)).collect(),
+            iterations,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
         };
@@ -399,11 +405,293 @@ fn evaluate_condition(text: &str, earlier: &Earlier<'_>) -> anyhow::Result<bool>
         steps.insert(report.id.clone(), Value::Object(view));
     }
     let steps = Value::Object(steps);
-    condition.evaluate(&[("inputs", earlier.run_inputs), ("steps", &steps)])
+    match earlier.item {
+        Some((item, index)) => {
+            condition.evaluate(&[("inputs", earlier.run_inputs), ("steps", &steps), ("item", item), ("index", index)])
+        }
+        None => condition.evaluate(&[("inputs", earlier.run_inputs), ("steps", &steps)]),
+    }
 }
 
 /// The words of a condition that could be step ids (runs of letters,
 /// digits, `_` and `-`): the steps it may read.
 fn words(text: &str) -> BTreeSet<&str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).filter(|w| !w.is_empty()).collect()
+}
+
+/// What a step's tries came to: the last try's outcome and attempt, and
+/// the errors of the tries before it.
+struct Tried {
+    outcome: StepOutcome,
+    attempt: StepAttempt,
+    retried_errors: Vec<Value>,
+}
+
+/// Invokes `step` with `input`, trying again as its retry policy says
+/// (each try told to `observer` as try of step `index`, so a recorder
+/// numbers them), until a try succeeds, fails in a way the policy does not
+/// retry, the tries run out or the run's `deadline` would pass.
+#[allow(clippy::too_many_arguments)]
+async fn invoke_with_retries(
+    host: &ConnectorHost,
+    workflow: &Workflow,
+    step: &Step,
+    connector: &Connector,
+    input: &Value,
+    base: &CallContext,
+    mut attempt: StepAttempt,
+    deadline: Instant,
+    (index, observer): (usize, &mut impl StepObserver),
+) -> Tried {
+    let mut retried_errors = Vec::new();
+    loop {
+        let context = CallContext {
+            authentication: workflow.authentication_of(step).map(str::to_owned),
+            attempt: attempt.number,
+            earlier_effect: attempt.earlier_effect,
+            ..base.clone()
+        };
+        let called = host.invoke_outcome(connector, &step.operation, input, &context).await;
+        let outcome = match called.result {
+            Ok(output) => StepOutcome::Output(output),
+            Err(error) => StepOutcome::Error(error.to_json()),
+        }
+        .with_effect(called.carried_out);
+        let retry = step.on_error.retry();
+        let again = match (&outcome, retry) {
+            (StepOutcome::Error(error), Some(retry)) => {
+                retry.covers(error)
+                    && attempt.number < retry.max_attempts
+                    && !observer.stop_before_next()
+                    && Instant::now() + retry.backoff.wait_before(attempt.number + 1) < deadline
+            }
+            _ => false,
+        };
+        let (StepOutcome::Error(error), Some(retry), true) = (&outcome, retry, again) else {
+            return Tried { outcome, attempt, retried_errors };
+        };
+        let may_have_taken_effect = outcome.may_have_taken_effect();
+        observer.try_failed(index, may_have_taken_effect);
+        retried_errors.push(error.clone());
+        tokio::time::sleep(retry.backoff.wait_before(attempt.number + 1)).await;
+        let Some(next) = observer.step_starting(index, step).await else {
+            return Tried { outcome, attempt, retried_errors };
+        };
+        attempt = StepAttempt {
+            number: next.number.max(attempt.number + 1),
+            earlier_effect: next.earlier_effect || attempt.earlier_effect || may_have_taken_effect,
+        };
+    }
+}
+
+/// A loop's iterations do not record tries of their own: the loop is the
+/// step the run's record knows.
+struct Unrecorded;
+
+impl StepObserver for Unrecorded {
+    fn step_ended(&mut self, _index: usize, _report: &StepReport) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+/// An iteration's record (secrets of its operation masked), its real
+/// output, and the secrets it met.
+type IterationDone = (IterationReport, Value, Vec<String>);
+
+/// What every iteration of one loop shares.
+#[derive(Clone, Copy)]
+struct LoopRun<'a> {
+    host: &'a ConnectorHost,
+    workflow: &'a Workflow,
+    step: &'a Step,
+    connector: &'a Connector,
+    operation: Option<&'a crate::runtime::OperationInfo>,
+    run: &'a CallContext,
+    attempt: StepAttempt,
+    deadline: Instant,
+    /// Set once an iteration fails and stops the loop.
+    stopped: &'a std::sync::atomic::AtomicBool,
+}
+
+impl LoopRun<'_> {
+    /// Iteration `index` in `scope` (its item and index); `None` when the
+    /// loop stopped, or the run's time ran out, before it started.
+    async fn iteration(self, index: usize, scope: Earlier<'_>) -> Option<IterationDone> {
+        let LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped } = self;
+        if stopped.load(std::sync::atomic::Ordering::SeqCst) || Instant::now() >= deadline {
+            return None;
+        }
+        let started = Instant::now();
+        let mut found_secrets = Vec::new();
+        let condition = step.condition.as_deref().map(|text| evaluate_condition(text, &scope));
+        let (input, outcome, tried_attempt, retried) = match condition {
+            Some(Ok(false)) => {
+                let text = step.condition.clone().unwrap_or_default();
+                let skipped = StepOutcome::Skipped(json!({"condition": text, "value": false}));
+                (step.input.clone(), skipped, attempt, Vec::new())
+            }
+            Some(Err(e)) => {
+                let error = json!({"kind": "invalid-condition", "message": format!("iteration {index}: {e:#}")});
+                (step.input.clone(), StepOutcome::Error(error), attempt, Vec::new())
+            }
+            _ => match resolve(&step.input, &scope, host.max_input_bytes()) {
+                Err(e) => {
+                    let error = json!({"kind": "invalid-input", "message": format!("iteration {index}: {e:#}")});
+                    (step.input.clone(), StepOutcome::Error(error), attempt, Vec::new())
+                }
+                Ok(input) => {
+                    if let Some(operation) = operation {
+                        found_secrets.extend(write_only_values(&operation.input_schema, &input));
+                    }
+                    // Its own step id, so each item's idempotency token
+                    // is its own, and the same when the loop runs again.
+                    let base = CallContext { step_id: Some(format!("{}[{index}]", step.id)), ..run.clone() };
+                    let tried = invoke_with_retries(
+                        host,
+                        workflow,
+                        step,
+                        connector,
+                        &input,
+                        &base,
+                        attempt,
+                        deadline,
+                        (0, &mut Unrecorded),
+                    )
+                    .await;
+                    (input, tried.outcome, tried.attempt, tried.retried_errors)
+                }
+            },
+        };
+        let continued = outcome.is_error() && step.on_error.then() == Then::Continue;
+        if outcome.is_error() && !continued {
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let output_schema = operation.and_then(|op| op.output_schema.as_ref());
+        let (shown, real_output) = match (outcome, output_schema) {
+            (StepOutcome::Output(output), Some(schema)) => {
+                found_secrets.extend(write_only_values(schema, &output));
+                (StepOutcome::Output(mask_write_only(schema, &output)), output)
+            }
+            (StepOutcome::Output(output), None) => (StepOutcome::Output(output.clone()), output),
+            (other, _) => (other, Value::Null),
+        };
+        let report = IterationReport {
+            index,
+            input: match operation {
+                Some(operation) => mask_write_only(&operation.input_schema, &input),
+                None => input,
+            },
+            outcome: shown,
+            attempts: tried_attempt.number,
+            retried_errors: retried,
+            continued,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        Some((report, real_output, found_secrets))
+    }
+}
+
+/// What a loop came to: the step's outcome, its iterations' records, and
+/// the secrets they met (for the rest of the run to hide).
+struct Looped {
+    outcome: StepOutcome,
+    iterations: Vec<IterationReport>,
+    secrets: Vec<String>,
+}
+
+/// Runs `step` once per item of its `for_each` array, `max_concurrency` at
+/// a time, in order; each iteration's `if` decides for its item, and its
+/// `on_error` for its failure: one that stops ends the loop (no later
+/// iteration starts) and fails the step with its error. Iterations are
+/// recorded with the operation's secrets hidden, and any of `secrets`.
+#[allow(clippy::too_many_arguments)]
+async fn run_loop(
+    host: &ConnectorHost,
+    workflow: &Workflow,
+    step: &Step,
+    connector: &Connector,
+    earlier: &Earlier<'_>,
+    run: &CallContext,
+    attempt: StepAttempt,
+    deadline: Instant,
+    secrets: &[String],
+) -> Looped {
+    use futures_util::StreamExt;
+    let fail = |kind: &str, message: String| Looped {
+        outcome: StepOutcome::Error(json!({"kind": kind, "message": message})),
+        iterations: Vec::new(),
+        secrets: Vec::new(),
+    };
+    let items = match step.for_each.as_ref().map(|value| resolve(value, earlier, host.max_input_bytes())) {
+        Some(Ok(Value::Array(items))) => items,
+        Some(Ok(other)) => {
+            let kind = match other {
+                Value::Object(_) => "an object",
+                Value::String(_) => "a string",
+                Value::Null => "null",
+                _ => "not an array",
+            };
+            return fail("invalid-input", format!("step `{}`: for_each must be an array, and is {kind}", step.id));
+        }
+        Some(Err(e)) => return fail("invalid-input", format!("step `{}`: for_each: {e:#}", step.id)),
+        None => Vec::new(),
+    };
+    let max_items = step.max_items.unwrap_or(Step::DEFAULT_MAX_ITEMS) as usize;
+    if items.len() > max_items {
+        return fail(
+            "too-many-items",
+            format!("step `{}`: for_each has {} items, over its max_items of {max_items}", step.id, items.len()),
+        );
+    }
+    let operation = connector.manifest().operation(&step.operation);
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let concurrency = step.max_concurrency.unwrap_or(1).clamp(1, Step::MAX_CONCURRENCY) as usize;
+    let indices: Vec<Value> = (0..items.len()).map(Value::from).collect();
+    // Boxed as `dyn Future + Send`: a closure handing out borrowed items
+    // makes a future the compiler cannot prove `Send` for every lifetime.
+    type Iteration<'a> = std::pin::Pin<Box<dyn Future<Output = Option<IterationDone>> + Send + 'a>>;
+    let loop_run = LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped: &stopped };
+    let futures: Vec<Iteration<'_>> = items
+        .iter()
+        .zip(&indices)
+        .enumerate()
+        .map(|(index, (item, index_value))| {
+            let scope = Earlier { item: Some((item, index_value)), ..*earlier };
+            Box::pin(loop_run.iteration(index, scope)) as Iteration<'_>
+        })
+        .collect();
+    let iterations: Vec<Option<IterationDone>> =
+        futures_util::stream::iter(futures).buffered(concurrency).collect().await;
+    // Every secret any iteration met, hidden in all of them.
+    let mut hidden: Vec<String> = secrets.to_vec();
+    hidden.extend(iterations.iter().flatten().flat_map(|(_, _, found)| found.iter().cloned()));
+    let mut outputs = Vec::with_capacity(iterations.len());
+    let mut reports = Vec::with_capacity(iterations.len());
+    let mut failure = None;
+    for (mut report, real_output, _) in iterations.into_iter().flatten() {
+        report.input = redact(&report.input, &hidden);
+        report.outcome = match report.outcome {
+            StepOutcome::Output(output) => StepOutcome::Output(redact(&output, &hidden)),
+            StepOutcome::Error(error) => StepOutcome::Error(redact(&error, &hidden)),
+            skipped => skipped,
+        };
+        report.retried_errors = report.retried_errors.iter().map(|error| redact(error, &hidden)).collect();
+        if let (StepOutcome::Error(error), false, None) = (&report.outcome, report.continued, &failure) {
+            failure = Some((report.index, error.clone()));
+        }
+        outputs.push(real_output);
+        reports.push(report);
+    }
+    let outcome = match failure {
+        Some((index, error)) => {
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("failed");
+            StepOutcome::Error(json!({"kind": "iteration-failed", "index": index,
+                "message": format!("iteration {index} of step `{}` failed: {message}", step.id), "error": error}))
+        }
+        None if reports.len() < items.len() => StepOutcome::Error(json!({"kind": "run-time-limit",
+            "message": format!("step `{}`: the run passed its time limit after {} of {} iterations", step.id, reports.len(), items.len())})),
+        None => StepOutcome::Output(Value::Array(outputs)),
+    };
+    let secrets = hidden.split_off(secrets.len());
+    Looped { outcome, iterations: reports, secrets }
 }

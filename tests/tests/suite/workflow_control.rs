@@ -365,3 +365,86 @@ async fn no_step_starts_past_the_runs_time_limit() {
     let too_long: Workflow = serde_json::from_value(json!({"max_duration_ms": 0, "steps": [step("a")]})).unwrap();
     assert!(too_long.check().unwrap_err().to_string().contains("max_duration_ms is 0; it must be 1 to 86400000"));
 }
+
+#[tokio::test]
+async fn a_loop_runs_its_step_per_item_with_its_condition_and_error_policy_per_iteration() {
+    let emulator = Emulator::start(Kind::Moto);
+    let host = host_for(&emulator.endpoint()).await;
+    let people =
+        json!([{"name": "ann", "admin": false}, {"name": "bob", "admin": true}, {"name": "cy", "admin": false}]);
+    let workflow = |on_error: &str, concurrency: u32| -> Workflow {
+        serde_json::from_value(json!({
+            "connectors": {"cognito": "guest_cognito.wasm"},
+            "inputs": {"type": "object", "properties": {"people": {"type": "array"}, "pool": {"type": "string"}}},
+            "steps": [
+                {"id": "users", "connector": "cognito", "operation": "admin_create_user",
+                 "for_each": "{{inputs.people}}", "max_concurrency": concurrency, "if": "!item.admin",
+                 "input": {"user_pool_id": "{{inputs.pool}}", "username": "{{item.name}}", "message_action": "SUPPRESS",
+                           "client_metadata": {"position": "n{{index}}"}},
+                 "on_error": on_error}
+            ]
+        }))
+        .unwrap()
+    };
+    let components =
+        BTreeMap::from([("cognito".to_owned(), std::path::PathBuf::from(components::GUEST_COGNITO).into())]);
+    let looped = workflow("stop", 2);
+    looped.check().unwrap();
+    let connectors = connector_host::workflow::load_connectors(&host, &looped, &components).await.unwrap();
+    let sdk = sdk_client(&emulator.endpoint(), test_credentials());
+    let pool = sdk.create_user_pool().pool_name("Looped").send().await.unwrap();
+    let pool_id = pool.user_pool().unwrap().id().unwrap().to_owned();
+    let inputs = json!({"people": people, "pool": pool_id});
+
+    let reports = connector_host::workflow::run(&host, &looped, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    let StepOutcome::Output(outputs) = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    let outputs = outputs.as_array().unwrap();
+    assert_eq!(outputs.len(), 3);
+    assert!(outputs[0]["User"].is_object() && outputs[1].is_null() && outputs[2]["User"].is_object(), "{outputs:?}");
+    let statuses: Vec<&str> = reports[0].iterations.iter().map(|i| i.outcome.status()).collect();
+    assert_eq!(statuses, ["succeeded", "skipped", "succeeded"]);
+    assert_eq!(reports[0].iterations[2].input["client_metadata"]["position"], "n2", "each iteration reads its index");
+    for (name, exists) in [("ann", true), ("bob", false), ("cy", true)] {
+        let found = sdk.admin_get_user().user_pool_id(&pool_id).username(name).send().await.is_ok();
+        assert_eq!(found, exists, "{name}");
+    }
+
+    // Again: ann and cy exist now. Going on past a failed iteration keeps
+    // the others; stopping ends the loop at the first failure.
+    let inputs = json!({"people": [{"name": "dee", "admin": false}, {"name": "ann", "admin": false},
+                                   {"name": "eve", "admin": false}], "pool": pool_id});
+    let going_on = workflow("continue", 1);
+    let reports = connector_host::workflow::run(&host, &going_on, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    let statuses: Vec<&str> = reports[0].iterations.iter().map(|i| i.outcome.status()).collect();
+    assert_eq!(statuses, ["succeeded", "failed", "succeeded"]);
+    assert!(reports[0].iterations[1].continued && !reports[0].stopped_run());
+    let StepOutcome::Output(outputs) = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    assert!(outputs[1].is_null());
+
+    let inputs = json!({"people": [{"name": "fay", "admin": false}, {"name": "ann", "admin": false},
+                                   {"name": "gus", "admin": false}], "pool": pool_id});
+    let stopping = workflow("stop", 1);
+    let reports = connector_host::workflow::run(&host, &stopping, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    assert_eq!(reports[0].iterations.len(), 2, "no iteration starts after one that stops the loop");
+    let StepOutcome::Error(error) = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    assert_eq!((error["kind"].as_str(), error["index"].as_u64()), (Some("iteration-failed"), Some(1)), "{error}");
+    assert_eq!(error["error"]["code"], "UsernameExistsException");
+    assert!(sdk.admin_get_user().user_pool_id(&pool_id).username("gus").send().await.is_err());
+
+    // Too many items, and items that are not an array, fail the step.
+    let inputs = json!({"people": {"name": "x"}, "pool": pool_id});
+    let reports = connector_host::workflow::run(&host, &stopping, &connectors, &inputs, |_, _: &StepReport| {}).await;
+    let StepOutcome::Error(error) = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    assert!(error["message"].as_str().unwrap().contains("for_each must be an array, and is an object"), "{error}");
+    let mut limited = json!({"steps": [{"id": "l", "connector": "c", "operation": "op", "for_each": [1, 2, 3],
+                                        "max_items": 2}]});
+    let small: Workflow = serde_json::from_value(limited.clone()).unwrap();
+    small.check().unwrap();
+    limited["steps"][0]["max_concurrency"] = json!(0);
+    let bad: Workflow = serde_json::from_value(limited).unwrap();
+    assert!(bad.check().unwrap_err().to_string().contains("max_concurrency is 0; it must be 1 to 16"));
+    let outside: Workflow = serde_json::from_value(json!({"steps": [
+        {"id": "a", "connector": "c", "operation": "op", "input": {"x": "{{item.name}}"}}]}))
+    .unwrap();
+    assert!(format!("{:#}", outside.check().unwrap_err()).contains("only a step's input in a for_each loop has one"));
+}

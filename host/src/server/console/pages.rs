@@ -389,6 +389,28 @@ pub(super) async fn run(
                 )
             })
             .collect();
+        let iterations: String = step
+            .iterations
+            .iter()
+            .map(|iteration| {
+                let (label, class, shown) = match &iteration.outcome {
+                    StepOutcome::Output(output) => ("output", "output", json_block(output)),
+                    StepOutcome::Error(error) if iteration.continued => {
+                        ("error, the loop went on", "error", json_block(error))
+                    }
+                    StepOutcome::Error(error) => ("error", "error", json_block(error)),
+                    StepOutcome::Skipped(skipped) => ("skipped", "skipped", json_block(skipped)),
+                };
+                format!(
+                    "<details class=\"iteration\"><summary>Item {}: {label} ({} ms)</summary>\n\
+                     <div class=\"input\">{}</div>\n<div class=\"{class}\">{shown}</div></details>\n",
+                    iteration.index,
+                    iteration.duration_ms,
+                    json_block(&iteration.input),
+                )
+            })
+            .collect();
+        let iterations = if iterations.is_empty() { iterations } else { format!("<h3>Iterations</h3>\n{iterations}") };
         let attempts = match (step.attempts, step.may_have_taken_effect_twice) {
             (0 | 1, _) => String::new(),
             (n, false) => format!("<dt>Attempts</dt><dd class=\"attempts\">{n}</dd>"),
@@ -401,7 +423,7 @@ pub(super) async fn run(
             "<section class=\"step\" id=\"step-{}\"><h2>Step {}/{total}: {}</h2>\n\
              <dl class=\"facts\"><dt>Connector</dt><dd>{} {}</dd><dt>Operation</dt><dd>{}</dd>\
              <dt>Authentication</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd><dt>Duration</dt><dd>{} ms</dd>{attempts}</dl>\n\
-             <h3>Input</h3>\n<div class=\"input\">{}</div>\n{retried}<h3>{label}</h3>\n<div class=\"{class}\">{shown}</div></section>\n",
+             <h3>Input</h3>\n<div class=\"input\">{}</div>\n{retried}{iterations}<h3>{label}</h3>\n<div class=\"{class}\">{shown}</div></section>\n",
             index + 1,
             index + 1,
             esc(&step.id),
