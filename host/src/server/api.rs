@@ -17,6 +17,7 @@ use crate::runtime::{CallContext, Connector};
 use crate::server::AppState;
 
 /// An error answer.
+#[derive(Debug)]
 pub(super) struct ApiError {
     status: StatusCode,
     body: Value,
@@ -27,6 +28,11 @@ pub(super) struct ApiError {
 impl ApiError {
     pub(super) fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
         ApiError { status, body: json!({"kind": kind, "message": message.into()}), close_connection: false }
+    }
+
+    /// What the answer says.
+    pub(super) fn body(&self) -> &Value {
+        &self.body
     }
 
     pub(super) fn unknown_connector(name: &str) -> Self {

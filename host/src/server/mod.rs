@@ -257,6 +257,10 @@ impl Server {
             .route("/v1/workflows/{name}/runs", post(workflows::run))
             .route("/v1/workflows/{name}/hooks", post(workflows::add_hook).get(workflows::list_hooks))
             .route("/v1/workflows/{name}/hooks/{id}", delete(workflows::delete_hook))
+            .route(
+                "/v1/workflows/{name}/schedule",
+                get(workflows::get_schedule).put(workflows::set_schedule).delete(workflows::delete_schedule),
+            )
             .route("/metrics", get(api::metrics))
             .route("/openapi.json", get(openapi::document))
             .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
@@ -296,6 +300,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Server { listener, app, state, connections, .. } = self;
         let hangups = references::reload_on_hangup(state.clone());
+        let schedules = tokio::spawn(workflows::run_schedules(state.clone()));
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
         let mut server = tokio::spawn(async move {
             let shutdown = async move {
@@ -309,6 +314,7 @@ impl Server {
             _ = stopping.wait_for(|stopping| *stopping) => None,
             ended = &mut server => Some(ended),
         };
+        schedules.abort();
         if let Some(ended) = stopped_by_itself {
             hangups.abort();
             // The server task failed; runs in flight still get their grace.

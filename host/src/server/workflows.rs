@@ -4,6 +4,9 @@
 //! latest (or `?version=N`) with the body as its inputs. Webhooks:
 //! `POST /v1/workflows/{name}/hooks` makes one and shows its secret once;
 //! `POST /v1/hooks/{id}` (no API token) starts a run, its body the inputs.
+//! Schedules: `PUT /v1/workflows/{name}/schedule` (`{"cron", "timezone",
+//! "inputs", "catch_up"}`), `GET` and `DELETE` it; [`run_schedules`] starts
+//! what is due, each time once.
 //!
 //! Guards against: anyone starting a run through a hook without its
 //! secret. The caller proves it with `Authorization: Bearer <secret>`, or
@@ -28,7 +31,7 @@ use crate::server::AppState;
 use crate::server::api::{ApiError, json_body, query};
 use crate::server::auth::{ClientAddress, too_many_guesses};
 use crate::server::runs::{start_run, store_error};
-use crate::workflow::{StoredWorkflow, Workflow};
+use crate::workflow::{Schedule, StoredWorkflow, Workflow};
 
 #[derive(Deserialize)]
 pub(super) struct VersionQuery {
@@ -164,6 +167,118 @@ pub(super) async fn delete_hook(
     match state.library.delete_hook(&name, &id).await.map_err(invalid)? {
         true => Ok(StatusCode::NO_CONTENT.into_response()),
         false => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown-hook", "the workflow has no such hook")),
+    }
+}
+
+pub(super) async fn set_schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let schedule: Schedule = serde_json::from_value(json_body(body)?).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-schedule", format!("not a valid schedule: {e}"))
+    })?;
+    let stored = state.library.get(&name, None).await.map_err(invalid)?.ok_or_else(|| unknown_workflow(&name))?;
+    let given = schedule.inputs.clone();
+    let started = schedule
+        .start(&name, jiff::Timestamp::now())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-schedule", format!("{e:#}")))?;
+    // Inputs are checked now against the latest version, and again at each
+    // run against the version it runs.
+    if let Ok(workflow) = Workflow::deserialize(&stored.workflow) {
+        workflow
+            .accept_inputs(given.as_ref())
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-inputs", e))?;
+    }
+    state.library.set_schedule(&started).await.map_err(store_error)?;
+    Ok(Json(started).into_response())
+}
+
+pub(super) async fn get_schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.library.schedule(&name).await.map_err(invalid)? {
+        Some(schedule) => Ok(Json(schedule).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown-schedule", "the workflow has no schedule")),
+    }
+}
+
+pub(super) async fn delete_schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.library.delete_schedule(&name).await.map_err(invalid)? {
+        true => Ok(StatusCode::NO_CONTENT.into_response()),
+        false => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown-schedule", "the workflow has no schedule")),
+    }
+}
+
+/// How often schedules are looked at.
+const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts the runs schedules have due, until the task is dropped: each due
+/// time is claimed first (a compare-and-set on the schedule's state), so a
+/// restart, or another node sharing the library, never starts it again.
+/// Missed times are logged; a run that cannot start is logged with why.
+pub(super) async fn run_schedules(state: AppState) {
+    loop {
+        tokio::time::sleep(SCHEDULE_TICK).await;
+        let schedules = match state.library.schedules().await {
+            Ok(schedules) => schedules,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not read the schedules");
+                continue;
+            }
+        };
+        let now = jiff::Timestamp::now();
+        for current in schedules {
+            let due = match current.due(now) {
+                Ok(Some(due)) => due,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(workflow = %current.workflow, error = %format!("{e:#}"), "a schedule cannot fire");
+                    continue;
+                }
+            };
+            match state.library.claim_schedule(&current, &due.next).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(workflow = %current.workflow, error = %format!("{e:#}"), "could not claim a schedule");
+                    continue;
+                }
+            }
+            let missed = due.next.missed_total - current.missed_total;
+            if missed > 0 {
+                tracing::warn!(workflow = %current.workflow, missed, catch_up = current.schedule.catch_up,
+                    "scheduled times passed while no host ran; they are listed in the schedule's `missed`");
+            }
+            for at in &due.fire {
+                fire(&state, &current, at).await;
+            }
+        }
+    }
+}
+
+/// Starts the run of `schedule` due `at`.
+async fn fire(state: &AppState, schedule: &crate::workflow::ScheduleState, at: &str) {
+    let stored = match state.library.get(&schedule.workflow, None).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(workflow = %schedule.workflow, error = %format!("{e:#}"), "a scheduled run cannot start");
+            return;
+        }
+    };
+    let inputs = schedule.schedule.inputs.clone();
+    match start_run(state.clone(), stored.workflow, inputs, false, Some(stored.version)).await {
+        Ok(_) => {
+            tracing::info!(workflow = %schedule.workflow, version = stored.version, due = at, "a schedule starts a run")
+        }
+        Err(e) => {
+            tracing::warn!(workflow = %schedule.workflow, due = at, body = %e.body(), "a scheduled run could not start")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Stored workflows: saved by name, each save a new version (earlier ones
 //! kept, up to [`MAX_VERSIONS`]), listed, read back by version, deleted;
-//! and their webhooks, each with its own secret. A server keeps them in
+//! their webhooks, each with its own secret; and their schedules, moved on
+//! by compare-and-set so one caller starts each time. A server keeps them in
 //! its data directory (SQLite), or, when nodes share a queue, in a
 //! JetStream key-value bucket every node reads, kept until deleted.
 //!
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::selector::is_alias;
-use crate::workflow::timestamp;
+use crate::workflow::{ScheduleState, timestamp};
 
 /// Most workflows a library holds.
 pub const MAX_WORKFLOWS: usize = 1000;
@@ -92,7 +93,8 @@ impl WorkflowLibrary {
                      name TEXT NOT NULL, version INTEGER NOT NULL, saved_at TEXT NOT NULL, workflow TEXT NOT NULL,
                      PRIMARY KEY (name, version));
                  CREATE TABLE IF NOT EXISTS hooks (
-                     id TEXT PRIMARY KEY, workflow TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL);",
+                     id TEXT PRIMARY KEY, workflow TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS schedules (workflow TEXT PRIMARY KEY, state TEXT NOT NULL);",
             )
             .with_context(|| format!("could not set up the workflow library {}", path.display()))?;
         Ok(WorkflowLibrary::Embedded(Arc::new(Mutex::new(connection))))
@@ -281,6 +283,7 @@ impl WorkflowLibrary {
                 blocking(connection, move |c| {
                     let deleted = c.execute("DELETE FROM workflows WHERE name = ?1", [&name])?;
                     c.execute("DELETE FROM hooks WHERE workflow = ?1", [&name])?;
+                    c.execute("DELETE FROM schedules WHERE workflow = ?1", [&name])?;
                     Ok(deleted > 0)
                 })
                 .await
@@ -293,6 +296,7 @@ impl WorkflowLibrary {
                 for hook in self.hooks(name).await? {
                     store.purge(hook_key(&hook.id)?).await.context("could not delete the workflow's hook")?;
                 }
+                store.purge(schedule_key(name)).await.context("could not delete the workflow's schedule")?;
                 Ok(!versions.is_empty())
             }
         }
@@ -407,6 +411,146 @@ impl WorkflowLibrary {
             }
         }
     }
+}
+
+impl WorkflowLibrary {
+    /// Sets `state` as the schedule of its workflow, replacing any.
+    pub async fn set_schedule(&self, state: &ScheduleState) -> anyhow::Result<()> {
+        check_name(&state.workflow)?;
+        let text = serde_json::to_string(state)?;
+        match self {
+            WorkflowLibrary::Embedded(connection) => {
+                let name = state.workflow.clone();
+                blocking(connection, move |c| {
+                    c.execute(
+                        "INSERT INTO schedules (workflow, state) VALUES (?1, ?2)
+                         ON CONFLICT (workflow) DO UPDATE SET state = excluded.state",
+                        params![name, text],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }
+            WorkflowLibrary::Shared(store) => {
+                store.put(schedule_key(&state.workflow), text.into()).await.context("could not save the schedule")?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The schedule of `name`, if it has one.
+    pub async fn schedule(&self, name: &str) -> anyhow::Result<Option<ScheduleState>> {
+        check_name(name)?;
+        Ok(self.schedule_entry(name).await?.map(|(state, _)| state))
+    }
+
+    /// The schedule of `name` and what a compare-and-set needs of it.
+    async fn schedule_entry(&self, name: &str) -> anyhow::Result<Option<(ScheduleState, Revision)>> {
+        let (text, revision) = match self {
+            WorkflowLibrary::Embedded(connection) => {
+                let name = name.to_owned();
+                let text = blocking(connection, move |c| {
+                    Ok(c.query_row("SELECT state FROM schedules WHERE workflow = ?1", [&name], |row| {
+                        row.get::<_, String>(0)
+                    })
+                    .optional()?)
+                })
+                .await?;
+                match text {
+                    Some(text) => (text.clone().into_bytes(), Revision::Text(text)),
+                    None => return Ok(None),
+                }
+            }
+            WorkflowLibrary::Shared(store) => {
+                let entry = store.entry(schedule_key(name)).await.context("could not read the schedule")?;
+                match entry.filter(|entry| entry.operation == kv::Operation::Put) {
+                    Some(entry) => (entry.value.to_vec(), Revision::Number(entry.revision)),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let state = serde_json::from_slice(&text).context("a stored schedule cannot be read")?;
+        Ok(Some((state, revision)))
+    }
+
+    /// Every schedule.
+    pub async fn schedules(&self) -> anyhow::Result<Vec<ScheduleState>> {
+        let names: Vec<String> = match self {
+            WorkflowLibrary::Embedded(connection) => {
+                blocking(connection, |c| {
+                    let mut select = c.prepare("SELECT workflow FROM schedules ORDER BY workflow")?;
+                    let rows = select.query_map([], |row| row.get::<_, String>(0))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .await?
+            }
+            WorkflowLibrary::Shared(store) => {
+                keys(store).await?.iter().filter_map(|key| key.strip_prefix("schedule.").map(str::to_owned)).collect()
+            }
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for name in names.iter().filter(|name| is_alias(name)) {
+            if let Some(state) = self.schedule(name).await? {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the schedule of `name`; whether it had one.
+    pub async fn delete_schedule(&self, name: &str) -> anyhow::Result<bool> {
+        check_name(name)?;
+        let had = self.schedule(name).await?.is_some();
+        match self {
+            WorkflowLibrary::Embedded(connection) => {
+                let name = name.to_owned();
+                blocking(connection, move |c| Ok(c.execute("DELETE FROM schedules WHERE workflow = ?1", [&name])? > 0))
+                    .await
+            }
+            WorkflowLibrary::Shared(store) => {
+                store.purge(schedule_key(name)).await.context("could not delete the schedule")?;
+                Ok(had)
+            }
+        }
+    }
+
+    /// Moves the schedule from `current` to `next` if no one else has:
+    /// whether this caller did, and so is the one to start its runs.
+    pub async fn claim_schedule(&self, current: &ScheduleState, next: &ScheduleState) -> anyhow::Result<bool> {
+        let Some((stored, revision)) = self.schedule_entry(&current.workflow).await? else { return Ok(false) };
+        if &stored != current {
+            return Ok(false);
+        }
+        let text = serde_json::to_string(next)?;
+        match (self, revision) {
+            (WorkflowLibrary::Embedded(connection), Revision::Text(old)) => {
+                let name = current.workflow.clone();
+                blocking(connection, move |c| {
+                    let changed = c.execute(
+                        "UPDATE schedules SET state = ?1 WHERE workflow = ?2 AND state = ?3",
+                        params![text, name, old],
+                    )?;
+                    Ok(changed == 1)
+                })
+                .await
+            }
+            (WorkflowLibrary::Shared(store), Revision::Number(revision)) => {
+                Ok(store.update(schedule_key(&current.workflow), text.into(), revision).await.is_ok())
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// What a compare-and-set of a schedule compares: the stored text, or the
+/// bucket entry's revision.
+enum Revision {
+    Text(String),
+    Number(u64),
+}
+
+fn schedule_key(name: &str) -> String {
+    format!("schedule.{name}")
 }
 
 /// Refuses a name that cannot be a stored workflow's.

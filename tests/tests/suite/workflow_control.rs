@@ -448,3 +448,79 @@ async fn a_loop_runs_its_step_per_item_with_its_condition_and_error_policy_per_i
     .unwrap();
     assert!(format!("{:#}", outside.check().unwrap_err()).contains("only a step's input in a for_each loop has one"));
 }
+
+/// The runs a server keeps of `workflow`.
+async fn runs_of(server: &Server, workflow: &str) -> Vec<Value> {
+    let (_, listed) = server.get("/v1/runs?limit=1000").await;
+    listed["runs"].as_array().unwrap().iter().filter(|run| run["workflow"] == workflow).cloned().collect()
+}
+
+#[tokio::test]
+async fn a_schedule_starts_runs_on_its_cron_once_each_and_reports_what_it_missed_while_down() {
+    let emulator = Emulator::start(Kind::Moto);
+    let connectors = tempfile::tempdir().unwrap();
+    std::fs::copy(components::GUEST_COGNITO, connectors.path().join("guest_cognito.wasm")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let endpoint = emulator.endpoint();
+    let args = ["--endpoint-url", endpoint.as_str()];
+    let server = Server::start(BINARY, connectors.path(), data.path(), &args, None).await;
+    let workflow = json!({
+        "name": "Ticks",
+        "connectors": {"cognito": "aws-cognito"},
+        "inputs": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+        "steps": [{"id": "list", "connector": "cognito", "operation": "list_user_pools", "input": {"max_results": "{{inputs.n}}"}}]
+    });
+    let put = |path: &str, body: &Value| server.request(reqwest::Method::PUT, path).json(body);
+    assert_eq!(answer(put("/v1/workflows/ticks", &workflow)).await.0, 201);
+
+    // Bad schedules are refused, naming why.
+    for (schedule, problem) in [
+        (json!({"cron": "61 * * * *"}), "is not a cron pattern"),
+        (json!({"cron": "* * * * *", "timezone": "Mars/Olympus"}), "is not an IANA time zone"),
+        (json!({"cron": "* * * * *", "inputs": {"n": "ten"}}), "inputs/n"),
+        (json!({"cron": "* * * * *", "every": 5}), "unknown field `every`"),
+    ] {
+        let (status, body) = answer(put("/v1/workflows/ticks/schedule", &schedule)).await;
+        assert_eq!(status, 400, "{schedule}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(problem), "{schedule}: {body}");
+    }
+    assert_eq!(answer(put("/v1/workflows/nope/schedule", &json!({"cron": "* * * * *"}))).await.0, 404);
+
+    // Every second, in a time zone.
+    let every_second = json!({"cron": "* * * * * *", "timezone": "Europe/Berlin", "inputs": {"n": 5}});
+    let (status, set) = answer(put("/v1/workflows/ticks/schedule", &every_second)).await;
+    assert_eq!(status, 200, "{set}");
+    server.wait_until(Duration::from_secs(20), async || runs_of(&server, "Ticks").await.len() >= 3).await;
+    let runs = runs_of(&server, "Ticks").await;
+    let (_, first) = server.get(&format!("/v1/runs/{}", runs.last().unwrap()["id"].as_str().unwrap())).await;
+    assert_eq!((first["status"].as_str(), first["workflow_version"].as_u64()), (Some("succeeded"), Some(1)), "{first}");
+    assert_eq!(first["inputs"], json!({"n": 5}));
+
+    // Down for about four seconds: the times passed are reported, and only
+    // the latest runs.
+    let before = runs_of(&server, "Ticks").await.len();
+    assert!(server.stop(Duration::from_secs(30)).success());
+    std::thread::sleep(Duration::from_secs(4));
+    let server = Server::start(BINARY, connectors.path(), data.path(), &args, None).await;
+    server
+        .wait_until(Duration::from_secs(20), async || {
+            server.get("/v1/workflows/ticks/schedule").await.1["missed_total"].as_u64() >= Some(2)
+        })
+        .await;
+    let (_, schedule) = server.get("/v1/workflows/ticks/schedule").await;
+    assert!(!schedule["missed"].as_array().unwrap().is_empty(), "{schedule}");
+    // Removed: no run starts after it.
+    let removed = answer(server.request(reqwest::Method::DELETE, "/v1/workflows/ticks/schedule")).await.0;
+    assert_eq!(removed, 204);
+    // A time claimed just before the removal may still start its run.
+    std::thread::sleep(Duration::from_millis(1000));
+    let after_removal = runs_of(&server, "Ticks").await.len();
+    let missed = schedule["missed_total"].as_u64().unwrap() as usize;
+    assert!(
+        after_removal < before + missed,
+        "the missed times did not all run: {before} + {missed} vs {after_removal}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(runs_of(&server, "Ticks").await.len(), after_removal, "no run after the schedule went");
+    assert_eq!(server.get("/v1/workflows/ticks/schedule").await.0, 404);
+}
