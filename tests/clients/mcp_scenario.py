@@ -5,7 +5,9 @@
 The config names the server: {"command", "args", "env"} for stdio, or
 {"url", "token"} for Streamable HTTP. The scenario lists every tool
 (following pagination), creates a user pool and a user in it through the
-Cognito tools, makes a call with a misspelt field, and, when the config has
+Cognito tools, makes a call with a misspelt field, runs the stored workflow
+tool the config names ("workflow": {"tool", "inputs", "bad_inputs"}) with
+good and bad inputs, and, when the config has
 "add": {"src", "dst"}, copies a component into the watched directory and
 waits for notifications/tools/list_changed. It prints one JSON report.
 """
@@ -77,6 +79,13 @@ async def main(config):
             report["user"] = result(user)
             report["misspelt"] = result(await client.call_tool("aws-cognito__create_user_pool", {"pool_nme": "Typo"}))
         report["unknown"] = result(await client.call_tool("nobody__nothing", {}))
+        if "workflow" in config:
+            tool = by_name.get(config["workflow"]["tool"])
+            report["workflow_tool"] = None if tool is None else {"title": tool.title, "input_schema": tool.input_schema}
+            report["workflow_run"] = result(await client.call_tool(config["workflow"]["tool"], config["workflow"]["inputs"]))
+            report["workflow_refused"] = result(
+                await client.call_tool(config["workflow"]["tool"], config["workflow"]["bad_inputs"])
+            )
         if "add" in config:
             notified = False
             try:

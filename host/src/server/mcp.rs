@@ -1,7 +1,9 @@
 //! Connector operations as Model Context Protocol tools, for AI agents:
 //! one tool per operation, named `<connector>__<operation>`, described by
 //! its title and description, taking its input schema, with read-only and
-//! destructive hints. A call's output comes back as structured content and
+//! destructive hints. On `serve`, each stored workflow is a tool too,
+//! `workflow.<name>`, taking the workflow's inputs and answering with the
+//! record of the run it started (which the call waits for). A call's output comes back as structured content and
 //! as text; a failed call is a tool result with `isError` whose text names
 //! the error kind and message, so the agent can read and fix it. Served
 //! over stdio (`connector-host mcp`) and Streamable HTTP (`/mcp` on
@@ -47,11 +49,92 @@ pub struct McpOptions {
 pub struct McpServer {
     runtime: Runtime,
     options: Arc<McpOptions>,
+    /// On `serve`: the server, whose stored workflows are tools too.
+    server: Option<super::AppState>,
 }
+
+/// The prefix of a stored workflow's tool name. A connector's tools have
+/// `__` between two names without dots, so the two never meet.
+const WORKFLOW_TOOL: &str = "workflow.";
 
 impl McpServer {
     pub fn new(runtime: Runtime, options: McpOptions) -> Self {
-        McpServer { runtime, options: Arc::new(options) }
+        McpServer { runtime, options: Arc::new(options), server: None }
+    }
+
+    /// This server, with `state`'s stored workflows as tools.
+    pub(super) fn with_workflows(mut self, state: super::AppState) -> Self {
+        self.server = Some(state);
+        self
+    }
+
+    /// A tool per stored workflow that is offered.
+    async fn workflow_tools(&self) -> Vec<Tool> {
+        let Some(state) = &self.server else { return Vec::new() };
+        let stored = match state.library.list().await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not list the stored workflows for MCP");
+                return Vec::new();
+            }
+        };
+        stored
+            .into_iter()
+            .filter_map(|stored| {
+                let name = format!("{WORKFLOW_TOOL}{}", stored.name);
+                if !self.offered(&name) {
+                    return None;
+                }
+                let mut schema = match stored.workflow.get("inputs") {
+                    Some(Value::Object(schema)) => schema.clone(),
+                    _ => serde_json::Map::new(),
+                };
+                schema.entry("type").or_insert_with(|| Value::String("object".into()));
+                let title = stored.workflow.get("name").and_then(Value::as_str).filter(|t| !t.is_empty());
+                let title = title.unwrap_or(&stored.name).to_owned();
+                let description = format!(
+                    "Runs the stored workflow `{}` (version {}) with these inputs, and answers with the run's \
+                     record: each step's input and output or error.",
+                    stored.name, stored.version
+                );
+                let mut annotations = ToolAnnotations::with_title(title.clone());
+                annotations.read_only_hint = Some(false);
+                annotations.open_world_hint = Some(true);
+                Some(Tool::new(name, description, Arc::new(schema)).with_title(title).with_annotations(annotations))
+            })
+            .collect()
+    }
+
+    /// Runs stored workflow `name` with `inputs` and answers with its
+    /// record, as a tool result.
+    async fn call_workflow(&self, state: &super::AppState, name: &str, inputs: Value) -> CallToolResult {
+        let stored = match state.library.get(name, None).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                return error_result("unknown-tool", &format!("no stored workflow `{}`", truncate_chars(name, 80)));
+            }
+            Err(e) => return error_result("invalid-workflow", &format!("{e:#}")),
+        };
+        match super::runs::start_run(state.clone(), stored.workflow, Some(inputs), true, Some(stored.version)).await {
+            Ok(super::runs::Started::Ended(record)) => {
+                let failed = record.status != crate::workflow::RunStatus::Succeeded;
+                let mut result = CallToolResult::structured(serde_json::to_value(&record).unwrap_or_default());
+                if failed {
+                    result.is_error = Some(true);
+                }
+                result
+            }
+            Ok(super::runs::Started::Accepted(id)) => CallToolResult::structured(serde_json::json!({
+                "id": id, "status": "running",
+                "note": "the run goes on; GET /v1/runs/{id} reads its record"
+            })),
+            Err(error) => {
+                let body = error.body();
+                let kind = body.get("kind").and_then(Value::as_str).unwrap_or("host");
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("the run could not start");
+                error_result(kind, message)
+            }
+        }
     }
 
     fn offered(&self, name: &str) -> bool {
@@ -155,7 +238,8 @@ impl ServerHandler for McpServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self.tools();
+        let mut tools = self.tools();
+        tools.extend(self.workflow_tools().await);
         let start = match request.and_then(|r| r.cursor) {
             None => 0,
             Some(cursor) => cursor
@@ -177,6 +261,12 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if let (Some(workflow), Some(state)) = (request.name.strip_prefix(WORKFLOW_TOOL), &self.server)
+            && self.offered(&request.name)
+        {
+            let inputs = Value::Object(request.arguments.unwrap_or_default());
+            return Ok(self.call_workflow(state, workflow, inputs).await.into());
+        }
         let Some((connector, operation)) = self.resolve(&request.name) else {
             let name = truncate_chars(&request.name, 80);
             return Ok(error_result("unknown-tool", &format!("no tool called `{name}` is offered")).into());

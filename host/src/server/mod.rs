@@ -227,7 +227,7 @@ impl Server {
             library,
         }));
         let mcp = {
-            let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone());
+            let server = mcp::McpServer::new(state.runtime.clone(), options.mcp.clone()).with_workflows(state.clone());
             let mut config = rmcp::transport::streamable_http_server::StreamableHttpServerConfig::default();
             if state.token.is_some() {
                 // With a token, any Host may call (the token, which a

@@ -36,7 +36,23 @@ pub(super) async fn start(
 ) -> Result<Response, ApiError> {
     let query = query(params)?;
     let (body, given) = split_run_body(json_body(body)?)?;
-    start_run(state, body, given, query.wait != Some(false), None).await
+    start_run(state, body, given, query.wait != Some(false), None).await.map(Started::into_response)
+}
+
+/// How a run request was answered: the run ended (its record), or it
+/// goes on (its id).
+pub(super) enum Started {
+    Ended(Box<RunRecord>),
+    Accepted(String),
+}
+
+impl IntoResponse for Started {
+    fn into_response(self) -> Response {
+        match self {
+            Started::Ended(record) => Json(record).into_response(),
+            Started::Accepted(id) => (StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response(),
+        }
+    }
 }
 
 /// Starts a run of `body` (a workflow's JSON; `version`, the stored
@@ -48,7 +64,7 @@ pub(super) async fn start_run(
     given: Option<Value>,
     wait: bool,
     version: Option<u64>,
-) -> Result<Response, ApiError> {
+) -> Result<Started, ApiError> {
     let workflow = Workflow::deserialize(&body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-workflow", format!("not a valid workflow: {e}"))
     })?;
@@ -84,14 +100,14 @@ pub(super) async fn start_run(
     };
     if !wait {
         tokio::spawn(run);
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response());
+        return Ok(Started::Accepted(id));
     }
     // Run on a task of its own, so the run completes and is recorded even
     // if the caller goes away.
     let record = tokio::spawn(run)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", format!("the run's task failed: {e}")))?;
-    Ok(Json(record).into_response())
+    Ok(Started::Ended(Box::new(record)))
 }
 
 /// A run request's workflow and the inputs given (`None`: none): the body
@@ -157,7 +173,7 @@ async fn submit(
     body: &Value,
     inputs: &Value,
     answer: Answer,
-) -> Result<Response, ApiError> {
+) -> Result<Started, ApiError> {
     let raw = serde_json::value::to_raw_value(body).map_err(|e| store_error(e.into()))?;
     queue.submit(&record, &raw, workflow.inputs.is_some().then_some(inputs)).await.map_err(|error| match error {
         SubmitError::Full(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string()),
@@ -167,14 +183,14 @@ async fn submit(
         }
     })?;
     if answer == Answer::AtOnce {
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
+        return Ok(Started::Accepted(record.id));
     }
     // Not forever: with no worker running, the caller would hang.
     let Ok(waited) = tokio::time::timeout(MAX_QUEUED_WAIT, queue.records().wait(&record.id)).await else {
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "id": record.id }))).into_response());
+        return Ok(Started::Accepted(record.id));
     };
     match waited.map_err(store_error)? {
-        Some(record) => Ok(Json(record).into_response()),
+        Some(record) => Ok(Started::Ended(Box::new(record))),
         None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host", "the run's record is gone")),
     }
 }

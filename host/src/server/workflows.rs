@@ -131,7 +131,9 @@ pub(super) async fn run(
     let given = inputs_of(body)?;
     let stored =
         state.library.get(&name, query.version).await.map_err(invalid)?.ok_or_else(|| unknown_workflow(&name))?;
-    start_run(state, stored.workflow, given, query.wait != Some(false), Some(stored.version)).await
+    start_run(state, stored.workflow, given, query.wait != Some(false), Some(stored.version))
+        .await
+        .map(IntoResponse::into_response)
 }
 
 pub(super) async fn add_hook(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
@@ -311,7 +313,7 @@ pub(super) async fn trigger(
     let stored = state.library.get(&hook.workflow, None).await.map_err(store_error)?;
     let stored = stored.ok_or_else(|| unknown_workflow(&hook.workflow))?;
     tracing::info!(hook = %hook.id, workflow = %hook.workflow, version = stored.version, "a webhook starts a run");
-    start_run(state, stored.workflow, given, false, Some(stored.version)).await
+    start_run(state, stored.workflow, given, false, Some(stored.version)).await.map(IntoResponse::into_response)
 }
 
 /// Whether the request proves it knows `secret`: as a bearer token, or as

@@ -48,7 +48,8 @@ fn env() -> Value {
 /// list-changed notification when a connector arrives.
 async fn check_report(report: &Value, endpoint: &str) {
     let tools = report["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 133, "one tool per Cognito operation");
+    let operations = tools.iter().filter(|tool| tool.as_str().is_some_and(|t| t.starts_with("aws-cognito__"))).count();
+    assert_eq!(operations, 133, "one tool per Cognito operation");
     assert!(report["pages"].as_u64().unwrap() >= 2, "the listing is paginated and followed");
     let create = &report["create_user_pool"];
     assert_eq!(create["title"], "Create user pool");
@@ -79,7 +80,7 @@ async fn check_report(report: &Value, endpoint: &str) {
     let after = report["tools_after"].as_array().unwrap();
     assert_eq!(
         after.len(),
-        133 + connector_tests::HOSTILE_OPERATIONS,
+        tools.len() + connector_tests::HOSTILE_OPERATIONS,
         "the hostile connector's operations joined the list"
     );
     assert!(after.iter().any(|t| t == "hostile__echo"));
@@ -105,8 +106,28 @@ async fn tools_over_http_on_serve_behind_the_token() {
     let url = format!("{}/mcp", server.base());
     let refused = reqwest::Client::new().post(&url).json(&json!({})).send().await.unwrap();
     assert_eq!(refused.status(), 401, "/mcp needs the token");
-    let report = scenario(json!({"url": url, "token": "mcp-token", "add": add}));
+    // A stored workflow is a tool too, taking the workflow's inputs.
+    let workflow = json!({
+        "name": "Pool by name",
+        "connectors": {"cognito": "aws-cognito"},
+        "inputs": {"type": "object", "properties": {"pool": {"type": "string", "minLength": 1}}, "required": ["pool"]},
+        "steps": [{"id": "pool", "connector": "cognito", "operation": "create_user_pool",
+                   "input": {"pool_name": "{{inputs.pool}}"}}]
+    });
+    let saved =
+        server.request(reqwest::Method::PUT, "/v1/workflows/pool-by-name").json(&workflow).send().await.unwrap();
+    assert_eq!(saved.status(), 201);
+    let report = scenario(json!({"url": url, "token": "mcp-token", "add": add, "workflow": {
+        "tool": "workflow.pool-by-name", "inputs": {"pool": "From MCP"}, "bad_inputs": {"pool": ""}}}));
     check_report(&report, &endpoint).await;
+    assert_eq!(report["workflow_tool"]["title"], "Pool by name", "{report}");
+    assert_eq!(report["workflow_tool"]["input_schema"]["required"], json!(["pool"]));
+    let run = &report["workflow_run"];
+    assert_eq!((run["is_error"].as_bool(), &run["structured"]["status"]), (Some(false), &json!("succeeded")), "{run}");
+    assert_eq!(run["structured"]["steps"][0]["output"]["UserPool"]["Name"], "From MCP");
+    let refused = &report["workflow_refused"];
+    assert_eq!(refused["is_error"], true, "{refused}");
+    assert!(refused["text"][0].as_str().unwrap().starts_with("invalid-inputs: inputs/pool"), "{refused}");
 }
 
 /// Sessions on `/mcp` are bounded: past `--max-mcp-sessions`, the least
