@@ -434,7 +434,12 @@ impl Worker {
         }
         let inputs = match workflow.accept_inputs(message.inputs.as_ref()) {
             Ok(inputs) => inputs,
-            Err(e) => return self.finish(record, RunStatus::Failed, Some(format!("invalid inputs: {e}"))).await,
+            // Not the checker's words, which quote the values (secrets
+            // among them): they were checked when the run was submitted.
+            Err(_) => {
+                let reason = "its inputs do not match the workflow's inputs schema".to_owned();
+                return self.finish(record, RunStatus::Failed, Some(reason)).await;
+            }
         };
         let connectors = match self.prepare(&workflow) {
             Ok(connectors) => connectors,
@@ -467,7 +472,11 @@ impl Worker {
         match reports.last() {
             Some(last) if last.stopped_run() => {
                 let reason = step_failure(last);
-                if is_retryable(last) {
+                // A step with a retry policy of its own has had its tries:
+                // the queue does not add more.
+                let own_policy =
+                    workflow.steps.iter().any(|step| step.id == last.id && step.on_error.retry().is_some());
+                if is_retryable(last) && !own_policy {
                     self.try_again(record, delivered, reason).await
                 } else {
                     self.finish(record, RunStatus::Failed, None).await

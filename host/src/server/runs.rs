@@ -141,7 +141,13 @@ fn new_record(workflow: &Workflow, inputs: &Value, status: RunStatus) -> RunReco
         status,
         started_at: timestamp(SystemTime::now()),
         finished_at: None,
-        inputs: workflow.inputs.as_ref().map(|schema| workflow::mask_write_only(schema, inputs)),
+        // Bounded as a step's values are, so the record always fits.
+        inputs: workflow.inputs.as_ref().map(|schema| {
+            workflow::bounded_value(
+                &workflow::mask_write_only(schema, inputs),
+                workflow::SharedRunStore::MAX_RECORDED_BYTES,
+            )
+        }),
         workflow_version: None,
         steps: Vec::new(),
         error: None,

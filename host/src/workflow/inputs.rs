@@ -52,6 +52,9 @@ pub(crate) fn accept(schema: Option<&Value>, given: Option<&Value>) -> Result<Va
         };
     };
     let mut inputs = given.cloned().unwrap_or(empty);
+    if !inputs.is_object() {
+        return Err("inputs must be a JSON object".to_owned());
+    }
     if let (Value::Object(fields), Some(Value::Object(properties))) = (&mut inputs, schema.get("properties")) {
         for (name, property) in properties {
             if let Some(default) = property.get("default")
@@ -115,6 +118,8 @@ mod tests {
         assert!(missing.contains("\"pool_name\" is a required property"), "{missing}");
         assert_eq!(accept(None, None).unwrap(), json!({}));
         assert!(accept(None, Some(&json!({"a": 1}))).unwrap_err().contains("declares no inputs"));
+        let untyped = json!({"properties": {"a": {"type": "string"}}});
+        assert_eq!(accept(Some(&untyped), Some(&json!(["a"]))).unwrap_err(), "inputs must be a JSON object");
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub use condition::{MAX_EXPRESSION_BYTES, MAX_NESTING};
 pub use library::{Hook, HookSummary, MAX_HOOKS, MAX_VERSIONS, MAX_WORKFLOWS, StoredWorkflow, WorkflowLibrary};
 pub use mask::{mask_write_only, redact, write_only_values};
 pub use policy::{Backoff, OnError, Retry, Then};
+pub(crate) use record::bounded as bounded_value;
 pub use record::{RunRecord, RunStatus, StepAttempt, StepTries, timestamp};
 pub use run::{StepObserver, check_authentications, load_connectors, pin_connectors, resume, run};
 pub use schedule::{Due, MAX_CATCH_UP, Schedule, ScheduleState};

@@ -148,7 +148,9 @@ impl StepReport {
             StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
             StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
         };
-        report.retried_errors = self.retried_errors.iter().map(|error| bounded(error, max_bytes)).collect();
+        // The errors of earlier tries are the small print: a few KiB each.
+        let retried_bytes = max_bytes.min(MAX_RETRIED_ERROR_BYTES);
+        report.retried_errors = self.retried_errors.iter().map(|error| bounded(error, retried_bytes)).collect();
         for iteration in &mut report.iterations {
             iteration.input = bounded(&iteration.input, max_bytes);
             iteration.outcome = match &iteration.outcome {
@@ -156,7 +158,8 @@ impl StepReport {
                 StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
                 StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
             };
-            iteration.retried_errors = iteration.retried_errors.iter().map(|error| bounded(error, max_bytes)).collect();
+            iteration.retried_errors =
+                iteration.retried_errors.iter().map(|error| bounded(error, retried_bytes)).collect();
         }
         // A loop's iterations together stay within a few values' worth:
         // past it they keep how they ended, not their values, and past
@@ -204,6 +207,9 @@ const TOO_DEEP: &str = "cut: nested too deep to record";
 const RUN_FULL: &str = "cut: the run's record is full";
 const LOOP_TOO_LARGE: &str = "cut: the loop's iterations are too large to record";
 
+/// Most bytes of JSON kept of each error of a step's earlier tries.
+const MAX_RETRIED_ERROR_BYTES: usize = 4096;
+
 impl StepReport {
     /// This report with notes in place of its input and its output or
     /// error: what a record keeps of a step once its run has recorded
@@ -222,7 +228,7 @@ impl StepReport {
             StepOutcome::Error(error) => {
                 // The error's kind stays, and whether it may have taken
                 // effect: they say how the step ended.
-                let mut cut = json!({ "message": RUN_FULL });
+                let mut cut = json!({ "message": RUN_FULL, "recorded": RUN_FULL });
                 for kept in ["kind", MAY_HAVE_TAKEN_EFFECT] {
                     if let Some(value) = error.get(kept) {
                         cut[kept] = value.clone();
@@ -255,7 +261,9 @@ fn was_cut(value: &Value) -> bool {
     }
 }
 
-fn bounded(value: &Value, max_bytes: usize) -> Value {
+/// `value` as a record keeps it: at most `max_bytes` of JSON and
+/// [`MAX_RECORDED_DEPTH`] levels, a note in place of what was cut.
+pub(crate) fn bounded(value: &Value, max_bytes: usize) -> Value {
     let value = shallow(value, 0);
     let size = serde_json::to_string(&value).map(|t| t.len()).unwrap_or(usize::MAX);
     if size <= max_bytes {
@@ -313,5 +321,8 @@ mod tests {
         let StepOutcome::Error(error) = failed.cut_for_room(4096).outcome else { panic!("an error stays one") };
         assert_eq!(error["kind"], "service");
         assert!(failed.cut_for_room(4096).outcome.may_have_taken_effect());
+        failed.continued = true;
+        assert!(failed.output_recorded_in_full(), "a continued error kept whole stands");
+        assert!(!failed.cut_for_room(4096).output_recorded_in_full(), "one cut for room is run again");
     }
 }

@@ -176,6 +176,7 @@ fn lookup<'a>(reference: &str, earlier: &Earlier<'a>) -> anyhow::Result<&'a Valu
                 .with_context(|| format!("`{{{{{reference}}}}}`: step `{step}` has not run"))?;
             let report = &earlier.reports[index];
             let value = match (&report.outcome, parsed.part) {
+                (StepOutcome::Skipped(_), Part::Input) => bail!("`{{{{{reference}}}}}`: step `{step}` was skipped"),
                 (_, Part::Input) => earlier.inputs.get(index).unwrap_or(&report.input),
                 (StepOutcome::Output(output), Part::Output) => earlier.outputs.get(index).unwrap_or(output),
                 (StepOutcome::Error(error), Part::Error) => error,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::InvokeError;
 use crate::runtime::{CallContext, ComponentSource, Connector, ConnectorHost, LoadOptions, Runtime};
-use crate::workflow::condition::Condition;
+use crate::workflow::condition::{Condition, one_line};
 use crate::workflow::mask::{mask_write_only, redact, write_only_values};
 use crate::workflow::reference::{Part, Reference, references, resolve};
 use crate::workflow::{
@@ -170,6 +170,24 @@ pub async fn resume(
             reports.push(report);
             continue;
         }
+        // A step that failed and went on stands as recorded, whether or
+        // not its input resolves (it may have failed because it did not).
+        if report.outcome.is_error() {
+            let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
+            let input = match resolve(&step.input, &earlier, host.max_input_bytes()) {
+                Ok(input) => {
+                    if let Some(operation) = operation_of(step) {
+                        secrets.extend(write_only_values(&operation.input_schema, &input));
+                    }
+                    input
+                }
+                Err(_) => step.input.clone(),
+            };
+            outputs.push(Value::Null);
+            inputs.push(input);
+            reports.push(report);
+            continue;
+        }
         // A step recorded whole whose output had secrets hidden runs again
         // when a later step uses its output (as a repeat: it did take
         // effect once).
@@ -226,11 +244,10 @@ pub async fn resume(
         }
         let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
         // A loop's condition is each iteration's.
-        let condition = step
-            .condition
-            .as_deref()
-            .filter(|_| step.for_each.is_none())
-            .map(|text| evaluate_condition(text, &earlier));
+        let condition = match step.condition.as_deref().filter(|_| step.for_each.is_none()) {
+            Some(text) => Some(evaluate_condition(text, &earlier, &secrets).await),
+            None => None,
+        };
         if let Some(Ok(false)) = condition {
             let text = step.condition.clone().unwrap_or_default();
             let report = StepReport {
@@ -306,6 +323,9 @@ pub async fn resume(
                     (i, &mut *observer),
                 )
                 .await;
+                if tried.interrupted {
+                    break;
+                }
                 attempt = tried.attempt;
                 retried_errors = tried.retried_errors;
                 (input, tried.outcome)
@@ -380,9 +400,10 @@ pub async fn resume(
 }
 
 /// Evaluates a step's condition over the run's inputs and the steps before
-/// it. Only the steps the condition's text names are handed to it, so a
-/// condition costs what it reads, not the whole run so far.
-fn evaluate_condition(text: &str, earlier: &Earlier<'_>) -> anyhow::Result<bool> {
+/// it (and a loop's item and index). Only the steps the condition's text
+/// names are handed to it, so a condition costs what it reads, not the
+/// whole run so far. Secrets are hidden in what it says went wrong.
+async fn evaluate_condition(text: &str, earlier: &Earlier<'_>, secrets: &[String]) -> anyhow::Result<bool> {
     let condition = Condition::parse(text)?;
     let named = words(text);
     let mut steps = serde_json::Map::new();
@@ -392,7 +413,9 @@ fn evaluate_condition(text: &str, earlier: &Earlier<'_>) -> anyhow::Result<bool>
         }
         let mut view = serde_json::Map::new();
         view.insert("status".into(), json!(report.outcome.status()));
-        view.insert("input".into(), earlier.inputs.get(index).cloned().unwrap_or(Value::Null));
+        if !matches!(report.outcome, StepOutcome::Skipped(_)) {
+            view.insert("input".into(), earlier.inputs.get(index).cloned().unwrap_or(Value::Null));
+        }
         match &report.outcome {
             StepOutcome::Output(_) => {
                 view.insert("output".into(), earlier.outputs.get(index).cloned().unwrap_or(Value::Null));
@@ -404,13 +427,16 @@ fn evaluate_condition(text: &str, earlier: &Earlier<'_>) -> anyhow::Result<bool>
         }
         steps.insert(report.id.clone(), Value::Object(view));
     }
-    let steps = Value::Object(steps);
-    match earlier.item {
-        Some((item, index)) => {
-            condition.evaluate(&[("inputs", earlier.run_inputs), ("steps", &steps), ("item", item), ("index", index)])
-        }
-        None => condition.evaluate(&[("inputs", earlier.run_inputs), ("steps", &steps)]),
+    let mut variables = vec![("inputs", earlier.run_inputs.clone()), ("steps", Value::Object(steps))];
+    if let Some((item, index)) = earlier.item {
+        variables.extend([("item", item.clone()), ("index", index.clone())]);
     }
+    condition.evaluate(variables).await.map_err(|message| {
+        // Hidden before the message is cut or escaped, which would keep a
+        // secret from matching.
+        let shown = redact(&Value::String(message), secrets);
+        anyhow::anyhow!(one_line(shown.as_str().unwrap_or_default()))
+    })
 }
 
 /// The words of a condition that could be step ids (runs of letters,
@@ -425,6 +451,14 @@ struct Tried {
     outcome: StepOutcome,
     attempt: StepAttempt,
     retried_errors: Vec<Value>,
+    /// The run is to stop before the policy's next try: the step has no
+    /// outcome to record, and runs again when the run is taken up.
+    interrupted: bool,
+}
+
+/// The operation `step` calls, as `connector`'s manifest describes it.
+fn operation_of<'a>(connector: &'a Connector, step: &Step) -> Option<&'a crate::runtime::OperationInfo> {
+    connector.manifest().operation(&step.operation)
 }
 
 /// Invokes `step` with `input`, trying again as its retry policy says
@@ -458,24 +492,39 @@ async fn invoke_with_retries(
         }
         .with_effect(called.carried_out);
         let retry = step.on_error.retry();
+        // A try that may have taken effect is tried again only when the
+        // operation says a repeat is harmless: a second create could
+        // make a second thing.
+        let may_have_taken_effect = outcome.may_have_taken_effect();
+        let safe = !may_have_taken_effect || operation_of(connector, step).is_some_and(|op| op.safe_to_repeat());
         let again = match (&outcome, retry) {
             (StepOutcome::Error(error), Some(retry)) => {
                 retry.covers(error)
+                    && safe
                     && attempt.number < retry.max_attempts
-                    && !observer.stop_before_next()
                     && Instant::now() + retry.backoff.wait_before(attempt.number + 1) < deadline
             }
             _ => false,
         };
         let (StepOutcome::Error(error), Some(retry), true) = (&outcome, retry, again) else {
-            return Tried { outcome, attempt, retried_errors };
+            return Tried { outcome, attempt, retried_errors, interrupted: false };
         };
-        let may_have_taken_effect = outcome.may_have_taken_effect();
+        if observer.stop_before_next() {
+            return Tried { outcome, attempt, retried_errors, interrupted: true };
+        }
         observer.try_failed(index, may_have_taken_effect);
         retried_errors.push(error.clone());
-        tokio::time::sleep(retry.backoff.wait_before(attempt.number + 1)).await;
+        // The wait ends early when the run is to stop (a worker shutting
+        // down): the step is then left for whoever takes the run up next.
+        let waited = Instant::now() + retry.backoff.wait_before(attempt.number + 1);
+        while Instant::now() < waited {
+            if observer.stop_before_next() {
+                return Tried { outcome, attempt, retried_errors, interrupted: true };
+            }
+            tokio::time::sleep((waited - Instant::now()).min(std::time::Duration::from_millis(200))).await;
+        }
         let Some(next) = observer.step_starting(index, step).await else {
-            return Tried { outcome, attempt, retried_errors };
+            return Tried { outcome, attempt, retried_errors, interrupted: true };
         };
         attempt = StepAttempt {
             number: next.number.max(attempt.number + 1),
@@ -511,19 +560,24 @@ struct LoopRun<'a> {
     deadline: Instant,
     /// Set once an iteration fails and stops the loop.
     stopped: &'a std::sync::atomic::AtomicBool,
+    /// The run's secrets so far, hidden in what a condition says.
+    secrets: &'a [String],
 }
 
 impl LoopRun<'_> {
     /// Iteration `index` in `scope` (its item and index); `None` when the
     /// loop stopped, or the run's time ran out, before it started.
     async fn iteration(self, index: usize, scope: Earlier<'_>) -> Option<IterationDone> {
-        let LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped } = self;
+        let LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped, secrets } = self;
         if stopped.load(std::sync::atomic::Ordering::SeqCst) || Instant::now() >= deadline {
             return None;
         }
         let started = Instant::now();
         let mut found_secrets = Vec::new();
-        let condition = step.condition.as_deref().map(|text| evaluate_condition(text, &scope));
+        let condition = match step.condition.as_deref() {
+            Some(text) => Some(evaluate_condition(text, &scope, secrets).await),
+            None => None,
+        };
         let (input, outcome, tried_attempt, retried) = match condition {
             Some(Ok(false)) => {
                 let text = step.condition.clone().unwrap_or_default();
@@ -650,7 +704,8 @@ async fn run_loop(
     // Boxed as `dyn Future + Send`: a closure handing out borrowed items
     // makes a future the compiler cannot prove `Send` for every lifetime.
     type Iteration<'a> = std::pin::Pin<Box<dyn Future<Output = Option<IterationDone>> + Send + 'a>>;
-    let loop_run = LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped: &stopped };
+    let loop_run =
+        LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped: &stopped, secrets };
     let futures: Vec<Iteration<'_>> = items
         .iter()
         .zip(&indices)

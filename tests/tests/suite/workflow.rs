@@ -103,3 +103,32 @@ async fn a_resumed_run_runs_again_a_masked_step_whose_output_is_used() {
     assert_eq!(last, &serde_json::json!({"note": "***"}));
     assert!(resumed[2].masked, "the real token reached the last step");
 }
+
+/// A step that failed and went on stands as recorded when a run resumes,
+/// even though its input still does not resolve: the steps after it are
+/// not run again.
+#[tokio::test]
+async fn a_resumed_run_keeps_a_continued_failure_and_what_came_after() {
+    use connector_host::CallContext;
+    use connector_host::workflow::{StepReport, resume};
+    let host = host_for("http://127.0.0.1:9").await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let connectors = BTreeMap::from([("h".to_owned(), hostile)]);
+    let workflow: Workflow = serde_json::from_value(serde_json::json!({"steps": [
+        {"id": "first", "connector": "h", "operation": "echo", "input": {"note": "n"}},
+        {"id": "broken", "connector": "h", "operation": "echo", "input": {"note": "{{steps.first.output.missing}}"},
+         "on_error": "continue"},
+        {"id": "last", "connector": "h", "operation": "echo", "input": {"note": "{{steps.first.output.note}}"}}
+    ]}))
+    .unwrap();
+    let no_inputs = serde_json::json!({});
+    let first = connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    let statuses: Vec<&str> = first.iter().map(|r| r.outcome.status()).collect();
+    assert_eq!(statuses, ["succeeded", "failed", "succeeded"]);
+    let mut ran = Vec::new();
+    let mut observer = |_: usize, report: &StepReport| ran.push(report.id.clone());
+    let resumed =
+        resume(&host, &workflow, &connectors, &no_inputs, first.clone(), &CallContext::default(), &mut observer).await;
+    assert!(ran.is_empty(), "nothing ran again: {ran:?}");
+    assert_eq!(resumed.len(), 3);
+}

@@ -166,6 +166,30 @@ async fn a_retry_policy_tries_again_with_back_off_and_then_goes_on_or_stops() {
     let body = String::from_utf8_lossy(&sent[1].body).into_owned();
     assert!(body.contains(r#""Username":"UserNotFoundException""#), "the error's code went on: {body}");
 
+    // A try cut off after its request went out may have taken effect: a
+    // read is tried again; adding a client secret is not, lest it add two.
+    let transport = json!({"retry": {"max_attempts": 3, "backoff": {"initial_ms": 10}, "on": ["transport"]}});
+    server.script(vec![Reply::Reset, Reply::json(200, user)]);
+    let reports = connector_host::workflow::run(
+        &host,
+        &get_user_workflow(transport.clone()),
+        &connectors,
+        &no_inputs,
+        |_, _: &StepReport| {},
+    )
+    .await;
+    assert_eq!(reports[0].attempts, 2, "{:?}", reports[0]);
+    server.take();
+    let create: Workflow = serde_json::from_value(json!({"steps": [
+        {"id": "create", "connector": "cognito", "operation": "add_user_pool_client_secret", "on_error": transport,
+         "input": {"user_pool_id": "us-east-1_abc", "client_id": "client1"}}]}))
+    .unwrap();
+    server.script(vec![Reply::Reset]);
+    let reports = connector_host::workflow::run(&host, &create, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    let StepOutcome::Error(error) = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    assert_eq!((reports[0].attempts, error["may_have_taken_effect"].as_bool()), (1, Some(true)), "{error}");
+    assert_eq!(server.take().len(), 1, "it was sent once");
+
     // Retries run out: the last error is the step's, and the run stops.
     let workflow = get_user_workflow(retry);
     server.script(vec![Reply::aws_error(400, "ThrottlingException"); 3]);
