@@ -155,6 +155,58 @@ impl Condition {
     }
 }
 
+impl Condition {
+    /// The steps the condition reads by name (`steps.pool`,
+    /// `steps['create-pool']`), to check they run before it.
+    pub(crate) fn named_steps(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        collect_steps(self.program.expression(), &mut names);
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+fn collect_steps(expression: &IdedExpr, names: &mut Vec<String>) {
+    let is_steps = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(name) if name == "steps");
+    match &expression.expr {
+        Expr::Select(select) if is_steps(&select.operand) => names.push(select.field.clone()),
+        Expr::Call(call)
+            if call.func_name == cel::common::ast::operators::INDEX && call.args.first().is_some_and(is_steps) =>
+        {
+            if let Some(Expr::Literal(cel::common::ast::LiteralValue::String(name))) = call.args.get(1).map(|a| &a.expr)
+            {
+                names.push(name.inner().to_owned());
+            }
+        }
+        _ => {}
+    }
+    let mut visit = |e: &IdedExpr| collect_steps(e, names);
+    match &expression.expr {
+        Expr::Comprehension(c) => {
+            [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().for_each(&mut visit)
+        }
+        Expr::Call(call) => call.target.iter().map(|t| t.as_ref()).chain(call.args.iter()).for_each(&mut visit),
+        Expr::List(list) => list.elements.iter().for_each(&mut visit),
+        Expr::Map(map) => map.entries.iter().for_each(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => {
+                visit(&e.key);
+                visit(&e.value);
+            }
+            EntryExpr::StructField(f) => visit(&f.value),
+        }),
+        Expr::Struct(structure) => structure.entries.iter().for_each(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => {
+                visit(&e.key);
+                visit(&e.value);
+            }
+            EntryExpr::StructField(f) => visit(&f.value),
+        }),
+        Expr::Select(select) => visit(&select.operand),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
 /// The process's permits to evaluate a condition.
 fn running() -> &'static Arc<tokio::sync::Semaphore> {
     static RUNNING: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
@@ -398,6 +450,15 @@ mod tests {
         assert!(check("[1,2].exists(x, x in [2, 3])", json!({}), json!({})).await.unwrap());
         let big = json!({"blob": "x".repeat(MAX_DATA_BYTES)});
         assert!(check("true", big, json!({})).await.unwrap_err().contains("over the limit of 1048576"));
+    }
+
+    #[test]
+    fn the_steps_a_condition_names_are_found() {
+        let condition = Condition::parse(
+            "steps.pool.status == 'failed' && has(steps['create-user'].output) || [1].exists(x, steps.b.n == x)",
+        )
+        .unwrap();
+        assert_eq!(condition.named_steps(), ["b", "create-user", "pool"]);
     }
 
     #[test]

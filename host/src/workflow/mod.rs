@@ -478,7 +478,14 @@ impl Workflow {
                 }
             }
             if let Some(condition) = &step.condition {
-                condition::Condition::parse(condition).with_context(|| format!("{}: if", at()))?;
+                let parsed = condition::Condition::parse(condition).with_context(|| format!("{}: if", at()))?;
+                if let Some(named) = parsed.named_steps().into_iter().find(|name| !earlier.contains(&name.as_str())) {
+                    bail!(
+                        "{}: if: the condition reads step `{}`, which does not run before it",
+                        at(),
+                        escape_untrusted(&named.chars().take(64).collect::<String>())
+                    );
+                }
             }
             step.on_error.check().with_context(at)?;
             if let Some(n) = step.max_concurrency

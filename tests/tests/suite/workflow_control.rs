@@ -220,6 +220,7 @@ async fn bad_policies_and_conditions_are_refused_before_a_run() {
         (json!({"on_error": {"retry": {"max_attempts": 2, "on": ["flaky"]}}}), "`flaky` is not an error class"),
         (json!({"if": "inputs.count >"}), "step 1 (`a`): if: the condition does not parse"),
         (json!({"if": "[1].all(x, [2].exists(y, y == x))"}), "inside another's body"),
+        (json!({"if": "steps.typo.status == 'failed'"}), "reads step `typo`, which does not run before it"),
         (json!({"input": {"n": "{{inputs.count}}"}}), "reads the run's inputs, and the workflow declares none"),
         (json!({"input": {"n": "{{steps.b.error.code}}"}}), "refers to step `b`, which does not run before it"),
     ] {
