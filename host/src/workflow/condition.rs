@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
-use cel::{Context, Program, Value as Cel};
+use cel::{Context, Value as Cel};
 use serde_json::Value;
 
 /// Longest condition, in bytes.
@@ -64,7 +64,10 @@ const STACK_BYTES: usize = 32 << 20;
 
 /// A checked, compiled condition.
 pub(crate) struct Condition {
-    program: Arc<Program>,
+    /// The parsed expression, list macros expanded.
+    expression: Arc<IdedExpr>,
+    /// The steps it reads by name, sorted.
+    steps: Vec<String>,
 }
 
 impl std::fmt::Debug for Condition {
@@ -89,28 +92,31 @@ impl Condition {
         if operators > MAX_OPERATORS {
             bail!("the condition has {operators} operators, past the limit of {MAX_OPERATORS}");
         }
-        let parsed = on_large_stack(|| {
-            cel::parser::Parser::new().max_recursion_depth(MAX_NESTING).parse(text).map(|_| ())?;
-            Program::compile(text)
-        });
-        let program = match parsed {
-            Some(Ok(program)) => program,
+        // Once, with the depth bound: the interpreter evaluates the
+        // expression tree as it is.
+        let parsed = on_large_stack(|| cel::parser::Parser::new().max_recursion_depth(MAX_NESTING).parse(text));
+        let expression = match parsed {
+            Some(Ok(expression)) => expression,
             Some(Err(errors)) => bail!("the condition does not parse: {}", one_line(&errors.to_string())),
             None => bail!("the condition could not be checked (its parser failed)"),
         };
-        if nested_list_macro(program.expression(), false) {
+        if nested_list_macro(&expression, false) {
             bail!(
                 "the condition runs a list macro (all, exists, exists_one, map, filter) inside another's body, \
                  which could take as long as the product of the lists: use one at a time"
             );
         }
-        if costly_in_body(program.expression(), None) {
+        if costly_in_body(&expression, None) {
             bail!(
                 "the condition uses `+` or `in` inside a list macro's body on something other than the macro's \
                  own variables, which could take as long as the product of the lists: compute it outside the macro"
             );
         }
-        Ok(Condition { program: Arc::new(program) })
+        let mut steps = Vec::new();
+        collect_steps(&expression, &mut steps);
+        steps.sort();
+        steps.dedup();
+        Ok(Condition { expression: Arc::new(expression), steps })
     }
 
     /// Evaluates the condition with `variables` bound (`inputs`, `steps`,
@@ -127,7 +133,7 @@ impl Condition {
             return Err("the condition could not be evaluated".into());
         };
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let program = self.program.clone();
+        let expression = self.expression.clone();
         let spawned = std::thread::Builder::new().name("condition".into()).stack_size(STACK_BYTES).spawn(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut context = Context::default();
@@ -135,7 +141,7 @@ impl Condition {
                     context.add_variable_from_value(*name, to_cel(value));
                 }
                 // What it says, as text: CEL's values do not leave its thread.
-                match program.execute(&context) {
+                match Cel::resolve(&expression, &context) {
                     Ok(Cel::Bool(value)) => Ok(value),
                     Ok(other) => Err(format!("the condition must be true or false, and is {}", describe(&other))),
                     Err(error) => Err(format!("the condition could not be evaluated: {error}")),
@@ -157,13 +163,10 @@ impl Condition {
 
 impl Condition {
     /// The steps the condition reads by name (`steps.pool`,
-    /// `steps['create-pool']`), to check they run before it.
-    pub(crate) fn named_steps(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        collect_steps(self.program.expression(), &mut names);
-        names.sort();
-        names.dedup();
-        names
+    /// `steps['create-pool']`), sorted: to check they run before it, and
+    /// to hand it those alone.
+    pub(crate) fn named_steps(&self) -> &[String] {
+        &self.steps
     }
 }
 

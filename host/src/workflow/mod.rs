@@ -280,6 +280,16 @@ impl StepOutcome {
         }
     }
 
+    /// This outcome with its value (an output, an error or a skip's note)
+    /// passed through `f`.
+    pub(crate) fn map(&self, f: impl FnOnce(&Value) -> Value) -> StepOutcome {
+        match self {
+            StepOutcome::Output(value) => StepOutcome::Output(f(value)),
+            StepOutcome::Error(value) => StepOutcome::Error(f(value)),
+            StepOutcome::Skipped(value) => StepOutcome::Skipped(f(value)),
+        }
+    }
+
     /// `succeeded`, `failed` or `skipped`, as conditions read it.
     pub fn status(&self) -> &'static str {
         match self {
@@ -479,7 +489,7 @@ impl Workflow {
             }
             if let Some(condition) = &step.condition {
                 let parsed = condition::Condition::parse(condition).with_context(|| format!("{}: if", at()))?;
-                if let Some(named) = parsed.named_steps().into_iter().find(|name| !earlier.contains(&name.as_str())) {
+                if let Some(named) = parsed.named_steps().iter().find(|name| !earlier.contains(&name.as_str())) {
                     bail!(
                         "{}: if: the condition reads step `{}`, which does not run before it",
                         at(),

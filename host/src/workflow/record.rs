@@ -143,21 +143,13 @@ impl StepReport {
     pub fn bounded(&self, max_bytes: usize) -> StepReport {
         let mut report = self.clone();
         report.input = bounded(&self.input, max_bytes);
-        report.outcome = match &self.outcome {
-            StepOutcome::Output(output) => StepOutcome::Output(bounded(output, max_bytes)),
-            StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
-            StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
-        };
+        report.outcome = self.outcome.map(|value| bounded(value, max_bytes));
         // The errors of earlier tries are the small print: a few KiB each.
         let retried_bytes = max_bytes.min(MAX_RETRIED_ERROR_BYTES);
         report.retried_errors = self.retried_errors.iter().map(|error| bounded(error, retried_bytes)).collect();
         for iteration in &mut report.iterations {
             iteration.input = bounded(&iteration.input, max_bytes);
-            iteration.outcome = match &iteration.outcome {
-                StepOutcome::Output(output) => StepOutcome::Output(bounded(output, max_bytes)),
-                StepOutcome::Error(error) => StepOutcome::Error(bounded(error, max_bytes)),
-                StepOutcome::Skipped(skipped) => StepOutcome::Skipped(bounded(skipped, max_bytes)),
-            };
+            iteration.outcome = iteration.outcome.map(|value| bounded(value, max_bytes));
             iteration.retried_errors =
                 iteration.retried_errors.iter().map(|error| bounded(error, retried_bytes)).collect();
         }

@@ -144,8 +144,13 @@ pub async fn resume(
         Some(schema) => write_only_values(schema, run_inputs),
         None => Vec::new(),
     };
-    let operation_of =
-        |step: &Step| connectors.get(&step.connector).and_then(|c| c.manifest().operation(&step.operation));
+    let operation_of = |step: &Step| connectors.get(&step.connector).and_then(|c| operation_in(c, step));
+    // Each step's condition, parsed once for the run.
+    let conditions: Vec<Option<ParsedCondition>> = workflow
+        .steps
+        .iter()
+        .map(|step| step.condition.as_deref().map(|text| Condition::parse(text).map_err(|e| format!("{e:#}"))))
+        .collect();
     // Steps whose output a later step uses (a reference, or a condition
     // naming the step): a recorded output that had secrets hidden cannot
     // stand in for theirs.
@@ -157,8 +162,8 @@ pub async fn resume(
         .filter(|reference| reference.part == Part::Output)
         .filter_map(|reference| reference.step)
         .collect();
-    for condition in workflow.steps.iter().filter_map(|step| step.condition.as_deref()) {
-        used_outputs.extend(words(condition).into_iter().map(str::to_owned));
+    for condition in conditions.iter().flatten().flatten() {
+        used_outputs.extend(condition.named_steps().iter().cloned());
     }
     for (step, report) in workflow.steps.iter().zip(done) {
         if report.stopped_run() || report.id != step.id {
@@ -170,38 +175,28 @@ pub async fn resume(
             reports.push(report);
             continue;
         }
-        // A step that failed and went on stands as recorded, whether or
-        // not its input resolves (it may have failed because it did not).
-        if report.outcome.is_error() {
-            let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
-            let input = match resolve(&step.input, &earlier, host.max_input_bytes()) {
-                Ok(input) => {
-                    if let Some(operation) = operation_of(step) {
-                        secrets.extend(write_only_values(&operation.input_schema, &input));
-                    }
-                    input
-                }
-                Err(_) => step.input.clone(),
-            };
-            outputs.push(Value::Null);
-            inputs.push(input);
-            reports.push(report);
-            continue;
-        }
         // A step recorded whole whose output had secrets hidden runs again
         // when a later step uses its output (as a repeat: it did take
         // effect once).
-        if report.masked && used_outputs.contains(&step.id) {
+        let failed = report.outcome.is_error();
+        if !failed && report.masked && used_outputs.contains(&step.id) {
             break;
         }
         // The record masks secrets, so the real input is resolved again
         // from the workflow and the steps before it, as it was the first
-        // time.
+        // time. A step that failed and went on stands as recorded whether
+        // or not its input resolves (it may have failed because it did not).
         let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
-        let Ok(input) = resolve(&step.input, &earlier, host.max_input_bytes()) else { break };
-        if let Some(operation) = operation_of(step) {
-            secrets.extend(write_only_values(&operation.input_schema, &input));
-        }
+        let input = match resolve(&step.input, &earlier, host.max_input_bytes()) {
+            Ok(input) => {
+                if let Some(operation) = operation_of(step) {
+                    secrets.extend(write_only_values(&operation.input_schema, &input));
+                }
+                input
+            }
+            Err(_) if failed => step.input.clone(),
+            Err(_) => break,
+        };
         outputs.push(report.outcome.output_or_null());
         reports.push(report);
         inputs.push(input);
@@ -220,54 +215,22 @@ pub async fn resume(
             let limit = workflow.max_duration().as_millis();
             let error = json!({"kind": "run-time-limit",
                 "message": format!("the run passed its time limit of {limit} ms before step {} (`{}`)", i + 1, step.id)});
-            let report = StepReport {
-                id: step.id.clone(),
-                connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
-                version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
-                digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
-                operation: step.operation.clone(),
-                authentication: workflow.authentication_of(step).map(str::to_owned),
-                input: redact(&step.input, &secrets),
-                outcome: StepOutcome::Error(error),
-                masked: false,
-                attempts: 0,
-                may_have_taken_effect_twice: false,
-                continued: false,
-                retried_errors: Vec::new(),
-                iterations: Vec::new(),
-                started_at,
-                duration_ms: 0,
-            };
+            let input = redact(&step.input, &secrets);
+            let report = report_of(workflow, step, connector, input, StepOutcome::Error(error), started_at, 0);
             observer.step_ended(i, &report).await;
             reports.push(report);
             break;
         }
         let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
         // A loop's condition is each iteration's.
-        let condition = match step.condition.as_deref().filter(|_| step.for_each.is_none()) {
-            Some(text) => Some(evaluate_condition(text, &earlier, &secrets).await),
+        let condition = match conditions[i].as_ref().filter(|_| step.for_each.is_none()) {
+            Some(parsed) => Some(evaluate_condition(parsed, &earlier, &secrets).await),
             None => None,
         };
         if let Some(Ok(false)) = condition {
-            let text = step.condition.clone().unwrap_or_default();
-            let report = StepReport {
-                id: step.id.clone(),
-                connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
-                version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
-                digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
-                operation: step.operation.clone(),
-                authentication: workflow.authentication_of(step).map(str::to_owned),
-                input: redact(&step.input, &secrets),
-                outcome: StepOutcome::Skipped(json!({"condition": text, "value": false})),
-                masked: false,
-                attempts: 0,
-                may_have_taken_effect_twice: false,
-                continued: false,
-                retried_errors: Vec::new(),
-                iterations: Vec::new(),
-                started_at,
-                duration_ms: started.elapsed().as_millis() as u64,
-            };
+            let input = redact(&step.input, &secrets);
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let report = report_of(workflow, step, connector, input, skipped(step), started_at, duration_ms);
             observer.step_ended(i, &report).await;
             reports.push(report);
             inputs.push(step.input.clone());
@@ -303,8 +266,10 @@ pub async fn resume(
                 "message": format!("step {} (`{}`): {e:#}", i + 1, step.id)})),
             ),
             (Some(connector), _, Ok(_)) if step.for_each.is_some() => {
+                let condition = conditions[i].as_ref();
                 let looped =
-                    run_loop(host, workflow, step, connector, &earlier, run, attempt, deadline, &secrets).await;
+                    run_loop(host, workflow, step, connector, condition, &earlier, run, attempt, deadline, &secrets)
+                        .await;
                 iterations = looped.iterations;
                 found_in_loop = looped.secrets;
                 (step.input.clone(), looped.outcome)
@@ -358,34 +323,22 @@ pub async fn resume(
         // string even, a service may echo it in its answer, and one the
         // output marks may have been typed into this very input.
         let shown_input = redact(&masked_input, &secrets);
-        let shown = match masked_outcome {
-            StepOutcome::Output(output) => StepOutcome::Output(redact(&output, &secrets)),
-            StepOutcome::Error(error) => StepOutcome::Error(redact(&error, &secrets)),
-            StepOutcome::Skipped(skipped) => StepOutcome::Skipped(skipped),
-        };
+        let shown = masked_outcome.map(|value| redact(value, &secrets));
         let masked = match (&shown, &outcome) {
             (StepOutcome::Output(shown), StepOutcome::Output(real))
             | (StepOutcome::Error(shown), StepOutcome::Error(real)) => shown != real,
             _ => true,
         };
         let continued = outcome.is_error() && step.on_error.then() == Then::Continue;
+        let duration_ms = started.elapsed().as_millis() as u64;
         let report = StepReport {
-            id: step.id.clone(),
-            connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
-            version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
-            digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
-            operation: step.operation.clone(),
-            authentication: workflow.authentication_of(step).map(str::to_owned),
-            input: shown_input,
-            outcome: shown,
             masked,
             attempts: attempt.number,
             may_have_taken_effect_twice: attempt.earlier_effect && !operation.is_some_and(|op| op.safe_to_repeat()),
             continued,
             retried_errors: retried_errors.iter().map(|error| redact(error, &secrets)).collect(),
             iterations,
-            started_at,
-            duration_ms: started.elapsed().as_millis() as u64,
+            ..report_of(workflow, step, connector, shown_input, shown, started_at, duration_ms)
         };
         observer.step_ended(i, &report).await;
         let stopped = report.stopped_run();
@@ -403,12 +356,16 @@ pub async fn resume(
 /// it (and a loop's item and index). Only the steps the condition's text
 /// names are handed to it, so a condition costs what it reads, not the
 /// whole run so far. Secrets are hidden in what it says went wrong.
-async fn evaluate_condition(text: &str, earlier: &Earlier<'_>, secrets: &[String]) -> anyhow::Result<bool> {
-    let condition = Condition::parse(text)?;
-    let named = words(text);
+async fn evaluate_condition(
+    condition: &ParsedCondition,
+    earlier: &Earlier<'_>,
+    secrets: &[String],
+) -> anyhow::Result<bool> {
+    let condition = condition.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let named = condition.named_steps();
     let mut steps = serde_json::Map::new();
     for (index, report) in earlier.reports.iter().enumerate() {
-        if !named.contains(report.id.as_str()) {
+        if named.binary_search(&report.id).is_err() {
             continue;
         }
         let mut view = serde_json::Map::new();
@@ -439,10 +396,44 @@ async fn evaluate_condition(text: &str, earlier: &Earlier<'_>, secrets: &[String
     })
 }
 
-/// The words of a condition that could be step ids (runs of letters,
-/// digits, `_` and `-`): the steps it may read.
-fn words(text: &str) -> BTreeSet<&str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).filter(|w| !w.is_empty()).collect()
+/// A step's condition as parsed once for a run, or why it does not parse.
+type ParsedCondition = Result<Condition, String>;
+
+/// A step's report with what every report says: the connector and
+/// operation, the authentication, when it started and how long it took;
+/// no tries, nothing masked. A step that ran fills in the rest.
+fn report_of(
+    workflow: &Workflow,
+    step: &Step,
+    connector: Option<&Connector>,
+    input: Value,
+    outcome: StepOutcome,
+    started_at: String,
+    duration_ms: u64,
+) -> StepReport {
+    StepReport {
+        id: step.id.clone(),
+        connector: connector.map_or_else(|| step.connector.clone(), |c| c.name().to_owned()),
+        version: connector.map(|c| c.manifest().version.clone()).unwrap_or_default(),
+        digest: connector.map(|c| c.digest().to_owned()).unwrap_or_default(),
+        operation: step.operation.clone(),
+        authentication: workflow.authentication_of(step).map(str::to_owned),
+        input,
+        outcome,
+        masked: false,
+        attempts: 0,
+        may_have_taken_effect_twice: false,
+        continued: false,
+        retried_errors: Vec::new(),
+        iterations: Vec::new(),
+        started_at,
+        duration_ms,
+    }
+}
+
+/// What a step whose condition is false comes to.
+fn skipped(step: &Step) -> StepOutcome {
+    StepOutcome::Skipped(json!({"condition": step.condition.clone().unwrap_or_default(), "value": false}))
 }
 
 /// What a step's tries came to: the last try's outcome and attempt, and
@@ -457,7 +448,7 @@ struct Tried {
 }
 
 /// The operation `step` calls, as `connector`'s manifest describes it.
-fn operation_of<'a>(connector: &'a Connector, step: &Step) -> Option<&'a crate::runtime::OperationInfo> {
+fn operation_in<'a>(connector: &'a Connector, step: &Step) -> Option<&'a crate::runtime::OperationInfo> {
     connector.manifest().operation(&step.operation)
 }
 
@@ -496,7 +487,7 @@ async fn invoke_with_retries(
         // operation says a repeat is harmless: a second create could
         // make a second thing.
         let may_have_taken_effect = outcome.may_have_taken_effect();
-        let safe = !may_have_taken_effect || operation_of(connector, step).is_some_and(|op| op.safe_to_repeat());
+        let safe = !may_have_taken_effect || operation_in(connector, step).is_some_and(|op| op.safe_to_repeat());
         let again = match (&outcome, retry) {
             (StepOutcome::Error(error), Some(retry)) => {
                 retry.covers(error)
@@ -560,6 +551,8 @@ struct LoopRun<'a> {
     deadline: Instant,
     /// Set once an iteration fails and stops the loop.
     stopped: &'a std::sync::atomic::AtomicBool,
+    /// Its condition, parsed once for the run.
+    condition: Option<&'a ParsedCondition>,
     /// The run's secrets so far, hidden in what a condition says.
     secrets: &'a [String],
 }
@@ -568,22 +561,19 @@ impl LoopRun<'_> {
     /// Iteration `index` in `scope` (its item and index); `None` when the
     /// loop stopped, or the run's time ran out, before it started.
     async fn iteration(self, index: usize, scope: Earlier<'_>) -> Option<IterationDone> {
-        let LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped, secrets } = self;
+        let LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped, condition, secrets } =
+            self;
         if stopped.load(std::sync::atomic::Ordering::SeqCst) || Instant::now() >= deadline {
             return None;
         }
         let started = Instant::now();
         let mut found_secrets = Vec::new();
-        let condition = match step.condition.as_deref() {
-            Some(text) => Some(evaluate_condition(text, &scope, secrets).await),
+        let condition = match condition {
+            Some(parsed) => Some(evaluate_condition(parsed, &scope, secrets).await),
             None => None,
         };
         let (input, outcome, tried_attempt, retried) = match condition {
-            Some(Ok(false)) => {
-                let text = step.condition.clone().unwrap_or_default();
-                let skipped = StepOutcome::Skipped(json!({"condition": text, "value": false}));
-                (step.input.clone(), skipped, attempt, Vec::new())
-            }
+            Some(Ok(false)) => (step.input.clone(), skipped(step), attempt, Vec::new()),
             Some(Err(e)) => {
                 let error = json!({"kind": "invalid-condition", "message": format!("iteration {index}: {e:#}")});
                 (step.input.clone(), StepOutcome::Error(error), attempt, Vec::new())
@@ -664,6 +654,7 @@ async fn run_loop(
     workflow: &Workflow,
     step: &Step,
     connector: &Connector,
+    condition: Option<&ParsedCondition>,
     earlier: &Earlier<'_>,
     run: &CallContext,
     attempt: StepAttempt,
@@ -697,15 +688,26 @@ async fn run_loop(
             format!("step `{}`: for_each has {} items, over its max_items of {max_items}", step.id, items.len()),
         );
     }
-    let operation = connector.manifest().operation(&step.operation);
+    let operation = operation_in(connector, step);
     let stopped = std::sync::atomic::AtomicBool::new(false);
     let concurrency = step.max_concurrency.unwrap_or(1).clamp(1, Step::MAX_CONCURRENCY) as usize;
     let indices: Vec<Value> = (0..items.len()).map(Value::from).collect();
     // Boxed as `dyn Future + Send`: a closure handing out borrowed items
     // makes a future the compiler cannot prove `Send` for every lifetime.
     type Iteration<'a> = std::pin::Pin<Box<dyn Future<Output = Option<IterationDone>> + Send + 'a>>;
-    let loop_run =
-        LoopRun { host, workflow, step, connector, operation, run, attempt, deadline, stopped: &stopped, secrets };
+    let loop_run = LoopRun {
+        host,
+        workflow,
+        step,
+        connector,
+        operation,
+        run,
+        attempt,
+        deadline,
+        stopped: &stopped,
+        condition,
+        secrets,
+    };
     let futures: Vec<Iteration<'_>> = items
         .iter()
         .zip(&indices)
@@ -725,11 +727,7 @@ async fn run_loop(
     let mut failure = None;
     for (mut report, real_output, _) in iterations.into_iter().flatten() {
         report.input = redact(&report.input, &hidden);
-        report.outcome = match report.outcome {
-            StepOutcome::Output(output) => StepOutcome::Output(redact(&output, &hidden)),
-            StepOutcome::Error(error) => StepOutcome::Error(redact(&error, &hidden)),
-            skipped => skipped,
-        };
+        report.outcome = report.outcome.map(|value| redact(value, &hidden));
         report.retried_errors = report.retried_errors.iter().map(|error| redact(error, &hidden)).collect();
         if let (StepOutcome::Error(error), false, None) = (&report.outcome, report.continued, &failure) {
             failure = Some((report.index, error.clone()));
