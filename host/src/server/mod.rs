@@ -128,6 +128,8 @@ struct Shared {
     sessions: Arc<console::Sessions>,
     /// Wrong tokens offered, per client address.
     guesses: auth::GuessThrottle,
+    /// Wrong webhook secrets offered, per client address.
+    hook_guesses: auth::GuessThrottle,
     /// Where runs go, when workers run them.
     queue: Option<Queue>,
     /// Stored workflows and their webhooks.
@@ -223,6 +225,7 @@ impl Server {
             max_runs: options.max_runs,
             sessions: Arc::default(),
             guesses: auth::GuessThrottle::default(),
+            hook_guesses: auth::GuessThrottle::default(),
             queue,
             library,
         }));

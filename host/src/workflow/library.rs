@@ -254,24 +254,46 @@ impl WorkflowLibrary {
 
     /// The latest version of every workflow, by name.
     pub async fn list(&self) -> anyhow::Result<Vec<StoredWorkflow>> {
-        let names = match self {
+        match self {
             WorkflowLibrary::Embedded(connection) => {
                 blocking(connection, |c| {
-                    let mut select = c.prepare("SELECT DISTINCT name FROM workflows ORDER BY name")?;
-                    let rows = select.query_map([], |row| row.get::<_, String>(0))?;
-                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                    let mut select = c.prepare(
+                        "SELECT name, version, saved_at, workflow FROM workflows AS w
+                         WHERE version = (SELECT MAX(version) FROM workflows WHERE name = w.name) ORDER BY name",
+                    )?;
+                    let rows = select.query_map([], |row| {
+                        let (name, version) = (row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64);
+                        Ok((name, version, row.get::<_, String>(2)?, row.get::<_, String>(3)?))
+                    })?;
+                    let mut out = Vec::new();
+                    for row in rows {
+                        let (name, version, saved_at, text) = row?;
+                        out.push(StoredWorkflow { name, version, saved_at, workflow: serde_json::from_str(&text)? });
+                    }
+                    Ok(out)
                 })
-                .await?
+                .await
             }
-            WorkflowLibrary::Shared(store) => shared_names(store).await?,
-        };
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            if let Some(stored) = self.get(&name, None).await? {
-                out.push(stored);
+            WorkflowLibrary::Shared(store) => {
+                // One listing of the bucket for every name's latest version.
+                let mut latest: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+                for key in keys(store).await? {
+                    if let Some((name, version)) = parse_version_key(&key) {
+                        let entry = latest.entry(name.to_owned()).or_default();
+                        *entry = (*entry).max(version);
+                    }
+                }
+                let mut out = Vec::with_capacity(latest.len());
+                for (name, version) in latest {
+                    let entry =
+                        store.get(version_key(&name, version)).await.context("could not read the workflow library")?;
+                    if let Some(bytes) = entry {
+                        out.push(serde_json::from_slice(&bytes).context("a stored workflow cannot be read")?);
+                    }
+                }
+                Ok(out)
             }
         }
-        Ok(out)
     }
 
     /// Deletes every version of `name` and its hooks; whether it existed.
@@ -475,32 +497,31 @@ impl WorkflowLibrary {
 
     /// Every schedule.
     pub async fn schedules(&self) -> anyhow::Result<Vec<ScheduleState>> {
-        let names: Vec<String> = match self {
+        let texts: Vec<Vec<u8>> = match self {
             WorkflowLibrary::Embedded(connection) => {
                 blocking(connection, |c| {
-                    let mut select = c.prepare("SELECT workflow FROM schedules ORDER BY workflow")?;
-                    let rows = select.query_map([], |row| row.get::<_, String>(0))?;
+                    let mut select = c.prepare("SELECT state FROM schedules ORDER BY workflow")?;
+                    let rows = select.query_map([], |row| row.get::<_, String>(0).map(String::into_bytes))?;
                     Ok(rows.collect::<Result<Vec<_>, _>>()?)
                 })
                 .await?
             }
             WorkflowLibrary::Shared(store) => {
-                keys(store).await?.iter().filter_map(|key| key.strip_prefix("schedule.").map(str::to_owned)).collect()
+                let mut texts = Vec::new();
+                for key in keys(store).await?.into_iter().filter(|key| key.starts_with("schedule.")) {
+                    if let Some(bytes) = store.get(key).await.context("could not read the schedules")? {
+                        texts.push(bytes.to_vec());
+                    }
+                }
+                texts
             }
         };
-        let mut out = Vec::with_capacity(names.len());
-        for name in names.iter().filter(|name| is_alias(name)) {
-            if let Some(state) = self.schedule(name).await? {
-                out.push(state);
-            }
-        }
-        Ok(out)
+        texts.iter().map(|text| serde_json::from_slice(text).context("a stored schedule cannot be read")).collect()
     }
 
     /// Deletes the schedule of `name`; whether it had one.
     pub async fn delete_schedule(&self, name: &str) -> anyhow::Result<bool> {
         check_name(name)?;
-        let had = self.schedule(name).await?.is_some();
         match self {
             WorkflowLibrary::Embedded(connection) => {
                 let name = name.to_owned();
@@ -508,6 +529,7 @@ impl WorkflowLibrary {
                     .await
             }
             WorkflowLibrary::Shared(store) => {
+                let had = self.schedule(name).await?.is_some();
                 store.purge(schedule_key(name)).await.context("could not delete the schedule")?;
                 Ok(had)
             }
@@ -573,6 +595,12 @@ fn version_key(name: &str, version: u64) -> String {
     format!("workflow.{name}.{version}")
 }
 
+/// The name and version a `workflow.<name>.<version>` key holds.
+fn parse_version_key(key: &str) -> Option<(&str, u64)> {
+    let (name, version) = key.strip_prefix("workflow.")?.rsplit_once('.')?;
+    Some((name, version.parse().ok()?))
+}
+
 fn hook_key(id: &str) -> anyhow::Result<String> {
     anyhow::ensure!(is_hook_id(id), "not a hook id");
     Ok(format!("hook.{id}"))
@@ -593,13 +621,8 @@ async fn keys(store: &kv::Store) -> anyhow::Result<Vec<String>> {
 
 /// The names of the workflows in the shared bucket.
 async fn shared_names(store: &kv::Store) -> anyhow::Result<Vec<String>> {
-    let mut names: Vec<String> = keys(store)
-        .await?
-        .into_iter()
-        .filter_map(|key| {
-            key.strip_prefix("workflow.").and_then(|rest| rest.rsplit_once('.')).map(|(n, _)| n.to_owned())
-        })
-        .collect();
+    let mut names: Vec<String> =
+        keys(store).await?.iter().filter_map(|key| parse_version_key(key)).map(|(name, _)| name.to_owned()).collect();
     names.sort();
     names.dedup();
     Ok(names)
@@ -607,9 +630,11 @@ async fn shared_names(store: &kv::Store) -> anyhow::Result<Vec<String>> {
 
 /// The versions of `name` in the shared bucket, oldest first.
 async fn shared_versions(store: &kv::Store, name: &str) -> anyhow::Result<Vec<u64>> {
-    let prefix = format!("workflow.{name}.");
-    let mut versions: Vec<u64> =
-        keys(store).await?.iter().filter_map(|key| key.strip_prefix(&prefix)?.parse().ok()).collect();
+    let mut versions: Vec<u64> = keys(store)
+        .await?
+        .iter()
+        .filter_map(|key| parse_version_key(key).filter(|(found, _)| *found == name).map(|(_, version)| version))
+        .collect();
     versions.sort_unstable();
     Ok(versions)
 }
