@@ -187,6 +187,19 @@ pub async fn resume(
         // time. A step that failed and went on stands as recorded whether
         // or not its input resolves (it may have failed because it did not).
         let earlier = Earlier { run_inputs, item: None, reports: &reports, inputs: &inputs, outputs: &outputs };
+        if step.for_each.is_some() {
+            // A loop's input is resolved per item: the kept loop stands,
+            // and its items' inputs give their secrets back.
+            if let Some(operation) = operation_of(step) {
+                for input in loop_inputs(step, &earlier, host.max_input_bytes()) {
+                    secrets.extend(write_only_values(&operation.input_schema, &input));
+                }
+            }
+            outputs.push(report.outcome.output_or_null());
+            reports.push(report);
+            inputs.push(step.input.clone());
+            continue;
+        }
         let input = match resolve(&step.input, &earlier, host.max_input_bytes()) {
             Ok(input) => {
                 if let Some(operation) = operation_of(step) {
@@ -310,10 +323,19 @@ pub async fn resume(
         };
         let (masked_outcome, real_output) = match &outcome {
             StepOutcome::Output(output) => match operation.and_then(|op| op.output_schema.as_ref()) {
-                Some(schema) => {
-                    secrets.extend(write_only_values(schema, output));
-                    (StepOutcome::Output(mask_write_only(schema, output)), output.clone())
-                }
+                // A loop's output is its iterations' outputs, each of the
+                // operation's output schema.
+                Some(schema) => match (step.for_each.is_some(), output) {
+                    (true, Value::Array(items)) => {
+                        items.iter().for_each(|item| secrets.extend(write_only_values(schema, item)));
+                        let masked = items.iter().map(|item| mask_write_only(schema, item)).collect();
+                        (StepOutcome::Output(Value::Array(masked)), output.clone())
+                    }
+                    _ => {
+                        secrets.extend(write_only_values(schema, output));
+                        (StepOutcome::Output(mask_write_only(schema, output)), output.clone())
+                    }
+                },
                 None => (outcome.clone(), output.clone()),
             },
             StepOutcome::Error(_) | StepOutcome::Skipped(_) => (outcome.clone(), Value::Null),
@@ -394,6 +416,22 @@ async fn evaluate_condition(
         let shown = redact(&Value::String(message), secrets);
         anyhow::anyhow!(one_line(shown.as_str().unwrap_or_default()))
     })
+}
+
+/// The inputs a loop's items resolve to, as far as they resolve.
+fn loop_inputs(step: &Step, earlier: &Earlier<'_>, limit: usize) -> Vec<Value> {
+    let Some(Ok(Value::Array(items))) = step.for_each.as_ref().map(|value| resolve(value, earlier, limit)) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let index = Value::from(index);
+            let scope = Earlier { item: Some((item, &index)), ..*earlier };
+            resolve(&step.input, &scope, limit).ok()
+        })
+        .collect()
 }
 
 /// A step's condition as parsed once for a run, or why it does not parse.

@@ -132,3 +132,31 @@ async fn a_resumed_run_keeps_a_continued_failure_and_what_came_after() {
     assert!(ran.is_empty(), "nothing ran again: {ran:?}");
     assert_eq!(resumed.len(), 3);
 }
+
+/// A finished loop stands when its run resumes (its input, read per item,
+/// is not resolved again without one), and its output hides what the
+/// operation's output schema marks secret in every item, however short.
+#[tokio::test]
+async fn a_resumed_run_keeps_a_finished_loop_whose_output_hides_short_secrets() {
+    use connector_host::CallContext;
+    use connector_host::workflow::{StepReport, resume};
+    let host = host_for("http://127.0.0.1:9").await;
+    let hostile = host.load(components::HOSTILE).await.unwrap();
+    let connectors = BTreeMap::from([("h".to_owned(), hostile)]);
+    let workflow: Workflow = serde_json::from_value(serde_json::json!({"steps": [
+        {"id": "each", "connector": "h", "operation": "echo", "for_each": [{"t": "abc"}, {"t": "xyz"}],
+         "input": {"token": "{{item.t}}"}},
+        {"id": "after", "connector": "h", "operation": "echo", "input": {"note": "done"}}
+    ]}))
+    .unwrap();
+    let no_inputs = serde_json::json!({});
+    let first = connector_host::workflow::run(&host, &workflow, &connectors, &no_inputs, |_, _: &StepReport| {}).await;
+    let StepOutcome::Output(shown) = &first[0].outcome else { panic!("{:?}", first[0]) };
+    assert_eq!(shown, &serde_json::json!([{"token": "***"}, {"token": "***"}]));
+    let mut ran = Vec::new();
+    let mut observer = |_: usize, report: &StepReport| ran.push(report.id.clone());
+    let resumed =
+        resume(&host, &workflow, &connectors, &no_inputs, first.clone(), &CallContext::default(), &mut observer).await;
+    assert!(ran.is_empty(), "nothing ran again: {ran:?}");
+    assert_eq!(resumed.len(), 2);
+}
