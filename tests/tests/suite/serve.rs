@@ -228,16 +228,28 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"kind\":\"body-timeout\""), "{answer}");
 
-    // `/mcp` takes no more than the body cap either.
+    // `/mcp` takes no more than the body cap either. The server answers
+    // and closes while the client may still be sending, which a loaded
+    // machine sometimes turns into a reset before the answer is read: a
+    // few tries, and one of them must read the 413.
     let big = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"pad": "x".repeat(8192)}});
-    let mcp = server
-        .request(reqwest::Method::POST, "/mcp")
-        .header("accept", "application/json, text/event-stream")
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(mcp.status(), 413);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let sent = server
+            .request(reqwest::Method::POST, "/mcp")
+            .header("accept", "application/json, text/event-stream")
+            .json(&big)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                statuses.push(response.status().as_u16());
+                break;
+            }
+            Err(e) => assert!(e.is_request(), "only a cut-off send may fail: {e}"),
+        }
+    }
+    assert_eq!(statuses, [413], "/mcp refuses a body over the cap");
 }
 
 /// A run's record is bounded in bytes: twenty steps that each copy one
